@@ -1,0 +1,76 @@
+//! The one error type of the library. Every variant says what is wrong and where; the CLI prints
+//! it on one line and exits with [`Error::exit_code`].
+
+use std::path::PathBuf;
+use thiserror::Error;
+
+/// Errors from importing, quantizing, running, proving and verifying.
+#[derive(Debug, Error)]
+pub enum Error {
+    /// A file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A file is not what it should be (corrupt zip, missing HDF5 dataset, bad JSON, ...).
+    #[error("{path}: {msg}")]
+    Format { path: PathBuf, msg: String },
+    /// A layer (or layer option) kerafold does not support.
+    #[error("layer '{layer}' ({class}): {msg}")]
+    Unsupported {
+        layer: String,
+        class: String,
+        msg: String,
+    },
+    /// Shapes that do not fit (wrong input size, inconsistent weights, ...).
+    #[error("{context}: {msg}")]
+    Shape { context: String, msg: String },
+    /// A value left the fixed-point range, or a weight is not finite.
+    #[error("layer '{layer}'{}: {msg}", sample.map(|s| format!(", sample {s}")).unwrap_or_default())]
+    Overflow {
+        layer: String,
+        sample: Option<usize>,
+        msg: String,
+    },
+    /// Bad command-line usage or arguments.
+    #[error("{0}")]
+    Usage(String),
+    /// A proof or claim did not verify.
+    #[error("verification failed: {0}")]
+    Invalid(String),
+    /// The proving backend failed.
+    #[error("prover: {0}")]
+    Prover(String),
+}
+
+impl Error {
+    /// Process exit code: 1 for a proof that does not verify, 2 for everything else (usage,
+    /// input and I/O errors).
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::Invalid(_) => 1,
+            _ => 2,
+        }
+    }
+
+    /// Shorthand for [`Error::Format`].
+    pub fn format(path: impl Into<PathBuf>, msg: impl Into<String>) -> Self {
+        Error::Format {
+            path: path.into(),
+            msg: msg.into(),
+        }
+    }
+
+    /// Shorthand for [`Error::Io`].
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io {
+            path: path.into(),
+            source,
+        }
+    }
+}
+
+/// Result with [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;

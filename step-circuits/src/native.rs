@@ -1,0 +1,463 @@
+//! Native twins: the exact integer semantics of every gadget (DESIGN.md §3), on plain integers.
+//!
+//! The integer reference inference computes every activation with these functions, and the
+//! gadgets compute their witnesses with them, so the reference and the circuits cannot drift.
+
+use crate::spec::{Act, AffineSpec, ConvSpec, DenseSpec, DepthwiseSpec, FixedPoint, Op, PoolSpec};
+use thiserror::Error;
+
+/// What can go wrong when running an integer layer.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum NativeError {
+    /// An activation left the `bits`-bit signed range: quantization would wrap.
+    #[error("output {index} = {value} leaves the {bits}-bit activation range [{min}, {max}]")]
+    OutOfRange {
+        index: usize,
+        value: i128,
+        bits: u32,
+        min: i64,
+        max: i64,
+    },
+    /// Inputs or weights of the wrong length.
+    #[error("shape mismatch: {0}")]
+    Shape(String),
+}
+
+fn out_of_range(fp: &FixedPoint, index: usize, value: i128) -> NativeError {
+    NativeError::OutOfRange {
+        index,
+        value,
+        bits: fp.bits,
+        min: fp.min(),
+        max: fp.max(),
+    }
+}
+
+fn check_len(what: &str, got: usize, want: usize) -> Result<(), NativeError> {
+    if got != want {
+        return Err(NativeError::Shape(format!(
+            "{what}: {got} values, expected {want}"
+        )));
+    }
+    Ok(())
+}
+
+/// Checks that `v` is an activation and returns it as `i64`.
+pub fn range_check(fp: &FixedPoint, index: usize, v: i128) -> Result<i64, NativeError> {
+    if v < fp.min() as i128 || v > fp.max() as i128 {
+        Err(out_of_range(fp, index, v))
+    } else {
+        Ok(v as i64)
+    }
+}
+
+/// Half-up requantization by `2^shift`: `acc + 2^(shift−1) = q·2^shift + r`, `0 ≤ r < 2^shift`.
+pub fn requantize(acc: i128, shift: u32) -> (i128, i64) {
+    let t = acc + (1i128 << (shift - 1));
+    let q = t >> shift; // arithmetic shift = floor division
+    let r = t - (q << shift);
+    (q, r as i64)
+}
+
+/// Result of a linear layer: the accumulator, the requantized value and its remainder per output.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Linear {
+    /// `Σ w·x + b` at scale `2^(fa+fw)`.
+    pub acc: Vec<i128>,
+    /// `floor((acc + 2^(fw−1)) / 2^fw)`, in the activation range.
+    pub q: Vec<i64>,
+    /// `acc + 2^(fw−1) − q·2^fw`, in `[0, 2^fw)`.
+    pub r: Vec<i64>,
+}
+
+fn requantize_all(acc: Vec<i128>, fp: &FixedPoint) -> Result<Linear, NativeError> {
+    let mut q = Vec::with_capacity(acc.len());
+    let mut r = Vec::with_capacity(acc.len());
+    for (i, &a) in acc.iter().enumerate() {
+        let (qi, ri) = requantize(a, fp.fw);
+        q.push(range_check(fp, i, qi)?);
+        r.push(ri);
+    }
+    Ok(Linear { acc, q, r })
+}
+
+/// Dense: `acc[o] = Σ_i x[i]·w[i·n_out + o] + b[o]`.
+pub fn dense(
+    spec: &DenseSpec,
+    x: &[i64],
+    w: &[i64],
+    b: &[i64],
+    fp: &FixedPoint,
+) -> Result<Linear, NativeError> {
+    check_len("dense input", x.len(), spec.n_in)?;
+    check_len("dense kernel", w.len(), spec.n_in * spec.n_out)?;
+    check_len("dense bias", b.len(), spec.n_out)?;
+    let mut acc: Vec<i128> = b.iter().map(|&v| v as i128).collect();
+    for (i, &xi) in x.iter().enumerate() {
+        let row = &w[i * spec.n_out..(i + 1) * spec.n_out];
+        for (a, &wv) in acc.iter_mut().zip(row) {
+            *a += xi as i128 * wv as i128;
+        }
+    }
+    requantize_all(acc, fp)
+}
+
+/// Convolution: `acc[oy,ox,co] = Σ_{ky,kx,ci} x[tap]·w[ky,kx,ci,co] + b[co]` (zero padding).
+pub fn conv(
+    spec: &ConvSpec,
+    x: &[i64],
+    w: &[i64],
+    b: &[i64],
+    fp: &FixedPoint,
+) -> Result<Linear, NativeError> {
+    let win = &spec.window;
+    let (cin, cout) = (win.input.c, spec.c_out);
+    check_len("conv input", x.len(), win.input.len())?;
+    check_len("conv kernel", w.len(), win.kh * win.kw * cin * cout)?;
+    check_len("conv bias", b.len(), cout)?;
+    let mut acc = Vec::with_capacity(win.out_h * win.out_w * cout);
+    for oy in 0..win.out_h {
+        for ox in 0..win.out_w {
+            let base = acc.len();
+            acc.extend(b.iter().map(|&v| v as i128));
+            for ky in 0..win.kh {
+                for kx in 0..win.kw {
+                    let Some((iy, ix)) = win.tap(oy, ox, ky, kx) else {
+                        continue;
+                    };
+                    for ci in 0..cin {
+                        let xv = x[win.input.index(iy, ix, ci)] as i128;
+                        let wrow = &w[((ky * win.kw + kx) * cin + ci) * cout..][..cout];
+                        for (co, &wv) in wrow.iter().enumerate() {
+                            acc[base + co] += xv * wv as i128;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    requantize_all(acc, fp)
+}
+
+/// Depthwise convolution: `acc[oy,ox,c·mult+m] = Σ_{ky,kx} x[tap,c]·w[ky,kx,c,m] + b[c·mult+m]`.
+pub fn depthwise(
+    spec: &DepthwiseSpec,
+    x: &[i64],
+    w: &[i64],
+    b: &[i64],
+    fp: &FixedPoint,
+) -> Result<Linear, NativeError> {
+    let win = &spec.window;
+    let (c, mult) = (win.input.c, spec.mult);
+    check_len("depthwise input", x.len(), win.input.len())?;
+    check_len("depthwise kernel", w.len(), win.kh * win.kw * c * mult)?;
+    check_len("depthwise bias", b.len(), c * mult)?;
+    let mut acc = Vec::with_capacity(win.out_h * win.out_w * c * mult);
+    for oy in 0..win.out_h {
+        for ox in 0..win.out_w {
+            let base = acc.len();
+            acc.extend(b.iter().map(|&v| v as i128));
+            for ky in 0..win.kh {
+                for kx in 0..win.kw {
+                    let Some((iy, ix)) = win.tap(oy, ox, ky, kx) else {
+                        continue;
+                    };
+                    for ch in 0..c {
+                        let xv = x[win.input.index(iy, ix, ch)] as i128;
+                        for m in 0..mult {
+                            acc[base + ch * mult + m] +=
+                                xv * w[((ky * win.kw + kx) * c + ch) * mult + m] as i128;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    requantize_all(acc, fp)
+}
+
+/// Per-channel affine: `acc[j] = a[j mod ch]·x[j] + b[j mod ch]`.
+pub fn affine(
+    spec: &AffineSpec,
+    x: &[i64],
+    a: &[i64],
+    b: &[i64],
+    fp: &FixedPoint,
+) -> Result<Linear, NativeError> {
+    check_len("affine input", x.len(), spec.n)?;
+    check_len("affine scale", a.len(), spec.channels)?;
+    check_len("affine offset", b.len(), spec.channels)?;
+    if spec.channels == 0 || spec.n % spec.channels != 0 {
+        return Err(NativeError::Shape(format!(
+            "affine: {} values do not split into {} channels",
+            spec.n, spec.channels
+        )));
+    }
+    let acc = x
+        .iter()
+        .enumerate()
+        .map(|(j, &xv)| {
+            let ch = j % spec.channels;
+            xv as i128 * a[ch] as i128 + b[ch] as i128
+        })
+        .collect();
+    requantize_all(acc, fp)
+}
+
+/// Max pooling: the maximum over the valid taps of each window (padding is −∞).
+pub fn max_pool(spec: &PoolSpec, x: &[i64]) -> Result<Vec<i64>, NativeError> {
+    let win = &spec.window;
+    check_len("max pool input", x.len(), win.input.len())?;
+    let mut out = Vec::with_capacity(win.out_h * win.out_w * win.input.c);
+    for oy in 0..win.out_h {
+        for ox in 0..win.out_w {
+            for ch in 0..win.input.c {
+                let m = pool_taps(spec, oy, ox)
+                    .map(|(iy, ix)| x[win.input.index(iy, ix, ch)])
+                    .max()
+                    .ok_or_else(|| NativeError::Shape("pooling window with no valid tap".into()))?;
+                out.push(m);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The valid input positions of pooling window `(oy, ox)`, in row-major tap order.
+pub fn pool_taps(
+    spec: &PoolSpec,
+    oy: usize,
+    ox: usize,
+) -> impl Iterator<Item = (usize, usize)> + '_ {
+    let win = &spec.window;
+    (0..win.kh)
+        .flat_map(move |ky| (0..win.kw).map(move |kx| (ky, kx)))
+        .filter_map(move |(ky, kx)| win.tap(oy, ox, ky, kx))
+}
+
+/// Result of average pooling: `sum = q·count + r`, `0 ≤ r < count` (floor division).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AvgPool {
+    pub sum: Vec<i128>,
+    pub count: Vec<usize>,
+    pub q: Vec<i64>,
+    pub r: Vec<i64>,
+}
+
+/// Average pooling over the valid taps, floor division by their count.
+pub fn avg_pool(spec: &PoolSpec, x: &[i64], fp: &FixedPoint) -> Result<AvgPool, NativeError> {
+    let win = &spec.window;
+    check_len("average pool input", x.len(), win.input.len())?;
+    let n = win.out_h * win.out_w * win.input.c;
+    let mut res = AvgPool {
+        sum: Vec::with_capacity(n),
+        count: Vec::with_capacity(n),
+        q: Vec::with_capacity(n),
+        r: Vec::with_capacity(n),
+    };
+    for oy in 0..win.out_h {
+        for ox in 0..win.out_w {
+            let taps: Vec<_> = pool_taps(spec, oy, ox).collect();
+            if taps.is_empty() {
+                return Err(NativeError::Shape(
+                    "pooling window with no valid tap".into(),
+                ));
+            }
+            for ch in 0..win.input.c {
+                let s: i128 = taps
+                    .iter()
+                    .map(|&(iy, ix)| x[win.input.index(iy, ix, ch)] as i128)
+                    .sum();
+                let cnt = taps.len() as i128;
+                let q = s.div_euclid(cnt);
+                let r = s.rem_euclid(cnt);
+                res.q.push(range_check(fp, res.q.len(), q)?);
+                res.r.push(r as i64);
+                res.sum.push(s);
+                res.count.push(taps.len());
+            }
+        }
+    }
+    Ok(res)
+}
+
+/// Residual add: `x + skip`, range-checked.
+pub fn add(x: &[i64], skip: &[i64], fp: &FixedPoint) -> Result<Vec<i64>, NativeError> {
+    check_len("add skip", skip.len(), x.len())?;
+    x.iter()
+        .zip(skip)
+        .enumerate()
+        .map(|(i, (&a, &b))| range_check(fp, i, a as i128 + b as i128))
+        .collect()
+}
+
+/// First index of the maximum (0 for an empty slice).
+pub fn argmax(x: &[i64]) -> usize {
+    let mut best = 0;
+    for (i, &v) in x.iter().enumerate() {
+        if v > x[best] {
+            best = i;
+        }
+    }
+    best
+}
+
+/// An activation's result and, for activations that requantize again (LeakyReLU's negative
+/// branch, the polynomial), that second quotient and remainder.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ActOut {
+    pub y: i64,
+    pub q2: i64,
+    pub r2: i64,
+}
+
+/// Applies `act` to `q` (element `index`, for error messages).
+pub fn activation(act: &Act, q: i64, fp: &FixedPoint, index: usize) -> Result<ActOut, NativeError> {
+    let plain = |y| ActOut { y, q2: 0, r2: 0 };
+    Ok(match *act {
+        Act::Linear => plain(q),
+        Act::Relu => plain(q.max(0)),
+        Act::Clip { hi } => plain(q.max(0).min(hi)),
+        Act::Leaky { k, m } => {
+            let (q2, r2) = requantize(k as i128 * q as i128, m);
+            let q2 = range_check(fp, index, q2)?;
+            ActOut {
+                y: if q >= 0 { q } else { q2 },
+                q2,
+                r2,
+            }
+        }
+        Act::Poly { c } => {
+            let t = q as i128 * q as i128 + c as i128 * q as i128;
+            let (q2, r2) = requantize(t, fp.fa);
+            let q2 = range_check(fp, index, q2)?;
+            ActOut { y: q2, q2, r2 }
+        }
+    })
+}
+
+/// Weights of one step: kernel (or affine scale) and bias (or affine offset), flat, in the layout
+/// the op's spec documents.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Weights {
+    pub w: Vec<i64>,
+    pub b: Vec<i64>,
+}
+
+/// Everything one step computes: the op's result `q` before the activation, and the output `y`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StepOut {
+    pub q: Vec<i64>,
+    pub y: Vec<i64>,
+}
+
+/// Runs one step's op and activation on an input that has already been through the step's views.
+/// `skip` is the saved tensor (needed by `Add` only).
+pub fn apply(
+    op: &Op,
+    act: &Act,
+    x: &[i64],
+    skip: Option<&[i64]>,
+    weights: &Weights,
+    fp: &FixedPoint,
+) -> Result<StepOut, NativeError> {
+    check_len("step input", x.len(), op.input_len())?;
+    let q = match op {
+        Op::Dense(s) => dense(s, x, &weights.w, &weights.b, fp)?.q,
+        Op::Conv(s) => conv(s, x, &weights.w, &weights.b, fp)?.q,
+        Op::Depthwise(s) => depthwise(s, x, &weights.w, &weights.b, fp)?.q,
+        Op::Affine(s) => affine(s, x, &weights.w, &weights.b, fp)?.q,
+        Op::MaxPool(s) => max_pool(s, x)?,
+        Op::AvgPool(s) => avg_pool(s, x, fp)?.q,
+        Op::Add { .. } => {
+            let s = skip.ok_or_else(|| NativeError::Shape("add without a saved tensor".into()))?;
+            add(x, s, fp)?
+        }
+        Op::Identity { .. } | Op::ArgMax { .. } => {
+            for (i, &v) in x.iter().enumerate() {
+                range_check(fp, i, v as i128)?;
+            }
+            x.to_vec()
+        }
+    };
+    let y = q
+        .iter()
+        .enumerate()
+        .map(|(i, &v)| activation(act, v, fp, i).map(|a| a.y))
+        .collect::<Result<_, _>>()?;
+    Ok(StepOut { q, y })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::{Padding, Shape3, Window};
+
+    const FP: FixedPoint = FixedPoint {
+        fa: 4,
+        fw: 4,
+        bits: 12,
+    };
+
+    #[test]
+    fn requantize_is_half_up_floor() {
+        assert_eq!(requantize(8, 4), (1, 0)); // 0.5 rounds up
+        assert_eq!(requantize(7, 4), (0, 15));
+        assert_eq!(requantize(-8, 4), (0, 0)); // -0.5 rounds up to 0
+        assert_eq!(requantize(-9, 4), (-1, 15));
+        for acc in -1000i128..1000 {
+            let (q, r) = requantize(acc, 5);
+            assert_eq!(acc + 16, q * 32 + r as i128);
+            assert!((0..32).contains(&r));
+        }
+    }
+
+    #[test]
+    fn dense_matches_hand_computation() {
+        let spec = DenseSpec { n_in: 2, n_out: 2 };
+        // w = [[1, 2], [3, 4]] (row i = input i), b = [16, -16]
+        let out = dense(&spec, &[16, 32], &[1, 2, 3, 4], &[16, -16], &FP).unwrap();
+        assert_eq!(out.acc, vec![16 + 96 + 16, 32 + 128 - 16]);
+        assert_eq!(out.q, vec![8, 9]);
+    }
+
+    #[test]
+    fn out_of_range_is_an_error() {
+        let spec = DenseSpec { n_in: 1, n_out: 1 };
+        let err = dense(&spec, &[2047], &[1 << 5], &[0], &FP).unwrap_err();
+        assert!(matches!(err, NativeError::OutOfRange { index: 0, .. }));
+    }
+
+    #[test]
+    fn same_padding_max_pool_ignores_padding() {
+        let input = Shape3::new(3, 3, 1);
+        let window = Window::keras(input, (2, 2), (2, 2), (1, 1), Padding::Same).unwrap();
+        assert_eq!((window.out_h, window.out_w, window.pad_top), (2, 2, 0));
+        let x = [-5, -6, -7, -8, -9, -10, -11, -12, -13];
+        let m = max_pool(&PoolSpec { window }, &x).unwrap();
+        // bottom-right window holds only -13: padding must not contribute a 0
+        assert_eq!(m, vec![-5, -7, -11, -13]);
+        let a = avg_pool(&PoolSpec { window }, &x, &FP).unwrap();
+        assert_eq!(a.count, vec![4, 2, 2, 1]);
+        assert_eq!(a.q, vec![(-5 - 6 - 8 - 9i64).div_euclid(4), -9, -12, -13]);
+    }
+
+    #[test]
+    fn activations() {
+        assert_eq!(activation(&Act::Relu, -3, &FP, 0).unwrap().y, 0);
+        assert_eq!(
+            activation(&Act::Clip { hi: 96 }, 100, &FP, 0).unwrap().y,
+            96
+        );
+        // alpha = 1/8: -17/8 = -2.125 -> half-up -2
+        assert_eq!(
+            activation(&Act::Leaky { k: 1, m: 3 }, -17, &FP, 0)
+                .unwrap()
+                .y,
+            -2
+        );
+        // x = 1.0 (16): x^2 + 0.5x = 1.5 -> 24
+        assert_eq!(activation(&Act::Poly { c: 8 }, 16, &FP, 0).unwrap().y, 24);
+        assert_eq!(argmax(&[1, 5, 5, 2]), 1);
+    }
+}

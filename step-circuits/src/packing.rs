@@ -1,0 +1,130 @@
+//! The packed form of a linear layer's weights: the form the circuits multiply with and the model
+//! commitment hashes.
+//!
+//! Weights that share an input value are packed as lanes of `fw + bits` bits into one field
+//! element (`field::pack_lanes`), so one constraint `x · E` computes up to `lanes` products. The
+//! lanes of the accumulated sum are then split by bit decomposition into remainder and quotient
+//! of the requantization, which both range-checks and rescales every output (DESIGN.md §3).
+//!
+//! Grouping (k = `lanes(fp)`):
+//! - Dense: `w[i·G + g]` packs `W[i][g·k .. g·k+k]`, `b[g]` packs `b[g·k ..]`, `G = ⌈n_out/k⌉`.
+//! - Conv: `w[((ky·kw + kx)·c_in + ci)·G + g]` packs `W[ky][kx][ci][g·k ..]`, `G = ⌈c_out/k⌉`.
+//! - Depthwise: `w[((ky·kw + kx)·c + ch)·G + g]` packs `W[ky][kx][ch][g·k ..]`, `b[ch·G + g]`
+//!   packs `b[ch·mult + g·k ..]`, `G = ⌈mult/k⌉`.
+//! - Affine: one lane; `w = a`, `b = b`.
+
+use crate::field::{from_i64, pack_lanes, PACK_CAPACITY};
+use crate::native::Weights;
+use crate::spec::{FixedPoint, Op};
+use ff::PrimeField;
+
+/// Lanes per packed weight element.
+pub fn lanes(fp: &FixedPoint) -> usize {
+    (PACK_CAPACITY / fp.lane_bits()) as usize
+}
+
+/// Number of lane groups for `n` outputs sharing an input.
+pub fn groups(n: usize, lanes: usize) -> usize {
+    n.div_ceil(lanes)
+}
+
+/// A linear step's packed weights.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Packed<F> {
+    pub w: Vec<F>,
+    pub b: Vec<F>,
+}
+
+/// Number of packed kernel and bias elements of `op` (zero for ops without weights).
+pub fn packed_lens(op: &Op, fp: &FixedPoint) -> (usize, usize) {
+    let k = lanes(fp);
+    match op {
+        Op::Dense(d) => {
+            let g = groups(d.n_out, k);
+            (d.n_in * g, g)
+        }
+        Op::Conv(c) => {
+            let g = groups(c.c_out, k);
+            (c.window.kh * c.window.kw * c.window.input.c * g, g)
+        }
+        Op::Depthwise(d) => {
+            let g = groups(d.mult, k);
+            let taps = d.window.kh * d.window.kw * d.window.input.c;
+            (taps * g, d.window.input.c * g)
+        }
+        Op::Affine(a) => (a.channels, a.channels),
+        _ => (0, 0),
+    }
+}
+
+fn pack_rows<F: PrimeField>(rows: &[i64], row_len: usize, k: usize, lane_bits: u32) -> Vec<F> {
+    let mut out = Vec::new();
+    for row in rows.chunks(row_len) {
+        for group in row.chunks(k) {
+            out.push(pack_lanes(group, lane_bits));
+        }
+    }
+    out
+}
+
+/// Packs `weights` for `op`. Panics if the weight lengths do not match the op (the quantizer
+/// guarantees they do).
+pub fn pack<F: PrimeField>(op: &Op, weights: &Weights, fp: &FixedPoint) -> Packed<F> {
+    let k = lanes(fp);
+    let s = fp.lane_bits();
+    let (wl, bl) = op.weight_lens();
+    assert_eq!(
+        (weights.w.len(), weights.b.len()),
+        (wl, bl),
+        "weights do not match {op:?}"
+    );
+    match op {
+        Op::Dense(d) => Packed {
+            w: pack_rows(&weights.w, d.n_out, k, s),
+            b: pack_rows(&weights.b, d.n_out, k, s),
+        },
+        Op::Conv(c) => Packed {
+            w: pack_rows(&weights.w, c.c_out, k, s),
+            b: pack_rows(&weights.b, c.c_out, k, s),
+        },
+        Op::Depthwise(d) => Packed {
+            w: pack_rows(&weights.w, d.mult, k, s),
+            b: pack_rows(&weights.b, d.mult, k, s),
+        },
+        Op::Affine(_) => Packed {
+            w: weights.w.iter().map(|&v| from_i64(v)).collect(),
+            b: weights.b.iter().map(|&v| from_i64(v)).collect(),
+        },
+        _ => Packed {
+            w: vec![],
+            b: vec![],
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::DenseSpec;
+    use nova_snark::provider::PallasEngine;
+    use nova_snark::traits::Engine;
+    type F = <PallasEngine as Engine>::Scalar;
+
+    #[test]
+    fn dense_packing_groups_outputs() {
+        let fp = FixedPoint {
+            fa: 8,
+            fw: 8,
+            bits: 16,
+        };
+        assert_eq!(lanes(&fp), 10);
+        let op = Op::Dense(DenseSpec { n_in: 2, n_out: 12 });
+        let w: Vec<i64> = (0..24).map(|v| v - 12).collect();
+        let b: Vec<i64> = (0..12).collect();
+        let p = pack::<F>(&op, &Weights { w: w.clone(), b }, &fp);
+        assert_eq!((p.w.len(), p.b.len()), packed_lens(&op, &fp));
+        assert_eq!(p.w[0], pack_lanes::<F>(&w[0..10], 24));
+        assert_eq!(p.w[1], pack_lanes::<F>(&w[10..12], 24));
+        assert_eq!(p.w[2], pack_lanes::<F>(&w[12..22], 24));
+    }
+}

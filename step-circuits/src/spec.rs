@@ -1,0 +1,442 @@
+//! The integer layer IR: exact shapes and parameters of every operation that the native twins
+//! compute and the gadgets constrain (DESIGN.md §3).
+//!
+//! Tensors are flat `Vec<i64>` in row-major HWC order (channels last, as Keras). A vector of `n`
+//! values is the shape `1 × 1 × n`; 1-D layers (Conv1D, pooling 1D) use `h = 1`.
+
+use serde::{Deserialize, Serialize};
+
+/// Fixed-point parameters shared by one quantized model.
+///
+/// A real activation `a` is carried as the integer `round(a · 2^fa)`, a weight `w` as
+/// `round(w · 2^fw)`, a bias `b` as `round(b · 2^(fa+fw))`. Every activation lies in the signed
+/// `bits`-bit range `[-2^(bits-1), 2^(bits-1))`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct FixedPoint {
+    /// Fractional bits of activations.
+    pub fa: u32,
+    /// Fractional bits of weights; every linear layer requantizes by `2^fw`.
+    pub fw: u32,
+    /// Activation range in bits (signed), `B` in DESIGN.md.
+    pub bits: u32,
+}
+
+impl FixedPoint {
+    /// Smallest representable activation, `-2^(bits-1)`.
+    pub fn min(&self) -> i64 {
+        -(1i64 << (self.bits - 1))
+    }
+    /// Largest representable activation, `2^(bits-1) - 1`.
+    pub fn max(&self) -> i64 {
+        (1i64 << (self.bits - 1)) - 1
+    }
+    /// Whether `x` is a valid activation.
+    pub fn in_range(&self, x: i64) -> bool {
+        x >= self.min() && x <= self.max()
+    }
+    /// Bit width of one lane of a packed linear-layer accumulator: remainder (`fw` bits) plus
+    /// offset quotient (`bits` bits).
+    pub fn lane_bits(&self) -> u32 {
+        self.fw + self.bits
+    }
+    /// Checks the parameters are usable in a field with `capacity` bits.
+    pub fn validate(&self, capacity: u32) -> Result<(), String> {
+        if !(2..=40).contains(&self.bits) {
+            return Err(format!("activation bits {} outside 2..=40", self.bits));
+        }
+        if self.fw == 0 || self.fw > 40 {
+            return Err(format!("weight fractional bits {} outside 1..=40", self.fw));
+        }
+        if self.fa == 0 || self.fa >= self.bits {
+            return Err(format!(
+                "activation fractional bits {} must be in 1..{}",
+                self.fa, self.bits
+            ));
+        }
+        if self.lane_bits() > capacity {
+            return Err(format!(
+                "fw + bits = {} exceeds the field capacity {capacity}",
+                self.lane_bits()
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Height × width × channels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Shape3 {
+    pub h: usize,
+    pub w: usize,
+    pub c: usize,
+}
+
+impl Shape3 {
+    pub const fn new(h: usize, w: usize, c: usize) -> Self {
+        Self { h, w, c }
+    }
+    /// A vector of `n` values.
+    pub const fn vector(n: usize) -> Self {
+        Self { h: 1, w: 1, c: n }
+    }
+    pub const fn len(&self) -> usize {
+        self.h * self.w * self.c
+    }
+    pub const fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// Flat index of `(y, x, ch)`.
+    pub const fn index(&self, y: usize, x: usize, ch: usize) -> usize {
+        (y * self.w + x) * self.c + ch
+    }
+}
+
+/// A sliding window over an HWC input: kernel, strides, dilation and explicit padding.
+///
+/// Output position `(oy, ox)` with kernel tap `(ky, kx)` reads input row
+/// `oy·sh + ky·dh − pad_top` and column `ox·sw + kx·dw − pad_left`; a tap outside the input is
+/// padding (zero for convolutions, skipped for pooling).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Window {
+    pub input: Shape3,
+    pub kh: usize,
+    pub kw: usize,
+    pub sh: usize,
+    pub sw: usize,
+    pub dh: usize,
+    pub dw: usize,
+    pub pad_top: usize,
+    pub pad_left: usize,
+    pub out_h: usize,
+    pub out_w: usize,
+}
+
+/// Keras padding modes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Padding {
+    Valid,
+    /// TensorFlow "same": total padding `max((out−1)·s + (k−1)·d + 1 − in, 0)`, the larger half at
+    /// the bottom/right.
+    Same,
+}
+
+impl Window {
+    /// Builds a window with Keras' padding rule for each spatial axis.
+    #[allow(clippy::too_many_arguments)]
+    pub fn keras(
+        input: Shape3,
+        (kh, kw): (usize, usize),
+        (sh, sw): (usize, usize),
+        (dh, dw): (usize, usize),
+        padding: Padding,
+    ) -> Result<Self, String> {
+        if kh == 0 || kw == 0 || sh == 0 || sw == 0 || dh == 0 || dw == 0 {
+            return Err("kernel, stride and dilation must be positive".into());
+        }
+        let axis = |n: usize, k: usize, s: usize, d: usize| -> Result<(usize, usize), String> {
+            let eff = (k - 1) * d + 1;
+            match padding {
+                Padding::Valid => {
+                    if n < eff {
+                        return Err(format!("window {eff} larger than input {n}"));
+                    }
+                    Ok(((n - eff) / s + 1, 0))
+                }
+                Padding::Same => {
+                    let out = n.div_ceil(s);
+                    let total = ((out - 1) * s + eff).saturating_sub(n);
+                    Ok((out, total / 2))
+                }
+            }
+        };
+        let (out_h, pad_top) = axis(input.h, kh, sh, dh)?;
+        let (out_w, pad_left) = axis(input.w, kw, sw, dw)?;
+        Ok(Self {
+            input,
+            kh,
+            kw,
+            sh,
+            sw,
+            dh,
+            dw,
+            pad_top,
+            pad_left,
+            out_h,
+            out_w,
+        })
+    }
+
+    /// The input position read by output `(oy, ox)` at tap `(ky, kx)`, or `None` in the padding.
+    pub fn tap(&self, oy: usize, ox: usize, ky: usize, kx: usize) -> Option<(usize, usize)> {
+        let y = (oy * self.sh + ky * self.dh) as isize - self.pad_top as isize;
+        let x = (ox * self.sw + kx * self.dw) as isize - self.pad_left as isize;
+        if y < 0 || x < 0 || y as usize >= self.input.h || x as usize >= self.input.w {
+            None
+        } else {
+            Some((y as usize, x as usize))
+        }
+    }
+}
+
+/// Fully connected layer on a vector: `y[o] = Σ_i x[i]·W[i][o] + b[o]`.
+/// Weights: `W` row-major `[n_in][n_out]`, `b` `[n_out]`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct DenseSpec {
+    pub n_in: usize,
+    pub n_out: usize,
+}
+
+/// Convolution (Conv2D; Conv1D with `h = 1`; pointwise with a 1×1 kernel).
+/// Weights: `W` `[kh][kw][c_in][c_out]`, `b` `[c_out]`. Output shape `out_h × out_w × c_out`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ConvSpec {
+    pub window: Window,
+    pub c_out: usize,
+}
+
+/// Depthwise convolution. Weights: `W` `[kh][kw][c][mult]`, `b` `[c·mult]`; output channel
+/// `ch·mult + m` reads input channel `ch`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct DepthwiseSpec {
+    pub window: Window,
+    pub mult: usize,
+}
+
+/// Per-channel affine map (a BatchNormalization that does not follow a linear layer):
+/// `y[j] = a[j mod channels]·x[j] + b[j mod channels]`, then requantized by `2^fw`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct AffineSpec {
+    pub n: usize,
+    pub channels: usize,
+}
+
+/// Pooling window (no dilation). Max pooling skips padded taps (Keras pads with −∞); average
+/// pooling divides by the number of valid taps (TensorFlow excludes padding from the count) with
+/// floor division. Global pooling is a window covering the whole input.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct PoolSpec {
+    pub window: Window,
+}
+
+/// A relabelling applied to a step's input before its operation (free in the circuit: constant
+/// wiring). Reshape and Flatten are identities on the flat HWC vector and need no view.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ViewOp {
+    /// Nearest-neighbour upsampling of `input` by `(sy, sx)`.
+    UpSample { input: Shape3, sy: usize, sx: usize },
+    /// Zero padding of `input` (ZeroPadding2D).
+    ZeroPad {
+        input: Shape3,
+        top: usize,
+        bottom: usize,
+        left: usize,
+        right: usize,
+    },
+}
+
+impl ViewOp {
+    pub fn input_len(&self) -> usize {
+        match self {
+            ViewOp::UpSample { input, .. } | ViewOp::ZeroPad { input, .. } => input.len(),
+        }
+    }
+    pub fn output_shape(&self) -> Shape3 {
+        match *self {
+            ViewOp::UpSample { input, sy, sx } => Shape3::new(input.h * sy, input.w * sx, input.c),
+            ViewOp::ZeroPad {
+                input,
+                top,
+                bottom,
+                left,
+                right,
+            } => Shape3::new(input.h + top + bottom, input.w + left + right, input.c),
+        }
+    }
+    /// For each output element, the input element it copies (`None`: a zero).
+    pub fn gather(&self) -> Vec<Option<usize>> {
+        let out = self.output_shape();
+        let mut g = Vec::with_capacity(out.len());
+        for y in 0..out.h {
+            for x in 0..out.w {
+                for ch in 0..out.c {
+                    g.push(match *self {
+                        ViewOp::UpSample { input, sy, sx } => Some(input.index(y / sy, x / sx, ch)),
+                        ViewOp::ZeroPad {
+                            input, top, left, ..
+                        } => {
+                            if y < top || x < left || y - top >= input.h || x - left >= input.w {
+                                None
+                            } else {
+                                Some(input.index(y - top, x - left, ch))
+                            }
+                        }
+                    });
+                }
+            }
+        }
+        g
+    }
+}
+
+/// Composes a chain of views into one gather map over the chain's input (`None`: a zero).
+pub fn compose_views(views: &[ViewOp], input_len: usize) -> Vec<Option<usize>> {
+    let mut map: Vec<Option<usize>> = (0..input_len).map(Some).collect();
+    for v in views {
+        map = v
+            .gather()
+            .into_iter()
+            .map(|src| src.and_then(|s| map[s]))
+            .collect();
+    }
+    map
+}
+
+/// The operation of one step.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Op {
+    Dense(DenseSpec),
+    Conv(ConvSpec),
+    Depthwise(DepthwiseSpec),
+    Affine(AffineSpec),
+    MaxPool(PoolSpec),
+    AvgPool(PoolSpec),
+    /// `y = x + skip` over `n` values (residual connection), range-checked.
+    Add {
+        n: usize,
+    },
+    /// `y = x` (used when an activation or a view has no operation to fuse into).
+    Identity {
+        n: usize,
+    },
+    /// First index of the maximum of `n` values; the values pass through unchanged.
+    ArgMax {
+        n: usize,
+    },
+}
+
+impl Op {
+    /// Number of input values (after the step's views).
+    pub fn input_len(&self) -> usize {
+        match self {
+            Op::Dense(d) => d.n_in,
+            Op::Conv(c) => c.window.input.len(),
+            Op::Depthwise(d) => d.window.input.len(),
+            Op::Affine(a) => a.n,
+            Op::MaxPool(p) | Op::AvgPool(p) => p.window.input.len(),
+            Op::Add { n } | Op::Identity { n } | Op::ArgMax { n } => *n,
+        }
+    }
+    /// Shape of the output.
+    pub fn output_shape(&self) -> Shape3 {
+        match self {
+            Op::Dense(d) => Shape3::vector(d.n_out),
+            Op::Conv(c) => Shape3::new(c.window.out_h, c.window.out_w, c.c_out),
+            Op::Depthwise(d) => {
+                Shape3::new(d.window.out_h, d.window.out_w, d.window.input.c * d.mult)
+            }
+            Op::Affine(a) => Shape3::vector(a.n),
+            Op::MaxPool(p) | Op::AvgPool(p) => {
+                Shape3::new(p.window.out_h, p.window.out_w, p.window.input.c)
+            }
+            Op::Add { n } | Op::Identity { n } | Op::ArgMax { n } => Shape3::vector(*n),
+        }
+    }
+    pub fn output_len(&self) -> usize {
+        self.output_shape().len()
+    }
+    /// Multiply-accumulate count.
+    pub fn macs(&self) -> usize {
+        match self {
+            Op::Dense(d) => d.n_in * d.n_out,
+            Op::Conv(c) => {
+                c.window.out_h
+                    * c.window.out_w
+                    * c.window.kh
+                    * c.window.kw
+                    * c.window.input.c
+                    * c.c_out
+            }
+            Op::Depthwise(d) => {
+                d.window.out_h
+                    * d.window.out_w
+                    * d.window.kh
+                    * d.window.kw
+                    * d.window.input.c
+                    * d.mult
+            }
+            Op::Affine(a) => a.n,
+            _ => 0,
+        }
+    }
+    /// Whether the op multiplies by weights and requantizes by `2^fw`.
+    pub fn is_linear(&self) -> bool {
+        matches!(
+            self,
+            Op::Dense(_) | Op::Conv(_) | Op::Depthwise(_) | Op::Affine(_)
+        )
+    }
+    /// Lengths of the weight and bias vectors the op takes.
+    pub fn weight_lens(&self) -> (usize, usize) {
+        match self {
+            Op::Dense(d) => (d.n_in * d.n_out, d.n_out),
+            Op::Conv(c) => (
+                c.window.kh * c.window.kw * c.window.input.c * c.c_out,
+                c.c_out,
+            ),
+            Op::Depthwise(d) => (
+                d.window.kh * d.window.kw * d.window.input.c * d.mult,
+                d.window.input.c * d.mult,
+            ),
+            Op::Affine(a) => (a.channels, a.channels),
+            _ => (0, 0),
+        }
+    }
+    /// Short kind name, as `kerafold inspect` prints it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Op::Dense(_) => "dense",
+            Op::Conv(_) => "conv",
+            Op::Depthwise(_) => "depthwise",
+            Op::Affine(_) => "affine",
+            Op::MaxPool(_) => "maxpool",
+            Op::AvgPool(_) => "avgpool",
+            Op::Add { .. } => "add",
+            Op::Identity { .. } => "identity",
+            Op::ArgMax { .. } => "argmax",
+        }
+    }
+}
+
+/// Activation applied to an op's integer result `q` (already in the `bits` range).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Act {
+    Linear,
+    /// `max(q, 0)`.
+    Relu,
+    /// `min(max(q, 0), hi)`; ReLU6 has `hi = 6·2^fa`.
+    Clip {
+        hi: i64,
+    },
+    /// `q` if `q ≥ 0`, else `floor((k·q + 2^(m−1)) / 2^m)`: slope `α = k / 2^m`, `0 < k < 2^m`.
+    Leaky {
+        k: i64,
+        m: u32,
+    },
+    /// `floor((q² + c·q + 2^(fa−1)) / 2^fa)`: the real map `x² + (c/2^fa)·x` (keras2circom's
+    /// polynomial activation), range-checked.
+    Poly {
+        c: i64,
+    },
+}
+
+impl Act {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Act::Linear => "linear",
+            Act::Relu => "relu",
+            Act::Clip { .. } => "clip",
+            Act::Leaky { .. } => "leaky_relu",
+            Act::Poly { .. } => "poly",
+        }
+    }
+}
