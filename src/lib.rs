@@ -1,8 +1,16 @@
 //! # kerafold
 //!
 //! Zero-knowledge proofs of Keras neural-network inference, folded layer by layer with Nova.
+//!
+//! 1. [`model::load`] imports a `.keras` or legacy `.h5` file into a [`model::graph::Graph`];
+//! 2. [`model::lower`] turns it into compute steps and [`model::calibrate`] /
+//!    [`model::quantize`] into an exact integer [`model::QuantizedModel`];
+//! 3. [`fold::prove`] proves one inference, one Nova fold per step, and compresses it with
+//!    Nova's zero-knowledge CompressedSNARK; [`fold::verify`] checks the proof file.
 
 pub mod error;
+pub mod fold;
+pub mod inspect;
 pub mod model;
 
 pub use error::{Error, Result};

@@ -1,3 +1,578 @@
-fn main() {
-    println!("kerafold");
+//! The `kerafold` command line: a thin layer over the library.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
+use kerafold::fold::{self, ProofFile, ProveOptions, Srs, System, VerifyOptions, Visibility};
+use kerafold::model::{self, graph::Graph, Program, QuantizedModel};
+use kerafold::{Error, Result};
+use kerafold_step_circuits::spec::FixedPoint;
+use serde_json::json;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+const AFTER_HELP: &str = "\
+Examples:
+  kerafold inspect examples/models/cnn.keras
+  kerafold run examples/models/cnn.keras --input examples/models/cnn_input.json
+  kerafold prove examples/models/cnn.keras --input examples/models/cnn_input.json -o cnn.proof
+  kerafold verify cnn.proof --model examples/models/cnn.keras
+
+Exit codes: 0 success, 1 a proof that does not verify, 2 bad usage or input.";
+
+/// Zero-knowledge proofs of Keras model inference, folded layer by layer with Nova.
+#[derive(Parser)]
+#[command(name = "kerafold", version, about, after_help = AFTER_HELP)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Show a model's layers, their cost, and the chosen quantization.
+    #[command(after_help = "Each row is one step of the proof (one fold): a compute layer with the \
+    relabellings before it and the activation (and folded BatchNormalization) after it.")]
+    Inspect {
+        /// Keras model (.keras or legacy .h5).
+        model: PathBuf,
+        #[command(flatten)]
+        quant: QuantArgs,
+        /// Print one JSON object instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run the integer model and compare it with the float model.
+    Run {
+        /// Keras model (.keras or legacy .h5).
+        model: PathBuf,
+        /// Inputs: JSON {"input": [...]} / {"inputs": [[...], ...]}, or .npy with a batch axis.
+        #[arg(long)]
+        input: PathBuf,
+        #[command(flatten)]
+        quant: QuantArgs,
+        /// Print one JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Prove one inference and write a proof file.
+    #[command(after_help = "Privacy: `--input private` commits to the input with a random blinding \
+    (only the commitment is in the proof); `--model private` publishes only a blinded commitment to \
+    the weights; `--output private` publishes a blinded commitment to the logits and the class.\n\n\
+    Public parameters depend only on the architecture; they are set up once and cached in \
+    --params-dir (default ./kerafold-params or $KERAFOLD_PARAMS).")]
+    Prove(ProveArgs),
+    /// Verify a proof file and print its claim.
+    Verify {
+        /// Proof file written by `kerafold prove`.
+        proof: PathBuf,
+        /// The model file: rebuilds the architecture and, for a public model, recomputes the
+        /// model commitment.
+        #[arg(long)]
+        model: Option<PathBuf>,
+        /// The input file: compared with a public input (sample --sample).
+        #[arg(long)]
+        input: Option<PathBuf>,
+        /// Which sample of the input file.
+        #[arg(long, default_value_t = 0)]
+        sample: usize,
+        /// Parameter cache.
+        #[arg(long)]
+        params_dir: Option<PathBuf>,
+        /// Powers of tau directory, for bn254-kzg proofs whose verifier key is not cached.
+        #[arg(long)]
+        ptau: Option<PathBuf>,
+        /// Print one JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the commitment of a public model (to publish before proving).
+    Commit {
+        /// Keras model (.keras or legacy .h5).
+        model: PathBuf,
+        #[command(flatten)]
+        quant: QuantArgs,
+        #[arg(long, value_enum, default_value_t = Curve::Bn254)]
+        curve: Curve,
+    },
+}
+
+/// Quantization options.
+#[derive(Args, Clone, Default)]
+struct QuantArgs {
+    /// Calibration inputs (same formats as --input). Default: the inputs being run or proven.
+    #[arg(long)]
+    calibrate: Option<PathBuf>,
+    /// Fractional bits of activations (overrides calibration).
+    #[arg(long, requires_all = ["fw", "bits"])]
+    fa: Option<u32>,
+    /// Fractional bits of weights (overrides calibration).
+    #[arg(long, requires_all = ["fa", "bits"])]
+    fw: Option<u32>,
+    /// Activation range in bits (overrides calibration).
+    #[arg(long, requires_all = ["fa", "fw"])]
+    bits: Option<u32>,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum Curve {
+    /// BN254/Grumpkin (the field of Groth16 and the EVM).
+    Bn254,
+    /// Pallas/Vesta.
+    Pasta,
+}
+
+#[derive(Args)]
+struct ProveArgs {
+    /// Keras model (.keras or legacy .h5).
+    model: PathBuf,
+    /// The input file (JSON or .npy), and/or `public` | `private` (default public).
+    #[arg(long = "input", value_name = "FILE|public|private", required = true)]
+    input: Vec<String>,
+    /// Which sample of the input file to prove.
+    #[arg(long, default_value_t = 0)]
+    sample: usize,
+    /// Proof file to write.
+    #[arg(short = 'o', long = "out")]
+    out: PathBuf,
+    /// Model visibility.
+    #[arg(long = "model", value_enum, default_value_t = Vis::Public)]
+    model_vis: Vis,
+    /// Output visibility (private: only a commitment to the logits, plus the class).
+    #[arg(long = "output", value_enum, default_value_t = Vis::Public)]
+    output_vis: Vis,
+    #[arg(long, value_enum, default_value_t = Curve::Bn254)]
+    curve: Curve,
+    /// Use HyperKZG on BN254 with powers of tau from this directory (snarkjs/PPOT .ptau files).
+    #[arg(long, conflicts_with = "insecure_random_tau")]
+    ptau: Option<PathBuf>,
+    /// Use HyperKZG with a random tau drawn here. INSECURE: for tests and demos only.
+    #[arg(long)]
+    insecure_random_tau: bool,
+    /// Parameter cache.
+    #[arg(long)]
+    params_dir: Option<PathBuf>,
+    #[command(flatten)]
+    quant: QuantArgs,
+    /// Print a JSON summary instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum Vis {
+    Public,
+    Private,
+}
+
+impl From<Vis> for Visibility {
+    fn from(v: Vis) -> Self {
+        match v {
+            Vis::Public => Visibility::Public,
+            Vis::Private => Visibility::Private,
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Inspect { model, quant, json } => inspect(&model, &quant, json),
+        Command::Run {
+            model,
+            input,
+            quant,
+            json,
+        } => run(&model, &input, &quant, json),
+        Command::Prove(args) => prove(args),
+        Command::Verify {
+            proof,
+            model,
+            input,
+            sample,
+            params_dir,
+            ptau,
+            json,
+        } => verify(&proof, model.as_deref(), input.as_deref(), sample, params_dir, ptau, json),
+        Command::Commit { model, quant, curve } => commit(&model, &quant, curve),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(e.exit_code() as u8)
+        }
+    }
+}
+
+/// Loads, lowers and quantizes a model. Calibration inputs: `--calibrate`, else `fallback`.
+fn load_model(
+    path: &Path,
+    quant: &QuantArgs,
+    fallback: &[Vec<f32>],
+) -> Result<(Graph, Program, QuantizedModel, Option<model::quant::Calibration>)> {
+    let graph = model::load(path)?;
+    let program = model::lower(&graph)?;
+    if let (Some(fa), Some(fw), Some(bits)) = (quant.fa, quant.fw, quant.bits) {
+        let q = model::quantize(&program, FixedPoint { fa, fw, bits })?;
+        return Ok((graph, program, q, None));
+    }
+    let calib = match &quant.calibrate {
+        Some(p) => model::input::read_inputs(p, &graph.input_shape)?,
+        None => fallback.to_vec(),
+    };
+    if calib.is_empty() {
+        return Err(Error::Usage(
+            "no calibration inputs: pass --calibrate FILE or --fa/--fw/--bits".into(),
+        ));
+    }
+    let (q, cal) = model::calibrate(&program, &calib)?;
+    Ok((graph, program, q, Some(cal)))
+}
+
+fn shape_str(s: &[usize]) -> String {
+    format!("({})", s.iter().map(|d| d.to_string()).collect::<Vec<_>>().join("×"))
+}
+
+fn inspect(path: &Path, quant: &QuantArgs, json_out: bool) -> Result<()> {
+    let graph = model::load(path)?;
+    // Without calibration data, calibrate on a neutral input (all 0.5) so the report has numbers.
+    let neutral = vec![vec![0.5f32; graph.input_len()]];
+    let (_, program, q, cal) = load_model(path, quant, &neutral)?;
+    let report = kerafold::inspect::report(&graph, &program, &q)?;
+    if json_out {
+        let mut v = serde_json::to_value(&report).expect("report serializes");
+        if let Some(c) = cal {
+            v["calibration"] = serde_json::to_value(c).expect("calibration serializes");
+        }
+        println!("{v}");
+        return Ok(());
+    }
+    println!("model '{}': input {}, {} steps", graph.name, shape_str(&graph.input_shape), report.layers.len());
+    println!(
+        "{:<32} {:<10} {:>14} {:>14} {:>8} {:>9} {:>8} {:>11}",
+        "step (layers)", "kind", "input", "output", "params", "MACs", "outputs", "constraints"
+    );
+    for l in &report.layers {
+        println!(
+            "{:<32} {:<10} {:>14} {:>14} {:>8} {:>9} {:>8} {:>11}",
+            l.name,
+            l.kind,
+            shape_str(&l.input_shape),
+            shape_str(&l.output_shape),
+            l.params,
+            l.macs,
+            l.outputs,
+            l.constraints
+        );
+    }
+    let fp = q.fp;
+    println!(
+        "\nquantization: activations 2^-{} ({}-bit range ±{:.3}), weights 2^-{}",
+        fp.fa,
+        fp.bits,
+        fp.max() as f64 / (1u64 << fp.fa) as f64,
+        fp.fw
+    );
+    if let Some(c) = cal {
+        println!(
+            "calibration on {} input(s): largest activation {:.3}, top-1 agreement {:.1}%, relative logit error {:.2e}{}",
+            c.samples,
+            c.max_activation,
+            c.top1_agreement * 100.0,
+            c.relative_error,
+            if quant.calibrate.is_none() { " (neutral input; pass --calibrate FILE for real data)" } else { "" }
+        );
+    }
+    let s = &report.step_circuit;
+    println!(
+        "step circuit: {} constraints per step ({} slots, bus of {} values); idle share per step {:.0}%–{:.0}%",
+        s.constraints_per_step,
+        s.slots,
+        s.bus_width,
+        s.idle_share_min * 100.0,
+        s.idle_share_max * 100.0
+    );
+    Ok(())
+}
+
+fn softmax(v: &[f64]) -> Vec<f64> {
+    let m = v.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+    let e: Vec<f64> = v.iter().map(|x| (x - m).exp()).collect();
+    let s: f64 = e.iter().sum();
+    e.iter().map(|x| x / s).collect()
+}
+
+fn run(path: &Path, input: &Path, quant: &QuantArgs, json_out: bool) -> Result<()> {
+    let graph = model::load(path)?;
+    let inputs = model::input::read_inputs(input, &graph.input_shape)?;
+    let (_, _, q, _) = load_model(path, quant, &inputs)?;
+    let mut samples = vec![];
+    let (mut max_err, mut agree) = (0f64, 0usize);
+    for (i, x) in inputs.iter().enumerate() {
+        let fl = model::float::forward(&graph, x)?;
+        let t = q.trace(&q.quantize_input(x, Some(i))?, Some(i))?;
+        let logits: Vec<f64> = t.logits.iter().map(|&v| q.dequantize(v)).collect();
+        let out = if q.softmax { softmax(&logits) } else { logits.clone() };
+        let fclass = model::quant::argmax_f(&fl.logits);
+        for (a, b) in out.iter().zip(&fl.output) {
+            max_err = max_err.max((a - b).abs());
+        }
+        if fclass == t.class {
+            agree += 1;
+        }
+        samples.push(json!({
+            "output": out,
+            "float_output": fl.output,
+            "class": t.class,
+            "float_class": fclass,
+        }));
+    }
+    let agreement = agree as f64 / inputs.len().max(1) as f64;
+    if json_out {
+        println!(
+            "{}",
+            json!({"samples": samples, "max_abs_error": max_err, "top1_agreement": agreement})
+        );
+        return Ok(());
+    }
+    for (i, s) in samples.iter().enumerate() {
+        let fmt = |v: &serde_json::Value| {
+            v.as_array()
+                .map(|a| {
+                    a.iter()
+                        .map(|x| format!("{:.4}", x.as_f64().unwrap_or(f64::NAN)))
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                })
+                .unwrap_or_default()
+        };
+        println!("sample {i}: class {} (float {})", s["class"], s["float_class"]);
+        println!("  integer: {}", fmt(&s["output"]));
+        println!("  float:   {}", fmt(&s["float_output"]));
+    }
+    println!(
+        "max abs error {max_err:.3e}, top-1 agreement {:.1}% ({agree}/{}), fixed point fa={} fw={} bits={}",
+        agreement * 100.0,
+        inputs.len(),
+        q.fp.fa,
+        q.fp.fw,
+        q.fp.bits
+    );
+    Ok(())
+}
+
+fn system(curve: Curve, kzg: bool) -> System {
+    match (curve, kzg) {
+        (Curve::Pasta, _) => System::PastaIpa,
+        (Curve::Bn254, true) => System::Bn254Kzg,
+        (Curve::Bn254, false) => System::Bn254Ipa,
+    }
+}
+
+fn prove(a: ProveArgs) -> Result<()> {
+    let mut file = None;
+    let mut input_vis = Visibility::Public;
+    for v in &a.input {
+        match v.as_str() {
+            "public" => input_vis = Visibility::Public,
+            "private" => input_vis = Visibility::Private,
+            f => {
+                if file.replace(PathBuf::from(f)).is_some() {
+                    return Err(Error::Usage("give one input file".into()));
+                }
+            }
+        }
+    }
+    let file = file.ok_or_else(|| Error::Usage("--input FILE is required".into()))?;
+    if a.curve == Curve::Pasta && (a.ptau.is_some() || a.insecure_random_tau) {
+        return Err(Error::Usage("--ptau and --insecure-random-tau apply to --curve bn254 only".into()));
+    }
+    let graph = model::load(&a.model)?;
+    let inputs = model::input::read_inputs(&file, &graph.input_shape)?;
+    let x = inputs.get(a.sample).ok_or_else(|| {
+        Error::Usage(format!("sample {} requested, {} has {}", a.sample, file.display(), inputs.len()))
+    })?;
+    let (_, _, q, _) = load_model(&a.model, &a.quant, &inputs)?;
+    let xq = q.quantize_input(x, Some(a.sample))?;
+    let kzg = a.ptau.is_some() || a.insecure_random_tau;
+    let srs = match (&a.ptau, a.insecure_random_tau) {
+        (Some(d), _) => Srs::Ptau(d.clone()),
+        (None, true) => {
+            eprintln!("warning: --insecure-random-tau: anyone who saw this machine's tau can forge proofs; for tests only");
+            Srs::InsecureRandomTau
+        }
+        _ => Srs::Transparent,
+    };
+    let opts = ProveOptions {
+        system: system(a.curve, kzg),
+        srs,
+        input: input_vis,
+        model: a.model_vis.into(),
+        output: a.output_vis.into(),
+        params_dir: a.params_dir.unwrap_or_else(fold::default_params_dir),
+    };
+    let bar = ProgressBar::new(0);
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {msg:40} [{bar:30}] {pos}/{len} {elapsed}")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    let mut on = |p: fold::Progress| match p {
+        fold::Progress::Check { step, of, name } => {
+            bar.set_length(of as u64);
+            bar.set_position(step as u64 + 1);
+            bar.set_message(format!("check {name}"));
+        }
+        fold::Progress::Setup => bar.set_message("public parameters"),
+        fold::Progress::Fold { step, of, name } => {
+            bar.set_length(of as u64);
+            bar.set_position(step as u64 + 1);
+            bar.set_message(format!("fold {name}"));
+        }
+        fold::Progress::Compress => bar.set_message("compress (zero-knowledge SNARK)"),
+    };
+    let (proof, stats) = fold::prove(&q, &xq, &opts, &mut on)?;
+    bar.finish_and_clear();
+    proof.write(&a.out)?;
+    let size = std::fs::metadata(&a.out).map(|m| m.len()).unwrap_or(0);
+    let per_step: f64 = if stats.steps.is_empty() {
+        0.0
+    } else {
+        stats.steps.iter().map(|d| d.as_secs_f64()).sum::<f64>() / stats.steps.len() as f64
+    };
+    if a.json {
+        println!(
+            "{}",
+            json!({
+                "proof": a.out, "system": proof.system, "steps": proof.claim.steps,
+                "class": proof.claim.class,
+                "setup_s": stats.setup.as_secs_f64(), "params_cached": stats.params_cached,
+                "prove_s": stats.steps.iter().map(|d| d.as_secs_f64()).sum::<f64>(),
+                "per_step_s": per_step, "compress_s": stats.compress.as_secs_f64(),
+                "step_constraints": stats.step_constraints,
+                "primary_constraints": stats.primary_constraints,
+                "secondary_constraints": stats.secondary_constraints,
+                "proof_bytes": size,
+            })
+        );
+    } else {
+        println!(
+            "proved {} steps of '{}' ({}): class {}",
+            proof.claim.steps, q.name, proof.system, proof.claim.class
+        );
+        println!(
+            "setup {:.1}s{}, folding {:.1}s ({:.2}s/step), compression {:.1}s",
+            stats.setup.as_secs_f64(),
+            if stats.params_cached { " (cached)" } else { "" },
+            stats.steps.iter().map(|d| d.as_secs_f64()).sum::<f64>(),
+            per_step,
+            stats.compress.as_secs_f64()
+        );
+        println!(
+            "constraints per step: {} (layer circuit) / {} (with Nova's verifier circuit); proof {} bytes -> {}",
+            stats.step_constraints,
+            stats.primary_constraints,
+            size,
+            a.out.display()
+        );
+    }
+    Ok(())
+}
+
+fn verify(
+    proof_path: &Path,
+    model_path: Option<&Path>,
+    input_path: Option<&Path>,
+    sample: usize,
+    params_dir: Option<PathBuf>,
+    ptau: Option<PathBuf>,
+    json_out: bool,
+) -> Result<()> {
+    let proof = ProofFile::read(proof_path)?;
+    let fp = proof.claim.fixed_point;
+    let model = match model_path {
+        Some(p) => {
+            let graph = model::load(p)?;
+            Some(model::quantize(&model::lower(&graph)?, fp)?)
+        }
+        None => None,
+    };
+    let input = match input_path {
+        Some(p) => {
+            let shape = model
+                .as_ref()
+                .map(|m| m.input_shape.clone())
+                .ok_or_else(|| Error::Usage("--input needs --model (to read the input's shape)".into()))?;
+            let xs = model::input::read_inputs(p, &shape)?;
+            let x = xs
+                .get(sample)
+                .ok_or_else(|| Error::Usage(format!("sample {sample} requested, the file has {}", xs.len())))?;
+            Some(model.as_ref().expect("checked").quantize_input(x, Some(sample))?)
+        }
+        None => None,
+    };
+    let opts = VerifyOptions {
+        params_dir: params_dir.unwrap_or_else(fold::default_params_dir),
+        srs: ptau.map(Srs::Ptau),
+        model,
+        input,
+    };
+    let v = fold::verify(&proof, &opts)?;
+    let c = &v.claim;
+    if json_out {
+        println!(
+            "{}",
+            json!({"valid": true, "system": proof.system, "claim": c,
+                   "model_checked": v.model_checked, "input_checked": v.input_checked})
+        );
+        return Ok(());
+    }
+    println!("valid proof ({}) of {} steps of '{}'", proof.system, c.steps, c.model_name);
+    println!("  class: {}", c.class);
+    match &c.output {
+        fold::Opening::Public { values } => {
+            let s = (1u64 << fp.fa) as f64;
+            println!(
+                "  logits: {}",
+                values.iter().map(|v| format!("{:.4}", *v as f64 / s)).collect::<Vec<_>>().join(" ")
+            );
+        }
+        fold::Opening::Private { commitment } => println!("  output: private, commitment {commitment}"),
+    }
+    match &c.input {
+        fold::Opening::Public { .. } => println!(
+            "  input: public{}",
+            if v.input_checked { ", matches the input file" } else { "" }
+        ),
+        fold::Opening::Private { commitment } => println!("  input: private, commitment {commitment}"),
+    }
+    println!(
+        "  model: {:?}, commitment {}{}",
+        c.model.visibility,
+        c.model.commitment,
+        if v.model_checked {
+            " (recomputed from the model file)"
+        } else if c.model.visibility == Visibility::Public {
+            " (not checked against a file: pass --model)"
+        } else {
+            ""
+        }
+    );
+    Ok(())
+}
+
+fn commit(path: &Path, quant: &QuantArgs, curve: Curve) -> Result<()> {
+    let graph = model::load(path)?;
+    let neutral = vec![vec![0.5f32; graph.input_len()]];
+    if quant.fa.is_none() && quant.calibrate.is_none() {
+        eprintln!("note: the commitment depends on the fixed-point parameters; pass --fa/--fw/--bits (or --calibrate) and prove with the same ones");
+    }
+    let (_, _, q, _) = load_model(path, quant, &neutral)?;
+    let c = fold::public_model_commitment(&q, system(curve, false))?;
+    println!(
+        "{}",
+        json!({"model": q.name, "curve": match curve { Curve::Bn254 => "bn254", Curve::Pasta => "pasta" },
+               "fa": q.fp.fa, "fw": q.fp.fw, "bits": q.fp.bits, "commitment": c})
+    );
+    Ok(())
 }

@@ -1,0 +1,403 @@
+//! Nova configurations and the generic prove/verify over them.
+//!
+//! Every (E1, E2, S1, S2) combination costs about a minute of release codegen, so exactly three
+//! exist, each behind one type: [`Bn254Ipa`] (default, transparent), [`Bn254Kzg`] (HyperKZG with
+//! powers of tau: faster compression) and [`PastaIpa`] (Pallas/Vesta, transparent).
+
+use super::check::CheckingCS;
+use super::circuit::{LayerStep, StepWitness};
+use super::arch::Architecture;
+use crate::{Error, Result};
+use nova_snark::nova::{CompressedSNARK, PublicParams, RecursiveSNARK, VerifierKey};
+use nova_snark::provider::{
+    hyperkzg, ipa_pc, Bn256EngineIPA, Bn256EngineKZG, GrumpkinEngine, PallasEngine, VestaEngine,
+};
+use nova_snark::spartan::snark::RelaxedR1CSSNARK;
+use nova_snark::traits::circuit::StepCircuit;
+use nova_snark::traits::snark::RelaxedR1CSSNARKTrait;
+use nova_snark::traits::Engine;
+use serde::{de::DeserializeOwned, Serialize};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Where the primary curve's commitment key comes from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Srs {
+    /// Pedersen generators by hashing to the curve (IPA): transparent.
+    Transparent,
+    /// HyperKZG powers of tau from snarkjs / PPOT `.ptau` files in this directory.
+    Ptau(PathBuf),
+    /// HyperKZG with a random tau drawn on this machine. Whoever ran the setup could forge
+    /// proofs: for tests and demos only.
+    InsecureRandomTau,
+}
+
+/// One Nova configuration.
+pub trait Backend: 'static {
+    type E1: Engine<Base = <Self::E2 as Engine>::Scalar>;
+    type E2: Engine<Base = <Self::E1 as Engine>::Scalar>;
+    type S1: RelaxedR1CSSNARKTrait<Self::E1>;
+    type S2: RelaxedR1CSSNARKTrait<Self::E2>;
+    /// Stable identifier, used in proof files and the parameter cache.
+    const ID: &'static str;
+    /// Builds the public parameters.
+    fn setup(circuit: &LayerStep<Scalar<Self>>, srs: &Srs) -> Result<Pp<Self>>;
+}
+
+/// The primary scalar field of a backend.
+pub type Scalar<B> = <<B as Backend>::E1 as Engine>::Scalar;
+/// Public parameters of a backend.
+pub type Pp<B> = PublicParams<<B as Backend>::E1, <B as Backend>::E2, LayerStep<Scalar<B>>>;
+/// Verifier key of a backend.
+pub type Vk<B> = VerifierKey<
+    <B as Backend>::E1,
+    <B as Backend>::E2,
+    LayerStep<Scalar<B>>,
+    <B as Backend>::S1,
+    <B as Backend>::S2,
+>;
+/// Compressed proof of a backend.
+pub type Snark<B> = CompressedSNARK<
+    <B as Backend>::E1,
+    <B as Backend>::E2,
+    LayerStep<Scalar<B>>,
+    <B as Backend>::S1,
+    <B as Backend>::S2,
+>;
+
+fn nova_err(what: &str, e: impl std::fmt::Debug) -> Error {
+    Error::Prover(format!("{what}: {e:?}"))
+}
+
+fn transparent_only(srs: &Srs, id: &str) -> Result<()> {
+    match srs {
+        Srs::Transparent => Ok(()),
+        _ => Err(Error::Usage(format!(
+            "{id} uses transparent IPA commitments; --ptau and --insecure-random-tau apply to bn254 with HyperKZG only"
+        ))),
+    }
+}
+
+/// BN254/Grumpkin with IPA on both curves: transparent, the default.
+pub struct Bn254Ipa;
+impl Backend for Bn254Ipa {
+    type E1 = Bn256EngineIPA;
+    type E2 = GrumpkinEngine;
+    type S1 = RelaxedR1CSSNARK<Bn256EngineIPA, ipa_pc::EvaluationEngine<Bn256EngineIPA>>;
+    type S2 = RelaxedR1CSSNARK<GrumpkinEngine, ipa_pc::EvaluationEngine<GrumpkinEngine>>;
+    const ID: &'static str = "bn254-ipa";
+    fn setup(circuit: &LayerStep<Scalar<Self>>, srs: &Srs) -> Result<Pp<Self>> {
+        transparent_only(srs, Self::ID)?;
+        PublicParams::setup(circuit, &*Self::S1::ck_floor(), &*Self::S2::ck_floor())
+            .map_err(|e| nova_err("parameter setup", e))
+    }
+}
+
+/// BN254/Grumpkin with HyperKZG on BN254 (powers of tau) and IPA on Grumpkin.
+pub struct Bn254Kzg;
+impl Backend for Bn254Kzg {
+    type E1 = Bn256EngineKZG;
+    type E2 = GrumpkinEngine;
+    type S1 = RelaxedR1CSSNARK<Bn256EngineKZG, hyperkzg::EvaluationEngine<Bn256EngineKZG>>;
+    type S2 = RelaxedR1CSSNARK<GrumpkinEngine, ipa_pc::EvaluationEngine<GrumpkinEngine>>;
+    const ID: &'static str = "bn254-kzg";
+    fn setup(circuit: &LayerStep<Scalar<Self>>, srs: &Srs) -> Result<Pp<Self>> {
+        let (h1, h2) = (&*Self::S1::ck_floor(), &*Self::S2::ck_floor());
+        match srs {
+            Srs::Ptau(dir) => PublicParams::setup_with_ptau_dir(circuit, h1, h2, dir).map_err(|e| {
+                nova_err(
+                    &format!(
+                        "loading powers of tau from {} (needs ppot_pruned_NN.ptau or ppot_0080_NN.ptau files large enough for the circuit)",
+                        dir.display()
+                    ),
+                    e,
+                )
+            }),
+            Srs::InsecureRandomTau => {
+                PublicParams::setup(circuit, h1, h2).map_err(|e| nova_err("parameter setup", e))
+            }
+            Srs::Transparent => Err(Error::Usage(
+                "HyperKZG needs powers of tau: pass --ptau DIR (or --insecure-random-tau for tests)"
+                    .into(),
+            )),
+        }
+    }
+}
+
+/// Pallas/Vesta with IPA on both curves: transparent.
+pub struct PastaIpa;
+impl Backend for PastaIpa {
+    type E1 = PallasEngine;
+    type E2 = VestaEngine;
+    type S1 = RelaxedR1CSSNARK<PallasEngine, ipa_pc::EvaluationEngine<PallasEngine>>;
+    type S2 = RelaxedR1CSSNARK<VestaEngine, ipa_pc::EvaluationEngine<VestaEngine>>;
+    const ID: &'static str = "pasta-ipa";
+    fn setup(circuit: &LayerStep<Scalar<Self>>, srs: &Srs) -> Result<Pp<Self>> {
+        transparent_only(srs, Self::ID)?;
+        PublicParams::setup(circuit, &*Self::S1::ck_floor(), &*Self::S2::ck_floor())
+            .map_err(|e| nova_err("parameter setup", e))
+    }
+}
+
+/// Serializes with bincode (the format nova-snark itself uses).
+pub fn encode<T: Serialize>(v: &T) -> Result<Vec<u8>> {
+    bincode::serde::encode_to_vec(v, bincode::config::legacy())
+        .map_err(|e| Error::Prover(format!("serialization: {e}")))
+}
+
+/// Deserializes bincode, rejecting trailing bytes.
+pub fn decode<T: DeserializeOwned>(bytes: &[u8], what: &str) -> Result<T> {
+    let (v, used) = bincode::serde::decode_from_slice(bytes, bincode::config::legacy())
+        .map_err(|e| Error::Invalid(format!("{what} does not decode: {e}")))?;
+    if used != bytes.len() {
+        return Err(Error::Invalid(format!("{what} has {} trailing bytes", bytes.len() - used)));
+    }
+    Ok(v)
+}
+
+/// Cache of public parameters and verifier keys, one directory per (backend, architecture).
+#[derive(Clone, Debug)]
+pub struct ParamsStore {
+    pub dir: PathBuf,
+}
+
+impl ParamsStore {
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        Self { dir: dir.into() }
+    }
+
+    /// The directory for one architecture under one backend.
+    pub fn entry(&self, id: &str, arch_digest: &[u8; 32]) -> PathBuf {
+        self.dir.join(format!("{id}-{}", hex::encode(&arch_digest[..16])))
+    }
+
+    fn read(path: &Path) -> Result<Option<Vec<u8>>> {
+        match std::fs::read(path) {
+            Ok(b) => Ok(Some(b)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(Error::io(path, e)),
+        }
+    }
+
+    fn write(path: &Path, bytes: &[u8]) -> Result<()> {
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+        }
+        let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+        std::fs::write(&tmp, bytes).map_err(|e| Error::io(&tmp, e))?;
+        std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
+    }
+
+    /// Stores the architecture next to its parameters (verifiers of private models read it).
+    pub fn save_arch(&self, id: &str, arch: &Architecture) -> Result<()> {
+        let path = self.entry(id, &arch.digest()).join("arch.json");
+        let json = serde_json::to_vec_pretty(arch).expect("architecture serializes");
+        Self::write(&path, &json)
+    }
+
+    /// Loads an architecture by digest.
+    pub fn load_arch(&self, id: &str, digest: &[u8; 32]) -> Result<Option<Architecture>> {
+        let path = self.entry(id, digest).join("arch.json");
+        let Some(bytes) = Self::read(&path)? else {
+            return Ok(None);
+        };
+        let arch: Architecture = serde_json::from_slice(&bytes)
+            .map_err(|e| Error::format(&path, format!("not an architecture file: {e}")))?;
+        if &arch.digest() != digest {
+            return Err(Error::format(&path, "architecture does not match its digest"));
+        }
+        Ok(Some(arch))
+    }
+}
+
+/// Timings and sizes of one proof.
+#[derive(Clone, Debug, Default)]
+pub struct ProveStats {
+    pub setup: Duration,
+    pub params_cached: bool,
+    pub steps: Vec<Duration>,
+    pub compress: Duration,
+    pub primary_constraints: usize,
+    pub secondary_constraints: usize,
+    pub step_constraints: usize,
+}
+
+/// Progress events while proving.
+#[derive(Clone, Debug)]
+pub enum Progress<'a> {
+    Setup,
+    Check { step: usize, of: usize, name: &'a str },
+    Fold { step: usize, of: usize, name: &'a str },
+    Compress,
+}
+
+fn load_or_setup<B: Backend>(
+    store: &ParamsStore,
+    arch: &Arc<Architecture>,
+    srs: &Srs,
+) -> Result<(Pp<B>, bool)> {
+    let dir = store.entry(B::ID, &arch.digest());
+    let path = dir.join("pp.bin");
+    if let Some(bytes) = ParamsStore::read(&path)? {
+        if let Ok(pp) = decode::<Pp<B>>(&bytes, "public parameters") {
+            return Ok((pp, true));
+        }
+    }
+    let pp = B::setup(&LayerStep::shape(arch.clone()), srs)?;
+    ParamsStore::write(&path, &encode(&pp)?)?;
+    store.save_arch(B::ID, arch)?;
+    Ok((pp, false))
+}
+
+/// Synthesizes one step with its witness into a checking constraint system.
+pub fn check_step<F: kerafold_step_circuits::Field>(
+    arch: &Arc<Architecture>,
+    witness: &Arc<StepWitness<F>>,
+    z: &[F],
+) -> Result<(Vec<F>, usize)> {
+    use nova_snark::frontend::num::AllocatedNum;
+    use nova_snark::frontend::ConstraintSystem;
+    let mut cs = CheckingCS::<F>::new();
+    let zv = z
+        .iter()
+        .enumerate()
+        .map(|(i, v)| AllocatedNum::alloc(cs.namespace(|| format!("z{i}")), || Ok(*v)))
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|e| nova_err("allocating state", e))?;
+    let circuit = LayerStep {
+        arch: arch.clone(),
+        witness: Some(witness.clone()),
+    };
+    let out = circuit
+        .synthesize(&mut cs, &zv)
+        .map_err(|e| Error::Prover(format!("witness generation failed: {e:?}")))?;
+    if let Some(path) = cs.failure() {
+        return Err(Error::Prover(format!("constraint '{path}' is not satisfied")));
+    }
+    let zn = out
+        .iter()
+        .map(|v| v.get_value().ok_or_else(|| Error::Prover("missing output value".into())))
+        .collect::<Result<Vec<_>>>()?;
+    Ok((zn, cs.num_constraints()))
+}
+
+/// Number of constraints of the step circuit alone (without Nova's augmentation).
+pub fn step_constraints<F: kerafold_step_circuits::Field>(arch: &Arc<Architecture>) -> Result<usize> {
+    use nova_snark::frontend::num::AllocatedNum;
+    use nova_snark::frontend::ConstraintSystem;
+    let mut cs = super::check::CountingCS::default();
+    let zv = (0..super::circuit::ARITY)
+        .map(|i| AllocatedNum::<F>::alloc(cs.namespace(|| format!("z{i}")), || Ok(F::ZERO)))
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|e| nova_err("allocating state", e))?;
+    LayerStep::<F>::shape(arch.clone())
+        .synthesize(&mut cs, &zv)
+        .map_err(|e| nova_err("synthesis", e))?;
+    Ok(cs.num_constraints())
+}
+
+/// Proves every step, compresses, and returns the serialized compressed SNARK and the final
+/// state. Each step's witness is checked natively first; a failing step is reported by name.
+pub fn prove<B: Backend>(
+    store: &ParamsStore,
+    srs: &Srs,
+    arch: &Arc<Architecture>,
+    witnesses: &[Arc<StepWitness<Scalar<B>>>],
+    z0: &[Scalar<B>],
+    progress: &mut dyn FnMut(Progress),
+) -> Result<(Vec<u8>, Vec<Scalar<B>>, ProveStats)> {
+    let n = witnesses.len();
+    if n == 0 {
+        return Err(Error::Usage("nothing to prove: no steps".into()));
+    }
+    let mut stats = ProveStats::default();
+    let shape_cons = step_constraints::<Scalar<B>>(arch)?;
+    stats.step_constraints = shape_cons;
+    // native check of every step before any expensive work
+    let mut z = z0.to_vec();
+    for (i, w) in witnesses.iter().enumerate() {
+        let name = &arch.steps[i].name;
+        progress(Progress::Check { step: i, of: n, name });
+        let (next, cons) = check_step(arch, w, &z).map_err(|e| match e {
+            Error::Prover(m) => Error::Prover(format!("step {i} ('{name}'): {m}")),
+            e => e,
+        })?;
+        if cons != shape_cons {
+            return Err(Error::Prover(format!(
+                "step {i} ('{name}') synthesizes {cons} constraints, the circuit has {shape_cons}"
+            )));
+        }
+        z = next;
+    }
+    progress(Progress::Setup);
+    let t = Instant::now();
+    let (pp, cached) = load_or_setup::<B>(store, arch, srs)?;
+    stats.setup = t.elapsed();
+    stats.params_cached = cached;
+    (stats.primary_constraints, stats.secondary_constraints) = pp.num_constraints();
+    let circuit = |i: usize| LayerStep {
+        arch: arch.clone(),
+        witness: Some(witnesses[i].clone()),
+    };
+    let mut rs = RecursiveSNARK::<B::E1, B::E2, _>::new(&pp, &circuit(0), z0)
+        .map_err(|e| nova_err("first step", e))?;
+    for i in 0..n {
+        progress(Progress::Fold {
+            step: i,
+            of: n,
+            name: &arch.steps[i].name,
+        });
+        let t = Instant::now();
+        rs.prove_step(&pp, &circuit(i))
+            .map_err(|e| nova_err(&format!("folding step {i}"), e))?;
+        stats.steps.push(t.elapsed());
+    }
+    if rs.outputs() != z.as_slice() {
+        return Err(Error::Prover("folded state differs from the checked state".into()));
+    }
+    progress(Progress::Compress);
+    let t = Instant::now();
+    let (pk, vk) = Snark::<B>::setup(&pp).map_err(|e| nova_err("compression keys", e))?;
+    let vk_path = store.entry(B::ID, &arch.digest()).join("vk.bin");
+    if !vk_path.exists() {
+        ParamsStore::write(&vk_path, &encode(&vk)?)?;
+    }
+    let snark = Snark::<B>::prove(&pp, &pk, &rs).map_err(|e| nova_err("compression", e))?;
+    stats.compress = t.elapsed();
+    Ok((encode(&snark)?, z, stats))
+}
+
+/// Loads (or derives) the verifier key for an architecture.
+pub fn verifier_key<B: Backend>(store: &ParamsStore, arch: &Arc<Architecture>, srs: &Srs) -> Result<Vk<B>> {
+    let dir = store.entry(B::ID, &arch.digest());
+    if let Some(bytes) = ParamsStore::read(&dir.join("vk.bin"))? {
+        return decode::<Vk<B>>(&bytes, "verifier key").map_err(|e| match e {
+            Error::Invalid(m) => Error::format(dir.join("vk.bin"), m),
+            e => e,
+        });
+    }
+    if *srs == Srs::InsecureRandomTau {
+        return Err(Error::Usage(format!(
+            "no verifier key for this architecture in {}: a random-tau proof verifies only with the parameters its prover made",
+            store.dir.display()
+        )));
+    }
+    let (pp, _) = load_or_setup::<B>(store, arch, srs)?;
+    let (_, vk) = Snark::<B>::setup(&pp).map_err(|e| nova_err("verifier key", e))?;
+    ParamsStore::write(&dir.join("vk.bin"), &encode(&vk)?)?;
+    Ok(vk)
+}
+
+/// Verifies a compressed SNARK and returns the final state it proves.
+pub fn verify<B: Backend>(
+    vk: &Vk<B>,
+    snark: &[u8],
+    steps: usize,
+    z0: &[Scalar<B>],
+) -> Result<Vec<Scalar<B>>> {
+    let snark: Snark<B> = decode(snark, "compressed proof")?;
+    snark
+        .verify(vk, steps, z0)
+        .map_err(|e| Error::Invalid(format!("the compressed proof does not verify ({e:?})")))
+}

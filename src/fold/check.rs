@@ -1,0 +1,182 @@
+//! A constraint system that checks every constraint as it is added.
+//!
+//! nova-snark's `prove_step` checks nothing: a wrong witness is only found when the final proof
+//! fails to verify. The prover therefore synthesizes each step into [`CheckingCS`] first, which
+//! evaluates each constraint on the spot and remembers the first one that fails (with its
+//! namespace path), and counts constraints so a step whose shape differs from the parameters'
+//! is caught too.
+
+use ff::PrimeField;
+use nova_snark::frontend::{ConstraintSystem, Index, LinearCombination, SynthesisError, Variable};
+
+/// Checks constraints while they are synthesized.
+pub struct CheckingCS<F: PrimeField> {
+    inputs: Vec<F>,
+    aux: Vec<F>,
+    namespace: Vec<String>,
+    constraints: usize,
+    failure: Option<String>,
+}
+
+impl<F: PrimeField> Default for CheckingCS<F> {
+    fn default() -> Self {
+        Self {
+            inputs: vec![F::ONE],
+            aux: vec![],
+            namespace: vec![],
+            constraints: 0,
+            failure: None,
+        }
+    }
+}
+
+impl<F: PrimeField> CheckingCS<F> {
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Path of the first unsatisfied constraint.
+    pub fn failure(&self) -> Option<&str> {
+        self.failure.as_deref()
+    }
+    pub fn num_constraints(&self) -> usize {
+        self.constraints
+    }
+    /// Value of an allocated variable.
+    pub fn value(&self, v: Variable) -> F {
+        match v.get_unchecked() {
+            Index::Input(i) => self.inputs[i],
+            Index::Aux(i) => self.aux[i],
+        }
+    }
+}
+
+impl<F: PrimeField> ConstraintSystem<F> for CheckingCS<F> {
+    type Root = Self;
+
+    fn alloc<Fn_, A, AR>(&mut self, _: A, f: Fn_) -> Result<Variable, SynthesisError>
+    where
+        Fn_: FnOnce() -> Result<F, SynthesisError>,
+        A: FnOnce() -> AR,
+        AR: Into<String>,
+    {
+        self.aux.push(f()?);
+        Ok(Variable::new_unchecked(Index::Aux(self.aux.len() - 1)))
+    }
+
+    fn alloc_input<Fn_, A, AR>(&mut self, _: A, f: Fn_) -> Result<Variable, SynthesisError>
+    where
+        Fn_: FnOnce() -> Result<F, SynthesisError>,
+        A: FnOnce() -> AR,
+        AR: Into<String>,
+    {
+        self.inputs.push(f()?);
+        Ok(Variable::new_unchecked(Index::Input(self.inputs.len() - 1)))
+    }
+
+    fn enforce<A, AR, LA, LB, LC>(&mut self, annotation: A, a: LA, b: LB, c: LC)
+    where
+        A: FnOnce() -> AR,
+        AR: Into<String>,
+        LA: FnOnce(LinearCombination<F>) -> LinearCombination<F>,
+        LB: FnOnce(LinearCombination<F>) -> LinearCombination<F>,
+        LC: FnOnce(LinearCombination<F>) -> LinearCombination<F>,
+    {
+        self.constraints += 1;
+        if self.failure.is_some() {
+            return;
+        }
+        let eval = |lc: LinearCombination<F>| lc.eval(&self.inputs, &self.aux);
+        let (a, b, c) = (
+            eval(a(LinearCombination::zero())),
+            eval(b(LinearCombination::zero())),
+            eval(c(LinearCombination::zero())),
+        );
+        if a * b != c {
+            let mut path = self.namespace.join("/");
+            if !path.is_empty() {
+                path.push('/');
+            }
+            path.push_str(&annotation().into());
+            self.failure = Some(path);
+        }
+    }
+
+    fn push_namespace<NR, N>(&mut self, name_fn: N)
+    where
+        NR: Into<String>,
+        N: FnOnce() -> NR,
+    {
+        self.namespace.push(name_fn().into());
+    }
+
+    fn pop_namespace(&mut self) {
+        self.namespace.pop();
+    }
+
+    fn get_root(&mut self) -> &mut Self::Root {
+        self
+    }
+}
+
+/// Counts constraints without evaluating anything (shape only).
+#[derive(Default)]
+pub struct CountingCS {
+    constraints: usize,
+    aux: usize,
+}
+
+impl CountingCS {
+    pub fn num_constraints(&self) -> usize {
+        self.constraints
+    }
+    pub fn num_aux(&self) -> usize {
+        self.aux
+    }
+}
+
+impl<F: PrimeField> ConstraintSystem<F> for CountingCS {
+    type Root = Self;
+
+    fn alloc<Fn_, A, AR>(&mut self, _: A, _: Fn_) -> Result<Variable, SynthesisError>
+    where
+        Fn_: FnOnce() -> Result<F, SynthesisError>,
+        A: FnOnce() -> AR,
+        AR: Into<String>,
+    {
+        self.aux += 1;
+        Ok(Variable::new_unchecked(Index::Aux(self.aux - 1)))
+    }
+
+    fn alloc_input<Fn_, A, AR>(&mut self, _: A, _: Fn_) -> Result<Variable, SynthesisError>
+    where
+        Fn_: FnOnce() -> Result<F, SynthesisError>,
+        A: FnOnce() -> AR,
+        AR: Into<String>,
+    {
+        Ok(Variable::new_unchecked(Index::Input(0)))
+    }
+
+    fn enforce<A, AR, LA, LB, LC>(&mut self, _: A, _: LA, _: LB, _: LC)
+    where
+        A: FnOnce() -> AR,
+        AR: Into<String>,
+        LA: FnOnce(LinearCombination<F>) -> LinearCombination<F>,
+        LB: FnOnce(LinearCombination<F>) -> LinearCombination<F>,
+        LC: FnOnce(LinearCombination<F>) -> LinearCombination<F>,
+    {
+        self.constraints += 1;
+    }
+
+    fn push_namespace<NR, N>(&mut self, _: N)
+    where
+        NR: Into<String>,
+        N: FnOnce() -> NR,
+    {
+    }
+
+    fn pop_namespace(&mut self) {}
+
+    fn get_root(&mut self) -> &mut Self::Root {
+        self
+    }
+}

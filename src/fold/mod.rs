@@ -1,0 +1,525 @@
+//! Layer-by-layer folding: prove a quantized model's inference with Nova, one fold per compute
+//! step, compress with Nova's zero-knowledge CompressedSNARK, and verify (DESIGN.md §4–5).
+//!
+//! ```no_run
+//! # fn main() -> kerafold::Result<()> {
+//! use kerafold::fold::{self, ProveOptions, VerifyOptions};
+//! let graph = kerafold::model::load("model.keras".as_ref())?;
+//! let program = kerafold::model::lower(&graph)?;
+//! let sample = vec![0.5f32; graph.input_len()];
+//! let (model, _) = kerafold::model::calibrate(&program, &[sample.clone()])?;
+//! let input = model.quantize_input(&sample, None)?;
+//! let (proof, _stats) = fold::prove(&model, &input, &ProveOptions::default(), &mut |_| {})?;
+//! let claim = fold::verify(&proof, &VerifyOptions::default())?;
+//! println!("class {}", claim.claim.class);
+//! # Ok(()) }
+//! ```
+
+pub mod arch;
+pub mod backend;
+pub mod check;
+pub mod circuit;
+pub mod commit;
+
+pub use arch::Architecture;
+pub use backend::{ParamsStore, Progress, ProveStats, Srs};
+
+use crate::model::{QuantizedModel, Trace};
+use crate::{Error, Result};
+use backend::{Backend, Bn254Ipa, Bn254Kzg, PastaIpa, Scalar};
+use circuit::StepWitness;
+use commit::{arch_chain, model_link, tensor_commitment, zero_tensor_commitment};
+use ff::{Field as _, PrimeField};
+use kerafold_step_circuits::spec::FixedPoint;
+use kerafold_step_circuits::Field;
+use rand_core::OsRng;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Who may see a value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Visibility {
+    /// In the claim; the verifier recomputes its commitment.
+    Public,
+    /// Only a blinded commitment is in the claim.
+    Private,
+}
+
+/// The proof system: curve cycle and commitment scheme.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum System {
+    /// BN254/Grumpkin, IPA (transparent). The default.
+    Bn254Ipa,
+    /// BN254/Grumpkin, HyperKZG on BN254 from powers of tau.
+    Bn254Kzg,
+    /// Pallas/Vesta, IPA (transparent).
+    PastaIpa,
+}
+
+impl System {
+    /// Identifier in proof files and the parameter cache.
+    pub fn id(&self) -> &'static str {
+        match self {
+            System::Bn254Ipa => Bn254Ipa::ID,
+            System::Bn254Kzg => Bn254Kzg::ID,
+            System::PastaIpa => PastaIpa::ID,
+        }
+    }
+    /// Parses an identifier.
+    pub fn from_id(id: &str) -> Option<Self> {
+        [System::Bn254Ipa, System::Bn254Kzg, System::PastaIpa]
+            .into_iter()
+            .find(|s| s.id() == id)
+    }
+}
+
+/// The default parameter cache: `$KERAFOLD_PARAMS`, else `kerafold-params` in the working
+/// directory.
+pub fn default_params_dir() -> PathBuf {
+    std::env::var_os("KERAFOLD_PARAMS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("kerafold-params"))
+}
+
+/// How to prove.
+#[derive(Clone, Debug)]
+pub struct ProveOptions {
+    pub system: System,
+    pub srs: Srs,
+    pub input: Visibility,
+    pub model: Visibility,
+    pub output: Visibility,
+    pub params_dir: PathBuf,
+}
+
+impl Default for ProveOptions {
+    fn default() -> Self {
+        Self {
+            system: System::Bn254Ipa,
+            srs: Srs::Transparent,
+            input: Visibility::Public,
+            model: Visibility::Public,
+            output: Visibility::Public,
+            params_dir: default_params_dir(),
+        }
+    }
+}
+
+/// A committed or revealed tensor.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "visibility", rename_all = "lowercase")]
+pub enum Opening {
+    /// The integer values (fixed point at scale `2^fa`).
+    Public { values: Vec<i64> },
+    /// A blinded commitment (hex of the field element).
+    Private { commitment: String },
+}
+
+/// The model part of a claim.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModelClaim {
+    pub visibility: Visibility,
+    /// The model chain (hex): unblinded for a public model, blinded for a private one.
+    pub commitment: String,
+}
+
+/// What a proof states.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Claim {
+    pub model_name: String,
+    /// Number of folded steps.
+    pub steps: usize,
+    pub fixed_point: FixedPoint,
+    pub input: Opening,
+    pub model: ModelClaim,
+    /// The logits.
+    pub output: Opening,
+    /// ArgMax of the logits.
+    pub class: usize,
+}
+
+/// Format tag of proof files.
+pub const PROOF_FORMAT: &str = "kerafold-proof";
+/// Current proof file version.
+pub const PROOF_VERSION: u32 = 1;
+
+/// A proof file: self-describing JSON.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProofFile {
+    pub format: String,
+    pub version: u32,
+    /// Proof system id (`bn254-ipa`, `bn254-kzg`, `pasta-ipa`).
+    pub system: String,
+    /// SHA-256 of the architecture (hex): keys the verifier's parameters.
+    pub architecture: String,
+    pub claim: Claim,
+    /// The compressed SNARK (hex of its bincode encoding).
+    pub snark: String,
+}
+
+impl ProofFile {
+    /// Reads and checks the format of a proof file.
+    pub fn read(path: &Path) -> Result<Self> {
+        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        let p: ProofFile = serde_json::from_slice(&bytes)
+            .map_err(|e| Error::format(path, format!("not a kerafold proof file: {e}")))?;
+        if p.format != PROOF_FORMAT {
+            return Err(Error::format(path, format!("format is '{}', not '{PROOF_FORMAT}'", p.format)));
+        }
+        if p.version != PROOF_VERSION {
+            return Err(Error::format(
+                path,
+                format!("proof version {} is not supported (this kerafold reads {PROOF_VERSION})", p.version),
+            ));
+        }
+        Ok(p)
+    }
+
+    /// Writes the proof file.
+    pub fn write(&self, path: &Path) -> Result<()> {
+        let json = serde_json::to_vec_pretty(self).expect("proof serializes");
+        std::fs::write(path, json).map_err(|e| Error::io(path, e))
+    }
+}
+
+/// Hex of a field element's canonical representation.
+pub fn fe_hex<F: PrimeField>(f: &F) -> String {
+    hex::encode(f.to_repr().as_ref())
+}
+
+/// Parses [`fe_hex`], rejecting non-canonical encodings.
+pub fn fe_from_hex<F: PrimeField>(s: &str, what: &str) -> Result<F> {
+    let bytes = hex::decode(s).map_err(|_| Error::Invalid(format!("{what} is not hex")))?;
+    let mut repr = F::Repr::default();
+    if bytes.len() != repr.as_ref().len() {
+        return Err(Error::Invalid(format!("{what} has the wrong length")));
+    }
+    repr.as_mut().copy_from_slice(&bytes);
+    Option::from(F::from_repr(repr)).ok_or_else(|| Error::Invalid(format!("{what} is not a field element")))
+}
+
+/// Blinding values of one proof.
+struct Blinding<F> {
+    input: F,
+    output: F,
+    model: bool,
+}
+
+fn random_or_zero<F: Field>(v: Visibility) -> F {
+    match v {
+        Visibility::Public => F::ZERO,
+        Visibility::Private => F::random(OsRng),
+    }
+}
+
+/// Builds every step's witness and the initial state.
+fn witnesses<F: Field>(
+    arch: &Architecture,
+    model: &QuantizedModel,
+    trace: &Trace,
+    blind: &Blinding<F>,
+) -> (Vec<Arc<StepWitness<F>>>, Vec<F>) {
+    let width = arch.width;
+    let pad = |v: &[i64]| {
+        let mut v = v.to_vec();
+        v.resize(width, 0);
+        v
+    };
+    let n = arch.steps.len();
+    let mut out = Vec::with_capacity(n);
+    let mut skip_blind = F::ZERO;
+    for (i, (desc, st)) in arch.steps.iter().zip(&trace.steps).enumerate() {
+        let r_in = if i == 0 { blind.input } else { F::ZERO };
+        out.push(Arc::new(StepWitness {
+            slot: desc.slot,
+            n_out: desc.n_out,
+            save_input: desc.save_input,
+            x: pad(&st.input),
+            r_in,
+            skip: st.skip.as_deref().map(pad).unwrap_or_else(|| vec![0; width]),
+            r_skip: if st.skip.is_some() { skip_blind } else { F::ZERO },
+            weights: arch.packed_weights(i, model),
+            r_model: if blind.model { F::random(OsRng) } else { F::ZERO },
+            r_out: if i + 1 == n { blind.output } else { F::ZERO },
+        }));
+        if desc.save_input {
+            skip_blind = r_in;
+        }
+    }
+    let z0 = vec![
+        F::ZERO,
+        tensor_commitment(&trace.input, width, arch.fp.bits, blind.input),
+        zero_tensor_commitment(width, arch.fp.bits),
+        F::ZERO,
+        F::ZERO,
+        F::ZERO,
+    ];
+    (out, z0)
+}
+
+fn prove_with<B: Backend>(
+    model: &QuantizedModel,
+    input: &[i64],
+    opts: &ProveOptions,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<(ProofFile, ProveStats)> {
+    let arch = Arc::new(Architecture::compile(model)?);
+    let trace = model.trace(input, None)?;
+    let blind = Blinding::<Scalar<B>> {
+        input: random_or_zero(opts.input),
+        output: random_or_zero(opts.output),
+        model: opts.model == Visibility::Private,
+    };
+    let (wit, z0) = witnesses(&arch, model, &trace, &blind);
+    let store = ParamsStore::new(&opts.params_dir);
+    let (snark, zn, stats) = backend::prove::<B>(&store, &opts.srs, &arch, &wit, &z0, progress)?;
+    store.save_arch(B::ID, &arch)?;
+    if zn[5] != Scalar::<B>::from(trace.class as u64) {
+        return Err(Error::Prover("proven class differs from the reference inference".into()));
+    }
+    let claim = Claim {
+        model_name: model.name.clone(),
+        steps: arch.steps.len(),
+        fixed_point: model.fp,
+        input: match opts.input {
+            Visibility::Public => Opening::Public {
+                values: trace.input.clone(),
+            },
+            Visibility::Private => Opening::Private {
+                commitment: fe_hex(&z0[1]),
+            },
+        },
+        model: ModelClaim {
+            visibility: opts.model,
+            commitment: fe_hex(&zn[4]),
+        },
+        output: match opts.output {
+            Visibility::Public => Opening::Public {
+                values: trace.logits.clone(),
+            },
+            Visibility::Private => Opening::Private {
+                commitment: fe_hex(&zn[1]),
+            },
+        },
+        class: trace.class,
+    };
+    let proof = ProofFile {
+        format: PROOF_FORMAT.into(),
+        version: PROOF_VERSION,
+        system: B::ID.into(),
+        architecture: hex::encode(arch.digest()),
+        claim,
+        snark: hex::encode(snark),
+    };
+    Ok((proof, stats))
+}
+
+/// Proves one inference of `model` on the quantized `input`.
+pub fn prove(
+    model: &QuantizedModel,
+    input: &[i64],
+    opts: &ProveOptions,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<(ProofFile, ProveStats)> {
+    match opts.system {
+        System::Bn254Ipa => prove_with::<Bn254Ipa>(model, input, opts, progress),
+        System::Bn254Kzg => prove_with::<Bn254Kzg>(model, input, opts, progress),
+        System::PastaIpa => prove_with::<PastaIpa>(model, input, opts, progress),
+    }
+}
+
+/// How to verify.
+#[derive(Clone, Debug)]
+pub struct VerifyOptions {
+    pub params_dir: PathBuf,
+    /// For HyperKZG proofs whose verifier key is not cached: the powers of tau.
+    pub srs: Option<Srs>,
+    /// The model file's quantized model: the architecture is rebuilt from it and, for a public
+    /// model, the commitment recomputed.
+    pub model: Option<QuantizedModel>,
+    /// The quantized input, checked against a public input in the claim.
+    pub input: Option<Vec<i64>>,
+}
+
+impl Default for VerifyOptions {
+    fn default() -> Self {
+        Self {
+            params_dir: default_params_dir(),
+            srs: None,
+            model: None,
+            input: None,
+        }
+    }
+}
+
+/// A verified claim and what was checked beyond the proof itself.
+#[derive(Clone, Debug)]
+pub struct Verified {
+    pub claim: Claim,
+    pub system: System,
+    /// The model commitment was recomputed from a model file.
+    pub model_checked: bool,
+    /// The public input was compared with an input file.
+    pub input_checked: bool,
+}
+
+fn opening_commitment<F: Field>(
+    o: &Opening,
+    len: usize,
+    width: usize,
+    fp: &FixedPoint,
+    what: &str,
+) -> Result<F> {
+    match o {
+        Opening::Public { values } => {
+            if values.len() != len {
+                return Err(Error::Invalid(format!(
+                    "{what} has {} values, the architecture has {len}",
+                    values.len()
+                )));
+            }
+            if let Some(v) = values.iter().find(|v| !fp.in_range(**v)) {
+                return Err(Error::Invalid(format!("{what} value {v} is outside the {}-bit range", fp.bits)));
+            }
+            Ok(tensor_commitment(values, width, fp.bits, F::ZERO))
+        }
+        Opening::Private { commitment } => fe_from_hex(commitment, &format!("{what} commitment")),
+    }
+}
+
+fn verify_with<B: Backend>(proof: &ProofFile, opts: &VerifyOptions, system: System) -> Result<Verified> {
+    let claim = &proof.claim;
+    let store = ParamsStore::new(&opts.params_dir);
+    let digest: [u8; 32] = hex::decode(&proof.architecture)
+        .ok()
+        .and_then(|d| d.try_into().ok())
+        .ok_or_else(|| Error::Invalid("architecture digest is malformed".into()))?;
+    let arch = match &opts.model {
+        Some(m) => {
+            let a = Architecture::compile(m)?;
+            if a.digest() != digest {
+                return Err(Error::Invalid(
+                    "the model file's architecture (or fixed-point parameters) differs from the proof's".into(),
+                ));
+            }
+            a
+        }
+        None => store.load_arch(B::ID, &digest)?.ok_or_else(|| {
+            Error::Usage(format!(
+                "architecture {} is not in {}: pass --model MODEL, or the --params-dir the prover used",
+                &proof.architecture[..16.min(proof.architecture.len())],
+                store.dir.display()
+            ))
+        })?,
+    };
+    let arch = Arc::new(arch);
+    if claim.fixed_point != arch.fp {
+        return Err(Error::Invalid("claimed fixed-point parameters differ from the architecture's".into()));
+    }
+    if claim.steps != arch.steps.len() {
+        return Err(Error::Invalid(format!(
+            "claim has {} steps, the architecture {}",
+            claim.steps,
+            arch.steps.len()
+        )));
+    }
+    let fp = arch.fp;
+    let in_len: usize = arch.input_shape.iter().product();
+    let input_c: Scalar<B> = opening_commitment(&claim.input, in_len, arch.width, &fp, "input")?;
+    let mut input_checked = false;
+    if let Some(x) = &opts.input {
+        match &claim.input {
+            Opening::Public { values } if values == x => input_checked = true,
+            Opening::Public { .. } => {
+                return Err(Error::Invalid("the input file differs from the proof's public input".into()))
+            }
+            Opening::Private { .. } => {
+                return Err(Error::Usage("the proof's input is private: it cannot be compared with an input file".into()))
+            }
+        }
+    }
+    let output_c: Scalar<B> = opening_commitment(&claim.output, arch.output_len(), arch.width, &fp, "output")?;
+    if let Opening::Public { values } = &claim.output {
+        if kerafold_step_circuits::native::argmax(values) != claim.class {
+            return Err(Error::Invalid("the claimed class is not the ArgMax of the claimed logits".into()));
+        }
+    }
+    let model_c: Scalar<B> = fe_from_hex(&claim.model.commitment, "model commitment")?;
+    let mut model_checked = false;
+    if let Some(m) = &opts.model {
+        if claim.model.visibility == Visibility::Public {
+            let c: Scalar<B> = commit::model_commitment(&arch, m);
+            if c != model_c {
+                return Err(Error::Invalid(
+                    "the model file's weights do not match the proof's model commitment".into(),
+                ));
+            }
+            model_checked = true;
+        }
+    }
+    let z0 = vec![
+        Scalar::<B>::ZERO,
+        input_c,
+        zero_tensor_commitment(arch.width, fp.bits),
+        Scalar::<B>::ZERO,
+        Scalar::<B>::ZERO,
+        Scalar::<B>::ZERO,
+    ];
+    let expected = [
+        Scalar::<B>::from(arch.steps.len() as u64),
+        output_c,
+        zero_tensor_commitment(arch.width, fp.bits),
+        arch_chain(&arch),
+        model_c,
+        Scalar::<B>::from(claim.class as u64),
+    ];
+    let snark = hex::decode(&proof.snark).map_err(|_| Error::Invalid("the proof bytes are not hex".into()))?;
+    let srs = opts.srs.clone().unwrap_or(match system {
+        System::Bn254Kzg => Srs::InsecureRandomTau,
+        _ => Srs::Transparent,
+    });
+    let vk = backend::verifier_key::<B>(&store, &arch, &srs)?;
+    let zn = backend::verify::<B>(&vk, &snark, arch.steps.len(), &z0)?;
+    const NAMES: [&str; 6] = [
+        "step count",
+        "output commitment",
+        "residual state",
+        "architecture chain",
+        "model commitment",
+        "class",
+    ];
+    for (i, (got, want)) in zn.iter().zip(&expected).enumerate() {
+        if got != want {
+            return Err(Error::Invalid(format!("the proof's {} differs from the claim", NAMES[i])));
+        }
+    }
+    Ok(Verified {
+        claim: claim.clone(),
+        system,
+        model_checked,
+        input_checked,
+    })
+}
+
+/// Verifies a proof file. Returns the claim if the proof holds; [`Error::Invalid`] otherwise.
+pub fn verify(proof: &ProofFile, opts: &VerifyOptions) -> Result<Verified> {
+    let system = System::from_id(&proof.system)
+        .ok_or_else(|| Error::Invalid(format!("unknown proof system '{}'", proof.system)))?;
+    match system {
+        System::Bn254Ipa => verify_with::<Bn254Ipa>(proof, opts, system),
+        System::Bn254Kzg => verify_with::<Bn254Kzg>(proof, opts, system),
+        System::PastaIpa => verify_with::<PastaIpa>(proof, opts, system),
+    }
+}
+
+/// The model commitment of a public model under `system`: what a model publisher announces.
+pub fn public_model_commitment(model: &QuantizedModel, system: System) -> Result<String> {
+    let arch = Architecture::compile(model)?;
+    Ok(match system {
+        System::Bn254Ipa => fe_hex(&commit::model_commitment::<Scalar<Bn254Ipa>>(&arch, model)),
+        System::Bn254Kzg => fe_hex(&commit::model_commitment::<Scalar<Bn254Kzg>>(&arch, model)),
+        System::PastaIpa => fe_hex(&commit::model_commitment::<Scalar<PastaIpa>>(&arch, model)),
+    })
+}

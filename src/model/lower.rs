@@ -1,0 +1,661 @@
+//! Lowering: a Keras [`Graph`] becomes a linear *program* of compute steps with float weights.
+//!
+//! Each step is one fold of the proof (DESIGN.md §4): an operation (Dense, Conv, pooling, Add, ...)
+//! with the relabelling that precedes it (UpSampling2D, ZeroPadding2D as constant wiring; Flatten,
+//! Reshape and Dropout as nothing at all) and the activation that follows it. A BatchNormalization
+//! right after a linear layer is folded into that layer's weights; elsewhere it is a per-channel
+//! affine step. A final Softmax is not a step: the program exposes logits, and an ArgMax step
+//! (added at quantization) proves the class.
+//!
+//! Residual connections: the fold state holds one saved tensor. A tensor used both by the next
+//! step and by a later `Add` is saved by the step that consumes it (`save_input`); the `Add` then
+//! sums the current tensor with the saved one.
+
+use super::graph::{Activation, Graph, LayerKind, Node, Src};
+use crate::{Error, Result};
+use kerafold_step_circuits::spec::{
+    AffineSpec, ConvSpec, DenseSpec, DepthwiseSpec, Op, Padding, PoolSpec, Shape3, ViewOp, Window,
+};
+use serde::{Deserialize, Serialize};
+
+/// One compute step with float weights (layout as the op's spec documents).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FloatStep {
+    /// Keras layers this step covers, in order (`conv1`, `bn1`, `relu1`).
+    pub layers: Vec<String>,
+    /// Relabellings applied to the step's input before the op.
+    pub views: Vec<ViewOp>,
+    pub op: Op,
+    /// Activation after the op (never Softmax).
+    pub act: Activation,
+    /// Kernel (or affine scale) and bias (or affine offset), real values.
+    pub w: Vec<f64>,
+    pub b: Vec<f64>,
+    /// Save this step's input as the residual tensor for a later `Add`.
+    pub save_input: bool,
+    /// Output shape as Keras sees it (after the fused layers).
+    pub output_shape: Vec<usize>,
+}
+
+impl FloatStep {
+    /// The name shown to users: the covered layers joined with `+`.
+    pub fn name(&self) -> String {
+        self.layers.join("+")
+    }
+}
+
+/// A lowered model.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Program {
+    pub name: String,
+    pub input_shape: Vec<usize>,
+    pub steps: Vec<FloatStep>,
+    /// The model ends in a Softmax: the last step's output are logits.
+    pub softmax: bool,
+    /// Shape of the logits (the last step's output, or the input if there is no step).
+    pub output_shape: Vec<usize>,
+}
+
+/// Interprets a Keras shape as height × width × channels.
+pub fn shape3(shape: &[usize]) -> Shape3 {
+    match shape {
+        [] => Shape3::vector(1),
+        [n] => Shape3::vector(*n),
+        [l, c] => Shape3::new(1, *l, *c),
+        [h, w, c] => Shape3::new(*h, *w, *c),
+        _ => {
+            let c = *shape.last().unwrap_or(&1);
+            let rest: usize = shape[..shape.len() - 1].iter().product();
+            Shape3::new(1, rest, c)
+        }
+    }
+}
+
+/// Where a node's data is: the output of a step (or the model input) seen through views.
+#[derive(Clone, Debug, PartialEq)]
+struct Tensor {
+    /// `None`: the model input; `Some(i)`: the output of step `i`.
+    raw: Option<usize>,
+    views: Vec<ViewOp>,
+    shape: Vec<usize>,
+}
+
+struct Lowering<'g> {
+    graph: &'g Graph,
+    steps: Vec<FloatStep>,
+    tensors: Vec<Option<Tensor>>,
+    input: Tensor,
+    /// Raw tensor currently saved for a residual Add.
+    saved: Option<Option<usize>>,
+    softmax: bool,
+    /// For each node, the node whose data it passes through unchanged (itself if it computes):
+    /// Flatten, Reshape, Dropout, views, linear activations and Softmax pass through. The model
+    /// input is index `nodes.len()`.
+    base: Vec<usize>,
+    /// For each base, how many computing layers read it.
+    readers: Vec<usize>,
+}
+
+fn unsupported(node: &Node, msg: impl Into<String>) -> Error {
+    Error::Unsupported {
+        layer: node.name.clone(),
+        class: node.class_name.clone(),
+        msg: msg.into(),
+    }
+}
+
+fn shape_err(node: &Node, msg: impl Into<String>) -> Error {
+    Error::Shape {
+        context: format!("layer '{}' ({})", node.name, node.class_name),
+        msg: msg.into(),
+    }
+}
+
+impl<'g> Lowering<'g> {
+    fn tensor(&self, src: Src) -> &Tensor {
+        match src {
+            Src::Input => &self.input,
+            Src::Node(i) => self.tensors[i]
+                .as_ref()
+                .expect("graph nodes are topologically ordered"),
+        }
+    }
+
+    /// The raw tensor the next step reads: the last step's output, or the input.
+    fn current_raw(&self) -> Option<usize> {
+        self.steps.len().checked_sub(1)
+    }
+
+    /// The single input of `node`, which must be the current tensor.
+    fn current_input(&self, node: &Node) -> Result<Tensor> {
+        let [src] = node.inputs[..] else {
+            return Err(unsupported(node, "expected exactly one input"));
+        };
+        let t = self.tensor(src).clone();
+        if t.raw != self.current_raw() {
+            return Err(unsupported(
+                node,
+                "this layer reads a tensor computed before the previous layer; kerafold folds \
+                 one layer per step and keeps at most one saved tensor, for a residual Add \
+                 (branches with layers on both sides are not supported)",
+            ));
+        }
+        Ok(t)
+    }
+
+    /// Whether a later `Add` (after node `at`) reads the raw tensor `raw`.
+    fn needed_by_later_add(&self, at: usize, raw: Option<usize>) -> bool {
+        let n = self.graph.nodes.len();
+        self.graph.nodes[at + 1..].iter().any(|m| {
+            matches!(m.kind, LayerKind::Add)
+                && m.inputs.iter().any(|&s| {
+                    let b = self.base[src_index(s, n)];
+                    if b == n {
+                        raw.is_none()
+                    } else {
+                        b <= at && self.tensors[b].as_ref().is_some_and(|t| t.raw == raw)
+                    }
+                })
+        })
+    }
+
+    /// Appends a step reading `input`; returns the output tensor.
+    #[allow(clippy::too_many_arguments)]
+    fn push_step(
+        &mut self,
+        at: usize,
+        node: &Node,
+        input: Tensor,
+        op: Op,
+        act: Activation,
+        w: Vec<f64>,
+        b: Vec<f64>,
+    ) -> Result<Tensor> {
+        let mut save_input = false;
+        if !matches!(op, Op::Add { .. }) && self.needed_by_later_add(at, input.raw) {
+            if !input.views.is_empty() {
+                return Err(unsupported(node, "a residual tensor cannot pass through UpSampling or ZeroPadding"));
+            }
+            if self.saved.is_some() {
+                return Err(unsupported(
+                    node,
+                    "two residual tensors would be alive at once; kerafold keeps one saved tensor",
+                ));
+            }
+            self.saved = Some(input.raw);
+            save_input = true;
+        }
+        if op.input_len() != input_len(&input) {
+            return Err(shape_err(
+                node,
+                format!("op reads {} values, its input has {}", op.input_len(), input_len(&input)),
+            ));
+        }
+        self.steps.push(FloatStep {
+            layers: vec![node.name.clone()],
+            views: input.views,
+            op,
+            act,
+            w,
+            b,
+            save_input,
+            output_shape: node.output_shape.clone(),
+        });
+        Ok(Tensor {
+            raw: self.current_raw(),
+            views: vec![],
+            shape: node.output_shape.clone(),
+        })
+    }
+
+    /// Whether the last step can take `node` fused in: `node` reads the last step's output and
+    /// nothing else reads that output.
+    fn fusable(&self, node: &Node, input: &Tensor) -> bool {
+        let [src] = node.inputs[..] else { return false };
+        !self.steps.is_empty()
+            && input.raw == self.current_raw()
+            && self.readers[self.base[src_index(src, self.graph.nodes.len())]] == 1
+    }
+
+    fn activation_step(&mut self, at: usize, node: &Node, act: Activation) -> Result<Tensor> {
+        let input = self.current_input(node)?;
+        if act == Activation::Softmax {
+            if at + 1 != self.graph.nodes.len() {
+                return Err(unsupported(node, "Softmax is supported only as the model's last operation (the proof exposes logits and their ArgMax)"));
+            }
+            self.softmax = true;
+            return Ok(Tensor {
+                shape: node.output_shape.clone(),
+                ..input
+            });
+        }
+        if act == Activation::Linear {
+            return Ok(Tensor {
+                shape: node.output_shape.clone(),
+                ..input
+            });
+        }
+        // Activations map 0 to 0 and act element-wise, so they commute with the views.
+        if self.fusable(node, &input) && self.steps.last().is_some_and(|s| s.act == Activation::Linear)
+        {
+            let last = self.steps.last_mut().expect("fusable implies a step");
+            last.act = act;
+            last.layers.push(node.name.clone());
+            last.output_shape = node.output_shape.clone();
+            return Ok(Tensor {
+                shape: node.output_shape.clone(),
+                ..input
+            });
+        }
+        let n = input_len(&input);
+        self.push_step(at, node, input, Op::Identity { n }, act, vec![], vec![])
+    }
+
+    fn lower_node(&mut self, at: usize) -> Result<Tensor> {
+        let graph = self.graph;
+        let node = &graph.nodes[at];
+        let out_shape = node.output_shape.clone();
+        match &node.kind {
+            LayerKind::Flatten | LayerKind::Reshape { .. } | LayerKind::Dropout => {
+                let [src] = node.inputs[..] else {
+                    return Err(unsupported(node, "expected exactly one input"));
+                };
+                let t = self.tensor(src).clone();
+                Ok(Tensor {
+                    shape: out_shape,
+                    ..t
+                })
+            }
+            LayerKind::UpSampling2D { size } => {
+                let mut t = self.current_input(node)?;
+                let input = shape3(&t.shape);
+                t.views.push(ViewOp::UpSample {
+                    input,
+                    sy: size.0,
+                    sx: size.1,
+                });
+                t.shape = out_shape;
+                Ok(t)
+            }
+            LayerKind::ZeroPadding2D {
+                top,
+                bottom,
+                left,
+                right,
+            } => {
+                let mut t = self.current_input(node)?;
+                let input = shape3(&t.shape);
+                t.views.push(ViewOp::ZeroPad {
+                    input,
+                    top: *top,
+                    bottom: *bottom,
+                    left: *left,
+                    right: *right,
+                });
+                t.shape = out_shape;
+                Ok(t)
+            }
+            LayerKind::Activation(act) => self.activation_step(at, node, act.clone()),
+            LayerKind::Dense {
+                units,
+                kernel,
+                bias,
+                activation,
+            } => {
+                let input = self.current_input(node)?;
+                let s = shape3(&input.shape);
+                let op = if input.shape.len() <= 1 {
+                    Op::Dense(DenseSpec {
+                        n_in: s.c,
+                        n_out: *units,
+                    })
+                } else {
+                    let window = Window::keras(s, (1, 1), (1, 1), (1, 1), Padding::Valid)
+                        .map_err(|e| shape_err(node, e))?;
+                    Op::Conv(ConvSpec {
+                        window,
+                        c_out: *units,
+                    })
+                };
+                self.linear(at, node, input, op, kernel, bias, activation)
+            }
+            LayerKind::Conv {
+                filters,
+                kernel_size,
+                strides,
+                dilation,
+                padding,
+                kernel,
+                bias,
+                activation,
+                ..
+            } => {
+                let input = self.current_input(node)?;
+                let window = Window::keras(shape3(&input.shape), *kernel_size, *strides, *dilation, *padding)
+                    .map_err(|e| shape_err(node, e))?;
+                let op = Op::Conv(ConvSpec {
+                    window,
+                    c_out: *filters,
+                });
+                self.linear(at, node, input, op, kernel, bias, activation)
+            }
+            LayerKind::DepthwiseConv2D {
+                kernel_size,
+                strides,
+                dilation,
+                padding,
+                depth_multiplier,
+                kernel,
+                bias,
+                activation,
+            } => {
+                let input = self.current_input(node)?;
+                let window = Window::keras(shape3(&input.shape), *kernel_size, *strides, *dilation, *padding)
+                    .map_err(|e| shape_err(node, e))?;
+                let op = Op::Depthwise(DepthwiseSpec {
+                    window,
+                    mult: *depth_multiplier,
+                });
+                self.linear(at, node, input, op, kernel, bias, activation)
+            }
+            LayerKind::SeparableConv2D {
+                kernel_size,
+                strides,
+                dilation,
+                padding,
+                depth_multiplier,
+                filters,
+                depthwise,
+                pointwise,
+                bias,
+                activation,
+            } => {
+                // Depthwise (no bias, linear, requantized) then a pointwise 1×1 convolution.
+                let input = self.current_input(node)?;
+                let window = Window::keras(shape3(&input.shape), *kernel_size, *strides, *dilation, *padding)
+                    .map_err(|e| shape_err(node, e))?;
+                let mid = Shape3::new(window.out_h, window.out_w, window.input.c * depth_multiplier);
+                let dw = Op::Depthwise(DepthwiseSpec {
+                    window,
+                    mult: *depth_multiplier,
+                });
+                let zeros = vec![0.0; mid.c];
+                let mid_t = self.linear(at, node, input, dw, depthwise, &zeros, &Activation::Linear)?;
+                if let Some(s) = self.steps.last_mut() {
+                    s.layers = vec![format!("{}/depthwise", node.name)];
+                    s.output_shape = vec![mid.h, mid.w, mid.c];
+                }
+                let pw_window = Window::keras(mid, (1, 1), (1, 1), (1, 1), Padding::Valid)
+                    .map_err(|e| shape_err(node, e))?;
+                let pw = Op::Conv(ConvSpec {
+                    window: pw_window,
+                    c_out: *filters,
+                });
+                let t = self.linear(at, node, mid_t, pw, pointwise, bias, activation)?;
+                if let Some(s) = self.steps.last_mut() {
+                    s.layers = vec![format!("{}/pointwise", node.name)];
+                }
+                Ok(t)
+            }
+            LayerKind::BatchNorm {
+                gamma,
+                beta,
+                mean,
+                var,
+                epsilon,
+            } => {
+                let input = self.current_input(node)?;
+                let c = *input.shape.last().unwrap_or(&1);
+                if [gamma.len(), beta.len(), mean.len(), var.len()] != [c; 4] {
+                    return Err(shape_err(node, format!("parameters do not have {c} channels")));
+                }
+                let scale: Vec<f64> = (0..c)
+                    .map(|i| gamma[i] as f64 / (var[i] as f64 + *epsilon as f64).sqrt())
+                    .collect();
+                let shift: Vec<f64> = (0..c)
+                    .map(|i| beta[i] as f64 - mean[i] as f64 * scale[i])
+                    .collect();
+                let foldable = self.fusable(node, &input)
+                    && input.views.is_empty()
+                    && self
+                        .steps
+                        .last()
+                        .is_some_and(|s| s.op.is_linear() && s.act == Activation::Linear);
+                if foldable {
+                    let last = self.steps.last_mut().expect("foldable implies a step");
+                    fold_affine(last, &scale, &shift);
+                    last.layers.push(node.name.clone());
+                    return Ok(Tensor {
+                        shape: out_shape,
+                        ..input
+                    });
+                }
+                let n = input_len(&input);
+                let op = Op::Affine(AffineSpec { n, channels: c });
+                self.push_step(at, node, input, op, Activation::Linear, scale, shift)
+            }
+            LayerKind::Pool {
+                max,
+                pool,
+                strides,
+                padding,
+                ..
+            } => {
+                let input = self.current_input(node)?;
+                let window = Window::keras(shape3(&input.shape), *pool, *strides, (1, 1), *padding)
+                    .map_err(|e| shape_err(node, e))?;
+                let spec = PoolSpec { window };
+                let op = if *max { Op::MaxPool(spec) } else { Op::AvgPool(spec) };
+                self.push_step(at, node, input, op, Activation::Linear, vec![], vec![])
+            }
+            LayerKind::GlobalPool { max, .. } => {
+                let input = self.current_input(node)?;
+                let s = shape3(&input.shape);
+                let window = Window::keras(s, (s.h, s.w), (s.h, s.w), (1, 1), Padding::Valid)
+                    .map_err(|e| shape_err(node, e))?;
+                let spec = PoolSpec { window };
+                let op = if *max { Op::MaxPool(spec) } else { Op::AvgPool(spec) };
+                self.push_step(at, node, input, op, Activation::Linear, vec![], vec![])
+            }
+            LayerKind::Add => {
+                let [a, b] = node.inputs[..] else {
+                    return Err(unsupported(node, "Add of exactly two tensors is supported"));
+                };
+                let (ta, tb) = (self.tensor(a).clone(), self.tensor(b).clone());
+                let cur = self.current_raw();
+                let (x, other) = if ta.raw == cur && tb.raw != cur {
+                    (ta, tb)
+                } else if tb.raw == cur && ta.raw != cur {
+                    (tb, ta)
+                } else {
+                    return Err(unsupported(node, "one operand of Add must be the previous layer's output and the other a tensor saved earlier"));
+                };
+                if self.saved != Some(other.raw) || !other.views.is_empty() || !x.views.is_empty() {
+                    return Err(unsupported(node, "the residual operand of Add must be a tensor saved before the branch (identity skip connection)"));
+                }
+                if input_len(&x) != input_len(&other) {
+                    return Err(shape_err(node, "operands have different sizes"));
+                }
+                self.saved = None;
+                let n = input_len(&x);
+                self.push_step(at, node, x, Op::Add { n }, Activation::Linear, vec![], vec![])
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn linear(
+        &mut self,
+        at: usize,
+        node: &Node,
+        input: Tensor,
+        op: Op,
+        kernel: &[f32],
+        bias: &[f32],
+        activation: &Activation,
+    ) -> Result<Tensor> {
+        let (wl, bl) = op.weight_lens();
+        if kernel.len() != wl || bias.len() != bl {
+            return Err(shape_err(
+                node,
+                format!(
+                    "weights have {} + {} values, the layer needs {wl} + {bl}",
+                    kernel.len(),
+                    bias.len()
+                ),
+            ));
+        }
+        let w = kernel.iter().map(|&v| v as f64).collect();
+        let b = bias.iter().map(|&v| v as f64).collect();
+        let (act, softmax) = match activation {
+            Activation::Softmax => (Activation::Linear, true),
+            a => (a.clone(), false),
+        };
+        if softmax {
+            if at + 1 != self.graph.nodes.len() {
+                return Err(unsupported(node, "a softmax activation is supported only on the model's last layer"));
+            }
+            self.softmax = true;
+        }
+        self.push_step(at, node, input, op, act, w, b)
+    }
+}
+
+fn src_index(src: Src, n: usize) -> usize {
+    match src {
+        Src::Input => n,
+        Src::Node(i) => i,
+    }
+}
+
+/// Layers that create no step and keep their input's data.
+fn passes_through(kind: &LayerKind) -> bool {
+    matches!(
+        kind,
+        LayerKind::Flatten
+            | LayerKind::Reshape { .. }
+            | LayerKind::Dropout
+            | LayerKind::UpSampling2D { .. }
+            | LayerKind::ZeroPadding2D { .. }
+            | LayerKind::Activation(Activation::Linear)
+            | LayerKind::Activation(Activation::Softmax)
+    )
+}
+
+fn input_len(t: &Tensor) -> usize {
+    match t.views.last() {
+        Some(v) => v.output_shape().len(),
+        None => t.shape.iter().product(),
+    }
+}
+
+/// Folds `y = scale[c]·x + shift[c]` (per output channel) into a linear step with linear act.
+fn fold_affine(step: &mut FloatStep, scale: &[f64], shift: &[f64]) {
+    let c = scale.len();
+    match step.op {
+        Op::Affine(_) => {
+            for ch in 0..step.w.len() {
+                // the affine step's channels equal the BN's channels
+                step.w[ch] *= scale[ch % c];
+                step.b[ch] = step.b[ch] * scale[ch % c] + shift[ch % c];
+            }
+        }
+        _ => {
+            // kernel layouts put the output channel last: w[.., co], b[co]
+            for (i, w) in step.w.iter_mut().enumerate() {
+                *w *= scale[i % c];
+            }
+            for (co, b) in step.b.iter_mut().enumerate() {
+                *b = *b * scale[co % c] + shift[co % c];
+            }
+        }
+    }
+}
+
+/// Lowers `graph` into a step program.
+pub fn lower(graph: &Graph) -> Result<Program> {
+    let n = graph.nodes.len();
+    for (at, node) in graph.nodes.iter().enumerate() {
+        for &s in &node.inputs {
+            if let Src::Node(j) = s {
+                if j >= at {
+                    return Err(Error::Shape {
+                        context: format!("layer '{}'", node.name),
+                        msg: "layers are not in topological order".into(),
+                    });
+                }
+            }
+        }
+    }
+    let mut base: Vec<usize> = (0..=n).collect();
+    for (at, node) in graph.nodes.iter().enumerate() {
+        if passes_through(&node.kind) {
+            if let [s] = node.inputs[..] {
+                base[at] = base[src_index(s, n)];
+            }
+        }
+    }
+    let mut readers = vec![0usize; n + 1];
+    for node in graph.nodes.iter().filter(|m| !passes_through(&m.kind)) {
+        for &s in &node.inputs {
+            readers[base[src_index(s, n)]] += 1;
+        }
+    }
+    let mut l = Lowering {
+        graph,
+        steps: vec![],
+        tensors: vec![None; n],
+        input: Tensor {
+            raw: None,
+            views: vec![],
+            shape: graph.input_shape.clone(),
+        },
+        saved: None,
+        softmax: false,
+        base,
+        readers,
+    };
+    for at in 0..n {
+        let t = l.lower_node(at)?;
+        l.tensors[at] = Some(t);
+    }
+    let out = match graph.nodes.last() {
+        Some(_) => l.tensors[n - 1].clone().expect("lowered"),
+        None => l.input.clone(),
+    };
+    if out.raw != l.current_raw() {
+        return Err(Error::Shape {
+            context: "model output".into(),
+            msg: "the output is not the last computed tensor".into(),
+        });
+    }
+    let mut output_shape = out.shape.clone();
+    if !out.views.is_empty() {
+        // trailing relabelling with no op after it: materialize it with an identity step
+        let len = input_len(&out);
+        l.steps.push(FloatStep {
+            layers: vec!["output".into()],
+            views: out.views,
+            op: Op::Identity { n: len },
+            act: Activation::Linear,
+            w: vec![],
+            b: vec![],
+            save_input: false,
+            output_shape: out.shape.clone(),
+        });
+        output_shape = out.shape;
+    }
+    if l.saved.is_some() {
+        return Err(Error::Shape {
+            context: "model".into(),
+            msg: "a saved residual tensor is never added".into(),
+        });
+    }
+    Ok(Program {
+        name: graph.name.clone(),
+        input_shape: graph.input_shape.clone(),
+        steps: l.steps,
+        softmax: l.softmax,
+        output_shape,
+    })
+}

@@ -1,0 +1,553 @@
+//! Quantization: a float step [`Program`] becomes an exact integer [`QuantizedModel`]
+//! (DESIGN.md §3), and the integer reference inference that produces every witness value.
+//!
+//! Binary fixed point with one activation scale `2^fa`, one weight scale `2^fw` and one
+//! activation range of `bits` bits per model; every linear step requantizes back to `2^fa`.
+//! [`calibrate`] picks the three numbers from calibration inputs.
+
+use super::lower::{FloatStep, Program};
+use super::graph::Activation;
+use crate::{Error, Result};
+use kerafold_step_circuits::native::{self, NativeError, Weights};
+use kerafold_step_circuits::spec::{compose_views, Act, FixedPoint, Op, ViewOp};
+use serde::{Deserialize, Serialize};
+
+/// One integer step: what one fold proves.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QStep {
+    /// Keras layers covered, joined with `+` (`conv1+bn1+relu1`), or `argmax`.
+    pub name: String,
+    pub views: Vec<ViewOp>,
+    pub op: Op,
+    pub act: Act,
+    /// Save this step's input as the residual tensor for a later `Add`.
+    pub save_input: bool,
+    pub weights: Weights,
+    /// Output shape as Keras sees it.
+    pub output_shape: Vec<usize>,
+}
+
+impl QStep {
+    /// Number of values this step reads (before its views).
+    pub fn raw_input_len(&self) -> usize {
+        match self.views.first() {
+            Some(v) => v.input_len(),
+            None => self.op.input_len(),
+        }
+    }
+}
+
+/// An exact integer model: the statement the proof is about.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QuantizedModel {
+    pub name: String,
+    pub fp: FixedPoint,
+    pub input_shape: Vec<usize>,
+    /// Shape of the logits.
+    pub output_shape: Vec<usize>,
+    /// The Keras model ends in a Softmax (applied to the logits outside the proof).
+    pub softmax: bool,
+    /// The compute steps, ending with an `ArgMax` step over the logits.
+    pub steps: Vec<QStep>,
+}
+
+fn round_i64(v: f64, what: &str, layer: &str) -> Result<i64> {
+    if !v.is_finite() {
+        return Err(Error::Overflow {
+            layer: layer.into(),
+            sample: None,
+            msg: format!("{what} is not finite ({v})"),
+        });
+    }
+    let r = v.round();
+    if r.abs() >= (1u64 << 52) as f64 {
+        return Err(Error::Overflow {
+            layer: layer.into(),
+            sample: None,
+            msg: format!("{what} {v} is too large for the fixed-point scale"),
+        });
+    }
+    Ok(r as i64)
+}
+
+/// The integer form of an activation at scale `2^fa`.
+fn quantize_act(act: &Activation, fp: &FixedPoint, layer: &str) -> Result<Act> {
+    Ok(match act {
+        Activation::Linear => Act::Linear,
+        Activation::Relu => Act::Relu,
+        Activation::ReluMax(hi) => Act::Clip {
+            hi: round_i64(*hi as f64 * (1u64 << fp.fa) as f64, "ReLU max_value", layer)?,
+        },
+        Activation::LeakyRelu(alpha) => {
+            let alpha = *alpha as f64;
+            if !(0.0..1.0).contains(&alpha) {
+                return Err(Error::Unsupported {
+                    layer: layer.into(),
+                    class: "LeakyReLU".into(),
+                    msg: format!("negative slope {alpha} must be in [0, 1)"),
+                });
+            }
+            // slope k / 2^m with m = 16 (exact for slopes with ≤ 16 fractional bits)
+            let m = 16u32;
+            let mut k = round_i64(alpha * (1u64 << m) as f64, "LeakyReLU slope", layer)?;
+            let mut m = m;
+            while k > 0 && k % 2 == 0 && m > 1 {
+                k /= 2;
+                m -= 1;
+            }
+            if k == 0 {
+                Act::Relu
+            } else {
+                Act::Leaky { k, m }
+            }
+        }
+        Activation::Poly(c) => Act::Poly {
+            c: round_i64(*c as f64 * (1u64 << fp.fa) as f64, "polynomial coefficient", layer)?,
+        },
+        Activation::Softmax => unreachable!("lowering removes softmax"),
+    })
+}
+
+/// Quantizes a lowered program with the given fixed-point parameters.
+pub fn quantize(program: &Program, fp: FixedPoint) -> Result<QuantizedModel> {
+    fp.validate(kerafold_step_circuits::field::PACK_CAPACITY)
+        .map_err(|e| Error::Usage(format!("fixed-point parameters: {e}")))?;
+    let sw = (1u64 << fp.fw) as f64;
+    let sb = (1u128 << (fp.fa + fp.fw)) as f64;
+    let mut steps = Vec::with_capacity(program.steps.len() + 1);
+    for s in &program.steps {
+        let name = s.name();
+        let w = s
+            .w
+            .iter()
+            .map(|&v| round_i64(v * sw, "weight", &name))
+            .collect::<Result<_>>()?;
+        let b = s
+            .b
+            .iter()
+            .map(|&v| round_i64(v * sb, "bias", &name))
+            .collect::<Result<_>>()?;
+        steps.push(QStep {
+            name: name.clone(),
+            views: s.views.clone(),
+            op: s.op,
+            act: quantize_act(&s.act, &fp, &name)?,
+            save_input: s.save_input,
+            weights: Weights { w, b },
+            output_shape: s.output_shape.clone(),
+        });
+    }
+    let n_out: usize = program.output_shape.iter().product();
+    steps.push(QStep {
+        name: "argmax".into(),
+        views: vec![],
+        op: Op::ArgMax { n: n_out },
+        act: Act::Linear,
+        save_input: false,
+        weights: Weights::default(),
+        output_shape: program.output_shape.clone(),
+    });
+    Ok(QuantizedModel {
+        name: program.name.clone(),
+        fp,
+        input_shape: program.input_shape.clone(),
+        output_shape: program.output_shape.clone(),
+        softmax: program.softmax,
+        steps,
+    })
+}
+
+/// What one integer step saw and produced: the witness of one fold.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StepTrace {
+    /// The step's input as committed (before views): the previous step's output.
+    pub input: Vec<i64>,
+    /// The saved residual tensor before this step (if any).
+    pub skip: Option<Vec<i64>>,
+    /// The op's result before the activation.
+    pub q: Vec<i64>,
+    /// The step's output.
+    pub y: Vec<i64>,
+}
+
+/// The full integer inference of one sample.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Trace {
+    pub input: Vec<i64>,
+    pub steps: Vec<StepTrace>,
+    /// The logits (the output of the last step before ArgMax).
+    pub logits: Vec<i64>,
+    /// First index of the largest logit.
+    pub class: usize,
+}
+
+impl QuantizedModel {
+    /// Number of input values.
+    pub fn input_len(&self) -> usize {
+        self.input_shape.iter().product()
+    }
+
+    /// Quantizes a float input to `round(x·2^fa)`, range-checked.
+    pub fn quantize_input(&self, x: &[f32], sample: Option<usize>) -> Result<Vec<i64>> {
+        if x.len() != self.input_len() {
+            return Err(Error::Shape {
+                context: "input".into(),
+                msg: format!(
+                    "{} values, the model takes {:?} = {}",
+                    x.len(),
+                    self.input_shape,
+                    self.input_len()
+                ),
+            });
+        }
+        let s = (1u64 << self.fp.fa) as f64;
+        x.iter()
+            .enumerate()
+            .map(|(i, &v)| {
+                let q = (v as f64 * s).round();
+                if !q.is_finite() || q < self.fp.min() as f64 || q > self.fp.max() as f64 {
+                    Err(Error::Overflow {
+                        layer: "input".into(),
+                        sample,
+                        msg: format!(
+                            "value {i} = {v} is outside the {}-bit fixed-point range at scale 2^{} (±{})",
+                            self.fp.bits,
+                            self.fp.fa,
+                            self.fp.max() as f64 / s
+                        ),
+                    })
+                } else {
+                    Ok(q as i64)
+                }
+            })
+            .collect()
+    }
+
+    /// Real value of an activation integer.
+    pub fn dequantize(&self, v: i64) -> f64 {
+        v as f64 / (1u64 << self.fp.fa) as f64
+    }
+
+    /// Runs the integer model on a quantized input, keeping every step's witness.
+    pub fn trace(&self, input: &[i64], sample: Option<usize>) -> Result<Trace> {
+        if input.len() != self.input_len() {
+            return Err(Error::Shape {
+                context: "input".into(),
+                msg: format!("{} values, expected {}", input.len(), self.input_len()),
+            });
+        }
+        let mut cur = input.to_vec();
+        let mut saved: Option<Vec<i64>> = None;
+        let mut steps = Vec::with_capacity(self.steps.len());
+        let mut class = 0;
+        for (i, s) in self.steps.iter().enumerate() {
+            let err = |e: NativeError| match e {
+                NativeError::OutOfRange { index, value, .. } => Error::Overflow {
+                    layer: s.name.clone(),
+                    sample,
+                    msg: format!(
+                        "output {index} = {} leaves the {}-bit range (±{}); use more activation bits (--bits) or fewer fractional bits (--fa)",
+                        value as f64 / (1u64 << self.fp.fa) as f64,
+                        self.fp.bits,
+                        self.fp.max() as f64 / (1u64 << self.fp.fa) as f64
+                    ),
+                },
+                NativeError::Shape(msg) => Error::Shape {
+                    context: format!("step {i} '{}'", s.name),
+                    msg,
+                },
+            };
+            let x = apply_views(&s.views, &cur);
+            let skip_before = saved.clone();
+            let out = native::apply(&s.op, &s.act, &x, saved.as_deref(), &s.weights, &self.fp)
+                .map_err(err)?;
+            if let Op::ArgMax { .. } = s.op {
+                class = native::argmax(&x);
+            }
+            if s.save_input {
+                saved = Some(cur.clone());
+            }
+            if let Op::Add { .. } = s.op {
+                saved = None;
+            }
+            steps.push(StepTrace {
+                input: cur,
+                skip: skip_before,
+                q: out.q,
+                y: out.y.clone(),
+            });
+            cur = out.y;
+        }
+        Ok(Trace {
+            input: input.to_vec(),
+            logits: cur,
+            steps,
+            class,
+        })
+    }
+}
+
+/// Applies a chain of views to a tensor (zeros for padding).
+pub fn apply_views(views: &[ViewOp], x: &[i64]) -> Vec<i64> {
+    if views.is_empty() {
+        return x.to_vec();
+    }
+    compose_views(views, x.len())
+        .into_iter()
+        .map(|s| s.map_or(0, |i| x[i]))
+        .collect()
+}
+
+/// Float execution of a program, step by step (the real-valued counterpart of
+/// [`QuantizedModel::trace`]): per step, the op's result before and after the activation.
+pub fn run_float(program: &Program, input: &[f64]) -> Result<Vec<(Vec<f64>, Vec<f64>)>> {
+    let mut cur = input.to_vec();
+    let mut saved: Option<Vec<f64>> = None;
+    let mut out = Vec::with_capacity(program.steps.len());
+    for s in &program.steps {
+        let x: Vec<f64> = if s.views.is_empty() {
+            cur.clone()
+        } else {
+            compose_views(&s.views, cur.len())
+                .into_iter()
+                .map(|i| i.map_or(0.0, |i| cur[i]))
+                .collect()
+        };
+        let q = float_op(s, &x, saved.as_deref())?;
+        let y = q.iter().map(|&v| float_act(&s.act, v)).collect::<Vec<_>>();
+        if s.save_input {
+            saved = Some(cur.clone());
+        }
+        if let Op::Add { .. } = s.op {
+            saved = None;
+        }
+        cur = y.clone();
+        out.push((q, y));
+    }
+    Ok(out)
+}
+
+fn float_act(act: &Activation, v: f64) -> f64 {
+    match act {
+        Activation::Linear | Activation::Softmax => v,
+        Activation::Relu => v.max(0.0),
+        Activation::ReluMax(hi) => v.max(0.0).min(*hi as f64),
+        Activation::LeakyRelu(a) => {
+            if v >= 0.0 {
+                v
+            } else {
+                *a as f64 * v
+            }
+        }
+        Activation::Poly(c) => v * v + *c as f64 * v,
+    }
+}
+
+fn float_op(s: &FloatStep, x: &[f64], skip: Option<&[f64]>) -> Result<Vec<f64>> {
+    let (w, b) = (&s.w, &s.b);
+    Ok(match &s.op {
+        Op::Dense(d) => (0..d.n_out)
+            .map(|o| b[o] + (0..d.n_in).map(|i| x[i] * w[i * d.n_out + o]).sum::<f64>())
+            .collect(),
+        Op::Conv(c) => {
+            let win = &c.window;
+            let (cin, cout) = (win.input.c, c.c_out);
+            let mut acc = Vec::with_capacity(win.out_h * win.out_w * cout);
+            for oy in 0..win.out_h {
+                for ox in 0..win.out_w {
+                    for co in 0..cout {
+                        let mut a = b[co];
+                        for ky in 0..win.kh {
+                            for kx in 0..win.kw {
+                                if let Some((iy, ix)) = win.tap(oy, ox, ky, kx) {
+                                    for ci in 0..cin {
+                                        a += x[win.input.index(iy, ix, ci)]
+                                            * w[((ky * win.kw + kx) * cin + ci) * cout + co];
+                                    }
+                                }
+                            }
+                        }
+                        acc.push(a);
+                    }
+                }
+            }
+            acc
+        }
+        Op::Depthwise(d) => {
+            let win = &d.window;
+            let (c, mult) = (win.input.c, d.mult);
+            let mut acc = Vec::new();
+            for oy in 0..win.out_h {
+                for ox in 0..win.out_w {
+                    for ch in 0..c {
+                        for m in 0..mult {
+                            let mut a = b[ch * mult + m];
+                            for ky in 0..win.kh {
+                                for kx in 0..win.kw {
+                                    if let Some((iy, ix)) = win.tap(oy, ox, ky, kx) {
+                                        a += x[win.input.index(iy, ix, ch)]
+                                            * w[((ky * win.kw + kx) * c + ch) * mult + m];
+                                    }
+                                }
+                            }
+                            acc.push(a);
+                        }
+                    }
+                }
+            }
+            acc
+        }
+        Op::Affine(a) => x
+            .iter()
+            .enumerate()
+            .map(|(j, &v)| w[j % a.channels] * v + b[j % a.channels])
+            .collect(),
+        Op::MaxPool(p) | Op::AvgPool(p) => {
+            let is_max = matches!(s.op, Op::MaxPool(_));
+            let win = &p.window;
+            let mut out = Vec::new();
+            for oy in 0..win.out_h {
+                for ox in 0..win.out_w {
+                    let taps: Vec<_> = native::pool_taps(p, oy, ox).collect();
+                    for ch in 0..win.input.c {
+                        let vals = taps.iter().map(|&(iy, ix)| x[win.input.index(iy, ix, ch)]);
+                        out.push(if is_max {
+                            vals.fold(f64::NEG_INFINITY, f64::max)
+                        } else {
+                            vals.sum::<f64>() / taps.len() as f64
+                        });
+                    }
+                }
+            }
+            out
+        }
+        Op::Add { .. } => {
+            let sk = skip.ok_or_else(|| Error::Shape {
+                context: s.name(),
+                msg: "add without a saved tensor".into(),
+            })?;
+            x.iter().zip(sk).map(|(a, b)| a + b).collect()
+        }
+        Op::Identity { .. } | Op::ArgMax { .. } => x.to_vec(),
+    })
+}
+
+/// How calibration chose the fixed-point parameters.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Calibration {
+    pub fp: FixedPoint,
+    /// Largest magnitude of any real activation on the calibration inputs.
+    pub max_activation: f64,
+    /// Top-1 agreement of the integer model with the float program on the calibration inputs.
+    pub top1_agreement: f64,
+    /// Largest absolute logit error, relative to the largest float logit magnitude.
+    pub relative_error: f64,
+    pub samples: usize,
+}
+
+/// Largest real activation (before and after every activation) over `inputs`.
+pub fn max_activation(program: &Program, inputs: &[Vec<f32>]) -> Result<f64> {
+    let mut m = 0f64;
+    for x in inputs {
+        let xf: Vec<f64> = x.iter().map(|&v| v as f64).collect();
+        m = xf.iter().fold(m, |a, v| a.max(v.abs()));
+        for (q, y) in run_float(program, &xf)? {
+            m = q.iter().chain(&y).fold(m, |a, v| a.max(v.abs()));
+        }
+    }
+    Ok(m)
+}
+
+/// Fidelity of an integer model against the float program on `inputs`:
+/// `(top-1 agreement, max |Δlogit| / max |float logit|)`.
+pub fn fidelity(program: &Program, model: &QuantizedModel, inputs: &[Vec<f32>]) -> Result<(f64, f64)> {
+    let mut agree = 0usize;
+    let (mut err, mut mag) = (0f64, 0f64);
+    for (i, x) in inputs.iter().enumerate() {
+        let xf: Vec<f64> = x.iter().map(|&v| v as f64).collect();
+        let fl = run_float(program, &xf)?
+            .last()
+            .map(|(_, y)| y.clone())
+            .unwrap_or(xf);
+        let t = model.trace(&model.quantize_input(x, Some(i))?, Some(i))?;
+        let il: Vec<f64> = t.logits.iter().map(|&v| model.dequantize(v)).collect();
+        if argmax_f(&fl) == t.class {
+            agree += 1;
+        }
+        for (a, b) in fl.iter().zip(&il) {
+            err = err.max((a - b).abs());
+            mag = mag.max(a.abs());
+        }
+    }
+    let n = inputs.len().max(1) as f64;
+    Ok((agree as f64 / n, if mag > 0.0 { err / mag } else { err }))
+}
+
+/// First index of the largest value.
+pub fn argmax_f(v: &[f64]) -> usize {
+    let mut best = 0;
+    for (i, &x) in v.iter().enumerate() {
+        if x > v[best] {
+            best = i;
+        }
+    }
+    best
+}
+
+/// Relative logit error calibration aims for.
+pub const TARGET_RELATIVE_ERROR: f64 = 0.01;
+
+/// Chooses `fa`, `fw` and `bits` from calibration inputs: the cheapest parameters (the circuit pays
+/// about `fw + bits` constraints per output) whose integer model agrees with the float program on
+/// every calibration input's top-1 class and stays within 1% relative logit error; failing that,
+/// the most faithful candidate. `bits` leaves a 25% margin over the largest activation seen.
+pub fn calibrate(program: &Program, inputs: &[Vec<f32>]) -> Result<(QuantizedModel, Calibration)> {
+    if inputs.is_empty() {
+        return Err(Error::Usage("calibration needs at least one input".into()));
+    }
+    let max_act = max_activation(program, inputs)?;
+    let int_bits = (max_act * 1.25).max(1.0).log2().ceil() as u32;
+    let mut best: Option<(QuantizedModel, Calibration, (f64, f64, u32))> = None;
+    for fa in [6u32, 8, 10, 12, 14] {
+        for fw in [6u32, 8, 10, 12, 14] {
+            let bits = (fa + int_bits + 1).max(8);
+            if bits > 40 {
+                continue;
+            }
+            let fp = FixedPoint { fa, fw, bits };
+            let Ok(model) = quantize(program, fp) else { continue };
+            let Ok((agree, rel)) = fidelity(program, &model, inputs) else {
+                continue;
+            };
+            let cost = fw + bits;
+            let good = agree >= 1.0 && rel <= TARGET_RELATIVE_ERROR;
+            // rank: good first, then cheapest; otherwise best agreement then lowest error
+            let key = if good {
+                (0.0, cost as f64, cost)
+            } else {
+                (1.0 + (1.0 - agree), rel, cost)
+            };
+            let better = best.as_ref().is_none_or(|(_, _, k)| {
+                (key.0, key.1, key.2) < (k.0, k.1, k.2)
+            });
+            if better {
+                let cal = Calibration {
+                    fp,
+                    max_activation: max_act,
+                    top1_agreement: agree,
+                    relative_error: rel,
+                    samples: inputs.len(),
+                };
+                best = Some((model, cal, key));
+            }
+        }
+    }
+    let (model, cal, _) = best.ok_or_else(|| Error::Overflow {
+        layer: "model".into(),
+        sample: None,
+        msg: format!(
+            "no fixed-point parameters fit the activation range (largest activation {max_act:.3e})"
+        ),
+    })?;
+    Ok((model, cal))
+}
