@@ -187,7 +187,7 @@ pub fn affine(
     check_len("affine input", x.len(), spec.n)?;
     check_len("affine scale", a.len(), spec.channels)?;
     check_len("affine offset", b.len(), spec.channels)?;
-    if spec.channels == 0 || spec.n % spec.channels != 0 {
+    if spec.channels == 0 || !spec.n.is_multiple_of(spec.channels) {
         return Err(NativeError::Shape(format!(
             "affine: {} values do not split into {} channels",
             spec.n, spec.channels
