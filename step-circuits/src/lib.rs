@@ -21,13 +21,22 @@
 //! inputs' values, and the constraint shape never depends on them. Every gadget output is in the
 //! `B`-bit activation range by construction.
 
+pub mod activation;
+pub mod argmax;
+pub mod commit;
 pub mod count;
+pub mod elementwise;
 pub mod field;
+pub mod linear;
 pub mod native;
 pub mod packing;
+pub mod pooling;
 pub mod range;
 pub mod spec;
+pub mod step;
 pub mod testing;
+pub mod view;
 
 pub use field::Field;
 pub use spec::{Act, FixedPoint, Op, Shape3};
+pub use step::{count_constraints, step, StepOut};
