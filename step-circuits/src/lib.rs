@@ -9,11 +9,34 @@
 //! - [`native`]: the native twins, used by kerafold's integer reference inference.
 //! - [`field`]: signed integers in the field, packing, Poseidon (native).
 //! - [`packing`]: the packed form of linear-layer weights.
+//! - [`step`]: the entry point of the folding circuit ([`step::step`]) and
+//!   [`step::count_constraints`].
+//! - Gadgets: [`range`] (bit decompositions, range checks), [`linear`] (Dense, Conv, Depthwise,
+//!   Affine with packed lanes and fused requantization), [`activation`], [`pooling`],
+//!   [`elementwise`] (Add, Identity), [`argmax`], [`view`], [`commit`] (tensor commitments).
+//! - [`testing`]: the tamper harness for soundness tests; [`count`]: a counting constraint system.
+//!
+//! Conventions: inputs are `AllocatedNum`s already range-checked by the caller; linear-layer
+//! weights are allocated packed elements; witnesses are computed by the native twins from the
+//! inputs' values, and the constraint shape never depends on them. Every gadget output is in the
+//! `B`-bit activation range by construction.
 
+pub mod activation;
+pub mod argmax;
+pub mod commit;
+pub mod count;
+pub mod elementwise;
 pub mod field;
+pub mod linear;
 pub mod native;
 pub mod packing;
+pub mod pooling;
+pub mod range;
 pub mod spec;
+pub mod step;
+pub mod testing;
+pub mod view;
 
 pub use field::Field;
 pub use spec::{Act, FixedPoint, Op, Shape3};
+pub use step::{count_constraints, step, StepOut};

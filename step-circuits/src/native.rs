@@ -21,6 +21,9 @@ pub enum NativeError {
     /// Inputs or weights of the wrong length.
     #[error("shape mismatch: {0}")]
     Shape(String),
+    /// An activation parameter outside its domain.
+    #[error("invalid parameter: {0}")]
+    InvalidParam(String),
 }
 
 fn out_of_range(fp: &FixedPoint, index: usize, value: i128) -> NativeError {
@@ -187,7 +190,7 @@ pub fn affine(
     check_len("affine input", x.len(), spec.n)?;
     check_len("affine scale", a.len(), spec.channels)?;
     check_len("affine offset", b.len(), spec.channels)?;
-    if spec.channels == 0 || spec.n % spec.channels != 0 {
+    if spec.channels == 0 || !spec.n.is_multiple_of(spec.channels) {
         return Err(NativeError::Shape(format!(
             "affine: {} values do not split into {} channels",
             spec.n, spec.channels
@@ -312,7 +315,26 @@ pub struct ActOut {
 }
 
 /// Applies `act` to `q` (element `index`, for error messages).
+///
+/// Parameters outside their domain are an error: `Clip` needs `hi ≥ 0` (as Keras' ReLU
+/// `max_value`), `Leaky` needs `1 ≤ m ≤ 62`, `Poly` needs `fa ≥ 1`.
 pub fn activation(act: &Act, q: i64, fp: &FixedPoint, index: usize) -> Result<ActOut, NativeError> {
+    match *act {
+        Act::Clip { hi } if hi < 0 => {
+            return Err(NativeError::InvalidParam(format!(
+                "clip upper bound {hi} < 0"
+            )));
+        }
+        Act::Leaky { m, .. } if !(1..=62).contains(&m) => {
+            return Err(NativeError::InvalidParam(format!(
+                "leaky relu shift {m} outside 1..=62"
+            )));
+        }
+        Act::Poly { .. } if fp.fa == 0 => {
+            return Err(NativeError::InvalidParam("poly needs fa ≥ 1".into()));
+        }
+        _ => {}
+    }
     let plain = |y| ActOut { y, q2: 0, r2: 0 };
     Ok(match *act {
         Act::Linear => plain(q),
@@ -459,5 +481,21 @@ mod tests {
         // x = 1.0 (16): x^2 + 0.5x = 1.5 -> 24
         assert_eq!(activation(&Act::Poly { c: 8 }, 16, &FP, 0).unwrap().y, 24);
         assert_eq!(argmax(&[1, 5, 5, 2]), 1);
+    }
+
+    #[test]
+    fn invalid_activation_parameters_are_errors_not_panics() {
+        for act in [
+            Act::Clip { hi: -1 },
+            Act::Leaky { k: 1, m: 0 },
+            Act::Leaky { k: 1, m: 63 },
+        ] {
+            assert!(matches!(
+                activation(&act, -5, &FP, 0),
+                Err(NativeError::InvalidParam(_))
+            ));
+        }
+        let fa0 = FixedPoint { fa: 0, ..FP };
+        assert!(activation(&Act::Poly { c: 1 }, 3, &fa0, 0).is_err());
     }
 }

@@ -13,10 +13,10 @@
 //!   packs `b[ch·mult + g·k ..]`, `G = ⌈mult/k⌉`.
 //! - Affine: one lane; `w = a`, `b = b`.
 
-use crate::field::{from_i64, pack_lanes, PACK_CAPACITY};
+use crate::field::{from_i64, pack_lanes, pow2, to_i64, PACK_CAPACITY};
 use crate::native::Weights;
 use crate::spec::{FixedPoint, Op};
-use ff::PrimeField;
+use ff::{PrimeField, PrimeFieldBits};
 
 /// Lanes per packed weight element.
 pub fn lanes(fp: &FixedPoint) -> usize {
@@ -102,6 +102,94 @@ pub fn pack<F: PrimeField>(op: &Op, weights: &Weights, fp: &FixedPoint) -> Packe
     }
 }
 
+/// Inverse of [`pack_lanes`] for `n` lanes of `lane_bits` bits whose values lie in
+/// `[−2^(lane_bits−1), 2^(lane_bits−1))`: `None` if `e` is not such a packing (or a lane does not
+/// fit in `i64`).
+pub fn unpack_lanes<F: PrimeFieldBits>(e: &F, n: usize, lane_bits: u32) -> Option<Vec<i64>> {
+    let s = lane_bits as usize;
+    if n * s > PACK_CAPACITY as usize || lane_bits > 120 {
+        return None;
+    }
+    let half = pow2::<F>(lane_bits - 1);
+    let step = pow2::<F>(lane_bits);
+    // Shift every lane by 2^(S−1) so that each becomes a digit in [0, 2^S).
+    let (mut shifted, mut scale) = (*e, F::ONE);
+    for _ in 0..n {
+        shifted += half * scale;
+        scale *= step;
+    }
+    let bits = shifted.to_le_bits();
+    if bits.iter().skip(n * s).any(|b| *b) {
+        return None;
+    }
+    (0..n)
+        .map(|j| {
+            let digit = (0..s).fold(0u128, |acc, i| acc | ((bits[j * s + i] as u128) << i));
+            i64::try_from(digit as i128 - (1i128 << (lane_bits - 1))).ok()
+        })
+        .collect()
+}
+
+fn unpack_rows<F: PrimeFieldBits>(
+    elems: &[F],
+    rows: usize,
+    row_len: usize,
+    k: usize,
+    lane_bits: u32,
+) -> Option<Vec<i64>> {
+    let g = groups(row_len, k);
+    if elems.len() != rows * g {
+        return None;
+    }
+    let mut out = Vec::with_capacity(rows * row_len);
+    for r in 0..rows {
+        for gi in 0..g {
+            let n = k.min(row_len - gi * k);
+            out.extend(unpack_lanes(&elems[r * g + gi], n, lane_bits)?);
+        }
+    }
+    Some(out)
+}
+
+/// Inverse of [`pack`]: the native weights of `op` from packed kernel `w` and bias `b`, or `None`
+/// if they are not a packing of weights whose every lane lies in `[−2^(S−1), 2^(S−1))`
+/// (`S = fw + bits`) or have the wrong length.
+pub fn unpack<F: PrimeFieldBits>(op: &Op, w: &[F], b: &[F], fp: &FixedPoint) -> Option<Weights> {
+    let k = lanes(fp);
+    let s = fp.lane_bits();
+    let (w, b) = match op {
+        Op::Dense(d) => (
+            unpack_rows(w, d.n_in, d.n_out, k, s)?,
+            unpack_rows(b, 1, d.n_out, k, s)?,
+        ),
+        Op::Conv(c) => {
+            let win = &c.window;
+            (
+                unpack_rows(w, win.kh * win.kw * win.input.c, c.c_out, k, s)?,
+                unpack_rows(b, 1, c.c_out, k, s)?,
+            )
+        }
+        Op::Depthwise(d) => {
+            let win = &d.window;
+            (
+                unpack_rows(w, win.kh * win.kw * win.input.c, d.mult, k, s)?,
+                unpack_rows(b, win.input.c, d.mult, k, s)?,
+            )
+        }
+        Op::Affine(a) => {
+            if w.len() != a.channels || b.len() != a.channels {
+                return None;
+            }
+            (
+                w.iter().map(to_i64).collect::<Option<Vec<_>>>()?,
+                b.iter().map(to_i64).collect::<Option<Vec<_>>>()?,
+            )
+        }
+        _ => (vec![], vec![]),
+    };
+    Some(Weights { w, b })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -126,5 +214,31 @@ mod tests {
         assert_eq!(p.w[0], pack_lanes::<F>(&w[0..10], 24));
         assert_eq!(p.w[1], pack_lanes::<F>(&w[10..12], 24));
         assert_eq!(p.w[2], pack_lanes::<F>(&w[12..22], 24));
+    }
+
+    #[test]
+    fn unpack_inverts_pack() {
+        let fp = FixedPoint {
+            fa: 8,
+            fw: 8,
+            bits: 16,
+        };
+        let half = 1i64 << 23;
+        let op = Op::Dense(DenseSpec { n_in: 3, n_out: 13 });
+        let w: Vec<i64> = (0..39).map(|v| (v * 7919 % 2001) - 1000).collect();
+        let mut b: Vec<i64> = (0..13).map(|v| v * 1000 - 6000).collect();
+        b[0] = -half;
+        b[9] = half - 1;
+        let weights = Weights { w, b };
+        let p = pack::<F>(&op, &weights, &fp);
+        assert_eq!(unpack(&op, &p.w, &p.b, &fp), Some(weights));
+        // a lane value outside the lane range decodes to the equivalent in-range lanes
+        assert_eq!(
+            unpack_lanes(&pack_lanes::<F>(&[half, 0], 24), 2, 24),
+            Some(vec![-half, 1])
+        );
+        // a nonzero value above the last lane is not a packing of that many lanes
+        assert_eq!(unpack_lanes(&pack_lanes::<F>(&[0, 0, 1], 24), 2, 24), None);
+        assert_eq!(unpack_lanes(&-<F as ff::Field>::ONE, 1, 24), Some(vec![-1]));
     }
 }

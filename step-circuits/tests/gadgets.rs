@@ -1,0 +1,369 @@
+//! Honest witnesses: every gadget on hand-picked shapes satisfies the constraint system and
+//! reproduces its native twin exactly, on BN254 and Pallas; zero inputs with zero weights are
+//! always satisfiable; the shape never depends on the witness.
+
+mod common;
+use common::*;
+use kerafold_step_circuits::spec::*;
+use kerafold_step_circuits::step::{alloc_i64s, step};
+use kerafold_step_circuits::testing::TamperCs;
+use nova_snark::frontend::ConstraintSystem;
+
+const FP: FixedPoint = FixedPoint {
+    fa: 4,
+    fw: 5,
+    bits: 12,
+};
+/// 16-bit activations, 10 lanes of 24 bits.
+const FP16: FixedPoint = FixedPoint {
+    fa: 8,
+    fw: 8,
+    bits: 16,
+};
+
+/// Deterministic pseudo-random integers in `[lo, hi]`.
+fn ints(n: usize, seed: u64, lo: i64, hi: i64) -> Vec<i64> {
+    let mut s = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    (0..n)
+        .map(|_| {
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            lo + ((s >> 33) % (hi - lo + 1) as u64) as i64
+        })
+        .collect()
+}
+
+fn acts(fp: &FixedPoint) -> Vec<Act> {
+    vec![
+        Act::Linear,
+        Act::Relu,
+        Act::Clip { hi: 6 << fp.fa },
+        Act::Leaky { k: 13, m: 7 },
+        Act::Poly {
+            c: 3 << (fp.fa - 1),
+        },
+    ]
+}
+
+fn win(
+    input: Shape3,
+    k: (usize, usize),
+    s: (usize, usize),
+    d: (usize, usize),
+    p: Padding,
+) -> Window {
+    Window::keras(input, k, s, d, p).unwrap()
+}
+
+/// A set of cases covering every op, with weights that keep most outputs in range.
+fn cases(fp: FixedPoint, seed: u64) -> Vec<Case> {
+    let small = (1i64 << (fp.bits - 4)) - 1;
+    let wmax = 1i64 << (fp.fw - 1);
+    let mut v = Vec::new();
+    // Dense 7 -> 23 (several lane groups when k < 23)
+    let dense = Op::Dense(DenseSpec { n_in: 7, n_out: 23 });
+    v.push(
+        Case::new(dense, Act::Linear, ints(7, seed, -small, small), fp).weights(
+            ints(7 * 23, seed + 1, -wmax, wmax),
+            ints(23, seed + 2, -(small << fp.fw), small << fp.fw),
+        ),
+    );
+    // Conv 5x6x3 -> 3x3 kernel, stride (2,1), same padding, 4 filters
+    let w1 = win(Shape3::new(5, 6, 3), (3, 3), (2, 1), (1, 1), Padding::Same);
+    let conv = Op::Conv(ConvSpec {
+        window: w1,
+        c_out: 4,
+    });
+    v.push(
+        Case::new(conv, Act::Linear, ints(90, seed + 3, -small, small), fp).weights(
+            ints(3 * 3 * 3 * 4, seed + 4, -wmax / 2, wmax / 2),
+            ints(4, seed + 5, -(small << fp.fw), small << fp.fw),
+        ),
+    );
+    // Conv1D with dilation, valid
+    let w2 = win(Shape3::new(1, 9, 2), (1, 3), (1, 1), (1, 2), Padding::Valid);
+    let conv1 = Op::Conv(ConvSpec {
+        window: w2,
+        c_out: 3,
+    });
+    v.push(
+        Case::new(conv1, Act::Linear, ints(18, seed + 6, -small, small), fp).weights(
+            ints(3 * 2 * 3, seed + 7, -wmax, wmax),
+            ints(3, seed + 8, -100, 100),
+        ),
+    );
+    // Depthwise 4x4x2, mult 3, 2x2 stride 1 same
+    let w3 = win(Shape3::new(4, 4, 2), (2, 2), (1, 1), (1, 1), Padding::Same);
+    let dw = Op::Depthwise(DepthwiseSpec {
+        window: w3,
+        mult: 3,
+    });
+    v.push(
+        Case::new(dw, Act::Linear, ints(32, seed + 9, -small, small), fp).weights(
+            ints(2 * 2 * 2 * 3, seed + 10, -wmax, wmax),
+            ints(6, seed + 11, -1000, 1000),
+        ),
+    );
+    // Affine over 12 values, 3 channels
+    let aff = Op::Affine(AffineSpec { n: 12, channels: 3 });
+    v.push(
+        Case::new(aff, Act::Linear, ints(12, seed + 12, -small, small), fp).weights(
+            ints(3, seed + 13, -2 * wmax, 2 * wmax),
+            ints(3, seed + 14, -(small << fp.fw), small << fp.fw),
+        ),
+    );
+    // Max and average pooling 5x5x2, 2x2 stride 2 same (border windows of 1, 2 and 4 taps), and a
+    // 3x3 stride 1 valid average (9 taps: not a power of two)
+    let big = (1i64 << (fp.bits - 1)) - 1;
+    let w4 = win(Shape3::new(5, 5, 2), (2, 2), (2, 2), (1, 1), Padding::Same);
+    let w5 = win(Shape3::new(5, 5, 2), (3, 3), (1, 1), (1, 1), Padding::Valid);
+    for w in [w4, w5] {
+        let xs = ints(50, seed + 15, -big - 1, big);
+        v.push(Case::new(
+            Op::MaxPool(PoolSpec { window: w }),
+            Act::Linear,
+            xs.clone(),
+            fp,
+        ));
+        v.push(Case::new(
+            Op::AvgPool(PoolSpec { window: w }),
+            Act::Linear,
+            xs,
+            fp,
+        ));
+    }
+    // Global average pooling 3x3x2 (9 taps)
+    let w6 = win(Shape3::new(3, 3, 2), (3, 3), (1, 1), (1, 1), Padding::Valid);
+    v.push(Case::new(
+        Op::AvgPool(PoolSpec { window: w6 }),
+        Act::Linear,
+        ints(18, seed + 16, -big - 1, big),
+        fp,
+    ));
+    // Add, identity, argmax
+    let half = (1i64 << (fp.bits - 2)) - 1;
+    v.push(
+        Case::new(
+            Op::Add { n: 9 },
+            Act::Linear,
+            ints(9, seed + 17, -half, half),
+            fp,
+        )
+        .skip(ints(9, seed + 18, -half, half)),
+    );
+    v.push(Case::new(
+        Op::Identity { n: 9 },
+        Act::Linear,
+        ints(9, seed + 19, -big - 1, big),
+        fp,
+    ));
+    v.push(Case::new(
+        Op::ArgMax { n: 10 },
+        Act::Linear,
+        vec![3, -7, 12, 12, -2048, 12, 0, 5, 11, 12],
+        fp,
+    ));
+    v.push(Case::new(
+        Op::ArgMax { n: 6 },
+        Act::Linear,
+        ints(6, seed + 20, -4, 4),
+        fp,
+    ));
+    v
+}
+
+fn run_all<F: kerafold_step_circuits::Field>(fp: FixedPoint) {
+    let (mut ok, mut all) = (0, 0);
+    for seed in [1, 2] {
+        for case in cases(fp, seed) {
+            for act in acts(&fp) {
+                let case = Case {
+                    act,
+                    ..case.clone()
+                };
+                all += 1;
+                ok += check::<F>(&case).is_some() as usize;
+            }
+        }
+    }
+    // the cases are chosen to be mostly in range: the twin must accept most of them
+    assert!(ok * 10 >= all * 8, "only {ok} of {all} cases in range");
+}
+
+#[test]
+fn every_op_and_activation_matches_its_twin_bn254() {
+    run_all::<Fb>(FP);
+}
+
+#[test]
+fn every_op_and_activation_matches_its_twin_pallas() {
+    run_all::<Fp>(FP);
+}
+
+#[test]
+fn sixteen_bit_parameters_bn254() {
+    run_all::<Fb>(FP16);
+}
+
+#[test]
+fn dense_uses_all_lanes_and_reproduces_hand_computation() {
+    // n_out = 23 with k = 14 lanes: two groups, the second with 9 real lanes
+    assert_eq!(kerafold_step_circuits::packing::lanes(&FP), 14);
+    let spec = DenseSpec { n_in: 2, n_out: 23 };
+    let w: Vec<i64> = (0..46).map(|i| i - 23).collect();
+    let b: Vec<i64> = (0..23).map(|i| 32 * i - 300).collect();
+    let case = Case::new(Op::Dense(spec), Act::Linear, vec![40, -17], FP).weights(w, b);
+    let cs = check::<Fb>(&case).expect("in range");
+    // products: n_in per group, the last folded into the lane sum
+    let tally = cs.constraint_paths();
+    assert_eq!(tally.iter().filter(|p| p.contains("/mul")).count(), 2);
+    assert_eq!(tally.iter().filter(|p| p.ends_with("lane_sum")).count(), 2);
+}
+
+#[test]
+fn zero_inputs_and_zero_weights_are_always_satisfiable() {
+    for fp in [FP, FP16] {
+        for case in cases(fp, 7) {
+            for act in acts(&fp) {
+                let mut c = Case {
+                    act,
+                    ..case.clone()
+                };
+                c.x = vec![0; c.x.len()];
+                c.skip = c.skip.map(|s| vec![0; s.len()]);
+                c.weights.w = vec![0; c.weights.w.len()];
+                c.weights.b = vec![0; c.weights.b.len()];
+                check::<Fb>(&c).expect("zeros are in range");
+            }
+        }
+    }
+}
+
+#[test]
+fn extreme_inputs_stay_exact() {
+    // all inputs at the range ends, weights at the lane range ends where the output stays in range
+    let spec = DenseSpec { n_in: 1, n_out: 3 };
+    for x in [FP.min(), FP.max()] {
+        for (w, b) in [
+            (vec![32, -32, 1], vec![0, 0, 0]),
+            (vec![-32, 32, 0], vec![-16, 15, 16]),
+        ] {
+            let case = Case::new(Op::Dense(spec), Act::Relu, vec![x], FP).weights(w, b);
+            check::<Fp>(&case);
+        }
+    }
+}
+
+#[test]
+fn shape_does_not_depend_on_witness() {
+    for case in cases(FP, 3) {
+        for act in acts(&FP) {
+            let a = Case {
+                act,
+                ..case.clone()
+            };
+            let mut z = a.clone();
+            z.x = vec![0; z.x.len()];
+            z.skip = z.skip.map(|s| vec![0; s.len()]);
+            z.weights.w = vec![0; z.weights.w.len()];
+            z.weights.b = vec![0; z.weights.b.len()];
+            let (Some(ca), Some(cz)) = (check::<Fb>(&a), check::<Fb>(&z)) else {
+                continue;
+            };
+            assert_eq!(ca.constraint_paths(), cz.constraint_paths());
+            assert_eq!(ca.num_aux(), cz.num_aux());
+        }
+    }
+}
+
+#[test]
+fn views_upsample_and_zero_pad_feed_the_op() {
+    let input = Shape3::new(2, 3, 2);
+    let up = ViewOp::UpSample {
+        input,
+        sy: 2,
+        sx: 1,
+    };
+    let pad = ViewOp::ZeroPad {
+        input: up.output_shape(),
+        top: 1,
+        bottom: 0,
+        left: 2,
+        right: 1,
+    };
+    let viewed = pad.output_shape();
+    let x = ints(12, 5, -100, 100);
+    let w = win(viewed, (2, 2), (1, 1), (1, 1), Padding::Valid);
+    let conv = Op::Conv(ConvSpec {
+        window: w,
+        c_out: 3,
+    });
+    let c = Case::new(conv, Act::Relu, x.clone(), FP)
+        .weights(ints(2 * 2 * 2 * 3, 9, -16, 16), vec![5, -5, 0])
+        .views(vec![up, pad]);
+    let with_views = check::<Fb>(&c).expect("in range");
+    // zero taps from padding cost no products: fewer constraints than the same conv on an
+    // explicit input of the viewed size
+    let mut plain = c.clone();
+    plain.views = vec![];
+    plain.x = c
+        .viewed()
+        .iter()
+        .map(|v| if *v == 0 { 1 } else { *v })
+        .collect();
+    let plain = check::<Fb>(&plain).expect("in range");
+    assert!(with_views.num_constraints() < plain.num_constraints());
+    // pooling, identity and argmax through views
+    for op in [
+        Op::MaxPool(PoolSpec {
+            window: win(viewed, (2, 2), (2, 2), (1, 1), Padding::Same),
+        }),
+        Op::AvgPool(PoolSpec {
+            window: win(viewed, (3, 2), (1, 2), (1, 1), Padding::Same),
+        }),
+        Op::Identity { n: viewed.len() },
+        Op::ArgMax { n: viewed.len() },
+    ] {
+        for act in acts(&FP) {
+            check::<Fp>(&Case::new(op, act, x.clone(), FP).views(vec![up, pad]));
+        }
+    }
+}
+
+#[test]
+fn invalid_steps_are_errors_not_panics() {
+    use kerafold_step_circuits::step::count_constraints;
+    let dense = Op::Dense(DenseSpec { n_in: 4, n_out: 2 });
+    // views that do not chain
+    let v = ViewOp::UpSample {
+        input: Shape3::new(1, 3, 1),
+        sy: 1,
+        sx: 1,
+    };
+    assert!(count_constraints(&dense, &Act::Linear, &[v], &FP).is_err());
+    assert!(count_constraints(&dense, &Act::Clip { hi: -1 }, &[], &FP).is_err());
+    assert!(count_constraints(&dense, &Act::Leaky { k: 1, m: 0 }, &[], &FP).is_err());
+    let bad_fp = FixedPoint {
+        fa: 0,
+        fw: 5,
+        bits: 12,
+    };
+    assert!(count_constraints(&dense, &Act::Linear, &[], &bad_fp).is_err());
+    // wrong number of packed weights
+    let mut cs = TamperCs::<Fb>::new();
+    let x = alloc_i64s::<Fb, _>(&mut cs, "x", &[1, 2, 3, 4]).unwrap();
+    let w = alloc_i64s::<Fb, _>(&mut cs, "w", &[0; 3]).unwrap();
+    let b = alloc_i64s::<Fb, _>(&mut cs, "b", &[0; 1]).unwrap();
+    assert!(step(&mut cs, &dense, &Act::Linear, &[], &x, None, &w, &b, &FP).is_err());
+    // add without its saved tensor
+    let add = Op::Add { n: 4 };
+    let mut ns = cs.namespace(|| "second");
+    assert!(step(&mut ns, &add, &Act::Linear, &[], &x, None, &[], &[], &FP).is_err());
+    // output out of range: twin error, synthesis error
+    let big = Case::new(dense, Act::Linear, vec![2047, 2047, 2047, 2047], FP)
+        .weights(vec![32; 8], vec![0; 2]);
+    assert!(check::<Fb>(&big).is_none());
+}

@@ -1,0 +1,477 @@
+//! Soundness: what a cheating prover would try, and the exact constraint that stops it.
+//!
+//! Each test synthesizes a step honestly, forges a consistent set of variables through the tamper
+//! harness (so that everything else still holds) and asserts the exact list of unsatisfied
+//! constraints. "Bits" below are the variables `…/b{i}` of a decomposition; `…/bit{i}` is the
+//! booleanity constraint of bit `i`.
+
+mod common;
+use common::*;
+use ff::Field as _;
+use kerafold_step_circuits::commit::{commit_native, open};
+use kerafold_step_circuits::field::{from_i64, Field};
+use kerafold_step_circuits::spec::*;
+use kerafold_step_circuits::step::alloc_i64s;
+use kerafold_step_circuits::testing::TamperCs;
+use nova_snark::frontend::{num::AllocatedNum, ConstraintSystem};
+
+const FP: FixedPoint = FixedPoint {
+    fa: 4,
+    fw: 5,
+    bits: 12,
+};
+const B: u32 = FP.bits;
+const FW: u32 = FP.fw;
+
+/// The integer encoded by the bits `{prefix}/b0..b{n−1}` in `cs`.
+fn bits_of<F: Field>(cs: &TamperCs<F>, prefix: &str, n: u32) -> u128 {
+    (0..n).fold(0u128, |acc, i| {
+        let b = cs.value(&format!("{prefix}/b{i}")).expect("bit");
+        acc | (((b == F::ONE) as u128) << i)
+    })
+}
+
+/// One bit replaced by an arbitrary field value (the others as in `value`).
+fn bits_with<F: Field>(prefix: &str, value: u128, n: u32, i: u32, bit: F) -> Vec<(String, F)> {
+    let mut v = bits::<F>(prefix, value, n);
+    v[i as usize].1 = bit;
+    v
+}
+
+fn pow2<F: Field>(k: u32) -> F {
+    kerafold_step_circuits::field::pow2(k)
+}
+
+/// Dense 2 → 3: q = [16, −20, 61], r = [22, 23, 15].
+fn dense(act: Act) -> Case {
+    Case::new(
+        Op::Dense(DenseSpec { n_in: 2, n_out: 3 }),
+        act,
+        vec![100, -37],
+        FP,
+    )
+    .weights(vec![7, -3, 12, 5, 9, -20], vec![3, 0, 11])
+}
+
+fn honest<F: Field>(case: &Case) -> TamperCs<F> {
+    check::<F>(case).expect("honest case in range")
+}
+
+fn assert_fails<F: Field>(case: &Case, forged: Vec<(String, F)>, expected: &[&str]) {
+    let cs = tampered::<F>(case, &forged);
+    assert_eq!(cs.unsatisfied(), expected, "forged {forged:?}");
+    assert_eq!(cs.which_is_unsatisfied(), expected.first().copied());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Requantization (the circomlib-ml 2.x attack: quotient ± 1, remainder compensating)
+
+fn requant_forgery<F: Field>(dq: i64) {
+    let case = dense(Act::Linear);
+    let cs = honest::<F>(&case);
+    let (o, q) = (1usize, -20i64);
+    let r = bits_of(&cs, "op/out1/r", FW);
+    let u = bits_of(&cs, "op/out1/u", B);
+    assert_eq!((u as i64 - (1 << (B - 1)), r), (q, 23));
+    // q' = q + dq and r' = r − dq·2^fw keep the lane sum; r' is not a fw-bit number, so the
+    // prover has to put a non-boolean value on some bit to recompose it
+    let mut forged = bits::<F>(&format!("op/out{o}/u"), (u as i64 + dq) as u128, B);
+    let b0 = F::from((r & 1) as u64) - from_i64::<F>(dq) * pow2::<F>(FW);
+    forged.extend(bits_with::<F>(&format!("op/out{o}/r"), r, FW, 0, b0));
+    forged.push((format!("act/out{o}/y/num"), from_i64(q + dq)));
+    assert_fails(&case, forged, &["op/out1/r/bit0"]);
+
+    // with booleans only (r unchanged) the lane sum breaks
+    let mut forged = bits::<F>(&format!("op/out{o}/u"), (u as i64 + dq) as u128, B);
+    forged.push((format!("act/out{o}/y/num"), from_i64(q + dq)));
+    assert_fails(&case, forged, &["op/grp0/lane_sum"]);
+}
+
+#[test]
+fn quotient_plus_one_with_compensating_remainder_fails_at_the_remainder_bits() {
+    requant_forgery::<Fb>(1);
+    requant_forgery::<Fp>(1);
+}
+
+#[test]
+fn quotient_minus_one_with_compensating_remainder_fails_at_the_remainder_bits() {
+    requant_forgery::<Fb>(-1);
+    requant_forgery::<Fp>(-1);
+}
+
+#[test]
+fn remainder_of_2_pow_fw_or_more_fails_at_its_top_bit() {
+    // r' = r + 2^fw, q' = q − 1: the top remainder bit would have to be 3 (= 1 + 2)
+    let case = dense(Act::Linear);
+    let cs = honest::<Fb>(&case);
+    let r = bits_of(&cs, "op/out2/r", FW);
+    let u = bits_of(&cs, "op/out2/u", B);
+    let top = ((r >> (FW - 1)) & 1) as u64;
+    let mut forged = bits_with::<Fb>("op/out2/r", r, FW, FW - 1, Fb::from(top + 2));
+    forged.extend(bits::<Fb>("op/out2/u", u - 1, B));
+    forged.push(("act/out2/y/num".into(), from_i64(61 - 1)));
+    assert_fails(&case, forged, &["op/out2/r/bit4"]);
+}
+
+#[test]
+fn carry_between_lanes_fails_at_the_quotient_top_bit() {
+    // lane 0 gains 2^S and lane 1 loses 1: the packed sum is unchanged, but lane 0's quotient
+    // would need 2^B more, i.e. its top bit 1 + 2
+    let case = dense(Act::Linear);
+    let cs = honest::<Fb>(&case);
+    let u0 = bits_of(&cs, "op/out0/u", B);
+    let r1 = bits_of(&cs, "op/out1/r", FW);
+    assert!(r1 >= 1);
+    let top = ((u0 >> (B - 1)) & 1) as u64;
+    let mut forged = bits_with::<Fb>("op/out0/u", u0, B, B - 1, Fb::from(top + 2));
+    forged.extend(bits::<Fb>("op/out1/r", r1 - 1, FW));
+    forged.push(("act/out0/y/num".into(), from_i64(16 + (1 << B))));
+    assert_fails(&case, forged, &["op/out0/u/bit11"]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// ReLU sign aliasing
+
+#[test]
+fn relu_cannot_zero_a_positive_value_by_flipping_its_sign_bit() {
+    for case in [dense(Act::Relu)] {
+        let cs = honest::<Fb>(&case);
+        let u = bits_of(&cs, "op/out0/u", B);
+        assert_eq!(cs.value("act/out0/y/num"), Some(Fb::from(16)));
+        // sign bit 1 → 0, compensated on bit 0: same value, so the lane sum holds
+        let mut forged = bits::<Fb>("op/out0/u", u, B);
+        forged[(B - 1) as usize].1 = Fb::ZERO;
+        forged[0].1 = Fb::from((u & 1) as u64) + pow2::<Fb>(B - 1);
+        forged.push(("act/out0/y/num".into(), Fb::ZERO));
+        assert_fails(&case, forged, &["op/out0/u/bit0"]);
+    }
+}
+
+/// The low `n` bits of `v + p` (the alias of `v`).
+fn alias_bits<F: Field>(v: u128, n: u32) -> u128 {
+    let m1 = (-F::ONE).to_le_bits(); // p − 1
+    let p_low = (0..n).fold(0u128, |a, i| a | ((m1[i as usize] as u128) << i)) + 1;
+    (v + p_low) & ((1u128 << n) - 1)
+}
+
+fn identity_relu_alias<F: Field>() {
+    let case = Case::new(Op::Identity { n: 2 }, Act::Relu, vec![700, -3], FP);
+    let cs = honest::<F>(&case);
+    let u = bits_of(&cs, "act/out0/sign", B);
+    assert_eq!(u, 700 + (1 << (B - 1)));
+    // (a) flipped sign bit, compensated by a non-boolean bit
+    let mut forged = bits::<F>("act/out0/sign", u, B);
+    forged[(B - 1) as usize].1 = F::ZERO;
+    forged[0].1 = F::from((u & 1) as u64) + pow2::<F>(B - 1);
+    forged.push(("act/out0/y/num".into(), F::ZERO));
+    assert_fails(&case, forged, &["act/out0/sign/bit0"]);
+    // (b) the bits of v + p: only B of them exist, so they cannot recompose to v
+    let a = alias_bits::<F>(u, B);
+    let s = (a >> (B - 1)) & 1;
+    let mut forged = bits::<F>("act/out0/sign", a, B);
+    forged.push(("act/out0/y/num".into(), F::from(700 * s as u64)));
+    assert_fails(&case, forged, &["act/out0/sign/recompose"]);
+}
+
+#[test]
+fn relu_sign_has_no_alias_decomposition() {
+    identity_relu_alias::<Fb>();
+    identity_relu_alias::<Fp>();
+}
+
+#[test]
+fn an_8_bit_range_check_has_exactly_one_boolean_decomposition() {
+    // exhaustive: of all 256 boolean assignments only the honest one recomposes
+    let fp = FixedPoint {
+        fa: 2,
+        fw: 2,
+        bits: 8,
+    };
+    let case = Case::new(Op::Identity { n: 1 }, Act::Relu, vec![37], fp);
+    honest::<Fp>(&case);
+    for pattern in 0u128..256 {
+        let mut forged = bits::<Fp>("act/out0/sign", pattern, 8);
+        let s = (pattern >> 7) as u64;
+        forged.push(("act/out0/y/num".into(), Fp::from(37 * s)));
+        let cs = tampered::<Fp>(&case, &forged);
+        if pattern == 37 + 128 {
+            assert!(cs.is_satisfied());
+        } else {
+            assert_eq!(cs.unsatisfied(), ["act/out0/sign/recompose"]);
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Max pooling
+
+fn maxpool() -> Case {
+    let window =
+        Window::keras(Shape3::new(2, 2, 1), (2, 2), (2, 2), (1, 1), Padding::Valid).unwrap();
+    Case::new(
+        Op::MaxPool(PoolSpec { window }),
+        Act::Linear,
+        vec![5, -3, 9, 2],
+        FP,
+    )
+}
+
+/// Overrides for a max pool output claiming the maximum `m` of `xs`.
+fn forge_max(xs: &[i64], m: i64, keep_honest: &[usize]) -> Vec<(String, Fb)> {
+    let mut f = vec![("op/out0/m/num".to_string(), from_i64::<Fb>(m))];
+    for (i, x) in xs.iter().enumerate() {
+        if !keep_honest.contains(&i) {
+            f.extend(bits::<Fb>(&format!("op/out0/d{i}"), (m - x) as u128, B));
+        }
+    }
+    let d = |i: usize| from_i64::<Fb>(m - xs[i]);
+    f.push(("op/out0/c1/num".into(), d(0) * d(1)));
+    f.push(("op/out0/c2/num".into(), d(0) * d(1) * d(2)));
+    f
+}
+
+#[test]
+fn a_max_that_is_not_an_input_fails_the_product() {
+    let case = maxpool();
+    honest::<Fb>(&case);
+    // 10 is above every input: all differences are valid, their product is not zero
+    assert_fails(&case, forge_max(&case.x, 10, &[]), &["op/out0/is_one_of"]);
+}
+
+#[test]
+fn a_max_below_an_input_fails_that_inputs_range_check() {
+    let case = maxpool();
+    honest::<Fb>(&case);
+    // 5 is an input but below 9: m − 9 = −4 has no B-bit decomposition
+    assert_fails(
+        &case,
+        forge_max(&case.x, 5, &[2]),
+        &["op/out0/d2/recompose"],
+    );
+    let mut forged = forge_max(&case.x, 5, &[2]);
+    forged.extend(bits_with::<Fb>("op/out0/d2", 0, B, 0, from_i64(-4)));
+    assert_fails(&case, forged, &["op/out0/d2/bit0"]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// ArgMax
+
+fn forge_argmax(xs: &[i64], idx: usize) -> Vec<(String, Fb)> {
+    let m = xs[idx];
+    let mut f = vec![("argmax/idx/num".to_string(), Fb::from(idx as u64))];
+    for (j, &x) in xs.iter().enumerate() {
+        f.push((format!("argmax/e/b{j}"), Fb::from((j == idx) as u64)));
+        f.push((
+            format!("argmax/sel/p{j}"),
+            from_i64(if j == idx { x } else { 0 }),
+        ));
+        let c = m - x - (j < idx) as i64;
+        if c >= 0 {
+            f.extend(bits::<Fb>(&format!("argmax/cmp{j}"), c as u128, B));
+        }
+    }
+    f
+}
+
+#[test]
+fn argmax_rejects_a_later_tie() {
+    let case = Case::new(Op::ArgMax { n: 4 }, Act::Linear, vec![1, 5, 5, 2], FP);
+    let cs = honest::<Fb>(&case);
+    assert_eq!(cs.value("argmax/idx/num"), Some(Fb::from(1)));
+    // index 2 holds the maximum too, but index 1 comes first: 5 > 5 fails
+    assert_fails(&case, forge_argmax(&case.x, 2), &["argmax/cmp1/recompose"]);
+}
+
+#[test]
+fn argmax_rejects_a_non_maximum() {
+    let case = Case::new(Op::ArgMax { n: 4 }, Act::Linear, vec![1, 5, 5, 2], FP);
+    honest::<Fb>(&case);
+    assert_fails(
+        &case,
+        forge_argmax(&case.x, 3),
+        &["argmax/cmp1/recompose", "argmax/cmp2/recompose"],
+    );
+    // claiming two indices at once breaks the one-hot sum
+    let mut forged = forge_argmax(&case.x, 1);
+    forged.push(("argmax/e/b2".into(), Fb::ONE));
+    forged.push(("argmax/sel/p2".into(), Fb::from(5)));
+    let cs = tampered::<Fb>(&case, &forged);
+    assert_eq!(cs.which_is_unsatisfied(), Some("argmax/one_hot"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Out-of-range activations
+
+#[test]
+fn an_out_of_range_sum_fails_its_range_check() {
+    let case = Case::new(Op::Add { n: 1 }, Act::Linear, vec![2046], FP).skip(vec![1]);
+    honest::<Fb>(&case);
+    // x = 2047 makes x + skip = 2048 = 2^(B−1): one past the top of the range
+    let mut forged = vec![
+        ("x0/num".to_string(), Fb::from(2047)),
+        ("act/out0/y/num".to_string(), Fb::from(2048)),
+    ];
+    assert_fails(&case, forged.clone(), &["op/out0/v/recompose"]);
+    // offset form 4096 = 2^B: bit 0 would have to be 2 (honest bits of 4095 are all ones)
+    forged.extend(bits_with::<Fb>("op/out0/v", 4095, B, 0, Fb::from(2)));
+    assert_fails(&case, forged, &["op/out0/v/bit0"]);
+}
+
+#[test]
+fn opening_rejects_an_out_of_range_value() {
+    let values = [3i64, -2048, 2047, 100];
+    let blind = Fb::from(77);
+    let expected = commit_native::<Fb>(&values, B, blind);
+    let run = |forged: &[(String, Fb)]| {
+        let mut cs = TamperCs::<Fb>::new();
+        for (p, v) in forged {
+            cs.override_value(p.clone(), *v);
+        }
+        let x = alloc_i64s(&mut cs, "x", &values).unwrap();
+        let bl = AllocatedNum::alloc(cs.namespace(|| "blind"), || Ok(blind)).unwrap();
+        let e = AllocatedNum::alloc(cs.namespace(|| "expected"), || Ok(expected)).unwrap();
+        let opened = open(&mut cs, &x, &bl, B, &e).unwrap();
+        assert_eq!(
+            opened.values[1].sign.as_ref().unwrap().get_value(),
+            Some(false)
+        );
+        cs
+    };
+    assert!(run(&[]).is_satisfied());
+    // 2048 is one past the range: its offset 4096 has no 12-bit decomposition
+    let cs = run(&[("x2/num".into(), Fb::from(2048))]);
+    assert_eq!(cs.which_is_unsatisfied(), Some("range2/recompose"));
+    let mut forged = vec![("x2/num".to_string(), Fb::from(2048))];
+    forged.extend(bits_with::<Fb>("range2", 4095, B, 0, Fb::from(2)));
+    let cs = run(&forged);
+    assert_eq!(cs.which_is_unsatisfied(), Some("range2/bit0"));
+    // honest out-of-range witnesses are a synthesis error, not a panic
+    let mut cs = TamperCs::<Fb>::new();
+    let x = alloc_i64s(&mut cs, "x", &[2048]).unwrap();
+    let bl = AllocatedNum::alloc(cs.namespace(|| "blind"), || Ok(blind)).unwrap();
+    assert!(open(&mut cs, &x, &bl, B, &bl).is_err());
+}
+
+#[test]
+fn a_wrong_opening_fails_the_equality() {
+    let values = [3i64, -7, 0, 1000, -2048];
+    let blind = Fp::from(123456789);
+    for (vals, bl) in [
+        (vec![3i64, -7, 0, 1001, -2048], blind),
+        (values.to_vec(), blind + Fp::ONE),
+        (vec![-7i64, 3, 0, 1000, -2048], blind),
+    ] {
+        let wrong = commit_native::<Fp>(&vals, B, bl);
+        let mut cs = TamperCs::<Fp>::new();
+        let x = alloc_i64s(&mut cs, "x", &values).unwrap();
+        let b = AllocatedNum::alloc(cs.namespace(|| "blind"), || Ok(blind)).unwrap();
+        let e = AllocatedNum::alloc(cs.namespace(|| "expected"), || Ok(wrong)).unwrap();
+        open(&mut cs, &x, &b, B, &e).unwrap();
+        assert_eq!(cs.unsatisfied(), ["eq"]);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Average pooling
+
+#[test]
+fn avg_remainder_of_cnt_or_more_fails() {
+    let w3 = Window::keras(Shape3::new(1, 3, 1), (1, 3), (1, 1), (1, 1), Padding::Valid).unwrap();
+    let case = Case::new(
+        Op::AvgPool(PoolSpec { window: w3 }),
+        Act::Linear,
+        vec![4, 5, 6],
+        FP,
+    );
+    let cs = honest::<Fb>(&case);
+    assert_eq!(bits_of(&cs, "op/out0/r", 2), 0);
+    // sum 15 = 4·3 + 3: r = 3 fits in 2 bits, but cnt − 1 − r = −1 does not
+    let off = 1u128 << (B - 1);
+    let mut forged = bits::<Fb>("op/out0/q", 4 + off, B);
+    forged.extend(bits::<Fb>("op/out0/r", 3, 2));
+    forged.push(("act/out0/y/num".into(), Fb::from(4)));
+    assert_fails(&case, forged, &["op/out0/rc/recompose"]);
+
+    // a power-of-two count has r in log2(cnt) bits: r = 4 needs bit 1 = 2
+    let w4 = Window::keras(Shape3::new(1, 4, 1), (1, 4), (1, 1), (1, 1), Padding::Valid).unwrap();
+    let case = Case::new(
+        Op::AvgPool(PoolSpec { window: w4 }),
+        Act::Linear,
+        vec![4, 5, 6, 1],
+        FP,
+    );
+    honest::<Fb>(&case);
+    let mut forged = bits::<Fb>("op/out0/q", 3 + off, B);
+    forged.extend(bits_with::<Fb>("op/out0/r", 0, 2, 1, Fb::from(2)));
+    forged.push(("act/out0/y/num".into(), Fb::from(3)));
+    assert_fails(&case, forged, &["op/out0/r/bit1"]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Second requantizations: LeakyReLU and the polynomial
+
+/// Forges `q2 ± …` of a second requantization at `{ns}`: `(q2 + dq, r2 − dq·2^shift)` with the
+/// remainder compensated on bit 0, or a wild `q2 = q2 − dr/2^shift` with `r2 + dr`.
+fn second_requant(case: &Case, ns: &str, shift: u32) {
+    let cs = honest::<Fb>(case);
+    let r2 = bits_of(&cs, &format!("{ns}/r"), shift);
+    let u2 = bits_of(&cs, &format!("{ns}/q2"), B);
+    let q2 = u2 as i64 - (1 << (B - 1));
+    let y = format!("{ns}/y/num");
+
+    let mut forged = bits::<Fb>(&format!("{ns}/q2"), u2 + 1, B);
+    let b0 = Fb::from((r2 & 1) as u64) - pow2::<Fb>(shift);
+    forged.extend(bits_with::<Fb>(&format!("{ns}/r"), r2, shift, 0, b0));
+    forged.push((y.clone(), from_i64(q2 + 1)));
+    assert_fails(case, forged, &[&format!("{ns}/r/bit0")]);
+
+    // another remainder makes q2 a non-integer field element: its bits cannot express it
+    assert!(r2 + 1 < 1 << shift);
+    let delta = pow2::<Fb>(shift).invert().unwrap();
+    let mut forged = bits::<Fb>(&format!("{ns}/r"), r2 + 1, shift);
+    let b0 = Fb::from((u2 & 1) as u64) - delta;
+    forged.extend(bits_with::<Fb>(&format!("{ns}/q2"), u2, B, 0, b0));
+    forged.push((y, from_i64::<Fb>(q2) - delta));
+    assert_fails(case, forged, &[&format!("{ns}/q2/bit0")]);
+}
+
+#[test]
+fn leaky_q2_cannot_be_forged() {
+    // output 1 is negative (−20), so y = q2 = round(13·(−20)/128) = −2
+    let case = dense(Act::Leaky { k: 13, m: 7 });
+    let cs = honest::<Fb>(&case);
+    assert_eq!(cs.value("act/out1/leaky/y/num"), Some(from_i64(-2)));
+    second_requant(&case, "act/out1/leaky", 7);
+}
+
+#[test]
+fn poly_q2_cannot_be_forged() {
+    let case = dense(Act::Poly { c: 8 });
+    second_requant(&case, "act/out1/poly", FP.fa);
+}
+
+#[test]
+fn clip_flag_cannot_be_flipped() {
+    // q = 61 > hi = 48: the flag c = [q ≤ hi] is 0; claiming 1 would output 61
+    let case = dense(Act::Clip { hi: 48 });
+    let cs = honest::<Fb>(&case);
+    assert_eq!(cs.value("act/out2/y/num"), Some(Fb::from(48)));
+    let v = bits_of(&cs, "act/out2/clip", B + 1);
+    assert_eq!(v, (48 - 61 + (1 << B)) as u128);
+    let mut forged = bits::<Fb>("act/out2/clip", v, B + 1);
+    forged[B as usize].1 = Fb::ONE;
+    forged[0].1 = Fb::from((v & 1) as u64) - pow2::<Fb>(B);
+    forged.push(("act/out2/clip/m/num".into(), Fb::from(61)));
+    forged.push(("act/out2/y/num".into(), Fb::from(61)));
+    assert_fails(&case, forged, &["act/out2/clip/bit0"]);
+}
+
+#[test]
+fn weights_are_bound_to_their_variables() {
+    // a different kernel element with the same outputs' bits breaks the lane sum: the circuit
+    // uses the committed weights, not the prover's choice
+    let case = dense(Act::Linear);
+    honest::<Fb>(&case);
+    let w0 = kerafold_step_circuits::field::pack_lanes::<Fb>(&[8, -3, 12], FP.lane_bits());
+    assert_fails(&case, vec![("w0/num".into(), w0)], &["op/grp0/mul0"]);
+}
