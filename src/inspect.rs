@@ -6,7 +6,7 @@ use crate::fold::Architecture;
 use crate::model::graph::Graph;
 use crate::model::{Program, QuantizedModel};
 use crate::Result;
-use kerafold_step_circuits::gadgets::count_constraints;
+use kerafold_step_circuits::count_constraints;
 use nova_snark::provider::Bn256EngineIPA;
 use nova_snark::traits::Engine;
 use serde::Serialize;
@@ -59,6 +59,10 @@ pub struct Report {
     pub step_circuit: StepCircuitReport,
 }
 
+fn gadget_err(e: nova_snark::frontend::SynthesisError) -> crate::Error {
+    crate::Error::Prover(format!("counting constraints: {e:?}"))
+}
+
 /// Builds the report of a quantized model.
 pub fn report(graph: &Graph, _program: &Program, q: &QuantizedModel) -> Result<Report> {
     let mut layers = Vec::with_capacity(q.steps.len());
@@ -74,7 +78,7 @@ pub fn report(graph: &Graph, _program: &Program, q: &QuantizedModel) -> Result<R
             params: wl + bl,
             macs: s.op.macs(),
             outputs: s.op.output_len(),
-            constraints: count_constraints(&s.op, &s.act, &s.views, &q.fp),
+            constraints: count_constraints(&s.op, &s.act, &s.views, &q.fp).map_err(gadget_err)?,
             saves_residual: s.save_input,
         });
         in_shape = s.output_shape.clone();
@@ -84,8 +88,8 @@ pub fn report(graph: &Graph, _program: &Program, q: &QuantizedModel) -> Result<R
     let slot_cost: Vec<usize> = arch
         .slots
         .iter()
-        .map(|s| count_constraints(&s.op, &s.act, &s.views, &q.fp))
-        .collect();
+        .map(|s| count_constraints(&s.op, &s.act, &s.views, &q.fp).map_err(gadget_err))
+        .collect::<Result<_>>()?;
     let idle: Vec<f64> = arch
         .steps
         .iter()

@@ -18,10 +18,9 @@
 
 use super::arch::Architecture;
 use crate::fold::commit::{hash_gadget, zero_tensor_commitment};
-use ff::Field as _;
 use kerafold_step_circuits::commit::{commit, open};
 use kerafold_step_circuits::field::from_i64;
-use kerafold_step_circuits::gadgets::step as slot_gadget;
+use kerafold_step_circuits::step as slot_gadget;
 use kerafold_step_circuits::packing::Packed;
 use kerafold_step_circuits::Field;
 use nova_snark::frontend::num::AllocatedNum;
@@ -177,14 +176,17 @@ impl<F: Field> StepCircuit<F> for LayerStep<F> {
             .map(|i| alloc(cs, &format!("x{i}"), xv(i)))
             .collect::<Result<Vec<_>, _>>()?;
         let r_in = alloc(cs, "r_in", w.map(|w| w.r_in))?;
-        let x = open(cs.namespace(|| "open_x"), &x_raw, &r_in, fp.bits, z_act)?;
+        // `open` range-checks the values in place: x_raw are the opened activations
+        open(&mut cs.namespace(|| "open_x"), &x_raw, &r_in, fp.bits, z_act)?;
+        let x = x_raw;
         let skip = if arch.has_skip() {
             let sv = |i: usize| w.map(|w| from_i64::<F>(w.skip[i]));
             let s_raw = (0..width)
                 .map(|i| alloc(cs, &format!("skip{i}"), sv(i)))
                 .collect::<Result<Vec<_>, _>>()?;
             let r_skip = alloc(cs, "r_skip", w.map(|w| w.r_skip))?;
-            Some(open(cs.namespace(|| "open_skip"), &s_raw, &r_skip, fp.bits, z_skip)?)
+            open(&mut cs.namespace(|| "open_skip"), &s_raw, &r_skip, fp.bits, z_skip)?;
+            Some(s_raw)
         } else {
             None
         };
@@ -256,7 +258,7 @@ impl<F: Field> StepCircuit<F> for LayerStep<F> {
                 _ => None,
             };
             let out = slot_gadget(
-                cs.namespace(|| "op"),
+                &mut cs.namespace(|| "op"),
                 &slot.op,
                 &slot.act,
                 &slot.views,
@@ -298,7 +300,7 @@ impl<F: Field> StepCircuit<F> for LayerStep<F> {
             });
         }
         let r_out = alloc(cs, "r_out", w.map(|w| w.r_out))?;
-        let act_next = commit(cs.namespace(|| "commit_y"), &y, &r_out, fp.bits)?;
+        let act_next = commit(&mut cs.namespace(|| "commit_y"), &y, &r_out, fp.bits)?;
 
         // --- residual tensor: saved from this step's input, cleared by an Add
         let skip_next = if arch.has_skip() {

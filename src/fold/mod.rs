@@ -28,7 +28,7 @@ use crate::model::{QuantizedModel, Trace};
 use crate::{Error, Result};
 use backend::{Backend, Bn254Ipa, Bn254Kzg, PastaIpa, Scalar};
 use circuit::StepWitness;
-use commit::{arch_chain, model_link, tensor_commitment, zero_tensor_commitment};
+use commit::{arch_chain, tensor_commitment, zero_tensor_commitment};
 use ff::{Field as _, PrimeField};
 use kerafold_step_circuits::spec::FixedPoint;
 use kerafold_step_circuits::Field;

@@ -252,6 +252,7 @@ impl QuantizedModel {
                         self.fp.max() as f64 / (1u64 << self.fp.fa) as f64
                     ),
                 },
+                NativeError::InvalidParam(msg) => Error::Usage(format!("step '{}': {msg}", s.name)),
                 NativeError::Shape(msg) => Error::Shape {
                     context: format!("step {i} '{}'", s.name),
                     msg,
