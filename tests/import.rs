@@ -643,3 +643,107 @@ fn missing_and_foreign_files() {
     assert!(matches!(e, Error::Format { .. }), "{e}");
     assert_mentions(&e, &["model_config", "weights-only"]);
 }
+
+/// Keras 2 (tf_keras) writes configs differently: list-style `inbound_nodes`,
+/// `batch_input_shape`, BN `axis: [3]`, plain-string dtypes, LeakyReLU `alpha`, no InputLayer
+/// in older Sequential configs. The same weights must give the same graph.
+#[test]
+fn keras2_style_configs() {
+    use serde_json::{json, Value};
+    fn to_keras2(layer: &mut Value) {
+        let cfg = &mut layer["config"];
+        if let Some(shape) = cfg.as_object_mut().unwrap().remove("batch_shape") {
+            cfg["batch_input_shape"] = shape;
+        }
+        cfg["dtype"] = "float32".into();
+        if layer["class_name"] == "BatchNormalization" {
+            layer["config"]["axis"] = json!([3]);
+        }
+        // [{"args": [tensors], "kwargs": {}}] -> [[["producer", 0, 0, {}], ...]]
+        if let Some(nodes) = layer
+            .get("inbound_nodes")
+            .and_then(Value::as_array)
+            .cloned()
+        {
+            let converted: Vec<Value> = nodes
+                .iter()
+                .map(|node| {
+                    let mut producers = Vec::new();
+                    collect(&node["args"], &mut producers);
+                    Value::Array(producers)
+                })
+                .collect();
+            layer["inbound_nodes"] = Value::Array(converted);
+        }
+    }
+    fn collect(v: &Value, out: &mut Vec<Value>) {
+        match v {
+            Value::Array(a) => a.iter().for_each(|x| collect(x, out)),
+            Value::Object(o) if o.get("class_name") == Some(&"__keras_tensor__".into()) => {
+                let h = &o["config"]["keras_history"];
+                out.push(json!([h[0], h[1], h[2], {}]));
+            }
+            _ => {}
+        }
+    }
+
+    let residual = with_config("residual", "keras2", |cfg| {
+        cfg["config"]["input_layers"] = json!([["image", 0, 0]]);
+        cfg["config"]["output_layers"] = json!([["out", 0, 0]]);
+        for l in cfg["config"]["layers"].as_array_mut().unwrap() {
+            to_keras2(l);
+        }
+    });
+    assert_eq!(
+        load(&residual).unwrap(),
+        load(&model_path("residual", Format::Keras)).unwrap()
+    );
+
+    let upsample = with_config("upsample", "keras2", |cfg| {
+        for l in cfg["config"]["layers"].as_array_mut().unwrap() {
+            to_keras2(l);
+        }
+        let leaky = layer_config(cfg, "leaky");
+        leaky["config"]
+            .as_object_mut()
+            .unwrap()
+            .remove("negative_slope");
+        leaky["config"]["alpha"] = 0.125.into();
+    });
+    assert_eq!(
+        load(&upsample).unwrap(),
+        load(&model_path("upsample", Format::Keras)).unwrap()
+    );
+
+    // A Sequential config without InputLayer: the first layer carries the input shape.
+    let mlp = with_config("mlp", "no_input_layer", |cfg| {
+        let layers = cfg["config"]["layers"].as_array_mut().unwrap();
+        layers.remove(0);
+        layers[0]["config"]["batch_input_shape"] = json!([null, 16]);
+    });
+    assert_eq!(
+        load(&mlp).unwrap(),
+        load(&model_path("mlp", Format::Keras)).unwrap()
+    );
+}
+
+/// Flipping bytes anywhere in a model file gives a model or an error, never a panic.
+#[test]
+fn corrupted_bytes_never_panic() {
+    for (name, format) in [("residual", Format::H5), ("conv1d", Format::Keras)] {
+        let bytes = std::fs::read(model_path(name, format)).unwrap();
+        let path = scratch(&format!("flip_{name}.{}", format.extension()));
+        let (mut ok, mut err) = (0, 0);
+        for off in (0..bytes.len()).step_by(101) {
+            let mut b = bytes.clone();
+            b[off] ^= 0x5a;
+            std::fs::write(&path, &b).unwrap();
+            match load(&path) {
+                Ok(_) => ok += 1,
+                Err(_) => err += 1,
+            }
+        }
+        println!("{name}.{}: {ok} loads, {err} errors", format.extension());
+        assert!(err > 0);
+    }
+}

@@ -112,13 +112,19 @@ fn open_keras_zip(path: &Path, bytes: Vec<u8>) -> Result<ModelFile> {
         ));
     }
     if !names.iter().any(|n| n == "model.weights.h5") {
-        let sharded = names.iter().any(|n| {
-            n.ends_with(".weights.json") || n.contains("_shard") || n.ends_with(".weights.h5")
-        });
+        let sharded = names
+            .iter()
+            .any(|n| n.ends_with(".weights.json") || n.ends_with(".weights.h5"));
         let msg = if sharded {
-            "weights are sharded (saved with max_shard_size); save the model in one file"
+            format!(
+                "weights are sharded ({}); save the model in one file",
+                names.join(", ")
+            )
         } else {
-            "missing model.weights.h5 in the .keras archive"
+            format!(
+                "missing model.weights.h5 in the .keras archive (it holds: {})",
+                names.join(", ")
+            )
         };
         return Err(Error::format(path, msg));
     }
