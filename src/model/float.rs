@@ -1,0 +1,495 @@
+//! Float reference inference: runs a [`Graph`] in f64 with Keras' exact semantics.
+//!
+//! This is the ground truth the quantized model is measured against, and a debugging aid
+//! ([`forward_trace`] returns every node's output). Semantics, as Keras/TensorFlow compute them:
+//! "same" padding is TensorFlow's (the larger half at the bottom/right), max pooling pads with
+//! −∞ (padded taps are skipped), average pooling divides by the number of valid taps, batch
+//! normalization is `γ·(x−μ)/√(σ²+ε)+β` on the last axis, depthwise output channel `c·mult+m`
+//! reads input channel `c`, separable convolution is depthwise (no bias) then pointwise (with
+//! bias), upsampling is nearest-neighbour, Dense applies to the last axis, Flatten/Reshape keep
+//! the row-major HWC order, Dropout is the identity.
+
+use kerafold_step_circuits::spec::{Shape3, Window};
+
+use super::graph::{Activation, Graph, LayerKind, Node, Padding, Src};
+use crate::error::{Error, Result};
+
+/// The result of one inference.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FloatOutput {
+    /// The values before a final softmax (equal to `output` when the model ends otherwise).
+    pub logits: Vec<f64>,
+    /// The model output.
+    pub output: Vec<f64>,
+}
+
+/// Every node's output of one inference, for layer-by-layer debugging.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FloatTrace {
+    /// `nodes[i]` is the output of `graph.nodes[i]` (flat, row-major over its output shape).
+    pub nodes: Vec<Vec<f64>>,
+    /// The values before a final softmax (equal to the output when the model ends otherwise).
+    pub logits: Vec<f64>,
+}
+
+impl FloatTrace {
+    /// The model output (the last node's output).
+    pub fn output(&self) -> &[f64] {
+        self.nodes.last().map(Vec::as_slice).unwrap_or(&[])
+    }
+}
+
+/// Runs the model on one input (flat, row-major over `graph.input_shape`).
+pub fn forward(graph: &Graph, input: &[f32]) -> Result<FloatOutput> {
+    let mut trace = forward_trace(graph, input)?;
+    let output = trace.nodes.pop().unwrap_or_default();
+    Ok(FloatOutput {
+        logits: trace.logits,
+        output,
+    })
+}
+
+/// Runs the model on one input and keeps every node's output.
+pub fn forward_trace(graph: &Graph, input: &[f32]) -> Result<FloatTrace> {
+    let expected = graph.input_len();
+    if input.len() != expected {
+        return Err(Error::Shape {
+            context: format!("input of model '{}'", graph.name),
+            msg: format!(
+                "got {} values, expected {expected} (shape {:?})",
+                input.len(),
+                graph.input_shape
+            ),
+        });
+    }
+    let x: Vec<f64> = input.iter().map(|&v| f64::from(v)).collect();
+    let mut nodes: Vec<Vec<f64>> = Vec::with_capacity(graph.nodes.len());
+    let mut logits = Vec::new();
+    for (i, node) in graph.nodes.iter().enumerate() {
+        let mut ins: Vec<(&[f64], &[usize])> = Vec::with_capacity(node.inputs.len());
+        for &src in &node.inputs {
+            match src {
+                Src::Input => ins.push((&x, &graph.input_shape)),
+                Src::Node(j) if j < i => ins.push((&nodes[j], &graph.nodes[j].output_shape)),
+                Src::Node(j) => {
+                    return Err(node_err(
+                        node,
+                        format!("reads node {j}, which is not computed before it"),
+                    ))
+                }
+            }
+        }
+        let pre = eval(node, &ins)?;
+        let expected: usize = node.output_shape.iter().product();
+        if pre.len() != expected {
+            return Err(node_err(
+                node,
+                format!(
+                    "computes {} values but its output shape {:?} holds {expected}",
+                    pre.len(),
+                    node.output_shape
+                ),
+            ));
+        }
+        let last_dim = node.output_shape.last().copied().unwrap_or(1);
+        let out = match activation_of(&node.kind) {
+            Some(act) => activate(act, &pre, last_dim),
+            None => pre.clone(),
+        };
+        if i + 1 == graph.nodes.len() {
+            logits = if activation_of(&node.kind) == Some(&Activation::Softmax) {
+                pre
+            } else {
+                out.clone()
+            };
+        }
+        nodes.push(out);
+    }
+    if nodes.is_empty() {
+        logits = x.clone();
+        nodes.push(x);
+    }
+    Ok(FloatTrace { nodes, logits })
+}
+
+fn node_err(node: &Node, msg: impl Into<String>) -> Error {
+    Error::Shape {
+        context: format!("layer '{}' ({})", node.name, node.class_name),
+        msg: msg.into(),
+    }
+}
+
+/// The activation a node applies after its operation, if any.
+pub(crate) fn activation_of(kind: &LayerKind) -> Option<&Activation> {
+    match kind {
+        LayerKind::Dense { activation, .. }
+        | LayerKind::Conv { activation, .. }
+        | LayerKind::DepthwiseConv2D { activation, .. }
+        | LayerKind::SeparableConv2D { activation, .. }
+        | LayerKind::Activation(activation) => Some(activation),
+        _ => None,
+    }
+}
+
+/// Applies an activation element-wise (softmax over groups of `last_dim`).
+fn activate(act: &Activation, x: &[f64], last_dim: usize) -> Vec<f64> {
+    match *act {
+        Activation::Linear => x.to_vec(),
+        Activation::Relu => x.iter().map(|&v| v.max(0.0)).collect(),
+        Activation::ReluMax(m) => x.iter().map(|&v| v.max(0.0).min(f64::from(m))).collect(),
+        Activation::LeakyRelu(a) => x
+            .iter()
+            .map(|&v| if v >= 0.0 { v } else { f64::from(a) * v })
+            .collect(),
+        Activation::Poly(c) => x.iter().map(|&v| v * v + f64::from(c) * v).collect(),
+        Activation::Softmax => {
+            let mut out = Vec::with_capacity(x.len());
+            for row in x.chunks(last_dim.max(1)) {
+                let m = row.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                let e: Vec<f64> = row.iter().map(|&v| (v - m).exp()).collect();
+                let s: f64 = e.iter().sum();
+                out.extend(e.iter().map(|&v| v / s));
+            }
+            out
+        }
+    }
+}
+
+/// Input shape as HWC (`h = 1` for rank-1 layers).
+fn shape3(node: &Node, shape: &[usize], rank: usize) -> Result<Shape3> {
+    if shape.contains(&0) {
+        return Err(node_err(node, format!("input shape {shape:?} is empty")));
+    }
+    match (rank, shape) {
+        (1, &[w, c]) => Ok(Shape3::new(1, w, c)),
+        (2, &[h, w, c]) => Ok(Shape3::new(h, w, c)),
+        _ => Err(node_err(
+            node,
+            format!("input shape {shape:?} does not fit a rank-{rank} layer"),
+        )),
+    }
+}
+
+fn window(
+    node: &Node,
+    input: Shape3,
+    k: (usize, usize),
+    s: (usize, usize),
+    d: (usize, usize),
+    padding: Padding,
+) -> Result<Window> {
+    Window::keras(input, k, s, d, padding).map_err(|e| node_err(node, e))
+}
+
+fn check_len(node: &Node, what: &str, got: usize, want: usize) -> Result<()> {
+    if got != want {
+        return Err(node_err(
+            node,
+            format!("{what} has {got} values, expected {want}"),
+        ));
+    }
+    Ok(())
+}
+
+/// The node's operation before its activation.
+fn eval(node: &Node, ins: &[(&[f64], &[usize])]) -> Result<Vec<f64>> {
+    if let LayerKind::Add = node.kind {
+        let (first, shape) = ins
+            .first()
+            .ok_or_else(|| node_err(node, "Add without inputs"))?;
+        let mut out = first.to_vec();
+        for (x, s) in &ins[1..] {
+            if s != shape || x.len() != out.len() {
+                return Err(node_err(node, format!("adds shapes {shape:?} and {s:?}")));
+            }
+            out.iter_mut().zip(x.iter()).for_each(|(o, v)| *o += v);
+        }
+        return Ok(out);
+    }
+    let (x, shape) = match ins {
+        [one] => *one,
+        _ => {
+            return Err(node_err(
+                node,
+                format!("expects one input, has {}", ins.len()),
+            ))
+        }
+    };
+    if x.len() != shape.iter().product::<usize>() {
+        return Err(node_err(node, "input length does not match its shape"));
+    }
+    match &node.kind {
+        LayerKind::Dense {
+            units,
+            kernel,
+            bias,
+            ..
+        } => {
+            let units = *units;
+            let n_in = shape.last().copied().unwrap_or(0);
+            check_len(node, "kernel", kernel.len(), n_in * units)?;
+            check_len(node, "bias", bias.len(), units)?;
+            let rows = x.len().checked_div(n_in).unwrap_or(0);
+            let mut out = Vec::with_capacity(rows * units);
+            for r in 0..rows {
+                let xr = &x[r * n_in..(r + 1) * n_in];
+                for u in 0..units {
+                    let mut acc = f64::from(bias[u]);
+                    for (i, &xi) in xr.iter().enumerate() {
+                        acc += xi * f64::from(kernel[i * units + u]);
+                    }
+                    out.push(acc);
+                }
+            }
+            Ok(out)
+        }
+        LayerKind::Conv {
+            rank,
+            filters,
+            kernel_size,
+            strides,
+            dilation,
+            padding,
+            kernel,
+            bias,
+            ..
+        } => {
+            let s3 = shape3(node, shape, *rank)?;
+            let win = window(node, s3, *kernel_size, *strides, *dilation, *padding)?;
+            let f = *filters;
+            check_len(node, "kernel", kernel.len(), win.kh * win.kw * s3.c * f)?;
+            check_len(node, "bias", bias.len(), f)?;
+            let mut out = Vec::with_capacity(win.out_h * win.out_w * f);
+            for oy in 0..win.out_h {
+                for ox in 0..win.out_w {
+                    let base = out.len();
+                    out.extend(bias.iter().map(|&b| f64::from(b)));
+                    for ky in 0..win.kh {
+                        for kx in 0..win.kw {
+                            let Some((y, xx)) = win.tap(oy, ox, ky, kx) else {
+                                continue;
+                            };
+                            for ci in 0..s3.c {
+                                let xv = x[s3.index(y, xx, ci)];
+                                let k0 = ((ky * win.kw + kx) * s3.c + ci) * f;
+                                for (o, &k) in
+                                    out[base..base + f].iter_mut().zip(&kernel[k0..k0 + f])
+                                {
+                                    *o += xv * f64::from(k);
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            Ok(out)
+        }
+        LayerKind::DepthwiseConv2D {
+            kernel_size,
+            strides,
+            dilation,
+            padding,
+            depth_multiplier,
+            kernel,
+            bias,
+            ..
+        } => {
+            let s3 = shape3(node, shape, 2)?;
+            let win = window(node, s3, *kernel_size, *strides, *dilation, *padding)?;
+            check_len(
+                node,
+                "kernel",
+                kernel.len(),
+                win.kh * win.kw * s3.c * depth_multiplier,
+            )?;
+            check_len(node, "bias", bias.len(), s3.c * depth_multiplier)?;
+            Ok(depthwise(
+                x,
+                s3,
+                &win,
+                *depth_multiplier,
+                kernel,
+                Some(bias),
+            ))
+        }
+        LayerKind::SeparableConv2D {
+            kernel_size,
+            strides,
+            dilation,
+            padding,
+            depth_multiplier,
+            filters,
+            depthwise: dw,
+            pointwise,
+            bias,
+            ..
+        } => {
+            let s3 = shape3(node, shape, 2)?;
+            let win = window(node, s3, *kernel_size, *strides, *dilation, *padding)?;
+            let mid_c = s3.c * depth_multiplier;
+            check_len(node, "depthwise kernel", dw.len(), win.kh * win.kw * mid_c)?;
+            check_len(node, "pointwise kernel", pointwise.len(), mid_c * filters)?;
+            check_len(node, "bias", bias.len(), *filters)?;
+            let mid = depthwise(x, s3, &win, *depth_multiplier, dw, None);
+            let mut out = Vec::with_capacity(win.out_h * win.out_w * filters);
+            for px in mid.chunks(mid_c) {
+                for f in 0..*filters {
+                    let mut acc = f64::from(bias[f]);
+                    for (j, &v) in px.iter().enumerate() {
+                        acc += v * f64::from(pointwise[j * filters + f]);
+                    }
+                    out.push(acc);
+                }
+            }
+            Ok(out)
+        }
+        LayerKind::BatchNorm {
+            gamma,
+            beta,
+            mean,
+            var,
+            epsilon,
+        } => {
+            let c = shape.last().copied().unwrap_or(0);
+            for (what, v) in [
+                ("gamma", gamma),
+                ("beta", beta),
+                ("mean", mean),
+                ("var", var),
+            ] {
+                check_len(node, what, v.len(), c)?;
+            }
+            let eps = f64::from(*epsilon);
+            let scale: Vec<f64> = (0..c)
+                .map(|j| f64::from(gamma[j]) / (f64::from(var[j]) + eps).sqrt())
+                .collect();
+            Ok(x.iter()
+                .enumerate()
+                .map(|(i, &v)| {
+                    let j = i % c;
+                    (v - f64::from(mean[j])) * scale[j] + f64::from(beta[j])
+                })
+                .collect())
+        }
+        LayerKind::Pool {
+            max,
+            rank,
+            pool,
+            strides,
+            padding,
+        } => {
+            let s3 = shape3(node, shape, *rank)?;
+            let win = window(node, s3, *pool, *strides, (1, 1), *padding)?;
+            let mut out = Vec::with_capacity(win.out_h * win.out_w * s3.c);
+            for oy in 0..win.out_h {
+                for ox in 0..win.out_w {
+                    for ch in 0..s3.c {
+                        let mut m = f64::NEG_INFINITY;
+                        let mut sum = 0.0;
+                        let mut count = 0usize;
+                        for ky in 0..win.kh {
+                            for kx in 0..win.kw {
+                                if let Some((y, xx)) = win.tap(oy, ox, ky, kx) {
+                                    let v = x[s3.index(y, xx, ch)];
+                                    m = m.max(v);
+                                    sum += v;
+                                    count += 1;
+                                }
+                            }
+                        }
+                        out.push(match (*max, count) {
+                            (_, 0) => 0.0,
+                            (true, _) => m,
+                            (false, n) => sum / n as f64,
+                        });
+                    }
+                }
+            }
+            Ok(out)
+        }
+        LayerKind::GlobalPool { max, rank } => {
+            let s3 = shape3(node, shape, *rank)?;
+            let n = s3.h * s3.w;
+            let mut out = Vec::with_capacity(s3.c);
+            for ch in 0..s3.c {
+                let vals = (0..n).map(|p| x[p * s3.c + ch]);
+                out.push(if *max {
+                    vals.fold(f64::NEG_INFINITY, f64::max)
+                } else {
+                    vals.sum::<f64>() / n.max(1) as f64
+                });
+            }
+            Ok(out)
+        }
+        LayerKind::Flatten | LayerKind::Reshape { .. } | LayerKind::Dropout => Ok(x.to_vec()),
+        LayerKind::Activation(_) => Ok(x.to_vec()),
+        LayerKind::UpSampling2D { size: (sy, sx) } => {
+            let s3 = shape3(node, shape, 2)?;
+            let (oh, ow) = (s3.h * sy, s3.w * sx);
+            let mut out = Vec::with_capacity(oh * ow * s3.c);
+            for y in 0..oh {
+                for xx in 0..ow {
+                    let i = s3.index(y / sy, xx / sx, 0);
+                    out.extend_from_slice(&x[i..i + s3.c]);
+                }
+            }
+            Ok(out)
+        }
+        LayerKind::ZeroPadding2D {
+            top,
+            bottom,
+            left,
+            right,
+        } => {
+            let s3 = shape3(node, shape, 2)?;
+            let (oh, ow) = (s3.h + top + bottom, s3.w + left + right);
+            let mut out = vec![0.0; oh * ow * s3.c];
+            for y in 0..s3.h {
+                for xx in 0..s3.w {
+                    let src = s3.index(y, xx, 0);
+                    let dst = ((y + top) * ow + xx + left) * s3.c;
+                    out[dst..dst + s3.c].copy_from_slice(&x[src..src + s3.c]);
+                }
+            }
+            Ok(out)
+        }
+        LayerKind::Add => Err(node_err(node, "Add is evaluated with all its inputs")),
+    }
+}
+
+/// Depthwise convolution: output channel `c·mult + m` reads input channel `c`.
+fn depthwise(
+    x: &[f64],
+    s3: Shape3,
+    win: &Window,
+    mult: usize,
+    kernel: &[f32],
+    bias: Option<&[f32]>,
+) -> Vec<f64> {
+    let c_out = s3.c * mult;
+    let mut out = Vec::with_capacity(win.out_h * win.out_w * c_out);
+    for oy in 0..win.out_h {
+        for ox in 0..win.out_w {
+            let base = out.len();
+            match bias {
+                Some(b) => out.extend(b.iter().map(|&v| f64::from(v))),
+                None => out.resize(base + c_out, 0.0),
+            }
+            for ky in 0..win.kh {
+                for kx in 0..win.kw {
+                    let Some((y, xx)) = win.tap(oy, ox, ky, kx) else {
+                        continue;
+                    };
+                    for c in 0..s3.c {
+                        let xv = x[s3.index(y, xx, c)];
+                        let k0 = ((ky * win.kw + kx) * s3.c + c) * mult;
+                        for m in 0..mult {
+                            out[base + c * mult + m] += xv * f64::from(kernel[k0 + m]);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    out
+}

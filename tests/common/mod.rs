@@ -1,0 +1,143 @@
+//! Shared helpers for integration tests: the real-Keras fixtures in `tests/fixtures/`.
+//!
+//! Every model `NAME` exists as `NAME.keras` and `NAME.h5`, with `NAME.json` holding 32 inputs,
+//! Keras' outputs and logits (see `tests/fixtures/make_fixtures.py`).
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// Names of the fixture models (each has `.keras`, `.h5` and `.json`).
+pub const MODELS: &[&str] = &[
+    "mlp",
+    "cnn",
+    "residual",
+    "depthwise",
+    "conv1d",
+    "conv1d_gmp",
+    "upsample",
+    "strided",
+    "deep_mlp",
+    "poly",
+];
+
+/// The two file formats every fixture model is saved in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// Keras 3 zip (`.keras`).
+    Keras,
+    /// Legacy HDF5 (`.h5`).
+    H5,
+}
+
+impl Format {
+    pub const ALL: [Format; 2] = [Format::Keras, Format::H5];
+
+    pub fn extension(self) -> &'static str {
+        match self {
+            Format::Keras => "keras",
+            Format::H5 => "h5",
+        }
+    }
+}
+
+/// `tests/fixtures/`.
+pub fn fixtures_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+}
+
+/// A file in `tests/fixtures/` (e.g. `lstm.keras`).
+pub fn fixture_file(file: &str) -> PathBuf {
+    fixtures_dir().join(file)
+}
+
+/// The model file of fixture `name` in `format`.
+pub fn model_path(name: &str, format: Format) -> PathBuf {
+    fixtures_dir().join(format!("{name}.{}", format.extension()))
+}
+
+/// A scratch directory for files a test writes (unique per test binary and `tag`).
+pub fn scratch_dir(tag: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("kerafold-{tag}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("create scratch directory");
+    dir
+}
+
+/// The reference data of a fixture model (`NAME.json`).
+#[derive(Clone, Debug, Deserialize)]
+pub struct Fixture {
+    /// Model name (`mlp`).
+    pub model: String,
+    /// Keras version that wrote the files.
+    pub keras_version: String,
+    /// Input shape without the batch axis.
+    pub input_shape: Vec<usize>,
+    /// Output shape without the batch axis.
+    pub output_shape: Vec<usize>,
+    /// Inputs, flat row-major over `input_shape` (multiples of 1/64).
+    pub inputs: Vec<Vec<f32>>,
+    /// Keras' `predict` output for each input (flat).
+    pub outputs: Vec<Vec<f32>>,
+    /// The values before the final softmax (equal to `outputs` if the model has none).
+    pub logits: Vec<Vec<f32>>,
+    /// True class of each input.
+    #[serde(default)]
+    pub labels: Vec<usize>,
+}
+
+impl Fixture {
+    /// Loads `tests/fixtures/NAME.json`.
+    pub fn load(name: &str) -> Fixture {
+        let path = fixtures_dir().join(format!("{name}.json"));
+        let text =
+            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let f: Fixture =
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        assert_eq!(f.inputs.len(), f.outputs.len(), "{name}: inputs vs outputs");
+        assert_eq!(f.inputs.len(), f.logits.len(), "{name}: inputs vs logits");
+        f
+    }
+
+    /// Number of input values.
+    pub fn input_len(&self) -> usize {
+        self.input_shape.iter().product()
+    }
+
+    /// Keras' predicted class of sample `i` (first index of the maximum output).
+    pub fn keras_class(&self, i: usize) -> usize {
+        argmax(
+            &self.outputs[i]
+                .iter()
+                .map(|&v| f64::from(v))
+                .collect::<Vec<_>>(),
+        )
+    }
+}
+
+/// First index of the maximum.
+pub fn argmax(v: &[f64]) -> usize {
+    let mut best = 0;
+    for (i, &x) in v.iter().enumerate() {
+        if x > v[best] {
+            best = i;
+        }
+    }
+    best
+}
+
+/// Largest `|got − want|` divided by the largest `|want|` (1 if that is 0).
+pub fn max_rel_err(got: &[f64], want: &[f32]) -> f64 {
+    assert_eq!(got.len(), want.len(), "length");
+    let scale = want
+        .iter()
+        .map(|v| f64::from(v.abs()))
+        .fold(0.0f64, f64::max);
+    let scale = if scale > 0.0 { scale } else { 1.0 };
+    got.iter()
+        .zip(want)
+        .map(|(g, w)| (g - f64::from(*w)).abs())
+        .fold(0.0f64, f64::max)
+        / scale
+}

@@ -1,0 +1,749 @@
+//! Keras import and float inference against real Keras files (tests/fixtures/), and clear errors
+//! for bad input. Run with `--nocapture` to see the table of errors.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use common::{argmax, max_rel_err, model_path, Fixture, Format, MODELS};
+use kerafold::model::graph::{Activation, Graph, LayerKind, Src};
+use kerafold::model::{forward, forward_trace, load, read_inputs};
+use kerafold::Error;
+
+const TOL: f64 = 1e-4;
+
+#[test]
+fn float_inference_matches_keras() {
+    println!(
+        "{:<11} {:<6} {:>6} {:>12} {:>12} {:>8}",
+        "model", "format", "nodes", "max err out", "max err lgt", "argmax"
+    );
+    let mut failures = Vec::new();
+    for &name in MODELS {
+        let fx = Fixture::load(name);
+        for format in Format::ALL {
+            let path = model_path(name, format);
+            let graph = load(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            assert_eq!(graph.input_shape, fx.input_shape, "{name}");
+            assert_eq!(graph.output_shape(), fx.output_shape.as_slice(), "{name}");
+            let (mut err_out, mut err_logits, mut agree) = (0.0f64, 0.0f64, 0);
+            for (i, x) in fx.inputs.iter().enumerate() {
+                let y = forward(&graph, x).unwrap();
+                err_out = err_out.max(max_rel_err(&y.output, &fx.outputs[i]));
+                err_logits = err_logits.max(max_rel_err(&y.logits, &fx.logits[i]));
+                if argmax(&y.output) == fx.keras_class(i) {
+                    agree += 1;
+                }
+            }
+            println!(
+                "{:<11} {:<6} {:>6} {:>12.3e} {:>12.3e} {:>5}/{}",
+                name,
+                format.extension(),
+                graph.nodes.len(),
+                err_out,
+                err_logits,
+                agree,
+                fx.inputs.len()
+            );
+            if err_out > TOL || err_logits > TOL || agree != fx.inputs.len() {
+                failures.push(format!("{name}.{}", format.extension()));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "mismatch with Keras: {failures:?}");
+}
+
+#[test]
+fn keras_and_h5_give_identical_graphs() {
+    for &name in MODELS {
+        let a = load(&model_path(name, Format::Keras)).unwrap();
+        let b = load(&model_path(name, Format::H5)).unwrap();
+        assert_eq!(a, b, "{name}");
+        // Bit for bit: serde_json prints every distinct f32 (including -0.0) differently.
+        assert_eq!(
+            serde_json::to_string(&a).unwrap(),
+            serde_json::to_string(&b).unwrap(),
+            "{name}"
+        );
+    }
+}
+
+fn kinds(g: &Graph) -> Vec<&str> {
+    g.nodes.iter().map(|n| n.class_name.as_str()).collect()
+}
+
+#[test]
+fn imported_structure() {
+    let g = load(&model_path("mlp", Format::Keras)).unwrap();
+    assert_eq!(g.name, "mlp");
+    assert_eq!(kinds(&g), ["Dense", "Dense", "Activation", "Dense"]);
+    assert!(matches!(
+        &g.nodes[0].kind,
+        LayerKind::Dense { units: 16, activation: Activation::Relu, kernel, bias } if kernel.len() == 256 && bias.len() == 16
+    ));
+    assert!(matches!(
+        &g.nodes[1].kind,
+        LayerKind::Dense {
+            activation: Activation::Linear,
+            ..
+        }
+    ));
+    assert!(matches!(
+        &g.nodes[3].kind,
+        LayerKind::Dense {
+            activation: Activation::Softmax,
+            ..
+        }
+    ));
+    assert_eq!(g.nodes[0].inputs, [Src::Input]);
+    assert_eq!(g.nodes[3].inputs, [Src::Node(2)]);
+
+    // Functional with an identity skip: Add reads the block's last BN and the stem's ReLU.
+    let g = load(&model_path("residual", Format::Keras)).unwrap();
+    let add = g.nodes.iter().position(|n| n.class_name == "Add").unwrap();
+    let srcs: Vec<&str> = g.nodes[add]
+        .inputs
+        .iter()
+        .map(|s| match s {
+            Src::Node(i) => g.nodes[*i].name.as_str(),
+            Src::Input => "input",
+        })
+        .collect();
+    assert_eq!(srcs, ["block_bn2", "stem_relu"]);
+    assert_eq!(g.nodes[add].output_shape, [12, 12, 4]);
+    assert_eq!(g.output_shape(), [10]);
+
+    let g = load(&model_path("cnn", Format::H5)).unwrap();
+    let shapes: Vec<Vec<usize>> = g.nodes.iter().map(|n| n.output_shape.clone()).collect();
+    assert_eq!(
+        shapes,
+        [
+            vec![12, 12, 4],
+            vec![12, 12, 4],
+            vec![12, 12, 4],
+            vec![6, 6, 4],
+            vec![4, 4, 8],
+            vec![2, 2, 8],
+            vec![32],
+            vec![32],
+            vec![16],
+            vec![10],
+            vec![10]
+        ]
+    );
+    assert!(matches!(
+        g.nodes.last().unwrap().kind,
+        LayerKind::Activation(Activation::Softmax)
+    ));
+    assert!(matches!(g.nodes[7].kind, LayerKind::Dropout));
+
+    let g = load(&model_path("depthwise", Format::Keras)).unwrap();
+    assert!(matches!(
+        g.nodes[0].kind,
+        LayerKind::DepthwiseConv2D {
+            depth_multiplier: 2,
+            ..
+        }
+    ));
+    assert_eq!(g.nodes[0].output_shape, [8, 8, 6]);
+    assert_eq!(
+        g.nodes[1].kind,
+        LayerKind::Activation(Activation::ReluMax(6.0))
+    );
+    assert_eq!(g.nodes[2].output_shape, [4, 4, 8]);
+    assert!(matches!(
+        g.nodes[4].kind,
+        LayerKind::GlobalPool { max: true, rank: 2 }
+    ));
+
+    let g = load(&model_path("strided", Format::Keras)).unwrap();
+    assert_eq!(g.input_shape, [12, 11, 1]);
+    assert_eq!(g.nodes[0].output_shape, [6, 6, 4]);
+    assert_eq!(g.nodes[2].output_shape, [3, 3, 4]);
+    assert_eq!(
+        g.nodes[3].kind,
+        LayerKind::ZeroPadding2D {
+            top: 1,
+            bottom: 2,
+            left: 0,
+            right: 1
+        }
+    );
+    assert_eq!(g.nodes[3].output_shape, [6, 4, 4]);
+    match &g.nodes[4].kind {
+        LayerKind::Conv { bias, .. } => assert!(bias.iter().all(|&b| b == 0.0)), // use_bias=False
+        k => panic!("{k:?}"),
+    }
+
+    let g = load(&model_path("conv1d", Format::H5)).unwrap();
+    assert!(matches!(
+        g.nodes[0].kind,
+        LayerKind::Conv {
+            rank: 1,
+            kernel_size: (1, 3),
+            filters: 4,
+            ..
+        }
+    ));
+    assert!(matches!(
+        g.nodes[2].kind,
+        LayerKind::Conv {
+            dilation: (1, 2),
+            ..
+        }
+    ));
+    assert_eq!(g.nodes[3].output_shape, [7, 8]);
+    assert_eq!(g.nodes[4].output_shape, [7, 6]); // Dense on the last axis
+    assert_eq!(g.nodes[5].output_shape, [6]);
+
+    let g = load(&model_path("conv1d_gmp", Format::Keras)).unwrap();
+    match &g.nodes[2].kind {
+        LayerKind::BatchNorm { beta, .. } => assert!(beta.iter().all(|&b| b == 0.0)), // center=False
+        k => panic!("{k:?}"),
+    }
+    assert_eq!(g.nodes[3].output_shape, [1, 6]); // keepdims
+
+    let g = load(&model_path("poly", Format::H5)).unwrap();
+    match &g.nodes[0].kind {
+        LayerKind::BatchNorm { gamma, .. } => assert!(gamma.iter().all(|&x| x == 1.0)), // scale=False
+        k => panic!("{k:?}"),
+    }
+    assert_eq!(
+        g.nodes[2].kind,
+        LayerKind::Activation(Activation::Poly(0.5))
+    );
+    assert_eq!(g.nodes[2].class_name, "PolyAct");
+
+    let g = load(&model_path("upsample", Format::Keras)).unwrap();
+    assert_eq!(
+        g.nodes[1].kind,
+        LayerKind::Reshape {
+            target: vec![4, 4, 2]
+        }
+    );
+    assert_eq!(g.nodes[2].output_shape, [8, 8, 2]);
+    assert_eq!(
+        g.nodes[4].kind,
+        LayerKind::Activation(Activation::LeakyRelu(0.125))
+    );
+
+    let g = load(&model_path("deep_mlp", Format::Keras)).unwrap();
+    assert_eq!(g.nodes.len(), 13);
+}
+
+#[test]
+fn trace_returns_every_node() {
+    let fx = Fixture::load("residual");
+    let g = load(&model_path("residual", Format::Keras)).unwrap();
+    let t = forward_trace(&g, &fx.inputs[0]).unwrap();
+    assert_eq!(t.nodes.len(), g.nodes.len());
+    for (n, out) in g.nodes.iter().zip(&t.nodes) {
+        assert_eq!(
+            out.len(),
+            n.output_shape.iter().product::<usize>(),
+            "{}",
+            n.name
+        );
+    }
+    let y = forward(&g, &fx.inputs[0]).unwrap();
+    assert_eq!(t.output(), y.output.as_slice());
+    assert_eq!(t.logits, y.logits);
+    // The skip survives the block: Add = block_bn2 + stem_relu.
+    let idx = |name: &str| g.nodes.iter().position(|n| n.name == name).unwrap();
+    let (add, bn, skip) = (idx("add"), idx("block_bn2"), idx("stem_relu"));
+    for k in 0..t.nodes[add].len() {
+        assert!((t.nodes[add][k] - t.nodes[bn][k] - t.nodes[skip][k]).abs() < 1e-12);
+    }
+}
+
+#[test]
+fn inputs_from_files_run_like_the_fixture() {
+    let dir = common::scratch_dir("inputs");
+    let fx = Fixture::load("cnn");
+    let g = load(&model_path("cnn", Format::Keras)).unwrap();
+    // JSON with nested samples of shape [12, 12, 1].
+    let nested: Vec<serde_json::Value> = fx
+        .inputs
+        .iter()
+        .map(|x| {
+            serde_json::json!(x
+                .chunks(12)
+                .map(|row| row.iter().map(|&v| vec![v]).collect::<Vec<_>>())
+                .collect::<Vec<_>>())
+        })
+        .collect();
+    let json = dir.join("cnn_inputs.json");
+    std::fs::write(&json, serde_json::json!({ "inputs": nested }).to_string()).unwrap();
+    assert_eq!(read_inputs(&json, &g.input_shape).unwrap(), fx.inputs);
+
+    // .npy, float32, shape [32, 12, 12, 1].
+    let mut header = format!(
+        "{{'descr': '<f4', 'fortran_order': False, 'shape': ({}, 12, 12, 1), }}",
+        fx.inputs.len()
+    );
+    while !(10 + header.len() + 1).is_multiple_of(64) {
+        header.push(' ');
+    }
+    header.push('\n');
+    let mut npy = b"\x93NUMPY\x01\x00".to_vec();
+    npy.extend((header.len() as u16).to_le_bytes());
+    npy.extend(header.as_bytes());
+    for x in &fx.inputs {
+        for v in x {
+            npy.extend(v.to_le_bytes());
+        }
+    }
+    let npy_path = dir.join("cnn_inputs.npy");
+    std::fs::write(&npy_path, &npy).unwrap();
+    let samples = read_inputs(&npy_path, &g.input_shape).unwrap();
+    assert_eq!(samples, fx.inputs);
+    let y = forward(&g, &samples[3]).unwrap();
+    assert!(max_rel_err(&y.output, &fx.outputs[3]) < TOL);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bad input
+// ---------------------------------------------------------------------------------------------
+
+fn scratch(file: &str) -> PathBuf {
+    common::scratch_dir("bad").join(file)
+}
+
+/// The members of a zip archive, in order.
+fn read_zip(src: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut archive = zip::ZipArchive::new(std::fs::File::open(src).unwrap()).unwrap();
+    (0..archive.len())
+        .map(|i| {
+            let mut f = archive.by_index(i).unwrap();
+            let mut bytes = Vec::new();
+            f.read_to_end(&mut bytes).unwrap();
+            (f.name().unwrap().to_string(), bytes)
+        })
+        .collect()
+}
+
+/// Writes a zip archive (stored members, as Keras writes them).
+fn write_zip(dst: &Path, members: &[(String, Vec<u8>)]) -> PathBuf {
+    let mut out = zip::ZipWriter::new(std::fs::File::create(dst).unwrap());
+    for (name, bytes) in members {
+        let opts = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Stored);
+        out.start_file(name.as_str(), opts).unwrap();
+        out.write_all(bytes).unwrap();
+    }
+    out.finish().unwrap();
+    dst.to_path_buf()
+}
+
+/// Rewrites a `.keras` zip member by member: `edit` returns the new bytes, or `None` to drop it.
+fn rewrite_keras(
+    src: &Path,
+    dst: &Path,
+    edit: impl Fn(&str, Vec<u8>) -> Option<Vec<u8>>,
+) -> PathBuf {
+    let members: Vec<(String, Vec<u8>)> = read_zip(src)
+        .into_iter()
+        .filter_map(|(name, bytes)| edit(&name, bytes).map(|b| (name, b)))
+        .collect();
+    write_zip(dst, &members)
+}
+
+/// A copy of fixture `name`.keras whose config.json is changed by `edit`.
+fn with_config(name: &str, tag: &str, edit: impl Fn(&mut serde_json::Value)) -> PathBuf {
+    rewrite_keras(
+        &model_path(name, Format::Keras),
+        &scratch(&format!("{name}_{tag}.keras")),
+        |member, bytes| {
+            if member == "config.json" {
+                let mut cfg: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+                edit(&mut cfg);
+                Some(serde_json::to_vec(&cfg).unwrap())
+            } else {
+                Some(bytes)
+            }
+        },
+    )
+}
+
+/// The config of layer `layer` in a model config.
+fn layer_config<'a>(cfg: &'a mut serde_json::Value, layer: &str) -> &'a mut serde_json::Value {
+    cfg["config"]["layers"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|l| l["config"]["name"] == layer)
+        .unwrap_or_else(|| panic!("no layer {layer}"))
+}
+
+fn load_err(path: &Path) -> Error {
+    match load(path) {
+        Ok(_) => panic!("{} loaded", path.display()),
+        Err(e) => e,
+    }
+}
+
+fn assert_mentions(e: &Error, words: &[&str]) {
+    let msg = e.to_string();
+    println!("  {msg}");
+    for w in words {
+        assert!(msg.contains(w), "'{msg}' does not mention '{w}'");
+    }
+}
+
+#[test]
+fn truncated_files_are_format_errors() {
+    for (name, format) in [("cnn", Format::Keras), ("residual", Format::H5)] {
+        let bytes = std::fs::read(model_path(name, format)).unwrap();
+        let n = bytes.len();
+        for cut in [0, 4, 100, 2000, n / 2, n - 200, n - 22, n - 1] {
+            let path = scratch(&format!("trunc_{name}_{cut}.{}", format.extension()));
+            std::fs::write(&path, &bytes[..cut]).unwrap();
+            let e = load_err(&path);
+            assert!(matches!(e, Error::Format { .. }), "cut {cut}: {e}");
+            assert_mentions(&e, &[path.to_str().unwrap()]);
+        }
+    }
+    // A truncated model.weights.h5 inside an intact zip.
+    let path = rewrite_keras(
+        &model_path("cnn", Format::Keras),
+        &scratch("trunc_weights.keras"),
+        |m, b| {
+            Some(if m == "model.weights.h5" {
+                b[..b.len() / 3].to_vec()
+            } else {
+                b
+            })
+        },
+    );
+    let e = load_err(&path);
+    assert!(matches!(e, Error::Format { .. }), "{e}");
+    assert_mentions(&e, &["model.weights.h5"]);
+}
+
+#[test]
+fn missing_members_and_datasets() {
+    let no_weights = rewrite_keras(
+        &model_path("mlp", Format::Keras),
+        &scratch("no_weights.keras"),
+        |m, b| (m != "model.weights.h5").then_some(b),
+    );
+    let e = load_err(&no_weights);
+    assert!(matches!(e, Error::Format { .. }), "{e}");
+    assert_mentions(&e, &["missing model.weights.h5"]);
+
+    let no_config = rewrite_keras(
+        &model_path("mlp", Format::Keras),
+        &scratch("no_config.keras"),
+        |m, b| (m != "config.json").then_some(b),
+    );
+    assert_mentions(&load_err(&no_config), &["missing config.json"]);
+
+    let bad_json = rewrite_keras(
+        &model_path("mlp", Format::Keras),
+        &scratch("bad_json.keras"),
+        |m, b| {
+            Some(if m == "config.json" {
+                b"{\"class_name\": ".to_vec()
+            } else {
+                b
+            })
+        },
+    );
+    let e = load_err(&bad_json);
+    assert!(matches!(e, Error::Format { .. }), "{e}");
+    assert_mentions(&e, &["config.json", "JSON"]);
+
+    // Weights saved as .npz instead of HDF5.
+    let members: Vec<(String, Vec<u8>)> = read_zip(&model_path("mlp", Format::Keras))
+        .into_iter()
+        .map(|(n, b)| match n.as_str() {
+            "model.weights.h5" => ("model.weights.npz".to_string(), b"PK".to_vec()),
+            _ => (n, b),
+        })
+        .collect();
+    let e = load_err(&write_zip(&scratch("npz.keras"), &members));
+    assert!(matches!(e, Error::Format { .. }), "{e}");
+    assert_mentions(&e, &["npz"]);
+
+    // The config asks for a bias the weights file does not have (a missing dataset).
+    let path = with_config("strided", "extra_bias", |cfg| {
+        layer_config(cfg, "conv2")["config"]["use_bias"] = true.into();
+    });
+    let e = load_err(&path);
+    assert!(matches!(e, Error::Format { .. }), "{e}");
+    assert_mentions(&e, &["conv2", "2 weights", "kernel, bias", "missing"]);
+
+    // A layer whose weights group is missing.
+    let path = with_config("mlp", "renamed", |cfg| {
+        layer_config(cfg, "fc2")["config"]["name"] = "fc9".into();
+    });
+    assert_mentions(&load_err(&path), &["fc9", "no weights group"]);
+
+    // Weights of the wrong shape.
+    let path = with_config("mlp", "units", |cfg| {
+        layer_config(cfg, "fc2")["config"]["units"] = 13.into();
+    });
+    let e = load_err(&path);
+    assert!(matches!(e, Error::Shape { .. }), "{e}");
+    assert_mentions(&e, &["fc2", "kernel", "[16, 12]", "[16, 13]"]);
+}
+
+#[test]
+fn unsupported_layers_are_named() {
+    let e = load_err(&common::fixture_file("lstm.keras"));
+    assert!(matches!(e, Error::Unsupported { .. }), "{e}");
+    assert_mentions(&e, &["'lstm'", "LSTM", "not supported", "Dense"]);
+
+    type Edit = Box<dyn Fn(&mut serde_json::Value)>;
+    let cases: Vec<(&str, &str, Edit, Vec<&str>)> = vec![
+        (
+            "mlp",
+            "sigmoid",
+            Box::new(|c| layer_config(c, "fc1")["config"]["activation"] = "sigmoid".into()),
+            vec!["fc1", "Dense", "sigmoid", "relu"],
+        ),
+        (
+            "mlp",
+            "tanh_layer",
+            Box::new(|c| layer_config(c, "act2")["config"]["activation"] = "tanh".into()),
+            vec!["act2", "Activation", "tanh"],
+        ),
+        (
+            "mlp",
+            "mid_softmax",
+            Box::new(|c| layer_config(c, "act2")["config"]["activation"] = "softmax".into()),
+            vec!["act2", "softmax", "last"],
+        ),
+        (
+            "conv1d",
+            "causal",
+            Box::new(|c| layer_config(c, "conv1")["config"]["padding"] = "causal".into()),
+            vec!["conv1", "Conv1D", "causal"],
+        ),
+        (
+            "cnn",
+            "channels_first",
+            Box::new(|c| {
+                layer_config(c, "pool1")["config"]["data_format"] = "channels_first".into()
+            }),
+            vec!["pool1", "MaxPooling2D", "channels_first"],
+        ),
+        (
+            "cnn",
+            "groups",
+            Box::new(|c| layer_config(c, "conv2")["config"]["groups"] = 2.into()),
+            vec!["conv2", "groups"],
+        ),
+        (
+            "cnn",
+            "threshold",
+            Box::new(|c| layer_config(c, "relu1")["config"]["threshold"] = 0.5.into()),
+            vec!["relu1", "ReLU", "threshold"],
+        ),
+        (
+            "cnn",
+            "softmax_axis",
+            Box::new(|c| layer_config(c, "softmax")["config"]["axis"] = (-2).into()),
+            vec!["softmax", "axis"],
+        ),
+        (
+            "residual",
+            "concat",
+            Box::new(|c| layer_config(c, "add")["class_name"] = "Concatenate".into()),
+            vec!["'add'", "Concatenate", "only merge", "Add"],
+        ),
+        (
+            "mlp",
+            "lambda",
+            Box::new(|c| layer_config(c, "act2")["class_name"] = "Lambda".into()),
+            vec!["act2", "Lambda", "bytecode"],
+        ),
+        (
+            "poly",
+            "other_package",
+            Box::new(|c| layer_config(c, "poly")["registered_name"] = "zk>PolyAct".into()),
+            vec!["poly", "zk>PolyAct", "kerafold>PolyAct"],
+        ),
+        (
+            "residual",
+            "two_outputs",
+            Box::new(|c| {
+                c["config"]["output_layers"] = serde_json::json!([["out", 0, 0], ["gap", 0, 0]])
+            }),
+            vec!["2 outputs", "exactly one"],
+        ),
+    ];
+    for (model, tag, edit, words) in cases {
+        let path = with_config(model, tag, edit);
+        let e = load_err(&path);
+        assert!(matches!(e, Error::Unsupported { .. }), "{tag}: {e}");
+        assert_mentions(&e, &words);
+    }
+}
+
+#[test]
+fn nan_weights_are_refused() {
+    let e = load_err(&common::fixture_file("nan.keras"));
+    assert!(matches!(e, Error::Overflow { .. }), "{e}");
+    assert_mentions(&e, &["fc1", "kernel", "NaN", "non-finite"]);
+}
+
+#[test]
+fn wrong_input_shapes() {
+    let g = load(&model_path("cnn", Format::Keras)).unwrap();
+    let e = forward(&g, &[0.0; 143]).unwrap_err();
+    assert!(matches!(e, Error::Shape { .. }), "{e}");
+    assert_mentions(&e, &["143", "144", "[12, 12, 1]"]);
+    assert!(matches!(forward_trace(&g, &[]), Err(Error::Shape { .. })));
+
+    let path = scratch("wrong_shape.json");
+    std::fs::write(&path, r#"{"input": [[1, 2, 3], [4, 5, 6]]}"#).unwrap();
+    let e = read_inputs(&path, &g.input_shape).unwrap_err();
+    assert!(matches!(e, Error::Shape { .. }), "{e}");
+    assert_mentions(&e, &["[2, 3]", "[12, 12, 1]", "144"]);
+}
+
+#[test]
+fn missing_and_foreign_files() {
+    let e = load_err(Path::new("/nonexistent/model.keras"));
+    assert!(matches!(e, Error::Io { .. }), "{e}");
+    assert_mentions(&e, &["/nonexistent/model.keras"]);
+
+    let path = scratch("text.keras");
+    std::fs::write(&path, "this is not a model").unwrap();
+    let e = load_err(&path);
+    assert!(matches!(e, Error::Format { .. }), "{e}");
+    assert_mentions(&e, &["neither", "zip", "HDF5"]);
+
+    let path = scratch("garbage_zip.keras");
+    std::fs::write(&path, b"PK\x03\x04garbage").unwrap();
+    let e = load_err(&path);
+    assert!(matches!(e, Error::Format { .. }), "{e}");
+    assert_mentions(&e, &["zip"]);
+
+    // A directory (an unzipped .keras).
+    let e = load_err(&common::scratch_dir("unzipped"));
+    assert!(matches!(e, Error::Format { .. }), "{e}");
+    assert_mentions(&e, &["directory"]);
+
+    // An HDF5 file that is not a Keras model: the weights inside a .keras.
+    let mut archive =
+        zip::ZipArchive::new(std::fs::File::open(model_path("mlp", Format::Keras)).unwrap())
+            .unwrap();
+    let mut weights = Vec::new();
+    archive
+        .by_name("model.weights.h5")
+        .unwrap()
+        .read_to_end(&mut weights)
+        .unwrap();
+    let path = scratch("weights_only.h5");
+    std::fs::write(&path, weights).unwrap();
+    let e = load_err(&path);
+    assert!(matches!(e, Error::Format { .. }), "{e}");
+    assert_mentions(&e, &["model_config", "weights-only"]);
+}
+
+/// Keras 2 (tf_keras) writes configs differently: list-style `inbound_nodes`,
+/// `batch_input_shape`, BN `axis: [3]`, plain-string dtypes, LeakyReLU `alpha`, no InputLayer
+/// in older Sequential configs. The same weights must give the same graph.
+#[test]
+fn keras2_style_configs() {
+    use serde_json::{json, Value};
+    fn to_keras2(layer: &mut Value) {
+        let cfg = &mut layer["config"];
+        if let Some(shape) = cfg.as_object_mut().unwrap().remove("batch_shape") {
+            cfg["batch_input_shape"] = shape;
+        }
+        cfg["dtype"] = "float32".into();
+        if layer["class_name"] == "BatchNormalization" {
+            layer["config"]["axis"] = json!([3]);
+        }
+        // [{"args": [tensors], "kwargs": {}}] -> [[["producer", 0, 0, {}], ...]]
+        if let Some(nodes) = layer
+            .get("inbound_nodes")
+            .and_then(Value::as_array)
+            .cloned()
+        {
+            let converted: Vec<Value> = nodes
+                .iter()
+                .map(|node| {
+                    let mut producers = Vec::new();
+                    collect(&node["args"], &mut producers);
+                    Value::Array(producers)
+                })
+                .collect();
+            layer["inbound_nodes"] = Value::Array(converted);
+        }
+    }
+    fn collect(v: &Value, out: &mut Vec<Value>) {
+        match v {
+            Value::Array(a) => a.iter().for_each(|x| collect(x, out)),
+            Value::Object(o) if o.get("class_name") == Some(&"__keras_tensor__".into()) => {
+                let h = &o["config"]["keras_history"];
+                out.push(json!([h[0], h[1], h[2], {}]));
+            }
+            _ => {}
+        }
+    }
+
+    let residual = with_config("residual", "keras2", |cfg| {
+        cfg["config"]["input_layers"] = json!([["image", 0, 0]]);
+        cfg["config"]["output_layers"] = json!([["out", 0, 0]]);
+        for l in cfg["config"]["layers"].as_array_mut().unwrap() {
+            to_keras2(l);
+        }
+    });
+    assert_eq!(
+        load(&residual).unwrap(),
+        load(&model_path("residual", Format::Keras)).unwrap()
+    );
+
+    let upsample = with_config("upsample", "keras2", |cfg| {
+        for l in cfg["config"]["layers"].as_array_mut().unwrap() {
+            to_keras2(l);
+        }
+        let leaky = layer_config(cfg, "leaky");
+        leaky["config"]
+            .as_object_mut()
+            .unwrap()
+            .remove("negative_slope");
+        leaky["config"]["alpha"] = 0.125.into();
+    });
+    assert_eq!(
+        load(&upsample).unwrap(),
+        load(&model_path("upsample", Format::Keras)).unwrap()
+    );
+
+    // A Sequential config without InputLayer: the first layer carries the input shape.
+    let mlp = with_config("mlp", "no_input_layer", |cfg| {
+        let layers = cfg["config"]["layers"].as_array_mut().unwrap();
+        layers.remove(0);
+        layers[0]["config"]["batch_input_shape"] = json!([null, 16]);
+    });
+    assert_eq!(
+        load(&mlp).unwrap(),
+        load(&model_path("mlp", Format::Keras)).unwrap()
+    );
+}
+
+/// Flipping bytes anywhere in a model file gives a model or an error, never a panic.
+#[test]
+fn corrupted_bytes_never_panic() {
+    for (name, format) in [("residual", Format::H5), ("conv1d", Format::Keras)] {
+        let bytes = std::fs::read(model_path(name, format)).unwrap();
+        let path = scratch(&format!("flip_{name}.{}", format.extension()));
+        let (mut ok, mut err) = (0, 0);
+        for off in (0..bytes.len()).step_by(101) {
+            let mut b = bytes.clone();
+            b[off] ^= 0x5a;
+            std::fs::write(&path, &b).unwrap();
+            match load(&path) {
+                Ok(_) => ok += 1,
+                Err(_) => err += 1,
+            }
+        }
+        println!("{name}.{}: {ok} loads, {err} errors", format.extension());
+        assert!(err > 0);
+    }
+}
