@@ -30,8 +30,10 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Show a model's layers, their cost, and the chosen quantization.
-    #[command(after_help = "Each row is one step of the proof (one fold): a compute layer with the \
-    relabellings before it and the activation (and folded BatchNormalization) after it.")]
+    #[command(
+        after_help = "Each row is one step of the proof (one fold): a compute layer with the \
+    relabellings before it and the activation (and folded BatchNormalization) after it."
+    )]
     Inspect {
         /// Keras model (.keras or legacy .h5).
         model: PathBuf,
@@ -55,11 +57,13 @@ enum Command {
         json: bool,
     },
     /// Prove one inference and write a proof file.
-    #[command(after_help = "Privacy: `--input private` commits to the input with a random blinding \
+    #[command(
+        after_help = "Privacy: `--input private` commits to the input with a random blinding \
     (only the commitment is in the proof); `--model private` publishes only a blinded commitment to \
     the weights; `--output private` publishes a blinded commitment to the logits and the class.\n\n\
     Public parameters depend only on the architecture; they are set up once and cached in \
-    --params-dir (default ./kerafold-params or $KERAFOLD_PARAMS).")]
+    --params-dir (default ./kerafold-params or $KERAFOLD_PARAMS)."
+    )]
     Prove(ProveArgs),
     /// Verify a proof file and print its claim.
     Verify {
@@ -192,8 +196,20 @@ fn main() -> ExitCode {
             params_dir,
             ptau,
             json,
-        } => verify(&proof, model.as_deref(), input.as_deref(), sample, params_dir, ptau, json),
-        Command::Commit { model, quant, curve } => commit(&model, &quant, curve),
+        } => verify(
+            &proof,
+            model.as_deref(),
+            input.as_deref(),
+            sample,
+            params_dir,
+            ptau,
+            json,
+        ),
+        Command::Commit {
+            model,
+            quant,
+            curve,
+        } => commit(&model, &quant, curve),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -209,7 +225,12 @@ fn load_model(
     path: &Path,
     quant: &QuantArgs,
     fallback: &[Vec<f32>],
-) -> Result<(Graph, Program, QuantizedModel, Option<model::quant::Calibration>)> {
+) -> Result<(
+    Graph,
+    Program,
+    QuantizedModel,
+    Option<model::quant::Calibration>,
+)> {
     let graph = model::load(path)?;
     let program = model::lower(&graph)?;
     if let (Some(fa), Some(fw), Some(bits)) = (quant.fa, quant.fw, quant.bits) {
@@ -230,7 +251,13 @@ fn load_model(
 }
 
 fn shape_str(s: &[usize]) -> String {
-    format!("({})", s.iter().map(|d| d.to_string()).collect::<Vec<_>>().join("×"))
+    format!(
+        "({})",
+        s.iter()
+            .map(|d| d.to_string())
+            .collect::<Vec<_>>()
+            .join("×")
+    )
 }
 
 fn inspect(path: &Path, quant: &QuantArgs, json_out: bool) -> Result<()> {
@@ -247,7 +274,12 @@ fn inspect(path: &Path, quant: &QuantArgs, json_out: bool) -> Result<()> {
         println!("{v}");
         return Ok(());
     }
-    println!("model '{}': input {}, {} steps", graph.name, shape_str(&graph.input_shape), report.layers.len());
+    println!(
+        "model '{}': input {}, {} steps",
+        graph.name,
+        shape_str(&graph.input_shape),
+        report.layers.len()
+    );
     println!(
         "{:<32} {:<10} {:>14} {:>14} {:>8} {:>9} {:>8} {:>11}",
         "step (layers)", "kind", "input", "output", "params", "MACs", "outputs", "constraints"
@@ -312,7 +344,11 @@ fn run(path: &Path, input: &Path, quant: &QuantArgs, json_out: bool) -> Result<(
         let fl = model::float::forward(&graph, x)?;
         let t = q.trace(&q.quantize_input(x, Some(i))?, Some(i))?;
         let logits: Vec<f64> = t.logits.iter().map(|&v| q.dequantize(v)).collect();
-        let out = if q.softmax { softmax(&logits) } else { logits.clone() };
+        let out = if q.softmax {
+            softmax(&logits)
+        } else {
+            logits.clone()
+        };
         let fclass = model::quant::argmax_f(&fl.logits);
         for (a, b) in out.iter().zip(&fl.output) {
             max_err = max_err.max((a - b).abs());
@@ -346,7 +382,10 @@ fn run(path: &Path, input: &Path, quant: &QuantArgs, json_out: bool) -> Result<(
                 })
                 .unwrap_or_default()
         };
-        println!("sample {i}: class {} (float {})", s["class"], s["float_class"]);
+        println!(
+            "sample {i}: class {} (float {})",
+            s["class"], s["float_class"]
+        );
         println!("  integer: {}", fmt(&s["output"]));
         println!("  float:   {}", fmt(&s["float_output"]));
     }
@@ -385,12 +424,19 @@ fn prove(a: ProveArgs) -> Result<()> {
     }
     let file = file.ok_or_else(|| Error::Usage("--input FILE is required".into()))?;
     if a.curve == Curve::Pasta && (a.ptau.is_some() || a.insecure_random_tau) {
-        return Err(Error::Usage("--ptau and --insecure-random-tau apply to --curve bn254 only".into()));
+        return Err(Error::Usage(
+            "--ptau and --insecure-random-tau apply to --curve bn254 only".into(),
+        ));
     }
     let graph = model::load(&a.model)?;
     let inputs = model::input::read_inputs(&file, &graph.input_shape)?;
     let x = inputs.get(a.sample).ok_or_else(|| {
-        Error::Usage(format!("sample {} requested, {} has {}", a.sample, file.display(), inputs.len()))
+        Error::Usage(format!(
+            "sample {} requested, {} has {}",
+            a.sample,
+            file.display(),
+            inputs.len()
+        ))
     })?;
     let (_, _, q, _) = load_model(&a.model, &a.quant, &inputs)?;
     let xq = q.quantize_input(x, Some(a.sample))?;
@@ -502,12 +548,22 @@ fn verify(
             let shape = model
                 .as_ref()
                 .map(|m| m.input_shape.clone())
-                .ok_or_else(|| Error::Usage("--input needs --model (to read the input's shape)".into()))?;
+                .ok_or_else(|| {
+                    Error::Usage("--input needs --model (to read the input's shape)".into())
+                })?;
             let xs = model::input::read_inputs(p, &shape)?;
-            let x = xs
-                .get(sample)
-                .ok_or_else(|| Error::Usage(format!("sample {sample} requested, the file has {}", xs.len())))?;
-            Some(model.as_ref().expect("checked").quantize_input(x, Some(sample))?)
+            let x = xs.get(sample).ok_or_else(|| {
+                Error::Usage(format!(
+                    "sample {sample} requested, the file has {}",
+                    xs.len()
+                ))
+            })?;
+            Some(
+                model
+                    .as_ref()
+                    .expect("checked")
+                    .quantize_input(x, Some(sample))?,
+            )
         }
         None => None,
     };
@@ -527,24 +583,39 @@ fn verify(
         );
         return Ok(());
     }
-    println!("valid proof ({}) of {} steps of '{}'", proof.system, c.steps, c.model_name);
+    println!(
+        "valid proof ({}) of {} steps of '{}'",
+        proof.system, c.steps, c.model_name
+    );
     println!("  class: {}", c.class);
     match &c.output {
         fold::Opening::Public { values } => {
             let s = (1u64 << fp.fa) as f64;
             println!(
                 "  logits: {}",
-                values.iter().map(|v| format!("{:.4}", *v as f64 / s)).collect::<Vec<_>>().join(" ")
+                values
+                    .iter()
+                    .map(|v| format!("{:.4}", *v as f64 / s))
+                    .collect::<Vec<_>>()
+                    .join(" ")
             );
         }
-        fold::Opening::Private { commitment } => println!("  output: private, commitment {commitment}"),
+        fold::Opening::Private { commitment } => {
+            println!("  output: private, commitment {commitment}")
+        }
     }
     match &c.input {
         fold::Opening::Public { .. } => println!(
             "  input: public{}",
-            if v.input_checked { ", matches the input file" } else { "" }
+            if v.input_checked {
+                ", matches the input file"
+            } else {
+                ""
+            }
         ),
-        fold::Opening::Private { commitment } => println!("  input: private, commitment {commitment}"),
+        fold::Opening::Private { commitment } => {
+            println!("  input: private, commitment {commitment}")
+        }
     }
     println!(
         "  model: {:?}, commitment {}{}",

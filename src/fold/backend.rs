@@ -4,9 +4,9 @@
 //! exist, each behind one type: [`Bn254Ipa`] (default, transparent), [`Bn254Kzg`] (HyperKZG with
 //! powers of tau: faster compression) and [`PastaIpa`] (Pallas/Vesta, transparent).
 
+use super::arch::Architecture;
 use super::check::CheckingCS;
 use super::circuit::{LayerStep, StepWitness};
-use super::arch::Architecture;
 use crate::{Error, Result};
 use nova_snark::nova::{CompressedSNARK, PublicParams, RecursiveSNARK, VerifierKey};
 use nova_snark::provider::{
@@ -151,7 +151,10 @@ pub fn decode<T: DeserializeOwned>(bytes: &[u8], what: &str) -> Result<T> {
     let (v, used) = bincode::serde::decode_from_slice(bytes, bincode::config::legacy())
         .map_err(|e| Error::Invalid(format!("{what} does not decode: {e}")))?;
     if used != bytes.len() {
-        return Err(Error::Invalid(format!("{what} has {} trailing bytes", bytes.len() - used)));
+        return Err(Error::Invalid(format!(
+            "{what} has {} trailing bytes",
+            bytes.len() - used
+        )));
     }
     Ok(v)
 }
@@ -169,7 +172,8 @@ impl ParamsStore {
 
     /// The directory for one architecture under one backend.
     pub fn entry(&self, id: &str, arch_digest: &[u8; 32]) -> PathBuf {
-        self.dir.join(format!("{id}-{}", hex::encode(&arch_digest[..16])))
+        self.dir
+            .join(format!("{id}-{}", hex::encode(&arch_digest[..16])))
     }
 
     fn read(path: &Path) -> Result<Option<Vec<u8>>> {
@@ -205,7 +209,10 @@ impl ParamsStore {
         let arch: Architecture = serde_json::from_slice(&bytes)
             .map_err(|e| Error::format(&path, format!("not an architecture file: {e}")))?;
         if &arch.digest() != digest {
-            return Err(Error::format(&path, "architecture does not match its digest"));
+            return Err(Error::format(
+                &path,
+                "architecture does not match its digest",
+            ));
         }
         Ok(Some(arch))
     }
@@ -227,8 +234,16 @@ pub struct ProveStats {
 #[derive(Clone, Debug)]
 pub enum Progress<'a> {
     Setup,
-    Check { step: usize, of: usize, name: &'a str },
-    Fold { step: usize, of: usize, name: &'a str },
+    Check {
+        step: usize,
+        of: usize,
+        name: &'a str,
+    },
+    Fold {
+        step: usize,
+        of: usize,
+        name: &'a str,
+    },
     Compress,
 }
 
@@ -273,17 +288,24 @@ pub fn check_step<F: kerafold_step_circuits::Field>(
         .synthesize(&mut cs, &zv)
         .map_err(|e| Error::Prover(format!("witness generation failed: {e:?}")))?;
     if let Some(path) = cs.failure() {
-        return Err(Error::Prover(format!("constraint '{path}' is not satisfied")));
+        return Err(Error::Prover(format!(
+            "constraint '{path}' is not satisfied"
+        )));
     }
     let zn = out
         .iter()
-        .map(|v| v.get_value().ok_or_else(|| Error::Prover("missing output value".into())))
+        .map(|v| {
+            v.get_value()
+                .ok_or_else(|| Error::Prover("missing output value".into()))
+        })
         .collect::<Result<Vec<_>>>()?;
     Ok((zn, cs.num_constraints()))
 }
 
 /// Number of constraints of the step circuit alone (without Nova's augmentation).
-pub fn step_constraints<F: kerafold_step_circuits::Field>(arch: &Arc<Architecture>) -> Result<usize> {
+pub fn step_constraints<F: kerafold_step_circuits::Field>(
+    arch: &Arc<Architecture>,
+) -> Result<usize> {
     use nova_snark::frontend::num::AllocatedNum;
     use nova_snark::frontend::ConstraintSystem;
     let mut cs = super::check::CountingCS::default();
@@ -318,7 +340,11 @@ pub fn prove<B: Backend>(
     let mut z = z0.to_vec();
     for (i, w) in witnesses.iter().enumerate() {
         let name = &arch.steps[i].name;
-        progress(Progress::Check { step: i, of: n, name });
+        progress(Progress::Check {
+            step: i,
+            of: n,
+            name,
+        });
         let (next, cons) = check_step(arch, w, &z).map_err(|e| match e {
             Error::Prover(m) => Error::Prover(format!("step {i} ('{name}'): {m}")),
             e => e,
@@ -354,7 +380,9 @@ pub fn prove<B: Backend>(
         stats.steps.push(t.elapsed());
     }
     if rs.outputs() != z.as_slice() {
-        return Err(Error::Prover("folded state differs from the checked state".into()));
+        return Err(Error::Prover(
+            "folded state differs from the checked state".into(),
+        ));
     }
     progress(Progress::Compress);
     let t = Instant::now();
@@ -369,7 +397,11 @@ pub fn prove<B: Backend>(
 }
 
 /// Loads (or derives) the verifier key for an architecture.
-pub fn verifier_key<B: Backend>(store: &ParamsStore, arch: &Arc<Architecture>, srs: &Srs) -> Result<Vk<B>> {
+pub fn verifier_key<B: Backend>(
+    store: &ParamsStore,
+    arch: &Arc<Architecture>,
+    srs: &Srs,
+) -> Result<Vk<B>> {
     let dir = store.entry(B::ID, &arch.digest());
     if let Some(bytes) = ParamsStore::read(&dir.join("vk.bin"))? {
         return decode::<Vk<B>>(&bytes, "verifier key").map_err(|e| match e {

@@ -20,11 +20,13 @@ use super::arch::Architecture;
 use crate::fold::commit::{hash_gadget, zero_tensor_commitment};
 use kerafold_step_circuits::commit::{commit, open};
 use kerafold_step_circuits::field::from_i64;
-use kerafold_step_circuits::step as slot_gadget;
 use kerafold_step_circuits::packing::Packed;
+use kerafold_step_circuits::step as slot_gadget;
 use kerafold_step_circuits::Field;
 use nova_snark::frontend::num::AllocatedNum;
-use nova_snark::frontend::{AllocatedBit, Boolean, ConstraintSystem, LinearCombination, SynthesisError};
+use nova_snark::frontend::{
+    AllocatedBit, Boolean, ConstraintSystem, LinearCombination, SynthesisError,
+};
 use nova_snark::traits::circuit::StepCircuit;
 use std::sync::Arc;
 
@@ -89,7 +91,9 @@ fn mul_bool<F: Field, CS: ConstraintSystem<F>>(
         (Some(a), Some(b)) => Some(if a { b } else { F::ZERO }),
         _ => None,
     };
-    let out = AllocatedNum::alloc(cs.namespace(|| "v"), || v.ok_or(SynthesisError::AssignmentMissing))?;
+    let out = AllocatedNum::alloc(cs.namespace(|| "v"), || {
+        v.ok_or(SynthesisError::AssignmentMissing)
+    })?;
     cs.enforce(
         || "a*b",
         |_| a.lc(CS::one(), F::ONE),
@@ -104,10 +108,12 @@ fn alloc_lc<F: Field, CS: ConstraintSystem<F>>(
     mut cs: CS,
     terms: &[(F, &AllocatedNum<F>)],
 ) -> Result<AllocatedNum<F>, SynthesisError> {
-    let v = terms.iter().try_fold(F::ZERO, |acc, (c, n)| {
-        n.get_value().map(|x| acc + *c * x)
-    });
-    let out = AllocatedNum::alloc(cs.namespace(|| "v"), || v.ok_or(SynthesisError::AssignmentMissing))?;
+    let v = terms
+        .iter()
+        .try_fold(F::ZERO, |acc, (c, n)| n.get_value().map(|x| acc + *c * x));
+    let out = AllocatedNum::alloc(cs.namespace(|| "v"), || {
+        v.ok_or(SynthesisError::AssignmentMissing)
+    })?;
     cs.enforce(
         || "sum",
         |lc| {
@@ -141,10 +147,8 @@ impl<F: Field> StepCircuit<F> for LayerStep<F> {
         // --- descriptor: selector, output length, save flag
         let mut sel = Vec::with_capacity(arch.slots.len());
         for s in 0..arch.slots.len() {
-            let bit = AllocatedBit::alloc(
-                cs.namespace(|| format!("sel{s}")),
-                w.map(|w| w.slot == s),
-            )?;
+            let bit =
+                AllocatedBit::alloc(cs.namespace(|| format!("sel{s}")), w.map(|w| w.slot == s))?;
             sel.push(Boolean::from(bit));
         }
         cs.enforce(
@@ -157,9 +161,9 @@ impl<F: Field> StepCircuit<F> for LayerStep<F> {
         cs.enforce(
             || "slot_id",
             |lc| {
-                sel.iter().enumerate().fold(lc, |lc, (i, b)| {
-                    lc + &b.lc(CS::one(), F::from(i as u64))
-                })
+                sel.iter()
+                    .enumerate()
+                    .fold(lc, |lc, (i, b)| lc + &b.lc(CS::one(), F::from(i as u64)))
             },
             |lc| lc + CS::one(),
             |lc| lc + slot_id.get_variable(),
@@ -177,7 +181,13 @@ impl<F: Field> StepCircuit<F> for LayerStep<F> {
             .collect::<Result<Vec<_>, _>>()?;
         let r_in = alloc(cs, "r_in", w.map(|w| w.r_in))?;
         // `open` range-checks the values in place: x_raw are the opened activations
-        open(&mut cs.namespace(|| "open_x"), &x_raw, &r_in, fp.bits, z_act)?;
+        open(
+            &mut cs.namespace(|| "open_x"),
+            &x_raw,
+            &r_in,
+            fp.bits,
+            z_act,
+        )?;
         let x = x_raw;
         let skip = if arch.has_skip() {
             let sv = |i: usize| w.map(|w| from_i64::<F>(w.skip[i]));
@@ -185,7 +195,13 @@ impl<F: Field> StepCircuit<F> for LayerStep<F> {
                 .map(|i| alloc(cs, &format!("skip{i}"), sv(i)))
                 .collect::<Result<Vec<_>, _>>()?;
             let r_skip = alloc(cs, "r_skip", w.map(|w| w.r_skip))?;
-            open(&mut cs.namespace(|| "open_skip"), &s_raw, &r_skip, fp.bits, z_skip)?;
+            open(
+                &mut cs.namespace(|| "open_skip"),
+                &s_raw,
+                &r_skip,
+                fp.bits,
+                z_skip,
+            )?;
             Some(s_raw)
         } else {
             None
@@ -287,7 +303,12 @@ impl<F: Field> StepCircuit<F> for LayerStep<F> {
 
         // --- the output bus, its commitment
         let zero = alloc(cs, "zero", Some(F::ZERO).filter(|_| w.is_some()))?;
-        cs.enforce(|| "zero", |lc| lc + zero.get_variable(), |lc| lc + CS::one(), |lc| lc);
+        cs.enforce(
+            || "zero",
+            |lc| lc + zero.get_variable(),
+            |lc| lc + CS::one(),
+            |lc| lc,
+        );
         let mut y = Vec::with_capacity(width);
         for (j, drivers) in bus.iter().enumerate() {
             y.push(match drivers.len() {
@@ -325,7 +346,12 @@ impl<F: Field> StepCircuit<F> for LayerStep<F> {
                 |lc| lc + t.get_variable(),
             );
             // skip' = skip + t + add · (Z0 − skip)
-            let add_on = w.map(|w| matches!(arch.slots[w.slot].op, kerafold_step_circuits::Op::Add { .. }));
+            let add_on = w.map(|w| {
+                matches!(
+                    arch.slots[w.slot].op,
+                    kerafold_step_circuits::Op::Add { .. }
+                )
+            });
             let nv = match (z_skip.get_value(), t.get_value(), add_on) {
                 (Some(k), Some(t), Some(a)) => Some(if a { zero_c } else { k + t }),
                 _ => None,
@@ -333,7 +359,11 @@ impl<F: Field> StepCircuit<F> for LayerStep<F> {
             let next = alloc(cs, "skip_next", nv)?;
             cs.enforce(
                 || "skip_clear",
-                |lc| add_sel.iter().fold(lc, |lc, b| lc + &b.lc(CS::one(), F::ONE)),
+                |lc| {
+                    add_sel
+                        .iter()
+                        .fold(lc, |lc, b| lc + &b.lc(CS::one(), F::ONE))
+                },
                 |lc| lc + (zero_c, CS::one()) - z_skip.get_variable(),
                 |lc| lc + next.get_variable() - z_skip.get_variable() - t.get_variable(),
             );
@@ -362,7 +392,11 @@ impl<F: Field> StepCircuit<F> for LayerStep<F> {
         };
 
         // --- chains and counter
-        let save_num = alloc(cs, "save_num", save.get_value().map(|b| if b { F::ONE } else { F::ZERO }))?;
+        let save_num = alloc(
+            cs,
+            "save_num",
+            save.get_value().map(|b| if b { F::ONE } else { F::ZERO }),
+        )?;
         cs.enforce(
             || "save_num",
             |_| save.lc(CS::one(), F::ONE),
@@ -382,6 +416,8 @@ impl<F: Field> StepCircuit<F> for LayerStep<F> {
             |lc| lc + step_next.get_variable(),
         );
         let _ = LinearCombination::<F>::zero();
-        Ok(vec![step_next, act_next, skip_next, arch_next, model_next, class_next])
+        Ok(vec![
+            step_next, act_next, skip_next, arch_next, model_next, class_next,
+        ])
     }
 }

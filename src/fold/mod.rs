@@ -166,12 +166,18 @@ impl ProofFile {
         let p: ProofFile = serde_json::from_slice(&bytes)
             .map_err(|e| Error::format(path, format!("not a kerafold proof file: {e}")))?;
         if p.format != PROOF_FORMAT {
-            return Err(Error::format(path, format!("format is '{}', not '{PROOF_FORMAT}'", p.format)));
+            return Err(Error::format(
+                path,
+                format!("format is '{}', not '{PROOF_FORMAT}'", p.format),
+            ));
         }
         if p.version != PROOF_VERSION {
             return Err(Error::format(
                 path,
-                format!("proof version {} is not supported (this kerafold reads {PROOF_VERSION})", p.version),
+                format!(
+                    "proof version {} is not supported (this kerafold reads {PROOF_VERSION})",
+                    p.version
+                ),
             ));
         }
         Ok(p)
@@ -197,7 +203,8 @@ pub fn fe_from_hex<F: PrimeField>(s: &str, what: &str) -> Result<F> {
         return Err(Error::Invalid(format!("{what} has the wrong length")));
     }
     repr.as_mut().copy_from_slice(&bytes);
-    Option::from(F::from_repr(repr)).ok_or_else(|| Error::Invalid(format!("{what} is not a field element")))
+    Option::from(F::from_repr(repr))
+        .ok_or_else(|| Error::Invalid(format!("{what} is not a field element")))
 }
 
 /// Blinding values of one proof.
@@ -238,10 +245,22 @@ fn witnesses<F: Field>(
             save_input: desc.save_input,
             x: pad(&st.input),
             r_in,
-            skip: st.skip.as_deref().map(pad).unwrap_or_else(|| vec![0; width]),
-            r_skip: if st.skip.is_some() { skip_blind } else { F::ZERO },
+            skip: st
+                .skip
+                .as_deref()
+                .map(pad)
+                .unwrap_or_else(|| vec![0; width]),
+            r_skip: if st.skip.is_some() {
+                skip_blind
+            } else {
+                F::ZERO
+            },
             weights: arch.packed_weights(i, model),
-            r_model: if blind.model { F::random(OsRng) } else { F::ZERO },
+            r_model: if blind.model {
+                F::random(OsRng)
+            } else {
+                F::ZERO
+            },
             r_out: if i + 1 == n { blind.output } else { F::ZERO },
         }));
         if desc.save_input {
@@ -277,7 +296,9 @@ fn prove_with<B: Backend>(
     let (snark, zn, stats) = backend::prove::<B>(&store, &opts.srs, &arch, &wit, &z0, progress)?;
     store.save_arch(B::ID, &arch)?;
     if zn[5] != Scalar::<B>::from(trace.class as u64) {
-        return Err(Error::Prover("proven class differs from the reference inference".into()));
+        return Err(Error::Prover(
+            "proven class differs from the reference inference".into(),
+        ));
     }
     let claim = Claim {
         model_name: model.name.clone(),
@@ -381,7 +402,10 @@ fn opening_commitment<F: Field>(
                 )));
             }
             if let Some(v) = values.iter().find(|v| !fp.in_range(**v)) {
-                return Err(Error::Invalid(format!("{what} value {v} is outside the {}-bit range", fp.bits)));
+                return Err(Error::Invalid(format!(
+                    "{what} value {v} is outside the {}-bit range",
+                    fp.bits
+                )));
             }
             Ok(tensor_commitment(values, width, fp.bits, F::ZERO))
         }
@@ -389,7 +413,11 @@ fn opening_commitment<F: Field>(
     }
 }
 
-fn verify_with<B: Backend>(proof: &ProofFile, opts: &VerifyOptions, system: System) -> Result<Verified> {
+fn verify_with<B: Backend>(
+    proof: &ProofFile,
+    opts: &VerifyOptions,
+    system: System,
+) -> Result<Verified> {
     let claim = &proof.claim;
     let store = ParamsStore::new(&opts.params_dir);
     let digest: [u8; 32] = hex::decode(&proof.architecture)
@@ -416,7 +444,9 @@ fn verify_with<B: Backend>(proof: &ProofFile, opts: &VerifyOptions, system: Syst
     };
     let arch = Arc::new(arch);
     if claim.fixed_point != arch.fp {
-        return Err(Error::Invalid("claimed fixed-point parameters differ from the architecture's".into()));
+        return Err(Error::Invalid(
+            "claimed fixed-point parameters differ from the architecture's".into(),
+        ));
     }
     if claim.steps != arch.steps.len() {
         return Err(Error::Invalid(format!(
@@ -433,17 +463,24 @@ fn verify_with<B: Backend>(proof: &ProofFile, opts: &VerifyOptions, system: Syst
         match &claim.input {
             Opening::Public { values } if values == x => input_checked = true,
             Opening::Public { .. } => {
-                return Err(Error::Invalid("the input file differs from the proof's public input".into()))
+                return Err(Error::Invalid(
+                    "the input file differs from the proof's public input".into(),
+                ))
             }
             Opening::Private { .. } => {
-                return Err(Error::Usage("the proof's input is private: it cannot be compared with an input file".into()))
+                return Err(Error::Usage(
+                    "the proof's input is private: it cannot be compared with an input file".into(),
+                ))
             }
         }
     }
-    let output_c: Scalar<B> = opening_commitment(&claim.output, arch.output_len(), arch.width, &fp, "output")?;
+    let output_c: Scalar<B> =
+        opening_commitment(&claim.output, arch.output_len(), arch.width, &fp, "output")?;
     if let Opening::Public { values } = &claim.output {
         if kerafold_step_circuits::native::argmax(values) != claim.class {
-            return Err(Error::Invalid("the claimed class is not the ArgMax of the claimed logits".into()));
+            return Err(Error::Invalid(
+                "the claimed class is not the ArgMax of the claimed logits".into(),
+            ));
         }
     }
     let model_c: Scalar<B> = fe_from_hex(&claim.model.commitment, "model commitment")?;
@@ -475,7 +512,8 @@ fn verify_with<B: Backend>(proof: &ProofFile, opts: &VerifyOptions, system: Syst
         model_c,
         Scalar::<B>::from(claim.class as u64),
     ];
-    let snark = hex::decode(&proof.snark).map_err(|_| Error::Invalid("the proof bytes are not hex".into()))?;
+    let snark = hex::decode(&proof.snark)
+        .map_err(|_| Error::Invalid("the proof bytes are not hex".into()))?;
     let srs = opts.srs.clone().unwrap_or(match system {
         System::Bn254Kzg => Srs::InsecureRandomTau,
         _ => Srs::Transparent,
@@ -492,7 +530,10 @@ fn verify_with<B: Backend>(proof: &ProofFile, opts: &VerifyOptions, system: Syst
     ];
     for (i, (got, want)) in zn.iter().zip(&expected).enumerate() {
         if got != want {
-            return Err(Error::Invalid(format!("the proof's {} differs from the claim", NAMES[i])));
+            return Err(Error::Invalid(format!(
+                "the proof's {} differs from the claim",
+                NAMES[i]
+            )));
         }
     }
     Ok(Verified {

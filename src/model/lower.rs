@@ -174,7 +174,10 @@ impl<'g> Lowering<'g> {
         let mut save_input = false;
         if !matches!(op, Op::Add { .. }) && self.needed_by_later_add(at, input.raw) {
             if !input.views.is_empty() {
-                return Err(unsupported(node, "a residual tensor cannot pass through UpSampling or ZeroPadding"));
+                return Err(unsupported(
+                    node,
+                    "a residual tensor cannot pass through UpSampling or ZeroPadding",
+                ));
             }
             if self.saved.is_some() {
                 return Err(unsupported(
@@ -188,7 +191,11 @@ impl<'g> Lowering<'g> {
         if op.input_len() != input_len(&input) {
             return Err(shape_err(
                 node,
-                format!("op reads {} values, its input has {}", op.input_len(), input_len(&input)),
+                format!(
+                    "op reads {} values, its input has {}",
+                    op.input_len(),
+                    input_len(&input)
+                ),
             ));
         }
         self.steps.push(FloatStep {
@@ -236,7 +243,11 @@ impl<'g> Lowering<'g> {
             });
         }
         // Activations map 0 to 0 and act element-wise, so they commute with the views.
-        if self.fusable(node, &input) && self.steps.last().is_some_and(|s| s.act == Activation::Linear)
+        if self.fusable(node, &input)
+            && self
+                .steps
+                .last()
+                .is_some_and(|s| s.act == Activation::Linear)
         {
             let last = self.steps.last_mut().expect("fusable implies a step");
             last.act = act;
@@ -331,8 +342,14 @@ impl<'g> Lowering<'g> {
                 ..
             } => {
                 let input = self.current_input(node)?;
-                let window = Window::keras(shape3(&input.shape), *kernel_size, *strides, *dilation, *padding)
-                    .map_err(|e| shape_err(node, e))?;
+                let window = Window::keras(
+                    shape3(&input.shape),
+                    *kernel_size,
+                    *strides,
+                    *dilation,
+                    *padding,
+                )
+                .map_err(|e| shape_err(node, e))?;
                 let op = Op::Conv(ConvSpec {
                     window,
                     c_out: *filters,
@@ -350,8 +367,14 @@ impl<'g> Lowering<'g> {
                 activation,
             } => {
                 let input = self.current_input(node)?;
-                let window = Window::keras(shape3(&input.shape), *kernel_size, *strides, *dilation, *padding)
-                    .map_err(|e| shape_err(node, e))?;
+                let window = Window::keras(
+                    shape3(&input.shape),
+                    *kernel_size,
+                    *strides,
+                    *dilation,
+                    *padding,
+                )
+                .map_err(|e| shape_err(node, e))?;
                 let op = Op::Depthwise(DepthwiseSpec {
                     window,
                     mult: *depth_multiplier,
@@ -372,15 +395,27 @@ impl<'g> Lowering<'g> {
             } => {
                 // Depthwise (no bias, linear, requantized) then a pointwise 1×1 convolution.
                 let input = self.current_input(node)?;
-                let window = Window::keras(shape3(&input.shape), *kernel_size, *strides, *dilation, *padding)
-                    .map_err(|e| shape_err(node, e))?;
-                let mid = Shape3::new(window.out_h, window.out_w, window.input.c * depth_multiplier);
+                let window = Window::keras(
+                    shape3(&input.shape),
+                    *kernel_size,
+                    *strides,
+                    *dilation,
+                    *padding,
+                )
+                .map_err(|e| shape_err(node, e))?;
+                let mid = Shape3::new(
+                    window.out_h,
+                    window.out_w,
+                    window.input.c * depth_multiplier,
+                );
                 let dw = Op::Depthwise(DepthwiseSpec {
                     window,
                     mult: *depth_multiplier,
                 });
                 let zeros = vec![0.0; mid.c];
-                let mid_t = self.linear(at, node, input, dw, depthwise, &zeros, &Activation::Linear)?;
+                let mut mid_t =
+                    self.linear(at, node, input, dw, depthwise, &zeros, &Activation::Linear)?;
+                mid_t.shape = vec![mid.h, mid.w, mid.c];
                 if let Some(s) = self.steps.last_mut() {
                     s.layers = vec![format!("{}/depthwise", node.name)];
                     s.output_shape = vec![mid.h, mid.w, mid.c];
@@ -407,7 +442,10 @@ impl<'g> Lowering<'g> {
                 let input = self.current_input(node)?;
                 let c = *input.shape.last().unwrap_or(&1);
                 if [gamma.len(), beta.len(), mean.len(), var.len()] != [c; 4] {
-                    return Err(shape_err(node, format!("parameters do not have {c} channels")));
+                    return Err(shape_err(
+                        node,
+                        format!("parameters do not have {c} channels"),
+                    ));
                 }
                 let scale: Vec<f64> = (0..c)
                     .map(|i| gamma[i] as f64 / (var[i] as f64 + *epsilon as f64).sqrt())
@@ -445,7 +483,11 @@ impl<'g> Lowering<'g> {
                 let window = Window::keras(shape3(&input.shape), *pool, *strides, (1, 1), *padding)
                     .map_err(|e| shape_err(node, e))?;
                 let spec = PoolSpec { window };
-                let op = if *max { Op::MaxPool(spec) } else { Op::AvgPool(spec) };
+                let op = if *max {
+                    Op::MaxPool(spec)
+                } else {
+                    Op::AvgPool(spec)
+                };
                 self.push_step(at, node, input, op, Activation::Linear, vec![], vec![])
             }
             LayerKind::GlobalPool { max, .. } => {
@@ -454,7 +496,11 @@ impl<'g> Lowering<'g> {
                 let window = Window::keras(s, (s.h, s.w), (s.h, s.w), (1, 1), Padding::Valid)
                     .map_err(|e| shape_err(node, e))?;
                 let spec = PoolSpec { window };
-                let op = if *max { Op::MaxPool(spec) } else { Op::AvgPool(spec) };
+                let op = if *max {
+                    Op::MaxPool(spec)
+                } else {
+                    Op::AvgPool(spec)
+                };
                 self.push_step(at, node, input, op, Activation::Linear, vec![], vec![])
             }
             LayerKind::Add => {
@@ -478,7 +524,15 @@ impl<'g> Lowering<'g> {
                 }
                 self.saved = None;
                 let n = input_len(&x);
-                self.push_step(at, node, x, Op::Add { n }, Activation::Linear, vec![], vec![])
+                self.push_step(
+                    at,
+                    node,
+                    x,
+                    Op::Add { n },
+                    Activation::Linear,
+                    vec![],
+                    vec![],
+                )
             }
         }
     }
@@ -513,7 +567,10 @@ impl<'g> Lowering<'g> {
         };
         if softmax {
             if at + 1 != self.graph.nodes.len() {
-                return Err(unsupported(node, "a softmax activation is supported only on the model's last layer"));
+                return Err(unsupported(
+                    node,
+                    "a softmax activation is supported only on the model's last layer",
+                ));
             }
             self.softmax = true;
         }

@@ -5,8 +5,8 @@
 //! activation range of `bits` bits per model; every linear step requantizes back to `2^fa`.
 //! [`calibrate`] picks the three numbers from calibration inputs.
 
-use super::lower::{FloatStep, Program};
 use super::graph::Activation;
+use super::lower::{FloatStep, Program};
 use crate::{Error, Result};
 use kerafold_step_circuits::native::{self, NativeError, Weights};
 use kerafold_step_circuits::spec::{compose_views, Act, FixedPoint, Op, ViewOp};
@@ -102,7 +102,11 @@ fn quantize_act(act: &Activation, fp: &FixedPoint, layer: &str) -> Result<Act> {
             }
         }
         Activation::Poly(c) => Act::Poly {
-            c: round_i64(*c as f64 * (1u64 << fp.fa) as f64, "polynomial coefficient", layer)?,
+            c: round_i64(
+                *c as f64 * (1u64 << fp.fa) as f64,
+                "polynomial coefficient",
+                layer,
+            )?,
         },
         Activation::Softmax => unreachable!("lowering removes softmax"),
     })
@@ -117,16 +121,14 @@ pub fn quantize(program: &Program, fp: FixedPoint) -> Result<QuantizedModel> {
     let mut steps = Vec::with_capacity(program.steps.len() + 1);
     for s in &program.steps {
         let name = s.name();
-        let w = s
-            .w
-            .iter()
-            .map(|&v| round_i64(v * sw, "weight", &name))
-            .collect::<Result<_>>()?;
-        let b = s
-            .b
-            .iter()
-            .map(|&v| round_i64(v * sb, "bias", &name))
-            .collect::<Result<_>>()?;
+        let w =
+            s.w.iter()
+                .map(|&v| round_i64(v * sw, "weight", &name))
+                .collect::<Result<_>>()?;
+        let b =
+            s.b.iter()
+                .map(|&v| round_i64(v * sb, "bias", &name))
+                .collect::<Result<_>>()?;
         steps.push(QStep {
             name: name.clone(),
             views: s.views.clone(),
@@ -241,7 +243,8 @@ impl QuantizedModel {
         let mut steps = Vec::with_capacity(self.steps.len());
         let mut class = 0;
         for (i, s) in self.steps.iter().enumerate() {
-            let err = |e: NativeError| match e {
+            let err = |e: NativeError| {
+                match e {
                 NativeError::OutOfRange { index, value, .. } => Error::Overflow {
                     layer: s.name.clone(),
                     sample,
@@ -257,6 +260,7 @@ impl QuantizedModel {
                     context: format!("step {i} '{}'", s.name),
                     msg,
                 },
+            }
             };
             let x = apply_views(&s.views, &cur);
             let skip_before = saved.clone();
@@ -461,7 +465,11 @@ pub fn max_activation(program: &Program, inputs: &[Vec<f32>]) -> Result<f64> {
 
 /// Fidelity of an integer model against the float program on `inputs`:
 /// `(top-1 agreement, max |Δlogit| / max |float logit|)`.
-pub fn fidelity(program: &Program, model: &QuantizedModel, inputs: &[Vec<f32>]) -> Result<(f64, f64)> {
+pub fn fidelity(
+    program: &Program,
+    model: &QuantizedModel,
+    inputs: &[Vec<f32>],
+) -> Result<(f64, f64)> {
     let mut agree = 0usize;
     let (mut err, mut mag) = (0f64, 0f64);
     for (i, x) in inputs.iter().enumerate() {
@@ -496,11 +504,11 @@ pub fn argmax_f(v: &[f64]) -> usize {
 }
 
 /// Relative logit error calibration aims for.
-pub const TARGET_RELATIVE_ERROR: f64 = 0.01;
+pub const TARGET_RELATIVE_ERROR: f64 = 0.005;
 
 /// Chooses `fa`, `fw` and `bits` from calibration inputs: the cheapest parameters (the circuit pays
 /// about `fw + bits` constraints per output) whose integer model agrees with the float program on
-/// every calibration input's top-1 class and stays within 1% relative logit error; failing that,
+/// every calibration input's top-1 class and stays within 0.5% relative logit error; failing that,
 /// the most faithful candidate. `bits` leaves a 25% margin over the largest activation seen.
 pub fn calibrate(program: &Program, inputs: &[Vec<f32>]) -> Result<(QuantizedModel, Calibration)> {
     if inputs.is_empty() {
@@ -516,7 +524,9 @@ pub fn calibrate(program: &Program, inputs: &[Vec<f32>]) -> Result<(QuantizedMod
                 continue;
             }
             let fp = FixedPoint { fa, fw, bits };
-            let Ok(model) = quantize(program, fp) else { continue };
+            let Ok(model) = quantize(program, fp) else {
+                continue;
+            };
             let Ok((agree, rel)) = fidelity(program, &model, inputs) else {
                 continue;
             };
@@ -528,9 +538,9 @@ pub fn calibrate(program: &Program, inputs: &[Vec<f32>]) -> Result<(QuantizedMod
             } else {
                 (1.0 + (1.0 - agree), rel, cost)
             };
-            let better = best.as_ref().is_none_or(|(_, _, k)| {
-                (key.0, key.1, key.2) < (k.0, k.1, k.2)
-            });
+            let better = best
+                .as_ref()
+                .is_none_or(|(_, _, k)| (key.0, key.1, key.2) < (k.0, k.1, k.2));
             if better {
                 let cal = Calibration {
                     fp,
