@@ -24,6 +24,7 @@
 pub mod activation;
 pub mod argmax;
 pub mod commit;
+pub mod cost;
 pub mod count;
 pub mod elementwise;
 pub mod field;
