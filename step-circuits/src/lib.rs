@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! # kerafold-step-circuits
 //!
 //! Sound R1CS gadgets for Keras layers, written against nova-snark's frontend and generic over the
