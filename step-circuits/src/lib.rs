@@ -10,7 +10,7 @@
 //! - [`native`]: the native twins, used by kerafold's integer reference inference.
 //! - [`field`]: signed integers in the field, packing, Poseidon (native).
 //! - [`packing`]: the packed form of linear-layer weights.
-//! - [`step`]: the entry point of the folding circuit ([`step::step`]) and
+//! - [`step`](mod@step): the entry point of the folding circuit ([`step::step`](fn@step::step)) and
 //!   [`step::count_constraints`].
 //! - Gadgets: [`range`] (bit decompositions, range checks), [`linear`] (Dense, Conv, Depthwise,
 //!   Affine with packed lanes and fused requantization), [`activation`], [`pooling`],
