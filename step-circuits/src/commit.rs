@@ -5,7 +5,7 @@
 //! The gadget allocates each packed element (`pack{c}/num`, one constraint `pack{c}_eq`) and
 //! hashes with `PoseidonROCircuit` (`hash/…`), squeezing the full field element. Packing is
 //! injective only on in-range values, so a tensor must be range-checked before it is committed:
-//! [`open`] does that for a tensor it receives; every step output ([`crate::step`]) is in range
+//! [`open`] does that for a tensor it receives; every step output ([`crate::step::step`]) is in range
 //! by construction. The tensor length is fixed by the circuit shape (the sponge's IO pattern
 //! also binds the number of packed elements).
 

@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! # kerafold-step-circuits
 //!
 //! Sound R1CS gadgets for Keras layers, written against nova-snark's frontend and generic over the
@@ -9,7 +10,7 @@
 //! - [`native`]: the native twins, used by kerafold's integer reference inference.
 //! - [`field`]: signed integers in the field, packing, Poseidon (native).
 //! - [`packing`]: the packed form of linear-layer weights.
-//! - [`step`]: the entry point of the folding circuit ([`step::step`]) and
+//! - [`step`](mod@step): the entry point of the folding circuit ([`step::step`](fn@step::step)) and
 //!   [`step::count_constraints`].
 //! - Gadgets: [`range`] (bit decompositions, range checks), [`linear`] (Dense, Conv, Depthwise,
 //!   Affine with packed lanes and fused requantization), [`activation`], [`pooling`],
@@ -24,6 +25,7 @@
 pub mod activation;
 pub mod argmax;
 pub mod commit;
+pub mod cost;
 pub mod count;
 pub mod elementwise;
 pub mod field;

@@ -12,10 +12,15 @@ pub enum NativeError {
     /// An activation left the `bits`-bit signed range: quantization would wrap.
     #[error("output {index} = {value} leaves the {bits}-bit activation range [{min}, {max}]")]
     OutOfRange {
+        /// Flat index of the offending output.
         index: usize,
+        /// The value that left the range.
         value: i128,
+        /// Activation bits.
         bits: u32,
+        /// Smallest activation.
         min: i64,
+        /// Largest activation.
         max: i64,
     },
     /// Inputs or weights of the wrong length.
@@ -241,9 +246,13 @@ pub fn pool_taps(
 /// Result of average pooling: `sum = q·count + r`, `0 ≤ r < count` (floor division).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AvgPool {
+    /// Sum over the valid taps of each output.
     pub sum: Vec<i128>,
+    /// Number of valid taps of each output.
     pub count: Vec<usize>,
+    /// Quotient `floor(sum / count)`, in range.
     pub q: Vec<i64>,
+    /// Remainder `sum − q·count`, in `[0, count)`.
     pub r: Vec<i64>,
 }
 
@@ -309,8 +318,11 @@ pub fn argmax(x: &[i64]) -> usize {
 /// branch, the polynomial), that second quotient and remainder.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ActOut {
+    /// The activation's output.
     pub y: i64,
+    /// Second quotient (LeakyReLU's negative branch, polynomial); 0 otherwise.
     pub q2: i64,
+    /// Second remainder; 0 otherwise.
     pub r2: i64,
 }
 
@@ -362,14 +374,18 @@ pub fn activation(act: &Act, q: i64, fp: &FixedPoint, index: usize) -> Result<Ac
 /// the op's spec documents.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Weights {
+    /// Kernel (or affine scale), flat.
     pub w: Vec<i64>,
+    /// Bias (or affine offset).
     pub b: Vec<i64>,
 }
 
 /// Everything one step computes: the op's result `q` before the activation, and the output `y`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StepOut {
+    /// The op's result before the activation.
     pub q: Vec<i64>,
+    /// The step's output.
     pub y: Vec<i64>,
 }
 

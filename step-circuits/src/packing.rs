@@ -31,7 +31,9 @@ pub fn groups(n: usize, lanes: usize) -> usize {
 /// A linear step's packed weights.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Packed<F> {
+    /// Packed kernel elements.
     pub w: Vec<F>,
+    /// Packed bias elements.
     pub b: Vec<F>,
 }
 

@@ -66,12 +66,16 @@ impl FixedPoint {
 /// Height × width × channels.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Shape3 {
+    /// Height.
     pub h: usize,
+    /// Width.
     pub w: usize,
+    /// Channels.
     pub c: usize,
 }
 
 impl Shape3 {
+    /// `h × w × c`.
     pub const fn new(h: usize, w: usize, c: usize) -> Self {
         Self { h, w, c }
     }
@@ -79,9 +83,11 @@ impl Shape3 {
     pub const fn vector(n: usize) -> Self {
         Self { h: 1, w: 1, c: n }
     }
+    /// Number of values.
     pub const fn len(&self) -> usize {
         self.h * self.w * self.c
     }
+    /// Whether the shape holds no value.
     pub const fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -98,22 +104,34 @@ impl Shape3 {
 /// padding (zero for convolutions, skipped for pooling).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Window {
+    /// Input shape.
     pub input: Shape3,
+    /// Kernel height.
     pub kh: usize,
+    /// Kernel width.
     pub kw: usize,
+    /// Vertical stride.
     pub sh: usize,
+    /// Horizontal stride.
     pub sw: usize,
+    /// Vertical dilation.
     pub dh: usize,
+    /// Horizontal dilation.
     pub dw: usize,
+    /// Rows of padding above the input.
     pub pad_top: usize,
+    /// Columns of padding left of the input.
     pub pad_left: usize,
+    /// Output height.
     pub out_h: usize,
+    /// Output width.
     pub out_w: usize,
 }
 
 /// Keras padding modes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Padding {
+    /// No padding: only windows that fit the input.
     Valid,
     /// TensorFlow "same": total padding `max((out−1)·s + (k−1)·d + 1 − in, 0)`, the larger half at
     /// the bottom/right.
@@ -182,7 +200,9 @@ impl Window {
 /// Weights: `W` row-major `[n_in][n_out]`, `b` `[n_out]`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct DenseSpec {
+    /// Input length.
     pub n_in: usize,
+    /// Output length.
     pub n_out: usize,
 }
 
@@ -190,7 +210,9 @@ pub struct DenseSpec {
 /// Weights: `W` `[kh][kw][c_in][c_out]`, `b` `[c_out]`. Output shape `out_h × out_w × c_out`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct ConvSpec {
+    /// Sliding window over the input.
     pub window: Window,
+    /// Output channels (filters).
     pub c_out: usize,
 }
 
@@ -198,7 +220,9 @@ pub struct ConvSpec {
 /// `ch·mult + m` reads input channel `ch`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct DepthwiseSpec {
+    /// Sliding window over the input.
     pub window: Window,
+    /// Depth multiplier: output channels per input channel.
     pub mult: usize,
 }
 
@@ -206,7 +230,9 @@ pub struct DepthwiseSpec {
 /// `y[j] = a[j mod channels]·x[j] + b[j mod channels]`, then requantized by `2^fw`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct AffineSpec {
+    /// Number of values.
     pub n: usize,
+    /// Channels (the scale and offset repeat with period `channels`).
     pub channels: usize,
 }
 
@@ -215,6 +241,7 @@ pub struct AffineSpec {
 /// floor division. Global pooling is a window covering the whole input.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct PoolSpec {
+    /// The pooling window.
     pub window: Window,
 }
 
@@ -223,23 +250,37 @@ pub struct PoolSpec {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum ViewOp {
     /// Nearest-neighbour upsampling of `input` by `(sy, sx)`.
-    UpSample { input: Shape3, sy: usize, sx: usize },
+    UpSample {
+        /// Input shape.
+        input: Shape3,
+        /// Vertical factor.
+        sy: usize,
+        /// Horizontal factor.
+        sx: usize,
+    },
     /// Zero padding of `input` (ZeroPadding2D).
     ZeroPad {
+        /// Input shape.
         input: Shape3,
+        /// Rows added above.
         top: usize,
+        /// Rows added below.
         bottom: usize,
+        /// Columns added left.
         left: usize,
+        /// Columns added right.
         right: usize,
     },
 }
 
 impl ViewOp {
+    /// Number of input values.
     pub fn input_len(&self) -> usize {
         match self {
             ViewOp::UpSample { input, .. } | ViewOp::ZeroPad { input, .. } => input.len(),
         }
     }
+    /// Shape of the output.
     pub fn output_shape(&self) -> Shape3 {
         match *self {
             ViewOp::UpSample { input, sy, sx } => Shape3::new(input.h * sy, input.w * sx, input.c),
@@ -294,22 +335,31 @@ pub fn compose_views(views: &[ViewOp], input_len: usize) -> Vec<Option<usize>> {
 /// The operation of one step.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Op {
+    /// Fully connected layer.
     Dense(DenseSpec),
+    /// Convolution.
     Conv(ConvSpec),
+    /// Depthwise convolution.
     Depthwise(DepthwiseSpec),
+    /// Per-channel affine map.
     Affine(AffineSpec),
+    /// Max pooling.
     MaxPool(PoolSpec),
+    /// Average pooling.
     AvgPool(PoolSpec),
     /// `y = x + skip` over `n` values (residual connection), range-checked.
     Add {
+        /// Number of values.
         n: usize,
     },
     /// `y = x` (used when an activation or a view has no operation to fuse into).
     Identity {
+        /// Number of values.
         n: usize,
     },
     /// First index of the maximum of `n` values; the values pass through unchanged.
     ArgMax {
+        /// Number of values.
         n: usize,
     },
 }
@@ -341,6 +391,7 @@ impl Op {
             Op::Add { n } | Op::Identity { n } | Op::ArgMax { n } => Shape3::vector(*n),
         }
     }
+    /// Number of output values.
     pub fn output_len(&self) -> usize {
         self.output_shape().len()
     }
@@ -410,26 +461,32 @@ impl Op {
 /// Activation applied to an op's integer result `q` (already in the `bits` range).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Act {
+    /// `q` unchanged.
     Linear,
     /// `max(q, 0)`.
     Relu,
     /// `min(max(q, 0), hi)`; ReLU6 has `hi = 6·2^fa`.
     Clip {
+        /// Upper bound (at activation scale), `≥ 0`.
         hi: i64,
     },
     /// `q` if `q ≥ 0`, else `floor((k·q + 2^(m−1)) / 2^m)`: slope `α = k / 2^m`, `0 < k < 2^m`.
     Leaky {
+        /// Slope numerator.
         k: i64,
+        /// Slope shift: `α = k / 2^m`.
         m: u32,
     },
     /// `floor((q² + c·q + 2^(fa−1)) / 2^fa)`: the real map `x² + (c/2^fa)·x` (keras2circom's
     /// polynomial activation), range-checked.
     Poly {
+        /// Coefficient of `x`, at scale `2^fa`.
         c: i64,
     },
 }
 
 impl Act {
+    /// Short name.
     pub fn name(&self) -> &'static str {
         match self {
             Act::Linear => "linear",

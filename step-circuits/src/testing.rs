@@ -159,6 +159,30 @@ impl<F: PrimeField> TamperCs<F> {
         self.constraints.iter().map(|c| c.3.as_str()).collect()
     }
 
+    /// Paths of the auxiliary variables that appear in no constraint (sorted). A gadget's own
+    /// variables must never be in this list: an unconstrained witness is a free choice of the
+    /// prover.
+    pub fn unconstrained(&self) -> Vec<String> {
+        let mut used = vec![false; self.aux.len()];
+        for (a, b, c, _) in &self.constraints {
+            for lc in [a, b, c] {
+                for (i, _) in lc.iter_aux() {
+                    used[*i] = true;
+                }
+            }
+        }
+        let mut v: Vec<String> = self
+            .paths
+            .iter()
+            .filter_map(|(p, var)| match var.get_unchecked() {
+                nova_snark::frontend::Index::Aux(i) if !used[i] => Some(p.clone()),
+                _ => None,
+            })
+            .collect();
+        v.sort();
+        v
+    }
+
     /// The wrapped `TestConstraintSystem`.
     pub fn inner(&self) -> &TestConstraintSystem<F> {
         &self.inner
@@ -295,5 +319,8 @@ mod tests {
         cs.override_value("nope", Fq::from(1));
         square(&mut cs);
         assert_eq!(cs.unused_overrides(), vec!["nope".to_string()]);
+        assert!(cs.unconstrained().is_empty());
+        AllocatedNum::alloc(cs.namespace(|| "free"), || Ok(Fq::from(1))).unwrap();
+        assert_eq!(cs.unconstrained(), vec!["free/num".to_string()]);
     }
 }

@@ -475,3 +475,45 @@ fn weights_are_bound_to_their_variables() {
     let w0 = kerafold_step_circuits::field::pack_lanes::<Fb>(&[8, -3, 12], FP.lane_bits());
     assert_fails(&case, vec![("w0/num".into(), w0)], &["op/grp0/mul0"]);
 }
+
+// ---------------------------------------------------------------------------------------------
+// The documented limit of lane packing (README, "What the linear gadget proves")
+
+#[test]
+fn known_gap_an_overflowing_lane_carries_into_its_neighbour() {
+    // Dense 1 → 2, w = [100, 0]: with x = 1000 lane 0 accumulates 100000, whose requantized
+    // value 3125 is out of the 12-bit range, so the twin rejects the layer. The circuit then has
+    // exactly one solution, in which lane 0 keeps the low S bits (q0 = −971) and lane 1 receives
+    // the carry in its remainder (q1 = 0, r1 = 17). No other output is possible: the prover has
+    // no choice, but the output is not the twin's (which has none).
+    let case = Case::new(
+        Op::Dense(DenseSpec { n_in: 1, n_out: 2 }),
+        Act::Linear,
+        vec![1],
+        FP,
+    )
+    .weights(vec![100, 0], vec![0, 0]);
+    honest::<Fb>(&case);
+    let s = FP.lane_bits();
+    let off = (1i64 << (FW - 1)) + (1i64 << (FW + B - 1));
+    let lane0 = 100_000 + off; // ≥ 2^S: carries
+    assert!(lane0 >= 1 << s);
+    let (d0, d1) = (lane0 - (1 << s), off + 1);
+    let mut forged = vec![("x0/num".to_string(), Fb::from(1000))];
+    forged.extend(bits::<Fb>("op/out0/r", (d0 & 31) as u128, FW));
+    forged.extend(bits::<Fb>("op/out0/u", (d0 >> FW) as u128, B));
+    forged.extend(bits::<Fb>("op/out1/r", (d1 & 31) as u128, FW));
+    forged.extend(bits::<Fb>("op/out1/u", (d1 >> FW) as u128, B));
+    assert_eq!(
+        (
+            (d0 >> FW) - (1 << (B - 1)),
+            d1 & 31,
+            (d1 >> FW) - (1 << (B - 1))
+        ),
+        (-971, 17, 0)
+    );
+    forged.push(("act/out0/y/num".into(), from_i64(-971)));
+    forged.push(("act/out1/y/num".into(), from_i64(0)));
+    let cs = tampered::<Fb>(&case, &forged);
+    assert!(cs.unsatisfied().is_empty());
+}

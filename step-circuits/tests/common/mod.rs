@@ -8,7 +8,7 @@ use kerafold_step_circuits::packing;
 use kerafold_step_circuits::spec::{compose_views, Act, FixedPoint, Op, ViewOp};
 use kerafold_step_circuits::step::{alloc_i64s, alloc_nums, count_constraints, step, StepOut};
 use kerafold_step_circuits::testing::TamperCs;
-use nova_snark::frontend::SynthesisError;
+use nova_snark::frontend::{ConstraintSystem, SynthesisError};
 use nova_snark::provider::{Bn256EngineKZG, PallasEngine};
 use nova_snark::traits::Engine;
 
@@ -76,7 +76,10 @@ impl Case {
 
 /// Synthesizes the case honestly into `cs` (inputs `x{i}/num`, `skip{i}/num`, packed weights
 /// `w{i}/num`, `b{i}/num`; the step at the root: `op/…`, `act/…`).
-pub fn synth<F: Field>(cs: &mut TamperCs<F>, case: &Case) -> Result<StepOut<F>, SynthesisError> {
+pub fn synth<F: Field, CS: ConstraintSystem<F>>(
+    cs: &mut CS,
+    case: &Case,
+) -> Result<StepOut<F>, SynthesisError> {
     let x = alloc_i64s(cs, "x", &case.x)?;
     let skip = case
         .skip
@@ -138,6 +141,20 @@ pub fn check<F: Field>(case: &Case) -> Option<TamperCs<F>> {
             } else {
                 assert!(out.argmax.is_none());
             }
+            let free: Vec<String> = cs
+                .unconstrained()
+                .into_iter()
+                .filter(|p| {
+                    !(p.starts_with('x')
+                        || p.starts_with('w')
+                        || p.starts_with('b')
+                        || p.starts_with("skip"))
+                })
+                .collect();
+            assert!(
+                free.is_empty(),
+                "unconstrained gadget variables {free:?}: {case:?}"
+            );
             let n = count_constraints(&case.op, &case.act, &case.views, &case.fp)
                 .expect("count constraints");
             assert_eq!(

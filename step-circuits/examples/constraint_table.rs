@@ -1,0 +1,27 @@
+//! Prints the constraint table (markdown) from real shape synthesis.
+//!
+//! `cargo run -p kerafold-step-circuits --example constraint_table`
+
+use kerafold_step_circuits::cost::{markdown, table};
+use kerafold_step_circuits::FixedPoint;
+
+fn main() {
+    for fp in [
+        FixedPoint {
+            fa: 8,
+            fw: 8,
+            bits: 16,
+        },
+        FixedPoint {
+            fa: 10,
+            fw: 12,
+            bits: 24,
+        },
+    ] {
+        let rows = table(&fp).expect("synthesis");
+        println!("{}", markdown(&fp, &rows));
+        if let Some(r) = rows.iter().find(|r| !r.meets_target()) {
+            println!("TARGET MISSED: {r:?}");
+        }
+    }
+}
