@@ -234,7 +234,15 @@ fn load_model(
     let graph = model::load(path)?;
     let program = model::lower(&graph)?;
     if let (Some(fa), Some(fw), Some(bits)) = (quant.fa, quant.fw, quant.bits) {
-        let q = model::quantize(&program, FixedPoint { fa, fw, bits })?;
+        let q = model::quantize(
+            &program,
+            FixedPoint {
+                fa,
+                fw,
+                bits,
+                guard: 1,
+            },
+        )?;
         return Ok((graph, program, q, None));
     }
     let calib = match &quant.calibrate {

@@ -266,6 +266,7 @@ mod tests {
                 fa: 8,
                 fw: 8,
                 bits: 16,
+                guard: 1,
             },
             input_shape: vec![4],
             output_shape: vec![3],

@@ -11,11 +11,13 @@ fn main() {
             fa: 8,
             fw: 8,
             bits: 16,
+            guard: 6,
         },
         FixedPoint {
             fa: 10,
             fw: 12,
             bits: 24,
+            guard: 6,
         },
     ] {
         let rows = table(&fp).expect("synthesis");

@@ -92,7 +92,12 @@ pub fn open<F: Field, CS: ConstraintSystem<F>>(
 ) -> Result<Opened<F>, SynthesisError> {
     check_bits(bits)?;
     // Only `bits` matters to the range check.
-    let fp = FixedPoint { fa: 1, fw: 1, bits };
+    let fp = FixedPoint {
+        fa: 1,
+        fw: 1,
+        bits,
+        guard: 1,
+    };
     let checked = values
         .iter()
         .enumerate()

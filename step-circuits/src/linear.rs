@@ -1,10 +1,10 @@
 //! Linear layers (Dense, Conv, Depthwise, Affine) with packed weight lanes and fused
 //! requantization (DESIGN.md §3).
 //!
-//! Let `B = fp.bits`, `S = fw + B` the lane width and `k = packing::lanes(fp)`. The outputs of a
-//! layer are split into *groups* of at most `k` outputs that read the same inputs (the layout of
-//! [`crate::packing`]). For one group with taps `t` (input `x_t`, packed weight element `E_t`) and
-//! packed bias `E_bias`, the circuit enforces
+//! Let `B = fp.bits`, `S = fp.lane_bits() = fw + B + guard` the lane width and
+//! `k = packing::lanes(fp)`. The outputs of a layer are split into *groups* of at most `k`
+//! outputs that read the same inputs (the layout of [`crate::packing`]). For one group with taps
+//! `t` (input `x_t`, packed weight element `E_t`) and packed bias `E_bias`, the circuit enforces
 //!
 //! ```text
 //! Σ_t x_t·E_t + E_bias + Σ_j OFF·2^(S·j) = Σ_j (r_j + 2^fw·u_j)·2^(S·j)     (grp{g}/lane_sum)
@@ -16,16 +16,14 @@
 //! the last product is the multiplication of the lane-sum constraint itself. Padding taps and
 //! inputs that are the views' constant zero contribute nothing.
 //!
-//! **What this proves.** The right-hand side is an integer below `2^(k·S) ≤ 2^248 < p`, so for
-//! given inputs and weight elements the decomposition is unique: the outputs are a function of
-//! `(x, E)`, the prover has no choice. If every lane's weights lie in the lane range (the
-//! packing the quantizer produces) and the native twin accepts the layer, lane `j` of the sum is
-//! exactly `acc_j + OFF = u_j·2^fw + r_j` with `acc_j = Σ x·w + b` of output `j`, i.e. half-up
-//! requantization `acc + 2^(fw−1) = q·2^fw + r`, `0 ≤ r < 2^fw`, `q = u − 2^(B−1)` in the
-//! `B`-bit range, all enforced by the constraint system. (If some lane's requantized value
-//! leaves the `B`-bit range, the twin reports an error and no honest prover proceeds; the
-//! circuit then has at most one solution, in which the overflowing lane carries into its
-//! neighbour, see the crate README.)
+//! **What this proves.** The right-hand side is an integer below `2^(k·S) ≤ 2^248 < p` whose
+//! base-`2^S` digits lie in `[0, 2^(fw+B))`; the `guard ≥ 1` top bits of every lane are zero. The
+//! quantizer sizes the guard so that every lane value `acc_j + OFF` the weights allow for
+//! in-range inputs is below `2^(S−1)` in magnitude; both sides are then equal as integers and,
+//! balanced base-`2^S` digits being unique, lane `j` is exactly `acc_j + OFF = u_j·2^fw + r_j`
+//! with `acc_j = Σ x·w + b`: half-up requantization `acc + 2^(fw−1) = q·2^fw + r`,
+//! `0 ≤ r < 2^fw`, `q = u − 2^(B−1)` in the `B`-bit range, all enforced by the constraint system.
+//! An activation out of range leaves the system without a solution (no carry between lanes).
 //!
 //! **Witness.** The gadget decodes the weights from the packed elements' values
 //! ([`crate::packing::unpack`]), runs the native twin ([`crate::native::dense`] …) on the inputs'

@@ -435,6 +435,7 @@ mod tests {
         fa: 4,
         fw: 4,
         bits: 12,
+        guard: 1,
     };
 
     #[test]

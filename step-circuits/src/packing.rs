@@ -206,16 +206,18 @@ mod tests {
             fa: 8,
             fw: 8,
             bits: 16,
+            guard: 8,
         };
-        assert_eq!(lanes(&fp), 10);
+        // lanes of 8 + 16 + 8 = 32 bits: 7 per element
+        assert_eq!(lanes(&fp), 7);
         let op = Op::Dense(DenseSpec { n_in: 2, n_out: 12 });
         let w: Vec<i64> = (0..24).map(|v| v - 12).collect();
         let b: Vec<i64> = (0..12).collect();
         let p = pack::<F>(&op, &Weights { w: w.clone(), b }, &fp);
         assert_eq!((p.w.len(), p.b.len()), packed_lens(&op, &fp));
-        assert_eq!(p.w[0], pack_lanes::<F>(&w[0..10], 24));
-        assert_eq!(p.w[1], pack_lanes::<F>(&w[10..12], 24));
-        assert_eq!(p.w[2], pack_lanes::<F>(&w[12..22], 24));
+        assert_eq!(p.w[0], pack_lanes::<F>(&w[0..7], 32));
+        assert_eq!(p.w[1], pack_lanes::<F>(&w[7..12], 32));
+        assert_eq!(p.w[2], pack_lanes::<F>(&w[12..19], 32));
     }
 
     #[test]
@@ -224,6 +226,7 @@ mod tests {
             fa: 8,
             fw: 8,
             bits: 16,
+            guard: 1,
         };
         let half = 1i64 << 23;
         let op = Op::Dense(DenseSpec { n_in: 3, n_out: 13 });

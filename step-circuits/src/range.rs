@@ -250,6 +250,7 @@ mod tests {
         fa: 4,
         fw: 4,
         bits: 8,
+        guard: 1,
     };
 
     fn check(v: i64) -> TamperCs<F> {

@@ -19,6 +19,15 @@ pub struct FixedPoint {
     pub fw: u32,
     /// Activation range in bits (signed), `B` in DESIGN.md.
     pub bits: u32,
+    /// Guard bits between the lanes of a packed linear-layer accumulator (at least 1).
+    ///
+    /// A lane holds `acc + 2^(fw−1) + 2^(fw+bits−1)`; its `fw + bits` low bits are decomposed into
+    /// remainder and quotient and the guard bits are forced to zero. As long as every lane value
+    /// the weights allow (for any in-range input) is below `2^(lane_bits−1)` in magnitude, a lane
+    /// that leaves `[0, 2^(fw+bits))` (an overflowing activation) has no decomposition at all:
+    /// balanced base-`2^lane_bits` digits are unique, so it cannot borrow from or carry into its
+    /// neighbour. The quantizer sizes the guard from the weights.
+    pub guard: u32,
 }
 
 impl FixedPoint {
@@ -34,10 +43,10 @@ impl FixedPoint {
     pub fn in_range(&self, x: i64) -> bool {
         x >= self.min() && x <= self.max()
     }
-    /// Bit width of one lane of a packed linear-layer accumulator: remainder (`fw` bits) plus
-    /// offset quotient (`bits` bits).
+    /// Bit width of one lane of a packed linear-layer accumulator: remainder (`fw` bits), offset
+    /// quotient (`bits` bits) and guard bits.
     pub fn lane_bits(&self) -> u32 {
-        self.fw + self.bits
+        self.fw + self.bits + self.guard
     }
     /// Checks the parameters are usable in a field with `capacity` bits.
     pub fn validate(&self, capacity: u32) -> Result<(), String> {
@@ -53,10 +62,14 @@ impl FixedPoint {
                 self.fa, self.bits
             ));
         }
-        if self.lane_bits() > capacity {
+        if self.guard == 0 {
+            return Err("at least one guard bit between lanes is required for soundness".into());
+        }
+        if self.lane_bits() > capacity.min(120) {
             return Err(format!(
-                "fw + bits = {} exceeds the field capacity {capacity}",
-                self.lane_bits()
+                "fw + bits + guard = {} exceeds the usable lane width {}",
+                self.lane_bits(),
+                capacity.min(120)
             ));
         }
         Ok(())

@@ -13,12 +13,14 @@ const FP: FixedPoint = FixedPoint {
     fa: 4,
     fw: 5,
     bits: 12,
+    guard: 1,
 };
-/// 16-bit activations, 10 lanes of 24 bits.
+/// 16-bit activations, 9 lanes of 25 bits.
 const FP16: FixedPoint = FixedPoint {
     fa: 8,
     fw: 8,
     bits: 16,
+    guard: 1,
 };
 
 /// Deterministic pseudo-random integers in `[lo, hi]`.
@@ -210,8 +212,9 @@ fn sixteen_bit_parameters_bn254() {
 
 #[test]
 fn dense_uses_all_lanes_and_reproduces_hand_computation() {
-    // n_out = 23 with k = 14 lanes: two groups, the second with 9 real lanes
-    assert_eq!(kerafold_step_circuits::packing::lanes(&FP), 14);
+    // n_out = 23 with k = 13 lanes (18 bits each, one guard bit): two groups, the second with
+    // 10 real lanes
+    assert_eq!(kerafold_step_circuits::packing::lanes(&FP), 13);
     let spec = DenseSpec { n_in: 2, n_out: 23 };
     let w: Vec<i64> = (0..46).map(|i| i - 23).collect();
     let b: Vec<i64> = (0..23).map(|i| 32 * i - 300).collect();
@@ -350,6 +353,7 @@ fn invalid_steps_are_errors_not_panics() {
         fa: 0,
         fw: 5,
         bits: 12,
+        guard: 1,
     };
     assert!(count_constraints(&dense, &Act::Linear, &[], &bad_fp).is_err());
     // wrong number of packed weights

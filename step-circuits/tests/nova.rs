@@ -17,6 +17,7 @@ const FP: FixedPoint = FixedPoint {
     fa: 4,
     fw: 5,
     bits: 12,
+    guard: 1,
 };
 
 fn r1cs_sat<E: Engine>(case: &Case)

@@ -13,16 +13,19 @@ const FPS: [FixedPoint; 3] = [
         fa: 3,
         fw: 4,
         bits: 10,
+        guard: 1,
     },
     FixedPoint {
         fa: 4,
         fw: 5,
         bits: 12,
+        guard: 1,
     },
     FixedPoint {
         fa: 6,
         fw: 7,
         bits: 14,
+        guard: 1,
     },
 ];
 

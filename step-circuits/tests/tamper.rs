@@ -19,6 +19,7 @@ const FP: FixedPoint = FixedPoint {
     fa: 4,
     fw: 5,
     bits: 12,
+    guard: 1,
 };
 const B: u32 = FP.bits;
 const FW: u32 = FP.fw;
@@ -115,17 +116,18 @@ fn remainder_of_2_pow_fw_or_more_fails_at_its_top_bit() {
 
 #[test]
 fn carry_between_lanes_fails_at_the_quotient_top_bit() {
-    // lane 0 gains 2^S and lane 1 loses 1: the packed sum is unchanged, but lane 0's quotient
-    // would need 2^B more, i.e. its top bit 1 + 2
+    // lane 0 gains 2^lane_bits and lane 1 loses 1: the packed sum is unchanged, but lane 0's
+    // quotient would need 2^(B+guard) more, i.e. its top bit 1 + 2^(guard+1)
     let case = dense(Act::Linear);
     let cs = honest::<Fb>(&case);
     let u0 = bits_of(&cs, "op/out0/u", B);
     let r1 = bits_of(&cs, "op/out1/r", FW);
     assert!(r1 >= 1);
     let top = ((u0 >> (B - 1)) & 1) as u64;
-    let mut forged = bits_with::<Fb>("op/out0/u", u0, B, B - 1, Fb::from(top + 2));
+    let g = FP.guard;
+    let mut forged = bits_with::<Fb>("op/out0/u", u0, B, B - 1, Fb::from(top + (2 << g)));
     forged.extend(bits::<Fb>("op/out1/r", r1 - 1, FW));
-    forged.push(("act/out0/y/num".into(), from_i64(16 + (1 << B))));
+    forged.push(("act/out0/y/num".into(), from_i64(16 + (1 << (B + g)))));
     assert_fails(&case, forged, &["op/out0/u/bit11"]);
 }
 
@@ -186,6 +188,7 @@ fn an_8_bit_range_check_has_exactly_one_boolean_decomposition() {
         fa: 2,
         fw: 2,
         bits: 8,
+        guard: 1,
     };
     let case = Case::new(Op::Identity { n: 1 }, Act::Relu, vec![37], fp);
     honest::<Fp>(&case);
@@ -477,43 +480,84 @@ fn weights_are_bound_to_their_variables() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The documented limit of lane packing (README, "What the linear gadget proves")
+// Overflow: a lane whose activation leaves the range has no decomposition at all
 
 #[test]
-fn known_gap_an_overflowing_lane_carries_into_its_neighbour() {
-    // Dense 1 → 2, w = [100, 0]: with x = 1000 lane 0 accumulates 100000, whose requantized
-    // value 3125 is out of the 12-bit range, so the twin rejects the layer. The circuit then has
-    // exactly one solution, in which lane 0 keeps the low S bits (q0 = −971) and lane 1 receives
-    // the carry in its remainder (q1 = 0, r1 = 17). No other output is possible: the prover has
-    // no choice, but the output is not the twin's (which has none).
+fn an_overflowing_lane_cannot_carry_into_its_neighbour() {
+    // Dense 1 → 2, w = [100, 0]. The quantizer sizes the guard for any in-range input:
+    // Σ|w|·2^(B−1) + OFF = 100·2048 + 65552 < 2^18, so lanes are 19 bits (guard 2). With the
+    // input forged to 1000 (lane 0 accumulates 100000, requantized 3125: out of the 12-bit
+    // range), the old "carry" solution (lane 0 keeps its low bits, lane 1 absorbs the carry) no
+    // longer adds up: the carry would land in lane 0's guard bits, which do not exist.
+    let fp = FixedPoint { guard: 2, ..FP };
     let case = Case::new(
         Op::Dense(DenseSpec { n_in: 1, n_out: 2 }),
         Act::Linear,
         vec![1],
-        FP,
+        fp,
     )
     .weights(vec![100, 0], vec![0, 0]);
     honest::<Fb>(&case);
-    let s = FP.lane_bits();
+    let s = fp.lane_bits();
     let off = (1i64 << (FW - 1)) + (1i64 << (FW + B - 1));
-    let lane0 = 100_000 + off; // ≥ 2^S: carries
-    assert!(lane0 >= 1 << s);
-    let (d0, d1) = (lane0 - (1 << s), off + 1);
+    let lane0 = 100_000 + off;
+    assert!(lane0 >= 1 << (FW + B) && lane0 < 1 << (s - 1));
+    let (d0, d1) = (lane0 - (1 << (FW + B)), off + 1);
     let mut forged = vec![("x0/num".to_string(), Fb::from(1000))];
     forged.extend(bits::<Fb>("op/out0/r", (d0 & 31) as u128, FW));
     forged.extend(bits::<Fb>("op/out0/u", (d0 >> FW) as u128, B));
     forged.extend(bits::<Fb>("op/out1/r", (d1 & 31) as u128, FW));
     forged.extend(bits::<Fb>("op/out1/u", (d1 >> FW) as u128, B));
-    assert_eq!(
-        (
-            (d0 >> FW) - (1 << (B - 1)),
-            d1 & 31,
-            (d1 >> FW) - (1 << (B - 1))
-        ),
-        (-971, 17, 0)
-    );
-    forged.push(("act/out0/y/num".into(), from_i64(-971)));
-    forged.push(("act/out1/y/num".into(), from_i64(0)));
+    forged.push((
+        "act/out0/y/num".into(),
+        from_i64((d0 >> FW) - (1 << (B - 1))),
+    ));
+    forged.push((
+        "act/out1/y/num".into(),
+        from_i64((d1 >> FW) - (1 << (B - 1))),
+    ));
     let cs = tampered::<Fb>(&case, &forged);
-    assert!(cs.unsatisfied().is_empty());
+    assert_eq!(cs.unsatisfied(), vec!["op/grp0/lane_sum"]);
+}
+
+#[test]
+fn an_overflowing_lane_has_no_boolean_decomposition_exhaustively() {
+    // Tiny parameters so every assignment can be tried: fw = 2, B = 4, w = [7, 0], guard as the
+    // quantizer sizes it (Σ|w|·2^3 + OFF = 56 + 34 < 2^7 → lanes of 8 bits, guard 2). The input
+    // is forged to 7 (in range): acc = 49 requantizes to 12 > 7, an overflow. No boolean
+    // assignment of the 12 remainder/quotient bits of the two lanes satisfies the lane sum.
+    let fp = FixedPoint {
+        fa: 1,
+        fw: 2,
+        bits: 4,
+        guard: 2,
+    };
+    let case = Case::new(
+        Op::Dense(DenseSpec { n_in: 1, n_out: 2 }),
+        Act::Linear,
+        vec![1],
+        fp,
+    )
+    .weights(vec![7, 0], vec![0, 0]);
+    honest::<Fb>(&case);
+    assert!(kerafold_step_circuits::native::dense(
+        &DenseSpec { n_in: 1, n_out: 2 },
+        &[7],
+        &[7, 0],
+        &[0, 0],
+        &fp
+    )
+    .is_err());
+    for v in 0u128..(1 << 12) {
+        let mut forged = vec![("x0/num".to_string(), Fb::from(7))];
+        forged.extend(bits::<Fb>("op/out0/r", v & 3, 2));
+        forged.extend(bits::<Fb>("op/out0/u", (v >> 2) & 15, 4));
+        forged.extend(bits::<Fb>("op/out1/r", (v >> 6) & 3, 2));
+        forged.extend(bits::<Fb>("op/out1/u", (v >> 8) & 15, 4));
+        let cs = tampered::<Fb>(&case, &forged);
+        assert!(
+            cs.unsatisfied().contains(&"op/grp0/lane_sum"),
+            "assignment {v:#x} satisfies the lane sum"
+        );
+    }
 }

@@ -10,6 +10,7 @@ const FP16: FixedPoint = FixedPoint {
     fa: 8,
     fw: 8,
     bits: 16,
+    guard: 1,
 };
 
 #[test]
@@ -29,6 +30,7 @@ fn linear_layers_cost_about_one_constraint_per_k_macs() {
             fa: 10,
             fw: 12,
             bits: 24,
+            guard: 1,
         },
     ] {
         let k = lanes(&fp);
