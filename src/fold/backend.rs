@@ -321,15 +321,18 @@ pub fn step_constraints<F: kerafold_step_circuits::Field>(
 
 /// Proves every step, compresses, and returns the serialized compressed SNARK and the final
 /// state. Each step's witness is checked natively first; a failing step is reported by name.
+///
+/// Witnesses are built on demand by `witness(i)`, one step at a time, so the prover holds one
+/// layer's witness at once whatever the depth.
 pub fn prove<B: Backend>(
     store: &ParamsStore,
     srs: &Srs,
     arch: &Arc<Architecture>,
-    witnesses: &[Arc<StepWitness<Scalar<B>>>],
+    witness: &dyn Fn(usize) -> StepWitness<Scalar<B>>,
     z0: &[Scalar<B>],
     progress: &mut dyn FnMut(Progress),
 ) -> Result<(Vec<u8>, Vec<Scalar<B>>, ProveStats)> {
-    let n = witnesses.len();
+    let n = arch.steps.len();
     if n == 0 {
         return Err(Error::Usage("nothing to prove: no steps".into()));
     }
@@ -338,14 +341,15 @@ pub fn prove<B: Backend>(
     stats.step_constraints = shape_cons;
     // native check of every step before any expensive work
     let mut z = z0.to_vec();
-    for (i, w) in witnesses.iter().enumerate() {
+    for i in 0..n {
         let name = &arch.steps[i].name;
         progress(Progress::Check {
             step: i,
             of: n,
             name,
         });
-        let (next, cons) = check_step(arch, w, &z).map_err(|e| match e {
+        let w = Arc::new(witness(i));
+        let (next, cons) = check_step(arch, &w, &z).map_err(|e| match e {
             Error::Prover(m) => Error::Prover(format!("step {i} ('{name}'): {m}")),
             e => e,
         })?;
@@ -364,9 +368,10 @@ pub fn prove<B: Backend>(
     (stats.primary_constraints, stats.secondary_constraints) = pp.num_constraints();
     let circuit = |i: usize| LayerStep {
         arch: arch.clone(),
-        witness: Some(witnesses[i].clone()),
+        witness: Some(Arc::new(witness(i))),
     };
-    let mut rs = RecursiveSNARK::<B::E1, B::E2, _>::new(&pp, &circuit(0), z0)
+    let first = circuit(0);
+    let mut rs = RecursiveSNARK::<B::E1, B::E2, _>::new(&pp, &first, z0)
         .map_err(|e| nova_err("first step", e))?;
     for i in 0..n {
         progress(Progress::Fold {
@@ -375,7 +380,8 @@ pub fn prove<B: Backend>(
             name: &arch.steps[i].name,
         });
         let t = Instant::now();
-        rs.prove_step(&pp, &circuit(i))
+        let c = if i == 0 { first.clone() } else { circuit(i) };
+        rs.prove_step(&pp, &c)
             .map_err(|e| nova_err(&format!("folding step {i}"), e))?;
         stats.steps.push(t.elapsed());
     }

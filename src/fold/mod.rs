@@ -211,7 +211,8 @@ pub fn fe_from_hex<F: PrimeField>(s: &str, what: &str) -> Result<F> {
 struct Blinding<F> {
     input: F,
     output: F,
-    model: bool,
+    /// Per step (empty for a public model).
+    model: Vec<F>,
 }
 
 fn random_or_zero<F: Field>(v: Visibility) -> F {
@@ -221,61 +222,57 @@ fn random_or_zero<F: Field>(v: Visibility) -> F {
     }
 }
 
-/// Builds every step's witness and the initial state.
-fn witnesses<F: Field>(
+/// Builds one step's witness.
+fn step_witness<F: Field>(
     arch: &Architecture,
     model: &QuantizedModel,
     trace: &Trace,
     blind: &Blinding<F>,
-) -> (Vec<Arc<StepWitness<F>>>, Vec<F>) {
+    i: usize,
+) -> StepWitness<F> {
     let width = arch.width;
     let pad = |v: &[i64]| {
         let mut v = v.to_vec();
         v.resize(width, 0);
         v
     };
+    let (desc, st) = (&arch.steps[i], &trace.steps[i]);
     let n = arch.steps.len();
-    let mut out = Vec::with_capacity(n);
-    let mut skip_blind = F::ZERO;
-    for (i, (desc, st)) in arch.steps.iter().zip(&trace.steps).enumerate() {
-        let r_in = if i == 0 { blind.input } else { F::ZERO };
-        out.push(Arc::new(StepWitness {
-            slot: desc.slot,
-            n_out: desc.n_out,
-            save_input: desc.save_input,
-            x: pad(&st.input),
-            r_in,
-            skip: st
-                .skip
-                .as_deref()
-                .map(pad)
-                .unwrap_or_else(|| vec![0; width]),
-            r_skip: if st.skip.is_some() {
-                skip_blind
-            } else {
-                F::ZERO
-            },
-            weights: arch.packed_weights(i, model),
-            r_model: if blind.model {
-                F::random(OsRng)
-            } else {
-                F::ZERO
-            },
-            r_out: if i + 1 == n { blind.output } else { F::ZERO },
-        }));
-        if desc.save_input {
-            skip_blind = r_in;
-        }
+    let r_in = if i == 0 { blind.input } else { F::ZERO };
+    // the saved tensor was committed as some step's input: only step 0's input is blinded
+    let saver = arch.steps[..i].iter().rposition(|d| d.save_input);
+    StepWitness {
+        slot: desc.slot,
+        n_out: desc.n_out,
+        save_input: desc.save_input,
+        x: pad(&st.input),
+        r_in,
+        skip: st
+            .skip
+            .as_deref()
+            .map(pad)
+            .unwrap_or_else(|| vec![0; width]),
+        r_skip: if st.skip.is_some() && saver == Some(0) {
+            blind.input
+        } else {
+            F::ZERO
+        },
+        weights: arch.packed_weights(i, model),
+        r_model: blind.model.get(i).copied().unwrap_or(F::ZERO),
+        r_out: if i + 1 == n { blind.output } else { F::ZERO },
     }
-    let z0 = vec![
+}
+
+/// The initial state.
+fn initial_state<F: Field>(arch: &Architecture, trace: &Trace, blind: &Blinding<F>) -> Vec<F> {
+    vec![
         F::ZERO,
-        tensor_commitment(&trace.input, width, arch.fp.bits, blind.input),
-        zero_tensor_commitment(width, arch.fp.bits),
+        tensor_commitment(&trace.input, arch.width, arch.fp.bits, blind.input),
+        zero_tensor_commitment(arch.width, arch.fp.bits),
         F::ZERO,
         F::ZERO,
         F::ZERO,
-    ];
-    (out, z0)
+    ]
 }
 
 fn prove_with<B: Backend>(
@@ -289,11 +286,18 @@ fn prove_with<B: Backend>(
     let blind = Blinding::<Scalar<B>> {
         input: random_or_zero(opts.input),
         output: random_or_zero(opts.output),
-        model: opts.model == Visibility::Private,
+        model: match opts.model {
+            Visibility::Public => vec![],
+            Visibility::Private => (0..arch.steps.len())
+                .map(|_| Scalar::<B>::random(OsRng))
+                .collect(),
+        },
     };
-    let (wit, z0) = witnesses(&arch, model, &trace, &blind);
+    let z0 = initial_state(&arch, &trace, &blind);
     let store = ParamsStore::new(&opts.params_dir);
-    let (snark, zn, stats) = backend::prove::<B>(&store, &opts.srs, &arch, &wit, &z0, progress)?;
+    let witness = |i: usize| step_witness(&arch, model, &trace, &blind, i);
+    let (snark, zn, stats) =
+        backend::prove::<B>(&store, &opts.srs, &arch, &witness, &z0, progress)?;
     store.save_arch(B::ID, &arch)?;
     if zn[5] != Scalar::<B>::from(trace.class as u64) {
         return Err(Error::Prover(
