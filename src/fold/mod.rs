@@ -263,6 +263,33 @@ fn step_witness<F: Field>(
     }
 }
 
+/// The witness of step `i` of a proof whose input, model and output are all public (nothing
+/// blinded): exactly what [`prove`] folds at that step. For code that drives Nova directly
+/// (benchmarks).
+pub fn public_step_witness<F: Field>(
+    arch: &Architecture,
+    model: &QuantizedModel,
+    trace: &Trace,
+    i: usize,
+) -> StepWitness<F> {
+    step_witness(arch, model, trace, &Blinding::public(), i)
+}
+
+/// The initial state `z0` of a proof with a public input (see [`public_step_witness`]).
+pub fn public_initial_state<F: Field>(arch: &Architecture, trace: &Trace) -> Vec<F> {
+    initial_state(arch, trace, &Blinding::public())
+}
+
+impl<F: Field> Blinding<F> {
+    fn public() -> Self {
+        Self {
+            input: F::ZERO,
+            output: F::ZERO,
+            model: vec![],
+        }
+    }
+}
+
 /// The initial state.
 fn initial_state<F: Field>(arch: &Architecture, trace: &Trace, blind: &Blinding<F>) -> Vec<F> {
     vec![
