@@ -4,7 +4,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use kerafold::fold::{self, ProofFile, ProveOptions, Srs, System, VerifyOptions, Visibility};
 use kerafold::model::{self, graph::Graph, Program, QuantizedModel};
-use kerafold::{Error, Result};
+use kerafold::{bench, Error, Result};
 use kerafold_step_circuits::spec::FixedPoint;
 use serde_json::json;
 use std::path::{Path, PathBuf};
@@ -89,6 +89,12 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Measure proving cost against depth on synthetic models (one child process per depth).
+    #[command(after_help = BENCH_HELP)]
+    Bench(BenchArgs),
+    /// One depth of `kerafold bench` (or its baseline) in this process: prints one JSON line.
+    #[command(hide = true)]
+    BenchRun(BenchRunArgs),
     /// Print the commitment of a public model (to publish before proving).
     Commit {
         /// Keras model (.keras or legacy .h5).
@@ -162,6 +168,100 @@ struct ProveArgs {
     json: bool,
 }
 
+const BENCH_HELP: &str = "\
+Each depth is proven in its own child process with a fresh parameter directory, so setup is \
+measured from scratch and the peak RSS is that depth's alone. Per-step costs (prove_s, \
+per_step_s) grow with depth; setup, compression, verification, proof size and memory should not. \
+The raw-Nova baseline folds a synthetic circuit of the same size (constraints, variables, \
+non-zeros, witness value sizes) with nova-snark directly; ratio = per_step_s / baseline_step_s.
+
+Examples:
+  kerafold bench --kind dense --width 16 --depths 1,2,4 --csv out.csv
+  kerafold bench --kind dense --width 64 --depths 1-256 --csv dense.csv --plot dense.svg
+  kerafold bench --kind cnn-block --width 4 --size 8 --depths 1-32";
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum BenchKind {
+    /// DEPTH x Dense(WIDTH -> WIDTH, ReLU).
+    Dense,
+    /// DEPTH x Conv2D 3x3 same, WIDTH filters, ReLU, on SIZE x SIZE x WIDTH.
+    Conv,
+    /// DEPTH residual blocks (conv-ReLU-conv, Add, ReLU) on SIZE x SIZE x WIDTH.
+    CnnBlock,
+}
+
+impl From<BenchKind> for bench::Kind {
+    fn from(k: BenchKind) -> Self {
+        match k {
+            BenchKind::Dense => bench::Kind::Dense,
+            BenchKind::Conv => bench::Kind::Conv,
+            BenchKind::CnnBlock => bench::Kind::CnnBlock,
+        }
+    }
+}
+
+#[derive(Args)]
+struct BenchArgs {
+    #[arg(long, value_enum, default_value_t = BenchKind::Dense)]
+    kind: BenchKind,
+    /// Dense units, or channels of conv / cnn-block [default: 16 for dense, 4 otherwise].
+    #[arg(long)]
+    width: Option<usize>,
+    /// Height and width of the conv / cnn-block input.
+    #[arg(long, default_value_t = 8)]
+    size: usize,
+    /// Depths (layers, or residual blocks): a list `1,2,4` or powers of two `1-256`.
+    #[arg(long, default_value = "1,2,4,8")]
+    depths: String,
+    #[arg(long, value_enum, default_value_t = Curve::Bn254)]
+    curve: Curve,
+    /// Write the results as CSV.
+    #[arg(long, value_name = "FILE")]
+    csv: Option<PathBuf>,
+    /// Draw prove time, verify time and peak memory against depth (SVG).
+    #[arg(long, value_name = "FILE.svg")]
+    plot: Option<PathBuf>,
+    /// Print one JSON object instead of the table.
+    #[arg(long)]
+    json: bool,
+    /// Where each depth's fresh parameter directory is made [default: a temporary directory].
+    #[arg(long)]
+    params_dir: Option<PathBuf>,
+    /// Keep each depth's parameters and proof file.
+    #[arg(long)]
+    keep_params: bool,
+    /// Seed of the synthetic weights and input.
+    #[arg(long, default_value_t = bench::synth::DEFAULT_SEED)]
+    seed: u64,
+    /// Steady-state folds the raw-Nova baseline times.
+    #[arg(long, default_value_t = 5)]
+    baseline_steps: usize,
+}
+
+#[derive(Args)]
+struct BenchRunArgs {
+    #[arg(long, value_enum)]
+    kind: BenchKind,
+    #[arg(long)]
+    width: usize,
+    #[arg(long)]
+    size: usize,
+    #[arg(long)]
+    depth: usize,
+    #[arg(long)]
+    seed: u64,
+    #[arg(long, value_enum)]
+    curve: Curve,
+    /// Parameter directory (required unless --baseline).
+    #[arg(long, required_unless_present = "baseline")]
+    params_dir: Option<PathBuf>,
+    /// Run the raw-Nova baseline for this model's step instead.
+    #[arg(long)]
+    baseline: bool,
+    #[arg(long, default_value_t = 5)]
+    baseline_steps: usize,
+}
+
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
 enum Vis {
     Public,
@@ -210,6 +310,8 @@ fn main() -> ExitCode {
             quant,
             curve,
         } => commit(&model, &quant, curve),
+        Command::Bench(args) => bench_cmd(args),
+        Command::BenchRun(args) => bench_run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -653,5 +755,65 @@ fn commit(path: &Path, quant: &QuantArgs, curve: Curve) -> Result<()> {
         json!({"model": q.name, "curve": match curve { Curve::Bn254 => "bn254", Curve::Pasta => "pasta" },
                "fa": q.fp.fa, "fw": q.fp.fw, "bits": q.fp.bits, "commitment": c})
     );
+    Ok(())
+}
+
+fn curve_system(curve: Curve) -> System {
+    system(curve, false)
+}
+
+fn bench_cmd(a: BenchArgs) -> Result<()> {
+    let kind: bench::Kind = a.kind.into();
+    let opts = bench::BenchOptions {
+        kind,
+        width: a.width.unwrap_or_else(|| kind.default_width()),
+        size: a.size,
+        depths: bench::parse_depths(&a.depths)?,
+        system: curve_system(a.curve),
+        seed: a.seed,
+        params_dir: a.params_dir,
+        keep_params: a.keep_params,
+        baseline_steps: a.baseline_steps,
+    };
+    let exe = std::env::current_exe()
+        .map_err(|e| Error::Usage(format!("cannot find the kerafold binary: {e}")))?;
+    let report = bench::run(&opts, &exe, &mut |line| eprintln!("bench: {line}"))?;
+    if let Some(path) = &a.csv {
+        let mut f = std::fs::File::create(path).map_err(|e| Error::io(path, e))?;
+        bench::write_csv(&report.rows, &mut f).map_err(|e| Error::io(path, e))?;
+    }
+    if let Some(path) = &a.plot {
+        bench::plot::plot_svg(&report, path)?;
+    }
+    if a.json {
+        println!(
+            "{}",
+            serde_json::to_string(&report).expect("report serializes")
+        );
+    } else {
+        print!("{}", bench::table(&report));
+    }
+    Ok(())
+}
+
+fn bench_run(a: BenchRunArgs) -> Result<()> {
+    let spec = bench::SynthSpec {
+        kind: a.kind.into(),
+        width: a.width,
+        size: a.size,
+        depth: a.depth,
+        seed: a.seed,
+    };
+    let system = curve_system(a.curve);
+    let json = if a.baseline {
+        let r = bench::run_baseline(&spec, system, a.baseline_steps)?;
+        serde_json::to_string(&r)
+    } else {
+        let dir = a.params_dir.expect("clap requires it");
+        let tag = format!("depth {}", spec.depth);
+        let m = bench::measure(&spec, system, &dir, &mut |s| eprintln!("bench: {tag}: {s}"))?;
+        serde_json::to_string(&m)
+    };
+    println!("{}", json.expect("results serialize"));
     Ok(())
 }

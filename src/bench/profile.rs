@@ -1,0 +1,197 @@
+//! The shape of one kerafold step as Nova sees it: constraints, witness variables, non-zero
+//! matrix entries, and how large the witness values are.
+//!
+//! Nova's cost per fold depends on more than the constraint count: committing to the fresh
+//! witness is a multi-scalar multiplication whose cost depends on the size of each scalar
+//! (nova-snark's MSM sorts scalars into 0, ±1, ≤8, ≤16, ≤32, ≤64-bit and full-field groups), and
+//! the cross term costs one multiply-add per non-zero matrix entry. The raw-Nova baseline
+//! ([`super::baseline`]) reproduces all four numbers, so the overhead ratio measures kerafold,
+//! not a different circuit.
+
+use crate::fold::arch::Architecture;
+use crate::fold::backend::check_step;
+use crate::fold::circuit::{LayerStep, ARITY};
+use crate::model::QuantizedModel;
+use crate::{Error, Result};
+use ff::PrimeFieldBits;
+use kerafold_step_circuits::Field;
+use nova_snark::frontend::num::AllocatedNum;
+use nova_snark::frontend::{ConstraintSystem, Index, LinearCombination, SynthesisError, Variable};
+use nova_snark::traits::circuit::StepCircuit;
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+
+/// Value classes, as nova-snark's MSM groups scalars: zero, ±1, then by bit length of the smaller
+/// of `v` and `p − v`.
+pub const CLASSES: [(&str, u32); 7] = [
+    ("zero", 0),
+    ("unit", 1),
+    ("8-bit", 8),
+    ("16-bit", 16),
+    ("32-bit", 32),
+    ("64-bit", 64),
+    ("full", 256),
+];
+
+/// The class of a field element (index into [`CLASSES`]).
+pub fn class_of<F: PrimeFieldBits>(v: &F) -> usize {
+    let bits = |x: &F| {
+        x.to_le_bits()
+            .iter()
+            .rposition(|b| *b)
+            .map_or(0, |i| i as u32 + 1)
+    };
+    let b = bits(v).min(bits(&-*v));
+    CLASSES
+        .iter()
+        .position(|&(_, max)| b <= max)
+        .unwrap_or(CLASSES.len() - 1)
+}
+
+/// One step circuit's shape and witness sizes (averaged over the profiled steps).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WitnessProfile {
+    /// Constraints of the step circuit (without Nova's augmentation).
+    pub constraints: usize,
+    /// Witness variables it allocates (the state `z` excluded).
+    pub aux: usize,
+    /// Non-zero entries of A, B and C together.
+    pub nnz: usize,
+    /// Witness variables per value class ([`CLASSES`]); sums to `aux`.
+    pub classes: [usize; 7],
+}
+
+/// Synthesizes with a witness, recording sizes.
+struct ProfilingCS<F> {
+    constraints: usize,
+    nnz: usize,
+    classes: [usize; 7],
+    aux: usize,
+    _f: std::marker::PhantomData<F>,
+}
+
+impl<F: Field> ConstraintSystem<F> for ProfilingCS<F> {
+    type Root = Self;
+
+    fn alloc<Fn_, A, AR>(&mut self, _: A, f: Fn_) -> std::result::Result<Variable, SynthesisError>
+    where
+        Fn_: FnOnce() -> std::result::Result<F, SynthesisError>,
+        A: FnOnce() -> AR,
+        AR: Into<String>,
+    {
+        self.classes[class_of(&f()?)] += 1;
+        self.aux += 1;
+        Ok(Variable::new_unchecked(Index::Aux(self.aux - 1)))
+    }
+
+    fn alloc_input<Fn_, A, AR>(
+        &mut self,
+        _: A,
+        _: Fn_,
+    ) -> std::result::Result<Variable, SynthesisError>
+    where
+        Fn_: FnOnce() -> std::result::Result<F, SynthesisError>,
+        A: FnOnce() -> AR,
+        AR: Into<String>,
+    {
+        Ok(Variable::new_unchecked(Index::Input(0)))
+    }
+
+    fn enforce<A, AR, LA, LB, LC>(&mut self, _: A, a: LA, b: LB, c: LC)
+    where
+        A: FnOnce() -> AR,
+        AR: Into<String>,
+        LA: FnOnce(LinearCombination<F>) -> LinearCombination<F>,
+        LB: FnOnce(LinearCombination<F>) -> LinearCombination<F>,
+        LC: FnOnce(LinearCombination<F>) -> LinearCombination<F>,
+    {
+        self.constraints += 1;
+        self.nnz += a(LinearCombination::zero()).len()
+            + b(LinearCombination::zero()).len()
+            + c(LinearCombination::zero()).len();
+    }
+
+    fn push_namespace<NR, N>(&mut self, _: N)
+    where
+        NR: Into<String>,
+        N: FnOnce() -> NR,
+    {
+    }
+
+    fn pop_namespace(&mut self) {}
+
+    fn get_root(&mut self) -> &mut Self::Root {
+        self
+    }
+}
+
+/// Profiles the first `count` steps of `model` on `input` (the ArgMax step only if nothing else
+/// is left) and averages them.
+pub fn profile<F: Field>(
+    model: &QuantizedModel,
+    input: &[i64],
+    count: usize,
+) -> Result<WitnessProfile> {
+    let arch = Arc::new(Architecture::compile(model)?);
+    let trace = model.trace(input, None)?;
+    let n = arch.steps.len();
+    let count = count.clamp(1, n.saturating_sub(1).max(1));
+    let mut z: Vec<F> = crate::fold::public_initial_state(&arch, &trace);
+    let mut total = WitnessProfile {
+        constraints: 0,
+        aux: 0,
+        nnz: 0,
+        classes: [0; 7],
+    };
+    for i in 0..count {
+        let w = Arc::new(crate::fold::public_step_witness::<F>(
+            &arch, model, &trace, i,
+        ));
+        let mut cs = ProfilingCS::<F> {
+            constraints: 0,
+            nnz: 0,
+            classes: [0; 7],
+            aux: 0,
+            _f: std::marker::PhantomData,
+        };
+        let zv = z
+            .iter()
+            .enumerate()
+            .map(|(j, v)| AllocatedNum::alloc(cs.namespace(|| format!("z{j}")), || Ok(*v)))
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(|e| Error::Prover(format!("profiling: {e:?}")))?;
+        // the state is Nova's, not the step's
+        cs.aux = 0;
+        cs.classes = [0; 7];
+        let circuit = LayerStep {
+            arch: arch.clone(),
+            witness: Some(w.clone()),
+        };
+        let out = circuit
+            .synthesize(&mut cs, &zv)
+            .map_err(|e| Error::Prover(format!("profiling step {i}: {e:?}")))?;
+        debug_assert_eq!(out.len(), ARITY);
+        total.constraints = cs.constraints;
+        total.aux += cs.aux;
+        total.nnz += cs.nnz;
+        for (t, c) in total.classes.iter_mut().zip(cs.classes) {
+            *t += c;
+        }
+        (z, _) = check_step(&arch, &w, &z)?;
+    }
+    let avg = |v: usize| (v as f64 / count as f64).round() as usize;
+    let mut classes = total.classes.map(avg);
+    let aux = avg(total.aux);
+    // keep Σ classes == aux after rounding: adjust the largest class
+    let sum: usize = classes.iter().sum();
+    let big = (0..classes.len())
+        .max_by_key(|&i| classes[i])
+        .expect("seven classes");
+    classes[big] = (classes[big] + aux).saturating_sub(sum);
+    Ok(WitnessProfile {
+        constraints: total.constraints,
+        aux,
+        nnz: avg(total.nnz),
+        classes,
+    })
+}
