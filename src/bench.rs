@@ -63,7 +63,9 @@ pub fn system_for_curve(curve: &str) -> Result<System> {
 /// One row of the results: one depth.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Row {
+    /// Layers (or residual blocks).
     pub depth: usize,
+    /// What the child process measured.
     #[serde(flatten)]
     pub m: Measurement,
     /// The raw-Nova baseline's steady-state seconds per fold for the same step size.
@@ -80,11 +82,17 @@ impl Row {
 /// What `kerafold bench` measures.
 #[derive(Clone, Debug)]
 pub struct BenchOptions {
+    /// Which synthetic network.
     pub kind: Kind,
+    /// Dense units, or channels of the convolutional kinds.
     pub width: usize,
+    /// Height and width of the convolutional kinds' input.
     pub size: usize,
+    /// The depths to measure, in order.
     pub depths: Vec<usize>,
+    /// The proof system.
     pub system: System,
+    /// Seed of the synthetic weights and input.
     pub seed: u64,
     /// Where each depth's fresh parameter directory is made (a temporary directory if `None`).
     pub params_dir: Option<PathBuf>,
@@ -97,15 +105,23 @@ pub struct BenchOptions {
 /// All results of one `kerafold bench` run.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct BenchReport {
+    /// Which synthetic network.
     pub kind: Kind,
+    /// Dense units, or channels of the convolutional kinds.
     pub width: usize,
+    /// Height and width of the convolutional kinds' input.
     pub size: usize,
+    /// Proof system id.
     pub system: String,
+    /// Seed of the synthetic weights and input.
     pub seed: u64,
     /// The machine: `nproc` and the CPU model.
     pub machine: String,
+    /// The raw-Nova baseline of the same step size.
     pub baseline: BaselineResult,
+    /// One row per depth.
     pub rows: Vec<Row>,
+    /// The targets checked on `rows`.
     pub targets: Vec<Target>,
 }
 
@@ -353,8 +369,11 @@ pub fn write_csv(rows: &[Row], out: &mut dyn Write) -> std::io::Result<()> {
 /// One of the targets, checked on a set of rows.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Target {
+    /// What is checked.
     pub name: String,
+    /// Whether the rows meet it.
     pub holds: bool,
+    /// The numbers behind the verdict.
     pub detail: String,
 }
 

@@ -145,6 +145,7 @@ pub struct BaselineResult {
     pub profile: WitnessProfile,
     /// Primary and secondary constraints of Nova's augmented circuits.
     pub primary_constraints: usize,
+    /// See `primary_constraints`.
     pub secondary_constraints: usize,
     /// `PublicParams::setup`, seconds.
     pub setup_s: f64,

@@ -11,6 +11,7 @@ use std::time::Instant;
 /// Everything measured for one depth.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Measurement {
+    /// The model measured.
     pub spec: SynthSpec,
     /// Proof system id (`bn254-ipa`, `pasta-ipa`).
     pub system: String,
@@ -58,6 +59,7 @@ pub struct Measurement {
     pub constraints_per_step: usize,
     /// Constraints of Nova's primary and secondary augmented circuits.
     pub primary_constraints: usize,
+    /// See `primary_constraints`.
     pub secondary_constraints: usize,
 }
 

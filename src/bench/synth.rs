@@ -160,6 +160,7 @@ impl SplitMix64 {
 /// One synthetic network: kind, size, depth and seed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SynthSpec {
+    /// Which network.
     pub kind: Kind,
     /// Dense units, or channels of the convolutional kinds.
     pub width: usize,
@@ -167,6 +168,7 @@ pub struct SynthSpec {
     pub size: usize,
     /// Layers (`dense`, `conv`) or residual blocks (`cnn-block`).
     pub depth: usize,
+    /// Seed of the weights and the input.
     pub seed: u64,
 }
 
