@@ -299,6 +299,8 @@ mod tests {
         let w = arch.slot_weights(0, &model.steps[0].weights, &model.steps[0].op);
         assert_eq!(w.w.len(), 36);
         assert_eq!(w.w[6 + 1], model.steps[0].weights.w[6 + 1]); // row 1, col 1
-        assert_eq!(w.w[5], 0); // padded column
+                                                                 // d0 is 4 → 6 in a 6 × 6 slot: its padding is input rows 4 and 5
+        assert_eq!(w.w[5], model.steps[0].weights.w[5]); // row 0, col 5: a real weight
+        assert!(w.w[4 * 6..].iter().all(|&v| v == 0)); // padded rows
     }
 }
