@@ -2,6 +2,7 @@
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
+use kerafold::bounty::FileDag;
 use kerafold::fold::{self, ProofFile, ProveOptions, Srs, System, VerifyOptions, Visibility};
 use kerafold::model::{self, graph::Graph, Program, QuantizedModel};
 use kerafold::{Error, Result};
@@ -16,6 +17,7 @@ Examples:
   kerafold run examples/models/cnn.keras --input examples/models/cnn_input.json
   kerafold prove examples/models/cnn.keras --input examples/models/cnn_input.json -o cnn.proof
   kerafold verify cnn.proof --model examples/models/cnn.keras
+  kerafold cid test.kfd
 
 Exit codes: 0 success, 1 a proof that does not verify, 2 bad usage or input.";
 
@@ -97,6 +99,19 @@ enum Command {
         quant: QuantArgs,
         #[arg(long, value_enum, default_value_t = Curve::Bn254)]
         curve: Curve,
+    },
+    /// Print the IPFS CID of a file (as `ipfs add --cid-version 1 --raw-leaves` gives it).
+    #[command(
+        after_help = "The CIDv1 (base32 'b…') of the file added to IPFS with raw leaves and the \
+    default chunking (262144-byte chunks, balanced DAG of at most 174 links per node): a raw \
+    block (bafkrei…) for files up to 256 KiB, a dag-pb root (bafybei…) for larger ones."
+    )]
+    Cid {
+        /// Any file.
+        file: PathBuf,
+        /// Print one JSON object (CID, size, leaves, nodes, depth) instead of the CID alone.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -210,6 +225,7 @@ fn main() -> ExitCode {
             quant,
             curve,
         } => commit(&model, &quant, curve),
+        Command::Cid { file, json } => cid(&file, json),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -653,5 +669,19 @@ fn commit(path: &Path, quant: &QuantArgs, curve: Curve) -> Result<()> {
         json!({"model": q.name, "curve": match curve { Curve::Bn254 => "bn254", Curve::Pasta => "pasta" },
                "fa": q.fp.fa, "fw": q.fp.fw, "bits": q.fp.bits, "commitment": c})
     );
+    Ok(())
+}
+
+fn cid(path: &Path, json_out: bool) -> Result<()> {
+    let dag = FileDag::of_file(path)?;
+    if json_out {
+        println!(
+            "{}",
+            json!({"file": path, "cid": dag.cid(), "size": dag.size, "leaves": dag.leaves.len(),
+                   "nodes": dag.nodes.len(), "depth": dag.depth()})
+        );
+    } else {
+        println!("{}", dag.cid());
+    }
     Ok(())
 }

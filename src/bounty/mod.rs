@@ -1,0 +1,11 @@
+//! Bounties (DESIGN.md §6): the dataset file a bounty publishes, its IPFS CID, and the SHA-256
+//! helpers the in-circuit hash mirrors.
+//!
+//! * [`cid`]: the CIDv1 IPFS gives a file (raw leaves, balanced dag-pb tree), with every leaf
+//!   and node the circuit hashes;
+//! * [`sha256`]: SHA-256 block by block (initial state, compression, padding).
+
+pub mod cid;
+pub mod sha256;
+
+pub use cid::{Cid, FileDag};
