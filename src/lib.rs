@@ -7,7 +7,10 @@
 //!    [`model::quantize`] into an exact integer [`model::QuantizedModel`];
 //! 3. [`fold::prove`] proves one inference, one Nova fold per step, and compresses it with
 //!    Nova's zero-knowledge CompressedSNARK; [`fold::verify`] checks the proof file.
+//!
+//! [`bounty`] holds the dataset file of a bounty and its IPFS CID.
 
+pub mod bounty;
 pub mod error;
 pub mod fold;
 pub mod inspect;

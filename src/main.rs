@@ -2,6 +2,7 @@
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
+use kerafold::bounty::{dataset, Dataset, FileDag};
 use kerafold::fold::{self, ProofFile, ProveOptions, Srs, System, VerifyOptions, Visibility};
 use kerafold::model::{self, graph::Graph, Program, QuantizedModel};
 use kerafold::{Error, Result};
@@ -16,6 +17,9 @@ Examples:
   kerafold run examples/models/cnn.keras --input examples/models/cnn_input.json
   kerafold prove examples/models/cnn.keras --input examples/models/cnn_input.json -o cnn.proof
   kerafold verify cnn.proof --model examples/models/cnn.keras
+  kerafold dataset pack --features x.npy --labels y.npy -o test.kfd
+  kerafold dataset inspect test.kfd
+  kerafold cid test.kfd
 
 Exit codes: 0 success, 1 a proof that does not verify, 2 bad usage or input.";
 
@@ -97,6 +101,58 @@ enum Command {
         quant: QuantArgs,
         #[arg(long, value_enum, default_value_t = Curve::Bn254)]
         curve: Curve,
+    },
+    /// Build and examine dataset files (.kfd) for accuracy proofs.
+    #[command(subcommand)]
+    Dataset(DatasetCommand),
+    /// Print the IPFS CID of a file (as `ipfs add --cid-version 1 --raw-leaves` gives it).
+    #[command(
+        after_help = "The CIDv1 (base32 'b…') of the file added to IPFS with raw leaves and the \
+    default chunking (262144-byte chunks, balanced DAG of at most 174 links per node): a raw \
+    block (bafkrei…) for files up to 256 KiB, a dag-pb root (bafybei…) for larger ones."
+    )]
+    Cid {
+        /// Any file.
+        file: PathBuf,
+        /// Print one JSON object (CID, size, leaves, nodes, depth) instead of the CID alone.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum DatasetCommand {
+    /// Pack features and labels (.npy) into a dataset file.
+    #[command(
+        after_help = "Features: an array [n, ...sample shape] (rank 1 to 3 per sample). Integer \
+    arrays are stored as they are (values 0..255); float arrays are stored as round(x·2^s), which \
+    must fit a byte. A feature byte b stands for the model input b / 2^s.\n\
+    Labels: an integer array [n] with values below the number of classes."
+    )]
+    Pack {
+        /// Features, .npy.
+        #[arg(long)]
+        features: PathBuf,
+        /// Labels, .npy.
+        #[arg(long)]
+        labels: PathBuf,
+        /// Scale shift s: feature byte b stands for b / 2^s.
+        #[arg(long, default_value_t = kerafold::bounty::dataset::DEFAULT_SCALE_SHIFT)]
+        scale_shift: u8,
+        /// Number of classes (default: the largest label + 1).
+        #[arg(long)]
+        classes: Option<usize>,
+        /// Dataset file to write.
+        #[arg(short = 'o', long = "out")]
+        out: PathBuf,
+    },
+    /// Check a dataset file and show its shape, labels and CID.
+    Inspect {
+        /// Dataset file (.kfd).
+        file: PathBuf,
+        /// Print one JSON object instead of text.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -210,6 +266,15 @@ fn main() -> ExitCode {
             quant,
             curve,
         } => commit(&model, &quant, curve),
+        Command::Dataset(DatasetCommand::Pack {
+            features,
+            labels,
+            scale_shift,
+            classes,
+            out,
+        }) => dataset_pack(&features, &labels, scale_shift, classes, &out),
+        Command::Dataset(DatasetCommand::Inspect { file, json }) => dataset_inspect(&file, json),
+        Command::Cid { file, json } => cid(&file, json),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -653,5 +718,101 @@ fn commit(path: &Path, quant: &QuantArgs, curve: Curve) -> Result<()> {
         json!({"model": q.name, "curve": match curve { Curve::Bn254 => "bn254", Curve::Pasta => "pasta" },
                "fa": q.fp.fa, "fw": q.fp.fw, "bits": q.fp.bits, "commitment": c})
     );
+    Ok(())
+}
+
+fn dataset_pack(
+    features: &Path,
+    labels: &Path,
+    scale_shift: u8,
+    classes: Option<usize>,
+    out: &Path,
+) -> Result<()> {
+    let packed = dataset::pack_npy(features, labels, scale_shift, classes)?;
+    let d = &packed.dataset;
+    d.write(out)?;
+    let h = d.header();
+    println!(
+        "packed {} samples of shape {}, {} classes, feature = byte / 2^{}: records of {} bytes, \
+         {} bytes -> {}",
+        d.len(),
+        shape_str(&h.shape()),
+        h.classes,
+        h.scale_shift,
+        h.record_size(),
+        d.as_bytes().len(),
+        out.display()
+    );
+    if packed.rounded > 0 {
+        println!(
+            "note: {} float feature(s) were not multiples of 2^-{} and were rounded (largest \
+             error {:.3e})",
+            packed.rounded, h.scale_shift, packed.max_rounding_error
+        );
+    }
+    println!("cid: {}", FileDag::of_bytes(d.as_bytes()).cid());
+    Ok(())
+}
+
+fn dataset_inspect(path: &Path, json_out: bool) -> Result<()> {
+    let d = Dataset::read(path)?;
+    let h = d.header();
+    let dag = FileDag::of_bytes(d.as_bytes());
+    let hist = d.label_histogram();
+    if json_out {
+        println!(
+            "{}",
+            json!({
+                "file": path, "version": kerafold::bounty::dataset::VERSION,
+                "shape": h.shape(), "features": h.features(), "count": d.len(),
+                "classes": h.classes, "scale_shift": h.scale_shift,
+                "record_size": h.record_size(), "file_size": d.as_bytes().len(),
+                "label_histogram": hist, "cid": dag.cid(), "leaves": dag.leaves.len(),
+            })
+        );
+        return Ok(());
+    }
+    println!("dataset {}", path.display());
+    println!(
+        "  samples: {} of shape {} ({} features, value = byte / 2^{})",
+        d.len(),
+        shape_str(&h.shape()),
+        h.features(),
+        h.scale_shift
+    );
+    println!(
+        "  records: {} bytes each, file {} bytes",
+        h.record_size(),
+        d.as_bytes().len()
+    );
+    println!(
+        "  labels ({} classes): {}",
+        h.classes,
+        hist.iter()
+            .enumerate()
+            .map(|(c, n)| format!("{c}:{n}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    println!(
+        "  cid: {} ({} leaf block{})",
+        dag.cid(),
+        dag.leaves.len(),
+        if dag.leaves.len() == 1 { "" } else { "s" }
+    );
+    Ok(())
+}
+
+fn cid(path: &Path, json_out: bool) -> Result<()> {
+    let dag = FileDag::of_file(path)?;
+    if json_out {
+        println!(
+            "{}",
+            json!({"file": path, "cid": dag.cid(), "size": dag.size, "leaves": dag.leaves.len(),
+                   "nodes": dag.nodes.len(), "depth": dag.depth()})
+        );
+    } else {
+        println!("{}", dag.cid());
+    }
     Ok(())
 }

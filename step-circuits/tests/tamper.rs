@@ -136,7 +136,8 @@ fn carry_between_lanes_fails_at_the_quotient_top_bit() {
 
 #[test]
 fn relu_cannot_zero_a_positive_value_by_flipping_its_sign_bit() {
-    for case in [dense(Act::Relu)] {
+    {
+        let case = dense(Act::Relu);
         let cs = honest::<Fb>(&case);
         let u = bits_of(&cs, "op/out0/u", B);
         assert_eq!(cs.value("act/out0/y/num"), Some(Fb::from(16)));
