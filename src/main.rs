@@ -69,30 +69,22 @@ enum Command {
     --params-dir (default ./kerafold-params or $KERAFOLD_PARAMS)."
     )]
     Prove(ProveArgs),
-    /// Verify a proof file and print its claim.
-    Verify {
-        /// Proof file written by `kerafold prove`.
-        proof: PathBuf,
-        /// The model file: rebuilds the architecture and, for a public model, recomputes the
-        /// model commitment.
-        #[arg(long)]
-        model: Option<PathBuf>,
-        /// The input file: compared with a public input (sample --sample).
-        #[arg(long)]
-        input: Option<PathBuf>,
-        /// Which sample of the input file.
-        #[arg(long, default_value_t = 0)]
-        sample: usize,
-        /// Parameter cache.
-        #[arg(long)]
-        params_dir: Option<PathBuf>,
-        /// Powers of tau directory, for bn254-kzg proofs whose verifier key is not cached.
-        #[arg(long)]
-        ptau: Option<PathBuf>,
-        /// Print one JSON object instead of text.
-        #[arg(long)]
-        json: bool,
-    },
+    /// Verify a proof file (inference or accuracy) and print its claim.
+    #[command(
+        after_help = "For an accuracy proof, --cid checks that it is about the published dataset and \
+    --min-correct that the model reaches the threshold. Exit codes: 0 valid, 1 invalid (or below \
+    the threshold), 2 usage or I/O error."
+    )]
+    Verify(VerifyArgs),
+    /// Prove a model's accuracy on a dataset file (.kfd): the correct count on exactly the file
+    /// the dataset's CID names.
+    #[command(
+        after_help = "One fold per sample: the sample's bytes extend the SHA-256 of the file and \
+    run through the whole model; the count of ArgMax = label is proven. BN254 (the field of the \
+    bounty's Groth16 claim). The model is private by default: only a blinded commitment to its \
+    weights is published."
+    )]
+    ProveAccuracy(ProveAccuracyArgs),
     /// Print the commitment of a public model (to publish before proving).
     Commit {
         /// Keras model (.keras or legacy .h5).
@@ -218,6 +210,64 @@ struct ProveArgs {
     json: bool,
 }
 
+#[derive(Args)]
+struct VerifyArgs {
+    /// Proof file written by `kerafold prove` or `kerafold prove-accuracy`.
+    proof: PathBuf,
+    /// The model file: rebuilds the architecture and, for a public model, recomputes the model
+    /// commitment.
+    #[arg(long)]
+    model: Option<PathBuf>,
+    /// The input file: compared with a public input (sample --sample).
+    #[arg(long)]
+    input: Option<PathBuf>,
+    /// Which sample of the input file.
+    #[arg(long, default_value_t = 0)]
+    sample: usize,
+    /// Accuracy proofs: the published CID of the dataset.
+    #[arg(long)]
+    cid: Option<String>,
+    /// Accuracy proofs: the least number of correct samples to accept.
+    #[arg(long)]
+    min_correct: Option<usize>,
+    /// Parameter cache.
+    #[arg(long)]
+    params_dir: Option<PathBuf>,
+    /// Powers of tau directory, for bn254-kzg proofs whose verifier key is not cached.
+    #[arg(long)]
+    ptau: Option<PathBuf>,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args)]
+struct ProveAccuracyArgs {
+    /// Keras model (.keras or legacy .h5).
+    model: PathBuf,
+    /// Dataset file (`kerafold dataset pack`).
+    #[arg(long)]
+    data: PathBuf,
+    /// Proof file to write.
+    #[arg(short = 'o', long = "out")]
+    out: PathBuf,
+    /// Model visibility.
+    #[arg(long = "model", value_enum, default_value_t = Vis::Private)]
+    model_vis: Vis,
+    /// Curve (accuracy proofs are on BN254).
+    #[arg(long, value_enum, default_value_t = Curve::Bn254)]
+    curve: Curve,
+    /// Parameter cache.
+    #[arg(long)]
+    params_dir: Option<PathBuf>,
+    /// Quantization (default: calibrated on the dataset's samples).
+    #[command(flatten)]
+    quant: QuantArgs,
+    /// Print a JSON summary instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
 enum Vis {
     Public,
@@ -244,23 +294,8 @@ fn main() -> ExitCode {
             json,
         } => run(&model, &input, &quant, json),
         Command::Prove(args) => prove(args),
-        Command::Verify {
-            proof,
-            model,
-            input,
-            sample,
-            params_dir,
-            ptau,
-            json,
-        } => verify(
-            &proof,
-            model.as_deref(),
-            input.as_deref(),
-            sample,
-            params_dir,
-            ptau,
-            json,
-        ),
+        Command::Verify(args) => verify(args),
+        Command::ProveAccuracy(args) => prove_accuracy(args),
         Command::Commit {
             model,
             quant,
@@ -568,6 +603,7 @@ fn prove(a: ProveArgs) -> Result<()> {
                 "setup_s": stats.setup.as_secs_f64(), "params_cached": stats.params_cached,
                 "prove_s": stats.steps.iter().map(|d| d.as_secs_f64()).sum::<f64>(),
                 "per_step_s": per_step, "compress_s": stats.compress.as_secs_f64(),
+                "peak_rss_mb": peak_rss_mb(),
                 "step_constraints": stats.step_constraints,
                 "primary_constraints": stats.primary_constraints,
                 "secondary_constraints": stats.secondary_constraints,
@@ -598,15 +634,57 @@ fn prove(a: ProveArgs) -> Result<()> {
     Ok(())
 }
 
-fn verify(
-    proof_path: &Path,
-    model_path: Option<&Path>,
-    input_path: Option<&Path>,
-    sample: usize,
-    params_dir: Option<PathBuf>,
-    ptau: Option<PathBuf>,
-    json_out: bool,
-) -> Result<()> {
+/// Peak resident memory of this process in MB (getrusage).
+fn peak_rss_mb() -> f64 {
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: getrusage writes into the zeroed struct we own.
+    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) } != 0 {
+        return 0.0;
+    }
+    ru.ru_maxrss as f64 / 1024.0
+}
+
+fn verify(a: VerifyArgs) -> Result<()> {
+    let VerifyArgs {
+        proof: proof_path,
+        model: model_path,
+        input: input_path,
+        sample,
+        cid,
+        min_correct,
+        params_dir,
+        ptau,
+        json: json_out,
+    } = a;
+    let (proof_path, model_path, input_path) = (
+        proof_path.as_path(),
+        model_path.as_deref(),
+        input_path.as_deref(),
+    );
+    let bytes = std::fs::read(proof_path).map_err(|e| Error::io(proof_path, e))?;
+    let format = serde_json::from_slice::<serde_json::Value>(&bytes)
+        .ok()
+        .and_then(|v| v["format"].as_str().map(String::from));
+    if format.as_deref() == Some(fold::accuracy::ACCURACY_FORMAT) {
+        if input_path.is_some() {
+            return Err(Error::Usage(
+                "--input applies to inference proofs; accuracy proofs take --cid".into(),
+            ));
+        }
+        return verify_accuracy(
+            proof_path,
+            model_path,
+            cid,
+            min_correct,
+            params_dir,
+            json_out,
+        );
+    }
+    if cid.is_some() || min_correct.is_some() {
+        return Err(Error::Usage(
+            "--cid and --min-correct apply to accuracy proofs".into(),
+        ));
+    }
     let proof = ProofFile::read(proof_path)?;
     let fp = proof.claim.fixed_point;
     let model = match model_path {
@@ -814,5 +892,140 @@ fn cid(path: &Path, json_out: bool) -> Result<()> {
     } else {
         println!("{}", dag.cid());
     }
+    Ok(())
+}
+
+fn prove_accuracy(a: ProveAccuracyArgs) -> Result<()> {
+    if a.curve != Curve::Bn254 {
+        return Err(Error::Usage(
+            "accuracy proofs are on BN254 (the field of the bounty's Groth16 claim)".into(),
+        ));
+    }
+    let data = Dataset::read(&a.data)?;
+    let graph = model::load(&a.model)?;
+    data.check_input_shape(&graph.input_shape)?;
+    let (_, _, q, _) = load_model(&a.model, &a.quant, &data.inputs_f32())?;
+    let bar = ProgressBar::new(data.len() as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {msg:28} [{bar:30}] {pos}/{len} {elapsed}")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    let params = a.params_dir.unwrap_or_else(fold::default_params_dir);
+    let mut on = |p: fold::accuracy::AccuracyProgress| {
+        use fold::accuracy::AccuracyProgress as P;
+        match p {
+            P::Check { sample, .. } => {
+                bar.set_position(sample as u64 + 1);
+                bar.set_message("check samples");
+            }
+            P::Setup => bar.set_message("public parameters"),
+            P::Fold { sample, .. } => {
+                bar.set_position(sample as u64 + 1);
+                bar.set_message("fold samples");
+            }
+            P::Compress => bar.set_message("compress (zero-knowledge SNARK)"),
+        }
+    };
+    let (proof, stats) =
+        fold::accuracy::prove_accuracy(&q, &data, a.model_vis.into(), &params, &mut on)?;
+    bar.finish_and_clear();
+    proof.write(&a.out)?;
+    let c = &proof.claim;
+    let size = std::fs::metadata(&a.out).map(|m| m.len()).unwrap_or(0);
+    let fold_s: f64 = stats.folds.iter().map(|d| d.as_secs_f64()).sum();
+    if a.json {
+        println!(
+            "{}",
+            json!({
+                "proof": a.out, "cid": c.cid, "samples": c.samples, "correct": c.correct,
+                "model_commitment": c.model.commitment, "setup_s": stats.setup.as_secs_f64(),
+                "params_cached": stats.params_cached, "fold_s": fold_s,
+                "compress_s": stats.compress.as_secs_f64(), "step_constraints": stats.step_constraints,
+                "primary_constraints": stats.primary_constraints, "proof_bytes": size,
+                "peak_rss_mb": peak_rss_mb(),
+            })
+        );
+    } else {
+        println!(
+            "proved: '{}' is right on {} of {} samples of dataset {}",
+            q.name, c.correct, c.samples, c.cid
+        );
+        println!(
+            "model commitment ({:?}): {}",
+            c.model.visibility, c.model.commitment
+        );
+        println!(
+            "setup {:.1}s{}, folding {:.1}s ({:.2}s/sample), compression {:.1}s; {} constraints per fold; proof {} bytes -> {}",
+            stats.setup.as_secs_f64(),
+            if stats.params_cached { " (cached)" } else { "" },
+            fold_s,
+            fold_s / c.samples.max(1) as f64,
+            stats.compress.as_secs_f64(),
+            stats.step_constraints,
+            size,
+            a.out.display()
+        );
+    }
+    Ok(())
+}
+
+fn verify_accuracy(
+    path: &Path,
+    model_path: Option<&Path>,
+    cid: Option<String>,
+    min_correct: Option<usize>,
+    params_dir: Option<PathBuf>,
+    json_out: bool,
+) -> Result<()> {
+    let proof = fold::accuracy::AccuracyProof::read(path)?;
+    let model = match model_path {
+        Some(p) => {
+            let graph = model::load(p)?;
+            Some(model::quantize(
+                &model::lower(&graph)?,
+                proof.claim.fixed_point,
+            )?)
+        }
+        None => None,
+    };
+    let check = fold::accuracy::AccuracyCheck {
+        cid: cid.clone(),
+        min_correct,
+        model,
+    };
+    let params = params_dir.unwrap_or_else(fold::default_params_dir);
+    let c = fold::accuracy::verify_accuracy(&proof, &params, &check)?;
+    if json_out {
+        println!(
+            "{}",
+            json!({"valid": true, "kind": "accuracy", "claim": c, "cid_checked": cid.is_some(),
+                   "accuracy": c.correct as f64 / c.samples.max(1) as f64})
+        );
+        return Ok(());
+    }
+    println!(
+        "valid accuracy proof: '{}' is right on {} of {} samples ({:.1}%)",
+        c.model_name,
+        c.correct,
+        c.samples,
+        100.0 * c.correct as f64 / c.samples.max(1) as f64
+    );
+    println!(
+        "  dataset: {}{}",
+        c.cid,
+        if cid.is_some() {
+            " (matches --cid)"
+        } else {
+            " (pass --cid to check it is the published one)"
+        }
+    );
+    if let Some(k) = min_correct {
+        println!("  threshold: at least {k} correct: met");
+    }
+    println!(
+        "  model: {:?}, commitment {}",
+        c.model.visibility, c.model.commitment
+    );
     Ok(())
 }

@@ -122,7 +122,7 @@ pub fn quantize_feature(b: u8, scale_shift: u8, fa: u32) -> i64 {
 }
 
 /// The header of a dataset file.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Header {
     /// Feature shape `(h, w, c)`.
     pub shape: [u16; 3],
