@@ -54,74 +54,11 @@ fn altered(data: &Dataset, offset: usize, value: u8) -> Dataset {
 }
 
 #[test]
-fn accuracy_on_a_published_dataset_and_every_tampering() {
-    let params = scratch_dir("accuracy");
+fn proofs_on_altered_data_do_not_verify_against_the_published_cid() {
+    let params = scratch_dir("accuracy-params");
     let data = Dataset::read(&fixture_file("digits_16.kfd")).unwrap();
-    assert!(data.len() >= 16);
     let published = cid_of_bytes(data.as_bytes()).to_string();
     let q = digits_model(&data);
-    let expected = reference_correct(&q, &data);
-
-    let (proof, stats) =
-        prove_accuracy(&q, &data, Visibility::Private, &params, &mut |_| {}).unwrap();
-    println!(
-        "16 samples: {} of 16 correct, {} constraints per fold, folding {:?}, compression {:?}",
-        proof.claim.correct,
-        stats.step_constraints,
-        stats.folds.iter().sum::<std::time::Duration>(),
-        stats.compress
-    );
-    assert_eq!(
-        proof.claim.correct, expected,
-        "proven count = integer reference count"
-    );
-    assert_eq!(proof.claim.samples, data.len());
-    assert_eq!(proof.claim.cid, published);
-    let claim = verify_accuracy(&proof, &params, &check(&published, Some(expected))).unwrap();
-    assert_eq!(claim.correct, expected);
-    // a threshold above the count fails
-    invalid(
-        verify_accuracy(&proof, &params, &check(&published, Some(expected + 1))),
-        "threshold",
-    );
-    // claiming a higher count
-    let mut t = proof.clone();
-    t.claim.correct += 1;
-    invalid(
-        verify_accuracy(&t, &params, &check(&published, None)),
-        "higher count",
-    );
-    // another dataset's CID
-    let other = cid_of_bytes(
-        Dataset::read(&fixture_file("digits_test.kfd"))
-            .unwrap()
-            .as_bytes(),
-    )
-    .to_string();
-    invalid(
-        verify_accuracy(&proof, &params, &check(&other, None)),
-        "other CID",
-    );
-    // a private model's commitment cannot be swapped
-    let mut t = proof.clone();
-    t.claim.model.commitment =
-        kerafold::fold::public_model_commitment(&q, kerafold::fold::System::Bn254Ipa).unwrap();
-    invalid(
-        verify_accuracy(&t, &params, &check(&published, None)),
-        "model commitment",
-    );
-    // flipped proof bytes
-    let mut t = proof.clone();
-    let mut b = hex::decode(&t.snark).unwrap();
-    let mid = b.len() / 2;
-    b[mid] ^= 1;
-    t.snark = hex::encode(b);
-    invalid(
-        verify_accuracy(&t, &params, &check(&published, None)),
-        "flipped byte",
-    );
-
-    // proofs made on altered data do not verify against the published CID
     let r = data.header().record_size();
     let feature = r * 4 + 10; // sample 3, feature 10
     let label = r * 6 + data.header().features(); // sample 5's label
@@ -138,18 +75,31 @@ fn accuracy_on_a_published_dataset_and_every_tampering() {
     for (what, bad) in cases {
         let (p, _) = prove_accuracy(&q, &bad, Visibility::Private, &params, &mut |_| {}).unwrap();
         assert_ne!(p.claim.cid, published);
+        assert_eq!(p.claim.correct, reference_correct(&q, &bad));
         // honest about its own data, it verifies for that data only
         verify_accuracy(&p, &params, &check(&p.claim.cid.clone(), None)).unwrap();
         invalid(verify_accuracy(&p, &params, &check(&published, None)), what);
-        // relabelling it with the published CID, or the published hash state, fails
+        // relabelling it with the published CID, or also with the published hash state, fails
         let mut t = p.clone();
         t.claim.cid = published.clone();
         invalid(verify_accuracy(&t, &params, &check(&published, None)), what);
+        let honest = fold_state_of(&data);
         let mut t = p.clone();
-        t.claim.sha_state = proof.claim.sha_state.clone();
+        t.claim.sha_state = honest;
         t.claim.cid = published.clone();
         invalid(verify_accuracy(&t, &params, &check(&published, None)), what);
     }
+}
+
+/// The SHA-256 state (hex words) after every record of `data`: what an honest claim holds.
+fn fold_state_of(data: &Dataset) -> String {
+    let mut st = kerafold::fold::accuracy::header_state(data.header());
+    for i in 0..data.len() {
+        for blk in data.record(i).chunks(64) {
+            kerafold::bounty::sha256::compress(&mut st, blk.try_into().unwrap());
+        }
+    }
+    st.iter().map(|w| format!("{w:08x}")).collect()
 }
 
 fn cli_prove(model: &Path, data: &Path, out: &Path, params: &Path) -> serde_json::Value {
@@ -173,52 +123,143 @@ fn cli_prove(model: &Path, data: &Path, out: &Path, params: &Path) -> serde_json
     serde_json::from_slice(&o.stdout).unwrap()
 }
 
+fn kerafold(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_kerafold"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
 #[test]
-fn proving_memory_does_not_grow_with_the_number_of_samples() {
-    let params = scratch_dir("accuracy-mem");
-    let dir = scratch_dir("accuracy-mem-files");
+fn accuracy_through_the_cli_with_flat_memory_and_every_claim_tampering() {
+    let params = scratch_dir("accuracy-params");
+    let dir = scratch_dir("accuracy-cli");
     let model = common::model_path("digits", Format::Keras);
-    let mut runs = vec![];
-    for file in ["digits_16.kfd", "digits_test.kfd"] {
-        let data = Dataset::read(&fixture_file(file)).unwrap();
-        let out = dir.join(format!("{file}.proof"));
-        let v = cli_prove(&model, &fixture_file(file), &out, &params);
-        // the CLI's proof verifies through the CLI against the file's CID and the reference count
+    // pack the 64-sample test set from .npy, as a bounty host would
+    let packed = dir.join("digits_64.kfd");
+    let o = kerafold(&[
+        "dataset",
+        "pack",
+        "--features",
+        fixture_file("digits_test_x.npy").to_str().unwrap(),
+        "--labels",
+        fixture_file("digits_test_y.npy").to_str().unwrap(),
+        "--scale-shift",
+        "4",
+        "--classes",
+        "10",
+        "-o",
+        packed.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        std::fs::read(&packed).unwrap(),
+        std::fs::read(fixture_file("digits_test.kfd")).unwrap()
+    );
+    let mut rss = vec![];
+    let mut proofs = vec![];
+    for file in [fixture_file("digits_16.kfd"), packed] {
+        let data = Dataset::read(&file).unwrap();
+        assert!(data.len() >= 16);
+        let out = dir.join(format!("{}.proof", data.len()));
+        let v = cli_prove(&model, &file, &out, &params);
         let q = digits_model(&data);
+        // the proven count is the integer reference's
         assert_eq!(
             v["correct"].as_u64().unwrap() as usize,
             reference_correct(&q, &data)
         );
         let cid = cid_of_bytes(data.as_bytes()).to_string();
-        let o = Command::new(env!("CARGO_BIN_EXE_kerafold"))
-            .args([
-                "verify",
-                out.to_str().unwrap(),
-                "--cid",
-                &cid,
-                "--params-dir",
-                params.to_str().unwrap(),
-            ])
-            .output()
-            .unwrap();
+        let min = v["correct"].to_string();
+        let o = kerafold(&[
+            "verify",
+            out.to_str().unwrap(),
+            "--cid",
+            &cid,
+            "--min-correct",
+            &min,
+            "--params-dir",
+            params.to_str().unwrap(),
+        ]);
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-        AccuracyProof::read(&out).unwrap();
+        // one more than proven: exit 1 with the reason
+        let above = (v["correct"].as_u64().unwrap() + 1).to_string();
+        let o = kerafold(&[
+            "verify",
+            out.to_str().unwrap(),
+            "--cid",
+            &cid,
+            "--min-correct",
+            &above,
+            "--params-dir",
+            params.to_str().unwrap(),
+        ]);
+        assert_eq!(o.status.code(), Some(1));
+        assert!(String::from_utf8_lossy(&o.stderr).contains("below the threshold"));
         println!(
-            "{} samples: peak RSS {:.0} MB, {} of {} correct, fold {:.1}s, compression {:.1}s",
+            "{} samples: peak RSS {:.0} MB, {} of {} correct, {} constraints per fold, folding {:.1}s, compression {:.1}s",
             data.len(),
             v["peak_rss_mb"].as_f64().unwrap(),
             v["correct"],
             v["samples"],
+            v["step_constraints"],
             v["fold_s"].as_f64().unwrap(),
             v["compress_s"].as_f64().unwrap()
         );
-        runs.push(v["peak_rss_mb"].as_f64().unwrap());
+        rss.push(v["peak_rss_mb"].as_f64().unwrap());
+        proofs.push((AccuracyProof::read(&out).unwrap(), cid));
     }
-    let ratio = runs[1] / runs[0];
-    println!("peak memory 64 vs 16 samples: {ratio:.3}×");
+    let ratio = rss[1] / rss[0];
+    println!("peak memory, 64 vs 16 samples: {ratio:.3}×");
     assert!(
         ratio <= 1.2,
         "proving memory grew {ratio:.2}× from 16 to 64 samples"
+    );
+
+    // tampering with the claim of the 16-sample proof
+    let (proof, published) = &proofs[0];
+    let c = proof.claim.correct;
+    verify_accuracy(proof, &params, &check(published, Some(c))).unwrap();
+    let mut t = proof.clone();
+    t.claim.correct += 1;
+    invalid(
+        verify_accuracy(&t, &params, &check(published, None)),
+        "higher count",
+    );
+    invalid(
+        verify_accuracy(proof, &params, &check(&proofs[1].1, None)),
+        "other CID",
+    );
+    let mut t = proof.clone();
+    t.claim.samples -= 1;
+    invalid(
+        verify_accuracy(&t, &params, &check(published, None)),
+        "fewer samples",
+    );
+    let mut t = proof.clone();
+    let q = digits_model(&Dataset::read(&fixture_file("digits_16.kfd")).unwrap());
+    t.claim.model.commitment =
+        kerafold::fold::public_model_commitment(&q, kerafold::fold::System::Bn254Ipa).unwrap();
+    invalid(
+        verify_accuracy(&t, &params, &check(published, None)),
+        "model commitment",
+    );
+    let mut t = proof.clone();
+    let mut b = hex::decode(&t.snark).unwrap();
+    let mid = b.len() / 2;
+    b[mid] ^= 1;
+    t.snark = hex::encode(b);
+    invalid(
+        verify_accuracy(&t, &params, &check(published, None)),
+        "flipped byte",
+    );
+    // the 16-sample proof is not a proof about the 64-sample file
+    let mut t = proof.clone();
+    t.claim.cid = proofs[1].1.clone();
+    t.claim.sha_state = proofs[1].0.claim.sha_state.clone();
+    invalid(
+        verify_accuracy(&t, &params, &check(&proofs[1].1, None)),
+        "64-sample claim",
     );
 }
 

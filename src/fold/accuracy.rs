@@ -2,15 +2,16 @@
 //! folded in one IVC (DESIGN.md §6).
 //!
 //! One fold per sample. A fold takes the sample's record (`R` bytes, see
-//! [`crate::bounty::dataset`]) as bits, and with the same bits
+//! [`crate::bounty::dataset`]) as bits (its zero padding as constants), and with the same bits
 //! - extends the SHA-256 of the file by the record's `R/64` blocks (the state travels in the fold
 //!   state as two 128-bit halves),
 //! - parses the features (`byte·2^(fa−s)`, or `⌊byte/2^(s−fa)⌋`) and the label,
 //! - runs the whole model on the features, chaining the step gadgets of [`super::circuit`] as
 //!   wires (no commitments between layers), ArgMax included,
 //! - adds `[class = label]` to the correct count,
-//! - recomputes the model chain from the weights and the blindings and requires it to equal the
-//!   model commitment in the state, the same commitment an inference proof carries.
+//! - recomputes the model chain (`H_narrow(prev, blind, H(step weights))` per step) from the
+//!   weights and the blindings and requires it to equal the model commitment in the state: the
+//!   same commitment an inference proof carries.
 //!
 //! State `z`: `[sample index, SHA state (words 0–3), SHA state (words 4–7), model commitment,
 //! correct count]`. The header slot and the final SHA padding block are public: the verifier
@@ -27,7 +28,7 @@
 
 use super::arch::Architecture;
 use super::backend::{self, Backend, Bn254Ipa, ParamsStore, Scalar, Srs};
-use super::commit::{hash_gadget, model_link};
+use super::commit::{hash_gadget, hash_narrow_gadget, model_link};
 use super::{fe_from_hex, fe_hex, ModelClaim, Visibility};
 use crate::bounty::cid::{Cid, Codec, CHUNK_SIZE};
 use crate::bounty::dataset::{Dataset, Header};
@@ -238,8 +239,15 @@ impl<F: Field> StepCircuit<F> for SampleStep<F> {
         let (z_i, z_hi, z_lo, z_model, z_correct) = (&z[0], &z[1], &z[2], &z[3], &z[4]);
 
         // --- the record as bits (byte order as in the file, bits most significant first)
+        // features and label are witness bits; the record's padding is zero by the file format,
+        // so it enters the hash as constants (a file with other padding is not a dataset file)
+        let used = header.features() + 1;
         let mut bytes_be: Vec<Vec<Boolean>> = Vec::with_capacity(r);
         for k in 0..r {
+            if k >= used {
+                bytes_be.push(vec![Boolean::constant(false); 8]);
+                continue;
+            }
             let byte = w.map(|w| w.record[k]);
             let bits = (0..8)
                 .map(|j| {
@@ -326,18 +334,18 @@ impl<F: Field> StepCircuit<F> for SampleStep<F> {
                 .map(|j| alloc(&mut ns, &format!("b{j}"), w.map(|w| w.weights[i].b[j])))
                 .collect::<Result<Vec<_>, _>>()?;
             let blind = alloc(&mut ns, "blind", w.map(|w| w.blinds[i]))?;
-            // model chain link: H(prev, blind, every slot's packed weights: this one's, zeros)
-            let mut link = vec![chain.last().cloned().unwrap_or_else(|| zero.clone()), blind];
-            for (si, other) in arch.slots.iter().enumerate() {
-                if si == desc.slot {
-                    link.extend(wa.iter().cloned());
-                    link.extend(ba.iter().cloned());
-                } else {
-                    let (a, b) = packing::packed_lens(&other.op, &fp);
-                    link.extend(std::iter::repeat_n(zero.clone(), a + b));
-                }
-            }
-            chain.push(hash_gadget(ns.namespace(|| "chain"), &link)?);
+            // model chain link: H_narrow(prev, blind, H(this step's packed weights) or 0)
+            let d = if wl + bl > 0 {
+                let all: Vec<_> = wa.iter().chain(&ba).cloned().collect();
+                hash_gadget(ns.namespace(|| "digest"), &all)?
+            } else {
+                zero.clone()
+            };
+            let prev = chain.last().cloned().unwrap_or_else(|| zero.clone());
+            chain.push(hash_narrow_gadget(
+                ns.namespace(|| "chain"),
+                &[prev, blind, d],
+            )?);
 
             let n_in = slot.raw_input_len();
             let mut xin = cur.clone();
