@@ -8,6 +8,7 @@
 //! 3. [`fold::prove`] proves one inference, one Nova fold per step, and compresses it with
 //!    Nova's zero-knowledge CompressedSNARK; [`fold::verify`] checks the proof file.
 
+pub mod bounty;
 pub mod error;
 pub mod fold;
 pub mod inspect;

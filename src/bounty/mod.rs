@@ -1,0 +1,22 @@
+//! Bounties (DESIGN.md §6): weight encryption to the bounty host and the on-chain claim.
+//!
+//! - [`bn254`]: the BN254 scalar field shared by nova-snark, arkworks and the EVM, and conversions.
+//! - [`blake512`], [`babyjubjub`]: Baby Jubjub keys in circomlib's form and ECDH.
+//! - [`poseidon`], [`cipher`]: circomlib's Poseidon and the Poseidon cipher of
+//!   `@zk-kit/poseidon-cipher`.
+//! - [`weights`]: what the hunter encrypts to the host and how the host gets the model back.
+//! - [`gadgets`]: the same primitives as R1CS gadgets on nova-snark's frontend.
+//! - [`groth16`]: the adapter from frontend circuits to ark-groth16; [`claim`]: the claim circuit;
+//!   [`snarkjs`] and [`solidity`]: exports for snarkjs and the EVM.
+
+pub mod babyjubjub;
+pub mod blake512;
+pub mod bn254;
+pub mod cipher;
+pub mod claim;
+pub mod gadgets;
+pub mod groth16;
+pub mod poseidon;
+pub mod snarkjs;
+pub mod solidity;
+pub mod weights;
