@@ -10,6 +10,8 @@ use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+mod bounty_cli;
+
 const AFTER_HELP: &str = "\
 Examples:
   kerafold inspect examples/models/cnn.keras
@@ -98,11 +100,21 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Curve::Bn254)]
         curve: Curve,
     },
+    /// Generate a Baby Jubjub key pair for bounties (prints the public key).
+    Keygen(bounty_cli::KeygenArgs),
+    /// Encrypt a model's quantized weights to a bounty host (hunter).
+    EncryptWeights(bounty_cli::EncryptArgs),
+    /// Decrypt a hunter's weights with the host key (host): writes a model opening.
+    DecryptWeights(bounty_cli::DecryptArgs),
+    /// Prove a bounty claim (Groth16) and export it for snarkjs and the EVM (hunter).
+    Claim(bounty_cli::ClaimArgs),
+    /// Verify a claim proof and its link to the Nova proof's public IO.
+    VerifyClaim(bounty_cli::VerifyClaimArgs),
 }
 
 /// Quantization options.
 #[derive(Args, Clone, Default)]
-struct QuantArgs {
+pub(crate) struct QuantArgs {
     /// Calibration inputs (same formats as --input). Default: the inputs being run or proven.
     #[arg(long)]
     calibrate: Option<PathBuf>,
@@ -210,6 +222,11 @@ fn main() -> ExitCode {
             quant,
             curve,
         } => commit(&model, &quant, curve),
+        Command::Keygen(a) => bounty_cli::keygen(a),
+        Command::EncryptWeights(a) => bounty_cli::encrypt(a, |m, q| Ok(load_model(m, q, &[])?.2)),
+        Command::DecryptWeights(a) => bounty_cli::decrypt(a),
+        Command::Claim(a) => bounty_cli::claim(a),
+        Command::VerifyClaim(a) => bounty_cli::verify_claim(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -11,7 +11,7 @@ pub type Fr = nova_snark::provider::bn256_grumpkin::bn256::Scalar;
 
 /// The BN254 scalar field modulus `r` (decimal).
 pub const MODULUS_DEC: &str =
-    "21888242871839275222246405745257275088548364400416722356339803496646193156097";
+    "21888242871839275222246405745257275088548364400416034343698204186575808495617";
 
 /// Panics unless `F` is the BN254 scalar field: circomlib's constants are defined over it only.
 pub fn assert_bn254<F: PrimeField>() {
@@ -116,7 +116,7 @@ mod tests {
             assert_eq!(from_ark::<Fr>(&to_ark(&x)), x);
             assert_eq!(from_dec::<Fr>(&to_dec(&x), "x").unwrap(), x);
         }
-        assert_eq!(to_dec(&-Fr::ONE), "21888242871839275222246405745257275088548364400416722356339803496646193156096");
+        assert_eq!(to_dec(&-Fr::ONE), "21888242871839275222246405745257275088548364400416034343698204186575808495616");
         assert_eq!(to_dec(&Fr::ZERO), "0");
         assert!(from_dec::<Fr>(MODULUS_DEC, "r").is_err());
         assert!(from_dec::<Fr>("12a", "x").is_err());

@@ -85,6 +85,7 @@ pub fn decrypt<F: PrimeField>(ciphertext: &[F], key: (F, F), nonce: u128, len: u
 mod tests {
     use super::*;
     use crate::bounty::bn254::Fr;
+    use ff::Field;
 
     #[test]
     fn round_trip_and_tamper() {

@@ -283,7 +283,7 @@ impl FrontendCircuit for ClaimCircuit<'_> {
         let x = self.public.map(|p| p.inputs());
         let mut pubs = Vec::with_capacity(NUM_PUBLIC);
         for (i, name) in PUBLIC_NAMES.iter().enumerate() {
-            let n = AllocatedNum::alloc_input(cs.namespace(|| format!("pub/{name}")), || {
+            let n = AllocatedNum::alloc_input(cs.namespace(|| format!("pub_{name}")), || {
                 x.as_ref().map(|x| x[i]).ok_or(SynthesisError::AssignmentMissing)
             })?;
             pubs.push(Lc::num(&n));
@@ -297,8 +297,10 @@ impl FrontendCircuit for ClaimCircuit<'_> {
         let bits_v = w.map(|w| w.hunter.scalar_bits());
         let bits = g::alloc_scalar_bits(cs.namespace(|| "scalar"), bits_v.as_deref(), SCALAR_BITS)?;
         let hunter = g::mul_fixed(cs.namespace(|| "hunter_pk"), &Point::base8(), &bits)?;
-        hunter.x.enforce_eq(cs.namespace(|| "bind_hunter"), "x", &hunter_x);
-        hunter.y.enforce_eq(cs.namespace(|| "bind_hunter"), "y", &hunter_y);
+        let mut ns = cs.namespace(|| "bind_hunter");
+        hunter.x.enforce_eq(&mut ns, "x", &hunter_x);
+        hunter.y.enforce_eq(&mut ns, "y", &hunter_y);
+        drop(ns);
         let shared = g::mul_var(cs.namespace(|| "shared"), &host, &bits)?;
 
         // 2. ciphertext and its hash
@@ -316,13 +318,13 @@ impl FrontendCircuit for ClaimCircuit<'_> {
         }
         let mut ct = Vec::with_capacity(ct_len);
         for k in 0..ct_len {
-            let c = alloc(cs.namespace(|| format!("ct/c{k}")), w.map(|w| w.ciphertext[k]))?;
+            let c = alloc(cs.namespace(|| format!("ct{k}")), w.map(|w| w.ciphertext[k]))?;
             ct.push(Lc::num(&c));
         }
         let mut hashed = vec![nonce.clone()];
         hashed.extend(ct.iter().cloned());
         let h = g::chain_hash(cs.namespace(|| "ct_hash"), TAG_CIPHERTEXT, &hashed)?;
-        h.enforce_eq(cs.namespace(|| "bind_ct_hash"), "eq", &ct_hash);
+        h.enforce_eq(cs, "bind_ct_hash", &ct_hash);
 
         // 3. decryption
         let pt = g::decrypt(
@@ -335,7 +337,7 @@ impl FrontendCircuit for ClaimCircuit<'_> {
         let pt: Vec<AllocatedNum<Fr>> = pt
             .iter()
             .enumerate()
-            .map(|(k, m)| m.alloc(cs.namespace(|| format!("pt/m{k}"))))
+            .map(|(k, m)| m.alloc(cs.namespace(|| format!("pt{k}"))))
             .collect::<Result<_, _>>()?;
 
         // 4. the model chain
@@ -350,7 +352,7 @@ impl FrontendCircuit for ClaimCircuit<'_> {
                     .into_iter()
                     .map(|k| k.map_or_else(|| zero.clone(), |k| pt[k].clone())),
             );
-            chain = hash_gadget(cs.namespace(|| format!("chain/step{i}")), &inputs)?;
+            chain = hash_gadget(cs.namespace(|| format!("chain{i}")), &inputs)?;
         }
 
         // 5. the Nova IO and its digest
@@ -369,17 +371,19 @@ impl FrontendCircuit for ClaimCircuit<'_> {
         let io_vals = w.map(|w| w.io.elements());
         let mut io_vars = Vec::with_capacity(n_io);
         for k in 0..n_io {
-            let v = alloc(cs.namespace(|| format!("io/e{k}")), io_vals.as_ref().map(|v| v[k]))?;
+            let v = alloc(cs.namespace(|| format!("io{k}")), io_vals.as_ref().map(|v| v[k]))?;
             io_vars.push(Lc::num(&v));
         }
         let d = g::chain_hash(cs.namespace(|| "io_hash"), TAG_IO, &io_vars)?;
-        d.enforce_eq(cs.namespace(|| "bind_io_digest"), "eq", &io_digest);
+        d.enforce_eq(cs, "bind_io_digest", &io_digest);
         let zn = |k: usize| &io_vars[1 + io.arity + k];
 
         // 6. what the IO must say
-        Lc::num(&chain).enforce_eq(cs.namespace(|| "bind_model"), "eq", zn(io.model));
-        zn(io.cid_hi).enforce_eq(cs.namespace(|| "bind_cid"), "hi", &cid_hi);
-        zn(io.cid_lo).enforce_eq(cs.namespace(|| "bind_cid"), "lo", &cid_lo);
+        Lc::num(&chain).enforce_eq(cs, "bind_model", zn(io.model));
+        let mut ns = cs.namespace(|| "bind_cid");
+        zn(io.cid_hi).enforce_eq(&mut ns, "hi", &cid_hi);
+        zn(io.cid_lo).enforce_eq(&mut ns, "lo", &cid_lo);
+        drop(ns);
         let correct = zn(io.correct).clone();
         let samples = zn(io.samples).clone();
         g::range_check(cs.namespace(|| "threshold_range"), &threshold, COUNT_BITS)?;

@@ -105,13 +105,13 @@ impl<F: PrimeField> Lc<F> {
         Ok(n)
     }
 
-    /// Enforces `self = o` (1 constraint).
-    pub fn enforce_eq<CS: ConstraintSystem<F>>(&self, mut cs: CS, name: &str, o: &Self) {
+    /// Enforces `self = o` (1 constraint, named `name`).
+    pub fn enforce_eq<CS: ConstraintSystem<F>>(&self, cs: &mut CS, name: &str, o: &Self) {
         cs.enforce(|| name, |_| self.lc.clone(), |lc| lc + one(), |_| o.lc.clone());
     }
 }
 
-/// Allocates `a·b` (1 constraint, named `name`).
+/// Allocates `a·b`: variable `name`, constraint `"{name} constraint"`.
 pub fn mul<F: PrimeField, CS: ConstraintSystem<F>>(
     cs: &mut CS,
     name: &str,
@@ -121,7 +121,7 @@ pub fn mul<F: PrimeField, CS: ConstraintSystem<F>>(
     let v = a.value.zip(b.value).map(|(x, y)| x * y);
     let var = cs.alloc(|| name.to_string(), || v.ok_or_else(missing))?;
     cs.enforce(
-        || name.to_string(),
+        || format!("{name} constraint"),
         |_| a.lc.clone(),
         |_| b.lc.clone(),
         |lc| lc + var,
@@ -132,8 +132,8 @@ pub fn mul<F: PrimeField, CS: ConstraintSystem<F>>(
     })
 }
 
-/// Allocates `num / den` with the constraint `q·den = num` (named `name`); unsatisfiable if
-/// `den = 0`.
+/// Allocates `num / den` (variable `name`) with the constraint `q·den = num` (`"{name}
+/// constraint"`); unsatisfiable if `den = 0`.
 fn div<F: PrimeField, CS: ConstraintSystem<F>>(
     cs: &mut CS,
     name: &str,
@@ -150,7 +150,7 @@ fn div<F: PrimeField, CS: ConstraintSystem<F>>(
     };
     let var = cs.alloc(|| name.to_string(), || v.ok_or_else(missing))?;
     cs.enforce(
-        || name.to_string(),
+        || format!("{name} constraint"),
         |lc| lc + var,
         |_| den.lc.clone(),
         |_| num.lc.clone(),
@@ -188,9 +188,11 @@ pub fn permute<F: PrimeField, CS: ConstraintSystem<F>>(
             *x = x.add_const(p.ark[r * t + i]);
         }
         let n = if p.is_full(r) { t } else { 1 };
+        let mut round = cs.namespace(|| format!("r{r}"));
         for (i, x) in s.iter_mut().enumerate().take(n) {
-            *x = pow5(&mut cs.namespace(|| format!("r{r}/s{i}")), x)?;
+            *x = pow5(&mut round.namespace(|| format!("s{i}")), x)?;
         }
+        drop(round);
         s = (0..t)
             .map(|i| {
                 let mut acc = Lc::constant(F::ZERO);
@@ -237,9 +239,10 @@ pub fn chain_hash<F: PrimeField, CS: ConstraintSystem<F>>(
 
 /// `poseidonDecrypt` in the circuit: the plaintext (length `len`) of `ciphertext` (length
 /// `3·⌈len/3⌉ + 1`) under `key` and `nonce`, enforcing that the padding decrypts to zero
-/// (constraints `pad{j}`) and that the last element authenticates (`auth`). Costs one
+/// and that the last element authenticates. Costs one
 /// permutation (264 constraints) per 3 elements plus one, and one constraint per padding
-/// element; the plaintext elements are linear combinations (free). Namespaces `p{k}`.
+/// element; the plaintext elements are linear combinations (free). Namespaces `p{k}`,
+/// constraints `pad{j}`, `auth`.
 ///
 /// Decryption succeeds exactly when `ciphertext = poseidonEncrypt(plaintext, key, nonce)`.
 pub fn decrypt<F: PrimeField, CS: ConstraintSystem<F>>(
@@ -272,15 +275,11 @@ pub fn decrypt<F: PrimeField, CS: ConstraintSystem<F>>(
         }
     }
     for (j, m) in message.iter().enumerate().skip(len) {
-        m.enforce_eq(cs.namespace(|| format!("pad{j}")), "is zero", &Lc::constant(F::ZERO));
+        m.enforce_eq(&mut cs, &format!("pad{j}"), &Lc::constant(F::ZERO));
     }
     let k = body.len() / 3;
     state = permute(cs.namespace(|| format!("p{k}")), &state)?;
-    state[1].enforce_eq(
-        cs.namespace(|| "auth"),
-        "last element",
-        &ciphertext[ciphertext.len() - 1],
-    );
+    state[1].enforce_eq(&mut cs, "auth", &ciphertext[ciphertext.len() - 1]);
     message.truncate(len);
     Ok(message)
 }
@@ -323,7 +322,8 @@ impl<F: PrimeField> PointVar<F> {
     }
 }
 
-/// Enforces `a·x² + y² = 1 + d·x²·y²` (3 constraints: `xx`, `yy`, `curve`).
+/// Enforces `a·x² + y² = 1 + d·x²·y²` (3 constraints: `xx constraint`, `yy constraint`,
+/// `curve`).
 pub fn assert_on_curve<F: PrimeField, CS: ConstraintSystem<F>>(
     mut cs: CS,
     p: &PointVar<F>,
@@ -341,8 +341,8 @@ pub fn assert_on_curve<F: PrimeField, CS: ConstraintSystem<F>>(
     Ok(())
 }
 
-/// Twisted Edwards addition `p + q` (6 constraints: `beta`, `gamma`, `delta`, `tau`, `x3`,
-/// `y3`), complete for points on the curve.
+/// Twisted Edwards addition `p + q` (6 constraints, one per variable `beta`, `gamma`, `delta`,
+/// `tau`, `x3`, `y3`), complete for points on the curve.
 pub fn add<F: PrimeField, CS: ConstraintSystem<F>>(
     mut cs: CS,
     p: &PointVar<F>,
@@ -381,7 +381,7 @@ fn finish_add<F: PrimeField, CS: ConstraintSystem<F>>(
     Ok(PointVar { x, y })
 }
 
-/// Doubling `2·p` (5 constraints: `beta`, `delta`, `tau`, `x3`, `y3`).
+/// Doubling `2·p` (5 constraints, one per variable `beta`, `delta`, `tau`, `x3`, `y3`).
 pub fn double<F: PrimeField, CS: ConstraintSystem<F>>(
     mut cs: CS,
     p: &PointVar<F>,
@@ -467,8 +467,8 @@ pub fn mul_var<F: PrimeField, CS: ConstraintSystem<F>>(
     Ok(acc.unwrap_or_else(|| PointVar::constant(&Point::identity())))
 }
 
-/// Allocates `value`'s `n` low bits and enforces that they recompose to `x` (`n + 1`
-/// constraints: `b{i}` booleanity, `recompose`): a range check `0 ≤ x < 2^n` (`n ≤ 128`).
+/// Allocates the `n` low bits of `x`'s value and enforces that they recompose to `x` (`n + 1`
+/// constraints: `bits/b{i}` booleanity, `recompose`): a range check `0 ≤ x < 2^n` (`n ≤ 128`).
 pub fn range_check<F: PrimeField + PrimeFieldBits, CS: ConstraintSystem<F>>(
     mut cs: CS,
     x: &Lc<F>,
@@ -483,7 +483,7 @@ pub fn range_check<F: PrimeField + PrimeFieldBits, CS: ConstraintSystem<F>>(
         sum = sum.add(&Lc::bit(b).scale(c));
         c = c.double();
     }
-    sum.enforce_eq(cs.namespace(|| "recompose"), "sum", x);
+    sum.enforce_eq(&mut cs, "recompose", x);
     Ok(bits)
 }
 
@@ -526,7 +526,7 @@ mod tests {
         let mut cs = TamperCs::new();
         cs.override_value("p/r0/s1/x2", Fr::from(5u64));
         perm_circuit(&mut cs, &s);
-        assert_eq!(cs.which_is_unsatisfied(), Some("p/r0/s1/x2"));
+        assert_eq!(cs.which_is_unsatisfied(), Some("p/r0/s1/x2 constraint"));
         // a forged output is caught by the final linear layer's equality
         let mut cs = TamperCs::new();
         cs.override_value("out2/value/num", want[2] + Fr::ONE);
@@ -576,12 +576,19 @@ mod tests {
 
         let mut cs = TamperCs::new();
         decrypt_circuit(&mut cs, &ct, (key.0, key.1 + Fr::ONE), 42, 5);
-        assert_eq!(cs.unsatisfied(), vec!["dec/pad5/is zero", "dec/auth/last element"]);
+        assert_eq!(cs.unsatisfied(), vec!["dec/pad5", "dec/auth"]);
 
+        // an altered ciphertext element decrypts to another plaintext that does not authenticate
+        let mut altered = ct.clone();
+        altered[4] += Fr::ONE;
+        let mut cs = TamperCs::new();
+        decrypt_circuit(&mut cs, &altered, key, 42, 5);
+        assert_eq!(cs.unsatisfied(), vec!["dec/auth"]);
+        // forging a ciphertext variable breaks the permutation it feeds
         let mut cs = TamperCs::new();
         cs.override_value("c4/num", ct[4] + Fr::ONE);
         decrypt_circuit(&mut cs, &ct, key, 42, 5);
-        assert!(cs.unsatisfied().contains(&"dec/auth/last element"), "{:?}", cs.unsatisfied());
+        assert_eq!(cs.which_is_unsatisfied(), Some("dec/p2/r0/s2/x2 constraint"));
 
         let mut cs = TamperCs::new();
         decrypt_circuit(&mut cs, &ct, key, 43, 5);
@@ -610,7 +617,7 @@ mod tests {
         cs.override_value("add/x3", Fr::from(7u64));
         let (bv, pv) = (point(&mut cs, "b", &b), point(&mut cs, "p", &p3));
         add(cs.namespace(|| "add"), &bv, &pv).unwrap();
-        assert_eq!(cs.unsatisfied(), vec!["add/x3"]);
+        assert_eq!(cs.unsatisfied(), vec!["add/x3 constraint"]);
 
         let mut cs = TamperCs::new();
         let off = Point { x: b.x, y: b.y + Fr::ONE };
@@ -650,7 +657,7 @@ mod tests {
         let mut cs = TamperCs::new();
         cs.override_value("var/add100/y3", Fr::from(3u64));
         scalar_mul(&mut cs, &k, &other.public());
-        assert_eq!(cs.unsatisfied(), vec!["var/add100/y3"]);
+        assert_eq!(cs.which_is_unsatisfied(), Some("var/add100/y3 constraint"));
     }
 
     #[test]
@@ -661,7 +668,7 @@ mod tests {
             range_check(cs.namespace(|| "r"), &x, 8).unwrap();
             assert_eq!(cs.is_satisfied(), ok, "{v:?}");
             if !ok {
-                assert_eq!(cs.unsatisfied(), vec!["r/recompose/sum"]);
+                assert_eq!(cs.unsatisfied(), vec!["r/recompose"]);
             }
         }
     }
