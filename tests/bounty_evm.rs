@@ -144,7 +144,7 @@ impl Chain {
             .kind(kind)
             .data(Bytes::from(data))
             .value(U256::from(value))
-            .gas_limit(30_000_000)
+            .gas_limit(10_000_000)
             .gas_price(0)
             .build()
             .unwrap();
