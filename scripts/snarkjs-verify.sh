@@ -8,10 +8,16 @@
 # packages of contracts/package.json (snarkjs 0.7.6, solc 0.8.37) with `npm ci`.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
-dir="${1:-$root/target/claim-export}"
+dir="$(cd "${1:-$root/target/claim-export}" && pwd)"
 cd "$root/contracts"
 npm ci --no-audit --no-fund
 echo "== snarkjs groth16 verify ($dir)"
 npx snarkjs groth16 verify "$dir/verification_key.json" "$dir/public.json" "$dir/proof.json"
 echo "== solc: committed bytecode matches the sources"
 node compile.mjs --check
+if [ -f "$dir/calldata.txt" ]; then
+  echo "== snarkjs calldata equals kerafold's calldata.txt"
+  diff <(npx snarkjs zkey export soliditycalldata "$dir/public.json" "$dir/proof.json" | tr -d ' \n') \
+       <(tr -d ' \n' < "$dir/calldata.txt")
+fi
+echo "snarkjs and solc checks passed"

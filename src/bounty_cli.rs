@@ -189,7 +189,9 @@ pub(crate) fn claim(a: ClaimArgs) -> Result<()> {
         a.threshold,
         parse_address(&a.address)?,
     )?;
-    let params = a.params_dir.unwrap_or_else(kerafold::fold::default_params_dir);
+    let params = a
+        .params_dir
+        .unwrap_or_else(kerafold::fold::default_params_dir);
     let out = claim::prove(&spec, &input, &params)?;
     std::fs::create_dir_all(&a.out).map_err(|e| Error::io(&a.out, e))?;
     out.write_dir(&a.out)?;

@@ -99,7 +99,11 @@ fn claim_proves_verifies_and_exports() {
     let proof: ProofJson = serde_json::from_str(&read("proof.json")).unwrap();
     let public: Vec<String> = serde_json::from_str(&read("public.json")).unwrap();
     assert_eq!(vk.n_public, NUM_PUBLIC);
-    let (vk, proof, xs) = (vk.to_ark().unwrap(), proof.to_ark().unwrap(), snarkjs::parse_public(&public).unwrap());
+    let (vk, proof, xs) = (
+        vk.to_ark().unwrap(),
+        proof.to_ark().unwrap(),
+        snarkjs::parse_public(&public).unwrap(),
+    );
     assert!(groth16::verify(&vk, &xs, &proof));
     let mut other = p.public.clone();
     other.claimant = [0xb0; 20];

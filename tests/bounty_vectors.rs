@@ -89,7 +89,12 @@ fn pt(c: &[String; 2]) -> Point {
 #[test]
 fn blake512_matches_blake_hash() {
     for v in vectors().blake512 {
-        assert_eq!(hex::encode(blake512(&hex::decode(&v.msg).unwrap())), v.hash, "{} bytes", v.msg.len() / 2);
+        assert_eq!(
+            hex::encode(blake512(&hex::decode(&v.msg).unwrap())),
+            v.hash,
+            "{} bytes",
+            v.msg.len() / 2
+        );
     }
 }
 
@@ -121,7 +126,10 @@ fn points_match_zk_kit_baby_jubjub() {
         n.to_le_bits().iter().take(253).map(|b| *b).collect()
     };
     let l_minus_1 = to_dec(&(from_dec::<Fr>(&p.sub_order, "l").unwrap() - Fr::from(1u64)));
-    assert_eq!(b.mul_bits(&bits(&l_minus_1)).to_dec(), p.base8_times_sub_order_minus_1);
+    assert_eq!(
+        b.mul_bits(&bits(&l_minus_1)).to_dec(),
+        p.base8_times_sub_order_minus_1
+    );
     let all_ones = vec![true; 251];
     assert_eq!(b.mul_bits(&all_ones).to_dec(), p.base8_times_2_251_minus_1);
 }
@@ -130,7 +138,12 @@ fn points_match_zk_kit_baby_jubjub() {
 fn poseidon_matches_circomlibjs() {
     let v = vectors();
     for h in &v.poseidon {
-        assert_eq!(to_dec(&poseidon::hash(&fes(&h.inputs))), h.hash, "{} inputs", h.inputs.len());
+        assert_eq!(
+            to_dec(&poseidon::hash(&fes(&h.inputs))),
+            h.hash,
+            "{} inputs",
+            h.inputs.len()
+        );
     }
     for p in &v.poseidon_perm_t4 {
         let mut s = fes(&p.state);
@@ -138,14 +151,22 @@ fn poseidon_matches_circomlibjs() {
         assert_eq!(s, fes(&p.out));
     }
     for c in &v.chain {
-        assert_eq!(to_dec(&poseidon::chain_hash(c.tag, &fes(&c.inputs))), c.hash, "{} inputs", c.inputs.len());
+        assert_eq!(
+            to_dec(&poseidon::chain_hash(c.tag, &fes(&c.inputs))),
+            c.hash,
+            "{} inputs",
+            c.inputs.len()
+        );
     }
 }
 
 #[test]
 fn cipher_matches_zk_kit_poseidon_cipher() {
     for c in vectors().cipher {
-        let key = (from_dec(&c.key[0], "k").unwrap(), from_dec(&c.key[1], "k").unwrap());
+        let key = (
+            from_dec(&c.key[0], "k").unwrap(),
+            from_dec(&c.key[1], "k").unwrap(),
+        );
         let nonce: u128 = c.nonce.parse().unwrap();
         let msg = fes(&c.message);
         let ct = cipher::encrypt(&msg, key, nonce);

@@ -40,7 +40,10 @@ pub struct Point {
 impl Point {
     /// The identity `(0, 1)`.
     pub fn identity() -> Self {
-        Self { x: Fr::ZERO, y: Fr::ONE }
+        Self {
+            x: Fr::ZERO,
+            y: Fr::ONE,
+        }
     }
 
     /// circomlib's `Base8`, the generator of the prime-order subgroup.
@@ -96,7 +99,10 @@ impl Point {
         if p.is_zero() {
             return Self::identity();
         }
-        Self { x: from_ark(&p.x), y: from_ark(&p.y) }
+        Self {
+            x: from_ark(&p.x),
+            y: from_ark(&p.y),
+        }
     }
 
     /// Decimal coordinates, as circomlibjs and @zk-kit print them.
@@ -258,8 +264,7 @@ impl KeyFile {
             .private_key
             .as_deref()
             .ok_or_else(|| Error::format(path, "not a secret key file (no private_key)"))?;
-        let bytes =
-            hex::decode(pk).map_err(|_| Error::format(path, "private_key is not hex"))?;
+        let bytes = hex::decode(pk).map_err(|_| Error::format(path, "private_key is not hex"))?;
         let key = SecretKey::from_private_key(&bytes);
         if let Some(s) = &self.secret_scalar {
             if *s != key.scalar_dec() {
@@ -295,7 +300,10 @@ mod tests {
 
     #[test]
     fn ecdh_agrees_and_mul_bits_matches() {
-        let (a, b) = (SecretKey::from_private_key(&[1; 32]), SecretKey::from_private_key(&[2; 32]));
+        let (a, b) = (
+            SecretKey::from_private_key(&[1; 32]),
+            SecretKey::from_private_key(&[2; 32]),
+        );
         assert_eq!(a.ecdh(&b.public()), b.ecdh(&a.public()));
         assert_eq!(Point::base8().mul_bits(&a.scalar_bits()), a.public());
         let id = Point::identity();
@@ -309,7 +317,9 @@ mod tests {
         let json = serde_json::to_string(&f).unwrap();
         let g: KeyFile = serde_json::from_str(&json).unwrap();
         assert_eq!(g.secret_key(Path::new("k")).unwrap(), k);
-        let p: KeyFile = serde_json::from_str(&serde_json::to_string(&KeyFile::public(&k.public())).unwrap()).unwrap();
+        let p: KeyFile =
+            serde_json::from_str(&serde_json::to_string(&KeyFile::public(&k.public())).unwrap())
+                .unwrap();
         assert_eq!(p.public_key().unwrap(), k.public());
         assert!(p.secret_key(Path::new("p")).is_err());
     }

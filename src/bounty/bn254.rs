@@ -55,7 +55,9 @@ pub fn from_dec<F: PrimeField>(s: &str, what: &str) -> Result<F> {
     let mut repr = F::Repr::default();
     let n = repr.as_ref().len();
     if bytes.len() > n && bytes[..bytes.len() - n].iter().any(|&b| b != 0) {
-        return Err(Error::Invalid(format!("{what}: '{s}' is not below the field modulus")));
+        return Err(Error::Invalid(format!(
+            "{what}: '{s}' is not below the field modulus"
+        )));
     }
     for (i, b) in bytes.iter().rev().take(n).enumerate() {
         repr.as_mut()[i] = *b;
@@ -112,11 +114,20 @@ mod tests {
 
     #[test]
     fn conversions_round_trip() {
-        for x in [Fr::ZERO, Fr::ONE, -Fr::ONE, Fr::from(5u64), Fr::from_u128(u128::MAX)] {
+        for x in [
+            Fr::ZERO,
+            Fr::ONE,
+            -Fr::ONE,
+            Fr::from(5u64),
+            Fr::from_u128(u128::MAX),
+        ] {
             assert_eq!(from_ark::<Fr>(&to_ark(&x)), x);
             assert_eq!(from_dec::<Fr>(&to_dec(&x), "x").unwrap(), x);
         }
-        assert_eq!(to_dec(&-Fr::ONE), "21888242871839275222246405745257275088548364400416034343698204186575808495616");
+        assert_eq!(
+            to_dec(&-Fr::ONE),
+            "21888242871839275222246405745257275088548364400416034343698204186575808495616"
+        );
         assert_eq!(to_dec(&Fr::ZERO), "0");
         assert!(from_dec::<Fr>(MODULUS_DEC, "r").is_err());
         assert!(from_dec::<Fr>("12a", "x").is_err());

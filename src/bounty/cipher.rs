@@ -48,7 +48,12 @@ pub fn encrypt<F: PrimeField>(message: &[F], key: (F, F), nonce: u128) -> Vec<F>
 /// has the wrong length, its padding is not zero, or its authentication element does not match
 /// (the wrong key or nonce, or an altered ciphertext). Stricter than the JS function, which skips
 /// the padding check for `len ≤ 3`; every ciphertext [`encrypt`] makes passes both.
-pub fn decrypt<F: PrimeField>(ciphertext: &[F], key: (F, F), nonce: u128, len: usize) -> Result<Vec<F>> {
+pub fn decrypt<F: PrimeField>(
+    ciphertext: &[F],
+    key: (F, F),
+    nonce: u128,
+    len: usize,
+) -> Result<Vec<F>> {
     if ciphertext.len() != ciphertext_len(len) {
         return Err(Error::Invalid(format!(
             "a ciphertext of {len} elements has {} elements, not {}",
@@ -67,7 +72,8 @@ pub fn decrypt<F: PrimeField>(ciphertext: &[F], key: (F, F), nonce: u128, len: u
     }
     if message[len..].iter().any(|m| !bool::from(m.is_zero())) {
         return Err(Error::Invalid(
-            "the decrypted padding is not zero: wrong key, wrong nonce or altered ciphertext".into(),
+            "the decrypted padding is not zero: wrong key, wrong nonce or altered ciphertext"
+                .into(),
         ));
     }
     permute(&mut state);

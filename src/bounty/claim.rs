@@ -212,7 +212,10 @@ impl ClaimPublic {
     /// Parses public inputs (in circuit order).
     pub fn from_inputs(x: &[Fr]) -> Result<Self> {
         if x.len() != NUM_PUBLIC {
-            return Err(Error::Invalid(format!("{} public inputs, not {NUM_PUBLIC}", x.len())));
+            return Err(Error::Invalid(format!(
+                "{} public inputs, not {NUM_PUBLIC}",
+                x.len()
+            )));
         }
         let half = |f: &Fr, what: &str| {
             to_u128(f).ok_or_else(|| Error::Invalid(format!("{what} is not a 128-bit value")))
@@ -271,7 +274,10 @@ pub struct ClaimCircuit<'a> {
     pub witness: Option<&'a ClaimWitness>,
 }
 
-fn alloc<CS: ConstraintSystem<Fr>>(cs: CS, v: Option<Fr>) -> Result<AllocatedNum<Fr>, SynthesisError> {
+fn alloc<CS: ConstraintSystem<Fr>>(
+    cs: CS,
+    v: Option<Fr>,
+) -> Result<AllocatedNum<Fr>, SynthesisError> {
     AllocatedNum::alloc(cs, || v.ok_or(SynthesisError::AssignmentMissing))
 }
 
@@ -284,7 +290,9 @@ impl FrontendCircuit for ClaimCircuit<'_> {
         let mut pubs = Vec::with_capacity(NUM_PUBLIC);
         for (i, name) in PUBLIC_NAMES.iter().enumerate() {
             let n = AllocatedNum::alloc_input(cs.namespace(|| format!("pub_{name}")), || {
-                x.as_ref().map(|x| x[i]).ok_or(SynthesisError::AssignmentMissing)
+                x.as_ref()
+                    .map(|x| x[i])
+                    .ok_or(SynthesisError::AssignmentMissing)
             })?;
             pubs.push(Lc::num(&n));
         }
@@ -292,7 +300,10 @@ impl FrontendCircuit for ClaimCircuit<'_> {
             <[Lc<Fr>; NUM_PUBLIC]>::try_from(pubs).expect("ten inputs");
 
         // 1. keys and ECDH
-        let host = PointVar { x: host_x, y: host_y };
+        let host = PointVar {
+            x: host_x,
+            y: host_y,
+        };
         g::assert_on_curve(cs.namespace(|| "host_on_curve"), &host)?;
         let bits_v = w.map(|w| w.hunter.scalar_bits());
         let bits = g::alloc_scalar_bits(cs.namespace(|| "scalar"), bits_v.as_deref(), SCALAR_BITS)?;
@@ -318,7 +329,10 @@ impl FrontendCircuit for ClaimCircuit<'_> {
         }
         let mut ct = Vec::with_capacity(ct_len);
         for k in 0..ct_len {
-            let c = alloc(cs.namespace(|| format!("ct{k}")), w.map(|w| w.ciphertext[k]))?;
+            let c = alloc(
+                cs.namespace(|| format!("ct{k}")),
+                w.map(|w| w.ciphertext[k]),
+            )?;
             ct.push(Lc::num(&c));
         }
         let mut hashed = vec![nonce.clone()];
@@ -342,7 +356,12 @@ impl FrontendCircuit for ClaimCircuit<'_> {
 
         // 4. the model chain
         let zero = alloc(cs.namespace(|| "zero"), Some(Fr::ZERO))?;
-        cs.enforce(|| "zero is zero", |lc| lc + zero.get_variable(), |lc| lc + CS::one(), |lc| lc);
+        cs.enforce(
+            || "zero is zero",
+            |lc| lc + zero.get_variable(),
+            |lc| lc + CS::one(),
+            |lc| lc,
+        );
         let mut chain = zero.clone();
         for i in 0..spec.layout.steps.len() {
             let mut inputs = vec![chain];
@@ -371,7 +390,10 @@ impl FrontendCircuit for ClaimCircuit<'_> {
         let io_vals = w.map(|w| w.io.elements());
         let mut io_vars = Vec::with_capacity(n_io);
         for k in 0..n_io {
-            let v = alloc(cs.namespace(|| format!("io{k}")), io_vals.as_ref().map(|v| v[k]))?;
+            let v = alloc(
+                cs.namespace(|| format!("io{k}")),
+                io_vals.as_ref().map(|v| v[k]),
+            )?;
             io_vars.push(Lc::num(&v));
         }
         let d = g::chain_hash(cs.namespace(|| "io_hash"), TAG_IO, &io_vars)?;
@@ -388,11 +410,24 @@ impl FrontendCircuit for ClaimCircuit<'_> {
         let samples = zn(io.samples).clone();
         g::range_check(cs.namespace(|| "threshold_range"), &threshold, COUNT_BITS)?;
         g::range_check(cs.namespace(|| "samples_range"), &samples, COUNT_BITS)?;
-        g::range_check(cs.namespace(|| "meets_threshold"), &correct.sub(&threshold), COUNT_BITS)?;
-        g::range_check(cs.namespace(|| "correct_le_samples"), &samples.sub(&correct), COUNT_BITS)?;
+        g::range_check(
+            cs.namespace(|| "meets_threshold"),
+            &correct.sub(&threshold),
+            COUNT_BITS,
+        )?;
+        g::range_check(
+            cs.namespace(|| "correct_le_samples"),
+            &samples.sub(&correct),
+            COUNT_BITS,
+        )?;
 
         // 7. the claimant
-        g::mul(&mut cs.namespace(|| "claimant_square"), "sq", &claimant, &claimant)?;
+        g::mul(
+            &mut cs.namespace(|| "claimant_square"),
+            "sq",
+            &claimant,
+            &claimant,
+        )?;
         Ok(())
     }
 }
@@ -421,10 +456,14 @@ impl ClaimInput {
         claimant: [u8; 20],
     ) -> Result<Self> {
         if encrypted.hunter != hunter.public() {
-            return Err(Error::Usage("the ciphertext was made with another hunter key".into()));
+            return Err(Error::Usage(
+                "the ciphertext was made with another hunter key".into(),
+            ));
         }
         if encrypted.arch != spec.arch {
-            return Err(Error::Usage("the ciphertext's architecture is not the circuit's".into()));
+            return Err(Error::Usage(
+                "the ciphertext's architecture is not the circuit's".into(),
+            ));
         }
         let shared = hunter.ecdh(&encrypted.host);
         let pt = cipher::decrypt(
@@ -436,7 +475,10 @@ impl ClaimInput {
         let chain = weights::chain_from_plaintext(&spec.arch, &pt)?;
         let l = &spec.io;
         if io.zn.len() != l.arity || io.z0.len() != l.arity {
-            return Err(Error::Usage(format!("the Nova IO does not have arity {}", l.arity)));
+            return Err(Error::Usage(format!(
+                "the Nova IO does not have arity {}",
+                l.arity
+            )));
         }
         if io.zn[l.model] != chain {
             return Err(Error::Invalid(
@@ -445,7 +487,9 @@ impl ClaimInput {
         }
         let (hi, lo) = cid_halves(&cid_digest);
         if io.zn[l.cid_hi] != hi || io.zn[l.cid_lo] != lo {
-            return Err(Error::Invalid("the accuracy proof is about another dataset".into()));
+            return Err(Error::Invalid(
+                "the accuracy proof is about another dataset".into(),
+            ));
         }
         let count = |f: &Fr| to_u128(f).and_then(|v| u64::try_from(v).ok());
         let (correct, samples) = (count(&io.zn[l.correct]), count(&io.zn[l.samples]));
@@ -500,7 +544,11 @@ impl NovaIoJson {
 
     /// Parses the values.
     pub fn parse(&self) -> Result<NovaIo> {
-        let p = |v: &[String]| v.iter().map(|s| from_dec(s, "Nova IO")).collect::<Result<Vec<Fr>>>();
+        let p = |v: &[String]| {
+            v.iter()
+                .map(|s| from_dec(s, "Nova IO"))
+                .collect::<Result<Vec<Fr>>>()
+        };
         Ok(NovaIo {
             num_steps: self.num_steps,
             z0: p(&self.z0)?,
@@ -517,7 +565,11 @@ pub fn parse_cid(s: &str) -> Result<[u8; 32]> {
             return Ok(d.try_into().expect("32 bytes"));
         }
     }
-    let bad = || Error::Usage(format!("'{s}' is not a CIDv1 (base32, sha2-256) or a hex digest"));
+    let bad = || {
+        Error::Usage(format!(
+            "'{s}' is not a CIDv1 (base32, sha2-256) or a hex digest"
+        ))
+    };
     let b32 = s.strip_prefix('b').ok_or_else(bad)?;
     let mut bytes = Vec::new();
     let (mut acc, mut nbits) = (0u32, 0u32);
@@ -574,12 +626,28 @@ impl ClaimProof {
                 .map_err(|e| Error::io(&p, e))
         };
         let x = self.public.inputs();
-        w("verification_key.json", &serde_json::to_value(VkJson::new(&self.vk)).expect("vk"))?;
-        w("proof.json", &serde_json::to_value(ProofJson::new(&self.proof)).expect("proof"))?;
-        w("public.json", &serde_json::to_value(public_json(&x)).expect("public"))?;
-        let hexw = |v: &[[u8; 32]]| v.iter().map(|b| format!("0x{}", hex::encode(b))).collect::<Vec<_>>();
+        w(
+            "verification_key.json",
+            &serde_json::to_value(VkJson::new(&self.vk)).expect("vk"),
+        )?;
+        w(
+            "proof.json",
+            &serde_json::to_value(ProofJson::new(&self.proof)).expect("proof"),
+        )?;
+        w(
+            "public.json",
+            &serde_json::to_value(public_json(&x)).expect("public"),
+        )?;
+        let hexw = |v: &[[u8; 32]]| {
+            v.iter()
+                .map(|b| format!("0x{}", hex::encode(b)))
+                .collect::<Vec<_>>()
+        };
         let (vk, ic) = vk_words(&self.vk);
-        w("verifier_args.json", &serde_json::json!({"vk": hexw(&vk), "ic": hexw(&ic)}))?;
+        w(
+            "verifier_args.json",
+            &serde_json::json!({"vk": hexw(&vk), "ic": hexw(&ic)}),
+        )?;
         let named: serde_json::Map<String, serde_json::Value> = PUBLIC_NAMES
             .iter()
             .zip(&x)
@@ -610,7 +678,11 @@ impl ClaimProof {
 
 /// Proves a claim: extracts the circuit's R1CS, loads (or sets up and caches) its Groth16 keys
 /// in `params_dir`, builds and checks the witness, proves.
-pub fn prove(spec: &ClaimSpec, input: &ClaimInput, params_dir: &std::path::Path) -> Result<ClaimProof> {
+pub fn prove(
+    spec: &ClaimSpec,
+    input: &ClaimInput,
+    params_dir: &std::path::Path,
+) -> Result<ClaimProof> {
     use super::groth16::{self, R1cs};
     let r1cs = R1cs::of(&ClaimCircuit {
         spec,
@@ -624,7 +696,9 @@ pub fn prove(spec: &ClaimSpec, input: &ClaimInput, params_dir: &std::path::Path)
         witness: Some(&input.witness),
     })?;
     if x != input.public.inputs() {
-        return Err(Error::Prover("the circuit's public inputs differ from the claim's".into()));
+        return Err(Error::Prover(
+            "the circuit's public inputs differ from the claim's".into(),
+        ));
     }
     let proof = groth16::prove(&keys, &r1cs, &x, &aux, &mut rand_core::OsRng)?;
     Ok(ClaimProof {

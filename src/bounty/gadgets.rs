@@ -94,7 +94,10 @@ impl<F: PrimeField> Lc<F> {
     }
 
     /// Allocates a variable equal to this combination (1 constraint, `eq`).
-    pub fn alloc<CS: ConstraintSystem<F>>(&self, mut cs: CS) -> Result<AllocatedNum<F>, SynthesisError> {
+    pub fn alloc<CS: ConstraintSystem<F>>(
+        &self,
+        mut cs: CS,
+    ) -> Result<AllocatedNum<F>, SynthesisError> {
         let n = AllocatedNum::alloc(cs.namespace(|| "value"), || self.value.ok_or_else(missing))?;
         cs.enforce(
             || "eq",
@@ -107,7 +110,12 @@ impl<F: PrimeField> Lc<F> {
 
     /// Enforces `self = o` (1 constraint, named `name`).
     pub fn enforce_eq<CS: ConstraintSystem<F>>(&self, cs: &mut CS, name: &str, o: &Self) {
-        cs.enforce(|| name, |_| self.lc.clone(), |lc| lc + one(), |_| o.lc.clone());
+        cs.enforce(
+            || name,
+            |_| self.lc.clone(),
+            |lc| lc + one(),
+            |_| o.lc.clone(),
+        );
     }
 }
 
@@ -140,14 +148,13 @@ fn div<F: PrimeField, CS: ConstraintSystem<F>>(
     num: &Lc<F>,
     den: &Lc<F>,
 ) -> Result<Lc<F>, SynthesisError> {
-    let v = match (num.value, den.value) {
-        (Some(n), Some(d)) => Some(
-            Option::<F>::from(d.invert())
-                .map(|i| n * i)
-                .ok_or_else(|| SynthesisError::Unsatisfiable(format!("{name}: division by zero")))?,
-        ),
-        _ => None,
-    };
+    let v =
+        match (num.value, den.value) {
+            (Some(n), Some(d)) => Some(Option::<F>::from(d.invert()).map(|i| n * i).ok_or_else(
+                || SynthesisError::Unsatisfiable(format!("{name}: division by zero")),
+            )?),
+            _ => None,
+        };
     let var = cs.alloc(|| name.to_string(), || v.ok_or_else(missing))?;
     cs.enforce(
         || format!("{name} constraint"),
@@ -307,7 +314,10 @@ impl<F: PrimeField> PointVar<F> {
 
     /// Allocates a point's coordinates as witnesses `x`, `y` (no constraint: check it with
     /// [`assert_on_curve`]).
-    pub fn alloc<CS: ConstraintSystem<F>>(mut cs: CS, p: Option<(F, F)>) -> Result<Self, SynthesisError> {
+    pub fn alloc<CS: ConstraintSystem<F>>(
+        mut cs: CS,
+        p: Option<(F, F)>,
+    ) -> Result<Self, SynthesisError> {
         let x = AllocatedNum::alloc(cs.namespace(|| "x"), || p.map(|p| p.0).ok_or_else(missing))?;
         let y = AllocatedNum::alloc(cs.namespace(|| "y"), || p.map(|p| p.1).ok_or_else(missing))?;
         Ok(Self {
@@ -351,12 +361,7 @@ pub fn add<F: PrimeField, CS: ConstraintSystem<F>>(
     let (a, d) = (F::from(A), F::from(D));
     let beta = mul(&mut cs, "beta", &p.x, &q.y)?;
     let gamma = mul(&mut cs, "gamma", &p.y, &q.x)?;
-    let delta = mul(
-        &mut cs,
-        "delta",
-        &p.y.sub(&p.x.scale(a)),
-        &q.x.add(&q.y),
-    )?;
+    let delta = mul(&mut cs, "delta", &p.y.sub(&p.x.scale(a)), &q.x.add(&q.y))?;
     let tau = mul(&mut cs, "tau", &beta, &gamma)?;
     finish_add(&mut cs, &beta, &gamma, &delta, &tau, a, d)
 }
@@ -475,7 +480,9 @@ pub fn range_check<F: PrimeField + PrimeFieldBits, CS: ConstraintSystem<F>>(
     n: usize,
 ) -> Result<Vec<AllocatedBit>, SynthesisError> {
     assert!(n <= 128);
-    let bits_v: Option<Vec<bool>> = x.value.map(|v| v.to_le_bits().iter().take(n).map(|b| *b).collect());
+    let bits_v: Option<Vec<bool>> = x
+        .value
+        .map(|v| v.to_le_bits().iter().take(n).map(|b| *b).collect());
     let bits = alloc_scalar_bits(cs.namespace(|| "bits"), bits_v.as_deref(), n)?;
     let mut sum = Lc::constant(F::ZERO);
     let mut c = F::ONE;
@@ -501,18 +508,33 @@ mod tests {
     }
 
     fn out(cs: &mut TamperCs<Fr>, name: &str, x: &Lc<Fr>) -> Fr {
-        x.alloc(cs.namespace(|| name.to_string())).unwrap().get_value().unwrap()
+        x.alloc(cs.namespace(|| name.to_string()))
+            .unwrap()
+            .get_value()
+            .unwrap()
     }
 
     fn perm_circuit(cs: &mut TamperCs<Fr>, s: &[Fr]) -> Vec<Fr> {
-        let state: Vec<Lc<Fr>> = s.iter().enumerate().map(|(i, v)| num(cs, &format!("in{i}"), *v)).collect();
+        let state: Vec<Lc<Fr>> = s
+            .iter()
+            .enumerate()
+            .map(|(i, v)| num(cs, &format!("in{i}"), *v))
+            .collect();
         let o = permute(cs.namespace(|| "p"), &state).unwrap();
-        o.iter().enumerate().map(|(i, x)| out(cs, &format!("out{i}"), x)).collect()
+        o.iter()
+            .enumerate()
+            .map(|(i, x)| out(cs, &format!("out{i}"), x))
+            .collect()
     }
 
     #[test]
     fn permutation_matches_native_and_costs_264() {
-        let s = [Fr::from(0u64), Fr::from(1u64), Fr::from(2u64), Fr::from(3u64)];
+        let s = [
+            Fr::from(0u64),
+            Fr::from(1u64),
+            Fr::from(2u64),
+            Fr::from(3u64),
+        ];
         let mut cs = TamperCs::new();
         let got = perm_circuit(&mut cs, &s);
         assert!(cs.is_satisfied());
@@ -538,14 +560,22 @@ mod tests {
     fn hash_and_chain_match_native() {
         let xs: Vec<Fr> = (1..=2u64).map(Fr::from).collect();
         let mut cs = TamperCs::new();
-        let v: Vec<Lc<Fr>> = xs.iter().enumerate().map(|(i, x)| num(&mut cs, &format!("x{i}"), *x)).collect();
+        let v: Vec<Lc<Fr>> = xs
+            .iter()
+            .enumerate()
+            .map(|(i, x)| num(&mut cs, &format!("x{i}"), *x))
+            .collect();
         let h = hash(cs.namespace(|| "h"), &v).unwrap();
         assert_eq!(cs.num_constraints(), 243);
         assert_eq!(h.value, Some(poseidon::hash(&xs)));
         for n in [0usize, 5, 11, 12, 30] {
             let xs: Vec<Fr> = (0..n as u64).map(|i| Fr::from(i * 7 + 1)).collect();
             let mut cs = TamperCs::new();
-            let v: Vec<Lc<Fr>> = xs.iter().enumerate().map(|(i, x)| num(&mut cs, &format!("x{i}"), *x)).collect();
+            let v: Vec<Lc<Fr>> = xs
+                .iter()
+                .enumerate()
+                .map(|(i, x)| num(&mut cs, &format!("x{i}"), *x))
+                .collect();
             let h = chain_hash(cs.namespace(|| "c"), 9, &v).unwrap();
             let got = out(&mut cs, "h", &h);
             assert!(cs.is_satisfied());
@@ -554,13 +584,26 @@ mod tests {
         }
     }
 
-    fn decrypt_circuit(cs: &mut TamperCs<Fr>, ct: &[Fr], key: (Fr, Fr), nonce: u128, len: usize) -> Vec<Fr> {
-        let c: Vec<Lc<Fr>> = ct.iter().enumerate().map(|(i, x)| num(cs, &format!("c{i}"), *x)).collect();
+    fn decrypt_circuit(
+        cs: &mut TamperCs<Fr>,
+        ct: &[Fr],
+        key: (Fr, Fr),
+        nonce: u128,
+        len: usize,
+    ) -> Vec<Fr> {
+        let c: Vec<Lc<Fr>> = ct
+            .iter()
+            .enumerate()
+            .map(|(i, x)| num(cs, &format!("c{i}"), *x))
+            .collect();
         let k0 = num(cs, "k0", key.0);
         let k1 = num(cs, "k1", key.1);
         let n = num(cs, "nonce", Fr::from_u128(nonce));
         let m = decrypt(cs.namespace(|| "dec"), &c, (&k0, &k1), &n, len).unwrap();
-        m.iter().enumerate().map(|(i, x)| out(cs, &format!("m{i}"), x)).collect()
+        m.iter()
+            .enumerate()
+            .map(|(i, x)| out(cs, &format!("m{i}"), x))
+            .collect()
     }
 
     #[test]
@@ -588,7 +631,10 @@ mod tests {
         let mut cs = TamperCs::new();
         cs.override_value("c4/num", ct[4] + Fr::ONE);
         decrypt_circuit(&mut cs, &ct, key, 42, 5);
-        assert_eq!(cs.which_is_unsatisfied(), Some("dec/p2/r0/s2/x2 constraint"));
+        assert_eq!(
+            cs.which_is_unsatisfied(),
+            Some("dec/p2/r0/s2/x2 constraint")
+        );
 
         let mut cs = TamperCs::new();
         decrypt_circuit(&mut cs, &ct, key, 43, 5);
@@ -620,13 +666,20 @@ mod tests {
         assert_eq!(cs.unsatisfied(), vec!["add/x3 constraint"]);
 
         let mut cs = TamperCs::new();
-        let off = Point { x: b.x, y: b.y + Fr::ONE };
+        let off = Point {
+            x: b.x,
+            y: b.y + Fr::ONE,
+        };
         let ov = point(&mut cs, "o", &off);
         assert_on_curve(cs.namespace(|| "oc"), &ov).unwrap();
         assert_eq!(cs.unsatisfied(), vec!["oc/curve"]);
     }
 
-    fn scalar_mul(cs: &mut TamperCs<Fr>, k: &SecretKey, base: &Point) -> (PointVar<Fr>, PointVar<Fr>) {
+    fn scalar_mul(
+        cs: &mut TamperCs<Fr>,
+        k: &SecretKey,
+        base: &Point,
+    ) -> (PointVar<Fr>, PointVar<Fr>) {
         let bits = alloc_scalar_bits(cs.namespace(|| "s"), Some(&k.scalar_bits()), 251).unwrap();
         let f = mul_fixed(cs.namespace(|| "fixed"), &Point::base8(), &bits).unwrap();
         let bv = point(cs, "base", base);
@@ -636,7 +689,10 @@ mod tests {
 
     #[test]
     fn scalar_multiplications_match_native() {
-        let (k, other) = (SecretKey::from_private_key(&[7; 32]), SecretKey::from_private_key(&[8; 32]));
+        let (k, other) = (
+            SecretKey::from_private_key(&[7; 32]),
+            SecretKey::from_private_key(&[8; 32]),
+        );
         let mut cs = TamperCs::new();
         let (f, v) = scalar_mul(&mut cs, &k, &other.public());
         assert!(cs.is_satisfied());
@@ -662,7 +718,11 @@ mod tests {
 
     #[test]
     fn range_check_bounds() {
-        for (v, ok) in [(Fr::from(255u64), true), (Fr::from(256u64), false), (-Fr::ONE, false)] {
+        for (v, ok) in [
+            (Fr::from(255u64), true),
+            (Fr::from(256u64), false),
+            (-Fr::ONE, false),
+        ] {
             let mut cs = TamperCs::new();
             let x = num(&mut cs, "x", v);
             range_check(cs.namespace(|| "r"), &x, 8).unwrap();

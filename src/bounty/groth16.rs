@@ -15,8 +15,8 @@ use crate::{Error, Result};
 use ark_bn254::Bn254;
 use ark_groth16::{Groth16, PreparedVerifyingKey, Proof, ProvingKey, VerifyingKey};
 use ark_relations::gr1cs::{
-    ConstraintSynthesizer, ConstraintSystemRef, LinearCombination as ArkLc, SynthesisError as ArkErr,
-    Variable as ArkVar,
+    ConstraintSynthesizer, ConstraintSystemRef, LinearCombination as ArkLc,
+    SynthesisError as ArkErr, Variable as ArkVar,
 };
 use ark_serialize::{CanonicalDeserialize, CanonicalSerialize};
 use ark_snark::SNARK;
@@ -136,7 +136,10 @@ pub fn witness(circuit: &impl FrontendCircuit) -> Result<(Vec<Fr>, Vec<Fr>)> {
     circuit
         .synthesize(&mut cs)
         .map_err(|e| Error::Prover(format!("claim witness: {e}")))?;
-    Ok((cs.input_assignment()[1..].to_vec(), cs.aux_assignment().to_vec()))
+    Ok((
+        cs.input_assignment()[1..].to_vec(),
+        cs.aux_assignment().to_vec(),
+    ))
 }
 
 /// Replays an [`R1cs`] (and optionally its assignment) into arkworks.
@@ -185,8 +188,14 @@ impl Keys {
 /// Circuit-specific setup. Single-party: whoever runs it could forge proofs (a demo and test
 /// setup; a real deployment runs a ceremony).
 pub fn setup<R: RngCore + CryptoRng>(r1cs: &R1cs, rng: &mut R) -> Result<Keys> {
-    let (pk, _vk) = Groth16::<Bn254>::circuit_specific_setup(Replay { r1cs, assignment: None }, rng)
-        .map_err(|e| Error::Prover(format!("Groth16 setup: {e}")))?;
+    let (pk, _vk) = Groth16::<Bn254>::circuit_specific_setup(
+        Replay {
+            r1cs,
+            assignment: None,
+        },
+        rng,
+    )
+    .map_err(|e| Error::Prover(format!("Groth16 setup: {e}")))?;
     Ok(Keys { pk })
 }
 
@@ -199,7 +208,9 @@ pub fn prove<R: RngCore + CryptoRng>(
     rng: &mut R,
 ) -> Result<Proof<Bn254>> {
     if inputs.len() != r1cs.num_inputs || aux.len() != r1cs.num_aux {
-        return Err(Error::Prover("the assignment does not fit the circuit".into()));
+        return Err(Error::Prover(
+            "the assignment does not fit the circuit".into(),
+        ));
     }
     r1cs.check(inputs, aux)
         .map_err(|k| Error::Prover(format!("the witness does not satisfy constraint {k}")))?;
@@ -236,7 +247,8 @@ pub fn write_ark<T: CanonicalSerialize>(path: &Path, v: &T) -> Result<()> {
 /// right subgroup).
 pub fn read_ark<T: CanonicalDeserialize>(path: &Path) -> Result<T> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    T::deserialize_compressed(&bytes[..]).map_err(|e| Error::format(path, format!("deserialize: {e}")))
+    T::deserialize_compressed(&bytes[..])
+        .map_err(|e| Error::format(path, format!("deserialize: {e}")))
 }
 
 /// Loads the keys of `r1cs` from `dir` (file `claim-<digest>.pk`), or sets them up and saves
@@ -266,15 +278,26 @@ mod tests {
     impl FrontendCircuit for Mul {
         fn synthesize<CS: ConstraintSystem<Fr>>(&self, cs: &mut CS) -> Result<(), SynthesisError> {
             let z = AllocatedNum::alloc_input(cs.namespace(|| "z"), || {
-                self.0.map(|(x, y)| Fr::from(x * y)).ok_or(SynthesisError::AssignmentMissing)
+                self.0
+                    .map(|(x, y)| Fr::from(x * y))
+                    .ok_or(SynthesisError::AssignmentMissing)
             })?;
             let x = AllocatedNum::alloc(cs.namespace(|| "x"), || {
-                self.0.map(|(x, _)| Fr::from(x)).ok_or(SynthesisError::AssignmentMissing)
+                self.0
+                    .map(|(x, _)| Fr::from(x))
+                    .ok_or(SynthesisError::AssignmentMissing)
             })?;
             let y = AllocatedNum::alloc(cs.namespace(|| "y"), || {
-                self.0.map(|(_, y)| Fr::from(y)).ok_or(SynthesisError::AssignmentMissing)
+                self.0
+                    .map(|(_, y)| Fr::from(y))
+                    .ok_or(SynthesisError::AssignmentMissing)
             })?;
-            cs.enforce(|| "xy", |lc| lc + x.get_variable(), |lc| lc + y.get_variable(), |lc| lc + z.get_variable());
+            cs.enforce(
+                || "xy",
+                |lc| lc + x.get_variable(),
+                |lc| lc + y.get_variable(),
+                |lc| lc + z.get_variable(),
+            );
             Ok(())
         }
     }
@@ -282,7 +305,10 @@ mod tests {
     #[test]
     fn remapped_r1cs_proves_and_verifies() {
         let r1cs = R1cs::of(&Mul(None)).unwrap();
-        assert_eq!((r1cs.num_inputs, r1cs.num_aux, r1cs.num_constraints()), (1, 2, 1));
+        assert_eq!(
+            (r1cs.num_inputs, r1cs.num_aux, r1cs.num_constraints()),
+            (1, 2, 1)
+        );
         // the z column is 1, x and y are 2 and 3
         assert_eq!(r1cs.rows[0].2, vec![(1, Fr::ONE)]);
         let keys = setup(&r1cs, &mut rand_core::OsRng).unwrap();

@@ -49,7 +49,10 @@ type Cache = Mutex<HashMap<(TypeId, usize), Arc<dyn Any + Send + Sync>>>;
 
 /// The parameters of width `t` (2..=13) in field `F` (which must be BN254's scalar field).
 pub fn params<F: PrimeField>(t: usize) -> Arc<Params<F>> {
-    assert!((2..=MAX_WIDTH).contains(&t), "Poseidon width {t} outside 2..=13");
+    assert!(
+        (2..=MAX_WIDTH).contains(&t),
+        "Poseidon width {t} outside 2..=13"
+    );
     assert_bn254::<F>();
     static CACHE: OnceLock<Cache> = OnceLock::new();
     let mut map = CACHE
@@ -153,7 +156,10 @@ mod tests {
         for n in 1..=12usize {
             let xs: Vec<Fr> = (0..n).map(|i| Fr::from(i as u64 * 1000 + 7)).collect();
             let ark: Vec<ark_bn254::Fr> = xs.iter().map(to_ark).collect();
-            let want = Poseidon::<ark_bn254::Fr>::new_circom(n).unwrap().hash(&ark).unwrap();
+            let want = Poseidon::<ark_bn254::Fr>::new_circom(n)
+                .unwrap()
+                .hash(&ark)
+                .unwrap();
             assert_eq!(to_ark(&hash(&xs)), want, "n = {n}");
         }
     }

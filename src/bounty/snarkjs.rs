@@ -87,7 +87,11 @@ fn parse_fq(s: &str) -> Result<Fq> {
     if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
         return Err(Error::Invalid(format!("'{s}' is not a decimal coordinate")));
     }
-    Fq::from_str(s).map_err(|_| Error::Invalid(format!("coordinate '{s}' is not below the base field modulus")))
+    Fq::from_str(s).map_err(|_| {
+        Error::Invalid(format!(
+            "coordinate '{s}' is not below the base field modulus"
+        ))
+    })
 }
 
 fn parse_g1(p: &[String; 3], what: &str) -> Result<G1Affine> {
@@ -241,7 +245,10 @@ pub fn calldata(p: &Proof<Bn254>, inputs: &[Fr]) -> Vec<u8> {
 pub fn calldata_text(p: &Proof<Bn254>, inputs: &[Fr]) -> String {
     let h = |w: &[u8; 32]| format!("\"0x{}\"", hex::encode(w));
     let w = proof_words(p);
-    let xs: Vec<String> = inputs.iter().map(|x| h(&super::bn254::to_be32(x))).collect();
+    let xs: Vec<String> = inputs
+        .iter()
+        .map(|x| h(&super::bn254::to_be32(x)))
+        .collect();
     format!(
         "[{},{}],[[{},{}],[{},{}]],[{},{}],[{}]",
         h(&w[0]),

@@ -171,7 +171,13 @@ pub fn chain_from_plaintext(arch: &Architecture, plaintext: &[Fr]) -> Result<Fr>
 /// prover computes it.
 pub fn model_commitment(arch: &Architecture, model: &QuantizedModel, blinds: &[Fr]) -> Fr {
     (0..arch.steps.len()).fold(Fr::ZERO, |m, i| {
-        model_link(arch, model, i, m, blinds.get(i).copied().unwrap_or(Fr::ZERO))
+        model_link(
+            arch,
+            model,
+            i,
+            m,
+            blinds.get(i).copied().unwrap_or(Fr::ZERO),
+        )
     })
 }
 
@@ -309,7 +315,10 @@ impl ModelOpening {
         let f: ModelOpening = serde_json::from_slice(&bytes)
             .map_err(|e| Error::format(path, format!("not a model opening: {e}")))?;
         if f.format != OPENING_FORMAT {
-            return Err(Error::format(path, format!("format is '{}', not '{OPENING_FORMAT}'", f.format)));
+            return Err(Error::format(
+                path,
+                format!("format is '{}', not '{OPENING_FORMAT}'", f.format),
+            ));
         }
         let o = Opening {
             model: f.model,
@@ -320,7 +329,10 @@ impl ModelOpening {
                 .collect::<Result<_>>()?,
         };
         if fe_hex(&o.commitment()?) != f.commitment {
-            return Err(Error::format(path, "the commitment does not match the model and blindings"));
+            return Err(Error::format(
+                path,
+                "the commitment does not match the model and blindings",
+            ));
         }
         Ok(o)
     }
@@ -390,7 +402,10 @@ impl CiphertextFile {
         let f: CiphertextFile = serde_json::from_slice(&bytes)
             .map_err(|e| Error::format(path, format!("not a ciphertext file: {e}")))?;
         if f.format != CIPHERTEXT_FORMAT {
-            return Err(Error::format(path, format!("format is '{}', not '{CIPHERTEXT_FORMAT}'", f.format)));
+            return Err(Error::format(
+                path,
+                format!("format is '{}', not '{CIPHERTEXT_FORMAT}'", f.format),
+            ));
         }
         Ok(f)
     }
@@ -404,15 +419,23 @@ impl CiphertextFile {
     /// Parses every field and checks that the file is consistent: the skeleton has no weights
     /// and the stated architecture, the lengths fit it, the hash is the ciphertext's.
     pub fn parse(&self) -> Result<Encrypted> {
-        if self.skeleton.steps.iter().any(|s| s.weights != Weights::default()) {
+        if self
+            .skeleton
+            .steps
+            .iter()
+            .any(|s| s.weights != Weights::default())
+        {
             return Err(Error::Invalid("the skeleton carries weights".into()));
         }
         let arch = Architecture::compile(&self.skeleton)?;
         if hex::encode(arch.digest()) != self.architecture {
-            return Err(Error::Invalid("the skeleton's architecture digest differs from the file's".into()));
+            return Err(Error::Invalid(
+                "the skeleton's architecture digest differs from the file's".into(),
+            ));
         }
         let layout = Layout::new(&arch);
-        if self.length != layout.len || self.ciphertext.len() != cipher::ciphertext_len(layout.len) {
+        if self.length != layout.len || self.ciphertext.len() != cipher::ciphertext_len(layout.len)
+        {
             return Err(Error::Invalid(format!(
                 "the architecture's plaintext has {} elements (ciphertext {}); the file says {} ({})",
                 layout.len,
@@ -432,7 +455,9 @@ impl CiphertextFile {
             .collect::<Result<Vec<Fr>>>()?;
         let hash = ciphertext_hash(nonce, &ciphertext);
         if to_dec(&hash) != self.ciphertext_hash {
-            return Err(Error::Invalid("the ciphertext hash does not match the ciphertext".into()));
+            return Err(Error::Invalid(
+                "the ciphertext hash does not match the ciphertext".into(),
+            ));
         }
         Ok(Encrypted {
             file: self.clone(),
@@ -449,7 +474,11 @@ impl CiphertextFile {
 
 /// Encrypts `opening` to the host: the hunter's side of `kerafold encrypt-weights`. Returns the
 /// file and the plaintext (the claim's witness).
-pub fn encrypt(opening: &Opening, host: &Point, hunter: &SecretKey) -> Result<(CiphertextFile, Vec<Fr>)> {
+pub fn encrypt(
+    opening: &Opening,
+    host: &Point,
+    hunter: &SecretKey,
+) -> Result<(CiphertextFile, Vec<Fr>)> {
     let arch = Architecture::compile(&opening.model)?;
     let pt = plaintext(&arch, &opening.model, &opening.blinds)?;
     let shared = hunter.ecdh(host);
@@ -479,7 +508,9 @@ pub fn encrypt(opening: &Opening, host: &Point, hunter: &SecretKey) -> Result<(C
 pub fn decrypt(file: &CiphertextFile, host: &SecretKey) -> Result<Opening> {
     let e = file.parse()?;
     if e.host != host.public() {
-        return Err(Error::Invalid("the ciphertext is addressed to another host key".into()));
+        return Err(Error::Invalid(
+            "the ciphertext is addressed to another host key".into(),
+        ));
     }
     let shared = host.ecdh(&e.hunter);
     let pt = cipher::decrypt(&e.ciphertext, (shared.x, shared.y), e.nonce, file.length)?;
