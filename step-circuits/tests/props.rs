@@ -61,8 +61,10 @@ fn make_act((kind, p, m): (u8, i64, u32), fp: &FixedPoint) -> Act {
     }
 }
 
-fn window_strategy(
-) -> impl Strategy<Value = (Shape3, (usize, usize), (usize, usize), (usize, usize), bool)> {
+/// Input shape, kernel, strides, dilation, "same" padding.
+type WindowParams = (Shape3, (usize, usize), (usize, usize), (usize, usize), bool);
+
+fn window_strategy() -> impl Strategy<Value = WindowParams> {
     (
         (1usize..6, 1usize..6, 1usize..4),
         (1usize..4, 1usize..4),
@@ -73,9 +75,7 @@ fn window_strategy(
         .prop_map(|((h, w, c), k, s, d, same)| (Shape3::new(h, w, c), k, s, d, same))
 }
 
-fn window(
-    (input, k, s, d, same): (Shape3, (usize, usize), (usize, usize), (usize, usize), bool),
-) -> Option<Window> {
+fn window((input, k, s, d, same): WindowParams) -> Option<Window> {
     let pad = if same { Padding::Same } else { Padding::Valid };
     Window::keras(input, k, s, d, pad).ok()
 }
