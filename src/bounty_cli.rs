@@ -122,7 +122,7 @@ pub(crate) fn encrypt(
     let opening = match ModelOpening::read(&a.model) {
         Ok(o) => o,
         Err(Error::Format { .. }) | Err(Error::Invalid(_))
-            if !a.model.extension().is_some_and(|e| e == "json") =>
+            if a.model.extension().is_none_or(|e| e != "json") =>
         {
             Opening {
                 model: load(&a.model, &a.quant)?,
