@@ -49,6 +49,9 @@ pub(crate) struct DecryptArgs {
     /// The hunter's public key as the claim states it (checked against the file).
     #[arg(long)]
     hunter_key: Option<PathBuf>,
+    /// The Nova accuracy proof's public IO: the decrypted model must have its model commitment.
+    #[arg(long)]
+    nova_io: Option<PathBuf>,
     /// Model opening to write (JSON: the quantized model and the blindings).
     #[arg(short = 'o', long = "out")]
     out: PathBuf,
@@ -155,6 +158,14 @@ pub(crate) fn decrypt(a: DecryptArgs) -> Result<()> {
     }
     let host = KeyFile::read(&a.key)?.secret_key(&a.key)?;
     let opening = weights::decrypt(&file, &host)?;
+    if let Some(f) = &a.nova_io {
+        let io = read_json::<NovaIoJson>(f, "a Nova IO file")?.parse()?;
+        if io.zn.get(IoLayout::STANDIN.model) != Some(&opening.commitment()?) {
+            return Err(Error::Invalid(
+                "the decrypted model's commitment is not the Nova proof's".into(),
+            ));
+        }
+    }
     let f = ModelOpening::new(&opening)?;
     f.write(&a.out)?;
     println!(

@@ -182,6 +182,35 @@ fn keygen_encrypt_decrypt_claim_verify() {
         &p("io2.json"),
     ]);
     assert_eq!(o.status.code(), Some(1));
+    // the host checks the decrypted model against the Nova proof's commitment
+    ok(&[
+        "decrypt-weights",
+        &p("ct.json"),
+        "--key",
+        &p("host.json"),
+        "--nova-io",
+        &p("io.json"),
+        "-o",
+        &p("opening2.json"),
+    ]);
+    let mut wrong = io.clone();
+    wrong.zn[0] = wrong.zn[1];
+    std::fs::write(
+        p("io3.json"),
+        serde_json::to_vec(&NovaIoJson::new(&wrong)).unwrap(),
+    )
+    .unwrap();
+    let o = kerafold(&[
+        "decrypt-weights",
+        &p("ct.json"),
+        "--key",
+        &p("host.json"),
+        "--nova-io",
+        &p("io3.json"),
+        "-o",
+        &p("opening3.json"),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
     // a tampered public input
     let mut public: Vec<String> =
         serde_json::from_str(&std::fs::read_to_string(p("claim/public.json")).unwrap()).unwrap();

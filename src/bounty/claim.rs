@@ -30,8 +30,9 @@
 //! 5. `io_digest = chain_hash(2, [num_steps, z_0…, z_n…])`;
 //! 6. `z_n[cid_hi] = cid_hi`, `z_n[cid_lo] = cid_lo`, and `threshold ≤ z_n[correct] ≤
 //!    z_n[samples] < 2^64` (64-bit range checks);
-//! 7. `claimant² = claimant²` (binds the address, like any public input, against replays by
-//!    other senders).
+//! 7. one constraint `claimant·claimant = sq` puts the address into the R1CS (Groth16 binds every
+//!    public input anyway); a proof made for one sender fails for any other, so a copied claim
+//!    transaction is worthless.
 //!
 //! The circuit depends on the architecture (the plaintext layout) and on [`IoLayout`]; one
 //! Groth16 setup, verifier and bounty contract serve every model of that architecture.
