@@ -11,6 +11,8 @@ use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+mod bounty_cli;
+
 const AFTER_HELP: &str = "\
 Examples:
   kerafold inspect examples/models/cnn.keras
@@ -110,6 +112,16 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Generate a Baby Jubjub key pair for bounties (prints the public key).
+    Keygen(bounty_cli::KeygenArgs),
+    /// Encrypt a model's quantized weights to a bounty host (hunter).
+    EncryptWeights(bounty_cli::EncryptArgs),
+    /// Decrypt a hunter's weights with the host key (host): writes a model opening.
+    DecryptWeights(bounty_cli::DecryptArgs),
+    /// Prove a bounty claim (Groth16) and export it for snarkjs and the EVM (hunter).
+    Claim(bounty_cli::ClaimArgs),
+    /// Verify a claim proof and its link to the Nova proof's public IO.
+    VerifyClaim(bounty_cli::VerifyClaimArgs),
 }
 
 #[derive(Subcommand)]
@@ -150,7 +162,7 @@ enum DatasetCommand {
 
 /// Quantization options.
 #[derive(Args, Clone, Default)]
-struct QuantArgs {
+pub(crate) struct QuantArgs {
     /// Calibration inputs (same formats as --input). Default: the inputs being run or proven.
     #[arg(long)]
     calibrate: Option<PathBuf>,
@@ -310,6 +322,11 @@ fn main() -> ExitCode {
         }) => dataset_pack(&features, &labels, scale_shift, classes, &out),
         Command::Dataset(DatasetCommand::Inspect { file, json }) => dataset_inspect(&file, json),
         Command::Cid { file, json } => cid(&file, json),
+        Command::Keygen(a) => bounty_cli::keygen(a),
+        Command::EncryptWeights(a) => bounty_cli::encrypt(a, |m, q| Ok(load_model(m, q, &[])?.2)),
+        Command::DecryptWeights(a) => bounty_cli::decrypt(a),
+        Command::Claim(a) => bounty_cli::claim(a),
+        Command::VerifyClaim(a) => bounty_cli::verify_claim(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
