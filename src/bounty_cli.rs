@@ -3,10 +3,11 @@
 
 use clap::Args;
 use kerafold::bounty::babyjubjub::{KeyFile, SecretKey};
-use kerafold::bounty::claim::{self, ClaimInput, ClaimSpec, IoLayout, NovaIoJson, PUBLIC_NAMES};
+use kerafold::bounty::claim::{self, ClaimInput, ClaimSpec, NovaIo, PUBLIC_NAMES};
 use kerafold::bounty::snarkjs::{self, ProofJson, VkJson};
 use kerafold::bounty::weights::{self, CiphertextFile, ModelOpening, Opening};
 use kerafold::bounty::{bn254, groth16};
+use kerafold::fold::accuracy::{self, AccuracyProof};
 use kerafold::model::QuantizedModel;
 use kerafold::{Error, Result};
 use serde_json::json;
@@ -49,9 +50,9 @@ pub(crate) struct DecryptArgs {
     /// The hunter's public key as the claim states it (checked against the file).
     #[arg(long)]
     hunter_key: Option<PathBuf>,
-    /// The Nova accuracy proof's public IO: the decrypted model must have its model commitment.
+    /// The hunter's accuracy proof: the decrypted model must have its model commitment.
     #[arg(long)]
-    nova_io: Option<PathBuf>,
+    accuracy: Option<PathBuf>,
     /// Model opening to write (JSON: the quantized model and the blindings).
     #[arg(short = 'o', long = "out")]
     out: PathBuf,
@@ -64,9 +65,9 @@ pub(crate) struct ClaimArgs {
     /// The hunter's secret key file.
     #[arg(long)]
     key: PathBuf,
-    /// The Nova accuracy proof's public IO (JSON: num_steps, z0, zn as decimal strings).
+    /// The accuracy proof (`kerafold prove-accuracy`) the claim is about.
     #[arg(long)]
-    nova_io: PathBuf,
+    accuracy: PathBuf,
     /// The bounty's dataset CID (CIDv1 base32 `b…`, or the 32-byte digest in hex).
     #[arg(long)]
     cid: String,
@@ -95,9 +96,13 @@ pub(crate) struct VerifyClaimArgs {
     /// public.json (default: beside the proof).
     #[arg(long)]
     public: Option<PathBuf>,
-    /// The Nova accuracy proof's public IO: its digest must be the claim's.
+    /// The hunter's accuracy proof: it is verified (against the claim's dataset and threshold)
+    /// and its public IO's digest must be the claim's.
     #[arg(long)]
-    nova_io: Option<PathBuf>,
+    accuracy: Option<PathBuf>,
+    /// Parameter cache for verifying the accuracy proof.
+    #[arg(long)]
+    params_dir: Option<PathBuf>,
     /// Print one JSON object.
     #[arg(long)]
     json: bool,
@@ -158,11 +163,11 @@ pub(crate) fn decrypt(a: DecryptArgs) -> Result<()> {
     }
     let host = KeyFile::read(&a.key)?.secret_key(&a.key)?;
     let opening = weights::decrypt(&file, &host)?;
-    if let Some(f) = &a.nova_io {
-        let io = read_json::<NovaIoJson>(f, "a Nova IO file")?.parse()?;
-        if io.zn.get(IoLayout::STANDIN.model) != Some(&opening.commitment()?) {
+    if let Some(f) = &a.accuracy {
+        let proof = AccuracyProof::read(f)?;
+        if proof.claim.model.commitment != kerafold::fold::fe_hex(&opening.commitment()?) {
             return Err(Error::Invalid(
-                "the decrypted model's commitment is not the Nova proof's".into(),
+                "the decrypted model's commitment is not the accuracy proof's".into(),
             ));
         }
     }
@@ -188,9 +193,10 @@ pub(crate) fn claim(a: ClaimArgs) -> Result<()> {
     let file = CiphertextFile::read(&a.ciphertext)?;
     let enc = file.parse()?;
     let hunter = KeyFile::read(&a.key)?.secret_key(&a.key)?;
-    let io = read_json::<NovaIoJson>(&a.nova_io, "a Nova IO file")?.parse()?;
+    let acc = AccuracyProof::read(&a.accuracy)?;
+    let io = NovaIo::from_accuracy(&acc.claim)?;
     let cid = claim::parse_cid(&a.cid)?;
-    let spec = ClaimSpec::new(enc.arch.clone(), IoLayout::STANDIN);
+    let spec = ClaimSpec::new(enc.arch.clone(), acc.claim.header);
     let input = ClaimInput::new(
         &spec,
         &enc,
@@ -232,11 +238,24 @@ pub(crate) fn verify_claim(a: VerifyClaimArgs) -> Result<()> {
     }
     let p = claim::ClaimPublic::from_inputs(&x)?;
     let mut io_checked = false;
-    if let Some(f) = &a.nova_io {
-        let io = read_json::<NovaIoJson>(f, "a Nova IO file")?.parse()?;
-        if io.digest() != p.io_digest {
+    if let Some(f) = &a.accuracy {
+        // the accuracy proof must hold for the claim's dataset and threshold, and be the one the
+        // claim's IO digest names
+        let proof = AccuracyProof::read(f)?;
+        let cid = kerafold::bounty::Cid::raw(p.cid_digest).to_string();
+        let check = accuracy::AccuracyCheck {
+            cid: Some(cid),
+            min_correct: Some(p.threshold as usize),
+            model: None,
+        };
+        let params = a
+            .params_dir
+            .clone()
+            .unwrap_or_else(kerafold::fold::default_params_dir);
+        let c = accuracy::verify_accuracy(&proof, &params, &check)?;
+        if NovaIo::from_accuracy(&c)?.digest() != p.io_digest {
             return Err(Error::Invalid(
-                "the claim's IO digest is not the Nova proof's".into(),
+                "the claim's IO digest is not the accuracy proof's".into(),
             ));
         }
         io_checked = true;

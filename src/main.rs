@@ -118,6 +118,16 @@ enum Command {
     EncryptWeights(bounty_cli::EncryptArgs),
     /// Decrypt a hunter's weights with the host key (host): writes a model opening.
     DecryptWeights(bounty_cli::DecryptArgs),
+    /// Set up the claim circuit of a bounty: its architecture and dataset (host, before deploying
+    /// the verifier).
+    #[command(
+        after_help = "The claim circuit depends on the model architecture (with its fixed-point \
+    parameters: pass --fa --fw --bits --guard, and hunters must prove with the same ones) and on \
+    the dataset's header. Writes verification_key.json and verifier_args.json (the generated \
+    verifier's constructor arguments) to the output directory; the proving key stays in \
+    --params-dir for hunters."
+    )]
+    ClaimSetup(ClaimSetupArgs),
     /// Prove a bounty claim (Groth16) and export it for snarkjs and the EVM (hunter).
     Claim(bounty_cli::ClaimArgs),
     /// Verify a claim proof and its link to the Nova proof's public IO.
@@ -175,6 +185,10 @@ pub(crate) struct QuantArgs {
     /// Activation range in bits (overrides calibration).
     #[arg(long, requires_all = ["fa", "fw"])]
     bits: Option<u32>,
+    /// Least number of guard bits between packed weight lanes (with --fa/--fw/--bits): fixes the
+    /// architecture in advance, e.g. for a bounty; the weights may need more.
+    #[arg(long, requires_all = ["fa", "fw", "bits"])]
+    guard: Option<u32>,
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -254,6 +268,23 @@ struct VerifyArgs {
 }
 
 #[derive(Args)]
+struct ClaimSetupArgs {
+    /// A Keras model of the bounty's architecture.
+    model: PathBuf,
+    /// The bounty's dataset file.
+    #[arg(long)]
+    data: PathBuf,
+    #[command(flatten)]
+    quant: QuantArgs,
+    /// Directory for verification_key.json and verifier_args.json.
+    #[arg(short = 'o', long = "out")]
+    out: PathBuf,
+    /// Where the proving key is cached.
+    #[arg(long)]
+    params_dir: Option<PathBuf>,
+}
+
+#[derive(Args)]
 struct ProveAccuracyArgs {
     /// Keras model (.keras or legacy .h5).
     model: PathBuf,
@@ -275,6 +306,10 @@ struct ProveAccuracyArgs {
     /// Quantization (default: calibrated on the dataset's samples).
     #[command(flatten)]
     quant: QuantArgs,
+    /// For a private model: write the model opening (the quantized model and the commitment's
+    /// blindings) here; `encrypt-weights` needs it to claim a bounty.
+    #[arg(long)]
+    opening: Option<PathBuf>,
     /// Print a JSON summary instead of text.
     #[arg(long)]
     json: bool,
@@ -325,6 +360,7 @@ fn main() -> ExitCode {
         Command::Keygen(a) => bounty_cli::keygen(a),
         Command::EncryptWeights(a) => bounty_cli::encrypt(a, |m, q| Ok(load_model(m, q, &[])?.2)),
         Command::DecryptWeights(a) => bounty_cli::decrypt(a),
+        Command::ClaimSetup(a) => claim_setup(a),
         Command::Claim(a) => bounty_cli::claim(a),
         Command::VerifyClaim(a) => bounty_cli::verify_claim(a),
     };
@@ -357,7 +393,7 @@ fn load_model(
                 fa,
                 fw,
                 bits,
-                guard: 1,
+                guard: quant.guard.unwrap_or(1),
             },
         )?;
         return Ok((graph, program, q, None));
@@ -944,10 +980,22 @@ fn prove_accuracy(a: ProveAccuracyArgs) -> Result<()> {
             P::Compress => bar.set_message("compress (zero-knowledge SNARK)"),
         }
     };
-    let (proof, stats) =
-        fold::accuracy::prove_accuracy(&q, &data, a.model_vis.into(), &params, &mut on)?;
+    let blinds = match a.model_vis {
+        Vis::Public => vec![],
+        Vis::Private => fold::accuracy::random_blinds(&q)?,
+    };
+    let (proof, stats) = fold::accuracy::prove_accuracy(&q, &data, &blinds, &params, &mut on)?;
     bar.finish_and_clear();
     proof.write(&a.out)?;
+    if let Some(path) = &a.opening {
+        let opening = kerafold::bounty::weights::Opening {
+            model: q.clone(),
+            blinds,
+        };
+        kerafold::bounty::weights::ModelOpening::new(&opening)?.write(path)?;
+    } else if a.model_vis == Vis::Private && !a.json {
+        eprintln!("note: without --opening FILE the commitment's blindings are not kept; the weights cannot be encrypted for a bounty claim");
+    }
     let c = &proof.claim;
     let size = std::fs::metadata(&a.out).map(|m| m.len()).unwrap_or(0);
     let fold_s: f64 = stats.folds.iter().map(|d| d.as_secs_f64()).sum();
@@ -1043,6 +1091,27 @@ fn verify_accuracy(
     println!(
         "  model: {:?}, commitment {}",
         c.model.visibility, c.model.commitment
+    );
+    Ok(())
+}
+
+fn claim_setup(a: ClaimSetupArgs) -> Result<()> {
+    let data = Dataset::read(&a.data)?;
+    let graph = model::load(&a.model)?;
+    data.check_input_shape(&graph.input_shape)?;
+    if a.quant.guard.is_none() {
+        eprintln!("note: pass --fa --fw --bits --guard so that hunters can quantize to this very architecture");
+    }
+    let (_, _, q, _) = load_model(&a.model, &a.quant, &data.inputs_f32())?;
+    let arch = kerafold::fold::Architecture::compile(&q)?;
+    let spec = kerafold::bounty::claim::ClaimSpec::new(arch, *data.header());
+    let params = a.params_dir.unwrap_or_else(fold::default_params_dir);
+    let (vk, constraints, cached) = kerafold::bounty::claim::setup(&spec, &params)?;
+    kerafold::bounty::claim::write_verifier_files(&vk, &a.out)?;
+    println!(
+        "{}",
+        json!({"constraints": constraints, "keys_cached": cached, "out": a.out,
+               "fa": q.fp.fa, "fw": q.fp.fw, "bits": q.fp.bits, "guard": q.fp.guard})
     );
     Ok(())
 }

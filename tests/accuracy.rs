@@ -7,7 +7,6 @@ use common::{fixture_file, scratch_dir, Format};
 use kerafold::bounty::cid::cid_of_bytes;
 use kerafold::bounty::Dataset;
 use kerafold::fold::accuracy::{prove_accuracy, verify_accuracy, AccuracyCheck, AccuracyProof};
-use kerafold::fold::Visibility;
 use kerafold::model::{self, QuantizedModel};
 use kerafold::Error;
 use std::path::Path;
@@ -59,6 +58,7 @@ fn proofs_on_altered_data_do_not_verify_against_the_published_cid() {
     let data = Dataset::read(&fixture_file("digits_16.kfd")).unwrap();
     let published = cid_of_bytes(data.as_bytes()).to_string();
     let q = digits_model(&data);
+    let blinds = kerafold::fold::accuracy::random_blinds(&q).unwrap();
     let r = data.header().record_size();
     let feature = r * 4 + 10; // sample 3, feature 10
     let label = r * 6 + data.header().features(); // sample 5's label
@@ -73,7 +73,7 @@ fn proofs_on_altered_data_do_not_verify_against_the_published_cid() {
         ),
     ];
     for (what, bad) in cases {
-        let (p, _) = prove_accuracy(&q, &bad, Visibility::Private, &params, &mut |_| {}).unwrap();
+        let (p, _) = prove_accuracy(&q, &bad, &blinds, &params, &mut |_| {}).unwrap();
         assert_ne!(p.claim.cid, published);
         assert_eq!(p.claim.correct, reference_correct(&q, &bad));
         // honest about its own data, it verifies for that data only
@@ -270,7 +270,7 @@ fn datasets_that_do_not_fit_are_clear_errors() {
     // a model whose input shape differs
     let graph = model::load(&common::model_path("mlp", Format::Keras)).unwrap();
     let (q, _) = model::calibrate(&model::lower(&graph).unwrap(), &[vec![0.5; 16]]).unwrap();
-    match prove_accuracy(&q, &data, Visibility::Private, &params, &mut |_| {}) {
+    match prove_accuracy(&q, &data, &[], &params, &mut |_| {}) {
         Err(Error::Shape { msg, .. }) => assert!(msg.contains("[8, 8, 1]"), "{msg}"),
         other => panic!(
             "expected a shape error, got {:?}",
@@ -282,7 +282,7 @@ fn datasets_that_do_not_fit_are_clear_errors() {
     let labels: Vec<u8> = (0..3000).map(|i| (i % 10) as u8).collect();
     let big = Dataset::pack(&big, &labels, &[8, 8, 1], 10, 4).unwrap();
     let q = digits_model(&data);
-    match prove_accuracy(&q, &big, Visibility::Private, &params, &mut |_| {}) {
+    match prove_accuracy(&q, &big, &[], &params, &mut |_| {}) {
         Err(Error::Usage(m)) => assert!(m.contains("one IPFS chunk"), "{m}"),
         other => panic!(
             "expected a size error, got {:?}",

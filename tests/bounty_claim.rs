@@ -1,5 +1,5 @@
-//! Weight encryption and the Groth16 claim on a real fixture model (mlp.keras, private model
-//! commitment): host decryption gives back exactly the quantized model; the claim proves,
+//! Weight encryption and the Groth16 claim on a real fixture model (digits.keras, private model
+//! commitment, the accuracy IO of the 16-sample digits dataset): host decryption gives back exactly the quantized model; the claim proves,
 //! verifies, round-trips through the snarkjs files; every forged claim fails, natively and at
 //! the named constraint of the circuit.
 
@@ -9,13 +9,14 @@ mod scenario;
 use ff::Field;
 use kerafold::bounty::babyjubjub::SecretKey;
 use kerafold::bounty::bn254::{to_dec, Fr};
+use kerafold::bounty::claim::IoLayout;
 use kerafold::bounty::claim::{ClaimCircuit, ClaimInput, ClaimPublic, NovaIo, NUM_PUBLIC};
 use kerafold::bounty::groth16::{self, FrontendCircuit, R1cs};
 use kerafold::bounty::snarkjs::{self, ProofJson, VkJson};
 use kerafold::bounty::weights::{self, ciphertext_hash, Layout};
 use kerafold::fold::{self, fe_hex, System};
 use kerafold_step_circuits::testing::TamperCs;
-use scenario::{Scenario, CID_DIGEST, CORRECT, THRESHOLD};
+use scenario::{cid_digest, Scenario, THRESHOLD};
 use std::path::Path;
 use std::sync::OnceLock;
 
@@ -173,16 +174,37 @@ fn forged_claims_fail() {
     let u = unsatisfied(&f);
     assert!(u.contains(&"decrypt/auth".to_string()), "{u:?}");
 
+    let l = IoLayout::ACCURACY;
     // weights whose commitment is not the accuracy proof's
     let mut f = honest.clone();
-    f.witness.io.zn[0] += Fr::ONE;
+    f.witness.io.zn[l.model] += Fr::ONE;
+    f.witness.io.z0[l.model] += Fr::ONE;
     f.public.io_digest = f.witness.io.digest();
     assert_eq!(unsatisfied(&f), vec!["bind_model"]);
 
     // a correct count below the threshold
+    let correct = s.accuracy.correct as u64;
     let mut f = honest.clone();
-    f.public.threshold = CORRECT + 1;
+    f.public.threshold = correct + 1;
     assert_eq!(unsatisfied(&f), vec!["meets_threshold/recompose"]);
+
+    // an accuracy IVC that did not start from zero correct samples, or from another hash state,
+    // or skipped samples
+    for (k, at_start, name) in [
+        (l.correct, true, "bind_start/correct"),
+        (l.samples, true, "bind_start/samples"),
+        (l.sha_hi, true, "bind_start/sha_hi"),
+        (l.samples, false, "bind_start/all_samples"),
+    ] {
+        let mut f = honest.clone();
+        if at_start {
+            f.witness.io.z0[k] += Fr::ONE;
+        } else {
+            f.witness.io.zn[k] -= Fr::ONE;
+        }
+        f.public.io_digest = f.witness.io.digest();
+        assert_eq!(unsatisfied(&f)[0], name, "{name}");
+    }
 
     // another dataset
     let mut f = honest.clone();
@@ -204,10 +226,15 @@ fn forged_claims_fail() {
     let mk = |io: NovaIo, cid: [u8; 32], threshold: u64, hunter: &SecretKey| {
         ClaimInput::new(&s.spec, &s.encrypted, hunter, io, cid, threshold, ALICE)
     };
-    assert!(mk(s.io.clone(), CID_DIGEST, CORRECT + 1, &s.hunter).is_err());
+    let cid = cid_digest();
+    assert!(mk(s.io.clone(), cid, THRESHOLD, &s.hunter).is_ok());
+    assert!(mk(s.io.clone(), cid, correct + 1, &s.hunter).is_err());
     assert!(mk(s.io.clone(), [0; 32], THRESHOLD, &s.hunter).is_err());
-    assert!(mk(s.io.clone(), CID_DIGEST, THRESHOLD, &SecretKey::random()).is_err());
+    assert!(mk(s.io.clone(), cid, THRESHOLD, &SecretKey::random()).is_err());
     let mut io = s.io.clone();
-    io.zn[0] += Fr::ONE;
-    assert!(mk(io, CID_DIGEST, THRESHOLD, &s.hunter).is_err());
+    io.zn[l.model] += Fr::ONE;
+    assert!(mk(io, cid, THRESHOLD, &s.hunter).is_err());
+    let mut io = s.io.clone();
+    io.z0[l.correct] += Fr::ONE;
+    assert!(mk(io, cid, THRESHOLD, &s.hunter).is_err());
 }

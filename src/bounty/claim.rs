@@ -39,17 +39,19 @@
 
 use super::babyjubjub::{Point, SecretKey, SCALAR_BITS};
 use super::bn254::{from_dec, to_be32, to_dec, to_u128, Fr};
+use super::dataset::Header;
 use super::gadgets::{self as g, Lc, PointVar};
 use super::groth16::FrontendCircuit;
 use super::poseidon::chain_hash;
 use super::weights::{Layout, TAG_CIPHERTEXT};
 use super::{cipher, weights};
-use crate::fold::commit::hash_gadget;
+use crate::fold::commit::{hash_gadget, hash_narrow_gadget};
 use crate::fold::Architecture;
 use crate::{Error, Result};
 use ff::{Field, PrimeField};
+use nova_snark::frontend::gadgets::sha256::sha256_compression_function;
 use nova_snark::frontend::num::AllocatedNum;
-use nova_snark::frontend::{ConstraintSystem, SynthesisError};
+use nova_snark::frontend::{Boolean, ConstraintSystem, SynthesisError};
 use serde::{Deserialize, Serialize};
 
 /// Domain tag of [`NovaIo::digest`].
@@ -73,33 +75,32 @@ pub const PUBLIC_NAMES: [&str; NUM_PUBLIC] = [
 /// Bits of the counts (`threshold`, correct, samples).
 pub const COUNT_BITS: usize = 64;
 
-/// Where the claim's values sit in the Nova accuracy proof's final state `z_n`.
+/// Where the claim's values sit in the Nova accuracy proof's state (`fold::accuracy`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IoLayout {
     /// Length of `z_0` and `z_n` (the IVC's arity).
     pub arity: usize,
+    /// Index of the sample counter.
+    pub samples: usize,
+    /// Index of the SHA-256 state's words 0–3.
+    pub sha_hi: usize,
+    /// Index of the SHA-256 state's words 4–7.
+    pub sha_lo: usize,
     /// Index of the model commitment.
     pub model: usize,
     /// Index of the correct-prediction count.
     pub correct: usize,
-    /// Index of the sample count.
-    pub samples: usize,
-    /// Index of the high half of the dataset CID digest.
-    pub cid_hi: usize,
-    /// Index of the low half.
-    pub cid_lo: usize,
 }
 
 impl IoLayout {
-    /// A stand-in layout until the accuracy proof's state is fixed (issue 6):
-    /// `z_n = [model, correct, samples, cid_hi, cid_lo]`.
-    pub const STANDIN: IoLayout = IoLayout {
-        arity: 5,
-        model: 0,
-        correct: 1,
-        samples: 2,
-        cid_hi: 3,
-        cid_lo: 4,
+    /// The accuracy IVC's state: `[sample index, SHA hi, SHA lo, model commitment, correct]`.
+    pub const ACCURACY: IoLayout = IoLayout {
+        arity: crate::fold::accuracy::ARITY,
+        samples: 0,
+        sha_hi: 1,
+        sha_lo: 2,
+        model: 3,
+        correct: 4,
     };
 }
 
@@ -131,13 +132,14 @@ impl NovaIo {
 
     /// A stand-in IO in [`IoLayout::STANDIN`] (`z_0` all zero), for tests and until the accuracy
     /// proof is wired.
-    pub fn standin(num_steps: u64, model: Fr, correct: u64, samples: u64, cid: &[u8; 32]) -> Self {
-        let (hi, lo) = cid_halves(cid);
-        Self {
-            num_steps,
-            z0: vec![Fr::ZERO; 5],
-            zn: vec![model, Fr::from(correct), Fr::from(samples), hi, lo],
-        }
+    /// The public IO of an accuracy proof with this claim, as its verifier derives it.
+    pub fn from_accuracy(claim: &crate::fold::accuracy::AccuracyClaim) -> Result<Self> {
+        let (z0, zn) = crate::fold::accuracy::public_io::<Fr>(claim)?;
+        Ok(Self {
+            num_steps: claim.samples as u64,
+            z0,
+            zn,
+        })
     }
 }
 
@@ -148,22 +150,30 @@ pub fn cid_halves(d: &[u8; 32]) -> (Fr, Fr) {
     (Fr::from_u128(hi), Fr::from_u128(lo))
 }
 
-/// The circuit's constants: the architecture (plaintext layout) and where the IO holds what.
+/// The circuit's constants: the architecture (plaintext layout), the dataset's header (its
+/// hash's first and last blocks) and where the IO holds what.
 #[derive(Clone, Debug)]
 pub struct ClaimSpec {
     /// The model architecture.
     pub arch: Architecture,
     /// The plaintext layout of `arch`.
     pub layout: Layout,
+    /// The bounty dataset's header.
+    pub header: Header,
     /// The accuracy proof's IO layout.
     pub io: IoLayout,
 }
 
 impl ClaimSpec {
-    /// The spec for `arch` and `io`.
-    pub fn new(arch: Architecture, io: IoLayout) -> Self {
+    /// The spec for `arch` and a dataset with `header`.
+    pub fn new(arch: Architecture, header: Header) -> Self {
         let layout = Layout::new(&arch);
-        Self { arch, layout, io }
+        Self {
+            arch,
+            layout,
+            header,
+            io: IoLayout::ACCURACY,
+        }
     }
 }
 
@@ -364,15 +374,15 @@ impl FrontendCircuit for ClaimCircuit<'_> {
             |lc| lc,
         );
         let mut chain = zero.clone();
-        for i in 0..spec.layout.steps.len() {
-            let mut inputs = vec![chain];
-            inputs.extend(
-                spec.layout
-                    .link_inputs(i)
-                    .into_iter()
-                    .map(|k| k.map_or_else(|| zero.clone(), |k| pt[k].clone())),
-            );
-            chain = hash_gadget(cs.namespace(|| format!("chain{i}")), &inputs)?;
+        for (i, st) in spec.layout.steps.iter().enumerate() {
+            let d = match spec.layout.weights_range(i) {
+                Some(r) => hash_gadget(cs.namespace(|| format!("digest{i}")), &pt[r])?,
+                None => zero.clone(),
+            };
+            chain = hash_narrow_gadget(
+                cs.namespace(|| format!("chain{i}")),
+                &[chain, pt[st.blind].clone(), d],
+            )?;
         }
 
         // 5. the Nova IO and its digest
@@ -390,22 +400,59 @@ impl FrontendCircuit for ClaimCircuit<'_> {
         let n_io = 1 + 2 * io.arity;
         let io_vals = w.map(|w| w.io.elements());
         let mut io_vars = Vec::with_capacity(n_io);
+        let mut io_nums = Vec::with_capacity(n_io);
         for k in 0..n_io {
             let v = alloc(
                 cs.namespace(|| format!("io{k}")),
                 io_vals.as_ref().map(|v| v[k]),
             )?;
             io_vars.push(Lc::num(&v));
+            io_nums.push(v);
         }
         let d = g::chain_hash(cs.namespace(|| "io_hash"), TAG_IO, &io_vars)?;
         d.enforce_eq(cs, "bind_io_digest", &io_digest);
+        let z0 = |k: usize| &io_vars[1 + k];
         let zn = |k: usize| &io_vars[1 + io.arity + k];
+        let zn_num = |k: usize| &io_nums[1 + io.arity + k];
 
-        // 6. what the IO must say
+        // 6. what the IO must say. The folds start at sample 0 with no correct sample, from the
+        //    SHA-256 state after the dataset's header, and fold every sample once.
+        let header = &spec.header;
+        let h0 =
+            crate::fold::accuracy::pack_state::<Fr>(&crate::fold::accuracy::header_state(header));
+        let count = Lc::constant(Fr::from(u64::from(header.count)));
+        {
+            let mut ns = cs.namespace(|| "bind_start");
+            z0(io.samples).enforce_eq(&mut ns, "samples", &Lc::constant(Fr::ZERO));
+            z0(io.correct).enforce_eq(&mut ns, "correct", &Lc::constant(Fr::ZERO));
+            z0(io.sha_hi).enforce_eq(&mut ns, "sha_hi", &Lc::constant(h0[0]));
+            z0(io.sha_lo).enforce_eq(&mut ns, "sha_lo", &Lc::constant(h0[1]));
+            z0(io.model).enforce_eq(&mut ns, "model", zn(io.model));
+            zn(io.samples).enforce_eq(&mut ns, "all_samples", &count);
+            io_vars[0].enforce_eq(&mut ns, "num_steps", &count);
+        }
         Lc::num(&chain).enforce_eq(cs, "bind_model", zn(io.model));
+        // the file's SHA-256: the folded state, finished with the public padding block
+        let digest = {
+            let mut ns = cs.namespace(|| "sha_finish");
+            let mut st =
+                crate::fold::accuracy::unpack_half(ns.namespace(|| "hi"), zn_num(io.sha_hi))?;
+            st.extend(crate::fold::accuracy::unpack_half(
+                ns.namespace(|| "lo"),
+                zn_num(io.sha_lo),
+            )?);
+            let block = crate::bounty::sha256::final_block(header.file_len());
+            let bits: Vec<Boolean> = block
+                .iter()
+                .flat_map(|byte| (0..8).map(move |j| Boolean::constant((byte >> (7 - j)) & 1 == 1)))
+                .collect();
+            sha256_compression_function(ns.namespace(|| "compress"), &bits, &st)?
+        };
+        let hi = crate::fold::accuracy::pack_half(cs.namespace(|| "digest_hi"), &digest[..4])?;
+        let lo = crate::fold::accuracy::pack_half(cs.namespace(|| "digest_lo"), &digest[4..])?;
         let mut ns = cs.namespace(|| "bind_cid");
-        zn(io.cid_hi).enforce_eq(&mut ns, "hi", &cid_hi);
-        zn(io.cid_lo).enforce_eq(&mut ns, "lo", &cid_lo);
+        Lc::num(&hi).enforce_eq(&mut ns, "hi", &cid_hi);
+        Lc::num(&lo).enforce_eq(&mut ns, "lo", &cid_lo);
         drop(ns);
         let correct = zn(io.correct).clone();
         let samples = zn(io.samples).clone();
@@ -486,8 +533,39 @@ impl ClaimInput {
                 "the encrypted weights' model commitment is not the accuracy proof's".into(),
             ));
         }
-        let (hi, lo) = cid_halves(&cid_digest);
-        if io.zn[l.cid_hi] != hi || io.zn[l.cid_lo] != lo {
+        let header = &spec.header;
+        let h0 =
+            crate::fold::accuracy::pack_state::<Fr>(&crate::fold::accuracy::header_state(header));
+        let count = Fr::from(u64::from(header.count));
+        if io.z0[l.samples] != Fr::ZERO
+            || io.z0[l.correct] != Fr::ZERO
+            || io.z0[l.sha_hi] != h0[0]
+            || io.z0[l.sha_lo] != h0[1]
+            || io.z0[l.model] != io.zn[l.model]
+            || io.zn[l.samples] != count
+            || Fr::from(io.num_steps) != count
+        {
+            return Err(Error::Invalid(
+                "the Nova IO is not that of an accuracy proof over this dataset's header".into(),
+            ));
+        }
+        let state = |f: &Fr| {
+            to_u128(f).map(|v| {
+                [
+                    (v >> 96) as u32,
+                    (v >> 64) as u32,
+                    (v >> 32) as u32,
+                    v as u32,
+                ]
+            })
+        };
+        let (Some(a), Some(b)) = (state(&io.zn[l.sha_hi]), state(&io.zn[l.sha_lo])) else {
+            return Err(Error::Invalid(
+                "the Nova IO's hash state is malformed".into(),
+            ));
+        };
+        let st = [a[0], a[1], a[2], a[3], b[0], b[1], b[2], b[3]];
+        if crate::fold::accuracy::finish(&st, header) != cid_digest {
             return Err(Error::Invalid(
                 "the accuracy proof is about another dataset".into(),
             ));
@@ -612,6 +690,52 @@ pub struct ClaimProof {
     pub constraints: usize,
     /// Whether the keys came from the cache.
     pub keys_cached: bool,
+}
+
+/// The claim circuit's keys for `spec` (set up and cached in `params_dir` if absent): what a
+/// bounty host runs before deploying the verifier. Returns the verifying key and the constraint
+/// count.
+pub fn setup(
+    spec: &ClaimSpec,
+    params_dir: &std::path::Path,
+) -> Result<(ark_groth16::VerifyingKey<ark_bn254::Bn254>, usize, bool)> {
+    use super::groth16::{self, R1cs};
+    let r1cs = R1cs::of(&ClaimCircuit {
+        spec,
+        public: None,
+        witness: None,
+    })?;
+    let (keys, cached) = groth16::load_or_setup(params_dir, &r1cs)?;
+    Ok((keys.pk.vk.clone(), r1cs.num_constraints(), cached))
+}
+
+/// Writes the verifying key for snarkjs (`verification_key.json`) and the generated verifier's
+/// constructor arguments (`verifier_args.json`) into `dir`.
+pub fn write_verifier_files(
+    vk: &ark_groth16::VerifyingKey<ark_bn254::Bn254>,
+    dir: &std::path::Path,
+) -> Result<()> {
+    use super::snarkjs::{vk_words, VkJson};
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let w = |name: &str, v: &serde_json::Value| -> Result<()> {
+        let p = dir.join(name);
+        std::fs::write(&p, serde_json::to_vec_pretty(v).expect("serializes"))
+            .map_err(|e| Error::io(&p, e))
+    };
+    w(
+        "verification_key.json",
+        &serde_json::to_value(VkJson::new(vk)).expect("vk"),
+    )?;
+    let hexw = |v: &[[u8; 32]]| {
+        v.iter()
+            .map(|b| format!("0x{}", hex::encode(b)))
+            .collect::<Vec<_>>()
+    };
+    let (vkw, ic) = vk_words(vk);
+    w(
+        "verifier_args.json",
+        &serde_json::json!({"vk": hexw(&vkw), "ic": hexw(&ic)}),
+    )
 }
 
 impl ClaimProof {

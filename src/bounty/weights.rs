@@ -18,9 +18,9 @@
 //! its length `L` is a constant of the claim circuit.
 //!
 //! From the plaintext anyone recomputes the model commitment exactly as the Nova circuit does
-//! (`fold::commit::model_link`): `m_0 = 0`, `m_{i+1} = H(m_i, r_i, W_i)` with nova-snark's
-//! Poseidon, where `W_i` lists the packed kernel and bias of every slot (the step's own in its
-//! slot, zeros elsewhere) — [`chain_from_plaintext`].
+//! (`fold::commit::model_link`): `m_0 = 0`, `m_{i+1} = H_narrow(m_i, r_i, d_i)` with nova-snark's
+//! Poseidon, where `d_i = H(w_i ‖ b_i)` for a linear step and `0` otherwise —
+//! [`chain_from_plaintext`].
 //!
 //! # Files
 //!
@@ -104,19 +104,11 @@ impl Layout {
         }
     }
 
-    /// The model-chain hash inputs of step `i` after `prev`, as indices into the plaintext
-    /// (`Some`) or zeros (`None`): `[prev, r_i, slot 0 w, slot 0 b, slot 1 w, …]` without `prev`.
-    pub fn link_inputs(&self, i: usize) -> Vec<Option<usize>> {
+    /// Where step `i`'s packed kernel and bias sit in the plaintext (`None` for a step without
+    /// weights, whose weight digest is 0).
+    pub fn weights_range(&self, i: usize) -> Option<std::ops::Range<usize>> {
         let st = &self.steps[i];
-        let mut v = vec![Some(st.blind)];
-        for (s, &(wl, bl)) in self.slot_lens.iter().enumerate() {
-            if s == st.slot && st.w_len + st.b_len > 0 {
-                v.extend((0..wl + bl).map(|k| Some(st.blind + 1 + k)));
-            } else {
-                v.extend(std::iter::repeat_n(None, wl + bl));
-            }
-        }
-        v
+        (st.w_len + st.b_len > 0).then(|| st.blind + 1..st.blind + 1 + st.w_len + st.b_len)
     }
 }
 
@@ -154,15 +146,11 @@ pub fn chain_from_plaintext(arch: &Architecture, plaintext: &[Fr]) -> Result<Fr>
         )));
     }
     let mut m = Fr::ZERO;
-    for i in 0..layout.steps.len() {
-        let mut inputs = vec![m];
-        inputs.extend(
-            layout
-                .link_inputs(i)
-                .into_iter()
-                .map(|k| k.map_or(Fr::ZERO, |k| plaintext[k])),
-        );
-        m = kerafold_step_circuits::field::hash(&inputs);
+    for (i, st) in layout.steps.iter().enumerate() {
+        let d = layout.weights_range(i).map_or(Fr::ZERO, |r| {
+            kerafold_step_circuits::field::hash(&plaintext[r])
+        });
+        m = kerafold_step_circuits::field::hash_narrow(&[m, plaintext[st.blind], d]);
     }
     Ok(m)
 }

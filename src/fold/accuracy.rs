@@ -160,7 +160,7 @@ fn num_of<F: Field, CS: ConstraintSystem<F>>(
 
 /// Decomposes a 128-bit half of the SHA state into its four words (big-endian words, each
 /// big-endian bits, as the SHA gadget takes them).
-fn unpack_half<F: Field, CS: ConstraintSystem<F>>(
+pub fn unpack_half<F: Field, CS: ConstraintSystem<F>>(
     mut cs: CS,
     half: &AllocatedNum<F>,
 ) -> Result<Vec<UInt32>, SynthesisError> {
@@ -201,7 +201,7 @@ fn unpack_half<F: Field, CS: ConstraintSystem<F>>(
 }
 
 /// Packs four words (big-endian) into a 128-bit number.
-fn pack_half<F: Field, CS: ConstraintSystem<F>>(
+pub fn pack_half<F: Field, CS: ConstraintSystem<F>>(
     cs: CS,
     words: &[UInt32],
 ) -> Result<AllocatedNum<F>, SynthesisError> {
@@ -287,7 +287,7 @@ impl<F: Field> StepCircuit<F> for SampleStep<F> {
         let s = u32::from(header.scale_shift);
         let n_feat = header.features();
         let mut x = Vec::with_capacity(n_feat);
-        for k in 0..n_feat {
+        for (k, byte_bits) in bytes_be.iter().enumerate().take(n_feat) {
             // byte·2^(fa−s), or the byte's top bits for ⌊byte / 2^(s−fa)⌋
             let (lc, v) = if fp.fa >= s {
                 let (lc, b) = byte_lc(k);
@@ -299,10 +299,7 @@ impl<F: Field> StepCircuit<F> for SampleStep<F> {
             } else {
                 let drop = (s - fp.fa) as usize;
                 let mut lc = LinearCombination::zero();
-                for (j, b) in bytes_be[k][..8usize.saturating_sub(drop)]
-                    .iter()
-                    .enumerate()
-                {
+                for (j, b) in byte_bits[..8usize.saturating_sub(drop)].iter().enumerate() {
                     lc = lc + &b.lc(CS::one(), F::from(1u64 << (7 - drop - j)));
                 }
                 (lc, w.map(|w| F::from((w.record[k] >> drop) as u64)))
@@ -552,24 +549,42 @@ pub enum AccuracyProgress {
     Compress,
 }
 
+/// The BN254 scalar field accuracy proofs are over.
+pub type Fr = Scalar<Bn254Ipa>;
+
+/// Fresh random model-chain blindings for every step of `model` (a private model).
+pub fn random_blinds(model: &QuantizedModel) -> Result<Vec<Fr>> {
+    let n = Architecture::compile(model)?.steps.len();
+    Ok((0..n).map(|_| Fr::random(OsRng)).collect())
+}
+
 /// Proves the correct count of `model` on every sample of `data` (BN254/Grumpkin, IPA).
+///
+/// `blinds` are the model chain's per-step blindings: empty for a public model (the commitment is
+/// then the one `fold::public_model_commitment` gives), one per step for a private model
+/// ([`random_blinds`]; keep them: encrypting the weights for a bounty claim needs them).
 pub fn prove_accuracy(
     model: &QuantizedModel,
     data: &Dataset,
-    visibility: Visibility,
+    blinds: &[Fr],
     params_dir: &Path,
     progress: &mut dyn FnMut(AccuracyProgress),
 ) -> Result<(AccuracyProof, AccuracyStats)> {
-    prove_with::<Bn254Ipa>(model, data, visibility, params_dir, progress)
+    prove_with::<Bn254Ipa>(model, data, blinds, params_dir, progress)
 }
 
 fn prove_with<B: Backend>(
     model: &QuantizedModel,
     data: &Dataset,
-    visibility: Visibility,
+    blinds: &[Scalar<B>],
     params_dir: &Path,
     progress: &mut dyn FnMut(AccuracyProgress),
 ) -> Result<(AccuracyProof, AccuracyStats)> {
+    let visibility = if blinds.is_empty() {
+        Visibility::Public
+    } else {
+        Visibility::Private
+    };
     data.check_input_shape(&model.input_shape)?;
     let header = *data.header();
     let arch = Arc::new(AccuracyArch::new(Architecture::compile(model)?, header)?);
@@ -593,9 +608,16 @@ fn prove_with<B: Backend>(
             })
             .collect(),
     );
-    let blinds: Arc<Vec<Scalar<B>>> = Arc::new(match visibility {
-        Visibility::Public => vec![Scalar::<B>::ZERO; steps],
-        Visibility::Private => (0..steps).map(|_| Scalar::<B>::random(OsRng)).collect(),
+    if !blinds.is_empty() && blinds.len() != steps {
+        return Err(Error::Usage(format!(
+            "{} blindings for a model of {steps} steps",
+            blinds.len()
+        )));
+    }
+    let blinds: Arc<Vec<Scalar<B>>> = Arc::new(if blinds.is_empty() {
+        vec![Scalar::<B>::ZERO; steps]
+    } else {
+        blinds.to_vec()
     });
     let commitment = (0..steps).fold(Scalar::<B>::ZERO, |acc, i| {
         model_link(&arch.model, model, i, acc, blinds[i])
@@ -725,6 +747,47 @@ fn prove_with<B: Backend>(
         },
         stats,
     ))
+}
+
+/// The claim an honest accuracy proof of `model` on `data` makes, computed natively (the
+/// integer reference's count and the file's SHA-256 state), with model commitment `commitment`.
+pub fn native_claim(
+    model: &QuantizedModel,
+    data: &Dataset,
+    visibility: Visibility,
+    commitment: &str,
+) -> Result<AccuracyClaim> {
+    data.check_input_shape(&model.input_shape)?;
+    let header = *data.header();
+    AccuracyArch::new(Architecture::compile(model)?, header)?;
+    let mut correct = 0;
+    let mut st = header_state(&header);
+    for i in 0..data.len() {
+        let t = model.trace(&data.quantized_input(i, model.fp.fa), Some(i))?;
+        if t.class == data.sample(i).1 as usize {
+            correct += 1;
+        }
+        for blk in data.record(i).chunks(64) {
+            sha256::compress(&mut st, blk.try_into().expect("64-byte block"));
+        }
+    }
+    Ok(AccuracyClaim {
+        model_name: model.name.clone(),
+        fixed_point: model.fp,
+        cid: Cid {
+            codec: Codec::Raw,
+            digest: finish(&st, &header),
+        }
+        .to_string(),
+        header,
+        sha_state: hex_state(&st),
+        samples: data.len(),
+        correct,
+        model: ModelClaim {
+            visibility,
+            commitment: commitment.to_string(),
+        },
+    })
 }
 
 /// How to verify an accuracy proof.
