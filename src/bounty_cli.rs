@@ -284,7 +284,7 @@ pub(crate) fn verify_claim(a: VerifyClaimArgs) -> Result<()> {
             if io_checked {
                 " (matches the Nova proof's IO)"
             } else {
-                " (not checked: pass --nova-io)"
+                " (not checked: pass --accuracy PROOF)"
             }
         );
     }

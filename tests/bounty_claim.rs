@@ -18,6 +18,7 @@ use kerafold::fold::{self, fe_hex, System};
 use kerafold_step_circuits::testing::TamperCs;
 use scenario::{cid_digest, Scenario, THRESHOLD};
 use std::path::Path;
+use std::process::Command;
 use std::sync::OnceLock;
 
 const ALICE: [u8; 20] = [0xa1; 20];
@@ -113,6 +114,24 @@ fn claim_proves_verifies_and_exports() {
     other.threshold = THRESHOLD - 1;
     assert!(!groth16::verify(&vk, &other.inputs(), &proof));
     assert!(read("calldata.txt").starts_with("[\"0x"));
+
+    // snarkjs itself verifies the export (and solc-js recompiles the contracts to the committed
+    // bytecode): the pinned npm packages are installed at test time
+    let npm = Command::new("npm").arg("--version").output();
+    if npm.map(|o| o.status.success()).unwrap_or(false) {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/snarkjs-verify.sh");
+        let o = Command::new("bash").arg(script).arg(&dir).output().unwrap();
+        let out = String::from_utf8_lossy(&o.stdout);
+        assert!(
+            o.status.success(),
+            "snarkjs check failed: {out}{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert!(out.contains("OK"), "{out}");
+        println!("snarkjs groth16 verify: OK");
+    } else {
+        println!("npm is not installed: the snarkjs cross-check was skipped");
+    }
 }
 
 /// Synthesizes the claim circuit with `input` (possibly forged) and returns the unsatisfied
