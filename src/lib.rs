@@ -8,9 +8,12 @@
 //! 3. [`fold::prove`] proves one inference, one Nova fold per step, and compresses it with
 //!    Nova's zero-knowledge CompressedSNARK; [`fold::verify`] checks the proof file.
 //!
-//! [`bench`] measures how proving scales with the number of layers (`kerafold bench`).
+//! [`bounty`] holds the ML-bounty side: dataset files and their IPFS CID, weight encryption to
+//! the host, and the Groth16 claim for on-chain payout. [`bench`] measures how proving scales
+//! with the number of layers (`kerafold bench`).
 
 pub mod bench;
+pub mod bounty;
 pub mod error;
 pub mod fold;
 pub mod inspect;

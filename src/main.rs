@@ -2,6 +2,7 @@
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
+use kerafold::bounty::{dataset, Dataset, FileDag};
 use kerafold::fold::{self, ProofFile, ProveOptions, Srs, System, VerifyOptions, Visibility};
 use kerafold::model::{self, graph::Graph, Program, QuantizedModel};
 use kerafold::{bench, Error, Result};
@@ -10,12 +11,17 @@ use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+mod bounty_cli;
+
 const AFTER_HELP: &str = "\
 Examples:
   kerafold inspect examples/models/cnn.keras
   kerafold run examples/models/cnn.keras --input examples/models/cnn_input.json
   kerafold prove examples/models/cnn.keras --input examples/models/cnn_input.json -o cnn.proof
   kerafold verify cnn.proof --model examples/models/cnn.keras
+  kerafold dataset pack --features x.npy --labels y.npy -o test.kfd
+  kerafold dataset inspect test.kfd
+  kerafold cid test.kfd
 
 Exit codes: 0 success, 1 a proof that does not verify, 2 bad usage or input.";
 
@@ -65,30 +71,22 @@ enum Command {
     --params-dir (default ./kerafold-params or $KERAFOLD_PARAMS)."
     )]
     Prove(ProveArgs),
-    /// Verify a proof file and print its claim.
-    Verify {
-        /// Proof file written by `kerafold prove`.
-        proof: PathBuf,
-        /// The model file: rebuilds the architecture and, for a public model, recomputes the
-        /// model commitment.
-        #[arg(long)]
-        model: Option<PathBuf>,
-        /// The input file: compared with a public input (sample --sample).
-        #[arg(long)]
-        input: Option<PathBuf>,
-        /// Which sample of the input file.
-        #[arg(long, default_value_t = 0)]
-        sample: usize,
-        /// Parameter cache.
-        #[arg(long)]
-        params_dir: Option<PathBuf>,
-        /// Powers of tau directory, for bn254-kzg proofs whose verifier key is not cached.
-        #[arg(long)]
-        ptau: Option<PathBuf>,
-        /// Print one JSON object instead of text.
-        #[arg(long)]
-        json: bool,
-    },
+    /// Verify a proof file (inference or accuracy) and print its claim.
+    #[command(
+        after_help = "For an accuracy proof, --cid checks that it is about the published dataset and \
+    --min-correct that the model reaches the threshold. Exit codes: 0 valid, 1 invalid (or below \
+    the threshold), 2 usage or I/O error."
+    )]
+    Verify(VerifyArgs),
+    /// Prove a model's accuracy on a dataset file (.kfd): the correct count on exactly the file
+    /// the dataset's CID names.
+    #[command(
+        after_help = "One fold per sample: the sample's bytes extend the SHA-256 of the file and \
+    run through the whole model; the count of ArgMax = label is proven. BN254 (the field of the \
+    bounty's Groth16 claim). The model is private by default: only a blinded commitment to its \
+    weights is published."
+    )]
+    ProveAccuracy(ProveAccuracyArgs),
     /// Measure proving cost against depth on synthetic models (one child process per depth).
     #[command(after_help = BENCH_HELP)]
     Bench(BenchArgs),
@@ -104,11 +102,83 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Curve::Bn254)]
         curve: Curve,
     },
+    /// Build and examine dataset files (.kfd) for accuracy proofs.
+    #[command(subcommand)]
+    Dataset(DatasetCommand),
+    /// Print the IPFS CID of a file (as `ipfs add --cid-version 1 --raw-leaves` gives it).
+    #[command(
+        after_help = "The CIDv1 (base32 'b…') of the file added to IPFS with raw leaves and the \
+    default chunking (262144-byte chunks, balanced DAG of at most 174 links per node): a raw \
+    block (bafkrei…) for files up to 256 KiB, a dag-pb root (bafybei…) for larger ones."
+    )]
+    Cid {
+        /// Any file.
+        file: PathBuf,
+        /// Print one JSON object (CID, size, leaves, nodes, depth) instead of the CID alone.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Generate a Baby Jubjub key pair for bounties (prints the public key).
+    Keygen(bounty_cli::KeygenArgs),
+    /// Encrypt a model's quantized weights to a bounty host (hunter).
+    EncryptWeights(bounty_cli::EncryptArgs),
+    /// Decrypt a hunter's weights with the host key (host): writes a model opening.
+    DecryptWeights(bounty_cli::DecryptArgs),
+    /// Set up the claim circuit of a bounty: its architecture and dataset (host, before deploying
+    /// the verifier).
+    #[command(
+        after_help = "The claim circuit depends on the model architecture (with its fixed-point \
+    parameters: pass --fa --fw --bits --guard, and hunters must prove with the same ones) and on \
+    the dataset's header. Writes verification_key.json and verifier_args.json (the generated \
+    verifier's constructor arguments) to the output directory; the proving key stays in \
+    --params-dir for hunters."
+    )]
+    ClaimSetup(ClaimSetupArgs),
+    /// Prove a bounty claim (Groth16) and export it for snarkjs and the EVM (hunter).
+    Claim(bounty_cli::ClaimArgs),
+    /// Verify a claim proof and its link to the Nova proof's public IO.
+    VerifyClaim(bounty_cli::VerifyClaimArgs),
+}
+
+#[derive(Subcommand)]
+enum DatasetCommand {
+    /// Pack features and labels (.npy) into a dataset file.
+    #[command(
+        after_help = "Features: an array [n, ...sample shape] (rank 1 to 3 per sample). Integer \
+    arrays are stored as they are (values 0..255); float arrays are stored as round(x·2^s), which \
+    must fit a byte. A feature byte b stands for the model input b / 2^s.\n\
+    Labels: an integer array [n] with values below the number of classes."
+    )]
+    Pack {
+        /// Features, .npy.
+        #[arg(long)]
+        features: PathBuf,
+        /// Labels, .npy.
+        #[arg(long)]
+        labels: PathBuf,
+        /// Scale shift s: feature byte b stands for b / 2^s.
+        #[arg(long, default_value_t = kerafold::bounty::dataset::DEFAULT_SCALE_SHIFT)]
+        scale_shift: u8,
+        /// Number of classes (default: the largest label + 1).
+        #[arg(long)]
+        classes: Option<usize>,
+        /// Dataset file to write.
+        #[arg(short = 'o', long = "out")]
+        out: PathBuf,
+    },
+    /// Check a dataset file and show its shape, labels and CID.
+    Inspect {
+        /// Dataset file (.kfd).
+        file: PathBuf,
+        /// Print one JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// Quantization options.
 #[derive(Args, Clone, Default)]
-struct QuantArgs {
+pub(crate) struct QuantArgs {
     /// Calibration inputs (same formats as --input). Default: the inputs being run or proven.
     #[arg(long)]
     calibrate: Option<PathBuf>,
@@ -121,6 +191,10 @@ struct QuantArgs {
     /// Activation range in bits (overrides calibration).
     #[arg(long, requires_all = ["fa", "fw"])]
     bits: Option<u32>,
+    /// Least number of guard bits between packed weight lanes (with --fa/--fw/--bits): fixes the
+    /// architecture in advance, e.g. for a bounty; the weights may need more.
+    #[arg(long, requires_all = ["fa", "fw", "bits"])]
+    guard: Option<u32>,
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -262,6 +336,85 @@ struct BenchRunArgs {
     baseline_steps: usize,
 }
 
+#[derive(Args)]
+struct VerifyArgs {
+    /// Proof file written by `kerafold prove` or `kerafold prove-accuracy`.
+    proof: PathBuf,
+    /// The model file: rebuilds the architecture and, for a public model, recomputes the model
+    /// commitment.
+    #[arg(long)]
+    model: Option<PathBuf>,
+    /// The input file: compared with a public input (sample --sample).
+    #[arg(long)]
+    input: Option<PathBuf>,
+    /// Which sample of the input file.
+    #[arg(long, default_value_t = 0)]
+    sample: usize,
+    /// Accuracy proofs: the published CID of the dataset.
+    #[arg(long)]
+    cid: Option<String>,
+    /// Accuracy proofs: the least number of correct samples to accept.
+    #[arg(long)]
+    min_correct: Option<usize>,
+    /// Parameter cache.
+    #[arg(long)]
+    params_dir: Option<PathBuf>,
+    /// Powers of tau directory, for bn254-kzg proofs whose verifier key is not cached.
+    #[arg(long)]
+    ptau: Option<PathBuf>,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args)]
+struct ClaimSetupArgs {
+    /// A Keras model of the bounty's architecture.
+    model: PathBuf,
+    /// The bounty's dataset file.
+    #[arg(long)]
+    data: PathBuf,
+    #[command(flatten)]
+    quant: QuantArgs,
+    /// Directory for verification_key.json and verifier_args.json.
+    #[arg(short = 'o', long = "out")]
+    out: PathBuf,
+    /// Where the proving key is cached.
+    #[arg(long)]
+    params_dir: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct ProveAccuracyArgs {
+    /// Keras model (.keras or legacy .h5).
+    model: PathBuf,
+    /// Dataset file (`kerafold dataset pack`).
+    #[arg(long)]
+    data: PathBuf,
+    /// Proof file to write.
+    #[arg(short = 'o', long = "out")]
+    out: PathBuf,
+    /// Model visibility.
+    #[arg(long = "model", value_enum, default_value_t = Vis::Private)]
+    model_vis: Vis,
+    /// Curve (accuracy proofs are on BN254).
+    #[arg(long, value_enum, default_value_t = Curve::Bn254)]
+    curve: Curve,
+    /// Parameter cache.
+    #[arg(long)]
+    params_dir: Option<PathBuf>,
+    /// Quantization (default: calibrated on the dataset's samples).
+    #[command(flatten)]
+    quant: QuantArgs,
+    /// For a private model: write the model opening (the quantized model and the commitment's
+    /// blindings) here; `encrypt-weights` needs it to claim a bounty.
+    #[arg(long)]
+    opening: Option<PathBuf>,
+    /// Print a JSON summary instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
 enum Vis {
     Public,
@@ -288,23 +441,8 @@ fn main() -> ExitCode {
             json,
         } => run(&model, &input, &quant, json),
         Command::Prove(args) => prove(args),
-        Command::Verify {
-            proof,
-            model,
-            input,
-            sample,
-            params_dir,
-            ptau,
-            json,
-        } => verify(
-            &proof,
-            model.as_deref(),
-            input.as_deref(),
-            sample,
-            params_dir,
-            ptau,
-            json,
-        ),
+        Command::Verify(args) => verify(args),
+        Command::ProveAccuracy(args) => prove_accuracy(args),
         Command::Commit {
             model,
             quant,
@@ -312,6 +450,21 @@ fn main() -> ExitCode {
         } => commit(&model, &quant, curve),
         Command::Bench(args) => bench_cmd(args),
         Command::BenchRun(args) => bench_run(args),
+        Command::Dataset(DatasetCommand::Pack {
+            features,
+            labels,
+            scale_shift,
+            classes,
+            out,
+        }) => dataset_pack(&features, &labels, scale_shift, classes, &out),
+        Command::Dataset(DatasetCommand::Inspect { file, json }) => dataset_inspect(&file, json),
+        Command::Cid { file, json } => cid(&file, json),
+        Command::Keygen(a) => bounty_cli::keygen(a),
+        Command::EncryptWeights(a) => bounty_cli::encrypt(a, |m, q| Ok(load_model(m, q, &[])?.2)),
+        Command::DecryptWeights(a) => bounty_cli::decrypt(a),
+        Command::ClaimSetup(a) => claim_setup(a),
+        Command::Claim(a) => bounty_cli::claim(a),
+        Command::VerifyClaim(a) => bounty_cli::verify_claim(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -342,7 +495,7 @@ fn load_model(
                 fa,
                 fw,
                 bits,
-                guard: 1,
+                guard: quant.guard.unwrap_or(1),
             },
         )?;
         return Ok((graph, program, q, None));
@@ -605,6 +758,7 @@ fn prove(a: ProveArgs) -> Result<()> {
                 "setup_s": stats.setup.as_secs_f64(), "params_cached": stats.params_cached,
                 "prove_s": stats.steps.iter().map(|d| d.as_secs_f64()).sum::<f64>(),
                 "per_step_s": per_step, "compress_s": stats.compress.as_secs_f64(),
+                "peak_rss_mb": peak_rss_mb(),
                 "step_constraints": stats.step_constraints,
                 "primary_constraints": stats.primary_constraints,
                 "secondary_constraints": stats.secondary_constraints,
@@ -635,15 +789,57 @@ fn prove(a: ProveArgs) -> Result<()> {
     Ok(())
 }
 
-fn verify(
-    proof_path: &Path,
-    model_path: Option<&Path>,
-    input_path: Option<&Path>,
-    sample: usize,
-    params_dir: Option<PathBuf>,
-    ptau: Option<PathBuf>,
-    json_out: bool,
-) -> Result<()> {
+/// Peak resident memory of this process in MB (getrusage).
+fn peak_rss_mb() -> f64 {
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: getrusage writes into the zeroed struct we own.
+    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) } != 0 {
+        return 0.0;
+    }
+    ru.ru_maxrss as f64 / 1024.0
+}
+
+fn verify(a: VerifyArgs) -> Result<()> {
+    let VerifyArgs {
+        proof: proof_path,
+        model: model_path,
+        input: input_path,
+        sample,
+        cid,
+        min_correct,
+        params_dir,
+        ptau,
+        json: json_out,
+    } = a;
+    let (proof_path, model_path, input_path) = (
+        proof_path.as_path(),
+        model_path.as_deref(),
+        input_path.as_deref(),
+    );
+    let bytes = std::fs::read(proof_path).map_err(|e| Error::io(proof_path, e))?;
+    let format = serde_json::from_slice::<serde_json::Value>(&bytes)
+        .ok()
+        .and_then(|v| v["format"].as_str().map(String::from));
+    if format.as_deref() == Some(fold::accuracy::ACCURACY_FORMAT) {
+        if input_path.is_some() {
+            return Err(Error::Usage(
+                "--input applies to inference proofs; accuracy proofs take --cid".into(),
+            ));
+        }
+        return verify_accuracy(
+            proof_path,
+            model_path,
+            cid,
+            min_correct,
+            params_dir,
+            json_out,
+        );
+    }
+    if cid.is_some() || min_correct.is_some() {
+        return Err(Error::Usage(
+            "--cid and --min-correct apply to accuracy proofs".into(),
+        ));
+    }
     let proof = ProofFile::read(proof_path)?;
     let fp = proof.claim.fixed_point;
     let model = match model_path {
@@ -796,6 +992,189 @@ fn bench_cmd(a: BenchArgs) -> Result<()> {
     Ok(())
 }
 
+fn dataset_pack(
+    features: &Path,
+    labels: &Path,
+    scale_shift: u8,
+    classes: Option<usize>,
+    out: &Path,
+) -> Result<()> {
+    let packed = dataset::pack_npy(features, labels, scale_shift, classes)?;
+    let d = &packed.dataset;
+    d.write(out)?;
+    let h = d.header();
+    println!(
+        "packed {} samples of shape {}, {} classes, feature = byte / 2^{}: records of {} bytes, \
+         {} bytes -> {}",
+        d.len(),
+        shape_str(&h.shape()),
+        h.classes,
+        h.scale_shift,
+        h.record_size(),
+        d.as_bytes().len(),
+        out.display()
+    );
+    if packed.rounded > 0 {
+        println!(
+            "note: {} float feature(s) were not multiples of 2^-{} and were rounded (largest \
+             error {:.3e})",
+            packed.rounded, h.scale_shift, packed.max_rounding_error
+        );
+    }
+    println!("cid: {}", FileDag::of_bytes(d.as_bytes()).cid());
+    Ok(())
+}
+
+fn dataset_inspect(path: &Path, json_out: bool) -> Result<()> {
+    let d = Dataset::read(path)?;
+    let h = d.header();
+    let dag = FileDag::of_bytes(d.as_bytes());
+    let hist = d.label_histogram();
+    if json_out {
+        println!(
+            "{}",
+            json!({
+                "file": path, "version": kerafold::bounty::dataset::VERSION,
+                "shape": h.shape(), "features": h.features(), "count": d.len(),
+                "classes": h.classes, "scale_shift": h.scale_shift,
+                "record_size": h.record_size(), "file_size": d.as_bytes().len(),
+                "label_histogram": hist, "cid": dag.cid(), "leaves": dag.leaves.len(),
+            })
+        );
+        return Ok(());
+    }
+    println!("dataset {}", path.display());
+    println!(
+        "  samples: {} of shape {} ({} features, value = byte / 2^{})",
+        d.len(),
+        shape_str(&h.shape()),
+        h.features(),
+        h.scale_shift
+    );
+    println!(
+        "  records: {} bytes each, file {} bytes",
+        h.record_size(),
+        d.as_bytes().len()
+    );
+    println!(
+        "  labels ({} classes): {}",
+        h.classes,
+        hist.iter()
+            .enumerate()
+            .map(|(c, n)| format!("{c}:{n}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    println!(
+        "  cid: {} ({} leaf block{})",
+        dag.cid(),
+        dag.leaves.len(),
+        if dag.leaves.len() == 1 { "" } else { "s" }
+    );
+    Ok(())
+}
+
+fn cid(path: &Path, json_out: bool) -> Result<()> {
+    let dag = FileDag::of_file(path)?;
+    if json_out {
+        println!(
+            "{}",
+            json!({"file": path, "cid": dag.cid(), "size": dag.size, "leaves": dag.leaves.len(),
+                   "nodes": dag.nodes.len(), "depth": dag.depth()})
+        );
+    } else {
+        println!("{}", dag.cid());
+    }
+    Ok(())
+}
+
+fn prove_accuracy(a: ProveAccuracyArgs) -> Result<()> {
+    if a.curve != Curve::Bn254 {
+        return Err(Error::Usage(
+            "accuracy proofs are on BN254 (the field of the bounty's Groth16 claim)".into(),
+        ));
+    }
+    let data = Dataset::read(&a.data)?;
+    let graph = model::load(&a.model)?;
+    data.check_input_shape(&graph.input_shape)?;
+    let (_, _, q, _) = load_model(&a.model, &a.quant, &data.inputs_f32())?;
+    let bar = ProgressBar::new(data.len() as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {msg:28} [{bar:30}] {pos}/{len} {elapsed}")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    let params = a.params_dir.unwrap_or_else(fold::default_params_dir);
+    let mut on = |p: fold::accuracy::AccuracyProgress| {
+        use fold::accuracy::AccuracyProgress as P;
+        match p {
+            P::Check { sample, .. } => {
+                bar.set_position(sample as u64 + 1);
+                bar.set_message("check samples");
+            }
+            P::Setup => bar.set_message("public parameters"),
+            P::Fold { sample, .. } => {
+                bar.set_position(sample as u64 + 1);
+                bar.set_message("fold samples");
+            }
+            P::Compress => bar.set_message("compress (zero-knowledge SNARK)"),
+        }
+    };
+    let blinds = match a.model_vis {
+        Vis::Public => vec![],
+        Vis::Private => fold::accuracy::random_blinds(&q)?,
+    };
+    let (proof, stats) = fold::accuracy::prove_accuracy(&q, &data, &blinds, &params, &mut on)?;
+    bar.finish_and_clear();
+    proof.write(&a.out)?;
+    if let Some(path) = &a.opening {
+        let opening = kerafold::bounty::weights::Opening {
+            model: q.clone(),
+            blinds,
+        };
+        kerafold::bounty::weights::ModelOpening::new(&opening)?.write(path)?;
+    } else if a.model_vis == Vis::Private && !a.json {
+        eprintln!("note: without --opening FILE the commitment's blindings are not kept; the weights cannot be encrypted for a bounty claim");
+    }
+    let c = &proof.claim;
+    let size = std::fs::metadata(&a.out).map(|m| m.len()).unwrap_or(0);
+    let fold_s: f64 = stats.folds.iter().map(|d| d.as_secs_f64()).sum();
+    if a.json {
+        println!(
+            "{}",
+            json!({
+                "proof": a.out, "cid": c.cid, "samples": c.samples, "correct": c.correct,
+                "model_commitment": c.model.commitment, "setup_s": stats.setup.as_secs_f64(),
+                "params_cached": stats.params_cached, "fold_s": fold_s,
+                "compress_s": stats.compress.as_secs_f64(), "step_constraints": stats.step_constraints,
+                "primary_constraints": stats.primary_constraints, "proof_bytes": size,
+                "peak_rss_mb": peak_rss_mb(),
+            })
+        );
+    } else {
+        println!(
+            "proved: '{}' is right on {} of {} samples of dataset {}",
+            q.name, c.correct, c.samples, c.cid
+        );
+        println!(
+            "model commitment ({:?}): {}",
+            c.model.visibility, c.model.commitment
+        );
+        println!(
+            "setup {:.1}s{}, folding {:.1}s ({:.2}s/sample), compression {:.1}s; {} constraints per fold; proof {} bytes -> {}",
+            stats.setup.as_secs_f64(),
+            if stats.params_cached { " (cached)" } else { "" },
+            fold_s,
+            fold_s / c.samples.max(1) as f64,
+            stats.compress.as_secs_f64(),
+            stats.step_constraints,
+            size,
+            a.out.display()
+        );
+    }
+    Ok(())
+}
+
 fn bench_run(a: BenchRunArgs) -> Result<()> {
     let spec = bench::SynthSpec {
         kind: a.kind.into(),
@@ -815,5 +1194,86 @@ fn bench_run(a: BenchRunArgs) -> Result<()> {
         serde_json::to_string(&m)
     };
     println!("{}", json.expect("results serialize"));
+    Ok(())
+}
+
+fn verify_accuracy(
+    path: &Path,
+    model_path: Option<&Path>,
+    cid: Option<String>,
+    min_correct: Option<usize>,
+    params_dir: Option<PathBuf>,
+    json_out: bool,
+) -> Result<()> {
+    let proof = fold::accuracy::AccuracyProof::read(path)?;
+    let model = match model_path {
+        Some(p) => {
+            let graph = model::load(p)?;
+            Some(model::quantize(
+                &model::lower(&graph)?,
+                proof.claim.fixed_point,
+            )?)
+        }
+        None => None,
+    };
+    let check = fold::accuracy::AccuracyCheck {
+        cid: cid.clone(),
+        min_correct,
+        model,
+    };
+    let params = params_dir.unwrap_or_else(fold::default_params_dir);
+    let c = fold::accuracy::verify_accuracy(&proof, &params, &check)?;
+    if json_out {
+        println!(
+            "{}",
+            json!({"valid": true, "kind": "accuracy", "claim": c, "cid_checked": cid.is_some(),
+                   "accuracy": c.correct as f64 / c.samples.max(1) as f64})
+        );
+        return Ok(());
+    }
+    println!(
+        "valid accuracy proof: '{}' is right on {} of {} samples ({:.1}%)",
+        c.model_name,
+        c.correct,
+        c.samples,
+        100.0 * c.correct as f64 / c.samples.max(1) as f64
+    );
+    println!(
+        "  dataset: {}{}",
+        c.cid,
+        if cid.is_some() {
+            " (matches --cid)"
+        } else {
+            " (pass --cid to check it is the published one)"
+        }
+    );
+    if let Some(k) = min_correct {
+        println!("  threshold: at least {k} correct: met");
+    }
+    println!(
+        "  model: {:?}, commitment {}",
+        c.model.visibility, c.model.commitment
+    );
+    Ok(())
+}
+
+fn claim_setup(a: ClaimSetupArgs) -> Result<()> {
+    let data = Dataset::read(&a.data)?;
+    let graph = model::load(&a.model)?;
+    data.check_input_shape(&graph.input_shape)?;
+    if a.quant.guard.is_none() {
+        eprintln!("note: pass --fa --fw --bits --guard so that hunters can quantize to this very architecture");
+    }
+    let (_, _, q, _) = load_model(&a.model, &a.quant, &data.inputs_f32())?;
+    let arch = kerafold::fold::Architecture::compile(&q)?;
+    let spec = kerafold::bounty::claim::ClaimSpec::new(arch, *data.header());
+    let params = a.params_dir.unwrap_or_else(fold::default_params_dir);
+    let (vk, constraints, cached) = kerafold::bounty::claim::setup(&spec, &params)?;
+    kerafold::bounty::claim::write_verifier_files(&vk, &a.out)?;
+    println!(
+        "{}",
+        json!({"constraints": constraints, "keys_cached": cached, "out": a.out,
+               "fa": q.fp.fa, "fw": q.fp.fw, "bits": q.fp.bits, "guard": q.fp.guard})
+    );
     Ok(())
 }

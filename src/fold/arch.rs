@@ -298,9 +298,9 @@ mod tests {
         assert_eq!(arch.width, 6);
         let w = arch.slot_weights(0, &model.steps[0].weights, &model.steps[0].op);
         assert_eq!(w.w.len(), 36);
+        // d0 is 4→6 padded into 6→6: rows 0..4 are its weights, rows 4..6 are zero
         assert_eq!(w.w[6 + 1], model.steps[0].weights.w[6 + 1]); // row 1, col 1
-                                                                 // d0 is 4 → 6 in a 6 × 6 slot: its padding is input rows 4 and 5
-        assert_eq!(w.w[5], model.steps[0].weights.w[5]); // row 0, col 5: a real weight
-        assert!(w.w[4 * 6..].iter().all(|&v| v == 0)); // padded rows
+        assert!(w.w[4 * 6..].iter().all(|&v| v == 0));
+        assert_eq!(w.b[..6], model.steps[0].weights.b[..]);
     }
 }

@@ -41,30 +41,31 @@ pub trait Backend: 'static {
     type S2: RelaxedR1CSSNARKTrait<Self::E2>;
     /// Stable identifier, used in proof files and the parameter cache.
     const ID: &'static str;
-    /// Builds the public parameters.
-    fn setup(circuit: &LayerStep<Scalar<Self>>, srs: &Srs) -> Result<Pp<Self>>;
+    /// Builds the public parameters of a step circuit.
+    fn setup<C: StepCircuit<Scalar<Self>>>(circuit: &C, srs: &Srs) -> Result<PpOf<Self, C>>;
 }
 
 /// The primary scalar field of a backend.
 pub type Scalar<B> = <<B as Backend>::E1 as Engine>::Scalar;
-/// Public parameters of a backend.
-pub type Pp<B> = PublicParams<<B as Backend>::E1, <B as Backend>::E2, LayerStep<Scalar<B>>>;
-/// Verifier key of a backend.
-pub type Vk<B> = VerifierKey<
+/// Public parameters of a backend for step circuit `C`.
+pub type PpOf<B, C> = PublicParams<<B as Backend>::E1, <B as Backend>::E2, C>;
+/// Verifier key of a backend for step circuit `C`.
+pub type VkOf<B, C> =
+    VerifierKey<<B as Backend>::E1, <B as Backend>::E2, C, <B as Backend>::S1, <B as Backend>::S2>;
+/// Compressed proof of a backend for step circuit `C`.
+pub type SnarkOf<B, C> = CompressedSNARK<
     <B as Backend>::E1,
     <B as Backend>::E2,
-    LayerStep<Scalar<B>>,
+    C,
     <B as Backend>::S1,
     <B as Backend>::S2,
 >;
-/// Compressed proof of a backend.
-pub type Snark<B> = CompressedSNARK<
-    <B as Backend>::E1,
-    <B as Backend>::E2,
-    LayerStep<Scalar<B>>,
-    <B as Backend>::S1,
-    <B as Backend>::S2,
->;
+/// Public parameters of the layer-by-layer circuit.
+pub type Pp<B> = PpOf<B, LayerStep<Scalar<B>>>;
+/// Verifier key of the layer-by-layer circuit.
+pub type Vk<B> = VkOf<B, LayerStep<Scalar<B>>>;
+/// Compressed proof of the layer-by-layer circuit.
+pub type Snark<B> = SnarkOf<B, LayerStep<Scalar<B>>>;
 
 fn nova_err(what: &str, e: impl std::fmt::Debug) -> Error {
     Error::Prover(format!("{what}: {e:?}"))
@@ -87,7 +88,7 @@ impl Backend for Bn254Ipa {
     type S1 = RelaxedR1CSSNARK<Bn256EngineIPA, ipa_pc::EvaluationEngine<Bn256EngineIPA>>;
     type S2 = RelaxedR1CSSNARK<GrumpkinEngine, ipa_pc::EvaluationEngine<GrumpkinEngine>>;
     const ID: &'static str = "bn254-ipa";
-    fn setup(circuit: &LayerStep<Scalar<Self>>, srs: &Srs) -> Result<Pp<Self>> {
+    fn setup<C: StepCircuit<Scalar<Self>>>(circuit: &C, srs: &Srs) -> Result<PpOf<Self, C>> {
         transparent_only(srs, Self::ID)?;
         PublicParams::setup(circuit, &*Self::S1::ck_floor(), &*Self::S2::ck_floor())
             .map_err(|e| nova_err("parameter setup", e))
@@ -102,7 +103,7 @@ impl Backend for Bn254Kzg {
     type S1 = RelaxedR1CSSNARK<Bn256EngineKZG, hyperkzg::EvaluationEngine<Bn256EngineKZG>>;
     type S2 = RelaxedR1CSSNARK<GrumpkinEngine, ipa_pc::EvaluationEngine<GrumpkinEngine>>;
     const ID: &'static str = "bn254-kzg";
-    fn setup(circuit: &LayerStep<Scalar<Self>>, srs: &Srs) -> Result<Pp<Self>> {
+    fn setup<C: StepCircuit<Scalar<Self>>>(circuit: &C, srs: &Srs) -> Result<PpOf<Self, C>> {
         let (h1, h2) = (&*Self::S1::ck_floor(), &*Self::S2::ck_floor());
         match srs {
             Srs::Ptau(dir) => PublicParams::setup_with_ptau_dir(circuit, h1, h2, dir).map_err(|e| {
@@ -133,7 +134,7 @@ impl Backend for PastaIpa {
     type S1 = RelaxedR1CSSNARK<PallasEngine, ipa_pc::EvaluationEngine<PallasEngine>>;
     type S2 = RelaxedR1CSSNARK<VestaEngine, ipa_pc::EvaluationEngine<VestaEngine>>;
     const ID: &'static str = "pasta-ipa";
-    fn setup(circuit: &LayerStep<Scalar<Self>>, srs: &Srs) -> Result<Pp<Self>> {
+    fn setup<C: StepCircuit<Scalar<Self>>>(circuit: &C, srs: &Srs) -> Result<PpOf<Self, C>> {
         transparent_only(srs, Self::ID)?;
         PublicParams::setup(circuit, &*Self::S1::ck_floor(), &*Self::S2::ck_floor())
             .map_err(|e| nova_err("parameter setup", e))
@@ -176,7 +177,7 @@ impl ParamsStore {
             .join(format!("{id}-{}", hex::encode(&arch_digest[..16])))
     }
 
-    fn read(path: &Path) -> Result<Option<Vec<u8>>> {
+    pub(crate) fn read(path: &Path) -> Result<Option<Vec<u8>>> {
         match std::fs::read(path) {
             Ok(b) => Ok(Some(b)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
@@ -184,7 +185,7 @@ impl ParamsStore {
         }
     }
 
-    fn write(path: &Path, bytes: &[u8]) -> Result<()> {
+    pub(crate) fn write(path: &Path, bytes: &[u8]) -> Result<()> {
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
         }
@@ -247,28 +248,87 @@ pub enum Progress<'a> {
     Compress,
 }
 
+/// Loads the cached public parameters of step circuit `shape` (cache key `digest`), or sets
+/// them up and caches them. `arch_json` is stored next to them for verifiers.
+pub fn load_or_setup_circuit<B: Backend, C: StepCircuit<Scalar<B>>>(
+    store: &ParamsStore,
+    digest: &[u8; 32],
+    shape: &C,
+    srs: &Srs,
+    arch_json: &[u8],
+) -> Result<(PpOf<B, C>, bool)> {
+    let dir = store.entry(B::ID, digest);
+    let path = dir.join("pp.bin");
+    if let Some(bytes) = ParamsStore::read(&path)? {
+        if let Ok(pp) = decode::<PpOf<B, C>>(&bytes, "public parameters") {
+            return Ok((pp, true));
+        }
+    }
+    let pp = B::setup(shape, srs)?;
+    ParamsStore::write(&path, &encode(&pp)?)?;
+    ParamsStore::write(&dir.join("arch.json"), arch_json)?;
+    Ok((pp, false))
+}
+
 fn load_or_setup<B: Backend>(
     store: &ParamsStore,
     arch: &Arc<Architecture>,
     srs: &Srs,
 ) -> Result<(Pp<B>, bool)> {
-    let dir = store.entry(B::ID, &arch.digest());
-    let path = dir.join("pp.bin");
-    if let Some(bytes) = ParamsStore::read(&path)? {
-        if let Ok(pp) = decode::<Pp<B>>(&bytes, "public parameters") {
-            return Ok((pp, true));
-        }
-    }
-    let pp = B::setup(&LayerStep::shape(arch.clone()), srs)?;
-    ParamsStore::write(&path, &encode(&pp)?)?;
-    store.save_arch(B::ID, arch)?;
-    Ok((pp, false))
+    let json = serde_json::to_vec_pretty(&**arch).expect("architecture serializes");
+    load_or_setup_circuit::<B, _>(
+        store,
+        &arch.digest(),
+        &LayerStep::shape(arch.clone()),
+        srs,
+        &json,
+    )
 }
 
-/// Synthesizes one step with its witness into a checking constraint system.
-pub fn check_step<F: kerafold_step_circuits::Field>(
-    arch: &Arc<Architecture>,
-    witness: &Arc<StepWitness<F>>,
+/// Loads (or derives and caches) the verifier key of step circuit `shape`.
+pub fn verifier_key_circuit<B: Backend, C: StepCircuit<Scalar<B>>>(
+    store: &ParamsStore,
+    digest: &[u8; 32],
+    shape: &C,
+    srs: &Srs,
+    arch_json: &[u8],
+) -> Result<VkOf<B, C>> {
+    let dir = store.entry(B::ID, digest);
+    if let Some(bytes) = ParamsStore::read(&dir.join("vk.bin"))? {
+        return decode::<VkOf<B, C>>(&bytes, "verifier key").map_err(|e| match e {
+            Error::Invalid(m) => Error::format(dir.join("vk.bin"), m),
+            e => e,
+        });
+    }
+    if *srs == Srs::InsecureRandomTau {
+        return Err(Error::Usage(format!(
+            "no verifier key for this architecture in {}: a random-tau proof verifies only with the parameters its prover made",
+            store.dir.display()
+        )));
+    }
+    let (pp, _) = load_or_setup_circuit::<B, C>(store, digest, shape, srs, arch_json)?;
+    let (_, vk) = SnarkOf::<B, C>::setup(&pp).map_err(|e| nova_err("verifier key", e))?;
+    ParamsStore::write(&dir.join("vk.bin"), &encode(&vk)?)?;
+    Ok(vk)
+}
+
+/// Writes a verifier key to the cache if it is not there yet.
+pub fn cache_verifier_key<B: Backend, C: StepCircuit<Scalar<B>>>(
+    store: &ParamsStore,
+    digest: &[u8; 32],
+    vk: &VkOf<B, C>,
+) -> Result<()> {
+    let path = store.entry(B::ID, digest).join("vk.bin");
+    if !path.exists() {
+        ParamsStore::write(&path, &encode(vk)?)?;
+    }
+    Ok(())
+}
+
+/// Synthesizes a step circuit (with its witness) from state `z` into a checking constraint
+/// system: the next state and the constraint count, or the first unsatisfied constraint.
+pub fn check_circuit<F: kerafold_step_circuits::Field, C: StepCircuit<F>>(
+    circuit: &C,
     z: &[F],
 ) -> Result<(Vec<F>, usize)> {
     use nova_snark::frontend::num::AllocatedNum;
@@ -280,10 +340,6 @@ pub fn check_step<F: kerafold_step_circuits::Field>(
         .map(|(i, v)| AllocatedNum::alloc(cs.namespace(|| format!("z{i}")), || Ok(*v)))
         .collect::<std::result::Result<Vec<_>, _>>()
         .map_err(|e| nova_err("allocating state", e))?;
-    let circuit = LayerStep {
-        arch: arch.clone(),
-        witness: Some(witness.clone()),
-    };
     let out = circuit
         .synthesize(&mut cs, &zv)
         .map_err(|e| Error::Prover(format!("witness generation failed: {e:?}")))?;
@@ -302,21 +358,43 @@ pub fn check_step<F: kerafold_step_circuits::Field>(
     Ok((zn, cs.num_constraints()))
 }
 
-/// Number of constraints of the step circuit alone (without Nova's augmentation).
-pub fn step_constraints<F: kerafold_step_circuits::Field>(
+/// Synthesizes one step with its witness into a checking constraint system.
+pub fn check_step<F: kerafold_step_circuits::Field>(
     arch: &Arc<Architecture>,
+    witness: &Arc<StepWitness<F>>,
+    z: &[F],
+) -> Result<(Vec<F>, usize)> {
+    check_circuit(
+        &LayerStep {
+            arch: arch.clone(),
+            witness: Some(witness.clone()),
+        },
+        z,
+    )
+}
+
+/// Number of constraints of a step circuit alone (without Nova's augmentation).
+pub fn circuit_constraints<F: kerafold_step_circuits::Field, C: StepCircuit<F>>(
+    shape: &C,
 ) -> Result<usize> {
     use nova_snark::frontend::num::AllocatedNum;
     use nova_snark::frontend::ConstraintSystem;
     let mut cs = super::check::CountingCS::default();
-    let zv = (0..super::circuit::ARITY)
+    let zv = (0..shape.arity())
         .map(|i| AllocatedNum::<F>::alloc(cs.namespace(|| format!("z{i}")), || Ok(F::ZERO)))
         .collect::<std::result::Result<Vec<_>, _>>()
         .map_err(|e| nova_err("allocating state", e))?;
-    LayerStep::<F>::shape(arch.clone())
+    shape
         .synthesize(&mut cs, &zv)
         .map_err(|e| nova_err("synthesis", e))?;
     Ok(cs.num_constraints())
+}
+
+/// Number of constraints of the layer step circuit alone (without Nova's augmentation).
+pub fn step_constraints<F: kerafold_step_circuits::Field>(
+    arch: &Arc<Architecture>,
+) -> Result<usize> {
+    circuit_constraints::<F, _>(&LayerStep::<F>::shape(arch.clone()))
 }
 
 /// Proves every step, compresses, and returns the serialized compressed SNARK and the final
@@ -393,10 +471,7 @@ pub fn prove<B: Backend>(
     progress(Progress::Compress);
     let t = Instant::now();
     let (pk, vk) = Snark::<B>::setup(&pp).map_err(|e| nova_err("compression keys", e))?;
-    let vk_path = store.entry(B::ID, &arch.digest()).join("vk.bin");
-    if !vk_path.exists() {
-        ParamsStore::write(&vk_path, &encode(&vk)?)?;
-    }
+    cache_verifier_key::<B, _>(store, &arch.digest(), &vk)?;
     let snark = Snark::<B>::prove(&pp, &pk, &rs).map_err(|e| nova_err("compression", e))?;
     stats.compress = t.elapsed();
     Ok((encode(&snark)?, z, stats))
@@ -408,33 +483,24 @@ pub fn verifier_key<B: Backend>(
     arch: &Arc<Architecture>,
     srs: &Srs,
 ) -> Result<Vk<B>> {
-    let dir = store.entry(B::ID, &arch.digest());
-    if let Some(bytes) = ParamsStore::read(&dir.join("vk.bin"))? {
-        return decode::<Vk<B>>(&bytes, "verifier key").map_err(|e| match e {
-            Error::Invalid(m) => Error::format(dir.join("vk.bin"), m),
-            e => e,
-        });
-    }
-    if *srs == Srs::InsecureRandomTau {
-        return Err(Error::Usage(format!(
-            "no verifier key for this architecture in {}: a random-tau proof verifies only with the parameters its prover made",
-            store.dir.display()
-        )));
-    }
-    let (pp, _) = load_or_setup::<B>(store, arch, srs)?;
-    let (_, vk) = Snark::<B>::setup(&pp).map_err(|e| nova_err("verifier key", e))?;
-    ParamsStore::write(&dir.join("vk.bin"), &encode(&vk)?)?;
-    Ok(vk)
+    let json = serde_json::to_vec_pretty(&**arch).expect("architecture serializes");
+    verifier_key_circuit::<B, _>(
+        store,
+        &arch.digest(),
+        &LayerStep::shape(arch.clone()),
+        srs,
+        &json,
+    )
 }
 
 /// Verifies a compressed SNARK and returns the final state it proves.
-pub fn verify<B: Backend>(
-    vk: &Vk<B>,
+pub fn verify<B: Backend, C: StepCircuit<Scalar<B>>>(
+    vk: &VkOf<B, C>,
     snark: &[u8],
     steps: usize,
     z0: &[Scalar<B>],
 ) -> Result<Vec<Scalar<B>>> {
-    let snark: Snark<B> = decode(snark, "compressed proof")?;
+    let snark: SnarkOf<B, C> = decode(snark, "compressed proof")?;
     snark
         .verify(vk, steps, z0)
         .map_err(|e| Error::Invalid(format!("the compressed proof does not verify ({e:?})")))

@@ -8,7 +8,7 @@
 //! | 1 | commitment to the current activation tensor (Poseidon over packed values and a blinding) |
 //! | 2 | commitment to the saved residual tensor (the all-zero tensor when nothing is saved) |
 //! | 3 | architecture chain: `H(prev, slot, n_out, save)` per step |
-//! | 4 | model chain: `H(prev, blinding, packed weights of every slot)` per step |
+//! | 4 | model chain: `H(prev, blinding, H(packed weights of the step's slot))` per step |
 //! | 5 | the ArgMax class (written by the ArgMax step) |
 //!
 //! One step: open the input tensor from `z[1]` (range checks make the packing injective), run
@@ -17,7 +17,7 @@
 //! outputs), commit the output into `z[1]'`, and extend the chains.
 
 use super::arch::Architecture;
-use crate::fold::commit::{hash_gadget, zero_tensor_commitment};
+use crate::fold::commit::{hash_gadget, hash_narrow_gadget, zero_tensor_commitment};
 use kerafold_step_circuits::commit::{commit, open};
 use kerafold_step_circuits::field::from_i64;
 use kerafold_step_circuits::packing::Packed;
@@ -246,9 +246,9 @@ impl<F: Field> StepCircuit<F> for LayerStep<F> {
 
         // --- slots
         let mut bus: Vec<Vec<AllocatedNum<F>>> = vec![vec![]; width];
-        let mut model_inputs = vec![z_model.clone()];
         let r_model = alloc(cs, "r_model", w.map(|w| w.r_model))?;
-        model_inputs.push(r_model);
+        // per weighted slot: sel_s · H(w_s ‖ b_s); their sum is the active step's weight digest
+        let mut digests = vec![];
         let mut class_idx = None;
         for (si, slot) in arch.slots.iter().enumerate() {
             let mut cs = cs.namespace(|| format!("slot{si}"));
@@ -259,8 +259,11 @@ impl<F: Field> StepCircuit<F> for LayerStep<F> {
             let ba = (0..bl)
                 .map(|i| alloc(&mut cs, &format!("b{i}"), w.map(|w| w.weights[si].b[i])))
                 .collect::<Result<Vec<_>, _>>()?;
-            model_inputs.extend(wa.iter().cloned());
-            model_inputs.extend(ba.iter().cloned());
+            if wl + bl > 0 {
+                let all: Vec<_> = wa.iter().chain(&ba).cloned().collect();
+                let d = hash_gadget(cs.namespace(|| "digest"), &all)?;
+                digests.push(mul_bool(cs.namespace(|| "sel_digest"), &sel[si], &d)?);
+            }
             let n_in = slot.raw_input_len();
             let xin = if slot.gated() {
                 (0..n_in)
@@ -403,11 +406,22 @@ impl<F: Field> StepCircuit<F> for LayerStep<F> {
             |lc| lc + CS::one(),
             |lc| lc + save_num.get_variable(),
         );
-        let arch_next = hash_gadget(
+        let arch_next = hash_narrow_gadget(
             cs.namespace(|| "arch_chain"),
             &[z_arch.clone(), slot_id, n_out, save_num],
         )?;
-        let model_next = hash_gadget(cs.namespace(|| "model_chain"), &model_inputs)?;
+        let digest = match digests.len() {
+            0 => zero.clone(),
+            1 => digests[0].clone(),
+            _ => {
+                let terms: Vec<_> = digests.iter().map(|d| (F::ONE, d)).collect();
+                alloc_lc(cs.namespace(|| "digest"), &terms)?
+            }
+        };
+        let model_next = hash_narrow_gadget(
+            cs.namespace(|| "model_chain"),
+            &[z_model.clone(), r_model, digest],
+        )?;
         let step_next = alloc(cs, "step_next", z_step.get_value().map(|v| v + F::ONE))?;
         cs.enforce(
             || "step_next",

@@ -4,12 +4,13 @@
 use super::arch::Architecture;
 use crate::model::QuantizedModel;
 use kerafold_step_circuits::commit::commit_native;
-use kerafold_step_circuits::field::{hash, poseidon_constants};
+use kerafold_step_circuits::field::{hash, hash_narrow, poseidon_constants};
+use kerafold_step_circuits::packing::Packed;
 use kerafold_step_circuits::Field;
 use nova_snark::frontend::num::AllocatedNum;
 use nova_snark::frontend::{ConstraintSystem, SynthesisError};
 use nova_snark::provider::poseidon::PoseidonROCircuit;
-use nova_snark::traits::ROCircuitTrait;
+use nova_snark::traits::{ROCircuitTrait, ROMode};
 
 /// Poseidon (the same sponge as [`kerafold_step_circuits::field::hash`]) in the circuit.
 pub fn hash_gadget<F: Field, CS: ConstraintSystem<F>>(
@@ -21,6 +22,34 @@ pub fn hash_gadget<F: Field, CS: ConstraintSystem<F>>(
         ro.absorb(x);
     }
     ro.squeeze_scalar(cs.namespace(|| "poseidon"))
+}
+
+/// The narrow Poseidon hash ([`hash_narrow`], at most five inputs) in the circuit.
+pub fn hash_narrow_gadget<F: Field, CS: ConstraintSystem<F>>(
+    mut cs: CS,
+    inputs: &[AllocatedNum<F>],
+) -> Result<AllocatedNum<F>, SynthesisError> {
+    assert!(
+        inputs.len() <= 5,
+        "the narrow sponge takes at most 5 inputs"
+    );
+    let mut ro =
+        PoseidonROCircuit::<F>::new_with_mode((*poseidon_constants::<F>()).clone(), ROMode::Narrow);
+    for x in inputs {
+        ro.absorb(x);
+    }
+    ro.squeeze_scalar(cs.namespace(|| "poseidon"))
+}
+
+/// Digest of one slot's packed weights: `H(w ‖ b)`, or 0 for a slot without weights.
+pub fn weights_digest<F: Field>(p: &Packed<F>) -> F {
+    if p.w.is_empty() && p.b.is_empty() {
+        F::ZERO
+    } else {
+        let mut v = p.w.clone();
+        v.extend(&p.b);
+        hash(&v)
+    }
 }
 
 /// Commitment to a tensor zero-padded to `width`.
@@ -38,7 +67,7 @@ pub fn zero_tensor_commitment<F: Field>(width: usize, bits: u32) -> F {
 /// The architecture chain after every step (the value the final state must hold).
 pub fn arch_chain<F: Field>(arch: &Architecture) -> F {
     arch.steps.iter().fold(F::ZERO, |acc, s| {
-        hash(&[
+        hash_narrow(&[
             acc,
             F::from(s.slot as u64),
             F::from(s.n_out as u64),
@@ -47,7 +76,8 @@ pub fn arch_chain<F: Field>(arch: &Architecture) -> F {
     })
 }
 
-/// The model chain link of one step: `H(prev, blind, packed weights of every slot)`.
+/// The model chain link of one step: `H_narrow(prev, blind, d)` with `d` the digest of the
+/// step's own packed weights (in its slot's geometry; 0 for a step without weights).
 pub fn model_link<F: Field>(
     arch: &Architecture,
     model: &QuantizedModel,
@@ -55,12 +85,9 @@ pub fn model_link<F: Field>(
     prev: F,
     blind: F,
 ) -> F {
-    let mut inputs = vec![prev, blind];
-    for p in arch.packed_weights::<F>(step, model) {
-        inputs.extend(p.w);
-        inputs.extend(p.b);
-    }
-    hash(&inputs)
+    let active = arch.steps[step].slot;
+    let d = weights_digest(&arch.packed_weights::<F>(step, model)[active]);
+    hash_narrow(&[prev, blind, d])
 }
 
 /// The model commitment of a public model (no blinding): what a verifier recomputes from the

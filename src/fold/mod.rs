@@ -15,6 +15,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod accuracy;
 pub mod arch;
 pub mod backend;
 pub mod check;
@@ -550,7 +551,7 @@ fn verify_with<B: Backend>(
         _ => Srs::Transparent,
     });
     let vk = backend::verifier_key::<B>(&store, &arch, &srs)?;
-    let zn = backend::verify::<B>(&vk, &snark, arch.steps.len(), &z0)?;
+    let zn = backend::verify::<B, _>(&vk, &snark, arch.steps.len(), &z0)?;
     const NAMES: [&str; 6] = [
         "step count",
         "output commitment",

@@ -152,6 +152,11 @@ pub(crate) struct NpyArray {
 
 /// Parses a `.npy` file (versions 1–3, C order, little-endian numeric dtypes).
 pub(crate) fn parse_npy(bytes: &[u8]) -> Result<NpyArray, String> {
+    parse_npy_typed(bytes).map(|(a, _)| a)
+}
+
+/// [`parse_npy`], also returning the array's dtype (`descr`, e.g. `|u1` or `<f4`).
+pub(crate) fn parse_npy_typed(bytes: &[u8]) -> Result<(NpyArray, String), String> {
     if !bytes.starts_with(NPY_MAGIC) {
         return Err("not a NumPy .npy file (bad magic)".into());
     }
@@ -223,10 +228,11 @@ pub(crate) fn parse_npy(bytes: &[u8]) -> Result<NpyArray, String> {
             body.len()
         ));
     }
-    Ok(NpyArray {
+    let arr = NpyArray {
         shape,
         data: body.chunks_exact(size).map(conv).collect(),
-    })
+    };
+    Ok((arr, descr))
 }
 
 #[derive(Default)]

@@ -112,7 +112,8 @@ fn quantize_act(act: &Activation, fp: &FixedPoint, layer: &str) -> Result<Act> {
     })
 }
 
-/// Quantizes a lowered program with the given fixed-point parameters.
+/// Quantizes a lowered program with the given fixed-point parameters. `fp.guard` is a minimum:
+/// the lanes get at least the guard the weights need ([`required_guard`]).
 pub fn quantize(program: &Program, fp: FixedPoint) -> Result<QuantizedModel> {
     fp.validate(kerafold_step_circuits::field::PACK_CAPACITY)
         .map_err(|e| Error::Usage(format!("fixed-point parameters: {e}")))?;
@@ -139,8 +140,10 @@ pub fn quantize(program: &Program, fp: FixedPoint) -> Result<QuantizedModel> {
             output_shape: s.output_shape.clone(),
         });
     }
+    // the guard the weights need; a larger one given by the caller (an architecture fixed in
+    // advance, e.g. by a bounty) is kept
     let fp = FixedPoint {
-        guard: required_guard(&steps, &fp),
+        guard: required_guard(&steps, &fp).max(fp.guard),
         ..fp
     };
     fp.validate(kerafold_step_circuits::field::PACK_CAPACITY)

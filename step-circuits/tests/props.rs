@@ -61,10 +61,10 @@ fn make_act((kind, p, m): (u8, i64, u32), fp: &FixedPoint) -> Act {
     }
 }
 
-/// Input shape, kernel, strides, dilation, and whether the padding is "same".
-type WindowArgs = (Shape3, (usize, usize), (usize, usize), (usize, usize), bool);
+/// A pooling/convolution window: input, kernel, strides, dilations, "same" padding.
+type WindowCase = (Shape3, (usize, usize), (usize, usize), (usize, usize), bool);
 
-fn window_strategy() -> impl Strategy<Value = WindowArgs> {
+fn window_strategy() -> impl Strategy<Value = WindowCase> {
     (
         (1usize..6, 1usize..6, 1usize..4),
         (1usize..4, 1usize..4),
@@ -75,7 +75,7 @@ fn window_strategy() -> impl Strategy<Value = WindowArgs> {
         .prop_map(|((h, w, c), k, s, d, same)| (Shape3::new(h, w, c), k, s, d, same))
 }
 
-fn window((input, k, s, d, same): WindowArgs) -> Option<Window> {
+fn window((input, k, s, d, same): WindowCase) -> Option<Window> {
     let pad = if same { Padding::Same } else { Padding::Valid };
     Window::keras(input, k, s, d, pad).ok()
 }

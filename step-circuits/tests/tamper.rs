@@ -136,16 +136,18 @@ fn carry_between_lanes_fails_at_the_quotient_top_bit() {
 
 #[test]
 fn relu_cannot_zero_a_positive_value_by_flipping_its_sign_bit() {
-    let case = dense(Act::Relu);
-    let cs = honest::<Fb>(&case);
-    let u = bits_of(&cs, "op/out0/u", B);
-    assert_eq!(cs.value("act/out0/y/num"), Some(Fb::from(16)));
-    // sign bit 1 → 0, compensated on bit 0: same value, so the lane sum holds
-    let mut forged = bits::<Fb>("op/out0/u", u, B);
-    forged[(B - 1) as usize].1 = Fb::ZERO;
-    forged[0].1 = Fb::from((u & 1) as u64) + pow2::<Fb>(B - 1);
-    forged.push(("act/out0/y/num".into(), Fb::ZERO));
-    assert_fails(&case, forged, &["op/out0/u/bit0"]);
+    {
+        let case = dense(Act::Relu);
+        let cs = honest::<Fb>(&case);
+        let u = bits_of(&cs, "op/out0/u", B);
+        assert_eq!(cs.value("act/out0/y/num"), Some(Fb::from(16)));
+        // sign bit 1 → 0, compensated on bit 0: same value, so the lane sum holds
+        let mut forged = bits::<Fb>("op/out0/u", u, B);
+        forged[(B - 1) as usize].1 = Fb::ZERO;
+        forged[0].1 = Fb::from((u & 1) as u64) + pow2::<Fb>(B - 1);
+        forged.push(("act/out0/y/num".into(), Fb::ZERO));
+        assert_fails(&case, forged, &["op/out0/u/bit0"]);
+    }
 }
 
 /// The low `n` bits of `v + p` (the alias of `v`).

@@ -141,3 +141,12 @@ pub fn max_rel_err(got: &[f64], want: &[f32]) -> f64 {
         .fold(0.0f64, f64::max)
         / scale
 }
+
+/// Fixture `name` (`.keras`), lowered and calibrated on its own inputs.
+pub fn quantized_fixture(name: &str) -> (kerafold::model::QuantizedModel, Fixture) {
+    let fx = Fixture::load(name);
+    let graph = kerafold::model::load(&model_path(name, Format::Keras)).expect("fixture loads");
+    let program = kerafold::model::lower(&graph).expect("fixture lowers");
+    let (q, _) = kerafold::model::calibrate(&program, &fx.inputs).expect("fixture calibrates");
+    (q, fx)
+}

@@ -1,0 +1,836 @@
+//! The claim circuit (Groth16 over BN254): a hunter's proof that the weights they encrypted to
+//! the bounty host are the model of their Nova accuracy proof, and that this proof meets the
+//! bounty.
+//!
+//! # Statement
+//!
+//! Public inputs, in this order (snarkjs `public.json`, Solidity `pub[]`):
+//!
+//! | # | input | supplied on chain by |
+//! |---|---|---|
+//! | 0 | `cid_hi`: high 128 bits of the dataset CID's SHA-256 digest (big-endian) | the bounty |
+//! | 1 | `cid_lo`: low 128 bits | the bounty |
+//! | 2 | `threshold`: the least number of correct samples | the bounty |
+//! | 3, 4 | `host_x`, `host_y`: the host's Baby Jubjub public key | the bounty |
+//! | 5 | `claimant`: the Ethereum address that submits the claim | `msg.sender` |
+//! | 6, 7 | `hunter_x`, `hunter_y`: the hunter's public key | the claim (stored) |
+//! | 8 | `ciphertext_hash`: [`super::weights::ciphertext_hash`] | the claim (stored) |
+//! | 9 | `io_digest`: [`NovaIo::digest`] of the Nova accuracy proof's public IO | the claim (stored) |
+//!
+//! Witness: the hunter's secret scalar `s` (251 bits), the cipher nonce, the ciphertext, and
+//! the Nova proof's public IO (`num_steps`, `z_0`, `z_n`). The circuit enforces:
+//!
+//! 1. `(hunter_x, hunter_y) = s·Base8`; the host key is on the curve; `K = s·host` (ECDH; `K`
+//!    never leaves the circuit);
+//! 2. `ciphertext_hash = chain_hash(1, [nonce, c…])` and `nonce < 2^128`;
+//! 3. `c` decrypts under `(K.x, K.y, nonce)` (padding zero, authentication element matches) to a
+//!    plaintext in the layout of [`super::weights`] for the circuit's architecture;
+//! 4. the model chain of that plaintext (nova-snark's Poseidon, `fold::commit::hash_gadget`,
+//!    the architecture's slots as constants, idle slots as zeros) equals `z_n[model]`;
+//! 5. `io_digest = chain_hash(2, [num_steps, z_0…, z_n…])`;
+//! 6. `z_n[cid_hi] = cid_hi`, `z_n[cid_lo] = cid_lo`, and `threshold ≤ z_n[correct] ≤
+//!    z_n[samples] < 2^64` (64-bit range checks);
+//! 7. one constraint `claimant·claimant = sq` puts the address into the R1CS (Groth16 binds every
+//!    public input anyway); a proof made for one sender fails for any other, so a copied claim
+//!    transaction is worthless.
+//!
+//! The circuit depends on the architecture (the plaintext layout) and on [`IoLayout`]; one
+//! Groth16 setup, verifier and bounty contract serve every model of that architecture.
+
+use super::babyjubjub::{Point, SecretKey, SCALAR_BITS};
+use super::bn254::{from_dec, to_be32, to_dec, to_u128, Fr};
+use super::dataset::Header;
+use super::gadgets::{self as g, Lc, PointVar};
+use super::groth16::FrontendCircuit;
+use super::poseidon::chain_hash;
+use super::weights::{Layout, TAG_CIPHERTEXT};
+use super::{cipher, weights};
+use crate::fold::commit::{hash_gadget, hash_narrow_gadget};
+use crate::fold::Architecture;
+use crate::{Error, Result};
+use ff::{Field, PrimeField};
+use nova_snark::frontend::gadgets::sha256::sha256_compression_function;
+use nova_snark::frontend::num::AllocatedNum;
+use nova_snark::frontend::{Boolean, ConstraintSystem, SynthesisError};
+use serde::{Deserialize, Serialize};
+
+/// Domain tag of [`NovaIo::digest`].
+pub const TAG_IO: u64 = 2;
+/// Number of public inputs.
+pub const NUM_PUBLIC: usize = 10;
+/// Names of the public inputs, in order.
+pub const PUBLIC_NAMES: [&str; NUM_PUBLIC] = [
+    "cid_hi",
+    "cid_lo",
+    "threshold",
+    "host_x",
+    "host_y",
+    "claimant",
+    "hunter_x",
+    "hunter_y",
+    "ciphertext_hash",
+    "io_digest",
+];
+
+/// Bits of the counts (`threshold`, correct, samples).
+pub const COUNT_BITS: usize = 64;
+
+/// Where the claim's values sit in the Nova accuracy proof's state (`fold::accuracy`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IoLayout {
+    /// Length of `z_0` and `z_n` (the IVC's arity).
+    pub arity: usize,
+    /// Index of the sample counter.
+    pub samples: usize,
+    /// Index of the SHA-256 state's words 0–3.
+    pub sha_hi: usize,
+    /// Index of the SHA-256 state's words 4–7.
+    pub sha_lo: usize,
+    /// Index of the model commitment.
+    pub model: usize,
+    /// Index of the correct-prediction count.
+    pub correct: usize,
+}
+
+impl IoLayout {
+    /// The accuracy IVC's state: `[sample index, SHA hi, SHA lo, model commitment, correct]`.
+    pub const ACCURACY: IoLayout = IoLayout {
+        arity: crate::fold::accuracy::ARITY,
+        samples: 0,
+        sha_hi: 1,
+        sha_lo: 2,
+        model: 3,
+        correct: 4,
+    };
+}
+
+/// The public IO of a Nova accuracy proof: what the claim binds through [`NovaIo::digest`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NovaIo {
+    /// Number of folded steps.
+    pub num_steps: u64,
+    /// Initial state.
+    pub z0: Vec<Fr>,
+    /// Final state.
+    pub zn: Vec<Fr>,
+}
+
+impl NovaIo {
+    /// `[num_steps, z_0…, z_n…]`.
+    pub fn elements(&self) -> Vec<Fr> {
+        let mut v = vec![Fr::from(self.num_steps)];
+        v.extend(&self.z0);
+        v.extend(&self.zn);
+        v
+    }
+
+    /// The IO digest: `poseidon::chain_hash(TAG_IO, [num_steps, z_0…, z_n…])` with circomlib's
+    /// Poseidon (recomputable with circomlibjs).
+    pub fn digest(&self) -> Fr {
+        chain_hash(TAG_IO, &self.elements())
+    }
+
+    /// A stand-in IO in [`IoLayout::STANDIN`] (`z_0` all zero), for tests and until the accuracy
+    /// proof is wired.
+    /// The public IO of an accuracy proof with this claim, as its verifier derives it.
+    pub fn from_accuracy(claim: &crate::fold::accuracy::AccuracyClaim) -> Result<Self> {
+        let (z0, zn) = crate::fold::accuracy::public_io::<Fr>(claim)?;
+        Ok(Self {
+            num_steps: claim.samples as u64,
+            z0,
+            zn,
+        })
+    }
+}
+
+/// The two 128-bit halves (big-endian) of a 32-byte digest as field elements.
+pub fn cid_halves(d: &[u8; 32]) -> (Fr, Fr) {
+    let hi = u128::from_be_bytes(d[..16].try_into().expect("16 bytes"));
+    let lo = u128::from_be_bytes(d[16..].try_into().expect("16 bytes"));
+    (Fr::from_u128(hi), Fr::from_u128(lo))
+}
+
+/// The circuit's constants: the architecture (plaintext layout), the dataset's header (its
+/// hash's first and last blocks) and where the IO holds what.
+#[derive(Clone, Debug)]
+pub struct ClaimSpec {
+    /// The model architecture.
+    pub arch: Architecture,
+    /// The plaintext layout of `arch`.
+    pub layout: Layout,
+    /// The bounty dataset's header.
+    pub header: Header,
+    /// The accuracy proof's IO layout.
+    pub io: IoLayout,
+}
+
+impl ClaimSpec {
+    /// The spec for `arch` and a dataset with `header`.
+    pub fn new(arch: Architecture, header: Header) -> Self {
+        let layout = Layout::new(&arch);
+        Self {
+            arch,
+            layout,
+            header,
+            io: IoLayout::ACCURACY,
+        }
+    }
+}
+
+/// The public inputs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClaimPublic {
+    /// SHA-256 digest inside the dataset's CID.
+    pub cid_digest: [u8; 32],
+    /// Least number of correct samples.
+    pub threshold: u64,
+    /// Host public key.
+    pub host: Point,
+    /// Claimant address.
+    pub claimant: [u8; 20],
+    /// Hunter public key.
+    pub hunter: Point,
+    /// Hash of the ciphertext (and nonce).
+    pub ciphertext_hash: Fr,
+    /// Digest of the Nova proof's public IO.
+    pub io_digest: Fr,
+}
+
+impl ClaimPublic {
+    /// The public inputs in circuit order.
+    pub fn inputs(&self) -> Vec<Fr> {
+        let (hi, lo) = cid_halves(&self.cid_digest);
+        let mut a = [0u8; 32];
+        a[12..].copy_from_slice(&self.claimant);
+        a.reverse();
+        let mut repr = <Fr as PrimeField>::Repr::default();
+        repr.as_mut().copy_from_slice(&a);
+        let claimant = Option::from(Fr::from_repr(repr)).expect("160-bit value");
+        vec![
+            hi,
+            lo,
+            Fr::from(self.threshold),
+            self.host.x,
+            self.host.y,
+            claimant,
+            self.hunter.x,
+            self.hunter.y,
+            self.ciphertext_hash,
+            self.io_digest,
+        ]
+    }
+
+    /// Parses public inputs (in circuit order).
+    pub fn from_inputs(x: &[Fr]) -> Result<Self> {
+        if x.len() != NUM_PUBLIC {
+            return Err(Error::Invalid(format!(
+                "{} public inputs, not {NUM_PUBLIC}",
+                x.len()
+            )));
+        }
+        let half = |f: &Fr, what: &str| {
+            to_u128(f).ok_or_else(|| Error::Invalid(format!("{what} is not a 128-bit value")))
+        };
+        let mut cid = [0u8; 32];
+        cid[..16].copy_from_slice(&half(&x[0], "cid_hi")?.to_be_bytes());
+        cid[16..].copy_from_slice(&half(&x[1], "cid_lo")?.to_be_bytes());
+        let threshold = u64::try_from(half(&x[2], "threshold")?)
+            .map_err(|_| Error::Invalid("threshold is not a 64-bit value".into()))?;
+        let be = to_be32(&x[5]);
+        if be[..12].iter().any(|&b| b != 0) {
+            return Err(Error::Invalid("claimant is not a 160-bit address".into()));
+        }
+        let pt = |a: Fr, b: Fr, what: &str| Point::from_dec(&[to_dec(&a), to_dec(&b)], what);
+        Ok(Self {
+            cid_digest: cid,
+            threshold,
+            host: pt(x[3], x[4], "host key")?,
+            claimant: be[12..].try_into().expect("20 bytes"),
+            hunter: pt(x[6], x[7], "hunter key")?,
+            ciphertext_hash: x[8],
+            io_digest: x[9],
+        })
+    }
+
+    /// Parses decimal public inputs (snarkjs `public.json`).
+    pub fn from_dec(x: &[String]) -> Result<Self> {
+        let v = x
+            .iter()
+            .map(|s| from_dec(s, "public input"))
+            .collect::<Result<Vec<Fr>>>()?;
+        Self::from_inputs(&v)
+    }
+}
+
+/// The witness.
+#[derive(Clone, Debug)]
+pub struct ClaimWitness {
+    /// The hunter's secret key.
+    pub hunter: SecretKey,
+    /// Cipher nonce.
+    pub nonce: u128,
+    /// The ciphertext.
+    pub ciphertext: Vec<Fr>,
+    /// The Nova proof's public IO.
+    pub io: NovaIo,
+}
+
+/// The claim circuit. Without public values and witness it gives the shape.
+pub struct ClaimCircuit<'a> {
+    /// Constants.
+    pub spec: &'a ClaimSpec,
+    /// Public inputs (`None` for the shape).
+    pub public: Option<&'a ClaimPublic>,
+    /// Witness (`None` for the shape).
+    pub witness: Option<&'a ClaimWitness>,
+}
+
+fn alloc<CS: ConstraintSystem<Fr>>(
+    cs: CS,
+    v: Option<Fr>,
+) -> Result<AllocatedNum<Fr>, SynthesisError> {
+    AllocatedNum::alloc(cs, || v.ok_or(SynthesisError::AssignmentMissing))
+}
+
+impl FrontendCircuit for ClaimCircuit<'_> {
+    fn synthesize<CS: ConstraintSystem<Fr>>(&self, cs: &mut CS) -> Result<(), SynthesisError> {
+        let spec = self.spec;
+        let w = self.witness;
+        // public inputs
+        let x = self.public.map(|p| p.inputs());
+        let mut pubs = Vec::with_capacity(NUM_PUBLIC);
+        for (i, name) in PUBLIC_NAMES.iter().enumerate() {
+            let n = AllocatedNum::alloc_input(cs.namespace(|| format!("pub_{name}")), || {
+                x.as_ref()
+                    .map(|x| x[i])
+                    .ok_or(SynthesisError::AssignmentMissing)
+            })?;
+            pubs.push(Lc::num(&n));
+        }
+        let [cid_hi, cid_lo, threshold, host_x, host_y, claimant, hunter_x, hunter_y, ct_hash, io_digest] =
+            <[Lc<Fr>; NUM_PUBLIC]>::try_from(pubs).expect("ten inputs");
+
+        // 1. keys and ECDH
+        let host = PointVar {
+            x: host_x,
+            y: host_y,
+        };
+        g::assert_on_curve(cs.namespace(|| "host_on_curve"), &host)?;
+        let bits_v = w.map(|w| w.hunter.scalar_bits());
+        let bits = g::alloc_scalar_bits(cs.namespace(|| "scalar"), bits_v.as_deref(), SCALAR_BITS)?;
+        let hunter = g::mul_fixed(cs.namespace(|| "hunter_pk"), &Point::base8(), &bits)?;
+        let mut ns = cs.namespace(|| "bind_hunter");
+        hunter.x.enforce_eq(&mut ns, "x", &hunter_x);
+        hunter.y.enforce_eq(&mut ns, "y", &hunter_y);
+        drop(ns);
+        let shared = g::mul_var(cs.namespace(|| "shared"), &host, &bits)?;
+
+        // 2. ciphertext and its hash
+        let nonce = alloc(cs.namespace(|| "nonce"), w.map(|w| Fr::from_u128(w.nonce)))?;
+        let nonce = Lc::num(&nonce);
+        g::range_check(cs.namespace(|| "nonce_range"), &nonce, 128)?;
+        let ct_len = cipher::ciphertext_len(spec.layout.len);
+        if let Some(w) = w {
+            if w.ciphertext.len() != ct_len {
+                return Err(SynthesisError::Unsatisfiable(format!(
+                    "ciphertext of {} elements, the architecture needs {ct_len}",
+                    w.ciphertext.len()
+                )));
+            }
+        }
+        let mut ct = Vec::with_capacity(ct_len);
+        for k in 0..ct_len {
+            let c = alloc(
+                cs.namespace(|| format!("ct{k}")),
+                w.map(|w| w.ciphertext[k]),
+            )?;
+            ct.push(Lc::num(&c));
+        }
+        let mut hashed = vec![nonce.clone()];
+        hashed.extend(ct.iter().cloned());
+        let h = g::chain_hash(cs.namespace(|| "ct_hash"), TAG_CIPHERTEXT, &hashed)?;
+        h.enforce_eq(cs, "bind_ct_hash", &ct_hash);
+
+        // 3. decryption
+        let pt = g::decrypt(
+            cs.namespace(|| "decrypt"),
+            &ct,
+            (&shared.x, &shared.y),
+            &nonce,
+            spec.layout.len,
+        )?;
+        let pt: Vec<AllocatedNum<Fr>> = pt
+            .iter()
+            .enumerate()
+            .map(|(k, m)| m.alloc(cs.namespace(|| format!("pt{k}"))))
+            .collect::<Result<_, _>>()?;
+
+        // 4. the model chain
+        let zero = alloc(cs.namespace(|| "zero"), Some(Fr::ZERO))?;
+        cs.enforce(
+            || "zero is zero",
+            |lc| lc + zero.get_variable(),
+            |lc| lc + CS::one(),
+            |lc| lc,
+        );
+        let mut chain = zero.clone();
+        for (i, st) in spec.layout.steps.iter().enumerate() {
+            let d = match spec.layout.weights_range(i) {
+                Some(r) => hash_gadget(cs.namespace(|| format!("digest{i}")), &pt[r])?,
+                None => zero.clone(),
+            };
+            chain = hash_narrow_gadget(
+                cs.namespace(|| format!("chain{i}")),
+                &[chain, pt[st.blind].clone(), d],
+            )?;
+        }
+
+        // 5. the Nova IO and its digest
+        let io = &spec.io;
+        if let Some(w) = w {
+            if w.io.z0.len() != io.arity || w.io.zn.len() != io.arity {
+                return Err(SynthesisError::Unsatisfiable(format!(
+                    "Nova IO of arity {}/{}, the circuit expects {}",
+                    w.io.z0.len(),
+                    w.io.zn.len(),
+                    io.arity
+                )));
+            }
+        }
+        let n_io = 1 + 2 * io.arity;
+        let io_vals = w.map(|w| w.io.elements());
+        let mut io_vars = Vec::with_capacity(n_io);
+        let mut io_nums = Vec::with_capacity(n_io);
+        for k in 0..n_io {
+            let v = alloc(
+                cs.namespace(|| format!("io{k}")),
+                io_vals.as_ref().map(|v| v[k]),
+            )?;
+            io_vars.push(Lc::num(&v));
+            io_nums.push(v);
+        }
+        let d = g::chain_hash(cs.namespace(|| "io_hash"), TAG_IO, &io_vars)?;
+        d.enforce_eq(cs, "bind_io_digest", &io_digest);
+        let z0 = |k: usize| &io_vars[1 + k];
+        let zn = |k: usize| &io_vars[1 + io.arity + k];
+        let zn_num = |k: usize| &io_nums[1 + io.arity + k];
+
+        // 6. what the IO must say. The folds start at sample 0 with no correct sample, from the
+        //    SHA-256 state after the dataset's header, and fold every sample once.
+        let header = &spec.header;
+        let h0 =
+            crate::fold::accuracy::pack_state::<Fr>(&crate::fold::accuracy::header_state(header));
+        let count = Lc::constant(Fr::from(u64::from(header.count)));
+        {
+            let mut ns = cs.namespace(|| "bind_start");
+            z0(io.samples).enforce_eq(&mut ns, "samples", &Lc::constant(Fr::ZERO));
+            z0(io.correct).enforce_eq(&mut ns, "correct", &Lc::constant(Fr::ZERO));
+            z0(io.sha_hi).enforce_eq(&mut ns, "sha_hi", &Lc::constant(h0[0]));
+            z0(io.sha_lo).enforce_eq(&mut ns, "sha_lo", &Lc::constant(h0[1]));
+            z0(io.model).enforce_eq(&mut ns, "model", zn(io.model));
+            zn(io.samples).enforce_eq(&mut ns, "all_samples", &count);
+            io_vars[0].enforce_eq(&mut ns, "num_steps", &count);
+        }
+        Lc::num(&chain).enforce_eq(cs, "bind_model", zn(io.model));
+        // the file's SHA-256: the folded state, finished with the public padding block
+        let digest = {
+            let mut ns = cs.namespace(|| "sha_finish");
+            let mut st =
+                crate::fold::accuracy::unpack_half(ns.namespace(|| "hi"), zn_num(io.sha_hi))?;
+            st.extend(crate::fold::accuracy::unpack_half(
+                ns.namespace(|| "lo"),
+                zn_num(io.sha_lo),
+            )?);
+            let block = crate::bounty::sha256::final_block(header.file_len());
+            let bits: Vec<Boolean> = block
+                .iter()
+                .flat_map(|byte| (0..8).map(move |j| Boolean::constant((byte >> (7 - j)) & 1 == 1)))
+                .collect();
+            sha256_compression_function(ns.namespace(|| "compress"), &bits, &st)?
+        };
+        let hi = crate::fold::accuracy::pack_half(cs.namespace(|| "digest_hi"), &digest[..4])?;
+        let lo = crate::fold::accuracy::pack_half(cs.namespace(|| "digest_lo"), &digest[4..])?;
+        let mut ns = cs.namespace(|| "bind_cid");
+        Lc::num(&hi).enforce_eq(&mut ns, "hi", &cid_hi);
+        Lc::num(&lo).enforce_eq(&mut ns, "lo", &cid_lo);
+        drop(ns);
+        let correct = zn(io.correct).clone();
+        let samples = zn(io.samples).clone();
+        g::range_check(cs.namespace(|| "threshold_range"), &threshold, COUNT_BITS)?;
+        g::range_check(cs.namespace(|| "samples_range"), &samples, COUNT_BITS)?;
+        g::range_check(
+            cs.namespace(|| "meets_threshold"),
+            &correct.sub(&threshold),
+            COUNT_BITS,
+        )?;
+        g::range_check(
+            cs.namespace(|| "correct_le_samples"),
+            &samples.sub(&correct),
+            COUNT_BITS,
+        )?;
+
+        // 7. the claimant
+        g::mul(
+            &mut cs.namespace(|| "claimant_square"),
+            "sq",
+            &claimant,
+            &claimant,
+        )?;
+        Ok(())
+    }
+}
+
+/// Everything the hunter has when claiming.
+#[derive(Clone, Debug)]
+pub struct ClaimInput {
+    /// The public inputs.
+    pub public: ClaimPublic,
+    /// The witness.
+    pub witness: ClaimWitness,
+}
+
+impl ClaimInput {
+    /// Assembles a claim from the encrypted weights, the hunter's key, the Nova IO, the bounty's
+    /// terms and the claimant's address; checks natively what the circuit will enforce (the
+    /// ciphertext decrypts to a plaintext whose chain is the IO's model commitment, the counts
+    /// meet the threshold), so a wrong claim fails here with a readable message.
+    pub fn new(
+        spec: &ClaimSpec,
+        encrypted: &weights::Encrypted,
+        hunter: &SecretKey,
+        io: NovaIo,
+        cid_digest: [u8; 32],
+        threshold: u64,
+        claimant: [u8; 20],
+    ) -> Result<Self> {
+        if encrypted.hunter != hunter.public() {
+            return Err(Error::Usage(
+                "the ciphertext was made with another hunter key".into(),
+            ));
+        }
+        if encrypted.arch != spec.arch {
+            return Err(Error::Usage(
+                "the ciphertext's architecture is not the circuit's".into(),
+            ));
+        }
+        let shared = hunter.ecdh(&encrypted.host);
+        let pt = cipher::decrypt(
+            &encrypted.ciphertext,
+            (shared.x, shared.y),
+            encrypted.nonce,
+            spec.layout.len,
+        )?;
+        let chain = weights::chain_from_plaintext(&spec.arch, &pt)?;
+        let l = &spec.io;
+        if io.zn.len() != l.arity || io.z0.len() != l.arity {
+            return Err(Error::Usage(format!(
+                "the Nova IO does not have arity {}",
+                l.arity
+            )));
+        }
+        if io.zn[l.model] != chain {
+            return Err(Error::Invalid(
+                "the encrypted weights' model commitment is not the accuracy proof's".into(),
+            ));
+        }
+        let header = &spec.header;
+        let h0 =
+            crate::fold::accuracy::pack_state::<Fr>(&crate::fold::accuracy::header_state(header));
+        let count = Fr::from(u64::from(header.count));
+        if io.z0[l.samples] != Fr::ZERO
+            || io.z0[l.correct] != Fr::ZERO
+            || io.z0[l.sha_hi] != h0[0]
+            || io.z0[l.sha_lo] != h0[1]
+            || io.z0[l.model] != io.zn[l.model]
+            || io.zn[l.samples] != count
+            || Fr::from(io.num_steps) != count
+        {
+            return Err(Error::Invalid(
+                "the Nova IO is not that of an accuracy proof over this dataset's header".into(),
+            ));
+        }
+        let state = |f: &Fr| {
+            to_u128(f).map(|v| {
+                [
+                    (v >> 96) as u32,
+                    (v >> 64) as u32,
+                    (v >> 32) as u32,
+                    v as u32,
+                ]
+            })
+        };
+        let (Some(a), Some(b)) = (state(&io.zn[l.sha_hi]), state(&io.zn[l.sha_lo])) else {
+            return Err(Error::Invalid(
+                "the Nova IO's hash state is malformed".into(),
+            ));
+        };
+        let st = [a[0], a[1], a[2], a[3], b[0], b[1], b[2], b[3]];
+        if crate::fold::accuracy::finish(&st, header) != cid_digest {
+            return Err(Error::Invalid(
+                "the accuracy proof is about another dataset".into(),
+            ));
+        }
+        let count = |f: &Fr| to_u128(f).and_then(|v| u64::try_from(v).ok());
+        let (correct, samples) = (count(&io.zn[l.correct]), count(&io.zn[l.samples]));
+        match (correct, samples) {
+            (Some(c), Some(s)) if c >= threshold && c <= s => {}
+            _ => {
+                return Err(Error::Invalid(format!(
+                    "the accuracy proof's correct count does not meet the threshold {threshold}"
+                )))
+            }
+        }
+        let public = ClaimPublic {
+            cid_digest,
+            threshold,
+            host: encrypted.host,
+            claimant,
+            hunter: hunter.public(),
+            ciphertext_hash: encrypted.hash,
+            io_digest: io.digest(),
+        };
+        let witness = ClaimWitness {
+            hunter: hunter.clone(),
+            nonce: encrypted.nonce,
+            ciphertext: encrypted.ciphertext.clone(),
+            io,
+        };
+        Ok(Self { public, witness })
+    }
+}
+
+/// A Nova IO as JSON (decimal strings): the stand-in for the accuracy proof file until the claim
+/// reads it directly.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct NovaIoJson {
+    /// Number of folded steps.
+    pub num_steps: u64,
+    /// Initial state.
+    pub z0: Vec<String>,
+    /// Final state.
+    pub zn: Vec<String>,
+}
+
+impl NovaIoJson {
+    /// The JSON form of `io`.
+    pub fn new(io: &NovaIo) -> Self {
+        Self {
+            num_steps: io.num_steps,
+            z0: io.z0.iter().map(to_dec).collect(),
+            zn: io.zn.iter().map(to_dec).collect(),
+        }
+    }
+
+    /// Parses the values.
+    pub fn parse(&self) -> Result<NovaIo> {
+        let p = |v: &[String]| {
+            v.iter()
+                .map(|s| from_dec(s, "Nova IO"))
+                .collect::<Result<Vec<Fr>>>()
+        };
+        Ok(NovaIo {
+            num_steps: self.num_steps,
+            z0: p(&self.z0)?,
+            zn: p(&self.zn)?,
+        })
+    }
+}
+
+/// The SHA-256 digest of a dataset CID given as a CIDv1 string (multibase base32 `b…`, raw or
+/// dag-pb codec, sha2-256 multihash) or as 64 hex digits.
+pub fn parse_cid(s: &str) -> Result<[u8; 32]> {
+    if s.len() == 64 {
+        if let Ok(d) = hex::decode(s) {
+            return Ok(d.try_into().expect("32 bytes"));
+        }
+    }
+    let bad = || {
+        Error::Usage(format!(
+            "'{s}' is not a CIDv1 (base32, sha2-256) or a hex digest"
+        ))
+    };
+    let b32 = s.strip_prefix('b').ok_or_else(bad)?;
+    let mut bytes = Vec::new();
+    let (mut acc, mut nbits) = (0u32, 0u32);
+    for c in b32.chars() {
+        let v = match c {
+            'a'..='z' => c as u32 - 'a' as u32,
+            '2'..='7' => c as u32 - '2' as u32 + 26,
+            _ => return Err(bad()),
+        };
+        acc = (acc << 5) | v;
+        nbits += 5;
+        if nbits >= 8 {
+            nbits -= 8;
+            bytes.push((acc >> nbits) as u8);
+            acc &= (1 << nbits) - 1;
+        }
+    }
+    if bytes.len() != 36
+        || bytes[0] != 0x01
+        || !(bytes[1] == 0x55 || bytes[1] == 0x70)
+        || bytes[2] != 0x12
+        || bytes[3] != 0x20
+    {
+        return Err(bad());
+    }
+    Ok(bytes[4..].try_into().expect("32 bytes"))
+}
+
+/// A proved claim.
+#[derive(Clone, Debug)]
+pub struct ClaimProof {
+    /// The Groth16 proof.
+    pub proof: ark_groth16::Proof<ark_bn254::Bn254>,
+    /// The verifying key.
+    pub vk: ark_groth16::VerifyingKey<ark_bn254::Bn254>,
+    /// The public inputs.
+    pub public: ClaimPublic,
+    /// Constraints of the circuit.
+    pub constraints: usize,
+    /// Whether the keys came from the cache.
+    pub keys_cached: bool,
+}
+
+/// The claim circuit's keys for `spec` (set up and cached in `params_dir` if absent): what a
+/// bounty host runs before deploying the verifier. Returns the verifying key and the constraint
+/// count.
+pub fn setup(
+    spec: &ClaimSpec,
+    params_dir: &std::path::Path,
+) -> Result<(ark_groth16::VerifyingKey<ark_bn254::Bn254>, usize, bool)> {
+    use super::groth16::{self, R1cs};
+    let r1cs = R1cs::of(&ClaimCircuit {
+        spec,
+        public: None,
+        witness: None,
+    })?;
+    let (keys, cached) = groth16::load_or_setup(params_dir, &r1cs)?;
+    Ok((keys.pk.vk.clone(), r1cs.num_constraints(), cached))
+}
+
+/// Writes the verifying key for snarkjs (`verification_key.json`) and the generated verifier's
+/// constructor arguments (`verifier_args.json`) into `dir`.
+pub fn write_verifier_files(
+    vk: &ark_groth16::VerifyingKey<ark_bn254::Bn254>,
+    dir: &std::path::Path,
+) -> Result<()> {
+    use super::snarkjs::{vk_words, VkJson};
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let w = |name: &str, v: &serde_json::Value| -> Result<()> {
+        let p = dir.join(name);
+        std::fs::write(&p, serde_json::to_vec_pretty(v).expect("serializes"))
+            .map_err(|e| Error::io(&p, e))
+    };
+    w(
+        "verification_key.json",
+        &serde_json::to_value(VkJson::new(vk)).expect("vk"),
+    )?;
+    let hexw = |v: &[[u8; 32]]| {
+        v.iter()
+            .map(|b| format!("0x{}", hex::encode(b)))
+            .collect::<Vec<_>>()
+    };
+    let (vkw, ic) = vk_words(vk);
+    w(
+        "verifier_args.json",
+        &serde_json::json!({"vk": hexw(&vkw), "ic": hexw(&ic)}),
+    )
+}
+
+impl ClaimProof {
+    /// Writes `verification_key.json`, `proof.json`, `public.json` (snarkjs), `calldata.txt`
+    /// (`snarkjs zkey export soliditycalldata`'s format), `verifier_args.json` (the generated
+    /// verifier's constructor arguments) and `claim.json` (named public inputs and the arguments
+    /// of `Bounty.submitClaim`) into `dir`.
+    pub fn write_dir(&self, dir: &std::path::Path) -> Result<()> {
+        use super::snarkjs::{calldata_text, public_json, vk_words, ProofJson, VkJson};
+        let w = |name: &str, v: &serde_json::Value| -> Result<()> {
+            let p = dir.join(name);
+            std::fs::write(&p, serde_json::to_vec_pretty(v).expect("serializes"))
+                .map_err(|e| Error::io(&p, e))
+        };
+        let x = self.public.inputs();
+        w(
+            "verification_key.json",
+            &serde_json::to_value(VkJson::new(&self.vk)).expect("vk"),
+        )?;
+        w(
+            "proof.json",
+            &serde_json::to_value(ProofJson::new(&self.proof)).expect("proof"),
+        )?;
+        w(
+            "public.json",
+            &serde_json::to_value(public_json(&x)).expect("public"),
+        )?;
+        let hexw = |v: &[[u8; 32]]| {
+            v.iter()
+                .map(|b| format!("0x{}", hex::encode(b)))
+                .collect::<Vec<_>>()
+        };
+        let (vk, ic) = vk_words(&self.vk);
+        w(
+            "verifier_args.json",
+            &serde_json::json!({"vk": hexw(&vk), "ic": hexw(&ic)}),
+        )?;
+        let named: serde_json::Map<String, serde_json::Value> = PUBLIC_NAMES
+            .iter()
+            .zip(&x)
+            .map(|(n, v)| (n.to_string(), serde_json::json!(to_dec(v))))
+            .collect();
+        w(
+            "claim.json",
+            &serde_json::json!({
+                "public": named,
+                "constraints": self.constraints,
+                "submitClaim": {
+                    "hunterX": to_dec(&self.public.hunter.x),
+                    "hunterY": to_dec(&self.public.hunter.y),
+                    "ciphertextHash": to_dec(&self.public.ciphertext_hash),
+                    "ioDigest": to_dec(&self.public.io_digest),
+                },
+            }),
+        )?;
+        let p = dir.join("calldata.txt");
+        std::fs::write(&p, calldata_text(&self.proof, &x) + "\n").map_err(|e| Error::io(&p, e))
+    }
+
+    /// Verifies the proof with its verifying key.
+    pub fn verify(&self) -> bool {
+        super::groth16::verify(&self.vk, &self.public.inputs(), &self.proof)
+    }
+}
+
+/// Proves a claim: extracts the circuit's R1CS, loads (or sets up and caches) its Groth16 keys
+/// in `params_dir`, builds and checks the witness, proves.
+pub fn prove(
+    spec: &ClaimSpec,
+    input: &ClaimInput,
+    params_dir: &std::path::Path,
+) -> Result<ClaimProof> {
+    use super::groth16::{self, R1cs};
+    let r1cs = R1cs::of(&ClaimCircuit {
+        spec,
+        public: None,
+        witness: None,
+    })?;
+    let (keys, cached) = groth16::load_or_setup(params_dir, &r1cs)?;
+    let (x, aux) = groth16::witness(&ClaimCircuit {
+        spec,
+        public: Some(&input.public),
+        witness: Some(&input.witness),
+    })?;
+    if x != input.public.inputs() {
+        return Err(Error::Prover(
+            "the circuit's public inputs differ from the claim's".into(),
+        ));
+    }
+    let proof = groth16::prove(&keys, &r1cs, &x, &aux, &mut rand_core::OsRng)?;
+    Ok(ClaimProof {
+        proof,
+        vk: keys.vk().clone(),
+        public: input.public.clone(),
+        constraints: r1cs.num_constraints(),
+        keys_cached: cached,
+    })
+}

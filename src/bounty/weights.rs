@@ -1,0 +1,518 @@
+//! What a hunter encrypts to the bounty host, and how the host gets the exact quantized model
+//! back.
+//!
+//! # Plaintext layout
+//!
+//! The plaintext is a sequence of BN254 field elements, step by step in the architecture's order
+//! (`Architecture::steps`). For step `i`, whose slot is `s_i`:
+//!
+//! ```text
+//! r_i                      the step's model-chain blinding (0 for a public model)
+//! w_i[0 .. W(s_i)]         the step's packed kernel in its slot's geometry   } only if slot s_i
+//! b_i[0 .. B(s_i)]         the step's packed bias                            } is linear
+//! ```
+//!
+//! where `(W, B) = packing::packed_lens(slot op, fixed point)` and the packed form is
+//! `Architecture::packed_weights` (zero-padded to the slot for padded Dense slots). Idle slots are
+//! not encrypted: they are zeros by definition. The layout depends only on the architecture, so
+//! its length `L` is a constant of the claim circuit.
+//!
+//! From the plaintext anyone recomputes the model commitment exactly as the Nova circuit does
+//! (`fold::commit::model_link`): `m_0 = 0`, `m_{i+1} = H_narrow(m_i, r_i, d_i)` with nova-snark's
+//! Poseidon, where `d_i = H(w_i ‖ b_i)` for a linear step and `0` otherwise —
+//! [`chain_from_plaintext`].
+//!
+//! # Files
+//!
+//! - [`CiphertextFile`] (`kerafold encrypt-weights`): the public skeleton of the model (every
+//!   step without weights: the architecture is public anyway, the Nova verifier needs it), the
+//!   two public keys, the nonce, the ciphertext and its hash.
+//! - [`ModelOpening`] (`kerafold decrypt-weights`): the quantized model (JSON of
+//!   [`QuantizedModel`], with weights) and the blindings; what the hunter proves with and what
+//!   the host gets back.
+
+use super::babyjubjub::{Point, SecretKey};
+use super::bn254::{from_dec, to_dec, Fr};
+use super::{cipher, poseidon};
+use crate::fold::commit::model_link;
+use crate::fold::{fe_from_hex, fe_hex, Architecture};
+use crate::model::QuantizedModel;
+use crate::{Error, Result};
+use ff::{Field, PrimeField};
+use kerafold_step_circuits::native::Weights;
+use kerafold_step_circuits::packing::{self, Packed};
+use kerafold_step_circuits::spec::Op;
+use rand_core::{OsRng, RngCore};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// Domain tag of the ciphertext hash ([`ciphertext_hash`]).
+pub const TAG_CIPHERTEXT: u64 = 1;
+
+/// Where one step's values sit in the plaintext.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StepLayout {
+    /// Index of `r_i`.
+    pub blind: usize,
+    /// The step's slot.
+    pub slot: usize,
+    /// Packed kernel elements (`0` unless the slot is linear); they follow `r_i`.
+    pub w_len: usize,
+    /// Packed bias elements; they follow the kernel.
+    pub b_len: usize,
+}
+
+/// The plaintext layout of an architecture (module docs).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Layout {
+    /// Per step.
+    pub steps: Vec<StepLayout>,
+    /// `(W, B)` of every slot: the zeros an idle slot contributes to the model chain.
+    pub slot_lens: Vec<(usize, usize)>,
+    /// Plaintext length `L`.
+    pub len: usize,
+}
+
+impl Layout {
+    /// The layout of `arch`.
+    pub fn new(arch: &Architecture) -> Self {
+        let slot_lens: Vec<(usize, usize)> = arch
+            .slots
+            .iter()
+            .map(|s| packing::packed_lens(&s.op, &arch.fp))
+            .collect();
+        let mut steps = Vec::with_capacity(arch.steps.len());
+        let mut at = 0;
+        for d in &arch.steps {
+            let (w_len, b_len) = if arch.slots[d.slot].op.is_linear() {
+                slot_lens[d.slot]
+            } else {
+                (0, 0)
+            };
+            steps.push(StepLayout {
+                blind: at,
+                slot: d.slot,
+                w_len,
+                b_len,
+            });
+            at += 1 + w_len + b_len;
+        }
+        Self {
+            steps,
+            slot_lens,
+            len: at,
+        }
+    }
+
+    /// Where step `i`'s packed kernel and bias sit in the plaintext (`None` for a step without
+    /// weights, whose weight digest is 0).
+    pub fn weights_range(&self, i: usize) -> Option<std::ops::Range<usize>> {
+        let st = &self.steps[i];
+        (st.w_len + st.b_len > 0).then(|| st.blind + 1..st.blind + 1 + st.w_len + st.b_len)
+    }
+}
+
+/// The plaintext of `model` with the per-step blindings `blinds` (empty for a public model).
+pub fn plaintext(arch: &Architecture, model: &QuantizedModel, blinds: &[Fr]) -> Result<Vec<Fr>> {
+    if !blinds.is_empty() && blinds.len() != arch.steps.len() {
+        return Err(Error::Usage(format!(
+            "{} blindings for {} steps",
+            blinds.len(),
+            arch.steps.len()
+        )));
+    }
+    let layout = Layout::new(arch);
+    let mut out = Vec::with_capacity(layout.len);
+    for (i, st) in layout.steps.iter().enumerate() {
+        out.push(blinds.get(i).copied().unwrap_or(Fr::ZERO));
+        if st.w_len + st.b_len > 0 {
+            let p: &Packed<Fr> = &arch.packed_weights::<Fr>(i, model)[st.slot];
+            out.extend(&p.w);
+            out.extend(&p.b);
+        }
+    }
+    debug_assert_eq!(out.len(), layout.len);
+    Ok(out)
+}
+
+/// The model commitment recomputed from a plaintext (module docs), with nova-snark's Poseidon.
+pub fn chain_from_plaintext(arch: &Architecture, plaintext: &[Fr]) -> Result<Fr> {
+    let layout = Layout::new(arch);
+    if plaintext.len() != layout.len {
+        return Err(Error::Invalid(format!(
+            "the plaintext has {} elements, the architecture's layout {}",
+            plaintext.len(),
+            layout.len
+        )));
+    }
+    let mut m = Fr::ZERO;
+    for (i, st) in layout.steps.iter().enumerate() {
+        let d = layout.weights_range(i).map_or(Fr::ZERO, |r| {
+            kerafold_step_circuits::field::hash(&plaintext[r])
+        });
+        m = kerafold_step_circuits::field::hash_narrow(&[m, plaintext[st.blind], d]);
+    }
+    Ok(m)
+}
+
+/// The model commitment of `model` with blindings `blinds` (empty: public model), as the Nova
+/// prover computes it.
+pub fn model_commitment(arch: &Architecture, model: &QuantizedModel, blinds: &[Fr]) -> Fr {
+    (0..arch.steps.len()).fold(Fr::ZERO, |m, i| {
+        model_link(
+            arch,
+            model,
+            i,
+            m,
+            blinds.get(i).copied().unwrap_or(Fr::ZERO),
+        )
+    })
+}
+
+/// The model without its weights: what the ciphertext file publishes.
+pub fn skeleton(model: &QuantizedModel) -> QuantizedModel {
+    let mut s = model.clone();
+    for st in &mut s.steps {
+        st.weights = Weights::default();
+    }
+    s
+}
+
+/// Rebuilds the model and the blindings from `skeleton` and a decrypted plaintext. Fails if the
+/// plaintext is not a packing of in-range weights, or puts nonzero weights into the padding of a
+/// padded slot (no model of this architecture has that plaintext).
+pub fn model_from_plaintext(
+    skeleton: &QuantizedModel,
+    plaintext: &[Fr],
+) -> Result<(QuantizedModel, Vec<Fr>)> {
+    let arch = Architecture::compile(skeleton)?;
+    let layout = Layout::new(&arch);
+    if plaintext.len() != layout.len {
+        return Err(Error::Invalid(format!(
+            "the plaintext has {} elements, the architecture's layout {}",
+            plaintext.len(),
+            layout.len
+        )));
+    }
+    let mut model = skeleton.clone();
+    let mut blinds = Vec::with_capacity(layout.steps.len());
+    for (i, st) in layout.steps.iter().enumerate() {
+        blinds.push(plaintext[st.blind]);
+        if st.w_len + st.b_len == 0 {
+            continue;
+        }
+        let slot_op = &arch.slots[st.slot].op;
+        let w = &plaintext[st.blind + 1..st.blind + 1 + st.w_len];
+        let b = &plaintext[st.blind + 1 + st.w_len..st.blind + 1 + st.w_len + st.b_len];
+        let big = packing::unpack(slot_op, w, b, &arch.fp).ok_or_else(|| {
+            Error::Invalid(format!(
+                "step {i} ('{}'): the plaintext is not a packing of in-range weights",
+                model.steps[i].name
+            ))
+        })?;
+        let op: Op = model.steps[i].op;
+        let own = match (slot_op, &op) {
+            (Op::Dense(bd), Op::Dense(sd)) if bd != sd => {
+                let mut w = Vec::with_capacity(sd.n_in * sd.n_out);
+                for r in 0..sd.n_in {
+                    w.extend_from_slice(&big.w[r * bd.n_out..r * bd.n_out + sd.n_out]);
+                }
+                Weights {
+                    w,
+                    b: big.b[..sd.n_out].to_vec(),
+                }
+            }
+            _ => big.clone(),
+        };
+        if arch.slot_weights(i, &own, &op) != big {
+            return Err(Error::Invalid(format!(
+                "step {i} ('{}'): the plaintext has nonzero weights in its slot's padding",
+                model.steps[i].name
+            )));
+        }
+        model.steps[i].weights = own;
+    }
+    Ok((model, blinds))
+}
+
+/// The hash that binds a ciphertext (a public input of the claim):
+/// `poseidon::chain_hash(TAG_CIPHERTEXT, [nonce, c_0, …, c_last])` (circomlib Poseidon).
+pub fn ciphertext_hash(nonce: u128, ciphertext: &[Fr]) -> Fr {
+    let mut xs = vec![Fr::from_u128(nonce)];
+    xs.extend_from_slice(ciphertext);
+    poseidon::chain_hash(TAG_CIPHERTEXT, &xs)
+}
+
+/// A model with the blindings of its (private) model commitment.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Opening {
+    /// The quantized model.
+    pub model: QuantizedModel,
+    /// Per-step blindings `r_i` (all zero, or empty, for a public model).
+    pub blinds: Vec<Fr>,
+}
+
+impl Opening {
+    /// The model commitment.
+    pub fn commitment(&self) -> Result<Fr> {
+        let arch = Architecture::compile(&self.model)?;
+        Ok(model_commitment(&arch, &self.model, &self.blinds))
+    }
+
+    /// Fresh random blindings for every step of `model` (a private model).
+    pub fn private(model: QuantizedModel) -> Result<Self> {
+        let n = Architecture::compile(&model)?.steps.len();
+        let blinds = (0..n).map(|_| Fr::random(OsRng)).collect();
+        Ok(Self { model, blinds })
+    }
+}
+
+/// Format tag of [`ModelOpening`] files.
+pub const OPENING_FORMAT: &str = "kerafold-model-opening";
+
+/// A model opening file: what `kerafold decrypt-weights` writes (JSON).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ModelOpening {
+    /// [`OPENING_FORMAT`].
+    pub format: String,
+    /// 1.
+    pub version: u32,
+    /// The quantized model, with weights (JSON of [`QuantizedModel`]).
+    pub model: QuantizedModel,
+    /// Blindings `r_i` (hex, as `fold::fe_hex`).
+    pub blinds: Vec<String>,
+    /// The model commitment (hex, as in proof files' claims).
+    pub commitment: String,
+}
+
+impl ModelOpening {
+    /// The file of `o`.
+    pub fn new(o: &Opening) -> Result<Self> {
+        Ok(Self {
+            format: OPENING_FORMAT.into(),
+            version: 1,
+            model: o.model.clone(),
+            blinds: o.blinds.iter().map(fe_hex).collect(),
+            commitment: fe_hex(&o.commitment()?),
+        })
+    }
+
+    /// Reads and checks a model opening file (the commitment must match).
+    pub fn read(path: &Path) -> Result<Opening> {
+        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        let f: ModelOpening = serde_json::from_slice(&bytes)
+            .map_err(|e| Error::format(path, format!("not a model opening: {e}")))?;
+        if f.format != OPENING_FORMAT {
+            return Err(Error::format(
+                path,
+                format!("format is '{}', not '{OPENING_FORMAT}'", f.format),
+            ));
+        }
+        let o = Opening {
+            model: f.model,
+            blinds: f
+                .blinds
+                .iter()
+                .map(|b| fe_from_hex(b, "blinding"))
+                .collect::<Result<_>>()?,
+        };
+        if fe_hex(&o.commitment()?) != f.commitment {
+            return Err(Error::format(
+                path,
+                "the commitment does not match the model and blindings",
+            ));
+        }
+        Ok(o)
+    }
+
+    /// Writes the file.
+    pub fn write(&self, path: &Path) -> Result<()> {
+        let json = serde_json::to_vec_pretty(self).expect("opening serializes");
+        std::fs::write(path, json).map_err(|e| Error::io(path, e))
+    }
+}
+
+/// Format tag of ciphertext files.
+pub const CIPHERTEXT_FORMAT: &str = "kerafold-ciphertext";
+
+/// An encrypted model (JSON): everything public about it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CiphertextFile {
+    /// [`CIPHERTEXT_FORMAT`].
+    pub format: String,
+    /// 1.
+    pub version: u32,
+    /// The model without weights (architecture, shapes, fixed point).
+    pub skeleton: QuantizedModel,
+    /// SHA-256 of the architecture (hex), as in proof files.
+    pub architecture: String,
+    /// The model commitment (hex, as in proof files' claims).
+    pub model_commitment: String,
+    /// The host's public key (decimal coordinates).
+    pub host_public_key: [String; 2],
+    /// The hunter's public key.
+    pub hunter_public_key: [String; 2],
+    /// The cipher nonce (decimal, `< 2^128`).
+    pub nonce: String,
+    /// Plaintext length `L`.
+    pub length: usize,
+    /// The ciphertext (decimal), `3·⌈L/3⌉ + 1` elements.
+    pub ciphertext: Vec<String>,
+    /// [`ciphertext_hash`] (decimal): the claim's public input.
+    pub ciphertext_hash: String,
+}
+
+/// A parsed, consistent ciphertext file.
+#[derive(Clone, Debug)]
+pub struct Encrypted {
+    /// The file as read.
+    pub file: CiphertextFile,
+    /// The architecture of the skeleton.
+    pub arch: Architecture,
+    /// Host public key.
+    pub host: Point,
+    /// Hunter public key.
+    pub hunter: Point,
+    /// Nonce.
+    pub nonce: u128,
+    /// Ciphertext elements.
+    pub ciphertext: Vec<Fr>,
+    /// Their hash.
+    pub hash: Fr,
+    /// The model commitment.
+    pub commitment: Fr,
+}
+
+impl CiphertextFile {
+    /// Reads a ciphertext file.
+    pub fn read(path: &Path) -> Result<Self> {
+        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        let f: CiphertextFile = serde_json::from_slice(&bytes)
+            .map_err(|e| Error::format(path, format!("not a ciphertext file: {e}")))?;
+        if f.format != CIPHERTEXT_FORMAT {
+            return Err(Error::format(
+                path,
+                format!("format is '{}', not '{CIPHERTEXT_FORMAT}'", f.format),
+            ));
+        }
+        Ok(f)
+    }
+
+    /// Writes the file.
+    pub fn write(&self, path: &Path) -> Result<()> {
+        let json = serde_json::to_vec_pretty(self).expect("ciphertext serializes");
+        std::fs::write(path, json).map_err(|e| Error::io(path, e))
+    }
+
+    /// Parses every field and checks that the file is consistent: the skeleton has no weights
+    /// and the stated architecture, the lengths fit it, the hash is the ciphertext's.
+    pub fn parse(&self) -> Result<Encrypted> {
+        if self
+            .skeleton
+            .steps
+            .iter()
+            .any(|s| s.weights != Weights::default())
+        {
+            return Err(Error::Invalid("the skeleton carries weights".into()));
+        }
+        let arch = Architecture::compile(&self.skeleton)?;
+        if hex::encode(arch.digest()) != self.architecture {
+            return Err(Error::Invalid(
+                "the skeleton's architecture digest differs from the file's".into(),
+            ));
+        }
+        let layout = Layout::new(&arch);
+        if self.length != layout.len || self.ciphertext.len() != cipher::ciphertext_len(layout.len)
+        {
+            return Err(Error::Invalid(format!(
+                "the architecture's plaintext has {} elements (ciphertext {}); the file says {} ({})",
+                layout.len,
+                cipher::ciphertext_len(layout.len),
+                self.length,
+                self.ciphertext.len()
+            )));
+        }
+        let nonce: u128 = self
+            .nonce
+            .parse()
+            .map_err(|_| Error::Invalid("the nonce is not an integer below 2^128".into()))?;
+        let ciphertext = self
+            .ciphertext
+            .iter()
+            .map(|c| from_dec(c, "ciphertext element"))
+            .collect::<Result<Vec<Fr>>>()?;
+        let hash = ciphertext_hash(nonce, &ciphertext);
+        if to_dec(&hash) != self.ciphertext_hash {
+            return Err(Error::Invalid(
+                "the ciphertext hash does not match the ciphertext".into(),
+            ));
+        }
+        Ok(Encrypted {
+            file: self.clone(),
+            host: Point::from_dec(&self.host_public_key, "host public key")?,
+            hunter: Point::from_dec(&self.hunter_public_key, "hunter public key")?,
+            nonce,
+            ciphertext,
+            hash,
+            commitment: fe_from_hex(&self.model_commitment, "model commitment")?,
+            arch,
+        })
+    }
+}
+
+/// Encrypts `opening` to the host: the hunter's side of `kerafold encrypt-weights`. Returns the
+/// file and the plaintext (the claim's witness).
+pub fn encrypt(
+    opening: &Opening,
+    host: &Point,
+    hunter: &SecretKey,
+) -> Result<(CiphertextFile, Vec<Fr>)> {
+    let arch = Architecture::compile(&opening.model)?;
+    let pt = plaintext(&arch, &opening.model, &opening.blinds)?;
+    let shared = hunter.ecdh(host);
+    let mut nb = [0u8; 16];
+    OsRng.fill_bytes(&mut nb);
+    let nonce = u128::from_le_bytes(nb);
+    let ct = cipher::encrypt(&pt, (shared.x, shared.y), nonce);
+    let file = CiphertextFile {
+        format: CIPHERTEXT_FORMAT.into(),
+        version: 1,
+        skeleton: skeleton(&opening.model),
+        architecture: hex::encode(arch.digest()),
+        model_commitment: fe_hex(&chain_from_plaintext(&arch, &pt)?),
+        host_public_key: host.to_dec(),
+        hunter_public_key: hunter.public().to_dec(),
+        nonce: nonce.to_string(),
+        length: pt.len(),
+        ciphertext: ct.iter().map(to_dec).collect(),
+        ciphertext_hash: to_dec(&ciphertext_hash(nonce, &ct)),
+    };
+    Ok((file, pt))
+}
+
+/// Decrypts a ciphertext file with the host's key: the host's side of `kerafold
+/// decrypt-weights`. Checks that the file is addressed to `host`, that it authenticates, and that
+/// the recovered model has the stated commitment.
+pub fn decrypt(file: &CiphertextFile, host: &SecretKey) -> Result<Opening> {
+    let e = file.parse()?;
+    if e.host != host.public() {
+        return Err(Error::Invalid(
+            "the ciphertext is addressed to another host key".into(),
+        ));
+    }
+    let shared = host.ecdh(&e.hunter);
+    let pt = cipher::decrypt(&e.ciphertext, (shared.x, shared.y), e.nonce, file.length)?;
+    if chain_from_plaintext(&e.arch, &pt)? != e.commitment {
+        return Err(Error::Invalid(
+            "the decrypted weights do not have the stated model commitment".into(),
+        ));
+    }
+    let (model, blinds) = model_from_plaintext(&file.skeleton, &pt)?;
+    let o = Opening { model, blinds };
+    if o.commitment()? != e.commitment {
+        return Err(Error::Invalid(
+            "the rebuilt model does not have the stated model commitment".into(),
+        ));
+    }
+    Ok(o)
+}

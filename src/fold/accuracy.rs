@@ -1,0 +1,960 @@
+//! Dataset accuracy proofs: the model's correct count on exactly the dataset file a CID names,
+//! folded in one IVC (DESIGN.md §6).
+//!
+//! One fold per sample. A fold takes the sample's record (`R` bytes, see
+//! [`crate::bounty::dataset`]) as bits (its zero padding as constants), and with the same bits
+//! - extends the SHA-256 of the file by the record's `R/64` blocks (the state travels in the fold
+//!   state as two 128-bit halves),
+//! - parses the features (`byte·2^(fa−s)`, or `⌊byte/2^(s−fa)⌋`) and the label,
+//! - runs the whole model on the features, chaining the step gadgets of [`super::circuit`] as
+//!   wires (no commitments between layers), ArgMax included,
+//! - adds `[class = label]` to the correct count,
+//! - recomputes the model chain (`H_narrow(prev, blind, H(step weights))` per step) from the
+//!   weights and the blindings and requires it to equal the model commitment in the state: the
+//!   same commitment an inference proof carries.
+//!
+//! State `z`: `[sample index, SHA state (words 0–3), SHA state (words 4–7), model commitment,
+//! correct count]`. The header slot and the final SHA padding block are public: the verifier
+//! hashes the header from the claimed header fields into `z0` and finishes the hash from `zn`,
+//! so the final digest is checked against the CID without the verifier holding the file.
+//!
+//! Files up to one IPFS chunk (256 KiB: a single raw block, CID = `sha2-256` of the file) are
+//! supported; larger files (a UnixFS tree of leaves) are rejected with a clear error.
+//!
+//! Folding per sample rather than per layer keeps every layer's activations as circuit wires:
+//! for the small models of test-set bounties it is several times cheaper than a fold per layer,
+//! and the step circuit of the layer-by-layer proof already holds every distinct layer. Proving
+//! memory is that of one sample's pass, whatever the number of samples.
+
+use super::arch::Architecture;
+use super::backend::{self, Backend, Bn254Ipa, ParamsStore, Scalar, Srs};
+use super::commit::{hash_gadget, hash_narrow_gadget, model_link};
+use super::{fe_from_hex, fe_hex, ModelClaim, Visibility};
+use crate::bounty::cid::{Cid, Codec, CHUNK_SIZE};
+use crate::bounty::dataset::{Dataset, Header};
+use crate::bounty::sha256;
+use crate::model::QuantizedModel;
+use crate::{Error, Result};
+use ff::{Field as _, PrimeField};
+use kerafold_step_circuits::field::pow2;
+use kerafold_step_circuits::packing::{self, Packed};
+use kerafold_step_circuits::spec::{FixedPoint, Op};
+use kerafold_step_circuits::{step as slot_gadget, Field};
+use nova_snark::frontend::gadgets::sha256::sha256_compression_function;
+use nova_snark::frontend::gadgets::uint32::UInt32;
+use nova_snark::frontend::num::AllocatedNum;
+use nova_snark::frontend::{
+    AllocatedBit, Boolean, ConstraintSystem, LinearCombination, SynthesisError,
+};
+use nova_snark::nova::RecursiveSNARK;
+use nova_snark::traits::circuit::StepCircuit;
+use rand_core::OsRng;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Number of state elements.
+pub const ARITY: usize = 5;
+
+/// The public layout of an accuracy proof: the model's architecture and the dataset's header.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccuracyArch {
+    pub model: Architecture,
+    pub header: Header,
+}
+
+impl AccuracyArch {
+    /// Checks that the dataset fits the model and the single-chunk limit.
+    pub fn new(model: Architecture, header: Header) -> Result<Self> {
+        let in_len: usize = model.input_shape.iter().product();
+        if header.features() != in_len {
+            return Err(Error::Shape {
+                context: "dataset".into(),
+                msg: format!(
+                    "records hold {} features {:?}, the model takes {:?}",
+                    header.features(),
+                    header.shape(),
+                    model.input_shape
+                ),
+            });
+        }
+        if header.file_len() > CHUNK_SIZE as u64 {
+            return Err(Error::Usage(format!(
+                "the dataset file is {} bytes: accuracy proofs support files of one IPFS chunk (up to {CHUNK_SIZE} bytes, {} samples of this shape); split the test set",
+                header.file_len(),
+                CHUNK_SIZE / header.record_size() - 1
+            )));
+        }
+        let fp = model.fp;
+        let top = feature_int(255, header.scale_shift, fp.fa);
+        if top > fp.max() {
+            return Err(Error::Overflow {
+                layer: "input".into(),
+                sample: None,
+                msg: format!(
+                    "a feature byte of 255 at scale 2^-{} is {} at scale 2^{}, outside the {}-bit range; use more --bits",
+                    header.scale_shift, top, fp.fa, fp.bits
+                ),
+            });
+        }
+        Ok(Self { model, header })
+    }
+
+    /// SHA-256 of the canonical JSON form: keys the public parameters.
+    pub fn digest(&self) -> [u8; 32] {
+        Sha256::digest(serde_json::to_vec(self).expect("serializes")).into()
+    }
+
+    fn record_size(&self) -> usize {
+        self.header.record_size()
+    }
+}
+
+/// The model input for feature byte `b` (as [`crate::bounty::dataset::quantize_feature`]).
+fn feature_int(b: u8, s: u8, fa: u32) -> i64 {
+    crate::bounty::dataset::quantize_feature(b, s, fa)
+}
+
+/// Everything the prover knows at one fold.
+#[derive(Clone, Debug)]
+pub struct SampleWitness<F> {
+    /// The sample's record bytes.
+    pub record: Vec<u8>,
+    /// The packed weights of every model step (its active slot).
+    pub weights: Arc<Vec<Packed<F>>>,
+    /// The model chain's blinding at every step.
+    pub blinds: Arc<Vec<F>>,
+}
+
+/// The accuracy step circuit.
+#[derive(Clone, Debug)]
+pub struct SampleStep<F: Field> {
+    pub arch: Arc<AccuracyArch>,
+    pub witness: Option<Arc<SampleWitness<F>>>,
+}
+
+fn alloc<F: Field, CS: ConstraintSystem<F>>(
+    cs: &mut CS,
+    name: &str,
+    v: Option<F>,
+) -> Result<AllocatedNum<F>, SynthesisError> {
+    AllocatedNum::alloc(cs.namespace(|| name.to_string()), || {
+        v.ok_or(SynthesisError::AssignmentMissing)
+    })
+}
+
+/// Allocates `lc` (with value `v`) as a number: one constraint.
+fn num_of<F: Field, CS: ConstraintSystem<F>>(
+    mut cs: CS,
+    lc: LinearCombination<F>,
+    v: Option<F>,
+) -> Result<AllocatedNum<F>, SynthesisError> {
+    let n = AllocatedNum::alloc(cs.namespace(|| "v"), || {
+        v.ok_or(SynthesisError::AssignmentMissing)
+    })?;
+    cs.enforce(|| "eq", |_| lc, |l| l + CS::one(), |l| l + n.get_variable());
+    Ok(n)
+}
+
+/// Decomposes a 128-bit half of the SHA state into its four words (big-endian words, each
+/// big-endian bits, as the SHA gadget takes them).
+pub fn unpack_half<F: Field, CS: ConstraintSystem<F>>(
+    mut cs: CS,
+    half: &AllocatedNum<F>,
+) -> Result<Vec<UInt32>, SynthesisError> {
+    let v = half.get_value().map(|f| {
+        let r = f.to_repr();
+        u128::from_le_bytes(r.as_ref()[..16].try_into().expect("16 bytes"))
+    });
+    // bit i (LSB first) of the 128-bit value
+    let bits = (0..128)
+        .map(|i| {
+            AllocatedBit::alloc(
+                cs.namespace(|| format!("b{i}")),
+                v.map(|v| (v >> i) & 1 == 1),
+            )
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    cs.enforce(
+        || "recompose",
+        |lc| {
+            bits.iter().enumerate().fold(lc, |lc, (i, b)| {
+                lc + (pow2::<F>(i as u32), b.get_variable())
+            })
+        },
+        |lc| lc + CS::one(),
+        |lc| lc + half.get_variable(),
+    );
+    // word k (k = 0 most significant) holds bits 32·(3−k) .. 32·(4−k)
+    Ok((0..4)
+        .map(|k| {
+            let lo = 32 * (3 - k);
+            let be: Vec<Boolean> = (lo..lo + 32)
+                .rev()
+                .map(|i| Boolean::from(bits[i].clone()))
+                .collect();
+            UInt32::from_bits_be(&be)
+        })
+        .collect())
+}
+
+/// Packs four words (big-endian) into a 128-bit number.
+pub fn pack_half<F: Field, CS: ConstraintSystem<F>>(
+    cs: CS,
+    words: &[UInt32],
+) -> Result<AllocatedNum<F>, SynthesisError> {
+    let mut lc = LinearCombination::zero();
+    let mut val = Some(F::ZERO);
+    for (k, w) in words.iter().enumerate() {
+        let bits = w.clone().into_bits_be();
+        for (j, b) in bits.iter().enumerate() {
+            let pos = 32 * (3 - k as u32) + (31 - j as u32);
+            lc = lc + &b.lc(CS::one(), pow2::<F>(pos));
+            val = match (val, b.get_value()) {
+                (Some(acc), Some(bit)) => Some(if bit { acc + pow2::<F>(pos) } else { acc }),
+                _ => None,
+            };
+        }
+    }
+    num_of(cs, lc, val)
+}
+
+impl<F: Field> StepCircuit<F> for SampleStep<F> {
+    fn arity(&self) -> usize {
+        ARITY
+    }
+
+    fn synthesize<CS: ConstraintSystem<F>>(
+        &self,
+        cs: &mut CS,
+        z: &[AllocatedNum<F>],
+    ) -> Result<Vec<AllocatedNum<F>>, SynthesisError> {
+        let arch = &self.arch.model;
+        let header = &self.arch.header;
+        let w = self.witness.as_deref();
+        let fp = arch.fp;
+        let r = self.arch.record_size();
+        let (z_i, z_hi, z_lo, z_model, z_correct) = (&z[0], &z[1], &z[2], &z[3], &z[4]);
+
+        // --- the record as bits (byte order as in the file, bits most significant first)
+        // features and label are witness bits; the record's padding is zero by the file format,
+        // so it enters the hash as constants (a file with other padding is not a dataset file)
+        let used = header.features() + 1;
+        let mut bytes_be: Vec<Vec<Boolean>> = Vec::with_capacity(r);
+        for k in 0..r {
+            if k >= used {
+                bytes_be.push(vec![Boolean::constant(false); 8]);
+                continue;
+            }
+            let byte = w.map(|w| w.record[k]);
+            let bits = (0..8)
+                .map(|j| {
+                    AllocatedBit::alloc(
+                        cs.namespace(|| format!("rec{k}_{j}")),
+                        byte.map(|b| (b >> (7 - j)) & 1 == 1),
+                    )
+                    .map(Boolean::from)
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            bytes_be.push(bits);
+        }
+        let byte_lc = |k: usize| -> (LinearCombination<F>, Option<u8>) {
+            let mut lc = LinearCombination::zero();
+            for (j, b) in bytes_be[k].iter().enumerate() {
+                lc = lc + &b.lc(CS::one(), F::from(1u64 << (7 - j)));
+            }
+            (lc, w.map(|w| w.record[k]))
+        };
+
+        // --- SHA-256 over the record's blocks
+        let mut state = unpack_half(cs.namespace(|| "sha_hi"), z_hi)?;
+        state.extend(unpack_half(cs.namespace(|| "sha_lo"), z_lo)?);
+        for blk in 0..r / 64 {
+            let bits: Vec<Boolean> = bytes_be[blk * 64..(blk + 1) * 64]
+                .iter()
+                .flatten()
+                .cloned()
+                .collect();
+            state =
+                sha256_compression_function(cs.namespace(|| format!("sha{blk}")), &bits, &state)?;
+        }
+        let hi_next = pack_half(cs.namespace(|| "sha_hi_next"), &state[..4])?;
+        let lo_next = pack_half(cs.namespace(|| "sha_lo_next"), &state[4..])?;
+
+        // --- features and label
+        let s = u32::from(header.scale_shift);
+        let n_feat = header.features();
+        let mut x = Vec::with_capacity(n_feat);
+        for (k, byte_bits) in bytes_be.iter().enumerate().take(n_feat) {
+            // byte·2^(fa−s), or the byte's top bits for ⌊byte / 2^(s−fa)⌋
+            let (lc, v) = if fp.fa >= s {
+                let (lc, b) = byte_lc(k);
+                let m = pow2::<F>(fp.fa - s);
+                (
+                    LinearCombination::zero() + (m, &lc),
+                    b.map(|b| F::from(b as u64) * m),
+                )
+            } else {
+                let drop = (s - fp.fa) as usize;
+                let mut lc = LinearCombination::zero();
+                for (j, b) in byte_bits[..8usize.saturating_sub(drop)].iter().enumerate() {
+                    lc = lc + &b.lc(CS::one(), F::from(1u64 << (7 - drop - j)));
+                }
+                (lc, w.map(|w| F::from((w.record[k] >> drop) as u64)))
+            };
+            x.push(num_of(cs.namespace(|| format!("x{k}")), lc, v)?);
+        }
+        let (label_lc, label_v) = byte_lc(n_feat);
+
+        // --- the model, layer after layer as wires
+        let zero = alloc(cs, "zero", Some(F::ZERO))?;
+        cs.enforce(
+            || "zero",
+            |l| l + zero.get_variable(),
+            |l| l + CS::one(),
+            |l| l,
+        );
+        let mut cur = x;
+        let mut saved: Option<Vec<AllocatedNum<F>>> = None;
+        let mut class = None;
+        let mut chain = vec![];
+        for (i, desc) in arch.steps.iter().enumerate() {
+            let slot = &arch.slots[desc.slot];
+            let mut ns = cs.namespace(|| format!("step{i}"));
+            let (wl, bl) = packing::packed_lens(&slot.op, &fp);
+            let wa = (0..wl)
+                .map(|j| alloc(&mut ns, &format!("w{j}"), w.map(|w| w.weights[i].w[j])))
+                .collect::<Result<Vec<_>, _>>()?;
+            let ba = (0..bl)
+                .map(|j| alloc(&mut ns, &format!("b{j}"), w.map(|w| w.weights[i].b[j])))
+                .collect::<Result<Vec<_>, _>>()?;
+            let blind = alloc(&mut ns, "blind", w.map(|w| w.blinds[i]))?;
+            // model chain link: H_narrow(prev, blind, H(this step's packed weights) or 0)
+            let d = if wl + bl > 0 {
+                let all: Vec<_> = wa.iter().chain(&ba).cloned().collect();
+                hash_gadget(ns.namespace(|| "digest"), &all)?
+            } else {
+                zero.clone()
+            };
+            let prev = chain.last().cloned().unwrap_or_else(|| zero.clone());
+            chain.push(hash_narrow_gadget(
+                ns.namespace(|| "chain"),
+                &[prev, blind, d],
+            )?);
+
+            let n_in = slot.raw_input_len();
+            let mut xin = cur.clone();
+            xin.resize(n_in, zero.clone());
+            if desc.save_input {
+                saved = Some(cur.clone());
+            }
+            let skip = match slot.op {
+                Op::Add { n } => saved.as_ref().map(|s| {
+                    let mut s = s.clone();
+                    s.resize(n, zero.clone());
+                    s
+                }),
+                _ => None,
+            };
+            let out = slot_gadget(
+                &mut ns.namespace(|| "op"),
+                &slot.op,
+                &slot.act,
+                &slot.views,
+                &xin,
+                skip.as_deref(),
+                &wa,
+                &ba,
+                &fp,
+            )?;
+            if let Op::Add { .. } = slot.op {
+                saved = None;
+            }
+            if let Some(idx) = out.argmax {
+                class = Some(idx);
+            }
+            cur = out.y[..desc.n_out.min(out.y.len())].to_vec();
+        }
+        let class = class
+            .ok_or_else(|| SynthesisError::Unsatisfiable("the model has no ArgMax step".into()))?;
+        let model = chain.last().ok_or(SynthesisError::AssignmentMissing)?;
+        cs.enforce(
+            || "model_commitment",
+            |l| l + model.get_variable(),
+            |l| l + CS::one(),
+            |l| l + z_model.get_variable(),
+        );
+
+        // --- correct += [class = label]
+        let diff_v = match (class.get_value(), label_v) {
+            (Some(c), Some(l)) => Some(c - F::from(l as u64)),
+            _ => None,
+        };
+        let eq = AllocatedBit::alloc(cs.namespace(|| "eq"), diff_v.map(|d| d.is_zero().into()))?;
+        let inv = alloc(
+            cs,
+            "inv",
+            diff_v.map(|d| Option::<F>::from(d.invert()).unwrap_or(F::ZERO)),
+        )?;
+        // diff·inv = 1 − eq and diff·eq = 0
+        cs.enforce(
+            || "eq_inv",
+            |l| l + class.get_variable() - &label_lc,
+            |l| l + inv.get_variable(),
+            |l| l + CS::one() - eq.get_variable(),
+        );
+        cs.enforce(
+            || "eq_zero",
+            |l| l + class.get_variable() - &label_lc,
+            |l| l + eq.get_variable(),
+            |l| l,
+        );
+        let correct_next = num_of(
+            cs.namespace(|| "correct_next"),
+            LinearCombination::zero() + z_correct.get_variable() + eq.get_variable(),
+            z_correct
+                .get_value()
+                .zip(eq.get_value())
+                .map(|(c, e)| c + F::from(e as u64)),
+        )?;
+        let i_next = num_of(
+            cs.namespace(|| "i_next"),
+            LinearCombination::zero() + z_i.get_variable() + CS::one(),
+            z_i.get_value().map(|v| v + F::ONE),
+        )?;
+        Ok(vec![
+            i_next,
+            hi_next,
+            lo_next,
+            z_model.clone(),
+            correct_next,
+        ])
+    }
+}
+
+/// The SHA state as two field elements (words 0–3 and 4–7, big-endian words).
+pub fn pack_state<F: PrimeField>(state: &[u32; 8]) -> [F; 2] {
+    let half = |w: &[u32]| {
+        let v = w.iter().fold(0u128, |acc, &x| (acc << 32) | x as u128);
+        F::from_u128(v)
+    };
+    [half(&state[..4]), half(&state[4..])]
+}
+
+/// The SHA state after the header slot.
+pub fn header_state(header: &Header) -> [u32; 8] {
+    let mut st = sha256::IV;
+    for blk in header.to_bytes().chunks(64) {
+        sha256::compress(&mut st, blk.try_into().expect("64-byte block"));
+    }
+    st
+}
+
+/// The file digest from the state after every record.
+pub fn finish(state: &[u32; 8], header: &Header) -> [u8; 32] {
+    let mut st = *state;
+    sha256::compress(&mut st, &sha256::final_block(header.file_len()));
+    sha256::state_digest(&st)
+}
+
+/// What an accuracy proof states.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccuracyClaim {
+    pub model_name: String,
+    pub fixed_point: FixedPoint,
+    /// The dataset's CIDv1 (`b…`).
+    pub cid: String,
+    /// The dataset header (shape, count, classes, scale shift).
+    pub header: Header,
+    /// The SHA-256 state after the last record (hex of the eight words), before padding.
+    pub sha_state: String,
+    pub samples: usize,
+    pub correct: usize,
+    pub model: ModelClaim,
+}
+
+/// Format tag of accuracy proof files.
+pub const ACCURACY_FORMAT: &str = "kerafold-accuracy-proof";
+
+/// An accuracy proof file (JSON).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccuracyProof {
+    pub format: String,
+    pub version: u32,
+    pub system: String,
+    /// SHA-256 of the [`AccuracyArch`] (hex).
+    pub architecture: String,
+    pub claim: AccuracyClaim,
+    pub snark: String,
+}
+
+impl AccuracyProof {
+    /// Writes the proof file.
+    pub fn write(&self, path: &Path) -> Result<()> {
+        std::fs::write(path, serde_json::to_vec_pretty(self).expect("serializes"))
+            .map_err(|e| Error::io(path, e))
+    }
+    /// Reads an accuracy proof file.
+    pub fn read(path: &Path) -> Result<Self> {
+        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        let p: AccuracyProof = serde_json::from_slice(&bytes)
+            .map_err(|e| Error::format(path, format!("not a kerafold accuracy proof: {e}")))?;
+        if p.format != ACCURACY_FORMAT || p.version != super::PROOF_VERSION {
+            return Err(Error::format(
+                path,
+                "not a version-1 kerafold accuracy proof",
+            ));
+        }
+        Ok(p)
+    }
+}
+
+/// Timings of an accuracy proof.
+#[derive(Clone, Debug, Default)]
+pub struct AccuracyStats {
+    pub setup: Duration,
+    pub params_cached: bool,
+    pub folds: Vec<Duration>,
+    pub compress: Duration,
+    pub step_constraints: usize,
+    pub primary_constraints: usize,
+}
+
+fn hex_state(st: &[u32; 8]) -> String {
+    st.iter().map(|w| format!("{w:08x}")).collect()
+}
+
+fn parse_state(s: &str) -> Result<[u32; 8]> {
+    if s.len() != 64 || !s.bytes().all(|c| c.is_ascii_hexdigit()) {
+        return Err(Error::Invalid(
+            "the SHA-256 state is not 64 hex digits".into(),
+        ));
+    }
+    let mut st = [0u32; 8];
+    for (k, w) in st.iter_mut().enumerate() {
+        *w = u32::from_str_radix(&s[8 * k..8 * k + 8], 16)
+            .map_err(|_| Error::Invalid("bad SHA state".into()))?;
+    }
+    Ok(st)
+}
+
+/// Progress while proving accuracy.
+#[derive(Clone, Copy, Debug)]
+pub enum AccuracyProgress {
+    Check { sample: usize, of: usize },
+    Setup,
+    Fold { sample: usize, of: usize },
+    Compress,
+}
+
+/// The BN254 scalar field accuracy proofs are over.
+pub type Fr = Scalar<Bn254Ipa>;
+
+/// Fresh random model-chain blindings for every step of `model` (a private model).
+pub fn random_blinds(model: &QuantizedModel) -> Result<Vec<Fr>> {
+    let n = Architecture::compile(model)?.steps.len();
+    Ok((0..n).map(|_| Fr::random(OsRng)).collect())
+}
+
+/// Proves the correct count of `model` on every sample of `data` (BN254/Grumpkin, IPA).
+///
+/// `blinds` are the model chain's per-step blindings: empty for a public model (the commitment is
+/// then the one `fold::public_model_commitment` gives), one per step for a private model
+/// ([`random_blinds`]; keep them: encrypting the weights for a bounty claim needs them).
+pub fn prove_accuracy(
+    model: &QuantizedModel,
+    data: &Dataset,
+    blinds: &[Fr],
+    params_dir: &Path,
+    progress: &mut dyn FnMut(AccuracyProgress),
+) -> Result<(AccuracyProof, AccuracyStats)> {
+    prove_with::<Bn254Ipa>(model, data, blinds, params_dir, progress)
+}
+
+fn prove_with<B: Backend>(
+    model: &QuantizedModel,
+    data: &Dataset,
+    blinds: &[Scalar<B>],
+    params_dir: &Path,
+    progress: &mut dyn FnMut(AccuracyProgress),
+) -> Result<(AccuracyProof, AccuracyStats)> {
+    let visibility = if blinds.is_empty() {
+        Visibility::Public
+    } else {
+        Visibility::Private
+    };
+    data.check_input_shape(&model.input_shape)?;
+    let header = *data.header();
+    let arch = Arc::new(AccuracyArch::new(Architecture::compile(model)?, header)?);
+    let n = data.len();
+    // the integer reference: every sample's class
+    let mut correct = 0usize;
+    for i in 0..n {
+        let t = model.trace(&data.quantized_input(i, model.fp.fa), Some(i))?;
+        if t.class == data.sample(i).1 as usize {
+            correct += 1;
+        }
+    }
+    let steps = arch.model.steps.len();
+    let weights: Arc<Vec<Packed<Scalar<B>>>> = Arc::new(
+        (0..steps)
+            .map(|i| {
+                let active = arch.model.steps[i].slot;
+                arch.model
+                    .packed_weights::<Scalar<B>>(i, model)
+                    .swap_remove(active)
+            })
+            .collect(),
+    );
+    if !blinds.is_empty() && blinds.len() != steps {
+        return Err(Error::Usage(format!(
+            "{} blindings for a model of {steps} steps",
+            blinds.len()
+        )));
+    }
+    let blinds: Arc<Vec<Scalar<B>>> = Arc::new(if blinds.is_empty() {
+        vec![Scalar::<B>::ZERO; steps]
+    } else {
+        blinds.to_vec()
+    });
+    let commitment = (0..steps).fold(Scalar::<B>::ZERO, |acc, i| {
+        model_link(&arch.model, model, i, acc, blinds[i])
+    });
+    let circuit = |i: usize| SampleStep {
+        arch: arch.clone(),
+        witness: Some(Arc::new(SampleWitness {
+            record: data.record(i).to_vec(),
+            weights: weights.clone(),
+            blinds: blinds.clone(),
+        })),
+    };
+    let h0 = pack_state::<Scalar<B>>(&header_state(&header));
+    let z0 = vec![
+        Scalar::<B>::ZERO,
+        h0[0],
+        h0[1],
+        commitment,
+        Scalar::<B>::ZERO,
+    ];
+    let mut stats = AccuracyStats {
+        step_constraints: backend::circuit_constraints::<Scalar<B>, _>(&SampleStep::<Scalar<B>> {
+            arch: arch.clone(),
+            witness: None,
+        })?,
+        ..Default::default()
+    };
+    // native check of every fold, and the SHA state the folds must reach
+    let mut z = z0.clone();
+    let mut st = header_state(&header);
+    for i in 0..n {
+        progress(AccuracyProgress::Check { sample: i, of: n });
+        let (next, cons) = backend::check_circuit(&circuit(i), &z).map_err(|e| match e {
+            Error::Prover(m) => Error::Prover(format!("sample {i}: {m}")),
+            e => e,
+        })?;
+        if cons != stats.step_constraints {
+            return Err(Error::Prover(format!(
+                "sample {i} synthesizes {cons} constraints, the circuit {}",
+                stats.step_constraints
+            )));
+        }
+        z = next;
+        for blk in data.record(i).chunks(64) {
+            sha256::compress(&mut st, blk.try_into().expect("64-byte block"));
+        }
+    }
+    let digest = finish(&st, &header);
+    let cid = Cid {
+        codec: Codec::Raw,
+        digest,
+    };
+    if cid != crate::bounty::cid::cid_of_bytes(data.as_bytes()) {
+        return Err(Error::Prover(
+            "the folded SHA-256 differs from the file's CID".into(),
+        ));
+    }
+    if z[4] != Scalar::<B>::from(correct as u64) || z[1..3] != pack_state::<Scalar<B>>(&st) {
+        return Err(Error::Prover(
+            "the checked state differs from the reference".into(),
+        ));
+    }
+    let store = ParamsStore::new(params_dir);
+    let digest_arch = arch.digest();
+    let json = serde_json::to_vec_pretty(&*arch).expect("serializes");
+    let shape = SampleStep::<Scalar<B>> {
+        arch: arch.clone(),
+        witness: None,
+    };
+    progress(AccuracyProgress::Setup);
+    let t = Instant::now();
+    let (pp, cached) = backend::load_or_setup_circuit::<B, _>(
+        &store,
+        &digest_arch,
+        &shape,
+        &Srs::Transparent,
+        &json,
+    )?;
+    stats.setup = t.elapsed();
+    stats.params_cached = cached;
+    stats.primary_constraints = pp.num_constraints().0;
+    let first = circuit(0);
+    let mut rs = RecursiveSNARK::<B::E1, B::E2, _>::new(&pp, &first, &z0)
+        .map_err(|e| Error::Prover(format!("first fold: {e:?}")))?;
+    for i in 0..n {
+        progress(AccuracyProgress::Fold { sample: i, of: n });
+        let t = Instant::now();
+        let c = if i == 0 { first.clone() } else { circuit(i) };
+        rs.prove_step(&pp, &c)
+            .map_err(|e| Error::Prover(format!("folding sample {i}: {e:?}")))?;
+        stats.folds.push(t.elapsed());
+    }
+    if rs.outputs() != z.as_slice() {
+        return Err(Error::Prover(
+            "folded state differs from the checked state".into(),
+        ));
+    }
+    progress(AccuracyProgress::Compress);
+    let t = Instant::now();
+    let (pk, vk) = backend::SnarkOf::<B, SampleStep<Scalar<B>>>::setup(&pp)
+        .map_err(|e| Error::Prover(format!("compression keys: {e:?}")))?;
+    backend::cache_verifier_key::<B, _>(&store, &digest_arch, &vk)?;
+    let snark = backend::SnarkOf::<B, SampleStep<Scalar<B>>>::prove(&pp, &pk, &rs)
+        .map_err(|e| Error::Prover(format!("compression: {e:?}")))?;
+    stats.compress = t.elapsed();
+    let claim = AccuracyClaim {
+        model_name: model.name.clone(),
+        fixed_point: model.fp,
+        cid: cid.to_string(),
+        header,
+        sha_state: hex_state(&st),
+        samples: n,
+        correct,
+        model: ModelClaim {
+            visibility,
+            commitment: fe_hex(&commitment),
+        },
+    };
+    Ok((
+        AccuracyProof {
+            format: ACCURACY_FORMAT.into(),
+            version: super::PROOF_VERSION,
+            system: B::ID.into(),
+            architecture: hex::encode(digest_arch),
+            claim,
+            snark: hex::encode(backend::encode(&snark)?),
+        },
+        stats,
+    ))
+}
+
+/// The claim an honest accuracy proof of `model` on `data` makes, computed natively (the
+/// integer reference's count and the file's SHA-256 state), with model commitment `commitment`.
+pub fn native_claim(
+    model: &QuantizedModel,
+    data: &Dataset,
+    visibility: Visibility,
+    commitment: &str,
+) -> Result<AccuracyClaim> {
+    data.check_input_shape(&model.input_shape)?;
+    let header = *data.header();
+    AccuracyArch::new(Architecture::compile(model)?, header)?;
+    let mut correct = 0;
+    let mut st = header_state(&header);
+    for i in 0..data.len() {
+        let t = model.trace(&data.quantized_input(i, model.fp.fa), Some(i))?;
+        if t.class == data.sample(i).1 as usize {
+            correct += 1;
+        }
+        for blk in data.record(i).chunks(64) {
+            sha256::compress(&mut st, blk.try_into().expect("64-byte block"));
+        }
+    }
+    Ok(AccuracyClaim {
+        model_name: model.name.clone(),
+        fixed_point: model.fp,
+        cid: Cid {
+            codec: Codec::Raw,
+            digest: finish(&st, &header),
+        }
+        .to_string(),
+        header,
+        sha_state: hex_state(&st),
+        samples: data.len(),
+        correct,
+        model: ModelClaim {
+            visibility,
+            commitment: commitment.to_string(),
+        },
+    })
+}
+
+/// How to verify an accuracy proof.
+#[derive(Clone, Debug, Default)]
+pub struct AccuracyCheck {
+    /// The published CID the proof must be about.
+    pub cid: Option<String>,
+    /// The least correct count to accept.
+    pub min_correct: Option<usize>,
+    /// The model file's quantized model (rebuilds the architecture; a public model's commitment
+    /// is recomputed).
+    pub model: Option<QuantizedModel>,
+}
+
+/// The public state of an accuracy proof: `(z0, zn)` as the verifier derives them from a claim.
+pub fn public_io<F: Field>(claim: &AccuracyClaim) -> Result<(Vec<F>, Vec<F>)> {
+    let h0 = pack_state::<F>(&header_state(&claim.header));
+    let st = parse_state(&claim.sha_state)?;
+    let hn = pack_state::<F>(&st);
+    let c: F = fe_from_hex(&claim.model.commitment, "model commitment")?;
+    Ok((
+        vec![F::ZERO, h0[0], h0[1], c, F::ZERO],
+        vec![
+            F::from(claim.samples as u64),
+            hn[0],
+            hn[1],
+            c,
+            F::from(claim.correct as u64),
+        ],
+    ))
+}
+
+/// Verifies an accuracy proof against the CID and threshold in `check`.
+pub fn verify_accuracy(
+    proof: &AccuracyProof,
+    params_dir: &Path,
+    check: &AccuracyCheck,
+) -> Result<AccuracyClaim> {
+    if proof.system != Bn254Ipa::ID {
+        return Err(Error::Invalid(format!(
+            "accuracy proofs use {}, not '{}'",
+            Bn254Ipa::ID,
+            proof.system
+        )));
+    }
+    verify_with::<Bn254Ipa>(proof, params_dir, check)
+}
+
+fn verify_with<B: Backend>(
+    proof: &AccuracyProof,
+    params_dir: &Path,
+    check: &AccuracyCheck,
+) -> Result<AccuracyClaim> {
+    let claim = &proof.claim;
+    let store = ParamsStore::new(params_dir);
+    let digest: [u8; 32] = hex::decode(&proof.architecture)
+        .ok()
+        .and_then(|d| d.try_into().ok())
+        .ok_or_else(|| Error::Invalid("architecture digest is malformed".into()))?;
+    let arch = match &check.model {
+        Some(m) => {
+            let a = AccuracyArch::new(Architecture::compile(m)?, claim.header)?;
+            if a.digest() != digest {
+                return Err(Error::Invalid(
+                    "the model file (or the claimed dataset header) does not match the proof's architecture".into(),
+                ));
+            }
+            a
+        }
+        None => {
+            let path = store.entry(B::ID, &digest).join("arch.json");
+            let bytes = std::fs::read(&path).map_err(|_| {
+                Error::Usage(format!(
+                    "architecture {} is not in {}: pass --model MODEL, or the --params-dir the prover used",
+                    &proof.architecture[..16.min(proof.architecture.len())],
+                    store.dir.display()
+                ))
+            })?;
+            let a: AccuracyArch = serde_json::from_slice(&bytes)
+                .map_err(|e| Error::format(&path, format!("not an accuracy architecture: {e}")))?;
+            if a.digest() != digest {
+                return Err(Error::format(
+                    &path,
+                    "architecture does not match its digest",
+                ));
+            }
+            a
+        }
+    };
+    if arch.header != claim.header {
+        return Err(Error::Invalid(
+            "the claimed dataset header differs from the architecture's".into(),
+        ));
+    }
+    if claim.fixed_point != arch.model.fp {
+        return Err(Error::Invalid(
+            "claimed fixed-point parameters differ from the architecture's".into(),
+        ));
+    }
+    if claim.samples != claim.header.count as usize || claim.correct > claim.samples {
+        return Err(Error::Invalid(
+            "the claimed counts are inconsistent with the dataset header".into(),
+        ));
+    }
+    // the CID: the folded SHA state, finished with the public padding block
+    let st = parse_state(&claim.sha_state)?;
+    let cid = Cid {
+        codec: Codec::Raw,
+        digest: finish(&st, &claim.header),
+    };
+    if cid.to_string() != claim.cid {
+        return Err(Error::Invalid(
+            "the claimed CID is not the hash the proof computes".into(),
+        ));
+    }
+    if let Some(want) = &check.cid {
+        let want: Cid = want.parse()?;
+        if want != cid {
+            return Err(Error::Invalid(format!(
+                "the proof is about dataset {cid}, not {want}"
+            )));
+        }
+    }
+    if let Some(m) = &check.model {
+        if claim.model.visibility == Visibility::Public {
+            let c: Scalar<B> = super::commit::model_commitment(&arch.model, m);
+            if fe_hex(&c) != claim.model.commitment {
+                return Err(Error::Invalid(
+                    "the model file's weights do not match the proof's model commitment".into(),
+                ));
+            }
+        }
+    }
+    let arch = Arc::new(arch);
+    let (z0, expected) = public_io::<Scalar<B>>(claim)?;
+    let json = serde_json::to_vec_pretty(&*arch).expect("serializes");
+    let shape = SampleStep::<Scalar<B>> {
+        arch: arch.clone(),
+        witness: None,
+    };
+    let vk =
+        backend::verifier_key_circuit::<B, _>(&store, &digest, &shape, &Srs::Transparent, &json)?;
+    let snark = hex::decode(&proof.snark)
+        .map_err(|_| Error::Invalid("the proof bytes are not hex".into()))?;
+    let zn = backend::verify::<B, SampleStep<Scalar<B>>>(&vk, &snark, claim.samples, &z0)?;
+    const NAMES: [&str; 5] = [
+        "sample count",
+        "dataset hash",
+        "dataset hash",
+        "model commitment",
+        "correct count",
+    ];
+    for (k, (got, want)) in zn.iter().zip(&expected).enumerate() {
+        if got != want {
+            return Err(Error::Invalid(format!(
+                "the proof's {} differs from the claim",
+                NAMES[k]
+            )));
+        }
+    }
+    if let Some(k) = check.min_correct {
+        if claim.correct < k {
+            return Err(Error::Invalid(format!(
+                "the model is right on {} of {} samples, below the threshold {k}",
+                claim.correct, claim.samples
+            )));
+        }
+    }
+    Ok(claim.clone())
+}

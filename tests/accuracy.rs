@@ -1,0 +1,292 @@
+//! Dataset accuracy proofs (BN254/Grumpkin, IPA): the proven correct count on exactly the file a
+//! CID names. Release mode.
+
+mod common;
+
+use common::{fixture_file, scratch_dir, Format};
+use kerafold::bounty::cid::cid_of_bytes;
+use kerafold::bounty::Dataset;
+use kerafold::fold::accuracy::{prove_accuracy, verify_accuracy, AccuracyCheck, AccuracyProof};
+use kerafold::model::{self, QuantizedModel};
+use kerafold::Error;
+use std::path::Path;
+use std::process::Command;
+
+/// The digits model, calibrated on `data`'s samples.
+fn digits_model(data: &Dataset) -> QuantizedModel {
+    let graph = model::load(&common::model_path("digits", Format::Keras)).unwrap();
+    let program = model::lower(&graph).unwrap();
+    model::calibrate(&program, &data.inputs_f32()).unwrap().0
+}
+
+fn reference_correct(q: &QuantizedModel, data: &Dataset) -> usize {
+    (0..data.len())
+        .filter(|&i| {
+            let t = q.trace(&data.quantized_input(i, q.fp.fa), Some(i)).unwrap();
+            t.class == data.sample(i).1 as usize
+        })
+        .count()
+}
+
+fn check(cid: &str, min: Option<usize>) -> AccuracyCheck {
+    AccuracyCheck {
+        cid: Some(cid.to_string()),
+        min_correct: min,
+        model: None,
+    }
+}
+
+fn invalid(r: kerafold::Result<kerafold::fold::accuracy::AccuracyClaim>, what: &str) {
+    match r {
+        Err(Error::Invalid(m)) => println!("{what}: rejected ({m})"),
+        Err(e) => panic!("{what}: expected an invalid proof, got {e}"),
+        Ok(_) => panic!("{what}: verified"),
+    }
+}
+
+/// A copy of `data` with byte `offset` of the file changed.
+fn altered(data: &Dataset, offset: usize, value: u8) -> Dataset {
+    let mut bytes = data.to_bytes();
+    assert_ne!(bytes[offset], value);
+    bytes[offset] = value;
+    Dataset::from_bytes(bytes, Path::new("altered.kfd")).unwrap()
+}
+
+#[test]
+fn proofs_on_altered_data_do_not_verify_against_the_published_cid() {
+    let params = scratch_dir("accuracy-params");
+    let data = Dataset::read(&fixture_file("digits_16.kfd")).unwrap();
+    let published = cid_of_bytes(data.as_bytes()).to_string();
+    let q = digits_model(&data);
+    let blinds = kerafold::fold::accuracy::random_blinds(&q).unwrap();
+    let r = data.header().record_size();
+    let feature = r * 4 + 10; // sample 3, feature 10
+    let label = r * 6 + data.header().features(); // sample 5's label
+    let cases = [
+        (
+            "one feature byte",
+            altered(&data, feature, data.as_bytes()[feature] ^ 1),
+        ),
+        (
+            "one label",
+            altered(&data, label, (data.as_bytes()[label] + 1) % 10),
+        ),
+    ];
+    for (what, bad) in cases {
+        let (p, _) = prove_accuracy(&q, &bad, &blinds, &params, &mut |_| {}).unwrap();
+        assert_ne!(p.claim.cid, published);
+        assert_eq!(p.claim.correct, reference_correct(&q, &bad));
+        // honest about its own data, it verifies for that data only
+        verify_accuracy(&p, &params, &check(&p.claim.cid.clone(), None)).unwrap();
+        invalid(verify_accuracy(&p, &params, &check(&published, None)), what);
+        // relabelling it with the published CID, or also with the published hash state, fails
+        let mut t = p.clone();
+        t.claim.cid = published.clone();
+        invalid(verify_accuracy(&t, &params, &check(&published, None)), what);
+        let honest = fold_state_of(&data);
+        let mut t = p.clone();
+        t.claim.sha_state = honest;
+        t.claim.cid = published.clone();
+        invalid(verify_accuracy(&t, &params, &check(&published, None)), what);
+    }
+}
+
+/// The SHA-256 state (hex words) after every record of `data`: what an honest claim holds.
+fn fold_state_of(data: &Dataset) -> String {
+    let mut st = kerafold::fold::accuracy::header_state(data.header());
+    for i in 0..data.len() {
+        for blk in data.record(i).chunks(64) {
+            kerafold::bounty::sha256::compress(&mut st, blk.try_into().unwrap());
+        }
+    }
+    st.iter().map(|w| format!("{w:08x}")).collect()
+}
+
+fn cli_prove(model: &Path, data: &Path, out: &Path, params: &Path) -> serde_json::Value {
+    let o = Command::new(env!("CARGO_BIN_EXE_kerafold"))
+        .args([
+            "prove-accuracy",
+            model.to_str().unwrap(),
+            "--data",
+            data.to_str().unwrap(),
+        ])
+        .args([
+            "-o",
+            out.to_str().unwrap(),
+            "--params-dir",
+            params.to_str().unwrap(),
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+fn kerafold(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_kerafold"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn accuracy_through_the_cli_with_flat_memory_and_every_claim_tampering() {
+    let params = scratch_dir("accuracy-params");
+    let dir = scratch_dir("accuracy-cli");
+    let model = common::model_path("digits", Format::Keras);
+    // pack the 64-sample test set from .npy, as a bounty host would
+    let packed = dir.join("digits_64.kfd");
+    let o = kerafold(&[
+        "dataset",
+        "pack",
+        "--features",
+        fixture_file("digits_test_x.npy").to_str().unwrap(),
+        "--labels",
+        fixture_file("digits_test_y.npy").to_str().unwrap(),
+        "--scale-shift",
+        "4",
+        "--classes",
+        "10",
+        "-o",
+        packed.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        std::fs::read(&packed).unwrap(),
+        std::fs::read(fixture_file("digits_test.kfd")).unwrap()
+    );
+    let mut rss = vec![];
+    let mut proofs = vec![];
+    for file in [fixture_file("digits_16.kfd"), packed] {
+        let data = Dataset::read(&file).unwrap();
+        assert!(data.len() >= 16);
+        let out = dir.join(format!("{}.proof", data.len()));
+        let v = cli_prove(&model, &file, &out, &params);
+        let q = digits_model(&data);
+        // the proven count is the integer reference's
+        assert_eq!(
+            v["correct"].as_u64().unwrap() as usize,
+            reference_correct(&q, &data)
+        );
+        let cid = cid_of_bytes(data.as_bytes()).to_string();
+        let min = v["correct"].to_string();
+        let o = kerafold(&[
+            "verify",
+            out.to_str().unwrap(),
+            "--cid",
+            &cid,
+            "--min-correct",
+            &min,
+            "--params-dir",
+            params.to_str().unwrap(),
+        ]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        // one more than proven: exit 1 with the reason
+        let above = (v["correct"].as_u64().unwrap() + 1).to_string();
+        let o = kerafold(&[
+            "verify",
+            out.to_str().unwrap(),
+            "--cid",
+            &cid,
+            "--min-correct",
+            &above,
+            "--params-dir",
+            params.to_str().unwrap(),
+        ]);
+        assert_eq!(o.status.code(), Some(1));
+        assert!(String::from_utf8_lossy(&o.stderr).contains("below the threshold"));
+        println!(
+            "{} samples: peak RSS {:.0} MB, {} of {} correct, {} constraints per fold, folding {:.1}s, compression {:.1}s",
+            data.len(),
+            v["peak_rss_mb"].as_f64().unwrap(),
+            v["correct"],
+            v["samples"],
+            v["step_constraints"],
+            v["fold_s"].as_f64().unwrap(),
+            v["compress_s"].as_f64().unwrap()
+        );
+        rss.push(v["peak_rss_mb"].as_f64().unwrap());
+        proofs.push((AccuracyProof::read(&out).unwrap(), cid));
+    }
+    let ratio = rss[1] / rss[0];
+    println!("peak memory, 64 vs 16 samples: {ratio:.3}×");
+    assert!(
+        ratio <= 1.2,
+        "proving memory grew {ratio:.2}× from 16 to 64 samples"
+    );
+
+    // tampering with the claim of the 16-sample proof
+    let (proof, published) = &proofs[0];
+    let c = proof.claim.correct;
+    verify_accuracy(proof, &params, &check(published, Some(c))).unwrap();
+    let mut t = proof.clone();
+    t.claim.correct += 1;
+    invalid(
+        verify_accuracy(&t, &params, &check(published, None)),
+        "higher count",
+    );
+    invalid(
+        verify_accuracy(proof, &params, &check(&proofs[1].1, None)),
+        "other CID",
+    );
+    let mut t = proof.clone();
+    t.claim.samples -= 1;
+    invalid(
+        verify_accuracy(&t, &params, &check(published, None)),
+        "fewer samples",
+    );
+    let mut t = proof.clone();
+    let q = digits_model(&Dataset::read(&fixture_file("digits_16.kfd")).unwrap());
+    t.claim.model.commitment =
+        kerafold::fold::public_model_commitment(&q, kerafold::fold::System::Bn254Ipa).unwrap();
+    invalid(
+        verify_accuracy(&t, &params, &check(published, None)),
+        "model commitment",
+    );
+    let mut t = proof.clone();
+    let mut b = hex::decode(&t.snark).unwrap();
+    let mid = b.len() / 2;
+    b[mid] ^= 1;
+    t.snark = hex::encode(b);
+    invalid(
+        verify_accuracy(&t, &params, &check(published, None)),
+        "flipped byte",
+    );
+    // the 16-sample proof is not a proof about the 64-sample file
+    let mut t = proof.clone();
+    t.claim.cid = proofs[1].1.clone();
+    t.claim.sha_state = proofs[1].0.claim.sha_state.clone();
+    invalid(
+        verify_accuracy(&t, &params, &check(&proofs[1].1, None)),
+        "64-sample claim",
+    );
+}
+
+#[test]
+fn datasets_that_do_not_fit_are_clear_errors() {
+    let params = scratch_dir("accuracy-bad");
+    let data = Dataset::read(&fixture_file("digits_16.kfd")).unwrap();
+    // a model whose input shape differs
+    let graph = model::load(&common::model_path("mlp", Format::Keras)).unwrap();
+    let (q, _) = model::calibrate(&model::lower(&graph).unwrap(), &[vec![0.5; 16]]).unwrap();
+    match prove_accuracy(&q, &data, &[], &params, &mut |_| {}) {
+        Err(Error::Shape { msg, .. }) => assert!(msg.contains("[8, 8, 1]"), "{msg}"),
+        other => panic!(
+            "expected a shape error, got {:?}",
+            other.map(|p| p.0.claim.correct)
+        ),
+    }
+    // a file larger than one IPFS chunk
+    let big: Vec<u8> = (0..3000 * 64).map(|i| (i % 17) as u8).collect();
+    let labels: Vec<u8> = (0..3000).map(|i| (i % 10) as u8).collect();
+    let big = Dataset::pack(&big, &labels, &[8, 8, 1], 10, 4).unwrap();
+    let q = digits_model(&data);
+    match prove_accuracy(&q, &big, &[], &params, &mut |_| {}) {
+        Err(Error::Usage(m)) => assert!(m.contains("one IPFS chunk"), "{m}"),
+        other => panic!(
+            "expected a size error, got {:?}",
+            other.map(|p| p.0.claim.correct)
+        ),
+    }
+}

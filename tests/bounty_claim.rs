@@ -1,0 +1,259 @@
+//! Weight encryption and the Groth16 claim on a real fixture model (digits.keras, private model
+//! commitment, the accuracy IO of the 16-sample digits dataset): host decryption gives back exactly the quantized model; the claim proves,
+//! verifies, round-trips through the snarkjs files; every forged claim fails, natively and at
+//! the named constraint of the circuit.
+
+#[path = "common/bounty.rs"]
+mod scenario;
+
+use ff::Field;
+use kerafold::bounty::babyjubjub::SecretKey;
+use kerafold::bounty::bn254::{to_dec, Fr};
+use kerafold::bounty::claim::IoLayout;
+use kerafold::bounty::claim::{ClaimCircuit, ClaimInput, ClaimPublic, NovaIo, NUM_PUBLIC};
+use kerafold::bounty::groth16::{self, FrontendCircuit, R1cs};
+use kerafold::bounty::snarkjs::{self, ProofJson, VkJson};
+use kerafold::bounty::weights::{self, ciphertext_hash, Layout};
+use kerafold::fold::{self, fe_hex, System};
+use kerafold_step_circuits::testing::TamperCs;
+use scenario::{cid_digest, Scenario, THRESHOLD};
+use std::path::Path;
+use std::process::Command;
+use std::sync::OnceLock;
+
+const ALICE: [u8; 20] = [0xa1; 20];
+
+fn scenario() -> &'static Scenario {
+    static S: OnceLock<Scenario> = OnceLock::new();
+    S.get_or_init(Scenario::new)
+}
+
+#[test]
+fn host_decrypts_exactly_the_quantized_model() {
+    let s = scenario();
+    let back = weights::decrypt(&s.file, &s.host).unwrap();
+    assert_eq!(back, s.opening);
+    assert_eq!(back.model, s.model);
+    // the plaintext's chain is the Nova circuit's model commitment: with zero blindings it is
+    // what `kerafold commit` publishes for the public model
+    let public = weights::Opening {
+        model: s.model.clone(),
+        blinds: vec![],
+    };
+    assert_eq!(
+        fe_hex(&public.commitment().unwrap()),
+        fold::public_model_commitment(&s.model, System::Bn254Ipa).unwrap()
+    );
+    let layout = Layout::new(&s.arch);
+    let pt = weights::plaintext(&s.arch, &s.model, &s.opening.blinds).unwrap();
+    assert_eq!(pt.len(), layout.len);
+    assert_eq!(
+        weights::chain_from_plaintext(&s.arch, &pt).unwrap(),
+        s.opening.commitment().unwrap()
+    );
+    println!(
+        "mlp: plaintext {} elements, ciphertext {}",
+        layout.len,
+        s.file.ciphertext.len()
+    );
+
+    // the wrong host key, or an altered ciphertext, does not decrypt
+    assert!(weights::decrypt(&s.file, &SecretKey::random()).is_err());
+    let mut c = s.encrypted.ciphertext.clone();
+    c[5] += Fr::ONE;
+    let mut bad = s.file.clone();
+    bad.ciphertext[5] = to_dec(&c[5]);
+    bad.ciphertext_hash = to_dec(&ciphertext_hash(s.encrypted.nonce, &c));
+    assert!(weights::decrypt(&bad, &s.host).is_err());
+}
+
+#[test]
+fn claim_proves_verifies_and_exports() {
+    let s = scenario();
+    let t = std::time::Instant::now();
+    let p = s.prove(ALICE);
+    println!(
+        "claim circuit: {} constraints, {} public inputs, proved in {:.1}s (keys {})",
+        p.constraints,
+        NUM_PUBLIC,
+        t.elapsed().as_secs_f64(),
+        if p.keys_cached { "cached" } else { "set up" }
+    );
+    assert!(p.verify());
+    let x = p.public.inputs();
+    assert_eq!(x.len(), NUM_PUBLIC);
+    assert_eq!(ClaimPublic::from_inputs(&x).unwrap(), p.public);
+
+    // the shared key is nowhere public
+    let shared = s.hunter.ecdh(&s.host.public());
+    let file_json = serde_json::to_string(&s.file).unwrap();
+    for v in [shared.x, shared.y] {
+        assert!(!x.contains(&v));
+        assert!(!file_json.contains(&to_dec(&v)));
+    }
+
+    // snarkjs files round-trip and still verify; another claimant or threshold does not
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/claim-export");
+    std::fs::create_dir_all(&dir).unwrap();
+    p.write_dir(&dir).unwrap();
+    let read = |f: &str| std::fs::read_to_string(dir.join(f)).unwrap();
+    let vk: VkJson = serde_json::from_str(&read("verification_key.json")).unwrap();
+    let proof: ProofJson = serde_json::from_str(&read("proof.json")).unwrap();
+    let public: Vec<String> = serde_json::from_str(&read("public.json")).unwrap();
+    assert_eq!(vk.n_public, NUM_PUBLIC);
+    let (vk, proof, xs) = (
+        vk.to_ark().unwrap(),
+        proof.to_ark().unwrap(),
+        snarkjs::parse_public(&public).unwrap(),
+    );
+    assert!(groth16::verify(&vk, &xs, &proof));
+    let mut other = p.public.clone();
+    other.claimant = [0xb0; 20];
+    assert!(!groth16::verify(&vk, &other.inputs(), &proof));
+    let mut other = p.public.clone();
+    other.threshold = THRESHOLD - 1;
+    assert!(!groth16::verify(&vk, &other.inputs(), &proof));
+    assert!(read("calldata.txt").starts_with("[\"0x"));
+
+    // snarkjs itself verifies the export (and solc-js recompiles the contracts to the committed
+    // bytecode): the pinned npm packages are installed at test time
+    let npm = Command::new("npm").arg("--version").output();
+    if npm.map(|o| o.status.success()).unwrap_or(false) {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/snarkjs-verify.sh");
+        let o = Command::new("bash").arg(script).arg(&dir).output().unwrap();
+        let out = String::from_utf8_lossy(&o.stdout);
+        assert!(
+            o.status.success(),
+            "snarkjs check failed: {out}{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert!(out.contains("OK"), "{out}");
+        println!("snarkjs groth16 verify: OK");
+    } else {
+        println!("npm is not installed: the snarkjs cross-check was skipped");
+    }
+}
+
+/// Synthesizes the claim circuit with `input` (possibly forged) and returns the unsatisfied
+/// constraints.
+fn unsatisfied(input: &ClaimInput) -> Vec<String> {
+    let s = scenario();
+    let mut cs = TamperCs::new();
+    ClaimCircuit {
+        spec: &s.spec,
+        public: Some(&input.public),
+        witness: Some(&input.witness),
+    }
+    .synthesize(&mut cs)
+    .unwrap();
+    cs.unsatisfied().into_iter().map(String::from).collect()
+}
+
+#[test]
+fn honest_claim_satisfies_the_circuit_and_matches_the_shape() {
+    let s = scenario();
+    let input = s.input(ALICE);
+    assert!(unsatisfied(&input).is_empty());
+    let r1cs = R1cs::of(&ClaimCircuit {
+        spec: &s.spec,
+        public: None,
+        witness: None,
+    })
+    .unwrap();
+    let (x, w) = groth16::witness(&ClaimCircuit {
+        spec: &s.spec,
+        public: Some(&input.public),
+        witness: Some(&input.witness),
+    })
+    .unwrap();
+    assert_eq!(x, input.public.inputs());
+    assert_eq!(r1cs.check(&x, &w), Ok(()));
+    let mut bad = x.clone();
+    bad[5] += Fr::ONE;
+    assert!(r1cs.check(&bad, &w).is_err());
+}
+
+#[test]
+fn forged_claims_fail() {
+    let s = scenario();
+    let honest = s.input(ALICE);
+
+    // another hunter secret than the public hunter key's
+    let mut f = honest.clone();
+    f.witness.hunter = SecretKey::random();
+    let u = unsatisfied(&f);
+    assert_eq!(u[0], "bind_hunter/x", "{u:?}");
+
+    // an altered ciphertext: its hash no longer matches; with a matching hash it does not decrypt
+    let mut f = honest.clone();
+    f.witness.ciphertext[3] += Fr::ONE;
+    let u = unsatisfied(&f);
+    assert_eq!(u[0], "bind_ct_hash", "{u:?}");
+    f.public.ciphertext_hash = ciphertext_hash(f.witness.nonce, &f.witness.ciphertext);
+    let u = unsatisfied(&f);
+    assert!(u.contains(&"decrypt/auth".to_string()), "{u:?}");
+
+    let l = IoLayout::ACCURACY;
+    // weights whose commitment is not the accuracy proof's
+    let mut f = honest.clone();
+    f.witness.io.zn[l.model] += Fr::ONE;
+    f.witness.io.z0[l.model] += Fr::ONE;
+    f.public.io_digest = f.witness.io.digest();
+    assert_eq!(unsatisfied(&f), vec!["bind_model"]);
+
+    // a correct count below the threshold
+    let correct = s.accuracy.correct as u64;
+    let mut f = honest.clone();
+    f.public.threshold = correct + 1;
+    assert_eq!(unsatisfied(&f), vec!["meets_threshold/recompose"]);
+
+    // an accuracy IVC that did not start from zero correct samples, or from another hash state,
+    // or skipped samples
+    for (k, at_start, name) in [
+        (l.correct, true, "bind_start/correct"),
+        (l.samples, true, "bind_start/samples"),
+        (l.sha_hi, true, "bind_start/sha_hi"),
+        (l.samples, false, "bind_start/all_samples"),
+    ] {
+        let mut f = honest.clone();
+        if at_start {
+            f.witness.io.z0[k] += Fr::ONE;
+        } else {
+            f.witness.io.zn[k] -= Fr::ONE;
+        }
+        f.public.io_digest = f.witness.io.digest();
+        assert_eq!(unsatisfied(&f)[0], name, "{name}");
+    }
+
+    // another dataset
+    let mut f = honest.clone();
+    f.public.cid_digest[31] ^= 1;
+    assert_eq!(unsatisfied(&f), vec!["bind_cid/lo"]);
+
+    // another host: the shared key differs, nothing decrypts
+    let mut f = honest.clone();
+    f.public.host = SecretKey::random().public();
+    let u = unsatisfied(&f);
+    assert!(u.contains(&"decrypt/auth".to_string()), "{u:?}");
+
+    // an IO digest of another Nova proof
+    let mut f = honest.clone();
+    f.public.io_digest += Fr::ONE;
+    assert_eq!(unsatisfied(&f), vec!["bind_io_digest"]);
+
+    // natively, the same claims are refused before proving
+    let mk = |io: NovaIo, cid: [u8; 32], threshold: u64, hunter: &SecretKey| {
+        ClaimInput::new(&s.spec, &s.encrypted, hunter, io, cid, threshold, ALICE)
+    };
+    let cid = cid_digest();
+    assert!(mk(s.io.clone(), cid, THRESHOLD, &s.hunter).is_ok());
+    assert!(mk(s.io.clone(), cid, correct + 1, &s.hunter).is_err());
+    assert!(mk(s.io.clone(), [0; 32], THRESHOLD, &s.hunter).is_err());
+    assert!(mk(s.io.clone(), cid, THRESHOLD, &SecretKey::random()).is_err());
+    let mut io = s.io.clone();
+    io.zn[l.model] += Fr::ONE;
+    assert!(mk(io, cid, THRESHOLD, &s.hunter).is_err());
+    let mut io = s.io.clone();
+    io.z0[l.correct] += Fr::ONE;
+    assert!(mk(io, cid, THRESHOLD, &s.hunter).is_err());
+}

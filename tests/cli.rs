@@ -1,0 +1,252 @@
+//! The command line: JSON shapes, help, and bad input (a one-line error and exit code 2, never a
+//! panic).
+
+mod common;
+
+use common::{fixture_file, model_path, scratch_dir, Format};
+use serde_json::Value;
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn kerafold(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_kerafold"))
+        .args(args)
+        .output()
+        .expect("run kerafold")
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// Asserts exit code 2 with a single `error:` line that mentions every word of `expect`.
+fn assert_usage_error(out: &Output, expect: &[&str]) {
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "stderr: {err}");
+    assert!(!err.contains("panicked"), "panic: {err}");
+    let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "one line expected: {err}");
+    assert!(lines[0].starts_with("error: "), "{err}");
+    for w in expect {
+        assert!(lines[0].contains(w), "'{w}' not in: {err}");
+    }
+}
+
+#[test]
+fn help_explains_every_command() {
+    let out = kerafold(&["--help"]);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    for cmd in ["inspect", "run", "prove", "verify", "commit", "Examples"] {
+        assert!(text.contains(cmd), "--help lacks {cmd}");
+    }
+    let out = kerafold(&["prove", "--help"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    for opt in [
+        "--input",
+        "private",
+        "--curve",
+        "--params-dir",
+        "--ptau",
+        "--insecure-random-tau",
+    ] {
+        assert!(text.contains(opt), "prove --help lacks {opt}");
+    }
+}
+
+#[test]
+fn inspect_json_reports_every_layer_with_its_constraints() {
+    let out = kerafold(&[
+        "inspect",
+        s(&model_path("cnn", Format::Keras)),
+        "--calibrate",
+        s(&fixture_file("cnn.json")),
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    let layers = v["layers"].as_array().unwrap();
+    assert_eq!(layers.len(), 7);
+    for l in layers {
+        for k in ["name", "kind", "macs", "outputs", "constraints"] {
+            assert!(!l[k].is_null(), "layer lacks {k}: {l}");
+        }
+        assert!(l["constraints"].as_u64().unwrap() > 0);
+    }
+    assert_eq!(layers[0]["kind"], "conv");
+    assert_eq!(layers[0]["name"], "conv1+bn1+relu1");
+    assert_eq!(layers[0]["macs"], 12 * 12 * 9 * 4);
+    assert_eq!(layers[6]["kind"], "argmax");
+    let sc = &v["step_circuit"];
+    assert!(sc["constraints_per_step"].as_u64().unwrap() > 0);
+    let idle = sc["idle_share"].as_array().unwrap();
+    assert_eq!(idle.len(), 7);
+    assert!(idle
+        .iter()
+        .all(|x| (0.0..1.0).contains(&x.as_f64().unwrap())));
+    assert_eq!(v["quantization"]["fa"], 6);
+}
+
+#[test]
+fn run_json_compares_integer_and_float_outputs() {
+    let out = kerafold(&[
+        "run",
+        s(&model_path("mlp", Format::H5)),
+        "--input",
+        s(&fixture_file("mlp.json")),
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).expect("exactly one JSON object");
+    let samples = v["samples"].as_array().unwrap();
+    assert_eq!(samples.len(), 32);
+    for smp in samples {
+        assert_eq!(smp["output"].as_array().unwrap().len(), 10);
+        assert_eq!(smp["float_output"].as_array().unwrap().len(), 10);
+        assert!(smp["class"].is_u64() && smp["float_class"].is_u64());
+    }
+    assert_eq!(v["top1_agreement"], 1.0);
+    let err = v["max_abs_error"].as_f64().unwrap();
+    assert!(err > 0.0 && err < 0.05, "{err}");
+}
+
+#[test]
+fn run_reads_a_single_sample_and_npy() {
+    let dir = scratch_dir("cli-npy");
+    // one sample as {"input": ...}
+    let fx = common::Fixture::load("mlp");
+    let one = dir.join("one.json");
+    std::fs::write(&one, serde_json::json!({"input": fx.inputs[3]}).to_string()).unwrap();
+    let out = kerafold(&[
+        "run",
+        s(&model_path("mlp", Format::Keras)),
+        "--input",
+        s(&one),
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["samples"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        v["samples"][0]["class"].as_u64().unwrap() as usize,
+        fx.keras_class(3)
+    );
+    // .npy, float32, batch of 2
+    let mut npy = b"\x93NUMPY\x01\x00".to_vec();
+    let mut header = "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 16), }".to_string();
+    while !(10 + header.len() + 1).is_multiple_of(64) {
+        header.push(' ');
+    }
+    header.push('\n');
+    npy.extend((header.len() as u16).to_le_bytes());
+    npy.extend(header.as_bytes());
+    for x in &fx.inputs[..2] {
+        for v in x {
+            npy.extend(v.to_le_bytes());
+        }
+    }
+    let path = dir.join("two.npy");
+    std::fs::write(&path, npy).unwrap();
+    let out = kerafold(&[
+        "run",
+        s(&model_path("mlp", Format::Keras)),
+        "--input",
+        s(&path),
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["samples"].as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn bad_inputs_exit_2_with_a_clear_one_line_error() {
+    let dir = scratch_dir("cli-bad");
+    let cnn = model_path("cnn", Format::Keras);
+    let input = fixture_file("cnn.json");
+
+    // truncated zip
+    let bytes = std::fs::read(&cnn).unwrap();
+    let trunc = dir.join("truncated.keras");
+    std::fs::write(&trunc, &bytes[..bytes.len() / 2]).unwrap();
+    assert_usage_error(&kerafold(&["inspect", s(&trunc)]), &["truncated.keras"]);
+
+    // not a model at all
+    let junk = dir.join("junk.h5");
+    std::fs::write(&junk, b"not an hdf5 file").unwrap();
+    assert_usage_error(&kerafold(&["inspect", s(&junk)]), &["junk.h5"]);
+
+    // unsupported layer
+    assert_usage_error(
+        &kerafold(&["inspect", s(&fixture_file("lstm.keras"))]),
+        &["LSTM"],
+    );
+
+    // NaN weights
+    let out = kerafold(&["run", s(&fixture_file("nan.keras")), "--input", s(&input)]);
+    assert_usage_error(&out, &["fc1", "non-finite"]);
+
+    // input of the wrong shape (the MLP's 16 values given to the CNN)
+    let out = kerafold(&["run", s(&cnn), "--input", s(&fixture_file("mlp.json"))]);
+    assert_usage_error(&out, &["16"]);
+
+    // overflow of the activation range: forced 8-bit activations
+    let out = kerafold(&[
+        "run",
+        s(&cnn),
+        "--input",
+        s(&input),
+        "--fa",
+        "6",
+        "--fw",
+        "8",
+        "--bits",
+        "8",
+    ]);
+    assert_usage_error(&out, &["sample", "8-bit range"]);
+
+    // missing files
+    assert_usage_error(
+        &kerafold(&["inspect", "/nonexistent/model.keras"]),
+        &["/nonexistent/model.keras"],
+    );
+    let out = kerafold(&["run", s(&cnn), "--input", "/nonexistent/input.json"]);
+    assert_usage_error(&out, &["/nonexistent/input.json"]);
+
+    // a proof file that is not one
+    let fake = dir.join("fake.proof");
+    std::fs::write(&fake, b"{\"hello\": 1}").unwrap();
+    assert_usage_error(
+        &kerafold(&["verify", s(&fake)]),
+        &["fake.proof", "not a kerafold proof"],
+    );
+
+    // a sample index past the end
+    let out = kerafold(&[
+        "prove",
+        s(&cnn),
+        "--input",
+        s(&input),
+        "--sample",
+        "99",
+        "-o",
+        s(&dir.join("x.proof")),
+    ]);
+    assert_usage_error(&out, &["sample 99"]);
+}

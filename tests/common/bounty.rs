@@ -1,0 +1,115 @@
+//! A bounty scenario shared by the claim and EVM tests: the digits model quantized, a private
+//! model opening, host and hunter keys, the encrypted weights, the accuracy claim an honest Nova
+//! proof on the 16-sample digits dataset makes (derived natively, as its verifier derives it),
+//! and claims proved for given addresses (Groth16 keys cached in the test target directory,
+//! keyed by the circuit's digest).
+#![allow(dead_code)]
+
+use kerafold::bounty::babyjubjub::SecretKey;
+use kerafold::bounty::cid::cid_of_bytes;
+use kerafold::bounty::claim::{self, ClaimInput, ClaimProof, ClaimSpec, NovaIo};
+use kerafold::bounty::weights::{self, CiphertextFile, Encrypted, Opening};
+use kerafold::bounty::Dataset;
+use kerafold::fold::accuracy::{native_claim, AccuracyClaim};
+use kerafold::fold::Architecture;
+use kerafold::fold::{fe_hex, Visibility};
+use kerafold::model::QuantizedModel;
+use std::path::{Path, PathBuf};
+
+/// The scenario's bounty threshold (the digits model gets 14 of the 16 samples right).
+pub const THRESHOLD: u64 = 12;
+
+fn fixtures() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+}
+
+/// The bounty's dataset: 16 samples of scikit-learn's 8×8 digits.
+pub fn dataset() -> Dataset {
+    Dataset::read(&fixtures().join("digits_16.kfd")).unwrap()
+}
+
+/// The SHA-256 digest in the dataset's CID.
+pub fn cid_digest() -> [u8; 32] {
+    cid_of_bytes(dataset().as_bytes()).digest
+}
+
+/// The binary CIDv1 (raw codec) of the dataset.
+pub fn cid_bytes() -> Vec<u8> {
+    cid_of_bytes(dataset().as_bytes()).to_bytes().to_vec()
+}
+
+/// The digits model, calibrated on the dataset's samples.
+pub fn digits() -> QuantizedModel {
+    let graph = kerafold::model::load(&fixtures().join("digits.keras")).unwrap();
+    let program = kerafold::model::lower(&graph).unwrap();
+    kerafold::model::calibrate(&program, &dataset().inputs_f32())
+        .unwrap()
+        .0
+}
+
+/// Everything the host and the hunter hold.
+pub struct Scenario {
+    pub model: QuantizedModel,
+    pub arch: Architecture,
+    pub opening: Opening,
+    pub host: SecretKey,
+    pub hunter: SecretKey,
+    pub file: CiphertextFile,
+    pub encrypted: Encrypted,
+    pub spec: ClaimSpec,
+    /// The accuracy claim an honest Nova proof of the model on the dataset makes.
+    pub accuracy: AccuracyClaim,
+    pub io: NovaIo,
+    pub params: PathBuf,
+}
+
+impl Scenario {
+    /// A fresh scenario (random blindings, keys and nonce).
+    pub fn new() -> Self {
+        let model = digits();
+        let arch = Architecture::compile(&model).unwrap();
+        let opening = Opening::private(model.clone()).unwrap();
+        let host = SecretKey::random();
+        let hunter = SecretKey::random();
+        let (file, _) = weights::encrypt(&opening, &host.public(), &hunter).unwrap();
+        let encrypted = file.parse().unwrap();
+        let data = dataset();
+        let commitment = fe_hex(&opening.commitment().unwrap());
+        let accuracy = native_claim(&model, &data, Visibility::Private, &commitment).unwrap();
+        let spec = ClaimSpec::new(arch.clone(), *data.header());
+        let io = NovaIo::from_accuracy(&accuracy).unwrap();
+        let params = Path::new(env!("CARGO_TARGET_TMPDIR")).join("kerafold-claim-params");
+        Self {
+            model,
+            arch,
+            opening,
+            host,
+            hunter,
+            file,
+            encrypted,
+            spec,
+            accuracy,
+            io,
+            params,
+        }
+    }
+
+    /// The claim input for `claimant`.
+    pub fn input(&self, claimant: [u8; 20]) -> ClaimInput {
+        ClaimInput::new(
+            &self.spec,
+            &self.encrypted,
+            &self.hunter,
+            self.io.clone(),
+            cid_digest(),
+            THRESHOLD,
+            claimant,
+        )
+        .unwrap()
+    }
+
+    /// A proved claim for `claimant`.
+    pub fn prove(&self, claimant: [u8; 20]) -> ClaimProof {
+        claim::prove(&self.spec, &self.input(claimant), &self.params).unwrap()
+    }
+}

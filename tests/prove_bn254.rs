@@ -1,0 +1,377 @@
+//! Proving and verifying on BN254/Grumpkin with IPA (the default configuration): real fixtures,
+//! a 64-layer MLP, the four privacy settings, and tampering. Release mode.
+
+mod common;
+
+use common::{quantized_fixture, scratch_dir};
+use kerafold::fold::{self, Opening, ProofFile, ProveOptions, System, VerifyOptions, Visibility};
+use kerafold::model::{QStep, QuantizedModel};
+use kerafold::Error;
+use kerafold_step_circuits::native::Weights;
+use kerafold_step_circuits::spec::{Act, DenseSpec, FixedPoint, Op};
+use std::path::{Path, PathBuf};
+
+fn options(params: &Path) -> ProveOptions {
+    ProveOptions {
+        system: System::Bn254Ipa,
+        params_dir: params.to_path_buf(),
+        ..ProveOptions::default()
+    }
+}
+
+fn verify_opts(
+    params: &Path,
+    model: Option<&QuantizedModel>,
+    input: Option<Vec<i64>>,
+) -> VerifyOptions {
+    VerifyOptions {
+        params_dir: params.to_path_buf(),
+        srs: None,
+        model: model.cloned(),
+        input,
+    }
+}
+
+fn assert_invalid(r: kerafold::Result<fold::Verified>, what: &str) {
+    match r {
+        Err(Error::Invalid(_)) => {}
+        Err(e) => panic!("{what}: expected an invalid proof, got error {e}"),
+        Ok(_) => panic!("{what}: a tampered proof verified"),
+    }
+}
+
+/// A synthetic MLP: `depth` Dense 16→16 ReLU layers (near-identity weights) and the ArgMax.
+fn deep_mlp(depth: usize) -> QuantizedModel {
+    let fp = FixedPoint {
+        fa: 8,
+        fw: 8,
+        bits: 16,
+        guard: 1,
+    };
+    let n = 16;
+    let mut steps: Vec<QStep> = (0..depth)
+        .map(|l| QStep {
+            name: format!("dense_{l}"),
+            views: vec![],
+            op: Op::Dense(DenseSpec { n_in: n, n_out: n }),
+            act: Act::Relu,
+            save_input: false,
+            weights: Weights {
+                w: (0..n * n)
+                    .map(|k| {
+                        let (i, o) = (k / n, k % n);
+                        let id = if i == o { 256 } else { 0 };
+                        id + ((i * 7 + o * 13 + l) % 5) as i64 - 2
+                    })
+                    .collect(),
+                b: (0..n).map(|o| (o as i64 % 3) * 64).collect(),
+            },
+            output_shape: vec![n],
+        })
+        .collect();
+    steps.push(QStep {
+        name: "argmax".into(),
+        views: vec![],
+        op: Op::ArgMax { n },
+        act: Act::Linear,
+        save_input: false,
+        weights: Weights::default(),
+        output_shape: vec![n],
+    });
+    let fp = FixedPoint {
+        guard: kerafold::model::quant::required_guard(&steps, &fp),
+        ..fp
+    };
+    QuantizedModel {
+        name: format!("mlp{depth}"),
+        fp,
+        input_shape: vec![n],
+        output_shape: vec![n],
+        softmax: false,
+        steps,
+    }
+}
+
+fn write(proof: &ProofFile, dir: &Path, name: &str) -> PathBuf {
+    let p = dir.join(name);
+    proof.write(&p).unwrap();
+    p
+}
+
+#[test]
+fn mlp_fixture_proves_verifies_and_rejects_every_tampering() {
+    let params = scratch_dir("bn254-mlp");
+    let (q, fx) = quantized_fixture("mlp");
+    let x = q.quantize_input(&fx.inputs[0], Some(0)).unwrap();
+    let reference = q.trace(&x, Some(0)).unwrap();
+    let (proof, stats) = fold::prove(&q, &x, &options(&params), &mut |_| {}).unwrap();
+    assert_eq!(proof.claim.steps, q.steps.len());
+    assert_eq!(stats.steps.len(), q.steps.len(), "one fold per step");
+    // the claimed output is the integer reference
+    assert_eq!(proof.claim.class, reference.class);
+    assert_eq!(proof.claim.class, fx.keras_class(0));
+    assert_eq!(
+        proof.claim.output,
+        Opening::Public {
+            values: reference.logits.clone()
+        }
+    );
+    assert_eq!(proof.claim.input, Opening::Public { values: x.clone() });
+    // it verifies, with and without the model and input files
+    let v = fold::verify(&proof, &verify_opts(&params, Some(&q), Some(x.clone()))).unwrap();
+    assert!(v.model_checked && v.input_checked);
+    fold::verify(&proof, &verify_opts(&params, None, None)).unwrap();
+    // the proof file round-trips
+    let dir = scratch_dir("bn254-mlp-files");
+    let path = write(&proof, &dir, "mlp.proof");
+    assert_eq!(ProofFile::read(&path).unwrap(), proof);
+
+    // flipped proof bytes (several positions)
+    let bytes = hex::decode(&proof.snark).unwrap();
+    for pos in [0, bytes.len() / 3, bytes.len() / 2, bytes.len() - 1] {
+        let mut b = bytes.clone();
+        b[pos] ^= 0x01;
+        let mut t = proof.clone();
+        t.snark = hex::encode(b);
+        assert_invalid(
+            fold::verify(&t, &verify_opts(&params, None, None)),
+            "flipped byte",
+        );
+    }
+    // changed class
+    let mut t = proof.clone();
+    t.claim.class = (t.claim.class + 1) % 10;
+    assert_invalid(fold::verify(&t, &verify_opts(&params, None, None)), "class");
+    // changed logits, keeping the class the ArgMax
+    let mut t = proof.clone();
+    if let Opening::Public { values } = &mut t.claim.output {
+        let c = reference.class;
+        let other = (c + 1) % values.len();
+        values[other] -= 1;
+    }
+    assert_invalid(
+        fold::verify(&t, &verify_opts(&params, None, None)),
+        "logits",
+    );
+    // wrong model file: one weight changed (same architecture, different commitment)
+    let mut wrong = q.clone();
+    wrong.steps[1].weights.w[5] += 1;
+    wrong.fp.guard = kerafold::model::quant::required_guard(&wrong.steps, &wrong.fp);
+    assert_eq!(wrong.fp, q.fp, "the change keeps the architecture");
+    assert_invalid(
+        fold::verify(&proof, &verify_opts(&params, Some(&wrong), None)),
+        "wrong model",
+    );
+    // wrong input for a public input
+    let x1 = q.quantize_input(&fx.inputs[1], Some(1)).unwrap();
+    assert_invalid(
+        fold::verify(&proof, &verify_opts(&params, Some(&q), Some(x1.clone()))),
+        "wrong input",
+    );
+    // a different public input in the claim
+    let mut t = proof.clone();
+    t.claim.input = Opening::Public { values: x1 };
+    assert_invalid(
+        fold::verify(&t, &verify_opts(&params, None, None)),
+        "claimed input",
+    );
+    // a different model commitment in the claim
+    let mut t = proof.clone();
+    t.claim.model.commitment = fold::public_model_commitment(&wrong, System::Bn254Ipa).unwrap();
+    assert_invalid(
+        fold::verify(&t, &verify_opts(&params, None, None)),
+        "claimed model",
+    );
+    // fewer steps
+    let mut t = proof.clone();
+    t.claim.steps -= 1;
+    assert_invalid(fold::verify(&t, &verify_opts(&params, None, None)), "steps");
+
+    // the CLI says why and exits with 1
+    let mut t = proof.clone();
+    t.claim.class = (t.claim.class + 1) % 10;
+    let bad = write(&t, &dir, "bad.proof");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_kerafold"))
+        .args([
+            "verify",
+            bad.to_str().unwrap(),
+            "--params-dir",
+            params.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).starts_with("error: verification failed"));
+
+    // zero knowledge is randomized: the same statement proves to different bytes
+    let (again, _) = fold::prove(&q, &x, &options(&params), &mut |_| {}).unwrap();
+    assert_eq!(again.claim, proof.claim);
+    assert_ne!(again.snark, proof.snark);
+}
+
+#[test]
+fn all_privacy_settings_prove_and_verify() {
+    let params = scratch_dir("bn254-privacy");
+    let (q, fx) = quantized_fixture("mlp");
+    let x = q.quantize_input(&fx.inputs[2], Some(2)).unwrap();
+    let public = fold::public_model_commitment(&q, System::Bn254Ipa).unwrap();
+    let vis = [Visibility::Public, Visibility::Private];
+    for input in vis {
+        for model in vis {
+            for output in vis {
+                if output == Visibility::Private
+                    && (input, model) != (Visibility::Private, Visibility::Private)
+                {
+                    continue; // private output: tested with everything private
+                }
+                let opts = ProveOptions {
+                    input,
+                    model,
+                    output,
+                    ..options(&params)
+                };
+                let (proof, _) = fold::prove(&q, &x, &opts, &mut |_| {}).unwrap();
+                let c = &proof.claim;
+                assert_eq!(
+                    matches!(c.input, Opening::Private { .. }),
+                    input == Visibility::Private
+                );
+                assert_eq!(
+                    matches!(c.output, Opening::Private { .. }),
+                    output == Visibility::Private
+                );
+                assert_eq!(c.model.visibility, model);
+                assert_eq!(c.model.commitment == public, model == Visibility::Public);
+                // verifies; with the model file the architecture is rebuilt, and a public
+                // model's commitment recomputed
+                let v = fold::verify(&proof, &verify_opts(&params, Some(&q), None)).unwrap();
+                assert_eq!(v.model_checked, model == Visibility::Public);
+                // a public input can be checked against the file, a private one cannot
+                let with_input =
+                    fold::verify(&proof, &verify_opts(&params, Some(&q), Some(x.clone())));
+                match input {
+                    Visibility::Public => assert!(with_input.unwrap().input_checked),
+                    Visibility::Private => assert!(matches!(with_input, Err(Error::Usage(_)))),
+                }
+                // tampering with a commitment is caught
+                let mut t = proof.clone();
+                if let Opening::Private { commitment } = &mut t.claim.input {
+                    *commitment = public.clone();
+                    assert_invalid(
+                        fold::verify(&t, &verify_opts(&params, None, None)),
+                        "input commitment",
+                    );
+                }
+                if model == Visibility::Private {
+                    let mut t = proof.clone();
+                    t.claim.model.commitment = public.clone();
+                    assert_invalid(
+                        fold::verify(&t, &verify_opts(&params, None, None)),
+                        "model commitment",
+                    );
+                }
+                // class is proven even when the logits are private
+                assert_eq!(c.class, fx.keras_class(2));
+            }
+        }
+    }
+}
+
+#[test]
+fn a_private_model_proof_contains_no_weights() {
+    let params = scratch_dir("bn254-private");
+    let (q, fx) = quantized_fixture("mlp");
+    let x = q.quantize_input(&fx.inputs[0], Some(0)).unwrap();
+    let opts = ProveOptions {
+        model: Visibility::Private,
+        ..options(&params)
+    };
+    let (proof, _) = fold::prove(&q, &x, &opts, &mut |_| {}).unwrap();
+    let dir = scratch_dir("bn254-private-files");
+    let text = std::fs::read_to_string(write(&proof, &dir, "private.proof")).unwrap();
+    let snark = hex::decode(&proof.snark).unwrap();
+    let arch = fold::Architecture::compile(&q).unwrap();
+    type F = <nova_snark::provider::Bn256EngineIPA as nova_snark::traits::Engine>::Scalar;
+    let mut checked = 0;
+    for step in 0..arch.steps.len() {
+        for p in arch.packed_weights::<F>(step, &q) {
+            for e in p.w.iter().chain(&p.b) {
+                if bool::from(ff::Field::is_zero(e)) {
+                    continue;
+                }
+                let enc = fold::fe_hex(e);
+                assert!(
+                    !text.contains(&enc),
+                    "a packed weight element is in the proof file"
+                );
+                let le = hex::decode(&enc).unwrap();
+                assert!(
+                    !snark.windows(le.len()).any(|w| w == le.as_slice()),
+                    "a packed weight element is in the SNARK bytes"
+                );
+                let mut be = le.clone();
+                be.reverse();
+                assert!(!snark.windows(be.len()).any(|w| w == be.as_slice()));
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 50, "checked {checked} weight encodings");
+    // nor does the claim carry any weight values
+    let claim = serde_json::to_string(&proof.claim).unwrap();
+    assert!(!claim.contains("weights"));
+    fold::verify(&proof, &verify_opts(&params, None, None)).unwrap();
+}
+
+#[test]
+fn residual_fixture_proves_and_verifies() {
+    let params = scratch_dir("bn254-residual");
+    let (q, fx) = quantized_fixture("residual");
+    assert!(q.steps.iter().any(|s| s.save_input));
+    assert!(q.steps.iter().any(|s| matches!(s.op, Op::Add { .. })));
+    let x = q.quantize_input(&fx.inputs[5], Some(5)).unwrap();
+    let reference = q.trace(&x, Some(5)).unwrap();
+    let (proof, _) = fold::prove(&q, &x, &options(&params), &mut |_| {}).unwrap();
+    assert_eq!(proof.claim.class, reference.class);
+    assert_eq!(
+        proof.claim.output,
+        Opening::Public {
+            values: reference.logits
+        }
+    );
+    fold::verify(&proof, &verify_opts(&params, Some(&q), Some(x))).unwrap();
+}
+
+#[test]
+fn a_64_layer_mlp_folds_one_layer_per_step() {
+    let params = scratch_dir("bn254-deep");
+    let x: Vec<i64> = (0..16).map(|i| (i * 37 % 200) as i64 - 40).collect();
+    let mut sizes = vec![];
+    for depth in [8, 64] {
+        let q = deep_mlp(depth);
+        let reference = q.trace(&x, None).unwrap();
+        let (proof, stats) = fold::prove(&q, &x, &options(&params), &mut |_| {}).unwrap();
+        assert_eq!(proof.claim.steps, depth + 1);
+        assert_eq!(stats.steps.len(), depth + 1);
+        assert_eq!(
+            proof.claim.output,
+            Opening::Public {
+                values: reference.logits
+            }
+        );
+        fold::verify(&proof, &verify_opts(&params, Some(&q), Some(x.clone()))).unwrap();
+        let dir = scratch_dir("bn254-deep-files");
+        let size = std::fs::metadata(write(&proof, &dir, &format!("d{depth}.proof")))
+            .unwrap()
+            .len();
+        println!(
+            "depth {depth}: {} constraints per step, proof {size} bytes",
+            stats.step_constraints
+        );
+        sizes.push((size, stats.step_constraints));
+    }
+    // the step circuit and the proof do not grow with depth
+    assert_eq!(sizes[0].1, sizes[1].1);
+    let ratio = sizes[1].0 as f64 / sizes[0].0 as f64;
+    assert!((0.95..1.05).contains(&ratio), "proof size ratio {ratio}");
+}

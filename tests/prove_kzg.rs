@@ -1,0 +1,87 @@
+//! Proving on BN254 with HyperKZG: from a powers-of-tau directory, and with the explicitly
+//! insecure random tau. Release mode.
+
+mod common;
+
+use common::{quantized_fixture, scratch_dir};
+use kerafold::fold::{self, ProveOptions, Srs, System, VerifyOptions};
+use kerafold::Error;
+use nova_snark::provider::hyperkzg::{CommitmentEngine, CommitmentKey};
+use nova_snark::provider::Bn256EngineKZG;
+use nova_snark::traits::commitment::CommitmentEngineTrait;
+use std::path::Path;
+
+/// Writes a test powers-of-tau file (random tau: insecure, tests only) with `2^power` points.
+fn test_ptau(dir: &Path, power: u32) {
+    let ck = CommitmentKey::<Bn256EngineKZG>::setup_from_rng(b"test", 1 << power, rand_core::OsRng);
+    let path = dir.join(format!("ppot_pruned_{power:02}.ptau"));
+    let mut f = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+    CommitmentEngine::<Bn256EngineKZG>::save_setup(&ck, &mut f).unwrap();
+}
+
+#[test]
+fn mlp_proves_with_hyperkzg_from_ptau_and_with_random_tau() {
+    let (q, fx) = quantized_fixture("mlp");
+    let x = q.quantize_input(&fx.inputs[4], Some(4)).unwrap();
+
+    // powers of tau from a directory
+    let ptau = scratch_dir("kzg-ptau");
+    test_ptau(&ptau, 15);
+    let params = scratch_dir("kzg-params");
+    let opts = ProveOptions {
+        system: System::Bn254Kzg,
+        srs: Srs::Ptau(ptau.clone()),
+        params_dir: params.clone(),
+        ..ProveOptions::default()
+    };
+    let (proof, _) = fold::prove(&q, &x, &opts, &mut |_| {}).unwrap();
+    assert_eq!(proof.system, "bn254-kzg");
+    assert_eq!(proof.claim.class, fx.keras_class(4));
+    // a verifier with a fresh parameter directory rebuilds its key from the same ptau
+    let fresh = scratch_dir("kzg-verifier");
+    let vopts = VerifyOptions {
+        params_dir: fresh,
+        srs: Some(Srs::Ptau(ptau.clone())),
+        model: Some(q.clone()),
+        input: Some(x.clone()),
+    };
+    fold::verify(&proof, &vopts).unwrap();
+
+    // too small a ptau is a clear error, not a panic
+    let small = scratch_dir("kzg-small");
+    test_ptau(&small, 6);
+    let opts_small = ProveOptions {
+        srs: Srs::Ptau(small),
+        params_dir: scratch_dir("kzg-small-params"),
+        ..opts.clone()
+    };
+    match fold::prove(&q, &x, &opts_small, &mut |_| {}) {
+        Err(Error::Prover(m)) => assert!(m.contains("powers of tau"), "{m}"),
+        other => panic!("expected a ptau error, got {:?}", other.map(|p| p.0.system)),
+    }
+
+    // insecure random tau: verifies with the prover's parameters only
+    let params = scratch_dir("kzg-random");
+    let opts = ProveOptions {
+        system: System::Bn254Kzg,
+        srs: Srs::InsecureRandomTau,
+        params_dir: params.clone(),
+        ..ProveOptions::default()
+    };
+    let (proof, _) = fold::prove(&q, &x, &opts, &mut |_| {}).unwrap();
+    let vopts = VerifyOptions {
+        params_dir: params,
+        srs: None,
+        model: Some(q.clone()),
+        input: None,
+    };
+    fold::verify(&proof, &vopts).unwrap();
+    let elsewhere = VerifyOptions {
+        params_dir: scratch_dir("kzg-random-elsewhere"),
+        ..vopts
+    };
+    assert!(matches!(
+        fold::verify(&proof, &elsewhere),
+        Err(Error::Usage(_))
+    ));
+}

@@ -1,0 +1,208 @@
+//! Quantization fidelity on every real-Keras fixture, in both file formats.
+//!
+//! The table this test prints is the one in FIDELITY.md; the test fails if the file is stale.
+//! Regenerate it with `KERAFOLD_BLESS=1 cargo test --release --test quantize`.
+
+mod common;
+
+use common::{Fixture, Format, MODELS};
+use kerafold::model::{self, QuantizedModel};
+use kerafold::Error;
+use kerafold_step_circuits::FixedPoint;
+
+struct Row {
+    model: String,
+    float_err: [f64; 2],
+    fp: FixedPoint,
+    agree: usize,
+    n: usize,
+    max_abs: f64,
+    rel_logit: f64,
+    steps: usize,
+}
+
+fn softmax(v: &[f64]) -> Vec<f64> {
+    let m = v.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+    let e: Vec<f64> = v.iter().map(|x| (x - m).exp()).collect();
+    let s: f64 = e.iter().sum();
+    e.iter().map(|x| x / s).collect()
+}
+
+/// Loads, lowers and calibrates a fixture on its own inputs (the default: "fixture inputs").
+fn quantized(name: &str, format: Format, fx: &Fixture) -> QuantizedModel {
+    let graph = model::load(&common::model_path(name, format)).expect("fixture loads");
+    let program = model::lower(&graph).expect("fixture lowers");
+    model::calibrate(&program, &fx.inputs)
+        .expect("calibrates")
+        .0
+}
+
+fn row(name: &str) -> Row {
+    let fx = Fixture::load(name);
+    let mut float_err = [0.0f64; 2];
+    let mut models = vec![];
+    for (k, format) in Format::ALL.into_iter().enumerate() {
+        let graph = model::load(&common::model_path(name, format)).unwrap();
+        for (x, want) in fx.inputs.iter().zip(&fx.outputs) {
+            let out = model::forward(&graph, x).unwrap();
+            float_err[k] = float_err[k].max(common::max_rel_err(&out.output, want));
+        }
+        models.push(quantized(name, format, &fx));
+    }
+    assert_eq!(
+        models[0], models[1],
+        "{name}: .keras and .h5 give different quantized models"
+    );
+    let q = &models[0];
+    let (mut agree, mut max_abs, mut rel_logit) = (0, 0f64, 0f64);
+    for (i, x) in fx.inputs.iter().enumerate() {
+        let t = q
+            .trace(&q.quantize_input(x, Some(i)).unwrap(), Some(i))
+            .unwrap();
+        let logits: Vec<f64> = t.logits.iter().map(|&v| q.dequantize(v)).collect();
+        let out = if q.softmax {
+            softmax(&logits)
+        } else {
+            logits.clone()
+        };
+        if t.class == fx.keras_class(i) {
+            agree += 1;
+        }
+        for (a, b) in out.iter().zip(&fx.outputs[i]) {
+            max_abs = max_abs.max((a - *b as f64).abs());
+        }
+        rel_logit = rel_logit.max(common::max_rel_err(&logits, &fx.logits[i]));
+    }
+    Row {
+        model: name.into(),
+        float_err,
+        fp: q.fp,
+        agree,
+        n: fx.inputs.len(),
+        max_abs,
+        rel_logit,
+        steps: q.steps.len(),
+    }
+}
+
+fn table(rows: &[Row]) -> String {
+    let mut s = String::from(
+        "| model | Rust float vs Keras (.keras / .h5, rel.) | fixed point (fa, fw, bits, guard) | steps | integer top-1 = Keras | max abs output error | max rel. logit error |\n|---|---|---|---:|---:|---:|---:|\n",
+    );
+    for r in rows {
+        s.push_str(&format!(
+            "| {} | {:.1e} / {:.1e} | {}, {}, {}, {} | {} | {}/{} | {:.1e} | {:.1e} |\n",
+            r.model,
+            r.float_err[0],
+            r.float_err[1],
+            r.fp.fa,
+            r.fp.fw,
+            r.fp.bits,
+            r.fp.guard,
+            r.steps,
+            r.agree,
+            r.n,
+            r.max_abs,
+            r.rel_logit
+        ));
+    }
+    s
+}
+
+const BEGIN: &str = "<!-- fidelity:begin -->\n";
+const END: &str = "<!-- fidelity:end -->";
+
+#[test]
+fn every_fixture_quantizes_faithfully_and_fidelity_md_is_current() {
+    let rows: Vec<Row> = MODELS.iter().map(|m| row(m)).collect();
+    let t = table(&rows);
+    println!("{t}");
+    for r in &rows {
+        assert!(
+            r.float_err.iter().all(|&e| e <= 1e-4),
+            "{}: Rust float inference is {:?} from Keras",
+            r.model,
+            r.float_err
+        );
+        assert!(
+            r.agree * 100 >= r.n * 99,
+            "{}: integer top-1 agrees with Keras on {}/{}",
+            r.model,
+            r.agree,
+            r.n
+        );
+    }
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("FIDELITY.md");
+    let doc = std::fs::read_to_string(&path).unwrap_or_default();
+    let (a, b) = (doc.find(BEGIN), doc.find(END));
+    let current = match (a, b) {
+        (Some(a), Some(b)) if a < b => &doc[a + BEGIN.len()..b],
+        _ => "",
+    };
+    if current != t {
+        if std::env::var_os("KERAFOLD_BLESS").is_some() {
+            let (a, b) = (a.expect("begin marker"), b.expect("end marker"));
+            let new = format!("{}{BEGIN}{t}{}", &doc[..a], &doc[b..]);
+            std::fs::write(&path, new).unwrap();
+        } else {
+            panic!(
+                "FIDELITY.md is stale; regenerate with `KERAFOLD_BLESS=1 cargo test --release --test quantize`"
+            );
+        }
+    }
+}
+
+#[test]
+fn an_activation_leaving_the_range_is_an_error_naming_layer_and_sample() {
+    let fx = Fixture::load("cnn");
+    let graph = model::load(&common::model_path("cnn", Format::Keras)).unwrap();
+    let program = model::lower(&graph).unwrap();
+    // 8-bit activations at scale 2^6 hold ±2: the CNN's logits reach ~60
+    let fp = FixedPoint {
+        fa: 6,
+        fw: 8,
+        bits: 8,
+        guard: 1,
+    };
+    let q = model::quantize(&program, fp).unwrap();
+    let mut seen = false;
+    for (i, x) in fx.inputs.iter().enumerate() {
+        match q
+            .quantize_input(x, Some(i))
+            .and_then(|v| q.trace(&v, Some(i)))
+        {
+            Err(Error::Overflow { layer, sample, msg }) => {
+                assert_eq!(sample, Some(i));
+                assert!(!layer.is_empty(), "names the layer");
+                assert!(msg.contains("8-bit range"), "{msg}");
+                seen = true;
+                break;
+            }
+            Err(e) => panic!("unexpected error {e}"),
+            Ok(_) => {}
+        }
+    }
+    assert!(seen, "an 8-bit CNN must overflow on some fixture input");
+}
+
+#[test]
+fn quantize_sizes_the_lane_guard_from_the_weights() {
+    let graph = model::load(&common::model_path("mlp", Format::Keras)).unwrap();
+    let program = model::lower(&graph).unwrap();
+    let q = model::quantize(
+        &program,
+        FixedPoint {
+            fa: 8,
+            fw: 8,
+            bits: 16,
+            guard: 1,
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        q.fp.guard,
+        model::quant::required_guard(&q.steps, &q.fp),
+        "quantize replaces the guard by the one the weights need"
+    );
+    assert!(q.fp.guard >= 1);
+}
