@@ -1,6 +1,7 @@
-//! `kerafold bench` through the binary: the issue's acceptance command, on a temporary
-//! parameter directory. Proves 3 depths plus the raw-Nova baseline (about a minute in release;
-//! skipped in debug builds, where Nova is too slow).
+//! `kerafold bench` through the binary, on temporary parameter directories: the benchmark
+//! issue's acceptance command (3 depths plus the raw-Nova baseline), and the folding issue's
+//! depth targets (8 vs 64 layers: peak memory, proof size, verification time). Release only:
+//! in debug builds Nova is too slow.
 
 use std::process::Command;
 
@@ -46,4 +47,59 @@ fn bench_writes_one_csv_row_per_depth() {
         .map(|d| d.collect())
         .unwrap_or_default();
     assert!(left.is_empty(), "{left:?}");
+}
+
+/// Issue 4's depth targets, measured the way `kerafold bench` measures them: the same MLP
+/// (Dense 16→16 + ReLU) with 8 and with 64 layers, each proven in its own child process, so
+/// each peak RSS (`getrusage`) is that depth's alone.
+#[test]
+#[cfg_attr(debug_assertions, ignore = "proves for real: run with --release")]
+fn a_64_layer_mlp_needs_the_memory_and_verifier_of_an_8_layer_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_kerafold"))
+        .args([
+            "bench",
+            "--kind",
+            "dense",
+            "--width",
+            "16",
+            "--depths",
+            "8,64",
+            "--baseline-steps",
+            "1",
+            "--json",
+            "--params-dir",
+        ])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "kerafold bench failed:\n{stderr}");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rows = report["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 2);
+    let field = |r: usize, k: &str| rows[r][k].as_f64().unwrap_or_else(|| panic!("{k}"));
+    assert_eq!(field(0, "steps"), 9.0);
+    assert_eq!(field(1, "steps"), 65.0);
+    let mem = field(1, "peak_rss_mb") / field(0, "peak_rss_mb");
+    let size = field(1, "proof_bytes") / field(0, "proof_bytes");
+    let verify = field(1, "verify_s") / field(0, "verify_s");
+    let per_step = field(1, "per_step_s") / field(0, "per_step_s");
+    println!(
+        "depth 8 vs 64: peak RSS {:.0} vs {:.0} MB ({mem:.3}x), proof {} vs {} bytes ({size:.3}x), \
+         verify {:.2} vs {:.2} s ({verify:.2}x), per step {:.3} vs {:.3} s",
+        field(0, "peak_rss_mb"),
+        field(1, "peak_rss_mb"),
+        field(0, "proof_bytes"),
+        field(1, "proof_bytes"),
+        field(0, "verify_s"),
+        field(1, "verify_s"),
+        field(0, "per_step_s"),
+        field(1, "per_step_s"),
+    );
+    assert!(mem <= 1.2, "peak memory grew {mem:.3}x from 8 to 64 layers");
+    assert!((0.95..=1.05).contains(&size), "proof size ratio {size}");
+    // verification does no per-step work but one native hash per step; allow for a busy machine
+    assert!(verify <= 1.5, "verification time grew {verify:.2}x");
+    assert_eq!(field(0, "constraints_per_step"), field(1, "constraints_per_step"));
 }
