@@ -87,7 +87,7 @@ fn a_64_layer_mlp_needs_the_memory_and_verifier_of_an_8_layer_one() {
     let per_step = field(1, "per_step_s") / field(0, "per_step_s");
     println!(
         "depth 8 vs 64: peak RSS {:.0} vs {:.0} MB ({mem:.3}x), proof {} vs {} bytes ({size:.3}x), \
-         verify {:.2} vs {:.2} s ({verify:.2}x), per step {:.3} vs {:.3} s",
+         verify {:.2} vs {:.2} s ({verify:.2}x), per step {:.3} vs {:.3} s ({per_step:.2}x)",
         field(0, "peak_rss_mb"),
         field(1, "peak_rss_mb"),
         field(0, "proof_bytes"),
@@ -101,5 +101,8 @@ fn a_64_layer_mlp_needs_the_memory_and_verifier_of_an_8_layer_one() {
     assert!((0.95..=1.05).contains(&size), "proof size ratio {size}");
     // verification does no per-step work but one native hash per step; allow for a busy machine
     assert!(verify <= 1.5, "verification time grew {verify:.2}x");
-    assert_eq!(field(0, "constraints_per_step"), field(1, "constraints_per_step"));
+    assert_eq!(
+        field(0, "constraints_per_step"),
+        field(1, "constraints_per_step")
+    );
 }
