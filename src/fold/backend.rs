@@ -379,7 +379,7 @@ pub fn circuit_constraints<F: kerafold_step_circuits::Field, C: StepCircuit<F>>(
 ) -> Result<usize> {
     use nova_snark::frontend::num::AllocatedNum;
     use nova_snark::frontend::ConstraintSystem;
-    let mut cs = super::check::CountingCS::default();
+    let mut cs = kerafold_step_circuits::count::CountingCs::<F>::new();
     let zv = (0..shape.arity())
         .map(|i| AllocatedNum::<F>::alloc(cs.namespace(|| format!("z{i}")), || Ok(F::ZERO)))
         .collect::<std::result::Result<Vec<_>, _>>()
