@@ -924,7 +924,7 @@ fn verify(a: VerifyArgs) -> Result<()> {
         }
     }
     println!(
-        "  model: {:?}, commitment {}{}",
+        "  model: {}, commitment {}{}",
         c.model.visibility,
         c.model.commitment,
         if v.model_checked {
@@ -1251,7 +1251,7 @@ fn verify_accuracy(
         println!("  threshold: at least {k} correct: met");
     }
     println!(
-        "  model: {:?}, commitment {}",
+        "  model: {}, commitment {}",
         c.model.visibility, c.model.commitment
     );
     Ok(())
