@@ -727,11 +727,6 @@ fn prove(a: ProveArgs) -> Result<()> {
             .progress_chars("=> "),
     );
     let mut on = |p: fold::Progress| match p {
-        fold::Progress::Check { step, of, name } => {
-            bar.set_length(of as u64);
-            bar.set_position(step as u64 + 1);
-            bar.set_message(format!("check {name}"));
-        }
         fold::Progress::Setup => bar.set_message("public parameters"),
         fold::Progress::Fold { step, of, name } => {
             bar.set_length(of as u64);

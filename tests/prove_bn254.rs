@@ -375,3 +375,54 @@ fn a_64_layer_mlp_folds_one_layer_per_step() {
     let ratio = sizes[1].0 as f64 / sizes[0].0 as f64;
     assert!((0.95..1.05).contains(&ratio), "proof size ratio {ratio}");
 }
+
+/// `prove_step` checks nothing: the prover checks every step natively before folding it, and a
+/// bad witness is reported by its step and layer, with no fold of that step (here the input of
+/// step 2 is changed after the fact, so it no longer opens the state's commitment).
+#[test]
+fn a_bad_step_witness_is_named_before_it_is_folded() {
+    use kerafold::fold::backend::{self, Bn254Ipa, ParamsStore, Progress, Srs};
+    use std::sync::Arc;
+    let params = scratch_dir("bn254-bad-witness");
+    let q = deep_mlp(4);
+    let x: Vec<i64> = (0..16).map(|i| i as i64 * 3 - 20).collect();
+    let arch = Arc::new(fold::Architecture::compile(&q).unwrap());
+    let trace = q.trace(&x, None).unwrap();
+    let z0 = fold::public_initial_state(&arch, &trace);
+    for bad in [0, 2] {
+        let witness = |i: usize| {
+            let mut w = fold::public_step_witness(&arch, &q, &trace, i);
+            if i == bad {
+                w.x[0] += 1;
+            }
+            w
+        };
+        let mut folded = vec![];
+        let r = backend::prove::<Bn254Ipa>(
+            &ParamsStore::new(&params),
+            &Srs::Transparent,
+            &arch,
+            &witness,
+            &z0,
+            &mut |p| {
+                if let Progress::Fold { step, .. } = p {
+                    folded.push(step)
+                }
+            },
+        );
+        let name = &arch.steps[bad].name;
+        match r {
+            Err(Error::Prover(m)) => {
+                assert!(m.starts_with(&format!("step {bad} ('{name}'): ")), "{m}");
+                assert!(m.contains("is not satisfied"), "{m}");
+            }
+            Err(e) => panic!("expected a prover error, got {e}"),
+            Ok(_) => panic!("a bad witness was proven"),
+        }
+        assert_eq!(
+            folded,
+            (0..bad).collect::<Vec<_>>(),
+            "folds before the bad step"
+        );
+    }
+}

@@ -135,9 +135,6 @@ pub fn measure(
     // CPU time at the start of each fold and at the start of compression
     let mut fold_cpu = vec![];
     let mut on = |p: fold::Progress| match p {
-        fold::Progress::Check { step: 0, of, .. } => {
-            progress(&format!("checking {of} steps natively"))
-        }
         fold::Progress::Setup => progress("public parameters"),
         fold::Progress::Fold { step, of, .. } => {
             fold_cpu.push(cpu_seconds());
@@ -149,7 +146,6 @@ pub fn measure(
             fold_cpu.push(cpu_seconds());
             progress("compressing")
         }
-        _ => {}
     };
     let (t, cpu0) = (Instant::now(), cpu_seconds());
     let (proof, stats) = fold::prove(&model, &input, &opts, &mut on)?;

@@ -234,17 +234,16 @@ pub struct ProveStats {
 /// Progress events while proving.
 #[derive(Clone, Debug)]
 pub enum Progress<'a> {
+    /// Loading or setting up the public parameters (the native check of the first steps runs
+    /// meanwhile).
     Setup,
-    Check {
-        step: usize,
-        of: usize,
-        name: &'a str,
-    },
+    /// Folding step `step` of `of`, already checked natively.
     Fold {
         step: usize,
         of: usize,
         name: &'a str,
     },
+    /// Compressing into the zero-knowledge CompressedSNARK.
     Compress,
 }
 
@@ -398,15 +397,20 @@ pub fn step_constraints<F: kerafold_step_circuits::Field>(
 }
 
 /// Proves every step, compresses, and returns the serialized compressed SNARK and the final
-/// state. Each step's witness is checked natively first; a failing step is reported by name.
+/// state.
 ///
-/// Witnesses are built on demand by `witness(i)`, one step at a time, so the prover holds one
-/// layer's witness at once whatever the depth.
+/// `prove_step` checks nothing, so every step's witness is checked natively before it is
+/// folded, and a failing step is reported by its layer's name. The check runs on a second
+/// thread, ahead of the folds (and alongside the parameter setup): it builds step i's witness
+/// with `witness(i)`, synthesizes it into a checking constraint system, and only then hands that
+/// same witness to the fold, through a channel that holds one step. So each witness is built
+/// once, a fold never starts on an unchecked step, and at most three steps' witnesses are alive
+/// at once whatever the depth.
 pub fn prove<B: Backend>(
     store: &ParamsStore,
     srs: &Srs,
     arch: &Arc<Architecture>,
-    witness: &dyn Fn(usize) -> StepWitness<Scalar<B>>,
+    witness: &(dyn Fn(usize) -> StepWitness<Scalar<B>> + Sync),
     z0: &[Scalar<B>],
     progress: &mut dyn FnMut(Progress),
 ) -> Result<(Vec<u8>, Vec<Scalar<B>>, ProveStats)> {
@@ -417,64 +421,86 @@ pub fn prove<B: Backend>(
     let mut stats = ProveStats::default();
     let shape_cons = step_constraints::<Scalar<B>>(arch)?;
     stats.step_constraints = shape_cons;
-    // native check of every step before any expensive work
-    let mut z = z0.to_vec();
-    for i in 0..n {
-        let name = &arch.steps[i].name;
-        progress(Progress::Check {
-            step: i,
-            of: n,
-            name,
+    std::thread::scope(|scope| {
+        let (checked, next_checked) = std::sync::mpsc::sync_channel(1);
+        let checker = scope.spawn(move || -> Result<Vec<Scalar<B>>> {
+            let mut z = z0.to_vec();
+            for i in 0..n {
+                let name = &arch.steps[i].name;
+                let w = Arc::new(witness(i));
+                let (next, cons) = check_step(arch, &w, &z).map_err(|e| match e {
+                    Error::Prover(m) => Error::Prover(format!("step {i} ('{name}'): {m}")),
+                    e => e,
+                })?;
+                if cons != shape_cons {
+                    return Err(Error::Prover(format!(
+                        "step {i} ('{name}') synthesizes {cons} constraints, the circuit has \
+                         {shape_cons}"
+                    )));
+                }
+                z = next;
+                if checked.send(w).is_err() {
+                    break; // the prover stopped (its own error is reported)
+                }
+            }
+            Ok(z)
         });
-        let w = Arc::new(witness(i));
-        let (next, cons) = check_step(arch, &w, &z).map_err(|e| match e {
-            Error::Prover(m) => Error::Prover(format!("step {i} ('{name}'): {m}")),
-            e => e,
-        })?;
-        if cons != shape_cons {
-            return Err(Error::Prover(format!(
-                "step {i} ('{name}') synthesizes {cons} constraints, the circuit has {shape_cons}"
-            )));
-        }
-        z = next;
-    }
-    progress(Progress::Setup);
-    let t = Instant::now();
-    let (pp, cached) = load_or_setup::<B>(store, arch, srs)?;
-    stats.setup = t.elapsed();
-    stats.params_cached = cached;
-    (stats.primary_constraints, stats.secondary_constraints) = pp.num_constraints();
-    let circuit = |i: usize| LayerStep {
-        arch: arch.clone(),
-        witness: Some(Arc::new(witness(i))),
-    };
-    let first = circuit(0);
-    let mut rs = RecursiveSNARK::<B::E1, B::E2, _>::new(&pp, &first, z0)
-        .map_err(|e| nova_err("first step", e))?;
-    for i in 0..n {
-        progress(Progress::Fold {
-            step: i,
-            of: n,
-            name: &arch.steps[i].name,
-        });
+        progress(Progress::Setup);
         let t = Instant::now();
-        let c = if i == 0 { first.clone() } else { circuit(i) };
-        rs.prove_step(&pp, &c)
-            .map_err(|e| nova_err(&format!("folding step {i}"), e))?;
-        stats.steps.push(t.elapsed());
-    }
-    if rs.outputs() != z.as_slice() {
-        return Err(Error::Prover(
-            "folded state differs from the checked state".into(),
-        ));
-    }
-    progress(Progress::Compress);
-    let t = Instant::now();
-    let (pk, vk) = Snark::<B>::setup(&pp).map_err(|e| nova_err("compression keys", e))?;
-    cache_verifier_key::<B, _>(store, &arch.digest(), &vk)?;
-    let snark = Snark::<B>::prove(&pp, &pk, &rs).map_err(|e| nova_err("compression", e))?;
-    stats.compress = t.elapsed();
-    Ok((encode(&snark)?, z, stats))
+        let (pp, cached) = load_or_setup::<B>(store, arch, srs)?;
+        stats.setup = t.elapsed();
+        stats.params_cached = cached;
+        (stats.primary_constraints, stats.secondary_constraints) = pp.num_constraints();
+        let mut rs = None;
+        for i in 0..n {
+            let Ok(w) = next_checked.recv() else {
+                // the checker stopped early: its error names the step
+                drop(next_checked);
+                return Err(match checker.join().expect("the step checker panicked") {
+                    Err(e) => e,
+                    Ok(_) => Error::Prover("the step checker stopped early".into()),
+                });
+            };
+            progress(Progress::Fold {
+                step: i,
+                of: n,
+                name: &arch.steps[i].name,
+            });
+            let t = Instant::now();
+            let c = LayerStep {
+                arch: arch.clone(),
+                witness: Some(w),
+            };
+            if rs.is_none() {
+                rs = Some(
+                    RecursiveSNARK::<B::E1, B::E2, _>::new(&pp, &c, z0)
+                        .map_err(|e| nova_err("first step", e))?,
+                );
+            }
+            if let Some(rs) = rs.as_mut() {
+                rs.prove_step(&pp, &c)
+                    .map_err(|e| nova_err(&format!("folding step {i}"), e))?;
+            }
+            stats.steps.push(t.elapsed());
+        }
+        drop(next_checked);
+        let z = checker.join().expect("the step checker panicked")?;
+        let Some(rs) = rs else {
+            return Err(Error::Usage("nothing to prove: no steps".into()));
+        };
+        if rs.outputs() != z.as_slice() {
+            return Err(Error::Prover(
+                "folded state differs from the checked state".into(),
+            ));
+        }
+        progress(Progress::Compress);
+        let t = Instant::now();
+        let (pk, vk) = Snark::<B>::setup(&pp).map_err(|e| nova_err("compression keys", e))?;
+        cache_verifier_key::<B, _>(store, &arch.digest(), &vk)?;
+        let snark = Snark::<B>::prove(&pp, &pk, &rs).map_err(|e| nova_err("compression", e))?;
+        stats.compress = t.elapsed();
+        Ok((encode(&snark)?, z, stats))
+    })
 }
 
 /// Loads (or derives) the verifier key for an architecture.
