@@ -1103,10 +1103,6 @@ fn prove_accuracy(a: ProveAccuracyArgs) -> Result<()> {
     let mut on = |p: fold::accuracy::AccuracyProgress| {
         use fold::accuracy::AccuracyProgress as P;
         match p {
-            P::Check { sample, .. } => {
-                bar.set_position(sample as u64 + 1);
-                bar.set_message("check samples");
-            }
             P::Setup => bar.set_message("public parameters"),
             P::Fold { sample, .. } => {
                 bar.set_position(sample as u64 + 1);

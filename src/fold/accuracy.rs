@@ -46,7 +46,6 @@ use nova_snark::frontend::num::AllocatedNum;
 use nova_snark::frontend::{
     AllocatedBit, Boolean, ConstraintSystem, LinearCombination, SynthesisError,
 };
-use nova_snark::nova::RecursiveSNARK;
 use nova_snark::traits::circuit::StepCircuit;
 use rand_core::OsRng;
 use serde::{Deserialize, Serialize};
@@ -543,9 +542,12 @@ fn parse_state(s: &str) -> Result<[u32; 8]> {
 /// Progress while proving accuracy.
 #[derive(Clone, Copy, Debug)]
 pub enum AccuracyProgress {
-    Check { sample: usize, of: usize },
+    /// Loading or setting up the public parameters (the native check of the first samples runs
+    /// meanwhile).
     Setup,
+    /// Folding sample `sample` of `of`, already checked natively.
     Fold { sample: usize, of: usize },
+    /// Compressing into the zero-knowledge CompressedSNARK.
     Compress,
 }
 
@@ -645,22 +647,9 @@ fn prove_with<B: Backend>(
         })?,
         ..Default::default()
     };
-    // native check of every fold, and the SHA state the folds must reach
-    let mut z = z0.clone();
+    // the SHA state the folds must reach, and the CID it gives
     let mut st = header_state(&header);
     for i in 0..n {
-        progress(AccuracyProgress::Check { sample: i, of: n });
-        let (next, cons) = backend::check_circuit(&circuit(i), &z).map_err(|e| match e {
-            Error::Prover(m) => Error::Prover(format!("sample {i}: {m}")),
-            e => e,
-        })?;
-        if cons != stats.step_constraints {
-            return Err(Error::Prover(format!(
-                "sample {i} synthesizes {cons} constraints, the circuit {}",
-                stats.step_constraints
-            )));
-        }
-        z = next;
         for blk in data.record(i).chunks(64) {
             sha256::compress(&mut st, blk.try_into().expect("64-byte block"));
         }
@@ -675,11 +664,6 @@ fn prove_with<B: Backend>(
             "the folded SHA-256 differs from the file's CID".into(),
         ));
     }
-    if z[4] != Scalar::<B>::from(correct as u64) || z[1..3] != pack_state::<Scalar<B>>(&st) {
-        return Err(Error::Prover(
-            "the checked state differs from the reference".into(),
-        ));
-    }
     let store = ParamsStore::new(params_dir);
     let digest_arch = arch.digest();
     let json = serde_json::to_vec_pretty(&*arch).expect("serializes");
@@ -687,34 +671,35 @@ fn prove_with<B: Backend>(
         arch: arch.clone(),
         witness: None,
     };
+    // every fold is checked natively first (on a second thread, ahead of the folds)
     progress(AccuracyProgress::Setup);
-    let t = Instant::now();
-    let (pp, cached) = backend::load_or_setup_circuit::<B, _>(
-        &store,
-        &digest_arch,
-        &shape,
-        &Srs::Transparent,
-        &json,
+    let f = backend::fold_checked::<B, _>(
+        n,
+        &circuit,
+        &z0,
+        stats.step_constraints,
+        &|i| format!("sample {i}"),
+        &mut || {
+            backend::load_or_setup_circuit::<B, _>(
+                &store,
+                &digest_arch,
+                &shape,
+                &Srs::Transparent,
+                &json,
+            )
+        },
+        &mut |i| progress(AccuracyProgress::Fold { sample: i, of: n }),
     )?;
-    stats.setup = t.elapsed();
-    stats.params_cached = cached;
-    stats.primary_constraints = pp.num_constraints().0;
-    let first = circuit(0);
-    let mut rs = RecursiveSNARK::<B::E1, B::E2, _>::new(&pp, &first, &z0)
-        .map_err(|e| Error::Prover(format!("first fold: {e:?}")))?;
-    for i in 0..n {
-        progress(AccuracyProgress::Fold { sample: i, of: n });
-        let t = Instant::now();
-        let c = if i == 0 { first.clone() } else { circuit(i) };
-        rs.prove_step(&pp, &c)
-            .map_err(|e| Error::Prover(format!("folding sample {i}: {e:?}")))?;
-        stats.folds.push(t.elapsed());
-    }
-    if rs.outputs() != z.as_slice() {
+    stats.setup = f.setup;
+    stats.params_cached = f.cached;
+    stats.primary_constraints = f.pp.num_constraints().0;
+    stats.folds = f.folds;
+    if f.z[4] != Scalar::<B>::from(correct as u64) || f.z[1..3] != pack_state::<Scalar<B>>(&st) {
         return Err(Error::Prover(
-            "folded state differs from the checked state".into(),
+            "the proven state differs from the reference".into(),
         ));
     }
+    let (pp, rs) = (f.pp, f.rs);
     progress(AccuracyProgress::Compress);
     let t = Instant::now();
     let (pk, vk) = backend::SnarkOf::<B, SampleStep<Scalar<B>>>::setup(&pp)

@@ -396,64 +396,72 @@ pub fn step_constraints<F: kerafold_step_circuits::Field>(
     circuit_constraints::<F, _>(&LayerStep::<F>::shape(arch.clone()))
 }
 
-/// Proves every step, compresses, and returns the serialized compressed SNARK and the final
-/// state.
+/// What [`fold_checked`] produced.
+pub struct Folded<B: Backend, C: StepCircuit<Scalar<B>>> {
+    pub pp: PpOf<B, C>,
+    /// The parameters came from the cache.
+    pub cached: bool,
+    /// Time to load or set up the parameters.
+    pub setup: Duration,
+    pub rs: RecursiveSNARK<B::E1, B::E2, C>,
+    /// The final state, as the native check computed it (equal to the folded one).
+    pub z: Vec<Scalar<B>>,
+    /// Duration of each fold.
+    pub folds: Vec<Duration>,
+}
+
+/// Folds steps `0..n` of `circuit`, each checked natively before it is folded.
 ///
-/// `prove_step` checks nothing, so every step's witness is checked natively before it is
-/// folded, and a failing step is reported by its layer's name. The check runs on a second
-/// thread, ahead of the folds (and alongside the parameter setup): it builds step i's witness
-/// with `witness(i)`, synthesizes it into a checking constraint system, and only then hands that
-/// same witness to the fold, through a channel that holds one step. So each witness is built
-/// once, a fold never starts on an unchecked step, and at most three steps' witnesses are alive
-/// at once whatever the depth.
-pub fn prove<B: Backend>(
-    store: &ParamsStore,
-    srs: &Srs,
-    arch: &Arc<Architecture>,
-    witness: &(dyn Fn(usize) -> StepWitness<Scalar<B>> + Sync),
+/// `prove_step` checks nothing, so a second thread runs ahead of the folds (and alongside
+/// `setup`, which loads or makes the public parameters): it builds step i's circuit with
+/// `circuit(i)`, synthesizes it into a checking constraint system from the state the previous
+/// steps reached, and only then hands that same circuit to the fold, through a channel that holds
+/// one step. So each witness is built once, a fold never starts on an unchecked step, a failing
+/// step is reported as `what(i)` with the constraint that fails, and at most three steps'
+/// witnesses are alive at once whatever the depth.
+#[allow(clippy::too_many_arguments)]
+pub fn fold_checked<B: Backend, C: StepCircuit<Scalar<B>> + Send>(
+    n: usize,
+    circuit: &(dyn Fn(usize) -> C + Sync),
     z0: &[Scalar<B>],
-    progress: &mut dyn FnMut(Progress),
-) -> Result<(Vec<u8>, Vec<Scalar<B>>, ProveStats)> {
-    let n = arch.steps.len();
+    shape_constraints: usize,
+    what: &(dyn Fn(usize) -> String + Sync),
+    setup: &mut dyn FnMut() -> Result<(PpOf<B, C>, bool)>,
+    on_fold: &mut dyn FnMut(usize),
+) -> Result<Folded<B, C>> {
     if n == 0 {
         return Err(Error::Usage("nothing to prove: no steps".into()));
     }
-    let mut stats = ProveStats::default();
-    let shape_cons = step_constraints::<Scalar<B>>(arch)?;
-    stats.step_constraints = shape_cons;
     std::thread::scope(|scope| {
         let (checked, next_checked) = std::sync::mpsc::sync_channel(1);
         let checker = scope.spawn(move || -> Result<Vec<Scalar<B>>> {
             let mut z = z0.to_vec();
             for i in 0..n {
-                let name = &arch.steps[i].name;
-                let w = Arc::new(witness(i));
-                let (next, cons) = check_step(arch, &w, &z).map_err(|e| match e {
-                    Error::Prover(m) => Error::Prover(format!("step {i} ('{name}'): {m}")),
+                let c = circuit(i);
+                let (next, cons) = check_circuit(&c, &z).map_err(|e| match e {
+                    Error::Prover(m) => Error::Prover(format!("{}: {m}", what(i))),
                     e => e,
                 })?;
-                if cons != shape_cons {
+                if cons != shape_constraints {
                     return Err(Error::Prover(format!(
-                        "step {i} ('{name}') synthesizes {cons} constraints, the circuit has \
-                         {shape_cons}"
+                        "{} synthesizes {cons} constraints, the circuit has {shape_constraints}",
+                        what(i)
                     )));
                 }
                 z = next;
-                if checked.send(w).is_err() {
+                if checked.send(c).is_err() {
                     break; // the prover stopped (its own error is reported)
                 }
             }
             Ok(z)
         });
-        progress(Progress::Setup);
         let t = Instant::now();
-        let (pp, cached) = load_or_setup::<B>(store, arch, srs)?;
-        stats.setup = t.elapsed();
-        stats.params_cached = cached;
-        (stats.primary_constraints, stats.secondary_constraints) = pp.num_constraints();
+        let (pp, cached) = setup()?;
+        let setup = t.elapsed();
         let mut rs = None;
+        let mut folds = Vec::with_capacity(n);
         for i in 0..n {
-            let Ok(w) = next_checked.recv() else {
+            let Ok(c) = next_checked.recv() else {
                 // the checker stopped early: its error names the step
                 drop(next_checked);
                 return Err(match checker.join().expect("the step checker panicked") {
@@ -461,27 +469,19 @@ pub fn prove<B: Backend>(
                     Ok(_) => Error::Prover("the step checker stopped early".into()),
                 });
             };
-            progress(Progress::Fold {
-                step: i,
-                of: n,
-                name: &arch.steps[i].name,
-            });
+            on_fold(i);
             let t = Instant::now();
-            let c = LayerStep {
-                arch: arch.clone(),
-                witness: Some(w),
-            };
             if rs.is_none() {
                 rs = Some(
-                    RecursiveSNARK::<B::E1, B::E2, _>::new(&pp, &c, z0)
+                    RecursiveSNARK::<B::E1, B::E2, C>::new(&pp, &c, z0)
                         .map_err(|e| nova_err("first step", e))?,
                 );
             }
             if let Some(rs) = rs.as_mut() {
                 rs.prove_step(&pp, &c)
-                    .map_err(|e| nova_err(&format!("folding step {i}"), e))?;
+                    .map_err(|e| nova_err(&format!("folding {}", what(i)), e))?;
             }
-            stats.steps.push(t.elapsed());
+            folds.push(t.elapsed());
         }
         drop(next_checked);
         let z = checker.join().expect("the step checker panicked")?;
@@ -493,14 +493,64 @@ pub fn prove<B: Backend>(
                 "folded state differs from the checked state".into(),
             ));
         }
-        progress(Progress::Compress);
-        let t = Instant::now();
-        let (pk, vk) = Snark::<B>::setup(&pp).map_err(|e| nova_err("compression keys", e))?;
-        cache_verifier_key::<B, _>(store, &arch.digest(), &vk)?;
-        let snark = Snark::<B>::prove(&pp, &pk, &rs).map_err(|e| nova_err("compression", e))?;
-        stats.compress = t.elapsed();
-        Ok((encode(&snark)?, z, stats))
+        Ok(Folded {
+            pp,
+            cached,
+            setup,
+            rs,
+            z,
+            folds,
+        })
     })
+}
+
+/// Proves every step of a layer-by-layer proof ([`fold_checked`]), compresses, and returns the
+/// serialized compressed SNARK and the final state.
+pub fn prove<B: Backend>(
+    store: &ParamsStore,
+    srs: &Srs,
+    arch: &Arc<Architecture>,
+    witness: &(dyn Fn(usize) -> StepWitness<Scalar<B>> + Sync),
+    z0: &[Scalar<B>],
+    progress: &mut dyn FnMut(Progress),
+) -> Result<(Vec<u8>, Vec<Scalar<B>>, ProveStats)> {
+    let n = arch.steps.len();
+    let mut stats = ProveStats {
+        step_constraints: step_constraints::<Scalar<B>>(arch)?,
+        ..Default::default()
+    };
+    let circuit = |i: usize| LayerStep {
+        arch: arch.clone(),
+        witness: Some(Arc::new(witness(i))),
+    };
+    let what = |i: usize| format!("step {i} ('{}')", arch.steps[i].name);
+    progress(Progress::Setup);
+    let f = fold_checked::<B, _>(
+        n,
+        &circuit,
+        z0,
+        stats.step_constraints,
+        &what,
+        &mut || load_or_setup::<B>(store, arch, srs),
+        &mut |i| {
+            progress(Progress::Fold {
+                step: i,
+                of: n,
+                name: &arch.steps[i].name,
+            })
+        },
+    )?;
+    stats.setup = f.setup;
+    stats.params_cached = f.cached;
+    stats.steps = f.folds;
+    (stats.primary_constraints, stats.secondary_constraints) = f.pp.num_constraints();
+    progress(Progress::Compress);
+    let t = Instant::now();
+    let (pk, vk) = Snark::<B>::setup(&f.pp).map_err(|e| nova_err("compression keys", e))?;
+    cache_verifier_key::<B, _>(store, &arch.digest(), &vk)?;
+    let snark = Snark::<B>::prove(&f.pp, &pk, &f.rs).map_err(|e| nova_err("compression", e))?;
+    stats.compress = t.elapsed();
+    Ok((encode(&snark)?, f.z, stats))
 }
 
 /// Loads (or derives) the verifier key for an architecture.
