@@ -599,43 +599,6 @@ impl ClaimInput {
     }
 }
 
-/// A Nova IO as JSON (decimal strings): the stand-in for the accuracy proof file until the claim
-/// reads it directly.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct NovaIoJson {
-    /// Number of folded steps.
-    pub num_steps: u64,
-    /// Initial state.
-    pub z0: Vec<String>,
-    /// Final state.
-    pub zn: Vec<String>,
-}
-
-impl NovaIoJson {
-    /// The JSON form of `io`.
-    pub fn new(io: &NovaIo) -> Self {
-        Self {
-            num_steps: io.num_steps,
-            z0: io.z0.iter().map(to_dec).collect(),
-            zn: io.zn.iter().map(to_dec).collect(),
-        }
-    }
-
-    /// Parses the values.
-    pub fn parse(&self) -> Result<NovaIo> {
-        let p = |v: &[String]| {
-            v.iter()
-                .map(|s| from_dec(s, "Nova IO"))
-                .collect::<Result<Vec<Fr>>>()
-        };
-        Ok(NovaIo {
-            num_steps: self.num_steps,
-            z0: p(&self.z0)?,
-            zn: p(&self.zn)?,
-        })
-    }
-}
-
 /// The SHA-256 digest of a dataset CID given as a CIDv1 string (multibase base32 `b…`, raw or
 /// dag-pb codec, sha2-256 multihash) or as 64 hex digits.
 pub fn parse_cid(s: &str) -> Result<[u8; 32]> {
@@ -644,37 +607,7 @@ pub fn parse_cid(s: &str) -> Result<[u8; 32]> {
             return Ok(d.try_into().expect("32 bytes"));
         }
     }
-    let bad = || {
-        Error::Usage(format!(
-            "'{s}' is not a CIDv1 (base32, sha2-256) or a hex digest"
-        ))
-    };
-    let b32 = s.strip_prefix('b').ok_or_else(bad)?;
-    let mut bytes = Vec::new();
-    let (mut acc, mut nbits) = (0u32, 0u32);
-    for c in b32.chars() {
-        let v = match c {
-            'a'..='z' => c as u32 - 'a' as u32,
-            '2'..='7' => c as u32 - '2' as u32 + 26,
-            _ => return Err(bad()),
-        };
-        acc = (acc << 5) | v;
-        nbits += 5;
-        if nbits >= 8 {
-            nbits -= 8;
-            bytes.push((acc >> nbits) as u8);
-            acc &= (1 << nbits) - 1;
-        }
-    }
-    if bytes.len() != 36
-        || bytes[0] != 0x01
-        || !(bytes[1] == 0x55 || bytes[1] == 0x70)
-        || bytes[2] != 0x12
-        || bytes[3] != 0x20
-    {
-        return Err(bad());
-    }
-    Ok(bytes[4..].try_into().expect("32 bytes"))
+    Ok(s.parse::<crate::bounty::cid::Cid>()?.digest)
 }
 
 /// A proved claim.

@@ -28,6 +28,7 @@
 
 use super::arch::Architecture;
 use super::backend::{self, Backend, Bn254Ipa, ParamsStore, Scalar, Srs};
+use super::circuit::alloc;
 use super::commit::{hash_gadget, hash_narrow_gadget, model_link};
 use super::{fe_from_hex, fe_hex, ModelClaim, Visibility};
 use crate::bounty::cid::{Cid, Codec, CHUNK_SIZE};
@@ -132,16 +133,6 @@ pub struct SampleWitness<F> {
 pub struct SampleStep<F: Field> {
     pub arch: Arc<AccuracyArch>,
     pub witness: Option<Arc<SampleWitness<F>>>,
-}
-
-fn alloc<F: Field, CS: ConstraintSystem<F>>(
-    cs: &mut CS,
-    name: &str,
-    v: Option<F>,
-) -> Result<AllocatedNum<F>, SynthesisError> {
-    AllocatedNum::alloc(cs.namespace(|| name.to_string()), || {
-        v.ok_or(SynthesisError::AssignmentMissing)
-    })
 }
 
 /// Allocates `lc` (with value `v`) as a number: one constraint.

@@ -471,23 +471,19 @@ pub fn fold_checked<B: Backend, C: StepCircuit<Scalar<B>> + Send>(
             };
             on_fold(i);
             let t = Instant::now();
-            if rs.is_none() {
-                rs = Some(
-                    RecursiveSNARK::<B::E1, B::E2, C>::new(&pp, &c, z0)
-                        .map_err(|e| nova_err("first step", e))?,
-                );
-            }
-            if let Some(rs) = rs.as_mut() {
-                rs.prove_step(&pp, &c)
-                    .map_err(|e| nova_err(&format!("folding {}", what(i)), e))?;
-            }
+            let r = match rs.take() {
+                Some(r) => r,
+                None => RecursiveSNARK::<B::E1, B::E2, C>::new(&pp, &c, z0)
+                    .map_err(|e| nova_err("first step", e))?,
+            };
+            rs.insert(r)
+                .prove_step(&pp, &c)
+                .map_err(|e| nova_err(&format!("folding {}", what(i)), e))?;
             folds.push(t.elapsed());
         }
         drop(next_checked);
         let z = checker.join().expect("the step checker panicked")?;
-        let Some(rs) = rs else {
-            return Err(Error::Usage("nothing to prove: no steps".into()));
-        };
+        let rs = rs.expect("n > 0 steps were folded");
         if rs.outputs() != z.as_slice() {
             return Err(Error::Prover(
                 "folded state differs from the checked state".into(),

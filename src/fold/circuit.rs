@@ -71,7 +71,8 @@ impl<F: Field> LayerStep<F> {
     }
 }
 
-fn alloc<F: Field, CS: ConstraintSystem<F>>(
+/// Allocates a free number `name` with value `v` (`None`: shape only).
+pub(super) fn alloc<F: Field, CS: ConstraintSystem<F>>(
     cs: &mut CS,
     name: &str,
     v: Option<F>,
