@@ -229,7 +229,9 @@ struct ProveArgs {
     /// Use HyperKZG on BN254 with powers of tau from this directory (snarkjs/PPOT .ptau files).
     #[arg(long, conflicts_with = "insecure_random_tau")]
     ptau: Option<PathBuf>,
-    /// Use HyperKZG with a random tau drawn here. INSECURE: for tests and demos only.
+    /// Use HyperKZG with a random tau drawn here and kept in PARAMS_DIR/insecure-random-tau/
+    /// (verify with --ptau that directory). INSECURE: whoever reads it can forge proofs; for
+    /// tests and demos only.
     #[arg(long)]
     insecure_random_tau: bool,
     /// Parameter cache.
@@ -359,7 +361,8 @@ struct VerifyArgs {
     /// Parameter cache.
     #[arg(long)]
     params_dir: Option<PathBuf>,
-    /// Powers of tau directory, for bn254-kzg proofs whose verifier key is not cached.
+    /// Powers of tau directory (snarkjs/PPOT .ptau files): required for bn254-kzg proofs, whose
+    /// verifier key is derived from the powers of tau you name, never taken from the prover.
     #[arg(long)]
     ptau: Option<PathBuf>,
     /// Print one JSON object instead of text.
@@ -704,6 +707,7 @@ fn prove(a: ProveArgs) -> Result<()> {
     let (_, _, q, _) = load_model(&a.model, &a.quant, &inputs)?;
     let xq = q.quantize_input(x, Some(a.sample))?;
     let kzg = a.ptau.is_some() || a.insecure_random_tau;
+    let random_tau = a.insecure_random_tau;
     let srs = match (&a.ptau, a.insecure_random_tau) {
         (Some(d), _) => Srs::Ptau(d.clone()),
         (None, true) => {
@@ -779,6 +783,12 @@ fn prove(a: ProveArgs) -> Result<()> {
             stats.primary_constraints,
             size,
             a.out.display()
+        );
+    }
+    if random_tau {
+        eprintln!(
+            "note: verify with --ptau {} (the random tau's powers; insecure)",
+            opts.params_dir.join(fold::params::RANDOM_TAU_DIR).display()
         );
     }
     Ok(())
@@ -1100,16 +1110,13 @@ fn prove_accuracy(a: ProveAccuracyArgs) -> Result<()> {
             .progress_chars("=> "),
     );
     let params = a.params_dir.unwrap_or_else(fold::default_params_dir);
-    let mut on = |p: fold::accuracy::AccuracyProgress| {
-        use fold::accuracy::AccuracyProgress as P;
-        match p {
-            P::Setup => bar.set_message("public parameters"),
-            P::Fold { sample, .. } => {
-                bar.set_position(sample as u64 + 1);
-                bar.set_message("fold samples");
-            }
-            P::Compress => bar.set_message("compress (zero-knowledge SNARK)"),
+    let mut on = |p: fold::Progress| match p {
+        fold::Progress::Setup => bar.set_message("public parameters"),
+        fold::Progress::Fold { step, .. } => {
+            bar.set_position(step as u64 + 1);
+            bar.set_message("fold samples");
         }
+        fold::Progress::Compress => bar.set_message("compress (zero-knowledge SNARK)"),
     };
     let blinds = match a.model_vis {
         Vis::Public => vec![],
@@ -1129,7 +1136,7 @@ fn prove_accuracy(a: ProveAccuracyArgs) -> Result<()> {
     }
     let c = &proof.claim;
     let size = std::fs::metadata(&a.out).map(|m| m.len()).unwrap_or(0);
-    let fold_s: f64 = stats.folds.iter().map(|d| d.as_secs_f64()).sum();
+    let fold_s: f64 = stats.steps.iter().map(|d| d.as_secs_f64()).sum();
     if a.json {
         println!(
             "{}",

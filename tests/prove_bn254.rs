@@ -381,7 +381,9 @@ fn a_64_layer_mlp_folds_one_layer_per_step() {
 /// step 2 is changed after the fact, so it no longer opens the state's commitment).
 #[test]
 fn a_bad_step_witness_is_named_before_it_is_folded() {
-    use kerafold::fold::backend::{self, Bn254Ipa, ParamsStore, Progress, Srs};
+    use kerafold::fold::backend::{self, Bn254Ipa, Folding, Progress};
+    use kerafold::fold::circuit::LayerStep;
+    use kerafold::fold::{ParamsStore, Srs};
     use std::sync::Arc;
     let params = scratch_dir("bn254-bad-witness");
     let q = deep_mlp(4);
@@ -397,12 +399,23 @@ fn a_bad_step_witness_is_named_before_it_is_folded() {
             }
             w
         };
+        let circuit = |i: usize| LayerStep {
+            arch: arch.clone(),
+            witness: Some(Arc::new(witness(i))),
+        };
+        let what = |i: usize| format!("step {i} ('{}')", arch.steps[i].name);
+        let folding = Folding {
+            digest: arch.digest(),
+            shape: LayerStep::shape(arch.clone()),
+            n: arch.steps.len(),
+            circuit: &circuit,
+            what: &what,
+        };
         let mut folded = vec![];
-        let r = backend::prove::<Bn254Ipa>(
+        let r = backend::prove::<Bn254Ipa, _>(
             &ParamsStore::new(&params),
             &Srs::Transparent,
-            &arch,
-            &witness,
+            &folding,
             &z0,
             &mut |p| {
                 if let Progress::Fold { step, .. } = p {

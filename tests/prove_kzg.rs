@@ -60,7 +60,9 @@ fn mlp_proves_with_hyperkzg_from_ptau_and_with_random_tau() {
         other => panic!("expected a ptau error, got {:?}", other.map(|p| p.0.system)),
     }
 
-    // insecure random tau: verifies with the prover's parameters only
+    // insecure random tau: the prover keeps its powers of tau as a .ptau file; a verifier that
+    // names that file verifies, one that names other powers of tau (or none) does not, even in
+    // the prover's own parameter directory where the random-tau keys are cached
     let params = scratch_dir("kzg-random");
     let opts = ProveOptions {
         system: System::Bn254Kzg,
@@ -69,19 +71,30 @@ fn mlp_proves_with_hyperkzg_from_ptau_and_with_random_tau() {
         ..ProveOptions::default()
     };
     let (proof, _) = fold::prove(&q, &x, &opts, &mut |_| {}).unwrap();
+    let random_tau = params.join(kerafold::fold::params::RANDOM_TAU_DIR);
     let vopts = VerifyOptions {
-        params_dir: params,
-        srs: None,
+        params_dir: scratch_dir("kzg-random-elsewhere"),
+        srs: Some(Srs::Ptau(random_tau)),
         model: Some(q.clone()),
         input: None,
     };
     fold::verify(&proof, &vopts).unwrap();
-    let elsewhere = VerifyOptions {
-        params_dir: scratch_dir("kzg-random-elsewhere"),
+    let unnamed = VerifyOptions {
+        params_dir: params.clone(),
+        srs: None,
+        ..vopts.clone()
+    };
+    match fold::verify(&proof, &unnamed) {
+        Err(Error::Usage(m)) => assert!(m.contains("powers of tau"), "{m}"),
+        other => panic!("expected a usage error, got {other:?}"),
+    }
+    let other_tau = VerifyOptions {
+        params_dir: params,
+        srs: Some(Srs::Ptau(ptau)),
         ..vopts
     };
     assert!(matches!(
-        fold::verify(&proof, &elsewhere),
-        Err(Error::Usage(_))
+        fold::verify(&proof, &other_tau),
+        Err(Error::Invalid(_))
     ));
 }

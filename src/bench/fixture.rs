@@ -7,8 +7,9 @@
 
 use super::synth::SynthSpec;
 use crate::fold::arch::Architecture;
-use crate::fold::backend::{Backend, Bn254Ipa, Pp, Scalar, Snark, Srs};
+use crate::fold::backend::{Backend, Bn254Ipa, Pp, Scalar, Snark};
 use crate::fold::circuit::LayerStep;
+use crate::fold::Srs;
 use crate::{Error, Result};
 use nova_snark::nova::{ProverKey, RecursiveSNARK};
 use std::sync::Arc;

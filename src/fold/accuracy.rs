@@ -27,9 +27,10 @@
 //! memory is that of one sample's pass, whatever the number of samples.
 
 use super::arch::Architecture;
-use super::backend::{self, Backend, Bn254Ipa, ParamsStore, Scalar, Srs};
+use super::backend::{self, Backend, Bn254Ipa, Progress, ProveStats, Scalar};
 use super::circuit::alloc;
 use super::commit::{hash_gadget, hash_narrow_gadget, model_link};
+use super::params::{ParamsStore, Srs};
 use super::{fe_from_hex, fe_hex, ModelClaim, Visibility};
 use crate::bounty::cid::{Cid, Codec, CHUNK_SIZE};
 use crate::bounty::dataset::{Dataset, Header};
@@ -53,7 +54,6 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::path::Path;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 /// Number of state elements.
 pub const ARITY: usize = 5;
@@ -501,17 +501,6 @@ impl AccuracyProof {
     }
 }
 
-/// Timings of an accuracy proof.
-#[derive(Clone, Debug, Default)]
-pub struct AccuracyStats {
-    pub setup: Duration,
-    pub params_cached: bool,
-    pub folds: Vec<Duration>,
-    pub compress: Duration,
-    pub step_constraints: usize,
-    pub primary_constraints: usize,
-}
-
 fn hex_state(st: &[u32; 8]) -> String {
     st.iter().map(|w| format!("{w:08x}")).collect()
 }
@@ -528,18 +517,6 @@ fn parse_state(s: &str) -> Result<[u32; 8]> {
             .map_err(|_| Error::Invalid("bad SHA state".into()))?;
     }
     Ok(st)
-}
-
-/// Progress while proving accuracy.
-#[derive(Clone, Copy, Debug)]
-pub enum AccuracyProgress {
-    /// Loading or setting up the public parameters (the native check of the first samples runs
-    /// meanwhile).
-    Setup,
-    /// Folding sample `sample` of `of`, already checked natively.
-    Fold { sample: usize, of: usize },
-    /// Compressing into the zero-knowledge CompressedSNARK.
-    Compress,
 }
 
 /// The BN254 scalar field accuracy proofs are over.
@@ -561,8 +538,8 @@ pub fn prove_accuracy(
     data: &Dataset,
     blinds: &[Fr],
     params_dir: &Path,
-    progress: &mut dyn FnMut(AccuracyProgress),
-) -> Result<(AccuracyProof, AccuracyStats)> {
+    progress: &mut dyn FnMut(Progress),
+) -> Result<(AccuracyProof, ProveStats)> {
     prove_with::<Bn254Ipa>(model, data, blinds, params_dir, progress)
 }
 
@@ -571,8 +548,8 @@ fn prove_with<B: Backend>(
     data: &Dataset,
     blinds: &[Scalar<B>],
     params_dir: &Path,
-    progress: &mut dyn FnMut(AccuracyProgress),
-) -> Result<(AccuracyProof, AccuracyStats)> {
+    progress: &mut dyn FnMut(Progress),
+) -> Result<(AccuracyProof, ProveStats)> {
     let visibility = if blinds.is_empty() {
         Visibility::Public
     } else {
@@ -615,14 +592,6 @@ fn prove_with<B: Backend>(
     let commitment = (0..steps).fold(Scalar::<B>::ZERO, |acc, i| {
         model_link(&arch.model, model, i, acc, blinds[i])
     });
-    let circuit = |i: usize| SampleStep {
-        arch: arch.clone(),
-        witness: Some(Arc::new(SampleWitness {
-            record: data.record(i).to_vec(),
-            weights: weights.clone(),
-            blinds: blinds.clone(),
-        })),
-    };
     let h0 = pack_state::<Scalar<B>>(&header_state(&header));
     let z0 = vec![
         Scalar::<B>::ZERO,
@@ -631,13 +600,6 @@ fn prove_with<B: Backend>(
         commitment,
         Scalar::<B>::ZERO,
     ];
-    let mut stats = AccuracyStats {
-        step_constraints: backend::circuit_constraints::<Scalar<B>, _>(&SampleStep::<Scalar<B>> {
-            arch: arch.clone(),
-            witness: None,
-        })?,
-        ..Default::default()
-    };
     // the SHA state the folds must reach, and the CID it gives
     let mut st = header_state(&header);
     for i in 0..n {
@@ -657,48 +619,33 @@ fn prove_with<B: Backend>(
     }
     let store = ParamsStore::new(params_dir);
     let digest_arch = arch.digest();
-    let json = serde_json::to_vec_pretty(&*arch).expect("serializes");
-    let shape = SampleStep::<Scalar<B>> {
+    let circuit = |i: usize| SampleStep {
         arch: arch.clone(),
-        witness: None,
+        witness: Some(Arc::new(SampleWitness {
+            record: data.record(i).to_vec(),
+            weights: weights.clone(),
+            blinds: blinds.clone(),
+        })),
     };
-    // every fold is checked natively first (on a second thread, ahead of the folds)
-    progress(AccuracyProgress::Setup);
-    let f = backend::fold_checked::<B, _>(
-        n,
-        &circuit,
-        &z0,
-        stats.step_constraints,
-        &|i| format!("sample {i}"),
-        &mut || {
-            backend::load_or_setup_circuit::<B, _>(
-                &store,
-                &digest_arch,
-                &shape,
-                &Srs::Transparent,
-                &json,
-            )
+    let what = |i: usize| format!("sample {i}");
+    let folding = backend::Folding {
+        digest: digest_arch,
+        shape: SampleStep::<Scalar<B>> {
+            arch: arch.clone(),
+            witness: None,
         },
-        &mut |i| progress(AccuracyProgress::Fold { sample: i, of: n }),
-    )?;
-    stats.setup = f.setup;
-    stats.params_cached = f.cached;
-    stats.primary_constraints = f.pp.num_constraints().0;
-    stats.folds = f.folds;
-    if f.z[4] != Scalar::<B>::from(correct as u64) || f.z[1..3] != pack_state::<Scalar<B>>(&st) {
+        n,
+        circuit: &circuit,
+        what: &what,
+    };
+    let (snark, zn, stats) =
+        backend::prove::<B, _>(&store, &Srs::Transparent, &folding, &z0, progress)?;
+    store.save_arch(B::ID, &digest_arch, &*arch)?;
+    if zn[4] != Scalar::<B>::from(correct as u64) || zn[1..3] != pack_state::<Scalar<B>>(&st) {
         return Err(Error::Prover(
             "the proven state differs from the reference".into(),
         ));
     }
-    let (pp, rs) = (f.pp, f.rs);
-    progress(AccuracyProgress::Compress);
-    let t = Instant::now();
-    let (pk, vk) = backend::SnarkOf::<B, SampleStep<Scalar<B>>>::setup(&pp)
-        .map_err(|e| Error::Prover(format!("compression keys: {e:?}")))?;
-    backend::cache_verifier_key::<B, _>(&store, &digest_arch, &vk)?;
-    let snark = backend::SnarkOf::<B, SampleStep<Scalar<B>>>::prove(&pp, &pk, &rs)
-        .map_err(|e| Error::Prover(format!("compression: {e:?}")))?;
-    stats.compress = t.elapsed();
     let claim = AccuracyClaim {
         model_name: model.name.clone(),
         fixed_point: model.fp,
@@ -719,7 +666,7 @@ fn prove_with<B: Backend>(
             system: B::ID.into(),
             architecture: hex::encode(digest_arch),
             claim,
-            snark: hex::encode(backend::encode(&snark)?),
+            snark: hex::encode(snark),
         },
         stats,
     ))
@@ -833,25 +780,15 @@ fn verify_with<B: Backend>(
             }
             a
         }
-        None => {
-            let path = store.entry(B::ID, &digest).join("arch.json");
-            let bytes = std::fs::read(&path).map_err(|_| {
+        None => store
+            .load_arch(B::ID, &digest, AccuracyArch::digest)?
+            .ok_or_else(|| {
                 Error::Usage(format!(
-                    "architecture {} is not in {}: pass --model MODEL, or the --params-dir the prover used",
+                    "architecture {} is not in {}: pass the model file (its architecture is rebuilt from it)",
                     &proof.architecture[..16.min(proof.architecture.len())],
                     store.dir.display()
                 ))
-            })?;
-            let a: AccuracyArch = serde_json::from_slice(&bytes)
-                .map_err(|e| Error::format(&path, format!("not an accuracy architecture: {e}")))?;
-            if a.digest() != digest {
-                return Err(Error::format(
-                    &path,
-                    "architecture does not match its digest",
-                ));
-            }
-            a
-        }
+            })?,
     };
     if arch.header != claim.header {
         return Err(Error::Invalid(
@@ -899,16 +836,19 @@ fn verify_with<B: Backend>(
     }
     let arch = Arc::new(arch);
     let (z0, expected) = public_io::<Scalar<B>>(claim)?;
-    let json = serde_json::to_vec_pretty(&*arch).expect("serializes");
     let shape = SampleStep::<Scalar<B>> {
         arch: arch.clone(),
         witness: None,
     };
-    let vk =
-        backend::verifier_key_circuit::<B, _>(&store, &digest, &shape, &Srs::Transparent, &json)?;
-    let snark = hex::decode(&proof.snark)
-        .map_err(|_| Error::Invalid("the proof bytes are not hex".into()))?;
-    let zn = backend::verify::<B, SampleStep<Scalar<B>>>(&vk, &snark, claim.samples, &z0)?;
+    let zn = backend::verify_folded::<B, _>(
+        &store,
+        &Srs::Transparent,
+        &digest,
+        &shape,
+        &proof.snark,
+        claim.samples,
+        &z0,
+    )?;
     const NAMES: [&str; 5] = [
         "sample count",
         "dataset hash",

@@ -7,6 +7,7 @@
 use super::arch::Architecture;
 use super::check::CheckingCS;
 use super::circuit::{LayerStep, StepWitness};
+use super::params::{self, ParamsStore, Srs};
 use crate::{Error, Result};
 use nova_snark::nova::{CompressedSNARK, PublicParams, RecursiveSNARK, VerifierKey};
 use nova_snark::provider::{
@@ -17,21 +18,8 @@ use nova_snark::traits::circuit::StepCircuit;
 use nova_snark::traits::snark::RelaxedR1CSSNARKTrait;
 use nova_snark::traits::Engine;
 use serde::{de::DeserializeOwned, Serialize};
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-/// Where the primary curve's commitment key comes from.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Srs {
-    /// Pedersen generators by hashing to the curve (IPA): transparent.
-    Transparent,
-    /// HyperKZG powers of tau from snarkjs / PPOT `.ptau` files in this directory.
-    Ptau(PathBuf),
-    /// HyperKZG with a random tau drawn on this machine. Whoever ran the setup could forge
-    /// proofs: for tests and demos only.
-    InsecureRandomTau,
-}
 
 /// One Nova configuration.
 pub trait Backend: 'static {
@@ -115,9 +103,9 @@ impl Backend for Bn254Kzg {
                     e,
                 )
             }),
-            Srs::InsecureRandomTau => {
-                PublicParams::setup(circuit, h1, h2).map_err(|e| nova_err("parameter setup", e))
-            }
+            Srs::InsecureRandomTau => Err(Error::Usage(
+                "the random tau is drawn into a .ptau file first (params::prover_srs)".into(),
+            )),
             Srs::Transparent => Err(Error::Usage(
                 "HyperKZG needs powers of tau: pass --ptau DIR (or --insecure-random-tau for tests)"
                     .into(),
@@ -160,65 +148,6 @@ pub fn decode<T: DeserializeOwned>(bytes: &[u8], what: &str) -> Result<T> {
     Ok(v)
 }
 
-/// Cache of public parameters and verifier keys, one directory per (backend, architecture).
-#[derive(Clone, Debug)]
-pub struct ParamsStore {
-    pub dir: PathBuf,
-}
-
-impl ParamsStore {
-    pub fn new(dir: impl Into<PathBuf>) -> Self {
-        Self { dir: dir.into() }
-    }
-
-    /// The directory for one architecture under one backend.
-    pub fn entry(&self, id: &str, arch_digest: &[u8; 32]) -> PathBuf {
-        self.dir
-            .join(format!("{id}-{}", hex::encode(&arch_digest[..16])))
-    }
-
-    pub(crate) fn read(path: &Path) -> Result<Option<Vec<u8>>> {
-        match std::fs::read(path) {
-            Ok(b) => Ok(Some(b)),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(Error::io(path, e)),
-        }
-    }
-
-    pub(crate) fn write(path: &Path, bytes: &[u8]) -> Result<()> {
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
-        }
-        let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-        std::fs::write(&tmp, bytes).map_err(|e| Error::io(&tmp, e))?;
-        std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
-    }
-
-    /// Stores the architecture next to its parameters (verifiers of private models read it).
-    pub fn save_arch(&self, id: &str, arch: &Architecture) -> Result<()> {
-        let path = self.entry(id, &arch.digest()).join("arch.json");
-        let json = serde_json::to_vec_pretty(arch).expect("architecture serializes");
-        Self::write(&path, &json)
-    }
-
-    /// Loads an architecture by digest.
-    pub fn load_arch(&self, id: &str, digest: &[u8; 32]) -> Result<Option<Architecture>> {
-        let path = self.entry(id, digest).join("arch.json");
-        let Some(bytes) = Self::read(&path)? else {
-            return Ok(None);
-        };
-        let arch: Architecture = serde_json::from_slice(&bytes)
-            .map_err(|e| Error::format(&path, format!("not an architecture file: {e}")))?;
-        if &arch.digest() != digest {
-            return Err(Error::format(
-                &path,
-                "architecture does not match its digest",
-            ));
-        }
-        Ok(Some(arch))
-    }
-}
-
 /// Timings and sizes of one proof.
 #[derive(Clone, Debug, Default)]
 pub struct ProveStats {
@@ -245,83 +174,6 @@ pub enum Progress<'a> {
     },
     /// Compressing into the zero-knowledge CompressedSNARK.
     Compress,
-}
-
-/// Loads the cached public parameters of step circuit `shape` (cache key `digest`), or sets
-/// them up and caches them. `arch_json` is stored next to them for verifiers.
-pub fn load_or_setup_circuit<B: Backend, C: StepCircuit<Scalar<B>>>(
-    store: &ParamsStore,
-    digest: &[u8; 32],
-    shape: &C,
-    srs: &Srs,
-    arch_json: &[u8],
-) -> Result<(PpOf<B, C>, bool)> {
-    let dir = store.entry(B::ID, digest);
-    let path = dir.join("pp.bin");
-    if let Some(bytes) = ParamsStore::read(&path)? {
-        if let Ok(pp) = decode::<PpOf<B, C>>(&bytes, "public parameters") {
-            return Ok((pp, true));
-        }
-    }
-    let pp = B::setup(shape, srs)?;
-    ParamsStore::write(&path, &encode(&pp)?)?;
-    ParamsStore::write(&dir.join("arch.json"), arch_json)?;
-    Ok((pp, false))
-}
-
-fn load_or_setup<B: Backend>(
-    store: &ParamsStore,
-    arch: &Arc<Architecture>,
-    srs: &Srs,
-) -> Result<(Pp<B>, bool)> {
-    let json = serde_json::to_vec_pretty(&**arch).expect("architecture serializes");
-    load_or_setup_circuit::<B, _>(
-        store,
-        &arch.digest(),
-        &LayerStep::shape(arch.clone()),
-        srs,
-        &json,
-    )
-}
-
-/// Loads (or derives and caches) the verifier key of step circuit `shape`.
-pub fn verifier_key_circuit<B: Backend, C: StepCircuit<Scalar<B>>>(
-    store: &ParamsStore,
-    digest: &[u8; 32],
-    shape: &C,
-    srs: &Srs,
-    arch_json: &[u8],
-) -> Result<VkOf<B, C>> {
-    let dir = store.entry(B::ID, digest);
-    if let Some(bytes) = ParamsStore::read(&dir.join("vk.bin"))? {
-        return decode::<VkOf<B, C>>(&bytes, "verifier key").map_err(|e| match e {
-            Error::Invalid(m) => Error::format(dir.join("vk.bin"), m),
-            e => e,
-        });
-    }
-    if *srs == Srs::InsecureRandomTau {
-        return Err(Error::Usage(format!(
-            "no verifier key for this architecture in {}: a random-tau proof verifies only with the parameters its prover made",
-            store.dir.display()
-        )));
-    }
-    let (pp, _) = load_or_setup_circuit::<B, C>(store, digest, shape, srs, arch_json)?;
-    let (_, vk) = SnarkOf::<B, C>::setup(&pp).map_err(|e| nova_err("verifier key", e))?;
-    ParamsStore::write(&dir.join("vk.bin"), &encode(&vk)?)?;
-    Ok(vk)
-}
-
-/// Writes a verifier key to the cache if it is not there yet.
-pub fn cache_verifier_key<B: Backend, C: StepCircuit<Scalar<B>>>(
-    store: &ParamsStore,
-    digest: &[u8; 32],
-    vk: &VkOf<B, C>,
-) -> Result<()> {
-    let path = store.entry(B::ID, digest).join("vk.bin");
-    if !path.exists() {
-        ParamsStore::write(&path, &encode(vk)?)?;
-    }
-    Ok(())
 }
 
 /// Synthesizes a step circuit (with its witness) from state `z` into a checking constraint
@@ -376,6 +228,13 @@ pub fn check_step<F: kerafold_step_circuits::Field>(
 pub fn circuit_constraints<F: kerafold_step_circuits::Field, C: StepCircuit<F>>(
     shape: &C,
 ) -> Result<usize> {
+    Ok(circuit_size(shape)?.0)
+}
+
+/// Numbers of constraints and variables of a step circuit alone (without Nova's augmentation).
+pub fn circuit_size<F: kerafold_step_circuits::Field, C: StepCircuit<F>>(
+    shape: &C,
+) -> Result<(usize, usize)> {
     use nova_snark::frontend::num::AllocatedNum;
     use nova_snark::frontend::ConstraintSystem;
     let mut cs = kerafold_step_circuits::count::CountingCs::<F>::new();
@@ -386,7 +245,7 @@ pub fn circuit_constraints<F: kerafold_step_circuits::Field, C: StepCircuit<F>>(
     shape
         .synthesize(&mut cs, &zv)
         .map_err(|e| nova_err("synthesis", e))?;
-    Ok(cs.num_constraints())
+    Ok((cs.num_constraints(), cs.num_aux()))
 }
 
 /// Number of constraints of the layer step circuit alone (without Nova's augmentation).
@@ -500,39 +359,46 @@ pub fn fold_checked<B: Backend, C: StepCircuit<Scalar<B>> + Send>(
     })
 }
 
-/// Proves every step of a layer-by-layer proof ([`fold_checked`]), compresses, and returns the
-/// serialized compressed SNARK and the final state.
-pub fn prove<B: Backend>(
+/// What [`prove`] folds: `n` steps of a step circuit whose shape is `shape` (cache key
+/// `digest`), step `i` built by `circuit(i)` and named `what(i)` in errors.
+pub struct Folding<'a, C> {
+    pub digest: [u8; 32],
+    pub shape: C,
+    pub n: usize,
+    pub circuit: &'a (dyn Fn(usize) -> C + Sync),
+    pub what: &'a (dyn Fn(usize) -> String + Sync),
+}
+
+/// Proves every step of `folding` ([`fold_checked`]) from `z0`, with parameters from this user's
+/// cache (or set up under `srs`), compresses into the zero-knowledge CompressedSNARK, and returns
+/// the serialized SNARK and the final state. The one prove pipeline of every proof kind.
+pub fn prove<B: Backend, C: StepCircuit<Scalar<B>> + Send>(
     store: &ParamsStore,
     srs: &Srs,
-    arch: &Arc<Architecture>,
-    witness: &(dyn Fn(usize) -> StepWitness<Scalar<B>> + Sync),
+    folding: &Folding<'_, C>,
     z0: &[Scalar<B>],
     progress: &mut dyn FnMut(Progress),
 ) -> Result<(Vec<u8>, Vec<Scalar<B>>, ProveStats)> {
-    let n = arch.steps.len();
+    let n = folding.n;
     let mut stats = ProveStats {
-        step_constraints: step_constraints::<Scalar<B>>(arch)?,
+        step_constraints: circuit_constraints::<Scalar<B>, _>(&folding.shape)?,
         ..Default::default()
     };
-    let circuit = |i: usize| LayerStep {
-        arch: arch.clone(),
-        witness: Some(Arc::new(witness(i))),
-    };
-    let what = |i: usize| format!("step {i} ('{}')", arch.steps[i].name);
+    let srs = params::prover_srs::<B, C>(store, srs, &folding.shape)?;
     progress(Progress::Setup);
-    let f = fold_checked::<B, _>(
+    let f = fold_checked::<B, C>(
         n,
-        &circuit,
+        folding.circuit,
         z0,
         stats.step_constraints,
-        &what,
-        &mut || load_or_setup::<B>(store, arch, srs),
+        folding.what,
+        &mut || params::load_or_setup::<B, C>(store, &folding.digest, &folding.shape, &srs),
         &mut |i| {
+            let name = (folding.what)(i);
             progress(Progress::Fold {
                 step: i,
                 of: n,
-                name: &arch.steps[i].name,
+                name: &name,
             })
         },
     )?;
@@ -542,27 +408,29 @@ pub fn prove<B: Backend>(
     (stats.primary_constraints, stats.secondary_constraints) = f.pp.num_constraints();
     progress(Progress::Compress);
     let t = Instant::now();
-    let (pk, vk) = Snark::<B>::setup(&f.pp).map_err(|e| nova_err("compression keys", e))?;
-    cache_verifier_key::<B, _>(store, &arch.digest(), &vk)?;
-    let snark = Snark::<B>::prove(&f.pp, &pk, &f.rs).map_err(|e| nova_err("compression", e))?;
+    let (pk, vk) = SnarkOf::<B, C>::setup(&f.pp).map_err(|e| nova_err("compression keys", e))?;
+    params::cache_verifier_key::<B, C>(store, &folding.digest, &srs, &vk)?;
+    let snark =
+        SnarkOf::<B, C>::prove(&f.pp, &pk, &f.rs).map_err(|e| nova_err("compression", e))?;
     stats.compress = t.elapsed();
     Ok((encode(&snark)?, f.z, stats))
 }
 
-/// Loads (or derives) the verifier key for an architecture.
-pub fn verifier_key<B: Backend>(
+/// Verifies `snark` (hex) as `steps` folds of `shape` from `z0`, with a verifier key derived from
+/// `shape` and `srs` ([`params::verifier_key`]), and returns the final state it proves.
+pub fn verify_folded<B: Backend, C: StepCircuit<Scalar<B>>>(
     store: &ParamsStore,
-    arch: &Arc<Architecture>,
     srs: &Srs,
-) -> Result<Vk<B>> {
-    let json = serde_json::to_vec_pretty(&**arch).expect("architecture serializes");
-    verifier_key_circuit::<B, _>(
-        store,
-        &arch.digest(),
-        &LayerStep::shape(arch.clone()),
-        srs,
-        &json,
-    )
+    digest: &[u8; 32],
+    shape: &C,
+    snark_hex: &str,
+    steps: usize,
+    z0: &[Scalar<B>],
+) -> Result<Vec<Scalar<B>>> {
+    let snark =
+        hex::decode(snark_hex).map_err(|_| Error::Invalid("the proof bytes are not hex".into()))?;
+    let vk = params::verifier_key::<B, C>(store, digest, shape, srs)?;
+    verify::<B, C>(&vk, &snark, steps, z0)
 }
 
 /// Verifies a compressed SNARK and returns the final state it proves.

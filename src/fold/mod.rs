@@ -21,14 +21,16 @@ pub mod backend;
 pub mod check;
 pub mod circuit;
 pub mod commit;
+pub mod params;
 
 pub use arch::Architecture;
-pub use backend::{ParamsStore, Progress, ProveStats, Srs};
+pub use backend::{Progress, ProveStats};
+pub use params::{ParamsStore, Srs};
 
 use crate::model::{QuantizedModel, Trace};
 use crate::{Error, Result};
 use backend::{Backend, Bn254Ipa, Bn254Kzg, PastaIpa, Scalar};
-use circuit::StepWitness;
+use circuit::{LayerStep, StepWitness};
 use commit::{arch_chain, tensor_commitment, zero_tensor_commitment};
 use ff::{Field as _, PrimeField};
 use kerafold_step_circuits::spec::FixedPoint;
@@ -332,10 +334,21 @@ fn prove_with<B: Backend>(
     };
     let z0 = initial_state(&arch, &trace, &blind);
     let store = ParamsStore::new(&opts.params_dir);
-    let witness = |i: usize| step_witness(&arch, model, &trace, &blind, i);
-    let (snark, zn, stats) =
-        backend::prove::<B>(&store, &opts.srs, &arch, &witness, &z0, progress)?;
-    store.save_arch(B::ID, &arch)?;
+    let digest = arch.digest();
+    let circuit = |i: usize| LayerStep {
+        arch: arch.clone(),
+        witness: Some(Arc::new(step_witness(&arch, model, &trace, &blind, i))),
+    };
+    let what = |i: usize| format!("step {i} ('{}')", arch.steps[i].name);
+    let folding = backend::Folding {
+        digest,
+        shape: LayerStep::shape(arch.clone()),
+        n: arch.steps.len(),
+        circuit: &circuit,
+        what: &what,
+    };
+    let (snark, zn, stats) = backend::prove::<B, _>(&store, &opts.srs, &folding, &z0, progress)?;
+    store.save_arch(B::ID, &digest, &*arch)?;
     if zn[5] != Scalar::<B>::from(trace.class as u64) {
         return Err(Error::Prover(
             "proven class differs from the reference inference".into(),
@@ -454,6 +467,35 @@ fn opening_commitment<F: Field>(
     }
 }
 
+/// The public state of an inference proof of `claim` over `arch`: `(z0, zn)` as the verifier
+/// derives them (public values are committed here, never taken as commitments).
+pub fn public_io<F: Field>(arch: &Architecture, claim: &Claim) -> Result<(Vec<F>, Vec<F>)> {
+    let fp = arch.fp;
+    let in_len: usize = arch.input_shape.iter().product();
+    let input_c: F = opening_commitment(&claim.input, in_len, arch.width, &fp, "input")?;
+    let output_c: F =
+        opening_commitment(&claim.output, arch.output_len(), arch.width, &fp, "output")?;
+    if let Opening::Public { values } = &claim.output {
+        if kerafold_step_circuits::native::argmax(values) != claim.class {
+            return Err(Error::Invalid(
+                "the claimed class is not the ArgMax of the claimed logits".into(),
+            ));
+        }
+    }
+    let model_c: F = fe_from_hex(&claim.model.commitment, "model commitment")?;
+    let zero_c = zero_tensor_commitment(arch.width, fp.bits);
+    let z0 = vec![F::ZERO, input_c, zero_c, F::ZERO, F::ZERO, F::ZERO];
+    let zn = vec![
+        F::from(arch.steps.len() as u64),
+        output_c,
+        zero_c,
+        arch_chain(arch),
+        model_c,
+        F::from(claim.class as u64),
+    ];
+    Ok((z0, zn))
+}
+
 fn verify_with<B: Backend>(
     proof: &ProofFile,
     opts: &VerifyOptions,
@@ -475,13 +517,15 @@ fn verify_with<B: Backend>(
             }
             a
         }
-        None => store.load_arch(B::ID, &digest)?.ok_or_else(|| {
-            Error::Usage(format!(
-                "architecture {} is not in {}: pass --model MODEL, or the --params-dir the prover used",
-                &proof.architecture[..16.min(proof.architecture.len())],
-                store.dir.display()
-            ))
-        })?,
+        None => store
+            .load_arch(B::ID, &digest, Architecture::digest)?
+            .ok_or_else(|| {
+                Error::Usage(format!(
+                    "architecture {} is not in {}: pass the model file (its architecture is rebuilt from it)",
+                    &proof.architecture[..16.min(proof.architecture.len())],
+                    store.dir.display()
+                ))
+            })?,
     };
     let arch = Arc::new(arch);
     if claim.fixed_point != arch.fp {
@@ -496,9 +540,6 @@ fn verify_with<B: Backend>(
             arch.steps.len()
         )));
     }
-    let fp = arch.fp;
-    let in_len: usize = arch.input_shape.iter().product();
-    let input_c: Scalar<B> = opening_commitment(&claim.input, in_len, arch.width, &fp, "input")?;
     let mut input_checked = false;
     if let Some(x) = &opts.input {
         match &claim.input {
@@ -515,21 +556,12 @@ fn verify_with<B: Backend>(
             }
         }
     }
-    let output_c: Scalar<B> =
-        opening_commitment(&claim.output, arch.output_len(), arch.width, &fp, "output")?;
-    if let Opening::Public { values } = &claim.output {
-        if kerafold_step_circuits::native::argmax(values) != claim.class {
-            return Err(Error::Invalid(
-                "the claimed class is not the ArgMax of the claimed logits".into(),
-            ));
-        }
-    }
-    let model_c: Scalar<B> = fe_from_hex(&claim.model.commitment, "model commitment")?;
+    let (z0, expected) = public_io::<Scalar<B>>(&arch, claim)?;
     let mut model_checked = false;
     if let Some(m) = &opts.model {
         if claim.model.visibility == Visibility::Public {
             let c: Scalar<B> = commit::model_commitment(&arch, m);
-            if c != model_c {
+            if c != expected[4] {
                 return Err(Error::Invalid(
                     "the model file's weights do not match the proof's model commitment".into(),
                 ));
@@ -537,30 +569,24 @@ fn verify_with<B: Backend>(
             model_checked = true;
         }
     }
-    let z0 = vec![
-        Scalar::<B>::ZERO,
-        input_c,
-        zero_tensor_commitment(arch.width, fp.bits),
-        Scalar::<B>::ZERO,
-        Scalar::<B>::ZERO,
-        Scalar::<B>::ZERO,
-    ];
-    let expected = [
-        Scalar::<B>::from(arch.steps.len() as u64),
-        output_c,
-        zero_tensor_commitment(arch.width, fp.bits),
-        arch_chain(&arch),
-        model_c,
-        Scalar::<B>::from(claim.class as u64),
-    ];
-    let snark = hex::decode(&proof.snark)
-        .map_err(|_| Error::Invalid("the proof bytes are not hex".into()))?;
-    let srs = opts.srs.clone().unwrap_or(match system {
-        System::Bn254Kzg => Srs::InsecureRandomTau,
-        _ => Srs::Transparent,
-    });
-    let vk = backend::verifier_key::<B>(&store, &arch, &srs)?;
-    let zn = backend::verify::<B, _>(&vk, &snark, arch.steps.len(), &z0)?;
+    let srs = match (system, &opts.srs) {
+        (_, Some(srs)) => srs.clone(),
+        (System::Bn254Kzg, None) => {
+            return Err(Error::Usage(
+                "a HyperKZG proof verifies only against powers of tau the verifier names: pass --ptau DIR".into(),
+            ))
+        }
+        (_, None) => Srs::Transparent,
+    };
+    let zn = backend::verify_folded::<B, _>(
+        &store,
+        &srs,
+        &digest,
+        &LayerStep::shape(arch.clone()),
+        &proof.snark,
+        arch.steps.len(),
+        &z0,
+    )?;
     const NAMES: [&str; 6] = [
         "step count",
         "output commitment",

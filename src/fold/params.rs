@@ -1,0 +1,436 @@
+//! Public parameters and verifier keys: derived from what the caller trusts, and cached only in
+//! files this user's kerafold wrote (docs/DESIGN.md, "Keys").
+//!
+//! A verifier key decides what a proof proves: the key of another circuit (say, one that outputs
+//! whatever final state the verifier expects) makes any claim verify. So a key is never taken
+//! from a file as it is. It is **derived** from
+//! - the step circuit, which the caller builds from an architecture it trusts (rebuilt from a
+//!   model file, or read from a file whose digest is the one the proof claims), and
+//! - the SRS the caller names: transparent IPA generators, or HyperKZG powers of tau from a
+//!   directory of `.ptau` files,
+//!
+//! and cached under a key made of everything that determines it (system, SRS identity, circuit
+//! digest). A cache file carries an HMAC-SHA256 tag over that key and its bytes, under a secret
+//! only this user holds (`$XDG_CONFIG_HOME/kerafold/cache-secret`, else
+//! `~/.config/kerafold/cache-secret`, mode 0600). A file without a valid tag — written by another
+//! user, another machine, or a prover who can write into the parameter directory — is ignored
+//! and the key derived again; the tag covers the circuit digest, so a valid file of one circuit
+//! is no key for another. Without a home directory nothing is cached and keys are always derived.
+//!
+//! The prover reads its public parameters through the same cache: parameters whose commitment
+//! generators someone else chose could also break the hiding of its commitments.
+
+use super::backend::{decode, encode, Backend, PpOf, SnarkOf, VkOf};
+use crate::{Error, Result};
+use hmac::{Hmac, Mac};
+use nova_snark::traits::circuit::StepCircuit;
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+/// Where the primary curve's commitment key comes from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Srs {
+    /// Pedersen generators by hashing to the curve (IPA): transparent.
+    Transparent,
+    /// HyperKZG powers of tau from snarkjs / PPOT `.ptau` files in this directory.
+    Ptau(PathBuf),
+    /// HyperKZG with a tau drawn at random on this machine and kept as a `.ptau` file in the
+    /// parameter directory (`insecure-random-tau/`), so that a verifier can name it with
+    /// `--ptau`. Whoever can read that file can forge proofs: for tests and demos only.
+    InsecureRandomTau,
+}
+
+/// The directory, under a parameter directory, that holds the insecure random tau.
+pub const RANDOM_TAU_DIR: &str = "insecure-random-tau";
+
+/// Magic prefix of an authenticated cache file; the 32-byte tag follows, then the payload.
+const MAGIC: &[u8; 8] = b"kfauth01";
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// This user's cache secret (created on first use), or `None` if there is no place for it.
+fn cache_secret() -> Option<&'static [u8; 32]> {
+    static SECRET: OnceLock<Option<[u8; 32]>> = OnceLock::new();
+    SECRET
+        .get_or_init(|| {
+            let base = std::env::var_os("XDG_CONFIG_HOME")
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+                .or_else(|| {
+                    std::env::var_os("HOME")
+                        .filter(|v| !v.is_empty())
+                        .map(|h| PathBuf::from(h).join(".config"))
+                })?;
+            load_or_create_secret(&base.join("kerafold").join("cache-secret")).ok()
+        })
+        .as_ref()
+}
+
+/// Reads the 32-byte secret at `path`, creating it (mode 0600, atomically: concurrent first uses
+/// agree on one secret) if it does not exist.
+fn load_or_create_secret(path: &Path) -> std::io::Result<[u8; 32]> {
+    let read = |p: &Path| -> std::io::Result<[u8; 32]> {
+        std::fs::read(p)?.try_into().map_err(|_| {
+            std::io::Error::new(std::io::ErrorKind::InvalidData, "not a 32-byte secret")
+        })
+    };
+    match read(path) {
+        Ok(s) => return Ok(s),
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+        Err(_) => {}
+    }
+    let dir = path.parent().expect("the secret has a directory");
+    std::fs::create_dir_all(dir)?;
+    let mut secret = [0u8; 32];
+    rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut secret);
+    let tmp = dir.join(format!(".cache-secret.{}", std::process::id()));
+    {
+        use std::io::Write;
+        let mut opts = std::fs::OpenOptions::new();
+        opts.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+        let mut f = opts.open(&tmp)?;
+        f.write_all(&secret)?;
+        f.sync_all()?;
+    }
+    // `hard_link` fails if the secret appeared meanwhile: then the first one wins.
+    let linked = std::fs::hard_link(&tmp, path);
+    let _ = std::fs::remove_file(&tmp);
+    match linked {
+        Ok(()) => Ok(secret),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => read(path),
+        Err(e) => Err(e),
+    }
+}
+
+/// The identity of an SRS, part of every cache key: `transparent`, or `ptau-` and the SHA-256
+/// of the directory's `.ptau` files (names and contents).
+pub fn srs_id(srs: &Srs) -> Result<String> {
+    match srs {
+        Srs::Transparent => Ok("transparent".into()),
+        Srs::Ptau(dir) => {
+            let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+                .map_err(|e| Error::io(dir, e))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "ptau"))
+                .collect();
+            files.sort();
+            if files.is_empty() {
+                return Err(Error::Usage(format!(
+                    "{}: no .ptau files (powers of tau, e.g. ppot_pruned_20.ptau)",
+                    dir.display()
+                )));
+            }
+            let mut h = Sha256::new();
+            for f in &files {
+                let mut file = std::fs::File::open(f).map_err(|e| Error::io(f, e))?;
+                h.update(f.file_name().expect("a file").as_encoded_bytes());
+                h.update([0]);
+                std::io::copy(&mut file, &mut h).map_err(|e| Error::io(f, e))?;
+            }
+            Ok(format!("ptau-{}", hex::encode(&h.finalize()[..8])))
+        }
+        Srs::InsecureRandomTau => Err(Error::Usage(
+            "a random tau is known only to the machine that drew it: name its powers of tau with --ptau".into(),
+        )),
+    }
+}
+
+/// Cache of public parameters, verifier keys and architectures, one directory per (system, SRS,
+/// circuit).
+#[derive(Clone, Debug)]
+pub struct ParamsStore {
+    pub dir: PathBuf,
+}
+
+impl ParamsStore {
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        Self { dir: dir.into() }
+    }
+
+    /// The directory of one architecture's files under one system (where `arch.json` lives).
+    pub fn entry(&self, system: &str, digest: &[u8; 32]) -> PathBuf {
+        self.dir
+            .join(format!("{system}-{}", hex::encode(&digest[..16])))
+    }
+
+    /// The directory of one circuit's keys under one system and SRS.
+    fn key_entry(&self, system: &str, srs: &str, digest: &[u8; 32]) -> PathBuf {
+        match srs {
+            "transparent" => self.entry(system, digest),
+            _ => self
+                .dir
+                .join(format!("{system}-{srs}-{}", hex::encode(&digest[..16]))),
+        }
+    }
+
+    fn read(path: &Path) -> Result<Option<Vec<u8>>> {
+        match std::fs::read(path) {
+            Ok(b) => Ok(Some(b)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(Error::io(path, e)),
+        }
+    }
+
+    /// Writes atomically (a reader never sees half a file).
+    fn write(path: &Path, bytes: &[u8]) -> Result<()> {
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+        }
+        let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+        std::fs::write(&tmp, bytes).map_err(|e| Error::io(&tmp, e))?;
+        std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
+    }
+
+    /// Stores the architecture next to its parameters (verifiers of private models read it; they
+    /// check it against the digest the proof claims).
+    pub fn save_arch<T: serde::Serialize>(
+        &self,
+        system: &str,
+        digest: &[u8; 32],
+        arch: &T,
+    ) -> Result<()> {
+        let json = serde_json::to_vec_pretty(arch).expect("architecture serializes");
+        Self::write(&self.entry(system, digest).join("arch.json"), &json)
+    }
+
+    /// Reads the `arch.json` stored for `digest`: `None` if absent; an error if it does not parse
+    /// or is not the architecture of that digest. The caller validates what it parsed.
+    pub fn load_arch<T: serde::de::DeserializeOwned>(
+        &self,
+        system: &str,
+        digest: &[u8; 32],
+        digest_of: impl Fn(&T) -> [u8; 32],
+    ) -> Result<Option<T>> {
+        let path = self.entry(system, digest).join("arch.json");
+        let Some(bytes) = Self::read(&path)? else {
+            return Ok(None);
+        };
+        let arch: T = serde_json::from_slice(&bytes)
+            .map_err(|e| Error::format(&path, format!("not an architecture file: {e}")))?;
+        if &digest_of(&arch) != digest {
+            return Err(Error::format(
+                &path,
+                "the architecture does not match its digest",
+            ));
+        }
+        Ok(Some(arch))
+    }
+
+    /// The MAC of cache file `kind` for (system, SRS, circuit), before its payload.
+    fn mac(secret: &[u8; 32], kind: &str, key: (&str, &str, &[u8; 32])) -> HmacSha256 {
+        let mut mac = HmacSha256::new_from_slice(secret).expect("HMAC takes any key length");
+        for part in [
+            b"kerafold key cache v1".as_slice(),
+            kind.as_bytes(),
+            key.0.as_bytes(),
+            key.1.as_bytes(),
+        ] {
+            mac.update(&(part.len() as u64).to_le_bytes());
+            mac.update(part);
+        }
+        mac.update(key.2);
+        mac
+    }
+
+    /// The payload of an authenticated cache file, or `None` if it is absent, has no valid tag,
+    /// or there is no cache secret.
+    fn read_authenticated(
+        &self,
+        kind: &str,
+        key: (&str, &str, &[u8; 32]),
+    ) -> Result<Option<Vec<u8>>> {
+        let Some(secret) = cache_secret() else {
+            return Ok(None);
+        };
+        let path = self.key_entry(key.0, key.1, key.2).join(kind);
+        let Some(mut bytes) = Self::read(&path)? else {
+            return Ok(None);
+        };
+        if bytes.len() < 40 || &bytes[..8] != MAGIC {
+            return Ok(None);
+        }
+        let mut mac = Self::mac(secret, kind, key);
+        mac.update(&bytes[40..]);
+        if mac.verify_slice(&bytes[8..40]).is_err() {
+            return Ok(None);
+        }
+        Ok(Some(bytes.split_off(40)))
+    }
+
+    /// Writes an authenticated cache file (nothing without a cache secret).
+    fn write_authenticated(
+        &self,
+        kind: &str,
+        key: (&str, &str, &[u8; 32]),
+        payload: &[u8],
+    ) -> Result<()> {
+        let Some(secret) = cache_secret() else {
+            return Ok(());
+        };
+        let mut bytes = Vec::with_capacity(40 + payload.len());
+        bytes.extend_from_slice(MAGIC);
+        let mut mac = Self::mac(secret, kind, key);
+        mac.update(payload);
+        bytes.extend_from_slice(&mac.finalize().into_bytes());
+        bytes.extend_from_slice(payload);
+        Self::write(&self.key_entry(key.0, key.1, key.2).join(kind), &bytes)
+    }
+}
+
+/// The SRS the prover uses: `InsecureRandomTau` becomes the `.ptau` directory in `store` that
+/// holds this machine's random tau, drawn now if it is missing or too small for `shape`.
+pub fn prover_srs<B: Backend, C: StepCircuit<<B::E1 as nova_snark::traits::Engine>::Scalar>>(
+    store: &ParamsStore,
+    srs: &Srs,
+    shape: &C,
+) -> Result<Srs> {
+    if *srs != Srs::InsecureRandomTau {
+        return Ok(srs.clone());
+    }
+    let dir = store.dir.join(RANDOM_TAU_DIR);
+    let (cons, vars) = super::backend::circuit_size::<_, C>(shape)?;
+    // Nova's augmentation adds about 12k constraints and variables to the step circuit.
+    let mut power = (cons.max(vars) + (1 << 14))
+        .next_power_of_two()
+        .trailing_zeros();
+    for _ in 0..3 {
+        let path = dir.join(format!("ppot_pruned_{power:02}.ptau"));
+        if !path.exists() {
+            write_random_ptau(&path, power)?;
+        }
+        let srs = Srs::Ptau(dir.clone());
+        match B::setup(shape, &srs) {
+            Ok(_) => return Ok(srs),
+            Err(Error::Prover(m)) if m.contains("powers of tau") => power += 1,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(Error::Prover(
+        "could not size the random powers of tau for this circuit".into(),
+    ))
+}
+
+/// Draws a random tau and writes `2^power` powers as a `.ptau` file (insecure: this machine
+/// knew tau).
+fn write_random_ptau(path: &Path, power: u32) -> Result<()> {
+    use nova_snark::provider::hyperkzg::{CommitmentEngine, CommitmentKey};
+    use nova_snark::provider::Bn256EngineKZG;
+    use nova_snark::traits::commitment::CommitmentEngineTrait;
+    let ck = CommitmentKey::<Bn256EngineKZG>::setup_from_rng(
+        b"kerafold insecure random tau",
+        1 << power,
+        rand_core::OsRng,
+    );
+    let mut bytes = std::io::Cursor::new(Vec::new());
+    CommitmentEngine::<Bn256EngineKZG>::save_setup(&ck, &mut bytes)
+        .map_err(|e| Error::Prover(format!("writing the random powers of tau: {e:?}")))?;
+    ParamsStore::write(path, bytes.get_ref())
+}
+
+/// The public parameters of `shape` (circuit digest `digest`) under `srs`: from this user's
+/// cache, or set up and cached. `true` if they came from the cache.
+pub fn load_or_setup<B: Backend, C: StepCircuit<<B::E1 as nova_snark::traits::Engine>::Scalar>>(
+    store: &ParamsStore,
+    digest: &[u8; 32],
+    shape: &C,
+    srs: &Srs,
+) -> Result<(PpOf<B, C>, bool)> {
+    let id = srs_id(srs)?;
+    let key = (B::ID, id.as_str(), digest);
+    if let Some(bytes) = store.read_authenticated("pp.bin", key)? {
+        if let Ok(pp) = decode::<PpOf<B, C>>(&bytes, "public parameters") {
+            return Ok((pp, true));
+        }
+    }
+    let pp = B::setup(shape, srs)?;
+    store.write_authenticated("pp.bin", key, &encode(&pp)?)?;
+    Ok((pp, false))
+}
+
+/// The verifier key of `shape` (circuit digest `digest`) under `srs`, derived from them: from this
+/// user's cache, or derived (through the public parameters) and cached.
+pub fn verifier_key<B: Backend, C: StepCircuit<<B::E1 as nova_snark::traits::Engine>::Scalar>>(
+    store: &ParamsStore,
+    digest: &[u8; 32],
+    shape: &C,
+    srs: &Srs,
+) -> Result<VkOf<B, C>> {
+    let id = srs_id(srs)?;
+    let key = (B::ID, id.as_str(), digest);
+    if let Some(bytes) = store.read_authenticated("vk.bin", key)? {
+        if let Ok(vk) = decode::<VkOf<B, C>>(&bytes, "verifier key") {
+            return Ok(vk);
+        }
+    }
+    let (pp, _) = load_or_setup::<B, C>(store, digest, shape, srs)?;
+    let (_, vk) =
+        SnarkOf::<B, C>::setup(&pp).map_err(|e| Error::Prover(format!("verifier key: {e:?}")))?;
+    store.write_authenticated("vk.bin", key, &encode(&vk)?)?;
+    Ok(vk)
+}
+
+/// Caches a verifier key the caller derived from parameters of [`load_or_setup`].
+pub fn cache_verifier_key<
+    B: Backend,
+    C: StepCircuit<<B::E1 as nova_snark::traits::Engine>::Scalar>,
+>(
+    store: &ParamsStore,
+    digest: &[u8; 32],
+    srs: &Srs,
+    vk: &VkOf<B, C>,
+) -> Result<()> {
+    let id = srs_id(srs)?;
+    store.write_authenticated("vk.bin", (B::ID, id.as_str(), digest), &encode(vk)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cache_file_verifies_only_for_its_own_key_and_bytes() {
+        let dir = std::env::temp_dir().join(format!("kerafold-params-test-{}", std::process::id()));
+        let store = ParamsStore::new(&dir);
+        if cache_secret().is_none() {
+            return; // no home directory: nothing is cached, nothing to test
+        }
+        let d = [7u8; 32];
+        let key = ("bn254-ipa", "transparent", &d);
+        store
+            .write_authenticated("vk.bin", key, b"payload")
+            .unwrap();
+        assert_eq!(
+            store.read_authenticated("vk.bin", key).unwrap().as_deref(),
+            Some(&b"payload"[..])
+        );
+        // another circuit's entry with these bytes: not a key for it
+        let other = [8u8; 32];
+        let path = store
+            .key_entry("bn254-ipa", "transparent", &d)
+            .join("vk.bin");
+        let bytes = std::fs::read(&path).unwrap();
+        let to = store
+            .key_entry("bn254-ipa", "transparent", &other)
+            .join("vk.bin");
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::write(&to, &bytes).unwrap();
+        assert_eq!(
+            store
+                .read_authenticated("vk.bin", ("bn254-ipa", "transparent", &other))
+                .unwrap(),
+            None
+        );
+        // one changed payload byte
+        let mut bad = bytes.clone();
+        *bad.last_mut().unwrap() ^= 1;
+        std::fs::write(&path, &bad).unwrap();
+        assert_eq!(store.read_authenticated("vk.bin", key).unwrap(), None);
+        // a plain file without a tag
+        std::fs::write(&path, b"payload").unwrap();
+        assert_eq!(store.read_authenticated("vk.bin", key).unwrap(), None);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
