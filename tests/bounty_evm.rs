@@ -7,13 +7,17 @@ mod evm;
 #[path = "common/bounty.rs"]
 mod scenario;
 
+use ark_ff::{BigInteger, PrimeField};
 use evm::*;
-use kerafold::bounty::bn254::to_be32;
+use ff::Field;
+use kerafold::bounty::babyjubjub::{Point, SecretKey, A, D};
+use kerafold::bounty::bn254::{to_be32, Fr};
+use kerafold::bounty::cid::Cid;
 use kerafold::bounty::claim::{ClaimProof, NUM_PUBLIC};
 use kerafold::bounty::snarkjs::calldata;
 use kerafold::bounty::solidity::verifier_source;
-use revm::primitives::U256;
-use scenario::{cid_bytes, Scenario, THRESHOLD};
+use revm::primitives::{keccak256, Address, U256};
+use scenario::{cid_bytes, cid_digest, Scenario, THRESHOLD};
 use sha2::{Digest, Sha256};
 use std::sync::OnceLock;
 
@@ -130,7 +134,7 @@ fn bounty_flow_and_attacks() {
     let reward = 3 * ETHER;
     let deadline = chain.now + 1000;
 
-    // creating: no reward, a key off the curve, a malformed CID are refused
+    // creating: no reward, a key off the curve, a malformed CID, a codec other than raw are refused
     assert_eq!(
         chain
             .call(
@@ -150,10 +154,16 @@ fn bounty_flow_and_attacks() {
         "host key is not a Baby Jubjub point"
     );
     let mut bad_cid = create_args(&cid_bytes(), THRESHOLD, &pa.public.host, deadline);
-    bad_cid[6 * 32 + 1] = 0x71;
+    bad_cid[6 * 32 + 2] = 0x13; // sha2-512's multihash code
     assert_eq!(
         chain.call(HOST, bounty, CREATE, &bad_cid, reward).revert(),
         "not a CIDv1 with a sha2-256 digest"
+    );
+    let mut bad_cid = create_args(&cid_bytes(), THRESHOLD, &pa.public.host, deadline);
+    bad_cid[6 * 32 + 1] = 0x71; // dag-cbor
+    assert_eq!(
+        chain.call(HOST, bounty, CREATE, &bad_cid, reward).revert(),
+        NOT_RAW
     );
     let (out, gas) = chain
         .call(
@@ -341,4 +351,196 @@ fn refund_only_after_the_deadline_and_claims_only_before() {
         "bounty settled"
     );
     let _ = &s.scenario;
+}
+
+// createBounty's checks of the CID and of the host key. These need no claim proof (createBounty
+// never calls the verifier), so the bounty contract is deployed alone, over a code-less address.
+
+const NOT_RAW: &str =
+    "CID codec is not raw (0x55): claims only prove single-block raw files, not dag-pb roots";
+const IDENTITY: &str = "host key is the identity (0, 1)";
+const NOT_IN_SUBGROUP: &str = "host key is not in Baby Jubjub's prime-order subgroup";
+
+fn bounty_alone() -> (Chain, Address) {
+    let mut chain = Chain::new();
+    let bounty = deploy_bounty(&mut chain, Address::new([0x22; 20]));
+    (chain, bounty)
+}
+
+/// `createBounty(cid, THRESHOLD, key, now + 1000)` from the host, with a reward of 1 ether.
+fn create(chain: &mut Chain, bounty: Address, cid: &[u8], key: &Point) -> Outcome {
+    let args = create_args(cid, THRESHOLD, key, chain.now + 1000);
+    chain.call(HOST, bounty, CREATE, &args, ETHER)
+}
+
+/// `k·P` for a small `k`.
+fn times(p: &Point, k: u64) -> Point {
+    let bits: Vec<bool> = (0..64).map(|i| k >> i & 1 == 1).collect();
+    p.mul_bits(&bits)
+}
+
+/// The curve point with this x coordinate (and either y), if there is one.
+fn point_at(x: Fr) -> Option<Point> {
+    let (a, d) = (Fr::from(A), Fr::from(D));
+    // from the curve equation: y² = (1 − a·x²) / (1 − d·x²) (1 − d·x² ≠ 0: d is not a square)
+    let y2 = (Fr::ONE - a * x.square()) * (Fr::ONE - d * x.square()).invert().unwrap();
+    let y = Option::<Fr>::from(y2.sqrt())?;
+    Some(Point { x, y })
+}
+
+/// A point of order 8: `[l]·P` for a curve point `P` outside the prime-order subgroup (the curve
+/// has `8·l` points and the part of order dividing 8 is cyclic, so the first `P` whose `[l]·P`
+/// has order 8 gives a generator of it).
+fn order8() -> Point {
+    let l = taceo_ark_babyjubjub::Fr::MODULUS.to_bits_le();
+    for i in 1u64.. {
+        let Some(p) = point_at(Fr::from(i)) else {
+            continue;
+        };
+        let t = p.mul_bits(&l);
+        if times(&t, 4) != Point::identity() {
+            assert_eq!(times(&t, 8), Point::identity());
+            return t;
+        }
+    }
+    unreachable!()
+}
+
+/// The 7 points of order 2, 4 and 8 (`k·T` for `k = 1..7`, `T` of order 8), with their orders.
+fn low_order_points() -> Vec<(Point, u64)> {
+    let t = order8();
+    let order2 = Point {
+        x: Fr::ZERO,
+        y: -Fr::ONE,
+    };
+    assert_eq!(times(&t, 4), order2, "(0, r − 1) is the point of order 2");
+    (1..8).map(|k| (times(&t, k), 8 / gcd(k, 8))).collect()
+}
+
+fn gcd(a: u64, b: u64) -> u64 {
+    if b == 0 {
+        a
+    } else {
+        gcd(b, a % b)
+    }
+}
+
+#[test]
+fn create_bounty_refuses_a_dag_pb_cid() {
+    let (mut chain, bounty) = bounty_alone();
+    let key = SecretKey::random().public();
+    // a dag-pb root (bafybei…, a file over 256 KiB): no accuracy proof reaches its digest
+    let dag_pb = Cid::dag_pb(cid_digest()).to_bytes().to_vec();
+    assert_eq!(dag_pb[..4], [0x01, 0x70, 0x12, 0x20]);
+    assert_eq!(create(&mut chain, bounty, &dag_pb, &key).revert(), NOT_RAW);
+    // the raw CID is accepted
+    let raw = cid_bytes();
+    assert_eq!(raw[..4], [0x01, 0x55, 0x12, 0x20]);
+    assert_eq!(create(&mut chain, bounty, &raw, &key).ok().0, word(0));
+}
+
+#[test]
+fn create_bounty_refuses_the_identity_as_host_key() {
+    let (mut chain, bounty) = bounty_alone();
+    // (0, 1) is on the curve and [l]·(0, 1) = (0, 1): the curve and subgroup checks both pass it
+    let id = Point::identity();
+    assert!(id.is_on_curve() && id.is_in_subgroup());
+    assert_eq!(
+        create(&mut chain, bounty, &cid_bytes(), &id).revert(),
+        IDENTITY
+    );
+}
+
+#[test]
+fn create_bounty_refuses_low_order_host_keys() {
+    // the contract's projective formulas are complete (no exceptional points, Z never 0) because
+    // a is a square mod r and d is not
+    assert!(bool::from(Fr::from(A).sqrt().is_some()));
+    assert!(bool::from(Fr::from(D).sqrt().is_none()));
+    let (mut chain, bounty) = bounty_alone();
+    let mut orders = vec![];
+    for (p, order) in low_order_points() {
+        assert!(p.is_on_curve() && !p.is_in_subgroup());
+        assert_eq!(
+            create(&mut chain, bounty, &cid_bytes(), &p).revert(),
+            NOT_IN_SUBGROUP,
+            "a point of order {order}"
+        );
+        orders.push(order);
+    }
+    orders.sort();
+    assert_eq!(orders, [2, 4, 4, 8, 8, 8, 8]);
+}
+
+#[test]
+fn create_bounty_refuses_host_keys_outside_the_subgroup() {
+    let (mut chain, bounty) = bounty_alone();
+    let key = SecretKey::random().public();
+    // a valid key plus a point of order 2, 4 or 8: on the curve, of order 2·l, 4·l or 8·l
+    for (t, order) in low_order_points() {
+        let p = key.add(&t);
+        assert!(p.is_on_curve() && !p.is_in_subgroup());
+        assert_eq!(
+            create(&mut chain, bounty, &cid_bytes(), &p).revert(),
+            NOT_IN_SUBGROUP,
+            "a valid key plus a point of order {order}"
+        );
+    }
+}
+
+#[test]
+fn create_bounty_accepts_real_host_keys() {
+    let (mut chain, bounty) = bounty_alone();
+    let keys = [
+        SecretKey::random().public(),
+        SecretKey::random().public(),
+        Point::base8(),
+    ];
+    for (i, key) in keys.iter().enumerate() {
+        let (out, gas) = create(&mut chain, bounty, &cid_bytes(), key).ok();
+        assert_eq!(out, word(i as u128));
+        println!("createBounty (subgroup-checked host key): {gas} gas");
+    }
+    // the subgroup check alone, through the contract's public view
+    let sig = "inSubgroup(uint256,uint256)";
+    let point_args = |p: &Point| words(&[to_be32(&p.x), to_be32(&p.y)]);
+    let (out, gas) = chain.call(HOST, bounty, sig, &point_args(&keys[0]), 0).ok();
+    assert_eq!(out, word(1));
+    // intrinsic cost: 21000 and the calldata (4 gas a zero byte, 16 a nonzero one)
+    let mut data = keccak256(sig.as_bytes())[..4].to_vec();
+    data.extend(point_args(&keys[0]));
+    let intrinsic = 21_000
+        + data
+            .iter()
+            .map(|&b| if b == 0 { 4 } else { 16 })
+            .sum::<u64>();
+    println!(
+        "inSubgroup (on-curve check, then [l]·P = O): {gas} gas (transaction), {} gas without \
+         the intrinsic cost",
+        gas - intrinsic
+    );
+    assert!(
+        gas - intrinsic < 200_000,
+        "the subgroup check costs {gas} gas"
+    );
+    let (t, _) = low_order_points()[0];
+    let (out, _) = chain
+        .call(HOST, bounty, sig, &point_args(&keys[0].add(&t)), 0)
+        .ok();
+    assert_eq!(out, word(0));
+    // against arkworks' subgroup check: random curve points P (in the subgroup with probability
+    // 1/8) and 8·P (always in it)
+    let mut checked = [0, 0];
+    while checked[0] + checked[1] < 32 {
+        let Some(p) = point_at(Fr::random(rand_core::OsRng)) else {
+            continue;
+        };
+        for p in [p, times(&p, 8)] {
+            let expected = p.is_in_subgroup();
+            let (out, _) = chain.call(HOST, bounty, sig, &point_args(&p), 0).ok();
+            assert_eq!(out, word(expected as u128), "inSubgroup{:?}", p.to_dec());
+            checked[expected as usize] += 1;
+        }
+    }
+    println!("inSubgroup agrees with arkworks on {checked:?} points (outside, inside)");
 }

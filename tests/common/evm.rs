@@ -186,6 +186,14 @@ pub fn deploy(
     (verifier, bounty)
 }
 
+/// Deploys a bounty contract alone over `verifier` (enough for `createBounty`, which never calls
+/// the verifier).
+pub fn deploy_bounty(chain: &mut Chain, verifier: Address) -> Address {
+    let mut code = bytecode("Bounty");
+    code.extend(addr_word(verifier));
+    chain.deploy(code).0
+}
+
 /// `createBounty` arguments: the dataset's binary CID, threshold, host key, deadline.
 pub fn create_args(cid: &[u8], threshold: u64, host: &Point, deadline: u64) -> Vec<u8> {
     let cid = cid.to_vec();
