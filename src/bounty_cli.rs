@@ -1,13 +1,14 @@
-//! The bounty subcommands: `keygen`, `encrypt-weights`, `decrypt-weights`, `claim`,
-//! `verify-claim`.
+//! The bounty subcommands: `keygen`, `encrypt-weights`, `claim`, `verify-claim`,
+//! `decrypt-weights`. Every check lives in `kerafold::bounty::flow`; this file reads files,
+//! calls it and prints.
 
 use clap::Args;
 use kerafold::bounty::babyjubjub::{KeyFile, SecretKey};
-use kerafold::bounty::claim::{self, ClaimInput, ClaimSpec, NovaIo, PUBLIC_NAMES};
-use kerafold::bounty::snarkjs::{self, ProofJson, VkJson};
+use kerafold::bounty::bn254;
+use kerafold::bounty::flow::{self, Setup, Terms};
+use kerafold::bounty::snarkjs::ProofJson;
 use kerafold::bounty::weights::{self, CiphertextFile, ModelOpening, Opening};
-use kerafold::bounty::{bn254, groth16};
-use kerafold::fold::accuracy::{self, AccuracyProof};
+use kerafold::fold::accuracy::AccuracyProof;
 use kerafold::model::QuantizedModel;
 use kerafold::{Error, Result};
 use serde_json::json;
@@ -17,17 +18,21 @@ use crate::QuantArgs;
 
 #[derive(Args)]
 pub(crate) struct KeygenArgs {
-    /// Secret key file to write (JSON; keep it private).
+    /// Secret key file to write (JSON, mode 0600; keep it private). The public key goes to
+    /// NAME.pub.json beside it.
     #[arg(short = 'o', long = "out")]
     out: PathBuf,
+    /// Replace existing key files.
+    #[arg(long)]
+    force: bool,
 }
 
 #[derive(Args)]
 pub(crate) struct EncryptArgs {
     /// The model: a model opening (JSON, with the blindings of a private model commitment) or a
-    /// Keras file (public model commitment; quantize with the same --fa/--fw/--bits as the proof).
+    /// Keras file (public model commitment; quantize with the bounty's --arch).
     model: PathBuf,
-    /// The host's public key (any key file).
+    /// The bounty host's public key (`host.pub.json`, or any key file).
     #[arg(long)]
     host_key: PathBuf,
     /// The hunter's secret key file.
@@ -40,22 +45,40 @@ pub(crate) struct EncryptArgs {
     quant: QuantArgs,
 }
 
+/// The bounty a claim is for: the host's published setup and the terms the contract holds.
 #[derive(Args)]
-pub(crate) struct DecryptArgs {
-    /// Ciphertext file written by `encrypt-weights`.
-    ciphertext: PathBuf,
-    /// The host's secret key file.
+pub(crate) struct BountyArgs {
+    /// The host's published claim setup (the directory `kerafold claim-setup` wrote).
     #[arg(long)]
-    key: PathBuf,
-    /// The hunter's public key as the claim states it (checked against the file).
+    setup: PathBuf,
+    /// The bounty's dataset CID (raw CIDv1 `bafkrei…`, or the 32-byte digest in hex).
     #[arg(long)]
-    hunter_key: Option<PathBuf>,
-    /// The hunter's accuracy proof: the decrypted model must have its model commitment.
+    cid: String,
+    /// The bounty's threshold: the least number of correct samples.
     #[arg(long)]
-    accuracy: Option<PathBuf>,
-    /// Model opening to write (JSON: the quantized model and the blindings).
-    #[arg(short = 'o', long = "out")]
-    out: PathBuf,
+    threshold: u64,
+    /// The claimant's Ethereum address (the sender of `submitClaim`), 0x…
+    #[arg(long)]
+    address: String,
+    /// Parameter cache for the accuracy proof's verifier key.
+    #[arg(long)]
+    params_dir: Option<PathBuf>,
+}
+
+impl BountyArgs {
+    fn load(&self, host: kerafold::bounty::babyjubjub::Point) -> Result<(Setup, Terms, [u8; 20])> {
+        Ok((
+            Setup::read(&self.setup)?,
+            Terms::new(&self.cid, self.threshold, host)?,
+            flow::parse_address(&self.address)?,
+        ))
+    }
+
+    fn params(&self) -> PathBuf {
+        self.params_dir
+            .clone()
+            .unwrap_or_else(kerafold::fold::default_params_dir)
+    }
 }
 
 #[derive(Args)]
@@ -68,44 +91,56 @@ pub(crate) struct ClaimArgs {
     /// The accuracy proof (`kerafold prove-accuracy`) the claim is about.
     #[arg(long)]
     accuracy: PathBuf,
-    /// The bounty's dataset CID (CIDv1 base32 `b…`, or the 32-byte digest in hex).
+    /// The bounty host's public key (checked against the ciphertext's).
     #[arg(long)]
-    cid: String,
-    /// The bounty's threshold (least number of correct samples).
-    #[arg(long)]
-    threshold: u64,
-    /// The Ethereum address that will submit the claim (0x…).
-    #[arg(long)]
-    address: String,
-    /// Directory to write verification_key.json, proof.json, public.json, calldata.txt,
-    /// claim.json and verifier_args.json into.
+    host_key: PathBuf,
+    #[command(flatten)]
+    bounty: BountyArgs,
+    /// Directory to write proof.json, public.json, calldata.txt, claim.json and
+    /// verification_key.json (the host's, for snarkjs) into.
     #[arg(short = 'o', long = "out")]
     out: PathBuf,
-    /// Where the Groth16 keys are cached (default ./kerafold-params or $KERAFOLD_PARAMS).
-    #[arg(long)]
-    params_dir: Option<PathBuf>,
 }
 
 #[derive(Args)]
 pub(crate) struct VerifyClaimArgs {
-    /// proof.json written by `claim`.
-    proof: PathBuf,
-    /// verification_key.json (default: beside the proof).
+    /// The claim: its directory (as `kerafold claim` wrote it) or its proof.json. Only the proof
+    /// is read from it; the public inputs are rebuilt from the bounty.
+    claim: PathBuf,
+    /// The bounty host's public key.
     #[arg(long)]
-    vk: Option<PathBuf>,
-    /// public.json (default: beside the proof).
+    host_key: PathBuf,
+    /// The hunter's ciphertext file (its hash is the claim's `ciphertextHash`).
     #[arg(long)]
-    public: Option<PathBuf>,
-    /// The hunter's accuracy proof: it is verified (against the claim's dataset and threshold)
-    /// and its public IO's digest must be the claim's.
+    ciphertext: PathBuf,
+    /// The hunter's accuracy proof.
     #[arg(long)]
-    accuracy: Option<PathBuf>,
-    /// Parameter cache for verifying the accuracy proof.
-    #[arg(long)]
-    params_dir: Option<PathBuf>,
+    accuracy: PathBuf,
+    #[command(flatten)]
+    bounty: BountyArgs,
     /// Print one JSON object.
     #[arg(long)]
     json: bool,
+}
+
+#[derive(Args)]
+pub(crate) struct DecryptArgs {
+    /// Ciphertext file written by `encrypt-weights`.
+    ciphertext: PathBuf,
+    /// The host's secret key file.
+    #[arg(long)]
+    key: PathBuf,
+    /// The hunter's claim (directory or proof.json): it must verify for this bounty first.
+    #[arg(long)]
+    claim: PathBuf,
+    /// The hunter's accuracy proof.
+    #[arg(long)]
+    accuracy: PathBuf,
+    #[command(flatten)]
+    bounty: BountyArgs,
+    /// Model opening to write (JSON: the quantized model and the blindings).
+    #[arg(short = 'o', long = "out")]
+    out: PathBuf,
 }
 
 fn read_json<T: serde::de::DeserializeOwned>(path: &Path, what: &str) -> Result<T> {
@@ -113,12 +148,44 @@ fn read_json<T: serde::de::DeserializeOwned>(path: &Path, what: &str) -> Result<
     serde_json::from_slice(&bytes).map_err(|e| Error::format(path, format!("not {what}: {e}")))
 }
 
+/// The Groth16 proof of a claim directory (or of its proof.json).
+fn claim_proof(path: &Path) -> Result<ark_groth16::Proof<ark_bn254::Bn254>> {
+    let file = if path.is_dir() {
+        path.join("proof.json")
+    } else {
+        path.to_path_buf()
+    };
+    let p: ProofJson = read_json(&file, "a Groth16 proof.json")?;
+    p.to_ark().map_err(|e| match e {
+        Error::Invalid(m) => Error::format(&file, m),
+        e => e,
+    })
+}
+
 pub(crate) fn keygen(a: KeygenArgs) -> Result<()> {
     let key = SecretKey::random();
-    KeyFile::secret(&key).write(&a.out)?;
+    let public = KeyFile::public(&key.public());
+    let pub_path = KeyFile::public_path(&a.out);
+    if !a.force {
+        for p in [&a.out, &pub_path] {
+            if p.exists() {
+                return Err(Error::Usage(format!(
+                    "{} exists: refusing to replace a key file (pass --force to overwrite it)",
+                    p.display()
+                )));
+            }
+        }
+    }
+    KeyFile::secret(&key).write(&a.out, a.force)?;
+    public.write(&pub_path, a.force)?;
+    eprintln!(
+        "secret key: {} (keep it private); public key: {}",
+        a.out.display(),
+        pub_path.display()
+    );
     println!(
         "{}",
-        serde_json::to_string_pretty(&KeyFile::public(&key.public())).expect("serializes")
+        serde_json::to_string_pretty(&public).expect("serializes")
     );
     Ok(())
 }
@@ -151,142 +218,92 @@ pub(crate) fn encrypt(
     Ok(())
 }
 
-pub(crate) fn decrypt(a: DecryptArgs) -> Result<()> {
-    let file = CiphertextFile::read(&a.ciphertext)?;
-    if let Some(h) = &a.hunter_key {
-        let want = KeyFile::read(h)?.public_key()?;
-        if file.parse()?.hunter != want {
-            return Err(Error::Invalid(
-                "the ciphertext was made with another hunter key than the claim's".into(),
-            ));
-        }
-    }
-    let host = KeyFile::read(&a.key)?.secret_key(&a.key)?;
-    let opening = weights::decrypt(&file, &host)?;
-    if let Some(f) = &a.accuracy {
-        let proof = AccuracyProof::read(f)?;
-        if proof.claim.model.commitment != kerafold::fold::fe_hex(&opening.commitment()?) {
-            return Err(Error::Invalid(
-                "the decrypted model's commitment is not the accuracy proof's".into(),
-            ));
-        }
-    }
-    let f = ModelOpening::new(&opening)?;
-    f.write(&a.out)?;
-    println!(
-        "{}",
-        json!({"model": opening.model.name, "steps": opening.model.steps.len(),
-               "model_commitment": f.commitment, "out": a.out})
-    );
-    Ok(())
-}
-
-fn parse_address(s: &str) -> Result<[u8; 20]> {
-    let h = s.strip_prefix("0x").unwrap_or(s);
-    hex::decode(h)
-        .ok()
-        .and_then(|b| b.try_into().ok())
-        .ok_or_else(|| Error::Usage(format!("'{s}' is not a 20-byte hex address")))
-}
-
 pub(crate) fn claim(a: ClaimArgs) -> Result<()> {
-    let file = CiphertextFile::read(&a.ciphertext)?;
-    let enc = file.parse()?;
+    let host = KeyFile::read(&a.host_key)?.public_key()?;
+    let (setup, terms, claimant) = a.bounty.load(host)?;
+    let ciphertext = CiphertextFile::read(&a.ciphertext)?;
     let hunter = KeyFile::read(&a.key)?.secret_key(&a.key)?;
-    let acc = AccuracyProof::read(&a.accuracy)?;
-    let io = NovaIo::from_accuracy(&acc.claim)?;
-    let cid = claim::parse_cid(&a.cid)?;
-    let spec = ClaimSpec::new(enc.arch.clone(), acc.claim.header);
-    let input = ClaimInput::new(
-        &spec,
-        &enc,
-        &hunter,
-        io,
-        cid,
-        a.threshold,
-        parse_address(&a.address)?,
-    )?;
-    let params = a
-        .params_dir
-        .unwrap_or_else(kerafold::fold::default_params_dir);
-    let out = claim::prove(&spec, &input, &params)?;
+    let accuracy = AccuracyProof::read(&a.accuracy)?;
+    let out = flow::prove_claim(&setup, &terms, &ciphertext, &hunter, &accuracy, claimant)?;
     std::fs::create_dir_all(&a.out).map_err(|e| Error::io(&a.out, e))?;
     out.write_dir(&a.out)?;
     println!(
-        "claim proved ({} constraints, keys {}): {}",
+        "claim proved ({} constraints) with the host's key from {}: {}",
         out.constraints,
-        if out.keys_cached { "cached" } else { "set up" },
+        a.bounty.setup.display(),
         a.out.display()
     );
     Ok(())
 }
 
 pub(crate) fn verify_claim(a: VerifyClaimArgs) -> Result<()> {
-    let dir = a.proof.parent().unwrap_or(Path::new("."));
-    let vk: VkJson = read_json(
-        &a.vk.unwrap_or_else(|| dir.join("verification_key.json")),
-        "a verification key",
+    let host = KeyFile::read(&a.host_key)?.public_key()?;
+    let (setup, terms, claimant) = a.bounty.load(host)?;
+    let proof = claim_proof(&a.claim)?;
+    let ciphertext = CiphertextFile::read(&a.ciphertext)?;
+    let accuracy = AccuracyProof::read(&a.accuracy)?;
+    let v = flow::verify_claim(
+        &setup,
+        &terms,
+        &proof,
+        &ciphertext,
+        &accuracy,
+        claimant,
+        &a.bounty.params(),
     )?;
-    let public: Vec<String> = read_json(
-        &a.public.unwrap_or_else(|| dir.join("public.json")),
-        "a public.json",
-    )?;
-    let proof: ProofJson = read_json(&a.proof, "a proof.json")?;
-    let x = snarkjs::parse_public(&public)?;
-    if !groth16::verify(&vk.to_ark()?, &x, &proof.to_ark()?) {
-        return Err(Error::Invalid("the claim proof does not verify".into()));
-    }
-    let p = claim::ClaimPublic::from_inputs(&x)?;
-    let mut io_checked = false;
-    if let Some(f) = &a.accuracy {
-        // the accuracy proof must hold for the claim's dataset and threshold, and be the one the
-        // claim's IO digest names
-        let proof = AccuracyProof::read(f)?;
-        let cid = kerafold::bounty::Cid::raw(p.cid_digest).to_string();
-        let check = accuracy::AccuracyCheck {
-            cid: Some(cid),
-            min_correct: Some(p.threshold as usize),
-            model: None,
-        };
-        let params = a
-            .params_dir
-            .clone()
-            .unwrap_or_else(kerafold::fold::default_params_dir);
-        let c = accuracy::verify_accuracy(&proof, &params, &check)?;
-        if NovaIo::from_accuracy(&c)?.digest() != p.io_digest {
-            return Err(Error::Invalid(
-                "the claim's IO digest is not the accuracy proof's".into(),
-            ));
-        }
-        io_checked = true;
-    }
-    let named: serde_json::Map<String, serde_json::Value> = PUBLIC_NAMES
-        .iter()
-        .zip(&public)
-        .map(|(n, v)| (n.to_string(), json!(v)))
-        .collect();
+    let p = &v.public;
+    let c = &v.accuracy;
     if a.json {
         println!(
             "{}",
-            json!({"valid": true, "public": named, "nova_io_checked": io_checked,
+            json!({"valid": true, "cid": terms.cid(), "threshold": p.threshold,
                    "claimant": format!("0x{}", hex::encode(p.claimant)),
-                   "cid_digest": hex::encode(p.cid_digest)})
+                   "correct": c.correct, "samples": c.samples,
+                   "model_commitment": c.model.commitment,
+                   "ciphertext_hash": bn254::to_dec(&p.ciphertext_hash),
+                   "io_digest": bn254::to_dec(&p.io_digest),
+                   "hunter_public_key": p.hunter.to_dec()})
         );
     } else {
-        println!("valid claim proof");
-        println!("  claimant: 0x{}", hex::encode(p.claimant));
-        println!("  dataset digest: {}", hex::encode(p.cid_digest));
-        println!("  threshold: {}", p.threshold);
-        println!("  ciphertext hash: {}", bn254::to_dec(&p.ciphertext_hash));
+        println!("valid claim for this bounty");
+        println!("  dataset: {} (the bounty's CID)", terms.cid());
         println!(
-            "  Nova IO digest: {}{}",
-            bn254::to_dec(&p.io_digest),
-            if io_checked {
-                " (matches the Nova proof's IO)"
-            } else {
-                " (not checked: pass --accuracy PROOF)"
-            }
+            "  accuracy: {} of {} samples right (threshold {}), proof verified",
+            c.correct, c.samples, p.threshold
         );
+        println!("  claimant: 0x{}", hex::encode(p.claimant));
+        println!(
+            "  ciphertext hash: {} (must equal the on-chain claim's ciphertextHash)",
+            bn254::to_dec(&p.ciphertext_hash)
+        );
+        println!("  model commitment: {}", c.model.commitment);
     }
+    Ok(())
+}
+
+pub(crate) fn decrypt(a: DecryptArgs) -> Result<()> {
+    let host = KeyFile::read(&a.key)?.secret_key(&a.key)?;
+    let (setup, terms, claimant) = a.bounty.load(host.public())?;
+    let proof = claim_proof(&a.claim)?;
+    let ciphertext = CiphertextFile::read(&a.ciphertext)?;
+    let accuracy = AccuracyProof::read(&a.accuracy)?;
+    let (opening, v) = flow::decrypt_claim(
+        &setup,
+        &terms,
+        &host,
+        &proof,
+        &ciphertext,
+        &accuracy,
+        claimant,
+        &a.bounty.params(),
+    )?;
+    let f = ModelOpening::new(&opening)?;
+    f.write(&a.out)?;
+    println!(
+        "{}",
+        json!({"model": opening.model.name, "steps": opening.model.steps.len(),
+               "model_commitment": f.commitment, "correct": v.accuracy.correct,
+               "samples": v.accuracy.samples, "out": a.out})
+    );
     Ok(())
 }

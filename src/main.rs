@@ -122,21 +122,25 @@ enum Command {
     Keygen(bounty_cli::KeygenArgs),
     /// Encrypt a model's quantized weights to a bounty host (hunter).
     EncryptWeights(bounty_cli::EncryptArgs),
-    /// Decrypt a hunter's weights with the host key (host): writes a model opening.
+    /// Decrypt a hunter's weights with the host key, once its claim verifies for the bounty
+    /// (host): writes a model opening.
     DecryptWeights(bounty_cli::DecryptArgs),
     /// Set up the claim circuit of a bounty: its architecture and dataset (host, before deploying
     /// the verifier).
     #[command(
         after_help = "The claim circuit depends on the model architecture (with its fixed-point \
-    parameters: pass --fa --fw --bits --guard, and hunters must prove with the same ones) and on \
-    the dataset's header. Writes verification_key.json and verifier_args.json (the generated \
-    verifier's constructor arguments) to the output directory; the proving key stays in \
-    --params-dir for hunters."
+    parameters: pass --fa --fw --bits --guard, with a guard bit or two to spare for hunters' \
+    weights) and on the dataset's header. Writes, to publish: setup.json, architecture.json \
+    (hunters quantize with it: --arch), claim.pk (the Groth16 proving key hunters prove with), \
+    verification_key.json and verifier_args.json (the Solidity verifier's constructor \
+    arguments). The keys are drawn here: whoever runs the setup could forge claims."
     )]
     ClaimSetup(ClaimSetupArgs),
-    /// Prove a bounty claim (Groth16) and export it for snarkjs and the EVM (hunter).
+    /// Prove a bounty claim (Groth16) with the host's proving key and export it for snarkjs and
+    /// the EVM (hunter).
     Claim(bounty_cli::ClaimArgs),
-    /// Verify a claim proof and its link to the Nova proof's public IO.
+    /// Verify a claim against the bounty: the host's key, the CID, threshold, host key and
+    /// claimant, the ciphertext and the accuracy proof (host, before approving).
     VerifyClaim(bounty_cli::VerifyClaimArgs),
 }
 
@@ -195,6 +199,10 @@ pub(crate) struct QuantArgs {
     /// architecture in advance, e.g. for a bounty; the weights may need more.
     #[arg(long, requires_all = ["fa", "fw", "bits"])]
     guard: Option<u32>,
+    /// Quantize exactly as this architecture file says (e.g. a bounty setup's
+    /// architecture.json), and check the model has that very architecture.
+    #[arg(long, conflicts_with_all = ["fa", "fw", "bits", "guard", "calibrate"])]
+    arch: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -342,10 +350,15 @@ struct BenchRunArgs {
 struct VerifyArgs {
     /// Proof file written by `kerafold prove` or `kerafold prove-accuracy`.
     proof: PathBuf,
-    /// The model file: rebuilds the architecture and, for a public model, recomputes the model
-    /// commitment.
+    /// The model file (public models): rebuilds the architecture and recomputes the model
+    /// commitment. A private-model proof refuses it (its weights cannot be checked): give
+    /// --arch instead.
     #[arg(long)]
     model: Option<PathBuf>,
+    /// The architecture file (JSON, e.g. `architecture.json` from `kerafold claim-setup`, or the
+    /// prover's `arch.json`): checked against the proof's architecture digest.
+    #[arg(long, conflicts_with = "model")]
+    arch: Option<PathBuf>,
     /// The input file: compared with a public input (sample --sample).
     #[arg(long)]
     input: Option<PathBuf>,
@@ -372,19 +385,16 @@ struct VerifyArgs {
 
 #[derive(Args)]
 struct ClaimSetupArgs {
-    /// A Keras model of the bounty's architecture.
+    /// A Keras model of the bounty's architecture (its weights are not used).
     model: PathBuf,
     /// The bounty's dataset file.
     #[arg(long)]
     data: PathBuf,
     #[command(flatten)]
     quant: QuantArgs,
-    /// Directory for verification_key.json and verifier_args.json.
+    /// Directory to write the setup into (the files to publish).
     #[arg(short = 'o', long = "out")]
     out: PathBuf,
-    /// Where the proving key is cached.
-    #[arg(long)]
-    params_dir: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -491,6 +501,29 @@ fn load_model(
 )> {
     let graph = model::load(path)?;
     let program = model::lower(&graph)?;
+    if let Some(arch_path) = &quant.arch {
+        let want = fold::Architecture::read(arch_path)?;
+        let q = model::quantize(&program, want.fp)?;
+        let got = fold::Architecture::compile(&q)?;
+        if got.digest() != want.digest() {
+            return Err(Error::Usage(if got.fp != want.fp {
+                format!(
+                    "{}: the weights need {} guard bits, {} allows {}: the model cannot be proven with this architecture",
+                    path.display(),
+                    got.fp.guard,
+                    arch_path.display(),
+                    want.fp.guard
+                )
+            } else {
+                format!(
+                    "{}: the model's layers differ from the architecture in {}",
+                    path.display(),
+                    arch_path.display()
+                )
+            }));
+        }
+        return Ok((graph, program, q, None));
+    }
     if let (Some(fa), Some(fw), Some(bits)) = (quant.fa, quant.fw, quant.bits) {
         let q = model::quantize(
             &program,
@@ -808,6 +841,7 @@ fn verify(a: VerifyArgs) -> Result<()> {
     let VerifyArgs {
         proof: proof_path,
         model: model_path,
+        arch: arch_path,
         input: input_path,
         sample,
         cid,
@@ -834,6 +868,7 @@ fn verify(a: VerifyArgs) -> Result<()> {
         return verify_accuracy(
             proof_path,
             model_path,
+            arch_path.as_deref(),
             cid,
             min_correct,
             params_dir,
@@ -882,6 +917,10 @@ fn verify(a: VerifyArgs) -> Result<()> {
         params_dir: params_dir.unwrap_or_else(fold::default_params_dir),
         srs: ptau.map(Srs::Ptau),
         model,
+        arch: arch_path
+            .as_deref()
+            .map(fold::Architecture::read)
+            .transpose()?,
         input,
     };
     let v = fold::verify(&proof, &opts)?;
@@ -1198,6 +1237,7 @@ fn bench_run(a: BenchRunArgs) -> Result<()> {
 fn verify_accuracy(
     path: &Path,
     model_path: Option<&Path>,
+    arch_path: Option<&Path>,
     cid: Option<String>,
     min_correct: Option<usize>,
     params_dir: Option<PathBuf>,
@@ -1218,6 +1258,7 @@ fn verify_accuracy(
         cid: cid.clone(),
         min_correct,
         model,
+        arch: arch_path.map(fold::Architecture::read).transpose()?,
     };
     let params = params_dir.unwrap_or_else(fold::default_params_dir);
     let c = fold::accuracy::verify_accuracy(&proof, &params, &check)?;
@@ -1259,19 +1300,24 @@ fn claim_setup(a: ClaimSetupArgs) -> Result<()> {
     let data = Dataset::read(&a.data)?;
     let graph = model::load(&a.model)?;
     data.check_input_shape(&graph.input_shape)?;
-    if a.quant.guard.is_none() {
-        eprintln!("note: pass --fa --fw --bits --guard so that hunters can quantize to this very architecture");
+    if a.quant.guard.is_none() && a.quant.arch.is_none() {
+        eprintln!("note: pass --fa --fw --bits --guard to fix the architecture hunters must match (see architecture.json)");
     }
     let (_, _, q, _) = load_model(&a.model, &a.quant, &data.inputs_f32())?;
-    let arch = kerafold::fold::Architecture::compile(&q)?;
-    let spec = kerafold::bounty::claim::ClaimSpec::new(arch, *data.header());
-    let params = a.params_dir.unwrap_or_else(fold::default_params_dir);
-    let (vk, constraints, cached) = kerafold::bounty::claim::setup(&spec, &params)?;
-    kerafold::bounty::claim::write_verifier_files(&vk, &a.out)?;
+    let r = kerafold::bounty::flow::Setup::create(&q, &data, &a.out)?;
+    eprintln!(
+        "publish these files for hunters and verifiers: {}",
+        r.files
+            .iter()
+            .map(|f| f.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
     println!(
         "{}",
-        json!({"constraints": constraints, "keys_cached": cached, "out": a.out,
-               "fa": q.fp.fa, "fw": q.fp.fw, "bits": q.fp.bits, "guard": q.fp.guard})
+        json!({"constraints": r.constraints, "architecture": r.architecture, "out": a.out,
+               "files": r.files, "fa": q.fp.fa, "fw": q.fp.fw, "bits": q.fp.bits,
+               "guard": q.fp.guard})
     );
     Ok(())
 }

@@ -33,6 +33,7 @@ fn check(cid: &str, min: Option<usize>) -> AccuracyCheck {
         cid: Some(cid.to_string()),
         min_correct: min,
         model: None,
+        arch: None,
     }
 }
 

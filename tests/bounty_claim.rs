@@ -10,13 +10,16 @@ use ff::Field;
 use kerafold::bounty::babyjubjub::SecretKey;
 use kerafold::bounty::bn254::{to_dec, Fr};
 use kerafold::bounty::claim::IoLayout;
-use kerafold::bounty::claim::{ClaimCircuit, ClaimInput, ClaimPublic, NovaIo, NUM_PUBLIC};
+use kerafold::bounty::claim::{
+    ClaimCircuit, ClaimInput, ClaimPublic, ClaimSpec, NovaIo, NUM_PUBLIC,
+};
 use kerafold::bounty::groth16::{self, FrontendCircuit, R1cs};
 use kerafold::bounty::snarkjs::{self, ProofJson, VkJson};
-use kerafold::bounty::weights::{self, ciphertext_hash, Layout};
+use kerafold::bounty::weights::{self, ciphertext_hash, Layout, Opening};
 use kerafold::fold::{self, fe_hex, System};
+use kerafold_step_circuits::spec::Act;
 use kerafold_step_circuits::testing::TamperCs;
-use scenario::{cid_digest, Scenario, THRESHOLD};
+use scenario::{cid_digest, dataset, Scenario, THRESHOLD};
 use std::path::Path;
 use std::process::Command;
 use std::sync::OnceLock;
@@ -73,11 +76,10 @@ fn claim_proves_verifies_and_exports() {
     let t = std::time::Instant::now();
     let p = s.prove(ALICE);
     println!(
-        "claim circuit: {} constraints, {} public inputs, proved in {:.1}s (keys {})",
+        "claim circuit: {} constraints, {} public inputs, proved in {:.1}s",
         p.constraints,
         NUM_PUBLIC,
         t.elapsed().as_secs_f64(),
-        if p.keys_cached { "cached" } else { "set up" }
     );
     assert!(p.verify());
     let x = p.public.inputs();
@@ -137,10 +139,14 @@ fn claim_proves_verifies_and_exports() {
 /// Synthesizes the claim circuit with `input` (possibly forged) and returns the unsatisfied
 /// constraints.
 fn unsatisfied(input: &ClaimInput) -> Vec<String> {
-    let s = scenario();
+    unsatisfied_with(&scenario().spec, input)
+}
+
+/// [`unsatisfied`] for the circuit of another spec (another architecture).
+fn unsatisfied_with(spec: &ClaimSpec, input: &ClaimInput) -> Vec<String> {
     let mut cs = TamperCs::new();
     ClaimCircuit {
-        spec: &s.spec,
+        spec,
         public: Some(&input.public),
         witness: Some(&input.witness),
     }
@@ -256,4 +262,117 @@ fn forged_claims_fail() {
     let mut io = s.io.clone();
     io.z0[l.correct] += Fr::ONE;
     assert!(mk(io, cid, THRESHOLD, &s.hunter).is_err());
+}
+
+/// The claim input of `s` with the ciphertext replaced by `file`'s and the Nova IO's model
+/// commitment by `commitment` (the public inputs follow), without the native checks.
+fn with_ciphertext(
+    s: &Scenario,
+    file: &weights::CiphertextFile,
+    commitment: Option<Fr>,
+) -> ClaimInput {
+    let enc = file.parse().unwrap();
+    let mut f = s.input(ALICE);
+    f.witness.ciphertext = enc.ciphertext.clone();
+    f.witness.nonce = enc.nonce;
+    f.public.ciphertext_hash = enc.hash;
+    if let Some(c) = commitment {
+        let l = IoLayout::ACCURACY;
+        f.witness.io.z0[l.model] = c;
+        f.witness.io.zn[l.model] = c;
+        f.public.io_digest = f.witness.io.digest();
+    }
+    f
+}
+
+/// Security issue, path 3: the model commitment binds the architecture. The accuracy is proven
+/// with architecture A1; the same weights and blindings are encrypted under A2, where one layer's
+/// activation differs. Before the binding both commitments were equal, so the claim and the
+/// host's decryption check passed and the host received a model (A2) that was never proven.
+#[test]
+fn a_swapped_architecture_is_bound_by_the_model_commitment() {
+    let s = scenario();
+    let mut m2 = s.model.clone();
+    let k = m2.steps.iter().position(|st| st.op.is_linear()).unwrap();
+    m2.steps[k].act = if m2.steps[k].act == Act::Relu {
+        Act::Linear
+    } else {
+        Act::Relu
+    };
+    let arch2 = kerafold::fold::Architecture::compile(&m2).unwrap();
+    assert_ne!(arch2.digest(), s.arch.digest());
+    let o2 = Opening {
+        model: m2,
+        blinds: s.opening.blinds.clone(),
+    };
+    // same weights and blindings, other architecture: other commitment
+    assert_ne!(o2.commitment().unwrap(), s.opening.commitment().unwrap());
+    let (file2, _) = weights::encrypt(&o2, &s.host.public(), &s.hunter).unwrap();
+    let spec2 = ClaimSpec::new(arch2, *dataset().header());
+    // natively refused before proving
+    let e = ClaimInput::new(
+        &spec2,
+        &file2.parse().unwrap(),
+        &s.hunter,
+        s.io.clone(),
+        cid_digest(),
+        THRESHOLD,
+        ALICE,
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("commitment"), "{e}");
+    // and in A2's claim circuit, the plaintext's chain is not the accuracy proof's commitment
+    let f = with_ciphertext(s, &file2, None);
+    assert_eq!(unsatisfied_with(&spec2, &f), vec!["bind_model"]);
+    // the unchanged architecture still satisfies it
+    assert!(unsatisfied(&s.input(ALICE)).is_empty());
+}
+
+/// Security issue, path 2, in the claim circuit: a plaintext whose weights break the guard
+/// bound (lanes that wrap) is not an integer model; the circuit's well-formedness constraints
+/// fail even when everything else (commitment, IO digest) is made consistent with it, and the
+/// native checks refuse it before proving and before decryption.
+#[test]
+fn wrapping_weights_in_the_plaintext_fail_the_claim_circuit() {
+    let s = scenario();
+    let fp = s.model.fp;
+    let mut bad = s.opening.clone();
+    let k = bad
+        .model
+        .steps
+        .iter()
+        .position(|st| st.op.is_linear())
+        .unwrap();
+    // beyond the largest weight the bound admits (2^(fw+guard)), still a valid lane packing
+    bad.model.steps[k].weights.w[0] = 1 << (fp.fw + fp.guard + 1);
+    let arch = &s.arch;
+    let pt = weights::plaintext(arch, &bad.model, &bad.blinds).unwrap();
+    let e = weights::check_plaintext(arch, &pt).unwrap_err().to_string();
+    assert!(e.contains("not those of an integer model"), "{e}");
+    let (file, _) = weights::encrypt(&bad, &s.host.public(), &s.hunter).unwrap();
+    let commitment = bad.commitment().unwrap();
+    let f = with_ciphertext(s, &file, Some(commitment));
+    let u = unsatisfied(&f);
+    assert!(
+        !u.is_empty(),
+        "the wrapping plaintext satisfies the claim circuit"
+    );
+    assert!(
+        u.iter().all(|c| c.starts_with(&format!("wellformed{k}/"))),
+        "{u:?}"
+    );
+    // natively: the claim is refused before proving, the host's decryption refuses the model
+    let io = f.witness.io.clone();
+    assert!(ClaimInput::new(
+        &s.spec,
+        &file.parse().unwrap(),
+        &s.hunter,
+        io,
+        cid_digest(),
+        THRESHOLD,
+        ALICE
+    )
+    .is_err());
+    let e = weights::decrypt(&file, &s.host).unwrap_err().to_string();
+    assert!(e.contains("not those of an integer model"), "{e}");
 }

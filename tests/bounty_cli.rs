@@ -38,6 +38,19 @@ fn ok(args: &[&str]) -> String {
     String::from_utf8(o.stdout).unwrap()
 }
 
+/// Runs a command that must fail with exit code `code` and a message containing every one of
+/// `words`; returns the message.
+fn refused(args: &[&str], code: i32, words: &[&str]) -> String {
+    let o = kerafold(args);
+    let err = String::from_utf8_lossy(&o.stderr).to_string();
+    assert_eq!(o.status.code(), Some(code), "kerafold {args:?}: {err}");
+    for w in words {
+        assert!(err.contains(w), "kerafold {args:?}: '{w}' not in: {err}");
+    }
+    println!("refused as expected: {}", err.trim());
+    err
+}
+
 fn read<T: serde::de::DeserializeOwned>(p: &Path) -> T {
     serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap()
 }
@@ -53,7 +66,6 @@ fn exported_claim(dir: &Path, host_vk: &Path) -> ClaimProof {
         vk: vk.to_ark().unwrap(),
         public: ClaimPublic::from_inputs(&x).unwrap(),
         constraints: 0,
-        keys_cached: true,
     }
 }
 
@@ -71,6 +83,7 @@ fn bounty_end_to_end_through_the_cli_and_the_evm() {
 
     // --- the host: a key, the published dataset and architecture, the claim circuit
     ok(&["keygen", "-o", &p("host.json")]);
+    let host_pub_file = p("host.pub.json");
     let cid = ok(&["cid", &data]).trim().to_string();
     let q = scenario::digits();
     let fp = q.fp;
@@ -86,18 +99,18 @@ fn bounty_end_to_end_through_the_cli_and_the_evm() {
         (fp.guard + 1).to_string(),
     ];
     let quant: Vec<&str> = quant.iter().map(String::as_str).collect();
-    let mut args = vec!["claim-setup", &model, "--data", &data, "-o"];
     let host_dir = p("host");
-    args.extend([host_dir.as_str(), "--params-dir", &params]);
+    let mut args = vec!["claim-setup", &model, "--data", &data, "-o", &host_dir];
     args.extend(&quant);
     let setup: serde_json::Value = serde_json::from_str(&ok(&args)).unwrap();
     println!("claim circuit: {} constraints", setup["constraints"]);
     let host_vk = dir.join("host/verification_key.json");
+    let arch = p("host/architecture.json");
 
     let mut chain = Chain::new();
     let vk: VkJson = read(&host_vk);
     let (_, bounty) = deploy(&mut chain, &vk.to_ark().unwrap());
-    let host_pub = KeyFile::read(Path::new(&p("host.json")))
+    let host_pub = KeyFile::read(Path::new(&host_pub_file))
         .unwrap()
         .public_key()
         .unwrap();
@@ -105,6 +118,7 @@ fn bounty_end_to_end_through_the_cli_and_the_evm() {
     let reward = 2 * ETHER;
     let deadline = chain.now + 10_000;
     let threshold = scenario::THRESHOLD;
+    let threshold_s = threshold.to_string();
     chain
         .call(
             HOST,
@@ -115,19 +129,19 @@ fn bounty_end_to_end_through_the_cli_and_the_evm() {
         )
         .ok();
 
-    // --- the hunter: a private model's accuracy on exactly that file, the weights encrypted to
-    //     the host, the claim bound to the hunter's address
+    // --- the hunter: a private model's accuracy on exactly that file, quantized as the bounty's
+    //     architecture says, the weights encrypted to the host, the claim bound to its address
     ok(&["keygen", "-o", &p("hunter.json")]);
-    let mut args = vec![
+    let (acc, opening) = (p("acc.proof"), p("opening.json"));
+    let proved: serde_json::Value = serde_json::from_str(&ok(&[
         "prove-accuracy",
         &model,
         "--data",
         &data,
         "--model",
         "private",
-    ];
-    let (acc, opening) = (p("acc.proof"), p("opening.json"));
-    args.extend([
+        "--arch",
+        &arch,
         "-o",
         &acc,
         "--opening",
@@ -135,9 +149,8 @@ fn bounty_end_to_end_through_the_cli_and_the_evm() {
         "--params-dir",
         &params,
         "--json",
-    ]);
-    args.extend(&quant);
-    let proved: serde_json::Value = serde_json::from_str(&ok(&args)).unwrap();
+    ]))
+    .unwrap();
     let correct = proved["correct"].as_u64().unwrap();
     assert!(correct >= threshold, "the model gets {correct}");
     assert_eq!(proved["cid"], cid.as_str());
@@ -145,31 +158,62 @@ fn bounty_end_to_end_through_the_cli_and_the_evm() {
         "encrypt-weights",
         &opening,
         "--host-key",
-        &p("host.json"),
+        &host_pub_file,
         "--key",
         &p("hunter.json"),
         "-o",
         &p("ct.json"),
     ]);
     let alice = format!("0x{}", hex::encode(ALICE.as_slice()));
-    ok(&[
-        "claim",
-        &p("ct.json"),
-        "--key",
-        &p("hunter.json"),
-        "--accuracy",
-        &acc,
-        "--cid",
-        &cid,
-        "--threshold",
-        &threshold.to_string(),
-        "--address",
-        &alice,
-        "-o",
-        &p("claim"),
-        "--params-dir",
-        &params,
-    ]);
+    let bounty_args = |setup: &str, address: &str| -> Vec<String> {
+        [
+            "--setup",
+            setup,
+            "--cid",
+            &cid,
+            "--threshold",
+            &threshold_s,
+            "--address",
+            address,
+            "--params-dir",
+            &params,
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+    };
+    let with = |head: &[&str], tail: &[String]| -> Vec<String> {
+        head.iter()
+            .map(|s| s.to_string())
+            .chain(tail.iter().cloned())
+            .collect()
+    };
+    let run = |v: &[String]| ok(&v.iter().map(String::as_str).collect::<Vec<_>>());
+    let run_refused = |v: &[String], code: i32, words: &[&str]| {
+        refused(
+            &v.iter().map(String::as_str).collect::<Vec<_>>(),
+            code,
+            words,
+        )
+    };
+    let claim_cmd = |ct: &str, setup: &str, out: &str, address: &str| {
+        with(
+            &[
+                "claim",
+                ct,
+                "--key",
+                &p("hunter.json"),
+                "--accuracy",
+                &acc,
+                "--host-key",
+                &host_pub_file,
+                "-o",
+                out,
+            ],
+            &bounty_args(setup, address),
+        )
+    };
+    run(&claim_cmd(&p("ct.json"), &host_dir, &p("claim"), &alice));
     let claim = exported_claim(Path::new(&p("claim")), &host_vk);
 
     // --- the contract: the same calldata from another sender fails; the hunter's succeeds
@@ -181,44 +225,60 @@ fn bounty_end_to_end_through_the_cli_and_the_evm() {
     let (_, gas) = chain.call(ALICE, bounty, SUBMIT, &submit, 0).ok();
     println!("submitClaim: {gas} gas");
 
-    // --- the host: the Nova proof holds for the published CID and the threshold, the claim is
-    //     linked to it, the decrypted model is the hunter's; then approval
+    // --- the host: the Nova proof holds for the published CID and the threshold (with the
+    //     bounty's architecture), the claim verifies for the bounty's terms, the decrypted model
+    //     is the hunter's; then approval
     ok(&[
         "verify",
         &acc,
+        "--arch",
+        &arch,
         "--cid",
         &cid,
         "--min-correct",
-        &threshold.to_string(),
+        &threshold_s,
         "--params-dir",
         &params,
     ]);
-    let v: serde_json::Value = serde_json::from_str(&ok(&[
-        "verify-claim",
-        &p("claim/proof.json"),
-        "--vk",
-        host_vk.to_str().unwrap(),
-        "--accuracy",
-        &acc,
-        "--params-dir",
-        &params,
-        "--json",
-    ]))
-    .unwrap();
+    let verify_claim = |claim: &str, ct: &str, address: &str| {
+        with(
+            &[
+                "verify-claim",
+                claim,
+                "--host-key",
+                &host_pub_file,
+                "--ciphertext",
+                ct,
+                "--accuracy",
+                &acc,
+                "--json",
+            ],
+            &bounty_args(&host_dir, address),
+        )
+    };
+    let v: serde_json::Value =
+        serde_json::from_str(&run(&verify_claim(&p("claim"), &p("ct.json"), &alice))).unwrap();
     assert_eq!(v["valid"], true);
-    assert_eq!(v["nova_io_checked"], true);
-    ok(&[
-        "decrypt-weights",
-        &p("ct.json"),
-        "--key",
-        &p("host.json"),
-        "--hunter-key",
-        &p("hunter.json"),
-        "--accuracy",
-        &acc,
-        "-o",
-        &p("decrypted.json"),
-    ]);
+    assert_eq!(v["cid"], cid.as_str());
+    assert_eq!(v["correct"].as_u64(), Some(correct));
+    let decrypt = |claim: &str, out: &str, address: &str| {
+        with(
+            &[
+                "decrypt-weights",
+                &p("ct.json"),
+                "--key",
+                &p("host.json"),
+                "--claim",
+                claim,
+                "--accuracy",
+                &acc,
+                "-o",
+                out,
+            ],
+            &bounty_args(&host_dir, address),
+        )
+    };
+    run(&decrypt(&p("claim"), &p("decrypted.json"), &alice));
     let decrypted = ModelOpening::read(Path::new(&p("decrypted.json"))).unwrap();
     let hunters = ModelOpening::read(Path::new(&opening)).unwrap();
     assert_eq!(
@@ -282,29 +342,191 @@ fn bounty_end_to_end_through_the_cli_and_the_evm() {
         }
     }
 
-    // --- a claim for another dataset or an unmet threshold is refused before proving
-    let o = kerafold(&[
-        "claim",
-        &p("ct.json"),
+    // ===== attacks and mistakes (security issue: foreign setups, wrong host keys, other
+    //       fixed-point parameters, missing keys): each refused with what to do
+
+    // an unmet threshold is refused before proving
+    let mut unmet = claim_cmd(&p("ct.json"), &host_dir, &p("claim2"), &alice);
+    let at = unmet.iter().position(|a| a == "--threshold").unwrap();
+    unmet[at + 1] = (correct + 1).to_string();
+    run_refused(&unmet, 1, &["threshold"]);
+
+    // the claim verifies for its claimant only, and for the bounty's threshold only
+    let bob = format!("0x{}", hex::encode(BOB.as_slice()));
+    run_refused(
+        &verify_claim(&p("claim"), &p("ct.json"), &bob),
+        1,
+        &["does not verify"],
+    );
+    run_refused(&decrypt(&p("claim"), &p("stolen.json"), &bob), 1, &[]);
+    assert!(!Path::new(&p("stolen.json")).exists());
+
+    // `claim` never makes keys of its own: without the host's claim.pk it refuses and names it
+    let no_pk = p("host-without-pk");
+    std::fs::create_dir_all(&no_pk).unwrap();
+    for f in [
+        "setup.json",
+        "architecture.json",
+        "verification_key.json",
+        "verifier_args.json",
+    ] {
+        std::fs::copy(dir.join("host").join(f), Path::new(&no_pk).join(f)).unwrap();
+    }
+    run_refused(
+        &claim_cmd(&p("ct.json"), &no_pk, &p("claim3"), &alice),
+        2,
+        &["claim.pk", "claim-setup"],
+    );
+
+    // an impostor's claim from a Groth16 setup of its own (same circuit, other keys) verifies
+    // under that setup only: the host's verify-claim and decrypt-weights use the host's key and
+    // refuse it, whatever verification_key.json comes with the claim
+    let other = p("other-setup");
+    let mut args = vec!["claim-setup", &model, "--data", &data, "-o", &other];
+    args.extend(&quant);
+    ok(&args);
+    run(&claim_cmd(&p("ct.json"), &other, &p("claim-other"), &alice));
+    run_refused(
+        &verify_claim(&p("claim-other"), &p("ct.json"), &alice),
+        1,
+        &["does not verify under the bounty's key"],
+    );
+    run_refused(
+        &decrypt(&p("claim-other"), &p("impostor.json"), &alice),
+        1,
+        &["does not verify"],
+    );
+
+    // weights encrypted to another key than the bounty host's (here the hunter's own): the claim
+    // refuses, and so would verify-claim
+    ok(&[
+        "encrypt-weights",
+        &opening,
+        "--host-key",
+        &p("hunter.pub.json"),
         "--key",
         &p("hunter.json"),
-        "--accuracy",
-        &acc,
-        "--cid",
-        &cid,
-        "--threshold",
-        &(correct + 1).to_string(),
-        "--address",
-        &alice,
         "-o",
-        &p("claim2"),
-        "--params-dir",
-        &params,
+        &p("ct-self.json"),
     ]);
+    run_refused(
+        &claim_cmd(&p("ct-self.json"), &host_dir, &p("claim4"), &alice),
+        2,
+        &["host"],
+    );
+    run_refused(
+        &verify_claim(&p("claim"), &p("ct-self.json"), &alice),
+        1,
+        &["host"],
+    );
+
+    // weights quantized with other fixed-point parameters than the bounty's (fw − 1): refused,
+    // pointing at the bounty's architecture.json
+    let fw_other = (fp.fw - 1).to_string();
+    ok(&[
+        "encrypt-weights",
+        &model,
+        "--fa",
+        &fp.fa.to_string(),
+        "--fw",
+        &fw_other,
+        "--bits",
+        &fp.bits.to_string(),
+        "--host-key",
+        &host_pub_file,
+        "--key",
+        &p("hunter.json"),
+        "-o",
+        &p("ct-fw.json"),
+    ]);
+    run_refused(
+        &claim_cmd(&p("ct-fw.json"), &host_dir, &p("claim5"), &alice),
+        2,
+        &["architecture.json"],
+    );
+    run_refused(
+        &verify_claim(&p("claim"), &p("ct-fw.json"), &alice),
+        1,
+        &["architecture"],
+    );
+    // and an accuracy proof checked against the bounty's architecture must be of it
+    let mut args = vec!["prove-accuracy", &model, "--data", &data, "--arch", &arch];
+    args.extend(["-o", "/dev/null", "--fw", &fw_other]);
+    refused(&args, 2, &["cannot be used with"]);
+}
+
+/// Key files: the secret is private to its owner, never silently replaced, and the public key is
+/// written beside it (the README's `host.pub.json`).
+#[test]
+fn keygen_protects_the_secret_key_and_writes_the_public_one() {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("kerafold-keygen-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let key = dir.join("host.json");
+    let k = key.to_str().unwrap();
+    let printed: serde_json::Value = serde_json::from_str(&ok(&["keygen", "-o", k])).unwrap();
+    let public = KeyFile::read(&dir.join("host.pub.json")).unwrap();
+    assert!(public.private_key.is_none());
+    assert_eq!(printed["public_key"], serde_json::json!(public.public_key));
+    let secret = KeyFile::read(&key).unwrap();
     assert_eq!(
-        o.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
+        secret.secret_key(&key).unwrap().public(),
+        public.public_key().unwrap()
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&key).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "secret key mode {mode:o}");
+    }
+    let before = std::fs::read(&key).unwrap();
+    refused(&["keygen", "-o", k], 2, &["exists", "--force"]);
+    assert_eq!(std::fs::read(&key).unwrap(), before, "the key was replaced");
+    ok(&["keygen", "-o", k, "--force"]);
+    assert_ne!(std::fs::read(&key).unwrap(), before);
+}
+
+/// A dataset whose labels are not the model's classes (packed without --classes, label 12 in a
+/// 10-class problem) is refused by the claim setup and by the accuracy prover.
+#[test]
+fn a_dataset_with_other_classes_than_the_model_is_refused() {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("kerafold-classes-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let ds = Dataset::read(&fixtures.join("digits_16.kfd")).unwrap();
+    let mut labels: Vec<u8> = (0..ds.len()).map(|i| ds.sample(i).1).collect();
+    labels[3] = 12;
+    let features: Vec<u8> = (0..ds.len())
+        .flat_map(|i| ds.sample(i).0.to_vec())
+        .collect();
+    let h = ds.header();
+    let shape = [
+        usize::from(h.shape[0]),
+        usize::from(h.shape[1]),
+        usize::from(h.shape[2]),
+    ];
+    let bad = Dataset::pack(&features, &labels, &shape, 13, h.scale_shift).unwrap();
+    let path = dir.join("bad.kfd");
+    std::fs::write(&path, bad.to_bytes()).unwrap();
+    let model = fixtures.join("digits.keras");
+    let (m, d) = (model.to_str().unwrap(), path.to_str().unwrap());
+    let out = dir.join("setup");
+    refused(
+        &["claim-setup", m, "--data", d, "-o", out.to_str().unwrap()],
+        2,
+        &["13 classes", "10 outputs", "--classes 10"],
+    );
+    refused(
+        &[
+            "prove-accuracy",
+            m,
+            "--data",
+            d,
+            "-o",
+            dir.join("acc.proof").to_str().unwrap(),
+        ],
+        2,
+        &["13 classes", "10 outputs"],
     );
 }

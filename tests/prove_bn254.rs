@@ -28,6 +28,7 @@ fn verify_opts(
         params_dir: params.to_path_buf(),
         srs: None,
         model: model.cloned(),
+        arch: None,
         input,
     }
 }
@@ -243,12 +244,35 @@ fn all_privacy_settings_prove_and_verify() {
                 assert_eq!(c.model.visibility, model);
                 assert_eq!(c.model.commitment == public, model == Visibility::Public);
                 // verifies; with the model file the architecture is rebuilt, and a public
-                // model's commitment recomputed
-                let v = fold::verify(&proof, &verify_opts(&params, Some(&q), None)).unwrap();
+                // model's commitment recomputed; a private model's proof refuses a model file
+                // (its weights cannot be checked) and takes the architecture instead
+                let with_model = |input: Option<Vec<i64>>| match model {
+                    Visibility::Public => verify_opts(&params, Some(&q), input),
+                    Visibility::Private => VerifyOptions {
+                        arch: Some(fold::Architecture::compile(&q).unwrap()),
+                        ..verify_opts(&params, None, input)
+                    },
+                };
+                let v = fold::verify(&proof, &with_model(None)).unwrap();
                 assert_eq!(v.model_checked, model == Visibility::Public);
+                if model == Visibility::Private {
+                    assert!(matches!(
+                        fold::verify(&proof, &verify_opts(&params, Some(&q), None)),
+                        Err(Error::Usage(_))
+                    ));
+                }
+                // the visibility is bound: the other visibility's circuit does not verify it
+                let mut t = proof.clone();
+                t.claim.model.visibility = match model {
+                    Visibility::Public => Visibility::Private,
+                    Visibility::Private => Visibility::Public,
+                };
+                assert_invalid(
+                    fold::verify(&t, &verify_opts(&params, None, None)),
+                    "model visibility",
+                );
                 // a public input can be checked against the file, a private one cannot
-                let with_input =
-                    fold::verify(&proof, &verify_opts(&params, Some(&q), Some(x.clone())));
+                let with_input = fold::verify(&proof, &with_model(Some(x.clone())));
                 match input {
                     Visibility::Public => assert!(with_input.unwrap().input_checked),
                     Visibility::Private => assert!(matches!(with_input, Err(Error::Usage(_)))),
@@ -401,6 +425,7 @@ fn a_bad_step_witness_is_named_before_it_is_folded() {
         };
         let circuit = |i: usize| LayerStep {
             arch: arch.clone(),
+            private_weights: false,
             witness: Some(Arc::new(witness(i))),
         };
         let what = |i: usize| format!("step {i} ('{}')", arch.steps[i].name);

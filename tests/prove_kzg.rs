@@ -43,6 +43,7 @@ fn mlp_proves_with_hyperkzg_from_ptau_and_with_random_tau() {
         params_dir: fresh,
         srs: Some(Srs::Ptau(ptau.clone())),
         model: Some(q.clone()),
+        arch: None,
         input: Some(x.clone()),
     };
     fold::verify(&proof, &vopts).unwrap();
@@ -76,6 +77,7 @@ fn mlp_proves_with_hyperkzg_from_ptau_and_with_random_tau() {
         params_dir: scratch_dir("kzg-random-elsewhere"),
         srs: Some(Srs::Ptau(random_tau)),
         model: Some(q.clone()),
+        arch: None,
         input: None,
     };
     fold::verify(&proof, &vopts).unwrap();

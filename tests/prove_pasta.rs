@@ -39,6 +39,7 @@ fn cnn_fixture_proves_and_verifies_on_pasta() {
         params_dir: params.clone(),
         srs: None,
         model: Some(q.clone()),
+        arch: None,
         input: Some(x),
     };
     let v = fold::verify(&proof, &vopts).unwrap();

@@ -122,6 +122,7 @@ fn a_forged_verifier_key_in_the_params_dir_does_not_make_a_false_inference_claim
         params_dir: params.clone(),
         srs: None,
         model: Some(q.clone()),
+        arch: None,
         input: Some(x.clone()),
     };
     fold::verify(&honest, &vopts).unwrap();
@@ -178,8 +179,7 @@ fn a_forged_verifier_key_in_the_params_dir_does_not_make_a_false_accuracy_claim_
     claim.correct = claim.samples;
     let (z0, zn) = accuracy::public_io::<Fr>(&claim).unwrap();
     let (snark, pp, vk) = forge(&z0, &zn, claim.samples);
-    let arch = accuracy::AccuracyArch::new(fold::Architecture::compile(&q).unwrap(), claim.header)
-        .unwrap();
+    let arch = fold::Architecture::compile(&q).unwrap();
     let digest = hex::encode(arch.digest());
     let forged = AccuracyProof {
         format: accuracy::ACCURACY_FORMAT.into(),
@@ -205,6 +205,7 @@ fn a_forged_verifier_key_in_the_params_dir_does_not_make_a_false_accuracy_claim_
         cid: Some(claim.cid.clone()),
         min_correct: Some(claim.samples),
         model: None,
+        arch: None,
     };
     rejected(
         accuracy::verify_accuracy(&forged, &params, &check),
@@ -223,4 +224,61 @@ fn a_forged_verifier_key_in_the_params_dir_does_not_make_a_false_accuracy_claim_
         accuracy::verify_accuracy(&forged, &params, &with_model),
         "forged vk.bin, accuracy verifier with --model",
     );
+}
+
+/// Security issue, path 5: the verifier of a proof whose model it does not have reads the
+/// architecture the proof names (from the parameter directory, or a file it is given). A hostile
+/// architecture — here one slot wider than the bus, which made synthesis index past the bus — is
+/// an `Invalid` error that names the problem, never a panic.
+#[test]
+fn a_hostile_architecture_file_is_refused_not_a_panic() {
+    let (q, fx) = quantized_fixture("mlp");
+    let x = q.quantize_input(&fx.inputs[1], Some(1)).unwrap();
+    let params = scratch_dir("trust-hostile-arch");
+    let opts = ProveOptions {
+        params_dir: params.clone(),
+        model: fold::Visibility::Private,
+        ..ProveOptions::default()
+    };
+    let (honest, _) = fold::prove(&q, &x, &opts, &mut |_| {}).unwrap();
+    let no_model = VerifyOptions {
+        params_dir: params.clone(),
+        ..VerifyOptions::default()
+    };
+    fold::verify(&honest, &no_model).unwrap();
+
+    let arch = fold::Architecture::compile(&q).unwrap();
+    let mut hostile = arch.clone();
+    let dense = hostile
+        .slots
+        .iter()
+        .position(|s| matches!(s.op, kerafold_step_circuits::Op::Dense(_)))
+        .unwrap();
+    if let kerafold_step_circuits::Op::Dense(d) = &mut hostile.slots[dense].op {
+        d.n_in = arch.width + 5;
+    }
+    let mut forged = honest.clone();
+    forged.architecture = hex::encode(hostile.digest());
+    fold::ParamsStore::new(&params)
+        .save_arch(Bn254Ipa::ID, &hostile.digest(), &hostile)
+        .unwrap();
+    rejected(
+        fold::verify(&forged, &no_model),
+        "hostile arch.json in the parameter directory",
+    );
+    let given = VerifyOptions {
+        arch: Some(hostile.clone()),
+        ..no_model.clone()
+    };
+    rejected(fold::verify(&forged, &given), "hostile --arch file");
+    match fold::verify(&forged, &given) {
+        Err(Error::Invalid(m)) => assert!(m.contains("wider than the bus"), "{m}"),
+        other => panic!("{other:?}"),
+    }
+    // an architecture that is valid but not the proof's is refused by its digest
+    let other = VerifyOptions {
+        arch: Some(arch),
+        ..no_model
+    };
+    rejected(fold::verify(&forged, &other), "another architecture");
 }

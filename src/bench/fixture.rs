@@ -58,6 +58,7 @@ impl FoldFixture {
         }
         let circuit = |i: usize| LayerStep {
             arch: arch.clone(),
+            private_weights: false,
             witness: Some(Arc::new(crate::fold::public_step_witness(
                 &arch, &model, &trace, i,
             ))),

@@ -165,6 +165,7 @@ pub fn profile<F: Field>(
         cs.classes = [0; 7];
         let circuit = LayerStep {
             arch: arch.clone(),
+            private_weights: false,
             witness: Some(w.clone()),
         };
         let out = circuit

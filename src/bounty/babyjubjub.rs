@@ -247,10 +247,51 @@ impl KeyFile {
             .map_err(|e| Error::format(path, format!("not a key file: {e}")))
     }
 
-    /// Writes the key file.
-    pub fn write(&self, path: &Path) -> Result<()> {
+    /// Writes the key file. A secret key file is created with mode 0600 (owner only), and an
+    /// existing file is never replaced unless `overwrite` (a host that loses its key cannot
+    /// decrypt what it was paid for).
+    pub fn write(&self, path: &Path, overwrite: bool) -> Result<()> {
+        use std::io::Write;
         let json = serde_json::to_vec_pretty(self).expect("key serializes");
-        std::fs::write(path, json).map_err(|e| Error::io(path, e))
+        let mut opts = std::fs::OpenOptions::new();
+        opts.write(true);
+        if overwrite {
+            opts.create(true).truncate(true);
+        } else {
+            opts.create_new(true);
+        }
+        #[cfg(unix)]
+        if self.private_key.is_some() {
+            std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+        }
+        let mut f = opts.open(path).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::AlreadyExists {
+                Error::Usage(format!(
+                    "{} exists: refusing to replace a key file (pass --force to overwrite it)",
+                    path.display()
+                ))
+            } else {
+                Error::io(path, e)
+            }
+        })?;
+        #[cfg(unix)]
+        if self.private_key.is_some() {
+            // an overwritten file keeps its old mode: narrow it
+            use std::os::unix::fs::PermissionsExt;
+            f.set_permissions(std::fs::Permissions::from_mode(0o600))
+                .map_err(|e| Error::io(path, e))?;
+        }
+        f.write_all(&json).map_err(|e| Error::io(path, e))
+    }
+
+    /// The public key file written next to secret key file `path`: `host.json` →
+    /// `host.pub.json`.
+    pub fn public_path(path: &Path) -> std::path::PathBuf {
+        let stem = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "key".into());
+        path.with_file_name(format!("{stem}.pub.json"))
     }
 
     /// The public key, validated.

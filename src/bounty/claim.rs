@@ -25,8 +25,10 @@
 //! 2. `ciphertext_hash = chain_hash(1, [nonce, c…])` and `nonce < 2^128`;
 //! 3. `c` decrypts under `(K.x, K.y, nonce)` (padding zero, authentication element matches) to a
 //!    plaintext in the layout of [`super::weights`] for the circuit's architecture;
-//! 4. the model chain of that plaintext (nova-snark's Poseidon, `fold::commit::hash_gadget`,
-//!    the architecture's slots as constants, idle slots as zeros) equals `z_n[model]`;
+//! 4. the plaintext's weights are well-formed (`kerafold_step_circuits::wellformed`: every lane
+//!    within the guard bound, so they are an integer model's), and its model chain (nova-snark's
+//!    Poseidon, `fold::commit::hash_gadget`, starting from the architecture's seed
+//!    `fold::commit::model_seed`, so the architecture is bound too) equals `z_n[model]`;
 //! 5. `io_digest = chain_hash(2, [num_steps, z_0…, z_n…])`;
 //! 6. `z_n[cid_hi] = cid_hi`, `z_n[cid_lo] = cid_lo`, and `threshold ≤ z_n[correct] ≤
 //!    z_n[samples] < 2^64` (64-bit range checks);
@@ -49,6 +51,7 @@ use crate::fold::commit::{hash_gadget, hash_narrow_gadget};
 use crate::fold::Architecture;
 use crate::{Error, Result};
 use ff::{Field, PrimeField};
+use kerafold_step_circuits::wellformed;
 use nova_snark::frontend::gadgets::sha256::sha256_compression_function;
 use nova_snark::frontend::num::AllocatedNum;
 use nova_snark::frontend::{Boolean, ConstraintSystem, SynthesisError};
@@ -130,8 +133,6 @@ impl NovaIo {
         chain_hash(TAG_IO, &self.elements())
     }
 
-    /// A stand-in IO in [`IoLayout::STANDIN`] (`z_0` all zero), for tests and until the accuracy
-    /// proof is wired.
     /// The public IO of an accuracy proof with this claim, as its verifier derives it.
     pub fn from_accuracy(claim: &crate::fold::accuracy::AccuracyClaim) -> Result<Self> {
         let (z0, zn) = crate::fold::accuracy::public_io::<Fr>(claim)?;
@@ -373,10 +374,30 @@ impl FrontendCircuit for ClaimCircuit<'_> {
             |lc| lc + CS::one(),
             |lc| lc,
         );
-        let mut chain = zero.clone();
+        let seed_value = crate::fold::commit::model_seed::<Fr>(&spec.arch);
+        let mut chain = alloc(cs.namespace(|| "model_seed"), Some(seed_value))?;
+        cs.enforce(
+            || "model seed is the architecture's",
+            |lc| lc + chain.get_variable(),
+            |lc| lc + CS::one(),
+            |lc| lc + (seed_value, CS::one()),
+        );
         for (i, st) in spec.layout.steps.iter().enumerate() {
             let d = match spec.layout.weights_range(i) {
-                Some(r) => hash_gadget(cs.namespace(|| format!("digest{i}")), &pt[r])?,
+                Some(r) => {
+                    // the host gets these weights: they must be those of an integer model, whose
+                    // lanes never wrap (the Nova proof's arithmetic relies on the same bound)
+                    let op = &spec.arch.slots[st.slot].op;
+                    let (w, b) = pt[r.clone()].split_at(st.w_len);
+                    wellformed::enforce(
+                        &mut cs.namespace(|| format!("wellformed{i}")),
+                        op,
+                        w,
+                        b,
+                        &spec.arch.fp,
+                    )?;
+                    hash_gadget(cs.namespace(|| format!("digest{i}")), &pt[r])?
+                }
                 None => zero.clone(),
             };
             chain = hash_narrow_gadget(
@@ -508,7 +529,7 @@ impl ClaimInput {
                 "the ciphertext was made with another hunter key".into(),
             ));
         }
-        if encrypted.arch != spec.arch {
+        if encrypted.arch.digest() != spec.arch.digest() {
             return Err(Error::Usage(
                 "the ciphertext's architecture is not the circuit's".into(),
             ));
@@ -520,6 +541,7 @@ impl ClaimInput {
             encrypted.nonce,
             spec.layout.len,
         )?;
+        weights::check_plaintext(&spec.arch, &pt)?;
         let chain = weights::chain_from_plaintext(&spec.arch, &pt)?;
         let l = &spec.io;
         if io.zn.len() != l.arity || io.z0.len() != l.arity {
@@ -621,25 +643,6 @@ pub struct ClaimProof {
     pub public: ClaimPublic,
     /// Constraints of the circuit.
     pub constraints: usize,
-    /// Whether the keys came from the cache.
-    pub keys_cached: bool,
-}
-
-/// The claim circuit's keys for `spec` (set up and cached in `params_dir` if absent): what a
-/// bounty host runs before deploying the verifier. Returns the verifying key and the constraint
-/// count.
-pub fn setup(
-    spec: &ClaimSpec,
-    params_dir: &std::path::Path,
-) -> Result<(ark_groth16::VerifyingKey<ark_bn254::Bn254>, usize, bool)> {
-    use super::groth16::{self, R1cs};
-    let r1cs = R1cs::of(&ClaimCircuit {
-        spec,
-        public: None,
-        witness: None,
-    })?;
-    let (keys, cached) = groth16::load_or_setup(params_dir, &r1cs)?;
-    Ok((keys.pk.vk.clone(), r1cs.num_constraints(), cached))
 }
 
 /// Writes the verifying key for snarkjs (`verification_key.json`) and the generated verifier's
@@ -734,12 +737,12 @@ impl ClaimProof {
     }
 }
 
-/// Proves a claim: extracts the circuit's R1CS, loads (or sets up and caches) its Groth16 keys
-/// in `params_dir`, builds and checks the witness, proves.
-pub fn prove(
+/// Proves a claim with `keys` (the bounty host's, from its setup: [`super::flow::prove_claim`]
+/// loads and checks them): extracts the circuit's R1CS, builds and checks the witness, proves.
+pub fn prove_with_key(
     spec: &ClaimSpec,
     input: &ClaimInput,
-    params_dir: &std::path::Path,
+    keys: &super::groth16::Keys,
 ) -> Result<ClaimProof> {
     use super::groth16::{self, R1cs};
     let r1cs = R1cs::of(&ClaimCircuit {
@@ -747,7 +750,6 @@ pub fn prove(
         public: None,
         witness: None,
     })?;
-    let (keys, cached) = groth16::load_or_setup(params_dir, &r1cs)?;
     let (x, aux) = groth16::witness(&ClaimCircuit {
         spec,
         public: Some(&input.public),
@@ -758,12 +760,11 @@ pub fn prove(
             "the circuit's public inputs differ from the claim's".into(),
         ));
     }
-    let proof = groth16::prove(&keys, &r1cs, &x, &aux, &mut rand_core::OsRng)?;
+    let proof = groth16::prove(keys, &r1cs, &x, &aux, &mut rand_core::OsRng)?;
     Ok(ClaimProof {
         proof,
         vk: keys.vk().clone(),
         public: input.public.clone(),
         constraints: r1cs.num_constraints(),
-        keys_cached: cached,
     })
 }

@@ -185,8 +185,9 @@ impl Header {
         b
     }
 
-    /// Checks the header's own invariants; `Err` holds the problem.
-    fn check(&self) -> std::result::Result<(), String> {
+    /// Checks the header's own invariants; `Err` holds the problem. A header read from a claim
+    /// (not from a dataset file) is checked with this too.
+    pub fn check(&self) -> std::result::Result<(), String> {
         if self.shape.contains(&0) {
             return Err(format!(
                 "feature shape {:?} has a zero dimension",

@@ -251,23 +251,6 @@ pub fn read_ark<T: CanonicalDeserialize>(path: &Path) -> Result<T> {
         .map_err(|e| Error::format(path, format!("deserialize: {e}")))
 }
 
-/// Loads the keys of `r1cs` from `dir` (file `claim-<digest>.pk`), or sets them up and saves
-/// them. Returns the keys and whether they were cached.
-pub fn load_or_setup(dir: &Path, r1cs: &R1cs) -> Result<(Keys, bool)> {
-    let name = format!("claim-{}.pk", &hex::encode(r1cs.digest())[..16]);
-    let path = dir.join(name);
-    if path.exists() {
-        let pk: ProvingKey<Bn254> = read_ark(&path)?;
-        return Ok((Keys { pk }, true));
-    }
-    let keys = setup(r1cs, &mut rand_core::OsRng)?;
-    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    let tmp = path.with_extension("tmp");
-    write_ark(&tmp, &keys.pk)?;
-    std::fs::rename(&tmp, &path).map_err(|e| Error::io(&path, e))?;
-    Ok((keys, false))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

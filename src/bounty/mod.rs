@@ -12,6 +12,8 @@
 //! - [`gadgets`]: the same primitives as R1CS gadgets on nova-snark's frontend.
 //! - [`groth16`]: the adapter from frontend circuits to ark-groth16; [`claim`]: the claim circuit;
 //!   [`snarkjs`] and [`solidity`]: exports for snarkjs and the EVM.
+//! - [`flow`]: the host's setup, the bounty's terms, and every check of a claim before it is
+//!   approved or its weights decrypted.
 
 pub mod babyjubjub;
 pub mod blake512;
@@ -20,6 +22,7 @@ pub mod cid;
 pub mod cipher;
 pub mod claim;
 pub mod dataset;
+pub mod flow;
 pub mod gadgets;
 pub mod groth16;
 pub mod poseidon;

@@ -84,8 +84,19 @@ fn g2(p: &G2Affine) -> [[String; 2]; 3] {
 }
 
 fn parse_fq(s: &str) -> Result<Fq> {
+    use ark_ff::PrimeField;
     if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
         return Err(Error::Invalid(format!("'{s}' is not a decimal coordinate")));
+    }
+    // canonical only: arkworks' `from_str` reduces modulo q, so a coordinate c + q would be
+    // accepted as c (a second encoding of the same proof); snarkjs writes reduced coordinates
+    // without leading zeros
+    let q = Fq::MODULUS.to_string();
+    let reduced = s.len() < q.len() || (s.len() == q.len() && s < q.as_str());
+    if !reduced || (s.len() > 1 && s.starts_with('0')) {
+        return Err(Error::Invalid(format!(
+            "coordinate '{s}' is not a canonical element of the base field (below q, no leading zeros)"
+        )));
     }
     Fq::from_str(s).map_err(|_| {
         Error::Invalid(format!(
@@ -261,4 +272,36 @@ pub fn calldata_text(p: &Proof<Bn254>, inputs: &[Fr]) -> String {
         h(&w[7]),
         xs.join(",")
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ark_ec::AffineRepr;
+    use ark_ff::{BigInteger, PrimeField};
+
+    /// `v + q` in decimal: the same residue as `v`, a second encoding.
+    fn plus_q(v: &Fq) -> String {
+        let mut b = v.into_bigint();
+        assert!(!b.add_with_carry(&Fq::MODULUS));
+        b.to_string()
+    }
+
+    #[test]
+    fn coordinates_must_be_canonical() {
+        assert_eq!(parse_fq("0").unwrap(), Fq::from(0u64));
+        assert_eq!(parse_fq("7").unwrap(), Fq::from(7u64));
+        let q = Fq::MODULUS.to_string();
+        for bad in ["", "07", "-1", "1e3", q.as_str(), &plus_q(&Fq::from(7u64))] {
+            assert!(parse_fq(bad).is_err(), "accepted '{bad}'");
+        }
+        // a G1 point with x + q for x: refused, although it reduces to the same point
+        let g = G1Affine::generator();
+        let (x, y) = g.xy().unwrap();
+        let honest = [x.to_string(), y.to_string(), "1".to_string()];
+        assert_eq!(parse_g1(&honest, "g").unwrap(), g);
+        let forged = [plus_q(&x), y.to_string(), "1".to_string()];
+        let e = parse_g1(&forged, "g").unwrap_err().to_string();
+        assert!(e.contains("canonical"), "{e}");
+    }
 }

@@ -18,9 +18,9 @@
 //! its length `L` is a constant of the claim circuit.
 //!
 //! From the plaintext anyone recomputes the model commitment exactly as the Nova circuit does
-//! (`fold::commit::model_link`): `m_0 = 0`, `m_{i+1} = H_narrow(m_i, r_i, d_i)` with nova-snark's
-//! Poseidon, where `d_i = H(w_i ‖ b_i)` for a linear step and `0` otherwise —
-//! [`chain_from_plaintext`].
+//! (`fold::commit::model_chain`): `m_0 = model_seed(architecture)`, `m_{i+1} = H_narrow(m_i, r_i,
+//! d_i)` with nova-snark's Poseidon, where `d_i = H(w_i ‖ b_i)` for a linear step and `0`
+//! otherwise — [`chain_from_plaintext`].
 //!
 //! # Files
 //!
@@ -34,7 +34,7 @@
 use super::babyjubjub::{Point, SecretKey};
 use super::bn254::{from_dec, to_dec, Fr};
 use super::{cipher, poseidon};
-use crate::fold::commit::model_link;
+use crate::fold::commit;
 use crate::fold::{fe_from_hex, fe_hex, Architecture};
 use crate::model::QuantizedModel;
 use crate::{Error, Result};
@@ -42,6 +42,7 @@ use ff::{Field, PrimeField};
 use kerafold_step_circuits::native::Weights;
 use kerafold_step_circuits::packing::{self, Packed};
 use kerafold_step_circuits::spec::Op;
+use kerafold_step_circuits::wellformed;
 use rand_core::{OsRng, RngCore};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -145,28 +146,15 @@ pub fn chain_from_plaintext(arch: &Architecture, plaintext: &[Fr]) -> Result<Fr>
             layout.len
         )));
     }
-    let mut m = Fr::ZERO;
-    for (i, st) in layout.steps.iter().enumerate() {
-        let d = layout.weights_range(i).map_or(Fr::ZERO, |r| {
-            kerafold_step_circuits::field::hash(&plaintext[r])
-        });
-        m = kerafold_step_circuits::field::hash_narrow(&[m, plaintext[st.blind], d]);
-    }
-    Ok(m)
-}
-
-/// The model commitment of `model` with blindings `blinds` (empty: public model), as the Nova
-/// prover computes it.
-pub fn model_commitment(arch: &Architecture, model: &QuantizedModel, blinds: &[Fr]) -> Fr {
-    (0..arch.steps.len()).fold(Fr::ZERO, |m, i| {
-        model_link(
-            arch,
-            model,
-            i,
-            m,
-            blinds.get(i).copied().unwrap_or(Fr::ZERO),
-        )
-    })
+    let digests: Vec<Fr> = (0..layout.steps.len())
+        .map(|i| {
+            layout.weights_range(i).map_or(Fr::ZERO, |r| {
+                kerafold_step_circuits::field::hash(&plaintext[r])
+            })
+        })
+        .collect();
+    let blinds: Vec<Fr> = layout.steps.iter().map(|st| plaintext[st.blind]).collect();
+    Ok(commit::model_chain(arch, &digests, &blinds))
 }
 
 /// The model without its weights: what the ciphertext file publishes.
@@ -178,15 +166,40 @@ pub fn skeleton(model: &QuantizedModel) -> QuantizedModel {
     s
 }
 
-/// Rebuilds the model and the blindings from `skeleton` and a decrypted plaintext. Fails if the
-/// plaintext is not a packing of in-range weights, or puts nonzero weights into the padding of a
-/// padded slot (no model of this architecture has that plaintext).
-pub fn model_from_plaintext(
-    skeleton: &QuantizedModel,
+/// Step `i`'s weights in its slot's geometry, unpacked from the plaintext and checked: a packing
+/// of in-range lanes that meets the guard bound ([`wellformed::check`], what the claim circuit
+/// proves). `None` for a step without weights.
+fn slot_weights(
+    arch: &Architecture,
+    layout: &Layout,
     plaintext: &[Fr],
-) -> Result<(QuantizedModel, Vec<Fr>)> {
-    let arch = Architecture::compile(skeleton)?;
-    let layout = Layout::new(&arch);
+    i: usize,
+) -> Result<Option<Weights>> {
+    let st = &layout.steps[i];
+    if st.w_len + st.b_len == 0 {
+        return Ok(None);
+    }
+    let name = &arch.steps[i].name;
+    let slot_op = &arch.slots[st.slot].op;
+    let w = &plaintext[st.blind + 1..st.blind + 1 + st.w_len];
+    let b = &plaintext[st.blind + 1 + st.w_len..st.blind + 1 + st.w_len + st.b_len];
+    let big = packing::unpack(slot_op, w, b, &arch.fp).ok_or_else(|| {
+        Error::Invalid(format!(
+            "step {i} ('{name}'): the plaintext is not a packing of in-range weights"
+        ))
+    })?;
+    wellformed::check(slot_op, &big, &arch.fp).map_err(|e| {
+        Error::Invalid(format!(
+            "step {i} ('{name}'): the weights are not those of an integer model: {e}"
+        ))
+    })?;
+    Ok(Some(big))
+}
+
+/// Checks that a plaintext of `arch`'s layout holds well-formed weights at every step (the
+/// claim circuit's requirement, checked natively so a bad claim fails with a readable message).
+pub fn check_plaintext(arch: &Architecture, plaintext: &[Fr]) -> Result<()> {
+    let layout = Layout::new(arch);
     if plaintext.len() != layout.len {
         return Err(Error::Invalid(format!(
             "the plaintext has {} elements, the architecture's layout {}",
@@ -194,22 +207,30 @@ pub fn model_from_plaintext(
             layout.len
         )));
     }
+    for i in 0..layout.steps.len() {
+        slot_weights(arch, &layout, plaintext, i)?;
+    }
+    Ok(())
+}
+
+/// Rebuilds the model and the blindings from `skeleton` and a decrypted plaintext. Fails if the
+/// plaintext is not a packing of in-range, well-formed weights, or puts nonzero weights into the
+/// padding of a padded slot (no integer model of this architecture has that plaintext).
+pub fn model_from_plaintext(
+    skeleton: &QuantizedModel,
+    plaintext: &[Fr],
+) -> Result<(QuantizedModel, Vec<Fr>)> {
+    let arch = Architecture::compile(skeleton)?;
+    let layout = Layout::new(&arch);
+    check_plaintext(&arch, plaintext)?;
     let mut model = skeleton.clone();
     let mut blinds = Vec::with_capacity(layout.steps.len());
     for (i, st) in layout.steps.iter().enumerate() {
         blinds.push(plaintext[st.blind]);
-        if st.w_len + st.b_len == 0 {
+        let Some(big) = slot_weights(&arch, &layout, plaintext, i)? else {
             continue;
-        }
+        };
         let slot_op = &arch.slots[st.slot].op;
-        let w = &plaintext[st.blind + 1..st.blind + 1 + st.w_len];
-        let b = &plaintext[st.blind + 1 + st.w_len..st.blind + 1 + st.w_len + st.b_len];
-        let big = packing::unpack(slot_op, w, b, &arch.fp).ok_or_else(|| {
-            Error::Invalid(format!(
-                "step {i} ('{}'): the plaintext is not a packing of in-range weights",
-                model.steps[i].name
-            ))
-        })?;
         let op: Op = model.steps[i].op;
         let own = match (slot_op, &op) {
             (Op::Dense(bd), Op::Dense(sd)) if bd != sd => {
@@ -256,7 +277,7 @@ impl Opening {
     /// The model commitment.
     pub fn commitment(&self) -> Result<Fr> {
         let arch = Architecture::compile(&self.model)?;
-        Ok(model_commitment(&arch, &self.model, &self.blinds))
+        Ok(commit::model_commitment(&arch, &self.model, &self.blinds))
     }
 
     /// Fresh random blindings for every step of `model` (a private model).

@@ -29,7 +29,7 @@
 use super::arch::Architecture;
 use super::backend::{self, Backend, Bn254Ipa, Progress, ProveStats, Scalar};
 use super::circuit::alloc;
-use super::commit::{hash_gadget, hash_narrow_gadget, model_link};
+use super::commit::{hash_gadget, hash_narrow_gadget};
 use super::params::{ParamsStore, Srs};
 use super::{fe_from_hex, fe_hex, ModelClaim, Visibility};
 use crate::bounty::cid::{Cid, Codec, CHUNK_SIZE};
@@ -41,6 +41,7 @@ use ff::{Field as _, PrimeField};
 use kerafold_step_circuits::field::pow2;
 use kerafold_step_circuits::packing::{self, Packed};
 use kerafold_step_circuits::spec::{FixedPoint, Op};
+use kerafold_step_circuits::wellformed;
 use kerafold_step_circuits::{step as slot_gadget, Field};
 use nova_snark::frontend::gadgets::sha256::sha256_compression_function;
 use nova_snark::frontend::gadgets::uint32::UInt32;
@@ -68,6 +69,21 @@ pub struct AccuracyArch {
 impl AccuracyArch {
     /// Checks that the dataset fits the model and the single-chunk limit.
     pub fn new(model: Architecture, header: Header) -> Result<Self> {
+        header.check().map_err(|msg| Error::Shape {
+            context: "dataset header".into(),
+            msg,
+        })?;
+        if usize::from(header.classes) != model.output_len() {
+            return Err(Error::Shape {
+                context: "dataset".into(),
+                msg: format!(
+                    "the dataset has {} classes, the model {} outputs: labels must be the model's classes (pack the dataset with --classes {})",
+                    header.classes,
+                    model.output_len(),
+                    model.output_len()
+                ),
+            });
+        }
         let in_len: usize = model.input_shape.iter().product();
         if header.features() != in_len {
             return Err(Error::Shape {
@@ -132,7 +148,32 @@ pub struct SampleWitness<F> {
 #[derive(Clone, Debug)]
 pub struct SampleStep<F: Field> {
     pub arch: Arc<AccuracyArch>,
+    /// The weights are private: each step proves them well-formed
+    /// ([`kerafold_step_circuits::wellformed`]).
+    pub private_weights: bool,
     pub witness: Option<Arc<SampleWitness<F>>>,
+}
+
+impl<F: Field> SampleStep<F> {
+    /// The circuit without a witness.
+    pub fn shape(arch: Arc<AccuracyArch>, private_weights: bool) -> Self {
+        Self {
+            arch,
+            private_weights,
+            witness: None,
+        }
+    }
+
+    /// The digest that keys this circuit's parameters: architecture, header and whether the
+    /// weights are checked.
+    pub fn digest(&self) -> [u8; 32] {
+        Sha256::new()
+            .chain_update(b"kerafold accuracy circuit")
+            .chain_update(self.arch.digest())
+            .chain_update([u8::from(self.private_weights)])
+            .finalize()
+            .into()
+    }
 }
 
 /// Allocates `lc` (with value `v`) as a number: one constraint.
@@ -306,10 +347,18 @@ impl<F: Field> StepCircuit<F> for SampleStep<F> {
             |l| l + CS::one(),
             |l| l,
         );
+        let seed_value = super::commit::model_seed::<F>(arch);
+        let seed = alloc(cs, "model_seed", Some(seed_value))?;
+        cs.enforce(
+            || "model_seed",
+            |l| l + seed.get_variable(),
+            |l| l + CS::one(),
+            |l| l + (seed_value, CS::one()),
+        );
         let mut cur = x;
         let mut saved: Option<Vec<AllocatedNum<F>>> = None;
         let mut class = None;
-        let mut chain = vec![];
+        let mut chain = seed;
         for (i, desc) in arch.steps.iter().enumerate() {
             let slot = &arch.slots[desc.slot];
             let mut ns = cs.namespace(|| format!("step{i}"));
@@ -328,11 +377,10 @@ impl<F: Field> StepCircuit<F> for SampleStep<F> {
             } else {
                 zero.clone()
             };
-            let prev = chain.last().cloned().unwrap_or_else(|| zero.clone());
-            chain.push(hash_narrow_gadget(
-                ns.namespace(|| "chain"),
-                &[prev, blind, d],
-            )?);
+            chain = hash_narrow_gadget(ns.namespace(|| "chain"), &[chain, blind, d])?;
+            if self.private_weights && wl + bl > 0 {
+                wellformed::enforce(&mut ns.namespace(|| "wf"), &slot.op, &wa, &ba, &fp)?;
+            }
 
             let n_in = slot.raw_input_len();
             let mut xin = cur.clone();
@@ -369,10 +417,9 @@ impl<F: Field> StepCircuit<F> for SampleStep<F> {
         }
         let class = class
             .ok_or_else(|| SynthesisError::Unsatisfiable("the model has no ArgMax step".into()))?;
-        let model = chain.last().ok_or(SynthesisError::AssignmentMissing)?;
         cs.enforce(
             || "model_commitment",
-            |l| l + model.get_variable(),
+            |l| l + chain.get_variable(),
             |l| l + CS::one(),
             |l| l + z_model.get_variable(),
         );
@@ -452,6 +499,7 @@ pub fn finish(state: &[u32; 8], header: &Header) -> [u8; 32] {
 /// What an accuracy proof states.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccuracyClaim {
+    /// The prover's label for the model (its Keras name): not bound by the proof.
     pub model_name: String,
     pub fixed_point: FixedPoint,
     /// The dataset's CIDv1 (`b…`).
@@ -474,7 +522,8 @@ pub struct AccuracyProof {
     pub format: String,
     pub version: u32,
     pub system: String,
-    /// SHA-256 of the [`AccuracyArch`] (hex).
+    /// SHA-256 of the model's [`Architecture`] (hex), as in inference proofs (the dataset header
+    /// is in the claim).
     pub architecture: String,
     pub claim: AccuracyClaim,
     pub snark: String,
@@ -491,10 +540,20 @@ impl AccuracyProof {
         let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
         let p: AccuracyProof = serde_json::from_slice(&bytes)
             .map_err(|e| Error::format(path, format!("not a kerafold accuracy proof: {e}")))?;
-        if p.format != ACCURACY_FORMAT || p.version != super::PROOF_VERSION {
+        if p.format != ACCURACY_FORMAT {
             return Err(Error::format(
                 path,
-                "not a version-1 kerafold accuracy proof",
+                format!("format is '{}', not '{ACCURACY_FORMAT}'", p.format),
+            ));
+        }
+        if p.version != super::PROOF_VERSION {
+            return Err(Error::format(
+                path,
+                format!(
+                    "accuracy proof version {} is not supported (this kerafold reads {}; prove again)",
+                    p.version,
+                    super::PROOF_VERSION
+                ),
             ));
         }
         Ok(p)
@@ -589,9 +648,7 @@ fn prove_with<B: Backend>(
     } else {
         blinds.to_vec()
     });
-    let commitment = (0..steps).fold(Scalar::<B>::ZERO, |acc, i| {
-        model_link(&arch.model, model, i, acc, blinds[i])
-    });
+    let commitment = super::commit::model_commitment(&arch.model, model, &blinds);
     let h0 = pack_state::<Scalar<B>>(&header_state(&header));
     let z0 = vec![
         Scalar::<B>::ZERO,
@@ -618,29 +675,27 @@ fn prove_with<B: Backend>(
         ));
     }
     let store = ParamsStore::new(params_dir);
-    let digest_arch = arch.digest();
+    let shape = SampleStep::<Scalar<B>>::shape(arch.clone(), visibility == Visibility::Private);
     let circuit = |i: usize| SampleStep {
-        arch: arch.clone(),
         witness: Some(Arc::new(SampleWitness {
             record: data.record(i).to_vec(),
             weights: weights.clone(),
             blinds: blinds.clone(),
         })),
+        ..shape.clone()
     };
     let what = |i: usize| format!("sample {i}");
     let folding = backend::Folding {
-        digest: digest_arch,
-        shape: SampleStep::<Scalar<B>> {
-            arch: arch.clone(),
-            witness: None,
-        },
+        digest: shape.digest(),
+        shape: shape.clone(),
         n,
         circuit: &circuit,
         what: &what,
     };
     let (snark, zn, stats) =
         backend::prove::<B, _>(&store, &Srs::Transparent, &folding, &z0, progress)?;
-    store.save_arch(B::ID, &digest_arch, &*arch)?;
+    let digest_arch = arch.model.digest();
+    store.save_arch(B::ID, &digest_arch, &arch.model)?;
     if zn[4] != Scalar::<B>::from(correct as u64) || zn[1..3] != pack_state::<Scalar<B>>(&st) {
         return Err(Error::Prover(
             "the proven state differs from the reference".into(),
@@ -720,9 +775,12 @@ pub struct AccuracyCheck {
     pub cid: Option<String>,
     /// The least correct count to accept.
     pub min_correct: Option<usize>,
-    /// The model file's quantized model (rebuilds the architecture; a public model's commitment
-    /// is recomputed).
+    /// The model file's quantized model, for a public model: the architecture is rebuilt from it
+    /// and the commitment recomputed.
     pub model: Option<QuantizedModel>,
+    /// The model's architecture (an `arch.json`, e.g. the bounty host's), checked against the
+    /// proof's digest; without it and `model`, the parameter directory's copy.
+    pub arch: Option<Architecture>,
 }
 
 /// The public state of an accuracy proof: `(z0, zn)` as the verifier derives them from a claim.
@@ -766,35 +824,19 @@ fn verify_with<B: Backend>(
 ) -> Result<AccuracyClaim> {
     let claim = &proof.claim;
     let store = ParamsStore::new(params_dir);
-    let digest: [u8; 32] = hex::decode(&proof.architecture)
-        .ok()
-        .and_then(|d| d.try_into().ok())
-        .ok_or_else(|| Error::Invalid("architecture digest is malformed".into()))?;
-    let arch = match &check.model {
-        Some(m) => {
-            let a = AccuracyArch::new(Architecture::compile(m)?, claim.header)?;
-            if a.digest() != digest {
-                return Err(Error::Invalid(
-                    "the model file (or the claimed dataset header) does not match the proof's architecture".into(),
-                ));
-            }
-            a
-        }
-        None => store
-            .load_arch(B::ID, &digest, AccuracyArch::digest)?
-            .ok_or_else(|| {
-                Error::Usage(format!(
-                    "architecture {} is not in {}: pass the model file (its architecture is rebuilt from it)",
-                    &proof.architecture[..16.min(proof.architecture.len())],
-                    store.dir.display()
-                ))
-            })?,
-    };
-    if arch.header != claim.header {
-        return Err(Error::Invalid(
-            "the claimed dataset header differs from the architecture's".into(),
-        ));
-    }
+    let model_arch = super::claimed_architecture::<B>(
+        &proof.architecture,
+        claim.model.visibility,
+        check.model.as_ref(),
+        check.arch.as_ref(),
+        &store,
+    )?;
+    let arch = AccuracyArch::new(model_arch, claim.header).map_err(|e| match e {
+        Error::Shape { msg, .. } => Error::Invalid(format!(
+            "the claimed dataset header does not fit the architecture: {msg}"
+        )),
+        e => e,
+    })?;
     if claim.fixed_point != arch.model.fp {
         return Err(Error::Invalid(
             "claimed fixed-point parameters differ from the architecture's".into(),
@@ -825,25 +867,21 @@ fn verify_with<B: Backend>(
         }
     }
     if let Some(m) = &check.model {
-        if claim.model.visibility == Visibility::Public {
-            let c: Scalar<B> = super::commit::model_commitment(&arch.model, m);
-            if fe_hex(&c) != claim.model.commitment {
-                return Err(Error::Invalid(
-                    "the model file's weights do not match the proof's model commitment".into(),
-                ));
-            }
+        let c: Scalar<B> = super::commit::model_commitment(&arch.model, m, &[]);
+        if fe_hex(&c) != claim.model.commitment {
+            return Err(Error::Invalid(
+                "the model file's weights do not match the proof's model commitment".into(),
+            ));
         }
     }
     let arch = Arc::new(arch);
     let (z0, expected) = public_io::<Scalar<B>>(claim)?;
-    let shape = SampleStep::<Scalar<B>> {
-        arch: arch.clone(),
-        witness: None,
-    };
+    let shape =
+        SampleStep::<Scalar<B>>::shape(arch.clone(), claim.model.visibility == Visibility::Private);
     let zn = backend::verify_folded::<B, _>(
         &store,
         &Srs::Transparent,
-        &digest,
+        &shape.digest(),
         &shape,
         &proof.snark,
         claim.samples,

@@ -146,7 +146,7 @@ impl Architecture {
                 width = width.max(s.op.input_len()).max(s.op.output_len());
             }
         }
-        Ok(Self {
+        let arch = Self {
             name: model.name.clone(),
             fp: model.fp,
             input_shape: model.input_shape.clone(),
@@ -155,7 +155,95 @@ impl Architecture {
             width,
             slots,
             steps,
-        })
+        };
+        arch.validate()
+            .map_err(|e| Error::Usage(format!("model '{}' cannot be proven: {e}", model.name)))?;
+        Ok(arch)
+    }
+
+    /// Checks everything the step circuits and the native reference rely on, for an architecture
+    /// read from a file (a verifier's `arch.json`): bounded, consistent shapes, slots and steps
+    /// as [`Architecture::compile`] makes them. A hostile file gets an error naming what is
+    /// wrong, never a panic in synthesis.
+    pub fn validate(&self) -> std::result::Result<(), String> {
+        use kerafold_step_circuits::spec::MAX_LEN;
+        self.fp
+            .validate(kerafold_step_circuits::field::PACK_CAPACITY)
+            .map_err(|e| format!("fixed point: {e}"))?;
+        let len = |shape: &[usize], what: &str| -> std::result::Result<usize, String> {
+            if shape.is_empty() || shape.len() > 8 || shape.contains(&0) {
+                return Err(format!(
+                    "{what} shape {shape:?} is empty or has an empty axis"
+                ));
+            }
+            shape
+                .iter()
+                .try_fold(1usize, |acc, &d| {
+                    acc.checked_mul(d).filter(|&n| n <= MAX_LEN)
+                })
+                .ok_or_else(|| format!("{what} shape {shape:?} exceeds 2^24 values"))
+        };
+        let in_len = len(&self.input_shape, "input")?;
+        let out_len = len(&self.output_shape, "output")?;
+        if self.width == 0 || self.width > MAX_LEN || in_len > self.width {
+            return Err(format!("bus width {} does not hold the input", self.width));
+        }
+        if self.slots.is_empty() || self.slots.len() > 4096 {
+            return Err(format!("{} slots (1..=4096 expected)", self.slots.len()));
+        }
+        if self.steps.is_empty() || self.steps.len() > 1 << 20 {
+            return Err(format!("{} steps (1..=2^20 expected)", self.steps.len()));
+        }
+        for (i, slot) in self.slots.iter().enumerate() {
+            let err = |e: String| format!("slot {i}: {e}");
+            let mut n = slot.views.first().map(|v| v.input_len());
+            for v in &slot.views {
+                v.validate().map_err(err)?;
+                if n != Some(v.input_len()) {
+                    return Err(err("views do not chain".into()));
+                }
+                n = Some(v.output_shape().len());
+            }
+            slot.op.validate().map_err(err)?;
+            slot.act.validate(&self.fp).map_err(err)?;
+            if n.is_some_and(|n| n != slot.op.input_len()) {
+                return Err(err("the views' output is not the op's input".into()));
+            }
+            if slot.raw_input_len() > self.width || slot.op.output_len() > self.width {
+                return Err(err(format!("wider than the bus ({})", self.width)));
+            }
+            if slot.padded
+                && !(slot.views.is_empty()
+                    && matches!(slot.op, Op::Dense(_) | Op::Add { .. } | Op::Identity { .. }))
+            {
+                return Err(err("only Dense, Add and Identity slots are padded".into()));
+            }
+        }
+        for (i, st) in self.steps.iter().enumerate() {
+            let slot = self.slots.get(st.slot).ok_or_else(|| {
+                format!("step {i} ('{}'): slot {} does not exist", st.name, st.slot)
+            })?;
+            let full = slot.op.output_len();
+            if st.n_out == 0 || st.n_out > full || (!slot.padded && st.n_out != full) {
+                return Err(format!(
+                    "step {i} ('{}'): {} outputs from a slot of {full}",
+                    st.name, st.n_out
+                ));
+            }
+        }
+        let argmax: Vec<usize> = (0..self.slots.len())
+            .filter(|&i| matches!(self.slots[i].op, Op::ArgMax { .. }))
+            .collect();
+        let last = self.steps.last().expect("steps checked non-empty");
+        match argmax.as_slice() {
+            [a] if last.slot == *a
+                && self.slots[*a].op == (Op::ArgMax { n: out_len })
+                && self.steps.iter().filter(|s| s.slot == *a).count() == 1 => {}
+            _ => {
+                return Err("the last step, and only it, must be the ArgMax over the output".into())
+            }
+        }
+        Ok(())
     }
 
     /// Whether any step uses the residual tensor.
@@ -190,9 +278,32 @@ impl Architecture {
         self.output_shape.iter().product()
     }
 
-    /// SHA-256 of the canonical JSON form: keys the public parameters on disk.
+    /// Reads an architecture file (JSON, as `arch.json` in a parameter directory or
+    /// `architecture.json` from `kerafold claim-setup`). The caller checks its digest against the
+    /// proof's and validates it.
+    pub fn read(path: &std::path::Path) -> Result<Self> {
+        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        serde_json::from_slice(&bytes)
+            .map_err(|e| Error::format(path, format!("not an architecture file: {e}")))
+    }
+
+    /// Writes the architecture file.
+    pub fn write(&self, path: &std::path::Path) -> Result<()> {
+        let json = serde_json::to_vec_pretty(self).expect("architecture serializes");
+        std::fs::write(path, json).map_err(|e| Error::io(path, e))
+    }
+
+    /// SHA-256 of the canonical JSON form without the names (of the model and of its steps): what
+    /// the circuit and the model commitment depend on. Two models that differ only in their
+    /// layer names have one architecture (a bounty hunter's model need not reuse the host's
+    /// names); names are labels, never bound by a proof.
     pub fn digest(&self) -> [u8; 32] {
-        let json = serde_json::to_vec(self).expect("architecture serializes");
+        let mut unnamed = self.clone();
+        unnamed.name.clear();
+        for s in &mut unnamed.steps {
+            s.name.clear();
+        }
+        let json = serde_json::to_vec(&unnamed).expect("architecture serializes");
         Sha256::digest(&json).into()
     }
 
@@ -302,5 +413,50 @@ mod tests {
         assert_eq!(w.w[6 + 1], model.steps[0].weights.w[6 + 1]); // row 1, col 1
         assert!(w.w[4 * 6..].iter().all(|&v| v == 0));
         assert_eq!(w.b[..6], model.steps[0].weights.b[..]);
+    }
+
+    #[test]
+    fn validate_refuses_what_synthesis_would_panic_on() {
+        let model = QuantizedModel {
+            name: "m".into(),
+            fp: FixedPoint {
+                fa: 8,
+                fw: 8,
+                bits: 16,
+                guard: 1,
+            },
+            input_shape: vec![4],
+            output_shape: vec![3],
+            softmax: false,
+            steps: vec![
+                dense("d0", 4, 3, Act::Relu),
+                QStep {
+                    name: "argmax".into(),
+                    views: vec![],
+                    op: Op::ArgMax { n: 3 },
+                    act: Act::Linear,
+                    save_input: false,
+                    weights: Weights::default(),
+                    output_shape: vec![3],
+                },
+            ],
+        };
+        let arch = Architecture::compile(&model).unwrap();
+        assert_eq!(arch.validate(), Ok(()));
+        let mut wide = arch.clone();
+        wide.slots[0].op = Op::Dense(DenseSpec { n_in: 9, n_out: 3 });
+        assert!(wide.validate().unwrap_err().contains("wider than the bus"));
+        let mut lost = arch.clone();
+        lost.steps[0].slot = 7;
+        assert!(lost.validate().unwrap_err().contains("does not exist"));
+        let mut two = arch.clone();
+        two.steps[0].n_out = 2;
+        assert!(two.validate().unwrap_err().contains("2 outputs"));
+        let mut no_argmax = arch.clone();
+        no_argmax.steps.pop();
+        assert!(no_argmax.validate().unwrap_err().contains("ArgMax"));
+        let mut guardless = arch;
+        guardless.fp.guard = 0;
+        assert!(guardless.validate().unwrap_err().contains("guard"));
     }
 }

@@ -218,6 +218,7 @@ pub fn check_step<F: kerafold_step_circuits::Field>(
     check_circuit(
         &LayerStep {
             arch: arch.clone(),
+            private_weights: false,
             witness: Some(witness.clone()),
         },
         z,

@@ -8,7 +8,7 @@
 //! | 1 | commitment to the current activation tensor (Poseidon over packed values and a blinding) |
 //! | 2 | commitment to the saved residual tensor (the all-zero tensor when nothing is saved) |
 //! | 3 | architecture chain: `H(prev, slot, n_out, save)` per step |
-//! | 4 | model chain: `H(prev, blinding, H(packed weights of the step's slot))` per step |
+//! | 4 | model chain: from the architecture's seed, `H(prev, blinding, H(packed weights of the step's slot))` per step |
 //! | 5 | the ArgMax class (written by the ArgMax step) |
 //!
 //! One step: open the input tensor from `z[1]` (range checks make the packing injective), run
@@ -22,6 +22,7 @@ use kerafold_step_circuits::commit::{commit, open};
 use kerafold_step_circuits::field::from_i64;
 use kerafold_step_circuits::packing::Packed;
 use kerafold_step_circuits::step as slot_gadget;
+use kerafold_step_circuits::wellformed;
 use kerafold_step_circuits::Field;
 use nova_snark::frontend::num::AllocatedNum;
 use nova_snark::frontend::{
@@ -58,16 +59,46 @@ pub struct StepWitness<F> {
 #[derive(Clone, Debug)]
 pub struct LayerStep<F: Field> {
     pub arch: Arc<Architecture>,
+    /// The weights are private: every weighted slot proves its weights well-formed
+    /// ([`kerafold_step_circuits::wellformed`]), since the verifier cannot check them.
+    pub private_weights: bool,
     pub witness: Option<Arc<StepWitness<F>>>,
 }
 
 impl<F: Field> LayerStep<F> {
-    /// The circuit without a witness (for parameter setup and counting).
+    /// The circuit without a witness (for parameter setup and counting), for public weights.
     pub fn shape(arch: Arc<Architecture>) -> Self {
+        Self::shape_for(arch, false)
+    }
+
+    /// The circuit without a witness, for public or private weights.
+    pub fn shape_for(arch: Arc<Architecture>, private_weights: bool) -> Self {
         Self {
             arch,
+            private_weights,
             witness: None,
         }
+    }
+
+    /// The digest that keys this circuit's parameters: the architecture's, and for private
+    /// weights a second one that also covers the well-formedness checks.
+    pub fn digest(&self) -> [u8; 32] {
+        circuit_digest(&self.arch, self.private_weights)
+    }
+}
+
+/// The digest of the layer circuit of `arch` (with or without weight checks).
+pub fn circuit_digest(arch: &Architecture, private_weights: bool) -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    let d = arch.digest();
+    if private_weights {
+        Sha256::new()
+            .chain_update(b"kerafold layer circuit, private weights")
+            .chain_update(d)
+            .finalize()
+            .into()
+    } else {
+        d
     }
 }
 
@@ -264,6 +295,10 @@ impl<F: Field> StepCircuit<F> for LayerStep<F> {
                 let all: Vec<_> = wa.iter().chain(&ba).cloned().collect();
                 let d = hash_gadget(cs.namespace(|| "digest"), &all)?;
                 digests.push(mul_bool(cs.namespace(|| "sel_digest"), &sel[si], &d)?);
+                if self.private_weights {
+                    // idle slots hold zeros, which are well-formed
+                    wellformed::enforce(&mut cs.namespace(|| "wf"), &slot.op, &wa, &ba, &fp)?;
+                }
             }
             let n_in = slot.raw_input_len();
             let xin = if slot.gated() {

@@ -76,22 +76,46 @@ pub fn arch_chain<F: Field>(arch: &Architecture) -> F {
     })
 }
 
-/// The model chain link of one step: `H_narrow(prev, blind, d)` with `d` the digest of the
-/// step's own packed weights (in its slot's geometry; 0 for a step without weights).
-pub fn model_link<F: Field>(
+/// The model commitment's starting value: the first 31 bytes of the architecture's digest as a
+/// field element. Starting the chain there binds the architecture — ops, activations, views,
+/// shapes, fixed-point parameters and guard — into the commitment, so one set of weights under
+/// two architectures (MaxPool vs AvgPool, another activation, other `fw`) commits differently.
+pub fn model_seed<F: Field>(arch: &Architecture) -> F {
+    let d = arch.digest();
+    d[..31].iter().fold(F::ZERO, |acc, &b| {
+        acc * F::from(256) + F::from(u64::from(b))
+    })
+}
+
+/// The digest of step `step`'s own packed weights in its slot's geometry (0 for a step without
+/// weights): what the model chain absorbs for it.
+pub fn step_weights_digest<F: Field>(
     arch: &Architecture,
     model: &QuantizedModel,
     step: usize,
-    prev: F,
-    blind: F,
 ) -> F {
     let active = arch.steps[step].slot;
-    let d = weights_digest(&arch.packed_weights::<F>(step, model)[active]);
-    hash_narrow(&[prev, blind, d])
+    weights_digest(&arch.packed_weights::<F>(step, model)[active])
 }
 
-/// The model commitment of a public model (no blinding): what a verifier recomputes from the
-/// model file.
-pub fn model_commitment<F: Field>(arch: &Architecture, model: &QuantizedModel) -> F {
-    (0..arch.steps.len()).fold(F::ZERO, |acc, i| model_link(arch, model, i, acc, F::ZERO))
+/// The model commitment (docs/DESIGN.md, "Commitments"): `m_0 = model_seed(arch)`,
+/// `m_{i+1} = H_narrow(m_i, r_i, d_i)` with `d_i` step `i`'s [`step_weights_digest`] and `r_i`
+/// its blinding (`blinds` empty: all zero, a public model's commitment). The one definition every
+/// proof kind, the claim circuit and the host's decryption recompute.
+pub fn model_chain<F: Field>(arch: &Architecture, digests: &[F], blinds: &[F]) -> F {
+    debug_assert_eq!(digests.len(), arch.steps.len());
+    digests
+        .iter()
+        .enumerate()
+        .fold(model_seed(arch), |m, (i, d)| {
+            hash_narrow(&[m, blinds.get(i).copied().unwrap_or(F::ZERO), *d])
+        })
+}
+
+/// The model commitment of `model` with per-step blindings `blinds` (empty: public model).
+pub fn model_commitment<F: Field>(arch: &Architecture, model: &QuantizedModel, blinds: &[F]) -> F {
+    let digests: Vec<F> = (0..arch.steps.len())
+        .map(|i| step_weights_digest(arch, model, i))
+        .collect();
+    model_chain(arch, &digests, blinds)
 }

@@ -140,6 +140,7 @@ pub struct ModelClaim {
 /// What a proof states.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Claim {
+    /// The prover's label for the model (its Keras name): not bound by the proof.
     pub model_name: String,
     /// Number of folded steps.
     pub steps: usize,
@@ -155,7 +156,9 @@ pub struct Claim {
 /// Format tag of proof files.
 pub const PROOF_FORMAT: &str = "kerafold-proof";
 /// Current proof file version.
-pub const PROOF_VERSION: u32 = 1;
+/// Current proof file version (2: model commitments bind the architecture, private weights are
+/// proven well-formed, keys are derived by the verifier).
+pub const PROOF_VERSION: u32 = 2;
 
 /// A proof file: self-describing JSON.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -309,7 +312,7 @@ fn initial_state<F: Field>(arch: &Architecture, trace: &Trace, blind: &Blinding<
         tensor_commitment(&trace.input, arch.width, arch.fp.bits, blind.input),
         zero_tensor_commitment(arch.width, arch.fp.bits),
         F::ZERO,
-        F::ZERO,
+        commit::model_seed(arch),
         F::ZERO,
     ]
 }
@@ -334,21 +337,22 @@ fn prove_with<B: Backend>(
     };
     let z0 = initial_state(&arch, &trace, &blind);
     let store = ParamsStore::new(&opts.params_dir);
-    let digest = arch.digest();
+    let private_weights = opts.model == Visibility::Private;
+    let shape = LayerStep::shape_for(arch.clone(), private_weights);
     let circuit = |i: usize| LayerStep {
-        arch: arch.clone(),
         witness: Some(Arc::new(step_witness(&arch, model, &trace, &blind, i))),
+        ..shape.clone()
     };
     let what = |i: usize| format!("step {i} ('{}')", arch.steps[i].name);
     let folding = backend::Folding {
-        digest,
-        shape: LayerStep::shape(arch.clone()),
+        digest: shape.digest(),
+        shape: shape.clone(),
         n: arch.steps.len(),
         circuit: &circuit,
         what: &what,
     };
     let (snark, zn, stats) = backend::prove::<B, _>(&store, &opts.srs, &folding, &z0, progress)?;
-    store.save_arch(B::ID, &digest, &*arch)?;
+    store.save_arch(B::ID, &arch.digest(), &*arch)?;
     if zn[5] != Scalar::<B>::from(trace.class as u64) {
         return Err(Error::Prover(
             "proven class differs from the reference inference".into(),
@@ -411,9 +415,13 @@ pub struct VerifyOptions {
     pub params_dir: PathBuf,
     /// For HyperKZG proofs whose verifier key is not cached: the powers of tau.
     pub srs: Option<Srs>,
-    /// The model file's quantized model: the architecture is rebuilt from it and, for a public
-    /// model, the commitment recomputed.
+    /// The model file's quantized model (public models only): the architecture is rebuilt from
+    /// it and the commitment recomputed.
     pub model: Option<QuantizedModel>,
+    /// The architecture (an `arch.json`), for a proof whose model the verifier does not have;
+    /// checked against the proof's digest. Without it and without `model`, the parameter
+    /// directory's copy is used (checked the same way).
+    pub arch: Option<Architecture>,
     /// The quantized input, checked against a public input in the claim.
     pub input: Option<Vec<i64>>,
 }
@@ -424,6 +432,7 @@ impl Default for VerifyOptions {
             params_dir: default_params_dir(),
             srs: None,
             model: None,
+            arch: None,
             input: None,
         }
     }
@@ -484,7 +493,14 @@ pub fn public_io<F: Field>(arch: &Architecture, claim: &Claim) -> Result<(Vec<F>
     }
     let model_c: F = fe_from_hex(&claim.model.commitment, "model commitment")?;
     let zero_c = zero_tensor_commitment(arch.width, fp.bits);
-    let z0 = vec![F::ZERO, input_c, zero_c, F::ZERO, F::ZERO, F::ZERO];
+    let z0 = vec![
+        F::ZERO,
+        input_c,
+        zero_c,
+        F::ZERO,
+        commit::model_seed(arch),
+        F::ZERO,
+    ];
     let zn = vec![
         F::from(arch.steps.len() as u64),
         output_c,
@@ -496,6 +512,53 @@ pub fn public_io<F: Field>(arch: &Architecture, claim: &Claim) -> Result<(Vec<F>
     Ok((z0, zn))
 }
 
+/// The architecture a proof claims (digest `digest_hex`), from what the verifier trusts: rebuilt
+/// from the verifier's model file, or given (an `arch.json`), or read from the parameter
+/// directory; in every case its digest must be the claimed one and it must validate. A model
+/// file for a private-model proof is an error: its weights cannot be checked against a blinded
+/// commitment.
+pub(crate) fn claimed_architecture<B: Backend>(
+    digest_hex: &str,
+    visibility: Visibility,
+    model: Option<&QuantizedModel>,
+    given: Option<&Architecture>,
+    store: &ParamsStore,
+) -> Result<Architecture> {
+    let digest: [u8; 32] = hex::decode(digest_hex)
+        .ok()
+        .and_then(|d| d.try_into().ok())
+        .ok_or_else(|| Error::Invalid("the architecture digest is malformed".into()))?;
+    if model.is_some() && visibility == Visibility::Private {
+        return Err(Error::Usage(
+            "the proof's model is private: a model file cannot be checked against its blinded commitment; verify with its architecture instead".into(),
+        ));
+    }
+    let arch = match (model, given) {
+        (Some(m), _) => Architecture::compile(m)?,
+        (None, Some(a)) => a.clone(),
+        (None, None) => store
+            .load_arch(B::ID, &digest, Architecture::digest)?
+            .ok_or_else(|| {
+                Error::Usage(format!(
+                    "architecture {} is not in {}: give the model file (public model) or the architecture file",
+                    &digest_hex[..16.min(digest_hex.len())],
+                    store.dir.display()
+                ))
+            })?,
+    };
+    if arch.digest() != digest {
+        return Err(Error::Invalid(if model.is_some() {
+            "the model file's architecture (or fixed-point parameters) differs from the proof's"
+                .into()
+        } else {
+            "the architecture file is not the proof's architecture".into()
+        }));
+    }
+    arch.validate()
+        .map_err(|e| Error::Invalid(format!("the architecture is malformed: {e}")))?;
+    Ok(arch)
+}
+
 fn verify_with<B: Backend>(
     proof: &ProofFile,
     opts: &VerifyOptions,
@@ -503,31 +566,13 @@ fn verify_with<B: Backend>(
 ) -> Result<Verified> {
     let claim = &proof.claim;
     let store = ParamsStore::new(&opts.params_dir);
-    let digest: [u8; 32] = hex::decode(&proof.architecture)
-        .ok()
-        .and_then(|d| d.try_into().ok())
-        .ok_or_else(|| Error::Invalid("architecture digest is malformed".into()))?;
-    let arch = match &opts.model {
-        Some(m) => {
-            let a = Architecture::compile(m)?;
-            if a.digest() != digest {
-                return Err(Error::Invalid(
-                    "the model file's architecture (or fixed-point parameters) differs from the proof's".into(),
-                ));
-            }
-            a
-        }
-        None => store
-            .load_arch(B::ID, &digest, Architecture::digest)?
-            .ok_or_else(|| {
-                Error::Usage(format!(
-                    "architecture {} is not in {}: pass the model file (its architecture is rebuilt from it)",
-                    &proof.architecture[..16.min(proof.architecture.len())],
-                    store.dir.display()
-                ))
-            })?,
-    };
-    let arch = Arc::new(arch);
+    let arch = Arc::new(claimed_architecture::<B>(
+        &proof.architecture,
+        claim.model.visibility,
+        opts.model.as_ref(),
+        opts.arch.as_ref(),
+        &store,
+    )?);
     if claim.fixed_point != arch.fp {
         return Err(Error::Invalid(
             "claimed fixed-point parameters differ from the architecture's".into(),
@@ -557,17 +602,16 @@ fn verify_with<B: Backend>(
         }
     }
     let (z0, expected) = public_io::<Scalar<B>>(&arch, claim)?;
+    let private_weights = claim.model.visibility == Visibility::Private;
     let mut model_checked = false;
     if let Some(m) = &opts.model {
-        if claim.model.visibility == Visibility::Public {
-            let c: Scalar<B> = commit::model_commitment(&arch, m);
-            if c != expected[4] {
-                return Err(Error::Invalid(
-                    "the model file's weights do not match the proof's model commitment".into(),
-                ));
-            }
-            model_checked = true;
+        let c: Scalar<B> = commit::model_commitment(&arch, m, &[]);
+        if c != expected[4] {
+            return Err(Error::Invalid(
+                "the model file's weights do not match the proof's model commitment".into(),
+            ));
         }
+        model_checked = true;
     }
     let srs = match (system, &opts.srs) {
         (_, Some(srs)) => srs.clone(),
@@ -578,11 +622,12 @@ fn verify_with<B: Backend>(
         }
         (_, None) => Srs::Transparent,
     };
+    let shape = LayerStep::shape_for(arch.clone(), private_weights);
     let zn = backend::verify_folded::<B, _>(
         &store,
         &srs,
-        &digest,
-        &LayerStep::shape(arch.clone()),
+        &shape.digest(),
+        &shape,
         &proof.snark,
         arch.steps.len(),
         &z0,
@@ -626,8 +671,20 @@ pub fn verify(proof: &ProofFile, opts: &VerifyOptions) -> Result<Verified> {
 pub fn public_model_commitment(model: &QuantizedModel, system: System) -> Result<String> {
     let arch = Architecture::compile(model)?;
     Ok(match system {
-        System::Bn254Ipa => fe_hex(&commit::model_commitment::<Scalar<Bn254Ipa>>(&arch, model)),
-        System::Bn254Kzg => fe_hex(&commit::model_commitment::<Scalar<Bn254Kzg>>(&arch, model)),
-        System::PastaIpa => fe_hex(&commit::model_commitment::<Scalar<PastaIpa>>(&arch, model)),
+        System::Bn254Ipa => fe_hex(&commit::model_commitment::<Scalar<Bn254Ipa>>(
+            &arch,
+            model,
+            &[],
+        )),
+        System::Bn254Kzg => fe_hex(&commit::model_commitment::<Scalar<Bn254Kzg>>(
+            &arch,
+            model,
+            &[],
+        )),
+        System::PastaIpa => fe_hex(&commit::model_commitment::<Scalar<PastaIpa>>(
+            &arch,
+            model,
+            &[],
+        )),
     })
 }

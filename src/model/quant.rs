@@ -10,6 +10,7 @@ use super::lower::{FloatStep, Program};
 use crate::{Error, Result};
 use kerafold_step_circuits::native::{self, NativeError, Weights};
 use kerafold_step_circuits::spec::{compose_views, Act, FixedPoint, Op, ViewOp};
+use kerafold_step_circuits::wellformed;
 use serde::{Deserialize, Serialize};
 
 /// One integer step: what one fold proves.
@@ -176,53 +177,11 @@ pub fn quantize(program: &Program, fp: FixedPoint) -> Result<QuantizedModel> {
 /// `acc + 2^(fw−1) + 2^(fw+B−1)` with `|acc| ≤ Σ|w|·2^(B−1) + |b|` for any in-range input, and must
 /// stay below `2^(lane_bits−1)` in magnitude. At least one bit.
 pub fn required_guard(steps: &[QStep], fp: &FixedPoint) -> u32 {
-    let amax = 1u128 << (fp.bits - 1);
     let off = (1u128 << (fp.fw - 1)) + (1u128 << (fp.fw + fp.bits - 1));
-    let mut bound = off;
-    for s in steps {
-        let (w, b) = (&s.weights.w, &s.weights.b);
-        // per output channel: Σ |w| over everything feeding it, plus |b|
-        let per_out: Vec<u128> = match &s.op {
-            Op::Dense(d) => (0..d.n_out)
-                .map(|o| {
-                    (0..d.n_in)
-                        .map(|i| w[i * d.n_out + o].unsigned_abs() as u128)
-                        .sum()
-                })
-                .collect(),
-            Op::Conv(c) => (0..c.c_out)
-                .map(|o| {
-                    w.iter()
-                        .skip(o)
-                        .step_by(c.c_out)
-                        .map(|v| v.unsigned_abs() as u128)
-                        .sum()
-                })
-                .collect(),
-            Op::Depthwise(d) => {
-                let n = d.window.input.c * d.mult;
-                (0..n)
-                    .map(|o| {
-                        w.iter()
-                            .skip(o)
-                            .step_by(n)
-                            .map(|v| v.unsigned_abs() as u128)
-                            .sum()
-                    })
-                    .collect()
-            }
-            Op::Affine(_) => w.iter().map(|v| v.unsigned_abs() as u128).collect(),
-            _ => continue,
-        };
-        for (o, sw) in per_out.iter().enumerate() {
-            let bo = b.get(o).map_or(0, |v| v.unsigned_abs() as u128);
-            bound = bound.max(
-                sw.saturating_mul(amax)
-                    .saturating_add(bo)
-                    .saturating_add(off),
-            );
-        }
-    }
+    let bound = steps
+        .iter()
+        .flat_map(|s| wellformed::output_bounds(&s.op, &s.weights, fp))
+        .fold(off, u128::max);
     // |v| ≤ bound < 2^(lane_bits − 1)  ⇐  lane_bits = bitlen(bound) + 1
     let lane = (128 - bound.leading_zeros()) + 1;
     lane.saturating_sub(fp.fw + fp.bits).max(1)

@@ -29,16 +29,9 @@ pub fn needs_sign(act: &Act) -> bool {
     matches!(act, Act::Relu | Act::Clip { .. } | Act::Leaky { .. })
 }
 
-/// Checks an activation's parameters: `Clip` needs `hi ≥ 0`, `Leaky` needs `1 ≤ m ≤ 62`.
+/// Checks an activation's parameters ([`Act::validate`]).
 pub fn check_act(act: &Act, fp: &FixedPoint) -> Result<(), SynthesisError> {
-    match *act {
-        Act::Clip { hi } if hi < 0 => Err(unsat(format!("clip: negative upper bound {hi}"))),
-        Act::Leaky { m, .. } if !(1..=62).contains(&m) => {
-            Err(unsat(format!("leaky relu: shift {m} outside 1..=62")))
-        }
-        Act::Poly { .. } if fp.fa == 0 => Err(unsat("poly: fa must be positive")),
-        _ => Ok(()),
-    }
+    act.validate(fp).map_err(unsat)
 }
 
 fn alloc_y<F: Field, CS: ConstraintSystem<F>>(

@@ -15,6 +15,7 @@
 //! - Gadgets: [`range`] (bit decompositions, range checks), [`linear`] (Dense, Conv, Depthwise,
 //!   Affine with packed lanes and fused requantization), [`activation`], [`pooling`],
 //!   [`elementwise`] (Add, Identity), [`argmax`], [`view`], [`commit`] (tensor commitments).
+//! - [`wellformed`]: the bound on private weights that [`linear`] relies on, proven.
 //! - [`testing`]: the tamper harness for soundness tests; [`count`]: a counting constraint system.
 //!
 //! Conventions: inputs are `AllocatedNum`s already range-checked by the caller; linear-layer
@@ -38,6 +39,7 @@ pub mod spec;
 pub mod step;
 pub mod testing;
 pub mod view;
+pub mod wellformed;
 
 pub use field::Field;
 pub use spec::{Act, FixedPoint, Op, Shape3};

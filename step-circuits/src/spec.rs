@@ -209,6 +209,60 @@ impl Window {
     }
 }
 
+/// The largest tensor length, and the largest value of any one dimension, that a deserialized
+/// layer description may declare (16M values): enough for any model kerafold proves, and small
+/// enough that no product of dimensions overflows.
+pub const MAX_LEN: usize = 1 << 24;
+
+/// `a·b`, if it is at most [`MAX_LEN`].
+fn bounded_mul(a: usize, b: usize) -> Result<usize, String> {
+    a.checked_mul(b)
+        .filter(|&n| n <= MAX_LEN)
+        .ok_or_else(|| format!("{a}·{b} values exceed the limit of {MAX_LEN}"))
+}
+
+impl Shape3 {
+    /// Checks every dimension is positive and the length is at most [`MAX_LEN`].
+    pub fn validate(&self) -> Result<(), String> {
+        if self.h == 0 || self.w == 0 || self.c == 0 {
+            return Err(format!(
+                "shape {}×{}×{} has an empty axis",
+                self.h, self.w, self.c
+            ));
+        }
+        bounded_mul(bounded_mul(self.h, self.w)?, self.c).map(|_| ())
+    }
+}
+
+impl Window {
+    /// Checks the window is one Keras builds ([`Window::keras`] with `Valid` or `Same` padding)
+    /// over a valid input: what the gadgets' index arithmetic and pooling's tap counts rely on.
+    pub fn validate(&self) -> Result<(), String> {
+        self.input.validate()?;
+        for v in [self.kh, self.kw, self.sh, self.sw, self.dh, self.dw] {
+            if v == 0 || v > MAX_LEN {
+                return Err("kernel, stride and dilation must be in 1..=2^24".into());
+            }
+        }
+        let k = (self.kh, self.kw);
+        let st = (self.sh, self.sw);
+        let d = (self.dh, self.dw);
+        let keras = [Padding::Valid, Padding::Same]
+            .into_iter()
+            .filter_map(|p| Window::keras(self.input, k, st, d, p).ok());
+        if !keras.into_iter().any(|w| w == *self) {
+            return Err(
+                "the window is not one of Keras' valid or same windows over its input".into(),
+            );
+        }
+        bounded_mul(
+            bounded_mul(self.out_h, self.out_w)?,
+            bounded_mul(self.kh, self.kw)?,
+        )
+        .map(|_| ())
+    }
+}
+
 /// Fully connected layer on a vector: `y[o] = Σ_i x[i]·W[i][o] + b[o]`.
 /// Weights: `W` row-major `[n_in][n_out]`, `b` `[n_out]`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -287,6 +341,35 @@ pub enum ViewOp {
 }
 
 impl ViewOp {
+    /// Checks the view's input and output shapes are valid (positive, bounded).
+    pub fn validate(&self) -> Result<(), String> {
+        match *self {
+            ViewOp::UpSample { input, sy, sx } => {
+                input.validate()?;
+                if sy == 0 || sx == 0 {
+                    return Err("upsampling factors must be positive".into());
+                }
+                bounded_mul(input.h, sy)?;
+                bounded_mul(input.w, sx)?;
+            }
+            ViewOp::ZeroPad {
+                input,
+                top,
+                bottom,
+                left,
+                right,
+            } => {
+                input.validate()?;
+                for v in [top, bottom, left, right] {
+                    if v > MAX_LEN {
+                        return Err("padding exceeds 2^24".into());
+                    }
+                }
+            }
+        }
+        self.output_shape().validate()
+    }
+
     /// Number of input values.
     pub fn input_len(&self) -> usize {
         match self {
@@ -378,6 +461,54 @@ pub enum Op {
 }
 
 impl Op {
+    /// Checks the op's dimensions are positive, bounded and consistent (windows as Keras builds
+    /// them, Affine channels dividing its length): what its gadget and native twin rely on.
+    pub fn validate(&self) -> Result<(), String> {
+        let positive = |n: usize, what: &str| {
+            if n == 0 || n > MAX_LEN {
+                Err(format!("{}: {what} {n} outside 1..=2^24", self.kind()))
+            } else {
+                Ok(())
+            }
+        };
+        match self {
+            Op::Dense(d) => {
+                positive(d.n_in, "inputs")?;
+                positive(d.n_out, "outputs")?;
+                bounded_mul(d.n_in, d.n_out)?;
+            }
+            Op::Conv(c) => {
+                c.window.validate()?;
+                positive(c.c_out, "filters")?;
+                bounded_mul(
+                    bounded_mul(c.window.kh * c.window.kw, c.window.input.c)?,
+                    c.c_out,
+                )?;
+            }
+            Op::Depthwise(d) => {
+                d.window.validate()?;
+                positive(d.mult, "depth multiplier")?;
+                bounded_mul(
+                    bounded_mul(d.window.kh * d.window.kw, d.window.input.c)?,
+                    d.mult,
+                )?;
+            }
+            Op::Affine(a) => {
+                positive(a.n, "values")?;
+                positive(a.channels, "channels")?;
+                if a.n % a.channels != 0 {
+                    return Err(format!(
+                        "affine: {} values do not split into {} channels",
+                        a.n, a.channels
+                    ));
+                }
+            }
+            Op::MaxPool(p) | Op::AvgPool(p) => p.window.validate()?,
+            Op::Add { n } | Op::Identity { n } | Op::ArgMax { n } => positive(*n, "values")?,
+        }
+        self.output_shape().validate()
+    }
+
     /// Number of input values (after the step's views).
     pub fn input_len(&self) -> usize {
         match self {
@@ -499,6 +630,26 @@ pub enum Act {
 }
 
 impl Act {
+    /// Checks the activation's parameters (what its gadget's decompositions assume): `Clip`
+    /// needs `hi ≥ 0`, `Leaky` a shift `1 ≤ m ≤ 62`, `Poly` a coefficient below `2^40` and
+    /// `fa > 0`.
+    pub fn validate(&self, fp: &FixedPoint) -> Result<(), String> {
+        match *self {
+            Act::Clip { hi } if hi < 0 => Err(format!("clip: negative upper bound {hi}")),
+            Act::Leaky { m, .. } if !(1..=62).contains(&m) => {
+                Err(format!("leaky relu: shift {m} outside 1..=62"))
+            }
+            Act::Leaky { k, .. } if k.unsigned_abs() >= 1 << 62 => {
+                Err(format!("leaky relu: slope numerator {k} too large"))
+            }
+            Act::Poly { c } if c.unsigned_abs() >= 1 << 40 => {
+                Err(format!("poly: coefficient {c} too large"))
+            }
+            Act::Poly { .. } if fp.fa == 0 => Err("poly: fa must be positive".into()),
+            _ => Ok(()),
+        }
+    }
+
     /// Short name.
     pub fn name(&self) -> &'static str {
         match self {

@@ -562,3 +562,67 @@ fn an_overflowing_lane_has_no_boolean_decomposition_exhaustively() {
         );
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Private weights that wrap (security issue, path 2): the packed linear gadget relies on the
+// guard bound; for weights the verifier never sees, `wellformed::enforce` proves it.
+
+/// The issue's witness: Dense 1→2, fw = 5, B = 12, guard = 2 (S = 19), w = [65536, 0], b = 0.
+/// The lane is a valid packing, but 8·65536 = 2^19 carries into lane 1. With x0 = 8 and
+/// r1 = 17 the lane sum holds, although the twin rejects these weights on this input.
+#[test]
+fn wrapping_private_weights_satisfy_linear_alone_and_fail_the_wellformedness_check() {
+    use kerafold_step_circuits::packing;
+    use kerafold_step_circuits::wellformed;
+    let fp = FixedPoint {
+        fa: 4,
+        fw: 5,
+        bits: 12,
+        guard: 2,
+    };
+    let op = Op::Dense(DenseSpec { n_in: 1, n_out: 2 });
+    let bad = kerafold_step_circuits::native::Weights {
+        w: vec![65536, 0],
+        b: vec![0, 0],
+    };
+    assert!(kerafold_step_circuits::native::dense(
+        &DenseSpec { n_in: 1, n_out: 2 },
+        &[8],
+        &bad.w,
+        &bad.b,
+        &fp
+    )
+    .is_err());
+    let e: Fb = packing::pack::<Fb>(&op, &bad, &fp).w[0];
+    assert_eq!(
+        packing::unpack::<Fb>(&op, &[e], &packing::pack::<Fb>(&op, &bad, &fp).b, &fp),
+        Some(bad.clone())
+    );
+    // honest synthesis of in-bound weights on x = [8], then the forger's values
+    let case = Case::new(op, Act::Linear, vec![8], fp).weights(vec![1, 0], vec![0, 0]);
+    honest::<Fb>(&case);
+    let mut forged = vec![("w0/num".to_string(), e)];
+    forged.extend(bits::<Fb>("op/out0/r", 16, 5));
+    forged.extend(bits::<Fb>("op/out1/r", 17, 5));
+    let cs = tampered::<Fb>(&case, &forged);
+    assert_eq!(
+        cs.unsatisfied(),
+        Vec::<&str>::new(),
+        "the attack: linear alone accepts wrapping lanes"
+    );
+
+    // the same forgery, with the weights' well-formedness enforced on the very same variables
+    let mut cs = TamperCs::<Fb>::new();
+    for (p, v) in &forged {
+        cs.override_value(p.clone(), *v);
+    }
+    let p = packing::pack::<Fb>(&op, &case.weights, &fp);
+    let x = alloc_i64s(&mut cs, "x", &case.x).unwrap();
+    let w = kerafold_step_circuits::step::alloc_nums(&mut cs, "w", &[Some(p.w[0])]).unwrap();
+    let b = kerafold_step_circuits::step::alloc_nums(&mut cs, "b", &[Some(p.b[0])]).unwrap();
+    kerafold_step_circuits::step::step(&mut cs, &op, &Act::Linear, &[], &x, None, &w, &b, &fp)
+        .unwrap();
+    wellformed::enforce(&mut cs.namespace(|| "wf"), &op, &w, &b, &fp).unwrap();
+    assert!(cs.unused_overrides().is_empty());
+    assert_eq!(cs.unsatisfied(), vec!["wf/k0/recompose"]);
+}

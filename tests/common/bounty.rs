@@ -1,13 +1,14 @@
 //! A bounty scenario shared by the claim and EVM tests: the digits model quantized, a private
 //! model opening, host and hunter keys, the encrypted weights, the accuracy claim an honest Nova
 //! proof on the 16-sample digits dataset makes (derived natively, as its verifier derives it),
-//! and claims proved for given addresses (Groth16 keys cached in the test target directory,
-//! keyed by the circuit's digest).
+//! and claims proved for given addresses (Groth16 keys drawn once per circuit and kept in the test
+//! target directory, keyed by the circuit's digest).
 #![allow(dead_code)]
 
 use kerafold::bounty::babyjubjub::SecretKey;
 use kerafold::bounty::cid::cid_of_bytes;
 use kerafold::bounty::claim::{self, ClaimInput, ClaimProof, ClaimSpec, NovaIo};
+use kerafold::bounty::groth16::{self, Keys, R1cs};
 use kerafold::bounty::weights::{self, CiphertextFile, Encrypted, Opening};
 use kerafold::bounty::Dataset;
 use kerafold::fold::accuracy::{native_claim, AccuracyClaim};
@@ -108,8 +109,32 @@ impl Scenario {
         .unwrap()
     }
 
-    /// A proved claim for `claimant`.
+    /// A proved claim for `claimant`, with the scenario's setup keys.
     pub fn prove(&self, claimant: [u8; 20]) -> ClaimProof {
-        claim::prove(&self.spec, &self.input(claimant), &self.params).unwrap()
+        claim::prove_with_key(&self.spec, &self.input(claimant), &self.keys()).unwrap()
+    }
+
+    /// The claim circuit's Groth16 keys. A real host draws them once per bounty
+    /// (`bounty::flow::Setup::create`); the tests draw them once per circuit and keep them in the
+    /// test target directory (keyed by the circuit's digest), to spend the setup time once.
+    pub fn keys(&self) -> Keys {
+        let r1cs = R1cs::of(&claim::ClaimCircuit {
+            spec: &self.spec,
+            public: None,
+            witness: None,
+        })
+        .unwrap();
+        let path = self
+            .params
+            .join(format!("claim-{}.pk", &hex::encode(r1cs.digest())[..16]));
+        if let Ok(pk) = groth16::read_ark(&path) {
+            return Keys { pk };
+        }
+        let keys = groth16::setup(&r1cs, &mut rand_core::OsRng).unwrap();
+        std::fs::create_dir_all(&self.params).unwrap();
+        let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+        groth16::write_ark(&tmp, &keys.pk).unwrap();
+        std::fs::rename(&tmp, &path).unwrap();
+        keys
     }
 }
