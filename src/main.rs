@@ -934,7 +934,7 @@ fn verify(a: VerifyArgs) -> Result<()> {
         return Ok(());
     }
     println!(
-        "valid proof ({}) of {} steps of '{}'",
+        "valid proof ({}) of {} steps (model labelled '{}' by the prover; names are not proven)",
         proof.system, c.steps, c.model_name
     );
     println!("  class: {}", c.class);
@@ -1271,7 +1271,7 @@ fn verify_accuracy(
         return Ok(());
     }
     println!(
-        "valid accuracy proof: '{}' is right on {} of {} samples ({:.1}%)",
+        "valid accuracy proof: the model (labelled '{}' by the prover) is right on {} of {} samples ({:.1}%)",
         c.model_name,
         c.correct,
         c.samples,

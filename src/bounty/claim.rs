@@ -621,15 +621,23 @@ impl ClaimInput {
     }
 }
 
-/// The SHA-256 digest of a dataset CID given as a CIDv1 string (multibase base32 `b…`, raw or
-/// dag-pb codec, sha2-256 multihash) or as 64 hex digits.
+/// The SHA-256 digest of a bounty dataset's CID, given as a raw-codec CIDv1 string (multibase
+/// base32 `bafkrei…`, sha2-256 multihash) or as 64 hex digits. A dag-pb root (`bafybei…`, a file
+/// over one IPFS chunk) is refused: a claim proves the SHA-256 of a single raw block, and the
+/// bounty contract accepts raw CIDs only.
 pub fn parse_cid(s: &str) -> Result<[u8; 32]> {
     if s.len() == 64 {
         if let Ok(d) = hex::decode(s) {
             return Ok(d.try_into().expect("32 bytes"));
         }
     }
-    Ok(s.parse::<crate::bounty::cid::Cid>()?.digest)
+    let cid: crate::bounty::cid::Cid = s.parse()?;
+    if cid.codec != crate::bounty::cid::Codec::Raw {
+        return Err(Error::Usage(format!(
+            "{s} is a dag-pb root: bounty claims prove datasets of one raw IPFS block (up to 256 KiB)"
+        )));
+    }
+    Ok(cid.digest)
 }
 
 /// A proved claim.
@@ -767,4 +775,27 @@ pub fn prove_with_key(
         public: input.public.clone(),
         constraints: r1cs.num_constraints(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bounty::cid::{Cid, Codec};
+
+    #[test]
+    fn bounty_cids_are_raw_blocks() {
+        let digest = [7u8; 32];
+        let raw = Cid {
+            codec: Codec::Raw,
+            digest,
+        };
+        assert_eq!(parse_cid(&raw.to_string()).unwrap(), digest);
+        assert_eq!(parse_cid(&hex::encode(digest)).unwrap(), digest);
+        let root = Cid {
+            codec: Codec::DagPb,
+            digest,
+        };
+        let e = parse_cid(&root.to_string()).unwrap_err().to_string();
+        assert!(e.contains("dag-pb"), "{e}");
+    }
 }

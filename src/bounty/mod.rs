@@ -1,4 +1,4 @@
-//! Bounties (DESIGN.md §6): the dataset a bounty publishes and its IPFS CID, weight encryption to
+//! Bounties (docs/DESIGN.md §6): the dataset a bounty publishes and its IPFS CID, weight encryption to
 //! the bounty host, and the on-chain claim.
 //!
 //! - [`dataset`]: the `.kfd` layout (fixed-size records of `u8` features and a `u8` label),

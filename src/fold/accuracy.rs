@@ -1,5 +1,5 @@
 //! Dataset accuracy proofs: the model's correct count on exactly the dataset file a CID names,
-//! folded in one IVC (DESIGN.md §6).
+//! folded in one IVC (docs/DESIGN.md §6).
 //!
 //! One fold per sample. A fold takes the sample's record (`R` bytes, see
 //! [`crate::bounty::dataset`]) as bits (its zero padding as constants), and with the same bits

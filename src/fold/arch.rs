@@ -1,4 +1,4 @@
-//! Compiling a quantized model into one uniform step circuit (DESIGN.md §4).
+//! Compiling a quantized model into one uniform step circuit (docs/DESIGN.md §4).
 //!
 //! Nova folds the same circuit at every step. The model's steps are grouped into **slots**: all
 //! Dense steps with the same activation share one slot sized to the largest of them (smaller ones

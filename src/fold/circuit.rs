@@ -1,4 +1,4 @@
-//! The uniform Nova step circuit: one fold per compute step (DESIGN.md §4).
+//! The uniform Nova step circuit: one fold per compute step (docs/DESIGN.md §4).
 //!
 //! State `z` (six field elements):
 //!

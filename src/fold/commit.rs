@@ -1,5 +1,5 @@
 //! The commitments of the folded state, natively and in the circuit: tensor commitments, the
-//! architecture chain and the model chain (DESIGN.md §4).
+//! architecture chain and the model chain (docs/DESIGN.md §4).
 
 use super::arch::Architecture;
 use crate::model::QuantizedModel;

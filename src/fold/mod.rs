@@ -1,5 +1,5 @@
 //! Layer-by-layer folding: prove a quantized model's inference with Nova, one fold per compute
-//! step, compress with Nova's zero-knowledge CompressedSNARK, and verify (DESIGN.md §4–5).
+//! step, compress with Nova's zero-knowledge CompressedSNARK, and verify (docs/DESIGN.md §4–5).
 //!
 //! ```no_run
 //! # fn main() -> kerafold::Result<()> {

@@ -1,6 +1,6 @@
 //! Lowering: a Keras [`Graph`] becomes a linear *program* of compute steps with float weights.
 //!
-//! Each step is one fold of the proof (DESIGN.md §4): an operation (Dense, Conv, pooling, Add, ...)
+//! Each step is one fold of the proof (docs/DESIGN.md §4): an operation (Dense, Conv, pooling, Add, ...)
 //! with the relabelling that precedes it (UpSampling2D, ZeroPadding2D as constant wiring; Flatten,
 //! Reshape and Dropout as nothing at all) and the activation that follows it. A BatchNormalization
 //! right after a linear layer is folded into that layer's weights; elsewhere it is a per-channel

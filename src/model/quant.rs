@@ -1,5 +1,5 @@
 //! Quantization: a float step [`Program`] becomes an exact integer [`QuantizedModel`]
-//! (DESIGN.md §3), and the integer reference inference that produces every witness value.
+//! (docs/DESIGN.md §3), and the integer reference inference that produces every witness value.
 //!
 //! Binary fixed point with one activation scale `2^fa`, one weight scale `2^fw` and one
 //! activation range of `bits` bits per model; every linear step requantizes back to `2^fa`.

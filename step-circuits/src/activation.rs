@@ -1,4 +1,4 @@
-//! Activations on a range-checked value `q` with sign bit `s` (`1` ⟺ `q ≥ 0`), DESIGN.md §3.
+//! Activations on a range-checked value `q` with sign bit `s` (`1` ⟺ `q ≥ 0`), docs/DESIGN.md §3.
 //!
 //! | act | constraints | names (under the caller's `out{o}` namespace) |
 //! |---|---|---|

@@ -4,7 +4,7 @@
 //! Sound R1CS gadgets for Keras layers, written against nova-snark's frontend and generic over the
 //! scalar field, so the same gadgets serve Nova on Pasta or BN254 and the Groth16 claim circuit on
 //! BN254. Every gadget has a native twin in [`native`] that computes exactly the integers the
-//! gadget constrains (DESIGN.md §3).
+//! gadget constrains (docs/DESIGN.md §3).
 //!
 //! - [`spec`]: the integer layer IR (shapes, windows, activations, fixed-point parameters).
 //! - [`native`]: the native twins, used by kerafold's integer reference inference.

@@ -1,5 +1,5 @@
 //! Linear layers (Dense, Conv, Depthwise, Affine) with packed weight lanes and fused
-//! requantization (DESIGN.md §3).
+//! requantization (docs/DESIGN.md §3).
 //!
 //! Let `B = fp.bits`, `S = fp.lane_bits() = fw + B + guard` the lane width and
 //! `k = packing::lanes(fp)`. The outputs of a layer are split into *groups* of at most `k`

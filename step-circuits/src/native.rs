@@ -1,4 +1,4 @@
-//! Native twins: the exact integer semantics of every gadget (DESIGN.md §3), on plain integers.
+//! Native twins: the exact integer semantics of every gadget (docs/DESIGN.md §3), on plain integers.
 //!
 //! The integer reference inference computes every activation with these functions, and the
 //! gadgets compute their witnesses with them, so the reference and the circuits cannot drift.

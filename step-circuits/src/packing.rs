@@ -4,7 +4,7 @@
 //! Weights that share an input value are packed as lanes of `fw + bits` bits into one field
 //! element (`field::pack_lanes`), so one constraint `x · E` computes up to `lanes` products. The
 //! lanes of the accumulated sum are then split by bit decomposition into remainder and quotient
-//! of the requantization, which both range-checks and rescales every output (DESIGN.md §3).
+//! of the requantization, which both range-checks and rescales every output (docs/DESIGN.md §3).
 //!
 //! Grouping (k = `lanes(fp)`):
 //! - Dense: `w[i·G + g]` packs `W[i][g·k .. g·k+k]`, `b[g]` packs `b[g·k ..]`, `G = ⌈n_out/k⌉`.

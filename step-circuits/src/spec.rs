@@ -1,5 +1,5 @@
 //! The integer layer IR: exact shapes and parameters of every operation that the native twins
-//! compute and the gadgets constrain (DESIGN.md §3).
+//! compute and the gadgets constrain (docs/DESIGN.md §3).
 //!
 //! Tensors are flat `Vec<i64>` in row-major HWC order (channels last, as Keras). A vector of `n`
 //! values is the shape `1 × 1 × n`; 1-D layers (Conv1D, pooling 1D) use `h = 1`.
@@ -17,7 +17,7 @@ pub struct FixedPoint {
     pub fa: u32,
     /// Fractional bits of weights; every linear layer requantizes by `2^fw`.
     pub fw: u32,
-    /// Activation range in bits (signed), `B` in DESIGN.md.
+    /// Activation range in bits (signed), `B` in docs/DESIGN.md.
     pub bits: u32,
     /// Guard bits between the lanes of a packed linear-layer accumulator (at least 1).
     ///
