@@ -37,6 +37,10 @@ pub enum Error {
     /// Bad command-line usage or arguments.
     #[error("{0}")]
     Usage(String),
+    /// Bytes or fields that cannot be parsed (a value that is not hex, not a canonical field
+    /// element, not a valid architecture): bad input, not a proof that fails.
+    #[error("malformed: {0}")]
+    Malformed(String),
     /// A proof or claim did not verify.
     #[error("verification failed: {0}")]
     Invalid(String),
@@ -46,8 +50,8 @@ pub enum Error {
 }
 
 impl Error {
-    /// Process exit code: 1 for a proof that does not verify, 2 for everything else (usage,
-    /// input and I/O errors).
+    /// Process exit code: 1 for a well-formed proof or claim that does not verify, 2 for
+    /// everything else (usage, malformed input, I/O errors).
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::Invalid(_) => 1,

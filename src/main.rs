@@ -3,7 +3,7 @@
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use kerafold::bounty::{dataset, Dataset, FileDag};
-use kerafold::fold::{self, ProofFile, ProveOptions, Srs, System, VerifyOptions, Visibility};
+use kerafold::fold::{self, ProveOptions, Srs, System, VerifyOptions, Visibility};
 use kerafold::model::{self, graph::Graph, Program, QuantizedModel};
 use kerafold::{bench, Error, Result};
 use kerafold_step_circuits::spec::FixedPoint;
@@ -855,32 +855,30 @@ fn verify(a: VerifyArgs) -> Result<()> {
         model_path.as_deref(),
         input_path.as_deref(),
     );
-    let bytes = std::fs::read(proof_path).map_err(|e| Error::io(proof_path, e))?;
-    let format = serde_json::from_slice::<serde_json::Value>(&bytes)
-        .ok()
-        .and_then(|v| v["format"].as_str().map(String::from));
-    if format.as_deref() == Some(fold::accuracy::ACCURACY_FORMAT) {
-        if input_path.is_some() {
-            return Err(Error::Usage(
-                "--input applies to inference proofs; accuracy proofs take --cid".into(),
-            ));
+    let proof = match fold::AnyProof::read(proof_path)? {
+        fold::AnyProof::Accuracy(p) => {
+            if input_path.is_some() {
+                return Err(Error::Usage(
+                    "--input applies to inference proofs; accuracy proofs take --cid".into(),
+                ));
+            }
+            return verify_accuracy(
+                &p,
+                model_path,
+                arch_path.as_deref(),
+                cid,
+                min_correct,
+                params_dir,
+                json_out,
+            );
         }
-        return verify_accuracy(
-            proof_path,
-            model_path,
-            arch_path.as_deref(),
-            cid,
-            min_correct,
-            params_dir,
-            json_out,
-        );
-    }
+        fold::AnyProof::Inference(p) => p,
+    };
     if cid.is_some() || min_correct.is_some() {
         return Err(Error::Usage(
-            "--cid and --min-correct apply to accuracy proofs".into(),
+            "--cid and --min-correct apply to accuracy proofs; this is an inference proof".into(),
         ));
     }
-    let proof = ProofFile::read(proof_path)?;
     let fp = proof.claim.fixed_point;
     let model = match model_path {
         Some(p) => {
@@ -1235,7 +1233,7 @@ fn bench_run(a: BenchRunArgs) -> Result<()> {
 }
 
 fn verify_accuracy(
-    path: &Path,
+    proof: &fold::accuracy::AccuracyProof,
     model_path: Option<&Path>,
     arch_path: Option<&Path>,
     cid: Option<String>,
@@ -1243,7 +1241,6 @@ fn verify_accuracy(
     params_dir: Option<PathBuf>,
     json_out: bool,
 ) -> Result<()> {
-    let proof = fold::accuracy::AccuracyProof::read(path)?;
     let model = match model_path {
         Some(p) => {
             let graph = model::load(p)?;
@@ -1261,7 +1258,7 @@ fn verify_accuracy(
         arch: arch_path.map(fold::Architecture::read).transpose()?,
     };
     let params = params_dir.unwrap_or_else(fold::default_params_dir);
-    let c = fold::accuracy::verify_accuracy(&proof, &params, &check)?;
+    let c = fold::accuracy::verify_accuracy(proof, &params, &check)?;
     if json_out {
         println!(
             "{}",

@@ -102,7 +102,7 @@ fn plant(dir: &Path, entry: &Path, pp: &[u8], vk: &[u8]) -> usize {
 
 fn rejected<T>(r: kerafold::Result<T>, what: &str) {
     match r {
-        Err(Error::Invalid(m)) => println!("{what}: rejected ({m})"),
+        Err(Error::Invalid(m)) | Err(Error::Malformed(m)) => println!("{what}: rejected ({m})"),
         Err(e) => panic!("{what}: expected an invalid proof, got {e}"),
         Ok(_) => panic!("{what}: the forged proof verified"),
     }
@@ -181,14 +181,13 @@ fn a_forged_verifier_key_in_the_params_dir_does_not_make_a_false_accuracy_claim_
     let (snark, pp, vk) = forge(&z0, &zn, claim.samples);
     let arch = fold::Architecture::compile(&q).unwrap();
     let digest = hex::encode(arch.digest());
-    let forged = AccuracyProof {
-        format: accuracy::ACCURACY_FORMAT.into(),
-        version: fold::PROOF_VERSION,
-        system: Bn254Ipa::ID.into(),
-        architecture: digest.clone(),
-        claim: claim.clone(),
-        snark: hex::encode(snark),
-    };
+    let forged = AccuracyProof::new(
+        accuracy::ACCURACY,
+        Bn254Ipa::ID,
+        &arch.digest(),
+        claim.clone(),
+        hex::encode(snark),
+    );
 
     // The prover leaves the architecture beside its parameters (verifiers without the model file
     // read it from there); the verifier derives and caches its key once, then the forger
@@ -229,7 +228,7 @@ fn a_forged_verifier_key_in_the_params_dir_does_not_make_a_false_accuracy_claim_
 /// Security issue, path 5: the verifier of a proof whose model it does not have reads the
 /// architecture the proof names (from the parameter directory, or a file it is given). A hostile
 /// architecture — here one slot wider than the bus, which made synthesis index past the bus — is
-/// an `Invalid` error that names the problem, never a panic.
+/// a `Malformed` error that names the problem, never a panic.
 #[test]
 fn a_hostile_architecture_file_is_refused_not_a_panic() {
     let (q, fx) = quantized_fixture("mlp");
@@ -272,7 +271,7 @@ fn a_hostile_architecture_file_is_refused_not_a_panic() {
     };
     rejected(fold::verify(&forged, &given), "hostile --arch file");
     match fold::verify(&forged, &given) {
-        Err(Error::Invalid(m)) => assert!(m.contains("wider than the bus"), "{m}"),
+        Err(Error::Malformed(m)) => assert!(m.contains("wider than the bus"), "{m}"),
         other => panic!("{other:?}"),
     }
     // an architecture that is valid but not the proof's is refused by its digest

@@ -513,50 +513,88 @@ pub struct AccuracyClaim {
     pub model: ModelClaim,
 }
 
-/// Format tag of accuracy proof files.
-pub const ACCURACY_FORMAT: &str = "kerafold-accuracy-proof";
+/// The accuracy statement's kind tag in proof files.
+pub const ACCURACY: &str = "accuracy";
 
-/// An accuracy proof file (JSON).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AccuracyProof {
-    pub format: String,
-    pub version: u32,
-    pub system: String,
-    /// SHA-256 of the model's [`Architecture`] (hex), as in inference proofs (the dataset header
-    /// is in the claim).
-    pub architecture: String,
-    pub claim: AccuracyClaim,
-    pub snark: String,
-}
+/// An accuracy proof file: the common envelope ([`super::proof::ProofFile`]) with an
+/// [`AccuracyClaim`]; its `architecture` is the model's architecture digest (the dataset header
+/// is in the claim).
+pub type AccuracyProof = super::proof::ProofFile<AccuracyClaim>;
 
-impl AccuracyProof {
-    /// Writes the proof file.
-    pub fn write(&self, path: &Path) -> Result<()> {
-        std::fs::write(path, serde_json::to_vec_pretty(self).expect("serializes"))
-            .map_err(|e| Error::io(path, e))
-    }
+impl super::proof::ProofFile<AccuracyClaim> {
     /// Reads an accuracy proof file.
     pub fn read(path: &Path) -> Result<Self> {
-        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-        let p: AccuracyProof = serde_json::from_slice(&bytes)
-            .map_err(|e| Error::format(path, format!("not a kerafold accuracy proof: {e}")))?;
-        if p.format != ACCURACY_FORMAT {
-            return Err(Error::format(
-                path,
-                format!("format is '{}', not '{ACCURACY_FORMAT}'", p.format),
+        Self::read_kind(path, ACCURACY)
+    }
+}
+
+/// The accuracy statement: one fold per sample of a dataset, the file's SHA-256 and the correct
+/// count in the state (docs/DESIGN.md §4.5).
+pub struct Accuracy;
+
+impl super::Statement for Accuracy {
+    const KIND: &'static str = ACCURACY;
+    const SYSTEMS: &'static [super::System] = &[super::System::Bn254Ipa];
+    const STATE: &'static [&'static str] = &[
+        "sample count",
+        "dataset hash",
+        "dataset hash",
+        "model commitment",
+        "correct count",
+    ];
+    type Claim = AccuracyClaim;
+    type Circuit<F: Field> = SampleStep<F>;
+
+    fn steps(claim: &AccuracyClaim) -> usize {
+        claim.samples
+    }
+
+    fn model(claim: &AccuracyClaim) -> &ModelClaim {
+        &claim.model
+    }
+
+    fn derive<F: Field>(
+        arch: &Arc<Architecture>,
+        claim: &AccuracyClaim,
+    ) -> Result<super::statement::Derived<F, SampleStep<F>>> {
+        let arch = AccuracyArch::new((**arch).clone(), claim.header).map_err(|e| match e {
+            Error::Shape { msg, .. } => Error::Invalid(format!(
+                "the claimed dataset header does not fit the architecture: {msg}"
+            )),
+            e => e,
+        })?;
+        if claim.fixed_point != arch.model.fp {
+            return Err(Error::Invalid(
+                "claimed fixed-point parameters differ from the architecture's".into(),
             ));
         }
-        if p.version != super::PROOF_VERSION {
-            return Err(Error::format(
-                path,
-                format!(
-                    "accuracy proof version {} is not supported (this kerafold reads {}; prove again)",
-                    p.version,
-                    super::PROOF_VERSION
-                ),
+        if claim.samples != claim.header.count as usize || claim.correct > claim.samples {
+            return Err(Error::Invalid(
+                "the claimed counts are inconsistent with the dataset header".into(),
             ));
         }
-        Ok(p)
+        // the CID: the folded SHA state, finished with the public padding block
+        let st = parse_state(&claim.sha_state)?;
+        let cid = Cid {
+            codec: Codec::Raw,
+            digest: finish(&st, &claim.header),
+        };
+        if cid.to_string() != claim.cid {
+            return Err(Error::Invalid(
+                "the claimed CID is not the hash the proof computes".into(),
+            ));
+        }
+        let (z0, zn) = public_io::<F>(claim)?;
+        let circuit = SampleStep::shape(
+            Arc::new(arch),
+            claim.model.visibility == Visibility::Private,
+        );
+        Ok(super::statement::Derived {
+            digest: circuit.digest(),
+            circuit,
+            z0,
+            zn,
+        })
     }
 }
 
@@ -715,14 +753,7 @@ fn prove_with<B: Backend>(
         },
     };
     Ok((
-        AccuracyProof {
-            format: ACCURACY_FORMAT.into(),
-            version: super::PROOF_VERSION,
-            system: B::ID.into(),
-            architecture: hex::encode(digest_arch),
-            claim,
-            snark: hex::encode(snark),
-        },
+        AccuracyProof::new(ACCURACY, B::ID, &digest_arch, claim, hex::encode(snark)),
         stats,
     ))
 }
@@ -807,98 +838,22 @@ pub fn verify_accuracy(
     params_dir: &Path,
     check: &AccuracyCheck,
 ) -> Result<AccuracyClaim> {
-    if proof.system != Bn254Ipa::ID {
-        return Err(Error::Invalid(format!(
-            "accuracy proofs use {}, not '{}'",
-            Bn254Ipa::ID,
-            proof.system
-        )));
-    }
-    verify_with::<Bn254Ipa>(proof, params_dir, check)
-}
-
-fn verify_with<B: Backend>(
-    proof: &AccuracyProof,
-    params_dir: &Path,
-    check: &AccuracyCheck,
-) -> Result<AccuracyClaim> {
     let claim = &proof.claim;
-    let store = ParamsStore::new(params_dir);
-    let model_arch = super::claimed_architecture::<B>(
-        &proof.architecture,
-        claim.model.visibility,
-        check.model.as_ref(),
-        check.arch.as_ref(),
-        &store,
+    super::statement::verify::<Accuracy>(
+        proof,
+        &super::VerifyContext {
+            params_dir,
+            srs: None,
+            model: check.model.as_ref(),
+            arch: check.arch.as_ref(),
+        },
     )?;
-    let arch = AccuracyArch::new(model_arch, claim.header).map_err(|e| match e {
-        Error::Shape { msg, .. } => Error::Invalid(format!(
-            "the claimed dataset header does not fit the architecture: {msg}"
-        )),
-        e => e,
-    })?;
-    if claim.fixed_point != arch.model.fp {
-        return Err(Error::Invalid(
-            "claimed fixed-point parameters differ from the architecture's".into(),
-        ));
-    }
-    if claim.samples != claim.header.count as usize || claim.correct > claim.samples {
-        return Err(Error::Invalid(
-            "the claimed counts are inconsistent with the dataset header".into(),
-        ));
-    }
-    // the CID: the folded SHA state, finished with the public padding block
-    let st = parse_state(&claim.sha_state)?;
-    let cid = Cid {
-        codec: Codec::Raw,
-        digest: finish(&st, &claim.header),
-    };
-    if cid.to_string() != claim.cid {
-        return Err(Error::Invalid(
-            "the claimed CID is not the hash the proof computes".into(),
-        ));
-    }
     if let Some(want) = &check.cid {
         let want: Cid = want.parse()?;
-        if want != cid {
+        if want.to_string() != claim.cid {
             return Err(Error::Invalid(format!(
-                "the proof is about dataset {cid}, not {want}"
-            )));
-        }
-    }
-    if let Some(m) = &check.model {
-        let c: Scalar<B> = super::commit::model_commitment(&arch.model, m, &[]);
-        if fe_hex(&c) != claim.model.commitment {
-            return Err(Error::Invalid(
-                "the model file's weights do not match the proof's model commitment".into(),
-            ));
-        }
-    }
-    let arch = Arc::new(arch);
-    let (z0, expected) = public_io::<Scalar<B>>(claim)?;
-    let shape =
-        SampleStep::<Scalar<B>>::shape(arch.clone(), claim.model.visibility == Visibility::Private);
-    let zn = backend::verify_folded::<B, _>(
-        &store,
-        &Srs::Transparent,
-        &shape.digest(),
-        &shape,
-        &proof.snark,
-        claim.samples,
-        &z0,
-    )?;
-    const NAMES: [&str; 5] = [
-        "sample count",
-        "dataset hash",
-        "dataset hash",
-        "model commitment",
-        "correct count",
-    ];
-    for (k, (got, want)) in zn.iter().zip(&expected).enumerate() {
-        if got != want {
-            return Err(Error::Invalid(format!(
-                "the proof's {} differs from the claim",
-                NAMES[k]
+                "the proof is about dataset {}, not {want}",
+                claim.cid
             )));
         }
     }

@@ -22,17 +22,21 @@ pub mod check;
 pub mod circuit;
 pub mod commit;
 pub mod params;
+pub mod proof;
+pub mod statement;
 
 pub use arch::Architecture;
 pub use backend::{Progress, ProveStats};
 pub use params::{ParamsStore, Srs};
+pub use proof::{fe_from_hex, fe_hex, AnyProof, PROOF_FORMAT, PROOF_VERSION};
+pub use statement::{claimed_architecture, Statement, VerifyContext};
 
 use crate::model::{QuantizedModel, Trace};
 use crate::{Error, Result};
 use backend::{Backend, Bn254Ipa, Bn254Kzg, PastaIpa, Scalar};
 use circuit::{LayerStep, StepWitness};
 use commit::{arch_chain, tensor_commitment, zero_tensor_commitment};
-use ff::{Field as _, PrimeField};
+use ff::Field as _;
 use kerafold_step_circuits::spec::FixedPoint;
 use kerafold_step_circuits::Field;
 use rand_core::OsRng;
@@ -153,73 +157,74 @@ pub struct Claim {
     pub class: usize,
 }
 
-/// Format tag of proof files.
-pub const PROOF_FORMAT: &str = "kerafold-proof";
-/// Current proof file version.
-/// Current proof file version (2: model commitments bind the architecture, private weights are
-/// proven well-formed, keys are derived by the verifier).
-pub const PROOF_VERSION: u32 = 2;
+/// The inference statement's kind tag in proof files.
+pub const INFERENCE: &str = "inference";
 
-/// A proof file: self-describing JSON.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ProofFile {
-    pub format: String,
-    pub version: u32,
-    /// Proof system id (`bn254-ipa`, `bn254-kzg`, `pasta-ipa`).
-    pub system: String,
-    /// SHA-256 of the architecture (hex): keys the verifier's parameters.
-    pub architecture: String,
-    pub claim: Claim,
-    /// The compressed SNARK (hex of its bincode encoding).
-    pub snark: String,
-}
+/// An inference proof file.
+pub type ProofFile = proof::ProofFile<Claim>;
+/// An inference proof file (the name [`ProofFile`] has for it elsewhere).
+pub type InferenceProof = ProofFile;
 
-impl ProofFile {
-    /// Reads and checks the format of a proof file.
+impl proof::ProofFile<Claim> {
+    /// Reads an inference proof file.
     pub fn read(path: &Path) -> Result<Self> {
-        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-        let p: ProofFile = serde_json::from_slice(&bytes)
-            .map_err(|e| Error::format(path, format!("not a kerafold proof file: {e}")))?;
-        if p.format != PROOF_FORMAT {
-            return Err(Error::format(
-                path,
-                format!("format is '{}', not '{PROOF_FORMAT}'", p.format),
-            ));
-        }
-        if p.version != PROOF_VERSION {
-            return Err(Error::format(
-                path,
-                format!(
-                    "proof version {} is not supported (this kerafold reads {PROOF_VERSION})",
-                    p.version
-                ),
-            ));
-        }
-        Ok(p)
-    }
-
-    /// Writes the proof file.
-    pub fn write(&self, path: &Path) -> Result<()> {
-        let json = serde_json::to_vec_pretty(self).expect("proof serializes");
-        std::fs::write(path, json).map_err(|e| Error::io(path, e))
+        Self::read_kind(path, INFERENCE)
     }
 }
 
-/// Hex of a field element's canonical representation.
-pub fn fe_hex<F: PrimeField>(f: &F) -> String {
-    hex::encode(f.to_repr().as_ref())
-}
+/// The statement of one inference: the layer-by-layer circuit from the input's commitment to the
+/// output's, with the architecture and model chains and the class in the state
+/// (docs/DESIGN.md §4.2).
+pub struct Inference;
 
-/// Parses [`fe_hex`], rejecting non-canonical encodings.
-pub fn fe_from_hex<F: PrimeField>(s: &str, what: &str) -> Result<F> {
-    let bytes = hex::decode(s).map_err(|_| Error::Invalid(format!("{what} is not hex")))?;
-    let mut repr = F::Repr::default();
-    if bytes.len() != repr.as_ref().len() {
-        return Err(Error::Invalid(format!("{what} has the wrong length")));
+impl Statement for Inference {
+    const KIND: &'static str = INFERENCE;
+    const SYSTEMS: &'static [System] = &[System::Bn254Ipa, System::Bn254Kzg, System::PastaIpa];
+    const STATE: &'static [&'static str] = &[
+        "step count",
+        "output commitment",
+        "residual state",
+        "architecture chain",
+        "model commitment",
+        "class",
+    ];
+    type Claim = Claim;
+    type Circuit<F: Field> = LayerStep<F>;
+
+    fn steps(claim: &Claim) -> usize {
+        claim.steps
     }
-    repr.as_mut().copy_from_slice(&bytes);
-    Option::from(F::from_repr(repr))
-        .ok_or_else(|| Error::Invalid(format!("{what} is not a field element")))
+
+    fn model(claim: &Claim) -> &ModelClaim {
+        &claim.model
+    }
+
+    fn derive<F: Field>(
+        arch: &Arc<Architecture>,
+        claim: &Claim,
+    ) -> Result<statement::Derived<F, LayerStep<F>>> {
+        if claim.fixed_point != arch.fp {
+            return Err(Error::Invalid(
+                "claimed fixed-point parameters differ from the architecture's".into(),
+            ));
+        }
+        if claim.steps != arch.steps.len() {
+            return Err(Error::Invalid(format!(
+                "claim has {} steps, the architecture {}",
+                claim.steps,
+                arch.steps.len()
+            )));
+        }
+        let (z0, zn) = public_io::<F>(arch, claim)?;
+        let circuit =
+            LayerStep::shape_for(arch.clone(), claim.model.visibility == Visibility::Private);
+        Ok(statement::Derived {
+            digest: circuit.digest(),
+            circuit,
+            z0,
+            zn,
+        })
+    }
 }
 
 /// Blinding values of one proof.
@@ -384,14 +389,7 @@ fn prove_with<B: Backend>(
         },
         class: trace.class,
     };
-    let proof = ProofFile {
-        format: PROOF_FORMAT.into(),
-        version: PROOF_VERSION,
-        system: B::ID.into(),
-        architecture: hex::encode(arch.digest()),
-        claim,
-        snark: hex::encode(snark),
-    };
+    let proof = ProofFile::new(INFERENCE, B::ID, &arch.digest(), claim, hex::encode(snark));
     Ok((proof, stats))
 }
 
@@ -512,79 +510,10 @@ pub fn public_io<F: Field>(arch: &Architecture, claim: &Claim) -> Result<(Vec<F>
     Ok((z0, zn))
 }
 
-/// The architecture a proof claims (digest `digest_hex`), from what the verifier trusts: rebuilt
-/// from the verifier's model file, or given (an `arch.json`), or read from the parameter
-/// directory; in every case its digest must be the claimed one and it must validate. A model
-/// file for a private-model proof is an error: its weights cannot be checked against a blinded
-/// commitment.
-pub(crate) fn claimed_architecture<B: Backend>(
-    digest_hex: &str,
-    visibility: Visibility,
-    model: Option<&QuantizedModel>,
-    given: Option<&Architecture>,
-    store: &ParamsStore,
-) -> Result<Architecture> {
-    let digest: [u8; 32] = hex::decode(digest_hex)
-        .ok()
-        .and_then(|d| d.try_into().ok())
-        .ok_or_else(|| Error::Invalid("the architecture digest is malformed".into()))?;
-    if model.is_some() && visibility == Visibility::Private {
-        return Err(Error::Usage(
-            "the proof's model is private: a model file cannot be checked against its blinded commitment; verify with its architecture instead".into(),
-        ));
-    }
-    let arch = match (model, given) {
-        (Some(m), _) => Architecture::compile(m)?,
-        (None, Some(a)) => a.clone(),
-        (None, None) => store
-            .load_arch(B::ID, &digest, Architecture::digest)?
-            .ok_or_else(|| {
-                Error::Usage(format!(
-                    "architecture {} is not in {}: give the model file (public model) or the architecture file",
-                    &digest_hex[..16.min(digest_hex.len())],
-                    store.dir.display()
-                ))
-            })?,
-    };
-    if arch.digest() != digest {
-        return Err(Error::Invalid(if model.is_some() {
-            "the model file's architecture (or fixed-point parameters) differs from the proof's"
-                .into()
-        } else {
-            "the architecture file is not the proof's architecture".into()
-        }));
-    }
-    arch.validate()
-        .map_err(|e| Error::Invalid(format!("the architecture is malformed: {e}")))?;
-    Ok(arch)
-}
-
-fn verify_with<B: Backend>(
-    proof: &ProofFile,
-    opts: &VerifyOptions,
-    system: System,
-) -> Result<Verified> {
+/// Verifies an inference proof file. Returns the claim if the proof holds; [`Error::Invalid`]
+/// otherwise.
+pub fn verify(proof: &ProofFile, opts: &VerifyOptions) -> Result<Verified> {
     let claim = &proof.claim;
-    let store = ParamsStore::new(&opts.params_dir);
-    let arch = Arc::new(claimed_architecture::<B>(
-        &proof.architecture,
-        claim.model.visibility,
-        opts.model.as_ref(),
-        opts.arch.as_ref(),
-        &store,
-    )?);
-    if claim.fixed_point != arch.fp {
-        return Err(Error::Invalid(
-            "claimed fixed-point parameters differ from the architecture's".into(),
-        ));
-    }
-    if claim.steps != arch.steps.len() {
-        return Err(Error::Invalid(format!(
-            "claim has {} steps, the architecture {}",
-            claim.steps,
-            arch.steps.len()
-        )));
-    }
     let mut input_checked = false;
     if let Some(x) = &opts.input {
         match &claim.input {
@@ -601,70 +530,21 @@ fn verify_with<B: Backend>(
             }
         }
     }
-    let (z0, expected) = public_io::<Scalar<B>>(&arch, claim)?;
-    let private_weights = claim.model.visibility == Visibility::Private;
-    let mut model_checked = false;
-    if let Some(m) = &opts.model {
-        let c: Scalar<B> = commit::model_commitment(&arch, m, &[]);
-        if c != expected[4] {
-            return Err(Error::Invalid(
-                "the model file's weights do not match the proof's model commitment".into(),
-            ));
-        }
-        model_checked = true;
-    }
-    let srs = match (system, &opts.srs) {
-        (_, Some(srs)) => srs.clone(),
-        (System::Bn254Kzg, None) => {
-            return Err(Error::Usage(
-                "a HyperKZG proof verifies only against powers of tau the verifier names: pass --ptau DIR".into(),
-            ))
-        }
-        (_, None) => Srs::Transparent,
-    };
-    let shape = LayerStep::shape_for(arch.clone(), private_weights);
-    let zn = backend::verify_folded::<B, _>(
-        &store,
-        &srs,
-        &shape.digest(),
-        &shape,
-        &proof.snark,
-        arch.steps.len(),
-        &z0,
+    let v = statement::verify::<Inference>(
+        proof,
+        &VerifyContext {
+            params_dir: &opts.params_dir,
+            srs: opts.srs.as_ref(),
+            model: opts.model.as_ref(),
+            arch: opts.arch.as_ref(),
+        },
     )?;
-    const NAMES: [&str; 6] = [
-        "step count",
-        "output commitment",
-        "residual state",
-        "architecture chain",
-        "model commitment",
-        "class",
-    ];
-    for (i, (got, want)) in zn.iter().zip(&expected).enumerate() {
-        if got != want {
-            return Err(Error::Invalid(format!(
-                "the proof's {} differs from the claim",
-                NAMES[i]
-            )));
-        }
-    }
     Ok(Verified {
         claim: claim.clone(),
-        system,
-        model_checked,
+        system: v.system,
+        model_checked: v.model_checked,
         input_checked,
     })
-}
-
-/// Verifies a proof file. Returns the claim if the proof holds; [`Error::Invalid`] otherwise.
-pub fn verify(proof: &ProofFile, opts: &VerifyOptions) -> Result<Verified> {
-    let system = System::from_id(&proof.system)
-        .ok_or_else(|| Error::Invalid(format!("unknown proof system '{}'", proof.system)))?;
-    match system {
-        System::Bn254Ipa => verify_with::<Bn254Ipa>(proof, opts, system),
-        System::Bn254Kzg => verify_with::<Bn254Kzg>(proof, opts, system),
-        System::PastaIpa => verify_with::<PastaIpa>(proof, opts, system),
-    }
 }
 
 /// The model commitment of a public model under `system`: what a model publisher announces.

@@ -1,0 +1,202 @@
+//! The proof file: one envelope for every statement proven by folding (docs/DESIGN.md §5.1).
+//!
+//! ```json
+//! {"format": "kerafold-proof", "version": 2, "kind": "inference" | "accuracy",
+//!  "system": "bn254-ipa", "architecture": "<sha-256 hex>", "claim": {…}, "snark": "<hex>"}
+//! ```
+//!
+//! [`AnyProof::read`] reads a file of either kind: a file that is not JSON, not a kerafold proof,
+//! of another version or of an unknown kind is an [`Error::Format`] naming the file, never a
+//! complaint about the flags that came with it.
+
+use crate::{Error, Result};
+use ff::PrimeField;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// Format tag of proof files.
+pub const PROOF_FORMAT: &str = "kerafold-proof";
+/// Current proof file version (2: one envelope with a kind tag; model commitments bind the
+/// architecture; private weights are proven well-formed).
+pub const PROOF_VERSION: u32 = 2;
+/// The accuracy proofs' format tag of version 1, recognised to say what it is.
+const V1_ACCURACY_FORMAT: &str = "kerafold-accuracy-proof";
+
+/// A proof file of claim type `C` (module docs).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProofFile<C> {
+    /// [`PROOF_FORMAT`].
+    pub format: String,
+    /// [`PROOF_VERSION`].
+    pub version: u32,
+    /// The statement: `inference` or `accuracy`.
+    pub kind: String,
+    /// Proof system id (`bn254-ipa`, `bn254-kzg`, `pasta-ipa`).
+    pub system: String,
+    /// SHA-256 of the model's architecture (hex, names excluded): the verifier checks the
+    /// architecture it trusts against it.
+    pub architecture: String,
+    /// What the proof states.
+    pub claim: C,
+    /// The compressed SNARK (hex of nova-snark's bincode encoding).
+    pub snark: String,
+}
+
+/// The fields every proof file has, read before the claim's type is known.
+#[derive(Deserialize)]
+struct Header {
+    format: String,
+    version: u32,
+    #[serde(default)]
+    kind: Option<String>,
+}
+
+fn header(bytes: &[u8], path: &Path) -> Result<Header> {
+    let h: Header = serde_json::from_slice(bytes)
+        .map_err(|e| Error::format(path, format!("not a kerafold proof file: {e}")))?;
+    if h.format == V1_ACCURACY_FORMAT || (h.format == PROOF_FORMAT && h.version != PROOF_VERSION) {
+        return Err(Error::format(
+            path,
+            format!(
+                "proof format version {} is not supported (this kerafold reads version {PROOF_VERSION}; prove again)",
+                h.version
+            ),
+        ));
+    }
+    if h.format != PROOF_FORMAT {
+        return Err(Error::format(
+            path,
+            format!("format is '{}', not '{PROOF_FORMAT}'", h.format),
+        ));
+    }
+    Ok(h)
+}
+
+impl<C: Serialize + DeserializeOwned> ProofFile<C> {
+    /// A proof file of `kind`.
+    pub fn new(kind: &str, system: &str, architecture: &[u8; 32], claim: C, snark: String) -> Self {
+        Self {
+            format: PROOF_FORMAT.into(),
+            version: PROOF_VERSION,
+            kind: kind.into(),
+            system: system.into(),
+            architecture: hex::encode(architecture),
+            claim,
+            snark,
+        }
+    }
+
+    /// Parses a proof file of `kind`.
+    pub fn from_bytes(bytes: &[u8], path: &Path, kind: &str) -> Result<Self> {
+        let h = header(bytes, path)?;
+        if h.kind.as_deref() != Some(kind) {
+            return Err(Error::format(
+                path,
+                format!(
+                    "a proof of kind '{}', not '{kind}'",
+                    h.kind.as_deref().unwrap_or("?")
+                ),
+            ));
+        }
+        serde_json::from_slice(bytes)
+            .map_err(|e| Error::format(path, format!("malformed {kind} proof: {e}")))
+    }
+
+    /// Reads a proof file of `kind`.
+    pub fn read_kind(path: &Path, kind: &str) -> Result<Self> {
+        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        Self::from_bytes(&bytes, path, kind)
+    }
+
+    /// Writes the proof file.
+    pub fn write(&self, path: &Path) -> Result<()> {
+        let json = serde_json::to_vec_pretty(self).expect("proof serializes");
+        std::fs::write(path, json).map_err(|e| Error::io(path, e))
+    }
+}
+
+/// A proof file of either kind.
+#[derive(Clone, Debug)]
+pub enum AnyProof {
+    /// An inference proof.
+    Inference(super::InferenceProof),
+    /// An accuracy proof.
+    Accuracy(super::accuracy::AccuracyProof),
+}
+
+impl AnyProof {
+    /// Parses a proof file of any kind.
+    pub fn from_bytes(bytes: &[u8], path: &Path) -> Result<Self> {
+        match header(bytes, path)?.kind.as_deref() {
+            Some(super::INFERENCE) => Ok(AnyProof::Inference(ProofFile::from_bytes(
+                bytes,
+                path,
+                super::INFERENCE,
+            )?)),
+            Some(super::accuracy::ACCURACY) => Ok(AnyProof::Accuracy(ProofFile::from_bytes(
+                bytes,
+                path,
+                super::accuracy::ACCURACY,
+            )?)),
+            Some(k) => Err(Error::format(path, format!("unknown proof kind '{k}'"))),
+            None => Err(Error::format(path, "the proof file has no kind")),
+        }
+    }
+
+    /// Reads a proof file of any kind.
+    pub fn read(path: &Path) -> Result<Self> {
+        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        Self::from_bytes(&bytes, path)
+    }
+}
+
+/// Hex of a field element's canonical representation.
+pub fn fe_hex<F: PrimeField>(f: &F) -> String {
+    hex::encode(f.to_repr().as_ref())
+}
+
+/// Parses [`fe_hex`], rejecting non-canonical encodings ([`Error::Invalid`]: a claim whose value
+/// does not parse is a claim that does not verify).
+pub fn fe_from_hex<F: PrimeField>(s: &str, what: &str) -> Result<F> {
+    let bytes = hex::decode(s).map_err(|_| Error::Invalid(format!("{what} is not hex")))?;
+    let mut repr = F::Repr::default();
+    if bytes.len() != repr.as_ref().len() {
+        return Err(Error::Invalid(format!("{what} has the wrong length")));
+    }
+    repr.as_mut().copy_from_slice(&bytes);
+    Option::from(F::from_repr(repr))
+        .ok_or_else(|| Error::Invalid(format!("{what} is not a canonical field element")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn files_that_are_not_proofs_say_so() {
+        let p = Path::new("x.proof");
+        let e = AnyProof::from_bytes(b"{\"format\": \"kerafold-pro", p).unwrap_err();
+        assert!(e.to_string().contains("not a kerafold proof file"), "{e}");
+        let e = AnyProof::from_bytes(br#"{"format":"kerafold-proof","version":1}"#, p).unwrap_err();
+        assert!(e.to_string().contains("version 1 is not supported"), "{e}");
+        let e = AnyProof::from_bytes(
+            br#"{"format":"kerafold-accuracy-proof","version":1,"system":"bn254-ipa"}"#,
+            p,
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("version 1 is not supported"), "{e}");
+        let e = AnyProof::from_bytes(
+            br#"{"format":"kerafold-proof","version":2,"kind":"other"}"#,
+            p,
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("unknown proof kind"), "{e}");
+        let e = AnyProof::from_bytes(
+            br#"{"format":"kerafold-proof","version":2,"kind":"accuracy","claim":{}}"#,
+            p,
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("malformed accuracy proof"), "{e}");
+    }
+}
