@@ -10,12 +10,14 @@
 //!
 //! [`bounty`] holds the ML-bounty side: dataset files and their IPFS CID, weight encryption to
 //! the host, and the Groth16 claim for on-chain payout. [`bench`] measures how proving scales
-//! with the number of layers (`kerafold bench`).
+//! with the number of layers (`kerafold bench`). [`fuzz`] holds the fuzz targets of every parser
+//! of untrusted bytes (`FUZZING.md`).
 
 pub mod bench;
 pub mod bounty;
 pub mod error;
 pub mod fold;
+pub mod fuzz;
 pub mod inspect;
 pub mod model;
 

@@ -1,0 +1,7 @@
+#![no_main]
+// The body is kerafold::fuzz's target "keras_config" (src/fuzz.rs), shared with tests/fuzz_bounded.rs.
+
+#[global_allocator]
+static ALLOC: kerafold::fuzz::CappedAlloc = kerafold::fuzz::CappedAlloc;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| kerafold::fuzz::run("keras_config", data));
