@@ -2,6 +2,7 @@
 # Runs the cargo-fuzz campaign of FUZZING.md: every target (or those named), one at a time,
 # for FUZZ_SECONDS each (default 240), niced, on stable Rust. Prints one line per target:
 # target, executions, seconds, crash files. Logs and the grown corpus stay in fuzz/work/.
+# A target with a dictionary fuzz/dicts/<target>.dict gets -dict=... .
 #   scripts/fuzz-campaign.sh [target ...]        FUZZ_SECONDS=600 scripts/fuzz-campaign.sh keras
 set -euo pipefail
 cd "$(dirname "$0")/../fuzz"
@@ -17,10 +18,12 @@ for t in "${targets[@]}"; do
     mkdir -p "work/$t" "artifacts/$t"
     log="work/logs/$t.log"
     start=$(date +%s)
+    dict=()
+    if [ -f "dicts/$t.dict" ]; then dict=("-dict=dicts/$t.dict"); fi
     set +e
     nice -n 15 cargo fuzz run --sanitizer none --debug-assertions "$t" "work/$t" "corpus/$t" -- \
         -max_total_time="$SECONDS_PER_TARGET" -timeout=10 -rss_limit_mb=4096 \
-        -print_final_stats=1 >"$log" 2>&1
+        -print_final_stats=1 "${dict[@]}" >"$log" 2>&1
     rc=$?
     set -e
     end=$(date +%s)
