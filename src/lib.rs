@@ -10,7 +10,8 @@
 //!
 //! [`bounty`] holds the ML-bounty side: dataset files and their IPFS CID, weight encryption to
 //! the host, and the Groth16 claim for on-chain payout. [`bench`] measures how proving scales
-//! with the number of layers (`kerafold bench`).
+//! with the number of layers (`kerafold bench`). The fuzz targets of every parser of untrusted
+//! bytes live outside the library, in `fuzz/` (`FUZZING.md`).
 
 pub mod bench;
 pub mod bounty;

@@ -206,3 +206,28 @@ fn quantize_sizes_the_lane_guard_from_the_weights() {
     );
     assert!(q.fp.guard >= 1);
 }
+
+/// A model read back from JSON (model openings, ciphertext skeletons, proof files) is checked by
+/// `QuantizedModel::validate`: every fixture's model, and its weightless skeleton, pass it.
+#[test]
+fn every_quantized_fixture_passes_validation_and_round_trips_through_json() {
+    for name in MODELS {
+        let fx = Fixture::load(name);
+        let q = quantized(name, Format::Keras, &fx);
+        q.validate().unwrap_or_else(|e| panic!("{name}: {e}"));
+        let json = serde_json::to_string(&q).unwrap();
+        let back: QuantizedModel = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, q, "{name}");
+        let skeleton = kerafold::bounty::weights::skeleton(&q);
+        skeleton
+            .validate()
+            .unwrap_or_else(|e| panic!("{name} skeleton: {e}"));
+        let mut bad = q.clone();
+        if let Some(s) = bad.steps.iter_mut().find(|s| !s.weights.b.is_empty()) {
+            s.weights.b.push(0);
+            let json = serde_json::to_string(&bad).unwrap();
+            let e = serde_json::from_str::<QuantizedModel>(&json).unwrap_err();
+            assert!(e.to_string().contains("biases"), "{name}: {e}");
+        }
+    }
+}

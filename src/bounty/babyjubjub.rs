@@ -243,8 +243,14 @@ impl KeyFile {
     /// Reads a key file.
     pub fn read(path: &Path) -> Result<Self> {
         let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-        serde_json::from_slice(&bytes)
-            .map_err(|e| Error::format(path, format!("not a key file: {e}")))
+        Self::from_bytes(&bytes, path)
+    }
+
+    /// Parses the bytes of a key file (what [`KeyFile::read`] does after reading); `origin`
+    /// names the file in errors.
+    pub fn from_bytes(bytes: &[u8], origin: &Path) -> Result<Self> {
+        serde_json::from_slice(bytes)
+            .map_err(|e| Error::format(origin, format!("not a key file: {e}")))
     }
 
     /// Writes the key file. A secret key file is created with mode 0600 (owner only), and an

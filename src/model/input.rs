@@ -18,8 +18,16 @@ use crate::error::{Error, Result};
 /// batch axis). The format is told by content (`.npy` magic) or else taken to be JSON.
 pub fn read_inputs(path: &Path, input_shape: &[usize]) -> Result<Vec<Vec<f32>>> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    parse_inputs(&bytes, path, input_shape)
+}
+
+/// [`read_inputs`] from the bytes of an input file. `origin` names the file in errors, and its
+/// extension decides, as in `read_inputs`, whether bytes without the `.npy` magic are an error
+/// (`.npy`) or JSON (anything else).
+pub fn parse_inputs(bytes: &[u8], origin: &Path, input_shape: &[usize]) -> Result<Vec<Vec<f32>>> {
+    let path = origin;
     if bytes.starts_with(NPY_MAGIC) {
-        let arr = parse_npy(&bytes).map_err(|m| Error::format(path, m))?;
+        let arr = parse_npy(bytes).map_err(|m| Error::format(path, m))?;
         samples_from_npy(path, arr, input_shape)
     } else {
         let is_npy_name = path
@@ -29,7 +37,7 @@ pub fn read_inputs(path: &Path, input_shape: &[usize]) -> Result<Vec<Vec<f32>>> 
         if is_npy_name {
             return Err(Error::format(path, "not a NumPy .npy file (bad magic)"));
         }
-        samples_from_json(path, &bytes, input_shape)
+        samples_from_json(path, bytes, input_shape)
     }
 }
 
@@ -145,7 +153,7 @@ const NPY_MAGIC: &[u8] = b"\x93NUMPY";
 
 /// A parsed `.npy` array, converted to f64.
 #[derive(Clone, Debug, PartialEq)]
-pub(crate) struct NpyArray {
+pub struct NpyArray {
     pub shape: Vec<usize>,
     pub data: Vec<f64>,
 }
@@ -156,7 +164,7 @@ pub(crate) fn parse_npy(bytes: &[u8]) -> Result<NpyArray, String> {
 }
 
 /// [`parse_npy`], also returning the array's dtype (`descr`, e.g. `|u1` or `<f4`).
-pub(crate) fn parse_npy_typed(bytes: &[u8]) -> Result<(NpyArray, String), String> {
+pub fn parse_npy_typed(bytes: &[u8]) -> Result<(NpyArray, String), String> {
     if !bytes.starts_with(NPY_MAGIC) {
         return Err("not a NumPy .npy file (bad magic)".into());
     }

@@ -26,7 +26,11 @@ use crate::error::{Error, Result};
 
 /// Largest number of values a tensor may have (guards against absurd configs; a model that
 /// kerafold can prove is far smaller).
-const MAX_ELEMS: usize = 1 << 24;
+pub(crate) const MAX_ELEMS: usize = kerafold_step_circuits::spec::MAX_LEN;
+
+/// Largest size a `.keras` archive member may inflate to (a model kerafold can prove has far
+/// smaller weights; this bounds what a small, highly compressed file can make us allocate).
+const MAX_MEMBER: u64 = 1 << 28;
 
 /// The layer classes kerafold imports, for error messages.
 const SUPPORTED: &str = "InputLayer, Dense, Conv1D, Conv2D, DepthwiseConv2D, SeparableConv2D, \
@@ -48,6 +52,22 @@ pub fn load(path: &Path) -> Result<Graph> {
         ));
     }
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    load_bytes(bytes, path)
+}
+
+/// [`load`] of a `.keras` archive given by its two members, the bytes of `config.json` and of
+/// `model.weights.h5`: what [`load_bytes`] does once it has unzipped them. For fuzzing the model
+/// config without the zip layer (whose CRC check rejects most mutated configs).
+pub fn load_keras_parts(config_json: &[u8], weights_h5: Vec<u8>, origin: &Path) -> Result<Graph> {
+    let file = open_keras_parts(origin, config_json, weights_h5)?;
+    build_graph(origin, &file)
+}
+
+/// [`load`] from the bytes of a model file; `origin` only names the file in errors. This is the
+/// parser itself (`load` reads the file and calls it), so that it can be fuzzed without a file
+/// system.
+pub fn load_bytes(bytes: Vec<u8>, origin: &Path) -> Result<Graph> {
+    let path = origin;
     let file = if bytes.starts_with(b"PK") {
         open_keras_zip(path, bytes)?
     } else if looks_like_hdf5(&bytes) {
@@ -134,28 +154,47 @@ fn open_keras_zip(path: &Path, bytes: Vec<u8>) -> Result<ModelFile> {
             "missing config.json in the .keras archive",
         ));
     }
-    let read_member = |archive: &mut zip::ZipArchive<Cursor<Vec<u8>>>,
-                       name: &str|
-     -> Result<Vec<u8>> {
-        let mut f = archive.by_name(name).map_err(|e| {
-            Error::format(
-                path,
-                format!("cannot open {name} in the .keras archive: {e}"),
-            )
-        })?;
-        let mut buf = Vec::new();
-        f.read_to_end(&mut buf).map_err(|e| {
-            Error::format(
-                path,
-                format!("cannot read {name} from the .keras archive (truncated or corrupt?): {e}"),
-            )
-        })?;
-        Ok(buf)
-    };
+    let read_member =
+        |archive: &mut zip::ZipArchive<Cursor<Vec<u8>>>, name: &str| -> Result<Vec<u8>> {
+            let mut f = archive.by_name(name).map_err(|e| {
+                Error::format(
+                    path,
+                    format!("cannot open {name} in the .keras archive: {e}"),
+                )
+            })?;
+            // A small archive can inflate to gigabytes: read at most MAX_MEMBER bytes.
+            let mut buf = Vec::new();
+            (&mut f)
+                .take(MAX_MEMBER + 1)
+                .read_to_end(&mut buf)
+                .map_err(|e| {
+                    Error::format(
+                        path,
+                        format!(
+                        "cannot read {name} from the .keras archive (truncated or corrupt?): {e}"
+                    ),
+                    )
+                })?;
+            if buf.len() as u64 > MAX_MEMBER {
+                return Err(Error::format(
+                    path,
+                    format!(
+                        "{name} in the .keras archive inflates to more than {} MiB",
+                        MAX_MEMBER >> 20
+                    ),
+                ));
+            }
+            Ok(buf)
+        };
     let config_bytes = read_member(&mut archive, "config.json")?;
-    let config: Value = serde_json::from_slice(&config_bytes)
-        .map_err(|e| Error::format(path, format!("config.json is not valid JSON: {e}")))?;
     let weights = read_member(&mut archive, "model.weights.h5")?;
+    open_keras_parts(path, &config_bytes, weights)
+}
+
+/// The members of a `.keras` archive, read: `config.json` and `model.weights.h5`.
+fn open_keras_parts(path: &Path, config_bytes: &[u8], weights: Vec<u8>) -> Result<ModelFile> {
+    let config: Value = serde_json::from_slice(config_bytes)
+        .map_err(|e| Error::format(path, format!("config.json is not valid JSON: {e}")))?;
     let h5 = H5File::from_bytes(weights, path, "model.weights.h5")?;
     let root = if h5.is_group("layers") {
         "layers".to_string()

@@ -11,6 +11,6 @@ pub mod quant;
 
 pub use float::{forward, forward_trace, FloatOutput, FloatTrace};
 pub use input::read_inputs;
-pub use keras::load;
+pub use keras::{load, load_bytes, load_keras_parts};
 pub use lower::{lower, Program};
 pub use quant::{calibrate, quantize, QStep, QuantizedModel, Trace};

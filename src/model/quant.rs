@@ -6,6 +6,7 @@
 //! [`calibrate`] picks the three numbers from calibration inputs.
 
 use super::graph::Activation;
+use super::keras::MAX_ELEMS;
 use super::lower::{FloatStep, Program};
 use crate::{Error, Result};
 use kerafold_step_circuits::native::{self, NativeError, Weights};
@@ -39,7 +40,12 @@ impl QStep {
 }
 
 /// An exact integer model: the statement the proof is about.
+///
+/// Deserializing one (from a model opening, a ciphertext file's skeleton, a proof file) checks
+/// it with [`QuantizedModel::validate`], so that a model read from a file is as consistent as
+/// one [`quantize`] made: the code that proves, commits to or runs it may index by its shapes.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "UncheckedModel")]
 pub struct QuantizedModel {
     pub name: String,
     pub fp: FixedPoint,
@@ -50,6 +56,41 @@ pub struct QuantizedModel {
     pub softmax: bool,
     /// The compute steps, ending with an `ArgMax` step over the logits.
     pub steps: Vec<QStep>,
+}
+
+/// The fields of a [`QuantizedModel`] as read, before [`QuantizedModel::validate`].
+#[derive(Deserialize)]
+struct UncheckedModel {
+    name: String,
+    fp: FixedPoint,
+    input_shape: Vec<usize>,
+    output_shape: Vec<usize>,
+    softmax: bool,
+    steps: Vec<QStep>,
+}
+
+impl TryFrom<UncheckedModel> for QuantizedModel {
+    type Error = String;
+    fn try_from(u: UncheckedModel) -> Result<Self, String> {
+        let m = QuantizedModel {
+            name: u.name,
+            fp: u.fp,
+            input_shape: u.input_shape,
+            output_shape: u.output_shape,
+            softmax: u.softmax,
+            steps: u.steps,
+        };
+        m.validate()
+            .map_err(|e| format!("inconsistent quantized model: {e}"))?;
+        Ok(m)
+    }
+}
+
+/// `a·b·...` if it stays within [`MAX_ELEMS`].
+fn bounded_product(dims: &[usize]) -> Option<usize> {
+    dims.iter()
+        .try_fold(1usize, |a, &d| a.checked_mul(d))
+        .filter(|&n| n <= MAX_ELEMS)
 }
 
 fn round_i64(v: f64, what: &str, layer: &str) -> Result<i64> {
@@ -215,6 +256,86 @@ impl QuantizedModel {
     /// Number of input values.
     pub fn input_len(&self) -> usize {
         self.input_shape.iter().product()
+    }
+
+    /// Checks what [`quantize`] guarantees and the rest of kerafold relies on: usable fixed-point
+    /// parameters; shapes that are non-empty and at most 2^24 values; each step's views and op
+    /// reading what the previous step produced (an `Add` a tensor of its length saved before);
+    /// weights of the lengths the op takes (or none, as in a ciphertext file's skeleton) that fit
+    /// the packed lanes; valid activation parameters. `Err` says what is wrong.
+    pub fn validate(&self) -> Result<(), String> {
+        self.fp
+            .validate(kerafold_step_circuits::field::PACK_CAPACITY)
+            .map_err(|e| format!("fixed point: {e}"))?;
+        for (shape, what) in [(&self.input_shape, "input"), (&self.output_shape, "output")] {
+            if shape.is_empty() || shape.len() > 3 || shape.contains(&0) {
+                return Err(format!("{what} shape {shape:?}"));
+            }
+            bounded_product(shape).ok_or_else(|| format!("{what} shape {shape:?} is too large"))?;
+        }
+        if self.steps.is_empty() {
+            return Err("no steps".into());
+        }
+        let mut cur = self.input_len();
+        let mut saved: Option<usize> = None;
+        // Weights on every linear step (a model) or on none (a skeleton).
+        let mut weighted: Option<bool> = None;
+        for (i, s) in self.steps.iter().enumerate() {
+            let err = |m: String| format!("step {i} '{}': {m}", s.name);
+            let mut len = cur;
+            for v in &s.views {
+                v.validate().map_err(err)?;
+                if v.input_len() != len {
+                    return Err(err(format!("a view of {} values reads {len}", v.input_len())));
+                }
+                len = v.output_shape().len();
+            }
+            s.op.validate().map_err(err)?;
+            let in_len = s.op.input_len();
+            if in_len != len || in_len == 0 {
+                return Err(err(format!(
+                    "the op reads {in_len} values, its input has {len}"
+                )));
+            }
+            if let Op::Add { n } = s.op {
+                if saved != Some(n) {
+                    return Err(err(format!(
+                        "adds a saved tensor of {n} values, the saved one has {saved:?}"
+                    )));
+                }
+            }
+            let w = &s.weights;
+            let has = !(w.w.is_empty() && w.b.is_empty());
+            if has && (w.w.len(), w.b.len()) != s.op.weight_lens() {
+                return Err(err(format!(
+                    "{} weights and {} biases, the op takes {:?}",
+                    w.w.len(),
+                    w.b.len(),
+                    s.op.weight_lens()
+                )));
+            }
+            if s.op.is_linear() && *weighted.get_or_insert(has) != has {
+                return Err(err("weights on some linear steps but not on others".into()));
+            }
+            s.act.validate(&self.fp).map_err(err)?;
+            if s.save_input {
+                saved = Some(cur);
+            }
+            if let Op::Add { .. } = s.op {
+                saved = None;
+            }
+            cur = s.op.output_len();
+        }
+        if bounded_product(&self.output_shape) != Some(cur) {
+            return Err(format!(
+                "output shape {:?}, the last step gives {cur} values",
+                self.output_shape
+            ));
+        }
+        if weighted == Some(true) && required_guard(&self.steps, &self.fp) > self.fp.guard {
+            return Err("weights too large for the packed lanes' guard bits".into());
+        }
+        Ok(())
     }
 
     /// Quantizes a float input to `round(x·2^fa)`, range-checked.
