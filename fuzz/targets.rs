@@ -118,6 +118,30 @@ pub const TARGETS: &[Target] = &[
         about: "CID strings and binary CIDs (claim::parse_cid, Cid::from_str, Cid::from_bytes)",
         run: cid,
     },
+    Target {
+        name: "proof_file",
+        about:
+            "proof files of either kind (fold::AnyProof), then the verifier's derivation of the \
+                public state from the claim (Statement::derive) against real architectures",
+        run: proof_file,
+    },
+    Target {
+        name: "architecture",
+        about: "architecture files (arch.json, architecture.json): Architecture, validate, and \
+                the layer circuit's synthesis for what validates",
+        run: architecture,
+    },
+    Target {
+        name: "snark",
+        about: "the compressed SNARK bytes of a proof file (bincode of nova-snark's \
+                CompressedSNARK, bn254-ipa)",
+        run: snark,
+    },
+    Target {
+        name: "claim_setup",
+        about: "a bounty host's setup.json and claim.pk (Groth16 proving key, arkworks)",
+        run: claim_setup,
+    },
 ];
 
 /// Runs the target `name` on `data`.
@@ -348,6 +372,89 @@ fn cid(data: &[u8]) {
         assert_eq!(c.to_string(), s.to_ascii_lowercase());
     }
     let _ = claim::parse_cid(s);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Proofs, architectures, keys
+// ---------------------------------------------------------------------------------------------
+
+type Fr = kerafold::fold::backend::Scalar<kerafold::fold::backend::Bn254Ipa>;
+
+/// The architectures of two fixtures (an MLP for inference claims, the digits model for
+/// accuracy claims), quantized with fixed parameters.
+fn fixture_archs() -> &'static [std::sync::Arc<kerafold::fold::Architecture>; 2] {
+    static A: OnceLock<[std::sync::Arc<kerafold::fold::Architecture>; 2]> = OnceLock::new();
+    A.get_or_init(|| {
+        let arch = |bytes: &[u8], name: &str| {
+            let g = model::load_bytes(bytes.to_vec(), Path::new(name)).expect("fixture");
+            let p = model::lower(&g).expect("fixture lowers");
+            let fp = fixed_point();
+            let q = model::quantize(&p, fp).expect("fixture quantizes");
+            std::sync::Arc::new(kerafold::fold::Architecture::compile(&q).expect("compiles"))
+        };
+        [
+            arch(include_bytes!("../tests/fixtures/mlp.keras"), "mlp.keras"),
+            arch(
+                include_bytes!("../tests/fixtures/digits.keras"),
+                "digits.keras",
+            ),
+        ]
+    })
+}
+
+fn fixed_point() -> kerafold_step_circuits::FixedPoint {
+    kerafold_step_circuits::FixedPoint {
+        fa: 6,
+        fw: 6,
+        bits: 16,
+        guard: 1,
+    }
+}
+
+fn proof_file(data: &[u8]) {
+    use kerafold::fold::{accuracy::Accuracy, AnyProof, Inference, Statement};
+    let Ok(p) = AnyProof::from_bytes(data, Path::new("fuzz.proof")) else {
+        return;
+    };
+    for arch in fixture_archs() {
+        match &p {
+            AnyProof::Inference(p) => {
+                let _ = Inference::derive::<Fr>(arch, &p.claim);
+            }
+            AnyProof::Accuracy(p) => {
+                let _ = Accuracy::derive::<Fr>(arch, &p.claim);
+            }
+        }
+    }
+}
+
+fn architecture(data: &[u8]) {
+    let Ok(arch) = serde_json::from_slice::<kerafold::fold::Architecture>(data) else {
+        return;
+    };
+    if arch.validate().is_err() {
+        return;
+    }
+    // what validates must synthesize without a panic (bounded, to keep executions fast)
+    let small = arch.width <= 4096
+        && arch.steps.len() <= 64
+        && arch.slots.iter().all(|s| s.op.macs() <= 1 << 16);
+    if small {
+        let arch = std::sync::Arc::new(arch);
+        let _ = kerafold::fold::backend::step_constraints::<Fr>(&arch);
+    }
+}
+
+fn snark(data: &[u8]) {
+    use kerafold::fold::backend::{decode, Bn254Ipa, Snark};
+    let _ = decode::<Snark<Bn254Ipa>>(data, "compressed proof");
+}
+
+fn claim_setup(data: &[u8]) {
+    let _ = serde_json::from_slice::<kerafold::bounty::flow::SetupFile>(data);
+    with_file(data, |p| {
+        let _ = groth16::read_ark::<ark_groth16::ProvingKey<ark_bn254::Bn254>>(p);
+    })
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -16,10 +16,10 @@ use std::time::Instant;
 
 #[path = "../fuzz/targets.rs"]
 mod targets;
-use targets::{Target, TARGETS};
 use proptest::prelude::*;
 use proptest::sample::Index;
 use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestRng, TestRunner};
+use targets::{Target, TARGETS};
 
 #[global_allocator]
 static ALLOC: targets::CappedAlloc = targets::CappedAlloc;
@@ -569,6 +569,104 @@ fn write_seed_corpus() {
         "cid",
         "v0.txt",
         b"QmYwAPJzv5CZsnA625s3Xf2nemtYgPpHdWEz79ojWnPbdG",
+    );
+
+    // Proofs (a real inference proof of the mlp fixture; an accuracy claim with a stand-in
+    // SNARK: the targets parse and derive, they do not verify), their SNARK bytes, and
+    // architectures (real ones and a hostile one).
+    use kerafold::fold::{self, accuracy, Architecture, ProveOptions};
+    let mlp = {
+        let g = kerafold::model::load(&fixtures.join("mlp.keras")).unwrap();
+        let p = kerafold::model::lower(&g).unwrap();
+        let fx: serde_json::Value = serde_json::from_slice(&fixture("mlp.json")).unwrap();
+        let x: Vec<f32> = serde_json::from_value(fx["inputs"][0].clone()).unwrap();
+        let (q, _) = kerafold::model::calibrate(&p, &[x.clone()]).unwrap();
+        (q.clone(), q.quantize_input(&x, Some(0)).unwrap())
+    };
+    let params = std::env::temp_dir().join(format!("kerafold-seed-params-{}", std::process::id()));
+    let (proof, _) = fold::prove(
+        &mlp.0,
+        &mlp.1,
+        &ProveOptions {
+            params_dir: params,
+            ..ProveOptions::default()
+        },
+        &mut |_| {},
+    )
+    .unwrap();
+    put("proof_file", "mlp-inference.proof", &pretty(&proof));
+    let text = pretty(&proof);
+    put("proof_file", "truncated.proof", &text[..text.len() / 2]);
+    let digits = {
+        let g = kerafold::model::load(&fixtures.join("digits.keras")).unwrap();
+        let p = kerafold::model::lower(&g).unwrap();
+        kerafold::model::calibrate(&p, &data.inputs_f32())
+            .unwrap()
+            .0
+    };
+    let arch_d = Architecture::compile(&digits).unwrap();
+    let commitment = fold::public_model_commitment(&digits, fold::System::Bn254Ipa).unwrap();
+    let acc_claim =
+        accuracy::native_claim(&digits, &data, fold::Visibility::Public, &commitment).unwrap();
+    let acc = accuracy::AccuracyProof::new(
+        accuracy::ACCURACY,
+        "bn254-ipa",
+        &arch_d.digest(),
+        acc_claim,
+        "00".into(),
+    );
+    put("proof_file", "digits-accuracy.proof", &pretty(&acc));
+    put("snark", "mlp.bin", &hex::decode(&proof.snark).unwrap());
+    let arch_m = Architecture::compile(&mlp.0).unwrap();
+    put("architecture", "mlp.json", &pretty(&arch_m));
+    put("architecture", "digits.json", &pretty(&arch_d));
+    let mut hostile = arch_m.clone();
+    hostile.width = 1;
+    put("architecture", "narrow-bus.json", &pretty(&hostile));
+
+    // A claim setup's setup.json and a proving key (of a one-constraint circuit: the claim
+    // circuit's is megabytes).
+    put(
+        "claim_setup",
+        "setup.json",
+        &pretty(&kerafold::bounty::flow::SetupFile {
+            format: kerafold::bounty::flow::SETUP_FORMAT.into(),
+            version: 1,
+            architecture: hex::encode(arch_d.digest()),
+            header: *data.header(),
+            constraints: 1,
+        }),
+    );
+    struct Square;
+    impl kerafold::bounty::groth16::FrontendCircuit for Square {
+        fn synthesize<CS: nova_snark::frontend::ConstraintSystem<kerafold::bounty::bn254::Fr>>(
+            &self,
+            cs: &mut CS,
+        ) -> Result<(), nova_snark::frontend::SynthesisError> {
+            let x =
+                nova_snark::frontend::num::AllocatedNum::alloc_input(cs.namespace(|| "x"), || {
+                    Ok(kerafold::bounty::bn254::Fr::from(9u64))
+                })?;
+            let y = nova_snark::frontend::num::AllocatedNum::alloc(cs.namespace(|| "y"), || {
+                Ok(kerafold::bounty::bn254::Fr::from(3u64))
+            })?;
+            cs.enforce(
+                || "y*y",
+                |lc| lc + y.get_variable(),
+                |lc| lc + y.get_variable(),
+                |lc| lc + x.get_variable(),
+            );
+            Ok(())
+        }
+    }
+    let r1cs = kerafold::bounty::groth16::R1cs::of(&Square).unwrap();
+    let keys = kerafold::bounty::groth16::setup(&r1cs, &mut rand_core::OsRng).unwrap();
+    let pk_path = std::env::temp_dir().join(format!("kerafold-seed-{}.pk", std::process::id()));
+    kerafold::bounty::groth16::write_ark(&pk_path, &keys.pk).unwrap();
+    put(
+        "claim_setup",
+        "square.pk",
+        &std::fs::read(&pk_path).unwrap(),
     );
 }
 
