@@ -3,7 +3,8 @@
 //!
 //! `cargo run --release --example prove_mnist [SAMPLE]`
 
-use kerafold::fold::{self, ProveOptions, VerifyOptions, Visibility};
+use kerafold::fold::{self, Visibility};
+use kerafold::inference::{self, ProveOptions, VerifyOptions};
 use kerafold::model;
 use std::path::Path;
 
@@ -39,7 +40,7 @@ fn main() -> kerafold::Result<()> {
         ..ProveOptions::default()
     };
     let xq = q.quantize_input(x, Some(sample))?;
-    let (proof, stats) = fold::prove(&q, &xq, &opts, &mut |p| {
+    let (proof, stats) = inference::prove(&q, &xq, &opts, &mut |p| {
         if let fold::Progress::Fold { step, of, name } = p {
             eprintln!("  fold {}/{of}: {name}", step + 1);
         }
@@ -54,7 +55,7 @@ fn main() -> kerafold::Result<()> {
     );
 
     // 3. verify, recomputing the public model's commitment from the file
-    let verified = fold::verify(
+    let verified = inference::verify(
         &proof,
         &VerifyOptions {
             model: Some(q.clone()),

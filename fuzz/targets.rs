@@ -30,13 +30,13 @@ use std::io::{Cursor, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use kerafold::bounty::babyjubjub::KeyFile;
-use kerafold::bounty::cid::Cid;
-use kerafold::bounty::claim::{self, ClaimPublic};
-use kerafold::bounty::dataset::Dataset;
-use kerafold::bounty::groth16;
-use kerafold::bounty::snarkjs::{self, ProofJson, VkJson};
-use kerafold::bounty::weights::{CiphertextFile, ModelOpening};
+use kerafold::claim::circuit::{self, ClaimPublic};
+use kerafold::claim::groth16;
+use kerafold::claim::snarkjs::{self, ProofJson, VkJson};
+use kerafold::claim::weights::{CiphertextFile, ModelOpening};
+use kerafold::crypto::babyjubjub::KeyFile;
+use kerafold::data::cid::Cid;
+use kerafold::data::dataset::Dataset;
 use kerafold::model;
 
 /// One fuzz target.
@@ -80,7 +80,7 @@ pub const TARGETS: &[Target] = &[
     },
     Target {
         name: "kfd",
-        about: "dataset files (.kfd, bounty::Dataset::from_bytes) and their accessors",
+        about: "dataset files (.kfd, data::Dataset::from_bytes) and their accessors",
         run: kfd,
     },
     Target {
@@ -115,13 +115,13 @@ pub const TARGETS: &[Target] = &[
     },
     Target {
         name: "cid",
-        about: "CID strings and binary CIDs (claim::parse_cid, Cid::from_str, Cid::from_bytes)",
+        about: "CID strings and binary CIDs (claim::circuit::parse_cid, Cid::from_str, Cid::from_bytes)",
         run: cid,
     },
     Target {
         name: "proof_file",
         about:
-            "proof files of either kind (fold::AnyProof), then the verifier's derivation of the \
+            "proof files of either kind (kerafold::proofs::AnyProof), then the verifier's derivation of the \
                 public state from the claim (Statement::derive) against real architectures",
         run: proof_file,
     },
@@ -287,7 +287,7 @@ fn snarkjs_vk(data: &[u8]) {
         return;
     };
     assert_eq!(VkJson::new(&vk).to_ark().expect("re-read"), vk);
-    let inputs = vec![kerafold::bounty::bn254::Fr::from(1u64); vk.gamma_abc_g1.len() - 1];
+    let inputs = vec![kerafold::crypto::bn254::Fr::from(1u64); vk.gamma_abc_g1.len() - 1];
     let _ = groth16::verify(&vk, &inputs, &fixed_vk_and_proof().1);
 }
 
@@ -299,7 +299,7 @@ fn snarkjs_proof(data: &[u8]) {
         return;
     };
     assert_eq!(ProofJson::new(&proof).to_ark().expect("re-read"), proof);
-    let one = kerafold::bounty::bn254::Fr::from(1u64);
+    let one = kerafold::crypto::bn254::Fr::from(1u64);
     let _ = groth16::verify(&fixed_vk_and_proof().0, &[one], &proof);
     let _ = snarkjs::calldata_text(&proof, &[one]);
 }
@@ -371,7 +371,7 @@ fn cid(data: &[u8]) {
         assert_eq!(c.to_string().parse::<Cid>().expect("re-parse"), c);
         assert_eq!(c.to_string(), s.to_ascii_lowercase());
     }
-    let _ = claim::parse_cid(s);
+    let _ = circuit::parse_cid(s);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -412,7 +412,10 @@ fn fixed_point() -> kerafold_step_circuits::FixedPoint {
 }
 
 fn proof_file(data: &[u8]) {
-    use kerafold::fold::{accuracy::Accuracy, AnyProof, Inference, Statement};
+    use kerafold::accuracy::Accuracy;
+    use kerafold::fold::Statement;
+    use kerafold::inference::Inference;
+    use kerafold::proofs::AnyProof;
     let Ok(p) = AnyProof::from_bytes(data, Path::new("fuzz.proof")) else {
         return;
     };
@@ -441,17 +444,18 @@ fn architecture(data: &[u8]) {
         && arch.slots.iter().all(|s| s.op.macs() <= 1 << 16);
     if small {
         let arch = std::sync::Arc::new(arch);
-        let _ = kerafold::fold::backend::step_constraints::<Fr>(&arch);
+        let _ = kerafold::inference::circuit::step_constraints::<Fr>(&arch);
     }
 }
 
 fn snark(data: &[u8]) {
-    use kerafold::fold::backend::{decode, Bn254Ipa, Snark};
+    use kerafold::fold::backend::{decode, Bn254Ipa};
+    use kerafold::inference::circuit::Snark;
     let _ = decode::<Snark<Bn254Ipa>>(data, "compressed proof");
 }
 
 fn claim_setup(data: &[u8]) {
-    let _ = serde_json::from_slice::<kerafold::bounty::flow::SetupFile>(data);
+    let _ = serde_json::from_slice::<kerafold::claim::flow::SetupFile>(data);
     with_file(data, |p| {
         let _ = groth16::read_ark::<ark_groth16::ProvingKey<ark_bn254::Bn254>>(p);
     })

@@ -27,9 +27,9 @@ for t in "${targets[@]}"; do
     rc=$?
     set -e
     end=$(date +%s)
-    execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' | tail -1)
+    execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' | tail -1 || true)
     # after a crash libFuzzer prints no final stats: take its last status line (#N)
-    execs=${execs:-$(grep -o '^#[0-9]*' "$log" | tail -1 | tr -d '#')}
+    execs=${execs:-$(grep -o '^#[0-9]*' "$log" | tail -1 | tr -d '#' || true)}
     crashes=$(ls "artifacts/$t" | wc -l)
     echo "$t execs=${execs:-?} seconds=$((end - start)) exit=$rc artifacts=$crashes"
 done

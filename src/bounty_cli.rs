@@ -1,14 +1,14 @@
 //! The bounty subcommands: `keygen`, `encrypt-weights`, `claim`, `verify-claim`,
-//! `decrypt-weights`. Every check lives in `kerafold::bounty::flow`; this file reads files,
+//! `decrypt-weights`. Every check lives in `kerafold::claim::flow`; this file reads files,
 //! calls it and prints.
 
 use clap::Args;
-use kerafold::bounty::babyjubjub::{KeyFile, SecretKey};
-use kerafold::bounty::bn254;
-use kerafold::bounty::flow::{self, Setup, Terms};
-use kerafold::bounty::snarkjs::ProofJson;
-use kerafold::bounty::weights::{self, CiphertextFile, ModelOpening, Opening};
-use kerafold::fold::accuracy::AccuracyProof;
+use kerafold::accuracy::AccuracyProof;
+use kerafold::claim::flow::{self, Setup, Terms};
+use kerafold::claim::snarkjs::ProofJson;
+use kerafold::claim::weights::{self, CiphertextFile, ModelOpening, Opening};
+use kerafold::crypto::babyjubjub::{KeyFile, SecretKey};
+use kerafold::crypto::bn254;
 use kerafold::model::QuantizedModel;
 use kerafold::{Error, Result};
 use serde_json::json;
@@ -66,7 +66,7 @@ pub(crate) struct BountyArgs {
 }
 
 impl BountyArgs {
-    fn load(&self, host: kerafold::bounty::babyjubjub::Point) -> Result<(Setup, Terms, [u8; 20])> {
+    fn load(&self, host: kerafold::crypto::babyjubjub::Point) -> Result<(Setup, Terms, [u8; 20])> {
         Ok((
             Setup::read(&self.setup)?,
             Terms::new(&self.cid, self.threshold, host)?,

@@ -1,8 +1,8 @@
 //! What `kerafold inspect` reports: per step, its shapes and cost (constraints counted by really
 //! synthesizing the step's gadget), and the uniform step circuit's size and idle share.
 
-use crate::fold::backend::step_constraints;
 use crate::fold::Architecture;
+use crate::inference::circuit::step_constraints;
 use crate::model::graph::Graph;
 use crate::model::{Program, QuantizedModel};
 use crate::Result;

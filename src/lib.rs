@@ -5,19 +5,33 @@
 //! 1. [`model::load`] imports a `.keras` or legacy `.h5` file into a [`model::graph::Graph`];
 //! 2. [`model::lower`] turns it into compute steps and [`model::calibrate`] /
 //!    [`model::quantize`] into an exact integer [`model::QuantizedModel`];
-//! 3. [`fold::prove`] proves one inference, one Nova fold per step, and compresses it with
-//!    Nova's zero-knowledge CompressedSNARK; [`fold::verify`] checks the proof file.
+//! 3. [`inference::prove`] proves one inference, one Nova fold per step, and compresses it with
+//!    Nova's zero-knowledge CompressedSNARK; [`inference::verify`] checks the proof file.
 //!
-//! [`bounty`] holds the ML-bounty side: dataset files and their IPFS CID, weight encryption to
-//! the host, and the Groth16 claim for on-chain payout. [`bench`] measures how proving scales
-//! with the number of layers (`kerafold bench`). The fuzz targets of every parser of untrusted
-//! bytes live outside the library, in `fuzz/` (`FUZZING.md`).
+//! The modules form layers that only point down (`tests/layers.rs` keeps it so;
+//! docs/DESIGN.md §2): [`model`] → [`data`] (dataset files, CIDs, SHA-256) and [`crypto`]
+//! (BN254, Poseidon, Baby Jubjub, the cipher) → [`fold`] (the folding engine: architecture,
+//! commitments, backends, keys, the proof envelope, the one verifier of every [`fold::Statement`])
+//! → [`inference`] and [`accuracy`] (the two statements) → [`claim`] (weight encryption, the
+//! Groth16 claim, exports, the bounty flow's checks) → [`proofs`], [`inspect`], [`bench`].
+//! The fuzz targets of every parser of untrusted bytes live outside the library, in `fuzz/`
+//! (`FUZZING.md`).
 
+pub mod accuracy;
 pub mod bench;
-pub mod bounty;
+pub mod claim;
+pub mod crypto;
+pub mod data;
 pub mod error;
 pub mod fold;
+pub mod inference;
 pub mod inspect;
 pub mod model;
+pub mod proofs;
 
 pub use error::{Error, Result};
+
+/// The README's Rust code, compiled as a doctest so that it stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

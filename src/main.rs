@@ -2,9 +2,11 @@
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
-use kerafold::bounty::{dataset, Dataset, FileDag};
-use kerafold::fold::{self, ProveOptions, Srs, System, VerifyOptions, Visibility};
+use kerafold::data::{dataset, Dataset, FileDag};
+use kerafold::fold::{self, Srs, System, Visibility};
+use kerafold::inference::{self, ProveOptions, VerifyOptions};
 use kerafold::model::{self, graph::Graph, Program, QuantizedModel};
+use kerafold::proofs::AnyProof;
 use kerafold::{bench, Error, Result};
 use kerafold_step_circuits::spec::FixedPoint;
 use serde_json::json;
@@ -161,7 +163,7 @@ enum DatasetCommand {
         #[arg(long)]
         labels: PathBuf,
         /// Scale shift s: feature byte b stands for b / 2^s.
-        #[arg(long, default_value_t = kerafold::bounty::dataset::DEFAULT_SCALE_SHIFT)]
+        #[arg(long, default_value_t = kerafold::data::dataset::DEFAULT_SCALE_SHIFT)]
         scale_shift: u8,
         /// Number of classes (default: the largest label + 1).
         #[arg(long)]
@@ -772,7 +774,7 @@ fn prove(a: ProveArgs) -> Result<()> {
         }
         fold::Progress::Compress => bar.set_message("compress (zero-knowledge SNARK)"),
     };
-    let (proof, stats) = fold::prove(&q, &xq, &opts, &mut on)?;
+    let (proof, stats) = inference::prove(&q, &xq, &opts, &mut on)?;
     bar.finish_and_clear();
     proof.write(&a.out)?;
     let size = std::fs::metadata(&a.out).map(|m| m.len()).unwrap_or(0);
@@ -855,8 +857,8 @@ fn verify(a: VerifyArgs) -> Result<()> {
         model_path.as_deref(),
         input_path.as_deref(),
     );
-    let proof = match fold::AnyProof::read(proof_path)? {
-        fold::AnyProof::Accuracy(p) => {
+    let proof = match AnyProof::read(proof_path)? {
+        AnyProof::Accuracy(p) => {
             if input_path.is_some() {
                 return Err(Error::Usage(
                     "--input applies to inference proofs; accuracy proofs take --cid".into(),
@@ -872,7 +874,7 @@ fn verify(a: VerifyArgs) -> Result<()> {
                 json_out,
             );
         }
-        fold::AnyProof::Inference(p) => p,
+        AnyProof::Inference(p) => p,
     };
     if cid.is_some() || min_correct.is_some() {
         return Err(Error::Usage(
@@ -921,7 +923,7 @@ fn verify(a: VerifyArgs) -> Result<()> {
             .transpose()?,
         input,
     };
-    let v = fold::verify(&proof, &opts)?;
+    let v = inference::verify(&proof, &opts)?;
     let c = &v.claim;
     if json_out {
         println!(
@@ -937,7 +939,7 @@ fn verify(a: VerifyArgs) -> Result<()> {
     );
     println!("  class: {}", c.class);
     match &c.output {
-        fold::Opening::Public { values } => {
+        inference::Opening::Public { values } => {
             let s = (1u64 << fp.fa) as f64;
             println!(
                 "  logits: {}",
@@ -948,12 +950,12 @@ fn verify(a: VerifyArgs) -> Result<()> {
                     .join(" ")
             );
         }
-        fold::Opening::Private { commitment } => {
+        inference::Opening::Private { commitment } => {
             println!("  output: private, commitment {commitment}")
         }
     }
     match &c.input {
-        fold::Opening::Public { .. } => println!(
+        inference::Opening::Public { .. } => println!(
             "  input: public{}",
             if v.input_checked {
                 ", matches the input file"
@@ -961,7 +963,7 @@ fn verify(a: VerifyArgs) -> Result<()> {
                 ""
             }
         ),
-        fold::Opening::Private { commitment } => {
+        inference::Opening::Private { commitment } => {
             println!("  input: private, commitment {commitment}")
         }
     }
@@ -1076,7 +1078,7 @@ fn dataset_inspect(path: &Path, json_out: bool) -> Result<()> {
         println!(
             "{}",
             json!({
-                "file": path, "version": kerafold::bounty::dataset::VERSION,
+                "file": path, "version": kerafold::data::dataset::VERSION,
                 "shape": h.shape(), "features": h.features(), "count": d.len(),
                 "classes": h.classes, "scale_shift": h.scale_shift,
                 "record_size": h.record_size(), "file_size": d.as_bytes().len(),
@@ -1157,17 +1159,17 @@ fn prove_accuracy(a: ProveAccuracyArgs) -> Result<()> {
     };
     let blinds = match a.model_vis {
         Vis::Public => vec![],
-        Vis::Private => fold::accuracy::random_blinds(&q)?,
+        Vis::Private => kerafold::accuracy::random_blinds(&q)?,
     };
-    let (proof, stats) = fold::accuracy::prove_accuracy(&q, &data, &blinds, &params, &mut on)?;
+    let (proof, stats) = kerafold::accuracy::prove_accuracy(&q, &data, &blinds, &params, &mut on)?;
     bar.finish_and_clear();
     proof.write(&a.out)?;
     if let Some(path) = &a.opening {
-        let opening = kerafold::bounty::weights::Opening {
+        let opening = kerafold::claim::weights::Opening {
             model: q.clone(),
             blinds,
         };
-        kerafold::bounty::weights::ModelOpening::new(&opening)?.write(path)?;
+        kerafold::claim::weights::ModelOpening::new(&opening)?.write(path)?;
     } else if a.model_vis == Vis::Private && !a.json {
         eprintln!("note: without --opening FILE the commitment's blindings are not kept; the weights cannot be encrypted for a bounty claim");
     }
@@ -1233,7 +1235,7 @@ fn bench_run(a: BenchRunArgs) -> Result<()> {
 }
 
 fn verify_accuracy(
-    proof: &fold::accuracy::AccuracyProof,
+    proof: &kerafold::accuracy::AccuracyProof,
     model_path: Option<&Path>,
     arch_path: Option<&Path>,
     cid: Option<String>,
@@ -1251,14 +1253,14 @@ fn verify_accuracy(
         }
         None => None,
     };
-    let check = fold::accuracy::AccuracyCheck {
+    let check = kerafold::accuracy::AccuracyCheck {
         cid: cid.clone(),
         min_correct,
         model,
         arch: arch_path.map(fold::Architecture::read).transpose()?,
     };
     let params = params_dir.unwrap_or_else(fold::default_params_dir);
-    let c = fold::accuracy::verify_accuracy(proof, &params, &check)?;
+    let c = kerafold::accuracy::verify_accuracy(proof, &params, &check)?;
     if json_out {
         println!(
             "{}",
@@ -1301,7 +1303,7 @@ fn claim_setup(a: ClaimSetupArgs) -> Result<()> {
         eprintln!("note: pass --fa --fw --bits --guard to fix the architecture hunters must match (see architecture.json)");
     }
     let (_, _, q, _) = load_model(&a.model, &a.quant, &data.inputs_f32())?;
-    let r = kerafold::bounty::flow::Setup::create(&q, &data, &a.out)?;
+    let r = kerafold::claim::flow::Setup::create(&q, &data, &a.out)?;
     eprintln!(
         "publish these files for hunters and verifiers: {}",
         r.files

@@ -4,9 +4,9 @@
 mod common;
 
 use common::{fixture_file, scratch_dir, Format};
-use kerafold::bounty::cid::cid_of_bytes;
-use kerafold::bounty::Dataset;
-use kerafold::fold::accuracy::{prove_accuracy, verify_accuracy, AccuracyCheck, AccuracyProof};
+use kerafold::accuracy::{prove_accuracy, verify_accuracy, AccuracyCheck, AccuracyProof};
+use kerafold::data::cid::cid_of_bytes;
+use kerafold::data::Dataset;
 use kerafold::model::{self, QuantizedModel};
 use kerafold::Error;
 use std::path::Path;
@@ -37,7 +37,7 @@ fn check(cid: &str, min: Option<usize>) -> AccuracyCheck {
     }
 }
 
-fn invalid(r: kerafold::Result<kerafold::fold::accuracy::AccuracyClaim>, what: &str) {
+fn invalid(r: kerafold::Result<kerafold::accuracy::AccuracyClaim>, what: &str) {
     match r {
         Err(Error::Invalid(m)) => println!("{what}: rejected ({m})"),
         Err(e) => panic!("{what}: expected an invalid proof, got {e}"),
@@ -59,7 +59,7 @@ fn proofs_on_altered_data_do_not_verify_against_the_published_cid() {
     let data = Dataset::read(&fixture_file("digits_16.kfd")).unwrap();
     let published = cid_of_bytes(data.as_bytes()).to_string();
     let q = digits_model(&data);
-    let blinds = kerafold::fold::accuracy::random_blinds(&q).unwrap();
+    let blinds = kerafold::accuracy::random_blinds(&q).unwrap();
     let r = data.header().record_size();
     let feature = r * 4 + 10; // sample 3, feature 10
     let label = r * 6 + data.header().features(); // sample 5's label
@@ -94,10 +94,10 @@ fn proofs_on_altered_data_do_not_verify_against_the_published_cid() {
 
 /// The SHA-256 state (hex words) after every record of `data`: what an honest claim holds.
 fn fold_state_of(data: &Dataset) -> String {
-    let mut st = kerafold::fold::accuracy::header_state(data.header());
+    let mut st = kerafold::accuracy::header_state(data.header());
     for i in 0..data.len() {
         for blk in data.record(i).chunks(64) {
-            kerafold::bounty::sha256::compress(&mut st, blk.try_into().unwrap());
+            kerafold::data::sha256::compress(&mut st, blk.try_into().unwrap());
         }
     }
     st.iter().map(|w| format!("{w:08x}")).collect()

@@ -7,15 +7,15 @@
 mod scenario;
 
 use ff::Field;
-use kerafold::bounty::babyjubjub::SecretKey;
-use kerafold::bounty::bn254::{to_dec, Fr};
-use kerafold::bounty::claim::IoLayout;
-use kerafold::bounty::claim::{
+use kerafold::claim::circuit::IoLayout;
+use kerafold::claim::circuit::{
     ClaimCircuit, ClaimInput, ClaimPublic, ClaimSpec, NovaIo, NUM_PUBLIC,
 };
-use kerafold::bounty::groth16::{self, FrontendCircuit, R1cs};
-use kerafold::bounty::snarkjs::{self, ProofJson, VkJson};
-use kerafold::bounty::weights::{self, ciphertext_hash, Layout, Opening};
+use kerafold::claim::groth16::{self, FrontendCircuit, R1cs};
+use kerafold::claim::snarkjs::{self, ProofJson, VkJson};
+use kerafold::claim::weights::{self, ciphertext_hash, Layout, Opening};
+use kerafold::crypto::babyjubjub::SecretKey;
+use kerafold::crypto::bn254::{to_dec, Fr};
 use kerafold::fold::{self, fe_hex, System};
 use kerafold_step_circuits::spec::Act;
 use kerafold_step_circuits::testing::TamperCs;

@@ -12,11 +12,12 @@ mod evm;
 mod scenario;
 
 use evm::*;
-use kerafold::bounty::babyjubjub::KeyFile;
-use kerafold::bounty::claim::{ClaimProof, ClaimPublic};
-use kerafold::bounty::snarkjs::{self, ProofJson, VkJson};
-use kerafold::bounty::weights::ModelOpening;
-use kerafold::bounty::{bn254, Dataset};
+use kerafold::claim::circuit::{ClaimProof, ClaimPublic};
+use kerafold::claim::snarkjs::{self, ProofJson, VkJson};
+use kerafold::claim::weights::ModelOpening;
+use kerafold::crypto::babyjubjub::KeyFile;
+use kerafold::crypto::bn254;
+use kerafold::data::Dataset;
 use revm::primitives::U256;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -114,7 +115,7 @@ fn bounty_end_to_end_through_the_cli_and_the_evm() {
         .unwrap()
         .public_key()
         .unwrap();
-    let cid_bytes = cid.parse::<kerafold::bounty::Cid>().unwrap().to_bytes();
+    let cid_bytes = cid.parse::<kerafold::data::Cid>().unwrap().to_bytes();
     let reward = 2 * ETHER;
     let deadline = chain.now + 10_000;
     let threshold = scenario::THRESHOLD;

@@ -2,10 +2,10 @@
 //! once by `tests/vectors/bjj/make_vectors.mjs` (circomlibjs 0.1.7, @zk-kit/baby-jubjub 1.0.3,
 //! @zk-kit/eddsa-poseidon 1.1.0, @zk-kit/poseidon-cipher 0.3.2) and committed; no Node needed.
 
-use kerafold::bounty::babyjubjub::{Point, SecretKey};
-use kerafold::bounty::blake512::blake512;
-use kerafold::bounty::bn254::{from_dec, to_dec, Fr};
-use kerafold::bounty::{cipher, poseidon};
+use kerafold::crypto::babyjubjub::{Point, SecretKey};
+use kerafold::crypto::blake512::blake512;
+use kerafold::crypto::bn254::{from_dec, to_dec, Fr};
+use kerafold::crypto::{cipher, poseidon};
 use serde::Deserialize;
 use std::path::Path;
 

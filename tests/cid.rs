@@ -9,8 +9,8 @@ use std::path::Path;
 use std::process::Command;
 
 use common::fixture_file;
-use kerafold::bounty::cid::{self, Block, Chunking, Cid, FileDag};
-use kerafold::bounty::sha256;
+use kerafold::data::cid::{self, Block, Chunking, Cid, FileDag};
+use kerafold::data::sha256;
 use serde::Deserialize;
 
 #[derive(Deserialize)]

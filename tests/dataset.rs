@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use common::{argmax, fixture_file, max_rel_err, model_path, scratch_dir, Fixture, Format};
-use kerafold::bounty::dataset::{self, pack_npy, Dataset};
-use kerafold::bounty::FileDag;
+use kerafold::data::dataset::{self, pack_npy, Dataset};
+use kerafold::data::FileDag;
 use kerafold::model::{calibrate, forward, load, lower};
 use kerafold::Error;
 use serde::Deserialize;

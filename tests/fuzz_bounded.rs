@@ -323,11 +323,11 @@ fn npy(major: u8, dict: &str, data: &[u8]) -> Vec<u8> {
 #[test]
 #[ignore]
 fn write_seed_corpus() {
-    use kerafold::bounty::babyjubjub::{KeyFile, SecretKey};
-    use kerafold::bounty::claim::ClaimPublic;
-    use kerafold::bounty::snarkjs::{public_json, ProofJson, VkJson};
-    use kerafold::bounty::weights::{self, ModelOpening, Opening};
-    use kerafold::bounty::{cid::cid_of_bytes, Dataset};
+    use kerafold::claim::circuit::ClaimPublic;
+    use kerafold::claim::snarkjs::{public_json, ProofJson, VkJson};
+    use kerafold::claim::weights::{self, ModelOpening, Opening};
+    use kerafold::crypto::babyjubjub::{KeyFile, SecretKey};
+    use kerafold::data::{cid::cid_of_bytes, Dataset};
     use std::io::Read;
 
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
@@ -510,8 +510,8 @@ fn write_seed_corpus() {
         host: host.public(),
         claimant: [0x11; 20],
         hunter: hunter.public(),
-        ciphertext_hash: kerafold::bounty::bn254::Fr::from(5u64),
-        io_digest: kerafold::bounty::bn254::Fr::from(7u64),
+        ciphertext_hash: kerafold::crypto::bn254::Fr::from(5u64),
+        io_digest: kerafold::crypto::bn254::Fr::from(7u64),
     };
     put(
         "snarkjs_public",
@@ -563,7 +563,7 @@ fn write_seed_corpus() {
     put("cid", "binary.bin", &c.to_bytes());
     put("cid", "hex.txt", hex::encode(c.digest).as_bytes());
     put("cid", "json.json", format!("\"{c}\"").as_bytes());
-    let big = kerafold::bounty::FileDag::of_bytes(&vec![7u8; 300_000]).cid();
+    let big = kerafold::data::FileDag::of_bytes(&vec![7u8; 300_000]).cid();
     put("cid", "dag-pb.txt", big.to_string().as_bytes());
     put(
         "cid",
@@ -574,17 +574,19 @@ fn write_seed_corpus() {
     // Proofs (a real inference proof of the mlp fixture; an accuracy claim with a stand-in
     // SNARK: the targets parse and derive, they do not verify), their SNARK bytes, and
     // architectures (real ones and a hostile one).
-    use kerafold::fold::{self, accuracy, Architecture, ProveOptions};
+    use kerafold::accuracy;
+    use kerafold::fold::{self, Architecture};
+    use kerafold::inference::{self, ProveOptions};
     let mlp = {
         let g = kerafold::model::load(&fixtures.join("mlp.keras")).unwrap();
         let p = kerafold::model::lower(&g).unwrap();
         let fx: serde_json::Value = serde_json::from_slice(&fixture("mlp.json")).unwrap();
         let x: Vec<f32> = serde_json::from_value(fx["inputs"][0].clone()).unwrap();
-        let (q, _) = kerafold::model::calibrate(&p, &[x.clone()]).unwrap();
+        let (q, _) = kerafold::model::calibrate(&p, std::slice::from_ref(&x)).unwrap();
         (q.clone(), q.quantize_input(&x, Some(0)).unwrap())
     };
     let params = std::env::temp_dir().join(format!("kerafold-seed-params-{}", std::process::id()));
-    let (proof, _) = fold::prove(
+    let (proof, _) = inference::prove(
         &mlp.0,
         &mlp.1,
         &ProveOptions {
@@ -629,8 +631,8 @@ fn write_seed_corpus() {
     put(
         "claim_setup",
         "setup.json",
-        &pretty(&kerafold::bounty::flow::SetupFile {
-            format: kerafold::bounty::flow::SETUP_FORMAT.into(),
+        &pretty(&kerafold::claim::flow::SetupFile {
+            format: kerafold::claim::flow::SETUP_FORMAT.into(),
             version: 1,
             architecture: hex::encode(arch_d.digest()),
             header: *data.header(),
@@ -638,17 +640,17 @@ fn write_seed_corpus() {
         }),
     );
     struct Square;
-    impl kerafold::bounty::groth16::FrontendCircuit for Square {
-        fn synthesize<CS: nova_snark::frontend::ConstraintSystem<kerafold::bounty::bn254::Fr>>(
+    impl kerafold::claim::groth16::FrontendCircuit for Square {
+        fn synthesize<CS: nova_snark::frontend::ConstraintSystem<kerafold::crypto::bn254::Fr>>(
             &self,
             cs: &mut CS,
         ) -> Result<(), nova_snark::frontend::SynthesisError> {
             let x =
                 nova_snark::frontend::num::AllocatedNum::alloc_input(cs.namespace(|| "x"), || {
-                    Ok(kerafold::bounty::bn254::Fr::from(9u64))
+                    Ok(kerafold::crypto::bn254::Fr::from(9u64))
                 })?;
             let y = nova_snark::frontend::num::AllocatedNum::alloc(cs.namespace(|| "y"), || {
-                Ok(kerafold::bounty::bn254::Fr::from(3u64))
+                Ok(kerafold::crypto::bn254::Fr::from(3u64))
             })?;
             cs.enforce(
                 || "y*y",
@@ -659,10 +661,10 @@ fn write_seed_corpus() {
             Ok(())
         }
     }
-    let r1cs = kerafold::bounty::groth16::R1cs::of(&Square).unwrap();
-    let keys = kerafold::bounty::groth16::setup(&r1cs, &mut rand_core::OsRng).unwrap();
+    let r1cs = kerafold::claim::groth16::R1cs::of(&Square).unwrap();
+    let keys = kerafold::claim::groth16::setup(&r1cs, &mut rand_core::OsRng).unwrap();
     let pk_path = std::env::temp_dir().join(format!("kerafold-seed-{}.pk", std::process::id()));
-    kerafold::bounty::groth16::write_ark(&pk_path, &keys.pk).unwrap();
+    kerafold::claim::groth16::write_ark(&pk_path, &keys.pk).unwrap();
     put(
         "claim_setup",
         "square.pk",

@@ -4,7 +4,8 @@
 mod common;
 
 use common::{quantized_fixture, scratch_dir};
-use kerafold::fold::{self, Opening, ProofFile, ProveOptions, System, VerifyOptions, Visibility};
+use kerafold::fold::{self, System, Visibility};
+use kerafold::inference::{self, Opening, ProofFile, ProveOptions, VerifyOptions};
 use kerafold::model::{QStep, QuantizedModel};
 use kerafold::Error;
 use kerafold_step_circuits::native::Weights;
@@ -33,7 +34,7 @@ fn verify_opts(
     }
 }
 
-fn assert_invalid(r: kerafold::Result<fold::Verified>, what: &str) {
+fn assert_invalid(r: kerafold::Result<inference::Verified>, what: &str) {
     match r {
         Err(Error::Invalid(_)) => {}
         Err(e) => panic!("{what}: expected an invalid proof, got error {e}"),
@@ -105,7 +106,7 @@ fn mlp_fixture_proves_verifies_and_rejects_every_tampering() {
     let (q, fx) = quantized_fixture("mlp");
     let x = q.quantize_input(&fx.inputs[0], Some(0)).unwrap();
     let reference = q.trace(&x, Some(0)).unwrap();
-    let (proof, stats) = fold::prove(&q, &x, &options(&params), &mut |_| {}).unwrap();
+    let (proof, stats) = inference::prove(&q, &x, &options(&params), &mut |_| {}).unwrap();
     assert_eq!(proof.claim.steps, q.steps.len());
     assert_eq!(stats.steps.len(), q.steps.len(), "one fold per step");
     // the claimed output is the integer reference
@@ -119,9 +120,9 @@ fn mlp_fixture_proves_verifies_and_rejects_every_tampering() {
     );
     assert_eq!(proof.claim.input, Opening::Public { values: x.clone() });
     // it verifies, with and without the model and input files
-    let v = fold::verify(&proof, &verify_opts(&params, Some(&q), Some(x.clone()))).unwrap();
+    let v = inference::verify(&proof, &verify_opts(&params, Some(&q), Some(x.clone()))).unwrap();
     assert!(v.model_checked && v.input_checked);
-    fold::verify(&proof, &verify_opts(&params, None, None)).unwrap();
+    inference::verify(&proof, &verify_opts(&params, None, None)).unwrap();
     // the proof file round-trips
     let dir = scratch_dir("bn254-mlp-files");
     let path = write(&proof, &dir, "mlp.proof");
@@ -135,14 +136,17 @@ fn mlp_fixture_proves_verifies_and_rejects_every_tampering() {
         let mut t = proof.clone();
         t.snark = hex::encode(b);
         assert_invalid(
-            fold::verify(&t, &verify_opts(&params, None, None)),
+            inference::verify(&t, &verify_opts(&params, None, None)),
             "flipped byte",
         );
     }
     // changed class
     let mut t = proof.clone();
     t.claim.class = (t.claim.class + 1) % 10;
-    assert_invalid(fold::verify(&t, &verify_opts(&params, None, None)), "class");
+    assert_invalid(
+        inference::verify(&t, &verify_opts(&params, None, None)),
+        "class",
+    );
     // changed logits, keeping the class the ArgMax
     let mut t = proof.clone();
     if let Opening::Public { values } = &mut t.claim.output {
@@ -151,7 +155,7 @@ fn mlp_fixture_proves_verifies_and_rejects_every_tampering() {
         values[other] -= 1;
     }
     assert_invalid(
-        fold::verify(&t, &verify_opts(&params, None, None)),
+        inference::verify(&t, &verify_opts(&params, None, None)),
         "logits",
     );
     // wrong model file: one weight changed (same architecture, different commitment)
@@ -160,33 +164,36 @@ fn mlp_fixture_proves_verifies_and_rejects_every_tampering() {
     wrong.fp.guard = kerafold::model::quant::required_guard(&wrong.steps, &wrong.fp);
     assert_eq!(wrong.fp, q.fp, "the change keeps the architecture");
     assert_invalid(
-        fold::verify(&proof, &verify_opts(&params, Some(&wrong), None)),
+        inference::verify(&proof, &verify_opts(&params, Some(&wrong), None)),
         "wrong model",
     );
     // wrong input for a public input
     let x1 = q.quantize_input(&fx.inputs[1], Some(1)).unwrap();
     assert_invalid(
-        fold::verify(&proof, &verify_opts(&params, Some(&q), Some(x1.clone()))),
+        inference::verify(&proof, &verify_opts(&params, Some(&q), Some(x1.clone()))),
         "wrong input",
     );
     // a different public input in the claim
     let mut t = proof.clone();
     t.claim.input = Opening::Public { values: x1 };
     assert_invalid(
-        fold::verify(&t, &verify_opts(&params, None, None)),
+        inference::verify(&t, &verify_opts(&params, None, None)),
         "claimed input",
     );
     // a different model commitment in the claim
     let mut t = proof.clone();
     t.claim.model.commitment = fold::public_model_commitment(&wrong, System::Bn254Ipa).unwrap();
     assert_invalid(
-        fold::verify(&t, &verify_opts(&params, None, None)),
+        inference::verify(&t, &verify_opts(&params, None, None)),
         "claimed model",
     );
     // fewer steps
     let mut t = proof.clone();
     t.claim.steps -= 1;
-    assert_invalid(fold::verify(&t, &verify_opts(&params, None, None)), "steps");
+    assert_invalid(
+        inference::verify(&t, &verify_opts(&params, None, None)),
+        "steps",
+    );
 
     // the CLI says why and exits with 1
     let mut t = proof.clone();
@@ -205,7 +212,7 @@ fn mlp_fixture_proves_verifies_and_rejects_every_tampering() {
     assert!(String::from_utf8_lossy(&out.stderr).starts_with("error: verification failed"));
 
     // zero knowledge is randomized: the same statement proves to different bytes
-    let (again, _) = fold::prove(&q, &x, &options(&params), &mut |_| {}).unwrap();
+    let (again, _) = inference::prove(&q, &x, &options(&params), &mut |_| {}).unwrap();
     assert_eq!(again.claim, proof.claim);
     assert_ne!(again.snark, proof.snark);
 }
@@ -231,7 +238,7 @@ fn all_privacy_settings_prove_and_verify() {
                     output,
                     ..options(&params)
                 };
-                let (proof, _) = fold::prove(&q, &x, &opts, &mut |_| {}).unwrap();
+                let (proof, _) = inference::prove(&q, &x, &opts, &mut |_| {}).unwrap();
                 let c = &proof.claim;
                 assert_eq!(
                     matches!(c.input, Opening::Private { .. }),
@@ -253,11 +260,11 @@ fn all_privacy_settings_prove_and_verify() {
                         ..verify_opts(&params, None, input)
                     },
                 };
-                let v = fold::verify(&proof, &with_model(None)).unwrap();
+                let v = inference::verify(&proof, &with_model(None)).unwrap();
                 assert_eq!(v.model_checked, model == Visibility::Public);
                 if model == Visibility::Private {
                     assert!(matches!(
-                        fold::verify(&proof, &verify_opts(&params, Some(&q), None)),
+                        inference::verify(&proof, &verify_opts(&params, Some(&q), None)),
                         Err(Error::Usage(_))
                     ));
                 }
@@ -268,11 +275,11 @@ fn all_privacy_settings_prove_and_verify() {
                     Visibility::Private => Visibility::Public,
                 };
                 assert_invalid(
-                    fold::verify(&t, &verify_opts(&params, None, None)),
+                    inference::verify(&t, &verify_opts(&params, None, None)),
                     "model visibility",
                 );
                 // a public input can be checked against the file, a private one cannot
-                let with_input = fold::verify(&proof, &with_model(Some(x.clone())));
+                let with_input = inference::verify(&proof, &with_model(Some(x.clone())));
                 match input {
                     Visibility::Public => assert!(with_input.unwrap().input_checked),
                     Visibility::Private => assert!(matches!(with_input, Err(Error::Usage(_)))),
@@ -282,7 +289,7 @@ fn all_privacy_settings_prove_and_verify() {
                 if let Opening::Private { commitment } = &mut t.claim.input {
                     *commitment = public.clone();
                     assert_invalid(
-                        fold::verify(&t, &verify_opts(&params, None, None)),
+                        inference::verify(&t, &verify_opts(&params, None, None)),
                         "input commitment",
                     );
                 }
@@ -290,7 +297,7 @@ fn all_privacy_settings_prove_and_verify() {
                     let mut t = proof.clone();
                     t.claim.model.commitment = public.clone();
                     assert_invalid(
-                        fold::verify(&t, &verify_opts(&params, None, None)),
+                        inference::verify(&t, &verify_opts(&params, None, None)),
                         "model commitment",
                     );
                 }
@@ -310,7 +317,7 @@ fn a_private_model_proof_contains_no_weights() {
         model: Visibility::Private,
         ..options(&params)
     };
-    let (proof, _) = fold::prove(&q, &x, &opts, &mut |_| {}).unwrap();
+    let (proof, _) = inference::prove(&q, &x, &opts, &mut |_| {}).unwrap();
     let dir = scratch_dir("bn254-private-files");
     let text = std::fs::read_to_string(write(&proof, &dir, "private.proof")).unwrap();
     let snark = hex::decode(&proof.snark).unwrap();
@@ -344,7 +351,7 @@ fn a_private_model_proof_contains_no_weights() {
     // nor does the claim carry any weight values
     let claim = serde_json::to_string(&proof.claim).unwrap();
     assert!(!claim.contains("weights"));
-    fold::verify(&proof, &verify_opts(&params, None, None)).unwrap();
+    inference::verify(&proof, &verify_opts(&params, None, None)).unwrap();
 }
 
 #[test]
@@ -355,7 +362,7 @@ fn residual_fixture_proves_and_verifies() {
     assert!(q.steps.iter().any(|s| matches!(s.op, Op::Add { .. })));
     let x = q.quantize_input(&fx.inputs[5], Some(5)).unwrap();
     let reference = q.trace(&x, Some(5)).unwrap();
-    let (proof, _) = fold::prove(&q, &x, &options(&params), &mut |_| {}).unwrap();
+    let (proof, _) = inference::prove(&q, &x, &options(&params), &mut |_| {}).unwrap();
     assert_eq!(proof.claim.class, reference.class);
     assert_eq!(
         proof.claim.output,
@@ -363,7 +370,7 @@ fn residual_fixture_proves_and_verifies() {
             values: reference.logits
         }
     );
-    fold::verify(&proof, &verify_opts(&params, Some(&q), Some(x))).unwrap();
+    inference::verify(&proof, &verify_opts(&params, Some(&q), Some(x))).unwrap();
 }
 
 #[test]
@@ -374,7 +381,7 @@ fn a_64_layer_mlp_folds_one_layer_per_step() {
     for depth in [8, 64] {
         let q = deep_mlp(depth);
         let reference = q.trace(&x, None).unwrap();
-        let (proof, stats) = fold::prove(&q, &x, &options(&params), &mut |_| {}).unwrap();
+        let (proof, stats) = inference::prove(&q, &x, &options(&params), &mut |_| {}).unwrap();
         assert_eq!(proof.claim.steps, depth + 1);
         assert_eq!(stats.steps.len(), depth + 1);
         assert_eq!(
@@ -383,7 +390,7 @@ fn a_64_layer_mlp_folds_one_layer_per_step() {
                 values: reference.logits
             }
         );
-        fold::verify(&proof, &verify_opts(&params, Some(&q), Some(x.clone()))).unwrap();
+        inference::verify(&proof, &verify_opts(&params, Some(&q), Some(x.clone()))).unwrap();
         let dir = scratch_dir("bn254-deep-files");
         let size = std::fs::metadata(write(&proof, &dir, &format!("d{depth}.proof")))
             .unwrap()
@@ -406,18 +413,18 @@ fn a_64_layer_mlp_folds_one_layer_per_step() {
 #[test]
 fn a_bad_step_witness_is_named_before_it_is_folded() {
     use kerafold::fold::backend::{self, Bn254Ipa, Folding, Progress};
-    use kerafold::fold::circuit::LayerStep;
     use kerafold::fold::{ParamsStore, Srs};
+    use kerafold::inference::circuit::LayerStep;
     use std::sync::Arc;
     let params = scratch_dir("bn254-bad-witness");
     let q = deep_mlp(4);
     let x: Vec<i64> = (0..16).map(|i| i as i64 * 3 - 20).collect();
     let arch = Arc::new(fold::Architecture::compile(&q).unwrap());
     let trace = q.trace(&x, None).unwrap();
-    let z0 = fold::public_initial_state(&arch, &trace);
+    let z0 = inference::public_initial_state(&arch, &trace);
     for bad in [0, 2] {
         let witness = |i: usize| {
-            let mut w = fold::public_step_witness(&arch, &q, &trace, i);
+            let mut w = inference::public_step_witness(&arch, &q, &trace, i);
             if i == bad {
                 w.x[0] += 1;
             }

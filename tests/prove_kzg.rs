@@ -4,7 +4,8 @@
 mod common;
 
 use common::{quantized_fixture, scratch_dir};
-use kerafold::fold::{self, ProveOptions, Srs, System, VerifyOptions};
+use kerafold::fold::{Srs, System};
+use kerafold::inference::{self, ProveOptions, VerifyOptions};
 use kerafold::Error;
 use nova_snark::provider::hyperkzg::{CommitmentEngine, CommitmentKey};
 use nova_snark::provider::Bn256EngineKZG;
@@ -34,7 +35,7 @@ fn mlp_proves_with_hyperkzg_from_ptau_and_with_random_tau() {
         params_dir: params.clone(),
         ..ProveOptions::default()
     };
-    let (proof, _) = fold::prove(&q, &x, &opts, &mut |_| {}).unwrap();
+    let (proof, _) = inference::prove(&q, &x, &opts, &mut |_| {}).unwrap();
     assert_eq!(proof.system, "bn254-kzg");
     assert_eq!(proof.claim.class, fx.keras_class(4));
     // a verifier with a fresh parameter directory rebuilds its key from the same ptau
@@ -46,7 +47,7 @@ fn mlp_proves_with_hyperkzg_from_ptau_and_with_random_tau() {
         arch: None,
         input: Some(x.clone()),
     };
-    fold::verify(&proof, &vopts).unwrap();
+    inference::verify(&proof, &vopts).unwrap();
 
     // too small a ptau is a clear error, not a panic
     let small = scratch_dir("kzg-small");
@@ -56,7 +57,7 @@ fn mlp_proves_with_hyperkzg_from_ptau_and_with_random_tau() {
         params_dir: scratch_dir("kzg-small-params"),
         ..opts.clone()
     };
-    match fold::prove(&q, &x, &opts_small, &mut |_| {}) {
+    match inference::prove(&q, &x, &opts_small, &mut |_| {}) {
         Err(Error::Prover(m)) => assert!(m.contains("powers of tau"), "{m}"),
         other => panic!("expected a ptau error, got {:?}", other.map(|p| p.0.system)),
     }
@@ -71,7 +72,7 @@ fn mlp_proves_with_hyperkzg_from_ptau_and_with_random_tau() {
         params_dir: params.clone(),
         ..ProveOptions::default()
     };
-    let (proof, _) = fold::prove(&q, &x, &opts, &mut |_| {}).unwrap();
+    let (proof, _) = inference::prove(&q, &x, &opts, &mut |_| {}).unwrap();
     let random_tau = params.join(kerafold::fold::params::RANDOM_TAU_DIR);
     let vopts = VerifyOptions {
         params_dir: scratch_dir("kzg-random-elsewhere"),
@@ -80,13 +81,13 @@ fn mlp_proves_with_hyperkzg_from_ptau_and_with_random_tau() {
         arch: None,
         input: None,
     };
-    fold::verify(&proof, &vopts).unwrap();
+    inference::verify(&proof, &vopts).unwrap();
     let unnamed = VerifyOptions {
         params_dir: params.clone(),
         srs: None,
         ..vopts.clone()
     };
-    match fold::verify(&proof, &unnamed) {
+    match inference::verify(&proof, &unnamed) {
         Err(Error::Usage(m)) => assert!(m.contains("powers of tau"), "{m}"),
         other => panic!("expected a usage error, got {other:?}"),
     }
@@ -96,7 +97,7 @@ fn mlp_proves_with_hyperkzg_from_ptau_and_with_random_tau() {
         ..vopts
     };
     assert!(matches!(
-        fold::verify(&proof, &other_tau),
+        inference::verify(&proof, &other_tau),
         Err(Error::Invalid(_))
     ));
 }

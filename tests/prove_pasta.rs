@@ -3,7 +3,8 @@
 mod common;
 
 use common::{quantized_fixture, scratch_dir};
-use kerafold::fold::{self, Opening, ProveOptions, System, VerifyOptions};
+use kerafold::fold::System;
+use kerafold::inference::{self, Opening, ProveOptions, VerifyOptions};
 use kerafold::Error;
 
 #[test]
@@ -17,7 +18,7 @@ fn cnn_fixture_proves_and_verifies_on_pasta() {
         params_dir: params.clone(),
         ..ProveOptions::default()
     };
-    let (proof, stats) = fold::prove(&q, &x, &opts, &mut |_| {}).unwrap();
+    let (proof, stats) = inference::prove(&q, &x, &opts, &mut |_| {}).unwrap();
     println!(
         "cnn on pasta: {} steps, {} constraints per step, setup {:?}, folding {:?}, compression {:?}",
         proof.claim.steps,
@@ -42,16 +43,19 @@ fn cnn_fixture_proves_and_verifies_on_pasta() {
         arch: None,
         input: Some(x),
     };
-    let v = fold::verify(&proof, &vopts).unwrap();
+    let v = inference::verify(&proof, &vopts).unwrap();
     assert!(v.model_checked && v.input_checked);
     let mut t = proof.clone();
     let mut b = hex::decode(&t.snark).unwrap();
     let mid = b.len() / 2;
     b[mid] ^= 0x80;
     t.snark = hex::encode(b);
-    assert!(matches!(fold::verify(&t, &vopts), Err(Error::Invalid(_))));
+    assert!(matches!(
+        inference::verify(&t, &vopts),
+        Err(Error::Invalid(_))
+    ));
     // a Pasta proof does not verify as a BN254 one
     let mut t = proof.clone();
     t.system = "bn254-ipa".into();
-    assert!(fold::verify(&t, &vopts).is_err());
+    assert!(inference::verify(&t, &vopts).is_err());
 }

@@ -218,7 +218,7 @@ fn every_quantized_fixture_passes_validation_and_round_trips_through_json() {
         let json = serde_json::to_string(&q).unwrap();
         let back: QuantizedModel = serde_json::from_str(&json).unwrap();
         assert_eq!(back, q, "{name}");
-        let skeleton = kerafold::bounty::weights::skeleton(&q);
+        let skeleton = kerafold::claim::weights::skeleton(&q);
         skeleton
             .validate()
             .unwrap_or_else(|e| panic!("{name} skeleton: {e}"));

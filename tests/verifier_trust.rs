@@ -6,11 +6,12 @@
 mod common;
 
 use common::{fixture_file, quantized_fixture, scratch_dir, Format};
-use kerafold::bounty::Dataset;
-use kerafold::fold::accuracy::{self, AccuracyCheck, AccuracyProof};
+use kerafold::accuracy::{self, AccuracyCheck, AccuracyProof};
+use kerafold::data::Dataset;
 use kerafold::fold::backend::{self, Backend, Bn254Ipa, PpOf, Scalar, SnarkOf};
 use kerafold::fold::Srs;
-use kerafold::fold::{self, Opening, ProveOptions, VerifyOptions};
+use kerafold::fold::{self};
+use kerafold::inference::{self, Opening, ProveOptions, VerifyOptions};
 use kerafold::model;
 use kerafold::Error;
 use nova_snark::frontend::num::AllocatedNum;
@@ -117,7 +118,7 @@ fn a_forged_verifier_key_in_the_params_dir_does_not_make_a_false_inference_claim
         params_dir: params.clone(),
         ..ProveOptions::default()
     };
-    let (honest, _) = fold::prove(&q, &x, &opts, &mut |_| {}).unwrap();
+    let (honest, _) = inference::prove(&q, &x, &opts, &mut |_| {}).unwrap();
     let vopts = VerifyOptions {
         params_dir: params.clone(),
         srs: None,
@@ -125,7 +126,7 @@ fn a_forged_verifier_key_in_the_params_dir_does_not_make_a_false_inference_claim
         arch: None,
         input: Some(x.clone()),
     };
-    fold::verify(&honest, &vopts).unwrap();
+    inference::verify(&honest, &vopts).unwrap();
 
     // The false claim: another class, with logits whose ArgMax is that class.
     let arch = fold::Architecture::compile(&q).unwrap();
@@ -140,7 +141,7 @@ fn a_forged_verifier_key_in_the_params_dir_does_not_make_a_false_inference_claim
         values: logits.clone(),
     };
     // The initial and final state the verifier derives from that claim.
-    let (z0, zn) = fold::public_io::<Fr>(&arch, &claim).unwrap();
+    let (z0, zn) = inference::public_io::<Fr>(&arch, &claim).unwrap();
     let (snark, pp, vk) = forge(&z0, &zn, arch.steps.len());
     let mut forged = honest.clone();
     forged.claim = claim;
@@ -149,7 +150,7 @@ fn a_forged_verifier_key_in_the_params_dir_does_not_make_a_false_inference_claim
     let entry = params.join(format!("{}-{}", Bn254Ipa::ID, &honest.architecture[..32]));
     assert!(plant(&params, &entry, &pp, &vk) >= 2);
     rejected(
-        fold::verify(&forged, &vopts),
+        inference::verify(&forged, &vopts),
         "forged vk.bin, verifier with --model",
     );
     let no_model = VerifyOptions {
@@ -158,11 +159,11 @@ fn a_forged_verifier_key_in_the_params_dir_does_not_make_a_false_inference_claim
         ..vopts.clone()
     };
     rejected(
-        fold::verify(&forged, &no_model),
+        inference::verify(&forged, &no_model),
         "forged vk.bin, verifier without --model",
     );
     // the honest proof still verifies with the planted files present
-    fold::verify(&honest, &vopts).unwrap();
+    inference::verify(&honest, &vopts).unwrap();
 }
 
 #[test]
@@ -239,12 +240,12 @@ fn a_hostile_architecture_file_is_refused_not_a_panic() {
         model: fold::Visibility::Private,
         ..ProveOptions::default()
     };
-    let (honest, _) = fold::prove(&q, &x, &opts, &mut |_| {}).unwrap();
+    let (honest, _) = inference::prove(&q, &x, &opts, &mut |_| {}).unwrap();
     let no_model = VerifyOptions {
         params_dir: params.clone(),
         ..VerifyOptions::default()
     };
-    fold::verify(&honest, &no_model).unwrap();
+    inference::verify(&honest, &no_model).unwrap();
 
     let arch = fold::Architecture::compile(&q).unwrap();
     let mut hostile = arch.clone();
@@ -262,15 +263,15 @@ fn a_hostile_architecture_file_is_refused_not_a_panic() {
         .save_arch(Bn254Ipa::ID, &hostile.digest(), &hostile)
         .unwrap();
     rejected(
-        fold::verify(&forged, &no_model),
+        inference::verify(&forged, &no_model),
         "hostile arch.json in the parameter directory",
     );
     let given = VerifyOptions {
         arch: Some(hostile.clone()),
         ..no_model.clone()
     };
-    rejected(fold::verify(&forged, &given), "hostile --arch file");
-    match fold::verify(&forged, &given) {
+    rejected(inference::verify(&forged, &given), "hostile --arch file");
+    match inference::verify(&forged, &given) {
         Err(Error::Malformed(m)) => assert!(m.contains("wider than the bus"), "{m}"),
         other => panic!("{other:?}"),
     }
@@ -279,5 +280,5 @@ fn a_hostile_architecture_file_is_refused_not_a_panic() {
         arch: Some(arch),
         ..no_model
     };
-    rejected(fold::verify(&forged, &other), "another architecture");
+    rejected(inference::verify(&forged, &other), "another architecture");
 }

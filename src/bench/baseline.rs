@@ -15,8 +15,8 @@
 
 use super::profile::{WitnessProfile, CLASSES};
 use super::synth::SplitMix64;
-use crate::fold::circuit::ARITY;
 use crate::fold::System;
+use crate::inference::circuit::ARITY;
 use crate::{Error, Result};
 use ff::Field as _;
 use kerafold_step_circuits::Field;

@@ -7,9 +7,10 @@
 
 use super::synth::SynthSpec;
 use crate::fold::arch::Architecture;
-use crate::fold::backend::{Backend, Bn254Ipa, Pp, Scalar, Snark};
-use crate::fold::circuit::LayerStep;
+use crate::fold::backend::{Backend, Bn254Ipa, Scalar};
 use crate::fold::Srs;
+use crate::inference::circuit::LayerStep;
+use crate::inference::circuit::{Pp, Snark};
 use crate::{Error, Result};
 use nova_snark::nova::{ProverKey, RecursiveSNARK};
 use std::sync::Arc;
@@ -59,12 +60,12 @@ impl FoldFixture {
         let circuit = |i: usize| LayerStep {
             arch: arch.clone(),
             private_weights: false,
-            witness: Some(Arc::new(crate::fold::public_step_witness(
+            witness: Some(Arc::new(crate::inference::public_step_witness(
                 &arch, &model, &trace, i,
             ))),
         };
         let pp = B::setup(&LayerStep::shape(arch.clone()), &Srs::Transparent)?;
-        let z0: Vec<Scalar<B>> = crate::fold::public_initial_state(&arch, &trace);
+        let z0: Vec<Scalar<B>> = crate::inference::public_initial_state(&arch, &trace);
         let first = circuit(0);
         let mut rs = Rs::new(&pp, &first, &z0).map_err(|e| nova_err("first step", e))?;
         for i in 0..folded {

@@ -2,7 +2,8 @@
 //! process's).
 
 use super::synth::SynthSpec;
-use crate::fold::{self, ProofFile, ProveOptions, Srs, System, VerifyOptions, Visibility};
+use crate::fold::{self, Srs, System, Visibility};
+use crate::inference::{self, ProofFile, ProveOptions, VerifyOptions};
 use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -148,7 +149,7 @@ pub fn measure(
         }
     };
     let (t, cpu0) = (Instant::now(), cpu_seconds());
-    let (proof, stats) = fold::prove(&model, &input, &opts, &mut on)?;
+    let (proof, stats) = inference::prove(&model, &input, &opts, &mut on)?;
     let total = t.elapsed().as_secs_f64();
     let cpu_s = cpu_seconds() - cpu0;
     let load_avg = load_average();
@@ -164,7 +165,7 @@ pub fn measure(
     for _ in 0..VERIFY_RUNS {
         let t = Instant::now();
         let read = ProofFile::read(&path)?;
-        let verified = fold::verify(
+        let verified = inference::verify(
             &read,
             &VerifyOptions {
                 params_dir: params_dir.to_path_buf(),

@@ -9,8 +9,8 @@
 //! not a different circuit.
 
 use crate::fold::arch::Architecture;
-use crate::fold::backend::check_step;
-use crate::fold::circuit::{LayerStep, ARITY};
+use crate::inference::circuit::check_step;
+use crate::inference::circuit::{LayerStep, ARITY};
 use crate::model::QuantizedModel;
 use crate::{Error, Result};
 use ff::PrimeFieldBits;
@@ -136,7 +136,7 @@ pub fn profile<F: Field>(
     let trace = model.trace(input, None)?;
     let n = arch.steps.len();
     let count = count.clamp(1, n.saturating_sub(1).max(1));
-    let mut z: Vec<F> = crate::fold::public_initial_state(&arch, &trace);
+    let mut z: Vec<F> = crate::inference::public_initial_state(&arch, &trace);
     let mut total = WitnessProfile {
         constraints: 0,
         aux: 0,
@@ -144,7 +144,7 @@ pub fn profile<F: Field>(
         classes: [0; 7],
     };
     for i in 0..count {
-        let w = Arc::new(crate::fold::public_step_witness::<F>(
+        let w = Arc::new(crate::inference::public_step_witness::<F>(
             &arch, model, &trace, i,
         ));
         let mut cs = ProfilingCS::<F> {

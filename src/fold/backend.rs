@@ -4,9 +4,7 @@
 //! exist, each behind one type: [`Bn254Ipa`] (default, transparent), [`Bn254Kzg`] (HyperKZG with
 //! powers of tau: faster compression) and [`PastaIpa`] (Pallas/Vesta, transparent).
 
-use super::arch::Architecture;
 use super::check::CheckingCS;
-use super::circuit::{LayerStep, StepWitness};
 use super::params::{self, ParamsStore, Srs};
 use crate::{Error, Result};
 use nova_snark::nova::{CompressedSNARK, PublicParams, RecursiveSNARK, VerifierKey};
@@ -18,7 +16,6 @@ use nova_snark::traits::circuit::StepCircuit;
 use nova_snark::traits::snark::RelaxedR1CSSNARKTrait;
 use nova_snark::traits::Engine;
 use serde::{de::DeserializeOwned, Serialize};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// One Nova configuration.
@@ -48,12 +45,6 @@ pub type SnarkOf<B, C> = CompressedSNARK<
     <B as Backend>::S1,
     <B as Backend>::S2,
 >;
-/// Public parameters of the layer-by-layer circuit.
-pub type Pp<B> = PpOf<B, LayerStep<Scalar<B>>>;
-/// Verifier key of the layer-by-layer circuit.
-pub type Vk<B> = VkOf<B, LayerStep<Scalar<B>>>;
-/// Compressed proof of the layer-by-layer circuit.
-pub type Snark<B> = SnarkOf<B, LayerStep<Scalar<B>>>;
 
 fn nova_err(what: &str, e: impl std::fmt::Debug) -> Error {
     Error::Prover(format!("{what}: {e:?}"))
@@ -209,22 +200,6 @@ pub fn check_circuit<F: kerafold_step_circuits::Field, C: StepCircuit<F>>(
     Ok((zn, cs.num_constraints()))
 }
 
-/// Synthesizes one step with its witness into a checking constraint system.
-pub fn check_step<F: kerafold_step_circuits::Field>(
-    arch: &Arc<Architecture>,
-    witness: &Arc<StepWitness<F>>,
-    z: &[F],
-) -> Result<(Vec<F>, usize)> {
-    check_circuit(
-        &LayerStep {
-            arch: arch.clone(),
-            private_weights: false,
-            witness: Some(witness.clone()),
-        },
-        z,
-    )
-}
-
 /// Number of constraints of a step circuit alone (without Nova's augmentation).
 pub fn circuit_constraints<F: kerafold_step_circuits::Field, C: StepCircuit<F>>(
     shape: &C,
@@ -247,13 +222,6 @@ pub fn circuit_size<F: kerafold_step_circuits::Field, C: StepCircuit<F>>(
         .synthesize(&mut cs, &zv)
         .map_err(|e| nova_err("synthesis", e))?;
     Ok((cs.num_constraints(), cs.num_aux()))
-}
-
-/// Number of constraints of the layer step circuit alone (without Nova's augmentation).
-pub fn step_constraints<F: kerafold_step_circuits::Field>(
-    arch: &Arc<Architecture>,
-) -> Result<usize> {
-    circuit_constraints::<F, _>(&LayerStep::<F>::shape(arch.clone()))
 }
 
 /// What [`fold_checked`] produced.

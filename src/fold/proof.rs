@@ -5,9 +5,9 @@
 //!  "system": "bn254-ipa", "architecture": "<sha-256 hex>", "claim": {…}, "snark": "<hex>"}
 //! ```
 //!
-//! [`AnyProof::read`] reads a file of either kind: a file that is not JSON, not a kerafold proof,
-//! of another version or of an unknown kind is an [`Error::Format`] naming the file, never a
-//! complaint about the flags that came with it.
+//! A file that is not JSON, not a kerafold proof, of another version or of another kind is an
+//! [`Error::Format`] naming the file, never a complaint about the flags that came with it
+//! (`crate::proofs::AnyProof` reads a file of either kind).
 
 use crate::{Error, Result};
 use ff::PrimeField;
@@ -50,6 +50,11 @@ struct Header {
     version: u32,
     #[serde(default)]
     kind: Option<String>,
+}
+
+/// Checks the fields every proof file has: a kerafold proof of this version. Returns its kind.
+pub fn kind_of(bytes: &[u8], path: &Path) -> Result<Option<String>> {
+    header(bytes, path).map(|h| h.kind)
 }
 
 fn header(bytes: &[u8], path: &Path) -> Result<Header> {
@@ -116,41 +121,6 @@ impl<C: Serialize + DeserializeOwned> ProofFile<C> {
     }
 }
 
-/// A proof file of either kind.
-#[derive(Clone, Debug)]
-pub enum AnyProof {
-    /// An inference proof.
-    Inference(super::InferenceProof),
-    /// An accuracy proof.
-    Accuracy(super::accuracy::AccuracyProof),
-}
-
-impl AnyProof {
-    /// Parses a proof file of any kind.
-    pub fn from_bytes(bytes: &[u8], path: &Path) -> Result<Self> {
-        match header(bytes, path)?.kind.as_deref() {
-            Some(super::INFERENCE) => Ok(AnyProof::Inference(ProofFile::from_bytes(
-                bytes,
-                path,
-                super::INFERENCE,
-            )?)),
-            Some(super::accuracy::ACCURACY) => Ok(AnyProof::Accuracy(ProofFile::from_bytes(
-                bytes,
-                path,
-                super::accuracy::ACCURACY,
-            )?)),
-            Some(k) => Err(Error::format(path, format!("unknown proof kind '{k}'"))),
-            None => Err(Error::format(path, "the proof file has no kind")),
-        }
-    }
-
-    /// Reads a proof file of any kind.
-    pub fn read(path: &Path) -> Result<Self> {
-        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-        Self::from_bytes(&bytes, path)
-    }
-}
-
 /// Hex of a field element's canonical representation.
 pub fn fe_hex<F: PrimeField>(f: &F) -> String {
     hex::encode(f.to_repr().as_ref())
@@ -167,36 +137,4 @@ pub fn fe_from_hex<F: PrimeField>(s: &str, what: &str) -> Result<F> {
     repr.as_mut().copy_from_slice(&bytes);
     Option::from(F::from_repr(repr))
         .ok_or_else(|| Error::Invalid(format!("{what} is not a canonical field element")))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn files_that_are_not_proofs_say_so() {
-        let p = Path::new("x.proof");
-        let e = AnyProof::from_bytes(b"{\"format\": \"kerafold-pro", p).unwrap_err();
-        assert!(e.to_string().contains("not a kerafold proof file"), "{e}");
-        let e = AnyProof::from_bytes(br#"{"format":"kerafold-proof","version":1}"#, p).unwrap_err();
-        assert!(e.to_string().contains("version 1 is not supported"), "{e}");
-        let e = AnyProof::from_bytes(
-            br#"{"format":"kerafold-accuracy-proof","version":1,"system":"bn254-ipa"}"#,
-            p,
-        )
-        .unwrap_err();
-        assert!(e.to_string().contains("version 1 is not supported"), "{e}");
-        let e = AnyProof::from_bytes(
-            br#"{"format":"kerafold-proof","version":2,"kind":"other"}"#,
-            p,
-        )
-        .unwrap_err();
-        assert!(e.to_string().contains("unknown proof kind"), "{e}");
-        let e = AnyProof::from_bytes(
-            br#"{"format":"kerafold-proof","version":2,"kind":"accuracy","claim":{}}"#,
-            p,
-        )
-        .unwrap_err();
-        assert!(e.to_string().contains("malformed accuracy proof"), "{e}");
-    }
 }

@@ -286,7 +286,10 @@ impl QuantizedModel {
             for v in &s.views {
                 v.validate().map_err(err)?;
                 if v.input_len() != len {
-                    return Err(err(format!("a view of {} values reads {len}", v.input_len())));
+                    return Err(err(format!(
+                        "a view of {} values reads {len}",
+                        v.input_len()
+                    )));
                 }
                 len = v.output_shape().len();
             }

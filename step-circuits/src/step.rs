@@ -115,6 +115,18 @@ pub fn count_constraints(
     Ok(cs.num_constraints())
 }
 
+/// Allocates a free variable `{name}/num` with value `v` (`None`: unknown, for shapes); the
+/// caller constrains it.
+pub fn alloc_num<F: Field, CS: ConstraintSystem<F>>(
+    cs: &mut CS,
+    name: &str,
+    v: Option<F>,
+) -> Result<AllocatedNum<F>, SynthesisError> {
+    AllocatedNum::alloc(cs.namespace(|| name.to_string()), || {
+        v.ok_or(SynthesisError::AssignmentMissing)
+    })
+}
+
 /// Allocates field elements as free variables `{name}{i}/num` (`None`: unknown, for shapes).
 /// A helper for callers and tests: a real circuit binds its inputs by opening a commitment.
 pub fn alloc_nums<F: Field, CS: ConstraintSystem<F>>(
@@ -125,11 +137,7 @@ pub fn alloc_nums<F: Field, CS: ConstraintSystem<F>>(
     values
         .iter()
         .enumerate()
-        .map(|(i, v)| {
-            AllocatedNum::alloc(cs.namespace(|| format!("{name}{i}")), || {
-                v.ok_or(SynthesisError::AssignmentMissing)
-            })
-        })
+        .map(|(i, v)| alloc_num(cs, &format!("{name}{i}"), *v))
         .collect()
 }
 

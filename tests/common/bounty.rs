@@ -5,13 +5,13 @@
 //! target directory, keyed by the circuit's digest).
 #![allow(dead_code)]
 
-use kerafold::bounty::babyjubjub::SecretKey;
-use kerafold::bounty::cid::cid_of_bytes;
-use kerafold::bounty::claim::{self, ClaimInput, ClaimProof, ClaimSpec, NovaIo};
-use kerafold::bounty::groth16::{self, Keys, R1cs};
-use kerafold::bounty::weights::{self, CiphertextFile, Encrypted, Opening};
-use kerafold::bounty::Dataset;
-use kerafold::fold::accuracy::{native_claim, AccuracyClaim};
+use kerafold::accuracy::{native_claim, AccuracyClaim};
+use kerafold::claim::circuit::{self, ClaimInput, ClaimProof, ClaimSpec, NovaIo};
+use kerafold::claim::groth16::{self, Keys, R1cs};
+use kerafold::claim::weights::{self, CiphertextFile, Encrypted, Opening};
+use kerafold::crypto::babyjubjub::SecretKey;
+use kerafold::data::cid::cid_of_bytes;
+use kerafold::data::Dataset;
 use kerafold::fold::Architecture;
 use kerafold::fold::{fe_hex, Visibility};
 use kerafold::model::QuantizedModel;
@@ -111,14 +111,14 @@ impl Scenario {
 
     /// A proved claim for `claimant`, with the scenario's setup keys.
     pub fn prove(&self, claimant: [u8; 20]) -> ClaimProof {
-        claim::prove_with_key(&self.spec, &self.input(claimant), &self.keys()).unwrap()
+        circuit::prove_with_key(&self.spec, &self.input(claimant), &self.keys()).unwrap()
     }
 
     /// The claim circuit's Groth16 keys. A real host draws them once per bounty
-    /// (`bounty::flow::Setup::create`); the tests draw them once per circuit and keep them in the
+    /// (`claim::flow::Setup::create`); the tests draw them once per circuit and keep them in the
     /// test target directory (keyed by the circuit's digest), to spend the setup time once.
     pub fn keys(&self) -> Keys {
-        let r1cs = R1cs::of(&claim::ClaimCircuit {
+        let r1cs = R1cs::of(&circuit::ClaimCircuit {
             spec: &self.spec,
             public: None,
             witness: None,

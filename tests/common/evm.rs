@@ -2,10 +2,10 @@
 //! and the bounty contract's calls.
 #![allow(dead_code)]
 
-use kerafold::bounty::babyjubjub::Point;
-use kerafold::bounty::bn254::to_be32;
-use kerafold::bounty::claim::ClaimProof;
-use kerafold::bounty::snarkjs::{proof_words, vk_words};
+use kerafold::claim::circuit::ClaimProof;
+use kerafold::claim::snarkjs::{proof_words, vk_words};
+use kerafold::crypto::babyjubjub::Point;
+use kerafold::crypto::bn254::to_be32;
 use revm::context::TxEnv;
 use revm::context_interface::result::{ExecutionResult, Output};
 use revm::database::{CacheDB, EmptyDB};

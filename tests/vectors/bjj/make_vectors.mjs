@@ -1,4 +1,4 @@
-// Reference vectors for kerafold's circom-compatible crypto (src/bounty): BLAKE-512, Baby Jubjub
+// Reference vectors for kerafold's circom-compatible crypto (src/crypto): BLAKE-512, Baby Jubjub
 // keys (@zk-kit/eddsa-poseidon's derivation), ECDH, circomlib Poseidon, the Poseidon cipher of
 // @zk-kit/poseidon-cipher, and kerafold's Poseidon chain hash built from circomlib Poseidon.
 //
@@ -104,7 +104,7 @@ const cipher = [1, 2, 3, 4, 5, 6, 7, 10, 31, 100].map((len, k) => {
   return { key: pt(key), nonce: str(nonce), message: msg.map(str), ciphertext: ct.map(str) };
 });
 
-// kerafold's Poseidon chain (src/bounty/poseidon.rs, `chain_hash`):
+// kerafold's Poseidon chain (src/crypto/poseidon.rs, `chain_hash`):
 //   h = tag·2^64 + n; for each chunk of 11 elements (the last zero-padded; one empty chunk if
 //   n = 0): h = Poseidon([h, chunk...]) with 12 inputs.
 const chain = (tag, xs) => {

@@ -1,4 +1,4 @@
-// Test vectors for kerafold's IPFS CIDs (src/bounty/cid.rs), computed by a real IPFS
+// Test vectors for kerafold's IPFS CIDs (src/data/cid.rs), computed by a real IPFS
 // implementation: ipfs-unixfs-importer, the importer of Helia/js-ipfs, with the settings of
 // `ipfs add --cid-version 1 --raw-leaves` (Kubo): CIDv1, raw leaves, fixed-size chunks of
 // 262144 bytes, balanced layout with at most 174 links per node, a single-chunk file reduced

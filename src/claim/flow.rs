@@ -18,12 +18,12 @@
 //! inputs are rebuilt here from the terms, the claimant's address, the ciphertext file and the
 //! verified accuracy proof, exactly as the contract rebuilds them on chain.
 
-use super::babyjubjub::{Point, SecretKey};
-use super::claim::{self, ClaimInput, ClaimProof, ClaimPublic, ClaimSpec, NovaIo};
-use super::dataset::{Dataset, Header};
+use super::circuit::{self, ClaimInput, ClaimProof, ClaimPublic, ClaimSpec, NovaIo};
 use super::groth16::{self, Keys, R1cs};
 use super::weights::{self, CiphertextFile, Opening};
-use crate::fold::accuracy::{self, AccuracyArch, AccuracyCheck, AccuracyClaim, AccuracyProof};
+use crate::accuracy::{self, AccuracyArch, AccuracyCheck, AccuracyClaim, AccuracyProof};
+use crate::crypto::babyjubjub::{Point, SecretKey};
+use crate::data::dataset::{Dataset, Header};
 use crate::fold::{fe_hex, Architecture};
 use crate::model::QuantizedModel;
 use crate::{Error, Result};
@@ -83,7 +83,7 @@ impl Setup {
         // the dataset must fit the model: features, classes, one IPFS chunk
         AccuracyArch::new(arch.clone(), *data.header())?;
         let spec = ClaimSpec::new(arch.clone(), *data.header());
-        let r1cs = R1cs::of(&claim::ClaimCircuit {
+        let r1cs = R1cs::of(&circuit::ClaimCircuit {
             spec: &spec,
             public: None,
             witness: None,
@@ -102,7 +102,7 @@ impl Setup {
         write_json(&path("setup.json"), &setup)?;
         arch.write(&path("architecture.json"))?;
         groth16::write_ark(&path("claim.pk"), &keys.pk)?;
-        claim::write_verifier_files(keys.vk(), dir)?;
+        circuit::write_verifier_files(keys.vk(), dir)?;
         Ok(SetupReport {
             constraints: setup.constraints,
             architecture: digest,
@@ -144,10 +144,10 @@ impl Setup {
             Error::Invalid(m) => Error::format(&vk_path, m),
             e => e,
         })?;
-        if vk.gamma_abc_g1.len() != claim::NUM_PUBLIC + 1 {
+        if vk.gamma_abc_g1.len() != circuit::NUM_PUBLIC + 1 {
             return Err(Error::format(
                 &vk_path,
-                format!("not a key for {} public inputs", claim::NUM_PUBLIC),
+                format!("not a key for {} public inputs", circuit::NUM_PUBLIC),
             ));
         }
         Ok(Self {
@@ -213,7 +213,7 @@ impl Terms {
     /// the host's key.
     pub fn new(cid: &str, threshold: u64, host: Point) -> Result<Self> {
         Ok(Self {
-            cid_digest: claim::parse_cid(cid)?,
+            cid_digest: circuit::parse_cid(cid)?,
             threshold,
             host,
         })
@@ -221,7 +221,7 @@ impl Terms {
 
     /// The dataset's CID as a string.
     pub fn cid(&self) -> String {
-        super::Cid::raw(self.cid_digest).to_string()
+        crate::data::Cid::raw(self.cid_digest).to_string()
     }
 }
 
@@ -268,7 +268,7 @@ pub fn prove_claim(
         claimant,
     )?;
     let pk = setup.proving_key()?;
-    claim::prove_with_key(&spec, &input, &Keys { pk })
+    circuit::prove_with_key(&spec, &input, &Keys { pk })
 }
 
 /// A claim that holds for the bounty: its public inputs and the accuracy claim it is bound to.

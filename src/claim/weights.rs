@@ -31,9 +31,10 @@
 //!   [`QuantizedModel`], with weights) and the blindings; what the hunter proves with and what
 //!   the host gets back.
 
-use super::babyjubjub::{Point, SecretKey};
-use super::bn254::{from_dec, to_dec, Fr};
-use super::{cipher, poseidon};
+use crate::crypto::babyjubjub::{Point, SecretKey};
+use crate::crypto::bn254::{from_dec, to_dec, Fr};
+use crate::crypto::cipher;
+use crate::crypto::poseidon;
 use crate::fold::commit;
 use crate::fold::{fe_from_hex, fe_hex, Architecture};
 use crate::model::QuantizedModel;

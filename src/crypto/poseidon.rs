@@ -148,7 +148,7 @@ pub fn chain_hash<F: PrimeField>(tag: u64, xs: &[F]) -> F {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bounty::bn254::{to_ark, Fr};
+    use crate::crypto::bn254::{to_ark, Fr};
     use light_poseidon::{Poseidon, PoseidonHasher};
 
     #[test]
@@ -169,7 +169,7 @@ mod tests {
         // circomlibjs poseidon([1, 2]) (also shared/notes/groth16-evm.md §4)
         let h = hash(&[Fr::from(1u64), Fr::from(2u64)]);
         assert_eq!(
-            crate::bounty::bn254::to_dec(&h),
+            crate::crypto::bn254::to_dec(&h),
             "7853200120776062878684798364095072458815029376092732009249414926327459813530"
         );
     }

@@ -497,9 +497,9 @@ pub fn range_check<F: PrimeField + PrimeFieldBits, CS: ConstraintSystem<F>>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bounty::babyjubjub::SecretKey;
-    use crate::bounty::bn254::Fr;
-    use crate::bounty::{cipher, poseidon};
+    use crate::crypto::babyjubjub::SecretKey;
+    use crate::crypto::bn254::Fr;
+    use crate::crypto::{cipher, poseidon};
     use ff::Field;
     use kerafold_step_circuits::testing::TamperCs;
 

@@ -39,14 +39,15 @@
 //! The circuit depends on the architecture (the plaintext layout) and on [`IoLayout`]; one
 //! Groth16 setup, verifier and bounty contract serve every model of that architecture.
 
-use super::babyjubjub::{Point, SecretKey, SCALAR_BITS};
-use super::bn254::{from_dec, to_be32, to_dec, to_u128, Fr};
-use super::dataset::Header;
-use super::gadgets::{self as g, Lc, PointVar};
 use super::groth16::FrontendCircuit;
-use super::poseidon::chain_hash;
+use super::weights;
 use super::weights::{Layout, TAG_CIPHERTEXT};
-use super::{cipher, weights};
+use crate::crypto::babyjubjub::{Point, SecretKey, SCALAR_BITS};
+use crate::crypto::bn254::{from_dec, to_be32, to_dec, to_u128, Fr};
+use crate::crypto::cipher;
+use crate::crypto::gadgets::{self as g, Lc, PointVar};
+use crate::crypto::poseidon::chain_hash;
+use crate::data::dataset::Header;
 use crate::fold::commit::{hash_gadget, hash_narrow_gadget};
 use crate::fold::Architecture;
 use crate::{Error, Result};
@@ -98,7 +99,7 @@ pub struct IoLayout {
 impl IoLayout {
     /// The accuracy IVC's state: `[sample index, SHA hi, SHA lo, model commitment, correct]`.
     pub const ACCURACY: IoLayout = IoLayout {
-        arity: crate::fold::accuracy::ARITY,
+        arity: crate::accuracy::ARITY,
         samples: 0,
         sha_hi: 1,
         sha_lo: 2,
@@ -134,8 +135,8 @@ impl NovaIo {
     }
 
     /// The public IO of an accuracy proof with this claim, as its verifier derives it.
-    pub fn from_accuracy(claim: &crate::fold::accuracy::AccuracyClaim) -> Result<Self> {
-        let (z0, zn) = crate::fold::accuracy::public_io::<Fr>(claim)?;
+    pub fn from_accuracy(claim: &crate::accuracy::AccuracyClaim) -> Result<Self> {
+        let (z0, zn) = crate::accuracy::public_io::<Fr>(claim)?;
         Ok(Self {
             num_steps: claim.samples as u64,
             z0,
@@ -439,8 +440,7 @@ impl FrontendCircuit for ClaimCircuit<'_> {
         // 6. what the IO must say. The folds start at sample 0 with no correct sample, from the
         //    SHA-256 state after the dataset's header, and fold every sample once.
         let header = &spec.header;
-        let h0 =
-            crate::fold::accuracy::pack_state::<Fr>(&crate::fold::accuracy::header_state(header));
+        let h0 = crate::accuracy::pack_state::<Fr>(&crate::accuracy::header_state(header));
         let count = Lc::constant(Fr::from(u64::from(header.count)));
         {
             let mut ns = cs.namespace(|| "bind_start");
@@ -456,21 +456,20 @@ impl FrontendCircuit for ClaimCircuit<'_> {
         // the file's SHA-256: the folded state, finished with the public padding block
         let digest = {
             let mut ns = cs.namespace(|| "sha_finish");
-            let mut st =
-                crate::fold::accuracy::unpack_half(ns.namespace(|| "hi"), zn_num(io.sha_hi))?;
-            st.extend(crate::fold::accuracy::unpack_half(
+            let mut st = crate::accuracy::unpack_half(ns.namespace(|| "hi"), zn_num(io.sha_hi))?;
+            st.extend(crate::accuracy::unpack_half(
                 ns.namespace(|| "lo"),
                 zn_num(io.sha_lo),
             )?);
-            let block = crate::bounty::sha256::final_block(header.file_len());
+            let block = crate::data::sha256::final_block(header.file_len());
             let bits: Vec<Boolean> = block
                 .iter()
                 .flat_map(|byte| (0..8).map(move |j| Boolean::constant((byte >> (7 - j)) & 1 == 1)))
                 .collect();
             sha256_compression_function(ns.namespace(|| "compress"), &bits, &st)?
         };
-        let hi = crate::fold::accuracy::pack_half(cs.namespace(|| "digest_hi"), &digest[..4])?;
-        let lo = crate::fold::accuracy::pack_half(cs.namespace(|| "digest_lo"), &digest[4..])?;
+        let hi = crate::accuracy::pack_half(cs.namespace(|| "digest_hi"), &digest[..4])?;
+        let lo = crate::accuracy::pack_half(cs.namespace(|| "digest_lo"), &digest[4..])?;
         let mut ns = cs.namespace(|| "bind_cid");
         Lc::num(&hi).enforce_eq(&mut ns, "hi", &cid_hi);
         Lc::num(&lo).enforce_eq(&mut ns, "lo", &cid_lo);
@@ -556,8 +555,7 @@ impl ClaimInput {
             ));
         }
         let header = &spec.header;
-        let h0 =
-            crate::fold::accuracy::pack_state::<Fr>(&crate::fold::accuracy::header_state(header));
+        let h0 = crate::accuracy::pack_state::<Fr>(&crate::accuracy::header_state(header));
         let count = Fr::from(u64::from(header.count));
         if io.z0[l.samples] != Fr::ZERO
             || io.z0[l.correct] != Fr::ZERO
@@ -587,7 +585,7 @@ impl ClaimInput {
             ));
         };
         let st = [a[0], a[1], a[2], a[3], b[0], b[1], b[2], b[3]];
-        if crate::fold::accuracy::finish(&st, header) != cid_digest {
+        if crate::accuracy::finish(&st, header) != cid_digest {
             return Err(Error::Invalid(
                 "the accuracy proof is about another dataset".into(),
             ));
@@ -631,8 +629,8 @@ pub fn parse_cid(s: &str) -> Result<[u8; 32]> {
             return Ok(d.try_into().expect("32 bytes"));
         }
     }
-    let cid: crate::bounty::cid::Cid = s.parse()?;
-    if cid.codec != crate::bounty::cid::Codec::Raw {
+    let cid: crate::data::cid::Cid = s.parse()?;
+    if cid.codec != crate::data::cid::Codec::Raw {
         return Err(Error::Usage(format!(
             "{s} is a dag-pb root: bounty claims prove datasets of one raw IPFS block (up to 256 KiB)"
         )));
@@ -780,7 +778,7 @@ pub fn prove_with_key(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bounty::cid::{Cid, Codec};
+    use crate::data::cid::{Cid, Codec};
 
     #[test]
     fn bounty_cids_are_raw_blocks() {

@@ -10,7 +10,7 @@
 //!   those words in order, and [`calldata_text`] prints them as `snarkjs zkey export
 //!   soliditycalldata` does.
 
-use super::bn254::{from_dec, to_dec, Fr};
+use crate::crypto::bn254::{from_dec, to_dec, Fr};
 use crate::{Error, Result};
 use ark_bn254::{Bn254, Fq, Fq2, G1Affine, G2Affine};
 use ark_ec::AffineRepr;
@@ -246,7 +246,7 @@ pub fn calldata(p: &Proof<Bn254>, inputs: &[Fr]) -> Vec<u8> {
         out.extend(w);
     }
     for x in inputs {
-        out.extend(super::bn254::to_be32(x));
+        out.extend(crate::crypto::bn254::to_be32(x));
     }
     out
 }
@@ -258,7 +258,7 @@ pub fn calldata_text(p: &Proof<Bn254>, inputs: &[Fr]) -> String {
     let w = proof_words(p);
     let xs: Vec<String> = inputs
         .iter()
-        .map(|x| h(&super::bn254::to_be32(x)))
+        .map(|x| h(&crate::crypto::bn254::to_be32(x)))
         .collect();
     format!(
         "[{},{}],[[{},{}],[{},{}]],[{},{}],[{}]",

@@ -90,7 +90,7 @@ pub fn decrypt<F: PrimeField>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bounty::bn254::Fr;
+    use crate::crypto::bn254::Fr;
     use ff::Field;
 
     #[test]

@@ -2,7 +2,7 @@
 //! folded in one IVC (docs/DESIGN.md §6).
 //!
 //! One fold per sample. A fold takes the sample's record (`R` bytes, see
-//! [`crate::bounty::dataset`]) as bits (its zero padding as constants), and with the same bits
+//! [`crate::data::dataset`]) as bits (its zero padding as constants), and with the same bits
 //! - extends the SHA-256 of the file by the record's `R/64` blocks (the state travels in the fold
 //!   state as two 128-bit halves),
 //! - parses the features (`byte·2^(fa−s)`, or `⌊byte/2^(s−fa)⌋`) and the label,
@@ -26,21 +26,21 @@
 //! and the step circuit of the layer-by-layer proof already holds every distinct layer. Proving
 //! memory is that of one sample's pass, whatever the number of samples.
 
-use super::arch::Architecture;
-use super::backend::{self, Backend, Bn254Ipa, Progress, ProveStats, Scalar};
-use super::circuit::alloc;
-use super::commit::{hash_gadget, hash_narrow_gadget};
-use super::params::{ParamsStore, Srs};
-use super::{fe_from_hex, fe_hex, ModelClaim, Visibility};
-use crate::bounty::cid::{Cid, Codec, CHUNK_SIZE};
-use crate::bounty::dataset::{Dataset, Header};
-use crate::bounty::sha256;
+use crate::data::cid::{Cid, Codec, CHUNK_SIZE};
+use crate::data::dataset::{Dataset, Header};
+use crate::data::sha256;
+use crate::fold::arch::Architecture;
+use crate::fold::backend::{self, Backend, Bn254Ipa, Progress, ProveStats, Scalar};
+use crate::fold::commit::{hash_gadget, hash_narrow_gadget};
+use crate::fold::params::{ParamsStore, Srs};
+use crate::fold::{fe_from_hex, fe_hex, ModelClaim, Visibility};
 use crate::model::QuantizedModel;
 use crate::{Error, Result};
 use ff::{Field as _, PrimeField};
 use kerafold_step_circuits::field::pow2;
 use kerafold_step_circuits::packing::{self, Packed};
 use kerafold_step_circuits::spec::{FixedPoint, Op};
+use kerafold_step_circuits::step::alloc_num as alloc;
 use kerafold_step_circuits::wellformed;
 use kerafold_step_circuits::{step as slot_gadget, Field};
 use nova_snark::frontend::gadgets::sha256::sha256_compression_function;
@@ -128,9 +128,9 @@ impl AccuracyArch {
     }
 }
 
-/// The model input for feature byte `b` (as [`crate::bounty::dataset::quantize_feature`]).
+/// The model input for feature byte `b` (as [`crate::data::dataset::quantize_feature`]).
 fn feature_int(b: u8, s: u8, fa: u32) -> i64 {
-    crate::bounty::dataset::quantize_feature(b, s, fa)
+    crate::data::dataset::quantize_feature(b, s, fa)
 }
 
 /// Everything the prover knows at one fold.
@@ -347,7 +347,7 @@ impl<F: Field> StepCircuit<F> for SampleStep<F> {
             |l| l + CS::one(),
             |l| l,
         );
-        let seed_value = super::commit::model_seed::<F>(arch);
+        let seed_value = crate::fold::commit::model_seed::<F>(arch);
         let seed = alloc(cs, "model_seed", Some(seed_value))?;
         cs.enforce(
             || "model_seed",
@@ -516,12 +516,12 @@ pub struct AccuracyClaim {
 /// The accuracy statement's kind tag in proof files.
 pub const ACCURACY: &str = "accuracy";
 
-/// An accuracy proof file: the common envelope ([`super::proof::ProofFile`]) with an
+/// An accuracy proof file: the common envelope ([`crate::fold::proof::ProofFile`]) with an
 /// [`AccuracyClaim`]; its `architecture` is the model's architecture digest (the dataset header
 /// is in the claim).
-pub type AccuracyProof = super::proof::ProofFile<AccuracyClaim>;
+pub type AccuracyProof = crate::fold::proof::ProofFile<AccuracyClaim>;
 
-impl super::proof::ProofFile<AccuracyClaim> {
+impl crate::fold::proof::ProofFile<AccuracyClaim> {
     /// Reads an accuracy proof file.
     pub fn read(path: &Path) -> Result<Self> {
         Self::read_kind(path, ACCURACY)
@@ -532,9 +532,9 @@ impl super::proof::ProofFile<AccuracyClaim> {
 /// count in the state (docs/DESIGN.md §4.5).
 pub struct Accuracy;
 
-impl super::Statement for Accuracy {
+impl crate::fold::Statement for Accuracy {
     const KIND: &'static str = ACCURACY;
-    const SYSTEMS: &'static [super::System] = &[super::System::Bn254Ipa];
+    const SYSTEMS: &'static [crate::fold::System] = &[crate::fold::System::Bn254Ipa];
     const STATE: &'static [&'static str] = &[
         "sample count",
         "dataset hash",
@@ -556,7 +556,7 @@ impl super::Statement for Accuracy {
     fn derive<F: Field>(
         arch: &Arc<Architecture>,
         claim: &AccuracyClaim,
-    ) -> Result<super::statement::Derived<F, SampleStep<F>>> {
+    ) -> Result<crate::fold::statement::Derived<F, SampleStep<F>>> {
         let arch = AccuracyArch::new((**arch).clone(), claim.header).map_err(|e| match e {
             Error::Shape { msg, .. } => Error::Invalid(format!(
                 "the claimed dataset header does not fit the architecture: {msg}"
@@ -589,7 +589,7 @@ impl super::Statement for Accuracy {
             Arc::new(arch),
             claim.model.visibility == Visibility::Private,
         );
-        Ok(super::statement::Derived {
+        Ok(crate::fold::statement::Derived {
             digest: circuit.digest(),
             circuit,
             z0,
@@ -686,7 +686,7 @@ fn prove_with<B: Backend>(
     } else {
         blinds.to_vec()
     });
-    let commitment = super::commit::model_commitment(&arch.model, model, &blinds);
+    let commitment = crate::fold::commit::model_commitment(&arch.model, model, &blinds);
     let h0 = pack_state::<Scalar<B>>(&header_state(&header));
     let z0 = vec![
         Scalar::<B>::ZERO,
@@ -707,7 +707,7 @@ fn prove_with<B: Backend>(
         codec: Codec::Raw,
         digest,
     };
-    if cid != crate::bounty::cid::cid_of_bytes(data.as_bytes()) {
+    if cid != crate::data::cid::cid_of_bytes(data.as_bytes()) {
         return Err(Error::Prover(
             "the folded SHA-256 differs from the file's CID".into(),
         ));
@@ -839,9 +839,9 @@ pub fn verify_accuracy(
     check: &AccuracyCheck,
 ) -> Result<AccuracyClaim> {
     let claim = &proof.claim;
-    super::statement::verify::<Accuracy>(
+    crate::fold::statement::verify::<Accuracy>(
         proof,
-        &super::VerifyContext {
+        &crate::fold::VerifyContext {
             params_dir,
             srs: None,
             model: check.model.as_ref(),

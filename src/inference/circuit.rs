@@ -16,12 +16,13 @@
 //! overflow), keep only the selected slot's output (and, for padded slots, only the step's real
 //! outputs), commit the output into `z[1]'`, and extend the chains.
 
-use super::arch::Architecture;
+use crate::fold::arch::Architecture;
 use crate::fold::commit::{hash_gadget, hash_narrow_gadget, zero_tensor_commitment};
 use kerafold_step_circuits::commit::{commit, open};
 use kerafold_step_circuits::field::from_i64;
 use kerafold_step_circuits::packing::Packed;
 use kerafold_step_circuits::step as slot_gadget;
+use kerafold_step_circuits::step::alloc_num as alloc;
 use kerafold_step_circuits::wellformed;
 use kerafold_step_circuits::Field;
 use nova_snark::frontend::num::AllocatedNum;
@@ -102,17 +103,6 @@ pub fn circuit_digest(arch: &Architecture, private_weights: bool) -> [u8; 32] {
     }
 }
 
-/// Allocates a free number `name` with value `v` (`None`: shape only).
-pub(super) fn alloc<F: Field, CS: ConstraintSystem<F>>(
-    cs: &mut CS,
-    name: &str,
-    v: Option<F>,
-) -> Result<AllocatedNum<F>, SynthesisError> {
-    AllocatedNum::alloc(cs.namespace(|| name.to_string()), || {
-        v.ok_or(SynthesisError::AssignmentMissing)
-    })
-}
-
 /// Allocates `a·b` for a boolean `a` and a number `b`.
 fn mul_bool<F: Field, CS: ConstraintSystem<F>>(
     mut cs: CS,
@@ -157,6 +147,34 @@ fn alloc_lc<F: Field, CS: ConstraintSystem<F>>(
         |lc| lc + out.get_variable(),
     );
     Ok(out)
+}
+
+/// Public parameters of the layer-by-layer circuit.
+pub type Pp<B> = crate::fold::backend::PpOf<B, LayerStep<crate::fold::backend::Scalar<B>>>;
+/// Verifier key of the layer-by-layer circuit.
+pub type Vk<B> = crate::fold::backend::VkOf<B, LayerStep<crate::fold::backend::Scalar<B>>>;
+/// Compressed proof of the layer-by-layer circuit.
+pub type Snark<B> = crate::fold::backend::SnarkOf<B, LayerStep<crate::fold::backend::Scalar<B>>>;
+
+/// Synthesizes one step with its witness into a checking constraint system.
+pub fn check_step<F: Field>(
+    arch: &Arc<Architecture>,
+    witness: &Arc<StepWitness<F>>,
+    z: &[F],
+) -> crate::Result<(Vec<F>, usize)> {
+    crate::fold::backend::check_circuit(
+        &LayerStep {
+            arch: arch.clone(),
+            private_weights: false,
+            witness: Some(witness.clone()),
+        },
+        z,
+    )
+}
+
+/// Number of constraints of the layer step circuit alone (without Nova's augmentation).
+pub fn step_constraints<F: Field>(arch: &Arc<Architecture>) -> crate::Result<usize> {
+    crate::fold::backend::circuit_constraints::<F, _>(&LayerStep::<F>::shape(arch.clone()))
 }
 
 impl<F: Field> StepCircuit<F> for LayerStep<F> {

@@ -10,7 +10,7 @@
 //! silently yields a proof that does not verify. [`prove`] therefore checks every row natively
 //! first and names the first failing one.
 
-use super::bn254::{to_ark, Fr};
+use crate::crypto::bn254::{to_ark, Fr};
 use crate::{Error, Result};
 use ark_bn254::Bn254;
 use ark_groth16::{Groth16, PreparedVerifyingKey, Proof, ProvingKey, VerifyingKey};

@@ -1,0 +1,17 @@
+//! Bounty claims (docs/DESIGN.md §6): what a hunter encrypts to the host, the Groth16 claim that
+//! binds it to an accuracy proof, its exports for snarkjs and the EVM, and the flow's checks.
+//!
+//! - [`weights`]: the plaintext layout, encryption to the host, and how the host gets the exact
+//!   quantized model back;
+//! - [`circuit`]: the claim circuit; [`groth16`]: the adapter from frontend circuits to
+//!   ark-groth16;
+//! - [`snarkjs`] and [`solidity`]: exports for snarkjs and the EVM;
+//! - [`flow`]: the host's setup, the bounty's terms, and every check of a claim before it is
+//!   approved or its weights decrypted.
+
+pub mod circuit;
+pub mod flow;
+pub mod groth16;
+pub mod snarkjs;
+pub mod solidity;
+pub mod weights;

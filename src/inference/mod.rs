@@ -1,0 +1,476 @@
+//! Proofs of one inference (docs/DESIGN.md §4.2): the layer-by-layer statement, its claim,
+//! prover and verifier.
+//!
+//! ```no_run
+//! # fn main() -> kerafold::Result<()> {
+//! use kerafold::inference::{self, ProveOptions, VerifyOptions};
+//! let graph = kerafold::model::load("model.keras".as_ref())?;
+//! let program = kerafold::model::lower(&graph)?;
+//! let sample = vec![0.5f32; graph.input_len()];
+//! let (model, _) = kerafold::model::calibrate(&program, &[sample.clone()])?;
+//! let input = model.quantize_input(&sample, None)?;
+//! let (proof, _stats) = inference::prove(&model, &input, &ProveOptions::default(), &mut |_| {})?;
+//! let verified = inference::verify(&proof, &VerifyOptions::default())?;
+//! println!("class {}", verified.claim.class);
+//! # Ok(()) }
+//! ```
+
+pub mod circuit;
+
+use crate::fold::backend::{self, Backend, Bn254Ipa, Bn254Kzg, PastaIpa, Scalar};
+use crate::fold::commit::{self, arch_chain, tensor_commitment, zero_tensor_commitment};
+use crate::fold::statement::{self, Statement, VerifyContext};
+use crate::fold::{
+    default_params_dir, fe_from_hex, fe_hex, proof, Architecture, ModelClaim, ParamsStore,
+    Progress, ProveStats, Srs, System, Visibility,
+};
+use crate::model::{QuantizedModel, Trace};
+use crate::{Error, Result};
+use circuit::{LayerStep, StepWitness};
+use ff::Field as _;
+use kerafold_step_circuits::spec::FixedPoint;
+use kerafold_step_circuits::Field;
+use rand_core::OsRng;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// How to prove.
+#[derive(Clone, Debug)]
+pub struct ProveOptions {
+    pub system: System,
+    pub srs: Srs,
+    pub input: Visibility,
+    pub model: Visibility,
+    pub output: Visibility,
+    pub params_dir: PathBuf,
+}
+
+impl Default for ProveOptions {
+    fn default() -> Self {
+        Self {
+            system: System::Bn254Ipa,
+            srs: Srs::Transparent,
+            input: Visibility::Public,
+            model: Visibility::Public,
+            output: Visibility::Public,
+            params_dir: default_params_dir(),
+        }
+    }
+}
+
+/// A committed or revealed tensor.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "visibility", rename_all = "lowercase")]
+pub enum Opening {
+    /// The integer values (fixed point at scale `2^fa`).
+    Public { values: Vec<i64> },
+    /// A blinded commitment (hex of the field element).
+    Private { commitment: String },
+}
+
+/// What a proof states.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Claim {
+    /// The prover's label for the model (its Keras name): not bound by the proof.
+    pub model_name: String,
+    /// Number of folded steps.
+    pub steps: usize,
+    pub fixed_point: FixedPoint,
+    pub input: Opening,
+    pub model: ModelClaim,
+    /// The logits.
+    pub output: Opening,
+    /// ArgMax of the logits.
+    pub class: usize,
+}
+
+/// The inference statement's kind tag in proof files.
+pub const INFERENCE: &str = "inference";
+
+/// An inference proof file.
+pub type ProofFile = proof::ProofFile<Claim>;
+/// An inference proof file (the name [`ProofFile`] has for it elsewhere).
+pub type InferenceProof = ProofFile;
+
+impl proof::ProofFile<Claim> {
+    /// Reads an inference proof file.
+    pub fn read(path: &Path) -> Result<Self> {
+        Self::read_kind(path, INFERENCE)
+    }
+}
+
+/// The statement of one inference: the layer-by-layer circuit from the input's commitment to the
+/// output's, with the architecture and model chains and the class in the state
+/// (docs/DESIGN.md §4.2).
+pub struct Inference;
+
+impl Statement for Inference {
+    const KIND: &'static str = INFERENCE;
+    const SYSTEMS: &'static [System] = &[System::Bn254Ipa, System::Bn254Kzg, System::PastaIpa];
+    const STATE: &'static [&'static str] = &[
+        "step count",
+        "output commitment",
+        "residual state",
+        "architecture chain",
+        "model commitment",
+        "class",
+    ];
+    type Claim = Claim;
+    type Circuit<F: Field> = LayerStep<F>;
+
+    fn steps(claim: &Claim) -> usize {
+        claim.steps
+    }
+
+    fn model(claim: &Claim) -> &ModelClaim {
+        &claim.model
+    }
+
+    fn derive<F: Field>(
+        arch: &Arc<Architecture>,
+        claim: &Claim,
+    ) -> Result<statement::Derived<F, LayerStep<F>>> {
+        if claim.fixed_point != arch.fp {
+            return Err(Error::Invalid(
+                "claimed fixed-point parameters differ from the architecture's".into(),
+            ));
+        }
+        if claim.steps != arch.steps.len() {
+            return Err(Error::Invalid(format!(
+                "claim has {} steps, the architecture {}",
+                claim.steps,
+                arch.steps.len()
+            )));
+        }
+        let (z0, zn) = public_io::<F>(arch, claim)?;
+        let circuit =
+            LayerStep::shape_for(arch.clone(), claim.model.visibility == Visibility::Private);
+        Ok(statement::Derived {
+            digest: circuit.digest(),
+            circuit,
+            z0,
+            zn,
+        })
+    }
+}
+
+/// Blinding values of one proof.
+struct Blinding<F> {
+    input: F,
+    output: F,
+    /// Per step (empty for a public model).
+    model: Vec<F>,
+}
+
+fn random_or_zero<F: Field>(v: Visibility) -> F {
+    match v {
+        Visibility::Public => F::ZERO,
+        Visibility::Private => F::random(OsRng),
+    }
+}
+
+/// Builds one step's witness.
+fn step_witness<F: Field>(
+    arch: &Architecture,
+    model: &QuantizedModel,
+    trace: &Trace,
+    blind: &Blinding<F>,
+    i: usize,
+) -> StepWitness<F> {
+    let width = arch.width;
+    let pad = |v: &[i64]| {
+        let mut v = v.to_vec();
+        v.resize(width, 0);
+        v
+    };
+    let (desc, st) = (&arch.steps[i], &trace.steps[i]);
+    let n = arch.steps.len();
+    let r_in = if i == 0 { blind.input } else { F::ZERO };
+    // the saved tensor was committed as some step's input: only step 0's input is blinded
+    let saver = arch.steps[..i].iter().rposition(|d| d.save_input);
+    StepWitness {
+        slot: desc.slot,
+        n_out: desc.n_out,
+        save_input: desc.save_input,
+        x: pad(&st.input),
+        r_in,
+        skip: st
+            .skip
+            .as_deref()
+            .map(pad)
+            .unwrap_or_else(|| vec![0; width]),
+        r_skip: if st.skip.is_some() && saver == Some(0) {
+            blind.input
+        } else {
+            F::ZERO
+        },
+        weights: arch.packed_weights(i, model),
+        r_model: blind.model.get(i).copied().unwrap_or(F::ZERO),
+        r_out: if i + 1 == n { blind.output } else { F::ZERO },
+    }
+}
+
+/// The witness of step `i` of a proof whose input, model and output are all public (nothing
+/// blinded): exactly what [`prove`] folds at that step. For code that drives Nova directly
+/// (benchmarks).
+pub fn public_step_witness<F: Field>(
+    arch: &Architecture,
+    model: &QuantizedModel,
+    trace: &Trace,
+    i: usize,
+) -> StepWitness<F> {
+    step_witness(arch, model, trace, &Blinding::public(), i)
+}
+
+/// The initial state `z0` of a proof with a public input (see [`public_step_witness`]).
+pub fn public_initial_state<F: Field>(arch: &Architecture, trace: &Trace) -> Vec<F> {
+    initial_state(arch, trace, &Blinding::public())
+}
+
+impl<F: Field> Blinding<F> {
+    fn public() -> Self {
+        Self {
+            input: F::ZERO,
+            output: F::ZERO,
+            model: vec![],
+        }
+    }
+}
+
+/// The initial state.
+fn initial_state<F: Field>(arch: &Architecture, trace: &Trace, blind: &Blinding<F>) -> Vec<F> {
+    vec![
+        F::ZERO,
+        tensor_commitment(&trace.input, arch.width, arch.fp.bits, blind.input),
+        zero_tensor_commitment(arch.width, arch.fp.bits),
+        F::ZERO,
+        commit::model_seed(arch),
+        F::ZERO,
+    ]
+}
+
+fn prove_with<B: Backend>(
+    model: &QuantizedModel,
+    input: &[i64],
+    opts: &ProveOptions,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<(ProofFile, ProveStats)> {
+    let arch = Arc::new(Architecture::compile(model)?);
+    let trace = model.trace(input, None)?;
+    let blind = Blinding::<Scalar<B>> {
+        input: random_or_zero(opts.input),
+        output: random_or_zero(opts.output),
+        model: match opts.model {
+            Visibility::Public => vec![],
+            Visibility::Private => (0..arch.steps.len())
+                .map(|_| Scalar::<B>::random(OsRng))
+                .collect(),
+        },
+    };
+    let z0 = initial_state(&arch, &trace, &blind);
+    let store = ParamsStore::new(&opts.params_dir);
+    let private_weights = opts.model == Visibility::Private;
+    let shape = LayerStep::shape_for(arch.clone(), private_weights);
+    let circuit = |i: usize| LayerStep {
+        witness: Some(Arc::new(step_witness(&arch, model, &trace, &blind, i))),
+        ..shape.clone()
+    };
+    let what = |i: usize| format!("step {i} ('{}')", arch.steps[i].name);
+    let folding = backend::Folding {
+        digest: shape.digest(),
+        shape: shape.clone(),
+        n: arch.steps.len(),
+        circuit: &circuit,
+        what: &what,
+    };
+    let (snark, zn, stats) = backend::prove::<B, _>(&store, &opts.srs, &folding, &z0, progress)?;
+    store.save_arch(B::ID, &arch.digest(), &*arch)?;
+    if zn[5] != Scalar::<B>::from(trace.class as u64) {
+        return Err(Error::Prover(
+            "proven class differs from the reference inference".into(),
+        ));
+    }
+    let claim = Claim {
+        model_name: model.name.clone(),
+        steps: arch.steps.len(),
+        fixed_point: model.fp,
+        input: match opts.input {
+            Visibility::Public => Opening::Public {
+                values: trace.input.clone(),
+            },
+            Visibility::Private => Opening::Private {
+                commitment: fe_hex(&z0[1]),
+            },
+        },
+        model: ModelClaim {
+            visibility: opts.model,
+            commitment: fe_hex(&zn[4]),
+        },
+        output: match opts.output {
+            Visibility::Public => Opening::Public {
+                values: trace.logits.clone(),
+            },
+            Visibility::Private => Opening::Private {
+                commitment: fe_hex(&zn[1]),
+            },
+        },
+        class: trace.class,
+    };
+    let proof = ProofFile::new(INFERENCE, B::ID, &arch.digest(), claim, hex::encode(snark));
+    Ok((proof, stats))
+}
+
+/// Proves one inference of `model` on the quantized `input`.
+pub fn prove(
+    model: &QuantizedModel,
+    input: &[i64],
+    opts: &ProveOptions,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<(ProofFile, ProveStats)> {
+    match opts.system {
+        System::Bn254Ipa => prove_with::<Bn254Ipa>(model, input, opts, progress),
+        System::Bn254Kzg => prove_with::<Bn254Kzg>(model, input, opts, progress),
+        System::PastaIpa => prove_with::<PastaIpa>(model, input, opts, progress),
+    }
+}
+
+/// How to verify.
+#[derive(Clone, Debug)]
+pub struct VerifyOptions {
+    pub params_dir: PathBuf,
+    /// For HyperKZG proofs whose verifier key is not cached: the powers of tau.
+    pub srs: Option<Srs>,
+    /// The model file's quantized model (public models only): the architecture is rebuilt from
+    /// it and the commitment recomputed.
+    pub model: Option<QuantizedModel>,
+    /// The architecture (an `arch.json`), for a proof whose model the verifier does not have;
+    /// checked against the proof's digest. Without it and without `model`, the parameter
+    /// directory's copy is used (checked the same way).
+    pub arch: Option<Architecture>,
+    /// The quantized input, checked against a public input in the claim.
+    pub input: Option<Vec<i64>>,
+}
+
+impl Default for VerifyOptions {
+    fn default() -> Self {
+        Self {
+            params_dir: default_params_dir(),
+            srs: None,
+            model: None,
+            arch: None,
+            input: None,
+        }
+    }
+}
+
+/// A verified claim and what was checked beyond the proof itself.
+#[derive(Clone, Debug)]
+pub struct Verified {
+    pub claim: Claim,
+    pub system: System,
+    /// The model commitment was recomputed from a model file.
+    pub model_checked: bool,
+    /// The public input was compared with an input file.
+    pub input_checked: bool,
+}
+
+fn opening_commitment<F: Field>(
+    o: &Opening,
+    len: usize,
+    width: usize,
+    fp: &FixedPoint,
+    what: &str,
+) -> Result<F> {
+    match o {
+        Opening::Public { values } => {
+            if values.len() != len {
+                return Err(Error::Invalid(format!(
+                    "{what} has {} values, the architecture has {len}",
+                    values.len()
+                )));
+            }
+            if let Some(v) = values.iter().find(|v| !fp.in_range(**v)) {
+                return Err(Error::Invalid(format!(
+                    "{what} value {v} is outside the {}-bit range",
+                    fp.bits
+                )));
+            }
+            Ok(tensor_commitment(values, width, fp.bits, F::ZERO))
+        }
+        Opening::Private { commitment } => fe_from_hex(commitment, &format!("{what} commitment")),
+    }
+}
+
+/// The public state of an inference proof of `claim` over `arch`: `(z0, zn)` as the verifier
+/// derives them (public values are committed here, never taken as commitments).
+pub fn public_io<F: Field>(arch: &Architecture, claim: &Claim) -> Result<(Vec<F>, Vec<F>)> {
+    let fp = arch.fp;
+    let in_len: usize = arch.input_shape.iter().product();
+    let input_c: F = opening_commitment(&claim.input, in_len, arch.width, &fp, "input")?;
+    let output_c: F =
+        opening_commitment(&claim.output, arch.output_len(), arch.width, &fp, "output")?;
+    if let Opening::Public { values } = &claim.output {
+        if kerafold_step_circuits::native::argmax(values) != claim.class {
+            return Err(Error::Invalid(
+                "the claimed class is not the ArgMax of the claimed logits".into(),
+            ));
+        }
+    }
+    let model_c: F = fe_from_hex(&claim.model.commitment, "model commitment")?;
+    let zero_c = zero_tensor_commitment(arch.width, fp.bits);
+    let z0 = vec![
+        F::ZERO,
+        input_c,
+        zero_c,
+        F::ZERO,
+        commit::model_seed(arch),
+        F::ZERO,
+    ];
+    let zn = vec![
+        F::from(arch.steps.len() as u64),
+        output_c,
+        zero_c,
+        arch_chain(arch),
+        model_c,
+        F::from(claim.class as u64),
+    ];
+    Ok((z0, zn))
+}
+
+/// Verifies an inference proof file. Returns the claim if the proof holds; [`Error::Invalid`]
+/// otherwise.
+pub fn verify(proof: &ProofFile, opts: &VerifyOptions) -> Result<Verified> {
+    let claim = &proof.claim;
+    let mut input_checked = false;
+    if let Some(x) = &opts.input {
+        match &claim.input {
+            Opening::Public { values } if values == x => input_checked = true,
+            Opening::Public { .. } => {
+                return Err(Error::Invalid(
+                    "the input file differs from the proof's public input".into(),
+                ))
+            }
+            Opening::Private { .. } => {
+                return Err(Error::Usage(
+                    "the proof's input is private: it cannot be compared with an input file".into(),
+                ))
+            }
+        }
+    }
+    let v = statement::verify::<Inference>(
+        proof,
+        &VerifyContext {
+            params_dir: &opts.params_dir,
+            srs: opts.srs.as_ref(),
+            model: opts.model.as_ref(),
+            arch: opts.arch.as_ref(),
+        },
+    )?;
+    Ok(Verified {
+        claim: claim.clone(),
+        system: v.system,
+        model_checked: v.model_checked,
+        input_checked,
+    })
+}
