@@ -30,9 +30,10 @@ use crate::data::cid::{Cid, Codec, CHUNK_SIZE};
 use crate::data::dataset::{Dataset, Header};
 use crate::data::sha256;
 use crate::fold::arch::Architecture;
-use crate::fold::backend::{self, Backend, Bn254Ipa, Progress, ProveStats, Scalar};
+use crate::fold::backend::{Backend, Bn254Ipa, Scalar};
 use crate::fold::commit::{hash_gadget, hash_narrow_gadget};
 use crate::fold::params::{ParamsStore, Srs};
+use crate::fold::pipeline::{self, Progress, ProveStats};
 use crate::fold::{fe_from_hex, fe_hex, ModelClaim, Visibility};
 use crate::model::QuantizedModel;
 use crate::{Error, Result};
@@ -62,7 +63,9 @@ pub const ARITY: usize = 5;
 /// The public layout of an accuracy proof: the model's architecture and the dataset's header.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccuracyArch {
+    /// The model's public architecture.
     pub model: Architecture,
+    /// The dataset file's header.
     pub header: Header,
 }
 
@@ -77,7 +80,7 @@ impl AccuracyArch {
             return Err(Error::Shape {
                 context: "dataset".into(),
                 msg: format!(
-                    "the dataset has {} classes, the model {} outputs: labels must be the model's classes (pack the dataset with --classes {})",
+                    "the dataset has {} classes, the model {} outputs: labels must be the model's classes (pack the dataset with {} classes)",
                     header.classes,
                     model.output_len(),
                     model.output_len()
@@ -110,7 +113,7 @@ impl AccuracyArch {
                 layer: "input".into(),
                 sample: None,
                 msg: format!(
-                    "a feature byte of 255 at scale 2^-{} is {} at scale 2^{}, outside the {}-bit range; use more --bits",
+                    "a feature byte of 255 at scale 2^-{} is {} at scale 2^{}, outside the {}-bit range; use more activation bits",
                     header.scale_shift, top, fp.fa, fp.bits
                 ),
             });
@@ -147,10 +150,12 @@ pub struct SampleWitness<F> {
 /// The accuracy step circuit.
 #[derive(Clone, Debug)]
 pub struct SampleStep<F: Field> {
+    /// The model architecture and dataset header.
     pub arch: Arc<AccuracyArch>,
     /// The weights are private: each step proves them well-formed
     /// ([`kerafold_step_circuits::wellformed`]).
     pub private_weights: bool,
+    /// The prover's witness (`None` for the circuit's shape).
     pub witness: Option<Arc<SampleWitness<F>>>,
 }
 
@@ -191,7 +196,7 @@ fn num_of<F: Field, CS: ConstraintSystem<F>>(
 
 /// Decomposes a 128-bit half of the SHA state into its four words (big-endian words, each
 /// big-endian bits, as the SHA gadget takes them).
-pub fn unpack_half<F: Field, CS: ConstraintSystem<F>>(
+pub(crate) fn unpack_half<F: Field, CS: ConstraintSystem<F>>(
     mut cs: CS,
     half: &AllocatedNum<F>,
 ) -> Result<Vec<UInt32>, SynthesisError> {
@@ -232,7 +237,7 @@ pub fn unpack_half<F: Field, CS: ConstraintSystem<F>>(
 }
 
 /// Packs four words (big-endian) into a 128-bit number.
-pub fn pack_half<F: Field, CS: ConstraintSystem<F>>(
+pub(crate) fn pack_half<F: Field, CS: ConstraintSystem<F>>(
     cs: CS,
     words: &[UInt32],
 ) -> Result<AllocatedNum<F>, SynthesisError> {
@@ -472,7 +477,7 @@ impl<F: Field> StepCircuit<F> for SampleStep<F> {
 }
 
 /// The SHA state as two field elements (words 0–3 and 4–7, big-endian words).
-pub fn pack_state<F: PrimeField>(state: &[u32; 8]) -> [F; 2] {
+pub(crate) fn pack_state<F: PrimeField>(state: &[u32; 8]) -> [F; 2] {
     let half = |w: &[u32]| {
         let v = w.iter().fold(0u128, |acc, &x| (acc << 32) | x as u128);
         F::from_u128(v)
@@ -501,6 +506,7 @@ pub fn finish(state: &[u32; 8], header: &Header) -> [u8; 32] {
 pub struct AccuracyClaim {
     /// The prover's label for the model (its Keras name): not bound by the proof.
     pub model_name: String,
+    /// Fixed-point parameters of the quantized model.
     pub fixed_point: FixedPoint,
     /// The dataset's CIDv1 (`b…`).
     pub cid: String,
@@ -508,8 +514,11 @@ pub struct AccuracyClaim {
     pub header: Header,
     /// The SHA-256 state after the last record (hex of the eight words), before padding.
     pub sha_state: String,
+    /// Number of samples proven: one fold each.
     pub samples: usize,
+    /// Samples whose predicted class equals their label.
     pub correct: usize,
+    /// Visibility and commitment of the model (the model chain).
     pub model: ModelClaim,
 }
 
@@ -723,7 +732,7 @@ fn prove_with<B: Backend>(
         ..shape.clone()
     };
     let what = |i: usize| format!("sample {i}");
-    let folding = backend::Folding {
+    let folding = pipeline::Folding {
         digest: shape.digest(),
         shape: shape.clone(),
         n,
@@ -731,7 +740,7 @@ fn prove_with<B: Backend>(
         what: &what,
     };
     let (snark, zn, stats) =
-        backend::prove::<B, _>(&store, &Srs::Transparent, &folding, &z0, progress)?;
+        pipeline::prove::<B, _>(&store, &Srs::Transparent, &folding, &z0, progress)?;
     let digest_arch = arch.model.digest();
     store.save_arch(B::ID, &digest_arch, &arch.model)?;
     if zn[4] != Scalar::<B>::from(correct as u64) || zn[1..3] != pack_state::<Scalar<B>>(&st) {

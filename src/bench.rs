@@ -126,7 +126,7 @@ pub struct BenchReport {
 }
 
 /// `nproc` and the CPU model, as far as this platform tells.
-pub fn machine_description() -> String {
+pub(crate) fn machine_description() -> String {
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
@@ -221,7 +221,7 @@ fn child_args(spec: &SynthSpec, system: System) -> Vec<String> {
 }
 
 /// The depth whose model shapes the baseline: enough steps for [`PROFILE_STEPS`].
-pub fn profile_depth(kind: Kind) -> usize {
+pub(crate) fn profile_depth(kind: Kind) -> usize {
     PROFILE_STEPS.div_ceil(kind.steps_per_depth())
 }
 

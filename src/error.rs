@@ -10,28 +10,46 @@ pub enum Error {
     /// A file could not be read or written.
     #[error("{path}: {source}")]
     Io {
+        /// The file.
         path: PathBuf,
+        /// The I/O error.
         #[source]
         source: std::io::Error,
     },
     /// A file is not what it should be (corrupt zip, missing HDF5 dataset, bad JSON, ...).
     #[error("{path}: {msg}")]
-    Format { path: PathBuf, msg: String },
+    Format {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        msg: String,
+    },
     /// A layer (or layer option) kerafold does not support.
     #[error("layer '{layer}' ({class}): {msg}")]
     Unsupported {
+        /// The layer's name.
         layer: String,
+        /// The layer's Keras class name.
         class: String,
+        /// What is not supported.
         msg: String,
     },
     /// Shapes that do not fit (wrong input size, inconsistent weights, ...).
     #[error("{context}: {msg}")]
-    Shape { context: String, msg: String },
+    Shape {
+        /// Where: a layer, the model input or an input file.
+        context: String,
+        /// The shapes or sizes that do not fit.
+        msg: String,
+    },
     /// A value left the fixed-point range, or a weight is not finite.
     #[error("layer '{layer}'{}: {msg}", sample.map(|s| format!(", sample {s}")).unwrap_or_default())]
     Overflow {
+        /// The layer (or `input`, `model`).
         layer: String,
+        /// Index of the sample in a batch or data set, if any.
         sample: Option<usize>,
+        /// Which value, and the range it left.
         msg: String,
     },
     /// Bad command-line usage or arguments.
@@ -44,7 +62,26 @@ pub enum Error {
     /// A proof or claim did not verify.
     #[error("verification failed: {0}")]
     Invalid(String),
-    /// The proving backend failed.
+    /// nova-snark failed while setting up, folding or compressing.
+    #[error("{what}: {source}")]
+    Nova {
+        /// What was being done.
+        what: String,
+        /// The nova-snark error.
+        #[source]
+        source: nova_snark::errors::NovaError,
+    },
+    /// A circuit could not be synthesized (a gadget refused its witness, or a value is missing).
+    #[error("{what}: {source}")]
+    Synthesis {
+        /// What was being synthesized.
+        what: String,
+        /// The synthesis error.
+        #[source]
+        source: nova_snark::frontend::SynthesisError,
+    },
+    /// The prover failed in kerafold's own code (a step that does not check, a report that
+    /// cannot be written).
     #[error("prover: {0}")]
     Prover(String),
 }
@@ -64,6 +101,25 @@ impl Error {
         Error::Format {
             path: path.into(),
             msg: msg.into(),
+        }
+    }
+
+    /// Shorthand for [`Error::Nova`].
+    pub fn nova(what: impl Into<String>, source: nova_snark::errors::NovaError) -> Self {
+        Error::Nova {
+            what: what.into(),
+            source,
+        }
+    }
+
+    /// Shorthand for [`Error::Synthesis`].
+    pub fn synthesis(
+        what: impl Into<String>,
+        source: nova_snark::frontend::SynthesisError,
+    ) -> Self {
+        Error::Synthesis {
+            what: what.into(),
+            source,
         }
     }
 

@@ -3,8 +3,7 @@
 
 use crate::fold::Architecture;
 use crate::inference::circuit::step_constraints;
-use crate::model::graph::Graph;
-use crate::model::{Program, QuantizedModel};
+use crate::model::QuantizedModel;
 use crate::Result;
 use kerafold_step_circuits::count_constraints;
 use nova_snark::provider::Bn256EngineIPA;
@@ -21,11 +20,15 @@ pub struct LayerReport {
     pub name: String,
     /// Operation kind (`dense`, `conv`, ...) and activation.
     pub kind: String,
+    /// Activation name.
     pub activation: String,
+    /// Input shape (the previous step's output shape, or the model's input shape).
     pub input_shape: Vec<usize>,
+    /// Output shape as Keras sees it.
     pub output_shape: Vec<usize>,
     /// Weight and bias count.
     pub params: usize,
+    /// Multiply-accumulates of the op (0 for weightless ops).
     pub macs: usize,
     /// Output element count.
     pub outputs: usize,
@@ -40,31 +43,39 @@ pub struct LayerReport {
 pub struct StepCircuitReport {
     /// Constraints of one step (kerafold's circuit, without Nova's own verifier circuit).
     pub constraints_per_step: usize,
+    /// Number of slots (gadget instances) in the step circuit.
     pub slots: usize,
     /// Length of the activation bus (largest tensor).
     pub bus_width: usize,
     /// Per step, the share of the step circuit spent on slots that are idle in that step.
     pub idle_share: Vec<f64>,
+    /// Smallest idle share over the steps (0 without steps).
     pub idle_share_min: f64,
+    /// Largest idle share over the steps.
     pub idle_share_max: f64,
 }
 
 /// The whole report.
 #[derive(Clone, Debug, Serialize)]
 pub struct Report {
+    /// The model's name.
     pub model: String,
+    /// Input shape without the batch axis.
     pub input_shape: Vec<usize>,
+    /// Fixed-point parameters.
     pub quantization: kerafold_step_circuits::FixedPoint,
+    /// One report per step, in order.
     pub layers: Vec<LayerReport>,
+    /// The uniform step circuit.
     pub step_circuit: StepCircuitReport,
 }
 
 fn gadget_err(e: nova_snark::frontend::SynthesisError) -> crate::Error {
-    crate::Error::Prover(format!("counting constraints: {e:?}"))
+    crate::Error::synthesis("counting constraints", e)
 }
 
 /// Builds the report of a quantized model.
-pub fn report(graph: &Graph, _program: &Program, q: &QuantizedModel) -> Result<Report> {
+pub fn report(q: &QuantizedModel) -> Result<Report> {
     let mut layers = Vec::with_capacity(q.steps.len());
     let mut in_shape = q.input_shape.clone();
     for s in &q.steps {
@@ -106,8 +117,8 @@ pub fn report(graph: &Graph, _program: &Program, q: &QuantizedModel) -> Result<R
     let min = idle.iter().cloned().fold(f64::INFINITY, f64::min);
     let max = idle.iter().cloned().fold(0.0, f64::max);
     Ok(Report {
-        model: graph.name.clone(),
-        input_shape: graph.input_shape.clone(),
+        model: q.name.clone(),
+        input_shape: q.input_shape.clone(),
         quantization: q.fp,
         layers,
         step_circuit: StepCircuitReport {

@@ -13,13 +13,24 @@
 //! (BN254, Poseidon, Baby Jubjub, the cipher) → [`fold`] (the folding engine: architecture,
 //! commitments, backends, keys, the proof envelope, the one verifier of every [`fold::Statement`])
 //! → [`inference`] and [`accuracy`] (the two statements) → [`claim`] (weight encryption, the
-//! Groth16 claim, exports, the bounty flow's checks) → [`proofs`], [`inspect`], [`bench`].
+//! Groth16 claim, exports, the bounty flow's checks) → [`proofs`], [`inspect`], `bench` →
+//! [`commands`] (one function per `kerafold` command, returning a report that renders as text
+//! and JSON; the binary in `src/bin/kerafold/` only parses flags and prints). [`sys`] (peak memory,
+//! CPU time) is usable from every layer and holds the crate's only `unsafe` code.
+//!
+//! Cargo features: `cli` (the binary's clap and indicatif) and `bench` (the benchmark harness
+//! and its plots), both on by default; the library itself needs neither.
 //! The fuzz targets of every parser of untrusted bytes live outside the library, in `fuzz/`
 //! (`FUZZING.md`).
 
+#![deny(unsafe_code)]
+#![warn(missing_docs)]
+
 pub mod accuracy;
+#[cfg(feature = "bench")]
 pub mod bench;
 pub mod claim;
+pub mod commands;
 pub mod crypto;
 pub mod data;
 pub mod error;
@@ -28,6 +39,7 @@ pub mod inference;
 pub mod inspect;
 pub mod model;
 pub mod proofs;
+pub mod sys;
 
 pub use error::{Error, Result};
 

@@ -516,7 +516,7 @@ fn a_dataset_with_other_classes_than_the_model_is_refused() {
     refused(
         &["claim-setup", m, "--data", d, "-o", out.to_str().unwrap()],
         2,
-        &["13 classes", "10 outputs", "--classes 10"],
+        &["13 classes", "10 outputs", "with 10 classes"],
     );
     refused(
         &[

@@ -250,3 +250,129 @@ fn bad_inputs_exit_2_with_a_clear_one_line_error() {
     ]);
     assert_usage_error(&out, &["sample 99"]);
 }
+
+/// Calibration reports the fixed point the model really uses (one guard, not two), and the
+/// text names the values the flags take, so a bounty host can pass them to `claim-setup`.
+#[test]
+fn inspect_shows_one_fixed_point_in_the_flags_own_terms() {
+    let model = model_path("digits", Format::Keras);
+    let out = kerafold(&["inspect", s(&model), "--json"]);
+    assert!(out.status.success(), "{out:?}");
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["calibration"]["fp"], v["quantization"], "{v}");
+    let out = kerafold(&["inspect", s(&model)]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    let fp = &v["quantization"];
+    let flags = format!(
+        "fa={} fw={} bits={} guard={}",
+        fp["fa"], fp["fw"], fp["bits"], fp["guard"]
+    );
+    assert!(text.contains(&flags), "'{flags}' not in: {text}");
+}
+
+/// A model opening (what `decrypt-weights` and `prove-accuracy --opening` write) is a model
+/// `run` and `inspect` take: the integer model, as it was proven.
+#[test]
+fn a_model_opening_runs_and_inspects() {
+    use kerafold::claim::weights::{ModelOpening, Opening};
+    let dir = scratch_dir("opening");
+    let graph = kerafold::model::load(&model_path("digits", Format::Keras)).unwrap();
+    let program = kerafold::model::lower(&graph).unwrap();
+    let fp = kerafold_step_circuits::FixedPoint {
+        fa: 8,
+        fw: 8,
+        bits: 14,
+        guard: 3,
+    };
+    let model = kerafold::model::quantize(&program, fp).unwrap();
+    let path = dir.join("model.json");
+    ModelOpening::new(&Opening {
+        model: model.clone(),
+        blinds: vec![],
+    })
+    .unwrap()
+    .write(&path)
+    .unwrap();
+
+    let inputs = fixture_file("digits.json");
+    let out = kerafold(&["run", s(&path), "--input", s(&inputs), "--json"]);
+    assert!(out.status.success(), "{out:?}");
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let samples = v["samples"].as_array().unwrap();
+    assert_eq!(samples.len(), 32);
+    let fx = common::Fixture::load("digits");
+    for (i, smp) in samples.iter().enumerate() {
+        let x = model.quantize_input(&fx.inputs[i], Some(i)).unwrap();
+        let want = model.trace(&x, Some(i)).unwrap().class;
+        assert_eq!(smp["class"], want, "sample {i}");
+        assert!(
+            smp.get("float_output").is_none(),
+            "an opening has no float model"
+        );
+    }
+    assert_eq!(v["fixed_point"]["guard"], model.fp.guard);
+
+    let out = kerafold(&["inspect", s(&path), "--json"]);
+    assert!(out.status.success(), "{out:?}");
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["quantization"]["fw"], 8);
+    assert!(v.get("calibration").is_none());
+}
+
+/// Integer features packed with the default scale get a note saying what the bytes mean.
+#[test]
+fn packing_integer_features_at_the_default_scale_says_what_they_mean() {
+    let dir = scratch_dir("pack-default-scale");
+    let out = dir.join("d.kfd");
+    let o = kerafold(&[
+        "dataset",
+        "pack",
+        "--features",
+        s(&fixture_file("digits_test_x.npy")),
+        "--labels",
+        s(&fixture_file("digits_test_y.npy")),
+        "-o",
+        s(&out),
+    ]);
+    assert!(o.status.success(), "{o:?}");
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        text.contains("note: integer features") && text.contains("--scale-shift"),
+        "{text}"
+    );
+    let o = kerafold(&[
+        "dataset",
+        "pack",
+        "--features",
+        s(&fixture_file("digits_test_x.npy")),
+        "--labels",
+        s(&fixture_file("digits_test_y.npy")),
+        "--scale-shift",
+        "4",
+        "-o",
+        s(&out),
+    ]);
+    assert!(!String::from_utf8_lossy(&o.stdout).contains("note: integer features"));
+}
+
+/// `--input` takes a file; a visibility word there says where it belongs.
+#[test]
+fn prove_flags_are_named_for_what_they_are() {
+    let out = kerafold(&[
+        "prove",
+        s(&model_path("mlp", Format::Keras)),
+        "--input",
+        "private",
+        "-o",
+        "/nonexistent/x.proof",
+    ]);
+    assert_usage_error(&out, &["--input-visibility"]);
+    let text = String::from_utf8_lossy(&kerafold(&["prove", "--help"]).stdout).to_string();
+    for f in [
+        "--input-visibility",
+        "--model-visibility",
+        "--output-visibility",
+    ] {
+        assert!(text.contains(f), "prove --help lacks {f}");
+    }
+}

@@ -307,7 +307,7 @@ fn pack_errors() {
     assert!(!dir.join("o.kfd").exists());
 
     assert!(err(pack_npy(&x16, &y64, 4, None)).contains("expected [16]"));
-    assert!(err(pack_npy(&x16, &y16, 4, Some(3))).contains("not below --classes 3"));
+    assert!(err(pack_npy(&x16, &y16, 4, Some(3))).contains("not below the number of classes, 3"));
     assert!(err(pack_npy(&x16, &y16, 17, None)).contains("at most 16"));
     // Integer features must be bytes.
     let xi = dir.join("xi.npy");

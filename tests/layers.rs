@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 /// everyone.
 const LAYERS: &[(&str, u32)] = &[
     ("error", 0),
+    ("sys", 0),
     ("model", 1),
     ("data", 2),
     ("crypto", 2),
@@ -20,6 +21,7 @@ const LAYERS: &[(&str, u32)] = &[
     ("proofs", 6),
     ("inspect", 6),
     ("bench", 6),
+    ("commands", 7),
 ];
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -51,7 +53,7 @@ fn library_modules_only_point_down() {
             .to_str()
             .unwrap();
         let module = first.trim_end_matches(".rs");
-        if ["lib", "main", "bounty_cli"].contains(&module) {
+        if ["lib", "bin"].contains(&module) {
             continue; // the crate root and the binary sit on top
         }
         let Some(&own) = layer.get(module) else {

@@ -412,7 +412,8 @@ fn a_64_layer_mlp_folds_one_layer_per_step() {
 /// step 2 is changed after the fact, so it no longer opens the state's commitment).
 #[test]
 fn a_bad_step_witness_is_named_before_it_is_folded() {
-    use kerafold::fold::backend::{self, Bn254Ipa, Folding, Progress};
+    use kerafold::fold::backend::Bn254Ipa;
+    use kerafold::fold::pipeline::{self, Folding, Progress};
     use kerafold::fold::{ParamsStore, Srs};
     use kerafold::inference::circuit::LayerStep;
     use std::sync::Arc;
@@ -444,7 +445,7 @@ fn a_bad_step_witness_is_named_before_it_is_folded() {
             what: &what,
         };
         let mut folded = vec![];
-        let r = backend::prove::<Bn254Ipa, _>(
+        let r = pipeline::prove::<Bn254Ipa, _>(
             &ParamsStore::new(&params),
             &Srs::Transparent,
             &folding,

@@ -58,7 +58,7 @@ fn mlp_proves_with_hyperkzg_from_ptau_and_with_random_tau() {
         ..opts.clone()
     };
     match inference::prove(&q, &x, &opts_small, &mut |_| {}) {
-        Err(Error::Prover(m)) => assert!(m.contains("powers of tau"), "{m}"),
+        Err(e @ Error::Nova { .. }) => assert!(e.to_string().contains("powers of tau"), "{e}"),
         other => panic!("expected a ptau error, got {:?}", other.map(|p| p.0.system)),
     }
 

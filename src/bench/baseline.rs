@@ -162,10 +162,6 @@ pub struct BaselineResult {
     pub verified: bool,
 }
 
-fn nova_err(what: &str, e: impl std::fmt::Debug) -> Error {
-    Error::Prover(format!("baseline {what}: {e:?}"))
-}
-
 fn run_with<E1, E2>(p: &WitnessProfile, steady: usize) -> Result<BaselineResult>
 where
     E1: Engine<Base = <E2 as Engine>::Scalar>,
@@ -177,13 +173,13 @@ where
     let c0 = C::<E1>::new(p, 0)?;
     let t = Instant::now();
     let pp = PublicParams::<E1, E2, C<E1>>::setup(&c0, &*default_ck_hint(), &*default_ck_hint())
-        .map_err(|e| nova_err("setup", e))?;
+        .map_err(|e| Error::nova("setup", e))?;
     let setup_s = t.elapsed().as_secs_f64();
     let (primary_constraints, secondary_constraints) = pp.num_constraints();
     let z0 = vec![E1::Scalar::ZERO; ARITY];
     let t = Instant::now();
     let mut rs =
-        RecursiveSNARK::<E1, E2, C<E1>>::new(&pp, &c0, &z0).map_err(|e| nova_err("new", e))?;
+        RecursiveSNARK::<E1, E2, C<E1>>::new(&pp, &c0, &z0).map_err(|e| Error::nova("new", e))?;
     let new_s = t.elapsed().as_secs_f64();
     let (mut steps_s, mut cpu_s) = (vec![], vec![]);
     // prove_step 0 is the first circuit again (Nova's convention), then 1 + steady fresh steps
@@ -195,7 +191,7 @@ where
         };
         let (t, cpu) = (Instant::now(), super::measure::cpu_seconds());
         rs.prove_step(&pp, &c)
-            .map_err(|e| nova_err("prove_step", e))?;
+            .map_err(|e| Error::nova("prove_step", e))?;
         steps_s.push(t.elapsed().as_secs_f64());
         cpu_s.push(super::measure::cpu_seconds() - cpu);
     }

@@ -26,10 +26,6 @@ type Pk = ProverKey<
     <B as Backend>::S2,
 >;
 
-fn nova_err(what: &str, e: impl std::fmt::Debug) -> Error {
-    Error::Prover(format!("{what}: {e:?}"))
-}
-
 /// A proof in progress, ready to fold its next step or to be compressed.
 pub struct FoldFixture {
     pp: Pp<B>,
@@ -67,13 +63,13 @@ impl FoldFixture {
         let pp = B::setup(&LayerStep::shape(arch.clone()), &Srs::Transparent)?;
         let z0: Vec<Scalar<B>> = crate::inference::public_initial_state(&arch, &trace);
         let first = circuit(0);
-        let mut rs = Rs::new(&pp, &first, &z0).map_err(|e| nova_err("first step", e))?;
+        let mut rs = Rs::new(&pp, &first, &z0).map_err(|e| Error::nova("first step", e))?;
         for i in 0..folded {
             let c = if i == 0 { first.clone() } else { circuit(i) };
             rs.prove_step(&pp, &c)
-                .map_err(|e| nova_err(&format!("folding step {i}"), e))?;
+                .map_err(|e| Error::nova(format!("folding step {i}"), e))?;
         }
-        let (pk, _) = Snark::<B>::setup(&pp).map_err(|e| nova_err("compression keys", e))?;
+        let (pk, _) = Snark::<B>::setup(&pp).map_err(|e| Error::nova("compression keys", e))?;
         Ok(Self {
             constraints: pp.num_constraints(),
             pp,
@@ -93,13 +89,13 @@ impl FoldFixture {
         state
             .0
             .prove_step(&self.pp, &self.next)
-            .map_err(|e| nova_err("folding", e))
+            .map_err(|e| Error::nova("folding", e))
     }
 
     /// Compresses the folded proof (zero-knowledge CompressedSNARK); returns its size in bytes.
     pub fn compress(&self) -> Result<usize> {
         let snark = Snark::<B>::prove(&self.pp, &self.pk, &self.rs)
-            .map_err(|e| nova_err("compression", e))?;
+            .map_err(|e| Error::nova("compression", e))?;
         Ok(crate::fold::backend::encode(&snark)?.len())
     }
 }

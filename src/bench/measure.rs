@@ -65,7 +65,7 @@ pub struct Measurement {
 }
 
 /// Verification runs per depth (the fastest is reported).
-pub const VERIFY_RUNS: usize = 3;
+pub(crate) const VERIFY_RUNS: usize = 3;
 
 /// Mean of the steady-state part of per-fold durations: from the third fold on, or the last.
 fn steady(folds: &[f64]) -> f64 {
@@ -77,36 +77,10 @@ fn steady(folds: &[f64]) -> f64 {
     tail.iter().sum::<f64>() / tail.len().max(1) as f64
 }
 
-/// Peak resident set size of this process so far (`getrusage` `ru_maxrss`), MB.
-pub fn peak_rss_mb() -> f64 {
-    // SAFETY: getrusage writes into the struct we pass; a zeroed rusage is a valid value.
-    let mut u: libc::rusage = unsafe { std::mem::zeroed() };
-    let rc = unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) };
-    if rc != 0 {
-        return 0.0;
-    }
-    // Linux reports KiB (macOS bytes)
-    let kib = if cfg!(target_os = "macos") {
-        u.ru_maxrss as f64 / 1024.0
-    } else {
-        u.ru_maxrss as f64
-    };
-    kib / 1024.0
-}
-
-/// CPU time of this process so far (user + system, all threads), seconds.
-pub fn cpu_seconds() -> f64 {
-    // SAFETY: as in `peak_rss_mb`.
-    let mut u: libc::rusage = unsafe { std::mem::zeroed() };
-    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) } != 0 {
-        return 0.0;
-    }
-    let tv = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 * 1e-6;
-    tv(u.ru_utime) + tv(u.ru_stime)
-}
+pub use crate::sys::{cpu_seconds, peak_rss_mb};
 
 /// The one-minute load average (`/proc/loadavg`), or 0 where there is none.
-pub fn load_average() -> f64 {
+pub(crate) fn load_average() -> f64 {
     std::fs::read_to_string("/proc/loadavg")
         .ok()
         .and_then(|s| s.split_whitespace().next().and_then(|v| v.parse().ok()))

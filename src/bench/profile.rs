@@ -34,7 +34,7 @@ pub const CLASSES: [(&str, u32); 7] = [
 ];
 
 /// The class of a field element (index into [`CLASSES`]).
-pub fn class_of<F: PrimeFieldBits>(v: &F) -> usize {
+pub(crate) fn class_of<F: PrimeFieldBits>(v: &F) -> usize {
     let bits = |x: &F| {
         x.to_le_bits()
             .iter()
@@ -159,7 +159,7 @@ pub fn profile<F: Field>(
             .enumerate()
             .map(|(j, v)| AllocatedNum::alloc(cs.namespace(|| format!("z{j}")), || Ok(*v)))
             .collect::<std::result::Result<Vec<_>, _>>()
-            .map_err(|e| Error::Prover(format!("profiling: {e:?}")))?;
+            .map_err(|e| Error::synthesis("profiling", e))?;
         // the state is Nova's, not the step's
         cs.aux = 0;
         cs.classes = [0; 7];
@@ -170,7 +170,7 @@ pub fn profile<F: Field>(
         };
         let out = circuit
             .synthesize(&mut cs, &zv)
-            .map_err(|e| Error::Prover(format!("profiling step {i}: {e:?}")))?;
+            .map_err(|e| Error::synthesis(format!("profiling step {i}"), e))?;
         debug_assert_eq!(out.len(), ARITY);
         total.constraints = cs.constraints;
         total.aux += cs.aux;

@@ -102,7 +102,7 @@ impl FromStr for Kind {
 /// A small deterministic generator (SplitMix64): reproducible across platforms and releases,
 /// which is all a benchmark needs (not for anything secret).
 #[derive(Clone, Debug)]
-pub struct SplitMix64(u64);
+pub(crate) struct SplitMix64(u64);
 
 impl SplitMix64 {
     /// A generator with this seed.

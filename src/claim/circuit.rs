@@ -59,7 +59,7 @@ use nova_snark::frontend::{Boolean, ConstraintSystem, SynthesisError};
 use serde::{Deserialize, Serialize};
 
 /// Domain tag of [`NovaIo::digest`].
-pub const TAG_IO: u64 = 2;
+pub(crate) const TAG_IO: u64 = 2;
 /// Number of public inputs.
 pub const NUM_PUBLIC: usize = 10;
 /// Names of the public inputs, in order.
@@ -77,7 +77,7 @@ pub const PUBLIC_NAMES: [&str; NUM_PUBLIC] = [
 ];
 
 /// Bits of the counts (`threshold`, correct, samples).
-pub const COUNT_BITS: usize = 64;
+pub(crate) const COUNT_BITS: usize = 64;
 
 /// Where the claim's values sit in the Nova accuracy proof's state (`fold::accuracy`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -146,7 +146,7 @@ impl NovaIo {
 }
 
 /// The two 128-bit halves (big-endian) of a 32-byte digest as field elements.
-pub fn cid_halves(d: &[u8; 32]) -> (Fr, Fr) {
+pub(crate) fn cid_halves(d: &[u8; 32]) -> (Fr, Fr) {
     let hi = u128::from_be_bytes(d[..16].try_into().expect("16 bytes"));
     let lo = u128::from_be_bytes(d[16..].try_into().expect("16 bytes"));
     (Fr::from_u128(hi), Fr::from_u128(lo))

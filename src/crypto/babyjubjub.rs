@@ -273,7 +273,7 @@ impl KeyFile {
         let mut f = opts.open(path).map_err(|e| {
             if e.kind() == std::io::ErrorKind::AlreadyExists {
                 Error::Usage(format!(
-                    "{} exists: refusing to replace a key file (pass --force to overwrite it)",
+                    "{} exists: refusing to replace a key file",
                     path.display()
                 ))
             } else {

@@ -14,7 +14,7 @@ pub const MODULUS_DEC: &str =
     "21888242871839275222246405745257275088548364400416034343698204186575808495617";
 
 /// Panics unless `F` is the BN254 scalar field: circomlib's constants are defined over it only.
-pub fn assert_bn254<F: PrimeField>() {
+pub(crate) fn assert_bn254<F: PrimeField>() {
     assert_eq!(
         F::MODULUS,
         <Fr as PrimeField>::MODULUS,
@@ -23,7 +23,7 @@ pub fn assert_bn254<F: PrimeField>() {
 }
 
 /// arkworks → nova (`F` must be the BN254 scalar field).
-pub fn from_ark<F: PrimeField>(x: &ark_bn254::Fr) -> F {
+pub(crate) fn from_ark<F: PrimeField>(x: &ark_bn254::Fr) -> F {
     let bytes = x.into_bigint().to_bytes_le();
     let mut repr = F::Repr::default();
     repr.as_mut().copy_from_slice(&bytes);
@@ -98,7 +98,7 @@ pub fn from_u128<F: PrimeField>(x: u128) -> F {
 }
 
 /// Lowest 128 bits of the canonical value, if the value is below `2^128`.
-pub fn to_u128<F: PrimeField>(x: &F) -> Option<u128> {
+pub(crate) fn to_u128<F: PrimeField>(x: &F) -> Option<u128> {
     let r = x.to_repr();
     let b = r.as_ref();
     if b[16..].iter().any(|&v| v != 0) {

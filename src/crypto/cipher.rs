@@ -12,12 +12,12 @@ use crate::{Error, Result};
 use ff::PrimeField;
 
 /// Ciphertext length for a message of `len` elements.
-pub fn ciphertext_len(len: usize) -> usize {
+pub(crate) fn ciphertext_len(len: usize) -> usize {
     3 * len.div_ceil(3) + 1
 }
 
 /// The cipher's initial state.
-pub fn initial_state<F: PrimeField>(key: (F, F), nonce: u128, len: usize) -> [F; 4] {
+pub(crate) fn initial_state<F: PrimeField>(key: (F, F), nonce: u128, len: usize) -> [F; 4] {
     [
         F::ZERO,
         key.0,

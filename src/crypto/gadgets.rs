@@ -120,7 +120,7 @@ impl<F: PrimeField> Lc<F> {
 }
 
 /// Allocates `a·b`: variable `name`, constraint `"{name} constraint"`.
-pub fn mul<F: PrimeField, CS: ConstraintSystem<F>>(
+pub(crate) fn mul<F: PrimeField, CS: ConstraintSystem<F>>(
     cs: &mut CS,
     name: &str,
     a: &Lc<F>,
@@ -172,7 +172,7 @@ fn div<F: PrimeField, CS: ConstraintSystem<F>>(
 // Poseidon
 
 /// `x⁵` (3 constraints: `x2`, `x4`, `x5`).
-pub fn pow5<F: PrimeField, CS: ConstraintSystem<F>>(
+pub(crate) fn pow5<F: PrimeField, CS: ConstraintSystem<F>>(
     cs: &mut CS,
     x: &Lc<F>,
 ) -> Result<Lc<F>, SynthesisError> {
@@ -334,7 +334,7 @@ impl<F: PrimeField> PointVar<F> {
 
 /// Enforces `a·x² + y² = 1 + d·x²·y²` (3 constraints: `xx constraint`, `yy constraint`,
 /// `curve`).
-pub fn assert_on_curve<F: PrimeField, CS: ConstraintSystem<F>>(
+pub(crate) fn assert_on_curve<F: PrimeField, CS: ConstraintSystem<F>>(
     mut cs: CS,
     p: &PointVar<F>,
 ) -> Result<(), SynthesisError> {
@@ -387,7 +387,7 @@ fn finish_add<F: PrimeField, CS: ConstraintSystem<F>>(
 }
 
 /// Doubling `2·p` (5 constraints, one per variable `beta`, `delta`, `tau`, `x3`, `y3`).
-pub fn double<F: PrimeField, CS: ConstraintSystem<F>>(
+pub(crate) fn double<F: PrimeField, CS: ConstraintSystem<F>>(
     mut cs: CS,
     p: &PointVar<F>,
 ) -> Result<PointVar<F>, SynthesisError> {
@@ -400,7 +400,7 @@ pub fn double<F: PrimeField, CS: ConstraintSystem<F>>(
 
 /// Allocates the `n` little-endian bits of a scalar (`n` booleanity constraints, variables
 /// `b{i}`).
-pub fn alloc_scalar_bits<F: PrimeField, CS: ConstraintSystem<F>>(
+pub(crate) fn alloc_scalar_bits<F: PrimeField, CS: ConstraintSystem<F>>(
     mut cs: CS,
     bits: Option<&[bool]>,
     n: usize,
@@ -418,7 +418,7 @@ pub fn alloc_scalar_bits<F: PrimeField, CS: ConstraintSystem<F>>(
 /// `k·base` for a constant `base` and the scalar's little-endian bits: `6·(n − 1)` constraints
 /// (1,500 for 251 bits). The table `2^i·base` is constant and selecting a table point or the
 /// identity by a bit is linear, so each bit costs one addition. Namespaces `add{i}`.
-pub fn mul_fixed<F: PrimeField, CS: ConstraintSystem<F>>(
+pub(crate) fn mul_fixed<F: PrimeField, CS: ConstraintSystem<F>>(
     mut cs: CS,
     base: &Point,
     bits: &[AllocatedBit],
@@ -447,7 +447,7 @@ pub fn mul_fixed<F: PrimeField, CS: ConstraintSystem<F>>(
 /// `k·p` for a variable point `p` (on the curve: check it separately) and the scalar's
 /// little-endian bits, by double-and-add from the top bit: `13·(n − 1) + 2` constraints (3,252
 /// for 251 bits). Namespaces `dbl{i}`, `sel{i}`, `add{i}`.
-pub fn mul_var<F: PrimeField, CS: ConstraintSystem<F>>(
+pub(crate) fn mul_var<F: PrimeField, CS: ConstraintSystem<F>>(
     mut cs: CS,
     p: &PointVar<F>,
     bits: &[AllocatedBit],
@@ -474,7 +474,7 @@ pub fn mul_var<F: PrimeField, CS: ConstraintSystem<F>>(
 
 /// Allocates the `n` low bits of `x`'s value and enforces that they recompose to `x` (`n + 1`
 /// constraints: `bits/b{i}` booleanity, `recompose`): a range check `0 ≤ x < 2^n` (`n ≤ 128`).
-pub fn range_check<F: PrimeField + PrimeFieldBits, CS: ConstraintSystem<F>>(
+pub(crate) fn range_check<F: PrimeField + PrimeFieldBits, CS: ConstraintSystem<F>>(
     mut cs: CS,
     x: &Lc<F>,
     n: usize,
@@ -501,7 +501,7 @@ mod tests {
     use crate::crypto::bn254::Fr;
     use crate::crypto::{cipher, poseidon};
     use ff::Field;
-    use kerafold_step_circuits::testing::TamperCs;
+    use kerafold_step_circuits::cs::TamperCs;
 
     fn num(cs: &mut TamperCs<Fr>, name: &str, v: Fr) -> Lc<Fr> {
         Lc::num(&AllocatedNum::alloc(cs.namespace(|| name.to_string()), || Ok(v)).unwrap())

@@ -14,10 +14,10 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
 /// Largest state width light-poseidon's circom parameters cover (12 inputs).
-pub const MAX_WIDTH: usize = 13;
+pub(crate) const MAX_WIDTH: usize = 13;
 
 /// Elements absorbed per [`chain_hash`] call of Poseidon (12 inputs: the running hash and 11).
-pub const CHAIN_RATE: usize = 11;
+pub(crate) const CHAIN_RATE: usize = 11;
 
 /// Poseidon parameters for one state width `t`.
 #[derive(Debug)]
@@ -125,7 +125,7 @@ pub fn hash<F: PrimeField>(inputs: &[F]) -> F {
 }
 
 /// The initial value of [`chain_hash`]: `tag·2^64 + n`.
-pub fn chain_init<F: PrimeField>(tag: u64, n: usize) -> F {
+pub(crate) fn chain_init<F: PrimeField>(tag: u64, n: usize) -> F {
     F::from(tag) * F::from_u128(1u128 << 64) + F::from(n as u64)
 }
 

@@ -54,11 +54,11 @@ pub const CHUNK_SIZE: usize = 262_144;
 /// Most links of a dag-pb node in the balanced layout (IPFS' default).
 pub const MAX_LINKS: usize = 174;
 /// CID version byte.
-pub const CID_VERSION: u8 = 0x01;
+pub(crate) const CID_VERSION: u8 = 0x01;
 /// Multihash code of sha2-256.
-pub const SHA2_256: u8 = 0x12;
+pub(crate) const SHA2_256: u8 = 0x12;
 /// Length of a binary CID: version, codec, hash code, digest length, 32-byte digest.
-pub const CID_LEN: usize = 36;
+pub(crate) const CID_LEN: usize = 36;
 
 /// Multicodec of a block.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -229,7 +229,7 @@ fn base32_decode(s: &str) -> Option<Vec<u8>> {
 }
 
 /// Appends the unsigned LEB128 varint of `v`.
-pub fn put_varint(out: &mut Vec<u8>, mut v: u64) {
+pub(crate) fn put_varint(out: &mut Vec<u8>, mut v: u64) {
     while v >= 0x80 {
         out.push((v as u8 & 0x7f) | 0x80);
         v >>= 7;

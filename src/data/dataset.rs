@@ -546,7 +546,7 @@ pub fn pack_npy(
 ) -> Result<Packed> {
     if scale_shift > MAX_SCALE_SHIFT {
         return Err(Error::Usage(format!(
-            "--scale-shift {scale_shift}: at most {MAX_SCALE_SHIFT}"
+            "scale shift {scale_shift}: at most {MAX_SCALE_SHIFT}"
         )));
     }
     let read = |p: &Path| -> Result<_> {
@@ -586,7 +586,7 @@ pub fn pack_npy(
                     format!(
                         "sample {i}, feature {j}: value {v} becomes {q} at scale 2^{scale_shift}, \
                          which does not fit a byte; float features must lie in [0, {}) (use \
-                         --scale-shift, or save byte values as an integer array)",
+                         a smaller scale shift, or save byte values as an integer array)",
                         255.5 / scale
                     ),
                 ));
@@ -649,7 +649,7 @@ pub fn pack_npy(
         return Err(Error::format(
             labels,
             format!(
-                "label {} of sample {i} is not below --classes {classes}",
+                "label {} of sample {i} is not below the number of classes, {classes}",
                 ya.data[i]
             ),
         ));

@@ -13,10 +13,10 @@
 use sha2::{Digest, Sha256};
 
 /// Bytes per block.
-pub const BLOCK_LEN: usize = 64;
+pub(crate) const BLOCK_LEN: usize = 64;
 
 /// The initial hash value H(0) of SHA-256.
-pub const IV: [u32; 8] = [
+pub(crate) const IV: [u32; 8] = [
     0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
 ];
 
@@ -75,7 +75,7 @@ pub fn compress(state: &mut [u32; 8], block: &[u8; BLOCK_LEN]) {
 }
 
 /// The digest of a final state: its words, big-endian.
-pub fn state_digest(state: &[u32; 8]) -> [u8; 32] {
+pub(crate) fn state_digest(state: &[u32; 8]) -> [u8; 32] {
     let mut out = [0u8; 32];
     for (o, w) in out.chunks_exact_mut(4).zip(state) {
         o.copy_from_slice(&w.to_be_bytes());
@@ -88,7 +88,7 @@ pub fn state_digest(state: &[u32; 8]) -> [u8; 32] {
 ///
 /// # Panics
 /// If `len` is not a multiple of 64 (use [`pad`]) or `8·len` overflows a u64.
-pub fn final_block(len: u64) -> [u8; BLOCK_LEN] {
+pub(crate) fn final_block(len: u64) -> [u8; BLOCK_LEN] {
     assert!(
         len.is_multiple_of(BLOCK_LEN as u64),
         "final_block: {len} bytes is not a whole number of blocks"
@@ -103,12 +103,12 @@ pub fn final_block(len: u64) -> [u8; BLOCK_LEN] {
 }
 
 /// Number of blocks of the padded message of `len` bytes: `⌊(len + 8) / 64⌋ + 1`.
-pub fn padded_blocks(len: u64) -> u64 {
+pub(crate) fn padded_blocks(len: u64) -> u64 {
     (len + 8) / BLOCK_LEN as u64 + 1
 }
 
 /// The padded message: `msg ‖ 0x80 ‖ zeros ‖ (8·len, big-endian u64)`, a multiple of 64 bytes.
-pub fn pad(msg: &[u8]) -> Vec<u8> {
+pub(crate) fn pad(msg: &[u8]) -> Vec<u8> {
     let len = msg.len() as u64;
     let total = padded_blocks(len) as usize * BLOCK_LEN;
     let mut out = Vec::with_capacity(total);

@@ -20,8 +20,11 @@ use sha2::{Digest, Sha256};
 /// A slot: one gadget instance in the step circuit.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Slot {
+    /// Relabellings applied to the bus before the op (constant wiring).
     pub views: Vec<ViewOp>,
+    /// The operation, sized to the largest step it runs.
     pub op: Op,
+    /// Activation applied to the op's result.
     pub act: Act,
     /// Steps padded into this slot may be smaller than it: outputs past the step's own length are
     /// masked to zero.
@@ -51,22 +54,32 @@ impl Slot {
 pub struct StepDesc {
     /// The step's name (Keras layers it covers).
     pub name: String,
+    /// Index of the slot this step runs.
     pub slot: usize,
+    /// Number of real outputs (at most the slot's output length).
     pub n_out: usize,
+    /// Save this step's input as the residual tensor for a later `Add`.
     pub save_input: bool,
 }
 
 /// The public architecture of a model: everything the verifier needs except weights.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Architecture {
+    /// The model's name.
     pub name: String,
+    /// Fixed-point parameters.
     pub fp: FixedPoint,
+    /// Input shape without the batch axis.
     pub input_shape: Vec<usize>,
+    /// Shape of the logits.
     pub output_shape: Vec<usize>,
+    /// The Keras model ends in a Softmax (applied outside the proof).
     pub softmax: bool,
     /// Length of the activation bus: the largest tensor any step reads or writes.
     pub width: usize,
+    /// The slots, each one gadget instance in the step circuit.
     pub slots: Vec<Slot>,
+    /// One descriptor per fold, in order.
     pub steps: Vec<StepDesc>,
 }
 

@@ -13,7 +13,7 @@ use nova_snark::provider::poseidon::PoseidonROCircuit;
 use nova_snark::traits::{ROCircuitTrait, ROMode};
 
 /// Poseidon (the same sponge as [`kerafold_step_circuits::field::hash`]) in the circuit.
-pub fn hash_gadget<F: Field, CS: ConstraintSystem<F>>(
+pub(crate) fn hash_gadget<F: Field, CS: ConstraintSystem<F>>(
     mut cs: CS,
     inputs: &[AllocatedNum<F>],
 ) -> Result<AllocatedNum<F>, SynthesisError> {
@@ -25,7 +25,7 @@ pub fn hash_gadget<F: Field, CS: ConstraintSystem<F>>(
 }
 
 /// The narrow Poseidon hash ([`hash_narrow`], at most five inputs) in the circuit.
-pub fn hash_narrow_gadget<F: Field, CS: ConstraintSystem<F>>(
+pub(crate) fn hash_narrow_gadget<F: Field, CS: ConstraintSystem<F>>(
     mut cs: CS,
     inputs: &[AllocatedNum<F>],
 ) -> Result<AllocatedNum<F>, SynthesisError> {
@@ -42,7 +42,7 @@ pub fn hash_narrow_gadget<F: Field, CS: ConstraintSystem<F>>(
 }
 
 /// Digest of one slot's packed weights: `H(w ‖ b)`, or 0 for a slot without weights.
-pub fn weights_digest<F: Field>(p: &Packed<F>) -> F {
+pub(crate) fn weights_digest<F: Field>(p: &Packed<F>) -> F {
     if p.w.is_empty() && p.b.is_empty() {
         F::ZERO
     } else {
@@ -53,19 +53,19 @@ pub fn weights_digest<F: Field>(p: &Packed<F>) -> F {
 }
 
 /// Commitment to a tensor zero-padded to `width`.
-pub fn tensor_commitment<F: Field>(values: &[i64], width: usize, bits: u32, blind: F) -> F {
+pub(crate) fn tensor_commitment<F: Field>(values: &[i64], width: usize, bits: u32, blind: F) -> F {
     let mut v = values.to_vec();
     v.resize(width, 0);
     commit_native(&v, bits, blind)
 }
 
 /// Commitment to the all-zero tensor: the residual state when nothing is saved.
-pub fn zero_tensor_commitment<F: Field>(width: usize, bits: u32) -> F {
+pub(crate) fn zero_tensor_commitment<F: Field>(width: usize, bits: u32) -> F {
     tensor_commitment(&[], width, bits, F::ZERO)
 }
 
 /// The architecture chain after every step (the value the final state must hold).
-pub fn arch_chain<F: Field>(arch: &Architecture) -> F {
+pub(crate) fn arch_chain<F: Field>(arch: &Architecture) -> F {
     arch.steps.iter().fold(F::ZERO, |acc, s| {
         hash_narrow(&[
             acc,
@@ -89,7 +89,7 @@ pub fn model_seed<F: Field>(arch: &Architecture) -> F {
 
 /// The digest of step `step`'s own packed weights in its slot's geometry (0 for a step without
 /// weights): what the model chain absorbs for it.
-pub fn step_weights_digest<F: Field>(
+pub(crate) fn step_weights_digest<F: Field>(
     arch: &Architecture,
     model: &QuantizedModel,
     step: usize,

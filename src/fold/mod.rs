@@ -1,20 +1,20 @@
 //! The folding engine (docs/DESIGN.md §4–5): the compiled architecture, commitments, Nova
-//! backends and the one prove pipeline ([`backend::prove`]), parameters and derived keys
+//! backends and the one prove pipeline ([`pipeline::prove`]), parameters and derived keys
 //! ([`params`]), the proof envelope ([`proof`]), and the one verifier of every statement proven
 //! by folding ([`statement`]). The statements themselves are [`crate::inference`] and
 //! [`crate::accuracy`].
 
 pub mod arch;
 pub mod backend;
-pub mod check;
 pub mod commit;
 pub mod params;
+pub mod pipeline;
 pub mod proof;
 pub mod statement;
 
 pub use arch::Architecture;
-pub use backend::{Progress, ProveStats};
 pub use params::{ParamsStore, Srs};
+pub use pipeline::{Progress, ProveStats};
 pub use proof::{fe_from_hex, fe_hex, PROOF_FORMAT, PROOF_VERSION};
 pub use statement::{claimed_architecture, Statement, VerifyContext};
 
@@ -82,6 +82,7 @@ pub fn default_params_dir() -> PathBuf {
 /// The model part of a claim.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ModelClaim {
+    /// Whether the weights are public or committed.
     pub visibility: Visibility,
     /// The model chain (hex): unblinded for a public model, blinded for a private one.
     pub commitment: String,

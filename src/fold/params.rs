@@ -107,7 +107,7 @@ fn load_or_create_secret(path: &Path) -> std::io::Result<[u8; 32]> {
 
 /// The identity of an SRS, part of every cache key: `transparent`, or `ptau-` and the SHA-256
 /// of the directory's `.ptau` files (names and contents).
-pub fn srs_id(srs: &Srs) -> Result<String> {
+pub(crate) fn srs_id(srs: &Srs) -> Result<String> {
     match srs {
         Srs::Transparent => Ok("transparent".into()),
         Srs::Ptau(dir) => {
@@ -133,7 +133,7 @@ pub fn srs_id(srs: &Srs) -> Result<String> {
             Ok(format!("ptau-{}", hex::encode(&h.finalize()[..8])))
         }
         Srs::InsecureRandomTau => Err(Error::Usage(
-            "a random tau is known only to the machine that drew it: name its powers of tau with --ptau".into(),
+            "a random tau is known only to the machine that drew it: name the powers of tau it wrote".into(),
         )),
     }
 }
@@ -142,10 +142,12 @@ pub fn srs_id(srs: &Srs) -> Result<String> {
 /// circuit).
 #[derive(Clone, Debug)]
 pub struct ParamsStore {
+    /// Root directory of the cache.
     pub dir: PathBuf,
 }
 
 impl ParamsStore {
+    /// A store rooted at `dir` (created when first written).
     pub fn new(dir: impl Into<PathBuf>) -> Self {
         Self { dir: dir.into() }
     }
@@ -282,7 +284,10 @@ impl ParamsStore {
 
 /// The SRS the prover uses: `InsecureRandomTau` becomes the `.ptau` directory in `store` that
 /// holds this machine's random tau, drawn now if it is missing or too small for `shape`.
-pub fn prover_srs<B: Backend, C: StepCircuit<<B::E1 as nova_snark::traits::Engine>::Scalar>>(
+pub(crate) fn prover_srs<
+    B: Backend,
+    C: StepCircuit<<B::E1 as nova_snark::traits::Engine>::Scalar>,
+>(
     store: &ParamsStore,
     srs: &Srs,
     shape: &C,
@@ -291,7 +296,7 @@ pub fn prover_srs<B: Backend, C: StepCircuit<<B::E1 as nova_snark::traits::Engin
         return Ok(srs.clone());
     }
     let dir = store.dir.join(RANDOM_TAU_DIR);
-    let (cons, vars) = super::backend::circuit_size::<_, C>(shape)?;
+    let (cons, vars) = super::pipeline::circuit_size::<_, C>(shape)?;
     // Nova's augmentation adds about 12k constraints and variables to the step circuit.
     let mut power = (cons.max(vars) + (1 << 14))
         .next_power_of_two()
@@ -326,13 +331,16 @@ fn write_random_ptau(path: &Path, power: u32) -> Result<()> {
     );
     let mut bytes = std::io::Cursor::new(Vec::new());
     CommitmentEngine::<Bn256EngineKZG>::save_setup(&ck, &mut bytes)
-        .map_err(|e| Error::Prover(format!("writing the random powers of tau: {e:?}")))?;
+        .map_err(|e| Error::Prover(format!("writing the random powers of tau: {e}")))?;
     ParamsStore::write(path, bytes.get_ref())
 }
 
 /// The public parameters of `shape` (circuit digest `digest`) under `srs`: from this user's
 /// cache, or set up and cached. `true` if they came from the cache.
-pub fn load_or_setup<B: Backend, C: StepCircuit<<B::E1 as nova_snark::traits::Engine>::Scalar>>(
+pub(crate) fn load_or_setup<
+    B: Backend,
+    C: StepCircuit<<B::E1 as nova_snark::traits::Engine>::Scalar>,
+>(
     store: &ParamsStore,
     digest: &[u8; 32],
     shape: &C,
@@ -352,7 +360,10 @@ pub fn load_or_setup<B: Backend, C: StepCircuit<<B::E1 as nova_snark::traits::En
 
 /// The verifier key of `shape` (circuit digest `digest`) under `srs`, derived from them: from this
 /// user's cache, or derived (through the public parameters) and cached.
-pub fn verifier_key<B: Backend, C: StepCircuit<<B::E1 as nova_snark::traits::Engine>::Scalar>>(
+pub(crate) fn verifier_key<
+    B: Backend,
+    C: StepCircuit<<B::E1 as nova_snark::traits::Engine>::Scalar>,
+>(
     store: &ParamsStore,
     digest: &[u8; 32],
     shape: &C,
@@ -366,14 +377,13 @@ pub fn verifier_key<B: Backend, C: StepCircuit<<B::E1 as nova_snark::traits::Eng
         }
     }
     let (pp, _) = load_or_setup::<B, C>(store, digest, shape, srs)?;
-    let (_, vk) =
-        SnarkOf::<B, C>::setup(&pp).map_err(|e| Error::Prover(format!("verifier key: {e:?}")))?;
+    let (_, vk) = SnarkOf::<B, C>::setup(&pp).map_err(|e| Error::nova("verifier key", e))?;
     store.write_authenticated("vk.bin", key, &encode(&vk)?)?;
     Ok(vk)
 }
 
 /// Caches a verifier key the caller derived from parameters of [`load_or_setup`].
-pub fn cache_verifier_key<
+pub(crate) fn cache_verifier_key<
     B: Backend,
     C: StepCircuit<<B::E1 as nova_snark::traits::Engine>::Scalar>,
 >(

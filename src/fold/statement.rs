@@ -9,8 +9,9 @@
 //! state with the claimed one, element by named element.
 
 use super::arch::Architecture;
-use super::backend::{self, Backend, Bn254Ipa, Bn254Kzg, PastaIpa, Scalar};
+use super::backend::{Backend, Bn254Ipa, Bn254Kzg, PastaIpa, Scalar};
 use super::params::{ParamsStore, Srs};
+use super::pipeline;
 use super::proof::{fe_from_hex, ProofFile};
 use super::{commit, ModelClaim, System, Visibility};
 use crate::model::QuantizedModel;
@@ -196,7 +197,7 @@ fn verify_on<S: Statement, B: Backend>(
         }
         (_, None) => Srs::Transparent,
     };
-    let zn = backend::verify_folded::<B, _>(
+    let zn = pipeline::verify_folded::<B, _>(
         &store,
         &srs,
         &d.digest,

@@ -38,8 +38,11 @@ pub const ARITY: usize = 6;
 /// Everything the prover knows at one step.
 #[derive(Clone, Debug)]
 pub struct StepWitness<F> {
+    /// Index of the slot this step runs.
     pub slot: usize,
+    /// Number of real outputs of the step.
     pub n_out: usize,
+    /// Save this step's input as the residual tensor.
     pub save_input: bool,
     /// The input tensor, zero-padded to the bus width.
     pub x: Vec<i64>,
@@ -47,6 +50,7 @@ pub struct StepWitness<F> {
     pub r_in: F,
     /// The saved residual tensor (zeros if none), padded to the bus width.
     pub skip: Vec<i64>,
+    /// Blinding of the residual tensor's commitment.
     pub r_skip: F,
     /// Packed weights for every slot (zeros for idle slots).
     pub weights: Vec<Packed<F>>,
@@ -59,10 +63,12 @@ pub struct StepWitness<F> {
 /// The step circuit: the compiled architecture plus (when proving) one step's witness.
 #[derive(Clone, Debug)]
 pub struct LayerStep<F: Field> {
+    /// The compiled architecture.
     pub arch: Arc<Architecture>,
     /// The weights are private: every weighted slot proves its weights well-formed
     /// ([`kerafold_step_circuits::wellformed`]), since the verifier cannot check them.
     pub private_weights: bool,
+    /// One step's witness (`None` for the circuit's shape).
     pub witness: Option<Arc<StepWitness<F>>>,
 }
 
@@ -89,7 +95,7 @@ impl<F: Field> LayerStep<F> {
 }
 
 /// The digest of the layer circuit of `arch` (with or without weight checks).
-pub fn circuit_digest(arch: &Architecture, private_weights: bool) -> [u8; 32] {
+pub(crate) fn circuit_digest(arch: &Architecture, private_weights: bool) -> [u8; 32] {
     use sha2::{Digest, Sha256};
     let d = arch.digest();
     if private_weights {
@@ -162,7 +168,7 @@ pub fn check_step<F: Field>(
     witness: &Arc<StepWitness<F>>,
     z: &[F],
 ) -> crate::Result<(Vec<F>, usize)> {
-    crate::fold::backend::check_circuit(
+    crate::fold::pipeline::check_circuit(
         &LayerStep {
             arch: arch.clone(),
             private_weights: false,
@@ -174,7 +180,7 @@ pub fn check_step<F: Field>(
 
 /// Number of constraints of the layer step circuit alone (without Nova's augmentation).
 pub fn step_constraints<F: Field>(arch: &Arc<Architecture>) -> crate::Result<usize> {
-    crate::fold::backend::circuit_constraints::<F, _>(&LayerStep::<F>::shape(arch.clone()))
+    crate::fold::pipeline::circuit_constraints::<F, _>(&LayerStep::<F>::shape(arch.clone()))
 }
 
 impl<F: Field> StepCircuit<F> for LayerStep<F> {

@@ -17,8 +17,9 @@
 
 pub mod circuit;
 
-use crate::fold::backend::{self, Backend, Bn254Ipa, Bn254Kzg, PastaIpa, Scalar};
+use crate::fold::backend::{Backend, Bn254Ipa, Bn254Kzg, PastaIpa, Scalar};
 use crate::fold::commit::{self, arch_chain, tensor_commitment, zero_tensor_commitment};
+use crate::fold::pipeline;
 use crate::fold::statement::{self, Statement, VerifyContext};
 use crate::fold::{
     default_params_dir, fe_from_hex, fe_hex, proof, Architecture, ModelClaim, ParamsStore,
@@ -38,11 +39,17 @@ use std::sync::Arc;
 /// How to prove.
 #[derive(Clone, Debug)]
 pub struct ProveOptions {
+    /// Proof system (curve cycle and commitment scheme).
     pub system: System,
+    /// Where the commitment key comes from (powers of tau for `bn254-kzg`).
     pub srs: Srs,
+    /// Whether the input is revealed in the claim or committed.
     pub input: Visibility,
+    /// Whether the weights are public or committed.
     pub model: Visibility,
+    /// Whether the logits are revealed in the claim or committed.
     pub output: Visibility,
+    /// Parameter cache directory.
     pub params_dir: PathBuf,
 }
 
@@ -64,9 +71,15 @@ impl Default for ProveOptions {
 #[serde(tag = "visibility", rename_all = "lowercase")]
 pub enum Opening {
     /// The integer values (fixed point at scale `2^fa`).
-    Public { values: Vec<i64> },
+    Public {
+        /// The values, in the tensor's flat order.
+        values: Vec<i64>,
+    },
     /// A blinded commitment (hex of the field element).
-    Private { commitment: String },
+    Private {
+        /// Hex of the commitment field element.
+        commitment: String,
+    },
 }
 
 /// What a proof states.
@@ -76,8 +89,11 @@ pub struct Claim {
     pub model_name: String,
     /// Number of folded steps.
     pub steps: usize,
+    /// Fixed-point parameters of the quantized model.
     pub fixed_point: FixedPoint,
+    /// The quantized input, revealed or committed.
     pub input: Opening,
+    /// Visibility and commitment of the model.
     pub model: ModelClaim,
     /// The logits.
     pub output: Opening,
@@ -277,14 +293,14 @@ fn prove_with<B: Backend>(
         ..shape.clone()
     };
     let what = |i: usize| format!("step {i} ('{}')", arch.steps[i].name);
-    let folding = backend::Folding {
+    let folding = pipeline::Folding {
         digest: shape.digest(),
         shape: shape.clone(),
         n: arch.steps.len(),
         circuit: &circuit,
         what: &what,
     };
-    let (snark, zn, stats) = backend::prove::<B, _>(&store, &opts.srs, &folding, &z0, progress)?;
+    let (snark, zn, stats) = pipeline::prove::<B, _>(&store, &opts.srs, &folding, &z0, progress)?;
     store.save_arch(B::ID, &arch.digest(), &*arch)?;
     if zn[5] != Scalar::<B>::from(trace.class as u64) {
         return Err(Error::Prover(
@@ -338,6 +354,7 @@ pub fn prove(
 /// How to verify.
 #[derive(Clone, Debug)]
 pub struct VerifyOptions {
+    /// Parameter cache directory.
     pub params_dir: PathBuf,
     /// For HyperKZG proofs whose verifier key is not cached: the powers of tau.
     pub srs: Option<Srs>,
@@ -367,7 +384,9 @@ impl Default for VerifyOptions {
 /// A verified claim and what was checked beyond the proof itself.
 #[derive(Clone, Debug)]
 pub struct Verified {
+    /// The verified claim.
     pub claim: Claim,
+    /// The proof system the proof was verified under.
     pub system: System,
     /// The model commitment was recomputed from a model file.
     pub model_checked: bool,

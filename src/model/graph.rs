@@ -11,7 +11,9 @@ pub use kerafold_step_circuits::spec::Padding;
 /// An activation function, as a layer or fused into Dense/Conv.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Activation {
+    /// The identity.
     Linear,
+    /// `max(x, 0)`.
     Relu,
     /// ReLU capped at `max` (ReLU6: `max = 6`).
     ReluMax(f32),
@@ -30,84 +32,135 @@ pub enum LayerKind {
     /// `kernel` `[in][units]`, `bias` `[units]` (zeros without `use_bias`). Applies to the last
     /// axis of its input.
     Dense {
+        /// Output width.
         units: usize,
+        /// Weights `[in][units]`.
         kernel: Vec<f32>,
+        /// Bias `[units]`.
         bias: Vec<f32>,
+        /// Fused activation applied after the bias.
         activation: Activation,
     },
     /// Conv1D (`rank = 1`, sizes `(1, k)`) or Conv2D. `kernel` `[kh][kw][c_in][filters]`.
     Conv {
+        /// Spatial rank: 1 (Conv1D) or 2 (Conv2D).
         rank: usize,
+        /// Output channels.
         filters: usize,
+        /// Window `(kh, kw)`; `(1, k)` for Conv1D.
         kernel_size: (usize, usize),
+        /// Strides `(sy, sx)`.
         strides: (usize, usize),
+        /// Dilation rates `(dy, dx)`.
         dilation: (usize, usize),
+        /// Keras padding mode.
         padding: Padding,
+        /// Weights `[kh][kw][c_in][filters]`.
         kernel: Vec<f32>,
+        /// Bias `[filters]`.
         bias: Vec<f32>,
+        /// Fused activation applied after the bias.
         activation: Activation,
     },
     /// `kernel` `[kh][kw][c][depth_multiplier]`, `bias` `[c·depth_multiplier]`.
     DepthwiseConv2D {
+        /// Window `(kh, kw)`.
         kernel_size: (usize, usize),
+        /// Strides `(sy, sx)`.
         strides: (usize, usize),
+        /// Dilation rates `(dy, dx)`.
         dilation: (usize, usize),
+        /// Keras padding mode.
         padding: Padding,
+        /// Output channels per input channel.
         depth_multiplier: usize,
+        /// Weights `[kh][kw][c][depth_multiplier]`.
         kernel: Vec<f32>,
+        /// Bias `[c·depth_multiplier]`.
         bias: Vec<f32>,
+        /// Fused activation applied after the bias.
         activation: Activation,
     },
     /// `depthwise` `[kh][kw][c][depth_multiplier]`, `pointwise` `[c·depth_multiplier][filters]`,
     /// `bias` `[filters]`.
     SeparableConv2D {
+        /// Depthwise window `(kh, kw)`.
         kernel_size: (usize, usize),
+        /// Strides `(sy, sx)`.
         strides: (usize, usize),
+        /// Dilation rates `(dy, dx)`.
         dilation: (usize, usize),
+        /// Keras padding mode.
         padding: Padding,
+        /// Depthwise output channels per input channel.
         depth_multiplier: usize,
+        /// Output channels of the pointwise step.
         filters: usize,
+        /// Depthwise weights `[kh][kw][c][depth_multiplier]`.
         depthwise: Vec<f32>,
+        /// Pointwise (1×1) weights `[c·depth_multiplier][filters]`.
         pointwise: Vec<f32>,
+        /// Bias `[filters]`, added after the pointwise step.
         bias: Vec<f32>,
+        /// Fused activation applied after the bias.
         activation: Activation,
     },
     /// Inference-mode batch normalization over the last axis: `γ·(x−μ)/√(σ²+ε) + β`
     /// (`gamma` all ones without `scale`, `beta` zeros without `center`).
     BatchNorm {
+        /// Scale `γ` per channel.
         gamma: Vec<f32>,
+        /// Offset `β` per channel.
         beta: Vec<f32>,
+        /// Moving mean `μ` per channel.
         mean: Vec<f32>,
+        /// Moving variance `σ²` per channel.
         var: Vec<f32>,
+        /// `ε` added to the variance.
         epsilon: f32,
     },
     /// MaxPooling / AveragePooling, 1D (`rank = 1`, sizes `(1, k)`) or 2D.
     Pool {
+        /// Max pooling if true, average pooling otherwise.
         max: bool,
+        /// Spatial rank: 1 or 2.
         rank: usize,
+        /// Window `(ph, pw)`; `(1, k)` in 1D.
         pool: (usize, usize),
+        /// Strides `(sy, sx)`.
         strides: (usize, usize),
+        /// Keras padding mode (average pooling divides by the in-bounds taps).
         padding: Padding,
     },
     /// GlobalMax / GlobalAveragePooling 1D or 2D (output `[c]`, or `[1, 1, c]`/`[1, c]` with
     /// `keepdims`).
     GlobalPool {
+        /// Max pooling if true, average pooling otherwise.
         max: bool,
+        /// Spatial rank: 1 or 2.
         rank: usize,
     },
+    /// Flatten to `[n]`: the identity on the flat tensor.
     Flatten,
+    /// Reshape: the identity on the flat tensor.
     Reshape {
+        /// Output shape without the batch axis (`-1` resolved).
         target: Vec<usize>,
     },
     /// Nearest-neighbour UpSampling2D.
     UpSampling2D {
+        /// Repeat factors `(sy, sx)` for rows and columns.
         size: (usize, usize),
     },
     /// ZeroPadding2D.
     ZeroPadding2D {
+        /// Zero rows added above.
         top: usize,
+        /// Zero rows added below.
         bottom: usize,
+        /// Zero columns added on the left.
         left: usize,
+        /// Zero columns added on the right.
         right: usize,
     },
     /// Dropout: the identity at inference.
@@ -134,6 +187,7 @@ pub struct Node {
     pub name: String,
     /// Keras class name (`Conv2D`).
     pub class_name: String,
+    /// Layer type and weights.
     pub kind: LayerKind,
     /// Inputs, in Keras' order (two or more for `Add`).
     pub inputs: Vec<Src>,
@@ -145,9 +199,11 @@ pub struct Node {
 /// input of a node comes before it) and the last node is the output.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Graph {
+    /// Keras model name.
     pub name: String,
     /// Input shape without the batch axis.
     pub input_shape: Vec<usize>,
+    /// Layers in topological order; the last is the output.
     pub nodes: Vec<Node>,
 }
 

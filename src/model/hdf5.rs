@@ -46,7 +46,7 @@ fn guarded<T>(f: impl FnOnce() -> Result<T, hdf5_pure::Error>) -> Result<T, Stri
 
 /// Whether `bytes` start like an HDF5 file (signature at offset 0 or a power-of-two user-block
 /// offset from 512 on, as the HDF5 specification allows).
-pub fn looks_like_hdf5(bytes: &[u8]) -> bool {
+pub(crate) fn looks_like_hdf5(bytes: &[u8]) -> bool {
     const SIG: &[u8] = b"\x89HDF\r\n\x1a\n";
     let mut off = 0usize;
     loop {

@@ -154,7 +154,9 @@ const NPY_MAGIC: &[u8] = b"\x93NUMPY";
 /// A parsed `.npy` array, converted to f64.
 #[derive(Clone, Debug, PartialEq)]
 pub struct NpyArray {
+    /// The array's shape (empty for a scalar).
     pub shape: Vec<usize>,
+    /// The values, flat in C order.
     pub data: Vec<f64>,
 }
 

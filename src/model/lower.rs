@@ -25,11 +25,13 @@ pub struct FloatStep {
     pub layers: Vec<String>,
     /// Relabellings applied to the step's input before the op.
     pub views: Vec<ViewOp>,
+    /// The operation.
     pub op: Op,
     /// Activation after the op (never Softmax).
     pub act: Activation,
     /// Kernel (or affine scale) and bias (or affine offset), real values.
     pub w: Vec<f64>,
+    /// Bias (or affine offset), real values.
     pub b: Vec<f64>,
     /// Save this step's input as the residual tensor for a later `Add`.
     pub save_input: bool,
@@ -47,8 +49,11 @@ impl FloatStep {
 /// A lowered model.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Program {
+    /// The Keras model's name.
     pub name: String,
+    /// Input shape without the batch axis.
     pub input_shape: Vec<usize>,
+    /// The compute steps, in order (one fold each).
     pub steps: Vec<FloatStep>,
     /// The model ends in a Softmax: the last step's output are logits.
     pub softmax: bool,
@@ -715,4 +720,72 @@ pub fn lower(graph: &Graph) -> Result<Program> {
         softmax: l.softmax,
         output_shape,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+
+    fn fixture(name: &str) -> (Graph, Vec<Vec<f32>>) {
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+        let graph = crate::model::load(&dir.join(format!("{name}.keras"))).unwrap();
+        let json: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(dir.join(format!("{name}.json"))).unwrap())
+                .unwrap();
+        let inputs = serde_json::from_value(json["inputs"].clone()).unwrap();
+        (graph, inputs)
+    }
+
+    /// Lowering changes the form, never the function: the program's float execution equals the
+    /// graph's on every fixture input.
+    #[test]
+    fn lowering_preserves_the_float_model() {
+        for name in ["cnn", "residual", "mlp", "strided", "upsample", "conv1d"] {
+            let (graph, inputs) = fixture(name);
+            let program = lower(&graph).unwrap();
+            for x in inputs.iter().take(4) {
+                let want = crate::model::float::forward(&graph, x).unwrap().logits;
+                let xf: Vec<f64> = x.iter().map(|&v| f64::from(v)).collect();
+                let got = crate::model::quant::run_float(&program, &xf).unwrap();
+                let got = got.last().map(|(_, post)| post.clone()).unwrap_or(xf);
+                assert_eq!(got.len(), want.len(), "{name}");
+                for (a, b) in got.iter().zip(&want) {
+                    assert!(
+                        (a - b).abs() <= 1e-6 * (1.0 + b.abs()),
+                        "{name}: {a} vs {b}"
+                    );
+                }
+            }
+        }
+    }
+
+    /// BatchNormalization after a convolution and the activation after it become one step;
+    /// Flatten and Dropout become nothing; a final Softmax is a flag, not a step.
+    #[test]
+    fn normalization_and_activations_fuse_into_their_compute_step() {
+        let (graph, _) = fixture("cnn");
+        let program = lower(&graph).unwrap();
+        assert_eq!(program.steps[0].layers, ["conv1", "bn1", "relu1"]);
+        assert!(program.softmax);
+        assert!(program
+            .steps
+            .iter()
+            .all(|s| s.layers.iter().all(|l| l != "flat" && l != "drop")));
+        assert_eq!(program.output_shape, [10]);
+    }
+
+    /// A residual block saves the tensor its Add reads.
+    #[test]
+    fn a_residual_add_reads_the_saved_input() {
+        let (graph, _) = fixture("residual");
+        let program = lower(&graph).unwrap();
+        let saved = program.steps.iter().position(|s| s.save_input).unwrap();
+        let add = program
+            .steps
+            .iter()
+            .position(|s| matches!(s.op, Op::Add { .. }))
+            .unwrap();
+        assert!(saved < add, "saved at {saved}, added at {add}");
+    }
 }

@@ -19,11 +19,15 @@ use serde::{Deserialize, Serialize};
 pub struct QStep {
     /// Keras layers covered, joined with `+` (`conv1+bn1+relu1`), or `argmax`.
     pub name: String,
+    /// Relabellings applied to the input before the op.
     pub views: Vec<ViewOp>,
+    /// The integer operation.
     pub op: Op,
+    /// Activation applied to the op's result.
     pub act: Act,
     /// Save this step's input as the residual tensor for a later `Add`.
     pub save_input: bool,
+    /// Kernel at scale `2^fw` and bias at scale `2^(fa+fw)`, in the op's layout.
     pub weights: Weights,
     /// Output shape as Keras sees it.
     pub output_shape: Vec<usize>,
@@ -47,8 +51,11 @@ impl QStep {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "UncheckedModel")]
 pub struct QuantizedModel {
+    /// The Keras model's name.
     pub name: String,
+    /// Fixed-point parameters.
     pub fp: FixedPoint,
+    /// Input shape without the batch axis.
     pub input_shape: Vec<usize>,
     /// Shape of the logits.
     pub output_shape: Vec<usize>,
@@ -244,7 +251,9 @@ pub struct StepTrace {
 /// The full integer inference of one sample.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Trace {
+    /// The quantized input (fixed point at scale `2^fa`).
     pub input: Vec<i64>,
+    /// One trace per step, in order.
     pub steps: Vec<StepTrace>,
     /// The logits (the output of the last step before ArgMax).
     pub logits: Vec<i64>,
@@ -401,7 +410,7 @@ impl QuantizedModel {
                     layer: s.name.clone(),
                     sample,
                     msg: format!(
-                        "output {index} = {} leaves the {}-bit range (±{}); use more activation bits (--bits) or fewer fractional bits (--fa)",
+                        "output {index} = {} leaves the {}-bit range (±{}); use more activation bits (bits) or fewer fractional bits (fa)",
                         value as f64 / (1u64 << self.fp.fa) as f64,
                         self.fp.bits,
                         self.fp.max() as f64 / (1u64 << self.fp.fa) as f64
@@ -445,7 +454,7 @@ impl QuantizedModel {
 }
 
 /// Applies a chain of views to a tensor (zeros for padding).
-pub fn apply_views(views: &[ViewOp], x: &[i64]) -> Vec<i64> {
+pub(crate) fn apply_views(views: &[ViewOp], x: &[i64]) -> Vec<i64> {
     if views.is_empty() {
         return x.to_vec();
     }
@@ -592,6 +601,7 @@ fn float_op(s: &FloatStep, x: &[f64], skip: Option<&[f64]>) -> Result<Vec<f64>> 
 /// How calibration chose the fixed-point parameters.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Calibration {
+    /// The chosen fixed-point parameters.
     pub fp: FixedPoint,
     /// Largest magnitude of any real activation on the calibration inputs.
     pub max_activation: f64,
@@ -599,11 +609,12 @@ pub struct Calibration {
     pub top1_agreement: f64,
     /// Largest absolute logit error, relative to the largest float logit magnitude.
     pub relative_error: f64,
+    /// Number of calibration inputs.
     pub samples: usize,
 }
 
 /// Largest real activation (before and after every activation) over `inputs`.
-pub fn max_activation(program: &Program, inputs: &[Vec<f32>]) -> Result<f64> {
+pub(crate) fn max_activation(program: &Program, inputs: &[Vec<f32>]) -> Result<f64> {
     let mut m = 0f64;
     for x in inputs {
         let xf: Vec<f64> = x.iter().map(|&v| v as f64).collect();
@@ -699,8 +710,9 @@ pub fn calibrate(program: &Program, inputs: &[Vec<f32>]) -> Result<(QuantizedMod
                 .as_ref()
                 .is_none_or(|(_, _, k)| (key.0, key.1, key.2) < (k.0, k.1, k.2));
             if better {
+                // the model's own fixed point: quantize may raise the guard above 1
                 let cal = Calibration {
-                    fp,
+                    fp: model.fp,
                     max_activation: max_act,
                     top1_agreement: agree,
                     relative_error: rel,
@@ -718,4 +730,79 @@ pub fn calibrate(program: &Program, inputs: &[Vec<f32>]) -> Result<(QuantizedMod
         ),
     })?;
     Ok((model, cal))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+
+    fn program(name: &str) -> (Program, Vec<Vec<f32>>) {
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+        let graph = crate::model::load(&dir.join(format!("{name}.keras"))).unwrap();
+        let json: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(dir.join(format!("{name}.json"))).unwrap())
+                .unwrap();
+        let inputs = serde_json::from_value(json["inputs"].clone()).unwrap();
+        (crate::model::lower(&graph).unwrap(), inputs)
+    }
+
+    /// Calibration reports the fixed point of the model it returns (guard included), and that
+    /// model's integer trace picks the float program's class on the calibration inputs.
+    #[test]
+    fn calibration_returns_a_faithful_model_and_its_own_fixed_point() {
+        let (program, inputs) = program("mlp");
+        let (q, cal) = calibrate(&program, &inputs).unwrap();
+        assert_eq!(cal.fp, q.fp);
+        assert!(q.fp.guard >= required_guard(&q.steps, &q.fp));
+        let (agree, _) = fidelity(&program, &q, &inputs).unwrap();
+        assert_eq!(agree, cal.top1_agreement);
+        assert!(agree >= 0.9, "top-1 agreement {agree}");
+    }
+
+    /// Weights are rounded to the nearest value at scale `2^fw`; biases at `2^(fa+fw)`.
+    #[test]
+    fn weights_round_to_the_nearest_fixed_point_value() {
+        let (program, _) = program("mlp");
+        let fp = FixedPoint {
+            fa: 8,
+            fw: 6,
+            bits: 16,
+            guard: 1,
+        };
+        let q = quantize(&program, fp).unwrap();
+        let (fs, qs) = (&program.steps[0], &q.steps[0]);
+        let Weights { w, b } = &qs.weights;
+        assert_eq!((w.len(), b.len()), (fs.w.len(), fs.b.len()));
+        for (x, &i) in fs.w.iter().zip(w) {
+            assert_eq!(i, (x * 64.0).round() as i64, "weight {x}");
+        }
+        for (x, &i) in fs.b.iter().zip(b) {
+            assert_eq!(i, (x * 16384.0).round() as i64, "bias {x}");
+        }
+    }
+
+    /// Too few activation bits is an overflow naming the step and the sample, not a wrap.
+    #[test]
+    fn an_activation_out_of_range_names_its_step_and_sample() {
+        let (program, inputs) = program("mlp");
+        let fp = FixedPoint {
+            fa: 12,
+            fw: 8,
+            bits: 13,
+            guard: 1,
+        };
+        let q = quantize(&program, fp).unwrap();
+        let err = inputs
+            .iter()
+            .enumerate()
+            .find_map(|(i, x)| {
+                let xq = q.quantize_input(x, Some(i)).ok()?;
+                q.trace(&xq, Some(i)).err()
+            })
+            .expect("a 13-bit range at 2^-12 overflows somewhere");
+        let msg = err.to_string();
+        assert!(matches!(err, Error::Overflow { .. }), "{msg}");
+        assert!(msg.contains("sample") && msg.contains("range"), "{msg}");
+    }
 }

@@ -22,8 +22,16 @@ fn main() {
     ] {
         let rows = table(&fp).expect("synthesis");
         println!("{}", markdown(&fp, &rows));
-        if let Some(r) = rows.iter().find(|r| !r.meets_target()) {
-            println!("TARGET MISSED: {r:?}");
+        for r in rows.iter().filter(|r| !r.meets_target()) {
+            println!(
+                "Above its target at B = {}: {}, {:.3} constraints per {} (target ≤ {}): {}.\n",
+                fp.bits,
+                r.what,
+                r.measured,
+                r.unit,
+                r.target.unwrap_or(f64::NAN),
+                r.note
+            );
         }
     }
 }

@@ -119,8 +119,8 @@ pub fn open<F: Field, CS: ConstraintSystem<F>>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cs::TamperCs;
     use crate::step::alloc_i64s;
-    use crate::testing::TamperCs;
     use nova_snark::provider::{Bn256EngineKZG, PallasEngine};
     use nova_snark::traits::Engine;
 

@@ -3,7 +3,7 @@
 //! [`CountingCs`], attributed by constraint path.
 
 use crate::commit::commit;
-use crate::count::CountingCs;
+use crate::cs::CountingCs;
 use crate::packing;
 use crate::spec::{Act, ConvSpec, DenseSpec, FixedPoint, Op, Padding, PoolSpec, Shape3, Window};
 use crate::step::{alloc_nums, synthesize_shape};

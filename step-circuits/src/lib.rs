@@ -16,7 +16,8 @@
 //!   Affine with packed lanes and fused requantization), [`activation`], [`pooling`],
 //!   [`elementwise`] (Add, Identity), [`argmax`], [`view`], [`commit`] (tensor commitments).
 //! - [`wellformed`]: the bound on private weights that [`linear`] relies on, proven.
-//! - [`testing`]: the tamper harness for soundness tests; [`count`]: a counting constraint system.
+//! - [`cs`]: the constraint systems and which to use when: counting, checking, and the tamper
+//!   harness for soundness tests (feature `testing`).
 //!
 //! Conventions: inputs are `AllocatedNum`s already range-checked by the caller; linear-layer
 //! weights are allocated packed elements; witnesses are computed by the native twins from the
@@ -27,7 +28,7 @@ pub mod activation;
 pub mod argmax;
 pub mod commit;
 pub mod cost;
-pub mod count;
+pub mod cs;
 pub mod elementwise;
 pub mod field;
 pub mod linear;
@@ -37,7 +38,6 @@ pub mod pooling;
 pub mod range;
 pub mod spec;
 pub mod step;
-pub mod testing;
 pub mod view;
 pub mod wellformed;
 

@@ -241,7 +241,7 @@ pub fn ceil_log2(n: usize) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::TamperCs;
+    use crate::cs::TamperCs;
     use nova_snark::provider::PallasEngine;
     use nova_snark::traits::Engine;
     type F = <PallasEngine as Engine>::Scalar;

@@ -6,7 +6,7 @@
 
 use crate::activation::{activate, check_act};
 use crate::argmax::argmax_with_zero;
-use crate::count::CountingCs;
+use crate::cs::CountingCs;
 use crate::elementwise::{add, identity};
 use crate::field::{from_i64, Field, PACK_CAPACITY};
 use crate::linear::{check_lens, linear_with_zero};

@@ -320,8 +320,8 @@ pub fn enforce<F: PrimeField + PrimeFieldBits, CS: ConstraintSystem<F>>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cs::TamperCs;
     use crate::spec::{AffineSpec, DenseSpec};
-    use crate::testing::TamperCs;
     use nova_snark::provider::PallasEngine;
     use nova_snark::traits::Engine;
     type F = <PallasEngine as Engine>::Scalar;

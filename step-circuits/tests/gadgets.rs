@@ -4,9 +4,9 @@
 
 mod common;
 use common::*;
+use kerafold_step_circuits::cs::TamperCs;
 use kerafold_step_circuits::spec::*;
 use kerafold_step_circuits::step::{alloc_i64s, step};
-use kerafold_step_circuits::testing::TamperCs;
 use nova_snark::frontend::ConstraintSystem;
 
 const FP: FixedPoint = FixedPoint {

@@ -9,10 +9,10 @@ mod common;
 use common::*;
 use ff::Field as _;
 use kerafold_step_circuits::commit::{commit_native, open};
+use kerafold_step_circuits::cs::TamperCs;
 use kerafold_step_circuits::field::{from_i64, Field};
 use kerafold_step_circuits::spec::*;
 use kerafold_step_circuits::step::alloc_i64s;
-use kerafold_step_circuits::testing::TamperCs;
 use nova_snark::frontend::{num::AllocatedNum, ConstraintSystem};
 
 const FP: FixedPoint = FixedPoint {

@@ -2,12 +2,12 @@
 //! against the native twin.
 #![allow(dead_code)]
 
+use kerafold_step_circuits::cs::TamperCs;
 use kerafold_step_circuits::field::{from_i64, to_i64, Field};
 use kerafold_step_circuits::native::{self, Weights};
 use kerafold_step_circuits::packing;
 use kerafold_step_circuits::spec::{compose_views, Act, FixedPoint, Op, ViewOp};
 use kerafold_step_circuits::step::{alloc_i64s, alloc_nums, count_constraints, step, StepOut};
-use kerafold_step_circuits::testing::TamperCs;
 use nova_snark::frontend::{ConstraintSystem, SynthesisError};
 use nova_snark::provider::{Bn256EngineKZG, PallasEngine};
 use nova_snark::traits::Engine;

@@ -31,6 +31,7 @@ impl<F: PrimeField> Default for CheckingCS<F> {
 }
 
 impl<F: PrimeField> CheckingCS<F> {
+    /// An empty system (the constant one is its only input).
     pub fn new() -> Self {
         Self::default()
     }
@@ -38,6 +39,7 @@ impl<F: PrimeField> CheckingCS<F> {
     pub fn failure(&self) -> Option<&str> {
         self.failure.as_deref()
     }
+    /// Constraints added so far.
     pub fn num_constraints(&self) -> usize {
         self.constraints
     }

@@ -1,0 +1,96 @@
+//! Flags shared by several commands, and how they become library options.
+
+use clap::{Args, ValueEnum};
+use kerafold::commands::QuantOptions;
+use kerafold::fold::{System, Visibility};
+use std::path::PathBuf;
+
+/// Quantization flags.
+#[derive(Args, Clone, Default)]
+pub(crate) struct QuantArgs {
+    /// Calibration inputs (same formats as --input). Default: the inputs being run or proven.
+    #[arg(long)]
+    calibrate: Option<PathBuf>,
+    /// Fractional bits of activations (overrides calibration).
+    #[arg(long, requires_all = ["fw", "bits"])]
+    fa: Option<u32>,
+    /// Fractional bits of weights (overrides calibration).
+    #[arg(long, requires_all = ["fa", "bits"])]
+    fw: Option<u32>,
+    /// Activation range in bits (overrides calibration).
+    #[arg(long, requires_all = ["fa", "fw"])]
+    bits: Option<u32>,
+    /// Least number of guard bits between packed weight lanes (with --fa/--fw/--bits): fixes the
+    /// architecture in advance, e.g. for a bounty; the weights may need more.
+    #[arg(long, requires_all = ["fa", "fw", "bits"])]
+    guard: Option<u32>,
+    /// Quantize exactly as this architecture file says (e.g. a bounty setup's
+    /// architecture.json), and check the model has that very architecture.
+    #[arg(long, conflicts_with_all = ["fa", "fw", "bits", "guard", "calibrate"])]
+    arch: Option<PathBuf>,
+}
+
+impl QuantArgs {
+    pub(crate) fn options(&self) -> QuantOptions {
+        QuantOptions {
+            calibrate: self.calibrate.clone(),
+            fixed: match (self.fa, self.fw, self.bits) {
+                (Some(fa), Some(fw), Some(bits)) => Some((fa, fw, bits, self.guard)),
+                _ => None,
+            },
+            arch: self.arch.clone(),
+        }
+    }
+}
+
+/// The curve cycle.
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub(crate) enum Curve {
+    /// BN254/Grumpkin (the field of Groth16 and the EVM).
+    Bn254,
+    /// Pallas/Vesta.
+    Pasta,
+}
+
+impl Curve {
+    /// The proof system on this curve: IPA, or HyperKZG on BN254.
+    pub(crate) fn system(self, kzg: bool) -> System {
+        match (self, kzg) {
+            (Curve::Pasta, _) => System::PastaIpa,
+            (Curve::Bn254, true) => System::Bn254Kzg,
+            (Curve::Bn254, false) => System::Bn254Ipa,
+        }
+    }
+}
+
+/// Who may see a value.
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub(crate) enum Vis {
+    Public,
+    Private,
+}
+
+impl From<Vis> for Visibility {
+    fn from(v: Vis) -> Self {
+        match v {
+            Vis::Public => Visibility::Public,
+            Vis::Private => Visibility::Private,
+        }
+    }
+}
+
+/// The parameter cache flag.
+#[derive(Args, Clone, Default)]
+pub(crate) struct ParamsArgs {
+    /// Parameter cache [default: ./kerafold-params, or $KERAFOLD_PARAMS].
+    #[arg(long)]
+    params_dir: Option<PathBuf>,
+}
+
+impl ParamsArgs {
+    pub(crate) fn dir(&self) -> PathBuf {
+        self.params_dir
+            .clone()
+            .unwrap_or_else(kerafold::fold::default_params_dir)
+    }
+}

@@ -1,0 +1,156 @@
+//! `bench` (proving cost against depth, one child process per depth) and its hidden worker
+//! `bench-run`.
+
+use crate::args::Curve;
+use clap::{Args, ValueEnum};
+use kerafold::{bench, Error, Result};
+use std::path::PathBuf;
+
+pub(crate) const BENCH_HELP: &str = "\
+Each depth is proven in its own child process with a fresh parameter directory, so setup is \
+measured from scratch and the peak RSS is that depth's alone. Per-step costs (prove_s, \
+per_step_s) grow with depth; setup, compression, verification, proof size and memory should not. \
+The raw-Nova baseline folds a synthetic circuit of the same size (constraints, variables, \
+non-zeros, witness value sizes) with nova-snark directly; ratio = per_step_s / baseline_step_s.
+
+Examples:
+  kerafold bench --kind dense --width 4 --depths 1,2 --csv dense.csv --plot dense.svg
+  kerafold bench --kind cnn-block --width 2 --size 4 --depths 1 --json";
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub(crate) enum BenchKind {
+    /// DEPTH x Dense(WIDTH -> WIDTH, ReLU).
+    Dense,
+    /// DEPTH x Conv2D 3x3 same, WIDTH filters, ReLU, on SIZE x SIZE x WIDTH.
+    Conv,
+    /// DEPTH residual blocks (conv-ReLU-conv, Add, ReLU) on SIZE x SIZE x WIDTH.
+    CnnBlock,
+}
+
+impl From<BenchKind> for bench::Kind {
+    fn from(k: BenchKind) -> Self {
+        match k {
+            BenchKind::Dense => bench::Kind::Dense,
+            BenchKind::Conv => bench::Kind::Conv,
+            BenchKind::CnnBlock => bench::Kind::CnnBlock,
+        }
+    }
+}
+
+#[derive(Args)]
+pub(crate) struct BenchArgs {
+    #[arg(long, value_enum, default_value_t = BenchKind::Dense)]
+    kind: BenchKind,
+    /// Dense units, or channels of conv / cnn-block [default: 16 for dense, 4 otherwise].
+    #[arg(long)]
+    width: Option<usize>,
+    /// Height and width of the conv / cnn-block input.
+    #[arg(long, default_value_t = 8)]
+    size: usize,
+    /// Depths (layers, or residual blocks): a list `1,2,4` or powers of two `1-256`.
+    #[arg(long, default_value = "1,2,4,8")]
+    depths: String,
+    #[arg(long, value_enum, default_value_t = Curve::Bn254)]
+    curve: Curve,
+    /// Write the results as CSV.
+    #[arg(long, value_name = "FILE")]
+    csv: Option<PathBuf>,
+    /// Draw prove time, verify time and peak memory against depth (SVG).
+    #[arg(long, value_name = "FILE.svg")]
+    plot: Option<PathBuf>,
+    /// Print one JSON object instead of the table.
+    #[arg(long)]
+    json: bool,
+    /// Where each depth's fresh parameter directory is made [default: a temporary directory].
+    #[arg(long)]
+    params_dir: Option<PathBuf>,
+    /// Keep each depth's parameters and proof file.
+    #[arg(long)]
+    keep_params: bool,
+    /// Seed of the synthetic weights and input.
+    #[arg(long, default_value_t = bench::synth::DEFAULT_SEED)]
+    seed: u64,
+    /// Steady-state folds the raw-Nova baseline times.
+    #[arg(long, default_value_t = 5)]
+    baseline_steps: usize,
+}
+
+pub(crate) fn bench(a: BenchArgs) -> Result<()> {
+    let kind: bench::Kind = a.kind.into();
+    let opts = bench::BenchOptions {
+        kind,
+        width: a.width.unwrap_or_else(|| kind.default_width()),
+        size: a.size,
+        depths: bench::parse_depths(&a.depths)?,
+        system: a.curve.system(false),
+        seed: a.seed,
+        params_dir: a.params_dir,
+        keep_params: a.keep_params,
+        baseline_steps: a.baseline_steps,
+    };
+    let exe = std::env::current_exe()
+        .map_err(|e| Error::Usage(format!("cannot find the kerafold binary: {e}")))?;
+    let report = bench::run(&opts, &exe, &mut |line| eprintln!("bench: {line}"))?;
+    if let Some(path) = &a.csv {
+        let mut f = std::fs::File::create(path).map_err(|e| Error::io(path, e))?;
+        bench::write_csv(&report.rows, &mut f).map_err(|e| Error::io(path, e))?;
+    }
+    if let Some(path) = &a.plot {
+        bench::plot::plot_svg(&report, path)?;
+    }
+    if a.json {
+        println!(
+            "{}",
+            serde_json::to_string(&report).expect("report serializes")
+        );
+    } else {
+        print!("{}", bench::table(&report));
+    }
+    Ok(())
+}
+
+#[derive(Args)]
+pub(crate) struct BenchRunArgs {
+    #[arg(long, value_enum)]
+    kind: BenchKind,
+    #[arg(long)]
+    width: usize,
+    #[arg(long)]
+    size: usize,
+    #[arg(long)]
+    depth: usize,
+    #[arg(long)]
+    seed: u64,
+    #[arg(long, value_enum)]
+    curve: Curve,
+    /// Parameter directory (required unless --baseline).
+    #[arg(long, required_unless_present = "baseline")]
+    params_dir: Option<PathBuf>,
+    /// Run the raw-Nova baseline for this model's step instead.
+    #[arg(long)]
+    baseline: bool,
+    #[arg(long, default_value_t = 5)]
+    baseline_steps: usize,
+}
+
+pub(crate) fn bench_run(a: BenchRunArgs) -> Result<()> {
+    let spec = bench::SynthSpec {
+        kind: a.kind.into(),
+        width: a.width,
+        size: a.size,
+        depth: a.depth,
+        seed: a.seed,
+    };
+    let system = a.curve.system(false);
+    let json = match (a.baseline, a.params_dir) {
+        (true, _) => serde_json::to_string(&bench::run_baseline(&spec, system, a.baseline_steps)?),
+        (false, Some(dir)) => {
+            let tag = format!("depth {}", spec.depth);
+            let m = bench::measure(&spec, system, &dir, &mut |s| eprintln!("bench: {tag}: {s}"))?;
+            serde_json::to_string(&m)
+        }
+        (false, None) => return Err(Error::Usage("bench-run needs --params-dir".into())),
+    };
+    println!("{}", json.expect("results serialize"));
+    Ok(())
+}

@@ -1,0 +1,217 @@
+//! The bounty commands: `keygen`, `encrypt-weights`, `claim-setup`, `claim`, `verify-claim`,
+//! `decrypt-weights`. Every check lives in the library (`kerafold::claim::flow`).
+
+use crate::args::{ParamsArgs, QuantArgs};
+use crate::print;
+use clap::Args;
+use kerafold::commands::bounty::{self, Bounty, ClaimFiles};
+use kerafold::Result;
+use std::path::PathBuf;
+
+#[derive(Args)]
+pub(crate) struct KeygenArgs {
+    /// Secret key file to write (JSON, mode 0600; keep it private). The public key goes to
+    /// NAME.pub.json beside it.
+    #[arg(short = 'o', long = "out")]
+    out: PathBuf,
+    /// Replace existing key files.
+    #[arg(long)]
+    force: bool,
+}
+
+pub(crate) fn keygen(a: KeygenArgs) -> Result<()> {
+    let r = bounty::keygen(&a.out, a.force)?;
+    eprintln!(
+        "secret key: {} (keep it private); public key: {}",
+        r.secret_path.display(),
+        r.public_path.display()
+    );
+    print(&r, false)
+}
+
+#[derive(Args)]
+pub(crate) struct EncryptArgs {
+    /// The model: a model opening (JSON, with the blindings of a private model commitment) or a
+    /// Keras file (public model commitment; quantize with the bounty's --arch).
+    model: PathBuf,
+    /// The bounty host's public key (`host.pub.json`, or any key file).
+    #[arg(long)]
+    host_key: PathBuf,
+    /// The hunter's secret key file.
+    #[arg(long)]
+    key: PathBuf,
+    /// Ciphertext file to write.
+    #[arg(short = 'o', long = "out")]
+    out: PathBuf,
+    #[command(flatten)]
+    quant: QuantArgs,
+}
+
+pub(crate) fn encrypt(a: EncryptArgs) -> Result<()> {
+    let r = bounty::encrypt(&a.model, &a.quant.options(), &a.host_key, &a.key, &a.out)?;
+    print(&r, false)
+}
+
+#[derive(Args)]
+#[command(
+    after_help = "The claim circuit depends on the model architecture (with its fixed-point \
+    parameters: pass --fa --fw --bits --guard, with a guard bit or two to spare for hunters' \
+    weights) and on the dataset's header. Writes, to publish: setup.json, architecture.json \
+    (hunters quantize with it: --arch), claim.pk (the Groth16 proving key hunters prove with), \
+    verification_key.json and verifier_args.json (the Solidity verifier's constructor \
+    arguments). The keys are drawn here: whoever runs the setup could forge claims."
+)]
+pub(crate) struct ClaimSetupArgs {
+    /// A Keras model of the bounty's architecture (its weights are not used).
+    model: PathBuf,
+    /// The bounty's dataset file.
+    #[arg(long)]
+    data: PathBuf,
+    #[command(flatten)]
+    quant: QuantArgs,
+    /// Directory to write the setup into (the files to publish).
+    #[arg(short = 'o', long = "out")]
+    out: PathBuf,
+}
+
+pub(crate) fn claim_setup(a: ClaimSetupArgs) -> Result<()> {
+    let quant = a.quant.options();
+    if quant.arch.is_none() && !matches!(quant.fixed, Some((_, _, _, Some(_)))) {
+        eprintln!(
+            "note: pass --fa --fw --bits --guard to fix the architecture hunters must match \
+             (see architecture.json)"
+        );
+    }
+    let r = bounty::claim_setup(&a.model, &a.data, &quant, &a.out)?;
+    eprintln!(
+        "publish these files for hunters and verifiers: {}",
+        r.files
+            .iter()
+            .map(|f| f.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    print(&r, false)
+}
+
+/// The bounty a claim is for: the host's published setup and the terms the contract holds.
+#[derive(Args)]
+pub(crate) struct BountyArgs {
+    /// The host's published claim setup (the directory `kerafold claim-setup` wrote).
+    #[arg(long)]
+    setup: PathBuf,
+    /// The bounty's dataset CID (raw CIDv1 `bafkrei…`, or the 32-byte digest in hex).
+    #[arg(long)]
+    cid: String,
+    /// The bounty's threshold: the least number of correct samples.
+    #[arg(long)]
+    threshold: u64,
+    /// The claimant's Ethereum address (the sender of `submitClaim`), 0x…
+    #[arg(long)]
+    address: String,
+    /// For the accuracy proof's verifier key.
+    #[command(flatten)]
+    params: ParamsArgs,
+}
+
+impl BountyArgs {
+    fn bounty(&self) -> Bounty {
+        Bounty {
+            setup: self.setup.clone(),
+            cid: self.cid.clone(),
+            threshold: self.threshold,
+            address: self.address.clone(),
+            params_dir: self.params.dir(),
+        }
+    }
+}
+
+#[derive(Args)]
+pub(crate) struct ClaimArgs {
+    /// Ciphertext file written by `encrypt-weights`.
+    ciphertext: PathBuf,
+    /// The hunter's secret key file.
+    #[arg(long)]
+    key: PathBuf,
+    /// The accuracy proof (`kerafold prove-accuracy`) the claim is about.
+    #[arg(long)]
+    accuracy: PathBuf,
+    /// The bounty host's public key (checked against the ciphertext's).
+    #[arg(long)]
+    host_key: PathBuf,
+    #[command(flatten)]
+    bounty: BountyArgs,
+    /// Directory to write proof.json, public.json, calldata.txt, claim.json and
+    /// verification_key.json (the host's, for snarkjs) into.
+    #[arg(short = 'o', long = "out")]
+    out: PathBuf,
+}
+
+pub(crate) fn claim(a: ClaimArgs) -> Result<()> {
+    let files = ClaimFiles {
+        ciphertext: &a.ciphertext,
+        accuracy: &a.accuracy,
+    };
+    let r = bounty::claim(&a.bounty.bounty(), &files, &a.key, &a.host_key, &a.out)?;
+    print(&r, false)
+}
+
+#[derive(Args)]
+pub(crate) struct VerifyClaimArgs {
+    /// The claim: its directory (as `kerafold claim` wrote it) or its proof.json. Only the proof
+    /// is read from it; the public inputs are rebuilt from the bounty.
+    claim: PathBuf,
+    /// The bounty host's public key.
+    #[arg(long)]
+    host_key: PathBuf,
+    /// The hunter's ciphertext file (its hash is the claim's `ciphertextHash`).
+    #[arg(long)]
+    ciphertext: PathBuf,
+    /// The hunter's accuracy proof.
+    #[arg(long)]
+    accuracy: PathBuf,
+    #[command(flatten)]
+    bounty: BountyArgs,
+    /// Print one JSON object.
+    #[arg(long)]
+    json: bool,
+}
+
+pub(crate) fn verify_claim(a: VerifyClaimArgs) -> Result<()> {
+    let files = ClaimFiles {
+        ciphertext: &a.ciphertext,
+        accuracy: &a.accuracy,
+    };
+    let r = bounty::verify_claim(&a.bounty.bounty(), &files, &a.claim, &a.host_key)?;
+    print(&r, a.json)
+}
+
+#[derive(Args)]
+pub(crate) struct DecryptArgs {
+    /// Ciphertext file written by `encrypt-weights`.
+    ciphertext: PathBuf,
+    /// The host's secret key file.
+    #[arg(long)]
+    key: PathBuf,
+    /// The hunter's claim (directory or proof.json): it must verify for this bounty first.
+    #[arg(long)]
+    claim: PathBuf,
+    /// The hunter's accuracy proof.
+    #[arg(long)]
+    accuracy: PathBuf,
+    #[command(flatten)]
+    bounty: BountyArgs,
+    /// Model opening to write (JSON: the quantized model and the blindings; `kerafold run` and
+    /// `inspect` take it).
+    #[arg(short = 'o', long = "out")]
+    out: PathBuf,
+}
+
+pub(crate) fn decrypt(a: DecryptArgs) -> Result<()> {
+    let files = ClaimFiles {
+        ciphertext: &a.ciphertext,
+        accuracy: &a.accuracy,
+    };
+    let r = bounty::decrypt(&a.bounty.bounty(), &files, &a.claim, &a.key, &a.out)?;
+    print(&r, false)
+}

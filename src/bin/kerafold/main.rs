@@ -1,0 +1,118 @@
+//! The `kerafold` command line: flags in, one library call per command
+//! (`kerafold::commands`), its report out as text or JSON.
+
+mod args;
+mod bench;
+mod bounty;
+mod data;
+mod model;
+mod prove;
+mod verify;
+
+use clap::{Parser, Subcommand};
+use kerafold::Result;
+use std::process::ExitCode;
+
+const AFTER_HELP: &str = "\
+Examples (from the repository's root):
+  kerafold inspect examples/mnist/mnist.keras
+  kerafold run examples/mnist/mnist.keras --input examples/mnist/digits.json
+  kerafold prove examples/mnist/mnist.keras --input examples/mnist/digits.json -o mnist.proof
+  kerafold verify mnist.proof --model examples/mnist/mnist.keras --input examples/mnist/digits.json
+  kerafold dataset pack --features examples/digits/test_x.npy --labels examples/digits/test_y.npy --scale-shift 4 -o test.kfd
+  kerafold dataset inspect test.kfd
+  kerafold cid test.kfd
+
+Exit codes: 0 success, 1 a proof that does not verify, 2 bad usage or input.";
+
+/// Zero-knowledge proofs of Keras model inference, folded layer by layer with Nova.
+#[derive(Parser)]
+#[command(name = "kerafold", version, about, after_help = AFTER_HELP)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Show a model's layers, their cost, and the chosen quantization.
+    Inspect(model::InspectArgs),
+    /// Run the integer model and compare it with the float model.
+    Run(model::RunArgs),
+    /// Prove one inference and write a proof file.
+    Prove(prove::ProveArgs),
+    /// Verify a proof file (inference or accuracy) and print its claim.
+    Verify(verify::VerifyArgs),
+    /// Prove a model's accuracy on a dataset file (.kfd): the correct count on exactly the file
+    /// the dataset's CID names.
+    ProveAccuracy(prove::ProveAccuracyArgs),
+    /// Measure proving cost against depth on synthetic models (one child process per depth).
+    #[command(after_help = bench::BENCH_HELP)]
+    Bench(bench::BenchArgs),
+    /// One depth of `kerafold bench` (or its baseline) in this process: prints one JSON line.
+    #[command(hide = true)]
+    BenchRun(bench::BenchRunArgs),
+    /// Print the commitment of a public model (to publish before proving).
+    Commit(model::CommitArgs),
+    /// Build and examine dataset files (.kfd) for accuracy proofs.
+    #[command(subcommand)]
+    Dataset(data::DatasetCommand),
+    /// Print the IPFS CID of a file (as `ipfs add --cid-version 1 --raw-leaves` gives it).
+    Cid(data::CidArgs),
+    /// Generate a Baby Jubjub key pair for bounties (prints the public key).
+    Keygen(bounty::KeygenArgs),
+    /// Encrypt a model's quantized weights to a bounty host (hunter).
+    EncryptWeights(bounty::EncryptArgs),
+    /// Decrypt a hunter's weights with the host key, once its claim verifies for the bounty
+    /// (host): writes a model opening.
+    DecryptWeights(bounty::DecryptArgs),
+    /// Set up the claim circuit of a bounty: its architecture and dataset (host, before deploying
+    /// the verifier).
+    ClaimSetup(bounty::ClaimSetupArgs),
+    /// Prove a bounty claim (Groth16) with the host's proving key and export it for snarkjs and
+    /// the EVM (hunter).
+    Claim(bounty::ClaimArgs),
+    /// Verify a claim against the bounty: the host's key, the CID, threshold, host key and
+    /// claimant, the ciphertext and the accuracy proof (host, before approving).
+    VerifyClaim(bounty::VerifyClaimArgs),
+}
+
+/// Prints a command's report: its JSON, or its text.
+fn print<R: serde::Serialize + std::fmt::Display>(report: &R, json: bool) -> Result<()> {
+    if json {
+        let text = serde_json::to_string(report)
+            .map_err(|e| kerafold::Error::Prover(format!("serializing the report: {e}")))?;
+        println!("{text}");
+    } else {
+        println!("{report}");
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let result = match Cli::parse().command {
+        Command::Inspect(a) => model::inspect(a),
+        Command::Run(a) => model::run(a),
+        Command::Prove(a) => prove::prove(a),
+        Command::Verify(a) => verify::verify(a),
+        Command::ProveAccuracy(a) => prove::prove_accuracy(a),
+        Command::Bench(a) => bench::bench(a),
+        Command::BenchRun(a) => bench::bench_run(a),
+        Command::Commit(a) => model::commit(a),
+        Command::Dataset(c) => data::dataset(c),
+        Command::Cid(a) => data::cid(a),
+        Command::Keygen(a) => bounty::keygen(a),
+        Command::EncryptWeights(a) => bounty::encrypt(a),
+        Command::DecryptWeights(a) => bounty::decrypt(a),
+        Command::ClaimSetup(a) => bounty::claim_setup(a),
+        Command::Claim(a) => bounty::claim(a),
+        Command::VerifyClaim(a) => bounty::verify_claim(a),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(e.exit_code() as u8)
+        }
+    }
+}

@@ -1,0 +1,70 @@
+//! `inspect`, `run`, `commit`.
+
+use crate::args::{Curve, QuantArgs};
+use crate::print;
+use clap::Args;
+use kerafold::commands::model;
+use kerafold::Result;
+use std::path::PathBuf;
+
+#[derive(Args)]
+#[command(
+    after_help = "Each row is one step of the proof (one fold): a compute layer with the \
+    relabellings before it and the activation (and folded BatchNormalization) after it. A model \
+    opening (JSON, from prove-accuracy --opening or decrypt-weights) is shown as it is quantized."
+)]
+pub(crate) struct InspectArgs {
+    /// Keras model (.keras or legacy .h5), or a model opening (.json).
+    model: PathBuf,
+    #[command(flatten)]
+    quant: QuantArgs,
+    /// Print one JSON object instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+pub(crate) fn inspect(a: InspectArgs) -> Result<()> {
+    print(&model::inspect(&a.model, &a.quant.options())?, a.json)
+}
+
+#[derive(Args)]
+pub(crate) struct RunArgs {
+    /// Keras model (.keras or legacy .h5), or a model opening (.json: the integer model only).
+    model: PathBuf,
+    /// Inputs: JSON {"input": [...]} / {"inputs": [[...], ...]}, or .npy with a batch axis.
+    #[arg(long)]
+    input: PathBuf,
+    #[command(flatten)]
+    quant: QuantArgs,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+pub(crate) fn run(a: RunArgs) -> Result<()> {
+    print(&model::run(&a.model, &a.input, &a.quant.options())?, a.json)
+}
+
+#[derive(Args)]
+pub(crate) struct CommitArgs {
+    /// Keras model (.keras or legacy .h5).
+    model: PathBuf,
+    #[command(flatten)]
+    quant: QuantArgs,
+    #[arg(long, value_enum, default_value_t = Curve::Bn254)]
+    curve: Curve,
+}
+
+pub(crate) fn commit(a: CommitArgs) -> Result<()> {
+    let quant = a.quant.options();
+    if quant.calibrates() && quant.calibrate.is_none() {
+        eprintln!(
+            "note: the commitment depends on the fixed-point parameters; pass --fa/--fw/--bits \
+             (or --calibrate) and prove with the same ones"
+        );
+    }
+    print(
+        &model::commit(&a.model, &quant, a.curve.system(false))?,
+        false,
+    )
+}

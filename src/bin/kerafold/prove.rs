@@ -1,0 +1,193 @@
+//! `prove` and `prove-accuracy`, with a progress bar on stderr.
+
+use crate::args::{Curve, ParamsArgs, QuantArgs, Vis};
+use crate::print;
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use kerafold::commands::prove::{self, ProveAccuracyRequest, ProveRequest};
+use kerafold::fold::{Progress, Srs, Visibility};
+use kerafold::inference::ProveOptions;
+use kerafold::{Error, Result};
+use std::path::PathBuf;
+
+#[derive(Args)]
+#[command(
+    after_help = "Privacy: `--input-visibility private` commits to the input with a random \
+    blinding (only the commitment is in the proof); `--model-visibility private` publishes only a \
+    blinded commitment to the weights; `--output-visibility private` publishes a blinded \
+    commitment to the logits, and the class.\n\n\
+    Public parameters depend only on the architecture; they are set up once and cached in \
+    --params-dir (default ./kerafold-params or $KERAFOLD_PARAMS)."
+)]
+pub(crate) struct ProveArgs {
+    /// Keras model (.keras or legacy .h5).
+    model: PathBuf,
+    /// The input file: JSON {"input": [...]} / {"inputs": [[...], ...]}, or .npy.
+    #[arg(long)]
+    input: PathBuf,
+    /// Which sample of the input file to prove.
+    #[arg(long, default_value_t = 0)]
+    sample: usize,
+    /// Proof file to write.
+    #[arg(short = 'o', long = "out")]
+    out: PathBuf,
+    /// Who may see the input (private: only a blinded commitment is in the proof).
+    #[arg(long, value_enum, default_value_t = Vis::Public)]
+    input_visibility: Vis,
+    /// Who may see the weights (private: only a blinded commitment is in the proof).
+    #[arg(long, alias = "model", value_enum, default_value_t = Vis::Public)]
+    model_visibility: Vis,
+    /// Who may see the logits (private: only a commitment to them, plus the class).
+    #[arg(long, alias = "output", value_enum, default_value_t = Vis::Public)]
+    output_visibility: Vis,
+    #[arg(long, value_enum, default_value_t = Curve::Bn254)]
+    curve: Curve,
+    /// Use HyperKZG on BN254 with powers of tau from this directory (snarkjs/PPOT .ptau files).
+    #[arg(long, conflicts_with = "insecure_random_tau")]
+    ptau: Option<PathBuf>,
+    /// Use HyperKZG with a random tau drawn here and kept in PARAMS_DIR/insecure-random-tau/
+    /// (verify with --ptau that directory). INSECURE: whoever reads it can forge proofs; for
+    /// tests and demos only.
+    #[arg(long)]
+    insecure_random_tau: bool,
+    #[command(flatten)]
+    params: ParamsArgs,
+    #[command(flatten)]
+    quant: QuantArgs,
+    /// Print a JSON summary instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+/// A progress bar on stderr that follows the folding engine's events.
+fn progress_bar() -> (ProgressBar, impl FnMut(Progress)) {
+    let bar = ProgressBar::new(0);
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {msg:40} [{bar:30}] {pos}/{len} {elapsed}")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    let b = bar.clone();
+    let on = move |p: Progress| match p {
+        Progress::Setup => b.set_message("public parameters"),
+        Progress::Fold { step, of, name } => {
+            b.set_length(of as u64);
+            b.set_position(step as u64 + 1);
+            b.set_message(format!("fold {name}"));
+        }
+        Progress::Compress => b.set_message("compress (zero-knowledge SNARK)"),
+    };
+    (bar, on)
+}
+
+pub(crate) fn prove(a: ProveArgs) -> Result<()> {
+    if ["public", "private"].contains(&a.input.to_string_lossy().as_ref()) && !a.input.exists() {
+        return Err(Error::Usage(format!(
+            "--input takes the input file; its visibility is --input-visibility {}",
+            a.input.display()
+        )));
+    }
+    if a.curve == Curve::Pasta && (a.ptau.is_some() || a.insecure_random_tau) {
+        return Err(Error::Usage(
+            "--ptau and --insecure-random-tau apply to --curve bn254 only".into(),
+        ));
+    }
+    let srs = match (&a.ptau, a.insecure_random_tau) {
+        (Some(d), _) => Srs::Ptau(d.clone()),
+        (None, true) => {
+            eprintln!(
+                "warning: --insecure-random-tau: anyone who saw this machine's tau can forge \
+                 proofs; for tests only"
+            );
+            Srs::InsecureRandomTau
+        }
+        _ => Srs::Transparent,
+    };
+    let req = ProveRequest {
+        options: ProveOptions {
+            system: a.curve.system(!matches!(srs, Srs::Transparent)),
+            srs,
+            input: a.input_visibility.into(),
+            model: a.model_visibility.into(),
+            output: a.output_visibility.into(),
+            params_dir: a.params.dir(),
+        },
+        model: a.model,
+        input: a.input,
+        sample: a.sample,
+        quant: a.quant.options(),
+        out: a.out,
+    };
+    let (bar, mut on) = progress_bar();
+    let report = prove::prove(&req, &mut on);
+    bar.finish_and_clear();
+    let report = report?;
+    print(&report, a.json)?;
+    if let Some(dir) = &report.insecure_tau_dir {
+        eprintln!(
+            "note: verify with --ptau {} (the random tau's powers; insecure)",
+            dir.display()
+        );
+    }
+    Ok(())
+}
+
+#[derive(Args)]
+#[command(
+    after_help = "One fold per sample: the sample's bytes extend the SHA-256 of the file and \
+    run through the whole model; the count of ArgMax = label is proven. BN254 (the field of the \
+    bounty's Groth16 claim). The model is private by default: only a blinded commitment to its \
+    weights is published."
+)]
+pub(crate) struct ProveAccuracyArgs {
+    /// Keras model (.keras or legacy .h5), or a model opening (.json).
+    model: PathBuf,
+    /// Dataset file (`kerafold dataset pack`).
+    #[arg(long)]
+    data: PathBuf,
+    /// Proof file to write.
+    #[arg(short = 'o', long = "out")]
+    out: PathBuf,
+    /// Who may see the weights.
+    #[arg(long, alias = "model", value_enum, default_value_t = Vis::Private)]
+    model_visibility: Vis,
+    /// Curve (accuracy proofs are on BN254).
+    #[arg(long, value_enum, default_value_t = Curve::Bn254)]
+    curve: Curve,
+    #[command(flatten)]
+    params: ParamsArgs,
+    /// Quantization (default: calibrated on the dataset's samples).
+    #[command(flatten)]
+    quant: QuantArgs,
+    /// For a private model: write the model opening (the quantized model and the commitment's
+    /// blindings) here; `encrypt-weights` needs it to claim a bounty.
+    #[arg(long)]
+    opening: Option<PathBuf>,
+    /// Print a JSON summary instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+pub(crate) fn prove_accuracy(a: ProveAccuracyArgs) -> Result<()> {
+    let req = ProveAccuracyRequest {
+        model: a.model,
+        data: a.data,
+        quant: a.quant.options(),
+        system: a.curve.system(false),
+        model_visibility: a.model_visibility.into(),
+        params_dir: a.params.dir(),
+        out: a.out,
+        opening: a.opening,
+    };
+    let (bar, mut on) = progress_bar();
+    let report = prove::prove_accuracy(&req, &mut on);
+    bar.finish_and_clear();
+    print(&report?, a.json)?;
+    if req.opening.is_none() && req.model_visibility == Visibility::Private && !a.json {
+        eprintln!(
+            "note: without --opening FILE the commitment's blindings are not kept; the weights \
+             cannot be encrypted for a bounty claim"
+        );
+    }
+    Ok(())
+}

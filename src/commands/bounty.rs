@@ -1,0 +1,398 @@
+//! The bounty commands: `keygen`, `encrypt-weights`, `claim-setup`, `claim`, `verify-claim` and
+//! `decrypt-weights`. Every check lives in [`crate::claim::flow`]; these read the files, call it
+//! and report.
+
+use super::{prepare, QuantOptions};
+use crate::accuracy::AccuracyProof;
+use crate::claim::flow::{self, Setup, Terms};
+use crate::claim::snarkjs::ProofJson;
+use crate::claim::weights::{self, CiphertextFile, ModelOpening, Opening};
+use crate::crypto::babyjubjub::{KeyFile, Point, SecretKey};
+use crate::crypto::bn254;
+use crate::data::Dataset;
+use crate::{Error, Result};
+use serde::Serialize;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// Renders a report as its JSON (the commands whose output is meant for files and scripts).
+macro_rules! display_as_json {
+    ($t:ty) => {
+        impl fmt::Display for $t {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                let json = serde_json::to_string(self).map_err(|_| fmt::Error)?;
+                write!(f, "{json}")
+            }
+        }
+    };
+}
+
+/// What `kerafold keygen` reports: the public key file's content.
+#[derive(Serialize)]
+pub struct KeygenReport {
+    /// The public key file's content.
+    #[serde(flatten)]
+    pub public: KeyFile,
+    /// Where the secret key was written.
+    #[serde(skip)]
+    pub secret_path: PathBuf,
+    /// Where the public key was written.
+    #[serde(skip)]
+    pub public_path: PathBuf,
+}
+impl fmt::Display for KeygenReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let json = serde_json::to_string_pretty(&self.public).map_err(|_| fmt::Error)?;
+        write!(f, "{json}")
+    }
+}
+
+/// Draws a Baby Jubjub key pair: the secret key to `out` (mode 0600), the public key beside it
+/// (`NAME.pub.json`). Refuses to replace existing key files unless `force`.
+pub fn keygen(out: &Path, force: bool) -> Result<KeygenReport> {
+    let key = SecretKey::random();
+    let public = KeyFile::public(&key.public());
+    let pub_path = KeyFile::public_path(out);
+    if !force {
+        for p in [out, pub_path.as_path()] {
+            if p.exists() {
+                return Err(Error::Usage(format!(
+                    "{} exists: refusing to replace a key file (pass --force to overwrite it)",
+                    p.display()
+                )));
+            }
+        }
+    }
+    KeyFile::secret(&key).write(out, force)?;
+    public.write(&pub_path, force)?;
+    Ok(KeygenReport {
+        public,
+        secret_path: out.to_path_buf(),
+        public_path: pub_path,
+    })
+}
+
+/// What `kerafold encrypt-weights` reports.
+#[derive(Serialize)]
+pub struct EncryptReport {
+    /// The ciphertext file.
+    pub ciphertext: PathBuf,
+    /// Number of field elements encrypted.
+    pub elements: usize,
+    /// The model commitment (hex, or decimal for the claim's field elements).
+    pub model_commitment: String,
+    /// The ciphertext hash the claim binds (decimal).
+    pub ciphertext_hash: String,
+    /// The hunter's Baby Jubjub public key (decimal coordinates).
+    pub hunter_public_key: [String; 2],
+}
+display_as_json!(EncryptReport);
+
+/// Encrypts a model's weights to a bounty host: a model opening (a private model's commitment)
+/// or a Keras file (a public model's, quantized as `quant` says).
+pub fn encrypt(
+    model: &Path,
+    quant: &QuantOptions,
+    host_key: &Path,
+    hunter_key: &Path,
+    out: &Path,
+) -> Result<EncryptReport> {
+    let opening = if super::is_model_opening(model) {
+        ModelOpening::read(model)?
+    } else {
+        Opening {
+            model: prepare(model, quant, &[])?.model,
+            blinds: vec![],
+        }
+    };
+    let host = KeyFile::read(host_key)?.public_key()?;
+    let hunter = KeyFile::read(hunter_key)?.secret_key(hunter_key)?;
+    let (file, pt) = weights::encrypt(&opening, &host, &hunter)?;
+    file.write(out)?;
+    Ok(EncryptReport {
+        ciphertext: out.to_path_buf(),
+        elements: pt.len(),
+        model_commitment: file.model_commitment.clone(),
+        ciphertext_hash: file.ciphertext_hash.clone(),
+        hunter_public_key: file.hunter_public_key.clone(),
+    })
+}
+
+/// What `kerafold claim-setup` reports.
+#[derive(Serialize)]
+pub struct ClaimSetupReport {
+    /// Constraints of the claim circuit.
+    pub constraints: usize,
+    /// SHA-256 of the architecture (hex).
+    pub architecture: String,
+    /// The file or directory written.
+    pub out: PathBuf,
+    /// The files to publish.
+    pub files: Vec<PathBuf>,
+    /// Fractional bits of activations.
+    pub fa: u32,
+    /// Fractional bits of weights.
+    pub fw: u32,
+    /// Activation range in bits.
+    pub bits: u32,
+    /// Guard bits between packed weight lanes.
+    pub guard: u32,
+}
+display_as_json!(ClaimSetupReport);
+
+/// The host's claim setup for a model architecture and a dataset, written into `out`.
+pub fn claim_setup(
+    model: &Path,
+    data: &Path,
+    quant: &QuantOptions,
+    out: &Path,
+) -> Result<ClaimSetupReport> {
+    let data = Dataset::read(data)?;
+    let graph = crate::model::load(model)?;
+    data.check_input_shape(&graph.input_shape)?;
+    let q = prepare(model, quant, &data.inputs_f32())?.model;
+    let r = Setup::create(&q, &data, out)?;
+    Ok(ClaimSetupReport {
+        constraints: r.constraints,
+        architecture: r.architecture,
+        out: out.to_path_buf(),
+        files: r.files,
+        fa: q.fp.fa,
+        fw: q.fp.fw,
+        bits: q.fp.bits,
+        guard: q.fp.guard,
+    })
+}
+
+/// The bounty a claim is for: the host's published setup and the terms the contract holds.
+#[derive(Clone, Debug)]
+pub struct Bounty {
+    /// The directory `kerafold claim-setup` wrote.
+    pub setup: PathBuf,
+    /// The dataset CID (raw CIDv1 `bafkrei…`, or its 32-byte digest in hex).
+    pub cid: String,
+    /// The least number of correct samples.
+    pub threshold: u64,
+    /// The claimant's Ethereum address (`0x…`).
+    pub address: String,
+    /// Parameter cache for the accuracy proof's verifier key.
+    pub params_dir: PathBuf,
+}
+
+impl Bounty {
+    fn load(&self, host: Point) -> Result<(Setup, Terms, [u8; 20])> {
+        Ok((
+            Setup::read(&self.setup)?,
+            Terms::new(&self.cid, self.threshold, host)?,
+            flow::parse_address(&self.address)?,
+        ))
+    }
+}
+
+fn read_json<T: serde::de::DeserializeOwned>(path: &Path, what: &str) -> Result<T> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    serde_json::from_slice(&bytes).map_err(|e| Error::format(path, format!("not {what}: {e}")))
+}
+
+/// The Groth16 proof of a claim directory (or of its `proof.json`).
+fn claim_proof(path: &Path) -> Result<ark_groth16::Proof<ark_bn254::Bn254>> {
+    let file = if path.is_dir() {
+        path.join("proof.json")
+    } else {
+        path.to_path_buf()
+    };
+    let p: ProofJson = read_json(&file, "a Groth16 proof.json")?;
+    p.to_ark().map_err(|e| match e {
+        Error::Invalid(m) => Error::format(&file, m),
+        e => e,
+    })
+}
+
+/// What `kerafold claim` reports.
+#[derive(Serialize)]
+pub struct ClaimReport {
+    /// Constraints of the claim circuit.
+    pub constraints: usize,
+    /// The host's claim setup directory.
+    pub setup: PathBuf,
+    /// The file or directory written.
+    pub out: PathBuf,
+}
+
+impl fmt::Display for ClaimReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "claim proved ({} constraints) with the host's key from {}: {}",
+            self.constraints,
+            self.setup.display(),
+            self.out.display()
+        )
+    }
+}
+
+/// The hunter's files for a claim.
+pub struct ClaimFiles<'a> {
+    /// Written by `encrypt-weights`.
+    pub ciphertext: &'a Path,
+    /// The accuracy proof the claim is about.
+    pub accuracy: &'a Path,
+}
+
+/// Proves a bounty claim with the host's proving key and writes its files into `out`.
+pub fn claim(
+    bounty: &Bounty,
+    files: &ClaimFiles,
+    hunter_key: &Path,
+    host_key: &Path,
+    out: &Path,
+) -> Result<ClaimReport> {
+    let host = KeyFile::read(host_key)?.public_key()?;
+    let (setup, terms, claimant) = bounty.load(host)?;
+    let ciphertext = CiphertextFile::read(files.ciphertext)?;
+    let hunter = KeyFile::read(hunter_key)?.secret_key(hunter_key)?;
+    let accuracy = AccuracyProof::read(files.accuracy)?;
+    let proof = flow::prove_claim(&setup, &terms, &ciphertext, &hunter, &accuracy, claimant)?;
+    std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
+    proof.write_dir(out)?;
+    Ok(ClaimReport {
+        constraints: proof.constraints,
+        setup: bounty.setup.clone(),
+        out: out.to_path_buf(),
+    })
+}
+
+/// What `kerafold verify-claim` reports.
+#[derive(Serialize)]
+pub struct VerifyClaimReport {
+    /// Always true: a report exists only for a proof that verified.
+    pub valid: bool,
+    /// The dataset's CIDv1.
+    pub cid: String,
+    /// The bounty's threshold: the least correct count.
+    pub threshold: u64,
+    /// The claimant's Ethereum address.
+    pub claimant: String,
+    /// Number of samples the model gets right.
+    pub correct: usize,
+    /// Number of samples of the dataset.
+    pub samples: usize,
+    /// The model commitment (hex, or decimal for the claim's field elements).
+    pub model_commitment: String,
+    /// The ciphertext hash the claim binds (decimal).
+    pub ciphertext_hash: String,
+    /// The digest of the accuracy proof's public IO the claim binds (decimal).
+    pub io_digest: String,
+    /// The hunter's Baby Jubjub public key (decimal coordinates).
+    pub hunter_public_key: [String; 2],
+}
+
+/// Verifies a claim (its directory or `proof.json`) against the bounty, the host's key, the
+/// hunter's ciphertext and accuracy proof.
+pub fn verify_claim(
+    bounty: &Bounty,
+    files: &ClaimFiles,
+    claim: &Path,
+    host_key: &Path,
+) -> Result<VerifyClaimReport> {
+    let host = KeyFile::read(host_key)?.public_key()?;
+    let (setup, terms, claimant) = bounty.load(host)?;
+    let proof = claim_proof(claim)?;
+    let ciphertext = CiphertextFile::read(files.ciphertext)?;
+    let accuracy = AccuracyProof::read(files.accuracy)?;
+    let v = flow::verify_claim(
+        &setup,
+        &terms,
+        &proof,
+        &ciphertext,
+        &accuracy,
+        claimant,
+        &bounty.params_dir,
+    )?;
+    let (p, c) = (&v.public, &v.accuracy);
+    Ok(VerifyClaimReport {
+        valid: true,
+        cid: terms.cid(),
+        threshold: p.threshold,
+        claimant: format!("0x{}", hex::encode(p.claimant)),
+        correct: c.correct,
+        samples: c.samples,
+        model_commitment: c.model.commitment.clone(),
+        ciphertext_hash: bn254::to_dec(&p.ciphertext_hash),
+        io_digest: bn254::to_dec(&p.io_digest),
+        hunter_public_key: p.hunter.to_dec(),
+    })
+}
+
+impl fmt::Display for VerifyClaimReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "valid claim for this bounty")?;
+        writeln!(f, "  dataset: {} (the bounty's CID)", self.cid)?;
+        writeln!(
+            f,
+            "  accuracy: {} of {} samples right (threshold {}), proof verified",
+            self.correct, self.samples, self.threshold
+        )?;
+        writeln!(f, "  claimant: {}", self.claimant)?;
+        writeln!(
+            f,
+            "  ciphertext hash: {} (must equal the on-chain claim's ciphertextHash)",
+            self.ciphertext_hash
+        )?;
+        write!(f, "  model commitment: {}", self.model_commitment)
+    }
+}
+
+/// What `kerafold decrypt-weights` reports.
+#[derive(Serialize)]
+pub struct DecryptReport {
+    /// The model's name.
+    pub model: String,
+    /// Number of steps of the decrypted model.
+    pub steps: usize,
+    /// The model commitment (hex, or decimal for the claim's field elements).
+    pub model_commitment: String,
+    /// Number of samples the model gets right.
+    pub correct: usize,
+    /// Number of samples of the dataset.
+    pub samples: usize,
+    /// The file or directory written.
+    pub out: PathBuf,
+}
+display_as_json!(DecryptReport);
+
+/// The host's side: decrypts a hunter's weights once its claim verifies for the bounty, and
+/// writes the model opening to `out`.
+pub fn decrypt(
+    bounty: &Bounty,
+    files: &ClaimFiles,
+    claim: &Path,
+    host_key: &Path,
+    out: &Path,
+) -> Result<DecryptReport> {
+    let host = KeyFile::read(host_key)?.secret_key(host_key)?;
+    let (setup, terms, claimant) = bounty.load(host.public())?;
+    let proof = claim_proof(claim)?;
+    let ciphertext = CiphertextFile::read(files.ciphertext)?;
+    let accuracy = AccuracyProof::read(files.accuracy)?;
+    let (opening, v) = flow::decrypt_claim(
+        &setup,
+        &terms,
+        &host,
+        &proof,
+        &ciphertext,
+        &accuracy,
+        claimant,
+        &bounty.params_dir,
+    )?;
+    let f = ModelOpening::new(&opening)?;
+    f.write(out)?;
+    Ok(DecryptReport {
+        model: opening.model.name.clone(),
+        steps: opening.model.steps.len(),
+        model_commitment: f.commitment,
+        correct: v.accuracy.correct,
+        samples: v.accuracy.samples,
+        out: out.to_path_buf(),
+    })
+}

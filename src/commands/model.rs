@@ -1,0 +1,306 @@
+//! `inspect`, `run` and `commit`: a model's steps and cost, its integer outputs against Keras,
+//! and its public commitment.
+
+use super::{prepare, shape_str, Prepared, QuantOptions};
+use crate::fold::System;
+use crate::model::quant::Calibration;
+use crate::{Error, Result};
+use kerafold_step_circuits::spec::FixedPoint;
+use serde::Serialize;
+use std::fmt;
+use std::path::Path;
+
+/// What `kerafold inspect` reports.
+#[derive(Serialize)]
+pub struct InspectReport {
+    /// The model's steps, their cost and the step circuit.
+    #[serde(flatten)]
+    pub report: crate::inspect::Report,
+    /// How calibration chose the fixed point (absent when it was given).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub calibration: Option<Calibration>,
+    /// Calibrated on a neutral input, not on real data.
+    #[serde(skip)]
+    pub neutral_calibration: bool,
+}
+
+/// The steps, costs and quantization of a model (a Keras file or a model opening); without
+/// calibration inputs, calibrated on a neutral input (all 0.5) so that the report has numbers.
+pub fn inspect(path: &Path, quant: &QuantOptions) -> Result<InspectReport> {
+    let neutral = neutral_input(path)?;
+    let p = prepare(path, quant, &neutral)?;
+    Ok(InspectReport {
+        report: crate::inspect::report(&p.model)?,
+        calibration: p.calibration,
+        neutral_calibration: p.calibrated_on_fallback,
+    })
+}
+
+/// One all-0.5 input of a Keras model (none for a model opening, which needs no calibration).
+fn neutral_input(path: &Path) -> Result<Vec<Vec<f32>>> {
+    if super::is_model_opening(path) {
+        return Ok(vec![]);
+    }
+    Ok(vec![vec![0.5f32; crate::model::load(path)?.input_len()]])
+}
+
+impl fmt::Display for InspectReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let r = &self.report;
+        writeln!(
+            f,
+            "model '{}': input {}, {} steps",
+            r.model,
+            shape_str(&r.input_shape),
+            r.layers.len()
+        )?;
+        writeln!(
+            f,
+            "{:<32} {:<10} {:>14} {:>14} {:>8} {:>9} {:>8} {:>11}",
+            "step (layers)", "kind", "input", "output", "params", "MACs", "outputs", "constraints"
+        )?;
+        for l in &r.layers {
+            writeln!(
+                f,
+                "{:<32} {:<10} {:>14} {:>14} {:>8} {:>9} {:>8} {:>11}",
+                l.name,
+                l.kind,
+                shape_str(&l.input_shape),
+                shape_str(&l.output_shape),
+                l.params,
+                l.macs,
+                l.outputs,
+                l.constraints
+            )?;
+        }
+        writeln!(f, "\nquantization: {}", describe_fp(&r.quantization))?;
+        if let Some(c) = &self.calibration {
+            writeln!(
+                f,
+                "calibration on {} input(s): largest activation {:.3}, top-1 agreement {:.1}%, \
+                 relative logit error {:.2e}{}",
+                c.samples,
+                c.max_activation,
+                c.top1_agreement * 100.0,
+                c.relative_error,
+                if self.neutral_calibration {
+                    " (neutral input; calibrate on real data for real numbers)"
+                } else {
+                    ""
+                }
+            )?;
+        }
+        let s = &r.step_circuit;
+        write!(
+            f,
+            "step circuit: {} constraints per step ({} slots, bus of {} values); idle share per \
+             step {:.0}%–{:.0}%",
+            s.constraints_per_step,
+            s.slots,
+            s.bus_width,
+            s.idle_share_min * 100.0,
+            s.idle_share_max * 100.0
+        )
+    }
+}
+
+/// The fixed point in words, with the values the flags take.
+pub fn describe_fp(fp: &FixedPoint) -> String {
+    format!(
+        "activations 2^-{} ({}-bit range ±{:.3}), weights 2^-{}, guard {} (fa={} fw={} bits={} \
+         guard={})",
+        fp.fa,
+        fp.bits,
+        fp.max() as f64 / (1u64 << fp.fa) as f64,
+        fp.fw,
+        fp.guard,
+        fp.fa,
+        fp.fw,
+        fp.bits,
+        fp.guard
+    )
+}
+
+/// One sample of `kerafold run`.
+#[derive(Serialize)]
+pub struct RunSample {
+    /// The integer model's output, dequantized (softmax applied if the model ends in one).
+    pub output: Vec<f64>,
+    /// Keras's output (absent for a model opening, which has no float model).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub float_output: Option<Vec<f64>>,
+    /// The class the integer model picks (ArgMax of the logits).
+    pub class: usize,
+    /// The class Keras picks.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub float_class: Option<usize>,
+}
+
+/// What `kerafold run` reports.
+#[derive(Serialize)]
+pub struct RunReport {
+    /// One entry per input sample.
+    pub samples: Vec<RunSample>,
+    /// Largest absolute difference between integer and float outputs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_abs_error: Option<f64>,
+    /// Share of samples where both models pick the same class.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub top1_agreement: Option<f64>,
+    /// Number of samples where both models pick the same class.
+    #[serde(skip)]
+    pub agreeing: usize,
+    /// The fixed point the model was quantized at.
+    pub fixed_point: FixedPoint,
+}
+
+fn softmax(v: &[f64]) -> Vec<f64> {
+    let m = v.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+    let e: Vec<f64> = v.iter().map(|x| (x - m).exp()).collect();
+    let s: f64 = e.iter().sum();
+    e.iter().map(|x| x / s).collect()
+}
+
+/// Runs the integer model on every input of `input` and compares it with Keras's float model.
+pub fn run(path: &Path, input: &Path, quant: &QuantOptions) -> Result<RunReport> {
+    let shape = match super::is_model_opening(path) {
+        true => prepare(path, quant, &[])?.model.input_shape,
+        false => crate::model::load(path)?.input_shape,
+    };
+    let inputs = crate::model::input::read_inputs(input, &shape)?;
+    let Prepared { graph, model, .. } = prepare(path, quant, &inputs)?;
+    let mut samples = vec![];
+    let (mut max_err, mut agree) = (0f64, 0usize);
+    for (i, x) in inputs.iter().enumerate() {
+        let t = model.trace(&model.quantize_input(x, Some(i))?, Some(i))?;
+        let logits: Vec<f64> = t.logits.iter().map(|&v| model.dequantize(v)).collect();
+        let output = if model.softmax {
+            softmax(&logits)
+        } else {
+            logits
+        };
+        let float = graph
+            .as_ref()
+            .map(|g| crate::model::float::forward(g, x))
+            .transpose()?;
+        let float_class = float
+            .as_ref()
+            .map(|fl| crate::model::quant::argmax_f(&fl.logits));
+        if let Some(fl) = &float {
+            for (a, b) in output.iter().zip(&fl.output) {
+                max_err = max_err.max((a - b).abs());
+            }
+        }
+        if float_class == Some(t.class) {
+            agree += 1;
+        }
+        samples.push(RunSample {
+            output,
+            float_output: float.map(|fl| fl.output),
+            class: t.class,
+            float_class,
+        });
+    }
+    let has_float = graph.is_some();
+    Ok(RunReport {
+        samples,
+        max_abs_error: has_float.then_some(max_err),
+        top1_agreement: has_float.then_some(agree as f64 / inputs.len().max(1) as f64),
+        agreeing: agree,
+        fixed_point: model.fp,
+    })
+}
+
+impl fmt::Display for RunReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let join = |v: &[f64]| {
+            v.iter()
+                .map(|x| format!("{x:.4}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        for (i, s) in self.samples.iter().enumerate() {
+            match s.float_class {
+                Some(fc) => writeln!(f, "sample {i}: class {} (float {fc})", s.class)?,
+                None => writeln!(f, "sample {i}: class {}", s.class)?,
+            }
+            writeln!(f, "  integer: {}", join(&s.output))?;
+            if let Some(fo) = &s.float_output {
+                writeln!(f, "  float:   {}", join(fo))?;
+            }
+        }
+        let fp = &self.fixed_point;
+        match (self.max_abs_error, self.top1_agreement) {
+            (Some(err), Some(agreement)) => write!(
+                f,
+                "max abs error {err:.3e}, top-1 agreement {:.1}% ({}/{}), fixed point fa={} \
+                 fw={} bits={}",
+                agreement * 100.0,
+                self.agreeing,
+                self.samples.len(),
+                fp.fa,
+                fp.fw,
+                fp.bits
+            ),
+            _ => write!(
+                f,
+                "integer model only (a model opening has no float model), fixed point fa={} \
+                 fw={} bits={}",
+                fp.fa, fp.fw, fp.bits
+            ),
+        }
+    }
+}
+
+/// What `kerafold commit` reports: a public model's commitment, to publish before proving.
+#[derive(Serialize)]
+pub struct CommitReport {
+    /// The model's name.
+    pub model: String,
+    /// `bn254` or `pasta`.
+    pub curve: &'static str,
+    /// Fractional bits of activations.
+    pub fa: u32,
+    /// Fractional bits of weights.
+    pub fw: u32,
+    /// Activation range in bits.
+    pub bits: u32,
+    /// The model commitment (hex of the field element).
+    pub commitment: String,
+}
+
+/// The commitment of a public model on `system`'s curve.
+pub fn commit(path: &Path, quant: &QuantOptions, system: System) -> Result<CommitReport> {
+    let neutral = neutral_input(path)?;
+    let q = prepare(path, quant, &neutral)?.model;
+    let commitment = crate::fold::public_model_commitment(&q, system)?;
+    Ok(CommitReport {
+        model: q.name.clone(),
+        curve: match system {
+            System::PastaIpa => "pasta",
+            System::Bn254Ipa | System::Bn254Kzg => "bn254",
+        },
+        fa: q.fp.fa,
+        fw: q.fp.fw,
+        bits: q.fp.bits,
+        commitment,
+    })
+}
+
+impl fmt::Display for CommitReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let json = serde_json::to_string(self).map_err(|_| fmt::Error)?;
+        write!(f, "{json}")
+    }
+}
+
+/// An input file's sample `sample`, or an error naming the file and its length.
+pub(crate) fn sample_of<'a>(xs: &'a [Vec<f32>], sample: usize, file: &Path) -> Result<&'a [f32]> {
+    xs.get(sample).map(|x| x.as_slice()).ok_or_else(|| {
+        Error::Usage(format!(
+            "sample {sample} requested, {} has {}",
+            file.display(),
+            xs.len()
+        ))
+    })
+}

@@ -1,0 +1,302 @@
+//! `prove` and `prove-accuracy`: a model file and its input (or dataset) to a proof file.
+
+use super::model::{describe_fp, sample_of};
+use super::{file_size, prepare, QuantOptions};
+use crate::accuracy::{self, AccuracyClaim};
+use crate::claim::weights::{ModelOpening, Opening};
+use crate::data::Dataset;
+use crate::fold::{self, Progress, ProveStats, Srs, System, Visibility};
+use crate::inference::{self, ProveOptions};
+use crate::{Error, Result};
+use kerafold_step_circuits::spec::FixedPoint;
+use serde::Serialize;
+use std::fmt;
+use std::path::PathBuf;
+
+/// What to prove with `kerafold prove`.
+pub struct ProveRequest {
+    /// The Keras model.
+    pub model: PathBuf,
+    /// The input file (JSON or `.npy`) and which of its samples to prove.
+    pub input: PathBuf,
+    /// Which sample of the input file.
+    pub sample: usize,
+    /// How the model is quantized.
+    pub quant: QuantOptions,
+    /// System, SRS, the three visibilities and the parameter cache.
+    pub options: ProveOptions,
+    /// The proof file to write.
+    pub out: PathBuf,
+}
+
+/// What `kerafold prove` reports.
+#[derive(Serialize)]
+pub struct ProveReport {
+    /// The proof file written.
+    pub proof: PathBuf,
+    /// The proof system (`bn254-ipa`, `bn254-kzg`, `pasta-ipa`).
+    pub system: String,
+    /// Number of folded steps.
+    pub steps: usize,
+    /// The class the integer model picks (ArgMax of the logits).
+    pub class: usize,
+    /// The fixed point the model was quantized at.
+    pub fixed_point: FixedPoint,
+    /// Seconds spent loading or setting up the public parameters.
+    pub setup_s: f64,
+    /// The public parameters came from the cache.
+    pub params_cached: bool,
+    /// Seconds spent folding.
+    pub prove_s: f64,
+    /// Mean seconds per fold.
+    pub per_step_s: f64,
+    /// Seconds spent compressing into the zero-knowledge SNARK.
+    pub compress_s: f64,
+    /// Peak resident memory of the process, MB.
+    pub peak_rss_mb: f64,
+    /// Constraints of one step circuit (without Nova's verifier circuit).
+    pub step_constraints: usize,
+    /// Constraints of one step with Nova's verifier circuit.
+    pub primary_constraints: usize,
+    /// Constraints of the secondary (cycle) circuit.
+    pub secondary_constraints: usize,
+    /// Size of the proof file, bytes.
+    pub proof_bytes: u64,
+    /// The prover's label for the model (its Keras name).
+    #[serde(skip)]
+    pub model_name: String,
+    /// Where the insecure random tau's powers are (to verify with), if one was drawn.
+    #[serde(skip)]
+    pub insecure_tau_dir: Option<PathBuf>,
+}
+
+/// Proves one inference and writes the proof file.
+pub fn prove(req: &ProveRequest, progress: &mut dyn FnMut(Progress)) -> Result<ProveReport> {
+    let graph = crate::model::load(&req.model)?;
+    let inputs = crate::model::input::read_inputs(&req.input, &graph.input_shape)?;
+    let x = sample_of(&inputs, req.sample, &req.input)?;
+    let q = prepare(&req.model, &req.quant, &inputs)?.model;
+    let xq = q.quantize_input(x, Some(req.sample))?;
+    let (proof, stats) = inference::prove(&q, &xq, &req.options, progress)?;
+    proof.write(&req.out)?;
+    let (prove_s, per_step_s) = fold_seconds(&stats);
+    Ok(ProveReport {
+        proof: req.out.clone(),
+        system: proof.system.clone(),
+        steps: proof.claim.steps,
+        class: proof.claim.class,
+        fixed_point: q.fp,
+        setup_s: stats.setup.as_secs_f64(),
+        params_cached: stats.params_cached,
+        prove_s,
+        per_step_s,
+        compress_s: stats.compress.as_secs_f64(),
+        peak_rss_mb: crate::sys::peak_rss_mb(),
+        step_constraints: stats.step_constraints,
+        primary_constraints: stats.primary_constraints,
+        secondary_constraints: stats.secondary_constraints,
+        proof_bytes: file_size(&req.out),
+        model_name: q.name.clone(),
+        insecure_tau_dir: matches!(req.options.srs, Srs::InsecureRandomTau)
+            .then(|| req.options.params_dir.join(fold::params::RANDOM_TAU_DIR)),
+    })
+}
+
+/// Total folding time and its mean per fold, seconds.
+fn fold_seconds(stats: &ProveStats) -> (f64, f64) {
+    let total: f64 = stats.steps.iter().map(|d| d.as_secs_f64()).sum();
+    (total, total / stats.steps.len().max(1) as f64)
+}
+
+fn cached(c: bool) -> &'static str {
+    if c {
+        " (cached)"
+    } else {
+        ""
+    }
+}
+
+impl fmt::Display for ProveReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "proved {} steps of '{}' ({}): class {}",
+            self.steps, self.model_name, self.system, self.class
+        )?;
+        writeln!(f, "fixed point: {}", describe_fp(&self.fixed_point))?;
+        writeln!(
+            f,
+            "setup {:.1}s{}, folding {:.1}s ({:.2}s/step), compression {:.1}s",
+            self.setup_s,
+            cached(self.params_cached),
+            self.prove_s,
+            self.per_step_s,
+            self.compress_s
+        )?;
+        write!(
+            f,
+            "constraints per step: {} (layer circuit) / {} (with Nova's verifier circuit); proof \
+             {} bytes -> {}",
+            self.step_constraints,
+            self.primary_constraints,
+            self.proof_bytes,
+            self.proof.display()
+        )
+    }
+}
+
+/// What to prove with `kerafold prove-accuracy`.
+pub struct ProveAccuracyRequest {
+    /// The Keras model (or a model opening).
+    pub model: PathBuf,
+    /// The dataset file (`.kfd`).
+    pub data: PathBuf,
+    /// Quantization; calibrated on the dataset's samples by default.
+    pub quant: QuantOptions,
+    /// Accuracy proofs are on BN254 (the field of the bounty's Groth16 claim).
+    pub system: System,
+    /// Who may see the weights.
+    pub model_visibility: Visibility,
+    /// The parameter cache.
+    pub params_dir: PathBuf,
+    /// The file (or directory) written.
+    pub out: PathBuf,
+    /// For a private model: where to write the model opening (the quantized model and the
+    /// commitment's blindings), which a bounty claim needs.
+    pub opening: Option<PathBuf>,
+}
+
+/// What `kerafold prove-accuracy` reports.
+#[derive(Serialize)]
+pub struct ProveAccuracyReport {
+    /// The proof file written.
+    pub proof: PathBuf,
+    /// The dataset's CIDv1.
+    pub cid: String,
+    /// Number of samples.
+    pub samples: usize,
+    /// Number of samples the model gets right.
+    pub correct: usize,
+    /// The model commitment (hex, or decimal for the claim's field elements).
+    pub model_commitment: String,
+    /// The fixed point the model was quantized at.
+    pub fixed_point: FixedPoint,
+    /// Seconds spent loading or setting up the public parameters.
+    pub setup_s: f64,
+    /// The public parameters came from the cache.
+    pub params_cached: bool,
+    /// Seconds spent folding.
+    pub fold_s: f64,
+    /// Seconds spent compressing into the zero-knowledge SNARK.
+    pub compress_s: f64,
+    /// Constraints of one step circuit (without Nova's verifier circuit).
+    pub step_constraints: usize,
+    /// Constraints of one step with Nova's verifier circuit.
+    pub primary_constraints: usize,
+    /// Size of the proof file, bytes.
+    pub proof_bytes: u64,
+    /// Peak resident memory of the process, MB.
+    pub peak_rss_mb: f64,
+    /// The model opening written, if any (keep it private).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub opening: Option<PathBuf>,
+    /// The prover's label for the model (its Keras name).
+    #[serde(skip)]
+    pub model_name: String,
+    /// Who may see the weights.
+    #[serde(skip)]
+    pub model_visibility: Visibility,
+}
+
+/// Proves a model's accuracy on a dataset file and writes the proof file (and the opening).
+pub fn prove_accuracy(
+    req: &ProveAccuracyRequest,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<ProveAccuracyReport> {
+    if req.system != System::Bn254Ipa {
+        return Err(Error::Usage(format!(
+            "accuracy proofs are on bn254 with IPA (the field of the bounty's Groth16 claim), \
+             not {}",
+            req.system.id()
+        )));
+    }
+    let data = Dataset::read(&req.data)?;
+    let q = if super::is_model_opening(&req.model) {
+        prepare(&req.model, &req.quant, &[])?.model
+    } else {
+        let graph = crate::model::load(&req.model)?;
+        data.check_input_shape(&graph.input_shape)?;
+        prepare(&req.model, &req.quant, &data.inputs_f32())?.model
+    };
+    let blinds = match req.model_visibility {
+        Visibility::Public => vec![],
+        Visibility::Private => accuracy::random_blinds(&q)?,
+    };
+    let (proof, stats) = accuracy::prove_accuracy(&q, &data, &blinds, &req.params_dir, progress)?;
+    proof.write(&req.out)?;
+    if let Some(path) = &req.opening {
+        let opening = Opening {
+            model: q.clone(),
+            blinds,
+        };
+        ModelOpening::new(&opening)?.write(path)?;
+    }
+    let AccuracyClaim {
+        cid,
+        samples,
+        correct,
+        model,
+        ..
+    } = proof.claim;
+    Ok(ProveAccuracyReport {
+        proof: req.out.clone(),
+        cid,
+        samples,
+        correct,
+        model_commitment: model.commitment,
+        fixed_point: q.fp,
+        setup_s: stats.setup.as_secs_f64(),
+        params_cached: stats.params_cached,
+        fold_s: fold_seconds(&stats).0,
+        compress_s: stats.compress.as_secs_f64(),
+        step_constraints: stats.step_constraints,
+        primary_constraints: stats.primary_constraints,
+        proof_bytes: file_size(&req.out),
+        peak_rss_mb: crate::sys::peak_rss_mb(),
+        opening: req.opening.clone(),
+        model_name: q.name.clone(),
+        model_visibility: model.visibility,
+    })
+}
+
+impl fmt::Display for ProveAccuracyReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "proved: '{}' is right on {} of {} samples of dataset {}",
+            self.model_name, self.correct, self.samples, self.cid
+        )?;
+        writeln!(
+            f,
+            "model commitment ({}): {}",
+            self.model_visibility, self.model_commitment
+        )?;
+        writeln!(f, "fixed point: {}", describe_fp(&self.fixed_point))?;
+        if let Some(o) = &self.opening {
+            writeln!(f, "model opening (keep it private) -> {}", o.display())?;
+        }
+        write!(
+            f,
+            "setup {:.1}s{}, folding {:.1}s ({:.2}s/sample), compression {:.1}s; {} constraints \
+             per fold; proof {} bytes -> {}",
+            self.setup_s,
+            cached(self.params_cached),
+            self.fold_s,
+            self.fold_s / self.samples.max(1) as f64,
+            self.compress_s,
+            self.step_constraints,
+            self.proof_bytes,
+            self.proof.display()
+        )
+    }
+}

@@ -1,0 +1,362 @@
+//! The one prove/verify pipeline of every statement: each step checked in a checking constraint
+//! system before it is folded (on a second thread, ahead of the folding), the folds, the
+//! zero-knowledge compression, and verification of a compressed proof (docs/DESIGN.md §1).
+
+use super::backend::{decode, encode, Backend, PpOf, Scalar, SnarkOf, VkOf};
+use super::params::{self, ParamsStore, Srs};
+use crate::{Error, Result};
+use kerafold_step_circuits::cs::CheckingCS;
+use nova_snark::nova::RecursiveSNARK;
+use nova_snark::traits::circuit::StepCircuit;
+use std::time::{Duration, Instant};
+
+/// Timings and sizes of one proof.
+#[derive(Clone, Debug, Default)]
+pub struct ProveStats {
+    /// Time to load or set up the public parameters.
+    pub setup: Duration,
+    /// The public parameters came from the cache.
+    pub params_cached: bool,
+    /// Duration of each fold.
+    pub steps: Vec<Duration>,
+    /// Time to set up the compression keys and compress.
+    pub compress: Duration,
+    /// Constraints of Nova's augmented primary circuit.
+    pub primary_constraints: usize,
+    /// Constraints of Nova's augmented secondary circuit.
+    pub secondary_constraints: usize,
+    /// Constraints of the step circuit alone.
+    pub step_constraints: usize,
+}
+
+/// Progress events while proving.
+#[derive(Clone, Debug)]
+pub enum Progress<'a> {
+    /// Loading or setting up the public parameters (the native check of the first steps runs
+    /// meanwhile).
+    Setup,
+    /// Folding step `step` of `of`, already checked natively.
+    Fold {
+        /// Index of the step, from 0.
+        step: usize,
+        /// Number of steps.
+        of: usize,
+        /// The step's name, as in errors.
+        name: &'a str,
+    },
+    /// Compressing into the zero-knowledge CompressedSNARK.
+    Compress,
+}
+
+/// Synthesizes a step circuit (with its witness) from state `z` into a checking constraint
+/// system: the next state and the constraint count, or the first unsatisfied constraint.
+pub(crate) fn check_circuit<F: kerafold_step_circuits::Field, C: StepCircuit<F>>(
+    circuit: &C,
+    z: &[F],
+) -> Result<(Vec<F>, usize)> {
+    use nova_snark::frontend::num::AllocatedNum;
+    use nova_snark::frontend::ConstraintSystem;
+    let mut cs = CheckingCS::<F>::new();
+    let zv = z
+        .iter()
+        .enumerate()
+        .map(|(i, v)| AllocatedNum::alloc(cs.namespace(|| format!("z{i}")), || Ok(*v)))
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|e| Error::synthesis("allocating state", e))?;
+    let out = circuit
+        .synthesize(&mut cs, &zv)
+        .map_err(|e| Error::synthesis("witness generation", e))?;
+    if let Some(path) = cs.failure() {
+        return Err(Error::Prover(format!(
+            "constraint '{path}' is not satisfied"
+        )));
+    }
+    let zn = out
+        .iter()
+        .map(|v| {
+            v.get_value()
+                .ok_or_else(|| Error::Prover("missing output value".into()))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok((zn, cs.num_constraints()))
+}
+
+/// Number of constraints of a step circuit alone (without Nova's augmentation).
+pub(crate) fn circuit_constraints<F: kerafold_step_circuits::Field, C: StepCircuit<F>>(
+    shape: &C,
+) -> Result<usize> {
+    Ok(circuit_size(shape)?.0)
+}
+
+/// Numbers of constraints and variables of a step circuit alone (without Nova's augmentation).
+pub(crate) fn circuit_size<F: kerafold_step_circuits::Field, C: StepCircuit<F>>(
+    shape: &C,
+) -> Result<(usize, usize)> {
+    use nova_snark::frontend::num::AllocatedNum;
+    use nova_snark::frontend::ConstraintSystem;
+    let mut cs = kerafold_step_circuits::cs::CountingCs::<F>::new();
+    let zv = (0..shape.arity())
+        .map(|i| AllocatedNum::<F>::alloc(cs.namespace(|| format!("z{i}")), || Ok(F::ZERO)))
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|e| Error::synthesis("allocating state", e))?;
+    shape
+        .synthesize(&mut cs, &zv)
+        .map_err(|e| Error::synthesis("synthesis", e))?;
+    Ok((cs.num_constraints(), cs.num_aux()))
+}
+
+/// What [`fold_checked`] produced.
+pub(crate) struct Folded<B: Backend, C: StepCircuit<Scalar<B>>> {
+    /// The public parameters.
+    pub pp: PpOf<B, C>,
+    /// The parameters came from the cache.
+    pub cached: bool,
+    /// Time to load or set up the parameters.
+    pub setup: Duration,
+    /// The recursive SNARK after all folds.
+    pub rs: RecursiveSNARK<B::E1, B::E2, C>,
+    /// The final state, as the native check computed it (equal to the folded one).
+    pub z: Vec<Scalar<B>>,
+    /// Duration of each fold.
+    pub folds: Vec<Duration>,
+}
+
+/// Folds steps `0..n` of `circuit`, each checked natively before it is folded.
+///
+/// `prove_step` checks nothing, so a second thread runs ahead of the folds (and alongside
+/// `setup`, which loads or makes the public parameters): it builds step i's circuit with
+/// `circuit(i)`, synthesizes it into a checking constraint system from the state the previous
+/// steps reached, and only then hands that same circuit to the fold, through a channel that holds
+/// one step. So each witness is built once, a fold never starts on an unchecked step, a failing
+/// step is reported as `what(i)` with the constraint that fails, and at most three steps'
+/// witnesses are alive at once whatever the depth.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn fold_checked<B: Backend, C: StepCircuit<Scalar<B>> + Send>(
+    n: usize,
+    circuit: &(dyn Fn(usize) -> C + Sync),
+    z0: &[Scalar<B>],
+    shape_constraints: usize,
+    what: &(dyn Fn(usize) -> String + Sync),
+    setup: &mut dyn FnMut() -> Result<(PpOf<B, C>, bool)>,
+    on_fold: &mut dyn FnMut(usize),
+) -> Result<Folded<B, C>> {
+    if n == 0 {
+        return Err(Error::Usage("nothing to prove: no steps".into()));
+    }
+    std::thread::scope(|scope| {
+        let (checked, next_checked) = std::sync::mpsc::sync_channel(1);
+        let checker = scope.spawn(move || -> Result<Vec<Scalar<B>>> {
+            let mut z = z0.to_vec();
+            for i in 0..n {
+                let c = circuit(i);
+                let (next, cons) = check_circuit(&c, &z).map_err(|e| match e {
+                    Error::Prover(m) => Error::Prover(format!("{}: {m}", what(i))),
+                    e => e,
+                })?;
+                if cons != shape_constraints {
+                    return Err(Error::Prover(format!(
+                        "{} synthesizes {cons} constraints, the circuit has {shape_constraints}",
+                        what(i)
+                    )));
+                }
+                z = next;
+                if checked.send(c).is_err() {
+                    break; // the prover stopped (its own error is reported)
+                }
+            }
+            Ok(z)
+        });
+        let t = Instant::now();
+        let (pp, cached) = setup()?;
+        let setup = t.elapsed();
+        let mut rs = None;
+        let mut folds = Vec::with_capacity(n);
+        for i in 0..n {
+            let Ok(c) = next_checked.recv() else {
+                // the checker stopped early: its error names the step
+                drop(next_checked);
+                return Err(match checker.join().expect("the step checker panicked") {
+                    Err(e) => e,
+                    Ok(_) => Error::Prover("the step checker stopped early".into()),
+                });
+            };
+            on_fold(i);
+            let t = Instant::now();
+            let r = match rs.take() {
+                Some(r) => r,
+                None => RecursiveSNARK::<B::E1, B::E2, C>::new(&pp, &c, z0)
+                    .map_err(|e| Error::nova("first step", e))?,
+            };
+            rs.insert(r)
+                .prove_step(&pp, &c)
+                .map_err(|e| Error::nova(format!("folding {}", what(i)), e))?;
+            folds.push(t.elapsed());
+        }
+        drop(next_checked);
+        let z = checker.join().expect("the step checker panicked")?;
+        let rs = rs.expect("n > 0 steps were folded");
+        if rs.outputs() != z.as_slice() {
+            return Err(Error::Prover(
+                "folded state differs from the checked state".into(),
+            ));
+        }
+        Ok(Folded {
+            pp,
+            cached,
+            setup,
+            rs,
+            z,
+            folds,
+        })
+    })
+}
+
+/// What [`prove`] folds: `n` steps of a step circuit whose shape is `shape` (cache key
+/// `digest`), step `i` built by `circuit(i)` and named `what(i)` in errors.
+pub struct Folding<'a, C> {
+    /// Circuit digest, the key of the parameter cache.
+    pub digest: [u8; 32],
+    /// The step circuit without a witness, for setup and the constraint count.
+    pub shape: C,
+    /// Number of steps.
+    pub n: usize,
+    /// Builds step `i`'s circuit with its witness.
+    pub circuit: &'a (dyn Fn(usize) -> C + Sync),
+    /// Names step `i` in errors and progress.
+    pub what: &'a (dyn Fn(usize) -> String + Sync),
+}
+
+/// Proves every step of `folding` ([`fold_checked`]) from `z0`, with parameters from this user's
+/// cache (or set up under `srs`), compresses into the zero-knowledge CompressedSNARK, and returns
+/// the serialized SNARK and the final state. The one prove pipeline of every proof kind.
+pub fn prove<B: Backend, C: StepCircuit<Scalar<B>> + Send>(
+    store: &ParamsStore,
+    srs: &Srs,
+    folding: &Folding<'_, C>,
+    z0: &[Scalar<B>],
+    progress: &mut dyn FnMut(Progress),
+) -> Result<(Vec<u8>, Vec<Scalar<B>>, ProveStats)> {
+    let n = folding.n;
+    let mut stats = ProveStats {
+        step_constraints: circuit_constraints::<Scalar<B>, _>(&folding.shape)?,
+        ..Default::default()
+    };
+    let srs = params::prover_srs::<B, C>(store, srs, &folding.shape)?;
+    progress(Progress::Setup);
+    let f = fold_checked::<B, C>(
+        n,
+        folding.circuit,
+        z0,
+        stats.step_constraints,
+        folding.what,
+        &mut || params::load_or_setup::<B, C>(store, &folding.digest, &folding.shape, &srs),
+        &mut |i| {
+            let name = (folding.what)(i);
+            progress(Progress::Fold {
+                step: i,
+                of: n,
+                name: &name,
+            })
+        },
+    )?;
+    stats.setup = f.setup;
+    stats.params_cached = f.cached;
+    stats.steps = f.folds;
+    (stats.primary_constraints, stats.secondary_constraints) = f.pp.num_constraints();
+    progress(Progress::Compress);
+    let t = Instant::now();
+    let (pk, vk) = SnarkOf::<B, C>::setup(&f.pp).map_err(|e| Error::nova("compression keys", e))?;
+    params::cache_verifier_key::<B, C>(store, &folding.digest, &srs, &vk)?;
+    let snark =
+        SnarkOf::<B, C>::prove(&f.pp, &pk, &f.rs).map_err(|e| Error::nova("compression", e))?;
+    stats.compress = t.elapsed();
+    Ok((encode(&snark)?, f.z, stats))
+}
+
+/// Verifies `snark` (hex) as `steps` folds of `shape` from `z0`, with a verifier key derived from
+/// `shape` and `srs` ([`params::verifier_key`]), and returns the final state it proves.
+pub(crate) fn verify_folded<B: Backend, C: StepCircuit<Scalar<B>>>(
+    store: &ParamsStore,
+    srs: &Srs,
+    digest: &[u8; 32],
+    shape: &C,
+    snark_hex: &str,
+    steps: usize,
+    z0: &[Scalar<B>],
+) -> Result<Vec<Scalar<B>>> {
+    let snark =
+        hex::decode(snark_hex).map_err(|_| Error::Invalid("the proof bytes are not hex".into()))?;
+    let vk = params::verifier_key::<B, C>(store, digest, shape, srs)?;
+    verify::<B, C>(&vk, &snark, steps, z0)
+}
+
+/// Verifies a compressed SNARK and returns the final state it proves.
+pub fn verify<B: Backend, C: StepCircuit<Scalar<B>>>(
+    vk: &VkOf<B, C>,
+    snark: &[u8],
+    steps: usize,
+    z0: &[Scalar<B>],
+) -> Result<Vec<Scalar<B>>> {
+    let snark: SnarkOf<B, C> = decode(snark, "compressed proof")?;
+    snark
+        .verify(vk, steps, z0)
+        .map_err(|e| Error::Invalid(format!("the compressed proof does not verify ({e})")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fold::backend::Bn254Ipa;
+    use nova_snark::frontend::num::AllocatedNum;
+    use nova_snark::frontend::{ConstraintSystem, SynthesisError};
+
+    type F = Scalar<Bn254Ipa>;
+
+    /// `z' = z + 1`, with a witness that adds `bump` instead: a prover that cheats by
+    /// `bump − 1`.
+    #[derive(Clone)]
+    struct Increment {
+        bump: u64,
+    }
+
+    impl StepCircuit<F> for Increment {
+        fn arity(&self) -> usize {
+            1
+        }
+        fn synthesize<CS: ConstraintSystem<F>>(
+            &self,
+            cs: &mut CS,
+            z: &[AllocatedNum<F>],
+        ) -> std::result::Result<Vec<AllocatedNum<F>>, SynthesisError> {
+            let next = AllocatedNum::alloc(cs.namespace(|| "next"), || {
+                Ok(z[0].get_value().ok_or(SynthesisError::AssignmentMissing)? + F::from(self.bump))
+            })?;
+            cs.enforce(
+                || "next_is_one_more",
+                |lc| lc + z[0].get_variable() + CS::one(),
+                |lc| lc + CS::one(),
+                |lc| lc + next.get_variable(),
+            );
+            Ok(vec![next])
+        }
+    }
+
+    #[test]
+    fn an_honest_step_checks_and_gives_the_next_state() {
+        let (zn, constraints) = check_circuit(&Increment { bump: 1 }, &[F::from(41)]).unwrap();
+        assert_eq!(zn, [F::from(42)]);
+        assert_eq!(constraints, 1);
+        // one constraint; two witness variables: the state `z` (allocated by the caller) and `next`
+        assert_eq!(
+            circuit_size::<F, _>(&Increment { bump: 1 }).unwrap(),
+            (1, 2)
+        );
+    }
+
+    /// The checker names the constraint a cheating witness breaks, before anything is folded.
+    #[test]
+    fn a_cheating_step_is_named_by_its_constraint() {
+        let err = check_circuit(&Increment { bump: 2 }, &[F::from(41)]).unwrap_err();
+        assert!(err.to_string().contains("next_is_one_more"), "{err}");
+    }
+}

@@ -1,0 +1,903 @@
+//! One builder per supported layer class: its config, its weights (checked for shape and
+//! finiteness) and its output shape.
+
+use super::*;
+
+/// Building one layer: its config, its weights, its output shape.
+pub(super) struct Ctx<'a> {
+    pub(super) path: &'a Path,
+    pub(super) file: &'a ModelFile,
+    pub(super) def: &'a LayerDef,
+}
+
+/// A weight a layer expects: accepted stored names and shape.
+pub(super) struct Want {
+    pub(super) names: &'static [&'static str],
+    pub(super) shape: Vec<usize>,
+}
+
+impl Ctx<'_> {
+    pub(super) fn unsupported(&self, msg: impl Into<String>) -> Error {
+        Error::Unsupported {
+            layer: self.def.name.clone(),
+            class: self.def.class.clone(),
+            msg: msg.into(),
+        }
+    }
+    pub(super) fn bad_config(&self, msg: impl std::fmt::Display) -> Error {
+        Error::format(
+            self.path,
+            format!("layer '{}' ({}): {msg}", self.def.name, self.def.class),
+        )
+    }
+    pub(super) fn shape_err(&self, msg: impl Into<String>) -> Error {
+        Error::Shape {
+            context: format!("layer '{}' ({})", self.def.name, self.def.class),
+            msg: msg.into(),
+        }
+    }
+    pub(super) fn get(&self, key: &str) -> Option<&Value> {
+        self.def.config.get(key).filter(|v| !v.is_null())
+    }
+    pub(super) fn usize_of(&self, key: &str, v: &Value) -> Result<usize> {
+        v.as_u64()
+            .or_else(|| {
+                v.as_f64()
+                    .filter(|f| f.fract() == 0.0 && *f >= 0.0)
+                    .map(|f| f as u64)
+            })
+            .and_then(|n| usize::try_from(n).ok())
+            .filter(|&n| n <= MAX_ELEMS)
+            .ok_or_else(|| self.bad_config(format!("'{key}' = {v} is not a non-negative integer")))
+    }
+    pub(super) fn uint(&self, key: &str) -> Result<usize> {
+        let v = self
+            .get(key)
+            .ok_or_else(|| self.bad_config(format!("missing '{key}'")))?;
+        self.usize_of(key, v)
+    }
+    pub(super) fn positive(&self, key: &str) -> Result<usize> {
+        let n = self.uint(key)?;
+        if n == 0 {
+            return Err(self.bad_config(format!("'{key}' must be positive")));
+        }
+        Ok(n)
+    }
+    /// An int or a list of `rank` ints (`rank` = 1 or 2), as `(1, k)` or `(kh, kw)`.
+    pub(super) fn tuple(
+        &self,
+        key: &str,
+        rank: usize,
+        default: Option<(usize, usize)>,
+    ) -> Result<(usize, usize)> {
+        let v = match self.get(key) {
+            Some(v) => v,
+            None => return default.ok_or_else(|| self.bad_config(format!("missing '{key}'"))),
+        };
+        let vals: Vec<usize> = match v {
+            Value::Array(a) => a
+                .iter()
+                .map(|x| self.usize_of(key, x))
+                .collect::<Result<_>>()?,
+            _ => vec![self.usize_of(key, v)?; rank],
+        };
+        if vals.len() != rank || vals.contains(&0) {
+            return Err(self.bad_config(format!(
+                "'{key}' = {v}: expected {rank} positive integer(s)"
+            )));
+        }
+        Ok(if rank == 1 {
+            (1, vals[0])
+        } else {
+            (vals[0], vals[1])
+        })
+    }
+    pub(super) fn boolean(&self, key: &str, default: bool) -> Result<bool> {
+        match self.get(key) {
+            None => Ok(default),
+            Some(v) => v
+                .as_bool()
+                .ok_or_else(|| self.bad_config(format!("'{key}' = {v} is not a boolean"))),
+        }
+    }
+    pub(super) fn number(&self, key: &str) -> Result<Option<f64>> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(v) => v
+                .as_f64()
+                .map(Some)
+                .ok_or_else(|| self.bad_config(format!("'{key}' = {v} is not a number"))),
+        }
+    }
+    pub(super) fn string(&self, key: &str) -> Result<Option<&str>> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(v) => v
+                .as_str()
+                .map(Some)
+                .ok_or_else(|| self.bad_config(format!("'{key}' = {v} is not a string"))),
+        }
+    }
+    pub(super) fn padding(&self) -> Result<Padding> {
+        match self.string("padding")?.unwrap_or("valid") {
+            "valid" => Ok(Padding::Valid),
+            "same" => Ok(Padding::Same),
+            "causal" => Err(self.unsupported(
+                "padding 'causal' is not supported; use 'valid' or 'same' (or pad explicitly)",
+            )),
+            other => Err(self.unsupported(format!(
+                "padding '{other}' is not supported; use 'valid' or 'same'"
+            ))),
+        }
+    }
+    pub(super) fn channels_last(&self) -> Result<()> {
+        match self.string("data_format")? {
+            None | Some("channels_last") => Ok(()),
+            Some(other) => Err(self.unsupported(format!(
+                "data_format '{other}' is not supported; kerafold needs channels_last (the Keras \
+                 default)"
+            ))),
+        }
+    }
+    pub(super) fn not_quantized(&self) -> Result<()> {
+        if self.get("quantization_config").is_some() {
+            return Err(self.unsupported(
+                "Keras-quantized layers (model.quantize) are not supported; import the float \
+                 model, kerafold quantizes it itself",
+            ));
+        }
+        if let Some(name) = self
+            .get("dtype")
+            .and_then(|d| d.get("config"))
+            .and_then(|c| c.get("name"))
+            .and_then(Value::as_str)
+        {
+            if name.starts_with("int") || name.starts_with("float8") {
+                return Err(self.unsupported(format!(
+                    "dtype policy '{name}' (a Keras-quantized layer) is not supported; import \
+                     the float model"
+                )));
+            }
+        }
+        Ok(())
+    }
+    pub(super) fn rank(&self, input: &[usize], rank: usize, what: &str) -> Result<()> {
+        if input.len() != rank {
+            return Err(self.shape_err(format!(
+                "input shape {input:?}: expected {what} (rank {rank} without the batch axis)"
+            )));
+        }
+        Ok(())
+    }
+    pub(super) fn activation(&self, key: &str) -> Result<Activation> {
+        let v = match self.get(key) {
+            None => return Ok(Activation::Linear),
+            Some(v) => v,
+        };
+        let name = match v {
+            Value::String(s) => s.clone(),
+            Value::Object(o) => {
+                let module = o.get("module").and_then(Value::as_str).unwrap_or("");
+                let cfg = o.get("config").and_then(Value::as_str).unwrap_or("");
+                if module.starts_with("keras") && !cfg.is_empty() {
+                    cfg.to_string()
+                } else {
+                    return Err(self.unsupported(format!(
+                        "custom activation function {} is not supported; kerafold supports \
+                         {SUPPORTED_ACTIVATIONS}",
+                        if cfg.is_empty() {
+                            v.to_string()
+                        } else {
+                            format!("'{cfg}'")
+                        }
+                    )));
+                }
+            }
+            _ => return Err(self.bad_config(format!("'{key}' = {v} is not an activation"))),
+        };
+        activation_by_name(&name).ok_or_else(|| {
+            self.unsupported(format!(
+                "activation '{name}' is not supported; kerafold supports {SUPPORTED_ACTIVATIONS}"
+            ))
+        })
+    }
+
+    /// The layer's weights, checked against `want` (count, names when stored, shapes, finite).
+    pub(super) fn weights(&self, want: &[Want]) -> Result<Vec<Vec<f32>>> {
+        let key = self.def.key.as_deref().unwrap_or("");
+        let vars = self.file.layer_vars(&self.def.name, key)?;
+        let expected: Vec<&str> = want.iter().map(|w| w.names[0]).collect();
+        if vars.len() != want.len() {
+            let found: Vec<String> = vars
+                .iter()
+                .map(|v| v.name.clone().unwrap_or_else(|| v.path.clone()))
+                .collect();
+            return Err(self.file.h5.error(
+                vars.first().map(|v| v.path.as_str()).unwrap_or(""),
+                format!(
+                    "layer '{}' ({}) needs {} weights ({}) but the file has {} ({}): missing \
+                     or extra datasets",
+                    self.def.name,
+                    self.def.class,
+                    want.len(),
+                    expected.join(", "),
+                    vars.len(),
+                    found.join(", ")
+                ),
+            ));
+        }
+        let mut out = Vec::with_capacity(want.len());
+        for (v, w) in vars.into_iter().zip(want) {
+            if let Some(stored) = &v.name {
+                let last = stored.rsplit('/').next().unwrap_or(stored);
+                let last = last.split(':').next().unwrap_or(last);
+                if !w.names.contains(&last) {
+                    return Err(self.file.h5.error(
+                        &v.path,
+                        format!(
+                            "layer '{}' ({}): expected weight '{}' here, found '{stored}'",
+                            self.def.name, self.def.class, w.names[0]
+                        ),
+                    ));
+                }
+            }
+            if v.array.shape != w.shape {
+                return Err(self.shape_err(format!(
+                    "weight '{}' ({}) has shape {:?}, expected {:?}",
+                    w.names[0], v.path, v.array.shape, w.shape
+                )));
+            }
+            if let Some((i, x)) = v
+                .array
+                .data
+                .iter()
+                .enumerate()
+                .find(|(_, x)| !x.is_finite())
+            {
+                return Err(Error::Overflow {
+                    layer: self.def.name.clone(),
+                    sample: None,
+                    msg: format!(
+                        "weight '{}' ({}) holds a non-finite value {x} at index {i}; the model \
+                         file is corrupt or its training diverged",
+                        w.names[0], v.path
+                    ),
+                });
+            }
+            out.push(v.array.data);
+        }
+        Ok(out)
+    }
+
+    pub(super) fn out_shape(&self, shape: Vec<usize>) -> Result<Vec<usize>> {
+        if shape.is_empty() || checked_len(&shape).is_none() || shape.contains(&0) {
+            return Err(self.shape_err(format!("output shape {shape:?} is empty or too large")));
+        }
+        Ok(shape)
+    }
+
+    pub(super) fn window(
+        &self,
+        input: Shape3,
+        k: (usize, usize),
+        s: (usize, usize),
+        d: (usize, usize),
+        padding: Padding,
+    ) -> Result<Window> {
+        Window::keras(input, k, s, d, padding)
+            .map_err(|e| self.shape_err(format!("input {}x{}x{}: {e}", input.h, input.w, input.c)))
+    }
+
+    /// The layer's kind and output shape from its input shapes.
+    pub(super) fn build(&self, inputs: &[Vec<usize>]) -> Result<(LayerKind, Vec<usize>)> {
+        let class = self.def.class.as_str();
+        if let Some(reg) = &self.def.registered {
+            if reg == "kerafold>PolyAct" {
+                return self.build_poly(inputs);
+            }
+            return Err(self.unsupported(format!(
+                "custom layer '{reg}' is not supported; the only custom layer kerafold knows is \
+                 kerafold>PolyAct (x*x + a*x, registered with \
+                 @keras.saving.register_keras_serializable(package=\"kerafold\"))"
+            )));
+        }
+        match class {
+            "Add" => return self.build_add(inputs),
+            "Concatenate" | "Multiply" | "Subtract" | "Average" | "Maximum" | "Minimum" | "Dot" => {
+                return Err(self.unsupported(format!(
+                    "merge layer {class} is not supported; the only merge kerafold supports is Add"
+                )))
+            }
+            _ => {}
+        }
+        let input = match inputs {
+            [one] => one.as_slice(),
+            _ => {
+                return Err(self.unsupported(format!(
+                    "the layer has {} inputs; only Add merges several tensors",
+                    inputs.len()
+                )))
+            }
+        };
+        self.channels_last()?;
+        self.not_quantized()?;
+        match class {
+            "Dense" => self.build_dense(input),
+            "Conv1D" | "Conv2D" => self.build_conv(input, if class == "Conv1D" { 1 } else { 2 }),
+            "DepthwiseConv2D" => self.build_depthwise(input),
+            "SeparableConv2D" => self.build_separable(input),
+            "BatchNormalization" => self.build_batchnorm(input),
+            "MaxPooling1D" | "MaxPooling2D" | "AveragePooling1D" | "AveragePooling2D" => self
+                .build_pool(
+                    input,
+                    class.starts_with("Max"),
+                    if class.ends_with("1D") { 1 } else { 2 },
+                ),
+            "GlobalAveragePooling1D"
+            | "GlobalAveragePooling2D"
+            | "GlobalMaxPooling1D"
+            | "GlobalMaxPooling2D" => self.build_global_pool(
+                input,
+                class.starts_with("GlobalMax"),
+                if class.ends_with("1D") { 1 } else { 2 },
+            ),
+            "Flatten" => Ok((
+                LayerKind::Flatten,
+                self.out_shape(vec![input.iter().product()])?,
+            )),
+            "Reshape" => self.build_reshape(input),
+            "UpSampling2D" => self.build_upsampling(input),
+            "ZeroPadding2D" => self.build_zero_padding(input),
+            "Dropout" | "SpatialDropout1D" | "SpatialDropout2D" | "GaussianNoise"
+            | "GaussianDropout" | "AlphaDropout" => Ok((LayerKind::Dropout, input.to_vec())),
+            "Activation" => Ok((
+                LayerKind::Activation(self.activation("activation")?),
+                input.to_vec(),
+            )),
+            "ReLU" => self.build_relu(input),
+            "LeakyReLU" => {
+                let slope = match self.number("negative_slope")? {
+                    Some(s) => s,
+                    None => self.number("alpha")?.unwrap_or(0.3),
+                };
+                Ok((
+                    LayerKind::Activation(Activation::LeakyRelu(slope as f32)),
+                    input.to_vec(),
+                ))
+            }
+            "Softmax" => {
+                let axis = self.get("axis");
+                let last = input.len() as i64;
+                let ok = match axis {
+                    None => true,
+                    Some(Value::Array(a)) => {
+                        a.len() == 1 && matches!(a[0].as_i64(), Some(x) if x == -1 || x == last)
+                    }
+                    Some(v) => matches!(v.as_i64(), Some(x) if x == -1 || x == last),
+                };
+                if !ok {
+                    return Err(self.unsupported(format!(
+                        "softmax over axis {} is not supported; only the last axis",
+                        axis.map(|v| v.to_string()).unwrap_or_default()
+                    )));
+                }
+                Ok((LayerKind::Activation(Activation::Softmax), input.to_vec()))
+            }
+            "InputLayer" => Err(self.unsupported("an InputLayer that is not the model input")),
+            "Lambda" => Err(self.unsupported(
+                "Lambda layers hold Python bytecode, which kerafold cannot run; write the \
+                 operation as a supported layer (kerafold>PolyAct for x*x + a*x)",
+            )),
+            "PolyAct" => Err(self.unsupported(
+                "a PolyAct layer that is not registered as kerafold>PolyAct; register it with \
+                 @keras.saving.register_keras_serializable(package=\"kerafold\")",
+            )),
+            other => Err(self.unsupported(format!(
+                "layer class {other} is not supported; kerafold supports {SUPPORTED}"
+            ))),
+        }
+    }
+
+    pub(super) fn bias_or_zeros(
+        &self,
+        use_bias: bool,
+        w: &mut Vec<Vec<f32>>,
+        n: usize,
+    ) -> Vec<f32> {
+        if use_bias {
+            w.pop().unwrap_or_default()
+        } else {
+            vec![0.0; n]
+        }
+    }
+
+    pub(super) fn build_dense(&self, input: &[usize]) -> Result<(LayerKind, Vec<usize>)> {
+        let units = self.positive("units")?;
+        let activation = self.activation("activation")?;
+        let use_bias = self.boolean("use_bias", true)?;
+        let n_in = *input.last().unwrap_or(&0);
+        let mut want = vec![Want {
+            names: &["kernel"],
+            shape: vec![n_in, units],
+        }];
+        if use_bias {
+            want.push(Want {
+                names: &["bias"],
+                shape: vec![units],
+            });
+        }
+        let mut w = self.weights(&want)?;
+        let bias = self.bias_or_zeros(use_bias, &mut w, units);
+        let kernel = w.pop().unwrap_or_default();
+        let mut shape = input.to_vec();
+        if let Some(l) = shape.last_mut() {
+            *l = units;
+        }
+        Ok((
+            LayerKind::Dense {
+                units,
+                kernel,
+                bias,
+                activation,
+            },
+            self.out_shape(shape)?,
+        ))
+    }
+
+    pub(super) fn groups_one(&self) -> Result<()> {
+        match self.get("groups") {
+            None => Ok(()),
+            Some(v) if v.as_u64() == Some(1) => Ok(()),
+            Some(v) => Err(self.unsupported(format!(
+                "grouped convolution (groups = {v}) is not supported; use groups = 1"
+            ))),
+        }
+    }
+
+    /// Input as HWC (`h = 1` for 1-D layers).
+    pub(super) fn shape3(&self, input: &[usize], rank: usize) -> Result<Shape3> {
+        if input.contains(&0) {
+            return Err(self.shape_err(format!("input shape {input:?} is empty")));
+        }
+        if rank == 1 {
+            self.rank(input, 2, "a sequence [length, channels]")?;
+            Ok(Shape3::new(1, input[0], input[1]))
+        } else {
+            self.rank(input, 3, "an image [height, width, channels]")?;
+            Ok(Shape3::new(input[0], input[1], input[2]))
+        }
+    }
+
+    pub(super) fn spatial_out(&self, win: &Window, rank: usize, c: usize) -> Result<Vec<usize>> {
+        self.out_shape(if rank == 1 {
+            vec![win.out_w, c]
+        } else {
+            vec![win.out_h, win.out_w, c]
+        })
+    }
+
+    pub(super) fn build_conv(
+        &self,
+        input: &[usize],
+        rank: usize,
+    ) -> Result<(LayerKind, Vec<usize>)> {
+        let s3 = self.shape3(input, rank)?;
+        self.groups_one()?;
+        let filters = self.positive("filters")?;
+        let kernel_size = self.tuple("kernel_size", rank, None)?;
+        let strides = self.tuple("strides", rank, Some((1, 1)))?;
+        let dilation = self.tuple("dilation_rate", rank, Some((1, 1)))?;
+        let padding = self.padding()?;
+        let activation = self.activation("activation")?;
+        let use_bias = self.boolean("use_bias", true)?;
+        let win = self.window(s3, kernel_size, strides, dilation, padding)?;
+        let kshape = if rank == 1 {
+            vec![kernel_size.1, s3.c, filters]
+        } else {
+            vec![kernel_size.0, kernel_size.1, s3.c, filters]
+        };
+        let mut want = vec![Want {
+            names: &["kernel"],
+            shape: kshape,
+        }];
+        if use_bias {
+            want.push(Want {
+                names: &["bias"],
+                shape: vec![filters],
+            });
+        }
+        let mut w = self.weights(&want)?;
+        let bias = self.bias_or_zeros(use_bias, &mut w, filters);
+        let kernel = w.pop().unwrap_or_default();
+        let out = self.spatial_out(&win, rank, filters)?;
+        Ok((
+            LayerKind::Conv {
+                rank,
+                filters,
+                kernel_size,
+                strides,
+                dilation,
+                padding,
+                kernel,
+                bias,
+                activation,
+            },
+            out,
+        ))
+    }
+
+    pub(super) fn build_depthwise(&self, input: &[usize]) -> Result<(LayerKind, Vec<usize>)> {
+        let s3 = self.shape3(input, 2)?;
+        let mult = self.positive("depth_multiplier")?;
+        let kernel_size = self.tuple("kernel_size", 2, None)?;
+        let strides = self.tuple("strides", 2, Some((1, 1)))?;
+        let dilation = self.tuple("dilation_rate", 2, Some((1, 1)))?;
+        let padding = self.padding()?;
+        let activation = self.activation("activation")?;
+        let use_bias = self.boolean("use_bias", true)?;
+        let win = self.window(s3, kernel_size, strides, dilation, padding)?;
+        let c_out = s3.c * mult;
+        let mut want = vec![Want {
+            names: &["kernel", "depthwise_kernel"],
+            shape: vec![kernel_size.0, kernel_size.1, s3.c, mult],
+        }];
+        if use_bias {
+            want.push(Want {
+                names: &["bias"],
+                shape: vec![c_out],
+            });
+        }
+        let mut w = self.weights(&want)?;
+        let bias = self.bias_or_zeros(use_bias, &mut w, c_out);
+        let kernel = w.pop().unwrap_or_default();
+        let out = self.spatial_out(&win, 2, c_out)?;
+        Ok((
+            LayerKind::DepthwiseConv2D {
+                kernel_size,
+                strides,
+                dilation,
+                padding,
+                depth_multiplier: mult,
+                kernel,
+                bias,
+                activation,
+            },
+            out,
+        ))
+    }
+
+    pub(super) fn build_separable(&self, input: &[usize]) -> Result<(LayerKind, Vec<usize>)> {
+        let s3 = self.shape3(input, 2)?;
+        let mult = self.positive("depth_multiplier")?;
+        let filters = self.positive("filters")?;
+        let kernel_size = self.tuple("kernel_size", 2, None)?;
+        let strides = self.tuple("strides", 2, Some((1, 1)))?;
+        let dilation = self.tuple("dilation_rate", 2, Some((1, 1)))?;
+        let padding = self.padding()?;
+        let activation = self.activation("activation")?;
+        let use_bias = self.boolean("use_bias", true)?;
+        let win = self.window(s3, kernel_size, strides, dilation, padding)?;
+        let mut want = vec![
+            Want {
+                names: &["depthwise_kernel"],
+                shape: vec![kernel_size.0, kernel_size.1, s3.c, mult],
+            },
+            Want {
+                names: &["pointwise_kernel"],
+                shape: vec![1, 1, s3.c * mult, filters],
+            },
+        ];
+        if use_bias {
+            want.push(Want {
+                names: &["bias"],
+                shape: vec![filters],
+            });
+        }
+        let mut w = self.weights(&want)?;
+        let bias = self.bias_or_zeros(use_bias, &mut w, filters);
+        let pointwise = w.pop().unwrap_or_default();
+        let depthwise = w.pop().unwrap_or_default();
+        let out = self.spatial_out(&win, 2, filters)?;
+        Ok((
+            LayerKind::SeparableConv2D {
+                kernel_size,
+                strides,
+                dilation,
+                padding,
+                depth_multiplier: mult,
+                filters,
+                depthwise,
+                pointwise,
+                bias,
+                activation,
+            },
+            out,
+        ))
+    }
+
+    pub(super) fn build_batchnorm(&self, input: &[usize]) -> Result<(LayerKind, Vec<usize>)> {
+        let rank = input.len() as i64;
+        let axis_ok = |v: &Value| matches!(v.as_i64(), Some(x) if x == -1 || x == rank);
+        let ok = match self.get("axis") {
+            None => true,
+            Some(Value::Array(a)) => a.len() == 1 && axis_ok(&a[0]),
+            Some(v) => axis_ok(v),
+        };
+        if !ok {
+            return Err(self.unsupported(format!(
+                "normalization over axis {} is not supported; kerafold normalizes the last \
+                 (channel) axis",
+                self.get("axis").map(|v| v.to_string()).unwrap_or_default()
+            )));
+        }
+        if self.boolean("renorm", false)? {
+            return Err(self.unsupported("batch renormalization (renorm=True) is not supported"));
+        }
+        let center = self.boolean("center", true)?;
+        let scale = self.boolean("scale", true)?;
+        let epsilon = self.number("epsilon")?.unwrap_or(1e-3);
+        let c = *input.last().unwrap_or(&0);
+        let mut want = Vec::new();
+        if scale {
+            want.push(Want {
+                names: &["gamma"],
+                shape: vec![c],
+            });
+        }
+        if center {
+            want.push(Want {
+                names: &["beta"],
+                shape: vec![c],
+            });
+        }
+        want.push(Want {
+            names: &["moving_mean"],
+            shape: vec![c],
+        });
+        want.push(Want {
+            names: &["moving_variance"],
+            shape: vec![c],
+        });
+        let mut w = self.weights(&want)?.into_iter();
+        let gamma = if scale {
+            w.next().unwrap_or_default()
+        } else {
+            vec![1.0; c]
+        };
+        let beta = if center {
+            w.next().unwrap_or_default()
+        } else {
+            vec![0.0; c]
+        };
+        let mean = w.next().unwrap_or_default();
+        let var = w.next().unwrap_or_default();
+        if let Some(v) = var.iter().find(|&&v| v + (epsilon as f32) <= 0.0) {
+            return Err(Error::Overflow {
+                layer: self.def.name.clone(),
+                sample: None,
+                msg: format!("moving variance {v} plus epsilon is not positive"),
+            });
+        }
+        Ok((
+            LayerKind::BatchNorm {
+                gamma,
+                beta,
+                mean,
+                var,
+                epsilon: epsilon as f32,
+            },
+            input.to_vec(),
+        ))
+    }
+
+    pub(super) fn build_pool(
+        &self,
+        input: &[usize],
+        max: bool,
+        rank: usize,
+    ) -> Result<(LayerKind, Vec<usize>)> {
+        let s3 = self.shape3(input, rank)?;
+        let pool = self.tuple(
+            "pool_size",
+            rank,
+            Some(if rank == 1 { (1, 2) } else { (2, 2) }),
+        )?;
+        let strides = self.tuple("strides", rank, Some(pool))?;
+        let padding = self.padding()?;
+        let win = self.window(s3, pool, strides, (1, 1), padding)?;
+        let out = self.spatial_out(&win, rank, s3.c)?;
+        Ok((
+            LayerKind::Pool {
+                max,
+                rank,
+                pool,
+                strides,
+                padding,
+            },
+            out,
+        ))
+    }
+
+    pub(super) fn build_global_pool(
+        &self,
+        input: &[usize],
+        max: bool,
+        rank: usize,
+    ) -> Result<(LayerKind, Vec<usize>)> {
+        let s3 = self.shape3(input, rank)?;
+        let keepdims = self.boolean("keepdims", false)?;
+        let out = match (keepdims, rank) {
+            (false, _) => vec![s3.c],
+            (true, 1) => vec![1, s3.c],
+            (true, _) => vec![1, 1, s3.c],
+        };
+        Ok((LayerKind::GlobalPool { max, rank }, out))
+    }
+
+    pub(super) fn build_reshape(&self, input: &[usize]) -> Result<(LayerKind, Vec<usize>)> {
+        let target = self
+            .get("target_shape")
+            .and_then(Value::as_array)
+            .ok_or_else(|| self.bad_config("missing 'target_shape'"))?;
+        let n: usize = input.iter().product();
+        let mut dims: Vec<Option<usize>> = Vec::new();
+        for v in target {
+            match v.as_i64() {
+                Some(-1) => dims.push(None),
+                Some(d) if d > 0 => dims.push(Some(d as usize)),
+                _ => return Err(self.bad_config(format!("target_shape entry {v} is not valid"))),
+            }
+        }
+        let unknown = dims.iter().filter(|d| d.is_none()).count();
+        let known = dims
+            .iter()
+            .flatten()
+            .try_fold(1usize, |a, &d| a.checked_mul(d))
+            .ok_or_else(|| self.shape_err("target shape too large"))?;
+        let fill = match unknown {
+            0 => None,
+            1 if known > 0 && n.is_multiple_of(known) => Some(n / known),
+            _ => {
+                return Err(self.shape_err(format!(
+                    "cannot reshape {input:?} ({n} values) to {}",
+                    Value::Array(target.clone())
+                )))
+            }
+        };
+        let shape: Vec<usize> = dims.iter().map(|d| d.or(fill).unwrap_or(0)).collect();
+        if shape.iter().product::<usize>() != n {
+            return Err(self.shape_err(format!(
+                "cannot reshape {input:?} ({n} values) to {shape:?}"
+            )));
+        }
+        let shape = self.out_shape(shape)?;
+        Ok((
+            LayerKind::Reshape {
+                target: shape.clone(),
+            },
+            shape,
+        ))
+    }
+
+    pub(super) fn build_upsampling(&self, input: &[usize]) -> Result<(LayerKind, Vec<usize>)> {
+        let s3 = self.shape3(input, 2)?;
+        let size = self.tuple("size", 2, Some((2, 2)))?;
+        match self.string("interpolation")? {
+            None | Some("nearest") => {}
+            Some(other) => {
+                return Err(self.unsupported(format!(
+                    "interpolation '{other}' is not supported; only 'nearest'"
+                )))
+            }
+        }
+        let out = self.out_shape(vec![
+            s3.h.saturating_mul(size.0),
+            s3.w.saturating_mul(size.1),
+            s3.c,
+        ])?;
+        Ok((LayerKind::UpSampling2D { size }, out))
+    }
+
+    pub(super) fn build_zero_padding(&self, input: &[usize]) -> Result<(LayerKind, Vec<usize>)> {
+        let s3 = self.shape3(input, 2)?;
+        let v = self.get("padding").cloned().unwrap_or(Value::from(1));
+        let bad = || self.bad_config(format!("'padding' = {v} is not valid"));
+        let num = |x: &Value| {
+            x.as_u64()
+                .and_then(|n| usize::try_from(n).ok())
+                .filter(|&n| n <= MAX_ELEMS)
+        };
+        let (top, bottom, left, right) = match &v {
+            Value::Array(a) if a.len() == 2 => {
+                let axis = |x: &Value| -> Option<(usize, usize)> {
+                    match x {
+                        Value::Array(p) if p.len() == 2 => Some((num(&p[0])?, num(&p[1])?)),
+                        _ => num(x).map(|n| (n, n)),
+                    }
+                };
+                let (t, b) = axis(&a[0]).ok_or_else(bad)?;
+                let (l, r) = axis(&a[1]).ok_or_else(bad)?;
+                (t, b, l, r)
+            }
+            x => {
+                let n = num(x).ok_or_else(bad)?;
+                (n, n, n, n)
+            }
+        };
+        let out = self.out_shape(vec![s3.h + top + bottom, s3.w + left + right, s3.c])?;
+        Ok((
+            LayerKind::ZeroPadding2D {
+                top,
+                bottom,
+                left,
+                right,
+            },
+            out,
+        ))
+    }
+
+    pub(super) fn build_relu(&self, input: &[usize]) -> Result<(LayerKind, Vec<usize>)> {
+        let max = self.number("max_value")?;
+        let slope = self.number("negative_slope")?.unwrap_or(0.0);
+        let threshold = self.number("threshold")?.unwrap_or(0.0);
+        if threshold != 0.0 {
+            return Err(self.unsupported(format!(
+                "ReLU with threshold {threshold} is not supported; only threshold 0"
+            )));
+        }
+        let act = match max {
+            None if slope == 0.0 => Activation::Relu,
+            Some(m) if slope == 0.0 && m > 0.0 => Activation::ReluMax(m as f32),
+            None if slope > 0.0 => Activation::LeakyRelu(slope as f32),
+            _ => {
+                return Err(self.unsupported(format!(
+                    "ReLU with max_value {max:?} and negative_slope {slope} is not supported; \
+                     use either a positive max_value or a positive negative_slope"
+                )))
+            }
+        };
+        Ok((LayerKind::Activation(act), input.to_vec()))
+    }
+
+    pub(super) fn build_poly(&self, inputs: &[Vec<usize>]) -> Result<(LayerKind, Vec<usize>)> {
+        let input = match inputs {
+            [one] => one,
+            _ => return Err(self.unsupported("PolyAct takes exactly one input")),
+        };
+        let a = self
+            .number("a")?
+            .ok_or_else(|| self.bad_config("missing 'a' (PolyAct computes x*x + a*x)"))?;
+        Ok((
+            LayerKind::Activation(Activation::Poly(a as f32)),
+            input.clone(),
+        ))
+    }
+
+    pub(super) fn build_add(&self, inputs: &[Vec<usize>]) -> Result<(LayerKind, Vec<usize>)> {
+        if inputs.len() < 2 {
+            return Err(self.unsupported(format!(
+                "Add with {} input(s); it needs two or more",
+                inputs.len()
+            )));
+        }
+        if inputs.iter().any(|s| s != &inputs[0]) {
+            return Err(self.shape_err(format!(
+                "inputs of different shapes {inputs:?} (broadcasting is not supported)"
+            )));
+        }
+        Ok((LayerKind::Add, inputs[0].clone()))
+    }
+}
+
+/// A Keras activation name → [`Activation`] (`None` if kerafold does not support it).
+pub(super) fn activation_by_name(name: &str) -> Option<Activation> {
+    Some(match name {
+        "linear" => Activation::Linear,
+        "relu" => Activation::Relu,
+        "relu6" => Activation::ReluMax(6.0),
+        // Keras 3's default slope for the "leaky_relu" activation string.
+        "leaky_relu" => Activation::LeakyRelu(0.2),
+        "softmax" => Activation::Softmax,
+        _ => return None,
+    })
+}

@@ -1,0 +1,300 @@
+//! The graph: Sequential and Functional topologies in execution order, shapes inferred layer by
+//! layer.
+
+use super::*;
+
+pub(super) fn build_graph(path: &Path, file: &ModelFile) -> Result<Graph> {
+    let top = file
+        .config
+        .as_object()
+        .ok_or_else(|| fmt_err(path, "model config is not a JSON object"))?;
+    let model_class = top
+        .get("class_name")
+        .and_then(Value::as_str)
+        .ok_or_else(|| fmt_err(path, "model config has no class_name"))?;
+    let mcfg = top
+        .get("config")
+        .and_then(Value::as_object)
+        .ok_or_else(|| fmt_err(path, "model config has no config object"))?;
+    let model_name = mcfg
+        .get("name")
+        .and_then(Value::as_str)
+        .unwrap_or("model")
+        .to_string();
+    let functional = match model_class {
+        "Sequential" => false,
+        "Functional" | "Model" => true,
+        other => {
+            return Err(Error::Unsupported {
+                layer: model_name,
+                class: other.to_string(),
+                msg: "only Sequential and Functional models can be imported (subclassed models \
+                      have no architecture in the file)"
+                    .into(),
+            })
+        }
+    };
+    let layers = mcfg
+        .get("layers")
+        .and_then(Value::as_array)
+        .ok_or_else(|| fmt_err(path, "model config has no layer list"))?;
+    let mut defs = layers
+        .iter()
+        .map(|l| parse_layer(path, l, functional))
+        .collect::<Result<Vec<_>>>()?;
+    assign_keys(&mut defs, !functional);
+    for d in &defs {
+        if matches!(d.class.as_str(), "Sequential" | "Functional" | "Model") {
+            return Err(Error::Unsupported {
+                layer: d.name.clone(),
+                class: d.class.clone(),
+                msg: "nested models are not supported; rebuild the model as one flat \
+                      Sequential or Functional model"
+                    .into(),
+            });
+        }
+    }
+
+    // Order of evaluation and input shape.
+    let Plan {
+        input_shape,
+        order,
+        sources,
+    } = if functional {
+        let inputs = io_layers(path, mcfg.get("input_layers"), "input_layers")?;
+        let outputs = io_layers(path, mcfg.get("output_layers"), "output_layers")?;
+        if inputs.len() != 1 {
+            return Err(Error::Unsupported {
+                layer: model_name,
+                class: model_class.to_string(),
+                msg: format!(
+                    "the model has {} inputs ({}); kerafold supports exactly one",
+                    inputs.len(),
+                    inputs.join(", ")
+                ),
+            });
+        }
+        if outputs.len() != 1 {
+            return Err(Error::Unsupported {
+                layer: model_name,
+                class: model_class.to_string(),
+                msg: format!(
+                    "the model has {} outputs ({}); kerafold supports exactly one",
+                    outputs.len(),
+                    outputs.join(", ")
+                ),
+            });
+        }
+        functional_order(path, &defs, &inputs[0], &outputs[0])?
+    } else {
+        let mut shape = None;
+        let mut order = Vec::new();
+        let mut sources = Vec::new();
+        for (i, d) in defs.iter().enumerate() {
+            if d.class == "InputLayer" {
+                if shape.is_none() && order.is_empty() {
+                    shape = input_shape_of(path, d).transpose()?;
+                    continue;
+                }
+                return Err(Error::Unsupported {
+                    layer: d.name.clone(),
+                    class: d.class.clone(),
+                    msg: "an InputLayer in the middle of a Sequential model".into(),
+                });
+            }
+            if shape.is_none() && order.is_empty() {
+                shape = input_shape_of(path, d).transpose()?;
+            }
+            sources.push(vec![match order.last() {
+                None => Src::Input,
+                Some(_) => Src::Node(order.len() - 1),
+            }]);
+            order.push(i);
+        }
+        if shape.is_none() {
+            if let Some(v) = mcfg.get("build_input_shape").filter(|v| !v.is_null()) {
+                let probe = defs
+                    .first()
+                    .ok_or_else(|| fmt_err(path, "model has no layers"))?;
+                shape = Some(shape_from_config(path, probe, v)?);
+            }
+        }
+        let shape = shape
+            .ok_or_else(|| fmt_err(path, "the model config does not record the input shape"))?;
+        Plan {
+            input_shape: shape,
+            order,
+            sources,
+        }
+    };
+    if order.is_empty() {
+        return Err(fmt_err(path, "the model has no layers besides its input"));
+    }
+    if input_shape.is_empty() || input_shape.len() > 3 {
+        return Err(Error::Unsupported {
+            layer: model_name,
+            class: model_class.to_string(),
+            msg: format!(
+                "input shape {input_shape:?}: kerafold supports vectors [n], sequences [len, c] \
+                 and images [h, w, c]"
+            ),
+        });
+    }
+    checked_len(&input_shape).ok_or_else(|| Error::Shape {
+        context: format!("model '{model_name}'"),
+        msg: format!("input shape {input_shape:?} is too large"),
+    })?;
+
+    let mut graph = Graph {
+        name: model_name,
+        input_shape,
+        nodes: Vec::with_capacity(order.len()),
+    };
+    for (&i, srcs) in order.iter().zip(sources) {
+        let d = &defs[i];
+        let shapes: Vec<Vec<usize>> = srcs.iter().map(|&s| graph.shape_of(s).to_vec()).collect();
+        let ctx = Ctx { path, file, def: d };
+        let (kind, output_shape) = ctx.build(&shapes)?;
+        graph.nodes.push(Node {
+            name: d.name.clone(),
+            class_name: d.class.clone(),
+            kind,
+            inputs: srcs,
+            output_shape,
+        });
+    }
+    // Softmax only as the last operation.
+    let last = graph.nodes.len() - 1;
+    for (i, n) in graph.nodes.iter().enumerate() {
+        if i != last && activation_of(&n.kind) == Some(&Activation::Softmax) {
+            return Err(Error::Unsupported {
+                layer: n.name.clone(),
+                class: n.class_name.clone(),
+                msg: "softmax is supported only as the model's last operation".into(),
+            });
+        }
+    }
+    Ok(graph)
+}
+
+/// The input shape, the layers to evaluate (indices into the config's layer list) in order, and
+/// each one's sources.
+pub(super) struct Plan {
+    pub(super) input_shape: Vec<usize>,
+    pub(super) order: Vec<usize>,
+    pub(super) sources: Vec<Vec<Src>>,
+}
+
+/// Topological order of a Functional model's layers that reach the output (depth-first,
+/// iterative), with each layer's sources.
+pub(super) fn functional_order(
+    path: &Path,
+    defs: &[LayerDef],
+    input: &str,
+    output: &str,
+) -> Result<Plan> {
+    let index: HashMap<&str, usize> = defs
+        .iter()
+        .enumerate()
+        .map(|(i, d)| (d.name.as_str(), i))
+        .collect();
+    let find = |name: &str| {
+        index.get(name).copied().ok_or_else(|| {
+            fmt_err(
+                path,
+                format!("model config refers to an unknown layer '{name}'"),
+            )
+        })
+    };
+    let input_idx = find(input)?;
+    let input_def = &defs[input_idx];
+    if input_def.class != "InputLayer" {
+        return Err(fmt_err(
+            path,
+            format!("model input '{input}' is not an InputLayer"),
+        ));
+    }
+    let shape = input_shape_of(path, input_def)
+        .ok_or_else(|| fmt_err(path, format!("InputLayer '{input}' has no shape")))??;
+
+    // state: 0 = new, 1 = on the stack, 2 = done
+    let mut state = vec![0u8; defs.len()];
+    let mut pos: Vec<Option<usize>> = vec![None; defs.len()];
+    let mut order = Vec::new();
+    let mut stack = vec![(find(output)?, false)];
+    while let Some((i, expanded)) = stack.pop() {
+        let d = &defs[i];
+        if i == input_idx {
+            state[i] = 2;
+            continue;
+        }
+        if d.class == "InputLayer" {
+            return Err(Error::Unsupported {
+                layer: d.name.clone(),
+                class: d.class.clone(),
+                msg: "a second model input; kerafold supports exactly one".into(),
+            });
+        }
+        if expanded {
+            state[i] = 2;
+            pos[i] = Some(order.len());
+            order.push(i);
+            continue;
+        }
+        match state[i] {
+            2 => continue,
+            1 => {
+                return Err(fmt_err(
+                    path,
+                    format!("model config has a cycle through layer '{}'", d.name),
+                ))
+            }
+            _ => {}
+        }
+        if d.inbound.is_empty() {
+            return Err(fmt_err(path, format!("layer '{}' has no inputs", d.name)));
+        }
+        state[i] = 1;
+        stack.push((i, true));
+        for p in d.inbound.iter().rev() {
+            let j = find(p)?;
+            match state[j] {
+                2 => {}
+                1 => {
+                    return Err(fmt_err(
+                        path,
+                        format!("model config has a cycle through layer '{p}'"),
+                    ))
+                }
+                _ => stack.push((j, false)),
+            }
+        }
+    }
+    let mut sources = Vec::with_capacity(order.len());
+    for &i in &order {
+        let mut srcs = Vec::new();
+        for p in &defs[i].inbound {
+            let j = find(p)?;
+            srcs.push(if j == input_idx {
+                Src::Input
+            } else {
+                Src::Node(pos[j].ok_or_else(|| {
+                    fmt_err(path, format!("layer '{p}' is used before it is computed"))
+                })?)
+            });
+        }
+        sources.push(srcs);
+    }
+    Ok(Plan {
+        input_shape: shape,
+        order,
+        sources,
+    })
+}
+
+pub(super) fn checked_len(shape: &[usize]) -> Option<usize> {
+    shape
+        .iter()
+        .try_fold(1usize, |a, &d| a.checked_mul(d))
+        .filter(|&n| n <= MAX_ELEMS)
+}

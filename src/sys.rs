@@ -1,0 +1,42 @@
+//! What the process knows about itself: peak memory and CPU time (`getrusage`), for the reports
+//! of `prove`, `prove-accuracy` and `bench`. The crate's only `unsafe` code.
+#![allow(unsafe_code)]
+
+fn rusage() -> Option<libc::rusage> {
+    // SAFETY: getrusage writes into the struct we pass; a zeroed rusage is a valid value.
+    let mut u: libc::rusage = unsafe { std::mem::zeroed() };
+    (unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) } == 0).then_some(u)
+}
+
+/// Peak resident set size of this process so far (`ru_maxrss`), MB; 0 if unknown.
+pub fn peak_rss_mb() -> f64 {
+    let Some(u) = rusage() else { return 0.0 };
+    // Linux reports KiB, macOS bytes
+    let kib = if cfg!(target_os = "macos") {
+        u.ru_maxrss as f64 / 1024.0
+    } else {
+        u.ru_maxrss as f64
+    };
+    kib / 1024.0
+}
+
+/// CPU time of this process so far (user + system, all threads), seconds; 0 if unknown.
+pub fn cpu_seconds() -> f64 {
+    let Some(u) = rusage() else { return 0.0 };
+    let tv = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 * 1e-6;
+    tv(u.ru_utime) + tv(u.ru_stime)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_running_process_has_memory_and_cpu_time() {
+        let v: Vec<u8> = vec![1; 1 << 20];
+        assert!(super::peak_rss_mb() > 1.0);
+        let t0 = super::cpu_seconds();
+        let s: u64 = (0..5_000_000u64)
+            .map(|i| i ^ v[(i as usize) & 0xfffff] as u64)
+            .sum();
+        assert!(s > 0 && super::cpu_seconds() >= t0);
+    }
+}
