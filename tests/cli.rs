@@ -319,40 +319,25 @@ fn a_model_opening_runs_and_inspects() {
     assert!(v.get("calibration").is_none());
 }
 
-/// Integer features packed with the default scale get a note saying what the bytes mean.
+/// Integer features packed with the default scale get a note saying what the bytes mean; an
+/// explicit scale gets none.
 #[test]
 fn packing_integer_features_at_the_default_scale_says_what_they_mean() {
-    let dir = scratch_dir("pack-default-scale");
-    let out = dir.join("d.kfd");
-    let o = kerafold(&[
-        "dataset",
-        "pack",
-        "--features",
-        s(&fixture_file("digits_test_x.npy")),
-        "--labels",
-        s(&fixture_file("digits_test_y.npy")),
-        "-o",
-        s(&out),
-    ]);
-    assert!(o.status.success(), "{o:?}");
-    let text = String::from_utf8_lossy(&o.stdout);
-    assert!(
-        text.contains("note: integer features") && text.contains("--scale-shift"),
-        "{text}"
+    let out = scratch_dir("pack-default-scale").join("d.kfd");
+    let (x, y) = (
+        fixture_file("digits_test_x.npy"),
+        fixture_file("digits_test_y.npy"),
     );
-    let o = kerafold(&[
-        "dataset",
-        "pack",
-        "--features",
-        s(&fixture_file("digits_test_x.npy")),
-        "--labels",
-        s(&fixture_file("digits_test_y.npy")),
-        "--scale-shift",
-        "4",
-        "-o",
-        s(&out),
-    ]);
-    assert!(!String::from_utf8_lossy(&o.stdout).contains("note: integer features"));
+    for (scale, noted) in [(None, true), (Some("4"), false)] {
+        let mut args = vec!["dataset", "pack", "--features", s(&x), "--labels", s(&y)];
+        args.extend(scale.map(|v| ["--scale-shift", v]).into_iter().flatten());
+        args.extend(["-o", s(&out)]);
+        let o = kerafold(&args);
+        assert!(o.status.success(), "{o:?}");
+        let text = String::from_utf8_lossy(&o.stdout);
+        assert_eq!(text.contains("note: integer features"), noted, "{text}");
+        assert_eq!(text.contains("--scale-shift 8"), noted, "{text}");
+    }
 }
 
 /// `--input` takes a file; a visibility word there says where it belongs.

@@ -239,6 +239,15 @@ pub struct ClaimFiles<'a> {
     pub accuracy: &'a Path,
 }
 
+impl ClaimFiles<'_> {
+    fn read(&self) -> Result<(CiphertextFile, AccuracyProof)> {
+        Ok((
+            CiphertextFile::read(self.ciphertext)?,
+            AccuracyProof::read(self.accuracy)?,
+        ))
+    }
+}
+
 /// Proves a bounty claim with the host's proving key and writes its files into `out`.
 pub fn claim(
     bounty: &Bounty,
@@ -249,9 +258,8 @@ pub fn claim(
 ) -> Result<ClaimReport> {
     let host = KeyFile::read(host_key)?.public_key()?;
     let (setup, terms, claimant) = bounty.load(host)?;
-    let ciphertext = CiphertextFile::read(files.ciphertext)?;
+    let (ciphertext, accuracy) = files.read()?;
     let hunter = KeyFile::read(hunter_key)?.secret_key(hunter_key)?;
-    let accuracy = AccuracyProof::read(files.accuracy)?;
     let proof = flow::prove_claim(&setup, &terms, &ciphertext, &hunter, &accuracy, claimant)?;
     std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
     proof.write_dir(out)?;
@@ -298,8 +306,7 @@ pub fn verify_claim(
     let host = KeyFile::read(host_key)?.public_key()?;
     let (setup, terms, claimant) = bounty.load(host)?;
     let proof = claim_proof(claim)?;
-    let ciphertext = CiphertextFile::read(files.ciphertext)?;
-    let accuracy = AccuracyProof::read(files.accuracy)?;
+    let (ciphertext, accuracy) = files.read()?;
     let v = flow::verify_claim(
         &setup,
         &terms,
@@ -373,8 +380,7 @@ pub fn decrypt(
     let host = KeyFile::read(host_key)?.secret_key(host_key)?;
     let (setup, terms, claimant) = bounty.load(host.public())?;
     let proof = claim_proof(claim)?;
-    let ciphertext = CiphertextFile::read(files.ciphertext)?;
-    let accuracy = AccuracyProof::read(files.accuracy)?;
+    let (ciphertext, accuracy) = files.read()?;
     let (opening, v) = flow::decrypt_claim(
         &setup,
         &terms,

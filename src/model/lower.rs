@@ -725,24 +725,13 @@ pub fn lower(graph: &Graph) -> Result<Program> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::path::PathBuf;
-
-    fn fixture(name: &str) -> (Graph, Vec<Vec<f32>>) {
-        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
-        let graph = crate::model::load(&dir.join(format!("{name}.keras"))).unwrap();
-        let json: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(dir.join(format!("{name}.json"))).unwrap())
-                .unwrap();
-        let inputs = serde_json::from_value(json["inputs"].clone()).unwrap();
-        (graph, inputs)
-    }
 
     /// Lowering changes the form, never the function: the program's float execution equals the
     /// graph's on every fixture input.
     #[test]
     fn lowering_preserves_the_float_model() {
         for name in ["cnn", "residual", "mlp", "strided", "upsample", "conv1d"] {
-            let (graph, inputs) = fixture(name);
+            let (graph, inputs) = crate::model::test_fixture(name);
             let program = lower(&graph).unwrap();
             for x in inputs.iter().take(4) {
                 let want = crate::model::float::forward(&graph, x).unwrap().logits;
@@ -764,7 +753,7 @@ mod tests {
     /// Flatten and Dropout become nothing; a final Softmax is a flag, not a step.
     #[test]
     fn normalization_and_activations_fuse_into_their_compute_step() {
-        let (graph, _) = fixture("cnn");
+        let (graph, _) = crate::model::test_fixture("cnn");
         let program = lower(&graph).unwrap();
         assert_eq!(program.steps[0].layers, ["conv1", "bn1", "relu1"]);
         assert!(program.softmax);
@@ -778,7 +767,7 @@ mod tests {
     /// A residual block saves the tensor its Add reads.
     #[test]
     fn a_residual_add_reads_the_saved_input() {
-        let (graph, _) = fixture("residual");
+        let (graph, _) = crate::model::test_fixture("residual");
         let program = lower(&graph).unwrap();
         let saved = program.steps.iter().position(|s| s.save_input).unwrap();
         let add = program

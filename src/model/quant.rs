@@ -735,15 +735,9 @@ pub fn calibrate(program: &Program, inputs: &[Vec<f32>]) -> Result<(QuantizedMod
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::path::PathBuf;
 
     fn program(name: &str) -> (Program, Vec<Vec<f32>>) {
-        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
-        let graph = crate::model::load(&dir.join(format!("{name}.keras"))).unwrap();
-        let json: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(dir.join(format!("{name}.json"))).unwrap())
-                .unwrap();
-        let inputs = serde_json::from_value(json["inputs"].clone()).unwrap();
+        let (graph, inputs) = crate::model::test_fixture(name);
         (crate::model::lower(&graph).unwrap(), inputs)
     }
 
