@@ -53,6 +53,38 @@ pub struct StepCircuitReport {
     pub idle_share_min: f64,
     /// Largest idle share over the steps.
     pub idle_share_max: f64,
+    /// Where one step's constraints go.
+    pub breakdown: Breakdown,
+}
+
+/// Where the constraints of one step go, by what they prove. The fields other than
+/// `weight_wellformedness` add up to `constraints_per_step`; Nova's own verifier circuit comes on
+/// top (`prove --json` reports it: `primary_constraints − step_constraints`).
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Breakdown {
+    /// Products of inputs and packed weights, and their lane sums (linear layers).
+    pub multiply_accumulate: usize,
+    /// Rounding each accumulator back to `2^-fa` and range-checking it (linear layers).
+    pub requantization: usize,
+    /// Activation functions.
+    pub activations: usize,
+    /// Pooling, residual adds, the final ArgMax and relabelling views.
+    pub other_ops: usize,
+    /// Range checks of the opened input (and saved residual) tensor, value by value.
+    pub input_range_checks: usize,
+    /// Packing and hashing the opened tensors to check them against their commitments.
+    pub input_openings: usize,
+    /// Packing and hashing the output tensor into its commitment.
+    pub output_commitment: usize,
+    /// Hashing each slot's weights into the model commitment chain.
+    pub weight_hashing: usize,
+    /// Proving private weights well-formed (private-model proofs only; not in
+    /// `constraints_per_step`).
+    pub weight_wellformedness: usize,
+    /// Selecting the active slot: gating its inputs and outputs onto the bus.
+    pub slot_selection: usize,
+    /// The step descriptor, the residual and class state, the chains and the counter.
+    pub state: usize,
 }
 
 /// The whole report.
@@ -128,6 +160,110 @@ pub fn report(q: &QuantizedModel) -> Result<Report> {
             idle_share: idle,
             idle_share_min: if min.is_finite() { min } else { 0.0 },
             idle_share_max: max,
+            breakdown: breakdown(&arch)?,
         },
     })
+}
+
+/// Whether an op is a linear layer (multiply-accumulate, then requantization).
+fn is_linear(op: &kerafold_step_circuits::Op) -> bool {
+    use kerafold_step_circuits::Op;
+    matches!(
+        op,
+        Op::Dense(_) | Op::Conv(_) | Op::Depthwise(_) | Op::Affine(_)
+    )
+}
+
+/// Synthesizes the step circuit's shape (with the private-weights checks) into a tallying
+/// counter and sorts its constraints by what they prove; the layer gadgets are split further by
+/// tallying each slot's gadget alone.
+fn breakdown(arch: &Arc<Architecture>) -> Result<Breakdown> {
+    use kerafold_step_circuits::cs::CountingCs;
+    use nova_snark::frontend::num::AllocatedNum;
+    use nova_snark::frontend::ConstraintSystem;
+    use nova_snark::traits::circuit::StepCircuit;
+    let circuit = crate::inference::circuit::LayerStep::<F>::shape_for(arch.clone(), true);
+    let mut cs = CountingCs::<F>::with_tally();
+    let z = (0..circuit.arity())
+        .map(|i| AllocatedNum::alloc(cs.namespace(|| format!("z{i}")), || Ok(F::from(0u64))))
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(gadget_err)?;
+    circuit.synthesize(&mut cs, &z).map_err(gadget_err)?;
+    let mut b = Breakdown::default();
+    for (path, n) in cs.tally() {
+        let field = match path.split('/').collect::<Vec<_>>().as_slice() {
+            ["slot", "op", ..] => continue, // split by slot below
+            ["open_x" | "open_skip", "range", ..] => &mut b.input_range_checks,
+            ["open_x" | "open_skip", ..] => &mut b.input_openings,
+            ["commit_y", ..] => &mut b.output_commitment,
+            ["slot", "digest" | "sel_digest", ..] | ["digest", ..] => &mut b.weight_hashing,
+            ["slot", "wf", ..] => &mut b.weight_wellformedness,
+            ["slot", ..] | ["y" | "zero" | "mask" | "mask_monotone" | "mask_count", ..] => {
+                &mut b.slot_selection
+            }
+            _ => &mut b.state,
+        };
+        *field += n;
+    }
+    let ops_total = cs.count_where(|p| p.starts_with("slot/op/"));
+    let mut ops_split = 0;
+    for slot in &arch.slots {
+        let t = kerafold_step_circuits::cost::tally(&slot.op, &slot.act, &arch.fp)
+            .map_err(gadget_err)?;
+        let (mac, op, act) = (
+            t.count_where(|p| p.starts_with("op/grp/")),
+            t.count_where(|p| p.starts_with("op/")),
+            t.count_where(|p| p.starts_with("act/")),
+        );
+        let rest = t.num_constraints() - op - act;
+        b.activations += act;
+        b.other_ops += rest;
+        if is_linear(&slot.op) {
+            b.multiply_accumulate += mac;
+            b.requantization += op - mac;
+        } else {
+            b.other_ops += op;
+        }
+        ops_split += t.num_constraints();
+    }
+    // views, and anything the per-slot tallies miss, stay with the other ops
+    b.other_ops += ops_total.saturating_sub(ops_split);
+    Ok(b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The breakdown accounts for every constraint of the step, in the categories that apply.
+    #[test]
+    fn the_breakdown_adds_up_to_the_step_circuit() {
+        for name in ["cnn", "residual", "mlp"] {
+            let (graph, inputs) = crate::model::test_fixture(name);
+            let (q, _) =
+                crate::model::calibrate(&crate::model::lower(&graph).unwrap(), &inputs).unwrap();
+            let r = report(&q).unwrap().step_circuit;
+            let b = &r.breakdown;
+            let sum = b.multiply_accumulate
+                + b.requantization
+                + b.activations
+                + b.other_ops
+                + b.input_range_checks
+                + b.input_openings
+                + b.output_commitment
+                + b.weight_hashing
+                + b.slot_selection
+                + b.state;
+            assert_eq!(sum, r.constraints_per_step, "{name}: {b:?}");
+            assert!(
+                b.multiply_accumulate > 0 && b.requantization > 0,
+                "{name}: {b:?}"
+            );
+            assert!(
+                b.input_range_checks >= q.fp.bits as usize * r.bus_width,
+                "{name}"
+            );
+            assert!(b.weight_wellformedness > 0, "{name}: {b:?}");
+        }
+    }
 }

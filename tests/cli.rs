@@ -83,6 +83,15 @@ fn inspect_json_reports_every_layer_with_its_constraints() {
     assert_eq!(layers[6]["kind"], "argmax");
     let sc = &v["step_circuit"];
     assert!(sc["constraints_per_step"].as_u64().unwrap() > 0);
+    let breakdown = sc["breakdown"]
+        .as_object()
+        .expect("a breakdown of the step circuit");
+    let parts: u64 = breakdown
+        .iter()
+        .filter(|(k, _)| *k != "weight_wellformedness")
+        .map(|(_, v)| v.as_u64().unwrap())
+        .sum();
+    assert_eq!(parts, sc["constraints_per_step"].as_u64().unwrap());
     let idle = sc["idle_share"].as_array().unwrap();
     assert_eq!(idle.len(), 7);
     assert!(idle

@@ -91,7 +91,7 @@ impl fmt::Display for InspectReport {
             )?;
         }
         let s = &r.step_circuit;
-        write!(
+        writeln!(
             f,
             "step circuit: {} constraints per step ({} slots, bus of {} values); idle share per \
              step {:.0}%–{:.0}%",
@@ -100,6 +100,31 @@ impl fmt::Display for InspectReport {
             s.bus_width,
             s.idle_share_min * 100.0,
             s.idle_share_max * 100.0
+        )?;
+        let b = &s.breakdown;
+        let total = s.constraints_per_step.max(1) as f64;
+        let parts = [
+            ("multiply-accumulate", b.multiply_accumulate),
+            ("requantization", b.requantization),
+            ("activations", b.activations),
+            ("other ops", b.other_ops),
+            ("input range checks", b.input_range_checks),
+            ("input openings", b.input_openings),
+            ("output commitment", b.output_commitment),
+            ("weight hashing", b.weight_hashing),
+            ("slot selection", b.slot_selection),
+            ("state", b.state),
+        ];
+        let shares: Vec<String> = parts
+            .iter()
+            .filter(|(_, n)| *n > 0)
+            .map(|(what, n)| format!("{what} {n} ({:.0}%)", 100.0 * *n as f64 / total))
+            .collect();
+        write!(
+            f,
+            "where a step's constraints go: {}; a private model adds {} for well-formed weights",
+            shares.join(", "),
+            b.weight_wellformedness
         )
     }
 }
