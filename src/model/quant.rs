@@ -669,17 +669,29 @@ pub fn argmax_f(v: &[f64]) -> usize {
 /// Relative logit error calibration aims for.
 pub const TARGET_RELATIVE_ERROR: f64 = 0.005;
 
-/// Chooses `fa`, `fw` and `bits` from calibration inputs: the cheapest parameters (the circuit pays
-/// about `fw + bits` constraints per output) whose integer model agrees with the float program on
-/// every calibration input's top-1 class and stays within 0.5% relative logit error; failing that,
-/// the most faithful candidate. `bits` leaves a 25% margin over the largest activation seen.
+/// What proving a model costs at its fixed point, in constraints: every step's gadget (counted by
+/// synthesizing its shape) and the range checks of its opened input. The fixed point drives
+/// most of it: requantization and range checks pay about `fw + bits` per value, and the weight
+/// lanes' width sets how many weights share a packed element.
+pub fn constraint_cost(model: &QuantizedModel) -> Result<usize> {
+    model.steps.iter().try_fold(0usize, |acc, s| {
+        let gadget = kerafold_step_circuits::count_constraints(&s.op, &s.act, &s.views, &model.fp)
+            .map_err(|e| Error::synthesis(format!("counting step '{}'", s.name), e))?;
+        Ok(acc + gadget + model.fp.bits as usize * s.raw_input_len())
+    })
+}
+
+/// Chooses `fa`, `fw` and `bits` from calibration inputs: among the parameters whose integer model
+/// agrees with the float program on every calibration input's top-1 class and stays within 0.5%
+/// relative logit error, the one that costs the fewest constraints ([`constraint_cost`]); failing
+/// that, the most faithful candidate. `bits` leaves a 25% margin over the largest activation seen.
 pub fn calibrate(program: &Program, inputs: &[Vec<f32>]) -> Result<(QuantizedModel, Calibration)> {
     if inputs.is_empty() {
         return Err(Error::Usage("calibration needs at least one input".into()));
     }
     let max_act = max_activation(program, inputs)?;
     let int_bits = (max_act * 1.25).max(1.0).log2().ceil() as u32;
-    let mut best: Option<(QuantizedModel, Calibration, (f64, f64, u32))> = None;
+    let mut best: Option<(QuantizedModel, Calibration, (f64, f64, usize))> = None;
     for fa in [6u32, 8, 10, 12, 14] {
         for fw in [6u32, 8, 10, 12, 14] {
             let bits = (fa + int_bits + 1).max(8);
@@ -698,7 +710,9 @@ pub fn calibrate(program: &Program, inputs: &[Vec<f32>]) -> Result<(QuantizedMod
             let Ok((agree, rel)) = fidelity(program, &model, inputs) else {
                 continue;
             };
-            let cost = fw + bits;
+            let Ok(cost) = constraint_cost(&model) else {
+                continue;
+            };
             let good = agree >= 1.0 && rel <= TARGET_RELATIVE_ERROR;
             // rank: good first, then cheapest; otherwise best agreement then lowest error
             let key = if good {
@@ -752,6 +766,42 @@ mod tests {
         let (agree, _) = fidelity(&program, &q, &inputs).unwrap();
         assert_eq!(agree, cal.top1_agreement);
         assert!(agree >= 0.9, "top-1 agreement {agree}");
+    }
+
+    /// Calibration's cost is the constraints the fixed point makes every step pay: wider
+    /// requantization and range checks cost more, and the chosen model is the cheapest
+    /// faithful one among what calibration tries.
+    #[test]
+    fn cost_counts_the_constraints_the_fixed_point_drives() {
+        let (program, inputs) = program("mlp");
+        let at = |fw, bits| {
+            let fp = FixedPoint {
+                fa: 6,
+                fw,
+                bits,
+                guard: 1,
+            };
+            constraint_cost(&quantize(&program, fp).unwrap()).unwrap()
+        };
+        assert!(at(8, 12) < at(8, 16) && at(8, 12) < at(12, 12));
+        let (q, cal) = calibrate(&program, &inputs).unwrap();
+        if cal.top1_agreement >= 1.0 && cal.relative_error <= TARGET_RELATIVE_ERROR {
+            let cheaper = quantize(
+                &program,
+                FixedPoint {
+                    fw: q.fp.fw - 2,
+                    ..q.fp
+                },
+            )
+            .unwrap();
+            let (agree, rel) = fidelity(&program, &cheaper, &inputs).unwrap();
+            assert!(
+                constraint_cost(&cheaper).unwrap() < constraint_cost(&q).unwrap()
+                    && (agree < 1.0 || rel > TARGET_RELATIVE_ERROR),
+                "fw {} is cheaper and still faithful",
+                q.fp.fw - 2
+            );
+        }
     }
 
     /// Weights are rounded to the nearest value at scale `2^fw`; biases at `2^(fa+fw)`.
