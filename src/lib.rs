@@ -24,7 +24,7 @@
 //! (`FUZZING.md`).
 
 #![deny(unsafe_code)]
-#![warn(missing_docs)]
+#![deny(missing_docs)]
 
 pub mod accuracy;
 #[cfg(feature = "bench")]

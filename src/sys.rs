@@ -1,6 +1,33 @@
-//! What the process knows about itself: peak memory and CPU time (`getrusage`), for the reports
-//! of `prove`, `prove-accuracy` and `bench`. The crate's only `unsafe` code.
+//! What the process knows about itself and owns: peak memory and CPU time (`getrusage`), for
+//! the reports of `prove`, `prove-accuracy` and `bench`, and its standard output. The crate's
+//! only `unsafe` code.
 #![allow(unsafe_code)]
+
+use std::fs::File;
+use std::io::Write;
+use std::os::fd::FromRawFd;
+
+/// Keeps the process's standard output for reports alone: returns a handle to it and points
+/// file descriptor 1 at standard error, so that whatever else writes to stdout lands on stderr.
+/// (halo2curves 0.9, under nova-snark, prints a line per bit to stdout whenever a BN254 G2 point
+/// is checked, e.g. while reading powers of tau; `--json` output must stay one JSON object.)
+/// Returns `None`, changing nothing, if the descriptors cannot be duplicated.
+pub fn take_stdout() -> Option<File> {
+    let _ = std::io::stdout().flush();
+    // SAFETY: dup and dup2 on the process's own standard descriptors; the duplicate is owned by
+    // the returned File alone.
+    unsafe {
+        let saved = libc::dup(libc::STDOUT_FILENO);
+        if saved < 0 {
+            return None;
+        }
+        if libc::dup2(libc::STDERR_FILENO, libc::STDOUT_FILENO) < 0 {
+            libc::close(saved);
+            return None;
+        }
+        Some(File::from_raw_fd(saved))
+    }
+}
 
 fn rusage() -> Option<libc::rusage> {
     // SAFETY: getrusage writes into the struct we pass; a zeroed rusage is a valid value.

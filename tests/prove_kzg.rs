@@ -101,3 +101,51 @@ fn mlp_proves_with_hyperkzg_from_ptau_and_with_random_tau() {
         Err(Error::Invalid(_))
     ));
 }
+
+/// Reading powers of tau makes a dependency (halo2curves 0.9) print to stdout; `--json` output
+/// must still be exactly one JSON object, for `prove` and for `verify`.
+#[test]
+fn json_output_stays_one_object_when_powers_of_tau_are_read() {
+    use common::{fixture_file, model_path, Format};
+    let dir = scratch_dir("kzg-cli");
+    let (model, input) = (model_path("mlp", Format::Keras), fixture_file("mlp.json"));
+    let proof = dir.join("mlp.proof");
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_kerafold"))
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{args:?}: {out:?}");
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{args:?}: stdout is not one JSON object ({e})"));
+        v
+    };
+    let s = |p: &Path| p.to_str().unwrap().to_string();
+    let params = s(&dir.join("params"));
+    let proved = run(&[
+        "prove",
+        &s(&model),
+        "--input",
+        &s(&input),
+        "-o",
+        &s(&proof),
+        "--insecure-random-tau",
+        "--params-dir",
+        &params,
+        "--json",
+    ]);
+    assert_eq!(proved["system"], "bn254-kzg");
+    let ptau = s(&dir.join("params").join("insecure-random-tau"));
+    let verified = run(&[
+        "verify",
+        &s(&proof),
+        "--model",
+        &s(&model),
+        "--ptau",
+        &ptau,
+        "--params-dir",
+        &params,
+        "--json",
+    ]);
+    assert_eq!(verified["valid"], true);
+}

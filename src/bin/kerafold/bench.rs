@@ -2,6 +2,7 @@
 //! `bench-run`.
 
 use crate::args::Curve;
+use crate::emit;
 use clap::{Args, ValueEnum};
 use kerafold::{bench, Error, Result};
 use std::path::PathBuf;
@@ -99,14 +100,10 @@ pub(crate) fn bench(a: BenchArgs) -> Result<()> {
         bench::plot::plot_svg(&report, path)?;
     }
     if a.json {
-        println!(
-            "{}",
-            serde_json::to_string(&report).expect("report serializes")
-        );
+        emit(&serde_json::to_string(&report).expect("report serializes"))
     } else {
-        print!("{}", bench::table(&report));
+        emit(bench::table(&report).trim_end())
     }
-    Ok(())
 }
 
 #[derive(Args)]
@@ -151,6 +148,5 @@ pub(crate) fn bench_run(a: BenchRunArgs) -> Result<()> {
         }
         (false, None) => return Err(Error::Usage("bench-run needs --params-dir".into())),
     };
-    println!("{}", json.expect("results serialize"));
-    Ok(())
+    emit(&json.expect("results serialize"))
 }

@@ -11,7 +11,10 @@ mod verify;
 
 use clap::{Parser, Subcommand};
 use kerafold::Result;
+use std::fs::File;
+use std::io::Write;
 use std::process::ExitCode;
+use std::sync::{Mutex, OnceLock};
 
 const AFTER_HELP: &str = "\
 Examples (from the repository's root):
@@ -77,20 +80,35 @@ enum Command {
     VerifyClaim(bounty::VerifyClaimArgs),
 }
 
+/// Standard output, kept for reports alone (`kerafold::sys::take_stdout`).
+static REPORTS: OnceLock<Mutex<File>> = OnceLock::new();
+
+/// Writes `text` and a newline to the reports' standard output.
+fn emit(text: &str) -> Result<()> {
+    let written = match REPORTS.get() {
+        Some(out) => writeln!(out.lock().unwrap_or_else(|e| e.into_inner()), "{text}"),
+        None => writeln!(std::io::stdout(), "{text}"),
+    };
+    written.map_err(|e| kerafold::Error::io("standard output", e))
+}
+
 /// Prints a command's report: its JSON, or its text.
 fn print<R: serde::Serialize + std::fmt::Display>(report: &R, json: bool) -> Result<()> {
     if json {
         let text = serde_json::to_string(report)
             .map_err(|e| kerafold::Error::Prover(format!("serializing the report: {e}")))?;
-        println!("{text}");
+        emit(&text)
     } else {
-        println!("{report}");
+        emit(&report.to_string())
     }
-    Ok(())
 }
 
 fn main() -> ExitCode {
-    let result = match Cli::parse().command {
+    let command = Cli::parse().command;
+    if let Some(out) = kerafold::sys::take_stdout() {
+        let _ = REPORTS.set(Mutex::new(out));
+    }
+    let result = match command {
         Command::Inspect(a) => model::inspect(a),
         Command::Run(a) => model::run(a),
         Command::Prove(a) => prove::prove(a),
