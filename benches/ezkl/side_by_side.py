@@ -303,7 +303,8 @@ def main():
 
     rows, problems = [], []
     for name in names:
-        row = {"model": name, "float_class": meta[name]["float_class"], "float_margin": meta[name]["float_margin"]}
+        row = {"model": name, "float_class": meta[name]["float_class"], "float_margin": meta[name]["float_margin"],
+               "loadavg_before": os.getloadavg()}  # the machine may be shared: keep a trace of it
         float_logits = meta[name]["float_logits"]
         mwork = os.path.join(work, name)
         for tool in ("ezkl", "kerafold"):
@@ -330,6 +331,7 @@ def main():
                 problems.append(f"{name}/{tool}: the proof did not verify")
             if r["class"] != row["float_class"]:
                 problems.append(f"{name}/{tool}: class {r['class']} != float class {row['float_class']}")
+        row["loadavg_after"] = os.getloadavg()
         rows.append(row)
         with open(os.path.join(work, "results.json"), "w") as f:  # after every model: nothing lost
             json.dump({"rows": rows, "problems": problems}, f, indent=1)
@@ -338,6 +340,8 @@ def main():
     with open(os.path.join(work, "results.md"), "w") as f:
         f.write(t + "\n")
     print(t)
+    print("\nload average (1 min) before / after each model: "
+          + ", ".join(f"{r['model']} {r['loadavg_before'][0]:.1f} / {r['loadavg_after'][0]:.1f}" for r in rows))
     for p in problems:
         print(f"PROBLEM: {p}")
     if not problems:
