@@ -6,7 +6,7 @@
 # Makes the Python venv target/ezkl-venv (outside git) from benches/ezkl/requirements.txt if it is
 # missing or the requirements changed, then runs side_by_side.py with the arguments given.
 # The kerafold binary: $KERAFOLD_BIN, else target/release/kerafold (`cargo build --release`).
-# The full table takes about half an hour on 2 cores; run it as `nice -n 10 benches/ezkl/run.sh`
+# The full table took about 20 minutes on 2 cores (plus the first venv); run it as `nice -n 10 benches/ezkl/run.sh`
 # on a shared machine.
 set -euo pipefail
 
