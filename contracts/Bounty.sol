@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 // kerafold bounties: a host pays for a model that reaches an accuracy threshold on a dataset
 // published by its IPFS CID; a hunter proves it (Nova, off chain) and claims the reward with a
-// Groth16 claim proof that binds the weights encrypted to the host (see src/bounty/claim.rs).
+// Groth16 claim proof that binds the weights encrypted to the host (see src/claim/circuit.rs).
 pragma solidity ^0.8.20;
 
 /// The generated Groth16 verifier of the claim circuit (10 public inputs).

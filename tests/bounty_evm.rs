@@ -26,7 +26,7 @@ fn committed_verifier_is_the_generators() {
     let committed = std::fs::read_to_string(contracts().join("Groth16Verifier.sol")).unwrap();
     assert!(
         committed == verifier_source(NUM_PUBLIC),
-        "contracts/Groth16Verifier.sol differs from src/bounty/solidity.rs's output: regenerate it \
+        "contracts/Groth16Verifier.sol differs from src/claim/solidity.rs's output: regenerate it \
          (KERAFOLD_WRITE_VERIFIER=1 cargo test --test bounty_evm) and recompile (contracts/compile.mjs)"
     );
 }
