@@ -2,7 +2,7 @@
 //! `decrypt-weights`. Every check lives in [`crate::claim::flow`]; these read the files, call it
 //! and report.
 
-use super::{prepare, QuantOptions};
+use super::{ModelFile, QuantOptions};
 use crate::accuracy::AccuracyProof;
 use crate::claim::flow::{self, Setup, Terms};
 use crate::claim::snarkjs::ProofJson;
@@ -53,6 +53,8 @@ pub fn keygen(out: &Path, force: bool) -> Result<KeygenReport> {
     let key = SecretKey::random();
     let public = KeyFile::public(&key.public());
     let pub_path = KeyFile::public_path(out);
+    // both files checked before either is written: never leave a new secret beside an old
+    // public key (KeyFile::write refuses too, but only file by file)
     if !force {
         for p in [out, pub_path.as_path()] {
             if p.exists() {
@@ -101,7 +103,7 @@ pub fn encrypt(
         ModelOpening::read(model)?
     } else {
         Opening {
-            model: prepare(model, quant, &[])?.model,
+            model: ModelFile::open(model)?.prepare(quant, &[])?.model,
             blinds: vec![],
         }
     };
@@ -148,9 +150,9 @@ pub fn claim_setup(
     out: &Path,
 ) -> Result<ClaimSetupReport> {
     let data = Dataset::read(data)?;
-    let graph = crate::model::load(model)?;
-    data.check_input_shape(&graph.input_shape)?;
-    let q = prepare(model, quant, &data.inputs_f32())?.model;
+    let file = ModelFile::open(model)?;
+    data.check_input_shape(file.input_shape())?;
+    let q = file.prepare(quant, &data.inputs_f32())?.model;
     let r = Setup::create(&q, &data, out)?;
     Ok(ClaimSetupReport {
         constraints: r.constraints,

@@ -24,8 +24,9 @@ use std::path::{Path, PathBuf};
 pub struct QuantOptions {
     /// Calibration inputs (a JSON or `.npy` input file); default: the command's own inputs.
     pub calibrate: Option<PathBuf>,
-    /// Fixed-point parameters `fa`, `fw`, `bits`, with the least guard (default 1).
-    pub fixed: Option<(u32, u32, u32, Option<u32>)>,
+    /// Fixed-point parameters; their `guard` is the least number of guard bits (the weights may
+    /// need more).
+    pub fixed: Option<FixedPoint>,
     /// An architecture file (e.g. a bounty's `architecture.json`): quantize at its fixed point
     /// and check the model has that very architecture.
     pub arch: Option<PathBuf>,
@@ -56,57 +57,97 @@ pub fn is_model_opening(path: &Path) -> bool {
     path.extension().is_some_and(|e| e == "json")
 }
 
-/// Loads a model: a Keras file (lowered and quantized as `quant` says; calibrated on
-/// `quant.calibrate`, else on `fallback`) or a model opening (its integer model as it is).
-pub fn prepare(path: &Path, quant: &QuantOptions, fallback: &[Vec<f32>]) -> Result<Prepared> {
-    if is_model_opening(path) {
-        let model = ModelOpening::read(path)?.model;
-        if let Some(arch_path) = &quant.arch {
-            check_architecture(&model, path, arch_path)?;
-        }
-        return Ok(Prepared {
-            graph: None,
-            model,
-            calibration: None,
-            calibrated_on_fallback: false,
-        });
+/// A model file, read once: a Keras file (its graph) or a model opening (its integer model).
+pub struct ModelFile {
+    path: PathBuf,
+    source: Source,
+}
+
+enum Source {
+    Keras(Graph),
+    Opening(QuantizedModel),
+}
+
+impl ModelFile {
+    /// Reads a Keras file (`.keras`, `.h5`) or a model opening (`.json`).
+    pub fn open(path: &Path) -> Result<Self> {
+        let source = if is_model_opening(path) {
+            Source::Opening(ModelOpening::read(path)?.model)
+        } else {
+            Source::Keras(crate::model::load(path)?)
+        };
+        Ok(Self {
+            path: path.to_path_buf(),
+            source,
+        })
     }
-    let graph = crate::model::load(path)?;
-    let program = crate::model::lower(&graph)?;
-    let (model, calibration, fallback_used) = if let Some(arch_path) = &quant.arch {
-        let want = Architecture::read(arch_path)?;
-        let q = crate::model::quantize(&program, want.fp)?;
-        check_architecture(&q, path, arch_path)?;
-        (q, None, false)
-    } else if let Some((fa, fw, bits, guard)) = quant.fixed {
-        let fp = FixedPoint {
-            fa,
-            fw,
-            bits,
-            guard: guard.unwrap_or(1),
-        };
-        (crate::model::quantize(&program, fp)?, None, false)
-    } else {
-        let calib = match &quant.calibrate {
-            Some(p) => crate::model::input::read_inputs(p, &graph.input_shape)?,
-            None => fallback.to_vec(),
-        };
-        if calib.is_empty() {
-            return Err(Error::Usage(format!(
-                "{}: no calibration inputs: give calibration inputs or the fixed-point \
-                 parameters (fa, fw, bits)",
-                path.display()
-            )));
+
+    /// The model's input shape (without the batch axis).
+    pub fn input_shape(&self) -> &[usize] {
+        match &self.source {
+            Source::Keras(g) => &g.input_shape,
+            Source::Opening(q) => &q.input_shape,
         }
-        let (q, cal) = crate::model::calibrate(&program, &calib)?;
-        (q, Some(cal), quant.calibrate.is_none())
-    };
-    Ok(Prepared {
-        graph: Some(graph),
-        model,
-        calibration,
-        calibrated_on_fallback: fallback_used,
-    })
+    }
+
+    /// Lowers and quantizes a Keras model as `quant` says (calibrated on `quant.calibrate`,
+    /// else on `fallback`); a model opening is already quantized and is only checked against
+    /// `quant.arch`.
+    pub fn prepare(self, quant: &QuantOptions, fallback: &[Vec<f32>]) -> Result<Prepared> {
+        let path = self.path.as_path();
+        let graph = match self.source {
+            Source::Opening(model) => {
+                if let Some(arch_path) = &quant.arch {
+                    check_architecture(&model, path, arch_path)?;
+                }
+                return Ok(Prepared {
+                    graph: None,
+                    model,
+                    calibration: None,
+                    calibrated_on_fallback: false,
+                });
+            }
+            Source::Keras(graph) => graph,
+        };
+        let program = crate::model::lower(&graph)?;
+        let (model, calibration, fallback_used) = if let Some(arch_path) = &quant.arch {
+            let want = Architecture::read(arch_path)?;
+            let q = crate::model::quantize(&program, want.fp)?;
+            check_architecture(&q, path, arch_path)?;
+            (q, None, false)
+        } else if let Some(fp) = quant.fixed {
+            (crate::model::quantize(&program, fp)?, None, false)
+        } else {
+            let calib = match &quant.calibrate {
+                Some(p) => crate::model::input::read_inputs(p, &graph.input_shape)?,
+                None => fallback.to_vec(),
+            };
+            if calib.is_empty() {
+                return Err(Error::Usage(format!(
+                    "{}: no calibration inputs: give calibration inputs or the fixed-point \
+                     parameters (fa, fw, bits)",
+                    path.display()
+                )));
+            }
+            let (q, cal) = crate::model::calibrate(&program, &calib)?;
+            (q, Some(cal), quant.calibrate.is_none())
+        };
+        Ok(Prepared {
+            graph: Some(graph),
+            model,
+            calibration,
+            calibrated_on_fallback: fallback_used,
+        })
+    }
+
+    /// One all-0.5 input, to calibrate on when no inputs are given (none for a model opening,
+    /// which needs no calibration).
+    pub fn neutral_input(&self) -> Vec<Vec<f32>> {
+        match &self.source {
+            Source::Keras(g) => vec![vec![0.5f32; g.input_len()]],
+            Source::Opening(_) => vec![],
+        }
+    }
 }
 
 /// Checks that `model` has exactly the architecture of the file `arch_path`.

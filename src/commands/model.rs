@@ -1,7 +1,7 @@
 //! `inspect`, `run` and `commit`: a model's steps and cost, its integer outputs against Keras,
 //! and its public commitment.
 
-use super::{prepare, shape_str, Prepared, QuantOptions};
+use super::{shape_str, ModelFile, Prepared, QuantOptions};
 use crate::fold::System;
 use crate::model::quant::Calibration;
 use crate::{Error, Result};
@@ -27,21 +27,14 @@ pub struct InspectReport {
 /// The steps, costs and quantization of a model (a Keras file or a model opening); without
 /// calibration inputs, calibrated on a neutral input (all 0.5) so that the report has numbers.
 pub fn inspect(path: &Path, quant: &QuantOptions) -> Result<InspectReport> {
-    let neutral = neutral_input(path)?;
-    let p = prepare(path, quant, &neutral)?;
+    let file = ModelFile::open(path)?;
+    let neutral = file.neutral_input();
+    let p = file.prepare(quant, &neutral)?;
     Ok(InspectReport {
         report: crate::inspect::report(&p.model)?,
         calibration: p.calibration,
         neutral_calibration: p.calibrated_on_fallback,
     })
-}
-
-/// One all-0.5 input of a Keras model (none for a model opening, which needs no calibration).
-fn neutral_input(path: &Path) -> Result<Vec<Vec<f32>>> {
-    if super::is_model_opening(path) {
-        return Ok(vec![]);
-    }
-    Ok(vec![vec![0.5f32; crate::model::load(path)?.input_len()]])
 }
 
 impl fmt::Display for InspectReport {
@@ -188,12 +181,9 @@ fn softmax(v: &[f64]) -> Vec<f64> {
 
 /// Runs the integer model on every input of `input` and compares it with Keras's float model.
 pub fn run(path: &Path, input: &Path, quant: &QuantOptions) -> Result<RunReport> {
-    let shape = match super::is_model_opening(path) {
-        true => prepare(path, quant, &[])?.model.input_shape,
-        false => crate::model::load(path)?.input_shape,
-    };
-    let inputs = crate::model::input::read_inputs(input, &shape)?;
-    let Prepared { graph, model, .. } = prepare(path, quant, &inputs)?;
+    let file = ModelFile::open(path)?;
+    let inputs = crate::model::input::read_inputs(input, file.input_shape())?;
+    let Prepared { graph, model, .. } = file.prepare(quant, &inputs)?;
     let mut samples = vec![];
     let (mut max_err, mut agree) = (0f64, 0usize);
     for (i, x) in inputs.iter().enumerate() {
@@ -296,8 +286,9 @@ pub struct CommitReport {
 
 /// The commitment of a public model on `system`'s curve.
 pub fn commit(path: &Path, quant: &QuantOptions, system: System) -> Result<CommitReport> {
-    let neutral = neutral_input(path)?;
-    let q = prepare(path, quant, &neutral)?.model;
+    let file = ModelFile::open(path)?;
+    let neutral = file.neutral_input();
+    let q = file.prepare(quant, &neutral)?.model;
     let commitment = crate::fold::public_model_commitment(&q, system)?;
     Ok(CommitReport {
         model: q.name.clone(),

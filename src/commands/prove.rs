@@ -1,7 +1,7 @@
 //! `prove` and `prove-accuracy`: a model file and its input (or dataset) to a proof file.
 
 use super::model::{describe_fp, sample_of};
-use super::{file_size, prepare, QuantOptions};
+use super::{file_size, ModelFile, QuantOptions};
 use crate::accuracy::{self, AccuracyClaim};
 use crate::claim::weights::{ModelOpening, Opening};
 use crate::data::Dataset;
@@ -72,10 +72,10 @@ pub struct ProveReport {
 
 /// Proves one inference and writes the proof file.
 pub fn prove(req: &ProveRequest, progress: &mut dyn FnMut(Progress)) -> Result<ProveReport> {
-    let graph = crate::model::load(&req.model)?;
-    let inputs = crate::model::input::read_inputs(&req.input, &graph.input_shape)?;
+    let file = ModelFile::open(&req.model)?;
+    let inputs = crate::model::input::read_inputs(&req.input, file.input_shape())?;
     let x = sample_of(&inputs, req.sample, &req.input)?;
-    let q = prepare(&req.model, &req.quant, &inputs)?.model;
+    let q = file.prepare(&req.quant, &inputs)?.model;
     let xq = q.quantize_input(x, Some(req.sample))?;
     let (proof, stats) = inference::prove(&q, &xq, &req.options, progress)?;
     proof.write(&req.out)?;
@@ -221,13 +221,9 @@ pub fn prove_accuracy(
         )));
     }
     let data = Dataset::read(&req.data)?;
-    let q = if super::is_model_opening(&req.model) {
-        prepare(&req.model, &req.quant, &[])?.model
-    } else {
-        let graph = crate::model::load(&req.model)?;
-        data.check_input_shape(&graph.input_shape)?;
-        prepare(&req.model, &req.quant, &data.inputs_f32())?.model
-    };
+    let file = ModelFile::open(&req.model)?;
+    data.check_input_shape(file.input_shape())?;
+    let q = file.prepare(&req.quant, &data.inputs_f32())?.model;
     let blinds = match req.model_visibility {
         Visibility::Public => vec![],
         Visibility::Private => accuracy::random_blinds(&q)?,

@@ -710,10 +710,16 @@ pub fn calibrate(program: &Program, inputs: &[Vec<f32>]) -> Result<(QuantizedMod
             let Ok((agree, rel)) = fidelity(program, &model, inputs) else {
                 continue;
             };
-            let Ok(cost) = constraint_cost(&model) else {
-                continue;
-            };
             let good = agree >= 1.0 && rel <= TARGET_RELATIVE_ERROR;
+            // counting synthesizes every step: only the faithful candidates are ranked by it
+            let cost = if good {
+                let Ok(c) = constraint_cost(&model) else {
+                    continue;
+                };
+                c
+            } else {
+                0
+            };
             // rank: good first, then cheapest; otherwise best agreement then lowest error
             let key = if good {
                 (0.0, cost as f64, cost)

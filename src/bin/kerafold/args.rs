@@ -3,6 +3,7 @@
 use clap::{Args, ValueEnum};
 use kerafold::commands::QuantOptions;
 use kerafold::fold::{System, Visibility};
+use kerafold_step_circuits::FixedPoint;
 use std::path::PathBuf;
 
 /// Quantization flags.
@@ -31,11 +32,21 @@ pub(crate) struct QuantArgs {
 }
 
 impl QuantArgs {
+    /// `--guard` was given (a bounty host fixes the guard hunters' weights must fit).
+    pub(crate) fn guard_given(&self) -> bool {
+        self.guard.is_some()
+    }
+
     pub(crate) fn options(&self) -> QuantOptions {
         QuantOptions {
             calibrate: self.calibrate.clone(),
             fixed: match (self.fa, self.fw, self.bits) {
-                (Some(fa), Some(fw), Some(bits)) => Some((fa, fw, bits, self.guard)),
+                (Some(fa), Some(fw), Some(bits)) => Some(FixedPoint {
+                    fa,
+                    fw,
+                    bits,
+                    guard: self.guard.unwrap_or(1),
+                }),
                 _ => None,
             },
             arch: self.arch.clone(),

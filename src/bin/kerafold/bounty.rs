@@ -76,7 +76,7 @@ pub(crate) struct ClaimSetupArgs {
 
 pub(crate) fn claim_setup(a: ClaimSetupArgs) -> Result<()> {
     let quant = a.quant.options();
-    if quant.arch.is_none() && !matches!(quant.fixed, Some((_, _, _, Some(_)))) {
+    if quant.arch.is_none() && !a.quant.guard_given() {
         eprintln!(
             "note: pass --fa --fw --bits --guard to fix the architecture hunters must match \
              (see architecture.json)"
