@@ -370,3 +370,18 @@ fn prove_flags_are_named_for_what_they_are() {
         assert!(text.contains(f), "prove --help lacks {f}");
     }
 }
+
+/// A file that is not a model opening is a one-line error naming it, for `run` and `inspect`.
+#[test]
+fn a_broken_model_opening_is_a_clear_error() {
+    let path = scratch_dir("bad-opening").join("model.json");
+    std::fs::write(
+        &path,
+        br#"{"format": "kerafold-model-opening", "version": 1"#,
+    )
+    .unwrap();
+    let out = kerafold(&["inspect", s(&path)]);
+    assert_usage_error(&out, &["model.json", "not a model opening"]);
+    let out = kerafold(&["run", s(&path), "--input", s(&fixture_file("mlp.json"))]);
+    assert_usage_error(&out, &["model.json", "not a model opening"]);
+}
