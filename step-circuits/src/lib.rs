@@ -14,7 +14,8 @@
 //!   [`step::count_constraints`].
 //! - Gadgets: [`range`] (bit decompositions, range checks), [`linear`] (Dense, Conv, Depthwise,
 //!   Affine with packed lanes and fused requantization), [`activation`], [`pooling`],
-//!   [`elementwise`] (Add, Identity), [`argmax`], [`view`], [`commit`] (tensor commitments).
+//!   [`elementwise`] (Add, Identity), [`argmax`], [`view`], [`commit`] (tensor commitments as
+//!   chains of blocks), [`tile`] (one tile of a Dense layer wider than a step).
 //! - [`wellformed`]: the bound on private weights that [`linear`] relies on, proven.
 //! - [`cs`]: the constraint systems and which to use when: counting, checking, and the tamper
 //!   harness for soundness tests (feature `testing`).
@@ -38,6 +39,7 @@ pub mod pooling;
 pub mod range;
 pub mod spec;
 pub mod step;
+pub mod tile;
 pub mod view;
 pub mod wellformed;
 

@@ -110,6 +110,56 @@ pub fn dense(
     requantize_all(acc, fp)
 }
 
+/// What one tile of a Dense layer computes ([`dense_tile`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Tile {
+    /// The partial sums after the tile, one per output.
+    pub acc: Vec<i128>,
+    /// On the last tile, the layer's requantized outputs.
+    pub out: Option<Linear>,
+}
+
+/// One tile of a Dense layer (the twin of [`crate::tile::dense_tile`]): rows `x` of the input
+/// against the tile's kernel rows `w` (`x.len() × n_out`),
+/// `acc[o] = [¬first]·acc_in[o] + Σ_i x[i]·w[i·n_out + o] + b[o]`, with the bias `b` non-zero on
+/// the first tile only; the last tile requantizes.
+pub fn dense_tile(
+    spec: &DenseSpec,
+    x: &[i64],
+    w: &[i64],
+    b: &[i64],
+    acc_in: &[i128],
+    (first, last): (bool, bool),
+    fp: &FixedPoint,
+) -> Result<Tile, NativeError> {
+    check_len("dense tile input", x.len(), spec.n_in)?;
+    check_len("dense tile kernel", w.len(), spec.n_in * spec.n_out)?;
+    check_len("dense tile bias", b.len(), spec.n_out)?;
+    check_len("dense tile partial sums", acc_in.len(), spec.n_out)?;
+    if !first && b.iter().any(|&v| v != 0) {
+        return Err(NativeError::Shape(
+            "a bias on a Dense tile other than the first".into(),
+        ));
+    }
+    let mut acc: Vec<i128> = b
+        .iter()
+        .zip(acc_in)
+        .map(|(&b, &a)| b as i128 + if first { 0 } else { a })
+        .collect();
+    for (i, &xi) in x.iter().enumerate() {
+        let row = &w[i * spec.n_out..(i + 1) * spec.n_out];
+        for (a, &wv) in acc.iter_mut().zip(row) {
+            *a += xi as i128 * wv as i128;
+        }
+    }
+    let out = if last {
+        Some(requantize_all(acc.clone(), fp)?)
+    } else {
+        None
+    };
+    Ok(Tile { acc, out })
+}
+
 /// Convolution: `acc[oy,ox,co] = Σ_{ky,kx,ci} x[tap]·w[ky,kx,ci,co] + b[co]` (zero padding).
 pub fn conv(
     spec: &ConvSpec,
