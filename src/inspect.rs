@@ -195,10 +195,11 @@ fn breakdown(arch: &Arc<Architecture>) -> Result<Breakdown> {
             ["slot", "op", ..] => continue, // split by slot below
             ["open_x" | "open_skip", "range", ..] => &mut b.input_range_checks,
             ["open_x" | "open_skip", ..] => &mut b.input_openings,
-            ["commit_y", ..] => &mut b.output_commitment,
+            ["commit_y" | "out_commitment", ..] => &mut b.output_commitment,
             ["slot", "digest" | "sel_digest", ..] | ["digest", ..] => &mut b.weight_hashing,
             ["slot", "wf", ..] => &mut b.weight_wellformedness,
-            ["slot", ..] | ["y" | "zero" | "mask" | "mask_monotone" | "mask_count", ..] => {
+            ["slot", ..]
+            | ["y" | "zero" | "mask" | "mask_monotone" | "mask_count" | "in_blocks" | "out_blocks", ..] => {
                 &mut b.slot_selection
             }
             _ => &mut b.state,

@@ -57,14 +57,17 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.to_string().contains("version 1 is not supported"), "{e}");
+        // version 2 committed tensors as one sponge: its proofs are not this kerafold's
+        let e = AnyProof::from_bytes(br#"{"format":"kerafold-proof","version":2}"#, p).unwrap_err();
+        assert!(e.to_string().contains("version 2 is not supported"), "{e}");
         let e = AnyProof::from_bytes(
-            br#"{"format":"kerafold-proof","version":2,"kind":"other"}"#,
+            br#"{"format":"kerafold-proof","version":3,"kind":"other"}"#,
             p,
         )
         .unwrap_err();
         assert!(e.to_string().contains("unknown proof kind"), "{e}");
         let e = AnyProof::from_bytes(
-            br#"{"format":"kerafold-proof","version":2,"kind":"accuracy","claim":{}}"#,
+            br#"{"format":"kerafold-proof","version":3,"kind":"accuracy","claim":{}}"#,
             p,
         )
         .unwrap_err();

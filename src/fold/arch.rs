@@ -291,6 +291,29 @@ impl Architecture {
         self.output_shape.iter().product()
     }
 
+    /// Number of values step `step` reads: the model input's, or the previous step's outputs.
+    pub fn step_input_len(&self, step: usize) -> usize {
+        match step {
+            0 => self.input_shape.iter().product(),
+            i => self.steps[i - 1].n_out,
+        }
+    }
+
+    /// Commitment blocks of the tensor step `step` reads and of the one it writes (each tensor is
+    /// committed over its own length, `kerafold_step_circuits::commit`).
+    pub fn step_blocks(&self, step: usize) -> (usize, usize) {
+        use kerafold_step_circuits::commit::num_blocks;
+        (
+            num_blocks(self.step_input_len(step), self.fp.bits),
+            num_blocks(self.steps[step].n_out, self.fp.bits),
+        )
+    }
+
+    /// The most blocks a tensor on the bus can have.
+    pub fn max_blocks(&self) -> usize {
+        kerafold_step_circuits::commit::num_blocks(self.width, self.fp.bits)
+    }
+
     /// Reads an architecture file (JSON, as `arch.json` in a parameter directory or
     /// `architecture.json` from `kerafold claim-setup`). The caller checks its digest against the
     /// proof's and validates it.

@@ -52,26 +52,34 @@ pub(crate) fn weights_digest<F: Field>(p: &Packed<F>) -> F {
     }
 }
 
-/// Commitment to a tensor zero-padded to `width`.
-pub(crate) fn tensor_commitment<F: Field>(values: &[i64], width: usize, bits: u32, blind: F) -> F {
-    let mut v = values.to_vec();
-    v.resize(width, 0);
-    commit_native(&v, bits, blind)
+/// Commitment to a tensor over its own values (docs/DESIGN.md §4.3).
+pub(crate) fn tensor_commitment<F: Field>(values: &[i64], bits: u32, blind: F) -> F {
+    commit_native(values, bits, blind)
 }
 
-/// Commitment to the all-zero tensor: the residual state when nothing is saved.
-pub(crate) fn zero_tensor_commitment<F: Field>(width: usize, bits: u32) -> F {
-    tensor_commitment(&[], width, bits, F::ZERO)
+/// The residual state when nothing is saved: zero, which no tensor commits to (it would take a
+/// Poseidon preimage of zero), so an `Add` cannot open it.
+pub(crate) fn nothing_saved<F: Field>() -> F {
+    F::ZERO
 }
 
-/// The architecture chain after every step (the value the final state must hold).
+/// A step's block counts as one field element for the architecture chain:
+/// `in_blocks + 2^32·out_blocks` (both below 2^24).
+pub(crate) fn blocks_word<F: Field>(in_blocks: usize, out_blocks: usize) -> F {
+    F::from(in_blocks as u64) + F::from(out_blocks as u64) * F::from(1u64 << 32)
+}
+
+/// The architecture chain after every step (the value the final state must hold):
+/// `H_narrow(prev, slot, n_out, save, blocks_word)` per step.
 pub(crate) fn arch_chain<F: Field>(arch: &Architecture) -> F {
-    arch.steps.iter().fold(F::ZERO, |acc, s| {
+    arch.steps.iter().enumerate().fold(F::ZERO, |acc, (i, s)| {
+        let (bi, bo) = arch.step_blocks(i);
         hash_narrow(&[
             acc,
             F::from(s.slot as u64),
             F::from(s.n_out as u64),
             F::from(s.save_input as u64),
+            blocks_word(bi, bo),
         ])
     })
 }

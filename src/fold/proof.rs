@@ -1,7 +1,7 @@
 //! The proof file: one envelope for every statement proven by folding (docs/DESIGN.md §5.1).
 //!
 //! ```json
-//! {"format": "kerafold-proof", "version": 2, "kind": "inference" | "accuracy",
+//! {"format": "kerafold-proof", "version": 3, "kind": "inference" | "accuracy",
 //!  "system": "bn254-ipa", "architecture": "<sha-256 hex>", "claim": {…}, "snark": "<hex>"}
 //! ```
 //!
@@ -17,9 +17,10 @@ use std::path::Path;
 
 /// Format tag of proof files.
 pub const PROOF_FORMAT: &str = "kerafold-proof";
-/// Current proof file version (2: one envelope with a kind tag; model commitments bind the
-/// architecture; private weights are proven well-formed).
-pub const PROOF_VERSION: u32 = 2;
+/// Current proof file version (3: tensor commitments are chains of blocks,
+/// `kerafold_step_circuits::commit`; 2: one envelope with a kind tag, model commitments bind the
+/// architecture, private weights are proven well-formed).
+pub const PROOF_VERSION: u32 = 3;
 /// The accuracy proofs' format tag of version 1, recognised to say what it is.
 const V1_ACCURACY_FORMAT: &str = "kerafold-accuracy-proof";
 

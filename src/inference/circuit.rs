@@ -6,20 +6,22 @@
 //! |---|---|
 //! | 0 | step counter |
 //! | 1 | commitment to the current activation tensor (Poseidon over packed values and a blinding) |
-//! | 2 | commitment to the saved residual tensor (the all-zero tensor when nothing is saved) |
-//! | 3 | architecture chain: `H(prev, slot, n_out, save)` per step |
+//! | 2 | commitment to the saved residual tensor (zero when nothing is saved) |
+//! | 3 | architecture chain: `H(prev, slot, n_out, save, in_blocks + 2^32·out_blocks)` per step |
 //! | 4 | model chain: from the architecture's seed, `H(prev, blinding, H(packed weights of the step's slot))` per step |
 //! | 5 | the ArgMax class (written by the ArgMax step) |
 //!
-//! One step: open the input tensor from `z[1]` (range checks make the packing injective), run
-//! every slot (idle slots see zero weights, and zero inputs where an arbitrary input could
+//! Tensors are committed over their own length (`kerafold_step_circuits::commit`); the bus holds
+//! the widest, and a step opens its input's blocks and commits its output's, counts fixed by its
+//! descriptor. One step: open the input tensor from `z[1]` (range checks make the packing
+//! injective; bus values past the input's blocks are forced to zero), run every slot (idle slots see zero weights, and zero inputs where an arbitrary input could
 //! overflow), keep only the selected slot's output (and, for padded slots, only the step's real
 //! outputs), commit the output into `z[1]'`, and extend the chains.
 
 use crate::fold::arch::Architecture;
-use crate::fold::commit::{hash_gadget, hash_narrow_gadget, zero_tensor_commitment};
-use kerafold_step_circuits::commit::{commit, open};
-use kerafold_step_circuits::field::from_i64;
+use crate::fold::commit::{hash_gadget, hash_narrow_gadget, nothing_saved};
+use kerafold_step_circuits::commit::{chain, open_prefix, BlockCount};
+use kerafold_step_circuits::field::{from_i64, pow2};
 use kerafold_step_circuits::packing::Packed;
 use kerafold_step_circuits::step as slot_gadget;
 use kerafold_step_circuits::step::alloc_num as alloc;
@@ -42,6 +44,8 @@ pub struct StepWitness<F> {
     pub slot: usize,
     /// Number of real outputs of the step.
     pub n_out: usize,
+    /// Commitment blocks of the step's input and output tensors.
+    pub blocks: (usize, usize),
     /// Save this step's input as the residual tensor.
     pub save_input: bool,
     /// The input tensor, zero-padded to the bus width.
@@ -230,19 +234,42 @@ impl<F: Field> StepCircuit<F> for LayerStep<F> {
             w.map(|w| w.save_input),
         )?);
 
+        // --- block counts of the input and output tensors
+        let max_blocks = arch.max_blocks();
+        let in_blocks = BlockCount::alloc(
+            &mut cs.namespace(|| "in_blocks"),
+            max_blocks,
+            w.map(|w| w.blocks.0),
+        )?;
+        let out_blocks = BlockCount::alloc(
+            &mut cs.namespace(|| "out_blocks"),
+            max_blocks,
+            w.map(|w| w.blocks.1),
+        )?;
+        let add_sel = arch
+            .slots
+            .iter()
+            .zip(&sel)
+            .filter(|(s, _)| matches!(s.op, kerafold_step_circuits::Op::Add { .. }))
+            .fold(LinearCombination::<F>::zero(), |lc, (_, b)| {
+                lc + &b.lc(CS::one(), F::ONE)
+            });
+
         // --- open the input (and the saved tensor)
         let xv = |i: usize| w.map(|w| from_i64::<F>(w.x[i]));
         let x_raw = (0..width)
             .map(|i| alloc(cs, &format!("x{i}"), xv(i)))
             .collect::<Result<Vec<_>, _>>()?;
         let r_in = alloc(cs, "r_in", w.map(|w| w.r_in))?;
-        // `open` range-checks the values in place: x_raw are the opened activations
-        open(
+        // `open_prefix` range-checks the values in place: x_raw are the opened activations
+        open_prefix(
             &mut cs.namespace(|| "open_x"),
             &x_raw,
             &r_in,
             fp.bits,
+            &in_blocks,
             z_act,
+            None,
         )?;
         let x = x_raw;
         let skip = if arch.has_skip() {
@@ -251,12 +278,16 @@ impl<F: Field> StepCircuit<F> for LayerStep<F> {
                 .map(|i| alloc(cs, &format!("skip{i}"), sv(i)))
                 .collect::<Result<Vec<_>, _>>()?;
             let r_skip = alloc(cs, "r_skip", w.map(|w| w.r_skip))?;
-            open(
+            // only an Add reads the saved tensor (as long as its input); other steps leave it
+            // unopened
+            open_prefix(
                 &mut cs.namespace(|| "open_skip"),
                 &s_raw,
                 &r_skip,
                 fp.bits,
+                &in_blocks,
                 z_skip,
+                Some(&add_sel),
             )?;
             Some(s_raw)
         } else {
@@ -384,18 +415,12 @@ impl<F: Field> StepCircuit<F> for LayerStep<F> {
             });
         }
         let r_out = alloc(cs, "r_out", w.map(|w| w.r_out))?;
-        let act_next = commit(&mut cs.namespace(|| "commit_y"), &y, &r_out, fp.bits)?;
+        let y_chain = chain(&mut cs.namespace(|| "commit_y"), &y, &r_out, fp.bits)?;
+        let act_next = out_blocks.select(&mut cs.namespace(|| "out_commitment"), &y_chain)?;
 
         // --- residual tensor: saved from this step's input, cleared by an Add
         let skip_next = if arch.has_skip() {
-            let add_sel: Vec<&Boolean> = arch
-                .slots
-                .iter()
-                .zip(&sel)
-                .filter(|(s, _)| matches!(s.op, kerafold_step_circuits::Op::Add { .. }))
-                .map(|(_, b)| b)
-                .collect();
-            let zero_c = zero_tensor_commitment::<F>(width, fp.bits);
+            let zero_c = nothing_saved::<F>();
             // t = save · (act − skip)
             let tv = match (save.get_value(), z_act.get_value(), z_skip.get_value()) {
                 (Some(s), Some(a), Some(k)) => Some(if s { a - k } else { F::ZERO }),
@@ -422,11 +447,7 @@ impl<F: Field> StepCircuit<F> for LayerStep<F> {
             let next = alloc(cs, "skip_next", nv)?;
             cs.enforce(
                 || "skip_clear",
-                |lc| {
-                    add_sel
-                        .iter()
-                        .fold(lc, |lc, b| lc + &b.lc(CS::one(), F::ONE))
-                },
+                |lc| lc + &add_sel,
                 |lc| lc + (zero_c, CS::one()) - z_skip.get_variable(),
                 |lc| lc + next.get_variable() - z_skip.get_variable() - t.get_variable(),
             );
@@ -466,9 +487,25 @@ impl<F: Field> StepCircuit<F> for LayerStep<F> {
             |lc| lc + CS::one(),
             |lc| lc + save_num.get_variable(),
         );
+        // in_blocks + 2^32·out_blocks: both counts are at most 2^24 (the bus width's bound)
+        let blocks_lc = out_blocks
+            .onehot
+            .iter()
+            .enumerate()
+            .fold(in_blocks.count.clone(), |lc, (i, e)| {
+                lc + &e.lc(CS::one(), F::from(i as u64 + 1) * pow2::<F>(32))
+            });
+        let blocks_v = w.map(|w| crate::fold::commit::blocks_word::<F>(w.blocks.0, w.blocks.1));
+        let blocks = alloc(cs, "blocks", blocks_v)?;
+        cs.enforce(
+            || "blocks",
+            |_| blocks_lc,
+            |lc| lc + CS::one(),
+            |lc| lc + blocks.get_variable(),
+        );
         let arch_next = hash_narrow_gadget(
             cs.namespace(|| "arch_chain"),
-            &[z_arch.clone(), slot_id, n_out, save_num],
+            &[z_arch.clone(), slot_id, n_out, save_num, blocks],
         )?;
         let digest = match digests.len() {
             0 => zero.clone(),

@@ -18,7 +18,7 @@
 pub mod circuit;
 
 use crate::fold::backend::{Backend, Bn254Ipa, Bn254Kzg, PastaIpa, Scalar};
-use crate::fold::commit::{self, arch_chain, tensor_commitment, zero_tensor_commitment};
+use crate::fold::commit::{self, arch_chain, nothing_saved, tensor_commitment};
 use crate::fold::pipeline;
 use crate::fold::statement::{self, Statement, VerifyContext};
 use crate::fold::{
@@ -208,6 +208,7 @@ fn step_witness<F: Field>(
     StepWitness {
         slot: desc.slot,
         n_out: desc.n_out,
+        blocks: arch.step_blocks(i),
         save_input: desc.save_input,
         x: pad(&st.input),
         r_in,
@@ -258,8 +259,8 @@ impl<F: Field> Blinding<F> {
 fn initial_state<F: Field>(arch: &Architecture, trace: &Trace, blind: &Blinding<F>) -> Vec<F> {
     vec![
         F::ZERO,
-        tensor_commitment(&trace.input, arch.width, arch.fp.bits, blind.input),
-        zero_tensor_commitment(arch.width, arch.fp.bits),
+        tensor_commitment(&trace.input, arch.fp.bits, blind.input),
+        nothing_saved(),
         F::ZERO,
         commit::model_seed(arch),
         F::ZERO,
@@ -394,13 +395,7 @@ pub struct Verified {
     pub input_checked: bool,
 }
 
-fn opening_commitment<F: Field>(
-    o: &Opening,
-    len: usize,
-    width: usize,
-    fp: &FixedPoint,
-    what: &str,
-) -> Result<F> {
+fn opening_commitment<F: Field>(o: &Opening, len: usize, fp: &FixedPoint, what: &str) -> Result<F> {
     match o {
         Opening::Public { values } => {
             if values.len() != len {
@@ -415,7 +410,7 @@ fn opening_commitment<F: Field>(
                     fp.bits
                 )));
             }
-            Ok(tensor_commitment(values, width, fp.bits, F::ZERO))
+            Ok(tensor_commitment(values, fp.bits, F::ZERO))
         }
         Opening::Private { commitment } => fe_from_hex(commitment, &format!("{what} commitment")),
     }
@@ -426,9 +421,8 @@ fn opening_commitment<F: Field>(
 pub fn public_io<F: Field>(arch: &Architecture, claim: &Claim) -> Result<(Vec<F>, Vec<F>)> {
     let fp = arch.fp;
     let in_len: usize = arch.input_shape.iter().product();
-    let input_c: F = opening_commitment(&claim.input, in_len, arch.width, &fp, "input")?;
-    let output_c: F =
-        opening_commitment(&claim.output, arch.output_len(), arch.width, &fp, "output")?;
+    let input_c: F = opening_commitment(&claim.input, in_len, &fp, "input")?;
+    let output_c: F = opening_commitment(&claim.output, arch.output_len(), &fp, "output")?;
     if let Opening::Public { values } = &claim.output {
         if kerafold_step_circuits::native::argmax(values) != claim.class {
             return Err(Error::Invalid(
@@ -437,7 +431,7 @@ pub fn public_io<F: Field>(arch: &Architecture, claim: &Claim) -> Result<(Vec<F>
         }
     }
     let model_c: F = fe_from_hex(&claim.model.commitment, "model commitment")?;
-    let zero_c = zero_tensor_commitment(arch.width, fp.bits);
+    let zero_c = nothing_saved();
     let z0 = vec![
         F::ZERO,
         input_c,
