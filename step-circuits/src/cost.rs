@@ -222,10 +222,11 @@ pub fn table(fp: &FixedPoint) -> Result<Vec<Row>, SynthesisError> {
             what: format!("commit {n} values"),
             measured: c as f64 / n as f64,
             unit: "element",
-            target: Some(4.0),
+            target: Some(6.0),
             note: format!(
-                "{c} constraints: {} packed elements ({} values each) + Poseidon",
-                n.div_ceil(crate::field::per_element(fp.bits)),
+                "{c} constraints: {} blocks of {} packed elements ({} values each), a narrow Poseidon each",
+                crate::commit::num_blocks(n, fp.bits),
+                crate::commit::BLOCK_ELEMENTS,
                 crate::field::per_element(fp.bits)
             ),
         });
