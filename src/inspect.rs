@@ -1,7 +1,7 @@
 //! What `kerafold inspect` reports: per step, its shapes and cost (constraints counted by really
 //! synthesizing the step's gadget), and the uniform step circuit's size and idle share.
 
-use crate::fold::Architecture;
+use crate::fold::{Architecture, Tiling};
 use crate::inference::circuit::step_constraints;
 use crate::model::QuantizedModel;
 use crate::Result;
@@ -41,6 +41,11 @@ pub struct LayerReport {
 /// The uniform step circuit.
 #[derive(Clone, Debug, Serialize)]
 pub struct StepCircuitReport {
+    /// Number of folds (a step per layer, or per tile of a tiled Dense layer).
+    pub steps: usize,
+    /// How Dense layers are tiled (`--step-size`), if they are.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tiling: Option<Tiling>,
     /// Constraints of one step (kerafold's circuit, without Nova's own verifier circuit).
     pub constraints_per_step: usize,
     /// Number of slots (gadget instances) in the step circuit.
@@ -107,7 +112,7 @@ fn gadget_err(e: nova_snark::frontend::SynthesisError) -> crate::Error {
 }
 
 /// Builds the report of a quantized model.
-pub fn report(q: &QuantizedModel) -> Result<Report> {
+pub fn report(q: &QuantizedModel, tiling: Option<Tiling>) -> Result<Report> {
     let mut layers = Vec::with_capacity(q.steps.len());
     let mut in_shape = q.input_shape.clone();
     for s in &q.steps {
@@ -126,7 +131,7 @@ pub fn report(q: &QuantizedModel) -> Result<Report> {
         });
         in_shape = s.output_shape.clone();
     }
-    let arch = Arc::new(Architecture::compile(q)?);
+    let arch = Arc::new(Architecture::compile_tiled(q, tiling)?);
     let total = step_constraints::<F>(&arch)?;
     let slot_cost: Vec<usize> = arch
         .slots
@@ -154,6 +159,8 @@ pub fn report(q: &QuantizedModel) -> Result<Report> {
         quantization: q.fp,
         layers,
         step_circuit: StepCircuitReport {
+            steps: arch.steps.len(),
+            tiling,
             constraints_per_step: total,
             slots: arch.slots.len(),
             bus_width: arch.width,
@@ -239,11 +246,18 @@ mod tests {
     /// The breakdown accounts for every constraint of the step, in the categories that apply.
     #[test]
     fn the_breakdown_adds_up_to_the_step_circuit() {
-        for name in ["cnn", "residual", "mlp"] {
+        for (name, step_size) in [
+            ("cnn", None),
+            ("residual", None),
+            ("mlp", None),
+            ("mlp", Some(1)),
+        ] {
             let (graph, inputs) = crate::model::test_fixture(name);
             let (q, _) =
                 crate::model::calibrate(&crate::model::lower(&graph).unwrap(), &inputs).unwrap();
-            let r = report(&q).unwrap().step_circuit;
+            let tiling = step_size.map(|n| Tiling::square(n, &q.fp).unwrap());
+            let r = report(&q, tiling).unwrap().step_circuit;
+            assert_eq!(r.tiling, tiling);
             let b = &r.breakdown;
             let sum = b.multiply_accumulate
                 + b.requantization

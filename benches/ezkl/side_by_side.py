@@ -2,6 +2,7 @@
 """kerafold and EZKL side by side: the same models, the same input, each tool's full pipeline.
 
     python side_by_side.py [--models mlp,dense16x32] [--work-dir DIR] [--kerafold-bin PATH]
+                           [--kerafold-system kzg|ipa] [--kerafold-step-size mlp=88,cnn=none]
 
 Run it through benches/ezkl/run.sh, which makes the Python venv this needs (ezkl, keras, onnx).
 
@@ -13,8 +14,15 @@ For each model (written by make_models.py as NAME.keras and NAME.onnx with the s
     prove   = setup (keys), prove
     verify  = verify
   kerafold, one child process each:
-    prove   = kerafold prove NAME.keras --input ... --params-dir FRESH_EMPTY_DIR --json
-    verify  = kerafold verify PROOF --model NAME.keras --input ... --params-dir SAME_DIR --json
+    ptau    = powers of tau for HyperKZG sized to the model (NOT timed, like EZKL's SRS): an
+              untimed `kerafold prove --insecure-random-tau` into a scratch parameter directory
+    prove   = kerafold prove NAME.keras --input ... --ptau PTAU --params-dir FRESH_EMPTY_DIR --json
+    verify  = kerafold verify PROOF --model NAME.keras --input ... --ptau PTAU --params-dir SAME_DIR --json
+  With --kerafold-system ipa, kerafold uses its transparent default (IPA, no SRS, no --ptau).
+  --kerafold-step-size NAME=N adds `--step-size N` to both kerafold runs of model NAME (Dense
+  layers in tiles of N rows); by default the MLP is tiled (N = 88, one commitment block of its
+  11-bit activations) and the other models are not: their Dense layers are 16 wide, and the
+  CNN's cost is in its convolutions, which are not tiled yet.
 
 "End to end" is everything up to a written proof: EZKL prepare + prove, kerafold prove (its
 calibration, parameter setup, folding and compression are all inside). Verify is timed on its
@@ -193,10 +201,14 @@ def run_ezkl(name, model_dir, work, srs_dir):
         "proof_bytes": prove_info["proof_bytes"],
         "pk_bytes": prove_info["pk_bytes"],
         "srs_generation_s_excluded": srs_s,
+        "step_size": step_size,
     }
 
 
-def run_kerafold(name, model_dir, work, binary):
+DEFAULT_STEP_SIZES = {"mlp": 88}
+
+
+def run_kerafold(name, model_dir, work, binary, system, step_size):
     d = os.path.join(work, "kerafold")
     shutil.rmtree(d, ignore_errors=True)
     params = os.path.join(d, "params")
@@ -205,11 +217,23 @@ def run_kerafold(name, model_dir, work, binary):
     inp = os.path.join(model_dir, f"{name}.input.json")
     proof = os.path.join(d, f"{name}.proof")
 
-    prove = measure([binary, "prove", model, "--input", inp, "-o", proof, "--params-dir", params, "--json"],
-                    d, "kerafold-prove", d)
+    tiles = ["--step-size", str(step_size)] if step_size else []
+    srs_args, srs_s = [], None
+    if system == "kzg":
+        # HyperKZG's powers of tau play the part of EZKL's SRS: made here, sized to this model's
+        # circuit, and not timed. The untimed run writes them into its own scratch directory.
+        scratch = os.path.join(d, "ptau-scratch")
+        t = time.monotonic()
+        measure([binary, "prove", model, "--input", inp, "-o", os.path.join(scratch, "unused.proof"),
+                 "--insecure-random-tau", "--params-dir", scratch, "--json"] + tiles, d, "kerafold-ptau", d)
+        srs_s = time.monotonic() - t
+        srs_args = ["--ptau", os.path.join(scratch, "insecure-random-tau")]
+
+    prove = measure([binary, "prove", model, "--input", inp, "-o", proof, "--params-dir", params, "--json"]
+                    + srs_args + tiles, d, "kerafold-prove", d)
     p = json.loads(prove["stdout"])
-    verify = measure([binary, "verify", proof, "--model", model, "--input", inp, "--params-dir", params, "--json"],
-                     d, "kerafold-verify", d)
+    verify = measure([binary, "verify", proof, "--model", model, "--input", inp, "--params-dir", params, "--json"]
+                     + srs_args, d, "kerafold-verify", d)
     v = json.loads(verify["stdout"])
     fa = v["claim"]["fixed_point"]["fa"]
     logits = [x / 2.0**fa for x in v["claim"]["output"]["values"]]
@@ -222,8 +246,10 @@ def run_kerafold(name, model_dir, work, binary):
         "logits": logits,
         "fixed_point": p["fixed_point"],
         "own_report": {k: p.get(k) for k in ("setup_s", "prove_s", "compress_s", "peak_rss_mb", "steps",
-                                             "step_constraints", "proof_bytes", "system")},
+                                             "step_constraints", "proof_bytes", "system", "tiling")},
         "proof_bytes": p.get("proof_bytes"),
+        "srs_generation_s_excluded": srs_s,
+        "step_size": step_size,
     }
 
 
@@ -277,10 +303,20 @@ def main():
     ap.add_argument("--kerafold-bin", default=os.environ.get("KERAFOLD_BIN", os.path.join(REPO, "target", "release", "kerafold")),
                     help="the kerafold binary (default: $KERAFOLD_BIN, else target/release/kerafold)")
     ap.add_argument("--only", choices=["ezkl", "kerafold"], help="run one tool only (for debugging)")
+    ap.add_argument("--kerafold-system", choices=["kzg", "ipa"], default="kzg",
+                    help="kzg (default): HyperKZG with powers of tau made beforehand and not timed, as EZKL's SRS; "
+                         "ipa: kerafold's transparent default, no SRS")
+    ap.add_argument("--kerafold-step-size", default="",
+                    help="NAME=N[,NAME=N]: prove model NAME with --step-size N (N = none: one step per layer); "
+                         f"default {','.join(f'{k}={v}' for k, v in DEFAULT_STEP_SIZES.items())}")
     ap.add_argument("--seed", type=int, default=13)
     args = ap.parse_args()
 
     names = [n for n in args.models.split(",") if n]
+    step_sizes = dict(DEFAULT_STEP_SIZES)
+    for item in filter(None, args.kerafold_step_size.split(",")):
+        k, _, v = item.partition("=")
+        step_sizes[k] = None if v == "none" else int(v)
     binary = os.path.abspath(args.kerafold_bin)
     if args.only != "ezkl" and not (os.path.isfile(binary) and os.access(binary, os.X_OK)):
         sys.exit(f"error: no kerafold binary at {binary}: run `cargo build --release` in {REPO}, "
@@ -315,7 +351,7 @@ def main():
                 if tool == "ezkl":
                     r = run_ezkl(name, model_dir, mwork, os.path.join(work, "srs"))
                 else:
-                    r = run_kerafold(name, model_dir, mwork, binary)
+                    r = run_kerafold(name, model_dir, mwork, binary, args.kerafold_system, step_sizes.get(name))
             except ChildFailed as e:
                 log(f"  FAILED {e}")
                 row[tool] = None

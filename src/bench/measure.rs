@@ -105,6 +105,7 @@ pub fn measure(
         model: Visibility::Public,
         output: Visibility::Public,
         params_dir: params_dir.to_path_buf(),
+        tiling: None,
     };
     let every = (spec.steps() / 8).max(1);
     // CPU time at the start of each fold and at the start of compression

@@ -26,12 +26,19 @@ pub struct InspectReport {
 
 /// The steps, costs and quantization of a model (a Keras file or a model opening); without
 /// calibration inputs, calibrated on a neutral input (all 0.5) so that the report has numbers.
-pub fn inspect(path: &Path, quant: &QuantOptions) -> Result<InspectReport> {
+pub fn inspect(
+    path: &Path,
+    quant: &QuantOptions,
+    step_size: Option<usize>,
+) -> Result<InspectReport> {
     let file = ModelFile::open(path)?;
     let neutral = file.neutral_input();
     let p = file.prepare(quant, &neutral)?;
+    let tiling = step_size
+        .map(|n| crate::fold::Tiling::square(n, &p.model.fp))
+        .transpose()?;
     Ok(InspectReport {
-        report: crate::inspect::report(&p.model)?,
+        report: crate::inspect::report(&p.model, tiling)?,
         calibration: p.calibration,
         neutral_calibration: p.calibrated_on_fallback,
     })
@@ -86,14 +93,26 @@ impl fmt::Display for InspectReport {
         let s = &r.step_circuit;
         writeln!(
             f,
-            "step circuit: {} constraints per step ({} slots, bus of {} values); idle share per \
-             step {:.0}%–{:.0}%",
+            "step circuit: {} constraints per step ({} slots, bus of {} values), {} folds; idle \
+             share per step {:.0}%–{:.0}%",
             s.constraints_per_step,
             s.slots,
             s.bus_width,
+            s.steps,
             s.idle_share_min * 100.0,
             s.idle_share_max * 100.0
         )?;
+        match s.tiling {
+            Some(t) => writeln!(
+                f,
+                "step size: Dense layers in tiles of {} input rows × up to {} outputs",
+                t.rows, t.outputs
+            )?,
+            None => writeln!(
+                f,
+                "step size: one step per layer (prove --step-size N cuts Dense layers into tiles of N rows)"
+            )?,
+        }
         let b = &s.breakdown;
         let total = s.constraints_per_step.max(1) as f64;
         let parts = [

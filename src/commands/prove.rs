@@ -5,7 +5,7 @@ use super::{file_size, ModelFile, QuantOptions};
 use crate::accuracy::{self, AccuracyClaim};
 use crate::claim::weights::{ModelOpening, Opening};
 use crate::data::Dataset;
-use crate::fold::{self, Progress, ProveStats, Srs, System, Visibility};
+use crate::fold::{self, Progress, ProveStats, Srs, System, Tiling, Visibility};
 use crate::inference::{self, ProveOptions};
 use crate::{Error, Result};
 use kerafold_step_circuits::spec::FixedPoint;
@@ -27,6 +27,9 @@ pub struct ProveRequest {
     pub options: ProveOptions,
     /// The proof file to write.
     pub out: PathBuf,
+    /// Tile Dense layers into steps of this many input rows × outputs (rounded up to whole
+    /// commitment blocks); `None`: a step per layer.
+    pub step_size: Option<usize>,
 }
 
 /// What `kerafold prove` reports.
@@ -38,6 +41,9 @@ pub struct ProveReport {
     pub system: String,
     /// Number of folded steps.
     pub steps: usize,
+    /// How Dense layers were tiled, if they were.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tiling: Option<Tiling>,
     /// The class the integer model picks (ArgMax of the logits).
     pub class: usize,
     /// The fixed point the model was quantized at.
@@ -77,13 +83,18 @@ pub fn prove(req: &ProveRequest, progress: &mut dyn FnMut(Progress)) -> Result<P
     let x = sample_of(&inputs, req.sample, &req.input)?;
     let q = file.prepare(&req.quant, &inputs)?.model;
     let xq = q.quantize_input(x, Some(req.sample))?;
-    let (proof, stats) = inference::prove(&q, &xq, &req.options, progress)?;
+    let mut options = req.options.clone();
+    if let Some(n) = req.step_size {
+        options.tiling = Some(Tiling::square(n, &q.fp)?);
+    }
+    let (proof, stats) = inference::prove(&q, &xq, &options, progress)?;
     proof.write(&req.out)?;
     let (prove_s, per_step_s) = fold_seconds(&stats);
     Ok(ProveReport {
         proof: req.out.clone(),
         system: proof.system.clone(),
         steps: proof.claim.steps,
+        tiling: proof.claim.tiling,
         class: proof.claim.class,
         fixed_point: q.fp,
         setup_s: stats.setup.as_secs_f64(),

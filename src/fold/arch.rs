@@ -29,6 +29,10 @@ pub struct Slot {
     /// Steps padded into this slot may be smaller than it: outputs past the step's own length are
     /// masked to zero.
     pub padded: bool,
+    /// The slot runs the tiles of Dense layers ([`TileDesc`], `kerafold_step_circuits::tile`):
+    /// its op is one tile's geometry, rows × outputs.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub tile: bool,
 }
 
 impl Slot {
@@ -60,6 +64,58 @@ pub struct StepDesc {
     pub n_out: usize,
     /// Save this step's input as the residual tensor for a later `Add`.
     pub save_input: bool,
+    /// For a tile of a Dense layer: where it lies in the layer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tile: Option<TileDesc>,
+}
+
+/// One tile of a Dense layer: input rows `row0 .. row0 + rows` against the output block
+/// `col0 .. col0 + n_out`. The tiles of an output block run in row order, the blocks in column
+/// order; the flags are hashed into the architecture chain.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TileDesc {
+    /// First tile of its output block: the partial sums start from the bias.
+    pub first: bool,
+    /// Last tile of its output block: the sums are requantized and the block is output.
+    pub last: bool,
+    /// In the layer's first output block: the output chain starts.
+    pub out_first: bool,
+    /// In the layer's last output block: the output chain becomes the current tensor.
+    pub out_last: bool,
+    /// First input row.
+    pub row0: usize,
+    /// Number of input rows (at most the tile slot's).
+    pub rows: usize,
+    /// First output of the block.
+    pub col0: usize,
+}
+
+/// How Dense layers are cut into tiles: `rows` input rows (a whole number of commitment blocks)
+/// × at most `outputs` outputs per tile. Set by the prover's step size.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tiling {
+    /// Input rows per tile.
+    pub rows: usize,
+    /// Outputs per tile (a whole number of commitment blocks when a layer has more).
+    pub outputs: usize,
+}
+
+impl Tiling {
+    /// Tiles of `n` input rows × `n` outputs, `n` rounded up to whole commitment blocks of
+    /// `fp.bits`-bit values.
+    pub fn square(n: usize, fp: &FixedPoint) -> Result<Self> {
+        if n == 0 || n > kerafold_step_circuits::spec::MAX_LEN {
+            return Err(Error::Usage(format!(
+                "a step size of {n} rows: give 1 to 2^24"
+            )));
+        }
+        let block = kerafold_step_circuits::commit::block_len(fp.bits);
+        let rows = n.div_ceil(block) * block;
+        Ok(Self {
+            rows,
+            outputs: rows,
+        })
+    }
 }
 
 /// The public architecture of a model: everything the verifier needs except weights.
@@ -81,11 +137,15 @@ pub struct Architecture {
     pub slots: Vec<Slot>,
     /// One descriptor per fold, in order.
     pub steps: Vec<StepDesc>,
+    /// How Dense layers are tiled (`None`: every layer is one step).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tiling: Option<Tiling>,
 }
 
 /// Slot grouping key.
 #[derive(PartialEq)]
 enum Key {
+    Tile(Act),
     Dense(Act),
     Add(Act),
     Identity(Act),
@@ -114,16 +174,96 @@ fn merge(a: &Op, b: &Op) -> Op {
 }
 
 impl Architecture {
-    /// Compiles the step circuit's layout for `model`.
+    /// Compiles the step circuit's layout for `model`, one step per layer.
     pub fn compile(model: &QuantizedModel) -> Result<Self> {
+        Self::compile_tiled(model, None)
+    }
+
+    /// Compiles the step circuit's layout for `model`; with `tiling`, every Dense layer (without
+    /// views) is cut into tiles of `tiling.rows` input rows × at most `tiling.outputs` outputs.
+    pub fn compile_tiled(model: &QuantizedModel, tiling: Option<Tiling>) -> Result<Self> {
         if model.steps.is_empty() {
             return Err(Error::Usage("the model has no steps".into()));
         }
         let mut slots: Vec<Slot> = vec![];
         let mut keys: Vec<Key> = vec![];
         let mut steps = Vec::with_capacity(model.steps.len());
-        let mut width = model.input_len();
+        let tiled = |s: &crate::model::QStep| {
+            tiling.is_some() && s.views.is_empty() && matches!(s.op, Op::Dense(_))
+        };
+        let mut width = if model.steps.first().is_some_and(tiled) {
+            0
+        } else {
+            model.input_len()
+        };
         for s in &model.steps {
+            if let (Some(t), Op::Dense(d)) = (tiling, s.op) {
+                if tiled(s) {
+                    let k = Key::Tile(s.act);
+                    let block = kerafold_step_circuits::commit::block_len(model.fp.bits);
+                    if t.rows == 0 || !t.rows.is_multiple_of(block) || t.outputs == 0 {
+                        return Err(Error::Usage(format!(
+                            "tiles of {} rows × {} outputs: rows must be a positive multiple of {block} (a commitment block)",
+                            t.rows, t.outputs
+                        )));
+                    }
+                    let out_block = if d.n_out <= t.outputs {
+                        d.n_out
+                    } else if t.outputs.is_multiple_of(block) {
+                        t.outputs
+                    } else {
+                        return Err(Error::Usage(format!(
+                            "layer '{}' has {} outputs: tiles of {} outputs must be a multiple of {block} (a commitment block)",
+                            s.name, d.n_out, t.outputs
+                        )));
+                    };
+                    let tile_op = Op::Dense(DenseSpec {
+                        n_in: t.rows,
+                        n_out: out_block,
+                    });
+                    let idx = match keys.iter().position(|x| *x == k) {
+                        Some(i) => {
+                            slots[i].op = merge(&slots[i].op, &tile_op);
+                            i
+                        }
+                        None => {
+                            keys.push(k);
+                            slots.push(Slot {
+                                views: vec![],
+                                op: tile_op,
+                                act: s.act,
+                                padded: true,
+                                tile: true,
+                            });
+                            slots.len() - 1
+                        }
+                    };
+                    let row_tiles = d.n_in.div_ceil(t.rows);
+                    let col_blocks = d.n_out.div_ceil(out_block);
+                    for ob in 0..col_blocks {
+                        let col0 = ob * out_block;
+                        for rt in 0..row_tiles {
+                            let row0 = rt * t.rows;
+                            steps.push(StepDesc {
+                                name: s.name.clone(),
+                                slot: idx,
+                                n_out: out_block.min(d.n_out - col0),
+                                save_input: s.save_input && ob == 0 && rt == 0,
+                                tile: Some(TileDesc {
+                                    first: rt == 0,
+                                    last: rt + 1 == row_tiles,
+                                    out_first: ob == 0,
+                                    out_last: ob + 1 == col_blocks,
+                                    row0,
+                                    rows: t.rows.min(d.n_in - row0),
+                                    col0,
+                                }),
+                            });
+                        }
+                    }
+                    continue;
+                }
+            }
             let k = key(&s.views, &s.op, &s.act);
             let idx = match keys.iter().position(|x| *x == k) {
                 Some(i) => {
@@ -141,6 +281,7 @@ impl Architecture {
                         op: s.op,
                         act: s.act,
                         padded: false,
+                        tile: false,
                     });
                     slots.len() - 1
                 }
@@ -151,9 +292,11 @@ impl Architecture {
                 slot: idx,
                 n_out: s.op.output_len(),
                 save_input: s.save_input,
+                tile: None,
             });
         }
-        // a padded slot may have grown past steps that were assigned before it grew
+        // a padded slot may have grown past steps that were assigned before it grew; a tile
+        // slot reads its rows from the bus and writes its outputs there
         for s in &mut slots {
             if s.padded {
                 width = width.max(s.op.input_len()).max(s.op.output_len());
@@ -168,10 +311,26 @@ impl Architecture {
             width,
             slots,
             steps,
+            tiling,
         };
         arch.validate()
             .map_err(|e| Error::Usage(format!("model '{}' cannot be proven: {e}", model.name)))?;
         Ok(arch)
+    }
+
+    /// For every step, the index of the model layer (`QuantizedModel::steps`) it computes: one
+    /// per step, except that the tiles of a layer share it.
+    pub fn layers(&self) -> Vec<usize> {
+        let mut out = Vec::with_capacity(self.steps.len());
+        let mut layer = 0usize;
+        for (i, s) in self.steps.iter().enumerate() {
+            let continues = s.tile.is_some_and(|t| !(t.first && t.out_first));
+            if i > 0 && !continues {
+                layer += 1;
+            }
+            out.push(layer);
+        }
+        out
     }
 
     /// Checks everything the step circuits and the native reference rely on, for an architecture
@@ -198,7 +357,9 @@ impl Architecture {
         };
         let in_len = len(&self.input_shape, "input")?;
         let out_len = len(&self.output_shape, "output")?;
-        if self.width == 0 || self.width > MAX_LEN || in_len > self.width {
+        // a tiled first layer reads the input a tile at a time; anything else reads it whole
+        let tiled_input = self.steps.first().is_some_and(|s| s.tile.is_some());
+        if self.width == 0 || self.width > MAX_LEN || (in_len > self.width && !tiled_input) {
             return Err(format!("bus width {} does not hold the input", self.width));
         }
         if self.slots.is_empty() || self.slots.len() > 4096 {
@@ -231,12 +392,34 @@ impl Architecture {
             {
                 return Err(err("only Dense, Add and Identity slots are padded".into()));
             }
+            if slot.tile {
+                let block = kerafold_step_circuits::commit::block_len(self.fp.bits);
+                match (&slot.op, self.tiling) {
+                    (Op::Dense(d), Some(_))
+                        if slot.padded && d.n_in.is_multiple_of(block) && d.n_out > 0 => {}
+                    _ => {
+                        return Err(err(format!(
+                            "a tile slot is a padded Dense of whole blocks of {block} rows in a tiled architecture"
+                        )))
+                    }
+                }
+            }
         }
         for (i, st) in self.steps.iter().enumerate() {
             let slot = self.slots.get(st.slot).ok_or_else(|| {
                 format!("step {i} ('{}'): slot {} does not exist", st.name, st.slot)
             })?;
             let full = slot.op.output_len();
+            match (slot.tile, st.tile) {
+                (true, Some(t)) if t.rows >= 1 && t.rows <= slot.op.input_len() => {}
+                (false, None) => {}
+                _ => {
+                    return Err(format!(
+                        "step {i} ('{}'): a tile must run in a tile slot, within its rows",
+                        st.name
+                    ))
+                }
+            }
             if st.n_out == 0 || st.n_out > full || (!slot.padded && st.n_out != full) {
                 return Err(format!(
                     "step {i} ('{}'): {} outputs from a slot of {full}",
@@ -293,9 +476,22 @@ impl Architecture {
 
     /// Number of values step `step` reads: the model input's, or the previous step's outputs.
     pub fn step_input_len(&self, step: usize) -> usize {
+        if let Some(t) = self.steps[step].tile {
+            return t.rows; // a tile reads its rows
+        }
         match step {
             0 => self.input_shape.iter().product(),
-            i => self.steps[i - 1].n_out,
+            i => self.step_output_len(i - 1),
+        }
+    }
+
+    /// Number of values of the tensor step `step` leaves as the current one: its outputs, or for
+    /// the last tile of a Dense layer the layer's.
+    pub fn step_output_len(&self, step: usize) -> usize {
+        let s = &self.steps[step];
+        match s.tile {
+            Some(t) => t.col0 + s.n_out,
+            None => s.n_out,
         }
     }
 
@@ -371,8 +567,14 @@ impl Architecture {
             .map(|(i, slot)| {
                 let (wl, bl) = packing::packed_lens(&slot.op, &self.fp);
                 if i == active && slot.op.is_linear() {
-                    let ms = &model.steps[step];
-                    let w = self.slot_weights(step, &ms.weights, &ms.op);
+                    let ms = &model.steps[self.layers()[step]];
+                    let w = match self.steps[step].tile {
+                        Some(t) => {
+                            let (own, op) = tile_weights(ms, &t, self.steps[step].n_out);
+                            self.slot_weights(step, &own, &op)
+                        }
+                        None => self.slot_weights(step, &ms.weights, &ms.op),
+                    };
                     packing::pack(&slot.op, &w, &self.fp)
                 } else {
                     Packed {
@@ -383,6 +585,30 @@ impl Architecture {
             })
             .collect()
     }
+}
+
+/// A tile's own weights (its rows × its output block; the bias on the block's first tile only)
+/// and its Dense geometry.
+fn tile_weights(layer: &crate::model::QStep, t: &TileDesc, n_out: usize) -> (Weights, Op) {
+    let Op::Dense(d) = layer.op else {
+        unreachable!("tiles are compiled from Dense layers only")
+    };
+    let mut w = Vec::with_capacity(t.rows * n_out);
+    for i in t.row0..t.row0 + t.rows {
+        w.extend_from_slice(&layer.weights.w[i * d.n_out + t.col0..i * d.n_out + t.col0 + n_out]);
+    }
+    let b = if t.first {
+        layer.weights.b[t.col0..t.col0 + n_out].to_vec()
+    } else {
+        vec![0; n_out]
+    };
+    (
+        Weights { w, b },
+        Op::Dense(DenseSpec {
+            n_in: t.rows,
+            n_out,
+        }),
+    )
 }
 
 #[cfg(test)]

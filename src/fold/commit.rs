@@ -70,15 +70,19 @@ pub(crate) fn blocks_word<F: Field>(in_blocks: usize, out_blocks: usize) -> F {
 }
 
 /// The architecture chain after every step (the value the final state must hold):
-/// `H_narrow(prev, slot, n_out, save, blocks_word)` per step.
-pub(crate) fn arch_chain<F: Field>(arch: &Architecture) -> F {
+/// `H_narrow(prev, slot, n_out, save and tile flags, blocks_word)` per step.
+pub fn arch_chain<F: Field>(arch: &Architecture) -> F {
     arch.steps.iter().enumerate().fold(F::ZERO, |acc, (i, s)| {
         let (bi, bo) = arch.step_blocks(i);
+        // save, and for a tile its flags: save + 2·first + 4·last + 8·out_first + 16·out_last
+        let flags = s.tile.map_or(0, |t| {
+            2 * t.first as u64 + 4 * t.last as u64 + 8 * t.out_first as u64 + 16 * t.out_last as u64
+        });
         hash_narrow(&[
             acc,
             F::from(s.slot as u64),
             F::from(s.n_out as u64),
-            F::from(s.save_input as u64),
+            F::from(s.save_input as u64 + flags),
             blocks_word(bi, bo),
         ])
     })

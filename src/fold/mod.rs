@@ -12,7 +12,7 @@ pub mod pipeline;
 pub mod proof;
 pub mod statement;
 
-pub use arch::Architecture;
+pub use arch::{Architecture, TileDesc, Tiling};
 pub use params::{ParamsStore, Srs};
 pub use pipeline::{Progress, ProveStats};
 pub use proof::{fe_from_hex, fe_hex, PROOF_FORMAT, PROOF_VERSION};

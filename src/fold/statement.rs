@@ -8,7 +8,7 @@
 //! (`params::verifier_key`, derived, never read), the SNARK, and the comparison of the folded
 //! state with the claimed one, element by named element.
 
-use super::arch::Architecture;
+use super::arch::{Architecture, Tiling};
 use super::backend::{Backend, Bn254Ipa, Bn254Kzg, PastaIpa, Scalar};
 use super::params::{ParamsStore, Srs};
 use super::pipeline;
@@ -52,6 +52,11 @@ pub trait Statement {
     fn steps(claim: &Self::Claim) -> usize;
     /// The claim's model part.
     fn model(claim: &Self::Claim) -> &ModelClaim;
+    /// How the claim's architecture tiles Dense layers (the verifier compiles a model file with
+    /// it); `None` for statements that never tile.
+    fn tiling(_claim: &Self::Claim) -> Option<Tiling> {
+        None
+    }
     /// Checks the claim against the architecture and derives the circuit and the public state.
     fn derive<F: Field>(
         arch: &Arc<Architecture>,
@@ -93,7 +98,7 @@ pub fn claimed_architecture(
     system: &str,
     digest_hex: &str,
     visibility: Visibility,
-    model: Option<&QuantizedModel>,
+    model: Option<(&QuantizedModel, Option<Tiling>)>,
     given: Option<&Architecture>,
     store: &ParamsStore,
 ) -> Result<Architecture> {
@@ -107,7 +112,7 @@ pub fn claimed_architecture(
         ));
     }
     let arch = match (model, given) {
-        (Some(m), _) => Architecture::compile(m)?,
+        (Some((m, tiling)), _) => Architecture::compile_tiled(m, tiling)?,
         (None, Some(a)) => a.clone(),
         (None, None) => store
             .load_arch(system, &digest, Architecture::digest)?
@@ -173,7 +178,7 @@ fn verify_on<S: Statement, B: Backend>(
         B::ID,
         &proof.architecture,
         model.visibility,
-        ctx.model,
+        ctx.model.map(|m| (m, S::tiling(claim))),
         ctx.arch,
         &store,
     )?);

@@ -10,6 +10,13 @@
 //! | 3 | architecture chain: `H(prev, slot, n_out, save, in_blocks + 2^32·out_blocks)` per step |
 //! | 4 | model chain: from the architecture's seed, `H(prev, blinding, H(packed weights of the step's slot))` per step |
 //! | 5 | the ArgMax class (written by the ArgMax step) |
+//! | 6 | tiled architectures: re-hash of the tiled layer's input read so far |
+//! | 7 | tiled: hash of the packed partial sums carried to the next tile |
+//! | 8 | tiled: the tiled layer's output chain so far |
+//!
+//! A tiled architecture runs a Dense layer as tiles (docs/DESIGN.md §7.1): each reads the next
+//! blocks of the layer's input from the bus, extends the re-hash, carries the partial sums, and
+//! on its output block's last tile appends the block to the output chain.
 //!
 //! Tensors are committed over their own length (`kerafold_step_circuits::commit`); the bus holds
 //! the widest, and a step opens its input's blocks and commits its output's, counts fixed by its
@@ -34,8 +41,53 @@ use nova_snark::frontend::{
 use nova_snark::traits::circuit::StepCircuit;
 use std::sync::Arc;
 
-/// Number of state elements.
+/// Number of state elements of an untiled architecture.
 pub const ARITY: usize = 6;
+/// Number of state elements of a tiled architecture: also the re-hash of the tiled layer's input
+/// read so far, the hash of the carried partial sums, and the layer's output chain so far.
+pub const TILED_ARITY: usize = 9;
+
+/// The state size of `arch`'s circuit.
+pub fn arity(arch: &Architecture) -> usize {
+    if arch.tiling.is_some() {
+        TILED_ARITY
+    } else {
+        ARITY
+    }
+}
+
+/// The most packed partial sums a tile slot of `arch` carries.
+pub fn carried_len(arch: &Architecture) -> usize {
+    arch.slots
+        .iter()
+        .filter(|s| s.tile)
+        .map(|s| match s.op {
+            kerafold_step_circuits::Op::Dense(d) => {
+                kerafold_step_circuits::tile::carried_len(&d, &arch.fp)
+            }
+            _ => 0,
+        })
+        .max()
+        .unwrap_or(0)
+}
+
+/// `a ∧ ¬b`.
+fn and_not<F: Field, CS: ConstraintSystem<F>>(
+    cs: CS,
+    a: &Boolean,
+    b: &Boolean,
+) -> Result<Boolean, SynthesisError> {
+    Boolean::and(cs, a, &b.not())
+}
+
+/// Allocates `Σ c_i·b_i·x_i`-style selections: `out = cond ? x : 0` as a number.
+fn select_num<F: Field, CS: ConstraintSystem<F>>(
+    cs: CS,
+    cond: &Boolean,
+    x: &AllocatedNum<F>,
+) -> Result<AllocatedNum<F>, SynthesisError> {
+    mul_bool(cs, cond, x)
+}
 
 /// Everything the prover knows at one step.
 #[derive(Clone, Debug)]
@@ -60,8 +112,28 @@ pub struct StepWitness<F> {
     pub weights: Vec<Packed<F>>,
     /// Blinding absorbed into the model chain.
     pub r_model: F,
-    /// Blinding of the output commitment.
+    /// Blinding of the output commitment; for a tile after its layer's first output block, the
+    /// output chain so far.
     pub r_out: F,
+    /// For a tile: where it lies in its layer ([`crate::fold::arch::TileDesc`] flags).
+    pub tile: Option<TileFlags>,
+    /// For a tile after its block's first: the packed partial sums so far (zeros otherwise),
+    /// as many as the widest tile slot carries.
+    pub acc_in: Vec<F>,
+}
+
+/// The flags of a tile step (`first`, `last` input tile of its output block; `out_first`,
+/// `out_last` output block of its layer).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TileFlags {
+    /// First input tile of the output block.
+    pub first: bool,
+    /// Last input tile of the output block.
+    pub last: bool,
+    /// First output block of the layer.
+    pub out_first: bool,
+    /// Last output block of the layer.
+    pub out_last: bool,
 }
 
 /// The step circuit: the compiled architecture plus (when proving) one step's witness.
@@ -187,9 +259,154 @@ pub fn step_constraints<F: Field>(arch: &Arc<Architecture>) -> crate::Result<usi
     crate::fold::pipeline::circuit_constraints::<F, _>(&LayerStep::<F>::shape(arch.clone()))
 }
 
+/// The tile part of a step of a tiled architecture: its flags, the conditions derived from them,
+/// and the carried partial sums.
+struct TileBits<F: Field> {
+    first: Boolean,
+    last: Boolean,
+    out_first: Boolean,
+    out_last: Boolean,
+    /// A tile runs (one of the tile slots is selected).
+    is: Boolean,
+    /// A tile that is not its block's first: it continues the input re-hash and the sums.
+    cont: Boolean,
+    /// A tile that is not its block's last: the re-hash and the sums go on to the next fold.
+    mid: Boolean,
+    /// The carried packed sums (`carried_len` of them), checked against `z[7]` on `cont`.
+    acc_in: Vec<AllocatedNum<F>>,
+}
+
+impl<F: Field> TileBits<F> {
+    fn alloc<CS: ConstraintSystem<F>>(
+        cs: &mut CS,
+        arch: &Architecture,
+        sel: &[Boolean],
+        w: Option<&StepWitness<F>>,
+    ) -> Result<Self, SynthesisError> {
+        let flag = |cs: &mut CS, name: &str, v: Option<bool>| -> Result<Boolean, SynthesisError> {
+            Ok(Boolean::from(AllocatedBit::alloc(
+                cs.namespace(|| name.to_string()),
+                v,
+            )?))
+        };
+        let f = |g: fn(&TileFlags) -> bool| w.map(|w| w.tile.as_ref().is_some_and(g));
+        let first = flag(cs, "tile_first", f(|t| t.first))?;
+        let last = flag(cs, "tile_last", f(|t| t.last))?;
+        let out_first = flag(cs, "tile_out_first", f(|t| t.out_first))?;
+        let out_last = flag(cs, "tile_out_last", f(|t| t.out_last))?;
+        let is = flag(cs, "is_tile", w.map(|w| w.tile.is_some()))?;
+        cs.enforce(
+            || "is_tile_sel",
+            |lc| {
+                arch.slots
+                    .iter()
+                    .zip(sel)
+                    .filter(|(s, _)| s.tile)
+                    .fold(lc, |lc, (_, b)| lc + &b.lc(CS::one(), F::ONE))
+            },
+            |lc| lc + CS::one(),
+            |_| is.lc(CS::one(), F::ONE),
+        );
+        let cont = and_not(cs.namespace(|| "tile_cont"), &is, &first)?;
+        let mid = and_not(cs.namespace(|| "tile_mid"), &is, &last)?;
+        let acc_in = (0..carried_len(arch))
+            .map(|g| {
+                alloc(
+                    cs,
+                    &format!("acc_in{g}"),
+                    w.map(|w| w.acc_in.get(g).copied().unwrap_or(F::ZERO)),
+                )
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Self {
+            first,
+            last,
+            out_first,
+            out_last,
+            is,
+            cont,
+            mid,
+            acc_in,
+        })
+    }
+
+    /// The next current tensor and the next `[R, A, O]`: a bus step leaves the output's
+    /// commitment and clears them; a tile carries the input re-hash and the sums to the next tile
+    /// of its block, appends its block to the output chain on the block's last tile, and makes the
+    /// chain the current tensor after the layer's last block.
+    #[allow(clippy::too_many_arguments)]
+    fn next_state<CS: ConstraintSystem<F>>(
+        &self,
+        cs: &mut CS,
+        z: &[AllocatedNum<F>],
+        z_act: &AllocatedNum<F>,
+        read: &AllocatedNum<F>,
+        r_out: &AllocatedNum<F>,
+        h_out: &AllocatedNum<F>,
+        acc_out: &[Vec<AllocatedNum<F>>],
+    ) -> Result<(AllocatedNum<F>, Vec<AllocatedNum<F>>), SynthesisError> {
+        let (z_a, z_o) = (&z[7], &z[8]);
+        // the sums carried in: their hash is the state's (a first tile ignores both)
+        let h_in = hash_gadget(cs.namespace(|| "acc_in_hash"), &self.acc_in)?;
+        cs.enforce(
+            || "acc_in_is_carried",
+            |_| self.cont.lc(CS::one(), F::ONE),
+            |lc| lc + h_in.get_variable() - z_a.get_variable(),
+            |lc| lc,
+        );
+        // the output chain continues from the state after the layer's first block
+        let ocont = and_not(cs.namespace(|| "tile_ocont"), &self.is, &self.out_first)?;
+        cs.enforce(
+            || "out_chain_on",
+            |_| ocont.lc(CS::one(), F::ONE),
+            |lc| lc + r_out.get_variable() - z_o.get_variable(),
+            |lc| lc,
+        );
+        let sums = acc_out
+            .iter()
+            .enumerate()
+            .map(|(g, terms)| {
+                let t: Vec<_> = terms.iter().map(|a| (F::ONE, a)).collect();
+                alloc_lc(cs.namespace(|| format!("acc_out{g}")), &t)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let h_acc = hash_gadget(cs.namespace(|| "acc_out_hash"), &sums)?;
+        let r_next = select_num(cs.namespace(|| "r_next"), &self.mid, read)?;
+        let a_next = select_num(cs.namespace(|| "a_next"), &self.mid, &h_acc)?;
+        // act' = h_out, except on a tile that does not end its layer: act
+        let ends = Boolean::and(cs.namespace(|| "tile_ends"), &self.last, &self.out_last)?;
+        let keep = and_not(cs.namespace(|| "tile_keep"), &self.is, &ends)?;
+        let act_v = match (keep.get_value(), z_act.get_value(), h_out.get_value()) {
+            (Some(k), Some(a), Some(h)) => Some(if k { a } else { h }),
+            _ => None,
+        };
+        let act_next = alloc(cs, "act_next", act_v)?;
+        cs.enforce(
+            || "act_next",
+            |_| keep.lc(CS::one(), F::ONE),
+            |lc| lc + z_act.get_variable() - h_out.get_variable(),
+            |lc| lc + act_next.get_variable() - h_out.get_variable(),
+        );
+        // O' = mid·O + (tile ∧ last ∧ ¬out_last)·h_out
+        let last_tile = Boolean::and(cs.namespace(|| "tile_last_is"), &self.is, &self.last)?;
+        let block_out = and_not(
+            cs.namespace(|| "tile_block_out"),
+            &last_tile,
+            &self.out_last,
+        )?;
+        let keep_o = select_num(cs.namespace(|| "o_keep"), &self.mid, z_o)?;
+        let new_o = select_num(cs.namespace(|| "o_new"), &block_out, h_out)?;
+        let o_next = alloc_lc(
+            cs.namespace(|| "o_next"),
+            &[(F::ONE, &keep_o), (F::ONE, &new_o)],
+        )?;
+        Ok((act_next, vec![r_next, a_next, o_next]))
+    }
+}
+
 impl<F: Field> StepCircuit<F> for LayerStep<F> {
     fn arity(&self) -> usize {
-        ARITY
+        arity(&self.arch)
     }
 
     fn synthesize<CS: ConstraintSystem<F>>(
@@ -233,6 +450,11 @@ impl<F: Field> StepCircuit<F> for LayerStep<F> {
             cs.namespace(|| "save"),
             w.map(|w| w.save_input),
         )?);
+        let tile = if arch.tiling.is_some() {
+            Some(TileBits::alloc(cs, arch, &sel, w)?)
+        } else {
+            None
+        };
 
         // --- block counts of the input and output tensors
         let max_blocks = arch.max_blocks();
@@ -261,16 +483,29 @@ impl<F: Field> StepCircuit<F> for LayerStep<F> {
             .map(|i| alloc(cs, &format!("x{i}"), xv(i)))
             .collect::<Result<Vec<_>, _>>()?;
         let r_in = alloc(cs, "r_in", w.map(|w| w.r_in))?;
-        // `open_prefix` range-checks the values in place: x_raw are the opened activations
-        open_prefix(
+        // `open_prefix` range-checks the values in place: x_raw are the opened activations. A
+        // tile's rows extend the re-hash of its layer's input from the previous tile (`r_in` is
+        // that chain value), and only the block's last tile compares it with the input tensor.
+        let not_mid = tile
+            .as_ref()
+            .map(|t| LinearCombination::<F>::zero() + CS::one() - &t.mid.lc(CS::one(), F::ONE));
+        let opened = open_prefix(
             &mut cs.namespace(|| "open_x"),
             &x_raw,
             &r_in,
             fp.bits,
             &in_blocks,
             z_act,
-            None,
+            not_mid.as_ref(),
         )?;
+        if let Some(t) = &tile {
+            cs.enforce(
+                || "tile_reads_on",
+                |_| t.cont.lc(CS::one(), F::ONE),
+                |lc| lc + r_in.get_variable() - z[6].get_variable(),
+                |lc| lc,
+            );
+        }
         let x = x_raw;
         let skip = if arch.has_skip() {
             let sv = |i: usize| w.map(|w| from_i64::<F>(w.skip[i]));
@@ -333,6 +568,8 @@ impl<F: Field> StepCircuit<F> for LayerStep<F> {
 
         // --- slots
         let mut bus: Vec<Vec<AllocatedNum<F>>> = vec![vec![]; width];
+        let mut acc_out: Vec<Vec<AllocatedNum<F>>> =
+            vec![vec![]; tile.as_ref().map_or(0, |t| t.acc_in.len())];
         let r_model = alloc(cs, "r_model", w.map(|w| w.r_model))?;
         // per weighted slot: sel_s · H(w_s ‖ b_s); their sum is the active step's weight digest
         let mut digests = vec![];
@@ -354,6 +591,60 @@ impl<F: Field> StepCircuit<F> for LayerStep<F> {
                     // idle slots hold zeros, which are well-formed
                     wellformed::enforce(&mut cs.namespace(|| "wf"), &slot.op, &wa, &ba, &fp)?;
                 }
+            }
+            if let (true, Some(t)) = (slot.tile, &tile) {
+                let kerafold_step_circuits::Op::Dense(spec) = slot.op else {
+                    return Err(SynthesisError::Unsatisfiable(
+                        "a tile slot is not Dense".into(),
+                    ));
+                };
+                let first_s = Boolean::and(cs.namespace(|| "first_s"), &sel[si], &t.first)?;
+                let last_s = Boolean::and(cs.namespace(|| "last_s"), &sel[si], &t.last)?;
+                let gs = kerafold_step_circuits::tile::carried_len(&spec, &fp);
+                let acc_s = (0..gs)
+                    .map(|g| {
+                        mul_bool(
+                            cs.namespace(|| format!("acc_in{g}")),
+                            &sel[si],
+                            &t.acc_in[g],
+                        )
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                // under `op/op/…` and `op/act/…`, as `step` names a slot's gadgets
+                let mut op_ns = cs.namespace(|| "op");
+                let out = kerafold_step_circuits::tile::dense_tile(
+                    &mut op_ns.namespace(|| "op"),
+                    &spec,
+                    &x[..spec.n_in],
+                    &wa,
+                    &ba,
+                    &acc_s,
+                    &first_s,
+                    &last_s,
+                    &fp,
+                )?;
+                for (g, a) in out.acc.iter().enumerate() {
+                    acc_out[g].push(a.clone());
+                }
+                let mut act_ns = op_ns.namespace(|| "act");
+                for (j, q) in out.y.iter().enumerate() {
+                    let y = kerafold_step_circuits::activation::activate(
+                        &mut act_ns.namespace(|| format!("out{j}")),
+                        &slot.act,
+                        q,
+                        &fp,
+                        j,
+                    )?;
+                    // a tile outputs its block on its last row tile only
+                    let gate = if j < mask_len {
+                        let m = Boolean::from(mask[j].clone());
+                        Boolean::and(act_ns.namespace(|| format!("g{j}")), &last_s, &m)?
+                    } else {
+                        last_s.clone()
+                    };
+                    bus[j].push(mul_bool(act_ns.namespace(|| format!("o{j}")), &gate, &y)?);
+                }
+                continue;
             }
             let n_in = slot.raw_input_len();
             let xin = if slot.gated() {
@@ -416,7 +707,11 @@ impl<F: Field> StepCircuit<F> for LayerStep<F> {
         }
         let r_out = alloc(cs, "r_out", w.map(|w| w.r_out))?;
         let y_chain = chain(&mut cs.namespace(|| "commit_y"), &y, &r_out, fp.bits)?;
-        let act_next = out_blocks.select(&mut cs.namespace(|| "out_commitment"), &y_chain)?;
+        let h_out = out_blocks.select(&mut cs.namespace(|| "out_commitment"), &y_chain)?;
+        let (act_next, tile_next) = match &tile {
+            None => (h_out, vec![]),
+            Some(t) => t.next_state(cs, z, z_act, &opened.commitment, &r_out, &h_out, &acc_out)?,
+        };
 
         // --- residual tensor: saved from this step's input, cleared by an Add
         let skip_next = if arch.has_skip() {
@@ -476,14 +771,25 @@ impl<F: Field> StepCircuit<F> for LayerStep<F> {
         };
 
         // --- chains and counter
-        let save_num = alloc(
-            cs,
-            "save_num",
-            save.get_value().map(|b| if b { F::ONE } else { F::ZERO }),
-        )?;
+        // save, and for a tile its flags: save + 2·first + 4·last + 8·out_first + 16·out_last
+        let mut word = save.lc(CS::one(), F::ONE);
+        let mut word_v = save.get_value().map(|b| F::from(b as u64));
+        if let Some(t) = &tile {
+            for (k, b) in [&t.first, &t.last, &t.out_first, &t.out_last]
+                .into_iter()
+                .enumerate()
+            {
+                let c = F::from(2u64 << k);
+                word = word + &b.lc(CS::one(), c);
+                word_v = word_v
+                    .zip(b.get_value())
+                    .map(|(v, b)| v + c * F::from(b as u64));
+            }
+        }
+        let save_num = alloc(cs, "save_num", word_v)?;
         cs.enforce(
             || "save_num",
-            |_| save.lc(CS::one(), F::ONE),
+            |_| word,
             |lc| lc + CS::one(),
             |lc| lc + save_num.get_variable(),
         );
@@ -527,8 +833,10 @@ impl<F: Field> StepCircuit<F> for LayerStep<F> {
             |lc| lc + step_next.get_variable(),
         );
         let _ = LinearCombination::<F>::zero();
-        Ok(vec![
+        let mut next = vec![
             step_next, act_next, skip_next, arch_next, model_next, class_next,
-        ])
+        ];
+        next.extend(tile_next);
+        Ok(next)
     }
 }

@@ -23,7 +23,7 @@ use crate::fold::pipeline;
 use crate::fold::statement::{self, Statement, VerifyContext};
 use crate::fold::{
     default_params_dir, fe_from_hex, fe_hex, proof, Architecture, ModelClaim, ParamsStore,
-    Progress, ProveStats, Srs, System, Visibility,
+    Progress, ProveStats, Srs, System, Tiling, Visibility,
 };
 use crate::model::{QuantizedModel, Trace};
 use crate::{Error, Result};
@@ -51,6 +51,8 @@ pub struct ProveOptions {
     pub output: Visibility,
     /// Parameter cache directory.
     pub params_dir: PathBuf,
+    /// Cut Dense layers into tiles of this geometry (`None`: a step per layer).
+    pub tiling: Option<Tiling>,
 }
 
 impl Default for ProveOptions {
@@ -62,6 +64,7 @@ impl Default for ProveOptions {
             model: Visibility::Public,
             output: Visibility::Public,
             params_dir: default_params_dir(),
+            tiling: None,
         }
     }
 }
@@ -99,6 +102,10 @@ pub struct Claim {
     pub output: Opening,
     /// ArgMax of the logits.
     pub class: usize,
+    /// How Dense layers were tiled (absent: a step per layer); the verifier compiles the model
+    /// file's architecture with it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tiling: Option<Tiling>,
 }
 
 /// The inference statement's kind tag in proof files.
@@ -131,6 +138,9 @@ impl Statement for Inference {
         "architecture chain",
         "model commitment",
         "class",
+        "tile input re-hash",
+        "tile partial sums",
+        "tile output chain",
     ];
     type Claim = Claim;
     type Circuit<F: Field> = LayerStep<F>;
@@ -141,6 +151,10 @@ impl Statement for Inference {
 
     fn model(claim: &Claim) -> &ModelClaim {
         &claim.model
+    }
+
+    fn tiling(claim: &Claim) -> Option<Tiling> {
+        claim.tiling
     }
 
     fn derive<F: Field>(
@@ -200,18 +214,20 @@ fn step_witness<F: Field>(
         v.resize(width, 0);
         v
     };
-    let (desc, st) = (&arch.steps[i], &trace.steps[i]);
+    let layer = arch.layers()[i];
+    let (desc, st) = (&arch.steps[i], &trace.steps[layer]);
     let n = arch.steps.len();
-    let r_in = if i == 0 { blind.input } else { F::ZERO };
+    // only the model input is blinded among the tensors a step reads
+    let input_blind = if layer == 0 { blind.input } else { F::ZERO };
     // the saved tensor was committed as some step's input: only step 0's input is blinded
     let saver = arch.steps[..i].iter().rposition(|d| d.save_input);
-    StepWitness {
+    let mut w = StepWitness {
         slot: desc.slot,
         n_out: desc.n_out,
         blocks: arch.step_blocks(i),
         save_input: desc.save_input,
         x: pad(&st.input),
-        r_in,
+        r_in: input_blind,
         skip: st
             .skip
             .as_deref()
@@ -225,7 +241,50 @@ fn step_witness<F: Field>(
         weights: arch.packed_weights(i, model),
         r_model: blind.model.get(i).copied().unwrap_or(F::ZERO),
         r_out: if i + 1 == n { blind.output } else { F::ZERO },
+        tile: None,
+        acc_in: vec![F::ZERO; circuit::carried_len(arch)],
+    };
+    if let Some(t) = desc.tile {
+        let bits = arch.fp.bits;
+        let ms = &model.steps[layer];
+        let kerafold_step_circuits::Op::Dense(d) = ms.op else {
+            unreachable!("tiles are compiled from Dense layers")
+        };
+        w.x = pad(&st.input[t.row0..t.row0 + t.rows]);
+        // the input re-hash and the output chain so far (whole blocks: rows and output blocks
+        // are multiples of the block length)
+        if !t.first {
+            w.r_in = commit::tensor_commitment(&st.input[..t.row0], bits, input_blind);
+            // the block's partial sums after the rows before this tile, packed per lane group
+            let k = kerafold_step_circuits::packing::lanes(&arch.fp);
+            let lane = kerafold_step_circuits::field::pow2::<F>(arch.fp.lane_bits());
+            let sums: Vec<i128> = (t.col0..t.col0 + desc.n_out)
+                .map(|o| {
+                    (0..t.row0).fold(ms.weights.b[o] as i128, |a, r| {
+                        a + st.input[r] as i128 * ms.weights.w[r * d.n_out + o] as i128
+                    })
+                })
+                .collect();
+            for (g, group) in sums.chunks(k).enumerate() {
+                let mut scale = F::ONE;
+                w.acc_in[g] = group.iter().fold(F::ZERO, |acc, &v| {
+                    let term = kerafold_step_circuits::field::from_i128::<F>(v) * scale;
+                    scale *= lane;
+                    acc + term
+                });
+            }
+        }
+        if !t.out_first {
+            w.r_out = commit::tensor_commitment(&st.y[..t.col0], bits, F::ZERO);
+        }
+        w.tile = Some(circuit::TileFlags {
+            first: t.first,
+            last: t.last,
+            out_first: t.out_first,
+            out_last: t.out_last,
+        });
     }
+    w
 }
 
 /// The witness of step `i` of a proof whose input, model and output are all public (nothing
@@ -257,14 +316,16 @@ impl<F: Field> Blinding<F> {
 
 /// The initial state.
 fn initial_state<F: Field>(arch: &Architecture, trace: &Trace, blind: &Blinding<F>) -> Vec<F> {
-    vec![
+    let mut z = vec![
         F::ZERO,
         tensor_commitment(&trace.input, arch.fp.bits, blind.input),
         nothing_saved(),
         F::ZERO,
         commit::model_seed(arch),
         F::ZERO,
-    ]
+    ];
+    z.resize(circuit::arity(arch), F::ZERO); // a tiled layer's state is empty between layers
+    z
 }
 
 fn prove_with<B: Backend>(
@@ -273,7 +334,12 @@ fn prove_with<B: Backend>(
     opts: &ProveOptions,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<(ProofFile, ProveStats)> {
-    let arch = Arc::new(Architecture::compile(model)?);
+    if opts.tiling.is_some() && opts.model == Visibility::Private {
+        return Err(Error::Usage(
+            "tiled Dense layers prove public models only for now: a private model's weight bound is per layer, and tiles check it per tile (docs/DESIGN.md §7)".into(),
+        ));
+    }
+    let arch = Arc::new(Architecture::compile_tiled(model, opts.tiling)?);
     let trace = model.trace(input, None)?;
     let blind = Blinding::<Scalar<B>> {
         input: random_or_zero(opts.input),
@@ -333,6 +399,7 @@ fn prove_with<B: Backend>(
             },
         },
         class: trace.class,
+        tiling: opts.tiling,
     };
     let proof = ProofFile::new(INFERENCE, B::ID, &arch.digest(), claim, hex::encode(snark));
     Ok((proof, stats))
@@ -440,7 +507,7 @@ pub fn public_io<F: Field>(arch: &Architecture, claim: &Claim) -> Result<(Vec<F>
         commit::model_seed(arch),
         F::ZERO,
     ];
-    let zn = vec![
+    let mut zn = vec![
         F::from(arch.steps.len() as u64),
         output_c,
         zero_c,
@@ -448,6 +515,9 @@ pub fn public_io<F: Field>(arch: &Architecture, claim: &Claim) -> Result<(Vec<F>
         model_c,
         F::from(claim.class as u64),
     ];
+    let (mut z0, arity) = (z0, circuit::arity(arch));
+    z0.resize(arity, F::ZERO);
+    zn.resize(arity, F::ZERO);
     Ok((z0, zn))
 }
 

@@ -134,13 +134,13 @@ pub fn dense_tile<F: Field, CS: ConstraintSystem<F>>(
         })?;
         ns.enforce(
             || "carry",
-            |lc| not_first(lc),
+            not_first,
             |lc| lc + acc_in[g].get_variable(),
             |lc| lc + carried.get_variable(),
         );
         ns.enforce(
             || "bias_first",
-            |lc| not_first(lc),
+            not_first,
             |lc| lc + b[g].get_variable(),
             |lc| lc,
         );

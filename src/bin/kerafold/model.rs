@@ -18,13 +18,20 @@ pub(crate) struct InspectArgs {
     model: PathBuf,
     #[command(flatten)]
     quant: QuantArgs,
+    /// Show the step circuit with Dense layers cut into steps of N input rows × N outputs (as
+    /// `prove --step-size N`).
+    #[arg(long, value_name = "N")]
+    step_size: Option<usize>,
     /// Print one JSON object instead of a table.
     #[arg(long)]
     json: bool,
 }
 
 pub(crate) fn inspect(a: InspectArgs) -> Result<()> {
-    print(&model::inspect(&a.model, &a.quant.options())?, a.json)
+    print(
+        &model::inspect(&a.model, &a.quant.options(), a.step_size)?,
+        a.json,
+    )
 }
 
 #[derive(Args)]

@@ -50,6 +50,11 @@ pub(crate) struct ProveArgs {
     /// tests and demos only.
     #[arg(long)]
     insecure_random_tau: bool,
+    /// Cut every Dense layer into steps of N input rows × N outputs (N rounded up to whole
+    /// commitment blocks, 60–80 values): the step circuit, memory and verification follow N,
+    /// not the widest layer. Default: one step per layer.
+    #[arg(long, value_name = "N")]
+    step_size: Option<usize>,
     #[command(flatten)]
     params: ParamsArgs,
     #[command(flatten)]
@@ -111,12 +116,14 @@ pub(crate) fn prove(a: ProveArgs) -> Result<()> {
             model: a.model_visibility.into(),
             output: a.output_visibility.into(),
             params_dir: a.params.dir(),
+            tiling: None,
         },
         model: a.model,
         input: a.input,
         sample: a.sample,
         quant: a.quant.options(),
         out: a.out,
+        step_size: a.step_size,
     };
     let (bar, mut on) = progress_bar();
     let report = prove::prove(&req, &mut on);

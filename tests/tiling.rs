@@ -1,0 +1,226 @@
+//! Dense layers cut into tiles (docs/DESIGN.md §7): a tiled model proves and verifies with the
+//! untiled model's outputs, and a skipped, repeated or reordered tile, a tile reading another
+//! block, or a forged tiling in the claim is rejected. Release mode, BN254/IPA.
+
+mod common;
+
+use common::scratch_dir;
+use kerafold::bench::synth::{Kind, SynthSpec};
+use kerafold::fold::commit::arch_chain;
+use kerafold::fold::{Architecture, Tiling};
+use kerafold::inference::circuit::check_step;
+use kerafold::inference::{self, public_initial_state, public_step_witness};
+use kerafold::inference::{ProveOptions, VerifyOptions};
+use kerafold::model::QuantizedModel;
+use kerafold_step_circuits::commit::block_len;
+use nova_snark::provider::Bn256EngineIPA;
+use nova_snark::traits::Engine;
+use std::sync::Arc;
+
+type F = <Bn256EngineIPA as Engine>::Scalar;
+
+/// Two Dense 130→130 + ReLU layers and the ArgMax, 16-bit activations (60 values a block).
+fn model() -> (QuantizedModel, Vec<i64>) {
+    let spec = SynthSpec::new(Kind::Dense, 130, 0, 2);
+    (spec.model().unwrap(), spec.input())
+}
+
+/// One block of rows × one block of outputs: 3 row tiles × 3 output blocks (60, 60, 10) a layer.
+fn tiling(m: &QuantizedModel) -> Tiling {
+    let l = block_len(m.fp.bits);
+    assert_eq!(l, 60);
+    Tiling {
+        rows: l,
+        outputs: l,
+    }
+}
+
+/// Folds `arch`'s steps through the checking constraint system; the final state, or the first
+/// step whose constraints fail.
+fn fold_checked(
+    arch: &Architecture,
+    m: &QuantizedModel,
+    x: &[i64],
+    edit: impl Fn(usize, &mut inference::circuit::StepWitness<F>),
+) -> Result<Vec<F>, (usize, String)> {
+    let arch = Arc::new(arch.clone());
+    let trace = m.trace(x, None).unwrap();
+    let mut z = public_initial_state::<F>(&arch, &trace);
+    for i in 0..arch.steps.len() {
+        let mut w = public_step_witness::<F>(&arch, m, &trace, i);
+        edit(i, &mut w);
+        z = check_step(&arch, &Arc::new(w), &z)
+            .map_err(|e| (i, e.to_string()))?
+            .0;
+    }
+    Ok(z)
+}
+
+#[test]
+fn a_tiled_model_proves_and_verifies_the_untiled_outputs() {
+    let (m, x) = model();
+    let t = tiling(&m);
+    let arch = Architecture::compile_tiled(&m, Some(t)).unwrap();
+    assert_eq!(arch.steps.len(), 2 * 9 + 1);
+    assert_eq!(arch.width, 130); // the ArgMax reads the logits; a tile reads 60 rows
+    let params = scratch_dir("tiling-prove");
+    let opts = ProveOptions {
+        params_dir: params.clone(),
+        tiling: Some(t),
+        ..ProveOptions::default()
+    };
+    let (proof, stats) = inference::prove(&m, &x, &opts, &mut |_| {}).unwrap();
+    let untiled = Architecture::compile(&m).unwrap();
+    println!(
+        "tiled: {} steps of {} constraints (untiled: {} steps)",
+        proof.claim.steps,
+        stats.step_constraints,
+        untiled.steps.len()
+    );
+    let reference = m.trace(&x, None).unwrap();
+    assert_eq!(proof.claim.class, reference.class);
+    assert_eq!(proof.claim.tiling, Some(t));
+    let vopts = VerifyOptions {
+        params_dir: params.clone(),
+        model: Some(m.clone()),
+        input: Some(x.clone()),
+        ..VerifyOptions::default()
+    };
+    let v = inference::verify(&proof, &vopts).unwrap();
+    assert!(v.model_checked && v.input_checked);
+
+    // a claim naming another tiling names another architecture
+    let mut forged = proof.clone();
+    forged.claim.tiling = Some(Tiling {
+        rows: 120,
+        outputs: 60,
+    });
+    let e = inference::verify(&forged, &vopts).unwrap_err();
+    assert!(e.to_string().contains("differs from the proof's"), "{e}");
+    forged.claim.tiling = None;
+    assert!(inference::verify(&forged, &vopts).is_err());
+}
+
+#[test]
+fn honest_tiles_fold_to_the_public_state() {
+    let (m, x) = model();
+    let arch = Architecture::compile_tiled(&m, Some(tiling(&m))).unwrap();
+    let z = fold_checked(&arch, &m, &x, |_, _| {}).unwrap();
+    // the tile state is empty after the last layer, the class is the reference's
+    assert_eq!(z.len(), 9);
+    assert_eq!(&z[6..], &[F::from(0); 3]);
+    assert_eq!(z[5], F::from(m.trace(&x, None).unwrap().class as u64));
+}
+
+#[test]
+fn a_tile_reading_another_block_is_unsatisfiable() {
+    let (m, x) = model();
+    let arch = Architecture::compile_tiled(&m, Some(tiling(&m))).unwrap();
+    // step 1 is the second row tile of the first output block: give it the first block's rows
+    let trace = m.trace(&x, None).unwrap();
+    let first_rows = trace.steps[0].input[..60].to_vec();
+    let err = fold_checked(&arch, &m, &x, |i, w| {
+        if i == 1 {
+            w.x[..60].copy_from_slice(&first_rows);
+        }
+    })
+    .unwrap_err();
+    // the re-hash no longer equals the input's commitment on the block's last tile
+    assert_eq!(err.0, 2, "{}", err.1);
+}
+
+#[test]
+fn forged_carried_sums_are_unsatisfiable() {
+    let (m, x) = model();
+    let arch = Architecture::compile_tiled(&m, Some(tiling(&m))).unwrap();
+    let err = fold_checked(&arch, &m, &x, |i, w| {
+        if i == 2 {
+            w.acc_in[0] += F::from(1);
+        }
+    })
+    .unwrap_err();
+    assert_eq!(err.0, 2, "{}", err.1);
+}
+
+/// A prover folding the steps of `tampered` cannot end in the state the verifier derives from
+/// the honest architecture: whatever witness it finds, the architecture chain it folds is
+/// another; and the honest witness for those steps does not even satisfy them.
+fn rejected(honest: &Architecture, tampered: &Architecture, m: &QuantizedModel, x: &[i64]) {
+    assert_ne!(
+        arch_chain::<F>(honest),
+        arch_chain::<F>(tampered),
+        "the verifier's architecture chain fixes the tiles and their order"
+    );
+    let want = fold_checked(honest, m, x, |_, _| {}).unwrap();
+    match fold_checked(tampered, m, x, |_, _| {}) {
+        Err((i, e)) => println!("rejected: step {i} is unsatisfiable: {e}"),
+        Ok(z) => {
+            println!("rejected: the folds end in another architecture chain");
+            assert_ne!(z[3], want[3], "the architecture chain must differ");
+        }
+    }
+}
+
+#[test]
+fn skipped_repeated_or_reordered_tiles_are_rejected() {
+    let (m, x) = model();
+    let honest = Architecture::compile_tiled(&m, Some(tiling(&m))).unwrap();
+    // skipped: the middle row tile of the first block
+    let mut skipped = honest.clone();
+    skipped.steps.remove(1);
+    rejected(&honest, &skipped, &m, &x);
+    // repeated in its place: the first row tile twice
+    let mut repeated = honest.clone();
+    repeated.steps[1] = repeated.steps[0].clone();
+    rejected(&honest, &repeated, &m, &x);
+    // reordered: the second and third row tiles swapped
+    let mut reordered = honest.clone();
+    reordered.steps.swap(1, 2);
+    rejected(&honest, &reordered, &m, &x);
+    // reordered output blocks: the first layer's second block before its first
+    let mut blocks = honest.clone();
+    let (a, b): (Vec<_>, Vec<_>) = (blocks.steps[0..3].to_vec(), blocks.steps[3..6].to_vec());
+    blocks.steps.splice(0..6, b.into_iter().chain(a));
+    rejected(&honest, &blocks, &m, &x);
+}
+
+#[test]
+fn tiles_keep_the_untiled_model_commitment_apart() {
+    // the tiling is part of the architecture: its digest and the model commitment's seed differ
+    let (m, _) = model();
+    let untiled = Architecture::compile(&m).unwrap();
+    let tiled = Architecture::compile_tiled(&m, Some(tiling(&m))).unwrap();
+    assert_ne!(untiled.digest(), tiled.digest());
+    // and an untiled architecture's JSON has no tiling fields at all (old digests stand)
+    let json = serde_json::to_string(&untiled).unwrap();
+    assert!(!json.contains("tile"), "{json}");
+}
+
+#[test]
+fn a_private_model_in_tiles_is_a_clear_usage_error() {
+    let (m, x) = model();
+    let opts = ProveOptions {
+        params_dir: scratch_dir("tiling-private"),
+        tiling: Some(tiling(&m)),
+        model: kerafold::fold::Visibility::Private,
+        ..ProveOptions::default()
+    };
+    let e = inference::prove(&m, &x, &opts, &mut |_| {}).unwrap_err();
+    assert!(matches!(e, kerafold::Error::Usage(_)), "{e}");
+    assert!(e.to_string().contains("public models only"), "{e}");
+}
+
+#[test]
+fn a_step_size_is_rounded_up_to_whole_blocks() {
+    let (m, _) = model();
+    assert_eq!(Tiling::square(1, &m.fp).unwrap(), tiling(&m));
+    assert_eq!(Tiling::square(61, &m.fp).unwrap().rows, 120);
+    assert!(Tiling::square(0, &m.fp).is_err());
+    // tiles narrower than a layer's outputs must be whole blocks
+    let odd = Tiling {
+        rows: 60,
+        outputs: 50,
+    };
+    let e = Architecture::compile_tiled(&m, Some(odd)).unwrap_err();
+    assert!(e.to_string().contains("multiple of 60"), "{e}");
+}
