@@ -216,33 +216,17 @@ pub(crate) fn linear_with_zero<F: Field, CS: ConstraintSystem<F>>(
     check_lens(op, x, w, b, fp)?;
     let (plan, k) = plan(op, fp)?;
     let lin = witness(op, x, w, b, fp)?;
-    let (fw, bb) = (fp.fw, fp.bits);
-    let lane_scale = pow2::<F>(fp.lane_bits());
-    let off = pow2::<F>(fw - 1) + pow2::<F>(fw + bb - 1);
     let mut outs: Vec<Option<Signed<F>>> = vec![None; op.output_len()];
 
     for (gi, group) in plan.iter().enumerate() {
         debug_assert!(group.outputs.len() <= k);
         // Right-hand side: Σ_j (r_j + 2^fw·u_j)·2^(S·j), minus the constants.
-        let mut rhs = LinearCombination::<F>::zero();
-        let (mut scale, mut offsets) = (F::ONE, F::ZERO);
-        for &o in &group.outputs {
-            let mut ns = cs.namespace(|| format!("out{o}"));
-            let (r, u, q) = match &lin {
-                Some(l) => (
-                    Some(l.r[o] as u128),
-                    Some(offset_value(fp, l.q[o])?),
-                    Some(l.q[o]),
-                ),
-                None => (None, None, None),
-            };
-            let rbits = alloc_bits(&mut ns.namespace(|| "r"), r, fw)?;
-            let ubits = alloc_bits(&mut ns.namespace(|| "u"), u, bb)?;
-            rhs = crate::range::add_bits(rhs, &rbits, scale);
-            rhs = crate::range::add_bits(rhs, &ubits, scale * pow2::<F>(fw));
-            offsets += off * scale;
-            scale *= lane_scale;
-            outs[o] = Some(signed_from_bits(ubits, q, fp));
+        let qr: Option<Vec<(i64, i64)>> = lin
+            .as_ref()
+            .map(|l| group.outputs.iter().map(|&o| (l.q[o], l.r[o])).collect());
+        let (mut rhs, offsets, ys) = lane_digits(cs, &group.outputs, qr.as_deref(), fp)?;
+        for (&o, y) in group.outputs.iter().zip(ys) {
+            outs[o] = Some(y);
         }
         let mut ns = cs.namespace(|| format!("grp{gi}"));
         let one = crate::range::one();
@@ -285,6 +269,40 @@ pub(crate) fn linear_with_zero<F: Field, CS: ConstraintSystem<F>>(
     outs.into_iter()
         .map(|o| o.ok_or_else(|| unsat("internal: output not covered by a lane group")))
         .collect()
+}
+
+/// The digits of one lane group's requantized outputs (`outputs`, their `(q, r)` if known):
+/// per output `out{o}/r` (`fw` bits) and `out{o}/u` (`B` bits of `q + 2^(B−1)`). Returns the
+/// packed digits `Σ_j (r_j + 2^fw·u_j)·2^(S·j)`, the constant `Σ_j OFF·2^(S·j)` the lane sum
+/// carries, and the outputs `q` with their sign bits.
+pub(crate) fn lane_digits<F: Field, CS: ConstraintSystem<F>>(
+    cs: &mut CS,
+    outputs: &[usize],
+    qr: Option<&[(i64, i64)]>,
+    fp: &FixedPoint,
+) -> Result<(LinearCombination<F>, F, Vec<Signed<F>>), SynthesisError> {
+    let (fw, bb) = (fp.fw, fp.bits);
+    let lane_scale = pow2::<F>(fp.lane_bits());
+    let off = pow2::<F>(fw - 1) + pow2::<F>(fw + bb - 1);
+    let mut rhs = LinearCombination::<F>::zero();
+    let (mut scale, mut offsets) = (F::ONE, F::ZERO);
+    let mut ys = Vec::with_capacity(outputs.len());
+    for (j, &o) in outputs.iter().enumerate() {
+        let mut ns = cs.namespace(|| format!("out{o}"));
+        let (q, r) = match qr {
+            Some(v) => (Some(v[j].0), Some(v[j].1 as u128)),
+            None => (None, None),
+        };
+        let u = q.map(|q| offset_value(fp, q)).transpose()?;
+        let rbits = alloc_bits(&mut ns.namespace(|| "r"), r, fw)?;
+        let ubits = alloc_bits(&mut ns.namespace(|| "u"), u, bb)?;
+        rhs = crate::range::add_bits(rhs, &rbits, scale);
+        rhs = crate::range::add_bits(rhs, &ubits, scale * pow2::<F>(fw));
+        offsets += off * scale;
+        scale *= lane_scale;
+        ys.push(signed_from_bits(ubits, q, fp));
+    }
+    Ok((rhs, offsets, ys))
 }
 
 /// The twin's result on the values of `x`, `w`, `b` (`None` at shape synthesis).

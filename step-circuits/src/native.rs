@@ -97,17 +97,9 @@ pub fn dense(
     b: &[i64],
     fp: &FixedPoint,
 ) -> Result<Linear, NativeError> {
-    check_len("dense input", x.len(), spec.n_in)?;
-    check_len("dense kernel", w.len(), spec.n_in * spec.n_out)?;
-    check_len("dense bias", b.len(), spec.n_out)?;
-    let mut acc: Vec<i128> = b.iter().map(|&v| v as i128).collect();
-    for (i, &xi) in x.iter().enumerate() {
-        let row = &w[i * spec.n_out..(i + 1) * spec.n_out];
-        for (a, &wv) in acc.iter_mut().zip(row) {
-            *a += xi as i128 * wv as i128;
-        }
-    }
-    requantize_all(acc, fp)
+    // the whole layer is its own first and last tile
+    let t = dense_tile(spec, x, w, b, &vec![0; spec.n_out], (true, true), fp)?;
+    Ok(t.out.expect("a last tile requantizes"))
 }
 
 /// What one tile of a Dense layer computes ([`dense_tile`]).
@@ -132,9 +124,9 @@ pub fn dense_tile(
     (first, last): (bool, bool),
     fp: &FixedPoint,
 ) -> Result<Tile, NativeError> {
-    check_len("dense tile input", x.len(), spec.n_in)?;
-    check_len("dense tile kernel", w.len(), spec.n_in * spec.n_out)?;
-    check_len("dense tile bias", b.len(), spec.n_out)?;
+    check_len("dense input", x.len(), spec.n_in)?;
+    check_len("dense kernel", w.len(), spec.n_in * spec.n_out)?;
+    check_len("dense bias", b.len(), spec.n_out)?;
     check_len("dense tile partial sums", acc_in.len(), spec.n_out)?;
     if !first && b.iter().any(|&v| v != 0) {
         return Err(NativeError::Shape(

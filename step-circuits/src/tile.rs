@@ -28,9 +28,9 @@
 //!
 //! Cost per tile: `c·G` products, `3·G` constraints, `k·(fw + B)` bits.
 
-use crate::field::{pow2, Field};
+use crate::field::Field;
 use crate::packing::{self, groups, unpack_lanes};
-use crate::range::{alloc_bits, offset_value, one, signed_from_bits, unsat, values_i64, Signed};
+use crate::range::{one, unsat, values_i64, Signed};
 use crate::spec::{DenseSpec, FixedPoint, Op};
 use nova_snark::frontend::{
     num::AllocatedNum, Boolean, ConstraintSystem, LinearCombination, SynthesisError,
@@ -113,9 +113,6 @@ pub fn dense_tile<F: Field, CS: ConstraintSystem<F>>(
     }
     values_i64(x)?; // inputs must be integers
     let not_first = |lc: LinearCombination<F>| lc + one() - &first.lc(one(), F::ONE);
-    let (fw, bb) = (fp.fw, fp.bits);
-    let lane_scale = pow2::<F>(fp.lane_bits());
-    let off = pow2::<F>(fw - 1) + pow2::<F>(fw + bb - 1);
 
     let mut acc = Vec::with_capacity(gs);
     let mut y = Vec::with_capacity(spec.n_out);
@@ -182,23 +179,9 @@ pub fn dense_tile<F: Field, CS: ConstraintSystem<F>>(
         // the requantization of the packed sum, enforced on the last tile only
         let outputs = g * k..spec.n_out.min(g * k + k);
         let qr = requantized(out.get_value(), last.get_value(), outputs.len(), fp)?;
-        let mut rhs = LinearCombination::<F>::zero();
-        let (mut scale, mut offsets) = (F::ONE, F::ZERO);
-        for (j, o) in outputs.enumerate() {
-            let mut ns = ns.namespace(|| format!("out{o}"));
-            let (q, r) = match &qr {
-                Some(v) => (Some(v[j].0), Some(v[j].1 as u128)),
-                None => (None, None),
-            };
-            let u = q.map(|q| offset_value(fp, q)).transpose()?;
-            let rbits = alloc_bits(&mut ns.namespace(|| "r"), r, fw)?;
-            let ubits = alloc_bits(&mut ns.namespace(|| "u"), u, bb)?;
-            rhs = crate::range::add_bits(rhs, &rbits, scale);
-            rhs = crate::range::add_bits(rhs, &ubits, scale * pow2::<F>(fw));
-            offsets += off * scale;
-            scale *= lane_scale;
-            y.push(signed_from_bits(ubits, q, fp));
-        }
+        let outputs: Vec<usize> = outputs.collect();
+        let (rhs, offsets, ys) = crate::linear::lane_digits(&mut ns, &outputs, qr.as_deref(), fp)?;
+        y.extend(ys);
         ns.enforce(
             || "requant",
             |_| last.lc(one(), F::ONE),
@@ -222,6 +205,19 @@ mod tests {
     use nova_snark::traits::Engine;
 
     type Fp = <PallasEngine as Engine>::Scalar;
+
+    /// Per-output sums packed as the tile carries them.
+    fn packed(acc: &[i128]) -> Vec<Fp> {
+        let fp = fp();
+        acc.chunks(packing::lanes(&fp))
+            .map(|a| {
+                pack_lanes(
+                    &a.iter().map(|&v| v as i64).collect::<Vec<_>>(),
+                    fp.lane_bits(),
+                )
+            })
+            .collect()
+    }
 
     fn fp() -> FixedPoint {
         FixedPoint {
@@ -338,18 +334,7 @@ mod tests {
             let (y, sums) = run_layer(n_in, n_out, c);
             assert_eq!(y, want.q, "{n_in}→{n_out} in tiles of {c}");
             // after the last tile the carried sums are the layer's packed accumulators
-            let k = packing::lanes(&fp);
-            let packed: Vec<Fp> = want
-                .acc
-                .chunks(k)
-                .map(|a| {
-                    pack_lanes(
-                        &a.iter().map(|&v| v as i64).collect::<Vec<_>>(),
-                        fp.lane_bits(),
-                    )
-                })
-                .collect();
-            assert_eq!(sums.last().unwrap(), &packed);
+            assert_eq!(sums.last().unwrap(), &packed(&want.acc));
         }
     }
 
@@ -374,17 +359,7 @@ mod tests {
             )
             .unwrap();
             acc = r.acc.clone();
-            let k = packing::lanes(&fp);
-            let packed: Vec<Fp> = acc
-                .chunks(k)
-                .map(|a| {
-                    pack_lanes(
-                        &a.iter().map(|&v| v as i64).collect::<Vec<_>>(),
-                        fp.lane_bits(),
-                    )
-                })
-                .collect();
-            assert_eq!(packed, sums[t]);
+            assert_eq!(packed(&acc), sums[t]);
             assert_eq!(r.out.is_some(), t == 2);
         }
     }
@@ -437,7 +412,7 @@ mod tests {
         let (_, sums) = run_layer(12, 5, 4);
         let honest = run_tile(TamperCs::new(), &x, &wt, 5, 8..12, &sums[1], (false, true));
         let q = honest.out.y[2].value.unwrap();
-        let u = offset_value(&fp(), q + 1).unwrap();
+        let u = crate::range::offset_value(&fp(), q + 1).unwrap();
         let mut cs = TamperCs::new();
         cs.override_bits("tile/grp0/out2/u", u, fp().bits);
         let run = run_tile(cs, &x, &wt, 5, 8..12, &sums[1], (false, true));
