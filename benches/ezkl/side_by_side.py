@@ -201,7 +201,6 @@ def run_ezkl(name, model_dir, work, srs_dir):
         "proof_bytes": prove_info["proof_bytes"],
         "pk_bytes": prove_info["pk_bytes"],
         "srs_generation_s_excluded": srs_s,
-        "step_size": step_size,
     }
 
 

@@ -271,6 +271,9 @@ pub(crate) fn linear_with_zero<F: Field, CS: ConstraintSystem<F>>(
         .collect()
 }
 
+/// A lane group's packed digits, the lane sum's constant, and the outputs ([`lane_digits`]).
+pub(crate) type LaneDigits<F> = (LinearCombination<F>, F, Vec<Signed<F>>);
+
 /// The digits of one lane group's requantized outputs (`outputs`, their `(q, r)` if known):
 /// per output `out{o}/r` (`fw` bits) and `out{o}/u` (`B` bits of `q + 2^(B−1)`). Returns the
 /// packed digits `Σ_j (r_j + 2^fw·u_j)·2^(S·j)`, the constant `Σ_j OFF·2^(S·j)` the lane sum
@@ -280,7 +283,7 @@ pub(crate) fn lane_digits<F: Field, CS: ConstraintSystem<F>>(
     outputs: &[usize],
     qr: Option<&[(i64, i64)]>,
     fp: &FixedPoint,
-) -> Result<(LinearCombination<F>, F, Vec<Signed<F>>), SynthesisError> {
+) -> Result<LaneDigits<F>, SynthesisError> {
     let (fw, bb) = (fp.fw, fp.bits);
     let lane_scale = pow2::<F>(fp.lane_bits());
     let off = pow2::<F>(fw - 1) + pow2::<F>(fw + bb - 1);
