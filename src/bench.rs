@@ -100,6 +100,8 @@ pub struct BenchOptions {
     pub keep_params: bool,
     /// Steady-state folds the baseline times.
     pub baseline_steps: usize,
+    /// Prove with Dense layers in tiles of this many rows (`prove --step-size`).
+    pub step_size: Option<usize>,
 }
 
 /// All results of one `kerafold bench` run.
@@ -115,6 +117,9 @@ pub struct BenchReport {
     pub system: String,
     /// Seed of the synthetic weights and input.
     pub seed: u64,
+    /// The step size Dense layers were tiled at, if they were.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step_size: Option<usize>,
     /// The machine: `nproc` and the CPU model.
     pub machine: String,
     /// The raw-Nova baseline of the same step size.
@@ -202,8 +207,8 @@ fn run_child(exe: &Path, args: &[String], what: &str) -> Result<Vec<u8>> {
 }
 
 /// The arguments of `kerafold bench-run` for `spec`.
-fn child_args(spec: &SynthSpec, system: System) -> Vec<String> {
-    vec![
+fn child_args(spec: &SynthSpec, system: System, step_size: Option<usize>) -> Vec<String> {
+    let mut args = vec![
         "bench-run".into(),
         "--kind".into(),
         spec.kind.as_str().into(),
@@ -217,7 +222,11 @@ fn child_args(spec: &SynthSpec, system: System) -> Vec<String> {
         spec.seed.to_string(),
         "--curve".into(),
         curve_name(system).into(),
-    ]
+    ];
+    if let Some(n) = step_size {
+        args.extend(["--step-size".into(), n.to_string()]);
+    }
+    args
 }
 
 /// The depth whose model shapes the baseline: enough steps for [`PROFILE_STEPS`].
@@ -226,17 +235,23 @@ pub(crate) fn profile_depth(kind: Kind) -> usize {
 }
 
 /// Profiles the model of `spec` and runs the raw-Nova baseline of the same size in this process.
-pub fn run_baseline(spec: &SynthSpec, system: System, steady: usize) -> Result<BaselineResult> {
+pub fn run_baseline(
+    spec: &SynthSpec,
+    system: System,
+    steady: usize,
+    step_size: Option<usize>,
+) -> Result<BaselineResult> {
     let model = spec.model()?;
     let input = spec.input();
     let p = match system {
         System::PastaIpa => profile::profile::<
             crate::fold::backend::Scalar<crate::fold::backend::PastaIpa>,
-        >(&model, &input, PROFILE_STEPS)?,
+        >(&model, &input, PROFILE_STEPS, step_size)?,
         _ => profile::profile::<crate::fold::backend::Scalar<crate::fold::backend::Bn254Ipa>>(
             &model,
             &input,
             PROFILE_STEPS,
+            step_size,
         )?,
     };
     baseline::run(system, &p, steady)
@@ -273,7 +288,7 @@ pub fn run(opts: &BenchOptions, exe: &Path, log: &mut dyn FnMut(&str)) -> Result
             spec(profile_depth(opts.kind)).name(),
             opts.baseline_steps
         ));
-        let mut args = child_args(&spec(profile_depth(opts.kind)), opts.system);
+        let mut args = child_args(&spec(profile_depth(opts.kind)), opts.system, opts.step_size);
         args.extend([
             "--baseline".into(),
             "--baseline-steps".into(),
@@ -300,7 +315,7 @@ pub fn run(opts: &BenchOptions, exe: &Path, log: &mut dyn FnMut(&str)) -> Result
                 "depth {d}: {} steps, proving in a child process",
                 s.steps()
             ));
-            let mut args = child_args(&s, opts.system);
+            let mut args = child_args(&s, opts.system, opts.step_size);
             args.extend(["--params-dir".into(), dir.display().to_string()]);
             let what = format!("depth {d}");
             let m: Measurement = child_json(&run_child(exe, &args, &what)?, &what)?;
@@ -336,6 +351,7 @@ pub fn run(opts: &BenchOptions, exe: &Path, log: &mut dyn FnMut(&str)) -> Result
         size: opts.size,
         system: opts.system.id().into(),
         seed: opts.seed,
+        step_size: opts.step_size,
         machine: machine_description(),
         baseline,
         rows,

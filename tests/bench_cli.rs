@@ -106,3 +106,46 @@ fn a_64_layer_mlp_needs_the_memory_and_verifier_of_an_8_layer_one() {
         field(1, "constraints_per_step")
     );
 }
+
+/// `bench --step-size`: the same model in tiles folds more, smaller steps, and says so in its
+/// JSON report.
+#[test]
+#[cfg_attr(debug_assertions, ignore = "proves for real: run with --release")]
+fn bench_with_a_step_size_folds_tiles() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |extra: &[&str]| -> serde_json::Value {
+        let out = Command::new(env!("CARGO_BIN_EXE_kerafold"))
+            .args([
+                "bench",
+                "--kind",
+                "dense",
+                "--width",
+                "100",
+                "--depths",
+                "1",
+                "--baseline-steps",
+                "1",
+                "--json",
+                "--params-dir",
+            ])
+            .arg(dir.path())
+            .args(extra)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "kerafold bench failed:\n{stderr}");
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let whole = run(&[]);
+    let tiled = run(&["--step-size", "60"]);
+    assert!(whole.get("step_size").is_none());
+    assert_eq!(tiled["step_size"], 60);
+    let (w, t) = (&whole["rows"][0], &tiled["rows"][0]);
+    // Dense 100→100 in tiles of 60 rows × 60 outputs: 2 × 2 tiles, then the ArgMax
+    assert_eq!(w["steps"], 2);
+    assert_eq!(t["steps"], 5);
+    assert_eq!(
+        t["constraints_per_step"],
+        tiled["baseline"]["profile"]["constraints"]
+    );
+}

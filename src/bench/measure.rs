@@ -93,9 +93,13 @@ pub fn measure(
     spec: &SynthSpec,
     system: System,
     params_dir: &Path,
+    step_size: Option<usize>,
     progress: &mut dyn FnMut(&str),
 ) -> Result<Measurement> {
     let model = spec.model()?;
+    let tiling = step_size
+        .map(|n| crate::fold::Tiling::square(n, &model.fp))
+        .transpose()?;
     let input = spec.input();
     std::fs::create_dir_all(params_dir).map_err(|e| Error::io(params_dir, e))?;
     let opts = ProveOptions {
@@ -105,7 +109,7 @@ pub fn measure(
         model: Visibility::Public,
         output: Visibility::Public,
         params_dir: params_dir.to_path_buf(),
-        tiling: None,
+        tiling,
     };
     let every = (spec.steps() / 8).max(1);
     // CPU time at the start of each fold and at the start of compression

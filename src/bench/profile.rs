@@ -131,8 +131,12 @@ pub fn profile<F: Field>(
     model: &QuantizedModel,
     input: &[i64],
     count: usize,
+    step_size: Option<usize>,
 ) -> Result<WitnessProfile> {
-    let arch = Arc::new(Architecture::compile(model)?);
+    let tiling = step_size
+        .map(|n| crate::fold::Tiling::square(n, &model.fp))
+        .transpose()?;
+    let arch = Arc::new(Architecture::compile_tiled(model, tiling)?);
     let trace = model.trace(input, None)?;
     let n = arch.steps.len();
     let count = count.clamp(1, n.saturating_sub(1).max(1));

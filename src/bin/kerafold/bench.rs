@@ -74,6 +74,10 @@ pub(crate) struct BenchArgs {
     /// Steady-state folds the raw-Nova baseline times.
     #[arg(long, default_value_t = 5)]
     baseline_steps: usize,
+    /// Prove with Dense layers in tiles of N rows × N outputs, as `prove --step-size N` (run
+    /// once per step size to compare them).
+    #[arg(long, value_name = "N")]
+    step_size: Option<usize>,
 }
 
 pub(crate) fn bench(a: BenchArgs) -> Result<()> {
@@ -88,6 +92,7 @@ pub(crate) fn bench(a: BenchArgs) -> Result<()> {
         params_dir: a.params_dir,
         keep_params: a.keep_params,
         baseline_steps: a.baseline_steps,
+        step_size: a.step_size,
     };
     let exe = std::env::current_exe()
         .map_err(|e| Error::Usage(format!("cannot find the kerafold binary: {e}")))?;
@@ -128,6 +133,8 @@ pub(crate) struct BenchRunArgs {
     baseline: bool,
     #[arg(long, default_value_t = 5)]
     baseline_steps: usize,
+    #[arg(long)]
+    step_size: Option<usize>,
 }
 
 pub(crate) fn bench_run(a: BenchRunArgs) -> Result<()> {
@@ -140,10 +147,17 @@ pub(crate) fn bench_run(a: BenchRunArgs) -> Result<()> {
     };
     let system = a.curve.system(false);
     let json = match (a.baseline, a.params_dir) {
-        (true, _) => serde_json::to_string(&bench::run_baseline(&spec, system, a.baseline_steps)?),
+        (true, _) => serde_json::to_string(&bench::run_baseline(
+            &spec,
+            system,
+            a.baseline_steps,
+            a.step_size,
+        )?),
         (false, Some(dir)) => {
             let tag = format!("depth {}", spec.depth);
-            let m = bench::measure(&spec, system, &dir, &mut |s| eprintln!("bench: {tag}: {s}"))?;
+            let m = bench::measure(&spec, system, &dir, a.step_size, &mut |s| {
+                eprintln!("bench: {tag}: {s}")
+            })?;
             serde_json::to_string(&m)
         }
         (false, None) => return Err(Error::Usage("bench-run needs --params-dir".into())),
