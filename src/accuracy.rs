@@ -675,11 +675,14 @@ fn prove_with<B: Backend>(
     }
     let steps = arch.model.steps.len();
     let weights: Arc<Vec<Packed<Scalar<B>>>> = Arc::new(
-        (0..steps)
-            .map(|i| {
+        arch.model
+            .layers()
+            .into_iter()
+            .enumerate()
+            .map(|(i, layer)| {
                 let active = arch.model.steps[i].slot;
                 arch.model
-                    .packed_weights::<Scalar<B>>(i, model)
+                    .packed_weights::<Scalar<B>>(i, layer, model)
                     .swap_remove(active)
             })
             .collect(),

@@ -324,8 +324,8 @@ fn a_private_model_proof_contains_no_weights() {
     let arch = fold::Architecture::compile(&q).unwrap();
     type F = <nova_snark::provider::Bn256EngineIPA as nova_snark::traits::Engine>::Scalar;
     let mut checked = 0;
-    for step in 0..arch.steps.len() {
-        for p in arch.packed_weights::<F>(step, &q) {
+    for (step, layer) in arch.layers().into_iter().enumerate() {
+        for p in arch.packed_weights::<F>(step, layer, &q) {
             for e in p.w.iter().chain(&p.b) {
                 if bool::from(ff::Field::is_zero(e)) {
                     continue;

@@ -124,11 +124,12 @@ pub fn plaintext(arch: &Architecture, model: &QuantizedModel, blinds: &[Fr]) -> 
         )));
     }
     let layout = Layout::new(arch);
+    let layers = arch.layers();
     let mut out = Vec::with_capacity(layout.len);
     for (i, st) in layout.steps.iter().enumerate() {
         out.push(blinds.get(i).copied().unwrap_or(Fr::ZERO));
         if st.w_len + st.b_len > 0 {
-            let p: &Packed<Fr> = &arch.packed_weights::<Fr>(i, model)[st.slot];
+            let p: &Packed<Fr> = &arch.packed_weights::<Fr>(i, layers[i], model)[st.slot];
             out.extend(&p.w);
             out.extend(&p.b);
         }

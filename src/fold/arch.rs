@@ -559,7 +559,13 @@ impl Architecture {
     }
 
     /// Packed weights of every slot at `step`: the step's own in its slot, zeros elsewhere.
-    pub fn packed_weights<F: Field>(&self, step: usize, model: &QuantizedModel) -> Vec<Packed<F>> {
+    /// `layer` is the step's model layer ([`Architecture::layers`], computed once by the caller).
+    pub fn packed_weights<F: Field>(
+        &self,
+        step: usize,
+        layer: usize,
+        model: &QuantizedModel,
+    ) -> Vec<Packed<F>> {
         let active = self.steps[step].slot;
         self.slots
             .iter()
@@ -567,7 +573,7 @@ impl Architecture {
             .map(|(i, slot)| {
                 let (wl, bl) = packing::packed_lens(&slot.op, &self.fp);
                 if i == active && slot.op.is_linear() {
-                    let ms = &model.steps[self.layers()[step]];
+                    let ms = &model.steps[layer];
                     let w = match self.steps[step].tile {
                         Some(t) => {
                             let (own, op) = tile_weights(ms, &t, self.steps[step].n_out);

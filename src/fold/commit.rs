@@ -105,9 +105,10 @@ pub(crate) fn step_weights_digest<F: Field>(
     arch: &Architecture,
     model: &QuantizedModel,
     step: usize,
+    layer: usize,
 ) -> F {
     let active = arch.steps[step].slot;
-    weights_digest(&arch.packed_weights::<F>(step, model)[active])
+    weights_digest(&arch.packed_weights::<F>(step, layer, model)[active])
 }
 
 /// The model commitment (docs/DESIGN.md, "Commitments"): `m_0 = model_seed(arch)`,
@@ -126,8 +127,11 @@ pub fn model_chain<F: Field>(arch: &Architecture, digests: &[F], blinds: &[F]) -
 
 /// The model commitment of `model` with per-step blindings `blinds` (empty: public model).
 pub fn model_commitment<F: Field>(arch: &Architecture, model: &QuantizedModel, blinds: &[F]) -> F {
-    let digests: Vec<F> = (0..arch.steps.len())
-        .map(|i| step_weights_digest(arch, model, i))
+    let digests: Vec<F> = arch
+        .layers()
+        .into_iter()
+        .enumerate()
+        .map(|(i, layer)| step_weights_digest(arch, model, i, layer))
         .collect();
     model_chain(arch, &digests, blinds)
 }

@@ -80,15 +80,6 @@ fn and_not<F: Field, CS: ConstraintSystem<F>>(
     Boolean::and(cs, a, &b.not())
 }
 
-/// Allocates `Σ c_i·b_i·x_i`-style selections: `out = cond ? x : 0` as a number.
-fn select_num<F: Field, CS: ConstraintSystem<F>>(
-    cs: CS,
-    cond: &Boolean,
-    x: &AllocatedNum<F>,
-) -> Result<AllocatedNum<F>, SynthesisError> {
-    mul_bool(cs, cond, x)
-}
-
 /// Everything the prover knows at one step.
 #[derive(Clone, Debug)]
 pub struct StepWitness<F> {
@@ -371,8 +362,8 @@ impl<F: Field> TileBits<F> {
             })
             .collect::<Result<Vec<_>, _>>()?;
         let h_acc = hash_gadget(cs.namespace(|| "acc_out_hash"), &sums)?;
-        let r_next = select_num(cs.namespace(|| "r_next"), &self.mid, read)?;
-        let a_next = select_num(cs.namespace(|| "a_next"), &self.mid, &h_acc)?;
+        let r_next = mul_bool(cs.namespace(|| "r_next"), &self.mid, read)?;
+        let a_next = mul_bool(cs.namespace(|| "a_next"), &self.mid, &h_acc)?;
         // act' = h_out, except on a tile that does not end its layer: act
         let ends = Boolean::and(cs.namespace(|| "tile_ends"), &self.last, &self.out_last)?;
         let keep = and_not(cs.namespace(|| "tile_keep"), &self.is, &ends)?;
@@ -394,8 +385,8 @@ impl<F: Field> TileBits<F> {
             &last_tile,
             &self.out_last,
         )?;
-        let keep_o = select_num(cs.namespace(|| "o_keep"), &self.mid, z_o)?;
-        let new_o = select_num(cs.namespace(|| "o_new"), &block_out, h_out)?;
+        let keep_o = mul_bool(cs.namespace(|| "o_keep"), &self.mid, z_o)?;
+        let new_o = mul_bool(cs.namespace(|| "o_new"), &block_out, h_out)?;
         let o_next = alloc_lc(
             cs.namespace(|| "o_next"),
             &[(F::ONE, &keep_o), (F::ONE, &new_o)],
@@ -832,7 +823,6 @@ impl<F: Field> StepCircuit<F> for LayerStep<F> {
             |lc| lc + CS::one(),
             |lc| lc + step_next.get_variable(),
         );
-        let _ = LinearCombination::<F>::zero();
         let mut next = vec![
             step_next, act_next, skip_next, arch_next, model_next, class_next,
         ];

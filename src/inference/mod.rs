@@ -200,91 +200,157 @@ fn random_or_zero<F: Field>(v: Visibility) -> F {
     }
 }
 
-/// Builds one step's witness.
-fn step_witness<F: Field>(
-    arch: &Architecture,
-    model: &QuantizedModel,
-    trace: &Trace,
-    blind: &Blinding<F>,
-    i: usize,
-) -> StepWitness<F> {
-    let width = arch.width;
-    let pad = |v: &[i64]| {
-        let mut v = v.to_vec();
-        v.resize(width, 0);
-        v
-    };
-    let layer = arch.layers()[i];
-    let (desc, st) = (&arch.steps[i], &trace.steps[layer]);
-    let n = arch.steps.len();
-    // only the model input is blinded among the tensors a step reads
-    let input_blind = if layer == 0 { blind.input } else { F::ZERO };
-    // the saved tensor was committed as some step's input: only step 0's input is blinded
-    let saver = arch.steps[..i].iter().rposition(|d| d.save_input);
-    let mut w = StepWitness {
-        slot: desc.slot,
-        n_out: desc.n_out,
-        blocks: arch.step_blocks(i),
-        save_input: desc.save_input,
-        x: pad(&st.input),
-        r_in: input_blind,
-        skip: st
-            .skip
-            .as_deref()
-            .map(pad)
-            .unwrap_or_else(|| vec![0; width]),
-        r_skip: if st.skip.is_some() && saver == Some(0) {
-            blind.input
-        } else {
-            F::ZERO
-        },
-        weights: arch.packed_weights(i, model),
-        r_model: blind.model.get(i).copied().unwrap_or(F::ZERO),
-        r_out: if i + 1 == n { blind.output } else { F::ZERO },
-        tile: None,
-        acc_in: vec![F::ZERO; circuit::carried_len(arch)],
-    };
-    if let Some(t) = desc.tile {
-        let bits = arch.fp.bits;
-        let ms = &model.steps[layer];
-        let kerafold_step_circuits::Op::Dense(d) = ms.op else {
-            unreachable!("tiles are compiled from Dense layers")
-        };
-        w.x = pad(&st.input[t.row0..t.row0 + t.rows]);
-        // the input re-hash and the output chain so far (whole blocks: rows and output blocks
-        // are multiples of the block length)
-        if !t.first {
-            w.r_in = commit::tensor_commitment(&st.input[..t.row0], bits, input_blind);
-            // the block's partial sums after the rows before this tile, packed per lane group
-            let k = kerafold_step_circuits::packing::lanes(&arch.fp);
-            let lane = kerafold_step_circuits::field::pow2::<F>(arch.fp.lane_bits());
-            let sums: Vec<i128> = (t.col0..t.col0 + desc.n_out)
-                .map(|o| {
-                    (0..t.row0).fold(ms.weights.b[o] as i128, |a, r| {
-                        a + st.input[r] as i128 * ms.weights.w[r * d.n_out + o] as i128
-                    })
-                })
-                .collect();
-            for (g, group) in sums.chunks(k).enumerate() {
-                let mut scale = F::ONE;
-                w.acc_in[g] = group.iter().fold(F::ZERO, |acc, &v| {
-                    let term = kerafold_step_circuits::field::from_i128::<F>(v) * scale;
-                    scale *= lane;
-                    acc + term
-                });
+/// What a tile continues from: the re-hash of its layer's input before its rows, the block's
+/// packed partial sums before them, and the layer's output chain before its block.
+#[derive(Clone, Debug)]
+struct Carry<F> {
+    r_in: F,
+    acc_in: Vec<F>,
+    r_out: F,
+}
+
+/// The packed form of per-output partial sums, `lanes` to a field element (the tile's layout).
+fn pack_sums<F: Field>(sums: &[i128], fp: &FixedPoint, len: usize) -> Vec<F> {
+    let lane = kerafold_step_circuits::field::pow2::<F>(fp.lane_bits());
+    let mut out: Vec<F> = sums
+        .chunks(kerafold_step_circuits::packing::lanes(fp))
+        .map(|group| {
+            group.iter().rev().fold(F::ZERO, |acc, &v| {
+                acc * lane + kerafold_step_circuits::field::from_i128::<F>(v)
+            })
+        })
+        .collect();
+    out.resize(len, F::ZERO);
+    out
+}
+
+/// Everything the witnesses of one proof share, computed once: each step's model layer and each
+/// tile's [`Carry`], walked forward through the tiles (each prefix absorbed once).
+struct Witnesses<'a, F> {
+    arch: &'a Architecture,
+    model: &'a QuantizedModel,
+    trace: &'a Trace,
+    blind: &'a Blinding<F>,
+    layers: Vec<usize>,
+    carries: Vec<Option<Carry<F>>>,
+}
+
+impl<'a, F: Field> Witnesses<'a, F> {
+    fn new(
+        arch: &'a Architecture,
+        model: &'a QuantizedModel,
+        trace: &'a Trace,
+        blind: &'a Blinding<F>,
+    ) -> Self {
+        let layers = arch.layers();
+        let (bits, carried) = (arch.fp.bits, circuit::carried_len(arch));
+        let mut carries = vec![None; arch.steps.len()];
+        let (mut r, mut o) = (F::ZERO, F::ZERO);
+        let mut sums: Vec<i128> = vec![];
+        for (i, desc) in arch.steps.iter().enumerate() {
+            let Some(t) = desc.tile else { continue };
+            let (ms, st) = (&model.steps[layers[i]], &trace.steps[layers[i]]);
+            let cols = t.col0..t.col0 + desc.n_out;
+            // an architecture that is not this model's (a tamper test's) gets no carries: its
+            // tiles then fail their constraints instead of panicking here
+            let (kerafold_step_circuits::Op::Dense(d), Some(bias), Some(rows), Some(_)) = (
+                ms.op,
+                ms.weights.b.get(cols.clone()),
+                st.input.get(t.row0..t.row0 + t.rows),
+                st.y.get(cols.clone()),
+            ) else {
+                continue;
+            };
+            if t.first {
+                r = if layers[i] == 0 { blind.input } else { F::ZERO };
+                sums = bias.iter().map(|&b| b as i128).collect();
+            }
+            if t.first && t.out_first {
+                o = F::ZERO;
+            }
+            carries[i] = Some(Carry {
+                r_in: r,
+                acc_in: if t.first {
+                    vec![F::ZERO; carried]
+                } else {
+                    pack_sums(&sums, &arch.fp, carried)
+                },
+                r_out: o,
+            });
+            // this tile's rows extend the re-hash and the sums; its block, the output chain
+            r = commit::tensor_commitment(rows, bits, r);
+            for (k, &x) in rows.iter().enumerate() {
+                let row = &ms.weights.w[(t.row0 + k) * d.n_out..(t.row0 + k + 1) * d.n_out];
+                for (a, &w) in sums.iter_mut().zip(&row[cols.clone()]) {
+                    *a += x as i128 * w as i128;
+                }
+            }
+            if t.last {
+                o = commit::tensor_commitment(&st.y[cols], bits, o);
             }
         }
-        if !t.out_first {
-            w.r_out = commit::tensor_commitment(&st.y[..t.col0], bits, F::ZERO);
+        Self {
+            arch,
+            model,
+            trace,
+            blind,
+            layers,
+            carries,
         }
-        w.tile = Some(circuit::TileFlags {
-            first: t.first,
-            last: t.last,
-            out_first: t.out_first,
-            out_last: t.out_last,
-        });
     }
-    w
+
+    /// Step `i`'s witness.
+    fn step(&self, i: usize) -> StepWitness<F> {
+        let (arch, blind) = (self.arch, self.blind);
+        let width = arch.width;
+        let pad = |v: &[i64]| {
+            let mut v = v.to_vec();
+            v.resize(width, 0);
+            v
+        };
+        let layer = self.layers[i];
+        let (desc, st) = (&arch.steps[i], &self.trace.steps[layer]);
+        let n = arch.steps.len();
+        // the saved tensor was committed as some step's input: only step 0's input is blinded
+        let saver = arch.steps[..i].iter().rposition(|d| d.save_input);
+        let mut w = StepWitness {
+            slot: desc.slot,
+            n_out: desc.n_out,
+            blocks: arch.step_blocks(i),
+            save_input: desc.save_input,
+            x: pad(&st.input),
+            // only the model input is blinded among the tensors a step reads
+            r_in: if layer == 0 { blind.input } else { F::ZERO },
+            skip: st
+                .skip
+                .as_deref()
+                .map(pad)
+                .unwrap_or_else(|| vec![0; width]),
+            r_skip: if st.skip.is_some() && saver == Some(0) {
+                blind.input
+            } else {
+                F::ZERO
+            },
+            weights: arch.packed_weights(i, layer, self.model),
+            r_model: blind.model.get(i).copied().unwrap_or(F::ZERO),
+            r_out: if i + 1 == n { blind.output } else { F::ZERO },
+            tile: None,
+            acc_in: vec![F::ZERO; circuit::carried_len(arch)],
+        };
+        if let (Some(t), Some(c)) = (desc.tile, &self.carries[i]) {
+            w.x = pad(&st.input[t.row0..t.row0 + t.rows]);
+            w.r_in = c.r_in;
+            w.acc_in = c.acc_in.clone();
+            w.r_out = c.r_out;
+            w.tile = Some(circuit::TileFlags {
+                first: t.first,
+                last: t.last,
+                out_first: t.out_first,
+                out_last: t.out_last,
+            });
+        }
+        w
+    }
 }
 
 /// The witness of step `i` of a proof whose input, model and output are all public (nothing
@@ -296,7 +362,7 @@ pub fn public_step_witness<F: Field>(
     trace: &Trace,
     i: usize,
 ) -> StepWitness<F> {
-    step_witness(arch, model, trace, &Blinding::public(), i)
+    Witnesses::new(arch, model, trace, &Blinding::public()).step(i)
 }
 
 /// The initial state `z0` of a proof with a public input (see [`public_step_witness`]).
@@ -352,11 +418,12 @@ fn prove_with<B: Backend>(
         },
     };
     let z0 = initial_state(&arch, &trace, &blind);
+    let witnesses = Witnesses::new(&arch, model, &trace, &blind);
     let store = ParamsStore::new(&opts.params_dir);
     let private_weights = opts.model == Visibility::Private;
     let shape = LayerStep::shape_for(arch.clone(), private_weights);
     let circuit = |i: usize| LayerStep {
-        witness: Some(Arc::new(step_witness(&arch, model, &trace, &blind, i))),
+        witness: Some(Arc::new(witnesses.step(i))),
         ..shape.clone()
     };
     let what = |i: usize| format!("step {i} ('{}')", arch.steps[i].name);
