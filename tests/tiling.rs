@@ -99,6 +99,13 @@ fn a_tiled_model_proves_and_verifies_the_untiled_outputs() {
     assert!(e.to_string().contains("differs from the proof's"), "{e}");
     forged.claim.tiling = None;
     assert!(inference::verify(&forged, &vopts).is_err());
+    // hostile tilings are refused before any key is derived: no rows, rows that are not whole
+    // blocks, a tile wider than any bus
+    for rows in [0, 7, 60 << 30] {
+        forged.claim.tiling = Some(Tiling { rows, outputs: 60 });
+        let e = inference::verify(&forged, &vopts).unwrap_err();
+        assert!(matches!(e, kerafold::Error::Usage(_)), "{rows} rows: {e}");
+    }
 }
 
 #[test]
