@@ -554,7 +554,7 @@ impl crate::fold::Statement for Accuracy {
     type Claim = AccuracyClaim;
     type Circuit<F: Field> = SampleStep<F>;
 
-    fn steps(claim: &AccuracyClaim) -> usize {
+    fn folds(claim: &AccuracyClaim) -> usize {
         claim.samples
     }
 

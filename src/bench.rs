@@ -19,7 +19,7 @@ pub use measure::{measure, peak_rss_mb, Measurement};
 pub use profile::WitnessProfile;
 pub use synth::{Kind, SynthSpec};
 
-use crate::fold::System;
+use crate::fold::{Stepping, System};
 use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::io::Write;
@@ -100,8 +100,8 @@ pub struct BenchOptions {
     pub keep_params: bool,
     /// Steady-state folds the baseline times.
     pub baseline_steps: usize,
-    /// Prove with Dense layers in tiles of this many rows (`prove --step-size`).
-    pub step_size: Option<usize>,
+    /// Dense tiles and steps a fold (`prove --step-size`, `--steps-per-fold`).
+    pub stepping: Stepping,
 }
 
 /// All results of one `kerafold bench` run.
@@ -117,9 +117,9 @@ pub struct BenchReport {
     pub system: String,
     /// Seed of the synthetic weights and input.
     pub seed: u64,
-    /// The step size Dense layers were tiled at, if they were.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub step_size: Option<usize>,
+    /// The step size Dense layers were tiled at and the steps a fold, if given.
+    #[serde(flatten)]
+    pub stepping: Stepping,
     /// The machine: `nproc` and the CPU model.
     pub machine: String,
     /// The raw-Nova baseline of the same step size.
@@ -207,7 +207,7 @@ fn run_child(exe: &Path, args: &[String], what: &str) -> Result<Vec<u8>> {
 }
 
 /// The arguments of `kerafold bench-run` for `spec`.
-fn child_args(spec: &SynthSpec, system: System, step_size: Option<usize>) -> Vec<String> {
+fn child_args(spec: &SynthSpec, system: System, stepping: Stepping) -> Vec<String> {
     let mut args = vec![
         "bench-run".into(),
         "--kind".into(),
@@ -223,15 +223,19 @@ fn child_args(spec: &SynthSpec, system: System, step_size: Option<usize>) -> Vec
         "--curve".into(),
         curve_name(system).into(),
     ];
-    if let Some(n) = step_size {
+    if let Some(n) = stepping.step_size {
         args.extend(["--step-size".into(), n.to_string()]);
+    }
+    if let Some(k) = stepping.steps_per_fold {
+        args.extend(["--steps-per-fold".into(), k.to_string()]);
     }
     args
 }
 
-/// The depth whose model shapes the baseline: enough steps for [`PROFILE_STEPS`].
-pub(crate) fn profile_depth(kind: Kind) -> usize {
-    PROFILE_STEPS.div_ceil(kind.steps_per_depth())
+/// The depth whose model shapes the baseline: enough steps for [`PROFILE_STEPS`] folds (of the
+/// steps a fold asked for; an automatic number may profile fewer folds).
+pub(crate) fn profile_depth(kind: Kind, stepping: Stepping) -> usize {
+    (PROFILE_STEPS * stepping.steps_per_fold.unwrap_or(1)).div_ceil(kind.steps_per_depth())
 }
 
 /// Profiles the model of `spec` and runs the raw-Nova baseline of the same size in this process.
@@ -239,19 +243,20 @@ pub fn run_baseline(
     spec: &SynthSpec,
     system: System,
     steady: usize,
-    step_size: Option<usize>,
+    stepping: Stepping,
 ) -> Result<BaselineResult> {
     let model = spec.model()?;
     let input = spec.input();
     let p = match system {
         System::PastaIpa => profile::profile::<
             crate::fold::backend::Scalar<crate::fold::backend::PastaIpa>,
-        >(&model, &input, PROFILE_STEPS, step_size)?,
+        >(&model, &input, PROFILE_STEPS, stepping, system)?,
         _ => profile::profile::<crate::fold::backend::Scalar<crate::fold::backend::Bn254Ipa>>(
             &model,
             &input,
             PROFILE_STEPS,
-            step_size,
+            stepping,
+            system,
         )?,
     };
     baseline::run(system, &p, steady)
@@ -285,10 +290,14 @@ pub fn run(opts: &BenchOptions, exe: &Path, log: &mut dyn FnMut(&str)) -> Result
     let result = (|| {
         log(&format!(
             "baseline: raw Nova, same step size as {} ({} steady folds)",
-            spec(profile_depth(opts.kind)).name(),
+            spec(profile_depth(opts.kind, opts.stepping)).name(),
             opts.baseline_steps
         ));
-        let mut args = child_args(&spec(profile_depth(opts.kind)), opts.system, opts.step_size);
+        let mut args = child_args(
+            &spec(profile_depth(opts.kind, opts.stepping)),
+            opts.system,
+            opts.stepping,
+        );
         args.extend([
             "--baseline".into(),
             "--baseline-steps".into(),
@@ -315,7 +324,7 @@ pub fn run(opts: &BenchOptions, exe: &Path, log: &mut dyn FnMut(&str)) -> Result
                 "depth {d}: {} steps, proving in a child process",
                 s.steps()
             ));
-            let mut args = child_args(&s, opts.system, opts.step_size);
+            let mut args = child_args(&s, opts.system, opts.stepping);
             args.extend(["--params-dir".into(), dir.display().to_string()]);
             let what = format!("depth {d}");
             let m: Measurement = child_json(&run_child(exe, &args, &what)?, &what)?;
@@ -351,7 +360,7 @@ pub fn run(opts: &BenchOptions, exe: &Path, log: &mut dyn FnMut(&str)) -> Result
         size: opts.size,
         system: opts.system.id().into(),
         seed: opts.seed,
-        step_size: opts.step_size,
+        stepping: opts.stepping,
         machine: machine_description(),
         baseline,
         rows,

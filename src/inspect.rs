@@ -1,7 +1,7 @@
 //! What `kerafold inspect` reports: per step, its shapes and cost (constraints counted by really
 //! synthesizing the step's gadget), and the uniform step circuit's size and idle share.
 
-use crate::fold::{Architecture, Tiling};
+use crate::fold::{Architecture, Stepping, Tiling};
 use crate::inference::circuit::step_constraints;
 use crate::model::QuantizedModel;
 use crate::Result;
@@ -41,8 +41,12 @@ pub struct LayerReport {
 /// The uniform step circuit.
 #[derive(Clone, Debug, Serialize)]
 pub struct StepCircuitReport {
-    /// Number of folds (a step per layer, or per tile of a tiled Dense layer).
+    /// Number of steps (a step per layer, or per tile of a tiled Dense layer).
     pub steps: usize,
+    /// Steps proven in one fold (`--steps-per-fold`, or the default for this circuit).
+    pub steps_per_fold: usize,
+    /// Number of folds.
+    pub folds: usize,
     /// How Dense layers are tiled (`--step-size`), if they are.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tiling: Option<Tiling>,
@@ -62,9 +66,10 @@ pub struct StepCircuitReport {
     pub breakdown: Breakdown,
 }
 
-/// Where the constraints of one step go, by what they prove. The fields other than
-/// `weight_wellformedness` add up to `constraints_per_step`; Nova's own verifier circuit comes on
-/// top (`prove --json` reports it: `primary_constraints − step_constraints`).
+/// Where the constraints of one step go, by what they prove. The fields from
+/// `multiply_accumulate` to `state` add up to `constraints_per_step`; per fold come on top the
+/// chaining of packed steps and Nova's own circuits (`prove --json` reports the same totals:
+/// `primary_constraints` = steps a fold × `constraints_per_step` + `packing` + `nova_primary`).
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct Breakdown {
     /// Products of inputs and packed weights, and their lane sums (linear layers).
@@ -90,6 +95,12 @@ pub struct Breakdown {
     pub slot_selection: usize,
     /// The step descriptor, the residual and class state, the chains and the counter.
     pub state: usize,
+    /// Chaining the steps of a packed fold (`--steps-per-fold`), per fold.
+    pub packing: usize,
+    /// Nova's augmentation of the step circuit (its verifier of the previous fold), per fold.
+    pub nova_primary: usize,
+    /// Nova's secondary circuit (on the cycle's other curve), per fold.
+    pub nova_secondary: usize,
 }
 
 /// The whole report.
@@ -112,7 +123,8 @@ fn gadget_err(e: nova_snark::frontend::SynthesisError) -> crate::Error {
 }
 
 /// Builds the report of a quantized model.
-pub fn report(q: &QuantizedModel, tiling: Option<Tiling>) -> Result<Report> {
+pub fn report(q: &QuantizedModel, stepping: Stepping) -> Result<Report> {
+    let tiling = stepping.tiling(&q.fp)?;
     let mut layers = Vec::with_capacity(q.steps.len());
     let mut in_shape = q.input_shape.clone();
     for s in &q.steps {
@@ -133,6 +145,18 @@ pub fn report(q: &QuantizedModel, tiling: Option<Tiling>) -> Result<Report> {
     }
     let arch = Arc::new(Architecture::compile_tiled(q, tiling)?);
     let total = step_constraints::<F>(&arch)?;
+    let (nova_primary, nova_secondary) = crate::fold::pipeline::nova_overhead::<
+        crate::fold::backend::Bn254Ipa,
+    >(crate::inference::circuit::arity(&arch))?;
+    let per_fold = match stepping.steps_per_fold {
+        Some(k) => k,
+        None => crate::inference::default_steps_per_fold(
+            crate::fold::System::Bn254Ipa,
+            total,
+            arch.steps.len(),
+        ),
+    };
+    crate::inference::check_steps_per_fold(per_fold, arch.steps.len())?;
     let slot_cost: Vec<usize> = arch
         .slots
         .iter()
@@ -160,6 +184,8 @@ pub fn report(q: &QuantizedModel, tiling: Option<Tiling>) -> Result<Report> {
         layers,
         step_circuit: StepCircuitReport {
             steps: arch.steps.len(),
+            steps_per_fold: per_fold,
+            folds: crate::fold::packed::folds(arch.steps.len(), per_fold),
             tiling,
             constraints_per_step: total,
             slots: arch.slots.len(),
@@ -167,7 +193,17 @@ pub fn report(q: &QuantizedModel, tiling: Option<Tiling>) -> Result<Report> {
             idle_share: idle,
             idle_share_min: if min.is_finite() { min } else { 0.0 },
             idle_share_max: max,
-            breakdown: breakdown(&arch)?,
+            breakdown: Breakdown {
+                packing: crate::fold::pipeline::circuit_constraints::<F, _>(
+                    &crate::fold::packed::Packed::shape(
+                        per_fold,
+                        crate::inference::circuit::LayerStep::<F>::shape(arch.clone()),
+                    ),
+                )? - per_fold * total,
+                nova_primary,
+                nova_secondary,
+                ..breakdown(&arch)?
+            },
         },
     })
 }
@@ -256,7 +292,11 @@ mod tests {
             let (q, _) =
                 crate::model::calibrate(&crate::model::lower(&graph).unwrap(), &inputs).unwrap();
             let tiling = step_size.map(|n| Tiling::square(n, &q.fp).unwrap());
-            let r = report(&q, tiling).unwrap().step_circuit;
+            let stepping = Stepping {
+                step_size,
+                steps_per_fold: Some(1),
+            };
+            let r = report(&q, stepping).unwrap().step_circuit;
             assert_eq!(r.tiling, tiling);
             let b = &r.breakdown;
             let sum = b.multiply_accumulate
@@ -270,6 +310,13 @@ mod tests {
                 + b.slot_selection
                 + b.state;
             assert_eq!(sum, r.constraints_per_step, "{name}: {b:?}");
+            // Nova's circuits per fold: ~11.5k on top of the step, ~10.5k on the other curve
+            assert!(
+                (9_000..14_000).contains(&b.nova_primary)
+                    && (9_000..14_000).contains(&b.nova_secondary),
+                "{name}: {b:?}"
+            );
+            assert_eq!(b.packing, 0, "one step a fold chains nothing");
             assert!(
                 b.multiply_accumulate > 0 && b.requantization > 0,
                 "{name}: {b:?}"

@@ -381,7 +381,12 @@ fn a_64_layer_mlp_folds_one_layer_per_step() {
     for depth in [8, 64] {
         let q = deep_mlp(depth);
         let reference = q.trace(&x, None).unwrap();
-        let (proof, stats) = inference::prove(&q, &x, &options(&params), &mut |_| {}).unwrap();
+        // one step a fold, as asked (the default packs more of a deeper model's steps a fold)
+        let opts = ProveOptions {
+            steps_per_fold: Some(1),
+            ..options(&params)
+        };
+        let (proof, stats) = inference::prove(&q, &x, &opts, &mut |_| {}).unwrap();
         assert_eq!(proof.claim.steps, depth + 1);
         assert_eq!(stats.steps.len(), depth + 1);
         assert_eq!(

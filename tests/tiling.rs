@@ -1,6 +1,8 @@
-//! Dense layers cut into tiles (docs/DESIGN.md §7): a tiled model proves and verifies with the
-//! untiled model's outputs, and a skipped, repeated or reordered tile, a tile reading another
-//! block, or a forged tiling in the claim is rejected. Release mode, BN254/IPA.
+//! Bounded steps (docs/DESIGN.md §7): Dense layers cut into tiles, and several steps to a fold.
+//! A tiled model proves and verifies with the untiled model's outputs, and a skipped, repeated or
+//! reordered tile, a tile reading another block, or a forged tiling in the claim is rejected;
+//! packed folds prove and verify, and a packed step swapped, skipped or turned off, or a forged
+//! number of steps a fold in the claim is rejected. Release mode, BN254/IPA.
 
 mod common;
 
@@ -8,7 +10,7 @@ use common::scratch_dir;
 use kerafold::bench::synth::{Kind, SynthSpec};
 use kerafold::fold::commit::arch_chain;
 use kerafold::fold::{Architecture, Tiling};
-use kerafold::inference::circuit::check_step;
+use kerafold::inference::circuit::{check_fold, check_step};
 use kerafold::inference::{self, public_initial_state, public_step_witness};
 use kerafold::inference::{ProveOptions, VerifyOptions};
 use kerafold::model::QuantizedModel;
@@ -230,4 +232,123 @@ fn a_step_size_is_rounded_up_to_whole_blocks() {
     };
     let e = Architecture::compile_tiled(&m, Some(odd)).unwrap_err();
     assert!(e.to_string().contains("multiple of 60"), "{e}");
+}
+
+/// Four Dense 16→16 + ReLU layers and the ArgMax: five narrow steps.
+fn narrow() -> (QuantizedModel, Vec<i64>) {
+    let spec = SynthSpec::new(Kind::Dense, 16, 0, 4);
+    (spec.model().unwrap(), spec.input())
+}
+
+/// Folds `folds` (each a list of step indices) of `per_fold` steps through the checking
+/// constraint system; the final state, or the first fold whose constraints fail.
+fn fold_packed(
+    m: &QuantizedModel,
+    x: &[i64],
+    per_fold: usize,
+    folds: &[Vec<usize>],
+) -> Result<Vec<F>, (usize, String)> {
+    let arch = Arc::new(Architecture::compile(m).unwrap());
+    let trace = m.trace(x, None).unwrap();
+    let mut z = public_initial_state::<F>(&arch, &trace);
+    for (f, steps) in folds.iter().enumerate() {
+        let w: Vec<_> = steps
+            .iter()
+            .map(|&i| Arc::new(public_step_witness::<F>(&arch, m, &trace, i)))
+            .collect();
+        z = check_fold(&arch, &w, per_fold, &z)
+            .map_err(|e| (f, e.to_string()))?
+            .0;
+    }
+    Ok(z)
+}
+
+#[test]
+fn packed_folds_prove_and_verify_and_the_claim_fixes_their_size() {
+    let (m, x) = narrow();
+    let params = scratch_dir("packing-prove");
+    let opts = ProveOptions {
+        params_dir: params.clone(),
+        steps_per_fold: Some(2),
+        ..ProveOptions::default()
+    };
+    // five steps: two full folds and one with a step and an off copy
+    let (proof, stats) = inference::prove(&m, &x, &opts, &mut |_| {}).unwrap();
+    assert_eq!((proof.claim.steps, proof.claim.steps_per_fold), (5, 2));
+    assert_eq!(stats.steps.len(), 3);
+    let one = kerafold::inference::circuit::step_constraints::<F>(&Arc::new(
+        Architecture::compile(&m).unwrap(),
+    ))
+    .unwrap();
+    println!(
+        "2 steps a fold: {} constraints a fold ({one} a step)",
+        stats.step_constraints
+    );
+    assert!(stats.step_constraints > 2 * one && stats.step_constraints < 2 * one + 100);
+    let vopts = VerifyOptions {
+        params_dir: params.clone(),
+        model: Some(m.clone()),
+        input: Some(x.clone()),
+        ..VerifyOptions::default()
+    };
+    let v = inference::verify(&proof, &vopts).unwrap();
+    assert!(v.model_checked && v.input_checked);
+    assert_eq!(v.claim.class, m.trace(&x, None).unwrap().class);
+
+    // another number of steps a fold names another circuit: its key does not verify this SNARK
+    let mut forged = proof.clone();
+    forged.claim.steps_per_fold = 1;
+    let e = inference::verify(&forged, &vopts).unwrap_err();
+    assert!(matches!(e, kerafold::Error::Invalid(_)), "{e}");
+    // hostile numbers are refused before any key is derived
+    for k in [0, 6, 1 << 40] {
+        forged.claim.steps_per_fold = k;
+        let e = inference::verify(&forged, &vopts).unwrap_err();
+        assert!(e.to_string().contains("steps a fold"), "{k}: {e}");
+    }
+}
+
+#[test]
+fn honest_packed_folds_reach_the_unpacked_state() {
+    let (m, x) = narrow();
+    let arch = Architecture::compile(&m).unwrap();
+    let one = fold_checked(&arch, &m, &x, |_, _| {}).unwrap();
+    for per_fold in [2, 3, 5] {
+        let folds: Vec<Vec<usize>> = (0..5)
+            .collect::<Vec<_>>()
+            .chunks(per_fold)
+            .map(|c| c.to_vec())
+            .collect();
+        assert_eq!(
+            fold_packed(&m, &x, per_fold, &folds).unwrap(),
+            one,
+            "{per_fold}"
+        );
+    }
+}
+
+#[test]
+fn a_packed_layers_output_swapped_is_unsatisfiable() {
+    let (m, x) = narrow();
+    // the first fold runs layer 1 before layer 0: layer 1 opens an input it was not given
+    let err = fold_packed(&m, &x, 2, &[vec![1, 0], vec![2, 3], vec![4]]).unwrap_err();
+    assert_eq!(err.0, 0, "{}", err.1);
+    // the second fold swaps its two layers
+    let err = fold_packed(&m, &x, 2, &[vec![0, 1], vec![3, 2], vec![4]]).unwrap_err();
+    assert_eq!(err.0, 1, "{}", err.1);
+}
+
+#[test]
+fn a_packed_step_turned_off_is_rejected() {
+    let (m, x) = narrow();
+    let arch = Architecture::compile(&m).unwrap();
+    let want = fold_checked(&arch, &m, &x, |_, _| {}).unwrap();
+    // layer 1 off (its copy left empty): layer 2 then opens a tensor nobody committed
+    let err = fold_packed(&m, &x, 2, &[vec![0], vec![2, 3], vec![4]]).unwrap_err();
+    assert_eq!(err.0, 1, "{}", err.1);
+    // the ArgMax off: every fold checks, but the state is not the one the verifier derives (the
+    // step count, the architecture chain and the class differ)
+    let z = fold_packed(&m, &x, 2, &[vec![0, 1], vec![2, 3]]).unwrap();
+    assert_ne!(z[0], want[0]);
+    assert_ne!(z[3], want[3]);
 }

@@ -22,7 +22,9 @@ For each model (written by make_models.py as NAME.keras and NAME.onnx with the s
   --kerafold-step-size NAME=N adds `--step-size N` to both kerafold runs of model NAME (Dense
   layers in tiles of N rows); by default the MLP is tiled (N = 88, one commitment block of its
   11-bit activations) and the other models are not: their Dense layers are 16 wide, and the
-  CNN's cost is in its convolutions, which are not tiled yet.
+  CNN's cost is in its convolutions, which are not tiled yet. Steps a fold are kerafold's own
+  default (`prove --steps-per-fold`, chosen from the step circuit and the depth: the Dense 16
+  chains pack several layers a fold); the JSON records the choice.
 
 "End to end" is everything up to a written proof: EZKL prepare + prove, kerafold prove (its
 calibration, parameter setup, folding and compression are all inside). Verify is timed on its
@@ -245,7 +247,8 @@ def run_kerafold(name, model_dir, work, binary, system, step_size):
         "logits": logits,
         "fixed_point": p["fixed_point"],
         "own_report": {k: p.get(k) for k in ("setup_s", "prove_s", "compress_s", "peak_rss_mb", "steps",
-                                             "step_constraints", "proof_bytes", "system", "tiling")},
+                                             "steps_per_fold", "folds", "step_constraints", "proof_bytes",
+                                             "system", "tiling")},
         "proof_bytes": p.get("proof_bytes"),
         "srs_generation_s_excluded": srs_s,
         "step_size": step_size,
@@ -283,7 +286,13 @@ def table(rows):
                 fmt_ratio(k["verify"]["wall_s"], e["verify"]["wall_s"]),
             ]
         classes = f"{r['float_class']} / {e['class'] if e else '–'} / {k['class'] if k else '–'}"
-        lines.append("| " + " | ".join([r["model"]] + cols(e, "ezkl") + cols(k, "kerafold") + ratios + [classes]) + " |")
+        how = []
+        if k and k.get("step_size"):
+            how.append(f"`--step-size {k['step_size']}`")
+        if k and (k["own_report"].get("steps_per_fold") or 1) > 1:
+            how.append(f"{k['own_report']['steps_per_fold']} steps a fold")
+        label = r["model"] + (f" (kerafold {', '.join(how)})" if how else "")
+        lines.append("| " + " | ".join([label] + cols(e, "ezkl") + cols(k, "kerafold") + ratios + [classes]) + " |")
     return "\n".join(lines)
 
 

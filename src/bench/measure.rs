@@ -2,7 +2,7 @@
 //! process's).
 
 use super::synth::SynthSpec;
-use crate::fold::{self, Srs, System, Visibility};
+use crate::fold::{self, Srs, Stepping, System, Visibility};
 use crate::inference::{self, ProofFile, ProveOptions, VerifyOptions};
 use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
@@ -93,13 +93,11 @@ pub fn measure(
     spec: &SynthSpec,
     system: System,
     params_dir: &Path,
-    step_size: Option<usize>,
+    stepping: Stepping,
     progress: &mut dyn FnMut(&str),
 ) -> Result<Measurement> {
     let model = spec.model()?;
-    let tiling = step_size
-        .map(|n| crate::fold::Tiling::square(n, &model.fp))
-        .transpose()?;
+    let tiling = stepping.tiling(&model.fp)?;
     let input = spec.input();
     std::fs::create_dir_all(params_dir).map_err(|e| Error::io(params_dir, e))?;
     let opts = ProveOptions {
@@ -110,6 +108,7 @@ pub fn measure(
         output: Visibility::Public,
         params_dir: params_dir.to_path_buf(),
         tiling,
+        steps_per_fold: stepping.steps_per_fold,
     };
     let every = (spec.steps() / 8).max(1);
     // CPU time at the start of each fold and at the start of compression

@@ -9,8 +9,10 @@
 //! not a different circuit.
 
 use crate::fold::arch::Architecture;
-use crate::inference::circuit::check_step;
-use crate::inference::circuit::{LayerStep, ARITY};
+use crate::fold::packed::Packed;
+use crate::fold::pipeline::check_circuit;
+use crate::fold::{Stepping, System};
+use crate::inference::circuit::{arity, LayerStep};
 use crate::model::QuantizedModel;
 use crate::{Error, Result};
 use ff::PrimeFieldBits;
@@ -125,21 +127,33 @@ impl<F: Field> ConstraintSystem<F> for ProfilingCS<F> {
     }
 }
 
-/// Profiles the first `count` steps of `model` on `input` (the ArgMax step only if nothing else
-/// is left) and averages them.
+/// Profiles the first `count` folds of `model` on `input` (the fold with the ArgMax step only if
+/// nothing else is left) and averages them.
 pub fn profile<F: Field>(
     model: &QuantizedModel,
     input: &[i64],
     count: usize,
-    step_size: Option<usize>,
+    stepping: Stepping,
+    system: System,
 ) -> Result<WitnessProfile> {
-    let tiling = step_size
-        .map(|n| crate::fold::Tiling::square(n, &model.fp))
-        .transpose()?;
-    let arch = Arc::new(Architecture::compile_tiled(model, tiling)?);
+    let arch = Arc::new(Architecture::compile_tiled(
+        model,
+        stepping.tiling(&model.fp)?,
+    )?);
+    let inner = LayerStep::<F>::shape(arch.clone());
+    let per_fold = match stepping.steps_per_fold {
+        Some(k) => k,
+        None => crate::inference::default_steps_per_fold(
+            system,
+            crate::fold::pipeline::circuit_constraints::<F, _>(&inner)?,
+            arch.steps.len(),
+        ),
+    };
+    crate::inference::check_steps_per_fold(per_fold, arch.steps.len())?;
     let trace = model.trace(input, None)?;
     let n = arch.steps.len();
-    let count = count.clamp(1, n.saturating_sub(1).max(1));
+    let full_folds = n.saturating_sub(1) / per_fold;
+    let count = count.clamp(1, full_folds.max(1));
     let mut z: Vec<F> = crate::inference::public_initial_state(&arch, &trace);
     let mut total = WitnessProfile {
         constraints: 0,
@@ -148,9 +162,15 @@ pub fn profile<F: Field>(
         classes: [0; 7],
     };
     for i in 0..count {
-        let w = Arc::new(crate::inference::public_step_witness::<F>(
-            &arch, model, &trace, i,
-        ));
+        let steps = (i * per_fold..((i + 1) * per_fold).min(n))
+            .map(|j| LayerStep {
+                witness: Some(Arc::new(crate::inference::public_step_witness::<F>(
+                    &arch, model, &trace, j,
+                ))),
+                ..inner.clone()
+            })
+            .collect();
+        let circuit = Packed { per_fold, steps };
         let mut cs = ProfilingCS::<F> {
             constraints: 0,
             nnz: 0,
@@ -167,22 +187,17 @@ pub fn profile<F: Field>(
         // the state is Nova's, not the step's
         cs.aux = 0;
         cs.classes = [0; 7];
-        let circuit = LayerStep {
-            arch: arch.clone(),
-            private_weights: false,
-            witness: Some(w.clone()),
-        };
         let out = circuit
             .synthesize(&mut cs, &zv)
-            .map_err(|e| Error::synthesis(format!("profiling step {i}"), e))?;
-        debug_assert_eq!(out.len(), ARITY);
+            .map_err(|e| Error::synthesis(format!("profiling fold {i}"), e))?;
+        debug_assert_eq!(out.len(), arity(&arch));
         total.constraints = cs.constraints;
         total.aux += cs.aux;
         total.nnz += cs.nnz;
         for (t, c) in total.classes.iter_mut().zip(cs.classes) {
             *t += c;
         }
-        (z, _) = check_step(&arch, &w, &z)?;
+        (z, _) = check_circuit(&circuit, &z)?;
     }
     let avg = |v: usize| (v as f64 / count as f64).round() as usize;
     let mut classes = total.classes.map(avg);

@@ -2,7 +2,7 @@
 //! and its public commitment.
 
 use super::{shape_str, ModelFile, Prepared, QuantOptions};
-use crate::fold::System;
+use crate::fold::{Stepping, System};
 use crate::model::quant::Calibration;
 use crate::{Error, Result};
 use kerafold_step_circuits::spec::FixedPoint;
@@ -26,19 +26,12 @@ pub struct InspectReport {
 
 /// The steps, costs and quantization of a model (a Keras file or a model opening); without
 /// calibration inputs, calibrated on a neutral input (all 0.5) so that the report has numbers.
-pub fn inspect(
-    path: &Path,
-    quant: &QuantOptions,
-    step_size: Option<usize>,
-) -> Result<InspectReport> {
+pub fn inspect(path: &Path, quant: &QuantOptions, stepping: Stepping) -> Result<InspectReport> {
     let file = ModelFile::open(path)?;
     let neutral = file.neutral_input();
     let p = file.prepare(quant, &neutral)?;
-    let tiling = step_size
-        .map(|n| crate::fold::Tiling::square(n, &p.model.fp))
-        .transpose()?;
     Ok(InspectReport {
-        report: crate::inspect::report(&p.model, tiling)?,
+        report: crate::inspect::report(&p.model, stepping)?,
         calibration: p.calibration,
         neutral_calibration: p.calibrated_on_fallback,
     })
@@ -93,12 +86,14 @@ impl fmt::Display for InspectReport {
         let s = &r.step_circuit;
         writeln!(
             f,
-            "step circuit: {} constraints per step ({} slots, bus of {} values), {} folds; idle \
-             share per step {:.0}%–{:.0}%",
+            "step circuit: {} constraints per step ({} slots, bus of {} values), {} steps in {} \
+             folds of {}; idle share per step {:.0}%–{:.0}%",
             s.constraints_per_step,
             s.slots,
             s.bus_width,
             s.steps,
+            s.folds,
+            s.steps_per_fold,
             s.idle_share_min * 100.0,
             s.idle_share_max * 100.0
         )?;
@@ -134,9 +129,20 @@ impl fmt::Display for InspectReport {
             .collect();
         write!(
             f,
-            "where a step's constraints go: {}; a private model adds {} for well-formed weights",
+            "where a step's constraints go: {}; a private model adds {} for well-formed weights\n\
+             a fold adds Nova's own {} (its verifier circuit) and {} (secondary circuit){}",
             shares.join(", "),
-            b.weight_wellformedness
+            b.weight_wellformedness,
+            b.nova_primary,
+            b.nova_secondary,
+            if s.steps_per_fold > 1 {
+                format!(
+                    ", and {} to chain its {} steps",
+                    b.packing, s.steps_per_fold
+                )
+            } else {
+                String::new()
+            }
         )
     }
 }

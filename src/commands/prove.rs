@@ -5,7 +5,7 @@ use super::{file_size, ModelFile, QuantOptions};
 use crate::accuracy::{self, AccuracyClaim};
 use crate::claim::weights::{ModelOpening, Opening};
 use crate::data::Dataset;
-use crate::fold::{self, Progress, ProveStats, Srs, System, Tiling, Visibility};
+use crate::fold::{self, Progress, ProveStats, Srs, Stepping, System, Tiling, Visibility};
 use crate::inference::{self, ProveOptions};
 use crate::{Error, Result};
 use kerafold_step_circuits::spec::FixedPoint;
@@ -27,9 +27,8 @@ pub struct ProveRequest {
     pub options: ProveOptions,
     /// The proof file to write.
     pub out: PathBuf,
-    /// Tile Dense layers into steps of this many input rows × outputs (rounded up to whole
-    /// commitment blocks); `None`: a step per layer.
-    pub step_size: Option<usize>,
+    /// Dense tiles and steps a fold (`prove --step-size`, `--steps-per-fold`).
+    pub stepping: Stepping,
 }
 
 /// What `kerafold prove` reports.
@@ -39,8 +38,12 @@ pub struct ProveReport {
     pub proof: PathBuf,
     /// The proof system (`bn254-ipa`, `bn254-kzg`, `pasta-ipa`).
     pub system: String,
-    /// Number of folded steps.
+    /// Number of steps (layers and tiles).
     pub steps: usize,
+    /// Steps proven in one fold.
+    pub steps_per_fold: usize,
+    /// Number of folds.
+    pub folds: usize,
     /// How Dense layers were tiled, if they were.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tiling: Option<Tiling>,
@@ -84,9 +87,8 @@ pub fn prove(req: &ProveRequest, progress: &mut dyn FnMut(Progress)) -> Result<P
     let q = file.prepare(&req.quant, &inputs)?.model;
     let xq = q.quantize_input(x, Some(req.sample))?;
     let mut options = req.options.clone();
-    if let Some(n) = req.step_size {
-        options.tiling = Some(Tiling::square(n, &q.fp)?);
-    }
+    options.tiling = req.stepping.tiling(&q.fp)?;
+    options.steps_per_fold = req.stepping.steps_per_fold;
     let (proof, stats) = inference::prove(&q, &xq, &options, progress)?;
     proof.write(&req.out)?;
     let (prove_s, per_step_s) = fold_seconds(&stats);
@@ -94,6 +96,8 @@ pub fn prove(req: &ProveRequest, progress: &mut dyn FnMut(Progress)) -> Result<P
         proof: req.out.clone(),
         system: proof.system.clone(),
         steps: proof.claim.steps,
+        steps_per_fold: proof.claim.steps_per_fold,
+        folds: stats.steps.len(),
         tiling: proof.claim.tiling,
         class: proof.claim.class,
         fixed_point: q.fp,
@@ -129,15 +133,20 @@ fn cached(c: bool) -> &'static str {
 
 impl fmt::Display for ProveReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let folds = if self.steps_per_fold > 1 {
+            format!(" in {} folds of {}", self.folds, self.steps_per_fold)
+        } else {
+            String::new()
+        };
         writeln!(
             f,
-            "proved {} steps of '{}' ({}): class {}",
+            "proved {} steps{folds} of '{}' ({}): class {}",
             self.steps, self.model_name, self.system, self.class
         )?;
         writeln!(f, "fixed point: {}", describe_fp(&self.fixed_point))?;
         writeln!(
             f,
-            "setup {:.1}s{}, folding {:.1}s ({:.2}s/step), compression {:.1}s",
+            "setup {:.1}s{}, folding {:.1}s ({:.2}s/fold), compression {:.1}s",
             self.setup_s,
             cached(self.params_cached),
             self.prove_s,
@@ -146,7 +155,7 @@ impl fmt::Display for ProveReport {
         )?;
         write!(
             f,
-            "constraints per step: {} (layer circuit) / {} (with Nova's verifier circuit); proof \
+            "constraints per fold: {} (layer circuit) / {} (with Nova's verifier circuit); proof \
              {} bytes -> {}",
             self.step_constraints,
             self.primary_constraints,

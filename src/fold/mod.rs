@@ -7,6 +7,7 @@
 pub mod arch;
 pub mod backend;
 pub mod commit;
+pub mod packed;
 pub mod params;
 pub mod pipeline;
 pub mod proof;
@@ -68,6 +69,25 @@ impl System {
         [System::Bn254Ipa, System::Bn254Kzg, System::PastaIpa]
             .into_iter()
             .find(|s| s.id() == id)
+    }
+}
+
+/// How a proof's steps are cut and folded (docs/DESIGN.md §7): Dense layers in tiles of
+/// `step_size` rows × outputs, and `steps_per_fold` steps (layers or tiles) in one fold.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stepping {
+    /// Tile Dense layers at this size (`None`: a step per layer).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step_size: Option<usize>,
+    /// Steps in one fold (`None`: chosen from the step circuit's size).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub steps_per_fold: Option<usize>,
+}
+
+impl Stepping {
+    /// The tiling of a model at fixed point `fp`, if it is tiled.
+    pub fn tiling(&self, fp: &kerafold_step_circuits::spec::FixedPoint) -> Result<Option<Tiling>> {
+        self.step_size.map(|n| Tiling::square(n, fp)).transpose()
     }
 }
 

@@ -105,6 +105,36 @@ pub(crate) fn circuit_size<F: kerafold_step_circuits::Field, C: StepCircuit<F>>(
     Ok((cs.num_constraints(), cs.num_aux()))
 }
 
+/// The identity on a state of `arity` elements: a step circuit with no constraints of its own.
+#[derive(Clone)]
+struct Identity {
+    arity: usize,
+}
+
+impl<F: ff::PrimeField> StepCircuit<F> for Identity {
+    fn arity(&self) -> usize {
+        self.arity
+    }
+    fn synthesize<CS: nova_snark::frontend::ConstraintSystem<F>>(
+        &self,
+        _cs: &mut CS,
+        z: &[nova_snark::frontend::num::AllocatedNum<F>],
+    ) -> std::result::Result<
+        Vec<nova_snark::frontend::num::AllocatedNum<F>>,
+        nova_snark::frontend::SynthesisError,
+    > {
+        Ok(z.to_vec())
+    }
+}
+
+/// Nova's own constraints in every fold of a step circuit with a state of `arity` elements:
+/// `(its augmentation of the primary circuit, the secondary circuit)`. Measured by setting up a
+/// step circuit that is the identity (Nova's circuits depend on the arity only).
+pub fn nova_overhead<B: Backend>(arity: usize) -> Result<(usize, usize)> {
+    let pp = B::setup(&Identity { arity }, &Srs::Transparent)?;
+    Ok(pp.num_constraints())
+}
+
 /// What [`fold_checked`] produced.
 pub(crate) struct Folded<B: Backend, C: StepCircuit<Scalar<B>>> {
     /// The public parameters.

@@ -49,7 +49,7 @@ pub trait Statement {
     type Circuit<F: Field>: StepCircuit<F>;
 
     /// The number of folds the claim states.
-    fn steps(claim: &Self::Claim) -> usize;
+    fn folds(claim: &Self::Claim) -> usize;
     /// The claim's model part.
     fn model(claim: &Self::Claim) -> &ModelClaim;
     /// How the claim's architecture tiles Dense layers (the verifier compiles a model file with
@@ -208,7 +208,7 @@ fn verify_on<S: Statement, B: Backend>(
         &d.digest,
         &d.circuit,
         &proof.snark,
-        S::steps(claim),
+        S::folds(claim),
         &d.z0,
     )?;
     if let Some(k) = (0..d.zn.len()).find(|&k| zn.get(k) != Some(&d.zn[k])) {

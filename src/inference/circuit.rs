@@ -245,6 +245,31 @@ pub fn check_step<F: Field>(
     )
 }
 
+/// Synthesizes one fold of `per_fold` steps (their witnesses, in order; fewer than `per_fold`
+/// leaves the rest off) into a checking constraint system (docs/DESIGN.md §7.2).
+pub fn check_fold<F: Field>(
+    arch: &Arc<Architecture>,
+    witnesses: &[Arc<StepWitness<F>>],
+    per_fold: usize,
+    z: &[F],
+) -> crate::Result<(Vec<F>, usize)> {
+    if witnesses.is_empty() || witnesses.len() > per_fold {
+        return Err(crate::Error::Usage(format!(
+            "a fold of {per_fold} steps holds 1 to {per_fold} witnesses, not {}",
+            witnesses.len()
+        )));
+    }
+    let steps = witnesses
+        .iter()
+        .map(|w| LayerStep {
+            arch: arch.clone(),
+            private_weights: false,
+            witness: Some(w.clone()),
+        })
+        .collect();
+    crate::fold::pipeline::check_circuit(&crate::fold::packed::Packed { per_fold, steps }, z)
+}
+
 /// Number of constraints of the layer step circuit alone (without Nova's augmentation).
 pub fn step_constraints<F: Field>(arch: &Arc<Architecture>) -> crate::Result<usize> {
     crate::fold::pipeline::circuit_constraints::<F, _>(&LayerStep::<F>::shape(arch.clone()))

@@ -19,6 +19,7 @@ pub mod circuit;
 
 use crate::fold::backend::{Backend, Bn254Ipa, Bn254Kzg, PastaIpa, Scalar};
 use crate::fold::commit::{self, arch_chain, nothing_saved, tensor_commitment};
+use crate::fold::packed::{self, Packed};
 use crate::fold::pipeline;
 use crate::fold::statement::{self, Statement, VerifyContext};
 use crate::fold::{
@@ -53,6 +54,9 @@ pub struct ProveOptions {
     pub params_dir: PathBuf,
     /// Cut Dense layers into tiles of this geometry (`None`: a step per layer).
     pub tiling: Option<Tiling>,
+    /// Steps (layers or tiles) proven in one fold (docs/DESIGN.md §7.2); `None`: chosen from
+    /// the step circuit's size ([`default_steps_per_fold`]).
+    pub steps_per_fold: Option<usize>,
 }
 
 impl Default for ProveOptions {
@@ -65,6 +69,7 @@ impl Default for ProveOptions {
             output: Visibility::Public,
             params_dir: default_params_dir(),
             tiling: None,
+            steps_per_fold: None,
         }
     }
 }
@@ -106,6 +111,17 @@ pub struct Claim {
     /// file's architecture with it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tiling: Option<Tiling>,
+    /// Steps proven in one fold (absent: one); the verifier derives the packed circuit's key.
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub steps_per_fold: usize,
+}
+
+fn one() -> usize {
+    1
+}
+
+fn is_one(n: &usize) -> bool {
+    *n == 1
 }
 
 /// The inference statement's kind tag in proof files.
@@ -143,10 +159,10 @@ impl Statement for Inference {
         "tile output chain",
     ];
     type Claim = Claim;
-    type Circuit<F: Field> = LayerStep<F>;
+    type Circuit<F: Field> = Packed<LayerStep<F>>;
 
-    fn steps(claim: &Claim) -> usize {
-        claim.steps
+    fn folds(claim: &Claim) -> usize {
+        packed::folds(claim.steps, claim.steps_per_fold)
     }
 
     fn model(claim: &Claim) -> &ModelClaim {
@@ -160,7 +176,7 @@ impl Statement for Inference {
     fn derive<F: Field>(
         arch: &Arc<Architecture>,
         claim: &Claim,
-    ) -> Result<statement::Derived<F, LayerStep<F>>> {
+    ) -> Result<statement::Derived<F, Packed<LayerStep<F>>>> {
         if claim.fixed_point != arch.fp {
             return Err(Error::Invalid(
                 "claimed fixed-point parameters differ from the architecture's".into(),
@@ -173,11 +189,16 @@ impl Statement for Inference {
                 arch.steps.len()
             )));
         }
+        check_steps_per_fold(claim.steps_per_fold, claim.steps).map_err(|e| match e {
+            Error::Usage(m) => Error::Invalid(format!("the claim: {m}")),
+            e => e,
+        })?;
         let (z0, zn) = public_io::<F>(arch, claim)?;
-        let circuit =
+        let inner =
             LayerStep::shape_for(arch.clone(), claim.model.visibility == Visibility::Private);
+        let circuit = Packed::shape(claim.steps_per_fold, inner.clone());
         Ok(statement::Derived {
-            digest: circuit.digest(),
+            digest: circuit.digest(inner.digest()),
             circuit,
             z0,
             zn,
@@ -406,6 +427,17 @@ fn prove_with<B: Backend>(
         ));
     }
     let arch = Arc::new(Architecture::compile_tiled(model, opts.tiling)?);
+    let private_weights = opts.model == Visibility::Private;
+    let inner = LayerStep::shape_for(arch.clone(), private_weights);
+    let per_fold = match opts.steps_per_fold {
+        Some(k) => k,
+        None => default_steps_per_fold(
+            opts.system,
+            pipeline::circuit_constraints::<Scalar<B>, _>(&inner)?,
+            arch.steps.len(),
+        ),
+    };
+    check_steps_per_fold(per_fold, arch.steps.len())?;
     let trace = model.trace(input, None)?;
     let blind = Blinding::<Scalar<B>> {
         input: random_or_zero(opts.input),
@@ -420,17 +452,30 @@ fn prove_with<B: Backend>(
     let z0 = initial_state(&arch, &trace, &blind);
     let witnesses = Witnesses::new(&arch, model, &trace, &blind);
     let store = ParamsStore::new(&opts.params_dir);
-    let private_weights = opts.model == Visibility::Private;
-    let shape = LayerStep::shape_for(arch.clone(), private_weights);
-    let circuit = |i: usize| LayerStep {
-        witness: Some(Arc::new(witnesses.step(i))),
-        ..shape.clone()
+    let steps_of = |fold: usize| fold * per_fold..((fold + 1) * per_fold).min(arch.steps.len());
+    let circuit = |fold: usize| Packed {
+        per_fold,
+        steps: steps_of(fold)
+            .map(|i| LayerStep {
+                witness: Some(Arc::new(witnesses.step(i))),
+                ..inner.clone()
+            })
+            .collect(),
     };
-    let what = |i: usize| format!("step {i} ('{}')", arch.steps[i].name);
+    let what = |fold: usize| {
+        let r = steps_of(fold);
+        let name = |i: usize| format!("step {i} ('{}')", arch.steps[i].name);
+        if r.len() == 1 {
+            name(r.start)
+        } else {
+            format!("fold {fold}: {} to {}", name(r.start), name(r.end - 1))
+        }
+    };
+    let shape = Packed::shape(per_fold, inner.clone());
     let folding = pipeline::Folding {
-        digest: shape.digest(),
-        shape: shape.clone(),
-        n: arch.steps.len(),
+        digest: shape.digest(inner.digest()),
+        shape,
+        n: packed::folds(arch.steps.len(), per_fold),
         circuit: &circuit,
         what: &what,
     };
@@ -467,9 +512,55 @@ fn prove_with<B: Backend>(
         },
         class: trace.class,
         tiling: opts.tiling,
+        steps_per_fold: per_fold,
     };
     let proof = ProofFile::new(INFERENCE, B::ID, &arch.digest(), claim, hex::encode(snark));
     Ok((proof, stats))
+}
+
+/// A fold's fixed cost (Nova's augmentation of the step circuit and its secondary circuit),
+/// in constraints of the step circuit that cost as much to set up and compress, by proof system.
+/// Measured with `kerafold bench-run --steps-per-fold K` (IPA) and `prove --steps-per-fold K`
+/// (HyperKZG) on this project's machine (docs/DESIGN.md §7.2): a fold's fixed cost is ~0.11 s,
+/// and one step-circuit constraint costs ~0.36 ms of setup and compression on IPA, ~0.07 ms on
+/// HyperKZG.
+pub fn fold_cost_in_constraints(system: System) -> f64 {
+    match system {
+        System::Bn254Ipa | System::PastaIpa => 300.0,
+        System::Bn254Kzg => 1600.0,
+    }
+}
+
+/// The most constraints the default packs into a fold's step circuit: memory, the verifier key
+/// and verification grow with it (measured: ~370 MB peak and 0.9 s verification at 29k on
+/// HyperKZG), so the default keeps them bounded whatever the depth.
+pub const FOLD_CIRCUIT_BUDGET: usize = 32_768;
+
+/// The steps a fold when none is asked for: the `k` that minimizes the time of `steps` steps of
+/// a `step_constraints` circuit, `steps/k` folds of fixed cost `W` (in constraints,
+/// [`fold_cost_in_constraints`]) plus setup and compression of a `k`-times larger circuit,
+/// `k = √(steps · W / step_constraints)` rounded, within [`FOLD_CIRCUIT_BUDGET`], at least 1
+/// (docs/DESIGN.md §7.2). Narrow deep models pack several steps a fold; wide or shallow ones
+/// keep one.
+pub fn default_steps_per_fold(system: System, step_constraints: usize, steps: usize) -> usize {
+    let s = step_constraints.max(1);
+    let k = (steps as f64 * fold_cost_in_constraints(system) / s as f64)
+        .sqrt()
+        .round() as usize;
+    k.min(FOLD_CIRCUIT_BUDGET / s)
+        .clamp(1, packed::MAX_PER_FOLD.min(steps.max(1)))
+}
+
+/// Checks a number of steps a fold against the number of steps: at least one, at most
+/// [`packed::MAX_PER_FOLD`] and the number of steps.
+pub fn check_steps_per_fold(per_fold: usize, steps: usize) -> Result<()> {
+    if per_fold == 0 || per_fold > packed::MAX_PER_FOLD.min(steps.max(1)) {
+        return Err(Error::Usage(format!(
+            "{per_fold} steps a fold: this architecture folds 1 to {} steps at once (it has {steps})",
+            packed::MAX_PER_FOLD.min(steps.max(1))
+        )));
+    }
+    Ok(())
 }
 
 /// Proves one inference of `model` on the quantized `input`.
@@ -623,4 +714,32 @@ pub fn verify(proof: &ProofFile, opts: &VerifyOptions) -> Result<Verified> {
         model_checked: v.model_checked,
         input_checked,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Narrow deep models pack several steps a fold, more where compression is cheap (HyperKZG);
+    /// wide or shallow ones fold one step at a time; the result always fits the architecture.
+    #[test]
+    fn the_default_steps_a_fold_balance_folds_against_compression() {
+        // Dense 16→16 × 128 (+ ArgMax): ~4.8k constraints a step
+        assert_eq!(default_steps_per_fold(System::Bn254Ipa, 4830, 129), 3);
+        assert_eq!(default_steps_per_fold(System::Bn254Kzg, 4830, 129), 6);
+        // deeper, the fold's circuit stays within its budget: memory stays flat in depth
+        assert_eq!(default_steps_per_fold(System::Bn254Kzg, 4830, 513), 6);
+        // the MNIST MLP in tiles of 88 and the shipped CNN: one step a fold
+        assert_eq!(default_steps_per_fold(System::Bn254Kzg, 23_600, 11), 1);
+        assert_eq!(default_steps_per_fold(System::Bn254Ipa, 51_259, 7), 1);
+        // never more than the steps, nor the bound on what a claim may name
+        assert_eq!(default_steps_per_fold(System::Bn254Kzg, 10, 3), 3);
+        assert_eq!(
+            default_steps_per_fold(System::Bn254Kzg, 100, 1 << 20),
+            packed::MAX_PER_FOLD
+        );
+        assert!(check_steps_per_fold(3, 3).is_ok());
+        assert!(check_steps_per_fold(0, 3).is_err());
+        assert!(check_steps_per_fold(4, 3).is_err());
+    }
 }

@@ -4,6 +4,7 @@
 use crate::args::Curve;
 use crate::emit;
 use clap::{Args, ValueEnum};
+use kerafold::fold::Stepping;
 use kerafold::{bench, Error, Result};
 use std::path::PathBuf;
 
@@ -78,6 +79,10 @@ pub(crate) struct BenchArgs {
     /// once per step size to compare them).
     #[arg(long, value_name = "N")]
     step_size: Option<usize>,
+    /// Prove K steps in each fold, as `prove --steps-per-fold K`. Default 1 (not `prove`'s
+    /// depth-dependent choice), so that every depth folds the same circuit.
+    #[arg(long, value_name = "K", default_value_t = 1)]
+    steps_per_fold: usize,
 }
 
 pub(crate) fn bench(a: BenchArgs) -> Result<()> {
@@ -92,7 +97,10 @@ pub(crate) fn bench(a: BenchArgs) -> Result<()> {
         params_dir: a.params_dir,
         keep_params: a.keep_params,
         baseline_steps: a.baseline_steps,
-        step_size: a.step_size,
+        stepping: Stepping {
+            step_size: a.step_size,
+            steps_per_fold: Some(a.steps_per_fold),
+        },
     };
     let exe = std::env::current_exe()
         .map_err(|e| Error::Usage(format!("cannot find the kerafold binary: {e}")))?;
@@ -135,6 +143,8 @@ pub(crate) struct BenchRunArgs {
     baseline_steps: usize,
     #[arg(long)]
     step_size: Option<usize>,
+    #[arg(long)]
+    steps_per_fold: Option<usize>,
 }
 
 pub(crate) fn bench_run(a: BenchRunArgs) -> Result<()> {
@@ -146,16 +156,20 @@ pub(crate) fn bench_run(a: BenchRunArgs) -> Result<()> {
         seed: a.seed,
     };
     let system = a.curve.system(false);
+    let stepping = Stepping {
+        step_size: a.step_size,
+        steps_per_fold: a.steps_per_fold,
+    };
     let json = match (a.baseline, a.params_dir) {
         (true, _) => serde_json::to_string(&bench::run_baseline(
             &spec,
             system,
             a.baseline_steps,
-            a.step_size,
+            stepping,
         )?),
         (false, Some(dir)) => {
             let tag = format!("depth {}", spec.depth);
-            let m = bench::measure(&spec, system, &dir, a.step_size, &mut |s| {
+            let m = bench::measure(&spec, system, &dir, stepping, &mut |s| {
                 eprintln!("bench: {tag}: {s}")
             })?;
             serde_json::to_string(&m)

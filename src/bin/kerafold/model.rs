@@ -22,6 +22,11 @@ pub(crate) struct InspectArgs {
     /// `prove --step-size N`).
     #[arg(long, value_name = "N")]
     step_size: Option<usize>,
+    /// Show the folds with K steps each (as `prove --steps-per-fold K`); default: the number
+    /// `prove` chooses on its default system, BN254 with IPA (with --ptau, where compression is
+    /// cheaper, it packs more).
+    #[arg(long, value_name = "K")]
+    steps_per_fold: Option<usize>,
     /// Print one JSON object instead of a table.
     #[arg(long)]
     json: bool,
@@ -29,7 +34,14 @@ pub(crate) struct InspectArgs {
 
 pub(crate) fn inspect(a: InspectArgs) -> Result<()> {
     print(
-        &model::inspect(&a.model, &a.quant.options(), a.step_size)?,
+        &model::inspect(
+            &a.model,
+            &a.quant.options(),
+            kerafold::fold::Stepping {
+                step_size: a.step_size,
+                steps_per_fold: a.steps_per_fold,
+            },
+        )?,
         a.json,
     )
 }

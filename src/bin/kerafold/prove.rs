@@ -5,7 +5,7 @@ use crate::print;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use kerafold::commands::prove::{self, ProveAccuracyRequest, ProveRequest};
-use kerafold::fold::{Progress, Srs, Visibility};
+use kerafold::fold::{Progress, Srs, Stepping, Visibility};
 use kerafold::inference::ProveOptions;
 use kerafold::{Error, Result};
 use std::path::PathBuf;
@@ -55,6 +55,11 @@ pub(crate) struct ProveArgs {
     /// not the widest layer. Default: one step per layer.
     #[arg(long, value_name = "N")]
     step_size: Option<usize>,
+    /// Prove K steps (layers or tiles) in each fold: Nova's fixed cost per fold (~11.5k
+    /// constraints and its second circuit) is paid once for K narrow steps. Default: chosen from
+    /// the step circuit's size (`inspect` shows it).
+    #[arg(long, value_name = "K")]
+    steps_per_fold: Option<usize>,
     #[command(flatten)]
     params: ParamsArgs,
     #[command(flatten)]
@@ -117,13 +122,17 @@ pub(crate) fn prove(a: ProveArgs) -> Result<()> {
             output: a.output_visibility.into(),
             params_dir: a.params.dir(),
             tiling: None,
+            steps_per_fold: None,
         },
         model: a.model,
         input: a.input,
         sample: a.sample,
         quant: a.quant.options(),
         out: a.out,
-        step_size: a.step_size,
+        stepping: Stepping {
+            step_size: a.step_size,
+            steps_per_fold: a.steps_per_fold,
+        },
     };
     let (bar, mut on) = progress_bar();
     let report = prove::prove(&req, &mut on);
