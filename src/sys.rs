@@ -5,23 +5,25 @@
 
 use std::fs::File;
 use std::io::Write;
-use std::os::fd::FromRawFd;
+use std::os::fd::{AsRawFd, FromRawFd};
 
 /// Keeps the process's standard output for reports alone: returns a handle to it and points
-/// file descriptor 1 at standard error, so that whatever else writes to stdout lands on stderr.
+/// file descriptor 1 at the null device, so that whatever else writes to stdout is discarded.
 /// (halo2curves 0.9, under nova-snark, prints a line per bit to stdout whenever a BN254 G2 point
-/// is checked, e.g. while reading powers of tau; `--json` output must stay one JSON object.)
-/// Returns `None`, changing nothing, if the descriptors cannot be duplicated.
+/// is checked, e.g. while reading powers of tau or a HyperKZG verifier key: hundreds of
+/// `true`/`false` lines that would bury the report and break `--json`.) Returns `None`, changing
+/// nothing, if the descriptors cannot be duplicated.
 pub fn take_stdout() -> Option<File> {
     let _ = std::io::stdout().flush();
-    // SAFETY: dup and dup2 on the process's own standard descriptors; the duplicate is owned by
-    // the returned File alone.
+    let null = File::options().write(true).open("/dev/null").ok()?;
+    // SAFETY: dup and dup2 on the process's own standard descriptors and a descriptor we opened;
+    // the duplicate is owned by the returned File alone.
     unsafe {
         let saved = libc::dup(libc::STDOUT_FILENO);
         if saved < 0 {
             return None;
         }
-        if libc::dup2(libc::STDERR_FILENO, libc::STDOUT_FILENO) < 0 {
+        if libc::dup2(null.as_raw_fd(), libc::STDOUT_FILENO) < 0 {
             libc::close(saved);
             return None;
         }
