@@ -133,12 +133,12 @@ impl fmt::Display for InspectReport {
              a fold adds Nova's own {} (its verifier circuit) and {} (secondary circuit){}",
             shares.join(", "),
             b.weight_wellformedness,
-            b.nova_primary,
-            b.nova_secondary,
+            s.per_fold.nova_primary,
+            s.per_fold.nova_secondary,
             if s.steps_per_fold > 1 {
                 format!(
                     ", and {} to chain its {} steps",
-                    b.packing, s.steps_per_fold
+                    s.per_fold.packing, s.steps_per_fold
                 )
             } else {
                 String::new()
