@@ -83,6 +83,16 @@ enum Feed {
     Keep(usize),
 }
 
+/// A new variable assigned `v`'s value (constrained by the caller).
+fn copy_of<F: ff::PrimeField, CS: ConstraintSystem<F>>(
+    mut cs: CS,
+    v: &AllocatedNum<F>,
+) -> Result<AllocatedNum<F>, SynthesisError> {
+    AllocatedNum::alloc(cs.namespace(|| "v"), || {
+        v.get_value().ok_or(SynthesisError::AssignmentMissing)
+    })
+}
+
 impl Feed {
     fn restarts(self, _j: usize) -> bool {
         match self {
@@ -126,9 +136,7 @@ impl<C> Packed<C> {
             let mut input = Vec::with_capacity(cur.len());
             for (a, (c, z0)) in cur.iter().zip(z).enumerate() {
                 let v = if real.is_some() && !restart { c } else { z0 };
-                let x = AllocatedNum::alloc(cs.namespace(|| format!("in{a}")), || {
-                    v.get_value().ok_or(SynthesisError::AssignmentMissing)
-                })?;
+                let x = copy_of(cs.namespace(|| format!("in{a}")), v)?;
                 // on ⇒ the copy starts where the previous one ended
                 cs.enforce(
                     || format!("in{a}_chained"),
@@ -143,9 +151,7 @@ impl<C> Packed<C> {
             let mut next = Vec::with_capacity(cur.len());
             for (a, (c, y)) in cur.iter().zip(&y).enumerate() {
                 let v = if real.is_some() && !keep { y } else { c };
-                let o = AllocatedNum::alloc(cs.namespace(|| format!("out{a}")), || {
-                    v.get_value().ok_or(SynthesisError::AssignmentMissing)
-                })?;
+                let o = copy_of(cs.namespace(|| format!("out{a}")), v)?;
                 // out = cur + on·(y − cur): the copy's result when on, the state unchanged when off
                 cs.enforce(
                     || format!("out{a}"),
