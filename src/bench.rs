@@ -391,6 +391,60 @@ pub fn write_csv(rows: &[Row], out: &mut dyn Write) -> std::io::Result<()> {
     Ok(())
 }
 
+/// Writes a step-size sweep's CSV: a `step_size` column (empty: a step per layer), then
+/// [`CSV_COLUMNS`], one line per depth of every report.
+pub fn write_sweep_csv(reports: &[BenchReport], out: &mut dyn Write) -> std::io::Result<()> {
+    for (i, r) in reports.iter().enumerate() {
+        let mut body = vec![];
+        write_csv(&r.rows, &mut body)?;
+        let text = String::from_utf8(body).expect("the CSV is ASCII");
+        let size = r
+            .stepping
+            .step_size
+            .map_or(String::new(), |n| n.to_string());
+        for (j, line) in text.lines().enumerate() {
+            match (i, j) {
+                (0, 0) => writeln!(out, "step_size,{line}")?,
+                (_, 0) => {}
+                _ => writeln!(out, "{size},{line}")?,
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A step-size sweep compared at its deepest depth: per step size, the step circuit, the folds,
+/// time, verification and memory, and each against the first size.
+pub fn sweep_table(reports: &[BenchReport]) -> String {
+    let mut s = String::from(
+        "step-size sweep, deepest depth:\n\
+         step size  constraints/fold  steps  prove s  compress s  verify s  peak MB  total vs first\n",
+    );
+    let total = |m: &Measurement| m.setup_s + m.prove_s + m.compress_s;
+    let first = reports
+        .first()
+        .and_then(|r| r.rows.last())
+        .map(|r| total(&r.m));
+    for r in reports {
+        let Some(row) = r.rows.last() else { continue };
+        let m = &row.m;
+        s.push_str(&format!(
+            "{:>9}  {:>16}  {:>5}  {:>7.1}  {:>10.1}  {:>8.2}  {:>7.0}  {:>14}\n",
+            r.stepping
+                .step_size
+                .map_or("layer".into(), |n| n.to_string()),
+            m.constraints_per_step,
+            m.steps,
+            m.prove_s,
+            m.compress_s,
+            m.verify_s,
+            m.peak_rss_mb,
+            first.map_or("–".into(), |f| format!("{:.2}×", total(m) / f)),
+        ));
+    }
+    s
+}
+
 /// One of the issue's targets, checked on a set of rows.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Target {
@@ -500,7 +554,7 @@ pub fn table(report: &BenchReport) -> String {
         "kerafold bench: {} width {}{}, {}, seed {}, {}\n",
         report.kind,
         report.width,
-        if report.kind == Kind::Dense {
+        if report.kind.is_dense() {
             String::new()
         } else {
             format!(" on {0}x{0}", report.size)
@@ -627,6 +681,77 @@ mod tests {
             assert_eq!(cells[8], "12345");
             assert!(cells.iter().all(|c| c.parse::<f64>().unwrap() > 0.0));
         }
+    }
+
+    fn report(step_size: Option<usize>, constraints: usize) -> BenchReport {
+        let mut rows: Vec<Row> = [1, 4].into_iter().map(row).collect();
+        for r in &mut rows {
+            r.m.constraints_per_step = constraints;
+        }
+        BenchReport {
+            kind: Kind::Dense,
+            width: 8,
+            size: 0,
+            system: "bn254-ipa".into(),
+            seed: 1,
+            stepping: Stepping {
+                step_size,
+                steps_per_fold: Some(1),
+            },
+            machine: "test".into(),
+            baseline: BaselineResult {
+                profile: WitnessProfile {
+                    constraints,
+                    aux: 0,
+                    nnz: 0,
+                    classes: [0; 7],
+                },
+                primary_constraints: 0,
+                secondary_constraints: 0,
+                setup_s: 0.0,
+                new_s: 0.0,
+                steps_s: vec![],
+                step_s: 0.45,
+                step_cpu_s: 0.0,
+                verified: true,
+            },
+            targets: targets(&rows),
+            rows,
+        }
+    }
+
+    /// `bench --step-size 60,120`: one CSV with the step size in front of every row, and a table
+    /// comparing the sizes at the deepest depth.
+    #[test]
+    fn a_sweep_writes_every_size_and_compares_them() {
+        let mut big = report(Some(120), 50_000);
+        big.rows[1].m.compress_s = 30.0;
+        let reports = [report(None, 12_345), report(Some(60), 20_000), big];
+        let mut out = vec![];
+        write_sweep_csv(&reports, &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 1 + 3 * 2);
+        assert!(
+            lines[0].starts_with("step_size,depth,setup_s"),
+            "{}",
+            lines[0]
+        );
+        assert!(lines[1].starts_with(",1,") && lines[3].starts_with("60,1,"));
+        assert!(lines[6].starts_with("120,4,"), "{}", lines[6]);
+        let t = sweep_table(&reports);
+        let rows: Vec<&str> = t.lines().skip(2).collect();
+        assert_eq!(rows.len(), 3, "{t}");
+        assert!(rows[0].trim_start().starts_with("layer") && rows[0].contains("1.00×"));
+        assert!(
+            rows[1].contains("20000") && rows[1].contains("1.00×"),
+            "{t}"
+        );
+        // depth 4: setup 1.5 + prove 2.5 + compression 10 = 14 s, and 34 s with 30 s compression
+        assert!(
+            rows[2].contains("50000") && rows[2].contains("2.43×"),
+            "{t}"
+        );
     }
 
     #[test]

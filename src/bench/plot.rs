@@ -32,7 +32,7 @@ pub fn plot_svg(report: &BenchReport, path: &Path) -> Result<()> {
         "kerafold bench: {} width {}{} ({}), {}",
         report.kind,
         report.width,
-        if report.kind == super::Kind::Dense {
+        if report.kind.is_dense() {
             String::new()
         } else {
             format!(" on {0}x{0}", report.size)

@@ -32,6 +32,9 @@ pub const BENCH_FP: FixedPoint = FixedPoint {
 /// The default seed of `kerafold bench`.
 pub const DEFAULT_SEED: u64 = 0x6b65_7261_666f_6c64; // "kerafold"
 
+/// Logits of the classifier kind's head.
+pub const CLASSES: usize = 10;
+
 /// Which synthetic network.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -43,11 +46,15 @@ pub enum Kind {
     /// `depth` residual blocks on `size × size × width`: Conv2D 3×3 + ReLU, Conv2D 3×3, Add with
     /// the block's input, ReLU (three folds per block).
     CnnBlock,
+    /// `depth` × Dense(width → width, ReLU), then Dense(width → 10) and the ArgMax of ten
+    /// logits: nothing but the Dense layers is as wide as the network, so in tiles
+    /// (`--step-size`) no step is (the width benchmark, docs/DESIGN.md §7.1).
+    Classifier,
 }
 
 impl Kind {
     /// Every kind.
-    pub const ALL: [Kind; 3] = [Kind::Dense, Kind::Conv, Kind::CnnBlock];
+    pub const ALL: [Kind; 4] = [Kind::Dense, Kind::Conv, Kind::CnnBlock, Kind::Classifier];
 
     /// The name on the command line.
     pub fn as_str(&self) -> &'static str {
@@ -55,6 +62,7 @@ impl Kind {
             Kind::Dense => "dense",
             Kind::Conv => "conv",
             Kind::CnnBlock => "cnn-block",
+            Kind::Classifier => "classifier",
         }
     }
 
@@ -69,7 +77,7 @@ impl Kind {
     /// `--width` when none is given: Dense units, or channels of the convolutional kinds.
     pub fn default_width(&self) -> usize {
         match self {
-            Kind::Dense => 16,
+            Kind::Dense | Kind::Classifier => 16,
             _ => 4,
         }
     }
@@ -79,7 +87,13 @@ impl Kind {
             Kind::Dense => 1,
             Kind::Conv => 2,
             Kind::CnnBlock => 3,
+            Kind::Classifier => 4,
         }
+    }
+
+    /// Dense units on a vector, not channels on an image.
+    pub fn is_dense(&self) -> bool {
+        matches!(self, Kind::Dense | Kind::Classifier)
     }
 }
 
@@ -95,7 +109,7 @@ impl FromStr for Kind {
         Kind::ALL
             .into_iter()
             .find(|k| k.as_str() == s)
-            .ok_or_else(|| format!("unknown kind '{s}' (dense, conv, cnn-block)"))
+            .ok_or_else(|| format!("unknown kind '{s}' (dense, conv, cnn-block, classifier)"))
     }
 }
 
@@ -187,22 +201,25 @@ impl SynthSpec {
     /// The model's name: `bench-KIND-wWIDTH[-sSIZE]-dDEPTH`.
     pub fn name(&self) -> String {
         match self.kind {
-            Kind::Dense => format!("bench-dense-w{}-d{}", self.width, self.depth),
+            Kind::Dense | Kind::Classifier => {
+                format!("bench-{}-w{}-d{}", self.kind, self.width, self.depth)
+            }
             k => format!("bench-{k}-w{}-s{}-d{}", self.width, self.size, self.depth),
         }
     }
 
     /// Shape of the input (and of every activation).
     pub fn input_shape(&self) -> Vec<usize> {
-        match self.kind {
-            Kind::Dense => vec![self.width],
-            _ => vec![self.size, self.size, self.width],
+        if self.kind.is_dense() {
+            vec![self.width]
+        } else {
+            vec![self.size, self.size, self.width]
         }
     }
 
-    /// Number of folds: compute steps plus the final ArgMax.
+    /// Number of steps: compute steps (and a classifier's head) plus the final ArgMax.
     pub fn steps(&self) -> usize {
-        self.depth * self.kind.steps_per_depth() + 1
+        self.depth * self.kind.steps_per_depth() + 1 + usize::from(self.kind == Kind::Classifier)
     }
 
     fn check(&self) -> Result<()> {
@@ -215,7 +232,7 @@ impl SynthSpec {
                 self.width
             )));
         }
-        if self.kind != Kind::Dense && !(1..=64).contains(&self.size) {
+        if !self.kind.is_dense() && !(1..=64).contains(&self.size) {
             return Err(Error::Usage(format!("size {} outside 1..=64", self.size)));
         }
         Ok(())
@@ -228,8 +245,9 @@ impl SynthSpec {
         let shape = self.input_shape();
         let n: usize = shape.iter().product();
         let mut steps = Vec::with_capacity(self.steps());
+        let mut out_shape = shape.clone();
         match self.kind {
-            Kind::Dense => {
+            Kind::Dense | Kind::Classifier => {
                 for i in 0..self.depth {
                     let mut g = self.rng(i as u64, 0);
                     let w = LinearInit {
@@ -245,6 +263,26 @@ impl SynthSpec {
                         save_input: false,
                         weights: w.weights(&mut g, n, n),
                         output_shape: shape.clone(),
+                    });
+                }
+                if self.kind == Kind::Classifier {
+                    let head = LinearInit {
+                        gain: 0.95,
+                        positive: 0.5,
+                        bias: (-0.5, 1.0),
+                    };
+                    out_shape = vec![CLASSES];
+                    steps.push(QStep {
+                        name: "head".into(),
+                        views: vec![],
+                        op: Op::Dense(DenseSpec {
+                            n_in: n,
+                            n_out: CLASSES,
+                        }),
+                        act: Act::Linear,
+                        save_input: false,
+                        weights: head.weights(&mut self.rng(self.depth as u64, 0), n, CLASSES),
+                        output_shape: out_shape.clone(),
                     });
                 }
             }
@@ -323,17 +361,19 @@ impl SynthSpec {
         steps.push(QStep {
             name: "argmax".into(),
             views: vec![],
-            op: Op::ArgMax { n },
+            op: Op::ArgMax {
+                n: out_shape.iter().product(),
+            },
             act: Act::Linear,
             save_input: false,
             weights: Weights::default(),
-            output_shape: shape.clone(),
+            output_shape: out_shape.clone(),
         });
         Ok(QuantizedModel {
             name: self.name(),
             fp,
-            input_shape: shape.clone(),
-            output_shape: shape,
+            input_shape: shape,
+            output_shape: out_shape,
             softmax: false,
             steps,
         })
@@ -460,11 +500,34 @@ mod tests {
         }
     }
 
+    /// The classifier kind ends in ten narrow logits: in tiles, nothing is as wide as its Dense
+    /// layers, so the bus (and the step) is set by the step size alone.
+    #[test]
+    fn a_classifier_in_tiles_has_a_bus_of_the_step_size() {
+        let spec = SynthSpec::new(Kind::Classifier, 300, 0, 2);
+        let m = spec.model().unwrap();
+        assert_eq!(m.steps.len(), spec.steps());
+        assert_eq!(spec.steps(), 4);
+        assert_eq!(m.output_shape, [CLASSES]);
+        assert_eq!(m.steps[2].op.output_len(), CLASSES);
+        assert_eq!(m.steps[3].op, Op::ArgMax { n: CLASSES });
+        let t = m.trace(&spec.input(), None).unwrap();
+        let logits = &t.steps[2].y;
+        assert!(logits.iter().any(|&v| v != logits[0]), "{logits:?}");
+        let tiling = crate::fold::Tiling::square(60, &m.fp).unwrap();
+        let whole = crate::fold::Architecture::compile(&m).unwrap();
+        let tiled = crate::fold::Architecture::compile_tiled(&m, Some(tiling)).unwrap();
+        assert_eq!(whole.width, 300);
+        assert_eq!(tiled.width, 60);
+        assert_eq!(spec.name(), "bench-classifier-w300-d2");
+    }
+
     #[test]
     fn activations_stay_in_range_and_alive_at_every_depth() {
         for (kind, width, depth) in [
             (Kind::Dense, 64, 256),
             (Kind::Dense, 16, 256),
+            (Kind::Classifier, 64, 16),
             (Kind::Conv, 4, 64),
             (Kind::CnnBlock, 4, 64),
         ] {

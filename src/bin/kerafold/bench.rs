@@ -27,6 +27,9 @@ pub(crate) enum BenchKind {
     Conv,
     /// DEPTH residual blocks (conv-ReLU-conv, Add, ReLU) on SIZE x SIZE x WIDTH.
     CnnBlock,
+    /// DEPTH x Dense(WIDTH -> WIDTH, ReLU), then Dense(WIDTH -> 10): narrow logits, so with
+    /// --step-size no step is as wide as the network.
+    Classifier,
 }
 
 impl From<BenchKind> for bench::Kind {
@@ -35,6 +38,7 @@ impl From<BenchKind> for bench::Kind {
             BenchKind::Dense => bench::Kind::Dense,
             BenchKind::Conv => bench::Kind::Conv,
             BenchKind::CnnBlock => bench::Kind::CnnBlock,
+            BenchKind::Classifier => bench::Kind::Classifier,
         }
     }
 }
@@ -75,10 +79,11 @@ pub(crate) struct BenchArgs {
     /// Steady-state folds the raw-Nova baseline times.
     #[arg(long, default_value_t = 5)]
     baseline_steps: usize,
-    /// Prove with Dense layers in tiles of N rows × N outputs, as `prove --step-size N` (run
-    /// once per step size to compare them).
-    #[arg(long, value_name = "N")]
-    step_size: Option<usize>,
+    /// Prove with Dense layers in tiles of N rows × N outputs, as `prove --step-size N`. A list
+    /// (`60,120,240`) sweeps: every depth at every step size, then a table comparing them
+    /// (JSON: {"sweep": [report, ...]}; CSV: a step_size column in front).
+    #[arg(long, value_name = "N[,N...]", value_delimiter = ',')]
+    step_size: Vec<usize>,
     /// Prove K steps in each fold, as `prove --steps-per-fold K`. Default 1 (not `prove`'s
     /// depth-dependent choice), so that every depth folds the same circuit.
     #[arg(long, value_name = "K", default_value_t = 1)]
@@ -87,6 +92,16 @@ pub(crate) struct BenchArgs {
 
 pub(crate) fn bench(a: BenchArgs) -> Result<()> {
     let kind: bench::Kind = a.kind.into();
+    if a.step_size.len() > 1 && a.plot.is_some() {
+        return Err(Error::Usage(
+            "--plot draws one step size: give one --step-size, or drop --plot for the sweep".into(),
+        ));
+    }
+    let sizes: Vec<Option<usize>> = if a.step_size.is_empty() {
+        vec![None]
+    } else {
+        a.step_size.iter().map(|&n| Some(n)).collect()
+    };
     let opts = bench::BenchOptions {
         kind,
         width: a.width.unwrap_or_else(|| kind.default_width()),
@@ -98,13 +113,49 @@ pub(crate) fn bench(a: BenchArgs) -> Result<()> {
         keep_params: a.keep_params,
         baseline_steps: a.baseline_steps,
         stepping: Stepping {
-            step_size: a.step_size,
+            step_size: None,
             steps_per_fold: Some(a.steps_per_fold),
         },
     };
     let exe = std::env::current_exe()
         .map_err(|e| Error::Usage(format!("cannot find the kerafold binary: {e}")))?;
-    let report = bench::run(&opts, &exe, &mut |line| eprintln!("bench: {line}"))?;
+    let mut reports = vec![];
+    for step_size in sizes {
+        let opts = bench::BenchOptions {
+            stepping: Stepping {
+                step_size,
+                ..opts.stepping
+            },
+            ..opts.clone()
+        };
+        if let Some(n) = step_size {
+            eprintln!("bench: step size {n}");
+        }
+        reports.push(bench::run(&opts, &exe, &mut |line| {
+            eprintln!("bench: {line}")
+        })?);
+    }
+    if reports.len() > 1 {
+        if let Some(path) = &a.csv {
+            let mut f = std::fs::File::create(path).map_err(|e| Error::io(path, e))?;
+            bench::write_sweep_csv(&reports, &mut f).map_err(|e| Error::io(path, e))?;
+        }
+        return if a.json {
+            emit(&serde_json::json!({ "sweep": reports }).to_string())
+        } else {
+            let tables: Vec<String> = reports.iter().map(bench::table).collect();
+            emit(
+                format!(
+                    "{}
+{}",
+                    tables.join("\n"),
+                    bench::sweep_table(&reports)
+                )
+                .trim_end(),
+            )
+        };
+    }
+    let report = reports.pop().expect("one step size");
     if let Some(path) = &a.csv {
         let mut f = std::fs::File::create(path).map_err(|e| Error::io(path, e))?;
         bench::write_csv(&report.rows, &mut f).map_err(|e| Error::io(path, e))?;
