@@ -235,14 +235,12 @@ pub fn check_step<F: Field>(
     witness: &Arc<StepWitness<F>>,
     z: &[F],
 ) -> crate::Result<(Vec<F>, usize)> {
-    crate::fold::pipeline::check_circuit(
-        &LayerStep {
-            arch: arch.clone(),
-            private_weights: false,
-            witness: Some(witness.clone()),
-        },
-        z,
-    )
+    check_fold(arch, std::slice::from_ref(witness), 1, z)
+}
+
+/// Number of constraints of the layer step circuit alone (without Nova's augmentation).
+pub fn step_constraints<F: Field>(arch: &Arc<Architecture>) -> crate::Result<usize> {
+    crate::fold::pipeline::circuit_constraints::<F, _>(&LayerStep::<F>::shape(arch.clone()))
 }
 
 /// Synthesizes one fold of `per_fold` steps (their witnesses, in order; fewer than `per_fold`
@@ -268,11 +266,6 @@ pub fn check_fold<F: Field>(
         })
         .collect();
     crate::fold::pipeline::check_circuit(&crate::fold::packed::Packed { per_fold, steps }, z)
-}
-
-/// Number of constraints of the layer step circuit alone (without Nova's augmentation).
-pub fn step_constraints<F: Field>(arch: &Arc<Architecture>) -> crate::Result<usize> {
-    crate::fold::pipeline::circuit_constraints::<F, _>(&LayerStep::<F>::shape(arch.clone()))
 }
 
 /// The tile part of a step of a tiled architecture: its flags, the conditions derived from them,

@@ -232,14 +232,9 @@ struct Carry<F> {
 
 /// The packed form of per-output partial sums, `lanes` to a field element (the tile's layout).
 fn pack_sums<F: Field>(sums: &[i128], fp: &FixedPoint, len: usize) -> Vec<F> {
-    let lane = kerafold_step_circuits::field::pow2::<F>(fp.lane_bits());
     let mut out: Vec<F> = sums
         .chunks(kerafold_step_circuits::packing::lanes(fp))
-        .map(|group| {
-            group.iter().rev().fold(F::ZERO, |acc, &v| {
-                acc * lane + kerafold_step_circuits::field::from_i128::<F>(v)
-            })
-        })
+        .map(|group| kerafold_step_circuits::field::pack_lanes(group, fp.lane_bits()))
         .collect();
     out.resize(len, F::ZERO);
     out

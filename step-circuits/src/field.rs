@@ -97,13 +97,13 @@ pub fn pack_activations<F: PrimeField>(values: &[i64], bits: u32) -> Vec<F> {
 
 /// Packs signed integers as lanes of `lane_bits` bits: `Σ_j v[j]·2^(lane_bits·j)` (exact signed
 /// arithmetic, no offset). Used for weights: a product of one input with a packed weight element
-/// multiplies every lane at once.
-pub fn pack_lanes<F: PrimeField>(values: &[i64], lane_bits: u32) -> F {
+/// multiplies every lane at once; and for a tile's carried partial sums (`i128`).
+pub fn pack_lanes<F: PrimeField, V: Copy + Into<i128>>(values: &[V], lane_bits: u32) -> F {
     let step = pow2::<F>(lane_bits);
     let mut acc = F::ZERO;
     let mut scale = F::ONE;
     for &v in values {
-        acc += from_i64::<F>(v) * scale;
+        acc += from_i128::<F>(v.into()) * scale;
         scale *= step;
     }
     acc
@@ -173,7 +173,10 @@ mod tests {
         let p: Vec<Fb> = pack_activations(&[-2, 1], 4);
         // (-2 + 8) + (1 + 8)·16
         assert_eq!(p, vec![Fb::from(6 + 9 * 16)]);
-        assert_eq!(pack_lanes::<Fb>(&[3, -1], 10), Fb::from(3) - Fb::from(1024));
+        assert_eq!(
+            pack_lanes::<Fb, i64>(&[3, -1], 10),
+            Fb::from(3) - Fb::from(1024)
+        );
         assert_eq!(per_element(16), 15);
     }
 

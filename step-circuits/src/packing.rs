@@ -215,9 +215,9 @@ mod tests {
         let b: Vec<i64> = (0..12).collect();
         let p = pack::<F>(&op, &Weights { w: w.clone(), b }, &fp);
         assert_eq!((p.w.len(), p.b.len()), packed_lens(&op, &fp));
-        assert_eq!(p.w[0], pack_lanes::<F>(&w[0..7], 32));
-        assert_eq!(p.w[1], pack_lanes::<F>(&w[7..12], 32));
-        assert_eq!(p.w[2], pack_lanes::<F>(&w[12..19], 32));
+        assert_eq!(p.w[0], pack_lanes::<F, i64>(&w[0..7], 32));
+        assert_eq!(p.w[1], pack_lanes::<F, i64>(&w[7..12], 32));
+        assert_eq!(p.w[2], pack_lanes::<F, i64>(&w[12..19], 32));
     }
 
     #[test]
@@ -239,11 +239,14 @@ mod tests {
         assert_eq!(unpack(&op, &p.w, &p.b, &fp), Some(weights));
         // a lane value outside the lane range decodes to the equivalent in-range lanes
         assert_eq!(
-            unpack_lanes(&pack_lanes::<F>(&[half, 0], 24), 2, 24),
+            unpack_lanes(&pack_lanes::<F, i64>(&[half, 0], 24), 2, 24),
             Some(vec![-half, 1])
         );
         // a nonzero value above the last lane is not a packing of that many lanes
-        assert_eq!(unpack_lanes(&pack_lanes::<F>(&[0, 0, 1], 24), 2, 24), None);
+        assert_eq!(
+            unpack_lanes(&pack_lanes::<F, i64>(&[0, 0, 1], 24), 2, 24),
+            None
+        );
         assert_eq!(unpack_lanes(&-<F as ff::Field>::ONE, 1, 24), Some(vec![-1]));
     }
 }

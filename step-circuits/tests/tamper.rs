@@ -476,7 +476,7 @@ fn weights_are_bound_to_their_variables() {
     // uses the committed weights, not the prover's choice
     let case = dense(Act::Linear);
     honest::<Fb>(&case);
-    let w0 = kerafold_step_circuits::field::pack_lanes::<Fb>(&[8, -3, 12], FP.lane_bits());
+    let w0 = kerafold_step_circuits::field::pack_lanes::<Fb, i64>(&[8, -3, 12], FP.lane_bits());
     assert_fails(&case, vec![("w0/num".into(), w0)], &["op/grp0/mul0"]);
 }
 
