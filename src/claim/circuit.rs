@@ -27,7 +27,7 @@
 //!    plaintext in the layout of [`super::weights`] for the circuit's architecture;
 //! 4. the plaintext's weights are well-formed (`kerafold_step_circuits::wellformed`: every lane
 //!    within the guard bound, so they are an integer model's), and its model chain (nova-snark's
-//!    Poseidon, `fold::commit::hash_gadget`, starting from the architecture's seed
+//!    Poseidon, `kerafold_step_circuits::poseidon::hash_gadget`, starting from the architecture's seed
 //!    `fold::commit::model_seed`, so the architecture is bound too) equals `z_n[model]`;
 //! 5. `io_digest = chain_hash(2, [num_steps, z_0…, z_n…])`;
 //! 6. `z_n[cid_hi] = cid_hi`, `z_n[cid_lo] = cid_lo`, and `threshold ≤ z_n[correct] ≤
@@ -48,10 +48,10 @@ use crate::crypto::cipher;
 use crate::crypto::gadgets::{self as g, Lc, PointVar};
 use crate::crypto::poseidon::chain_hash;
 use crate::data::dataset::Header;
-use crate::fold::commit::{hash_gadget, hash_narrow_gadget};
 use crate::fold::Architecture;
 use crate::{Error, Result};
 use ff::{Field, PrimeField};
+use kerafold_step_circuits::poseidon::{hash_gadget, hash_narrow_gadget};
 use kerafold_step_circuits::wellformed;
 use nova_snark::frontend::gadgets::sha256::sha256_compression_function;
 use nova_snark::frontend::num::AllocatedNum;

@@ -151,7 +151,7 @@ pub fn chain_from_plaintext(arch: &Architecture, plaintext: &[Fr]) -> Result<Fr>
     let digests: Vec<Fr> = (0..layout.steps.len())
         .map(|i| {
             layout.weights_range(i).map_or(Fr::ZERO, |r| {
-                kerafold_step_circuits::field::hash(&plaintext[r])
+                kerafold_step_circuits::poseidon::hash(&plaintext[r])
             })
         })
         .collect();

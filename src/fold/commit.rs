@@ -4,42 +4,9 @@
 use super::arch::Architecture;
 use crate::model::QuantizedModel;
 use kerafold_step_circuits::commit::commit_native;
-use kerafold_step_circuits::field::{hash, hash_narrow, poseidon_constants};
 use kerafold_step_circuits::packing::Packed;
+use kerafold_step_circuits::poseidon::{hash, hash_narrow};
 use kerafold_step_circuits::Field;
-use nova_snark::frontend::num::AllocatedNum;
-use nova_snark::frontend::{ConstraintSystem, SynthesisError};
-use nova_snark::provider::poseidon::PoseidonROCircuit;
-use nova_snark::traits::{ROCircuitTrait, ROMode};
-
-/// Poseidon (the same sponge as [`kerafold_step_circuits::field::hash`]) in the circuit.
-pub(crate) fn hash_gadget<F: Field, CS: ConstraintSystem<F>>(
-    mut cs: CS,
-    inputs: &[AllocatedNum<F>],
-) -> Result<AllocatedNum<F>, SynthesisError> {
-    let mut ro = PoseidonROCircuit::<F>::new((*poseidon_constants::<F>()).clone());
-    for x in inputs {
-        ro.absorb(x);
-    }
-    ro.squeeze_scalar(cs.namespace(|| "poseidon"))
-}
-
-/// The narrow Poseidon hash ([`hash_narrow`], at most five inputs) in the circuit.
-pub(crate) fn hash_narrow_gadget<F: Field, CS: ConstraintSystem<F>>(
-    mut cs: CS,
-    inputs: &[AllocatedNum<F>],
-) -> Result<AllocatedNum<F>, SynthesisError> {
-    assert!(
-        inputs.len() <= 5,
-        "the narrow sponge takes at most 5 inputs"
-    );
-    let mut ro =
-        PoseidonROCircuit::<F>::new_with_mode((*poseidon_constants::<F>()).clone(), ROMode::Narrow);
-    for x in inputs {
-        ro.absorb(x);
-    }
-    ro.squeeze_scalar(cs.namespace(|| "poseidon"))
-}
 
 /// Digest of one slot's packed weights: `H(w ‖ b)`, or 0 for a slot without weights.
 pub(crate) fn weights_digest<F: Field>(p: &Packed<F>) -> F {

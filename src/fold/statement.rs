@@ -182,17 +182,20 @@ fn verify_on<S: Statement, B: Backend>(
         ctx.arch,
         &store,
     )?);
-    let d = S::derive::<Scalar<B>>(&arch, claim)?;
-    let mut model_checked = false;
-    if let Some(m) = ctx.model {
+    // The model file's weights are hashed on a second thread while the key loads and the proof
+    // verifies: on deep models the two take about as long each.
+    let check_model = || -> Result<bool> {
+        let Some(m) = ctx.model else {
+            return Ok(false);
+        };
         let claimed: Scalar<B> = fe_from_hex(&model.commitment, "model commitment")?;
         if commit::model_commitment::<Scalar<B>>(&arch, m, &[]) != claimed {
             return Err(Error::Invalid(
                 "the model file's weights do not match the proof's model commitment".into(),
             ));
         }
-        model_checked = true;
-    }
+        Ok(true)
+    };
     let srs = match (system, ctx.srs) {
         (_, Some(srs)) => srs.clone(),
         (System::Bn254Kzg, None) => {
@@ -202,15 +205,28 @@ fn verify_on<S: Statement, B: Backend>(
         }
         (_, None) => Srs::Transparent,
     };
-    let zn = pipeline::verify_folded::<B, _>(
-        &store,
-        &srs,
-        &d.digest,
-        &d.circuit,
-        &proof.snark,
-        S::folds(claim),
-        &d.z0,
-    )?;
+    let (model_checked, verified) = std::thread::scope(|scope| {
+        let model_check = scope.spawn(check_model);
+        let verified = S::derive::<Scalar<B>>(&arch, claim).and_then(|d| {
+            let zn = pipeline::verify_folded::<B, _>(
+                &store,
+                &srs,
+                &d.digest,
+                &d.circuit,
+                &proof.snark,
+                S::folds(claim),
+                &d.z0,
+            )?;
+            Ok((d, zn))
+        });
+        let model_checked = model_check
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (model_checked, verified)
+    });
+    // a model file that is not the proof's model is the first thing to report
+    let model_checked = model_checked?;
+    let (d, zn) = verified?;
     if let Some(k) = (0..d.zn.len()).find(|&k| zn.get(k) != Some(&d.zn[k])) {
         return Err(Error::Invalid(format!(
             "the proof's {} differs from the claim",

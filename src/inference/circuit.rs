@@ -26,10 +26,11 @@
 //! outputs), commit the output into `z[1]'`, and extend the chains.
 
 use crate::fold::arch::Architecture;
-use crate::fold::commit::{hash_gadget, hash_narrow_gadget, nothing_saved};
+use crate::fold::commit::nothing_saved;
 use kerafold_step_circuits::commit::{chain, open_prefix, BlockCount};
 use kerafold_step_circuits::field::{from_i64, pow2};
 use kerafold_step_circuits::packing::Packed;
+use kerafold_step_circuits::poseidon::{hash_gadget, hash_narrow_gadget};
 use kerafold_step_circuits::step as slot_gadget;
 use kerafold_step_circuits::step::alloc_num as alloc;
 use kerafold_step_circuits::wellformed;

@@ -2,7 +2,7 @@
 //! [`BLOCK_ELEMENTS`] packed field elements (`field::per_element(bits)` values each).
 //!
 //! `commit_native(values, bits, blind) = h_m` with `h_0 = blind` and
-//! `h_{i+1} = field::hash_narrow([h_i] ++ pack_activations(block_i, bits))` over the `m = ⌈n / L⌉`
+//! `h_{i+1} = poseidon::hash_narrow([h_i] ++ pack_activations(block_i, bits))` over the `m = ⌈n / L⌉`
 //! blocks of `L = block_len(bits)` values (the last one shorter; an empty tensor is one empty
 //! block). A block and the chain value fill one call of nova-snark's narrow sponge (arity 5, 313
 //! constraints), about 4.6 constraints per value at 14 bits against 2 for one wide sponge over
@@ -11,20 +11,19 @@
 //! for the tensor (docs/DESIGN.md §7).
 //!
 //! The gadget allocates each packed element (`blk{b}/pack{c}/num`, one constraint
-//! `blk{b}/pack{c}_eq`) and hashes each block with `PoseidonROCircuit` (`blk{b}/hash/…`). Packing
+//! `blk{b}/pack{c}_eq`) and hashes each block with the narrow Poseidon sponge (`blk{b}/hash/…`). Packing
 //! is injective only on in-range values, so a tensor must be range-checked before it is
 //! committed: [`open`] does that for a tensor it receives; every step output
 //! ([`crate::step::step`]) is in range by construction. The tensor length is fixed by the circuit
 //! shape (the sponge's IO pattern also binds the number of packed elements of every block).
 
-use crate::field::{self, pack_activations, per_element, pow2, Field};
+use crate::field::{pack_activations, per_element, pow2, Field};
+use crate::poseidon;
 use crate::range::{one, signed_num, unsat, Signed};
 use crate::spec::FixedPoint;
 use nova_snark::frontend::{
     num::AllocatedNum, AllocatedBit, Boolean, ConstraintSystem, LinearCombination, SynthesisError,
 };
-use nova_snark::provider::poseidon::PoseidonROCircuit;
-use nova_snark::traits::{ROCircuitTrait, ROMode};
 
 /// Packed field elements per block: with the chain value, the five inputs of the narrow sponge.
 pub const BLOCK_ELEMENTS: usize = 4;
@@ -46,7 +45,7 @@ pub fn absorb_block_native<F: Field>(prev: F, block: &[i64], bits: u32) -> F {
     full.resize(block_len(bits), 0);
     let mut inputs = vec![prev];
     inputs.extend(pack_activations::<F>(&full, bits));
-    field::hash_narrow(&inputs)
+    poseidon::hash_narrow(&inputs)
 }
 
 /// Native twin of [`commit`]: the commitment to `values` (signed `bits`-bit integers), zero-padded
@@ -88,11 +87,7 @@ pub fn absorb_block<F: Field, CS: ConstraintSystem<F>>(
     }
     let off = pow2::<F>(bits - 1);
     let step = pow2::<F>(bits);
-    let mut ro = PoseidonROCircuit::<F>::new_with_mode(
-        (*field::poseidon_constants::<F>()).clone(),
-        ROMode::Narrow,
-    );
-    ro.absorb(prev);
+    let mut inputs = vec![prev.clone()];
     for c in 0..BLOCK_ELEMENTS {
         let chunk = &block[(c * pe).min(block.len())..((c + 1) * pe).min(block.len())];
         let mut lc = LinearCombination::<F>::zero();
@@ -123,9 +118,9 @@ pub fn absorb_block<F: Field, CS: ConstraintSystem<F>>(
             |_| lc,
             |l| l + packed.get_variable(),
         );
-        ro.absorb(&packed);
+        inputs.push(packed);
     }
-    ro.squeeze_scalar(cs.namespace(|| "hash"))
+    poseidon::hash_narrow_gadget(cs.namespace(|| "hash"), &inputs)
 }
 
 /// The chain over `values` from `blind`: the value after each block (`blk{b}/…`), zero-padding
@@ -460,7 +455,7 @@ mod tests {
         one.extend(pack_activations::<Fp>(&v[..l], bits));
         assert_eq!(
             commit_native(&v[..l], bits, blind),
-            field::hash_narrow(&one)
+            poseidon::hash_narrow(&one)
         );
         // an empty tensor is one block of zeros
         assert_eq!(

@@ -1,13 +1,8 @@
 //! Field helpers shared by the native twins and the gadgets: signed integers as field elements,
-//! packing, and the Poseidon hash (nova-snark's, native side).
+//! packing.
 
 use ff::{PrimeField, PrimeFieldBits};
-use nova_snark::provider::poseidon::{PoseidonConstantsCircuit, PoseidonRO};
-use nova_snark::traits::{ROMode, ROTrait};
 use serde::{de::DeserializeOwned, Serialize};
-use std::any::{Any, TypeId};
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock};
 
 /// The scalar fields kerafold works over (BN254 and Pallas/Vesta scalars).
 pub trait Field: PrimeField + PrimeFieldBits + Serialize + DeserializeOwned {}
@@ -109,48 +104,6 @@ pub fn pack_lanes<F: PrimeField, V: Copy + Into<i128>>(values: &[V], lane_bits: 
     acc
 }
 
-type ConstCache = Mutex<HashMap<TypeId, Arc<dyn Any + Send + Sync>>>;
-
-/// nova-snark's Poseidon constants for field `F`, generated once per process.
-pub fn poseidon_constants<F: Field>() -> Arc<PoseidonConstantsCircuit<F>> {
-    static CACHE: OnceLock<ConstCache> = OnceLock::new();
-    let cache = CACHE.get_or_init(Default::default);
-    let mut map = cache.lock().unwrap_or_else(|e| e.into_inner());
-    let entry = map
-        .entry(TypeId::of::<F>())
-        .or_insert_with(|| Arc::new(PoseidonConstantsCircuit::<F>::default()));
-    entry
-        .clone()
-        .downcast::<PoseidonConstantsCircuit<F>>()
-        .expect("constant cache keyed by type")
-}
-
-/// Poseidon hash (nova-snark's wide sponge, arity 24) of `inputs`, the full field element. The
-/// number of inputs is part of the sponge's domain separation.
-pub fn hash<F: Field>(inputs: &[F]) -> F {
-    let mut ro = PoseidonRO::<F>::new((*poseidon_constants::<F>()).clone());
-    for x in inputs {
-        ro.absorb(*x);
-    }
-    // squeezing NUM_BITS bits returns the whole (canonical) hash value
-    ro.squeeze(F::NUM_BITS as usize, false)
-}
-
-/// Poseidon hash (nova-snark's narrow sponge, arity 5) of at most five inputs: the cheap hash for
-/// chaining (313 constraints in a circuit instead of 778).
-pub fn hash_narrow<F: Field>(inputs: &[F]) -> F {
-    assert!(
-        inputs.len() <= 5,
-        "the narrow sponge takes at most 5 inputs"
-    );
-    let mut ro =
-        PoseidonRO::<F>::new_with_mode((*poseidon_constants::<F>()).clone(), ROMode::Narrow);
-    for x in inputs {
-        ro.absorb(*x);
-    }
-    ro.squeeze(F::NUM_BITS as usize, false)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -178,13 +131,5 @@ mod tests {
             Fb::from(3) - Fb::from(1024)
         );
         assert_eq!(per_element(16), 15);
-    }
-
-    #[test]
-    fn hash_depends_on_every_input_and_length() {
-        let a = hash::<Fb>(&[Fb::from(1), Fb::from(2)]);
-        assert_ne!(a, hash::<Fb>(&[Fb::from(2), Fb::from(1)]));
-        assert_ne!(a, hash::<Fb>(&[Fb::from(1), Fb::from(2), Fb::from(0)]));
-        assert_eq!(a, hash::<Fb>(&[Fb::from(1), Fb::from(2)]));
     }
 }

@@ -8,7 +8,8 @@
 //!
 //! - [`spec`]: the integer layer IR (shapes, windows, activations, fixed-point parameters).
 //! - [`native`]: the native twins, used by kerafold's integer reference inference.
-//! - [`field`]: signed integers in the field, packing, Poseidon (native).
+//! - [`field`]: signed integers in the field, packing.
+//! - [`poseidon`]: the one Poseidon hash, native and in the circuit (wide and narrow sponges).
 //! - [`packing`]: the packed form of linear-layer weights.
 //! - [`step`](mod@step): the entry point of the folding circuit ([`step::step`](fn@step::step)) and
 //!   [`step::count_constraints`].
@@ -36,6 +37,7 @@ pub mod linear;
 pub mod native;
 pub mod packing;
 pub mod pooling;
+pub mod poseidon;
 pub mod range;
 pub mod spec;
 pub mod step;
