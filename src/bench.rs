@@ -19,7 +19,7 @@ pub use measure::{measure, peak_rss_mb, Measurement};
 pub use profile::WitnessProfile;
 pub use synth::{Kind, SynthSpec};
 
-use crate::fold::{Stepping, System};
+use crate::fold::{StepSize, Stepping, System};
 use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::io::Write;
@@ -223,9 +223,7 @@ fn child_args(spec: &SynthSpec, system: System, stepping: Stepping) -> Vec<Strin
         "--curve".into(),
         curve_name(system).into(),
     ];
-    if let Some(n) = stepping.step_size {
-        args.extend(["--step-size".into(), n.to_string()]);
-    }
+    args.extend(["--step-size".into(), stepping.step_size.to_string()]);
     if let Some(k) = stepping.steps_per_fold {
         args.extend(["--steps-per-fold".into(), k.to_string()]);
     }
@@ -398,10 +396,10 @@ pub fn write_sweep_csv(reports: &[BenchReport], out: &mut dyn Write) -> std::io:
         let mut body = vec![];
         write_csv(&r.rows, &mut body)?;
         let text = String::from_utf8(body).expect("the CSV is ASCII");
-        let size = r
-            .stepping
-            .step_size
-            .map_or(String::new(), |n| n.to_string());
+        let size = match r.stepping.step_size {
+            StepSize::Rows(n) => n.to_string(),
+            StepSize::PerLayer | StepSize::Auto => String::new(),
+        };
         for (j, line) in text.lines().enumerate() {
             match (i, j) {
                 (0, 0) => writeln!(out, "step_size,{line}")?,
@@ -430,9 +428,7 @@ pub fn sweep_table(reports: &[BenchReport]) -> String {
         let m = &row.m;
         s.push_str(&format!(
             "{:>9}  {:>16}  {:>5}  {:>7.1}  {:>10.1}  {:>8.2}  {:>7.0}  {:>14}\n",
-            r.stepping
-                .step_size
-                .map_or("layer".into(), |n| n.to_string()),
+            r.stepping.step_size.to_string(),
             m.constraints_per_step,
             m.steps,
             m.prove_s,
@@ -683,7 +679,7 @@ mod tests {
         }
     }
 
-    fn report(step_size: Option<usize>, constraints: usize) -> BenchReport {
+    fn report(step_size: StepSize, constraints: usize) -> BenchReport {
         let mut rows: Vec<Row> = [1, 4].into_iter().map(row).collect();
         for r in &mut rows {
             r.m.constraints_per_step = constraints;
@@ -724,9 +720,13 @@ mod tests {
     /// comparing the sizes at the deepest depth.
     #[test]
     fn a_sweep_writes_every_size_and_compares_them() {
-        let mut big = report(Some(120), 50_000);
+        let mut big = report(StepSize::Rows(120), 50_000);
         big.rows[1].m.compress_s = 30.0;
-        let reports = [report(None, 12_345), report(Some(60), 20_000), big];
+        let reports = [
+            report(StepSize::PerLayer, 12_345),
+            report(StepSize::Rows(60), 20_000),
+            big,
+        ];
         let mut out = vec![];
         write_sweep_csv(&reports, &mut out).unwrap();
         let text = String::from_utf8(out).unwrap();

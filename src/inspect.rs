@@ -47,7 +47,9 @@ pub struct StepCircuitReport {
     pub steps_per_fold: usize,
     /// Number of folds.
     pub folds: usize,
-    /// How Dense layers are tiled (`--step-size`), if they are.
+    /// The step size asked for (`--step-size`: rows, `layer` or `auto`).
+    pub step_size: crate::fold::StepSize,
+    /// How Dense layers are tiled, if they are (what `step_size` resolved to).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tiling: Option<Tiling>,
     /// Constraints of one step (kerafold's circuit, without Nova's own verifier circuit).
@@ -131,7 +133,12 @@ fn gadget_err(e: nova_snark::frontend::SynthesisError) -> crate::Error {
 
 /// Builds the report of a quantized model.
 pub fn report(q: &QuantizedModel, stepping: Stepping) -> Result<Report> {
-    let tiling = stepping.tiling(&q.fp)?;
+    let tiling = crate::inference::resolve_tiling(
+        q,
+        crate::fold::System::Bn254Ipa,
+        crate::fold::Visibility::Public,
+        stepping.step_size,
+    )?;
     let mut layers = Vec::with_capacity(q.steps.len());
     let mut in_shape = q.input_shape.clone();
     for s in &q.steps {
@@ -193,6 +200,7 @@ pub fn report(q: &QuantizedModel, stepping: Stepping) -> Result<Report> {
             steps: arch.steps.len(),
             steps_per_fold: per_fold,
             folds: crate::fold::packed::folds(arch.steps.len(), per_fold),
+            step_size: stepping.step_size,
             tiling,
             constraints_per_step: total,
             slots: arch.slots.len(),
@@ -285,20 +293,24 @@ fn breakdown(arch: &Arc<Architecture>) -> Result<Breakdown> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fold::StepSize;
 
     /// The breakdown accounts for every constraint of the step, in the categories that apply.
     #[test]
     fn the_breakdown_adds_up_to_the_step_circuit() {
         for (name, step_size) in [
-            ("cnn", None),
-            ("residual", None),
-            ("mlp", None),
-            ("mlp", Some(1)),
+            ("cnn", StepSize::PerLayer),
+            ("residual", StepSize::PerLayer),
+            ("mlp", StepSize::PerLayer),
+            ("mlp", StepSize::Rows(1)),
         ] {
             let (graph, inputs) = crate::model::test_fixture(name);
             let (q, _) =
                 crate::model::calibrate(&crate::model::lower(&graph).unwrap(), &inputs).unwrap();
-            let tiling = step_size.map(|n| Tiling::square(n, &q.fp).unwrap());
+            let tiling = match step_size {
+                StepSize::Rows(n) => Some(Tiling::square(n, &q.fp).unwrap()),
+                _ => None,
+            };
             let stepping = Stepping {
                 step_size,
                 steps_per_fold: Some(1),

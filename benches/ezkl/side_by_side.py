@@ -2,7 +2,7 @@
 """kerafold and EZKL side by side: the same models, the same input, each tool's full pipeline.
 
     python side_by_side.py [--models mlp,dense16x32] [--work-dir DIR] [--kerafold-bin PATH]
-                           [--kerafold-system kzg|ipa] [--kerafold-step-size mlp=88,cnn=none]
+                           [--kerafold-system kzg|ipa] [--kerafold-step-size mlp=88,cnn=layer]
 
 Run it through benches/ezkl/run.sh, which makes the Python venv this needs (ezkl, keras, onnx).
 
@@ -19,10 +19,11 @@ For each model (written by make_models.py as NAME.keras and NAME.onnx with the s
     prove   = kerafold prove NAME.keras --input ... --ptau PTAU --params-dir FRESH_EMPTY_DIR --json
     verify  = kerafold verify PROOF --model NAME.keras --input ... --ptau PTAU --params-dir SAME_DIR --json
   With --kerafold-system ipa, kerafold uses its transparent default (IPA, no SRS, no --ptau).
-  --kerafold-step-size NAME=N adds `--step-size N` to both kerafold runs of model NAME (Dense
-  layers in tiles of N rows); by default the MLP is tiled (N = 88, one commitment block of its
-  11-bit activations) and the other models are not: their Dense layers are 16 wide, and the
-  CNN's cost is in its convolutions, which are not tiled yet. Steps a fold are kerafold's own
+  --kerafold-step-size NAME=N adds `--step-size N` to both kerafold runs of model NAME (N rows
+  a tile, `layer` or `auto`); by default kerafold chooses (`auto`): it tiles the MLP's Dense
+  layers at one commitment block (88 rows of its 11-bit activations) and proves the other models
+  a step per layer: their Dense layers are 16 wide, and the CNN's cost is in its convolutions,
+  which are not tiled yet. Steps a fold are kerafold's own
   default (`prove --steps-per-fold`, chosen from the step circuit and the depth: the Dense 16
   chains pack several layers a fold); the JSON records the choice.
 
@@ -206,7 +207,9 @@ def run_ezkl(name, model_dir, work, srs_dir):
     }
 
 
-DEFAULT_STEP_SIZES = {"mlp": 88}
+# kerafold's own default (`--step-size auto`) unless asked: it tiles the MLP's Dense layers at
+# one commitment block (88 rows) and proves the other models a step per layer
+DEFAULT_STEP_SIZES = {}
 
 
 def run_kerafold(name, model_dir, work, binary, system, step_size):
@@ -289,6 +292,8 @@ def table(rows):
         how = []
         if k and k.get("step_size"):
             how.append(f"`--step-size {k['step_size']}`")
+        elif k and k["own_report"].get("tiling"):
+            how.append(f"tiles of {k['own_report']['tiling']['rows']} rows")
         if k and (k["own_report"].get("steps_per_fold") or 1) > 1:
             how.append(f"{k['own_report']['steps_per_fold']} steps a fold")
         label = r["model"] + (f" (kerafold {', '.join(how)})" if how else "")
@@ -315,8 +320,8 @@ def main():
                     help="kzg (default): HyperKZG with powers of tau made beforehand and not timed, as EZKL's SRS; "
                          "ipa: kerafold's transparent default, no SRS")
     ap.add_argument("--kerafold-step-size", default="",
-                    help="NAME=N[,NAME=N]: prove model NAME with --step-size N (N = none: one step per layer); "
-                         f"default {','.join(f'{k}={v}' for k, v in DEFAULT_STEP_SIZES.items())}")
+                    help="NAME=N[,NAME=N]: prove model NAME with --step-size N (N: rows, layer or auto); "
+                         "default: kerafold's own (auto)")
     ap.add_argument("--seed", type=int, default=13)
     args = ap.parse_args()
 
@@ -324,7 +329,7 @@ def main():
     step_sizes = dict(DEFAULT_STEP_SIZES)
     for item in filter(None, args.kerafold_step_size.split(",")):
         k, _, v = item.partition("=")
-        step_sizes[k] = None if v == "none" else int(v)
+        step_sizes[k] = v
     binary = os.path.abspath(args.kerafold_bin)
     if args.only != "ezkl" and not (os.path.isfile(binary) and os.access(binary, os.X_OK)):
         sys.exit(f"error: no kerafold binary at {binary}: run `cargo build --release` in {REPO}, "

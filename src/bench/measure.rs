@@ -97,7 +97,8 @@ pub fn measure(
     progress: &mut dyn FnMut(&str),
 ) -> Result<Measurement> {
     let model = spec.model()?;
-    let tiling = stepping.tiling(&model.fp)?;
+    let tiling =
+        crate::inference::resolve_tiling(&model, system, Visibility::Public, stepping.step_size)?;
     let input = spec.input();
     std::fs::create_dir_all(params_dir).map_err(|e| Error::io(params_dir, e))?;
     let opts = ProveOptions {

@@ -138,7 +138,12 @@ pub fn profile<F: Field>(
 ) -> Result<WitnessProfile> {
     let arch = Arc::new(Architecture::compile_tiled(
         model,
-        stepping.tiling(&model.fp)?,
+        crate::inference::resolve_tiling(
+            model,
+            system,
+            crate::fold::Visibility::Public,
+            stepping.step_size,
+        )?,
     )?);
     let inner = LayerStep::<F>::shape(arch.clone());
     let per_fold = match stepping.steps_per_fold {

@@ -2,7 +2,7 @@
 //! and its public commitment.
 
 use super::{shape_str, ModelFile, Prepared, QuantOptions};
-use crate::fold::{Stepping, System};
+use crate::fold::{StepSize, Stepping, System};
 use crate::model::quant::Calibration;
 use crate::{Error, Result};
 use kerafold_step_circuits::spec::FixedPoint;
@@ -97,15 +97,25 @@ impl fmt::Display for InspectReport {
             s.idle_share_min * 100.0,
             s.idle_share_max * 100.0
         )?;
+        let why = match s.step_size {
+            StepSize::Auto => {
+                " (the default: tiles of one block where they are estimated to prove faster)"
+            }
+            _ => "",
+        };
         match s.tiling {
             Some(t) => writeln!(
                 f,
-                "step size: Dense layers in tiles of {} input rows × up to {} outputs",
+                "step size: Dense layers in tiles of {} input rows × up to {} outputs{why}",
                 t.rows, t.outputs
+            )?,
+            None if s.step_size == StepSize::Auto => writeln!(
+                f,
+                "step size: one step per layer (the default: tiles of one block are not estimated to prove faster here; --step-size N forces tiles of N rows)"
             )?,
             None => writeln!(
                 f,
-                "step size: one step per layer (prove --step-size N cuts Dense layers into tiles of N rows)"
+                "step size: one step per layer (--step-size N cuts Dense layers into tiles of N rows)"
             )?,
         }
         let b = &s.breakdown;

@@ -87,7 +87,8 @@ pub fn prove(req: &ProveRequest, progress: &mut dyn FnMut(Progress)) -> Result<P
     let q = file.prepare(&req.quant, &inputs)?.model;
     let xq = q.quantize_input(x, Some(req.sample))?;
     let mut options = req.options.clone();
-    options.tiling = req.stepping.tiling(&q.fp)?;
+    options.tiling =
+        inference::resolve_tiling(&q, options.system, options.model, req.stepping.step_size)?;
     options.steps_per_fold = req.stepping.steps_per_fold;
     let (proof, stats) = inference::prove(&q, &xq, &options, progress)?;
     proof.write(&req.out)?;
@@ -138,9 +139,13 @@ impl fmt::Display for ProveReport {
         } else {
             String::new()
         };
+        let tiles = match self.tiling {
+            Some(t) => format!(", Dense layers in tiles of {} rows", t.rows),
+            None => String::new(),
+        };
         writeln!(
             f,
-            "proved {} steps{folds} of '{}' ({}): class {}",
+            "proved {} steps{folds}{tiles} of '{}' ({}): class {}",
             self.steps, self.model_name, self.system, self.class
         )?;
         writeln!(f, "fixed point: {}", describe_fp(&self.fixed_point))?;

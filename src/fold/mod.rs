@@ -72,23 +72,81 @@ impl System {
     }
 }
 
-/// How a proof's steps are cut and folded (docs/DESIGN.md §7): Dense layers in tiles of
-/// `step_size` rows × outputs, and `steps_per_fold` steps (layers or tiles) in one fold.
+/// How big a step is: Dense layers cut into tiles, or a step per layer (docs/DESIGN.md §7).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum StepSize {
+    /// Tiles of one commitment block where the cost model says they are cheaper (public models
+    /// only; [`crate::inference::resolve_tiling`]), else a step per layer.
+    #[default]
+    Auto,
+    /// One step per layer: the step circuit is as wide as the widest layer.
+    PerLayer,
+    /// Tiles of this many input rows × outputs (rounded up to whole commitment blocks).
+    Rows(usize),
+}
+
+impl std::fmt::Display for StepSize {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StepSize::Auto => f.write_str("auto"),
+            StepSize::PerLayer => f.write_str("layer"),
+            StepSize::Rows(n) => write!(f, "{n}"),
+        }
+    }
+}
+
+impl std::str::FromStr for StepSize {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "auto" => Ok(StepSize::Auto),
+            "layer" => Ok(StepSize::PerLayer),
+            n => match n.parse::<usize>() {
+                Ok(n) if n > 0 => Ok(StepSize::Rows(n)),
+                _ => Err(format!(
+                    "'{s}' is not a step size: give a number of rows (e.g. 88), 'layer' (a step \
+                     per layer) or 'auto'"
+                )),
+            },
+        }
+    }
+}
+
+/// JSON: a number of rows, or `"layer"` / `"auto"`.
+impl Serialize for StepSize {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        match self {
+            StepSize::Rows(n) => s.serialize_u64(*n as u64),
+            other => s.serialize_str(&other.to_string()),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for StepSize {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Repr {
+            Rows(usize),
+            Word(String),
+        }
+        match Repr::deserialize(d)? {
+            Repr::Rows(n) => Ok(StepSize::Rows(n)),
+            Repr::Word(w) => w.parse().map_err(serde::de::Error::custom),
+        }
+    }
+}
+
+/// How a proof's steps are cut and folded (docs/DESIGN.md §7): Dense layers in tiles
+/// (`step_size`), and `steps_per_fold` steps (layers or tiles) in one fold.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Stepping {
-    /// Tile Dense layers at this size (`None`: a step per layer).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub step_size: Option<usize>,
+    /// The step size.
+    #[serde(default)]
+    pub step_size: StepSize,
     /// Steps in one fold (`None`: chosen from the step circuit's size).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub steps_per_fold: Option<usize>,
-}
-
-impl Stepping {
-    /// The tiling of a model at fixed point `fp`, if it is tiled.
-    pub fn tiling(&self, fp: &kerafold_step_circuits::spec::FixedPoint) -> Result<Option<Tiling>> {
-        self.step_size.map(|n| Tiling::square(n, fp)).transpose()
-    }
 }
 
 /// The default parameter cache: `$KERAFOLD_PARAMS`, else `kerafold-params` in the working

@@ -24,7 +24,7 @@ use crate::fold::pipeline;
 use crate::fold::statement::{self, Statement, VerifyContext};
 use crate::fold::{
     default_params_dir, fe_from_hex, fe_hex, proof, Architecture, ModelClaim, ParamsStore,
-    Progress, ProveStats, Srs, System, Tiling, Visibility,
+    Progress, ProveStats, Srs, StepSize, System, Tiling, Visibility,
 };
 use crate::model::{QuantizedModel, Trace};
 use crate::{Error, Result};
@@ -547,6 +547,78 @@ pub fn default_steps_per_fold(system: System, step_constraints: usize, steps: us
         .clamp(1, packed::MAX_PER_FOLD.min(steps.max(1)))
 }
 
+/// Folding's cost per step-circuit constraint and fold, in constraints of setup and
+/// compression: a fold spends ~0.02 s on a 4.8k-constraint step (~4.2 µs a constraint) against
+/// ~0.36 ms (IPA) or ~0.07 ms (HyperKZG) of setup and compression per constraint (§7.2).
+pub fn fold_cost_per_constraint(system: System) -> f64 {
+    match system {
+        System::Bn254Ipa | System::PastaIpa => 0.012,
+        System::Bn254Kzg => 0.06,
+    }
+}
+
+/// The proving cost the defaults minimize, in constraints of setup and compression: `steps`
+/// steps of a `step_constraints` circuit, `per_fold` a fold, cost `C·S + folds·(W + u·S)` with
+/// `S` a fold's circuit, `W` its fixed cost ([`fold_cost_in_constraints`]) and `u`
+/// [`fold_cost_per_constraint`] (docs/DESIGN.md §7.3).
+pub fn estimated_cost(
+    system: System,
+    step_constraints: usize,
+    steps: usize,
+    per_fold: usize,
+) -> f64 {
+    let fold_circuit = (step_constraints * per_fold.max(1)) as f64;
+    let folds = packed::folds(steps, per_fold.max(1)) as f64;
+    fold_circuit
+        + folds
+            * (fold_cost_in_constraints(system) + fold_cost_per_constraint(system) * fold_circuit)
+}
+
+/// Tiles must save this share of the estimated cost to be chosen by default: below it the
+/// estimate's error decides, and a step per layer is the simpler proof.
+const TILES_MUST_SAVE: f64 = 0.1;
+
+/// The estimated cost of proving `model` compiled with `tiling` (public weights), with the
+/// default steps a fold.
+fn cost_of_tiling(model: &QuantizedModel, system: System, tiling: Option<Tiling>) -> Result<f64> {
+    let arch = Arc::new(Architecture::compile_tiled(model, tiling)?);
+    let steps = arch.steps.len();
+    // circuit layouts do not depend on the curve (`PACK_CAPACITY`): count on one
+    let s =
+        pipeline::circuit_constraints::<Scalar<Bn254Ipa>, _>(&LayerStep::shape_for(arch, false))?;
+    Ok(estimated_cost(
+        system,
+        s,
+        steps,
+        default_steps_per_fold(system, s, steps),
+    ))
+}
+
+/// The tiling a proof of `model` uses for `step_size`. [`StepSize::Auto`] cuts Dense layers into
+/// tiles of one commitment block when that saves at least a tenth of [`estimated_cost`] against
+/// a step per layer — wide Dense layers (the MNIST MLP: 3 folds of 125k constraints, or 11 of
+/// 24k) — and keeps a step per layer otherwise (narrow layers, or a step as wide as a
+/// convolution). A private model is proven a step per layer (tiles do not bound private weights
+/// yet, docs/DESIGN.md §7.4).
+pub fn resolve_tiling(
+    model: &QuantizedModel,
+    system: System,
+    weights: Visibility,
+    step_size: StepSize,
+) -> Result<Option<Tiling>> {
+    match step_size {
+        StepSize::PerLayer => Ok(None),
+        StepSize::Rows(n) => Tiling::square(n, &model.fp).map(Some),
+        StepSize::Auto if weights == Visibility::Private => Ok(None),
+        StepSize::Auto => {
+            let block = Tiling::square(1, &model.fp)?;
+            let tiled = cost_of_tiling(model, system, Some(block))?;
+            let per_layer = cost_of_tiling(model, system, None)?;
+            Ok((tiled < (1.0 - TILES_MUST_SAVE) * per_layer).then_some(block))
+        }
+    }
+}
+
 /// Checks a number of steps a fold against the number of steps: at least one, at most
 /// [`packed::MAX_PER_FOLD`] and the number of steps.
 pub fn check_steps_per_fold(per_fold: usize, steps: usize) -> Result<()> {
@@ -739,5 +811,86 @@ mod tests {
         assert!(check_steps_per_fold(3, 3).is_ok());
         assert!(check_steps_per_fold(0, 3).is_err());
         assert!(check_steps_per_fold(4, 3).is_err());
+    }
+    /// The estimate ranks the MNIST MLP's measured runs (IPA, DESIGN.md §7.3): a step per layer
+    /// (3 folds of 125k constraints, 60.6 s) costs more than tiles of 88 (11 of 23.6k, 20.8 s) or
+    /// of 176 (7 of 43k, 22.1 s), and tiles of 352 (5 of 82k, 41.4 s) fall between.
+    #[test]
+    fn the_cost_estimate_orders_measured_step_sizes() {
+        let ipa = |s, steps| estimated_cost(System::Bn254Ipa, s, steps, 1);
+        let (layer, t88, t176, t352) = (
+            ipa(125_000, 3),
+            ipa(23_600, 11),
+            ipa(43_000, 7),
+            ipa(82_000, 5),
+        );
+        assert!(t88 < t176 && t176 < t352 && t352 < layer);
+        assert!(t88 < 0.3 * layer);
+        // steps a fold multiply the fold's circuit and divide the folds
+        assert!(
+            estimated_cost(System::Bn254Kzg, 4830, 129, 3)
+                < estimated_cost(System::Bn254Kzg, 4830, 129, 1)
+        );
+    }
+
+    fn fixture(name: &str) -> QuantizedModel {
+        let (graph, inputs) = crate::model::test_fixture(name);
+        crate::model::calibrate(&crate::model::lower(&graph).unwrap(), &inputs)
+            .unwrap()
+            .0
+    }
+
+    /// `auto` tiles where one block's tiles are estimated to be cheaper: a Dense 256→6 after a
+    /// convolution (`upsample`: 4 steps of 54k constraints, or 7 of 32k), not a 16-wide MLP or
+    /// a model whose step is set by a convolution (`cnn`); never a private model. Explicit sizes
+    /// are kept.
+    #[test]
+    fn auto_tiles_public_models_only_where_the_estimate_says_cheaper() {
+        let ipa = System::Bn254Ipa;
+        let public = Visibility::Public;
+        let up = fixture("upsample");
+        let block = Tiling::square(1, &up.fp).unwrap();
+        assert_eq!(
+            resolve_tiling(&up, ipa, public, StepSize::Auto).unwrap(),
+            Some(block)
+        );
+        assert_eq!(
+            resolve_tiling(&up, ipa, Visibility::Private, StepSize::Auto).unwrap(),
+            None
+        );
+        assert_eq!(
+            resolve_tiling(&up, ipa, public, StepSize::PerLayer).unwrap(),
+            None
+        );
+        assert_eq!(
+            resolve_tiling(&up, ipa, public, StepSize::Rows(200)).unwrap(),
+            Some(Tiling::square(200, &up.fp).unwrap())
+        );
+        for narrow_or_conv in ["mlp", "cnn"] {
+            let q = fixture(narrow_or_conv);
+            assert_eq!(
+                resolve_tiling(&q, ipa, public, StepSize::Auto).unwrap(),
+                None,
+                "{narrow_or_conv}"
+            );
+        }
+    }
+
+    #[test]
+    fn step_sizes_parse_and_print_as_the_command_line_writes_them() {
+        for (text, size) in [
+            ("auto", StepSize::Auto),
+            ("layer", StepSize::PerLayer),
+            ("88", StepSize::Rows(88)),
+        ] {
+            assert_eq!(text.parse::<StepSize>().unwrap(), size);
+            assert_eq!(size.to_string(), text);
+            let json = serde_json::to_string(&size).unwrap();
+            assert_eq!(serde_json::from_str::<StepSize>(&json).unwrap(), size);
+        }
+        assert_eq!(serde_json::to_string(&StepSize::Rows(88)).unwrap(), "88");
+        for bad in ["0", "-3", "wide", ""] {
+            assert!(bad.parse::<StepSize>().is_err(), "{bad}");
+        }
     }
 }

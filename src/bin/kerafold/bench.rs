@@ -4,7 +4,7 @@
 use crate::args::Curve;
 use crate::emit;
 use clap::{Args, ValueEnum};
-use kerafold::fold::Stepping;
+use kerafold::fold::{StepSize, Stepping};
 use kerafold::{bench, Error, Result};
 use std::path::PathBuf;
 
@@ -97,10 +97,11 @@ pub(crate) fn bench(a: BenchArgs) -> Result<()> {
             "--plot draws one step size: give one --step-size, or drop --plot for the sweep".into(),
         ));
     }
-    let sizes: Vec<Option<usize>> = if a.step_size.is_empty() {
-        vec![None]
+    // a step per layer unless asked: every depth folds the same layer circuit
+    let sizes: Vec<StepSize> = if a.step_size.is_empty() {
+        vec![StepSize::PerLayer]
     } else {
-        a.step_size.iter().map(|&n| Some(n)).collect()
+        a.step_size.iter().map(|&n| StepSize::Rows(n)).collect()
     };
     let opts = bench::BenchOptions {
         kind,
@@ -113,7 +114,7 @@ pub(crate) fn bench(a: BenchArgs) -> Result<()> {
         keep_params: a.keep_params,
         baseline_steps: a.baseline_steps,
         stepping: Stepping {
-            step_size: None,
+            step_size: StepSize::PerLayer,
             steps_per_fold: Some(a.steps_per_fold),
         },
     };
@@ -128,7 +129,7 @@ pub(crate) fn bench(a: BenchArgs) -> Result<()> {
             },
             ..opts.clone()
         };
-        if let Some(n) = step_size {
+        if let StepSize::Rows(n) = step_size {
             eprintln!("bench: step size {n}");
         }
         reports.push(bench::run(&opts, &exe, &mut |line| {
@@ -192,8 +193,9 @@ pub(crate) struct BenchRunArgs {
     baseline: bool,
     #[arg(long, default_value_t = 5)]
     baseline_steps: usize,
-    #[arg(long)]
-    step_size: Option<usize>,
+    /// Rows of a tile, `layer` or `auto` (as `prove --step-size`).
+    #[arg(long, default_value = "layer")]
+    step_size: StepSize,
     #[arg(long)]
     steps_per_fold: Option<usize>,
 }

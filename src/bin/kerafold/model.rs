@@ -18,10 +18,11 @@ pub(crate) struct InspectArgs {
     model: PathBuf,
     #[command(flatten)]
     quant: QuantArgs,
-    /// Show the step circuit with Dense layers cut into steps of N input rows × N outputs (as
-    /// `prove --step-size N`).
-    #[arg(long, value_name = "N")]
-    step_size: Option<usize>,
+    /// Show the step circuit with Dense layers cut into steps of N input rows × N outputs, a
+    /// step per layer (`layer`), or as `prove` chooses by default (`auto`, for a public model on
+    /// the default system); as `prove --step-size`.
+    #[arg(long, value_name = "N|layer|auto", default_value = "auto")]
+    step_size: kerafold::fold::StepSize,
     /// Show the folds with K steps each (as `prove --steps-per-fold K`); default: the number
     /// `prove` chooses on its default system, BN254 with IPA (with --ptau, where compression is
     /// cheaper, it packs more).

@@ -5,7 +5,7 @@ use crate::print;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use kerafold::commands::prove::{self, ProveAccuracyRequest, ProveRequest};
-use kerafold::fold::{Progress, Srs, Stepping, Visibility};
+use kerafold::fold::{Progress, Srs, StepSize, Stepping, Visibility};
 use kerafold::inference::ProveOptions;
 use kerafold::{Error, Result};
 use std::path::PathBuf;
@@ -51,10 +51,12 @@ pub(crate) struct ProveArgs {
     #[arg(long)]
     insecure_random_tau: bool,
     /// Cut every Dense layer into steps of N input rows × N outputs (N rounded up to whole
-    /// commitment blocks, 60–80 values): the step circuit, memory and verification follow N,
-    /// not the widest layer. Default: one step per layer.
-    #[arg(long, value_name = "N")]
-    step_size: Option<usize>,
+    /// commitment blocks, 60–88 values): the step circuit, memory and verification follow N,
+    /// not the widest layer. `layer`: one step per layer. `auto` (default): tiles of one block
+    /// where they are estimated to prove faster (wide Dense layers of a public model), else a
+    /// step per layer; the proof records which (`inspect` shows the choice).
+    #[arg(long, value_name = "N|layer|auto", default_value = "auto")]
+    step_size: StepSize,
     /// Prove K steps (layers or tiles) in each fold: Nova's fixed cost per fold (~11.5k
     /// constraints and its second circuit) is paid once for K narrow steps. Default: chosen from
     /// the step circuit's size (`inspect` shows it).
