@@ -5,8 +5,8 @@
 //!
 //! Why not `PoseidonRO` itself: it owns its constants, so every hash cloned the ~250 KB of the
 //! wide sponge's matrices; weight hashing does thousands of hashes (a fifth of verifying a
-//! 512-layer model went to those copies). Here the constants are generated once per process and
-//! field and borrowed.
+//! 512-layer model went to those copies). Here the constants are generated once per process,
+//! field and width, and borrowed.
 
 use crate::field::Field;
 use generic_array::typenum::{U24, U5};
@@ -22,31 +22,35 @@ use std::sync::{Arc, Mutex, OnceLock};
 /// Inputs the narrow sponge (width 5) takes in one permutation.
 pub const NARROW_INPUTS: usize = 5;
 
-/// Both sponges' constants for one field.
-struct Constants<F: Field> {
-    /// Arity 24: hashing many elements (weights, partial sums).
-    wide: PoseidonConstants<F, U24>,
-    /// Arity 5: chaining (313 constraints in a circuit instead of 778).
-    narrow: PoseidonConstants<F, U5>,
-}
-
 type ConstCache = Mutex<HashMap<TypeId, Arc<dyn Any + Send + Sync>>>;
 
-/// The constants for field `F`, generated on first use.
-fn constants<F: Field>() -> Arc<Constants<F>> {
+/// The value of type `T` made by `make`, once per process. Each type has its own cell, so one
+/// thread generating the wide sponge's constants (~0.1 s) does not hold up another that needs
+/// only the narrow ones.
+fn cached<T: Any + Send + Sync>(make: impl FnOnce() -> T) -> Arc<T> {
     static CACHE: OnceLock<ConstCache> = OnceLock::new();
-    let cache = CACHE.get_or_init(Default::default);
-    let mut map = cache.lock().unwrap_or_else(|e| e.into_inner());
-    let entry = map.entry(TypeId::of::<F>()).or_insert_with(|| {
-        Arc::new(Constants::<F> {
-            wide: Sponge::<F, U24>::api_constants(Strength::Standard),
-            narrow: Sponge::<F, U5>::api_constants(Strength::Standard),
-        })
-    });
-    entry
-        .clone()
-        .downcast::<Constants<F>>()
-        .expect("constant cache keyed by type")
+    let cell = {
+        let mut map = CACHE
+            .get_or_init(Default::default)
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        map.entry(TypeId::of::<T>())
+            .or_insert_with(|| Arc::new(OnceLock::<Arc<T>>::new()))
+            .clone()
+            .downcast::<OnceLock<Arc<T>>>()
+            .expect("the cache is keyed by type")
+    };
+    cell.get_or_init(|| Arc::new(make())).clone()
+}
+
+/// Arity 24: hashing many elements (weights, partial sums).
+fn wide<F: Field>() -> Arc<PoseidonConstants<F, U24>> {
+    cached(|| Sponge::<F, U24>::api_constants(Strength::Standard))
+}
+
+/// Arity 5: chaining (313 constraints in a circuit instead of 778).
+fn narrow<F: Field>() -> Arc<PoseidonConstants<F, U5>> {
+    cached(|| Sponge::<F, U5>::api_constants(Strength::Standard))
 }
 
 /// The sponge's IO pattern: absorb `n`, squeeze one. The count is part of the domain separation.
@@ -86,8 +90,8 @@ macro_rules! circuit_squeeze {
 
 /// Poseidon hash (the wide sponge, arity 24) of `inputs`: a full field element.
 pub fn hash<F: Field>(inputs: &[F]) -> F {
-    let c = constants::<F>();
-    native_squeeze!(&c.wide, inputs)
+    let c = wide::<F>();
+    native_squeeze!(&*c, inputs)
 }
 
 /// Poseidon hash (the narrow sponge, arity 5) of at most [`NARROW_INPUTS`] inputs: the cheap
@@ -97,8 +101,8 @@ pub fn hash_narrow<F: Field>(inputs: &[F]) -> F {
         inputs.len() <= NARROW_INPUTS,
         "the narrow sponge takes at most {NARROW_INPUTS} inputs"
     );
-    let c = constants::<F>();
-    native_squeeze!(&c.narrow, inputs)
+    let c = narrow::<F>();
+    native_squeeze!(&*c, inputs)
 }
 
 /// [`hash`] in the circuit.
@@ -106,8 +110,8 @@ pub fn hash_gadget<F: Field, CS: ConstraintSystem<F>>(
     mut cs: CS,
     inputs: &[AllocatedNum<F>],
 ) -> Result<AllocatedNum<F>, SynthesisError> {
-    let c = constants::<F>();
-    circuit_squeeze!(&c.wide, inputs, cs)
+    let c = wide::<F>();
+    circuit_squeeze!(&*c, inputs, cs)
 }
 
 /// [`hash_narrow`] in the circuit.
@@ -121,8 +125,8 @@ pub fn hash_narrow_gadget<F: Field, CS: ConstraintSystem<F>>(
             inputs.len()
         )));
     }
-    let c = constants::<F>();
-    circuit_squeeze!(&c.narrow, inputs, cs)
+    let c = narrow::<F>();
+    circuit_squeeze!(&*c, inputs, cs)
 }
 
 #[cfg(test)]
