@@ -10,7 +10,7 @@ use common::scratch_dir;
 use kerafold::bench::synth::{Kind, SynthSpec};
 use kerafold::fold::commit::arch_chain;
 use kerafold::fold::{Architecture, Tiling};
-use kerafold::inference::circuit::{check_fold, check_step};
+use kerafold::inference::circuit::{check_fold, check_private_step, check_step};
 use kerafold::inference::{self, public_initial_state, public_step_witness};
 use kerafold::inference::{ProveOptions, VerifyOptions};
 use kerafold::model::QuantizedModel;
@@ -205,18 +205,88 @@ fn tiles_keep_the_untiled_model_commitment_apart() {
     assert!(!json.contains("tile"), "{json}");
 }
 
+/// Dense 120→120 + ReLU, Dense 120→10 and the ArgMax, 16-bit activations: each Dense layer in
+/// two row tiles of 60, so each tile may use half of its layer's bound on |weights|.
+fn private_model() -> (QuantizedModel, Vec<i64>) {
+    let spec = SynthSpec::new(Kind::Classifier, 120, 0, 1);
+    (spec.model().unwrap(), spec.input())
+}
+
 #[test]
-fn a_private_model_in_tiles_is_a_clear_usage_error() {
-    let (m, x) = model();
+fn a_private_model_in_tiles_proves_and_verifies_with_its_architecture() {
+    let (m, x) = private_model();
+    let t = tiling(&m);
+    let arch = Architecture::compile_tiled(&m, Some(t)).unwrap();
+    let tile_slot = arch.steps[0].slot;
+    assert_eq!(arch.tile_parts()[tile_slot], 2);
+    arch.check_tile_shares(&m).unwrap();
+    let params = scratch_dir("tiling-private");
     let opts = ProveOptions {
-        params_dir: scratch_dir("tiling-private"),
-        tiling: Some(tiling(&m)),
+        params_dir: params.clone(),
+        tiling: Some(t),
         model: kerafold::fold::Visibility::Private,
         ..ProveOptions::default()
     };
-    let e = inference::prove(&m, &x, &opts, &mut |_| {}).unwrap_err();
+    let (proof, _) = inference::prove(&m, &x, &opts, &mut |_| {}).unwrap();
+    assert_eq!(proof.claim.class, m.trace(&x, None).unwrap().class);
+    let v = inference::verify(
+        &proof,
+        &VerifyOptions {
+            params_dir: params,
+            arch: Some(arch),
+            input: Some(x),
+            ..VerifyOptions::default()
+        },
+    )
+    .unwrap();
+    assert!(!v.model_checked);
+}
+
+/// Weights within their layer's bound but all in the first row tile: the whole layer could not
+/// wrap, but the tile takes more than its half, so the prover is told which tile and the
+/// private circuit fails that tile's slack check; the same step of the honest model satisfies
+/// it. (A tile may not borrow another's share: the circuit cannot see the other tiles' weights,
+/// and the carried sums must not leave their lanes whatever they hold.)
+#[test]
+fn a_private_tile_over_its_share_is_refused_and_unsatisfiable() {
+    let (m, _) = private_model();
+    let t = tiling(&m);
+    let fp = m.fp;
+    let x = vec![0i64; 120]; // the bound does not depend on the input
+    let amax = 1i64 << (fp.bits - 1);
+    let whole = kerafold_step_circuits::wellformed::share_limit(&fp, 1) as i64;
+    // output 0 of the first layer: 3/4 of the whole bound on rows 0..60, nothing on 60..120
+    let c = (3 * whole / 4) / (60 * amax);
+    assert!(c < 1 << (fp.fw + fp.guard), "a representable weight");
+    let mut heavy = m.clone();
+    let n_out = 120;
+    for r in 0..120 {
+        heavy.steps[0].weights.w[r * n_out] = if r < 60 { c } else { 0 };
+    }
+    heavy.steps[0].weights.b[0] = 0;
+    let layer0 = &heavy.steps[0];
+    kerafold_step_circuits::wellformed::check(&layer0.op, &layer0.weights, &fp)
+        .expect("within the whole layer's bound");
+
+    let arch = Architecture::compile_tiled(&heavy, Some(t)).unwrap();
+    let e = arch.check_tile_shares(&heavy).unwrap_err();
     assert!(matches!(e, kerafold::Error::Usage(_)), "{e}");
-    assert!(e.to_string().contains("public models only"), "{e}");
+    let msg = e.to_string();
+    assert!(
+        msg.contains("input rows 0..60") && msg.contains("outputs 0..60") && msg.contains("1/2"),
+        "{msg}"
+    );
+
+    let step0 = |model: &QuantizedModel| {
+        let arch = Arc::new(Architecture::compile_tiled(model, Some(t)).unwrap());
+        let trace = model.trace(&x, None).unwrap();
+        let z = public_initial_state::<F>(&arch, &trace);
+        let w = public_step_witness::<F>(&arch, model, &trace, 0);
+        check_private_step(&arch, &Arc::new(w), &z)
+    };
+    step0(&m).expect("the honest tile is within its share");
+    let e = step0(&heavy).unwrap_err().to_string();
+    assert!(e.contains("wf/out0/slack"), "{e}");
 }
 
 #[test]

@@ -593,6 +593,63 @@ impl Architecture {
     }
 }
 
+impl Architecture {
+    /// Per slot, the share of the lane bound each of its tiles may use, as a number of parts
+    /// (`kerafold_step_circuits::wellformed::share_limit`; 1 for a slot that is not a tile slot):
+    /// the most tiles of any *run* the slot's tiles are in. A run is what one carried partial sum
+    /// accumulates: the tile steps from a `first` tile up to the next (in step order, whatever
+    /// their slots; before the first `first`, from the start). With every tile within
+    /// `1/parts` of the bound and `parts` at least its run's length, no run's sums exceed the
+    /// bound (docs/DESIGN.md §7.4). Compiled architectures have runs of `R` row tiles.
+    pub fn tile_parts(&self) -> Vec<u32> {
+        let mut runs: Vec<Vec<usize>> = vec![];
+        for s in &self.steps {
+            if let Some(t) = s.tile {
+                if t.first || runs.is_empty() {
+                    runs.push(vec![]);
+                }
+                runs.last_mut().expect("a run was started").push(s.slot);
+            }
+        }
+        let mut parts = vec![1u32; self.slots.len()];
+        for run in &runs {
+            let len = u32::try_from(run.len()).unwrap_or(u32::MAX);
+            for &slot in run {
+                parts[slot] = parts[slot].max(len);
+            }
+        }
+        parts
+    }
+
+    /// For a private model in tiles: checks natively that every tile's weights stay within its
+    /// share of the lane bound ([`Architecture::tile_parts`]), which the step circuit enforces.
+    /// Honest weights are within the whole layer's bound (the quantizer's guard); a layer whose
+    /// weight mass sits in a few rows may still give one tile more than its share.
+    pub fn check_tile_shares(&self, model: &QuantizedModel) -> Result<()> {
+        let parts = self.tile_parts();
+        for (step, layer) in self.steps.iter().zip(self.layers()) {
+            let Some(t) = step.tile else { continue };
+            let (own, op) = tile_weights(&model.steps[layer], &t, step.n_out);
+            let n = parts[step.slot];
+            kerafold_step_circuits::wellformed::check_share(&op, &own, &self.fp, n).map_err(
+                |e| {
+                    Error::Usage(format!(
+                        "layer '{}', tile of input rows {}..{} and outputs {}..{}: {e}. A private \
+                         model's tile may use 1/{n} of its layer's bound on |weights|; prove it a \
+                         step per layer, or quantize with a larger guard",
+                        model.steps[layer].name,
+                        t.row0,
+                        t.row0 + t.rows,
+                        t.col0,
+                        t.col0 + step.n_out
+                    ))
+                },
+            )?;
+        }
+        Ok(())
+    }
+}
+
 /// A tile's own weights (its rows × its output block; the bias on the block's first tile only)
 /// and its Dense geometry.
 fn tile_weights(layer: &crate::model::QStep, t: &TileDesc, n_out: usize) -> (Weights, Op) {

@@ -258,11 +258,31 @@ pub fn check_fold<F: Field>(
             witnesses.len()
         )));
     }
+    check_fold_with(arch, witnesses, per_fold, false, z)
+}
+
+/// [`check_step`] of the private-model circuit, which also proves the weights well formed
+/// (a tile within its share of the bound).
+pub fn check_private_step<F: Field>(
+    arch: &Arc<Architecture>,
+    witness: &Arc<StepWitness<F>>,
+    z: &[F],
+) -> crate::Result<(Vec<F>, usize)> {
+    check_fold_with(arch, std::slice::from_ref(witness), 1, true, z)
+}
+
+fn check_fold_with<F: Field>(
+    arch: &Arc<Architecture>,
+    witnesses: &[Arc<StepWitness<F>>],
+    per_fold: usize,
+    private_weights: bool,
+    z: &[F],
+) -> crate::Result<(Vec<F>, usize)> {
     let steps = witnesses
         .iter()
         .map(|w| LayerStep {
             arch: arch.clone(),
-            private_weights: false,
+            private_weights,
             witness: Some(w.clone()),
         })
         .collect();
@@ -584,6 +604,7 @@ impl<F: Field> StepCircuit<F> for LayerStep<F> {
         // per weighted slot: sel_s · H(w_s ‖ b_s); their sum is the active step's weight digest
         let mut digests = vec![];
         let mut class_idx = None;
+        let tile_parts = arch.tile_parts();
         for (si, slot) in arch.slots.iter().enumerate() {
             let mut cs = cs.namespace(|| format!("slot{si}"));
             let (wl, bl) = kerafold_step_circuits::packing::packed_lens(&slot.op, &fp);
@@ -598,8 +619,15 @@ impl<F: Field> StepCircuit<F> for LayerStep<F> {
                 let d = hash_gadget(cs.namespace(|| "digest"), &all)?;
                 digests.push(mul_bool(cs.namespace(|| "sel_digest"), &sel[si], &d)?);
                 if self.private_weights {
-                    // idle slots hold zeros, which are well-formed
-                    wellformed::enforce(&mut cs.namespace(|| "wf"), &slot.op, &wa, &ba, &fp)?;
+                    // idle slots hold zeros, which are well-formed; a tile gets its share
+                    wellformed::enforce_share(
+                        &mut cs.namespace(|| "wf"),
+                        &slot.op,
+                        &wa,
+                        &ba,
+                        &fp,
+                        tile_parts[si],
+                    )?;
                 }
             }
             if let (true, Some(t)) = (slot.tile, &tile) {

@@ -416,13 +416,12 @@ fn prove_with<B: Backend>(
     opts: &ProveOptions,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<(ProofFile, ProveStats)> {
-    if opts.tiling.is_some() && opts.model == Visibility::Private {
-        return Err(Error::Usage(
-            "tiled Dense layers prove public models only for now: a private model's weight bound is per layer, and tiles check it per tile (docs/DESIGN.md §7)".into(),
-        ));
-    }
     let arch = Arc::new(Architecture::compile_tiled(model, opts.tiling)?);
     let private_weights = opts.model == Visibility::Private;
+    if private_weights {
+        // the circuit holds each tile to its share of the bound: say which one fails, and why
+        arch.check_tile_shares(model)?;
+    }
     let inner = LayerStep::shape_for(arch.clone(), private_weights);
     let per_fold = match opts.steps_per_fold {
         Some(k) => k,
@@ -598,8 +597,9 @@ fn cost_of_tiling(model: &QuantizedModel, system: System, tiling: Option<Tiling>
 /// tiles of one commitment block when that saves at least a tenth of [`estimated_cost`] against
 /// a step per layer — wide Dense layers (the MNIST MLP: 3 folds of 125k constraints, or 11 of
 /// 24k) — and keeps a step per layer otherwise (narrow layers, or a step as wide as a
-/// convolution). A private model is proven a step per layer (tiles do not bound private weights
-/// yet, docs/DESIGN.md §7.4).
+/// convolution). `Auto` proves a private model a step per layer: in tiles each tile's weights
+/// must stay within its share of the layer's bound (docs/DESIGN.md §7.1), which honest weights
+/// concentrated in a few rows may not, and every weight's digits are proven.
 pub fn resolve_tiling(
     model: &QuantizedModel,
     system: System,

@@ -125,6 +125,19 @@ pub fn output_bounds(op: &Op, weights: &Weights, fp: &FixedPoint) -> Vec<u128> {
 /// The native twin of [`enforce`]: whether `weights` (unpacked, the op's own layout) satisfy the
 /// bound under `fp`. The error names the first output that does not.
 pub fn check(op: &Op, weights: &Weights, fp: &FixedPoint) -> Result<(), String> {
+    check_share(op, weights, fp, 1)
+}
+
+/// The part of the bound one of `parts` pieces of a layer may use: `⌊(2^(S−1) − 1 − OFF) /
+/// parts⌋` for `2^(B−1)·Σ|w| + |b|` of each output. A Dense layer cut into `R ≤ parts` row tiles
+/// whose tiles each stay within their part stays within the whole bound: no partial sum of any
+/// lane, carried from tile to tile, and no final sum can leave its lane.
+pub fn share_limit(fp: &FixedPoint, parts: u32) -> u128 {
+    ((1u128 << (fp.lane_bits() - 1)) - 1 - offset(fp)) / u128::from(parts.max(1))
+}
+
+/// [`check`] for one of `parts` pieces of a layer ([`share_limit`]).
+pub fn check_share(op: &Op, weights: &Weights, fp: &FixedPoint, parts: u32) -> Result<(), String> {
     let (wl, bl) = op.weight_lens();
     if weights.w.len() != wl || weights.b.len() != bl {
         return Err(format!(
@@ -134,16 +147,21 @@ pub fn check(op: &Op, weights: &Weights, fp: &FixedPoint) -> Result<(), String> 
             op.kind()
         ));
     }
-    let limit = 1u128 << (fp.lane_bits() - 1);
+    let limit = share_limit(fp, parts);
+    let off = offset(fp);
     match output_bounds(op, weights, fp)
         .iter()
-        .position(|&b| b >= limit)
+        .position(|&b| b.saturating_sub(off) > limit)
     {
         None => Ok(()),
-        Some(o) => Err(format!(
+        Some(o) if parts <= 1 => Err(format!(
             "output {o}: Σ|w|·2^(bits−1) + |b| + offset reaches 2^{} (guard {} is too small for these weights)",
             fp.lane_bits() - 1,
             fp.guard
+        )),
+        Some(o) => Err(format!(
+            "output {o}: Σ|w|·2^(bits−1) + |b| exceeds this piece's 1/{parts} of the bound 2^{} − 1 − offset",
+            fp.lane_bits() - 1,
         )),
     }
 }
@@ -244,6 +262,20 @@ pub fn enforce<F: PrimeField + PrimeFieldBits, CS: ConstraintSystem<F>>(
     b: &[AllocatedNum<F>],
     fp: &FixedPoint,
 ) -> Result<(), SynthesisError> {
+    enforce_share(cs, op, w, b, fp, 1)
+}
+
+/// [`enforce`] for one of `parts` pieces of a layer: each output's `2^(B−1)·Σ|w| + |b|` stays
+/// within [`share_limit`] (the slack is `share_limit − 2^(B−1)·Σ|w| − |b|`, an `S`-bit number).
+/// A Dense tile of a layer with at most `parts` row tiles.
+pub fn enforce_share<F: PrimeField + PrimeFieldBits, CS: ConstraintSystem<F>>(
+    cs: &mut CS,
+    op: &Op,
+    w: &[AllocatedNum<F>],
+    b: &[AllocatedNum<F>],
+    fp: &FixedPoint,
+    parts: u32,
+) -> Result<(), SynthesisError> {
     let Some(g) = grids(op, fp) else {
         return Ok(());
     };
@@ -287,7 +319,7 @@ pub fn enforce<F: PrimeField + PrimeFieldBits, CS: ConstraintSystem<F>>(
     let kabs = grid_abs(cs, w, g.kernel_rows, fp.fw + fp.guard + 1, "k")?;
     let babs = grid_abs(cs, b, g.bias_rows, s, "b")?;
     let amax = pow2::<F>(fp.bits - 1);
-    let limit = (1u128 << (s - 1)) - 1 - offset(fp);
+    let limit = share_limit(fp, parts);
     for (o, (rows, brow, col)) in g.outputs.iter().enumerate() {
         // slack = limit − 2^(B−1)·Σ|w| − |b|, an S-bit number
         let mut lc = LinearCombination::<F>::zero() + (F::from_u128(limit), CS::one());
@@ -334,6 +366,10 @@ mod tests {
     };
 
     fn synth(op: &Op, weights: &Weights, fp: &FixedPoint) -> TamperCs<F> {
+        synth_share(op, weights, fp, 1)
+    }
+
+    fn synth_share(op: &Op, weights: &Weights, fp: &FixedPoint, parts: u32) -> TamperCs<F> {
         let p = packing::pack::<F>(op, weights, fp);
         let mut cs = TamperCs::<F>::new();
         let alloc = |cs: &mut TamperCs<F>, name: String, v: F| {
@@ -349,8 +385,35 @@ mod tests {
                 .enumerate()
                 .map(|(i, v)| alloc(&mut cs, format!("bias{i}"), *v))
                 .collect();
-        enforce(&mut cs.namespace(|| "wf"), op, &w, &b, fp).unwrap();
+        enforce_share(&mut cs.namespace(|| "wf"), op, &w, &b, fp, parts).unwrap();
         cs
+    }
+
+    /// A tile of a layer cut into two row tiles may use half the bound: exactly half satisfies
+    /// it, one unit more fails the slack check natively and in the circuit; the whole bound is
+    /// the one-part case.
+    #[test]
+    fn a_piece_of_a_layer_gets_its_share_of_the_bound() {
+        // share_limit(FP, 2) = ⌊196591 / 2⌋ = 98295 = 47·2048 + 2039
+        assert_eq!(share_limit(&FP, 1), 196_591);
+        assert_eq!(share_limit(&FP, 2), 98_295);
+        let op = Op::Dense(DenseSpec { n_in: 2, n_out: 2 });
+        let at = Weights {
+            w: vec![40, 0, 7, 1],
+            b: vec![2039, 0],
+        };
+        assert!(check_share(&op, &at, &FP, 2).is_ok());
+        let cs = synth_share(&op, &at, &FP, 2);
+        assert!(cs.is_satisfied(), "{:?}", cs.which_is_unsatisfied());
+        let mut over = at.clone();
+        over.b[0] += 1;
+        let e = check_share(&op, &over, &FP, 2).unwrap_err();
+        assert!(e.starts_with("output 0:") && e.contains("1/2"), "{e}");
+        // within the whole bound, so a layer of one piece accepts it
+        assert!(check(&op, &over, &FP).is_ok());
+        assert!(synth(&op, &over, &FP).is_satisfied());
+        let cs = synth_share(&op, &over, &FP, 2);
+        assert_eq!(cs.which_is_unsatisfied(), Some("wf/out0/slack/recompose"));
     }
 
     #[test]
