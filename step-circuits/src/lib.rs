@@ -28,6 +28,7 @@
 
 pub mod activation;
 pub mod argmax;
+pub mod band;
 pub mod commit;
 pub mod cost;
 pub mod cs;

@@ -156,32 +156,47 @@ impl Window {
     #[allow(clippy::too_many_arguments)]
     pub fn keras(
         input: Shape3,
+        kernel: (usize, usize),
+        strides: (usize, usize),
+        dilation: (usize, usize),
+        padding: Padding,
+    ) -> Result<Self, String> {
+        Self::per_axis(input, kernel, strides, dilation, (padding, padding))
+    }
+
+    /// Builds a window with Keras' rule for a padding mode per axis (height, width): Keras
+    /// windows use one mode for both; a row band of a "same" window is "valid" along its height
+    /// (`crate::band`).
+    #[allow(clippy::too_many_arguments)]
+    pub fn per_axis(
+        input: Shape3,
         (kh, kw): (usize, usize),
         (sh, sw): (usize, usize),
         (dh, dw): (usize, usize),
-        padding: Padding,
+        (pad_h, pad_w): (Padding, Padding),
     ) -> Result<Self, String> {
         if kh == 0 || kw == 0 || sh == 0 || sw == 0 || dh == 0 || dw == 0 {
             return Err("kernel, stride and dilation must be positive".into());
         }
-        let axis = |n: usize, k: usize, s: usize, d: usize| -> Result<(usize, usize), String> {
-            let eff = (k - 1) * d + 1;
-            match padding {
-                Padding::Valid => {
-                    if n < eff {
-                        return Err(format!("window {eff} larger than input {n}"));
+        let axis =
+            |n: usize, k: usize, s: usize, d: usize, padding: Padding| -> Result<_, String> {
+                let eff = (k - 1) * d + 1;
+                match padding {
+                    Padding::Valid => {
+                        if n < eff {
+                            return Err(format!("window {eff} larger than input {n}"));
+                        }
+                        Ok(((n - eff) / s + 1, 0))
                     }
-                    Ok(((n - eff) / s + 1, 0))
+                    Padding::Same => {
+                        let out = n.div_ceil(s);
+                        let total = ((out - 1) * s + eff).saturating_sub(n);
+                        Ok((out, total / 2))
+                    }
                 }
-                Padding::Same => {
-                    let out = n.div_ceil(s);
-                    let total = ((out - 1) * s + eff).saturating_sub(n);
-                    Ok((out, total / 2))
-                }
-            }
-        };
-        let (out_h, pad_top) = axis(input.h, kh, sh, dh)?;
-        let (out_w, pad_left) = axis(input.w, kw, sw, dw)?;
+            };
+        let (out_h, pad_top) = axis(input.h, kh, sh, dh, pad_h)?;
+        let (out_w, pad_left) = axis(input.w, kw, sw, dw, pad_w)?;
         Ok(Self {
             input,
             kh,
@@ -235,8 +250,8 @@ impl Shape3 {
 }
 
 impl Window {
-    /// Checks the window is one Keras builds ([`Window::keras`] with `Valid` or `Same` padding)
-    /// over a valid input: what the gadgets' index arithmetic and pooling's tap counts rely on.
+    /// Checks the window is one [`Window::per_axis`] builds (`Valid` or `Same` on each axis) over
+    /// a valid input: what the gadgets' index arithmetic and pooling's tap counts rely on.
     pub fn validate(&self) -> Result<(), String> {
         self.input.validate()?;
         for v in [self.kh, self.kw, self.sh, self.sw, self.dh, self.dw] {
@@ -247,12 +262,14 @@ impl Window {
         let k = (self.kh, self.kw);
         let st = (self.sh, self.sw);
         let d = (self.dh, self.dw);
-        let keras = [Padding::Valid, Padding::Same]
+        use Padding::{Same, Valid};
+        let built = [(Valid, Valid), (Valid, Same), (Same, Valid), (Same, Same)]
             .into_iter()
-            .filter_map(|p| Window::keras(self.input, k, st, d, p).ok());
-        if !keras.into_iter().any(|w| w == *self) {
+            .filter_map(|p| Window::per_axis(self.input, k, st, d, p).ok());
+        if !built.into_iter().any(|w| w == *self) {
             return Err(
-                "the window is not one of Keras' valid or same windows over its input".into(),
+                "the window is not valid or same (per axis, as Keras builds them) over its input"
+                    .into(),
             );
         }
         bounded_mul(
