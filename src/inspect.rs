@@ -41,7 +41,7 @@ pub struct LayerReport {
 /// The uniform step circuit.
 #[derive(Clone, Debug, Serialize)]
 pub struct StepCircuitReport {
-    /// Number of steps (a step per layer, or per tile of a tiled Dense layer).
+    /// Number of steps (a step per layer, per tile of a tiled Dense layer, per row band).
     pub steps: usize,
     /// Steps proven in one fold (`--steps-per-fold`, or the default for this circuit).
     pub steps_per_fold: usize,
@@ -49,7 +49,8 @@ pub struct StepCircuitReport {
     pub folds: usize,
     /// The step size asked for (`--step-size`: rows, `layer` or `auto`).
     pub step_size: crate::fold::StepSize,
-    /// How Dense layers are tiled, if they are (what `step_size` resolved to).
+    /// How Dense layers are tiled and convolutions banded, if they are (what `step_size`
+    /// resolved to).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tiling: Option<Tiling>,
     /// Constraints of one step (kerafold's circuit, without Nova's own verifier circuit).
@@ -97,6 +98,9 @@ pub struct Breakdown {
     pub weight_wellformedness: usize,
     /// Selecting the active slot: gating its inputs and outputs onto the bus.
     pub slot_selection: usize,
+    /// Row bands: reading a band's rows from its input stream and tail, writing its outputs to
+    /// the output stream, and carrying both to the next band (docs/DESIGN.md §7.4).
+    pub band_streams: usize,
     /// The step descriptor, the residual and class state, the chains and the counter.
     pub state: usize,
 }
@@ -256,6 +260,7 @@ fn breakdown(arch: &Arc<Architecture>) -> Result<Breakdown> {
             ["commit_y" | "out_commitment", ..] => &mut b.output_commitment,
             ["slot", "digest" | "sel_digest", ..] | ["digest", ..] => &mut b.weight_hashing,
             ["slot", "wf", ..] => &mut b.weight_wellformedness,
+            [p, ..] if p.starts_with("band_") => &mut b.band_streams,
             ["slot", ..]
             | ["y" | "zero" | "mask" | "mask_monotone" | "mask_count" | "in_blocks" | "out_blocks", ..] => {
                 &mut b.slot_selection
@@ -303,6 +308,7 @@ mod tests {
             ("residual", StepSize::PerLayer),
             ("mlp", StepSize::PerLayer),
             ("mlp", StepSize::Rows(1)),
+            ("cnn", StepSize::Rows(1)),
         ] {
             let (graph, inputs) = crate::model::test_fixture(name);
             let (q, _) =
@@ -327,6 +333,7 @@ mod tests {
                 + b.output_commitment
                 + b.weight_hashing
                 + b.slot_selection
+                + b.band_streams
                 + b.state;
             assert_eq!(sum, r.constraints_per_step, "{name}: {b:?}");
             // Nova's circuits per fold: ~11.5k on top of the step, ~10.5k on the other curve

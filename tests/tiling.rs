@@ -34,6 +34,7 @@ fn tiling(m: &QuantizedModel) -> Tiling {
     Tiling {
         rows: l,
         outputs: l,
+        bands: true,
     }
 }
 
@@ -96,6 +97,7 @@ fn a_tiled_model_proves_and_verifies_the_untiled_outputs() {
     forged.claim.tiling = Some(Tiling {
         rows: 120,
         outputs: 60,
+        bands: false,
     });
     let e = inference::verify(&forged, &vopts).unwrap_err();
     assert!(e.to_string().contains("differs from the proof's"), "{e}");
@@ -104,7 +106,11 @@ fn a_tiled_model_proves_and_verifies_the_untiled_outputs() {
     // hostile tilings are refused before any key is derived: no rows, rows that are not whole
     // blocks, a tile wider than any bus
     for rows in [0, 7, 60 << 30] {
-        forged.claim.tiling = Some(Tiling { rows, outputs: 60 });
+        forged.claim.tiling = Some(Tiling {
+            rows,
+            outputs: 60,
+            bands: false,
+        });
         let e = inference::verify(&forged, &vopts).unwrap_err();
         assert!(matches!(e, kerafold::Error::Usage(_)), "{rows} rows: {e}");
     }
@@ -299,6 +305,7 @@ fn a_step_size_is_rounded_up_to_whole_blocks() {
     let odd = Tiling {
         rows: 60,
         outputs: 50,
+        bands: false,
     };
     let e = Architecture::compile_tiled(&m, Some(odd)).unwrap_err();
     assert!(e.to_string().contains("multiple of 60"), "{e}");
@@ -421,4 +428,146 @@ fn a_packed_step_turned_off_is_rejected() {
     let z = fold_packed(&m, &x, 2, &[vec![0, 1], vec![2, 3]]).unwrap();
     assert_ne!(z[0], want[0]);
     assert_ne!(z[3], want[3]);
+}
+
+/// The shipped CNN fixture (Conv, MaxPool, Conv, MaxPool, Dense on 12×12×1) and its first input.
+fn cnn() -> (QuantizedModel, Vec<i64>) {
+    let (m, fx) = common::quantized_fixture("cnn");
+    let x = m.quantize_input(&fx.inputs[0], Some(0)).unwrap();
+    (m, x)
+}
+
+/// Row bands of one output row (a step size of one commitment block).
+fn bands(m: &QuantizedModel) -> Tiling {
+    Tiling::square(1, &m.fp).unwrap()
+}
+
+#[test]
+fn convolutions_and_pooling_in_row_bands_prove_and_verify_the_whole_layers_outputs() {
+    let (m, x) = cnn();
+    let arch = Architecture::compile_tiled(&m, Some(bands(&m))).unwrap();
+    let banded: Vec<_> = arch.slots.iter().filter(|s| s.band.is_some()).collect();
+    assert!(
+        banded.len() >= 2,
+        "the CNN's convolutions run in bands: {:?}",
+        arch.slots
+    );
+    assert!(
+        arch.steps.len() > m.steps.len() + 4,
+        "{} steps",
+        arch.steps.len()
+    );
+    let whole = Architecture::compile(&m).unwrap();
+    let (c_banded, c_whole) = (
+        inference::circuit::step_constraints::<F>(&Arc::new(arch.clone())).unwrap(),
+        inference::circuit::step_constraints::<F>(&Arc::new(whole)).unwrap(),
+    );
+    println!("step circuit: {c_banded} constraints in bands, {c_whole} a step per layer");
+    let z = fold_checked(&arch, &m, &x, |_, _| {}).unwrap();
+    let reference = m.trace(&x, None).unwrap();
+    assert_eq!(z[5], F::from(reference.class as u64), "the class");
+    assert_eq!(
+        z[6..],
+        [F::from(0u64); 3],
+        "nothing carried past the last layer"
+    );
+
+    let params = scratch_dir("bands-prove");
+    let opts = ProveOptions {
+        params_dir: params.clone(),
+        tiling: Some(bands(&m)),
+        ..ProveOptions::default()
+    };
+    let (proof, _) = inference::prove(&m, &x, &opts, &mut |_| {}).unwrap();
+    assert_eq!(proof.claim.tiling, Some(bands(&m)));
+    assert_eq!(proof.claim.class, reference.class);
+    let vopts = VerifyOptions {
+        params_dir: params,
+        model: Some(m.clone()),
+        input: Some(x.clone()),
+        ..VerifyOptions::default()
+    };
+    inference::verify(&proof, &vopts).unwrap();
+}
+
+#[test]
+fn a_band_reading_other_rows_or_carrying_a_forged_tail_is_unsatisfiable() {
+    let (m, x) = cnn();
+    let arch = Architecture::compile_tiled(&m, Some(bands(&m))).unwrap();
+    let second = arch
+        .steps
+        .iter()
+        .position(|s| s.band.is_some_and(|b| !b.first && b.new_blocks > 0))
+        .unwrap();
+    // the band's new blocks replaced by zeros: its input stream no longer reads the tensor
+    let (i, e) = fold_checked(&arch, &m, &x, |i, w| {
+        if i == second {
+            w.x.iter_mut().for_each(|v| *v = 0);
+        }
+    })
+    .unwrap_err();
+    println!("rows: step {i}: {e}");
+    assert!(i >= second, "{i}: {e}");
+    // a forged tail: its digest is not the state's
+    let (i, e) = fold_checked(&arch, &m, &x, |i, w| {
+        if i == second {
+            w.tail[0] += 1;
+        }
+    })
+    .unwrap_err();
+    assert_eq!(i, second);
+    assert!(e.contains("band_carry_is_state"), "{e}");
+    // forged carried outputs, likewise
+    let (i, e) = fold_checked(&arch, &m, &x, |i, w| {
+        if i == second {
+            w.carried[0] += 1;
+        }
+    })
+    .unwrap_err();
+    assert_eq!(i, second);
+    assert!(e.contains("band_carry_is_state"), "{e}");
+}
+
+#[test]
+fn skipped_repeated_or_reordered_bands_are_rejected() {
+    let (m, x) = cnn();
+    let honest = Architecture::compile_tiled(&m, Some(bands(&m))).unwrap();
+    let b = honest
+        .steps
+        .iter()
+        .position(|s| s.band.is_some_and(|b| !b.first && !b.last))
+        .unwrap();
+    let mut skipped = honest.clone();
+    skipped.steps.remove(b);
+    assert!(
+        skipped.validate().is_err(),
+        "a verifier's own architecture never skips"
+    );
+    rejected(&honest, &skipped, &m, &x);
+    let mut repeated = honest.clone();
+    repeated.steps[b] = repeated.steps[b - 1].clone();
+    rejected(&honest, &repeated, &m, &x);
+    let mut reordered = honest.clone();
+    reordered.steps.swap(b, b + 1);
+    rejected(&honest, &reordered, &m, &x);
+}
+
+#[test]
+fn private_weights_in_row_bands_satisfy_the_well_formedness_checks() {
+    // a band slot holds its layer's whole kernel: the layer's bound applies as it is
+    let (m, x) = cnn();
+    let arch = Arc::new(Architecture::compile_tiled(&m, Some(bands(&m))).unwrap());
+    let parts = arch.tile_parts();
+    for (slot, p) in arch.slots.iter().zip(&parts) {
+        assert!(slot.band.is_none() || *p == 1, "a band slot takes no share");
+    }
+    let trace = m.trace(&x, None).unwrap();
+    let mut z = public_initial_state::<F>(&arch, &trace);
+    for i in 0..arch.steps.len() {
+        let w = Arc::new(public_step_witness::<F>(&arch, &m, &trace, i));
+        z = check_private_step(&arch, &w, &z)
+            .unwrap_or_else(|e| panic!("step {i}: {e}"))
+            .0;
+    }
+    assert_eq!(z[5], F::from(trace.class as u64));
 }

@@ -99,23 +99,32 @@ impl fmt::Display for InspectReport {
         )?;
         let why = match s.step_size {
             StepSize::Auto => {
-                " (the default: tiles of one block where they are estimated to prove faster)"
+                " (the default: a step per layer would exceed 65,536 constraints, or tiles are estimated to prove faster)"
             }
             _ => "",
         };
         match s.tiling {
             Some(t) => writeln!(
                 f,
-                "step size: Dense layers in tiles of {} input rows × up to {} outputs{why}",
-                t.rows, t.outputs
+                "step size: Dense layers in tiles of {} input rows × up to {} outputs{}{why}",
+                t.rows,
+                t.outputs,
+                if t.bands {
+                    format!(
+                        ", convolution and pooling in row bands of about {} outputs",
+                        t.rows
+                    )
+                } else {
+                    String::new()
+                }
             )?,
             None if s.step_size == StepSize::Auto => writeln!(
                 f,
-                "step size: one step per layer (the default: tiles of one block are not estimated to prove faster here; --step-size N forces tiles of N rows)"
+                "step size: one step per layer (the default: the step is within 65,536 constraints and tiles are not estimated to prove faster here; --step-size N forces tiles and bands of N)"
             )?,
             None => writeln!(
                 f,
-                "step size: one step per layer (--step-size N cuts Dense layers into tiles of N rows)"
+                "step size: one step per layer (--step-size N cuts Dense layers into tiles of N rows, convolutions and pooling into row bands)"
             )?,
         }
         let b = &s.breakdown;
@@ -130,6 +139,7 @@ impl fmt::Display for InspectReport {
             ("output commitment", b.output_commitment),
             ("weight hashing", b.weight_hashing),
             ("slot selection", b.slot_selection),
+            ("band streams", b.band_streams),
             ("state", b.state),
         ];
         let shares: Vec<String> = parts

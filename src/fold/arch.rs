@@ -10,6 +10,7 @@
 
 use crate::model::QuantizedModel;
 use crate::{Error, Result};
+use kerafold_step_circuits::band::{Band, BandIo, BandPlan};
 use kerafold_step_circuits::native::Weights;
 use kerafold_step_circuits::packing::{self, Packed};
 use kerafold_step_circuits::spec::{Act, DenseSpec, FixedPoint, Op, ViewOp};
@@ -33,6 +34,19 @@ pub struct Slot {
     /// its op is one tile's geometry, rows × outputs.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub tile: bool,
+    /// The slot runs the row bands of a convolution or pooling layer
+    /// (`kerafold_step_circuits::band`): its op is one band's geometry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub band: Option<BandSlot>,
+}
+
+/// The layer a band slot's bands cut, and the output rows of a band.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BandSlot {
+    /// The whole layer's operation.
+    pub layer: Op,
+    /// Output rows per band.
+    pub rows: usize,
 }
 
 impl Slot {
@@ -67,6 +81,9 @@ pub struct StepDesc {
     /// For a tile of a Dense layer: where it lies in the layer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tile: Option<TileDesc>,
+    /// For a row band of a convolution or pooling layer: where it lies in the layer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub band: Option<Band>,
 }
 
 /// One tile of a Dense layer: input rows `row0 .. row0 + rows` against the output block
@@ -98,6 +115,10 @@ pub struct Tiling {
     pub rows: usize,
     /// Outputs per tile (a whole number of commitment blocks when a layer has more).
     pub outputs: usize,
+    /// Convolution and pooling layers run in row bands of about `rows` output values
+    /// (`kerafold_step_circuits::band`; at least one output row).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub bands: bool,
 }
 
 impl Tiling {
@@ -114,7 +135,15 @@ impl Tiling {
         Ok(Self {
             rows,
             outputs: rows,
+            bands: true,
         })
+    }
+
+    /// Output rows per band of a layer with `op`'s output: about `rows` output values, at least
+    /// one row.
+    pub fn band_rows(&self, op: &Op) -> usize {
+        let out = op.output_shape();
+        (self.rows / (out.w * out.c).max(1)).max(1)
     }
 }
 
@@ -145,6 +174,7 @@ pub struct Architecture {
 /// Slot grouping key.
 #[derive(PartialEq)]
 enum Key {
+    Band(Op, usize, Act),
     Tile(Act),
     Dense(Act),
     Add(Act),
@@ -173,6 +203,29 @@ fn merge(a: &Op, b: &Op) -> Op {
     }
 }
 
+/// The output rows per band of a layer cut into row bands under `tiling`, or `None` for a layer
+/// run whole: convolution and pooling layers without views that make more than one band.
+fn banded_rows(s: &crate::model::QStep, tiling: Option<Tiling>, bits: u32) -> Option<usize> {
+    let t = tiling.filter(|t| t.bands)?;
+    if !s.views.is_empty() || kerafold_step_circuits::band::window(&s.op).is_none() {
+        return None;
+    }
+    let rows = t.band_rows(&s.op);
+    BandPlan::new(&s.op, rows, bits)
+        .ok()
+        .filter(|p| p.bands.len() > 1)
+        .map(|_| rows)
+}
+
+/// The tail the bands of `layers` (op, rows per band) share: the longest any of them needs.
+fn shared_tail(layers: impl Iterator<Item = (Op, usize)>, bits: u32) -> usize {
+    layers
+        .filter_map(|(op, rows)| BandPlan::new(&op, rows, bits).ok())
+        .map(|p| p.tail)
+        .max()
+        .unwrap_or(0)
+}
+
 impl Architecture {
     /// Compiles the step circuit's layout for `model`, one step per layer.
     pub fn compile(model: &QuantizedModel) -> Result<Self> {
@@ -191,12 +244,61 @@ impl Architecture {
         let tiled = |s: &crate::model::QStep| {
             tiling.is_some() && s.views.is_empty() && matches!(s.op, Op::Dense(_))
         };
-        let mut width = if model.steps.first().is_some_and(tiled) {
+        // the layers cut into row bands, and the tail their bands share (one window per step)
+        let band_rows: Vec<Option<usize>> = model
+            .steps
+            .iter()
+            .map(|s| banded_rows(s, tiling, model.fp.bits))
+            .collect();
+        let tail = shared_tail(
+            model
+                .steps
+                .iter()
+                .zip(&band_rows)
+                .filter_map(|(s, r)| r.map(|r| (s.op, r))),
+            model.fp.bits,
+        );
+        let mut width = if model.steps.first().is_some_and(tiled) || band_rows[0].is_some() {
             0
         } else {
             model.input_len()
         };
-        for s in &model.steps {
+        for (s, rows) in model.steps.iter().zip(&band_rows) {
+            if let Some(rows) = *rows {
+                let plan = BandPlan::with_tail(&s.op, rows, model.fp.bits, tail)
+                    .map_err(|e| Error::Usage(format!("layer '{}': {e}", s.name)))?;
+                let k = Key::Band(s.op, rows, s.act);
+                let idx = match keys.iter().position(|x| *x == k) {
+                    Some(i) => i,
+                    None => {
+                        keys.push(k);
+                        slots.push(Slot {
+                            views: vec![],
+                            op: plan.op,
+                            act: s.act,
+                            padded: true,
+                            tile: false,
+                            band: Some(BandSlot { layer: s.op, rows }),
+                        });
+                        slots.len() - 1
+                    }
+                };
+                let out = s.op.output_shape();
+                width = width
+                    .max(plan.new_blocks * plan.block)
+                    .max(plan.op.output_len());
+                for (j, b) in plan.bands.iter().enumerate() {
+                    steps.push(StepDesc {
+                        name: s.name.clone(),
+                        slot: idx,
+                        n_out: b.out_rows * out.w * out.c,
+                        save_input: s.save_input && j == 0,
+                        tile: None,
+                        band: Some(*b),
+                    });
+                }
+                continue;
+            }
             if let (Some(t), Op::Dense(d)) = (tiling, s.op) {
                 if tiled(s) {
                     let k = Key::Tile(s.act);
@@ -234,6 +336,7 @@ impl Architecture {
                                 act: s.act,
                                 padded: true,
                                 tile: true,
+                                band: None,
                             });
                             slots.len() - 1
                         }
@@ -258,6 +361,7 @@ impl Architecture {
                                     rows: t.rows.min(d.n_in - row0),
                                     col0,
                                 }),
+                                band: None,
                             });
                         }
                     }
@@ -282,6 +386,7 @@ impl Architecture {
                         act: s.act,
                         padded: false,
                         tile: false,
+                        band: None,
                     });
                     slots.len() - 1
                 }
@@ -293,12 +398,13 @@ impl Architecture {
                 n_out: s.op.output_len(),
                 save_input: s.save_input,
                 tile: None,
+                band: None,
             });
         }
         // a padded slot may have grown past steps that were assigned before it grew; a tile
         // slot reads its rows from the bus and writes its outputs there
         for s in &mut slots {
-            if s.padded {
+            if s.padded && s.band.is_none() {
                 width = width.max(s.op.input_len()).max(s.op.output_len());
             }
         }
@@ -324,7 +430,8 @@ impl Architecture {
         let mut out = Vec::with_capacity(self.steps.len());
         let mut layer = 0usize;
         for (i, s) in self.steps.iter().enumerate() {
-            let continues = s.tile.is_some_and(|t| !(t.first && t.out_first));
+            let continues = s.tile.is_some_and(|t| !(t.first && t.out_first))
+                || s.band.is_some_and(|b| !b.first);
             if i > 0 && !continues {
                 layer += 1;
             }
@@ -358,7 +465,10 @@ impl Architecture {
         let in_len = len(&self.input_shape, "input")?;
         let out_len = len(&self.output_shape, "output")?;
         // a tiled first layer reads the input a tile at a time; anything else reads it whole
-        let tiled_input = self.steps.first().is_some_and(|s| s.tile.is_some());
+        let tiled_input = self
+            .steps
+            .first()
+            .is_some_and(|s| s.tile.is_some() || s.band.is_some());
         if self.width == 0 || self.width > MAX_LEN || (in_len > self.width && !tiled_input) {
             return Err(format!("bus width {} does not hold the input", self.width));
         }
@@ -383,14 +493,23 @@ impl Architecture {
             if n.is_some_and(|n| n != slot.op.input_len()) {
                 return Err(err("the views' output is not the op's input".into()));
             }
-            if slot.raw_input_len() > self.width || slot.op.output_len() > self.width {
+            // a band slot reads its rows from the band window, not the bus
+            let reads = if slot.band.is_some() {
+                0
+            } else {
+                slot.raw_input_len()
+            };
+            if reads > self.width || slot.op.output_len() > self.width {
                 return Err(err(format!("wider than the bus ({})", self.width)));
             }
             if slot.padded
+                && slot.band.is_none()
                 && !(slot.views.is_empty()
                     && matches!(slot.op, Op::Dense(_) | Op::Add { .. } | Op::Identity { .. }))
             {
-                return Err(err("only Dense, Add and Identity slots are padded".into()));
+                return Err(err(
+                    "only Dense, Add, Identity and band slots are padded".into()
+                ));
             }
             if slot.tile {
                 let block = kerafold_step_circuits::commit::block_len(self.fp.bits);
@@ -405,6 +524,7 @@ impl Architecture {
                 }
             }
         }
+        self.validate_bands()?;
         for (i, st) in self.steps.iter().enumerate() {
             let slot = self.slots.get(st.slot).ok_or_else(|| {
                 format!("step {i} ('{}'): slot {} does not exist", st.name, st.slot)
@@ -438,6 +558,97 @@ impl Architecture {
             _ => {
                 return Err("the last step, and only it, must be the ArgMax over the output".into())
             }
+        }
+        Ok(())
+    }
+
+    /// Per slot, the row bands of its layer for a band slot: every band layer's plan, with the
+    /// tail they share.
+    pub fn band_plans(&self) -> std::result::Result<Vec<Option<BandPlan>>, String> {
+        let bits = self.fp.bits;
+        let layers = || {
+            self.slots
+                .iter()
+                .filter_map(|s| s.band.map(|b| (b.layer, b.rows)))
+        };
+        let tail = shared_tail(layers(), bits);
+        self.slots
+            .iter()
+            .map(|s| {
+                s.band
+                    .map(|b| BandPlan::with_tail(&b.layer, b.rows, bits, tail))
+                    .transpose()
+            })
+            .collect()
+    }
+
+    /// The band IO the step circuit shares among its band slots (`None`: no bands).
+    pub fn band_io(&self) -> Option<BandIo> {
+        let plans = self.band_plans().ok()?;
+        plans.iter().flatten().map(BandPlan::io).reduce(BandIo::max)
+    }
+
+    /// Whether the architecture carries state between the steps of a layer (Dense tiles or row
+    /// bands): the state then holds the input stream, the carried values and the output chain.
+    pub fn has_carry(&self) -> bool {
+        self.tiling.is_some() || self.slots.iter().any(|s| s.band.is_some())
+    }
+
+    /// The row bands: every band slot is its layer's band geometry in a banded architecture,
+    /// within the bus; every band step runs in a band slot, and each layer's bands run whole and
+    /// in order, exactly as [`BandPlan`] cuts the layer (what the circuit's shifters and counts
+    /// are sized by).
+    fn validate_bands(&self) -> std::result::Result<(), String> {
+        if !self.slots.iter().any(|s| s.band.is_some())
+            && !self.steps.iter().any(|s| s.band.is_some())
+        {
+            return Ok(());
+        }
+        if !self.tiling.is_some_and(|t| t.bands) {
+            return Err("row bands in an architecture whose tiling has none".into());
+        }
+        let plans = self.band_plans().map_err(|e| format!("a band slot: {e}"))?;
+        for (i, (slot, plan)) in self.slots.iter().zip(&plans).enumerate() {
+            let Some(plan) = plan else { continue };
+            if slot.op != plan.op || !slot.views.is_empty() || !slot.padded || slot.tile {
+                return Err(format!(
+                    "slot {i}: a band slot is its layer's band, padded, without views"
+                ));
+            }
+            if plan.new_blocks * plan.block > self.width {
+                return Err(format!("slot {i}: a band's window is wider than the bus"));
+            }
+        }
+        let mut run: Option<(usize, usize)> = None; // (slot, next band) of an unfinished layer
+        for (i, st) in self.steps.iter().enumerate() {
+            let err = |what: &str| format!("step {i} ('{}'): {what}", st.name);
+            let plan = self
+                .slots
+                .get(st.slot)
+                .and(plans.get(st.slot))
+                .and_then(|p| p.as_ref());
+            match (plan, st.band) {
+                (None, None) if run.is_none() => {}
+                (None, None) => return Err(err("interrupts a layer's bands")),
+                (Some(plan), Some(b)) => {
+                    let k = match run {
+                        _ if b.first => 0,
+                        Some((slot, k)) if slot == st.slot => k,
+                        _ => return Err(err("a band outside its layer's run")),
+                    };
+                    if plan.bands.get(k) != Some(&b) {
+                        return Err(err("a band that is not its layer's next"));
+                    }
+                    if run.is_some() && b.first {
+                        return Err(err("interrupts a layer's bands"));
+                    }
+                    run = (!b.last).then_some((st.slot, k + 1));
+                }
+                _ => return Err(err("a band must run in a band slot, and only a band")),
+            }
+        }
+        if run.is_some() {
+            return Err("a layer's bands do not finish".into());
         }
         Ok(())
     }
@@ -489,9 +700,15 @@ impl Architecture {
     /// the last tile of a Dense layer the layer's.
     pub fn step_output_len(&self, step: usize) -> usize {
         let s = &self.steps[step];
-        match s.tile {
-            Some(t) => t.col0 + s.n_out,
-            None => s.n_out,
+        match (
+            s.tile,
+            s.band,
+            self.slots.get(s.slot).and_then(|slot| slot.band),
+        ) {
+            (Some(t), _, _) => t.col0 + s.n_out,
+            // a band leaves its layer's input current, the last its layer's output
+            (None, Some(_), Some(b)) => b.layer.output_len(),
+            _ => s.n_out,
         }
     }
 
@@ -499,6 +716,11 @@ impl Architecture {
     /// committed over its own length, `kerafold_step_circuits::commit`).
     pub fn step_blocks(&self, step: usize) -> (usize, usize) {
         use kerafold_step_circuits::commit::num_blocks;
+        if let Some(b) = self.steps[step].band {
+            // a band reads its new blocks (the bus opening holds at least one, zeros if none)
+            // and writes through its own output stream
+            return (b.new_blocks.max(1), 1);
+        }
         (
             num_blocks(self.step_input_len(step), self.fp.bits),
             num_blocks(self.steps[step].n_out, self.fp.bits),
@@ -581,6 +803,14 @@ impl Architecture {
                         }
                         None => self.slot_weights(step, &ms.weights, &ms.op),
                     };
+                    if slot.op.weight_lens() != (w.w.len(), w.b.len()) {
+                        // an architecture that is not this model's (a tamper test's): zeros,
+                        // which fail the model chain instead of panicking here
+                        return Packed {
+                            w: vec![F::ZERO; wl],
+                            b: vec![F::ZERO; bl],
+                        };
+                    }
                     packing::pack(&slot.op, &w, &self.fp)
                 } else {
                     Packed {

@@ -3,6 +3,7 @@
 
 use super::arch::Architecture;
 use crate::model::QuantizedModel;
+use kerafold_step_circuits::band::Band;
 use kerafold_step_circuits::commit::commit_native;
 use kerafold_step_circuits::packing::Packed;
 use kerafold_step_circuits::poseidon::{hash, hash_narrow};
@@ -36,21 +37,42 @@ pub(crate) fn blocks_word<F: Field>(in_blocks: usize, out_blocks: usize) -> F {
     F::from(in_blocks as u64) + F::from(out_blocks as u64) * F::from(1u64 << 32)
 }
 
+/// A band's place as one field element (`2^64·` this is added to [`blocks_word`]):
+/// `new_blocks + 2^24·offset + 2^48·carried + 2^72·emit` (each below 2^24).
+pub(crate) fn band_word<F: Field>(b: &Band) -> F {
+    let k = F::from(1u64 << 24);
+    F::from(b.new_blocks as u64)
+        + k * (F::from(b.offset as u64)
+            + k * (F::from(b.carried as u64) + k * F::from(b.emit as u64)))
+}
+
+/// `2^64`, the place of [`band_word`] in the block word.
+pub(crate) fn band_word_scale<F: Field>() -> F {
+    F::from(1u64 << 32) * F::from(1u64 << 32)
+}
+
 /// The architecture chain after every step (the value the final state must hold):
-/// `H_narrow(prev, slot, n_out, save and tile flags, blocks_word)` per step.
+/// `H_narrow(prev, slot, n_out, save and tile/band flags, blocks_word + 2^64·band_word)` per
+/// step.
 pub fn arch_chain<F: Field>(arch: &Architecture) -> F {
     arch.steps.iter().enumerate().fold(F::ZERO, |acc, (i, s)| {
         let (bi, bo) = arch.step_blocks(i);
-        // save, and for a tile its flags: save + 2·first + 4·last + 8·out_first + 16·out_last
+        // save, a tile's flags and a band's: save + 2·first + 4·last + 8·out_first
+        // + 16·out_last + 32·band_first + 64·band_last
         let flags = s.tile.map_or(0, |t| {
             2 * t.first as u64 + 4 * t.last as u64 + 8 * t.out_first as u64 + 16 * t.out_last as u64
-        });
+        }) + s
+            .band
+            .map_or(0, |b| 32 * b.first as u64 + 64 * b.last as u64);
+        let band = s
+            .band
+            .map_or(F::ZERO, |b| band_word_scale::<F>() * band_word::<F>(&b));
         hash_narrow(&[
             acc,
             F::from(s.slot as u64),
             F::from(s.n_out as u64),
             F::from(s.save_input as u64 + flags),
-            blocks_word(bi, bo),
+            blocks_word::<F>(bi, bo) + band,
         ])
     })
 }

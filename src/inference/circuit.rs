@@ -27,7 +27,8 @@
 
 use crate::fold::arch::Architecture;
 use crate::fold::commit::nothing_saved;
-use kerafold_step_circuits::commit::{chain, open_prefix, BlockCount};
+use kerafold_step_circuits::band::{self, Band, BandIo, Count};
+use kerafold_step_circuits::commit::{chain, open_prefix, range_checked, BlockCount};
 use kerafold_step_circuits::field::{from_i64, pow2};
 use kerafold_step_circuits::packing::Packed;
 use kerafold_step_circuits::poseidon::{hash_gadget, hash_narrow_gadget};
@@ -50,7 +51,7 @@ pub const TILED_ARITY: usize = 9;
 
 /// The state size of `arch`'s circuit.
 pub fn arity(arch: &Architecture) -> usize {
-    if arch.tiling.is_some() {
+    if arch.has_carry() {
         TILED_ARITY
     } else {
         ARITY
@@ -112,6 +113,13 @@ pub struct StepWitness<F> {
     /// For a tile after its block's first: the packed partial sums so far (zeros otherwise),
     /// as many as the widest tile slot carries.
     pub acc_in: Vec<F>,
+    /// For a row band: where it lies in its layer (its new blocks are `x`, `r_in` the input
+    /// stream's chain before them and `r_out` the output chain before its outputs).
+    pub band: Option<Band>,
+    /// For a row band: the tail carried in (zeros otherwise), as long as the band window's.
+    pub tail: Vec<i64>,
+    /// For a row band: the outputs carried in (zeros otherwise), a block less one.
+    pub carried: Vec<i64>,
 }
 
 /// The flags of a tile step (`first`, `last` input tile of its output block; `out_first`,
@@ -434,6 +442,241 @@ impl<F: Field> TileBits<F> {
     }
 }
 
+/// The band part of a step of an architecture with row bands (docs/DESIGN.md §7.4): its flags,
+/// counts and shift amounts (all in the architecture chain), and what the previous band carried.
+struct BandBits<F: Field> {
+    io: BandIo,
+    /// A band runs (one of the band slots is selected).
+    is: Boolean,
+    first: Boolean,
+    last: Boolean,
+    /// A band that is not its layer's first: it continues the streams.
+    cont: Boolean,
+    /// A band that is not its layer's last: the streams go on to the next fold.
+    mid: Boolean,
+    /// A layer's last band: its output chain becomes the current tensor.
+    ends: Boolean,
+    new: Count<F>,
+    offset: Vec<Boolean>,
+    carried_n: Vec<Boolean>,
+    emit: Count<F>,
+    /// The tail and the carried outputs, range-checked and checked against `z[7]`.
+    tail: Vec<AllocatedNum<F>>,
+    carried: Vec<AllocatedNum<F>>,
+}
+
+impl<F: Field> BandBits<F> {
+    fn alloc<CS: ConstraintSystem<F>>(
+        cs: &mut CS,
+        arch: &Architecture,
+        io: BandIo,
+        sel: &[Boolean],
+        z_carry: &AllocatedNum<F>,
+        w: Option<&StepWitness<F>>,
+    ) -> Result<Self, SynthesisError> {
+        let b = w.map(|w| w.band);
+        let flag = |cs: &mut CS, name: &str, v: Option<bool>| -> Result<Boolean, SynthesisError> {
+            Ok(Boolean::from(AllocatedBit::alloc(
+                cs.namespace(|| name.to_string()),
+                v,
+            )?))
+        };
+        let first = flag(cs, "band_first", b.map(|b| b.is_some_and(|b| b.first)))?;
+        let last = flag(cs, "band_last", b.map(|b| b.is_some_and(|b| b.last)))?;
+        let is = flag(cs, "is_band", b.map(|b| b.is_some()))?;
+        cs.enforce(
+            || "is_band_sel",
+            |lc| {
+                arch.slots
+                    .iter()
+                    .zip(sel)
+                    .filter(|(s, _)| s.band.is_some())
+                    .fold(lc, |lc, (_, b)| lc + &b.lc(CS::one(), F::ONE))
+            },
+            |lc| lc + CS::one(),
+            |_| is.lc(CS::one(), F::ONE),
+        );
+        let cont = and_not(cs.namespace(|| "band_cont"), &is, &first)?;
+        let mid = and_not(cs.namespace(|| "band_mid"), &is, &last)?;
+        let ends = Boolean::and(cs.namespace(|| "band_ends"), &is, &last)?;
+        let field = |f: fn(&Band) -> usize| b.map(|b| b.map_or(0, |b| f(&b)));
+        let new = Count::alloc(
+            &mut cs.namespace(|| "band_new"),
+            io.new_blocks,
+            field(|b| b.new_blocks),
+        )?;
+        let offset = band::alloc_amount(
+            &mut cs.namespace(|| "band_offset"),
+            io.max_offset,
+            field(|b| b.offset),
+        )?;
+        let carried_n = band::alloc_amount(
+            &mut cs.namespace(|| "band_carried_n"),
+            io.block - 1,
+            field(|b| b.carried),
+        )?;
+        let emit = Count::alloc(
+            &mut cs.namespace(|| "band_emit"),
+            io.emit_blocks,
+            field(|b| b.emit),
+        )?;
+        let values = |cs: &mut CS, name: &str, n: usize, get: fn(&StepWitness<F>) -> &[i64]| {
+            (0..n)
+                .map(|i| {
+                    alloc(
+                        cs,
+                        &format!("{name}{i}"),
+                        w.map(|w| from_i64::<F>(get(w).get(i).copied().unwrap_or(0))),
+                    )
+                })
+                .collect::<Result<Vec<_>, _>>()
+        };
+        let tail = values(cs, "band_tail", io.tail, |w| &w.tail)?;
+        let carried = values(cs, "band_carried", io.block - 1, |w| &w.carried)?;
+        // what the previous band carried: its digest is the state's; a first band carries zeros
+        let both: Vec<_> = tail.iter().chain(&carried).cloned().collect();
+        range_checked(
+            &mut cs.namespace(|| "band_carry_range"),
+            &both,
+            arch.fp.bits,
+        )?;
+        let d = band::carry_digest(&mut cs.namespace(|| "band_carry_in"), &both, arch.fp.bits)?;
+        let zeros = band::carry_digest_native::<F>(&vec![0; both.len()], arch.fp.bits);
+        cs.enforce(
+            || "band_carry_is_state",
+            |_| cont.lc(CS::one(), F::ONE),
+            |lc| lc + d.get_variable() - z_carry.get_variable(),
+            |lc| lc,
+        );
+        let first_is = Boolean::and(cs.namespace(|| "band_first_is"), &is, &first)?;
+        cs.enforce(
+            || "band_first_carries_nothing",
+            |_| first_is.lc(CS::one(), F::ONE),
+            |lc| lc + d.get_variable() - (zeros, CS::one()),
+            |lc| lc,
+        );
+        Ok(Self {
+            io,
+            is,
+            first,
+            last,
+            cont,
+            mid,
+            ends,
+            new,
+            offset,
+            carried_n,
+            emit,
+            tail,
+            carried,
+        })
+    }
+
+    /// The next current tensor and the band's part of the next `[R, A, O]`: a band that is not
+    /// its layer's last carries its input chain, the digest of its tail and carried outputs, and
+    /// its output chain on; the last has read the whole input (its chain equals the current
+    /// tensor) and makes its output chain the current tensor. Other steps keep `act`.
+    #[allow(clippy::too_many_arguments)]
+    fn next_state<CS: ConstraintSystem<F>>(
+        &self,
+        cs: &mut CS,
+        z: &[AllocatedNum<F>],
+        z_act: &AllocatedNum<F>,
+        act: &AllocatedNum<F>,
+        read: &band::Read<F>,
+        r_out: &AllocatedNum<F>,
+        y: &[AllocatedNum<F>],
+        bits: u32,
+    ) -> Result<(AllocatedNum<F>, Vec<AllocatedNum<F>>), SynthesisError> {
+        cs.enforce(
+            || "band_out_chain_on",
+            |_| self.cont.lc(CS::one(), F::ONE),
+            |lc| lc + r_out.get_variable() - z[8].get_variable(),
+            |lc| lc,
+        );
+        let written = band::write(
+            &mut cs.namespace(|| "band_write"),
+            &self.io,
+            &self.carried,
+            &self.carried_n,
+            &y[..self.io.outputs],
+            r_out,
+            &self.emit,
+            bits,
+        )?;
+        cs.enforce(
+            || "band_read_all",
+            |_| self.ends.lc(CS::one(), F::ONE),
+            |lc| lc + read.chain.get_variable() - z_act.get_variable(),
+            |lc| lc,
+        );
+        // act' = act, except on a band: z_act, or on its layer's last band the output chain
+        let pick =
+            |cs: &mut CS, name: &str, b: &Boolean, yes: &AllocatedNum<F>, no: &AllocatedNum<F>| {
+                let v = match (b.get_value(), yes.get_value(), no.get_value()) {
+                    (Some(b), Some(y), Some(n)) => Some(if b { y } else { n }),
+                    _ => None,
+                };
+                let out = alloc(cs, name, v)?;
+                cs.enforce(
+                    || name.to_string(),
+                    |_| b.lc(CS::one(), F::ONE),
+                    |lc| lc + yes.get_variable() - no.get_variable(),
+                    |lc| lc + out.get_variable() - no.get_variable(),
+                );
+                Ok::<_, SynthesisError>(out)
+            };
+        let band_act = pick(cs, "band_act", &self.ends, &written.chain, z_act)?;
+        let act_next = pick(cs, "band_act_next", &self.is, &band_act, act)?;
+        let carry: Vec<_> = read.tail.iter().chain(&written.carried).cloned().collect();
+        let d = band::carry_digest(&mut cs.namespace(|| "band_carry_out"), &carry, bits)?;
+        let r_next = mul_bool(cs.namespace(|| "band_r_next"), &self.mid, &read.chain)?;
+        let a_next = mul_bool(cs.namespace(|| "band_a_next"), &self.mid, &d)?;
+        let o_next = mul_bool(cs.namespace(|| "band_o_next"), &self.mid, &written.chain)?;
+        Ok((act_next, vec![r_next, a_next, o_next]))
+    }
+
+    /// The band's flags in the architecture chain's flag word: `32·first + 64·last`.
+    fn flags(&self) -> (LinearCombination<F>, Option<F>) {
+        let lc = self.first.lc(one_var(), F::from(32)) + &self.last.lc(one_var(), F::from(64));
+        let v = self
+            .first
+            .get_value()
+            .zip(self.last.get_value())
+            .map(|(f, l)| F::from(32 * f as u64 + 64 * l as u64));
+        (lc, v)
+    }
+
+    /// The band's place times `scale` (`fold::commit::band_word`): `new + 2^24·offset +
+    /// 2^48·carried + 2^72·emit`.
+    fn word(&self, scale: F) -> LinearCombination<F> {
+        let k = F::from(1u64 << 24);
+        let bits = |lc: LinearCombination<F>, bs: &[Boolean], scale: F| {
+            bs.iter().enumerate().fold(lc, |lc, (i, b)| {
+                lc + &b.lc(one_var(), scale * F::from(1u64 << i))
+            })
+        };
+        let lc = self
+            .new
+            .onehot
+            .iter()
+            .enumerate()
+            .fold(LinearCombination::zero(), |lc, (c, e)| {
+                lc + &e.lc(one_var(), scale * F::from(c as u64))
+            });
+        let lc = bits(lc, &self.offset, scale * k);
+        let lc = bits(lc, &self.carried_n, scale * k * k);
+        self.emit.onehot.iter().enumerate().fold(lc, |lc, (c, e)| {
+            lc + &e.lc(one_var(), scale * k * k * k * F::from(c as u64))
+        })
+    }
+}
+
+/// The constant-one variable, for linear combinations built outside a constraint system.
+fn one_var() -> nova_snark::frontend::Variable {
+    nova_snark::frontend::Variable::new_unchecked(nova_snark::frontend::Index::Input(0))
+}
+
 impl<F: Field> StepCircuit<F> for LayerStep<F> {
     fn arity(&self) -> usize {
         arity(&self.arch)
@@ -480,10 +723,14 @@ impl<F: Field> StepCircuit<F> for LayerStep<F> {
             cs.namespace(|| "save"),
             w.map(|w| w.save_input),
         )?);
-        let tile = if arch.tiling.is_some() {
+        let tile = if arch.slots.iter().any(|s| s.tile) {
             Some(TileBits::alloc(cs, arch, &sel, w)?)
         } else {
             None
+        };
+        let band = match arch.band_io() {
+            Some(io) => Some(BandBits::alloc(cs, arch, io, &sel, &z[7], w)?),
+            None => None,
         };
 
         // --- block counts of the input and output tensors
@@ -516,9 +763,17 @@ impl<F: Field> StepCircuit<F> for LayerStep<F> {
         // `open_prefix` range-checks the values in place: x_raw are the opened activations. A
         // tile's rows extend the re-hash of its layer's input from the previous tile (`r_in` is
         // that chain value), and only the block's last tile compares it with the input tensor.
-        let not_mid = tile
-            .as_ref()
-            .map(|t| LinearCombination::<F>::zero() + CS::one() - &t.mid.lc(CS::one(), F::ONE));
+        // a band reads its blocks through its own stream: the bus opening checks nothing then
+        let not_mid = (tile.is_some() || band.is_some()).then(|| {
+            let mut g = LinearCombination::<F>::zero() + CS::one();
+            if let Some(t) = &tile {
+                g = g - &t.mid.lc(CS::one(), F::ONE);
+            }
+            if let Some(b) = &band {
+                g = g - &b.is.lc(CS::one(), F::ONE);
+            }
+            g
+        });
         let opened = open_prefix(
             &mut cs.namespace(|| "open_x"),
             &x_raw,
@@ -536,6 +791,29 @@ impl<F: Field> StepCircuit<F> for LayerStep<F> {
                 |lc| lc,
             );
         }
+        let band_read = match &band {
+            Some(b) => {
+                cs.enforce(
+                    || "band_reads_on",
+                    |_| b.cont.lc(CS::one(), F::ONE),
+                    |lc| lc + r_in.get_variable() - z[6].get_variable(),
+                    |lc| lc,
+                );
+                let fresh = &x_raw[..b.io.new_blocks * b.io.block];
+                Some(band::read(
+                    &mut cs.namespace(|| "band_read"),
+                    &b.io,
+                    &b.tail,
+                    fresh,
+                    &r_in,
+                    &b.new,
+                    &b.offset,
+                    &b.is,
+                    fp.bits,
+                )?)
+            }
+            None => None,
+        };
         let x = x_raw;
         let skip = if arch.has_skip() {
             let sv = |i: usize| w.map(|w| from_i64::<F>(w.skip[i]));
@@ -685,7 +963,10 @@ impl<F: Field> StepCircuit<F> for LayerStep<F> {
                 continue;
             }
             let n_in = slot.raw_input_len();
-            let xin = if slot.gated() {
+            let xin = if let (Some(_), Some(r)) = (slot.band, &band_read) {
+                // a band's rows, placed from the band window
+                r.rows[..n_in].to_vec()
+            } else if slot.gated() {
                 (0..n_in)
                     .map(|j| mul_bool(cs.namespace(|| format!("gate{j}")), &sel[si], &x[j]))
                     .collect::<Result<Vec<_>, _>>()?
@@ -746,10 +1027,16 @@ impl<F: Field> StepCircuit<F> for LayerStep<F> {
         let r_out = alloc(cs, "r_out", w.map(|w| w.r_out))?;
         let y_chain = chain(&mut cs.namespace(|| "commit_y"), &y, &r_out, fp.bits)?;
         let h_out = out_blocks.select(&mut cs.namespace(|| "out_commitment"), &y_chain)?;
-        let (act_next, tile_next) = match &tile {
+        let (mut act_next, tile_next) = match &tile {
             None => (h_out, vec![]),
             Some(t) => t.next_state(cs, z, z_act, &opened.commitment, &r_out, &h_out, &acc_out)?,
         };
+        let mut carry_next = vec![tile_next];
+        if let (Some(b), Some(r)) = (&band, &band_read) {
+            let (act, next) = b.next_state(cs, z, z_act, &act_next, r, &r_out, &y, fp.bits)?;
+            act_next = act;
+            carry_next.push(next);
+        }
 
         // --- residual tensor: saved from this step's input, cleared by an Add
         let skip_next = if arch.has_skip() {
@@ -824,6 +1111,11 @@ impl<F: Field> StepCircuit<F> for LayerStep<F> {
                     .map(|(v, b)| v + c * F::from(b as u64));
             }
         }
+        if let Some(b) = &band {
+            let (lc, v) = b.flags();
+            word = word + &lc;
+            word_v = word_v.zip(v).map(|(a, b)| a + b);
+        }
         let save_num = alloc(cs, "save_num", word_v)?;
         cs.enforce(
             || "save_num",
@@ -839,7 +1131,17 @@ impl<F: Field> StepCircuit<F> for LayerStep<F> {
             .fold(in_blocks.count.clone(), |lc, (i, e)| {
                 lc + &e.lc(CS::one(), F::from(i as u64 + 1) * pow2::<F>(32))
             });
-        let blocks_v = w.map(|w| crate::fold::commit::blocks_word::<F>(w.blocks.0, w.blocks.1));
+        let blocks_lc = match &band {
+            Some(b) => blocks_lc + &b.word(crate::fold::commit::band_word_scale::<F>()),
+            None => blocks_lc,
+        };
+        let blocks_v = w.map(|w| {
+            crate::fold::commit::blocks_word::<F>(w.blocks.0, w.blocks.1)
+                + w.band.map_or(F::ZERO, |b| {
+                    crate::fold::commit::band_word_scale::<F>()
+                        * crate::fold::commit::band_word::<F>(&b)
+                })
+        });
         let blocks = alloc(cs, "blocks", blocks_v)?;
         cs.enforce(
             || "blocks",
@@ -873,7 +1175,21 @@ impl<F: Field> StepCircuit<F> for LayerStep<F> {
         let mut next = vec![
             step_next, act_next, skip_next, arch_next, model_next, class_next,
         ];
-        next.extend(tile_next);
+        if arch.has_carry() {
+            // [R, A, O]: the tile's or the band's (at most one runs), zero between layers
+            for k in 0..3 {
+                let terms: Vec<_> = carry_next
+                    .iter()
+                    .filter_map(|c| c.get(k))
+                    .map(|v| (F::ONE, v))
+                    .collect();
+                next.push(match terms.len() {
+                    0 => zero.clone(),
+                    1 => terms[0].1.clone(),
+                    _ => alloc_lc(cs.namespace(|| format!("carry_next{k}")), &terms)?,
+                });
+            }
+        }
         Ok(next)
     }
 }

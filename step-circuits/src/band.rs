@@ -25,8 +25,8 @@
 //! verifier fixes it; the shifters ([`shift_left`], [`shift_right`]) place values by an amount
 //! given as bits, one constraint per value per bit.
 
-use crate::commit::{absorb_block, absorb_block_native, block_len, num_blocks};
-use crate::field::Field;
+use crate::commit::{absorb_block, absorb_block_native, block_len, num_blocks, pack_element};
+use crate::field::{pack_activations, per_element, Field};
 use crate::range::{alloc_bits, one, unsat};
 use crate::spec::{Op, Shape3, Window};
 use nova_snark::frontend::{
@@ -606,6 +606,28 @@ fn numbers<F: Field, CS: ConstraintSystem<F>>(
         .collect()
 }
 
+/// Native twin of [`carry_digest`]: the Poseidon hash of the values packed as a tensor's are.
+pub fn carry_digest_native<F: Field>(values: &[i64], bits: u32) -> F {
+    crate::poseidon::hash(&pack_activations::<F>(values, bits))
+}
+
+/// The digest of what a band carries to the next (its tail and carried outputs), as the folded
+/// state holds it: the values packed as [`crate::commit`] packs a tensor (`pack{c}`,
+/// `pack{c}_eq`), hashed (`hash/…`). Injective on range-checked values only: the caller
+/// range-checks what it opens against a digest.
+pub fn carry_digest<F: Field, CS: ConstraintSystem<F>>(
+    cs: &mut CS,
+    values: &[AllocatedNum<F>],
+    bits: u32,
+) -> Result<AllocatedNum<F>, SynthesisError> {
+    let packed = values
+        .chunks(per_element(bits))
+        .enumerate()
+        .map(|(c, chunk)| pack_element(cs, c, chunk, chunk.len(), bits))
+        .collect::<Result<Vec<_>, SynthesisError>>()?;
+    crate::poseidon::hash_gadget(cs.namespace(|| "hash"), &packed)
+}
+
 /// What a band reads ([`read`]).
 #[derive(Clone, Debug)]
 pub struct Read<F: ff::PrimeField> {
@@ -619,7 +641,8 @@ pub struct Read<F: ff::PrimeField> {
 
 /// The input side of a band. `tail` (`plan.tail` values) and `fresh` (`plan.new_blocks` blocks)
 /// are range-checked by the caller; `tail` is the previous band's (bound by the caller through
-/// the folded state). Forces `fresh` past `new` blocks to zero (`zero{j}`), extends the stream's
+/// the folded state). When `active` (a band runs; otherwise `new` is zero and `fresh` free),
+/// forces `fresh` past `new` blocks to zero (`zero{j}`), extends the stream's
 /// chain from `chain` by the `new` blocks (`commit/…`, `count/…`), and shifts the window
 /// `tail ‖ fresh` by `offset` to the band's rows (`rows/…`) and by `new` blocks to the next tail
 /// (`tail/…`).
@@ -632,6 +655,7 @@ pub fn read<F: Field, CS: ConstraintSystem<F>>(
     chain: &AllocatedNum<F>,
     new: &Count<F>,
     offset: &[Boolean],
+    active: &Boolean,
     bits: u32,
 ) -> Result<Read<F>, SynthesisError> {
     let l = plan.block;
@@ -648,7 +672,7 @@ pub fn read<F: Field, CS: ConstraintSystem<F>>(
         cs.enforce(
             || format!("zero{j}"),
             |lc| lc + v.get_variable(),
-            |lc| lc + one() - &new.above(j / l),
+            |_| active.lc(one(), F::ONE) - &new.above(j / l),
             |lc| lc,
         );
     }
@@ -911,6 +935,7 @@ mod tests {
                 &c_in,
                 &new,
                 &off,
+                &Boolean::constant(true),
                 bits,
             )
             .unwrap();
@@ -960,6 +985,14 @@ mod tests {
             if !cs.is_satisfied() {
                 return Err((j, cs.which_is_unsatisfied().unwrap_or("").to_string()));
             }
+            let mut carry: Vec<AllocatedNum<Fp>> = r.tail.clone();
+            carry.extend(wr.carried.iter().cloned());
+            let d = carry_digest(&mut cs.namespace(|| "digest"), &carry, bits).unwrap();
+            let values: Vec<i64> = carry.iter().map(value).collect();
+            assert_eq!(
+                d.get_value(),
+                Some(carry_digest_native::<Fp>(&values, bits))
+            );
             chain_in = r.chain.get_value().unwrap();
             chain_out = wr.chain.get_value().unwrap();
             tail = r.tail.iter().map(value).collect();

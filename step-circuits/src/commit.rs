@@ -85,42 +85,55 @@ pub fn absorb_block<F: Field, CS: ConstraintSystem<F>>(
             block.len()
         )));
     }
-    let off = pow2::<F>(bits - 1);
-    let step = pow2::<F>(bits);
     let mut inputs = vec![prev.clone()];
     for c in 0..BLOCK_ELEMENTS {
         let chunk = &block[(c * pe).min(block.len())..((c + 1) * pe).min(block.len())];
-        let mut lc = LinearCombination::<F>::zero();
-        let mut value = Some(F::ZERO);
-        let mut scale = F::ONE;
-        for i in 0..pe {
-            // a missing value is the constant 0, packed as its offset
-            match chunk.get(i) {
-                Some(v) => {
-                    lc = lc + (scale, v.get_variable()) + (off * scale, one());
-                    value = value
-                        .zip(v.get_value())
-                        .map(|(acc, x)| acc + (x + off) * scale);
-                }
-                None => {
-                    lc = lc + (off * scale, one());
-                    value = value.map(|acc| acc + off * scale);
-                }
-            }
-            scale *= step;
-        }
-        let packed = AllocatedNum::alloc(cs.namespace(|| format!("pack{c}")), || {
-            value.ok_or(SynthesisError::AssignmentMissing)
-        })?;
-        cs.enforce(
-            || format!("pack{c}_eq"),
-            |l| l + one(),
-            |_| lc,
-            |l| l + packed.get_variable(),
-        );
-        inputs.push(packed);
+        inputs.push(pack_element(cs, c, chunk, pe, bits)?);
     }
     poseidon::hash_narrow_gadget(cs.namespace(|| "hash"), &inputs)
+}
+
+/// Packs `chunk` (range-checked `bits`-bit values, then constant zeros up to `len` values) into
+/// one field element as [`pack_activations`] does, each value offset by `2^(bits−1)`, the first
+/// in the lowest bits: `pack{c}`, one constraint `pack{c}_eq`.
+pub fn pack_element<F: Field, CS: ConstraintSystem<F>>(
+    cs: &mut CS,
+    c: usize,
+    chunk: &[AllocatedNum<F>],
+    len: usize,
+    bits: u32,
+) -> Result<AllocatedNum<F>, SynthesisError> {
+    let off = pow2::<F>(bits - 1);
+    let step = pow2::<F>(bits);
+    let mut lc = LinearCombination::<F>::zero();
+    let mut value = Some(F::ZERO);
+    let mut scale = F::ONE;
+    for i in 0..len.max(chunk.len()) {
+        // a missing value is the constant 0, packed as its offset
+        match chunk.get(i) {
+            Some(v) => {
+                lc = lc + (scale, v.get_variable()) + (off * scale, one());
+                value = value
+                    .zip(v.get_value())
+                    .map(|(acc, x)| acc + (x + off) * scale);
+            }
+            None => {
+                lc = lc + (off * scale, one());
+                value = value.map(|acc| acc + off * scale);
+            }
+        }
+        scale *= step;
+    }
+    let packed = AllocatedNum::alloc(cs.namespace(|| format!("pack{c}")), || {
+        value.ok_or(SynthesisError::AssignmentMissing)
+    })?;
+    cs.enforce(
+        || format!("pack{c}_eq"),
+        |l| l + one(),
+        |_| lc,
+        |l| l + packed.get_variable(),
+    );
+    Ok(packed)
 }
 
 /// The chain over `values` from `blind`: the value after each block (`blk{b}/…`), zero-padding
@@ -307,7 +320,9 @@ pub fn open_prefix<F: Field, CS: ConstraintSystem<F>>(
     })
 }
 
-fn range_checked<F: Field, CS: ConstraintSystem<F>>(
+/// Range-checks every value to the signed `bits`-bit range (`range{j}/…`, `bits + 1`
+/// constraints each).
+pub fn range_checked<F: Field, CS: ConstraintSystem<F>>(
     cs: &mut CS,
     values: &[AllocatedNum<F>],
     bits: u32,

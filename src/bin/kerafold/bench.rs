@@ -79,7 +79,8 @@ pub(crate) struct BenchArgs {
     /// Steady-state folds the raw-Nova baseline times.
     #[arg(long, default_value_t = 5)]
     baseline_steps: usize,
-    /// Prove with Dense layers in tiles of N rows × N outputs, as `prove --step-size N`. A list
+    /// Prove with Dense layers in tiles of N rows × N outputs and convolution and pooling layers
+    /// in row bands of about N outputs, as `prove --step-size N`. A list
     /// (`60,120,240`) sweeps: every depth at every step size, then a table comparing them
     /// (JSON: {"sweep": [report, ...]}; CSV: a step_size column in front).
     #[arg(long, value_name = "N[,N...]", value_delimiter = ',')]

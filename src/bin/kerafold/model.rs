@@ -18,9 +18,10 @@ pub(crate) struct InspectArgs {
     model: PathBuf,
     #[command(flatten)]
     quant: QuantArgs,
-    /// Show the step circuit with Dense layers cut into steps of N input rows × N outputs, a
-    /// step per layer (`layer`), or as `prove` chooses by default (`auto`, for a public model on
-    /// the default system); as `prove --step-size`.
+    /// Show the step circuit with Dense layers cut into steps of N input rows × N outputs and
+    /// convolution and pooling layers into row bands of about N outputs, a step per layer
+    /// (`layer`), or as `prove` chooses by default (`auto`, for a public model on the default
+    /// system); as `prove --step-size`.
     #[arg(long, value_name = "N|layer|auto", default_value = "auto")]
     step_size: kerafold::fold::StepSize,
     /// Show the folds with K steps each (as `prove --steps-per-fold K`); default: the number

@@ -51,10 +51,11 @@ pub(crate) struct ProveArgs {
     #[arg(long)]
     insecure_random_tau: bool,
     /// Cut every Dense layer into steps of N input rows × N outputs (N rounded up to whole
-    /// commitment blocks, 60–88 values): the step circuit, memory and verification follow N,
-    /// not the widest layer. `layer`: one step per layer. `auto` (default): tiles of one block
-    /// where they are estimated to prove faster (wide Dense layers of a public model), else a
-    /// step per layer; the proof records which (`inspect` shows the choice).
+    /// commitment blocks, 60–88 values), and convolution and pooling layers into row bands of
+    /// about N outputs: the step circuit, memory and verification follow N, not the widest
+    /// layer. `layer`: one step per layer. `auto` (default): tiles and bands of one block where a
+    /// step per layer would exceed 65,536 constraints or they are estimated to prove faster (a
+    /// public model), else a step per layer; the proof records which (`inspect` shows it).
     #[arg(long, value_name = "N|layer|auto", default_value = "auto")]
     step_size: StepSize,
     /// Prove K steps (layers or tiles) in each fold: Nova's fixed cost per fold (~11.5k
