@@ -293,7 +293,8 @@ def table(rows):
         if k and k.get("step_size"):
             how.append(f"`--step-size {k['step_size']}`")
         elif k and k["own_report"].get("tiling"):
-            how.append(f"tiles of {k['own_report']['tiling']['rows']} rows")
+            t = k["own_report"]["tiling"]
+            how.append(f"step size {t['rows']}" + (" (Dense tiles, conv/pool row bands)" if t.get("bands") else " (Dense tiles)"))
         if k and (k["own_report"].get("steps_per_fold") or 1) > 1:
             how.append(f"{k['own_report']['steps_per_fold']} steps a fold")
         label = r["model"] + (f" (kerafold {', '.join(how)})" if how else "")
