@@ -656,8 +656,6 @@ pub fn estimated_cost(
 /// estimate's error decides, and a step per layer is the simpler proof.
 const TILES_MUST_SAVE: f64 = 0.1;
 
-/// The estimated cost of proving `model` compiled with `tiling` (public weights), with the
-/// default steps a fold.
 /// The step circuit above which `--step-size auto` cuts layers into tiles and bands whatever the
 /// estimated time: peak memory and verification grow with the fold's circuit, and bounding them
 /// is the point of a step size (docs/DESIGN.md §7.3). The MNIST CNN's 213k-constraint step per
@@ -665,8 +663,8 @@ const TILES_MUST_SAVE: f64 = 0.1;
 /// 2.4× the memory and 1.6× the verification time.
 pub const STEP_BUDGET: usize = 1 << 16;
 
-/// The estimated cost of proving `model` with `tiling` ([`estimated_cost`]) and its step
-/// circuit's constraints.
+/// The estimated cost of proving `model` compiled with `tiling` (public weights, the default
+/// steps a fold; [`estimated_cost`]) and its step circuit's constraints.
 fn cost_of_tiling(
     model: &QuantizedModel,
     system: System,
