@@ -25,7 +25,9 @@
 //! verifier fixes it; the shifters ([`shift_left`], [`shift_right`]) place values by an amount
 //! given as bits, one constraint per value per bit.
 
-use crate::commit::{absorb_block, absorb_block_native, block_len, num_blocks, pack_element};
+use crate::commit::{
+    absorb_block, absorb_block_native, block_len, num_blocks, pack_element, select_onehot,
+};
 use crate::field::{pack_activations, per_element, Field};
 use crate::range::{alloc_bits, one, unsat};
 use crate::spec::{Op, Shape3, Window};
@@ -542,35 +544,7 @@ impl<F: Field> Count<F> {
                 self.onehot.len() - 1
             )));
         }
-        let mut total = LinearCombination::<F>::zero();
-        let mut value = Some(F::ZERO);
-        for (c, (e, h)) in self.onehot.iter().zip(values).enumerate() {
-            let v = e
-                .get_value()
-                .zip(h.get_value())
-                .map(|(e, h)| if e { h } else { F::ZERO });
-            let p = AllocatedNum::alloc(cs.namespace(|| format!("sel{c}")), || {
-                v.ok_or(SynthesisError::AssignmentMissing)
-            })?;
-            cs.enforce(
-                || format!("sel{c}_mul"),
-                |_| e.lc(one(), F::ONE),
-                |l| l + h.get_variable(),
-                |l| l + p.get_variable(),
-            );
-            total = total + p.get_variable();
-            value = value.zip(v).map(|(a, b)| a + b);
-        }
-        let out = AllocatedNum::alloc(cs.namespace(|| "selected"), || {
-            value.ok_or(SynthesisError::AssignmentMissing)
-        })?;
-        cs.enforce(
-            || "select",
-            |_| total,
-            |l| l + one(),
-            |l| l + out.get_variable(),
-        );
-        Ok(out)
+        select_onehot(cs, &self.onehot, values)
     }
 }
 
@@ -628,6 +602,30 @@ pub fn carry_digest<F: Field, CS: ConstraintSystem<F>>(
     crate::poseidon::hash_gadget(cs.namespace(|| "hash"), &packed)
 }
 
+/// The chain from `chain` after `count` of `blocks` (`commit/blk{b}/…`, `count/…`).
+fn extend<'a, F: Field, CS: ConstraintSystem<F>>(
+    cs: &mut CS,
+    chain: &AllocatedNum<F>,
+    blocks: impl Iterator<Item = &'a [AllocatedNum<F>]>,
+    count: &Count<F>,
+    bits: u32,
+) -> Result<AllocatedNum<F>, SynthesisError> {
+    let mut hs = vec![chain.clone()];
+    let mut commit = cs.namespace(|| "commit");
+    for (b, block) in blocks.enumerate() {
+        let prev = hs.last().expect("starts with the chain");
+        let h = absorb_block(
+            &mut commit.namespace(|| format!("blk{b}")),
+            prev,
+            block,
+            bits,
+        )?;
+        hs.push(h);
+    }
+    drop(commit);
+    count.select(&mut cs.namespace(|| "count"), &hs)
+}
+
 /// What a band reads ([`read`]).
 #[derive(Clone, Debug)]
 pub struct Read<F: ff::PrimeField> {
@@ -676,19 +674,7 @@ pub fn read<F: Field, CS: ConstraintSystem<F>>(
             |lc| lc,
         );
     }
-    let mut hs = vec![chain.clone()];
-    let mut commit = cs.namespace(|| "commit");
-    for (b, block) in fresh.chunks(l).enumerate() {
-        let h = absorb_block(
-            &mut commit.namespace(|| format!("blk{b}")),
-            hs.last().expect("starts with the chain"),
-            block,
-            bits,
-        )?;
-        hs.push(h);
-    }
-    drop(commit);
-    let chain = new.select(&mut cs.namespace(|| "count"), &hs)?;
+    let chain = extend(cs, chain, fresh.chunks(l), new, bits)?;
     let window: Vec<_> = tail.iter().chain(fresh).cloned().collect();
     let rows = shift_left(&mut cs.namespace(|| "rows"), &window, offset, plan.rows)?;
     let rows = numbers(&mut cs.namespace(|| "rows_zero"), rows)?;
@@ -763,19 +749,7 @@ pub fn write<F: Field, CS: ConstraintSystem<F>>(
         })
         .collect::<Result<Vec<_>, SynthesisError>>()?;
     let ow = numbers(&mut cs.namespace(|| "ow_zero"), ow)?;
-    let mut hs = vec![chain.clone()];
-    let mut commit = cs.namespace(|| "commit");
-    for b in 0..plan.emit_blocks {
-        let h = absorb_block(
-            &mut commit.namespace(|| format!("blk{b}")),
-            hs.last().expect("starts with the chain"),
-            &ow[b * l..(b + 1) * l],
-            bits,
-        )?;
-        hs.push(h);
-    }
-    drop(commit);
-    let chain = emit.select(&mut cs.namespace(|| "count"), &hs)?;
+    let chain = extend(cs, chain, ow.chunks(l).take(plan.emit_blocks), emit, bits)?;
     let next = shift(
         &mut cs.namespace(|| "carry"),
         &ow,

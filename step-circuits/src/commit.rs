@@ -168,6 +168,44 @@ pub fn commit<F: Field, CS: ConstraintSystem<F>>(
     Ok(hs.last().expect("a chain has at least one block").clone())
 }
 
+/// `Σ_c onehot[c]·values[c]`, the value a one-hot selector picks (`sel{c}`, `sel{c}_mul`,
+/// `selected`, `select`). The caller checks the lengths agree and the bits are one-hot.
+pub fn select_onehot<F: Field, CS: ConstraintSystem<F>>(
+    cs: &mut CS,
+    onehot: &[Boolean],
+    values: &[AllocatedNum<F>],
+) -> Result<AllocatedNum<F>, SynthesisError> {
+    let mut total = LinearCombination::<F>::zero();
+    let mut value = Some(F::ZERO);
+    for (c, (e, h)) in onehot.iter().zip(values).enumerate() {
+        let v = e
+            .get_value()
+            .zip(h.get_value())
+            .map(|(e, h)| if e { h } else { F::ZERO });
+        let p = AllocatedNum::alloc(cs.namespace(|| format!("sel{c}")), || {
+            v.ok_or(SynthesisError::AssignmentMissing)
+        })?;
+        cs.enforce(
+            || format!("sel{c}_mul"),
+            |_| e.lc(one(), F::ONE),
+            |l| l + h.get_variable(),
+            |l| l + p.get_variable(),
+        );
+        total = total + p.get_variable();
+        value = value.zip(v).map(|(a, b)| a + b);
+    }
+    let out = AllocatedNum::alloc(cs.namespace(|| "selected"), || {
+        value.ok_or(SynthesisError::AssignmentMissing)
+    })?;
+    cs.enforce(
+        || "select",
+        |_| total,
+        |l| l + one(),
+        |l| l + out.get_variable(),
+    );
+    Ok(out)
+}
+
 /// A number of blocks `1 ≤ c ≤ max` fixed by a step's descriptor, as one-hot bits
 /// (`is{c}`, one constraint `one_hot`).
 #[derive(Clone, Debug)]
@@ -233,35 +271,7 @@ impl<F: Field> BlockCount<F> {
                 self.onehot.len()
             )));
         }
-        let mut total = LinearCombination::<F>::zero();
-        let mut value = Some(F::ZERO);
-        for (c, (e, h)) in self.onehot.iter().zip(hs).enumerate() {
-            let v = e
-                .get_value()
-                .zip(h.get_value())
-                .map(|(e, h)| if e { h } else { F::ZERO });
-            let p = AllocatedNum::alloc(cs.namespace(|| format!("sel{c}")), || {
-                v.ok_or(SynthesisError::AssignmentMissing)
-            })?;
-            cs.enforce(
-                || format!("sel{c}_mul"),
-                |_| e.lc(one(), F::ONE),
-                |l| l + h.get_variable(),
-                |l| l + p.get_variable(),
-            );
-            total = total + p.get_variable();
-            value = value.zip(v).map(|(a, b)| a + b);
-        }
-        let out = AllocatedNum::alloc(cs.namespace(|| "selected"), || {
-            value.ok_or(SynthesisError::AssignmentMissing)
-        })?;
-        cs.enforce(
-            || "select",
-            |_| total,
-            |l| l + one(),
-            |l| l + out.get_variable(),
-        );
-        Ok(out)
+        select_onehot(cs, &self.onehot, hs)
     }
 
     /// Forces every value of `values` outside the first `count` blocks to zero (`zero{j}`).
