@@ -637,8 +637,8 @@ impl<F: Field> BandBits<F> {
     }
 
     /// The band's flags in the architecture chain's flag word: `32·first + 64·last`.
-    fn flags(&self) -> (LinearCombination<F>, Option<F>) {
-        let lc = self.first.lc(one_var(), F::from(32)) + &self.last.lc(one_var(), F::from(64));
+    fn flags<CS: ConstraintSystem<F>>(&self) -> (LinearCombination<F>, Option<F>) {
+        let lc = self.first.lc(CS::one(), F::from(32)) + &self.last.lc(CS::one(), F::from(64));
         let v = self
             .first
             .get_value()
@@ -649,11 +649,11 @@ impl<F: Field> BandBits<F> {
 
     /// The band's place times `scale` (`fold::commit::band_word`): `new + 2^24·offset +
     /// 2^48·carried + 2^72·emit`.
-    fn word(&self, scale: F) -> LinearCombination<F> {
+    fn word<CS: ConstraintSystem<F>>(&self, scale: F) -> LinearCombination<F> {
         let k = F::from(1u64 << 24);
         let bits = |lc: LinearCombination<F>, bs: &[Boolean], scale: F| {
             bs.iter().enumerate().fold(lc, |lc, (i, b)| {
-                lc + &b.lc(one_var(), scale * F::from(1u64 << i))
+                lc + &b.lc(CS::one(), scale * F::from(1u64 << i))
             })
         };
         let lc = self
@@ -662,19 +662,14 @@ impl<F: Field> BandBits<F> {
             .iter()
             .enumerate()
             .fold(LinearCombination::zero(), |lc, (c, e)| {
-                lc + &e.lc(one_var(), scale * F::from(c as u64))
+                lc + &e.lc(CS::one(), scale * F::from(c as u64))
             });
         let lc = bits(lc, &self.offset, scale * k);
         let lc = bits(lc, &self.carried_n, scale * k * k);
         self.emit.onehot.iter().enumerate().fold(lc, |lc, (c, e)| {
-            lc + &e.lc(one_var(), scale * k * k * k * F::from(c as u64))
+            lc + &e.lc(CS::one(), scale * k * k * k * F::from(c as u64))
         })
     }
-}
-
-/// The constant-one variable, for linear combinations built outside a constraint system.
-fn one_var() -> nova_snark::frontend::Variable {
-    nova_snark::frontend::Variable::new_unchecked(nova_snark::frontend::Index::Input(0))
 }
 
 impl<F: Field> StepCircuit<F> for LayerStep<F> {
@@ -1112,7 +1107,7 @@ impl<F: Field> StepCircuit<F> for LayerStep<F> {
             }
         }
         if let Some(b) = &band {
-            let (lc, v) = b.flags();
+            let (lc, v) = b.flags::<CS>();
             word = word + &lc;
             word_v = word_v.zip(v).map(|(a, b)| a + b);
         }
@@ -1132,7 +1127,7 @@ impl<F: Field> StepCircuit<F> for LayerStep<F> {
                 lc + &e.lc(CS::one(), F::from(i as u64 + 1) * pow2::<F>(32))
             });
         let blocks_lc = match &band {
-            Some(b) => blocks_lc + &b.word(crate::fold::commit::band_word_scale::<F>()),
+            Some(b) => blocks_lc + &b.word::<CS>(crate::fold::commit::band_word_scale::<F>()),
             None => blocks_lc,
         };
         let blocks_v = w.map(|w| {
