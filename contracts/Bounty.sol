@@ -1,16 +1,18 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 // kerafold bounties: a host pays for a model that reaches an accuracy threshold on a dataset
 // published by its IPFS CID; a hunter proves it (Nova, off chain) and claims the reward with a
-// Groth16 claim proof that binds the weights encrypted to the host (see src/claim/circuit.rs).
+// Groth16 claim proof that binds the weights encrypted to the host and the hash of the key that
+// opens them (see src/claim/circuit.rs). The key is revealed on chain in the transaction that
+// pays the hunter, so neither side gets the other's part of the trade for nothing.
 pragma solidity ^0.8.20;
 
-/// The generated Groth16 verifier of the claim circuit (10 public inputs).
+/// The generated Groth16 verifier of the claim circuit (12 public inputs).
 interface IClaimVerifier {
     function verifyProof(
         uint256[2] calldata a,
         uint256[2][2] calldata b,
         uint256[2] calldata c,
-        uint256[10] calldata input
+        uint256[12] calldata input
     ) external view returns (bool);
 }
 
@@ -18,11 +20,36 @@ interface IClaimVerifier {
 /// claim circuit depends on the model architecture, so one deployment serves every bounty for
 /// one architecture, and no claimant can bring a verifier of their own.
 ///
-/// Flow: `createBounty` (host, with the reward) → `submitClaim` (hunter; the contract assembles
-/// the bounty's side of the public inputs itself and binds the claim to `msg.sender`) → the host
-/// verifies the Nova accuracy proof off chain (`kerafold verify-claim`) and decrypts the weights,
-/// then `approve`s one claim → the approved claimant `withdraw`s. If no claim is approved by the
-/// deadline, the host may `refund`.
+/// Flow: `createBounty` (host, with the reward, a deadline for claims, an approval window after
+/// it and a reveal window) → `submitClaim` (hunter, before the deadline; the contract assembles
+/// the bounty's side of the public inputs itself, binds the claim to `msg.sender`, and posts the
+/// ciphertext of the weights in calldata and in an event) → the host verifies the Nova accuracy
+/// proof off chain (`kerafold verify-claim`) and checks the posted ciphertext against the
+/// claim's `ciphertextHash`, then `approve`s one claim (by `deadline + approvalWindow`), which
+/// locks the reward for `revealWindow` → the approved claimant `withdraw`s with the key κ, which
+/// the contract checks against the claim's `keyHash` and publishes → the host decrypts the
+/// weights. If no claim is approved within the approval window, or the approved claimant does
+/// not reveal within the reveal window, the host may `refund`.
+///
+/// Why neither side can cheat the other. The weights are encrypted under a key derived from the
+/// ECDH point of the hunter's and the host's keys and from a hunter secret κ < 2^248; the claim
+/// proof binds `keyHash = sha256(κ as 32 bytes, big-endian)` as two public inputs.
+/// - The host cannot read the weights without paying: before the reveal it holds the ciphertext
+///   and the ECDH point but only a hash of κ. Once it approves a claim, it can neither approve
+///   another nor refund until the reveal window has passed, and the reveal is the payment: the
+///   `withdraw` that publishes κ transfers the reward in the same transaction, or reverts.
+///   Only the approved claimant is paid for a reveal, so the κ of every other claim stays with
+///   its hunter and its weights with it.
+/// - The hunter cannot be paid without handing over the weights: `withdraw` pays only for the κ
+///   whose hash the proof bound, the proof binds the ciphertext (by its hash) to that κ and the
+///   ECDH point, and the ciphertext is posted on chain with the claim, so the host, the only
+///   other holder of the ECDH point, can always fetch and decrypt what it paid for. The
+///   contract cannot recompute the ciphertext's Poseidon hash cheaply: the host checks the
+///   posted ciphertext against `ciphertextHash` off chain before approving.
+/// - κ sent in a `withdraw` that fails is public for nothing (anyone sees it in the mempool or
+///   the reverted transaction): the approved hunter should reveal early in the reveal window,
+///   which is at least an hour long for that reason. An approved hunter who never reveals only
+///   delays the host's refund by the reveal window.
 contract Bounty {
     /// BN254 scalar field modulus.
     uint256 internal constant R = 21888242871839275222246405745257275088548364400416034343698204186575808495617;
@@ -33,12 +60,21 @@ contract Bounty {
     /// points. l < 2^251.
     uint256 internal constant BJJ_L = 2736030358979909402780800718157159386076813972158567259200215660948447373041;
 
+    // Packed in two slots that are nonzero from creation on (host, threshold and the flags; the
+    // times), so `approve` and `refund` only ever rewrite nonzero slots (~2.9k gas, not 20k).
     struct BountyInfo {
         address host;
         uint64 threshold;
-        uint64 deadline;
         bool approved;
         bool closed;
+        /// Last time a claim is accepted.
+        uint64 deadline;
+        /// Seconds after the deadline during which the host may still approve a claim.
+        uint64 approvalWindow;
+        /// Seconds from approval during which the approved claimant may reveal the key.
+        uint64 revealWindow;
+        /// Last time the approved claimant may reveal the key (set by `approve`).
+        uint64 revealBy;
         uint256 reward;
         uint256 hostX;
         uint256 hostY;
@@ -52,6 +88,8 @@ contract Bounty {
         uint256 hunterY;
         uint256 ciphertextHash;
         uint256 ioDigest;
+        /// sha256 of the key κ (32 bytes, big-endian) that the approved claimant must reveal.
+        bytes32 keyHash;
     }
 
     IClaimVerifier public immutable verifier;
@@ -77,9 +115,14 @@ contract Bounty {
         uint256 hunterX,
         uint256 hunterY,
         uint256 ciphertextHash,
-        uint256 ioDigest
+        uint256 ioDigest,
+        bytes32 keyHash
     );
-    event ClaimApproved(uint256 indexed id, uint256 indexed claim, address claimant);
+    /// The claim's ciphertext of the weights (with its cipher nonce), for the host to fetch.
+    event CiphertextPosted(uint256 indexed id, uint256 indexed claim, uint256 nonce, uint256[] ciphertext);
+    event ClaimApproved(uint256 indexed id, uint256 indexed claim, address claimant, uint64 revealBy);
+    /// The approved claim's key κ: with it and the host's secret key the weights decrypt.
+    event KeyRevealed(uint256 indexed id, uint256 indexed claim, uint256 key);
     event RewardWithdrawn(uint256 indexed id, address indexed claimant, uint256 amount);
     event BountyRefunded(uint256 indexed id, address indexed host, uint256 amount);
 
@@ -90,14 +133,27 @@ contract Bounty {
     /// Creates a bounty; the reward is `msg.value`. `cid` is a binary CIDv1 of codec raw with a
     /// 32-byte SHA-256 multihash: `0x01, 0x55, 0x12, 0x20, digest[32]` (a file of one IPFS chunk,
     /// up to 256 KiB). `(hostX, hostY)` is the host's Baby Jubjub public key, the weights'
-    /// recipient: a point of the prime-order subgroup other than the identity.
-    function createBounty(bytes calldata cid, uint64 threshold, uint256 hostX, uint256 hostY, uint64 deadline)
-        external
-        payable
-        returns (uint256 id)
-    {
+    /// recipient: a point of the prime-order subgroup other than the identity. Claims are
+    /// accepted until `deadline`; the host may approve one until `deadline + approvalWindow`
+    /// (0 allowed: approve by the deadline); the approved claimant has `revealWindow` seconds
+    /// from the approval to reveal the key and take the reward.
+    function createBounty(
+        bytes calldata cid,
+        uint64 threshold,
+        uint256 hostX,
+        uint256 hostY,
+        uint64 deadline,
+        uint64 approvalWindow,
+        uint64 revealWindow
+    ) external payable returns (uint256 id) {
         require(msg.value > 0, "no reward");
         require(deadline > block.timestamp, "deadline passed");
+        // A reveal that lands after the window has published κ for nothing (the host can then
+        // refund and decrypt), so hunters need time to get it included.
+        require(revealWindow >= 1 hours, "reveal window under an hour");
+        // So that `approve`'s `revealBy` (at most deadline + approvalWindow + revealWindow)
+        // always fits in 64 bits: an approval never fails on an overflow.
+        require(uint256(deadline) + approvalWindow + revealWindow <= type(uint64).max, "windows past 2^64");
         require(
             cid.length == 36 && cid[0] == 0x01 && cid[2] == 0x12 && cid[3] == 0x20,
             "not a CIDv1 with a sha2-256 digest"
@@ -120,6 +176,8 @@ contract Bounty {
         b.host = msg.sender;
         b.threshold = threshold;
         b.deadline = deadline;
+        b.approvalWindow = approvalWindow;
+        b.revealWindow = revealWindow;
         b.reward = msg.value;
         b.hostX = hostX;
         b.hostY = hostY;
@@ -131,6 +189,12 @@ contract Bounty {
     /// Submits a claim. The public inputs are assembled here: the bounty's CID digest, threshold
     /// and host key, and `msg.sender` as the claimant, so a proof only ever counts for the bounty
     /// and the address it was made for (a copied transaction from another sender fails).
+    ///
+    /// `nonce` and `ciphertext` are the cipher nonce and the ciphertext of the weights, posted
+    /// (in `CiphertextPosted`) for the host. The contract only checks their shape: recomputing
+    /// their Poseidon hash on chain would cost far more than the claim itself, so the host checks
+    /// `ciphertextHash` (which the proof binds) against them off chain before approving. A claim
+    /// whose posted ciphertext does not match is one the host never approves.
     function submitClaim(
         uint256 id,
         uint256[2] calldata a,
@@ -139,13 +203,55 @@ contract Bounty {
         uint256 hunterX,
         uint256 hunterY,
         uint256 ciphertextHash,
-        uint256 ioDigest
+        uint256 ioDigest,
+        bytes32 keyHash,
+        uint256 nonce,
+        uint256[] calldata ciphertext
     ) external returns (uint256 claim) {
+        require(nonce < 2 ** 128, "nonce over 128 bits");
+        // 3·⌈L/3⌉ elements and the authentication element (src/crypto/cipher.rs)
+        require(ciphertext.length % 3 == 1, "not a Poseidon-cipher ciphertext");
+        claim = addClaim(id, a, b, c, hunterX, hunterY, ciphertextHash, ioDigest, keyHash);
+        emit CiphertextPosted(id, claim, nonce, ciphertext);
+    }
+
+    // submitClaim's arguments fill the stack (the EVM reaches 16 slots): the proof check and the
+    // claim's record take them in helpers, each with a fresh frame.
+
+    /// Checks the claim proof (reverts unless bounty `id` takes claims and the proof holds for its
+    /// inputs and `msg.sender`), records the claim and emits `ClaimSubmitted`.
+    function addClaim(
+        uint256 id,
+        uint256[2] calldata a,
+        uint256[2][2] calldata b,
+        uint256[2] calldata c,
+        uint256 hunterX,
+        uint256 hunterY,
+        uint256 ciphertextHash,
+        uint256 ioDigest,
+        bytes32 keyHash
+    ) internal returns (uint256 claim) {
+        uint256[12] memory input = claimInputs(id, hunterX, hunterY, ciphertextHash, ioDigest, keyHash);
+        require(verifier.verifyProof(a, b, c, input), "invalid claim proof");
+        claim = claimList[id].length;
+        claimList[id].push(ClaimInfo(msg.sender, hunterX, hunterY, ciphertextHash, ioDigest, keyHash));
+        emit ClaimSubmitted(id, claim, msg.sender, hunterX, hunterY, ciphertextHash, ioDigest, keyHash);
+    }
+
+    /// The claim circuit's public inputs for a claim on bounty `id` from `msg.sender`; reverts
+    /// unless the bounty takes claims.
+    function claimInputs(
+        uint256 id,
+        uint256 hunterX,
+        uint256 hunterY,
+        uint256 ciphertextHash,
+        uint256 ioDigest,
+        bytes32 keyHash
+    ) internal view returns (uint256[12] memory input) {
         BountyInfo storage bo = bounties[id];
         require(bo.host != address(0), "no such bounty");
         require(!bo.approved && !bo.closed, "bounty settled");
         require(block.timestamp <= bo.deadline, "deadline passed");
-        uint256[10] memory input;
         input[0] = uint256(bo.cidDigest) >> 128;
         input[1] = uint256(bo.cidDigest) & type(uint128).max;
         input[2] = bo.threshold;
@@ -156,42 +262,61 @@ contract Bounty {
         input[7] = hunterY;
         input[8] = ciphertextHash;
         input[9] = ioDigest;
-        require(verifier.verifyProof(a, b, c, input), "invalid claim proof");
-        claim = claimList[id].length;
-        claimList[id].push(ClaimInfo(msg.sender, hunterX, hunterY, ciphertextHash, ioDigest));
-        emit ClaimSubmitted(id, claim, msg.sender, hunterX, hunterY, ciphertextHash, ioDigest);
+        input[10] = uint256(keyHash) >> 128;
+        input[11] = uint256(keyHash) & type(uint128).max;
     }
 
     /// The host approves one claim, after checking its Nova accuracy proof (whose public IO has
-    /// the claim's `ioDigest`) and decrypting its weights.
+    /// the claim's `ioDigest`) and its posted ciphertext (whose hash is the claim's
+    /// `ciphertextHash`). The reward is then locked for the claimant until `revealBy`.
     function approve(uint256 id, uint256 claim) external {
         BountyInfo storage bo = bounties[id];
         require(msg.sender == bo.host, "not the host");
         require(!bo.approved && !bo.closed, "bounty settled");
+        require(block.timestamp <= uint256(bo.deadline) + bo.approvalWindow, "approval window closed");
         require(claim < claimList[id].length, "no such claim");
         bo.approved = true;
         bo.approvedClaim = claim;
-        emit ClaimApproved(id, claim, claimList[id][claim].claimant);
+        // fits in 64 bits: now ≤ deadline + approvalWindow, and createBounty bounds the sum
+        uint64 revealBy = uint64(block.timestamp) + bo.revealWindow;
+        bo.revealBy = revealBy;
+        emit ClaimApproved(id, claim, claimList[id][claim].claimant, revealBy);
     }
 
-    /// The approved claimant takes the reward.
-    function withdraw(uint256 id) external {
+    /// The approved claimant reveals the key κ of its ciphertext (`sha256` of its 32-byte
+    /// big-endian encoding is the claim's `keyHash`) and takes the reward, by `revealBy`.
+    function withdraw(uint256 id, uint256 key) external {
         BountyInfo storage bo = bounties[id];
         require(bo.approved && !bo.closed, "nothing to withdraw");
-        require(msg.sender == claimList[id][bo.approvedClaim].claimant, "not the approved claimant");
+        uint256 claim = bo.approvedClaim;
+        ClaimInfo storage cl = claimList[id][claim];
+        require(msg.sender == cl.claimant, "not the approved claimant");
+        require(block.timestamp <= bo.revealBy, "reveal window closed");
+        // the circuit takes κ below 2^248 (a field element with a unique 32-byte encoding)
+        require(key < 2 ** 248, "key over 248 bits");
+        require(sha256(abi.encodePacked(key)) == cl.keyHash, "wrong key");
         bo.closed = true;
+        emit KeyRevealed(id, claim, key);
         uint256 amount = bo.reward;
         (bool ok,) = msg.sender.call{value: amount}("");
         require(ok, "transfer failed");
         emit RewardWithdrawn(id, msg.sender, amount);
     }
 
-    /// After the deadline, the host takes back the reward of a bounty with no approved claim.
+    /// The host takes back the reward of a bounty with no approved claim once the approval
+    /// window has closed, or of a bounty whose approved claimant did not reveal the key by
+    /// `revealBy`.
     function refund(uint256 id) external {
         BountyInfo storage bo = bounties[id];
         require(msg.sender == bo.host, "not the host");
-        require(block.timestamp > bo.deadline, "before the deadline");
-        require(!bo.approved && !bo.closed, "bounty settled");
+        require(!bo.closed, "bounty settled");
+        if (bo.approved) {
+            require(block.timestamp > bo.revealBy, "the approved claim may still reveal");
+        } else {
+            require(
+                block.timestamp > uint256(bo.deadline) + bo.approvalWindow, "before the approval window closes"
+            );
+        }
         bo.closed = true;
         uint256 amount = bo.reward;
         (bool ok,) = msg.sender.call{value: amount}("");

@@ -6,7 +6,7 @@
 #[path = "common/bounty.rs"]
 mod scenario;
 
-use ff::Field;
+use ff::{Field, PrimeField};
 use kerafold::claim::circuit::IoLayout;
 use kerafold::claim::circuit::{
     ClaimCircuit, ClaimInput, ClaimPublic, ClaimSpec, NovaIo, NUM_PUBLIC,
@@ -34,7 +34,7 @@ fn scenario() -> &'static Scenario {
 #[test]
 fn host_decrypts_exactly_the_quantized_model() {
     let s = scenario();
-    let back = weights::decrypt(&s.file, &s.host).unwrap();
+    let back = weights::decrypt(&s.file, &s.host, &s.kappa).unwrap();
     assert_eq!(back, s.opening);
     assert_eq!(back.model, s.model);
     // the plaintext's chain is the Nova circuit's model commitment: with zero blindings it is
@@ -61,13 +61,46 @@ fn host_decrypts_exactly_the_quantized_model() {
     );
 
     // the wrong host key, or an altered ciphertext, does not decrypt
-    assert!(weights::decrypt(&s.file, &SecretKey::random()).is_err());
+    assert!(weights::decrypt(&s.file, &SecretKey::random(), &s.kappa).is_err());
     let mut c = s.encrypted.ciphertext.clone();
     c[5] += Fr::ONE;
     let mut bad = s.file.clone();
     bad.ciphertext[5] = to_dec(&c[5]);
     bad.ciphertext_hash = to_dec(&ciphertext_hash(s.encrypted.nonce, &c));
-    assert!(weights::decrypt(&bad, &s.host).is_err());
+    assert!(weights::decrypt(&bad, &s.host, &s.kappa).is_err());
+}
+
+/// The fair exchange's first half: before the hunter reveals κ (to be paid), the host — with its
+/// secret key, the ECDH point, the whole ciphertext file — cannot decrypt.
+#[test]
+fn the_host_cannot_decrypt_without_the_reveal_key() {
+    let s = scenario();
+    let e = &s.encrypted;
+    let shared = s.host.ecdh(&e.hunter);
+    let len = Layout::new(&s.arch).len;
+    // the ECDH point alone (the old key) does not authenticate
+    let e1 = kerafold::crypto::cipher::decrypt(&e.ciphertext, (shared.x, shared.y), e.nonce, len);
+    assert!(e1.is_err());
+    // nor any key derived with a guessed κ; and a guess is refused before trying
+    for guess in [Fr::ZERO, Fr::ONE, s.kappa + Fr::ONE] {
+        let k = weights::session_key(&shared, &guess);
+        assert!(kerafold::crypto::cipher::decrypt(&e.ciphertext, k, e.nonce, len).is_err());
+        let m = weights::decrypt(&s.file, &s.host, &guess)
+            .unwrap_err()
+            .to_string();
+        assert!(m.contains("reveal key"), "{m}");
+    }
+    // κ is public in no file and no public input; only its hash is
+    let file_json = serde_json::to_string(&s.file).unwrap();
+    assert!(!file_json.contains(&to_dec(&s.kappa)));
+    assert!(!file_json.contains(&hex::encode(kerafold::crypto::bn254::to_be32(&s.kappa))));
+    assert_eq!(e.key_hash, weights::key_hash(&s.kappa));
+    assert!(weights::is_reveal_key(&s.kappa));
+    // a version-1 file (the ECDH point as the key) is refused with the reason
+    let mut v1 = s.file.clone();
+    v1.version = 1;
+    let m = v1.parse().unwrap_err().to_string();
+    assert!(m.contains("version-1"), "{m}");
 }
 
 #[test]
@@ -247,6 +280,24 @@ fn forged_claims_fail() {
     f.public.io_digest += Fr::ONE;
     assert_eq!(unsatisfied(&f), vec!["bind_io_digest"]);
 
+    // a reveal key whose hash is not the public key hash: the hunter could be paid for a κ that
+    // opens nothing
+    let mut f = honest.clone();
+    f.witness.kappa += Fr::ONE;
+    let u = unsatisfied(&f);
+    assert_eq!(u[0], "bind_key_hash/hi", "{u:?}");
+    // a κ with its own (public) hash, but not the one the ciphertext was made with: after the
+    // reveal the host could not decrypt, so the claim must fail
+    f.public.key_hash = weights::key_hash(&f.witness.kappa);
+    let u = unsatisfied(&f);
+    assert!(u.contains(&"decrypt/auth".to_string()), "{u:?}");
+    assert!(!u.iter().any(|c| c.starts_with("bind_key_hash")), "{u:?}");
+    // κ must be below 2^248 (its 32-byte form is what the contract hashes)
+    let mut f = honest.clone();
+    f.witness.kappa += Fr::from_u128(1 << 120) * Fr::from_u128(1 << 120) * Fr::from(256u64);
+    let u = unsatisfied(&f);
+    assert_eq!(u[0], "kappa_range/recompose", "{u:?}");
+
     // natively, the same claims are refused before proving
     let mk = |io: NovaIo, cid: [u8; 32], threshold: u64, hunter: &SecretKey| {
         ClaimInput::new(&s.spec, &s.encrypted, hunter, io, cid, threshold, ALICE)
@@ -262,6 +313,21 @@ fn forged_claims_fail() {
     let mut io = s.io.clone();
     io.z0[l.correct] += Fr::ONE;
     assert!(mk(io, cid, THRESHOLD, &s.hunter).is_err());
+    // a ciphertext file whose key hash is not the hunter's reveal key
+    let mut enc = s.encrypted.clone();
+    enc.key_hash[0] ^= 1;
+    let e = ClaimInput::new(
+        &s.spec,
+        &enc,
+        &s.hunter,
+        s.io.clone(),
+        cid,
+        THRESHOLD,
+        ALICE,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("key hash"), "{e}");
 }
 
 /// The claim input of `s` with the ciphertext replaced by `file`'s and the Nova IO's model
@@ -275,7 +341,9 @@ fn with_ciphertext(
     let mut f = s.input(ALICE);
     f.witness.ciphertext = enc.ciphertext.clone();
     f.witness.nonce = enc.nonce;
+    f.witness.kappa = weights::reveal_key(&s.hunter, enc.nonce);
     f.public.ciphertext_hash = enc.hash;
+    f.public.key_hash = enc.key_hash;
     if let Some(c) = commitment {
         let l = IoLayout::ACCURACY;
         f.witness.io.z0[l.model] = c;
@@ -373,6 +441,9 @@ fn wrapping_weights_in_the_plaintext_fail_the_claim_circuit() {
         ALICE
     )
     .is_err());
-    let e = weights::decrypt(&file, &s.host).unwrap_err().to_string();
+    let kappa = weights::reveal_key(&s.hunter, file.parse().unwrap().nonce);
+    let e = weights::decrypt(&file, &s.host, &kappa)
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("not those of an integer model"), "{e}");
 }

@@ -2,9 +2,10 @@
 //! and sets up the claim circuit, deploys the verifier and the bounty contract and creates the
 //! bounty; the hunter proves its private model's accuracy on the dataset (Nova), encrypts the
 //! weights to the host and proves the claim (Groth16); the contract accepts the claim from the
-//! hunter's address only; the host verifies the Nova proof and the claim's link to it, approves,
-//! and decrypts exactly the hunter's quantized model; the hunter withdraws the reward. The ECDH
-//! shared key appears in no public file.
+//! hunter's address only; the host verifies the Nova proof and the claim's link to it and cannot
+//! decrypt yet; it approves; the hunter withdraws the reward by revealing its key, and the host
+//! decrypts exactly the hunter's quantized model with the key from the contract's event. The
+//! ECDH shared key appears in no public file.
 
 #[path = "common/evm.rs"]
 mod evm;
@@ -14,7 +15,7 @@ mod scenario;
 use evm::*;
 use kerafold::claim::circuit::{ClaimProof, ClaimPublic};
 use kerafold::claim::snarkjs::{self, ProofJson, VkJson};
-use kerafold::claim::weights::ModelOpening;
+use kerafold::claim::weights::{CiphertextFile, ModelOpening};
 use kerafold::crypto::babyjubjub::KeyFile;
 use kerafold::crypto::bn254;
 use kerafold::data::Dataset;
@@ -125,7 +126,16 @@ fn bounty_end_to_end_through_the_cli_and_the_evm() {
             HOST,
             bounty,
             CREATE,
-            &create_args(&cid_bytes, threshold, &host_pub, deadline),
+            &create_args(
+                &cid_bytes,
+                threshold,
+                &host_pub,
+                deadline,
+                Windows {
+                    approval: 1000,
+                    reveal: 3600,
+                },
+            ),
             reward,
         )
         .ok();
@@ -217,8 +227,13 @@ fn bounty_end_to_end_through_the_cli_and_the_evm() {
     run(&claim_cmd(&p("ct.json"), &host_dir, &p("claim"), &alice));
     let claim = exported_claim(Path::new(&p("claim")), &host_vk);
 
-    // --- the contract: the same calldata from another sender fails; the hunter's succeeds
-    let submit = submit_args(0, &claim);
+    // --- the contract: the same calldata from another sender fails; the hunter's succeeds and
+    //     posts the ciphertext
+    let posted = CiphertextFile::read(Path::new(&p("ct.json")))
+        .unwrap()
+        .parse()
+        .unwrap();
+    let submit = submit_args(0, &claim, posted.nonce, &posted.ciphertext);
     assert!(!chain
         .call(MALLORY, bounty, SUBMIT, &submit, 0)
         .revert()
@@ -262,13 +277,15 @@ fn bounty_end_to_end_through_the_cli_and_the_evm() {
     assert_eq!(v["valid"], true);
     assert_eq!(v["cid"], cid.as_str());
     assert_eq!(v["correct"].as_u64(), Some(correct));
-    let decrypt = |claim: &str, out: &str, address: &str| {
+    let decrypt = |claim: &str, out: &str, address: &str, key: &str| {
         with(
             &[
                 "decrypt-weights",
                 &p("ct.json"),
                 "--key",
                 &p("host.json"),
+                "--reveal-key",
+                key,
                 "--claim",
                 claim,
                 "--accuracy",
@@ -279,7 +296,55 @@ fn bounty_end_to_end_through_the_cli_and_the_evm() {
             &bounty_args(&host_dir, address),
         )
     };
-    run(&decrypt(&p("claim"), &p("decrypted.json"), &alice));
+    // before the reveal the host has no key that opens the weights: a guess is refused
+    let key_hash = format!("0x{}", hex::encode(posted.key_hash));
+    run_refused(
+        &decrypt(&p("claim"), &p("early.json"), &alice, "1"),
+        1,
+        &["reveal key"],
+    );
+    assert!(!Path::new(&p("early.json")).exists());
+    chain
+        .call(
+            HOST,
+            bounty,
+            "approve(uint256,uint256)",
+            &words(&[word(0), word(0)]),
+            0,
+        )
+        .ok();
+
+    // --- the hunter reveals its key in withdraw, and is paid
+    let reveal: serde_json::Value = serde_json::from_str(&ok(&[
+        "reveal-key",
+        &p("ct.json"),
+        "--key",
+        &p("hunter.json"),
+    ]))
+    .unwrap();
+    assert_eq!(reveal["key_hash"], key_hash.as_str());
+    let kappa = bn254::from_dec::<bn254::Fr>(reveal["key"].as_str().unwrap(), "key").unwrap();
+    let before = chain.balance(ALICE);
+    let (_, _, logs) = chain
+        .call(
+            ALICE,
+            bounty,
+            WITHDRAW,
+            &words(&[word(0), bn254::to_be32(&kappa)]),
+            0,
+        )
+        .ok_logs();
+    assert_eq!(chain.balance(ALICE) - before, U256::from(reward));
+    // --- the host takes the key from the KeyRevealed event and decrypts
+    let revealed = fr_from_word(data_words(event(&logs, KEY_REVEALED))[0]);
+    assert_eq!(revealed, kappa);
+    let revealed = bn254::to_dec(&revealed);
+    run(&decrypt(
+        &p("claim"),
+        &p("decrypted.json"),
+        &alice,
+        &revealed,
+    ));
     let decrypted = ModelOpening::read(Path::new(&p("decrypted.json"))).unwrap();
     let hunters = ModelOpening::read(Path::new(&opening)).unwrap();
     assert_eq!(
@@ -302,22 +367,6 @@ fn bounty_end_to_end_through_the_cli_and_the_evm() {
         })
         .count() as u64;
     assert_eq!(recount, correct);
-    chain
-        .call(
-            HOST,
-            bounty,
-            "approve(uint256,uint256)",
-            &words(&[word(0), word(0)]),
-            0,
-        )
-        .ok();
-
-    // --- the hunter withdraws
-    let before = chain.balance(ALICE);
-    chain
-        .call(ALICE, bounty, "withdraw(uint256)", &word(0), 0)
-        .ok();
-    assert_eq!(chain.balance(ALICE) - before, U256::from(reward));
 
     // --- the shared key is in no public file
     let hunter = KeyFile::read(Path::new(&p("hunter.json")))
@@ -359,7 +408,11 @@ fn bounty_end_to_end_through_the_cli_and_the_evm() {
         1,
         &["does not verify"],
     );
-    run_refused(&decrypt(&p("claim"), &p("stolen.json"), &bob), 1, &[]);
+    run_refused(
+        &decrypt(&p("claim"), &p("stolen.json"), &bob, &revealed),
+        1,
+        &[],
+    );
     assert!(!Path::new(&p("stolen.json")).exists());
 
     // `claim` never makes keys of its own: without the host's claim.pk it refuses and names it
@@ -393,7 +446,7 @@ fn bounty_end_to_end_through_the_cli_and_the_evm() {
         &["does not verify under the bounty's key"],
     );
     run_refused(
-        &decrypt(&p("claim-other"), &p("impostor.json"), &alice),
+        &decrypt(&p("claim-other"), &p("impostor.json"), &alice, &revealed),
         1,
         &["does not verify"],
     );

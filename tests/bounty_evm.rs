@@ -13,8 +13,10 @@ use ff::Field;
 use kerafold::claim::circuit::{ClaimProof, NUM_PUBLIC};
 use kerafold::claim::snarkjs::calldata;
 use kerafold::claim::solidity::verifier_source;
+use kerafold::claim::weights;
 use kerafold::crypto::babyjubjub::{Point, SecretKey, A, D};
 use kerafold::crypto::bn254::{to_be32, Fr};
+use kerafold::crypto::cipher;
 use kerafold::data::cid::Cid;
 use revm::primitives::{keccak256, Address, U256};
 use scenario::{cid_bytes, cid_digest, Scenario, THRESHOLD};
@@ -125,232 +127,635 @@ fn verifier_accepts_real_proofs_within_budget() {
     assert_eq!(chain.call(ALICE, verifier, &sig, &bad, 0).ok().0, word(0));
 }
 
+// ---- the bounty's flow ------------------------------------------------------------------
+
+/// The windows of the bounties below: the host may approve up to an hour after the deadline, the
+/// approved claimant has two hours to reveal the key.
+const WINDOWS: Windows = Windows {
+    approval: 3600,
+    reveal: 2 * 3600,
+};
+const REWARD: u128 = 3 * ETHER;
+
+/// A chain with the verifier and a bounty contract deployed and bounty 0 open (the scenario's
+/// dataset, threshold and host key; the reward `REWARD`; claims until `deadline`).
+struct Market {
+    chain: Chain,
+    bounty: Address,
+    deadline: u64,
+}
+
+fn open_bounty(windows: Windows) -> Market {
+    let s = setup();
+    let mut chain = Chain::new();
+    let (_, bounty) = deploy(&mut chain, &s.proofs[0].vk);
+    let deadline = chain.now + 1000;
+    let args = create_args(
+        &cid_bytes(),
+        THRESHOLD,
+        &s.proofs[0].public.host,
+        deadline,
+        windows,
+    );
+    let (out, gas) = chain.call(HOST, bounty, CREATE, &args, REWARD).ok();
+    assert_eq!(out, word(0));
+    println!("createBounty: {gas} gas");
+    Market {
+        chain,
+        bounty,
+        deadline,
+    }
+}
+
+/// `submitClaim` arguments for claim proof `p` on bounty 0, posting the scenario's ciphertext.
+fn claim_args(p: &ClaimProof) -> Vec<u8> {
+    let e = &setup().scenario.encrypted;
+    submit_args(0, p, e.nonce, &e.ciphertext)
+}
+
+/// `withdraw` arguments on bounty 0.
+fn withdraw_args(key: [u8; 32]) -> Vec<u8> {
+    words(&[word(0), key])
+}
+
+/// κ as the 32-byte word `withdraw` takes.
+fn kappa_word() -> [u8; 32] {
+    to_be32(&setup().scenario.kappa)
+}
+
+impl Market {
+    fn submit(&mut self, from: Address, p: &ClaimProof) -> Outcome {
+        self.chain
+            .call(from, self.bounty, SUBMIT, &claim_args(p), 0)
+    }
+    fn approve(&mut self, from: Address, claim: u128) -> Outcome {
+        let args = words(&[word(0), word(claim)]);
+        self.chain.call(from, self.bounty, APPROVE, &args, 0)
+    }
+    fn withdraw(&mut self, from: Address, key: [u8; 32]) -> Outcome {
+        self.chain
+            .call(from, self.bounty, WITHDRAW, &withdraw_args(key), 0)
+    }
+    fn refund(&mut self, from: Address) -> Outcome {
+        self.chain.call(from, self.bounty, REFUND, &word(0), 0)
+    }
+    /// `claims(0, claim)`: claimant, hunter key, ciphertext hash, IO digest, key hash.
+    fn claim(&mut self, claim: u128) -> Vec<[u8; 32]> {
+        let args = words(&[word(0), word(claim)]);
+        let (out, _) = self
+            .chain
+            .call(HOST, self.bounty, "claims(uint256,uint256)", &args, 0)
+            .ok();
+        assert_eq!(out.len(), 6 * 32);
+        out.chunks(32).map(|w| w.try_into().unwrap()).collect()
+    }
+    /// Alice's claim submitted and approved now; returns `revealBy`.
+    fn alice_approved(&mut self) -> u64 {
+        let pa = &setup().proofs[0];
+        assert_eq!(self.submit(ALICE, pa).ok().0, word(0));
+        let (_, _, logs) = self.approve(HOST, 0).ok_logs();
+        let reveal_by = self.chain.now + WINDOWS.reveal;
+        let approved = event(&logs, CLAIM_APPROVED);
+        assert_eq!(
+            data_words(approved),
+            [&addr_word(ALICE)[..], &word(reveal_by as u128)[..]]
+        );
+        reveal_by
+    }
+}
+
+#[test]
+fn happy_path_the_reveal_pays_the_hunter_and_lets_the_host_decrypt() {
+    let s = setup();
+    let sc = &s.scenario;
+    let pa = &s.proofs[0];
+    let mut m = open_bounty(WINDOWS);
+    // the claim's key hash is κ's, the scenario's κ the hunter key's reveal key for the nonce
+    assert_eq!(pa.public.key_hash, weights::key_hash(&sc.kappa));
+    assert_eq!(
+        sc.kappa,
+        weights::reveal_key(&sc.hunter, sc.encrypted.nonce)
+    );
+
+    // Alice claims: the proof is verified, the claim and the ciphertext are posted
+    let args = claim_args(pa);
+    let (out, gas, logs) = m.chain.call(ALICE, m.bounty, SUBMIT, &args, 0).ok_logs();
+    assert_eq!(out, word(0));
+    let n = sc.encrypted.ciphertext.len();
+    println!(
+        "submitClaim (verifies the proof, posts a ciphertext of {n} elements: {} bytes of \
+         calldata for the ciphertext, {} in all): {gas} gas",
+        32 * (n + 1),
+        4 + args.len()
+    );
+    let submitted = event(&logs, CLAIM_SUBMITTED);
+    assert_eq!(submitted.topics()[1].0, word(0)); // bounty
+    assert_eq!(submitted.topics()[2].0, word(0)); // claim
+    assert_eq!(submitted.topics()[3].0, addr_word(ALICE));
+    assert_eq!(data_words(submitted)[4], pa.public.key_hash);
+    let (nonce, ct) = posted_ciphertext(event(&logs, CIPHERTEXT_POSTED));
+    assert_eq!((nonce, &ct), (sc.encrypted.nonce, &sc.encrypted.ciphertext));
+    let stored = m.claim(0);
+    assert_eq!(stored[0], addr_word(ALICE));
+    assert_eq!(stored[5], pa.public.key_hash);
+
+    // the host approves it
+    let (_, gas) = m.approve(HOST, 0).ok();
+    println!("approve: {gas} gas");
+
+    // Alice reveals κ and is paid exactly the reward, in one transaction
+    let before = m.chain.balance(ALICE);
+    let (_, gas, logs) = m.withdraw(ALICE, kappa_word()).ok_logs();
+    println!("withdraw (reveals κ, checks its SHA-256, pays): {gas} gas");
+    assert_eq!(m.chain.balance(ALICE) - before, U256::from(REWARD));
+    assert_eq!(logs.len(), 2);
+    assert_eq!(logs[0].topics()[0], keccak256(KEY_REVEALED.as_bytes()));
+    assert_eq!(logs[1].topics()[0], keccak256(REWARD_WITHDRAWN.as_bytes()));
+    let revealed = event(&logs, KEY_REVEALED);
+    assert_eq!(revealed.topics()[2].0, word(0)); // the approved claim
+    let kappa = fr_from_word(data_words(revealed)[0]);
+    assert_eq!(kappa, sc.kappa);
+    assert_eq!(
+        m.withdraw(ALICE, kappa_word()).revert(),
+        "nothing to withdraw"
+    );
+
+    // the host decrypts with κ from the log: exactly the hunter's model and blinds
+    let opening = weights::decrypt(&sc.file, &sc.host, &kappa).unwrap();
+    assert_eq!(opening.model, sc.opening.model);
+    assert_eq!(opening.blinds, sc.opening.blinds);
+    // and from the chain alone (posted ciphertext and nonce, the claim's hunter key), with the
+    // host's secret key: the plaintext the claim proved
+    let hunter = Point {
+        x: fr_from_word(&stored[1]),
+        y: fr_from_word(&stored[2]),
+    };
+    let shared = sc.host.ecdh(&hunter);
+    let pt = cipher::decrypt(
+        &ct,
+        weights::session_key(&shared, &kappa),
+        nonce,
+        sc.file.length,
+    )
+    .unwrap();
+    assert_eq!(
+        pt,
+        weights::plaintext(&sc.arch, &sc.opening.model, &sc.opening.blinds).unwrap()
+    );
+}
+
+#[test]
+fn the_host_cannot_decrypt_before_the_reveal() {
+    let s = setup();
+    let sc = &s.scenario;
+    let mut m = open_bounty(WINDOWS);
+    let (_, _, logs) = m
+        .chain
+        .call(ALICE, m.bounty, SUBMIT, &claim_args(&s.proofs[0]), 0)
+        .ok_logs();
+    let posted = posted_ciphertext(event(&logs, CIPHERTEXT_POSTED));
+    m.approve(HOST, 0).ok();
+
+    // everything on chain: the posted nonce and ciphertext (the file's), the claim's key hash
+    // and hunter key
+    let (nonce, ct) = posted;
+    assert_eq!(nonce, sc.encrypted.nonce);
+    assert_eq!(ct, sc.encrypted.ciphertext);
+    assert_eq!(
+        weights::ciphertext_hash(nonce, &ct),
+        sc.encrypted.hash,
+        "the posted ciphertext is the claim's"
+    );
+    let stored = m.claim(0);
+    let key_hash = stored[5];
+    assert_eq!(key_hash, sc.encrypted.key_hash);
+    let hunter = Point {
+        x: fr_from_word(&stored[1]),
+        y: fr_from_word(&stored[2]),
+    };
+    assert_eq!(hunter, sc.hunter.public());
+
+    // and in the host's hands: its secret key, hence the ECDH point, and the ciphertext file.
+    // The old scheme's key, the ECDH point alone, no longer opens the ciphertext:
+    let shared = sc.host.ecdh(&hunter);
+    assert!(cipher::decrypt(&ct, (shared.x, shared.y), nonce, sc.file.length).is_err());
+    // nor do guesses of κ: 0, 1, the key hash read as a number (its low 248 bits), the ECDH
+    // point's coordinates, the host's own reveal key for the nonce
+    let mut low = key_hash;
+    low[0] = 0;
+    let guesses = [
+        Fr::ZERO,
+        Fr::ONE,
+        fr_from_word(&low),
+        shared.x,
+        shared.y,
+        weights::reveal_key(&sc.host, nonce),
+    ];
+    for guess in guesses {
+        assert_ne!(guess, sc.kappa);
+        assert_ne!(weights::key_hash(&guess), key_hash);
+        assert!(
+            weights::decrypt(&sc.file, &sc.host, &guess).is_err(),
+            "κ guessed as {guess:?} decrypts"
+        );
+        assert!(cipher::decrypt(
+            &ct,
+            weights::session_key(&shared, &guess),
+            nonce,
+            sc.file.length
+        )
+        .is_err());
+    }
+    // (what the reveal adds: κ, and with it the weights)
+    assert!(weights::decrypt(&sc.file, &sc.host, &sc.kappa).is_ok());
+}
+
+#[test]
+fn an_approved_hunter_who_never_reveals_lets_the_host_refund_after_the_reveal_window() {
+    let mut m = open_bounty(WINDOWS);
+    let reveal_by = m.alice_approved();
+    // the reward is locked for Alice until revealBy
+    assert_eq!(
+        m.refund(HOST).revert(),
+        "the approved claim may still reveal"
+    );
+    m.chain.set_time(m.deadline + WINDOWS.approval + 1);
+    assert_eq!(
+        m.refund(HOST).revert(),
+        "the approved claim may still reveal"
+    );
+    m.chain.set_time(reveal_by);
+    assert_eq!(
+        m.refund(HOST).revert(),
+        "the approved claim may still reveal"
+    );
+    // once it has passed, the host takes it back
+    m.chain.set_time(reveal_by + 1);
+    assert_eq!(m.refund(MALLORY).revert(), "not the host");
+    let before = m.chain.balance(HOST);
+    let (_, gas, logs) = m.refund(HOST).ok_logs();
+    println!("refund (approved claim not revealed): {gas} gas");
+    assert_eq!(m.chain.balance(HOST) - before, U256::from(REWARD));
+    assert_eq!(data_words(event(&logs, BOUNTY_REFUNDED))[0], word(REWARD));
+    // Alice's late reveal finds nothing; no second refund
+    assert_eq!(
+        m.withdraw(ALICE, kappa_word()).revert(),
+        "nothing to withdraw"
+    );
+    assert_eq!(m.refund(HOST).revert(), "bounty settled");
+}
+
+#[test]
+fn a_wrong_key_or_a_key_over_248_bits_is_rejected() {
+    let mut m = open_bounty(WINDOWS);
+    m.alice_approved();
+    let kappa = setup().scenario.kappa;
+    for wrong in [kappa + Fr::ONE, Fr::ZERO, -kappa] {
+        let mut w = to_be32(&wrong);
+        w[0] = 0; // below 2^248, so the hash check answers
+        assert_eq!(m.withdraw(ALICE, w).revert(), "wrong key");
+    }
+    // the key hash itself is no key
+    let key_hash = setup().proofs[0].public.key_hash;
+    let mut w = key_hash;
+    w[0] = 0;
+    assert_eq!(m.withdraw(ALICE, w).revert(), "wrong key");
+    // κ + 2^248, 2^248, 2^256 − 1: over 248 bits
+    let mut over = kappa_word();
+    over[0] = 1;
+    let mut two_248 = [0u8; 32];
+    two_248[0] = 1;
+    for key in [over, two_248, [0xff; 32]] {
+        assert_eq!(m.withdraw(ALICE, key).revert(), "key over 248 bits");
+    }
+    // none of it settled anything: κ still pays
+    m.withdraw(ALICE, kappa_word()).ok();
+}
+
+#[test]
+fn replays_by_another_sender_fail() {
+    let s = setup();
+    let (pa, pb) = (&s.proofs[0], &s.proofs[1]);
+    let mut m = open_bounty(WINDOWS);
+    // Alice's submitClaim replayed by Mallory (same calldata): the contract binds msg.sender as
+    // the claimant, the proof fails
+    assert_eq!(m.submit(MALLORY, pa).revert(), "invalid claim proof");
+    assert_eq!(m.submit(ALICE, pa).ok().0, word(0));
+    assert_eq!(m.submit(MALLORY, pa).revert(), "invalid claim proof");
+    assert_eq!(m.submit(BOB, pb).ok().0, word(1));
+    m.approve(HOST, 0).ok();
+    // Alice's withdraw (with κ) replayed by Mallory, or by Bob (a claimant, not the approved
+    // one): only the approved claimant is paid
+    for thief in [MALLORY, BOB] {
+        assert_eq!(
+            m.withdraw(thief, kappa_word()).revert(),
+            "not the approved claimant"
+        );
+    }
+    let before = m.chain.balance(ALICE);
+    m.withdraw(ALICE, kappa_word()).ok();
+    assert_eq!(m.chain.balance(ALICE) - before, U256::from(REWARD));
+    assert_eq!(
+        m.withdraw(MALLORY, kappa_word()).revert(),
+        "nothing to withdraw"
+    );
+}
+
 #[test]
 fn bounty_flow_and_attacks() {
     let s = setup();
+    let sc = &s.scenario;
     let (pa, pb) = (&s.proofs[0], &s.proofs[1]);
     let mut chain = Chain::new();
     let (_, bounty) = deploy(&mut chain, &pa.vk);
-    let reward = 3 * ETHER;
     let deadline = chain.now + 1000;
+    let create = |cid: &[u8], host: &Point| create_args(cid, THRESHOLD, host, deadline, WINDOWS);
 
     // creating: no reward, a key off the curve, a malformed CID, a codec other than raw are refused
+    let host = pa.public.host;
+    assert_eq!(
+        chain
+            .call(HOST, bounty, CREATE, &create(&cid_bytes(), &host), 0)
+            .revert(),
+        "no reward"
+    );
+    let off = Point {
+        x: host.x + Fr::ONE,
+        y: host.y,
+    };
+    assert_eq!(
+        chain
+            .call(HOST, bounty, CREATE, &create(&cid_bytes(), &off), REWARD)
+            .revert(),
+        "host key is not a Baby Jubjub point"
+    );
+    let mut bad_cid = cid_bytes();
+    bad_cid[2] = 0x13; // sha2-512's multihash code
+    assert_eq!(
+        chain
+            .call(HOST, bounty, CREATE, &create(&bad_cid, &host), REWARD)
+            .revert(),
+        "not a CIDv1 with a sha2-256 digest"
+    );
+    let mut bad_cid = cid_bytes();
+    bad_cid[1] = 0x71; // dag-cbor
+    assert_eq!(
+        chain
+            .call(HOST, bounty, CREATE, &create(&bad_cid, &host), REWARD)
+            .revert(),
+        NOT_RAW
+    );
+    let (out, _) = chain
+        .call(HOST, bounty, CREATE, &create(&cid_bytes(), &host), REWARD)
+        .ok();
+    assert_eq!(out, word(0));
+    let mut m = Market {
+        chain,
+        bounty,
+        deadline,
+    };
+
+    // an invalid proof
+    let mut bad = claim_args(pa);
+    bad[32 + 31] ^= 1;
+    assert_eq!(
+        m.chain.call(ALICE, bounty, SUBMIT, &bad, 0).revert(),
+        "invalid claim proof"
+    );
+    // Alice's proof with any stored field changed fails: Bob's (another hunter key's) key hash,
+    // another hunter key, ciphertext hash or IO digest
+    let other_hunter = SecretKey::random();
+    let bobs_key_hash = weights::key_hash(&weights::reveal_key(&other_hunter, sc.encrypted.nonce));
+    assert_ne!(bobs_key_hash, pa.public.key_hash);
+    let fields: [(usize, [u8; 32]); 5] = [
+        (13, bobs_key_hash),
+        (9, to_be32(&other_hunter.public().x)),
+        (10, to_be32(&other_hunter.public().y)),
+        (11, to_be32(&(pa.public.ciphertext_hash + Fr::ONE))),
+        (12, to_be32(&(pa.public.io_digest + Fr::ONE))),
+    ];
+    for (at, value) in fields {
+        let mut mixed = claim_args(pa);
+        mixed[32 * at..32 * (at + 1)].copy_from_slice(&value);
+        assert_eq!(
+            m.chain.call(ALICE, bounty, SUBMIT, &mixed, 0).revert(),
+            "invalid claim proof",
+            "word {at} changed"
+        );
+    }
+    // a posted nonce over 128 bits, a ciphertext of a length no Poseidon cipher gives
+    let e = &sc.encrypted;
+    let mut big_nonce = claim_args(pa);
+    big_nonce[32 * 14 + 15] = 1; // 2^128 + nonce
+    assert_eq!(
+        m.chain.call(ALICE, bounty, SUBMIT, &big_nonce, 0).revert(),
+        "nonce over 128 bits"
+    );
+    for len in [0, e.ciphertext.len() - 1, e.ciphertext.len() + 1] {
+        let mut ct = e.ciphertext.clone();
+        ct.resize(len, Fr::ZERO);
+        assert_eq!(
+            m.chain
+                .call(ALICE, bounty, SUBMIT, &submit_args(0, pa, e.nonce, &ct), 0)
+                .revert(),
+            "not a Poseidon-cipher ciphertext",
+            "{len} elements"
+        );
+    }
+    // a claim on a bounty that does not exist
+    assert_eq!(
+        m.chain
+            .call(
+                ALICE,
+                bounty,
+                SUBMIT,
+                &submit_args(1, pa, e.nonce, &e.ciphertext),
+                0
+            )
+            .revert(),
+        "no such bounty"
+    );
+
+    // Alice claims, then Bob (a second claim)
+    assert_eq!(m.submit(ALICE, pa).ok().0, word(0));
+    assert_eq!(m.submit(BOB, pb).ok().0, word(1));
+    let (out, _) = m
+        .chain
+        .call(BOB, bounty, "claimCount(uint256)", &word(0), 0)
+        .ok();
+    assert_eq!(out, word(2));
+
+    // only the host approves, one claim
+    assert_eq!(m.approve(BOB, 1).revert(), "not the host");
+    assert_eq!(m.approve(HOST, 2).revert(), "no such claim");
+    // nothing to withdraw before approval
+    assert_eq!(
+        m.withdraw(ALICE, kappa_word()).revert(),
+        "nothing to withdraw"
+    );
+    m.approve(HOST, 0).ok();
+    assert_eq!(m.approve(HOST, 1).revert(), "bounty settled");
+    // no more claims once approved
+    assert_eq!(m.submit(BOB, pb).revert(), "bounty settled");
+
+    // Bob (not approved) cannot withdraw; Alice can, once
+    assert_eq!(
+        m.withdraw(BOB, kappa_word()).revert(),
+        "not the approved claimant"
+    );
+    let before = m.chain.balance(ALICE);
+    m.withdraw(ALICE, kappa_word()).ok();
+    assert_eq!(m.chain.balance(ALICE) - before, U256::from(REWARD));
+    assert_eq!(
+        m.withdraw(ALICE, kappa_word()).revert(),
+        "nothing to withdraw"
+    );
+    // no refund once paid, even after every window
+    m.chain
+        .set_time(m.deadline + WINDOWS.approval + WINDOWS.reveal + 1);
+    assert_eq!(m.refund(HOST).revert(), "bounty settled");
+}
+
+#[test]
+fn a_posted_ciphertext_that_is_not_the_claims_is_caught_by_the_host_before_approving() {
+    // The contract checks the posted ciphertext's shape only (its Poseidon hash would cost too
+    // much gas); the claim proof binds its hash, and the host recomputes it before approving.
+    let s = setup();
+    let e = &s.scenario.encrypted;
+    let mut m = open_bounty(WINDOWS);
+    let mut ct = e.ciphertext.clone();
+    ct[0] += Fr::ONE;
+    let args = submit_args(0, &s.proofs[0], e.nonce, &ct);
+    let (_, _, logs) = m.chain.call(ALICE, m.bounty, SUBMIT, &args, 0).ok_logs();
+    let (nonce, posted) = posted_ciphertext(event(&logs, CIPHERTEXT_POSTED));
+    let claimed = fr_from_word(&m.claim(0)[3]);
+    assert_eq!(claimed, e.hash);
+    assert_ne!(weights::ciphertext_hash(nonce, &posted), claimed);
+}
+
+#[test]
+fn claims_approvals_and_refunds_follow_the_windows() {
+    let s = setup();
+    let (pa, pb) = (&s.proofs[0], &s.proofs[1]);
+    let mut m = open_bounty(WINDOWS);
+    let (d, w) = (m.deadline, WINDOWS.approval);
+    // claims up to the deadline, not after
+    m.chain.set_time(d);
+    m.submit(ALICE, pa).ok();
+    m.chain.set_time(d + 1);
+    assert_eq!(m.submit(BOB, pb).revert(), "deadline passed");
+    // no refund of an unapproved bounty until the approval window has closed
+    assert_eq!(m.refund(HOST).revert(), "before the approval window closes");
+    m.chain.set_time(d + w);
+    assert_eq!(m.refund(HOST).revert(), "before the approval window closes");
+    // no approval once it has
+    m.chain.set_time(d + w + 1);
+    assert_eq!(m.approve(HOST, 0).revert(), "approval window closed");
+    let before = m.chain.balance(HOST);
+    let (_, gas) = m.refund(HOST).ok();
+    println!("refund (no approved claim): {gas} gas");
+    assert_eq!(m.chain.balance(HOST) - before, U256::from(REWARD));
+    assert_eq!(m.refund(HOST).revert(), "bounty settled");
+    assert_eq!(
+        m.withdraw(ALICE, kappa_word()).revert(),
+        "nothing to withdraw"
+    );
+}
+
+#[test]
+fn an_approval_at_the_end_of_the_window_leaves_the_full_reveal_window() {
+    let mut m = open_bounty(WINDOWS);
+    m.submit(ALICE, &setup().proofs[0]).ok();
+    // the last second of the approval window
+    m.chain.set_time(m.deadline + WINDOWS.approval);
+    let (_, _, logs) = m.approve(HOST, 0).ok_logs();
+    let reveal_by = m.chain.now + WINDOWS.reveal;
+    assert_eq!(
+        data_words(event(&logs, CLAIM_APPROVED))[1],
+        word(reveal_by as u128)
+    );
+    // a reveal after revealBy fails (and has published κ for nothing: hunters reveal early)
+    m.chain.set_time(reveal_by + 1);
+    assert_eq!(
+        m.withdraw(ALICE, kappa_word()).revert(),
+        "reveal window closed"
+    );
+    m.refund(HOST).ok();
+}
+
+#[test]
+fn a_reveal_in_the_last_second_of_the_window_pays() {
+    let mut m = open_bounty(WINDOWS);
+    let reveal_by = m.alice_approved();
+    m.chain.set_time(reveal_by);
+    m.withdraw(ALICE, kappa_word()).ok();
+    assert_eq!(m.refund(HOST).revert(), "bounty settled");
+}
+
+#[test]
+fn a_zero_approval_window_ends_approvals_at_the_deadline() {
+    let mut m = open_bounty(Windows {
+        approval: 0,
+        reveal: 3600,
+    });
+    m.submit(ALICE, &setup().proofs[0]).ok();
+    m.chain.set_time(m.deadline + 1);
+    assert_eq!(m.approve(HOST, 0).revert(), "approval window closed");
+    m.refund(HOST).ok();
+}
+
+#[test]
+fn create_bounty_refuses_a_reveal_window_under_an_hour() {
+    let (mut chain, bounty) = bounty_alone();
+    let key = SecretKey::random().public();
+    let deadline = chain.now + 1000;
+    let args = |approval, reveal| {
+        create_args(
+            &cid_bytes(),
+            THRESHOLD,
+            &key,
+            deadline,
+            Windows { approval, reveal },
+        )
+    };
+    for reveal in [0, 60, 3599] {
+        assert_eq!(
+            chain
+                .call(HOST, bounty, CREATE, &args(3600, reveal), ETHER)
+                .revert(),
+            "reveal window under an hour"
+        );
+    }
+    // windows that end past 2^64 seconds
     assert_eq!(
         chain
             .call(
                 HOST,
                 bounty,
                 CREATE,
-                &create_args(&cid_bytes(), THRESHOLD, &pa.public.host, deadline),
-                0
+                &args(u64::MAX - deadline, 3600),
+                ETHER
             )
             .revert(),
-        "no reward"
+        "windows past 2^64"
     );
-    let mut off = create_args(&cid_bytes(), THRESHOLD, &pa.public.host, deadline);
-    off[3 * 32 - 1] ^= 1;
-    assert_eq!(
-        chain.call(HOST, bounty, CREATE, &off, reward).revert(),
-        "host key is not a Baby Jubjub point"
-    );
-    let mut bad_cid = create_args(&cid_bytes(), THRESHOLD, &pa.public.host, deadline);
-    bad_cid[6 * 32 + 2] = 0x13; // sha2-512's multihash code
-    assert_eq!(
-        chain.call(HOST, bounty, CREATE, &bad_cid, reward).revert(),
-        "not a CIDv1 with a sha2-256 digest"
-    );
-    let mut bad_cid = create_args(&cid_bytes(), THRESHOLD, &pa.public.host, deadline);
-    bad_cid[6 * 32 + 1] = 0x71; // dag-cbor
-    assert_eq!(
-        chain.call(HOST, bounty, CREATE, &bad_cid, reward).revert(),
-        NOT_RAW
-    );
-    let (out, gas) = chain
-        .call(
-            HOST,
-            bounty,
-            CREATE,
-            &create_args(&cid_bytes(), THRESHOLD, &pa.public.host, deadline),
-            reward,
-        )
-        .ok();
+    // an hour, and no approval window at all, are fine
+    let (out, _) = chain.call(HOST, bounty, CREATE, &args(0, 3600), ETHER).ok();
     assert_eq!(out, word(0));
-    println!("createBounty: {gas} gas");
-
-    // an invalid proof
-    let mut bad = submit_args(0, pa);
-    bad[32 + 31] ^= 1;
-    assert_eq!(
-        chain.call(ALICE, bounty, SUBMIT, &bad, 0).revert(),
-        "invalid claim proof"
-    );
-    // Alice's claim replayed by Mallory: the contract binds msg.sender, the proof fails
-    assert_eq!(
-        chain
-            .call(MALLORY, bounty, SUBMIT, &submit_args(0, pa), 0)
-            .revert(),
-        "invalid claim proof"
-    );
-    // Alice's proof with Bob's hunter fields (or any other stored field) fails too
-    let mut mixed = submit_args(0, pa);
-    mixed[9 * 32..10 * 32].copy_from_slice(&to_be32(&pb.public.ciphertext_hash));
-    assert_eq!(
-        chain.call(ALICE, bounty, SUBMIT, &mixed, 0).revert(),
-        "invalid claim proof"
-    );
-
-    // Alice claims, then Bob (a second claim)
-    let (out, gas) = chain
-        .call(ALICE, bounty, SUBMIT, &submit_args(0, pa), 0)
-        .ok();
-    assert_eq!(out, word(0));
-    println!("submitClaim (verifies the proof): {gas} gas");
-    let (out, _) = chain.call(BOB, bounty, SUBMIT, &submit_args(0, pb), 0).ok();
-    assert_eq!(out, word(1));
+    // the getter has the windows (revealBy is set by approve)
     let (out, _) = chain
-        .call(BOB, bounty, "claimCount(uint256)", &word(0), 0)
+        .call(HOST, bounty, "bounties(uint256)", &word(0), 0)
         .ok();
-    assert_eq!(out, word(2));
-
-    // only the host approves, one claim
-    assert_eq!(
-        chain
-            .call(
-                BOB,
-                bounty,
-                "approve(uint256,uint256)",
-                &words(&[word(0), word(1)]),
-                0
-            )
-            .revert(),
-        "not the host"
-    );
-    assert_eq!(
-        chain
-            .call(
-                HOST,
-                bounty,
-                "approve(uint256,uint256)",
-                &words(&[word(0), word(2)]),
-                0
-            )
-            .revert(),
-        "no such claim"
-    );
-    // nothing to withdraw before approval
-    assert_eq!(
-        chain
-            .call(ALICE, bounty, "withdraw(uint256)", &word(0), 0)
-            .revert(),
-        "nothing to withdraw"
-    );
-    let (_, gas) = chain
-        .call(
-            HOST,
-            bounty,
-            "approve(uint256,uint256)",
-            &words(&[word(0), word(0)]),
-            0,
-        )
-        .ok();
-    println!("approve: {gas} gas");
-    assert_eq!(
-        chain
-            .call(
-                HOST,
-                bounty,
-                "approve(uint256,uint256)",
-                &words(&[word(0), word(1)]),
-                0
-            )
-            .revert(),
-        "bounty settled"
-    );
-    // no more claims, no refund once approved (even after the deadline)
-    assert_eq!(
-        chain
-            .call(BOB, bounty, SUBMIT, &submit_args(0, pb), 0)
-            .revert(),
-        "bounty settled"
-    );
-
-    // Bob (not approved) cannot withdraw; Alice can, once
-    assert_eq!(
-        chain
-            .call(BOB, bounty, "withdraw(uint256)", &word(0), 0)
-            .revert(),
-        "not the approved claimant"
-    );
-    let before = chain.balance(ALICE);
-    let (_, gas) = chain
-        .call(ALICE, bounty, "withdraw(uint256)", &word(0), 0)
-        .ok();
-    println!("withdraw: {gas} gas");
-    assert_eq!(chain.balance(ALICE) - before, U256::from(reward));
-    assert_eq!(
-        chain
-            .call(ALICE, bounty, "withdraw(uint256)", &word(0), 0)
-            .revert(),
-        "nothing to withdraw"
-    );
-    chain.set_time(deadline + 1);
-    assert_eq!(
-        chain
-            .call(HOST, bounty, "refund(uint256)", &word(0), 0)
-            .revert(),
-        "bounty settled"
-    );
-}
-
-#[test]
-fn refund_only_after_the_deadline_and_claims_only_before() {
-    let s = setup();
-    let pa = &s.proofs[0];
-    let mut chain = Chain::new();
-    let (_, bounty) = deploy(&mut chain, &pa.vk);
-    let reward = 2 * ETHER;
-    let deadline = chain.now + 500;
-    chain
-        .call(
-            HOST,
-            bounty,
-            CREATE,
-            &create_args(&cid_bytes(), THRESHOLD, &pa.public.host, deadline),
-            reward,
-        )
-        .ok();
-    assert_eq!(
-        chain
-            .call(HOST, bounty, "refund(uint256)", &word(0), 0)
-            .revert(),
-        "before the deadline"
-    );
-    chain.set_time(deadline + 1);
-    // too late to claim
-    assert_eq!(
-        chain
-            .call(ALICE, bounty, SUBMIT, &submit_args(0, pa), 0)
-            .revert(),
-        "deadline passed"
-    );
-    assert_eq!(
-        chain
-            .call(MALLORY, bounty, "refund(uint256)", &word(0), 0)
-            .revert(),
-        "not the host"
-    );
-    let before = chain.balance(HOST);
-    chain
-        .call(HOST, bounty, "refund(uint256)", &word(0), 0)
-        .ok();
-    assert_eq!(chain.balance(HOST) - before, U256::from(reward));
-    assert_eq!(
-        chain
-            .call(HOST, bounty, "refund(uint256)", &word(0), 0)
-            .revert(),
-        "bounty settled"
-    );
-    let _ = &s.scenario;
+    let w: Vec<&[u8]> = out.chunks(32).collect();
+    assert_eq!(w.len(), 13);
+    assert_eq!(w[0], addr_word(HOST));
+    assert_eq!(w[1], word(THRESHOLD as u128));
+    assert_eq!(w[2..4], [word(0), word(0)]); // approved, closed
+    assert_eq!(w[4], word(deadline as u128));
+    assert_eq!(w[5], word(0)); // approvalWindow
+    assert_eq!(w[6], word(3600)); // revealWindow
+    assert_eq!(w[7], word(0)); // revealBy
+    assert_eq!(w[8], word(ETHER)); // reward
 }
 
 // createBounty's checks of the CID and of the host key. These need no claim proof (createBounty
@@ -367,9 +772,10 @@ fn bounty_alone() -> (Chain, Address) {
     (chain, bounty)
 }
 
-/// `createBounty(cid, THRESHOLD, key, now + 1000)` from the host, with a reward of 1 ether.
+/// `createBounty(cid, THRESHOLD, key, now + 1000, WINDOWS)` from the host, with a reward of 1
+/// ether.
 fn create(chain: &mut Chain, bounty: Address, cid: &[u8], key: &Point) -> Outcome {
-    let args = create_args(cid, THRESHOLD, key, chain.now + 1000);
+    let args = create_args(cid, THRESHOLD, key, chain.now + 1000, WINDOWS);
     chain.call(HOST, bounty, CREATE, &args, ETHER)
 }
 

@@ -16,15 +16,20 @@
 //! | 6, 7 | `hunter_x`, `hunter_y`: the hunter's public key | the claim (stored) |
 //! | 8 | `ciphertext_hash`: [`super::weights::ciphertext_hash`] | the claim (stored) |
 //! | 9 | `io_digest`: [`NovaIo::digest`] of the Nova accuracy proof's public IO | the claim (stored) |
+//! | 10, 11 | `key_hash_hi`, `key_hash_lo`: high and low 128 bits of `SHA-256(κ)` | the claim (stored; `withdraw` checks κ against it) |
 //!
-//! Witness: the hunter's secret scalar `s` (251 bits), the cipher nonce, the ciphertext, and
-//! the Nova proof's public IO (`num_steps`, `z_0`, `z_n`). The circuit enforces:
+//! Witness: the hunter's secret scalar `s` (251 bits), the reveal key κ, the cipher nonce, the
+//! ciphertext, and the Nova proof's public IO (`num_steps`, `z_0`, `z_n`). The circuit enforces:
 //!
 //! 1. `(hunter_x, hunter_y) = s·Base8`; the host key is on the curve; `K = s·host` (ECDH; `K`
 //!    never leaves the circuit);
 //! 2. `ciphertext_hash = chain_hash(1, [nonce, c…])` and `nonce < 2^128`;
-//! 3. `c` decrypts under `(K.x, K.y, nonce)` (padding zero, authentication element matches) to a
-//!    plaintext in the layout of [`super::weights`] for the circuit's architecture;
+//! 3. `κ < 2^248` and `SHA-256(κ as 32 bytes big-endian) = key_hash` (one compression, about
+//!    27k constraints); `c` decrypts under [`super::weights::session_key`]`(K, κ)` and `nonce`
+//!    (padding zero, authentication element matches) to a plaintext in the layout of
+//!    [`super::weights`] for the circuit's architecture. So whoever learns a preimage of
+//!    `key_hash` and holds `K` — the host, once the contract's `withdraw` has published κ and
+//!    paid — decrypts exactly the committed model, and before that nobody can;
 //! 4. the plaintext's weights are well-formed (`kerafold_step_circuits::wellformed`: every lane
 //!    within the guard bound, so they are an integer model's), and its model chain (nova-snark's
 //!    Poseidon, `kerafold_step_circuits::poseidon::hash_gadget`, starting from the architecture's seed
@@ -53,7 +58,7 @@ use crate::{Error, Result};
 use ff::{Field, PrimeField};
 use kerafold_step_circuits::poseidon::{hash_gadget, hash_narrow_gadget};
 use kerafold_step_circuits::wellformed;
-use nova_snark::frontend::gadgets::sha256::sha256_compression_function;
+use nova_snark::frontend::gadgets::sha256::{sha256, sha256_compression_function};
 use nova_snark::frontend::num::AllocatedNum;
 use nova_snark::frontend::{Boolean, ConstraintSystem, SynthesisError};
 use serde::{Deserialize, Serialize};
@@ -61,7 +66,7 @@ use serde::{Deserialize, Serialize};
 /// Domain tag of [`NovaIo::digest`].
 pub(crate) const TAG_IO: u64 = 2;
 /// Number of public inputs.
-pub const NUM_PUBLIC: usize = 10;
+pub const NUM_PUBLIC: usize = 12;
 /// Names of the public inputs, in order.
 pub const PUBLIC_NAMES: [&str; NUM_PUBLIC] = [
     "cid_hi",
@@ -74,6 +79,8 @@ pub const PUBLIC_NAMES: [&str; NUM_PUBLIC] = [
     "hunter_y",
     "ciphertext_hash",
     "io_digest",
+    "key_hash_hi",
+    "key_hash_lo",
 ];
 
 /// Bits of the counts (`threshold`, correct, samples).
@@ -196,12 +203,15 @@ pub struct ClaimPublic {
     pub ciphertext_hash: Fr,
     /// Digest of the Nova proof's public IO.
     pub io_digest: Fr,
+    /// `SHA-256(κ)`: what the hunter's reveal key must hash to.
+    pub key_hash: [u8; 32],
 }
 
 impl ClaimPublic {
     /// The public inputs in circuit order.
     pub fn inputs(&self) -> Vec<Fr> {
         let (hi, lo) = cid_halves(&self.cid_digest);
+        let (key_hi, key_lo) = cid_halves(&self.key_hash);
         let mut a = [0u8; 32];
         a[12..].copy_from_slice(&self.claimant);
         a.reverse();
@@ -219,6 +229,8 @@ impl ClaimPublic {
             self.hunter.y,
             self.ciphertext_hash,
             self.io_digest,
+            key_hi,
+            key_lo,
         ]
     }
 
@@ -236,6 +248,9 @@ impl ClaimPublic {
         let mut cid = [0u8; 32];
         cid[..16].copy_from_slice(&half(&x[0], "cid_hi")?.to_be_bytes());
         cid[16..].copy_from_slice(&half(&x[1], "cid_lo")?.to_be_bytes());
+        let mut key_hash = [0u8; 32];
+        key_hash[..16].copy_from_slice(&half(&x[10], "key_hash_hi")?.to_be_bytes());
+        key_hash[16..].copy_from_slice(&half(&x[11], "key_hash_lo")?.to_be_bytes());
         let threshold = u64::try_from(half(&x[2], "threshold")?)
             .map_err(|_| Error::Invalid("threshold is not a 64-bit value".into()))?;
         let be = to_be32(&x[5]);
@@ -251,6 +266,7 @@ impl ClaimPublic {
             hunter: pt(x[6], x[7], "hunter key")?,
             ciphertext_hash: x[8],
             io_digest: x[9],
+            key_hash,
         })
     }
 
@@ -269,6 +285,8 @@ impl ClaimPublic {
 pub struct ClaimWitness {
     /// The hunter's secret key.
     pub hunter: SecretKey,
+    /// The hunter's reveal key κ ([`super::weights::reveal_key`]).
+    pub kappa: Fr,
     /// Cipher nonce.
     pub nonce: u128,
     /// The ciphertext.
@@ -309,8 +327,8 @@ impl FrontendCircuit for ClaimCircuit<'_> {
             })?;
             pubs.push(Lc::num(&n));
         }
-        let [cid_hi, cid_lo, threshold, host_x, host_y, claimant, hunter_x, hunter_y, ct_hash, io_digest] =
-            <[Lc<Fr>; NUM_PUBLIC]>::try_from(pubs).expect("ten inputs");
+        let [cid_hi, cid_lo, threshold, host_x, host_y, claimant, hunter_x, hunter_y, ct_hash, io_digest, key_hash_hi, key_hash_lo] =
+            <[Lc<Fr>; NUM_PUBLIC]>::try_from(pubs).expect("twelve inputs");
 
         // 1. keys and ECDH
         let host = PointVar {
@@ -353,11 +371,37 @@ impl FrontendCircuit for ClaimCircuit<'_> {
         let h = g::chain_hash(cs.namespace(|| "ct_hash"), TAG_CIPHERTEXT, &hashed)?;
         h.enforce_eq(cs, "bind_ct_hash", &ct_hash);
 
-        // 3. decryption
+        // 3. the reveal key, its hash, the session key and decryption
+        let kappa = alloc(cs.namespace(|| "kappa"), w.map(|w| w.kappa))?;
+        let kappa = Lc::num(&kappa);
+        let kappa_bits = g::range_check(
+            cs.namespace(|| "kappa_range"),
+            &kappa,
+            weights::REVEAL_KEY_BITS,
+        )?;
+        let mut message: Vec<Boolean> = vec![Boolean::constant(false); 256 - kappa_bits.len()];
+        message.extend(kappa_bits.iter().rev().map(|b| Boolean::from(b.clone())));
+        let digest = sha256(cs.namespace(|| "key_hash"), &message)?;
+        let mut ns = cs.namespace(|| "bind_key_hash");
+        g::pack_bits_be(&digest[..128]).enforce_eq(&mut ns, "hi", &key_hash_hi);
+        g::pack_bits_be(&digest[128..]).enforce_eq(&mut ns, "lo", &key_hash_lo);
+        drop(ns);
+        let mut session = |j: u64| {
+            g::hash(
+                cs.namespace(|| format!("session_key{j}")),
+                &[
+                    shared.x.clone(),
+                    shared.y.clone(),
+                    kappa.clone(),
+                    Lc::constant(Fr::from(j)),
+                ],
+            )
+        };
+        let (k0, k1) = (session(0)?, session(1)?);
         let pt = g::decrypt(
             cs.namespace(|| "decrypt"),
             &ct,
-            (&shared.x, &shared.y),
+            (&k0, &k1),
             &nonce,
             spec.layout.len,
         )?;
@@ -533,10 +577,16 @@ impl ClaimInput {
                 "the ciphertext's architecture is not the circuit's".into(),
             ));
         }
+        let kappa = weights::reveal_key(hunter, encrypted.nonce);
+        if weights::key_hash(&kappa) != encrypted.key_hash {
+            return Err(Error::Usage(
+                "the ciphertext's key hash is not this hunter key's reveal key for its nonce: encrypt the weights again with this key".into(),
+            ));
+        }
         let shared = hunter.ecdh(&encrypted.host);
         let pt = cipher::decrypt(
             &encrypted.ciphertext,
-            (shared.x, shared.y),
+            weights::session_key(&shared, &kappa),
             encrypted.nonce,
             spec.layout.len,
         )?;
@@ -608,9 +658,11 @@ impl ClaimInput {
             hunter: hunter.public(),
             ciphertext_hash: encrypted.hash,
             io_digest: io.digest(),
+            key_hash: encrypted.key_hash,
         };
         let witness = ClaimWitness {
             hunter: hunter.clone(),
+            kappa,
             nonce: encrypted.nonce,
             ciphertext: encrypted.ciphertext.clone(),
             io,
@@ -730,6 +782,7 @@ impl ClaimProof {
                     "hunterY": to_dec(&self.public.hunter.y),
                     "ciphertextHash": to_dec(&self.public.ciphertext_hash),
                     "ioDigest": to_dec(&self.public.io_digest),
+                    "keyHash": format!("0x{}", hex::encode(self.public.key_hash)),
                 },
             }),
         )?;

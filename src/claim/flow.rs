@@ -23,6 +23,7 @@ use super::groth16::{self, Keys, R1cs};
 use super::weights::{self, CiphertextFile, Opening};
 use crate::accuracy::{self, AccuracyArch, AccuracyCheck, AccuracyClaim, AccuracyProof};
 use crate::crypto::babyjubjub::{Point, SecretKey};
+use crate::crypto::bn254::Fr;
 use crate::data::dataset::{Dataset, Header};
 use crate::fold::{fe_hex, Architecture};
 use crate::model::QuantizedModel;
@@ -328,6 +329,7 @@ pub fn verify_claim(
         hunter: enc.hunter,
         ciphertext_hash: enc.hash,
         io_digest: NovaIo::from_accuracy(&acc)?.digest(),
+        key_hash: enc.key_hash,
     };
     if !groth16::verify(&setup.vk, &public.inputs(), proof) {
         return Err(Error::Invalid(
@@ -340,14 +342,16 @@ pub fn verify_claim(
     })
 }
 
-/// The host's decryption of a claimed model: only after [`verify_claim`] holds (with the host's
-/// own key as the terms' key), and only to a model whose commitment is the verified accuracy
-/// proof's and whose weights are well-formed.
+/// The host's decryption of a claimed model, with the reveal key κ the hunter published when it
+/// was paid (`Bounty.withdraw`'s `KeyRevealed` event): only after [`verify_claim`] holds (with
+/// the host's own key as the terms' key), and only to a model whose commitment is the verified
+/// accuracy proof's and whose weights are well-formed.
 #[allow(clippy::too_many_arguments)]
 pub fn decrypt_claim(
     setup: &Setup,
     terms: &Terms,
     host: &SecretKey,
+    kappa: &Fr,
     proof: &Proof<Bn254>,
     ciphertext: &CiphertextFile,
     accuracy: &AccuracyProof,
@@ -362,7 +366,7 @@ pub fn decrypt_claim(
     let v = verify_claim(
         setup, terms, proof, ciphertext, accuracy, claimant, params_dir,
     )?;
-    let opening = weights::decrypt(ciphertext, host)?;
+    let opening = weights::decrypt(ciphertext, host, kappa)?;
     if fe_hex(&opening.commitment()?) != v.accuracy.model.commitment {
         return Err(Error::Invalid(
             "the decrypted model's commitment is not the accuracy proof's".into(),

@@ -32,7 +32,7 @@
 //!   the host gets back.
 
 use crate::crypto::babyjubjub::{Point, SecretKey};
-use crate::crypto::bn254::{from_dec, to_dec, Fr};
+use crate::crypto::bn254::{from_dec, to_be32, to_dec, Fr};
 use crate::crypto::cipher;
 use crate::crypto::poseidon;
 use crate::fold::commit;
@@ -50,6 +50,45 @@ use std::path::Path;
 
 /// Domain tag of the ciphertext hash ([`ciphertext_hash`]).
 pub const TAG_CIPHERTEXT: u64 = 1;
+/// Domain tag of the hunter's reveal key ([`reveal_key`]).
+pub const TAG_REVEAL_KEY: u64 = 3;
+/// Bits of the reveal key κ: below 2^248, so its 32-byte big-endian form is canonical and it is
+/// a field element without reduction.
+pub const REVEAL_KEY_BITS: usize = 248;
+
+/// The hunter's reveal key κ for a ciphertext with `nonce`: `Poseidon(TAG_REVEAL_KEY, s, nonce)`
+/// (circomlib's Poseidon, `s` the hunter's secret scalar) with its top 6 bits cleared (below
+/// 2^248). Derived rather than drawn so the hunter keeps no second secret: `kerafold claim`
+/// and `kerafold reveal-key` recompute it from the key file and the ciphertext file. It is a
+/// one-way function of `s`; revealing it (to be paid) says nothing more about `s`.
+pub fn reveal_key(hunter: &SecretKey, nonce: u128) -> Fr {
+    let s = from_dec(&hunter.scalar_dec(), "secret scalar").expect("a scalar below l < r");
+    let h = poseidon::hash(&[Fr::from(TAG_REVEAL_KEY), s, Fr::from_u128(nonce)]);
+    let mut repr = h.to_repr();
+    repr.as_mut()[31] = 0; // little-endian: the top byte
+    Option::from(Fr::from_repr(repr)).expect("below 2^248")
+}
+
+/// `H(κ)`, the claim's public `key_hash`: SHA-256 of κ's 32-byte big-endian form (what the
+/// contract's `withdraw` checks with the sha256 precompile).
+pub fn key_hash(kappa: &Fr) -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(to_be32(kappa)).into()
+}
+
+/// Whether `kappa` is a reveal key at all (below 2^248).
+pub fn is_reveal_key(kappa: &Fr) -> bool {
+    to_be32(kappa)[0] == 0
+}
+
+/// The one key derivation of the weights' cipher: from the ECDH shared point `K` and the
+/// hunter's reveal key κ, `(Poseidon(K.x, K.y, κ, 0), Poseidon(K.x, K.y, κ, 1))`. The host holds
+/// `K` from the start and learns κ only from the contract's `withdraw`, when the hunter is paid;
+/// anyone else never holds `K`.
+pub fn session_key(shared: &Point, kappa: &Fr) -> (Fr, Fr) {
+    let k = |j: u64| poseidon::hash(&[shared.x, shared.y, *kappa, Fr::from(j)]);
+    (k(0), k(1))
+}
 
 /// Where one step's values sit in the plaintext.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -357,13 +396,16 @@ impl ModelOpening {
 
 /// Format tag of ciphertext files.
 pub const CIPHERTEXT_FORMAT: &str = "kerafold-ciphertext";
+/// Version of ciphertext files: 2 since the cipher key derives from a reveal key (version 1
+/// files, under the ECDH point alone, are refused: their host could decrypt without paying).
+pub const CIPHERTEXT_VERSION: u32 = 2;
 
 /// An encrypted model (JSON): everything public about it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CiphertextFile {
     /// [`CIPHERTEXT_FORMAT`].
     pub format: String,
-    /// 1.
+    /// [`CIPHERTEXT_VERSION`].
     pub version: u32,
     /// The model without weights (architecture, shapes, fixed point).
     pub skeleton: QuantizedModel,
@@ -383,6 +425,10 @@ pub struct CiphertextFile {
     pub ciphertext: Vec<String>,
     /// [`ciphertext_hash`] (decimal): the claim's public input.
     pub ciphertext_hash: String,
+    /// [`key_hash`] of the hunter's reveal key (hex): the claim's public input, and what the
+    /// contract checks the revealed key against.
+    #[serde(default)]
+    pub key_hash: String,
 }
 
 /// A parsed, consistent ciphertext file.
@@ -402,6 +448,8 @@ pub struct Encrypted {
     pub ciphertext: Vec<Fr>,
     /// Their hash.
     pub hash: Fr,
+    /// The hash of the reveal key the cipher key derives from.
+    pub key_hash: [u8; 32],
     /// The model commitment.
     pub commitment: Fr,
 }
@@ -430,6 +478,12 @@ impl CiphertextFile {
     /// Parses every field and checks that the file is consistent: the skeleton has no weights
     /// and the stated architecture, the lengths fit it, the hash is the ciphertext's.
     pub fn parse(&self) -> Result<Encrypted> {
+        if self.version != CIPHERTEXT_VERSION {
+            return Err(Error::Invalid(format!(
+                "a version-{} ciphertext file (this kerafold makes and reads version {CIPHERTEXT_VERSION}: its key derives from a reveal key, so the host decrypts only once the hunter is paid); encrypt the weights again",
+                self.version
+            )));
+        }
         if self
             .skeleton
             .steps
@@ -470,8 +524,13 @@ impl CiphertextFile {
                 "the ciphertext hash does not match the ciphertext".into(),
             ));
         }
+        let key_hash: [u8; 32] = hex::decode(&self.key_hash)
+            .ok()
+            .and_then(|b| b.try_into().ok())
+            .ok_or_else(|| Error::Invalid("the key hash is not 32 bytes of hex".into()))?;
         Ok(Encrypted {
             file: self.clone(),
+            key_hash,
             host: Point::from_dec(&self.host_public_key, "host public key")?,
             hunter: Point::from_dec(&self.hunter_public_key, "hunter public key")?,
             nonce,
@@ -483,8 +542,9 @@ impl CiphertextFile {
     }
 }
 
-/// Encrypts `opening` to the host: the hunter's side of `kerafold encrypt-weights`. Returns the
-/// file and the plaintext (the claim's witness).
+/// Encrypts `opening` to the host under [`session_key`] (the ECDH point with the host and the
+/// hunter's [`reveal_key`]): the hunter's side of `kerafold encrypt-weights`. Returns the file
+/// and the plaintext (the claim's witness).
 pub fn encrypt(
     opening: &Opening,
     host: &Point,
@@ -496,10 +556,11 @@ pub fn encrypt(
     let mut nb = [0u8; 16];
     OsRng.fill_bytes(&mut nb);
     let nonce = u128::from_le_bytes(nb);
-    let ct = cipher::encrypt(&pt, (shared.x, shared.y), nonce);
+    let kappa = reveal_key(hunter, nonce);
+    let ct = cipher::encrypt(&pt, session_key(&shared, &kappa), nonce);
     let file = CiphertextFile {
         format: CIPHERTEXT_FORMAT.into(),
-        version: 1,
+        version: CIPHERTEXT_VERSION,
         skeleton: skeleton(&opening.model),
         architecture: hex::encode(arch.digest()),
         model_commitment: fe_hex(&chain_from_plaintext(&arch, &pt)?),
@@ -509,22 +570,34 @@ pub fn encrypt(
         length: pt.len(),
         ciphertext: ct.iter().map(to_dec).collect(),
         ciphertext_hash: to_dec(&ciphertext_hash(nonce, &ct)),
+        key_hash: hex::encode(key_hash(&kappa)),
     };
     Ok((file, pt))
 }
 
-/// Decrypts a ciphertext file with the host's key: the host's side of `kerafold
-/// decrypt-weights`. Checks that the file is addressed to `host`, that it authenticates, and that
-/// the recovered model has the stated commitment.
-pub fn decrypt(file: &CiphertextFile, host: &SecretKey) -> Result<Opening> {
+/// Decrypts a ciphertext file with the host's key and the reveal key κ the hunter published when
+/// it was paid (the contract's `KeyRevealed` event): the host's side of `kerafold
+/// decrypt-weights`. Checks that the file is addressed to `host`, that κ is the one its key hash
+/// names, that it authenticates, and that the recovered model has the stated commitment.
+pub fn decrypt(file: &CiphertextFile, host: &SecretKey, kappa: &Fr) -> Result<Opening> {
     let e = file.parse()?;
     if e.host != host.public() {
         return Err(Error::Invalid(
             "the ciphertext is addressed to another host key".into(),
         ));
     }
+    if !is_reveal_key(kappa) || key_hash(kappa) != e.key_hash {
+        return Err(Error::Invalid(
+            "the reveal key is not the one the ciphertext's key hash names (take it from the contract's KeyRevealed event)".into(),
+        ));
+    }
     let shared = host.ecdh(&e.hunter);
-    let pt = cipher::decrypt(&e.ciphertext, (shared.x, shared.y), e.nonce, file.length)?;
+    let pt = cipher::decrypt(
+        &e.ciphertext,
+        session_key(&shared, kappa),
+        e.nonce,
+        file.length,
+    )?;
     if chain_from_plaintext(&e.arch, &pt)? != e.commitment {
         return Err(Error::Invalid(
             "the decrypted weights do not have the stated model commitment".into(),

@@ -1,5 +1,5 @@
-//! The bounty commands: `keygen`, `encrypt-weights`, `claim-setup`, `claim`, `verify-claim` and
-//! `decrypt-weights`. Every check lives in [`crate::claim::flow`]; these read the files, call it
+//! The bounty commands: `keygen`, `encrypt-weights`, `claim-setup`, `claim`, `verify-claim`,
+//! `reveal-key` and `decrypt-weights`. Every check lives in [`crate::claim::flow`]; these read the files, call it
 //! and report.
 
 use super::{ModelFile, QuantOptions};
@@ -118,6 +118,55 @@ pub fn encrypt(
         ciphertext_hash: file.ciphertext_hash.clone(),
         hunter_public_key: file.hunter_public_key.clone(),
     })
+}
+
+/// What `kerafold reveal-key` reports: the argument of `Bounty.withdraw`.
+#[derive(Serialize)]
+pub struct RevealKeyReport {
+    /// The reveal key κ (`0x` and 64 hex digits: `withdraw(id, key)`'s `key`).
+    pub key: String,
+    /// Its SHA-256, the claim's `keyHash` (`0x` and 64 hex digits).
+    pub key_hash: String,
+}
+display_as_json!(RevealKeyReport);
+
+/// The hunter's reveal key for a ciphertext: what `Bounty.withdraw` takes once the host has
+/// approved the claim. Revealing it lets the host decrypt; pass it to no one before approval.
+pub fn reveal_key(ciphertext: &Path, hunter_key: &Path) -> Result<RevealKeyReport> {
+    let enc = CiphertextFile::read(ciphertext)?.parse()?;
+    let hunter = KeyFile::read(hunter_key)?.secret_key(hunter_key)?;
+    if enc.hunter != hunter.public() {
+        return Err(Error::Usage(format!(
+            "{} was encrypted with another hunter key than {}",
+            ciphertext.display(),
+            hunter_key.display()
+        )));
+    }
+    let kappa = weights::reveal_key(&hunter, enc.nonce);
+    if weights::key_hash(&kappa) != enc.key_hash {
+        return Err(Error::Invalid(format!(
+            "{}: the key hash is not this hunter key's reveal key",
+            ciphertext.display()
+        )));
+    }
+    Ok(RevealKeyReport {
+        key: format!("0x{}", hex::encode(bn254::to_be32(&kappa))),
+        key_hash: format!("0x{}", hex::encode(enc.key_hash)),
+    })
+}
+
+/// Parses a reveal key as `withdraw` published it: `0x` hex or decimal.
+pub fn parse_reveal_key(s: &str) -> Result<bn254::Fr> {
+    let bad = || {
+        Error::Usage(format!(
+            "'{s}' is not a reveal key (0x hex or decimal, below 2^248: the `key` of the contract's KeyRevealed event)"
+        ))
+    };
+    let kappa = bn254::from_dec(s, "reveal key").map_err(|_| bad())?;
+    if !weights::is_reveal_key(&kappa) {
+        return Err(bad());
+    }
+    Ok(kappa)
 }
 
 /// What `kerafold claim-setup` reports.
@@ -370,15 +419,18 @@ pub struct DecryptReport {
 }
 display_as_json!(DecryptReport);
 
-/// The host's side: decrypts a hunter's weights once its claim verifies for the bounty, and
+/// The host's side: decrypts a hunter's weights once its claim verifies for the bounty and the
+/// hunter has revealed its key (`reveal_key`, as [`parse_reveal_key`] reads it) to be paid, and
 /// writes the model opening to `out`.
 pub fn decrypt(
     bounty: &Bounty,
     files: &ClaimFiles,
     claim: &Path,
     host_key: &Path,
+    reveal_key: &str,
     out: &Path,
 ) -> Result<DecryptReport> {
+    let kappa = parse_reveal_key(reveal_key)?;
     let host = KeyFile::read(host_key)?.secret_key(host_key)?;
     let (setup, terms, claimant) = bounty.load(host.public())?;
     let proof = claim_proof(claim)?;
@@ -387,6 +439,7 @@ pub fn decrypt(
         &setup,
         &terms,
         &host,
+        &kappa,
         &proof,
         &ciphertext,
         &accuracy,

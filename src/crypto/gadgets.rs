@@ -16,7 +16,7 @@ use super::poseidon::{chain_init, params, CHAIN_RATE};
 use ff::{PrimeField, PrimeFieldBits};
 use nova_snark::frontend::num::AllocatedNum;
 use nova_snark::frontend::{
-    AllocatedBit, ConstraintSystem, Index, LinearCombination, SynthesisError, Variable,
+    AllocatedBit, Boolean, ConstraintSystem, Index, LinearCombination, SynthesisError, Variable,
 };
 
 fn one() -> Variable {
@@ -239,6 +239,23 @@ pub fn chain_hash<F: PrimeField, CS: ConstraintSystem<F>>(
         h = hash(cs.namespace(|| format!("c{c}")), &input)?;
     }
     Ok(h)
+}
+
+/// The number whose big-endian bits are `bits` (at most the field's capacity), as a linear
+/// combination: free.
+pub(crate) fn pack_bits_be<F: PrimeField>(bits: &[Boolean]) -> Lc<F> {
+    assert!(bits.len() <= F::CAPACITY as usize);
+    let mut lc = LinearCombination::zero();
+    let mut value = Some(F::ZERO);
+    let mut c = F::ONE;
+    for b in bits.iter().rev() {
+        lc = lc + &b.lc(one(), c);
+        value = value
+            .zip(b.get_value())
+            .map(|(v, bit)| if bit { v + c } else { v });
+        c = c.double();
+    }
+    Lc { lc, value }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -473,13 +490,14 @@ pub(crate) fn mul_var<F: PrimeField, CS: ConstraintSystem<F>>(
 }
 
 /// Allocates the `n` low bits of `x`'s value and enforces that they recompose to `x` (`n + 1`
-/// constraints: `bits/b{i}` booleanity, `recompose`): a range check `0 ≤ x < 2^n` (`n ≤ 128`).
+/// constraints: `bits/b{i}` booleanity, `recompose`): a range check `0 ≤ x < 2^n`. `n` stays
+/// below the field's capacity, so the recomposition cannot wrap and the bits are unique.
 pub(crate) fn range_check<F: PrimeField + PrimeFieldBits, CS: ConstraintSystem<F>>(
     mut cs: CS,
     x: &Lc<F>,
     n: usize,
 ) -> Result<Vec<AllocatedBit>, SynthesisError> {
-    assert!(n <= 128);
+    assert!(n <= F::CAPACITY as usize);
     let bits_v: Option<Vec<bool>> = x
         .value
         .map(|v| v.to_le_bits().iter().take(n).map(|b| *b).collect());

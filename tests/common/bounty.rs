@@ -10,12 +10,14 @@ use kerafold::claim::circuit::{self, ClaimInput, ClaimProof, ClaimSpec, NovaIo};
 use kerafold::claim::groth16::{self, Keys, R1cs};
 use kerafold::claim::weights::{self, CiphertextFile, Encrypted, Opening};
 use kerafold::crypto::babyjubjub::SecretKey;
+use kerafold::crypto::bn254::Fr;
 use kerafold::data::cid::cid_of_bytes;
 use kerafold::data::Dataset;
 use kerafold::fold::Architecture;
 use kerafold::fold::{fe_hex, Visibility};
 use kerafold::model::QuantizedModel;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 /// The scenario's bounty threshold (the digits model gets 14 of the 16 samples right).
 pub const THRESHOLD: u64 = 12;
@@ -57,11 +59,16 @@ pub struct Scenario {
     pub hunter: SecretKey,
     pub file: CiphertextFile,
     pub encrypted: Encrypted,
+    /// The hunter's reveal key for the ciphertext (what `withdraw` publishes).
+    pub kappa: Fr,
     pub spec: ClaimSpec,
     /// The accuracy claim an honest Nova proof of the model on the dataset makes.
     pub accuracy: AccuracyClaim,
     pub io: NovaIo,
     pub params: PathBuf,
+    /// The claim circuit's keys, drawn or read once per process: two test processes may share
+    /// the key file, and a key read again could be another process's.
+    keys: OnceLock<Keys>,
 }
 
 impl Scenario {
@@ -74,6 +81,7 @@ impl Scenario {
         let hunter = SecretKey::random();
         let (file, _) = weights::encrypt(&opening, &host.public(), &hunter).unwrap();
         let encrypted = file.parse().unwrap();
+        let kappa = weights::reveal_key(&hunter, encrypted.nonce);
         let data = dataset();
         let commitment = fe_hex(&opening.commitment().unwrap());
         let accuracy = native_claim(&model, &data, Visibility::Private, &commitment).unwrap();
@@ -88,10 +96,12 @@ impl Scenario {
             hunter,
             file,
             encrypted,
+            kappa,
             spec,
             accuracy,
             io,
             params,
+            keys: OnceLock::new(),
         }
     }
 
@@ -111,13 +121,17 @@ impl Scenario {
 
     /// A proved claim for `claimant`, with the scenario's setup keys.
     pub fn prove(&self, claimant: [u8; 20]) -> ClaimProof {
-        circuit::prove_with_key(&self.spec, &self.input(claimant), &self.keys()).unwrap()
+        circuit::prove_with_key(&self.spec, &self.input(claimant), self.keys()).unwrap()
     }
 
     /// The claim circuit's Groth16 keys. A real host draws them once per bounty
     /// (`claim::flow::Setup::create`); the tests draw them once per circuit and keep them in the
     /// test target directory (keyed by the circuit's digest), to spend the setup time once.
-    pub fn keys(&self) -> Keys {
+    pub fn keys(&self) -> &Keys {
+        self.keys.get_or_init(|| self.load_or_draw_keys())
+    }
+
+    fn load_or_draw_keys(&self) -> Keys {
         let r1cs = R1cs::of(&circuit::ClaimCircuit {
             spec: &self.spec,
             public: None,

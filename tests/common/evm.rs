@@ -2,14 +2,15 @@
 //! and the bounty contract's calls.
 #![allow(dead_code)]
 
+use ff::PrimeField;
 use kerafold::claim::circuit::ClaimProof;
 use kerafold::claim::snarkjs::{proof_words, vk_words};
 use kerafold::crypto::babyjubjub::Point;
-use kerafold::crypto::bn254::to_be32;
+use kerafold::crypto::bn254::{to_be32, Fr};
 use revm::context::TxEnv;
 use revm::context_interface::result::{ExecutionResult, Output};
 use revm::database::{CacheDB, EmptyDB};
-use revm::primitives::{keccak256, Address, Bytes, TxKind, U256};
+use revm::primitives::{keccak256, Address, Bytes, Log, TxKind, U256};
 use revm::state::AccountInfo;
 use revm::{Context, DatabaseRef, ExecuteCommitEvm, MainBuilder, MainContext};
 use std::path::{Path, PathBuf};
@@ -34,14 +35,24 @@ pub struct Chain {
 
 #[derive(Debug)]
 pub enum Outcome {
-    Ok { output: Vec<u8>, gas: u64 },
+    Ok {
+        output: Vec<u8>,
+        gas: u64,
+        logs: Vec<Log>,
+    },
     Revert(String),
 }
 
 impl Outcome {
+    /// The output and gas of a successful transaction.
     pub fn ok(self) -> (Vec<u8>, u64) {
+        let (output, gas, _) = self.ok_logs();
+        (output, gas)
+    }
+    /// The output, gas and logs of a successful transaction.
+    pub fn ok_logs(self) -> (Vec<u8>, u64, Vec<Log>) {
         match self {
-            Outcome::Ok { output, gas } => (output, gas),
+            Outcome::Ok { output, gas, logs } => (output, gas, logs),
             Outcome::Revert(r) => panic!("reverted: {r}"),
         }
     }
@@ -112,7 +123,9 @@ impl Chain {
             .build()
             .unwrap();
         match self.evm.transact_commit(tx).unwrap() {
-            ExecutionResult::Success { output, gas, .. } => {
+            ExecutionResult::Success {
+                output, gas, logs, ..
+            } => {
                 let output = match output {
                     Output::Call(b) => b.to_vec(),
                     Output::Create(_, a) => a.unwrap().to_vec(),
@@ -120,6 +133,7 @@ impl Chain {
                 Outcome::Ok {
                     output,
                     gas: gas.tx_gas_used(),
+                    logs,
                 }
             }
             ExecutionResult::Revert { output, .. } => Outcome::Revert(revert_reason(&output)),
@@ -194,29 +208,58 @@ pub fn deploy_bounty(chain: &mut Chain, verifier: Address) -> Address {
     chain.deploy(code).0
 }
 
-/// `createBounty` arguments: the dataset's binary CID, threshold, host key, deadline.
-pub fn create_args(cid: &[u8], threshold: u64, host: &Point, deadline: u64) -> Vec<u8> {
-    let cid = cid.to_vec();
+/// The words of a dynamic ABI value (`bytes`, or `uint256[]` as 32-byte words): its length,
+/// then its content zero-padded to whole words.
+pub fn dynamic(len: usize, content: &[u8]) -> Vec<u8> {
+    let mut a = word(len as u128).to_vec();
+    a.extend(content);
+    a.resize(32 * (1 + content.len().div_ceil(32)), 0);
+    a
+}
+
+/// The bounty's windows: after the deadline, how long the host may approve a claim; after an
+/// approval, how long the approved claimant has to reveal the key.
+#[derive(Clone, Copy, Debug)]
+pub struct Windows {
+    pub approval: u64,
+    pub reveal: u64,
+}
+
+/// `createBounty` arguments: the dataset's binary CID, threshold, host key, deadline, windows.
+pub fn create_args(
+    cid: &[u8],
+    threshold: u64,
+    host: &Point,
+    deadline: u64,
+    windows: Windows,
+) -> Vec<u8> {
     let mut a = words(&[
-        word(5 * 32),
+        word(7 * 32), // where `cid` starts, after the 7 head words
         word(threshold as u128),
         to_be32(&host.x),
         to_be32(&host.y),
         word(deadline as u128),
-        word(cid.len() as u128),
+        word(windows.approval as u128),
+        word(windows.reveal as u128),
     ]);
-    let mut c = cid.clone();
-    c.resize(64, 0);
-    a.extend(c);
+    a.extend(dynamic(cid.len(), cid));
     a
 }
 
-pub const CREATE: &str = "createBounty(bytes,uint64,uint256,uint256,uint64)";
-pub const SUBMIT: &str =
-    "submitClaim(uint256,uint256[2],uint256[2][2],uint256[2],uint256,uint256,uint256,uint256)";
+pub const CREATE: &str = "createBounty(bytes,uint64,uint256,uint256,uint64,uint64,uint64)";
+pub const SUBMIT: &str = "submitClaim(uint256,uint256[2],uint256[2][2],uint256[2],uint256,uint256,\
+                          uint256,uint256,bytes32,uint256,uint256[])";
+pub const APPROVE: &str = "approve(uint256,uint256)";
+pub const WITHDRAW: &str = "withdraw(uint256,uint256)";
+pub const REFUND: &str = "refund(uint256)";
 
-/// `submitClaim` arguments for claim proof `p` on bounty `id`.
-pub fn submit_args(id: u128, p: &ClaimProof) -> Vec<u8> {
+/// Words of `submitClaim`'s arguments before the ciphertext: id, proof (8), hunter key (2),
+/// ciphertext hash, IO digest, key hash, nonce, the ciphertext's offset.
+pub const SUBMIT_HEAD: usize = 16;
+
+/// `submitClaim` arguments for claim proof `p` on bounty `id`, posting the ciphertext `ct` with
+/// its `nonce`.
+pub fn submit_args(id: u128, p: &ClaimProof, nonce: u128, ct: &[Fr]) -> Vec<u8> {
     let mut a = word(id).to_vec();
     a.extend(words(&proof_words(&p.proof)));
     a.extend(words(&[
@@ -224,6 +267,55 @@ pub fn submit_args(id: u128, p: &ClaimProof) -> Vec<u8> {
         to_be32(&p.public.hunter.y),
         to_be32(&p.public.ciphertext_hash),
         to_be32(&p.public.io_digest),
+        p.public.key_hash,
+        word(nonce),
+        word(32 * SUBMIT_HEAD as u128),
     ]));
+    assert_eq!(a.len(), 32 * SUBMIT_HEAD);
+    let ct: Vec<[u8; 32]> = ct.iter().map(to_be32).collect();
+    a.extend(dynamic(ct.len(), &words(&ct)));
     a
+}
+
+/// A field element from a 32-byte big-endian word (panics if it is not below r).
+pub fn fr_from_word(w: &[u8]) -> Fr {
+    let mut repr = <Fr as PrimeField>::Repr::default();
+    repr.as_mut().copy_from_slice(w);
+    repr.as_mut().reverse();
+    Option::from(Fr::from_repr(repr)).expect("a word below r")
+}
+
+/// The 32-byte words of a log's data.
+pub fn data_words(log: &Log) -> Vec<&[u8]> {
+    log.data.data.chunks(32).collect()
+}
+
+/// The one log of event `sig` (its topic 0 is the signature's hash) among `logs`.
+pub fn event<'a>(logs: &'a [Log], sig: &str) -> &'a Log {
+    let topic = keccak256(sig.as_bytes());
+    let found: Vec<&Log> = logs.iter().filter(|l| l.topics()[0] == topic).collect();
+    assert_eq!(found.len(), 1, "{sig}: {} logs", found.len());
+    found[0]
+}
+
+pub const CLAIM_SUBMITTED: &str =
+    "ClaimSubmitted(uint256,uint256,address,uint256,uint256,uint256,uint256,bytes32)";
+pub const CIPHERTEXT_POSTED: &str = "CiphertextPosted(uint256,uint256,uint256,uint256[])";
+pub const CLAIM_APPROVED: &str = "ClaimApproved(uint256,uint256,address,uint64)";
+pub const KEY_REVEALED: &str = "KeyRevealed(uint256,uint256,uint256)";
+pub const REWARD_WITHDRAWN: &str = "RewardWithdrawn(uint256,address,uint256)";
+pub const BOUNTY_REFUNDED: &str = "BountyRefunded(uint256,address,uint256)";
+
+/// `CiphertextPosted`'s nonce and ciphertext.
+pub fn posted_ciphertext(log: &Log) -> (u128, Vec<Fr>) {
+    let w = data_words(log);
+    let nonce = U256::from_be_slice(w[0]).to::<u128>();
+    assert_eq!(
+        U256::from_be_slice(w[1]),
+        U256::from(64),
+        "the array's offset"
+    );
+    let len = U256::from_be_slice(w[2]).to::<usize>();
+    assert_eq!(w.len(), 3 + len);
+    (nonce, w[3..].iter().map(|x| fr_from_word(x)).collect())
 }

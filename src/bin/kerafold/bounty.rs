@@ -1,5 +1,5 @@
 //! The bounty commands: `keygen`, `encrypt-weights`, `claim-setup`, `claim`, `verify-claim`,
-//! `decrypt-weights`. Every check lives in the library (`kerafold::claim::flow`).
+//! `reveal-key`, `decrypt-weights`. Every check lives in the library (`kerafold::claim::flow`).
 
 use crate::args::{ParamsArgs, QuantArgs};
 use crate::print;
@@ -187,6 +187,25 @@ pub(crate) fn verify_claim(a: VerifyClaimArgs) -> Result<()> {
 }
 
 #[derive(Args)]
+#[command(
+    after_help = "Prints the key to pass to the bounty contract's withdraw(id, key) once the \
+    host has approved your claim. Revealing it lets the host decrypt your weights: reveal it only \
+    in that transaction, well before the reveal window (revealBy) closes — a withdraw that lands \
+    after it fails, and the key is public from the moment the transaction is broadcast."
+)]
+pub(crate) struct RevealKeyArgs {
+    /// Ciphertext file written by `encrypt-weights`.
+    ciphertext: PathBuf,
+    /// The hunter's secret key file (the one the weights were encrypted with).
+    #[arg(long)]
+    key: PathBuf,
+}
+
+pub(crate) fn reveal_key(a: RevealKeyArgs) -> Result<()> {
+    print(&bounty::reveal_key(&a.ciphertext, &a.key)?, false)
+}
+
+#[derive(Args)]
 pub(crate) struct DecryptArgs {
     /// Ciphertext file written by `encrypt-weights`.
     ciphertext: PathBuf,
@@ -199,6 +218,10 @@ pub(crate) struct DecryptArgs {
     /// The hunter's accuracy proof.
     #[arg(long)]
     accuracy: PathBuf,
+    /// The reveal key the hunter published to be paid: the `key` of the bounty contract's
+    /// `KeyRevealed` event (0x hex or decimal). Without it nobody, the host included, can decrypt.
+    #[arg(long)]
+    reveal_key: String,
     #[command(flatten)]
     bounty: BountyArgs,
     /// Model opening to write (JSON: the quantized model and the blindings; `kerafold run` and
@@ -212,6 +235,13 @@ pub(crate) fn decrypt(a: DecryptArgs) -> Result<()> {
         ciphertext: &a.ciphertext,
         accuracy: &a.accuracy,
     };
-    let r = bounty::decrypt(&a.bounty.bounty(), &files, &a.claim, &a.key, &a.out)?;
+    let r = bounty::decrypt(
+        &a.bounty.bounty(),
+        &files,
+        &a.claim,
+        &a.key,
+        &a.reveal_key,
+        &a.out,
+    )?;
     print(&r, false)
 }

@@ -66,9 +66,12 @@ enum Command {
     Keygen(bounty::KeygenArgs),
     /// Encrypt a model's quantized weights to a bounty host (hunter).
     EncryptWeights(bounty::EncryptArgs),
-    /// Decrypt a hunter's weights with the host key, once its claim verifies for the bounty
-    /// (host): writes a model opening.
+    /// Decrypt a hunter's weights with the host key and the key the hunter revealed to be paid,
+    /// once its claim verifies for the bounty (host): writes a model opening.
     DecryptWeights(bounty::DecryptArgs),
+    /// Print the reveal key of a ciphertext: what `withdraw` takes once the host approved the
+    /// claim (hunter).
+    RevealKey(bounty::RevealKeyArgs),
     /// Set up the claim circuit of a bounty: its architecture and dataset (host, before deploying
     /// the verifier).
     ClaimSetup(bounty::ClaimSetupArgs),
@@ -122,6 +125,7 @@ fn main() -> ExitCode {
         Command::Keygen(a) => bounty::keygen(a),
         Command::EncryptWeights(a) => bounty::encrypt(a),
         Command::DecryptWeights(a) => bounty::decrypt(a),
+        Command::RevealKey(a) => bounty::reveal_key(a),
         Command::ClaimSetup(a) => bounty::claim_setup(a),
         Command::Claim(a) => bounty::claim(a),
         Command::VerifyClaim(a) => bounty::verify_claim(a),
