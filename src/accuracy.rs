@@ -347,7 +347,7 @@ impl<F: Field> StepCircuit<F> for SampleStep<F> {
         // --- the model, layer after layer as wires
         let zero = alloc(cs, "zero", Some(F::ZERO))?;
         cs.enforce(
-            || "zero",
+            || "zero is zero",
             |l| l + zero.get_variable(),
             |l| l + CS::one(),
             |l| l,
@@ -355,7 +355,7 @@ impl<F: Field> StepCircuit<F> for SampleStep<F> {
         let seed_value = crate::fold::commit::model_seed::<F>(arch);
         let seed = alloc(cs, "model_seed", Some(seed_value))?;
         cs.enforce(
-            || "model_seed",
+            || "model seed is the architecture's",
             |l| l + seed.get_variable(),
             |l| l + CS::one(),
             |l| l + (seed_value, CS::one()),

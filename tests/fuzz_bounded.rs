@@ -513,6 +513,7 @@ fn write_seed_corpus() {
         ciphertext_hash: kerafold::crypto::bn254::Fr::from(5u64),
         io_digest: kerafold::crypto::bn254::Fr::from(7u64),
         key_hash: [0x33; 32],
+        posted: None,
     };
     put(
         "snarkjs_public",

@@ -47,12 +47,13 @@
 use super::groth16::FrontendCircuit;
 use super::weights;
 use super::weights::{Layout, TAG_CIPHERTEXT};
+use crate::accuracy::{AccuracyArch, SampleStep, SampleWitness};
 use crate::crypto::babyjubjub::{Point, SecretKey, SCALAR_BITS};
 use crate::crypto::bn254::{from_dec, to_be32, to_dec, to_u128, Fr};
 use crate::crypto::cipher;
 use crate::crypto::gadgets::{self as g, Lc, PointVar};
 use crate::crypto::poseidon::chain_hash;
-use crate::data::dataset::Header;
+use crate::data::dataset::{Dataset, Header};
 use crate::fold::Architecture;
 use crate::{Error, Result};
 use ff::{Field, PrimeField};
@@ -61,7 +62,9 @@ use kerafold_step_circuits::wellformed;
 use nova_snark::frontend::gadgets::sha256::{sha256, sha256_compression_function};
 use nova_snark::frontend::num::AllocatedNum;
 use nova_snark::frontend::{Boolean, ConstraintSystem, SynthesisError};
+use nova_snark::traits::circuit::StepCircuit;
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
 /// Domain tag of [`NovaIo::digest`].
 pub(crate) const TAG_IO: u64 = 2;
@@ -159,8 +162,22 @@ pub(crate) fn cid_halves(d: &[u8; 32]) -> (Fr, Fr) {
     (Fr::from_u128(hi), Fr::from_u128(lo))
 }
 
+/// Where the accuracy statement a claim binds is proven.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ClaimMode {
+    /// By a Nova accuracy proof, verified off chain (by the host, before it approves): the claim
+    /// binds that proof's public IO by its digest. Any dataset and model size.
+    Approval,
+    /// Inside the claim itself: every record of the dataset runs through the decrypted model in
+    /// the circuit (`accuracy::SampleStep`, unrolled), the records' SHA-256 is the bounty's CID,
+    /// and the ciphertext is a public input, so the contract checks the whole statement and
+    /// pays without the host's approval. Small datasets and models (the circuit grows with both).
+    OnChain,
+}
+
 /// The circuit's constants: the architecture (plaintext layout), the dataset's header (its
-/// hash's first and last blocks) and where the IO holds what.
+/// hash's first and last blocks), where the IO holds what, and the mode.
 #[derive(Clone, Debug)]
 pub struct ClaimSpec {
     /// The model architecture.
@@ -171,10 +188,12 @@ pub struct ClaimSpec {
     pub header: Header,
     /// The accuracy proof's IO layout.
     pub io: IoLayout,
+    /// Where accuracy is proven.
+    pub mode: ClaimMode,
 }
 
 impl ClaimSpec {
-    /// The spec for `arch` and a dataset with `header`.
+    /// The spec for `arch` and a dataset with `header`, in [`ClaimMode::Approval`].
     pub fn new(arch: Architecture, header: Header) -> Self {
         let layout = Layout::new(&arch);
         Self {
@@ -182,6 +201,26 @@ impl ClaimSpec {
             layout,
             header,
             io: IoLayout::ACCURACY,
+            mode: ClaimMode::Approval,
+        }
+    }
+
+    /// The spec of an on-chain-accuracy claim ([`ClaimMode::OnChain`]): the dataset must fit the
+    /// model (as for an accuracy proof).
+    pub fn on_chain(arch: Architecture, header: Header) -> Result<Self> {
+        crate::accuracy::AccuracyArch::new(arch.clone(), header)?;
+        Ok(Self {
+            mode: ClaimMode::OnChain,
+            ..Self::new(arch, header)
+        })
+    }
+
+    /// Number of public inputs: [`NUM_PUBLIC`], and in [`ClaimMode::OnChain`] the nonce and the
+    /// ciphertext after them.
+    pub fn num_public(&self) -> usize {
+        match self.mode {
+            ClaimMode::Approval => NUM_PUBLIC,
+            ClaimMode::OnChain => NUM_PUBLIC + 1 + cipher::ciphertext_len(self.layout.len),
         }
     }
 }
@@ -205,6 +244,18 @@ pub struct ClaimPublic {
     pub io_digest: Fr,
     /// `SHA-256(κ)`: what the hunter's reveal key must hash to.
     pub key_hash: [u8; 32],
+    /// The nonce and the ciphertext, public in [`ClaimMode::OnChain`] (the contract passes the
+    /// posted calldata itself); `None` in [`ClaimMode::Approval`].
+    pub posted: Option<Posted>,
+}
+
+/// A ciphertext as posted on chain.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Posted {
+    /// Cipher nonce (`< 2^128`).
+    pub nonce: u128,
+    /// The ciphertext.
+    pub ciphertext: Vec<Fr>,
 }
 
 impl ClaimPublic {
@@ -218,7 +269,7 @@ impl ClaimPublic {
         let mut repr = <Fr as PrimeField>::Repr::default();
         repr.as_mut().copy_from_slice(&a);
         let claimant = Option::from(Fr::from_repr(repr)).expect("160-bit value");
-        vec![
+        let mut x = vec![
             hi,
             lo,
             Fr::from(self.threshold),
@@ -231,14 +282,19 @@ impl ClaimPublic {
             self.io_digest,
             key_hi,
             key_lo,
-        ]
+        ];
+        if let Some(p) = &self.posted {
+            x.push(Fr::from_u128(p.nonce));
+            x.extend(&p.ciphertext);
+        }
+        x
     }
 
     /// Parses public inputs (in circuit order).
     pub fn from_inputs(x: &[Fr]) -> Result<Self> {
-        if x.len() != NUM_PUBLIC {
+        if x.len() != NUM_PUBLIC && x.len() < NUM_PUBLIC + 2 {
             return Err(Error::Invalid(format!(
-                "{} public inputs, not {NUM_PUBLIC}",
+                "{} public inputs, not {NUM_PUBLIC} (or more, with a posted ciphertext)",
                 x.len()
             )));
         }
@@ -267,6 +323,13 @@ impl ClaimPublic {
             ciphertext_hash: x[8],
             io_digest: x[9],
             key_hash,
+            posted: match x.get(NUM_PUBLIC) {
+                None => None,
+                Some(n) => Some(Posted {
+                    nonce: half(n, "nonce")?,
+                    ciphertext: x[NUM_PUBLIC + 1..].to_vec(),
+                }),
+            },
         })
     }
 
@@ -291,8 +354,22 @@ pub struct ClaimWitness {
     pub nonce: u128,
     /// The ciphertext.
     pub ciphertext: Vec<Fr>,
-    /// The Nova proof's public IO.
+    /// The accuracy IO: the Nova proof's ([`ClaimMode::Approval`]), or that of the run the
+    /// circuit unrolls ([`ClaimMode::OnChain`], where the circuit computes it).
     pub io: NovaIo,
+    /// The dataset's records and the model's packed weights, for [`ClaimMode::OnChain`].
+    pub samples: Option<Arc<SamplesWitness>>,
+}
+
+/// What the on-chain-accuracy circuit runs: every record, through the decrypted model.
+#[derive(Clone, Debug)]
+pub struct SamplesWitness {
+    /// The dataset's records, in file order.
+    pub records: Vec<Vec<u8>>,
+    /// Every step's packed weights (the plaintext's, [`weights::packed_steps`]).
+    pub weights: Arc<Vec<kerafold_step_circuits::packing::Packed<Fr>>>,
+    /// Every step's blinding.
+    pub blinds: Arc<Vec<Fr>>,
 }
 
 /// The claim circuit. Without public values and witness it gives the shape.
@@ -345,25 +422,55 @@ impl FrontendCircuit for ClaimCircuit<'_> {
         drop(ns);
         let shared = g::mul_var(cs.namespace(|| "shared"), &host, &bits)?;
 
-        // 2. ciphertext and its hash
-        let nonce = alloc(cs.namespace(|| "nonce"), w.map(|w| Fr::from_u128(w.nonce)))?;
+        // 2. ciphertext and its hash (public inputs after the twelve in the on-chain mode)
+        let on_chain = spec.mode == ClaimMode::OnChain;
+        let posted = self.public.and_then(|p| p.posted.as_ref());
+        let value = |name: &str, public: Option<Fr>, witness: Option<Fr>| {
+            if on_chain && self.public.is_some() {
+                public
+                    .ok_or_else(|| {
+                        SynthesisError::Unsatisfiable(format!("an on-chain claim posts its {name}"))
+                    })
+                    .map(Some)
+            } else {
+                Ok(witness)
+            }
+        };
+        let alloc_ct = |cs: &mut CS, name: String, v: Option<Fr>| {
+            if on_chain {
+                AllocatedNum::alloc_input(cs.namespace(|| name), || {
+                    v.ok_or(SynthesisError::AssignmentMissing)
+                })
+            } else {
+                alloc(cs.namespace(|| name), v)
+            }
+        };
+        let nonce_v = value(
+            "nonce",
+            posted.map(|p| Fr::from_u128(p.nonce)),
+            w.map(|w| Fr::from_u128(w.nonce)),
+        )?;
+        let nonce = alloc_ct(cs, "nonce".into(), nonce_v)?;
         let nonce = Lc::num(&nonce);
         g::range_check(cs.namespace(|| "nonce_range"), &nonce, 128)?;
         let ct_len = cipher::ciphertext_len(spec.layout.len);
-        if let Some(w) = w {
-            if w.ciphertext.len() != ct_len {
-                return Err(SynthesisError::Unsatisfiable(format!(
-                    "ciphertext of {} elements, the architecture needs {ct_len}",
-                    w.ciphertext.len()
-                )));
-            }
+        let lens = [
+            w.map(|w| w.ciphertext.len()),
+            posted.filter(|_| on_chain).map(|p| p.ciphertext.len()),
+        ];
+        if let Some(n) = lens.into_iter().flatten().find(|&n| n != ct_len) {
+            return Err(SynthesisError::Unsatisfiable(format!(
+                "ciphertext of {n} elements, the architecture needs {ct_len}"
+            )));
         }
         let mut ct = Vec::with_capacity(ct_len);
         for k in 0..ct_len {
-            let c = alloc(
-                cs.namespace(|| format!("ct{k}")),
+            let v = value(
+                "ciphertext",
+                posted.map(|p| p.ciphertext[k]),
                 w.map(|w| w.ciphertext[k]),
             )?;
+            let c = alloc_ct(cs, format!("ct{k}"), v)?;
             ct.push(Lc::num(&c));
         }
         let mut hashed = vec![nonce.clone()];
@@ -451,30 +558,35 @@ impl FrontendCircuit for ClaimCircuit<'_> {
             )?;
         }
 
-        // 5. the Nova IO and its digest
+        // 5. the accuracy IO and its digest: the Nova proof's (a witness bound by the digest), or
+        //    the run of every record through the decrypted model, unrolled here
         let io = &spec.io;
-        if let Some(w) = w {
-            if w.io.z0.len() != io.arity || w.io.zn.len() != io.arity {
-                return Err(SynthesisError::Unsatisfiable(format!(
-                    "Nova IO of arity {}/{}, the circuit expects {}",
-                    w.io.z0.len(),
-                    w.io.zn.len(),
-                    io.arity
-                )));
+        let io_nums = match spec.mode {
+            ClaimMode::Approval => {
+                if let Some(w) = w {
+                    if w.io.z0.len() != io.arity || w.io.zn.len() != io.arity {
+                        return Err(SynthesisError::Unsatisfiable(format!(
+                            "Nova IO of arity {}/{}, the circuit expects {}",
+                            w.io.z0.len(),
+                            w.io.zn.len(),
+                            io.arity
+                        )));
+                    }
+                }
+                let n_io = 1 + 2 * io.arity;
+                let io_vals = w.map(|w| w.io.elements());
+                (0..n_io)
+                    .map(|k| {
+                        alloc(
+                            cs.namespace(|| format!("io{k}")),
+                            io_vals.as_ref().map(|v| v[k]),
+                        )
+                    })
+                    .collect::<Result<Vec<_>, _>>()?
             }
-        }
-        let n_io = 1 + 2 * io.arity;
-        let io_vals = w.map(|w| w.io.elements());
-        let mut io_vars = Vec::with_capacity(n_io);
-        let mut io_nums = Vec::with_capacity(n_io);
-        for k in 0..n_io {
-            let v = alloc(
-                cs.namespace(|| format!("io{k}")),
-                io_vals.as_ref().map(|v| v[k]),
-            )?;
-            io_vars.push(Lc::num(&v));
-            io_nums.push(v);
-        }
+            ClaimMode::OnChain => unrolled_io(cs, spec, w, &chain, &zero)?,
+        };
+        let io_vars: Vec<Lc<Fr>> = io_nums.iter().map(Lc::num).collect();
         let d = g::chain_hash(cs.namespace(|| "io_hash"), TAG_IO, &io_vars)?;
         d.enforce_eq(cs, "bind_io_digest", &io_digest);
         let z0 = |k: usize| &io_vars[1 + k];
@@ -544,6 +656,77 @@ impl FrontendCircuit for ClaimCircuit<'_> {
     }
 }
 
+/// The on-chain mode's accuracy IO `[num_steps, z_0…, z_n…]`: `z_0` is the start of every
+/// accuracy run (sample 0, the SHA-256 state after the dataset's header, the model chain of the
+/// decrypted plaintext, no correct sample) and each record is one `accuracy::SampleStep` from the
+/// state the previous one left — the Nova accuracy IVC, unrolled. The steps do not check the
+/// weights' well-formedness again: their chain must equal the plaintext's, which step 4 checked.
+fn unrolled_io<CS: ConstraintSystem<Fr>>(
+    cs: &mut CS,
+    spec: &ClaimSpec,
+    w: Option<&ClaimWitness>,
+    chain: &AllocatedNum<Fr>,
+    zero: &AllocatedNum<Fr>,
+) -> Result<Vec<AllocatedNum<Fr>>, SynthesisError> {
+    let unsat = |m: String| SynthesisError::Unsatisfiable(m);
+    let header = &spec.header;
+    let arch =
+        Arc::new(AccuracyArch::new(spec.arch.clone(), *header).map_err(|e| unsat(e.to_string()))?);
+    let count = header.count as usize;
+    let samples = match w {
+        None => None,
+        Some(w) => Some(w.samples.clone().ok_or_else(|| {
+            unsat("an on-chain-accuracy claim needs the dataset's records".into())
+        })?),
+    };
+    if let Some(s) = &samples {
+        if s.records.len() != count {
+            return Err(unsat(format!(
+                "{} records, the dataset's header says {count}",
+                s.records.len()
+            )));
+        }
+    }
+    let mut constant = |name: &str, v: Fr| -> Result<AllocatedNum<Fr>, SynthesisError> {
+        let n = alloc(cs.namespace(|| name.to_string()), Some(v))?;
+        cs.enforce(
+            || format!("{name} is constant"),
+            |lc| lc + n.get_variable(),
+            |lc| lc + CS::one(),
+            |lc| lc + (v, CS::one()),
+        );
+        Ok(n)
+    };
+    let h0 = crate::accuracy::pack_state::<Fr>(&crate::accuracy::header_state(header));
+    let num_steps = constant("num_steps", Fr::from(count as u64))?;
+    let z0 = vec![
+        zero.clone(),
+        constant("sha_hi0", h0[0])?,
+        constant("sha_lo0", h0[1])?,
+        chain.clone(),
+        zero.clone(),
+    ];
+    let mut z = z0.clone();
+    for k in 0..count {
+        let step = SampleStep {
+            arch: arch.clone(),
+            private_weights: false,
+            witness: samples.as_ref().map(|s| {
+                Arc::new(SampleWitness {
+                    record: s.records[k].clone(),
+                    weights: s.weights.clone(),
+                    blinds: s.blinds.clone(),
+                })
+            }),
+        };
+        z = step.synthesize(&mut cs.namespace(|| format!("sample{k}")), &z)?;
+    }
+    let mut io = vec![num_steps];
+    io.extend(z0);
+    io.extend(z);
+    Ok(io)
+}
+
 /// Everything the hunter has when claiming.
 #[derive(Clone, Debug)]
 pub struct ClaimInput {
@@ -567,31 +750,14 @@ impl ClaimInput {
         threshold: u64,
         claimant: [u8; 20],
     ) -> Result<Self> {
-        if encrypted.hunter != hunter.public() {
+        if spec.mode != ClaimMode::Approval {
             return Err(Error::Usage(
-                "the ciphertext was made with another hunter key".into(),
+                "an on-chain-accuracy claim runs the dataset itself: use ClaimInput::on_chain"
+                    .into(),
             ));
         }
-        if encrypted.arch.digest() != spec.arch.digest() {
-            return Err(Error::Usage(
-                "the ciphertext's architecture is not the circuit's".into(),
-            ));
-        }
-        let kappa = weights::reveal_key(hunter, encrypted.nonce);
-        if weights::key_hash(&kappa) != encrypted.key_hash {
-            return Err(Error::Usage(
-                "the ciphertext's key hash is not this hunter key's reveal key for its nonce: encrypt the weights again with this key".into(),
-            ));
-        }
-        let shared = hunter.ecdh(&encrypted.host);
-        let pt = cipher::decrypt(
-            &encrypted.ciphertext,
-            weights::session_key(&shared, &kappa),
-            encrypted.nonce,
-            spec.layout.len,
-        )?;
-        weights::check_plaintext(&spec.arch, &pt)?;
-        let chain = weights::chain_from_plaintext(&spec.arch, &pt)?;
+        let opened = Opened::new(spec, encrypted, hunter)?;
+        let chain = opened.chain;
         let l = &spec.io;
         if io.zn.len() != l.arity || io.z0.len() != l.arity {
             return Err(Error::Usage(format!(
@@ -659,15 +825,134 @@ impl ClaimInput {
             ciphertext_hash: encrypted.hash,
             io_digest: io.digest(),
             key_hash: encrypted.key_hash,
+            posted: None,
         };
         let witness = ClaimWitness {
             hunter: hunter.clone(),
-            kappa,
+            kappa: opened.kappa,
             nonce: encrypted.nonce,
             ciphertext: encrypted.ciphertext.clone(),
             io,
+            samples: None,
         };
         Ok(Self { public, witness })
+    }
+
+    /// Assembles an on-chain-accuracy claim ([`ClaimMode::OnChain`]): the encrypted weights, the
+    /// hunter's key, the bounty's dataset (whose CID the claim proves), threshold and the
+    /// claimant. Runs the decrypted model on every record natively first, so a claim that would
+    /// not hold fails here with a readable message.
+    pub fn on_chain(
+        spec: &ClaimSpec,
+        encrypted: &weights::Encrypted,
+        hunter: &SecretKey,
+        data: &Dataset,
+        threshold: u64,
+        claimant: [u8; 20],
+    ) -> Result<Self> {
+        if spec.mode != ClaimMode::OnChain {
+            return Err(Error::Usage(
+                "an approval-mode claim binds a Nova accuracy proof: use ClaimInput::new".into(),
+            ));
+        }
+        if *data.header() != spec.header {
+            return Err(Error::Usage(
+                "the dataset's header is not the one the claim circuit was built for".into(),
+            ));
+        }
+        let opened = Opened::new(spec, encrypted, hunter)?;
+        let (model, blinds) =
+            weights::model_from_plaintext(&encrypted.file.skeleton, &opened.plaintext)?;
+        let visibility = if blinds.iter().all(|b| *b == Fr::ZERO) {
+            crate::fold::Visibility::Public
+        } else {
+            crate::fold::Visibility::Private
+        };
+        let accuracy = crate::accuracy::native_claim(
+            &model,
+            data,
+            visibility,
+            &crate::fold::fe_hex(&opened.chain),
+        )?;
+        if (accuracy.correct as u64) < threshold {
+            return Err(Error::Invalid(format!(
+                "the model gets {} of {} samples right, below the threshold {threshold}",
+                accuracy.correct, accuracy.samples
+            )));
+        }
+        let cid: crate::data::cid::Cid = accuracy.cid.parse()?;
+        let io = NovaIo::from_accuracy(&accuracy)?;
+        let (packed, blinds) = weights::packed_steps(&spec.arch, &opened.plaintext)?;
+        let public = ClaimPublic {
+            cid_digest: cid.digest,
+            threshold,
+            host: encrypted.host,
+            claimant,
+            hunter: hunter.public(),
+            ciphertext_hash: encrypted.hash,
+            io_digest: io.digest(),
+            key_hash: encrypted.key_hash,
+            posted: Some(Posted {
+                nonce: encrypted.nonce,
+                ciphertext: encrypted.ciphertext.clone(),
+            }),
+        };
+        let witness = ClaimWitness {
+            hunter: hunter.clone(),
+            kappa: opened.kappa,
+            nonce: encrypted.nonce,
+            ciphertext: encrypted.ciphertext.clone(),
+            io,
+            samples: Some(Arc::new(SamplesWitness {
+                records: (0..data.len()).map(|i| data.record(i).to_vec()).collect(),
+                weights: Arc::new(packed),
+                blinds: Arc::new(blinds),
+            })),
+        };
+        Ok(Self { public, witness })
+    }
+}
+
+/// A ciphertext opened by its hunter: the reveal key, the plaintext, its model chain.
+struct Opened {
+    kappa: Fr,
+    plaintext: Vec<Fr>,
+    chain: Fr,
+}
+
+impl Opened {
+    /// Checks natively what the circuit's steps 1–4 enforce.
+    fn new(spec: &ClaimSpec, encrypted: &weights::Encrypted, hunter: &SecretKey) -> Result<Self> {
+        if encrypted.hunter != hunter.public() {
+            return Err(Error::Usage(
+                "the ciphertext was made with another hunter key".into(),
+            ));
+        }
+        if encrypted.arch.digest() != spec.arch.digest() {
+            return Err(Error::Usage(
+                "the ciphertext's architecture is not the circuit's".into(),
+            ));
+        }
+        let kappa = weights::reveal_key(hunter, encrypted.nonce);
+        if weights::key_hash(&kappa) != encrypted.key_hash {
+            return Err(Error::Usage(
+                "the ciphertext's key hash is not this hunter key's reveal key for its nonce: encrypt the weights again with this key".into(),
+            ));
+        }
+        let shared = hunter.ecdh(&encrypted.host);
+        let pt = cipher::decrypt(
+            &encrypted.ciphertext,
+            weights::session_key(&shared, &kappa),
+            encrypted.nonce,
+            spec.layout.len,
+        )?;
+        weights::check_plaintext(&spec.arch, &pt)?;
+        let chain = weights::chain_from_plaintext(&spec.arch, &pt)?;
+        Ok(Self {
+            kappa,
+            plaintext: pt,
+            chain,
+        })
     }
 }
 

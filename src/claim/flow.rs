@@ -330,6 +330,7 @@ pub fn verify_claim(
         ciphertext_hash: enc.hash,
         io_digest: NovaIo::from_accuracy(&acc)?.digest(),
         key_hash: enc.key_hash,
+        posted: None,
     };
     if !groth16::verify(&setup.vk, &public.inputs(), proof) {
         return Err(Error::Invalid(

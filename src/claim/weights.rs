@@ -198,6 +198,33 @@ pub fn chain_from_plaintext(arch: &Architecture, plaintext: &[Fr]) -> Result<Fr>
     Ok(commit::model_chain(arch, &digests, &blinds))
 }
 
+/// Every step's packed weights (its active slot's geometry; empty for a step without weights)
+/// and blinding, read from a plaintext of `arch`'s layout: what the accuracy circuit's
+/// `SampleWitness` holds.
+pub fn packed_steps(arch: &Architecture, plaintext: &[Fr]) -> Result<(Vec<Packed<Fr>>, Vec<Fr>)> {
+    let layout = Layout::new(arch);
+    if plaintext.len() != layout.len {
+        return Err(Error::Invalid(format!(
+            "the plaintext has {} elements, the architecture's layout {}",
+            plaintext.len(),
+            layout.len
+        )));
+    }
+    let packed = layout
+        .steps
+        .iter()
+        .map(|st| {
+            let w = st.blind + 1;
+            Packed {
+                w: plaintext[w..w + st.w_len].to_vec(),
+                b: plaintext[w + st.w_len..w + st.w_len + st.b_len].to_vec(),
+            }
+        })
+        .collect();
+    let blinds = layout.steps.iter().map(|st| plaintext[st.blind]).collect();
+    Ok((packed, blinds))
+}
+
 /// The model without its weights: what the ciphertext file publishes.
 pub fn skeleton(model: &QuantizedModel) -> QuantizedModel {
     let mut s = model.clone();
