@@ -584,3 +584,211 @@ fn a_dataset_with_other_classes_than_the_model_is_refused() {
         &["13 classes", "10 outputs"],
     );
 }
+
+/// An on-chain-accuracy bounty through the binary (issue 14, item 3): the host's setup proves
+/// accuracy inside the claim, the hunter claims with the dataset instead of a Nova proof, anyone
+/// verifies the claim from the terms and the posted ciphertext alone (as the contract does), and
+/// the host decrypts with the revealed key. snarkjs verifies the exported claim.
+#[test]
+fn an_on_chain_accuracy_bounty_through_the_cli() {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("kerafold-onchain-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = |f: &str| -> String { dir.join(f).to_str().unwrap().to_string() };
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let model = fixtures.join("digits.keras").to_str().unwrap().to_string();
+    // four records of the digits test set: the claim circuit runs each one
+    let full = Dataset::read(&fixtures.join("digits_16.kfd")).unwrap();
+    let h = *full.header();
+    let (mut features, mut labels) = (vec![], vec![]);
+    for i in 0..4 {
+        features.extend_from_slice(full.sample(i).0);
+        labels.push(full.sample(i).1);
+    }
+    let small = Dataset::pack(
+        &features,
+        &labels,
+        &h.shape(),
+        usize::from(h.classes),
+        h.scale_shift,
+    )
+    .unwrap();
+    let data = p("small.kfd");
+    small.write(Path::new(&data)).unwrap();
+    let fp = scenario::digits().fp;
+    let quant: Vec<String> = [
+        ("--fa", fp.fa),
+        ("--fw", fp.fw),
+        ("--bits", fp.bits),
+        ("--guard", fp.guard + 1),
+    ]
+    .iter()
+    .flat_map(|(k, v)| [k.to_string(), v.to_string()])
+    .collect();
+
+    ok(&["keygen", "-o", &p("host.json")]);
+    ok(&["keygen", "-o", &p("hunter.json")]);
+    let cid = ok(&["cid", &data]).trim().to_string();
+    let host_dir = p("host");
+    let mut args = vec![
+        "claim-setup",
+        &model,
+        "--data",
+        &data,
+        "--on-chain",
+        "-o",
+        &host_dir,
+    ];
+    args.extend(quant.iter().map(String::as_str));
+    let setup: serde_json::Value = serde_json::from_str(&ok(&args)).unwrap();
+    assert_eq!(setup["mode"], "on-chain");
+    println!(
+        "on-chain claim circuit: {} constraints",
+        setup["constraints"]
+    );
+
+    // the hunter: a public model quantized as the bounty says, encrypted to the host
+    let arch = p("host/architecture.json");
+    ok(&[
+        "encrypt-weights",
+        &model,
+        "--arch",
+        &arch,
+        "--host-key",
+        &p("host.pub.json"),
+        "--key",
+        &p("hunter.json"),
+        "-o",
+        &p("ct.json"),
+    ]);
+    let alice = format!("0x{}", hex::encode(ALICE.as_slice()));
+    let terms = |setup: &str| -> Vec<String> {
+        [
+            "--setup",
+            setup,
+            "--cid",
+            &cid,
+            "--threshold",
+            "2",
+            "--address",
+            &alice,
+            "--params-dir",
+            &p("params"),
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+    };
+    let run = |head: &[&str], setup: &str| -> Vec<String> {
+        head.iter()
+            .map(|s| s.to_string())
+            .chain(terms(setup))
+            .collect()
+    };
+    let call = |v: Vec<String>| ok(&v.iter().map(String::as_str).collect::<Vec<_>>());
+    let base = |out: &str| {
+        vec![
+            "claim".to_string(),
+            p("ct.json"),
+            "--key".into(),
+            p("hunter.json"),
+            "--host-key".into(),
+            p("host.pub.json"),
+            "-o".into(),
+            p(out),
+        ]
+    };
+    // an accuracy proof is not what an on-chain setup takes: refused, naming --data
+    let mut wrong = base("claim-wrong");
+    wrong.extend(["--accuracy".to_string(), p("missing.proof")]);
+    wrong.extend(terms(&host_dir));
+    refused(
+        &wrong.iter().map(String::as_str).collect::<Vec<_>>(),
+        2,
+        &["--data"],
+    );
+    let mut claim = base("claim");
+    claim.extend(["--data".to_string(), data.clone()]);
+    claim.extend(terms(&host_dir));
+    call(claim);
+
+    // anyone verifies it from the terms and the posted ciphertext, as the contract does
+    let v: serde_json::Value = serde_json::from_str(&call(run(
+        &[
+            "verify-claim",
+            &p("claim"),
+            "--host-key",
+            &p("host.pub.json"),
+            "--ciphertext",
+            &p("ct.json"),
+            "--json",
+        ],
+        &host_dir,
+    )))
+    .unwrap();
+    assert_eq!(v["valid"], true);
+    assert_eq!(v["mode"], "on-chain");
+    assert!(v["correct"].is_null());
+    let public: Vec<String> = read(&dir.join("claim/public.json"));
+    let ct = CiphertextFile::read(Path::new(&p("ct.json"))).unwrap();
+    assert_eq!(public.len(), 12 + 1 + ct.ciphertext.len());
+    assert_eq!(public[13..], ct.ciphertext[..], "the ciphertext is public");
+
+    // the host decrypts with the revealed key, and gets exactly the quantized model
+    let reveal: serde_json::Value = serde_json::from_str(&ok(&[
+        "reveal-key",
+        &p("ct.json"),
+        "--key",
+        &p("hunter.json"),
+    ]))
+    .unwrap();
+    call(run(
+        &[
+            "decrypt-weights",
+            &p("ct.json"),
+            "--key",
+            &p("host.json"),
+            "--reveal-key",
+            reveal["key"].as_str().unwrap(),
+            "--claim",
+            &p("claim"),
+            "-o",
+            &p("model.json"),
+        ],
+        &host_dir,
+    ));
+    let got = ModelOpening::read(Path::new(&p("model.json"))).unwrap();
+    let want = kerafold::claim::weights::decrypt(
+        &ct,
+        &KeyFile::read(Path::new(&p("host.json")))
+            .unwrap()
+            .secret_key(Path::new(&p("host.json")))
+            .unwrap(),
+        &bn254::from_dec(reveal["key"].as_str().unwrap(), "key").unwrap(),
+    )
+    .unwrap();
+    assert_eq!(got.model, want.model);
+
+    // snarkjs verifies the exported on-chain claim (and its calldata is snarkjs')
+    let npm = Command::new("npm").arg("--version").output();
+    if npm.map(|o| o.status.success()).unwrap_or(false) {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/snarkjs-verify.sh");
+        let o = Command::new("bash")
+            .arg(script)
+            .arg(dir.join("claim"))
+            .output()
+            .unwrap();
+        let out = String::from_utf8_lossy(&o.stdout);
+        assert!(
+            o.status.success() && out.contains("OK"),
+            "snarkjs: {out}{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        println!(
+            "snarkjs groth16 verify (on-chain claim, {} inputs): OK",
+            public.len()
+        );
+    } else {
+        println!("npm is not installed: the snarkjs cross-check was skipped");
+    }
+}

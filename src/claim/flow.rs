@@ -18,9 +18,10 @@
 //! inputs are rebuilt here from the terms, the claimant's address, the ciphertext file and the
 //! verified accuracy proof, exactly as the contract rebuilds them on chain.
 
+use super::circuit::ClaimMode;
 use super::circuit::{self, ClaimInput, ClaimProof, ClaimPublic, ClaimSpec, NovaIo};
 use super::groth16::{self, Keys, R1cs};
-use super::weights::{self, CiphertextFile, Opening};
+use super::weights::{self, CiphertextFile, Encrypted, Opening};
 use crate::accuracy::{self, AccuracyArch, AccuracyCheck, AccuracyClaim, AccuracyProof};
 use crate::crypto::babyjubjub::{Point, SecretKey};
 use crate::crypto::bn254::Fr;
@@ -49,6 +50,14 @@ pub struct SetupFile {
     pub header: Header,
     /// Constraints of the claim circuit.
     pub constraints: usize,
+    /// Where accuracy is proven: by a Nova proof the host checks before approving (`approval`,
+    /// the default of older setups), or in the claim itself (`on-chain`).
+    #[serde(default = "approval")]
+    pub mode: ClaimMode,
+}
+
+fn approval() -> ClaimMode {
+    ClaimMode::Approval
 }
 
 /// A host's published claim setup (module docs), read from its directory.
@@ -62,6 +71,8 @@ pub struct Setup {
     pub header: Header,
     /// The claim circuit's verifying key.
     pub vk: VerifyingKey<Bn254>,
+    /// Where accuracy is proven.
+    pub mode: ClaimMode,
 }
 
 /// What [`Setup::create`] did.
@@ -79,11 +90,19 @@ impl Setup {
     /// The host's side: the claim circuit for `model`'s architecture and `data`'s header, its
     /// Groth16 keys (drawn now; whoever runs this could forge claims, so the host runs it), and
     /// the files to publish, written into `dir`.
-    pub fn create(model: &QuantizedModel, data: &Dataset, dir: &Path) -> Result<SetupReport> {
+    pub fn create(
+        model: &QuantizedModel,
+        data: &Dataset,
+        mode: ClaimMode,
+        dir: &Path,
+    ) -> Result<SetupReport> {
         let arch = Architecture::compile(model)?;
         // the dataset must fit the model: features, classes, one IPFS chunk
         AccuracyArch::new(arch.clone(), *data.header())?;
-        let spec = ClaimSpec::new(arch.clone(), *data.header());
+        let spec = match mode {
+            ClaimMode::Approval => ClaimSpec::new(arch.clone(), *data.header()),
+            ClaimMode::OnChain => ClaimSpec::on_chain(arch.clone(), *data.header())?,
+        };
         let r1cs = R1cs::of(&circuit::ClaimCircuit {
             spec: &spec,
             public: None,
@@ -98,6 +117,7 @@ impl Setup {
             architecture: digest.clone(),
             header: *data.header(),
             constraints: r1cs.num_constraints(),
+            mode,
         };
         let path = |f: &str| dir.join(f);
         write_json(&path("setup.json"), &setup)?;
@@ -145,23 +165,40 @@ impl Setup {
             Error::Invalid(m) => Error::format(&vk_path, m),
             e => e,
         })?;
-        if vk.gamma_abc_g1.len() != circuit::NUM_PUBLIC + 1 {
-            return Err(Error::format(
-                &vk_path,
-                format!("not a key for {} public inputs", circuit::NUM_PUBLIC),
-            ));
-        }
-        Ok(Self {
+        let me = Self {
             dir: dir.to_path_buf(),
             arch,
             header: setup.header,
             vk,
-        })
+            mode: setup.mode,
+        };
+        let n = me.spec()?.num_public();
+        if me.vk.gamma_abc_g1.len() != n + 1 {
+            return Err(Error::format(
+                &vk_path,
+                format!("not a key for the {n} public inputs of this claim circuit"),
+            ));
+        }
+        Ok(me)
     }
 
     /// The claim circuit's constants.
-    pub fn spec(&self) -> ClaimSpec {
-        ClaimSpec::new(self.arch.clone(), self.header)
+    pub fn spec(&self) -> Result<ClaimSpec> {
+        match self.mode {
+            ClaimMode::Approval => Ok(ClaimSpec::new(self.arch.clone(), self.header)),
+            ClaimMode::OnChain => ClaimSpec::on_chain(self.arch.clone(), self.header),
+        }
+    }
+
+    /// Refuses a claim of the other mode, naming what it needs.
+    fn require(&self, mode: ClaimMode) -> Result<()> {
+        if self.mode == mode {
+            return Ok(());
+        }
+        Err(Error::Usage(match self.mode {
+            ClaimMode::Approval => "this bounty's setup proves accuracy with a Nova proof: pass the accuracy proof (--accuracy)".into(),
+            ClaimMode::OnChain => "this bounty's setup proves accuracy inside the claim (on-chain mode): pass the dataset (--data), not an accuracy proof".into(),
+        }))
     }
 
     /// The host's proving key (`claim.pk`), which must belong to the published verifying key.
@@ -246,19 +283,10 @@ pub fn prove_claim(
     accuracy: &AccuracyProof,
     claimant: [u8; 20],
 ) -> Result<ClaimProof> {
-    let enc = ciphertext.parse()?;
-    if enc.arch.digest() != setup.arch.digest() {
-        return Err(Error::Usage(
-            "the encrypted model's architecture (or fixed-point parameters) is not the bounty's: quantize with the setup's architecture.json".into(),
-        ));
-    }
-    if enc.host != terms.host {
-        return Err(Error::Usage(
-            "the weights are encrypted to another key than the bounty host's: encrypt them again with the host's public key".into(),
-        ));
-    }
+    let enc = encrypted_for(setup, terms, ciphertext)?;
+    setup.require(ClaimMode::Approval)?;
     setup.check_accuracy_proof(accuracy)?;
-    let spec = setup.spec();
+    let spec = setup.spec()?;
     let input = ClaimInput::new(
         &spec,
         &enc,
@@ -270,6 +298,88 @@ pub fn prove_claim(
     )?;
     let pk = setup.proving_key()?;
     circuit::prove_with_key(&spec, &input, &Keys { pk })
+}
+
+/// The hunter's side of an on-chain-accuracy bounty: proves the claim, running the decrypted
+/// model on every record of `data` (whose CID must be the terms'), with the host's proving key.
+pub fn prove_on_chain_claim(
+    setup: &Setup,
+    terms: &Terms,
+    ciphertext: &CiphertextFile,
+    hunter: &SecretKey,
+    data: &Dataset,
+    claimant: [u8; 20],
+) -> Result<ClaimProof> {
+    setup.require(ClaimMode::OnChain)?;
+    let enc = encrypted_for(setup, terms, ciphertext)?;
+    if crate::data::cid::cid_of_bytes(data.as_bytes()).digest != terms.cid_digest {
+        return Err(Error::Usage(format!(
+            "the dataset file is not the bounty's: its CID is {}, the bounty's {}",
+            crate::data::cid::cid_of_bytes(data.as_bytes()),
+            terms.cid()
+        )));
+    }
+    let spec = setup.spec()?;
+    let input = ClaimInput::on_chain(&spec, &enc, hunter, data, terms.threshold, claimant)?;
+    let pk = setup.proving_key()?;
+    circuit::prove_with_key(&spec, &input, &Keys { pk })
+}
+
+/// The ciphertext file parsed and checked against the bounty: its architecture and host key.
+fn encrypted_for(setup: &Setup, terms: &Terms, ciphertext: &CiphertextFile) -> Result<Encrypted> {
+    let enc = ciphertext.parse()?;
+    if enc.arch.digest() != setup.arch.digest() {
+        return Err(Error::Usage(
+            "the encrypted model's architecture (or fixed-point parameters) is not the bounty's: quantize with the setup's architecture.json".into(),
+        ));
+    }
+    if enc.host != terms.host {
+        return Err(Error::Usage(
+            "the weights are encrypted to another key than the bounty host's: encrypt them again with the host's public key".into(),
+        ));
+    }
+    Ok(enc)
+}
+
+/// Anyone's check of an on-chain-accuracy claim, as the contract makes it: the Groth16 proof
+/// verifies under the setup's key with the public inputs rebuilt from `terms`, `claimant` and
+/// the ciphertext (posted: nonce and elements are public inputs). `io_digest` is the digest of
+/// the accuracy run the circuit computes itself (the claim's `ioDigest`): any value other than
+/// the true one fails. The proof shows the count meets the terms' threshold; the count itself
+/// stays private.
+pub fn verify_on_chain_claim(
+    setup: &Setup,
+    terms: &Terms,
+    proof: &Proof<Bn254>,
+    ciphertext: &CiphertextFile,
+    io_digest: Fr,
+    claimant: [u8; 20],
+) -> Result<ClaimPublic> {
+    setup.require(ClaimMode::OnChain)?;
+    let enc = encrypted_for(setup, terms, ciphertext).map_err(|e| match e {
+        Error::Usage(m) => Error::Invalid(m),
+        e => e,
+    })?;
+    let public = ClaimPublic {
+        cid_digest: terms.cid_digest,
+        threshold: terms.threshold,
+        host: terms.host,
+        claimant,
+        hunter: enc.hunter,
+        ciphertext_hash: enc.hash,
+        io_digest,
+        key_hash: enc.key_hash,
+        posted: Some(circuit::Posted {
+            nonce: enc.nonce,
+            ciphertext: enc.ciphertext.clone(),
+        }),
+    };
+    if !groth16::verify(&setup.vk, &public.inputs(), proof) {
+        return Err(Error::Invalid(
+            "the claim proof does not verify under the bounty's key for these terms, this claimant and this ciphertext".into(),
+        ));
+    }
+    Ok(public)
 }
 
 /// A claim that holds for the bounty: its public inputs and the accuracy claim it is bound to.
@@ -294,6 +404,7 @@ pub fn verify_claim(
     claimant: [u8; 20],
     params_dir: &Path,
 ) -> Result<VerifiedClaim> {
+    setup.require(ClaimMode::Approval)?;
     let enc = ciphertext.parse()?;
     if enc.arch.digest() != setup.arch.digest() {
         return Err(Error::Invalid(
@@ -374,6 +485,28 @@ pub fn decrypt_claim(
         ));
     }
     Ok((opening, v))
+}
+
+/// The host's decryption of an on-chain-accuracy claim's model with the revealed key: only after
+/// [`verify_on_chain_claim`] holds (the host's own key as the terms' key).
+#[allow(clippy::too_many_arguments)]
+pub fn decrypt_on_chain_claim(
+    setup: &Setup,
+    terms: &Terms,
+    host: &SecretKey,
+    kappa: &Fr,
+    proof: &Proof<Bn254>,
+    ciphertext: &CiphertextFile,
+    io_digest: Fr,
+    claimant: [u8; 20],
+) -> Result<Opening> {
+    if terms.host != host.public() {
+        return Err(Error::Usage(
+            "the key file is not the bounty host's key".into(),
+        ));
+    }
+    verify_on_chain_claim(setup, terms, proof, ciphertext, io_digest, claimant)?;
+    weights::decrypt(ciphertext, host, kappa)
 }
 
 fn read_json<T: serde::de::DeserializeOwned>(path: &Path, what: &str) -> Result<T> {

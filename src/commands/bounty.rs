@@ -4,6 +4,7 @@
 
 use super::{ModelFile, QuantOptions};
 use crate::accuracy::AccuracyProof;
+use crate::claim::circuit::ClaimMode;
 use crate::claim::flow::{self, Setup, Terms};
 use crate::claim::snarkjs::ProofJson;
 use crate::claim::weights::{self, CiphertextFile, ModelOpening, Opening};
@@ -172,6 +173,8 @@ pub fn parse_reveal_key(s: &str) -> Result<bn254::Fr> {
 /// What `kerafold claim-setup` reports.
 #[derive(Serialize)]
 pub struct ClaimSetupReport {
+    /// Where accuracy is proven.
+    pub mode: ClaimMode,
     /// Constraints of the claim circuit.
     pub constraints: usize,
     /// SHA-256 of the architecture (hex).
@@ -196,14 +199,16 @@ pub fn claim_setup(
     model: &Path,
     data: &Path,
     quant: &QuantOptions,
+    mode: ClaimMode,
     out: &Path,
 ) -> Result<ClaimSetupReport> {
     let data = Dataset::read(data)?;
     let file = ModelFile::open(model)?;
     data.check_input_shape(file.input_shape())?;
     let q = file.prepare(quant, &data.inputs_f32())?.model;
-    let r = Setup::create(&q, &data, out)?;
+    let r = Setup::create(&q, &data, mode, out)?;
     Ok(ClaimSetupReport {
+        mode,
         constraints: r.constraints,
         architecture: r.architecture,
         out: out.to_path_buf(),
@@ -286,32 +291,75 @@ impl fmt::Display for ClaimReport {
 pub struct ClaimFiles<'a> {
     /// Written by `encrypt-weights`.
     pub ciphertext: &'a Path,
-    /// The accuracy proof the claim is about.
-    pub accuracy: &'a Path,
+    /// The accuracy proof the claim is about (approval-mode bounties).
+    pub accuracy: Option<&'a Path>,
 }
 
 impl ClaimFiles<'_> {
-    fn read(&self) -> Result<(CiphertextFile, AccuracyProof)> {
+    fn read(&self) -> Result<(CiphertextFile, Option<AccuracyProof>)> {
         Ok((
             CiphertextFile::read(self.ciphertext)?,
-            AccuracyProof::read(self.accuracy)?,
+            self.accuracy.map(AccuracyProof::read).transpose()?,
         ))
     }
 }
 
+/// The accuracy proof an approval-mode claim needs.
+fn need_accuracy(setup: &Setup, a: Option<AccuracyProof>) -> Result<AccuracyProof> {
+    a.ok_or_else(|| {
+        Error::Usage(format!(
+            "the setup in {} is an approval-mode bounty: pass the accuracy proof (--accuracy)",
+            setup.dir.display()
+        ))
+    })
+}
+
+/// The claim's `ioDigest`, from its directory's `public.json` (on-chain claims: the circuit
+/// computes it, so any other value fails verification).
+fn claim_io_digest(claim: &Path) -> Result<bn254::Fr> {
+    let file = if claim.is_dir() {
+        claim.join("public.json")
+    } else {
+        claim.with_file_name("public.json")
+    };
+    let x: Vec<String> = read_json(&file, "a snarkjs public.json")?;
+    let public = crate::claim::circuit::ClaimPublic::from_dec(&x)
+        .map_err(|e| Error::format(&file, e.to_string()))?;
+    Ok(public.io_digest)
+}
+
 /// Proves a bounty claim with the host's proving key and writes its files into `out`.
+/// For an on-chain-accuracy bounty `data` is the dataset file (the circuit runs it); for an
+/// approval-mode bounty `files.accuracy` is the Nova accuracy proof.
 pub fn claim(
     bounty: &Bounty,
     files: &ClaimFiles,
+    data: Option<&Path>,
     hunter_key: &Path,
     host_key: &Path,
     out: &Path,
 ) -> Result<ClaimReport> {
     let host = KeyFile::read(host_key)?.public_key()?;
     let (setup, terms, claimant) = bounty.load(host)?;
-    let (ciphertext, accuracy) = files.read()?;
     let hunter = KeyFile::read(hunter_key)?.secret_key(hunter_key)?;
-    let proof = flow::prove_claim(&setup, &terms, &ciphertext, &hunter, &accuracy, claimant)?;
+    let proof = match setup.mode {
+        ClaimMode::OnChain => {
+            let (Some(data), None) = (data, files.accuracy) else {
+                return Err(Error::Usage(format!(
+                    "the setup in {} is an on-chain-accuracy bounty: the claim runs the dataset itself, pass it with --data (not an accuracy proof)",
+                    setup.dir.display()
+                )));
+            };
+            let ciphertext = CiphertextFile::read(files.ciphertext)?;
+            let data = Dataset::read(data)?;
+            flow::prove_on_chain_claim(&setup, &terms, &ciphertext, &hunter, &data, claimant)?
+        }
+        ClaimMode::Approval => {
+            let (ciphertext, accuracy) = files.read()?;
+            let accuracy = need_accuracy(&setup, accuracy)?;
+            flow::prove_claim(&setup, &terms, &ciphertext, &hunter, &accuracy, claimant)?
+        }
+    };
     std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
     proof.write_dir(out)?;
     Ok(ClaimReport {
@@ -332,12 +380,16 @@ pub struct VerifyClaimReport {
     pub threshold: u64,
     /// The claimant's Ethereum address.
     pub claimant: String,
-    /// Number of samples the model gets right.
-    pub correct: usize,
+    /// Where accuracy was proven: `approval` (a Nova proof, verified here) or `on-chain` (inside
+    /// the claim, as the contract checks it).
+    pub mode: ClaimMode,
+    /// Number of samples the model gets right (the verified Nova proof's; `null` for an on-chain
+    /// claim, which proves only that it meets the threshold).
+    pub correct: Option<usize>,
     /// Number of samples of the dataset.
     pub samples: usize,
-    /// The model commitment (hex, or decimal for the claim's field elements).
-    pub model_commitment: String,
+    /// The model commitment (hex; `null` for an on-chain claim, whose commitment is inside it).
+    pub model_commitment: Option<String>,
     /// The ciphertext hash the claim binds (decimal).
     pub ciphertext_hash: String,
     /// The digest of the accuracy proof's public IO the claim binds (decimal).
@@ -358,24 +410,42 @@ pub fn verify_claim(
     let (setup, terms, claimant) = bounty.load(host)?;
     let proof = claim_proof(claim)?;
     let (ciphertext, accuracy) = files.read()?;
-    let v = flow::verify_claim(
-        &setup,
-        &terms,
-        &proof,
-        &ciphertext,
-        &accuracy,
-        claimant,
-        &bounty.params_dir,
-    )?;
-    let (p, c) = (&v.public, &v.accuracy);
+    let (p, acc) = match setup.mode {
+        ClaimMode::OnChain => {
+            let io_digest = claim_io_digest(claim)?;
+            let p = flow::verify_on_chain_claim(
+                &setup,
+                &terms,
+                &proof,
+                &ciphertext,
+                io_digest,
+                claimant,
+            )?;
+            (p, None)
+        }
+        ClaimMode::Approval => {
+            let accuracy = need_accuracy(&setup, accuracy)?;
+            let v = flow::verify_claim(
+                &setup,
+                &terms,
+                &proof,
+                &ciphertext,
+                &accuracy,
+                claimant,
+                &bounty.params_dir,
+            )?;
+            (v.public, Some(v.accuracy))
+        }
+    };
     Ok(VerifyClaimReport {
         valid: true,
         cid: terms.cid(),
         threshold: p.threshold,
         claimant: format!("0x{}", hex::encode(p.claimant)),
-        correct: c.correct,
-        samples: c.samples,
-        model_commitment: c.model.commitment.clone(),
+        mode: setup.mode,
+        correct: acc.as_ref().map(|c| c.correct),
+        samples: setup.header.count as usize,
+        model_commitment: acc.map(|c| c.model.commitment),
         ciphertext_hash: bn254::to_dec(&p.ciphertext_hash),
         io_digest: bn254::to_dec(&p.io_digest),
         hunter_public_key: p.hunter.to_dec(),
@@ -386,18 +456,28 @@ impl fmt::Display for VerifyClaimReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "valid claim for this bounty")?;
         writeln!(f, "  dataset: {} (the bounty's CID)", self.cid)?;
-        writeln!(
-            f,
-            "  accuracy: {} of {} samples right (threshold {}), proof verified",
-            self.correct, self.samples, self.threshold
-        )?;
+        match self.correct {
+            Some(c) => writeln!(
+                f,
+                "  accuracy: {c} of {} samples right (threshold {}), proof verified",
+                self.samples, self.threshold
+            )?,
+            None => writeln!(
+                f,
+                "  accuracy: at least {} of {} samples right, proven inside the claim",
+                self.threshold, self.samples
+            )?,
+        }
         writeln!(f, "  claimant: {}", self.claimant)?;
-        writeln!(
+        write!(
             f,
             "  ciphertext hash: {} (must equal the on-chain claim's ciphertextHash)",
             self.ciphertext_hash
         )?;
-        write!(f, "  model commitment: {}", self.model_commitment)
+        if let Some(m) = &self.model_commitment {
+            write!(f, "\n  model commitment: {m}")?;
+        }
+        Ok(())
     }
 }
 
@@ -410,8 +490,9 @@ pub struct DecryptReport {
     pub steps: usize,
     /// The model commitment (hex, or decimal for the claim's field elements).
     pub model_commitment: String,
-    /// Number of samples the model gets right.
-    pub correct: usize,
+    /// Number of samples the model gets right (the verified Nova proof's; `null` for an on-chain
+    /// claim: run the opening on the dataset to count).
+    pub correct: Option<usize>,
     /// Number of samples of the dataset.
     pub samples: usize,
     /// The file or directory written.
@@ -435,25 +516,44 @@ pub fn decrypt(
     let (setup, terms, claimant) = bounty.load(host.public())?;
     let proof = claim_proof(claim)?;
     let (ciphertext, accuracy) = files.read()?;
-    let (opening, v) = flow::decrypt_claim(
-        &setup,
-        &terms,
-        &host,
-        &kappa,
-        &proof,
-        &ciphertext,
-        &accuracy,
-        claimant,
-        &bounty.params_dir,
-    )?;
+    let (opening, correct) = match setup.mode {
+        ClaimMode::OnChain => {
+            let opening = flow::decrypt_on_chain_claim(
+                &setup,
+                &terms,
+                &host,
+                &kappa,
+                &proof,
+                &ciphertext,
+                claim_io_digest(claim)?,
+                claimant,
+            )?;
+            (opening, None)
+        }
+        ClaimMode::Approval => {
+            let accuracy = need_accuracy(&setup, accuracy)?;
+            let (opening, v) = flow::decrypt_claim(
+                &setup,
+                &terms,
+                &host,
+                &kappa,
+                &proof,
+                &ciphertext,
+                &accuracy,
+                claimant,
+                &bounty.params_dir,
+            )?;
+            (opening, Some(v.accuracy.correct))
+        }
+    };
     let f = ModelOpening::new(&opening)?;
     f.write(out)?;
     Ok(DecryptReport {
         model: opening.model.name.clone(),
         steps: opening.model.steps.len(),
         model_commitment: f.commitment,
-        correct: v.accuracy.correct,
-        samples: v.accuracy.samples,
+        correct,
+        samples: setup.header.count as usize,
         out: out.to_path_buf(),
     })
 }

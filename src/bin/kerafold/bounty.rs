@@ -4,6 +4,7 @@
 use crate::args::{ParamsArgs, QuantArgs};
 use crate::print;
 use clap::Args;
+use kerafold::claim::circuit::ClaimMode;
 use kerafold::commands::bounty::{self, Bounty, ClaimFiles};
 use kerafold::Result;
 use std::path::PathBuf;
@@ -69,6 +70,12 @@ pub(crate) struct ClaimSetupArgs {
     data: PathBuf,
     #[command(flatten)]
     quant: QuantArgs,
+    /// Prove accuracy inside the claim (small bounties): the claim circuit runs every record of
+    /// the dataset through the hunter's model, so the contract checks the whole statement and
+    /// pays without your approval. The circuit grows with records × model; without this flag a
+    /// claim binds a Nova accuracy proof that you check before approving (any size).
+    #[arg(long)]
+    on_chain: bool,
     /// Directory to write the setup into (the files to publish).
     #[arg(short = 'o', long = "out")]
     out: PathBuf,
@@ -82,7 +89,12 @@ pub(crate) fn claim_setup(a: ClaimSetupArgs) -> Result<()> {
              (see architecture.json)"
         );
     }
-    let r = bounty::claim_setup(&a.model, &a.data, &quant, &a.out)?;
+    let mode = if a.on_chain {
+        ClaimMode::OnChain
+    } else {
+        ClaimMode::Approval
+    };
+    let r = bounty::claim_setup(&a.model, &a.data, &quant, mode, &a.out)?;
     eprintln!(
         "publish these files for hunters and verifiers: {}",
         r.files
@@ -133,9 +145,13 @@ pub(crate) struct ClaimArgs {
     /// The hunter's secret key file.
     #[arg(long)]
     key: PathBuf,
-    /// The accuracy proof (`kerafold prove-accuracy`) the claim is about.
-    #[arg(long)]
-    accuracy: PathBuf,
+    /// The accuracy proof (`kerafold prove-accuracy`) the claim is about (approval-mode
+    /// bounties).
+    #[arg(long, required_unless_present = "data")]
+    accuracy: Option<PathBuf>,
+    /// The bounty's dataset file (on-chain-accuracy bounties: the claim runs it).
+    #[arg(long, conflicts_with = "accuracy")]
+    data: Option<PathBuf>,
     /// The bounty host's public key (checked against the ciphertext's).
     #[arg(long)]
     host_key: PathBuf,
@@ -150,9 +166,16 @@ pub(crate) struct ClaimArgs {
 pub(crate) fn claim(a: ClaimArgs) -> Result<()> {
     let files = ClaimFiles {
         ciphertext: &a.ciphertext,
-        accuracy: &a.accuracy,
+        accuracy: a.accuracy.as_deref(),
     };
-    let r = bounty::claim(&a.bounty.bounty(), &files, &a.key, &a.host_key, &a.out)?;
+    let r = bounty::claim(
+        &a.bounty.bounty(),
+        &files,
+        a.data.as_deref(),
+        &a.key,
+        &a.host_key,
+        &a.out,
+    )?;
     print(&r, false)
 }
 
@@ -167,9 +190,10 @@ pub(crate) struct VerifyClaimArgs {
     /// The hunter's ciphertext file (its hash is the claim's `ciphertextHash`).
     #[arg(long)]
     ciphertext: PathBuf,
-    /// The hunter's accuracy proof.
+    /// The hunter's accuracy proof (approval-mode bounties; an on-chain claim proves accuracy
+    /// itself).
     #[arg(long)]
-    accuracy: PathBuf,
+    accuracy: Option<PathBuf>,
     #[command(flatten)]
     bounty: BountyArgs,
     /// Print one JSON object.
@@ -180,7 +204,7 @@ pub(crate) struct VerifyClaimArgs {
 pub(crate) fn verify_claim(a: VerifyClaimArgs) -> Result<()> {
     let files = ClaimFiles {
         ciphertext: &a.ciphertext,
-        accuracy: &a.accuracy,
+        accuracy: a.accuracy.as_deref(),
     };
     let r = bounty::verify_claim(&a.bounty.bounty(), &files, &a.claim, &a.host_key)?;
     print(&r, a.json)
@@ -215,9 +239,9 @@ pub(crate) struct DecryptArgs {
     /// The hunter's claim (directory or proof.json): it must verify for this bounty first.
     #[arg(long)]
     claim: PathBuf,
-    /// The hunter's accuracy proof.
+    /// The hunter's accuracy proof (approval-mode bounties).
     #[arg(long)]
-    accuracy: PathBuf,
+    accuracy: Option<PathBuf>,
     /// The reveal key the hunter published to be paid: the `key` of the bounty contract's
     /// `KeyRevealed` event (0x hex or decimal). Without it nobody, the host included, can decrypt.
     #[arg(long)]
@@ -233,7 +257,7 @@ pub(crate) struct DecryptArgs {
 pub(crate) fn decrypt(a: DecryptArgs) -> Result<()> {
     let files = ClaimFiles {
         ciphertext: &a.ciphertext,
-        accuracy: &a.accuracy,
+        accuracy: a.accuracy.as_deref(),
     };
     let r = bounty::decrypt(
         &a.bounty.bounty(),
