@@ -639,6 +639,7 @@ fn write_seed_corpus() {
             architecture: hex::encode(arch_d.digest()),
             header: *data.header(),
             constraints: 1,
+            mode: kerafold::claim::circuit::ClaimMode::Approval,
         }),
     );
     struct Square;
