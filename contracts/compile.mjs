@@ -10,8 +10,13 @@ import { createHash } from "node:crypto";
 import { readFileSync, writeFileSync, mkdirSync } from "node:fs";
 import solc from "solc";
 
-const SOURCES = ["Groth16Verifier.sol", "Bounty.sol"];
-const CONTRACTS = { "Groth16Verifier.sol": "Groth16Verifier", "Bounty.sol": "Bounty" };
+const SOURCES = ["Groth16Verifier.sol", "Groth16Verifier194.sol", "Bounty.sol"];
+// source → [contract, build/<name>.bin]: every generated verifier's contract is Groth16Verifier
+const CONTRACTS = {
+  "Groth16Verifier.sol": ["Groth16Verifier", "Groth16Verifier"],
+  "Groth16Verifier194.sol": ["Groth16Verifier", "Groth16Verifier194"],
+  "Bounty.sol": ["Bounty", "Bounty"],
+};
 const settings = {
   optimizer: { enabled: true, runs: 200 },
   evmVersion: "cancun",
@@ -24,8 +29,8 @@ for (const e of out.errors || []) console.error(e.formattedMessage);
 if (errors.length) process.exit(1);
 
 const files = {};
-for (const [file, name] of Object.entries(CONTRACTS)) {
-  const c = out.contracts[file][name];
+for (const [file, [contract, name]] of Object.entries(CONTRACTS)) {
+  const c = out.contracts[file][contract];
   files[`${name}.bin`] = c.evm.bytecode.object + "\n";
   console.error(`${name}: ${c.evm.deployedBytecode.object.length / 2} bytes runtime`);
 }

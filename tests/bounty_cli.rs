@@ -107,6 +107,11 @@ fn bounty_end_to_end_through_the_cli_and_the_evm() {
     let setup: serde_json::Value = serde_json::from_str(&ok(&args)).unwrap();
     println!("claim circuit: {} constraints", setup["constraints"]);
     let host_vk = dir.join("host/verification_key.json");
+    assert_eq!(
+        std::fs::read_to_string(dir.join("host/ClaimVerifier.sol")).unwrap(),
+        std::fs::read_to_string(contracts().join("Groth16Verifier.sol")).unwrap(),
+        "an approval-mode setup's verifier is the committed 12-input one"
+    );
     let arch = p("host/architecture.json");
 
     let mut chain = Chain::new();

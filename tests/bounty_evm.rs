@@ -747,15 +747,15 @@ fn create_bounty_refuses_a_reveal_window_under_an_hour() {
         .call(HOST, bounty, "bounties(uint256)", &word(0), 0)
         .ok();
     let w: Vec<&[u8]> = out.chunks(32).collect();
-    assert_eq!(w.len(), 13);
+    assert_eq!(w.len(), 14);
     assert_eq!(w[0], addr_word(HOST));
     assert_eq!(w[1], word(THRESHOLD as u128));
-    assert_eq!(w[2..4], [word(0), word(0)]); // approved, closed
-    assert_eq!(w[4], word(deadline as u128));
-    assert_eq!(w[5], word(0)); // approvalWindow
-    assert_eq!(w[6], word(3600)); // revealWindow
-    assert_eq!(w[7], word(0)); // revealBy
-    assert_eq!(w[8], word(ETHER)); // reward
+    assert_eq!(w[2..5], [word(0), word(0), word(0)]); // approved, closed, onChain
+    assert_eq!(w[5], word(deadline as u128));
+    assert_eq!(w[6], word(0)); // approvalWindow
+    assert_eq!(w[7], word(3600)); // revealWindow
+    assert_eq!(w[8], word(0)); // revealBy
+    assert_eq!(w[9], word(ETHER)); // reward
 }
 
 // createBounty's checks of the CID and of the host key. These need no claim proof (createBounty

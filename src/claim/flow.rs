@@ -11,6 +11,7 @@
 //! | `claim.pk` | the claim circuit's Groth16 proving key | hunters (`kerafold claim` refuses to make its own) |
 //! | `verification_key.json` | its verifying key (snarkjs format) | the host, `verify-claim`, snarkjs |
 //! | `verifier_args.json` | the Solidity verifier's constructor arguments | the deployer |
+//! | `ClaimVerifier.sol` | the Solidity Groth16 verifier for this circuit's number of public inputs (`contracts/Groth16Verifier.sol` for 12) | the deployer |
 //!
 //! The bounty's **terms** ([`Terms`]) are what `Bounty.createBounty` stores: the dataset's CID,
 //! the threshold and the host's key. A claim is checked against the setup and the terms the
@@ -124,6 +125,11 @@ impl Setup {
         arch.write(&path("architecture.json"))?;
         groth16::write_ark(&path("claim.pk"), &keys.pk)?;
         circuit::write_verifier_files(keys.vk(), dir)?;
+        // the Solidity verifier for this circuit's number of public inputs (12 in approval mode,
+        // 13 + the ciphertext's length on chain); its key goes to the constructor
+        let sol = path("ClaimVerifier.sol");
+        std::fs::write(&sol, super::solidity::verifier_source(spec.num_public()))
+            .map_err(|e| Error::io(&sol, e))?;
         Ok(SetupReport {
             constraints: setup.constraints,
             architecture: digest,
@@ -133,6 +139,7 @@ impl Setup {
                 "claim.pk",
                 "verification_key.json",
                 "verifier_args.json",
+                "ClaimVerifier.sol",
             ]
             .iter()
             .map(|f| path(f))

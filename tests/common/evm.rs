@@ -31,6 +31,8 @@ pub type Db = CacheDB<EmptyDB>;
 pub struct Chain {
     pub evm: revm::handler::MainnetEvm<revm::handler::MainnetContext<Db>>,
     pub now: u64,
+    /// The sender of every transaction so far, in order (views included).
+    pub senders: Vec<Address>,
 }
 
 #[derive(Debug)]
@@ -93,6 +95,7 @@ impl Chain {
         Self {
             evm,
             now: 1_000_000,
+            senders: Vec::new(),
         }
     }
 
@@ -112,7 +115,18 @@ impl Chain {
             .unwrap_or_default()
     }
 
+    /// The size of the code deployed at `a` (its runtime bytecode).
+    pub fn code_size(&self, a: Address) -> usize {
+        let db = &self.evm.ctx.journaled_state.database;
+        let info = db.basic_ref(a).unwrap().unwrap_or_default();
+        match info.code {
+            Some(code) => code.len(),
+            None => db.code_by_hash_ref(info.code_hash).unwrap().len(),
+        }
+    }
+
     pub fn tx(&mut self, from: Address, kind: TxKind, data: Vec<u8>, value: u128) -> Outcome {
+        self.senders.push(from);
         let tx = TxEnv::builder()
             .caller(from)
             .kind(kind)
@@ -182,30 +196,46 @@ pub fn words(ws: &[[u8; 32]]) -> Vec<u8> {
     ws.concat()
 }
 
-/// Deploys the verifier (with `vk`) and a bounty contract over it.
+/// Deploys a generated verifier (`build/<name>.bin`, e.g. `Groth16Verifier` for 12 inputs) with
+/// `vk`; returns its address and the deployment's gas.
+pub fn deploy_verifier(
+    chain: &mut Chain,
+    name: &str,
+    vk: &ark_groth16::VerifyingKey<ark_bn254::Bn254>,
+) -> (Address, u64) {
+    let (vk, ic) = vk_words(vk);
+    let mut code = bytecode(name);
+    code.extend(words(&vk));
+    code.extend(words(&ic));
+    chain.deploy(code)
+}
+
+/// Deploys the verifier (with `vk`) and a bounty contract over it (no on-chain bounties).
 pub fn deploy(
     chain: &mut Chain,
     vk: &ark_groth16::VerifyingKey<ark_bn254::Bn254>,
 ) -> (Address, Address) {
-    let (vk, ic) = vk_words(vk);
-    let mut code = bytecode("Groth16Verifier");
-    code.extend(words(&vk));
-    code.extend(words(&ic));
-    let (verifier, gas) = chain.deploy(code);
+    let (verifier, gas) = deploy_verifier(chain, "Groth16Verifier", vk);
     println!("deploy Groth16Verifier: {gas} gas");
-    let mut code = bytecode("Bounty");
-    code.extend(addr_word(verifier));
-    let (bounty, gas) = chain.deploy(code);
+    let (bounty, gas) = chain.deploy(bounty_code(verifier, Address::ZERO, 0));
     println!("deploy Bounty: {gas} gas");
     (verifier, bounty)
+}
+
+/// The bounty contract's creation code with its constructor arguments: the approval-mode
+/// verifier, the on-chain verifier (`Address::ZERO`: none) and its ciphertext length.
+pub fn bounty_code(verifier: Address, on_chain_verifier: Address, ct_len: usize) -> Vec<u8> {
+    let mut code = bytecode("Bounty");
+    code.extend(addr_word(verifier));
+    code.extend(addr_word(on_chain_verifier));
+    code.extend(word(ct_len as u128));
+    code
 }
 
 /// Deploys a bounty contract alone over `verifier` (enough for `createBounty`, which never calls
 /// the verifier).
 pub fn deploy_bounty(chain: &mut Chain, verifier: Address) -> Address {
-    let mut code = bytecode("Bounty");
-    code.extend(addr_word(verifier));
-    chain.deploy(code).0
+    chain.deploy(bounty_code(verifier, Address::ZERO, 0)).0
 }
 
 /// The words of a dynamic ABI value (`bytes`, or `uint256[]` as 32-byte words): its length,
@@ -225,7 +255,8 @@ pub struct Windows {
     pub reveal: u64,
 }
 
-/// `createBounty` arguments: the dataset's binary CID, threshold, host key, deadline, windows.
+/// `createBounty` arguments for an approval-mode bounty: the dataset's binary CID, threshold,
+/// host key, deadline, windows.
 pub fn create_args(
     cid: &[u8],
     threshold: u64,
@@ -233,20 +264,33 @@ pub fn create_args(
     deadline: u64,
     windows: Windows,
 ) -> Vec<u8> {
+    create_args_in_mode(cid, threshold, host, deadline, windows, false)
+}
+
+/// `createBounty` arguments, for an on-chain bounty if `on_chain`.
+pub fn create_args_in_mode(
+    cid: &[u8],
+    threshold: u64,
+    host: &Point,
+    deadline: u64,
+    windows: Windows,
+    on_chain: bool,
+) -> Vec<u8> {
     let mut a = words(&[
-        word(7 * 32), // where `cid` starts, after the 7 head words
+        word(8 * 32), // where `cid` starts, after the 8 head words
         word(threshold as u128),
         to_be32(&host.x),
         to_be32(&host.y),
         word(deadline as u128),
         word(windows.approval as u128),
         word(windows.reveal as u128),
+        word(on_chain as u128),
     ]);
     a.extend(dynamic(cid.len(), cid));
     a
 }
 
-pub const CREATE: &str = "createBounty(bytes,uint64,uint256,uint256,uint64,uint64,uint64)";
+pub const CREATE: &str = "createBounty(bytes,uint64,uint256,uint256,uint64,uint64,uint64,bool)";
 pub const SUBMIT: &str = "submitClaim(uint256,uint256[2],uint256[2][2],uint256[2],uint256,uint256,\
                           uint256,uint256,bytes32,uint256,uint256[])";
 pub const APPROVE: &str = "approve(uint256,uint256)";
