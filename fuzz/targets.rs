@@ -142,6 +142,12 @@ pub const TARGETS: &[Target] = &[
         about: "a bounty host's setup.json and claim.pk (Groth16 proving key, arkworks)",
         run: claim_setup,
     },
+    Target {
+        name: "zkey",
+        about: "a snarkjs Groth16 .zkey from a phase-2 ceremony (claim::circom::read_zkey), its \
+                verifying key through snarkjs' JSON, and its contributions' hashes",
+        run: zkey,
+    },
 ];
 
 /// Runs the target `name` on `data`.
@@ -459,6 +465,29 @@ fn claim_setup(data: &[u8]) {
     with_file(data, |p| {
         let _ = groth16::read_ark::<ark_groth16::ProvingKey<ark_bn254::Bn254>>(p);
     })
+}
+
+fn zkey(data: &[u8]) {
+    let Ok(z) = kerafold::claim::circom::read_zkey(data) else {
+        return;
+    };
+    // the parser's invariants: what the prover and the snarkjs export rely on
+    let pk = &z.pk;
+    assert_eq!(pk.vk.gamma_abc_g1.len(), z.n_public + 1);
+    assert_eq!(pk.a_query.len(), z.n_vars);
+    assert_eq!(pk.b_g2_query.len(), z.n_vars);
+    assert_eq!(pk.l_query.len(), z.n_vars - z.n_public - 1);
+    assert_eq!(pk.h_query.len(), z.domain_size);
+    assert_eq!(
+        VkJson::new(z.vk())
+            .to_ark()
+            .expect("a parsed key's vk re-reads"),
+        *z.vk()
+    );
+    let _ = kerafold::claim::circom::format_hash(&z.cs_hash);
+    for c in &z.contributions {
+        let _ = c.hash();
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -6,9 +6,12 @@
 //! - [`circuit`]: the claim circuit; [`groth16`]: the adapter from frontend circuits to
 //!   ark-groth16;
 //! - [`snarkjs`] and [`solidity`]: exports for snarkjs and the EVM;
+//! - [`circom`]: circom's and snarkjs' binary files (`.r1cs`, `.wtns`, `.zkey`) for a phase-2
+//!   ceremony over the claim circuit, and proving with the ceremony's key;
 //! - [`flow`]: the host's setup, the bounty's terms, and every check of a claim before it is
 //!   approved or its weights decrypted.
 
+pub mod circom;
 pub mod circuit;
 pub mod flow;
 pub mod groth16;

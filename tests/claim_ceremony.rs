@@ -1,0 +1,719 @@
+//! The claim circuit in the Ethereum ZK tooling's own files, and the foundation of a Groth16
+//! phase-2 ceremony with snarkjs (0.7.6, pinned in contracts/package.json).
+//!
+//! - Export: `claim::circom::write_r1cs` / `write_wtns` of a hand-built circuit and of the real
+//!   claim circuit; snarkjs reads them (`r1cs info`, `r1cs export json`) and checks the witness
+//!   (`wtns check`), and refuses a tampered one.
+//! - Ceremony round trip on the small circuit: a local powers of tau (`powersoftau new`,
+//!   `contribute`, `beacon`, `prepare phase2`), then `groth16 setup`, one named `zkey
+//!   contribute`, a `zkey beacon`, `zkey verify` and `zkey export verificationkey`; kerafold
+//!   parses every zkey (`read_zkey`: contributions and hashes as snarkjs prints them), proves in
+//!   Rust from the final key, and snarkjs and arkworks verify the proof (and snarkjs' own proof).
+//! - The zkey parser under bounded corruption (the `zkey` fuzz target over its committed seeds).
+//! - Ignored: the same ceremony on the claim circuit (power 17), and the seed corpus writer.
+//!
+//! The snarkjs steps run when npm is installed (the pinned packages are installed with `npm ci`
+//! if contracts/node_modules lacks them) and are skipped with a message otherwise; the
+//! corruption test needs only the committed seeds. Each snarkjs step prints its time
+//! (`--nocapture`).
+
+#[path = "common/bounty.rs"]
+mod scenario;
+#[path = "../fuzz/targets.rs"]
+mod targets;
+
+use kerafold::claim::circom::{self, format_hash, read_zkey, ZkeyFile};
+use kerafold::claim::circuit::ClaimCircuit;
+use kerafold::claim::groth16::{self, R1cs};
+use kerafold::claim::snarkjs::{public_json, ProofJson, VkJson};
+use kerafold::crypto::bn254::{to_dec, Fr};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+use std::time::Instant;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A fresh scratch directory for one test.
+fn workdir(name: &str) -> PathBuf {
+    let d = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("claim-ceremony")
+        .join(name);
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// Whether snarkjs can run here: npm is installed, and the pinned packages are in
+/// contracts/node_modules (installed once with `npm ci` if not).
+fn snarkjs_ready() -> bool {
+    static READY: OnceLock<bool> = OnceLock::new();
+    *READY.get_or_init(|| {
+        let npm = Command::new("npm").arg("--version").output();
+        if !npm.map(|o| o.status.success()).unwrap_or(false) {
+            println!("npm is not installed: the snarkjs steps are skipped");
+            return false;
+        }
+        let contracts = root().join("contracts");
+        if !contracts.join("node_modules/snarkjs/package.json").exists() {
+            let o = Command::new("npm")
+                .args(["ci", "--no-audit", "--no-fund"])
+                .current_dir(&contracts)
+                .output()
+                .unwrap();
+            assert!(
+                o.status.success(),
+                "npm ci: {}",
+                String::from_utf8_lossy(&o.stderr)
+            );
+        }
+        true
+    })
+}
+
+/// The snarkjs steps of a test and their times.
+#[derive(Default)]
+struct Steps(Vec<(String, f64)>);
+
+impl Steps {
+    /// `npx snarkjs ARGS` (from contracts/, paths absolute): success and stdout + stderr.
+    fn try_run(&mut self, args: &[&str]) -> (bool, String) {
+        let start = Instant::now();
+        let o = Command::new("npx")
+            .arg("snarkjs")
+            .args(args)
+            .current_dir(root().join("contracts"))
+            .output()
+            .unwrap();
+        let secs = start.elapsed().as_secs_f64();
+        let name: Vec<&str> = args
+            .iter()
+            .take_while(|a| !a.contains('/') && !a.starts_with('-'))
+            .copied()
+            .collect();
+        println!("snarkjs {:<40} {secs:>8.2} s", name.join(" "));
+        self.0.push((name.join(" "), secs));
+        let out = format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+        (o.status.success(), out)
+    }
+
+    /// Like [`Steps::try_run`], and the step must succeed.
+    fn run(&mut self, args: &[&str]) -> String {
+        let (ok, out) = self.try_run(args);
+        assert!(ok, "snarkjs {}: {out}", args.join(" "));
+        out
+    }
+
+    fn total(&self) -> f64 {
+        self.0.iter().map(|s| s.1).sum()
+    }
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+fn write(path: &Path, f: impl FnOnce(&mut Vec<u8>) -> kerafold::Result<()>) {
+    let mut b = Vec::new();
+    f(&mut b).unwrap();
+    std::fs::write(path, b).unwrap();
+}
+
+/// A hand-built circuit: public `y = x³ + x + 5` and `z = (2x + 1)(x + 3)`; wires
+/// `[1, y, z | x, x², x³]`, one linear combination with a repeated wire. The zkey seeds of the
+/// fuzz corpus are this circuit's. With x = 3: y = 35, z = 42.
+fn small() -> (R1cs, Vec<Fr>, Vec<Fr>) {
+    let f = |v: u64| Fr::from(v);
+    let rows = vec![
+        (vec![(3, f(1))], vec![(3, f(1))], vec![(4, f(1))]),
+        (vec![(4, f(1))], vec![(3, f(1))], vec![(5, f(1))]),
+        (
+            vec![(0, f(5)), (3, f(1)), (5, f(1))],
+            vec![(0, f(1))],
+            vec![(1, f(1))],
+        ),
+        (
+            vec![(0, f(1)), (3, f(1)), (3, f(1))],
+            vec![(0, f(3)), (3, f(1))],
+            vec![(2, f(1))],
+        ),
+    ];
+    let r1cs = R1cs {
+        num_inputs: 2,
+        num_aux: 3,
+        rows,
+    };
+    let (x, w) = (vec![f(35), f(42)], vec![f(3), f(9), f(27)]);
+    r1cs.check(&x, &w).unwrap();
+    (r1cs, x, w)
+}
+
+/// The snarkjs `r1cs info` counts of `r1cs` as [`circom::write_r1cs`] declares them.
+fn assert_info(out: &str, r1cs: &R1cs) {
+    let wires = 1 + r1cs.num_inputs + r1cs.num_aux;
+    for line in [
+        "Curve: bn-128".to_string(),
+        format!("# of Wires: {wires}\n"),
+        format!("# of Constraints: {}\n", r1cs.num_constraints()),
+        "# of Private Inputs: 0\n".to_string(),
+        format!("# of Public Inputs: {}\n", r1cs.num_inputs),
+        format!("# of Labels: {wires}\n"),
+        "# of Outputs: 0\n".to_string(),
+    ] {
+        assert!(out.contains(&line), "'{}' not in: {out}", line.trim());
+    }
+}
+
+/// A local powers of tau of `2^power` (new, one contribution, a beacon, prepared for phase 2),
+/// made once per test run. A test ptau: its toxic waste is only as gone as this process.
+fn local_ptau(power: u32, steps: &mut Steps) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("claim-ceremony")
+        .join(format!("ptau-{power}"));
+    let last = dir.join(format!("pot{power}_final.ptau"));
+    if last.exists() {
+        return last;
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = |n: &str| dir.join(format!("pot{power}_{n}.ptau"));
+    let pw = power.to_string();
+    steps.run(&["powersoftau", "new", "bn128", &pw, s(&p("0000")), "-v"]);
+    steps.run(&[
+        "powersoftau",
+        "contribute",
+        s(&p("0000")),
+        s(&p("0001")),
+        "-n=kerafold test",
+        "-e=kerafold test entropy: not a real ceremony",
+    ]);
+    steps.run(&[
+        "powersoftau",
+        "beacon",
+        s(&p("0001")),
+        s(&p("beacon")),
+        "0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f",
+        "10",
+        "-n=test beacon",
+    ]);
+    let tmp = p("final.tmp");
+    steps.run(&["powersoftau", "prepare", "phase2", s(&p("beacon")), s(&tmp)]);
+    std::fs::rename(&tmp, &last).unwrap();
+    last
+}
+
+/// The small circuit's ptau, made once for all the tests of the run.
+fn small_ptau() -> PathBuf {
+    static PTAU: OnceLock<PathBuf> = OnceLock::new();
+    PTAU.get_or_init(|| {
+        let mut steps = Steps::default();
+        let power = circom::ptau_power(&small().0);
+        let p = local_ptau(power, &mut steps);
+        if !steps.0.is_empty() {
+            println!("powers of tau 2^{power}: {:.2} s in snarkjs", steps.total());
+        }
+        p
+    })
+    .clone()
+}
+
+/// The three zkeys of a phase-2 ceremony over `r1cs`: setup, one named contribution, a beacon.
+struct Ceremony {
+    r1cs: PathBuf,
+    ptau: PathBuf,
+    keys: [PathBuf; 3],
+}
+
+/// The beacon of the tests' phase 2 (a real ceremony takes a public random value announced in
+/// advance, e.g. a future block hash).
+const BEACON: &str = "a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f90";
+
+fn ceremony(dir: &Path, r1cs: &R1cs, ptau: PathBuf, steps: &mut Steps) -> Ceremony {
+    let r1cs_path = dir.join("circuit.r1cs");
+    write(&r1cs_path, |b| circom::write_r1cs(r1cs, b));
+    let keys = [0, 1, 2].map(|i| dir.join(format!("circuit_{i:04}.zkey")));
+    steps.run(&["groth16", "setup", s(&r1cs_path), s(&ptau), s(&keys[0])]);
+    let out = steps.run(&[
+        "zkey",
+        "contribute",
+        s(&keys[0]),
+        s(&keys[1]),
+        "-n=bounty host",
+        "-e=the host's entropy: a test, not a secret",
+    ]);
+    let z1 = read_zkey(&std::fs::read(&keys[1]).unwrap()).unwrap();
+    assert!(
+        out.contains(&format!(
+            "Contribution Hash: \n{}",
+            format_hash(&z1.contributions[0].hash())
+        )),
+        "the contribution hash snarkjs printed is not the parsed one: {out}"
+    );
+    steps.run(&[
+        "zkey",
+        "beacon",
+        s(&keys[1]),
+        s(&keys[2]),
+        BEACON,
+        "10",
+        "-n=final beacon",
+    ]);
+    Ceremony {
+        r1cs: r1cs_path,
+        ptau,
+        keys,
+    }
+}
+
+/// `zkey verify` passes, and prints the circuit hash and the contribution hashes kerafold reads.
+fn verify_zkey(c: &Ceremony, z: &ZkeyFile, steps: &mut Steps) {
+    let out = steps.run(&["zkey", "verify", s(&c.r1cs), s(&c.ptau), s(&c.keys[2])]);
+    assert!(out.contains("ZKey Ok!"), "{out}");
+    assert!(
+        out.contains(&format!("Circuit Hash: \n{}", format_hash(&z.cs_hash))),
+        "{out}"
+    );
+    for (i, k) in z.contributions.iter().enumerate() {
+        let want = format!(
+            "contribution #{} {}:\n{}",
+            i + 1,
+            k.name.as_deref().unwrap_or(""),
+            format_hash(&k.hash())
+        );
+        assert!(out.contains(&want), "'{want}' not in: {out}");
+    }
+}
+
+fn check_ceremony_keys(c: &Ceremony, r1cs: &R1cs) -> ZkeyFile {
+    let z: Vec<ZkeyFile> = c
+        .keys
+        .iter()
+        .map(|k| read_zkey(&std::fs::read(k).unwrap()).unwrap())
+        .collect();
+    for k in &z {
+        k.check_circuit(r1cs).unwrap();
+        assert_eq!(k.cs_hash, z[0].cs_hash);
+        assert_eq!(k.domain_size, circom::domain_size(r1cs));
+        assert_eq!(
+            (k.n_vars, k.n_public),
+            (1 + r1cs.num_inputs + r1cs.num_aux, r1cs.num_inputs)
+        );
+    }
+    assert!(z[0].contributions.is_empty());
+    assert_eq!(z[1].contributions.len(), 1);
+    assert_eq!(z[2].contributions.len(), 2);
+    let (host, beacon) = (&z[2].contributions[0], &z[2].contributions[1]);
+    assert_eq!(host, &z[1].contributions[0]);
+    assert_eq!(host.name.as_deref(), Some("bounty host"));
+    assert_eq!(host.beacon, None);
+    assert_eq!(beacon.name.as_deref(), Some("final beacon"));
+    let b = beacon.beacon.as_ref().unwrap();
+    assert_eq!(
+        (hex::encode(&b.hash), b.iterations_exp),
+        (BEACON.into(), 10)
+    );
+    // each contribution moved δ; the setup's is the generator
+    assert_eq!(
+        z[0].pk.delta_g1,
+        <ark_bn254::G1Affine as ark_ec::AffineRepr>::generator()
+    );
+    assert_eq!(z[1].pk.delta_g1, host.delta_after);
+    assert_eq!(z[2].pk.delta_g1, beacon.delta_after);
+    assert_ne!(z[1].pk.delta_g1, z[2].pk.delta_g1);
+    // the contributions change δ and the L and H queries only
+    assert_eq!(z[0].pk.a_query, z[2].pk.a_query);
+    assert_eq!(z[0].pk.b_g2_query, z[2].pk.b_g2_query);
+    assert_eq!(z[0].pk.vk.gamma_abc_g1, z[2].pk.vk.gamma_abc_g1);
+    assert_ne!(z[0].pk.h_query, z[2].pk.h_query);
+    z.into_iter().nth(2).unwrap()
+}
+
+/// Proves in Rust with the final key; snarkjs and arkworks verify it, and snarkjs' own proof
+/// from the exported witness verifies under the parsed key.
+fn prove_and_cross_verify(
+    dir: &Path,
+    c: &Ceremony,
+    z: &ZkeyFile,
+    (r1cs, x, w): (&R1cs, &[Fr], &[Fr]),
+    steps: &mut Steps,
+) {
+    let vk_path = dir.join("verification_key.json");
+    steps.run(&[
+        "zkey",
+        "export",
+        "verificationkey",
+        s(&c.keys[2]),
+        s(&vk_path),
+    ]);
+    let vk_json: VkJson = serde_json::from_slice(&std::fs::read(&vk_path).unwrap()).unwrap();
+    assert_eq!(vk_json, VkJson::new(z.vk()));
+    assert_eq!(&vk_json.to_ark().unwrap(), z.vk());
+
+    let start = Instant::now();
+    let proof = circom::prove(z, r1cs, x, w, &mut rand_core::OsRng).unwrap();
+    println!(
+        "kerafold prove (zkey, Rust)                      {:>8.2} s",
+        start.elapsed().as_secs_f64()
+    );
+    assert!(groth16::verify(z.vk(), x, &proof));
+    let mut other = x.to_vec();
+    other[0] += Fr::from(1u64);
+    assert!(!groth16::verify(z.vk(), &other, &proof));
+
+    let (proof_path, public_path, other_path) = (
+        dir.join("proof.json"),
+        dir.join("public.json"),
+        dir.join("other_public.json"),
+    );
+    put_json(&proof_path, &ProofJson::new(&proof));
+    put_json(&public_path, &public_json(x));
+    put_json(&other_path, &public_json(&other));
+    let out = steps.run(&[
+        "groth16",
+        "verify",
+        s(&vk_path),
+        s(&public_path),
+        s(&proof_path),
+    ]);
+    assert!(out.contains("OK!"), "{out}");
+    let (ok, out) = steps.try_run(&[
+        "groth16",
+        "verify",
+        s(&vk_path),
+        s(&other_path),
+        s(&proof_path),
+    ]);
+    assert!(!ok && out.contains("Invalid proof"), "{out}");
+
+    // snarkjs proves from the exported witness: arkworks verifies it under the parsed key
+    let wtns = dir.join("witness.wtns");
+    write(&wtns, |b| circom::write_wtns(x, w, b));
+    let (js_proof, js_public) = (dir.join("proof_js.json"), dir.join("public_js.json"));
+    steps.run(&[
+        "groth16",
+        "prove",
+        s(&c.keys[2]),
+        s(&wtns),
+        s(&js_proof),
+        s(&js_public),
+    ]);
+    let p: ProofJson = serde_json::from_slice(&std::fs::read(&js_proof).unwrap()).unwrap();
+    let public: Vec<String> = serde_json::from_slice(&std::fs::read(&js_public).unwrap()).unwrap();
+    assert_eq!(public, public_json(x));
+    assert!(groth16::verify(z.vk(), x, &p.to_ark().unwrap()));
+}
+
+fn put_json<T: serde::Serialize>(path: &Path, v: &T) {
+    std::fs::write(path, serde_json::to_vec_pretty(v).unwrap()).unwrap();
+}
+
+#[test]
+fn small_circuit_files_check_with_snarkjs() {
+    let (r1cs, x, w) = small();
+    if !snarkjs_ready() {
+        return;
+    }
+    let dir = workdir("small-files");
+    let mut steps = Steps::default();
+    let (r1cs_path, wtns) = (dir.join("small.r1cs"), dir.join("small.wtns"));
+    write(&r1cs_path, |b| circom::write_r1cs(&r1cs, b));
+    write(&wtns, |b| circom::write_wtns(&x, &w, b));
+    assert_info(&steps.run(&["r1cs", "info", s(&r1cs_path)]), &r1cs);
+
+    // snarkjs reads back exactly our constraints (the repeated wire merged)
+    let json = dir.join("small.json");
+    steps.run(&["r1cs", "export", "json", s(&r1cs_path), s(&json)]);
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let lc = |terms: &[(usize, u64)]| {
+        serde_json::Value::Object(
+            terms
+                .iter()
+                .map(|(i, c)| (i.to_string(), to_dec(&Fr::from(*c)).into()))
+                .collect(),
+        )
+    };
+    let want = serde_json::json!([
+        [lc(&[(3, 1)]), lc(&[(3, 1)]), lc(&[(4, 1)])],
+        [lc(&[(4, 1)]), lc(&[(3, 1)]), lc(&[(5, 1)])],
+        [lc(&[(0, 5), (3, 1), (5, 1)]), lc(&[(0, 1)]), lc(&[(1, 1)])],
+        [lc(&[(0, 1), (3, 2)]), lc(&[(0, 3), (3, 1)]), lc(&[(2, 1)])],
+    ]);
+    assert_eq!(v["constraints"], want);
+    assert_eq!(v["nPubInputs"], 2);
+    assert_eq!(v["nVars"], 6);
+
+    let out = steps.run(&["wtns", "check", s(&r1cs_path), s(&wtns)]);
+    assert!(out.contains("WITNESS IS CORRECT"), "{out}");
+    // a tampered value: x² = 10
+    let mut bad = w.clone();
+    bad[1] = Fr::from(10u64);
+    assert!(r1cs.check(&x, &bad).is_err());
+    write(&wtns, |b| circom::write_wtns(&x, &bad, b));
+    let (ok, out) = steps.try_run(&["wtns", "check", s(&r1cs_path), s(&wtns)]);
+    assert!(!ok && out.contains("WITNESS IS NOT CORRECT"), "{out}");
+    // …and a public input: y = 36
+    write(&wtns, |b| {
+        circom::write_wtns(&[Fr::from(36u64), x[1]], &w, b)
+    });
+    let (ok, out) = steps.try_run(&["wtns", "check", s(&r1cs_path), s(&wtns)]);
+    assert!(!ok && out.contains("WITNESS IS NOT CORRECT"), "{out}");
+}
+
+#[test]
+fn claim_circuit_files_check_with_snarkjs() {
+    if !snarkjs_ready() {
+        return;
+    }
+    let start = Instant::now();
+    let sc = scenario::Scenario::new();
+    let input = sc.input([0x11; 20]);
+    let r1cs = R1cs::of(&ClaimCircuit {
+        spec: &sc.spec,
+        public: None,
+        witness: None,
+    })
+    .unwrap();
+    let (x, w) = groth16::witness(&ClaimCircuit {
+        spec: &sc.spec,
+        public: Some(&input.public),
+        witness: Some(&input.witness),
+    })
+    .unwrap();
+    assert_eq!(x, input.public.inputs());
+    r1cs.check(&x, &w).unwrap();
+    println!(
+        "claim circuit: {} constraints, {} public inputs, {} witness values, ptau power {} \
+         ({:.1} s to build)",
+        r1cs.num_constraints(),
+        r1cs.num_inputs,
+        r1cs.num_aux,
+        circom::ptau_power(&r1cs),
+        start.elapsed().as_secs_f64()
+    );
+
+    let dir = workdir("claim-files");
+    let mut steps = Steps::default();
+    let (r1cs_path, wtns) = (dir.join("claim.r1cs"), dir.join("claim.wtns"));
+    let start = Instant::now();
+    write(&r1cs_path, |b| circom::write_r1cs(&r1cs, b));
+    write(&wtns, |b| circom::write_wtns(&x, &w, b));
+    println!(
+        "kerafold write .r1cs ({} MB) and .wtns: {:.2} s",
+        std::fs::metadata(&r1cs_path).unwrap().len() >> 20,
+        start.elapsed().as_secs_f64()
+    );
+    assert_info(&steps.run(&["r1cs", "info", s(&r1cs_path)]), &r1cs);
+    let out = steps.run(&["wtns", "check", s(&r1cs_path), s(&wtns)]);
+    assert!(out.contains("WITNESS IS CORRECT"), "{out}");
+
+    // a tampered witness value fails (the first one that breaks a constraint natively)
+    let mut bad = w.clone();
+    let k = (0..bad.len())
+        .find(|&k| {
+            let mut t = w.clone();
+            t[k] += Fr::from(1u64);
+            r1cs.check(&x, &t).is_err()
+        })
+        .unwrap();
+    bad[k] += Fr::from(1u64);
+    write(&wtns, |b| circom::write_wtns(&x, &bad, b));
+    let (ok, out) = steps.try_run(&["wtns", "check", s(&r1cs_path), s(&wtns)]);
+    assert!(!ok && out.contains("WITNESS IS NOT CORRECT"), "{out}");
+}
+
+#[test]
+fn ceremony_round_trip_small_circuit() {
+    let (r1cs, x, w) = small();
+    if !snarkjs_ready() {
+        return;
+    }
+    let dir = workdir("small-ceremony");
+    let mut steps = Steps::default();
+    let c = ceremony(&dir, &r1cs, small_ptau(), &mut steps);
+    let z = check_ceremony_keys(&c, &r1cs);
+    verify_zkey(&c, &z, &mut steps);
+    prove_and_cross_verify(&dir, &c, &z, (&r1cs, &x, &w), &mut steps);
+
+    // kerafold's prover refuses a bad witness and another circuit's key
+    let mut bad = w.clone();
+    bad[2] = Fr::from(28u64);
+    let e = circom::prove(&z, &r1cs, &x, &bad, &mut rand_core::OsRng).unwrap_err();
+    assert!(e.to_string().contains("constraint 1"), "{e}");
+    let mut other = r1cs.clone();
+    other.rows[3].1[0].1 = Fr::from(4u64);
+    let wrong_z = Fr::from(7u64 * 7);
+    other.check(&[x[0], wrong_z], &w).unwrap();
+    let e = circom::prove(&z, &other, &[x[0], wrong_z], &w, &mut rand_core::OsRng).unwrap_err();
+    assert!(e.to_string().contains("not for this circuit"), "{e}");
+    println!("small ceremony: {:.2} s in snarkjs", steps.total());
+}
+
+/// The committed seeds of the `zkey` fuzz target.
+fn zkey_seeds() -> Vec<(String, Vec<u8>)> {
+    let dir = root().join("fuzz/corpus/zkey");
+    let mut v: Vec<(String, Vec<u8>)> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| {
+            let p = e.unwrap().path();
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            (name, std::fs::read(p).unwrap())
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+/// `Err` with the panic's message.
+fn run_target(data: &[u8]) -> Result<(), String> {
+    catch_unwind(AssertUnwindSafe(|| targets::run("zkey", data))).map_err(|p| {
+        p.downcast_ref::<String>()
+            .cloned()
+            .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_else(|| "a panic".into())
+    })
+}
+
+#[test]
+fn zkey_parser_survives_corruption() {
+    // the target is wired like the others (tests/fuzz_bounded.rs runs it too)
+    let fuzz = root().join("fuzz");
+    let body = std::fs::read_to_string(fuzz.join("fuzz_targets/zkey.rs")).unwrap();
+    assert!(body.contains("run(\"zkey\""));
+    let manifest = std::fs::read_to_string(fuzz.join("Cargo.toml")).unwrap();
+    assert!(manifest.contains("name = \"zkey\""));
+
+    let seeds = zkey_seeds();
+    let valid: Vec<&(String, Vec<u8>)> = seeds
+        .iter()
+        .filter(|(n, _)| n.ends_with(".zkey") && !n.contains("broken"))
+        .collect();
+    assert!(
+        valid.len() >= 3,
+        "{:?}",
+        seeds.iter().map(|s| &s.0).collect::<Vec<_>>()
+    );
+    let start = Instant::now();
+    let mut cases = 0;
+    let mut failures = Vec::new();
+    let mut check = |what: String, data: &[u8]| {
+        cases += 1;
+        if let Err(m) = run_target(data) {
+            failures.push(format!("{what}: {m}"));
+        }
+    };
+    for (name, data) in &seeds {
+        check(format!("{name} as committed"), data);
+    }
+    for (name, data) in &valid {
+        let z = read_zkey(data).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(z.n_vars, 6, "{name}");
+        // every truncation is refused, and so is an appended byte
+        for n in 0..data.len() {
+            assert!(read_zkey(&data[..n]).is_err(), "{name} cut at {n} accepted");
+        }
+        let mut d = data.to_vec();
+        d.push(0);
+        assert!(
+            read_zkey(&d).is_err(),
+            "{name} with a byte appended accepted"
+        );
+        // 32-bit boundary values at every aligned offset of the file header, the section table
+        // and the Groth16 header (where the counts and sizes are), then at every 64th offset;
+        // a flipped bit in every 13th byte
+        let offsets = (0..data.len() - 4)
+            .step_by(4)
+            .filter(|&i| i < 800 || i % 64 == 0);
+        for i in offsets {
+            for v in [0u32, 0xffff_ffff, data.len() as u32] {
+                let mut d = data.to_vec();
+                d[i..i + 4].copy_from_slice(&v.to_le_bytes());
+                check(format!("{name} u32 {v:#x} at {i}"), &d);
+            }
+        }
+        for i in (0..data.len()).step_by(13) {
+            let mut d = data.to_vec();
+            d[i] ^= 1 << (i % 8);
+            check(format!("{name} bit {} of byte {i}", i % 8), &d);
+        }
+    }
+    println!(
+        "zkey: {cases} corrupted inputs in {:.2} s",
+        start.elapsed().as_secs_f64()
+    );
+    assert!(failures.is_empty(), "crashes:\n{}", failures.join("\n"));
+}
+
+/// Step 3: the ceremony over the real claim circuit (≈107k constraints, power 17). The ptau is
+/// `KERAFOLD_PTAU` if set (a real ceremony's, e.g. the Hermez/PPoT final ptau of power ≥ 17, as
+/// `scripts/claim-ceremony.sh` downloads and checks), else a local one made once.
+#[test]
+#[ignore = "needs a power-17 powers of tau (KERAFOLD_PTAU, or about 90 minutes to make one here)"]
+fn claim_circuit_ceremony() {
+    if !snarkjs_ready() {
+        return;
+    }
+    let sc = scenario::Scenario::new();
+    let input = sc.input([0x22; 20]);
+    let r1cs = R1cs::of(&ClaimCircuit {
+        spec: &sc.spec,
+        public: None,
+        witness: None,
+    })
+    .unwrap();
+    let (x, w) = groth16::witness(&ClaimCircuit {
+        spec: &sc.spec,
+        public: Some(&input.public),
+        witness: Some(&input.witness),
+    })
+    .unwrap();
+    let mut steps = Steps::default();
+    let ptau = match std::env::var_os("KERAFOLD_PTAU") {
+        Some(p) => PathBuf::from(p),
+        None => local_ptau(circom::ptau_power(&r1cs), &mut steps),
+    };
+    let dir = workdir("claim-ceremony");
+    let c = ceremony(&dir, &r1cs, ptau, &mut steps);
+    let start = Instant::now();
+    let z = check_ceremony_keys(&c, &r1cs);
+    println!(
+        "kerafold read_zkey ×3 + checks                   {:>8.2} s",
+        start.elapsed().as_secs_f64()
+    );
+    verify_zkey(&c, &z, &mut steps);
+    prove_and_cross_verify(&dir, &c, &z, (&r1cs, &x, &w), &mut steps);
+    println!("claim ceremony: {:.2} s in snarkjs", steps.total());
+}
+
+/// Writes the `zkey` fuzz target's seeds (`fuzz/corpus/zkey/seed-*`): the small circuit's keys
+/// after setup, a contribution and a beacon, and two broken ones.
+#[test]
+#[ignore = "writes the fuzz seed corpus: run by hand after changing the zkey format"]
+fn write_zkey_seed_corpus() {
+    assert!(snarkjs_ready(), "the seeds need snarkjs");
+    let (r1cs, _, _) = small();
+    let dir = workdir("seeds");
+    let c = ceremony(&dir, &r1cs, small_ptau(), &mut Steps::default());
+    let out = root().join("fuzz/corpus/zkey");
+    std::fs::create_dir_all(&out).unwrap();
+    let names = ["setup", "contributed", "beacon"];
+    for (k, name) in c.keys.iter().zip(names) {
+        std::fs::copy(k, out.join(format!("seed-{name}.zkey"))).unwrap();
+    }
+    let last = std::fs::read(&c.keys[2]).unwrap();
+    std::fs::write(
+        out.join("seed-broken-truncated.zkey"),
+        &last[..last.len() / 2],
+    )
+    .unwrap();
+    let mut plonk = last.clone();
+    plonk[12 + 12] = 2; // protocol 2 in section 1 (written first by snarkjs)
+    assert!(read_zkey(&plonk).is_err());
+    std::fs::write(out.join("seed-broken-protocol.zkey"), plonk).unwrap();
+}
