@@ -603,21 +603,7 @@ fn an_on_chain_accuracy_bounty_through_the_cli() {
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
     let model = fixtures.join("digits.keras").to_str().unwrap().to_string();
     // four records of the digits test set: the claim circuit runs each one
-    let full = Dataset::read(&fixtures.join("digits_16.kfd")).unwrap();
-    let h = *full.header();
-    let (mut features, mut labels) = (vec![], vec![]);
-    for i in 0..4 {
-        features.extend_from_slice(full.sample(i).0);
-        labels.push(full.sample(i).1);
-    }
-    let small = Dataset::pack(
-        &features,
-        &labels,
-        &h.shape(),
-        usize::from(h.classes),
-        h.scale_shift,
-    )
-    .unwrap();
+    let small = scenario::first_records(4);
     let data = p("small.kfd");
     small.write(Path::new(&data)).unwrap();
     let fp = scenario::digits().fp;

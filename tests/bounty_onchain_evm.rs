@@ -52,24 +52,7 @@ const OPEN_FOR: u64 = 6 * 3600;
 
 /// The first `SAMPLES` records of the digits dataset, as a dataset of their own.
 fn small_dataset() -> Dataset {
-    let full = scenario::dataset();
-    let h = full.header();
-    let mut features = Vec::new();
-    let mut labels = Vec::new();
-    for i in 0..SAMPLES {
-        let (x, y) = full.sample(i);
-        features.extend_from_slice(x);
-        labels.push(y);
-    }
-    let shape: Vec<usize> = h.shape().to_vec();
-    Dataset::pack(
-        &features,
-        &labels,
-        &shape,
-        usize::from(h.classes),
-        h.scale_shift,
-    )
-    .unwrap()
+    scenario::first_records(SAMPLES)
 }
 
 /// A hunter's side of a claim: its key, its ciphertext of the model (to the host), its reveal

@@ -31,6 +31,27 @@ pub fn dataset() -> Dataset {
     Dataset::read(&fixtures().join("digits_16.kfd")).unwrap()
 }
 
+/// The first `n` records of the bounty's dataset, as a dataset of their own (the on-chain claim
+/// circuit runs every record, so its tests use a few).
+pub fn first_records(n: usize) -> Dataset {
+    let full = dataset();
+    let h = full.header();
+    let (mut features, mut labels) = (Vec::new(), Vec::new());
+    for i in 0..n {
+        let (x, y) = full.sample(i);
+        features.extend_from_slice(x);
+        labels.push(y);
+    }
+    Dataset::pack(
+        &features,
+        &labels,
+        &h.shape(),
+        usize::from(h.classes),
+        h.scale_shift,
+    )
+    .unwrap()
+}
+
 /// The SHA-256 digest in the dataset's CID.
 pub fn cid_digest() -> [u8; 32] {
     cid_of_bytes(dataset().as_bytes()).digest
