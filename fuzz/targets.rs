@@ -148,6 +148,12 @@ pub const TARGETS: &[Target] = &[
                 verifying key through snarkjs' JSON, and its contributions' hashes",
         run: zkey,
     },
+    Target {
+        name: "ptau",
+        about: "a snarkjs powers of tau prepared for phase 2 (claim::ceremony::read_ptau), read \
+                for the domains it may serve",
+        run: ptau,
+    },
 ];
 
 /// Runs the target `name` on `data`.
@@ -487,6 +493,21 @@ fn zkey(data: &[u8]) {
     let _ = kerafold::claim::circom::format_hash(&z.cs_hash);
     for c in &z.contributions {
         let _ = c.hash();
+    }
+}
+
+fn ptau(data: &[u8]) {
+    for n in [1usize, 2, 4, 8, 16] {
+        let Ok(p) = kerafold::claim::ceremony::read_ptau(data, n) else {
+            continue;
+        };
+        // what the key check indexes without bounds checks of its own
+        assert!(n <= 1 << p.power);
+        assert_eq!(p.tau_g1.len(), 2 * n - 1);
+        assert_eq!(p.l_tau_g1.len(), n);
+        assert_eq!(p.l_tau_g2.len(), n);
+        assert_eq!(p.l_alpha_tau_g1.len(), n);
+        assert_eq!(p.l_beta_tau_g1.len(), n);
     }
 }
 

@@ -9,7 +9,13 @@
 //!   contribute`, a `zkey beacon`, `zkey verify` and `zkey export verificationkey`; kerafold
 //!   parses every zkey (`read_zkey`: contributions and hashes as snarkjs prints them), proves in
 //!   Rust from the final key, and snarkjs and arkworks verify the proof (and snarkjs' own proof).
-//! - The zkey parser under bounded corruption (the `zkey` fuzz target over its committed seeds).
+//! - kerafold's own ceremony check (`claim::ceremony`): the committed small ceremony and every
+//!   fresh one verify in Rust with the contribution hashes snarkjs prints; an honest contribution
+//!   made in Rust verifies; a forged last contribution that replaces δ (a well-formed key whose
+//!   maker knows δ) and every tampered transcript field, beacon and key section is refused with
+//!   the contribution or section named. These need no snarkjs: the seeds are committed.
+//! - The zkey and ptau parsers under bounded corruption (the `zkey` fuzz target over its
+//!   committed seeds; every truncation of the committed ptau).
 //! - Ignored: the same ceremony on the claim circuit (power 17), and the seed corpus writer.
 //!
 //! The snarkjs steps run when npm is installed (the pinned packages are installed with `npm ci`
@@ -22,6 +28,7 @@ mod scenario;
 #[path = "../fuzz/targets.rs"]
 mod targets;
 
+use kerafold::claim::ceremony;
 use kerafold::claim::circom::{self, format_hash, read_zkey, ZkeyFile};
 use kerafold::claim::circuit::ClaimCircuit;
 use kerafold::claim::groth16::{self, R1cs};
@@ -539,6 +546,7 @@ fn ceremony_round_trip_small_circuit() {
     let c = ceremony(&dir, &r1cs, small_ptau(), &mut steps);
     let z = check_ceremony_keys(&c, &r1cs);
     verify_zkey(&c, &z, &mut steps);
+    verify_in_rust(&c, &z, &r1cs);
     prove_and_cross_verify(&dir, &c, &z, (&r1cs, &x, &w), &mut steps);
 
     // kerafold's prover refuses a bad witness and another circuit's key
@@ -687,14 +695,32 @@ fn claim_circuit_ceremony() {
         start.elapsed().as_secs_f64()
     );
     verify_zkey(&c, &z, &mut steps);
+    verify_in_rust(&c, &z, &r1cs);
     prove_and_cross_verify(&dir, &c, &z, (&r1cs, &x, &w), &mut steps);
     println!("claim ceremony: {:.2} s in snarkjs", steps.total());
+}
+
+/// kerafold's own check of the ceremony `zkey verify` just passed: the same contributions.
+fn verify_in_rust(c: &Ceremony, z: &ZkeyFile, r1cs: &R1cs) {
+    let start = Instant::now();
+    let ptau = ceremony::read_ptau(&std::fs::read(&c.ptau).unwrap(), z.domain_size).unwrap();
+    let read = start.elapsed().as_secs_f64();
+    let v = ceremony::verify_ceremony(z, r1cs, &ptau).unwrap();
+    println!(
+        "kerafold read_ptau + verify_ceremony             {read:>8.2} s + {:.2} s",
+        start.elapsed().as_secs_f64() - read
+    );
+    let hashes: Vec<[u8; 64]> = z.contributions.iter().map(|c| c.hash()).collect();
+    assert_eq!(
+        v.contributions.iter().map(|c| c.hash).collect::<Vec<_>>(),
+        hashes
+    );
 }
 
 /// Writes the `zkey` fuzz target's seeds (`fuzz/corpus/zkey/seed-*`): the small circuit's keys
 /// after setup, a contribution and a beacon, and two broken ones.
 #[test]
-#[ignore = "writes the fuzz seed corpus: run by hand after changing the zkey format"]
+#[ignore = "writes the zkey and ptau fuzz seed corpora: run by hand after changing the formats"]
 fn write_zkey_seed_corpus() {
     assert!(snarkjs_ready(), "the seeds need snarkjs");
     let (r1cs, _, _) = small();
@@ -702,6 +728,15 @@ fn write_zkey_seed_corpus() {
     let c = ceremony(&dir, &r1cs, small_ptau(), &mut Steps::default());
     let out = root().join("fuzz/corpus/zkey");
     std::fs::create_dir_all(&out).unwrap();
+    let ptau_dir = root().join("fuzz/corpus/ptau");
+    std::fs::create_dir_all(&ptau_dir).unwrap();
+    let ptau = std::fs::read(small_ptau()).unwrap();
+    std::fs::write(ptau_dir.join("seed-pot3.ptau"), &ptau).unwrap();
+    std::fs::write(
+        ptau_dir.join("seed-broken-truncated.ptau"),
+        &ptau[..ptau.len() / 2],
+    )
+    .unwrap();
     let names = ["setup", "contributed", "beacon"];
     for (k, name) in c.keys.iter().zip(names) {
         std::fs::copy(k, out.join(format!("seed-{name}.zkey"))).unwrap();
@@ -716,4 +751,237 @@ fn write_zkey_seed_corpus() {
     plonk[12 + 12] = 2; // protocol 2 in section 1 (written first by snarkjs)
     assert!(read_zkey(&plonk).is_err());
     std::fs::write(out.join("seed-broken-protocol.zkey"), plonk).unwrap();
+}
+
+/// The committed seeds of a fuzz target's corpus, `seed-NAME.EXT` by name.
+fn seed(target: &str, name: &str) -> Vec<u8> {
+    let p = root().join("fuzz/corpus").join(target).join(name);
+    std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+/// The small circuit's committed ceremony (setup, the host's contribution, the beacon) and the
+/// committed powers of tau it was made over.
+fn committed() -> (R1cs, ceremony::PtauPoints, [ZkeyFile; 3]) {
+    let (r1cs, _, _) = small();
+    let ptau =
+        ceremony::read_ptau(&seed("ptau", "seed-pot3.ptau"), circom::domain_size(&r1cs)).unwrap();
+    let keys = [
+        "seed-setup.zkey",
+        "seed-contributed.zkey",
+        "seed-beacon.zkey",
+    ]
+    .map(|name| read_zkey(&seed("zkey", name)).unwrap());
+    (r1cs, ptau, keys)
+}
+
+#[test]
+fn committed_ceremony_verifies_in_rust() {
+    let (r1cs, ptau, keys) = committed();
+    for (n, z) in keys.iter().enumerate() {
+        let v =
+            ceremony::verify_ceremony(z, &r1cs, &ptau).unwrap_or_else(|e| panic!("key {n}: {e}"));
+        let hashes: Vec<[u8; 64]> = z.contributions.iter().map(|c| c.hash()).collect();
+        assert_eq!(
+            v.contributions.iter().map(|c| c.hash).collect::<Vec<_>>(),
+            hashes
+        );
+        assert_eq!(v.contributions.len(), n);
+    }
+    let v = ceremony::verify_transcript(&keys[2]).unwrap();
+    assert_eq!(v.contributors(), 1);
+    assert_eq!(
+        v.contributions[1].beacon.as_ref().unwrap().iterations_exp,
+        10
+    );
+}
+
+/// A contribution with a key `x` drawn here, on top of `z`. Honest: δ·x, and the L and H queries
+/// over x. Forged: δ = x alone, the L and H queries of the initial key `init` (which anyone can
+/// compute from the circuit and the ptau) over x — a well-formed key whose maker knows all of δ
+/// and can prove anything, discarding every earlier contribution.
+fn contribute(z: &ZkeyFile, init: &ZkeyFile, honest: bool, name: &str) -> ZkeyFile {
+    use ark_ec::{AffineRepr, CurveGroup};
+    use ark_ff::{Field, UniformRand};
+    type ArkFr = ark_bn254::Fr;
+    let rng = &mut rand_core::OsRng;
+    let x = ArkFr::rand(rng);
+    let s = (ark_bn254::G1Affine::generator() * ArkFr::rand(rng)).into_affine();
+    let sx = (s * x).into_affine();
+    let transcript = ceremony::transcript(&z.cs_hash, &z.contributions, &s, &sx);
+    let spx = (ceremony::hash_to_g2(&transcript) * x).into_affine();
+    let base = if honest { z } else { init };
+    let over_x = |v: &[ark_bn254::G1Affine]| -> Vec<ark_bn254::G1Affine> {
+        let inv = x.inverse().unwrap();
+        v.iter().map(|p| (*p * inv).into_affine()).collect()
+    };
+    let mut out = z.clone();
+    out.pk.delta_g1 = (base.pk.delta_g1 * x).into_affine();
+    out.pk.vk.delta_g2 = (base.pk.vk.delta_g2 * x).into_affine();
+    out.pk.l_query = over_x(&base.pk.l_query);
+    out.pk.h_query = over_x(&base.pk.h_query);
+    out.contributions.push(circom::Contribution {
+        delta_after: out.pk.delta_g1,
+        g1_s: s,
+        g1_sx: sx,
+        g2_spx: spx,
+        transcript,
+        name: Some(name.into()),
+        beacon: None,
+    });
+    out
+}
+
+#[test]
+fn tampered_ceremony_is_refused() {
+    use ark_ec::CurveGroup;
+    let (r1cs, ptau, [init, _, last]) = committed();
+    let verify = |z: &ZkeyFile| ceremony::verify_ceremony(z, &r1cs, &ptau);
+
+    // a third, honest contribution made in Rust verifies, and is listed with its hash
+    let honest = contribute(&last, &init, true, "hunter");
+    let v = verify(&honest).unwrap();
+    assert_eq!(v.contributions.len(), 3);
+    assert_eq!(v.contributions[2].hash, honest.contributions[2].hash());
+
+    // the attack: a last contributor who replaces δ by its own key. Its key is well-formed (the
+    // point check alone passes) and it could prove anything; the transcript refuses it
+    let forged = contribute(&last, &init, false, "coordinator");
+    ceremony::verify_key(&forged, &r1cs, &ptau, &mut rand_core::OsRng).unwrap();
+    let e = verify(&forged).unwrap_err().to_string();
+    assert!(
+        e.contains("contribution 3 ('coordinator'): δ did not move by the contribution's key"),
+        "{e}"
+    );
+
+    let double1 = |p: &mut ark_bn254::G1Affine| *p = (*p + *p).into_affine();
+    let double2 = |p: &mut ark_bn254::G2Affine| *p = (*p + *p).into_affine();
+    type Tamper = Box<dyn Fn(&mut ZkeyFile)>;
+    let cases: Vec<(&str, Tamper, &str)> = vec![
+        (
+            "a byte of the host's transcript",
+            Box::new(|z| z.contributions[0].transcript[5] ^= 1),
+            "contribution 1 ('bounty host'): its transcript is not the hash",
+        ),
+        (
+            "the host's proof of knowledge in G2",
+            Box::new(move |z| double2(&mut z.contributions[0].g2_spx)),
+            "contribution 1 ('bounty host'): its proof of knowledge fails",
+        ),
+        (
+            "the host's s·x",
+            Box::new(move |z| double1(&mut z.contributions[0].g1_sx)),
+            "contribution 1 ('bounty host'): its transcript",
+        ),
+        (
+            "the host's contribution removed",
+            Box::new(|z| {
+                z.contributions.remove(0);
+            }),
+            "contribution 1 ('final beacon'): its transcript",
+        ),
+        (
+            "the beacon's value",
+            Box::new(|z| z.contributions[1].beacon.as_mut().unwrap().hash[0] ^= 1),
+            "contribution 2 ('final beacon'): its key is not the one its beacon value derives",
+        ),
+        (
+            "the beacon's iterations",
+            Box::new(|z| z.contributions[1].beacon.as_mut().unwrap().iterations_exp = 11),
+            "contribution 2 ('final beacon'): its key is not the one its beacon",
+        ),
+        (
+            "the beacon's iterations beyond the bound",
+            Box::new(|z| z.contributions[1].beacon.as_mut().unwrap().iterations_exp = 40),
+            "a beacon of 2^40 SHA-256 iterations",
+        ),
+        (
+            "δ₁",
+            Box::new(move |z| double1(&mut z.pk.delta_g1)),
+            "the key's δ₁ is not the last contribution's",
+        ),
+        (
+            "δ₂",
+            Box::new(move |z| double2(&mut z.pk.vk.delta_g2)),
+            "the key's δ₂ is not its δ₁ in G2",
+        ),
+        (
+            "α₁",
+            Box::new(move |z| double1(&mut z.pk.vk.alpha_g1)),
+            "the key's α or β (G1)",
+        ),
+        (
+            "γ₂",
+            Box::new(move |z| double2(&mut z.pk.vk.gamma_g2)),
+            "the key's γ",
+        ),
+        (
+            "an IC point",
+            Box::new(move |z| double1(&mut z.pk.vk.gamma_abc_g1[1])),
+            "the key's IC",
+        ),
+        (
+            "an A point",
+            Box::new(move |z| double1(&mut z.pk.a_query[3])),
+            "the key's A query",
+        ),
+        (
+            "a B₁ point",
+            Box::new(move |z| double1(&mut z.pk.b_g1_query[3])),
+            "the key's B₁ query",
+        ),
+        (
+            "a B₂ point",
+            Box::new(move |z| double2(&mut z.pk.b_g2_query[0])),
+            "the key's B₂ query",
+        ),
+        (
+            "an L point",
+            Box::new(move |z| double1(&mut z.pk.l_query[2])),
+            "the key's L query",
+        ),
+        (
+            "an H point",
+            Box::new(move |z| double1(&mut z.pk.h_query[1])),
+            "the key's H query",
+        ),
+        (
+            "two L points swapped",
+            Box::new(|z| z.pk.l_query.swap(0, 1)),
+            "the key's L query",
+        ),
+    ];
+    for (what, tamper, want) in cases {
+        let mut z = last.clone();
+        tamper(&mut z);
+        let e = verify(&z)
+            .err()
+            .unwrap_or_else(|| panic!("{what}: accepted"))
+            .to_string();
+        assert!(e.contains(want), "{what}: '{e}' does not say '{want}'");
+    }
+
+    // a key over another powers of tau (here: the committed one with its τ powers shifted)
+    let mut other = ptau.clone();
+    other.l_tau_g1.rotate_left(1);
+    let e = ceremony::verify_ceremony(&last, &r1cs, &other).unwrap_err();
+    assert!(e.to_string().contains("A query"), "{e}");
+}
+
+#[test]
+fn ptau_parser_refuses_truncation_and_unprepared_files() {
+    let data = seed("ptau", "seed-pot3.ptau");
+    let p = ceremony::read_ptau(&data, 8).unwrap();
+    assert_eq!((p.power, p.tau_g1.len()), (3, 15));
+    for n in 0..data.len() {
+        assert!(
+            ceremony::read_ptau(&data[..n], 8).is_err(),
+            "cut at {n} accepted"
+        );
+    }
+    let e = ceremony::read_ptau(&data, 16).unwrap_err().to_string();
+    assert!(
+        e.contains("ptau: a ptau of power 3 cannot serve a domain of 16"),
+        "{e}"
+    );
+    assert_eq!(ceremony::published_ptau(&data), None);
 }

@@ -48,21 +48,21 @@ use ff::Field as _;
 use rand_core::{CryptoRng, RngCore};
 use std::io::Write;
 
-type ArkFr = ark_bn254::Fr;
+pub(crate) type ArkFr = ark_bn254::Fr;
 
 /// Bytes of a BN254 field element (both fields).
-const N8: usize = 32;
+pub(crate) const N8: usize = 32;
 /// An affine G1 point in a zkey.
-const G1_BYTES: usize = 2 * N8;
+pub(crate) const G1_BYTES: usize = 2 * N8;
 /// An affine G2 point in a zkey.
-const G2_BYTES: usize = 4 * N8;
+pub(crate) const G2_BYTES: usize = 4 * N8;
 /// One coefficient of the zkey's section 4: `matrix | constraint | signal | value`.
 const COEF_BYTES: usize = 12 + N8;
 /// The largest domain a zkey may have: the H query needs the roots of unity of order `2N`, and
 /// BN254's scalar field has them up to `2^28`.
 pub const MAX_DOMAIN_SIZE: usize = 1 << 27;
 
-fn modulus_le<F: PrimeField>() -> [u8; N8] {
+pub(crate) fn modulus_le<F: PrimeField>() -> [u8; N8] {
     let mut out = [0u8; N8];
     out.copy_from_slice(&F::MODULUS.to_bytes_le());
     out
@@ -247,7 +247,7 @@ pub struct Contribution {
 
 /// The point as snarkjs hashes it ("uncompressed"): big-endian standard coordinates, G2's `c1`
 /// before `c0`, all zeros for the point at infinity.
-fn g1_uncompressed(p: &G1Affine) -> [u8; G1_BYTES] {
+pub(crate) fn g1_uncompressed(p: &G1Affine) -> [u8; G1_BYTES] {
     let mut out = [0u8; G1_BYTES];
     if let Some((x, y)) = p.xy() {
         out[..N8].copy_from_slice(&x.into_bigint().to_bytes_be());
@@ -256,7 +256,7 @@ fn g1_uncompressed(p: &G1Affine) -> [u8; G1_BYTES] {
     out
 }
 
-fn g2_uncompressed(p: &G2Affine) -> [u8; G2_BYTES] {
+pub(crate) fn g2_uncompressed(p: &G2Affine) -> [u8; G2_BYTES] {
     let mut out = [0u8; G2_BYTES];
     if let Some((x, y)) = p.xy() {
         for (k, c) in [x.c1, x.c0, y.c1, y.c0].iter().enumerate() {
@@ -272,12 +272,19 @@ impl Contribution {
     /// contributor publishes it; finding it in a key shows the contribution is in.
     pub fn hash(&self) -> [u8; 64] {
         let mut h = Blake2b512::new();
+        self.absorb(&mut h);
+        h.finalize().into()
+    }
+
+    /// Feeds the contribution to a hash as snarkjs does (its `hashPubKey`): δ after, `s`, `s·x`,
+    /// `sp·x`, the transcript; both its hash and the later contributions' transcripts are made
+    /// of this.
+    pub(crate) fn absorb(&self, h: &mut Blake2b512) {
         h.update(g1_uncompressed(&self.delta_after));
         h.update(g1_uncompressed(&self.g1_s));
         h.update(g1_uncompressed(&self.g1_sx));
         h.update(g2_uncompressed(&self.g2_spx));
         h.update(self.transcript);
-        h.finalize().into()
     }
 }
 
@@ -314,18 +321,27 @@ pub struct ZkeyFile {
     pub contributions: Vec<Contribution>,
 }
 
-fn bad(msg: impl std::fmt::Display) -> Error {
-    Error::Malformed(format!("zkey: {msg}"))
+/// A malformed-file error; the public readers name the file kind ([`in_file`]).
+pub(crate) fn bad(msg: impl std::fmt::Display) -> Error {
+    Error::Malformed(msg.to_string())
+}
+
+/// Prefixes a parse error with the kind of file it is about (`zkey: …`, `ptau: …`).
+pub(crate) fn in_file(kind: &'static str) -> impl Fn(Error) -> Error {
+    move |e| match e {
+        Error::Malformed(m) => Error::Malformed(format!("{kind}: {m}")),
+        e => e,
+    }
 }
 
 /// A bounded reader over untrusted bytes.
-struct Bytes<'a> {
-    b: &'a [u8],
-    what: &'static str,
+pub(crate) struct Bytes<'a> {
+    pub(crate) b: &'a [u8],
+    pub(crate) what: &'static str,
 }
 
 impl<'a> Bytes<'a> {
-    fn take(&mut self, n: usize) -> Result<&'a [u8]> {
+    pub(crate) fn take(&mut self, n: usize) -> Result<&'a [u8]> {
         if n > self.b.len() {
             return Err(bad(format!(
                 "{} is truncated ({n} bytes wanted, {} left)",
@@ -338,27 +354,27 @@ impl<'a> Bytes<'a> {
         Ok(head)
     }
 
-    fn u8(&mut self) -> Result<u8> {
+    pub(crate) fn u8(&mut self) -> Result<u8> {
         Ok(self.take(1)?[0])
     }
 
-    fn u32(&mut self) -> Result<u32> {
+    pub(crate) fn u32(&mut self) -> Result<u32> {
         Ok(u32::from_le_bytes(
             self.take(4)?.try_into().expect("4 bytes"),
         ))
     }
 
-    fn u64(&mut self) -> Result<u64> {
+    pub(crate) fn u64(&mut self) -> Result<u64> {
         Ok(u64::from_le_bytes(
             self.take(8)?.try_into().expect("8 bytes"),
         ))
     }
 
-    fn array<const K: usize>(&mut self) -> Result<[u8; K]> {
+    pub(crate) fn array<const K: usize>(&mut self) -> Result<[u8; K]> {
         Ok(self.take(K)?.try_into().expect("K bytes"))
     }
 
-    fn end(&self) -> Result<()> {
+    pub(crate) fn end(&self) -> Result<()> {
         if !self.b.is_empty() {
             return Err(bad(format!(
                 "{} has {} bytes too many",
@@ -369,11 +385,11 @@ impl<'a> Bytes<'a> {
         Ok(())
     }
 
-    fn g1(&mut self, what: &str) -> Result<G1Affine> {
+    pub(crate) fn g1(&mut self, what: &str) -> Result<G1Affine> {
         parse_g1(self.take(G1_BYTES)?).map_err(|e| bad(format!("{what}: {e}")))
     }
 
-    fn g2(&mut self, what: &str) -> Result<G2Affine> {
+    pub(crate) fn g2(&mut self, what: &str) -> Result<G2Affine> {
         parse_g2(self.take(G2_BYTES)?).map_err(|e| bad(format!("{what}: {e}")))
     }
 }
@@ -387,7 +403,7 @@ fn limbs(b: &[u8]) -> BigInt<4> {
 }
 
 /// Why a point was refused.
-type PointResult<P> = std::result::Result<P, &'static str>;
+pub(crate) type PointResult<P> = std::result::Result<P, &'static str>;
 
 /// A base-field coordinate, 32 bytes little-endian in Montgomery form.
 fn parse_fq(b: &[u8]) -> PointResult<Fq> {
@@ -399,7 +415,7 @@ fn parse_fq(b: &[u8]) -> PointResult<Fq> {
     Ok(Fq::new_unchecked(v))
 }
 
-fn parse_g1(b: &[u8]) -> PointResult<G1Affine> {
+pub(crate) fn parse_g1(b: &[u8]) -> PointResult<G1Affine> {
     if b.iter().all(|&x| x == 0) {
         return Ok(G1Affine::zero());
     }
@@ -410,7 +426,7 @@ fn parse_g1(b: &[u8]) -> PointResult<G1Affine> {
     Ok(p)
 }
 
-fn parse_g2(b: &[u8]) -> PointResult<G2Affine> {
+pub(crate) fn parse_g2(b: &[u8]) -> PointResult<G2Affine> {
     if b.iter().all(|&x| x == 0) {
         return Ok(G2Affine::zero());
     }
@@ -425,7 +441,7 @@ fn parse_g2(b: &[u8]) -> PointResult<G2Affine> {
 }
 
 /// The points of a section, `size` bytes each, parsed on every core when there are many.
-fn points<P: Send>(
+pub(crate) fn points<P: Send>(
     b: &[u8],
     size: usize,
     what: &str,
@@ -466,7 +482,7 @@ fn points<P: Send>(
     })
 }
 
-fn finite<P: AffineRepr>(p: P, what: &str) -> Result<P> {
+pub(crate) fn finite<P: AffineRepr>(p: P, what: &str) -> Result<P> {
     if p.is_zero() {
         return Err(bad(format!("{what} is the point at infinity")));
     }
@@ -533,8 +549,8 @@ fn contribution(r: &mut Bytes<'_>, i: usize) -> Result<Contribution> {
     })
 }
 
-fn section<'a>(
-    sections: &[Option<&'a [u8]>; 11],
+pub(crate) fn section<'a, const S: usize>(
+    sections: &[Option<&'a [u8]>; S],
     t: usize,
     what: &'static str,
 ) -> Result<Bytes<'a>> {
@@ -544,8 +560,8 @@ fn section<'a>(
 }
 
 /// A section of exactly `n` items of `each` bytes.
-fn sized<'a>(
-    sections: &[Option<&'a [u8]>; 11],
+pub(crate) fn sized<'a, const S: usize>(
+    sections: &[Option<&'a [u8]>; S],
     t: usize,
     what: &'static str,
     n: usize,
@@ -567,22 +583,37 @@ fn sized<'a>(
 /// every point is validated; a bad file is an [`Error::Malformed`], never a panic.
 ///
 /// Parsing proves nothing about the ceremony: that the key was derived from a powers of tau and
-/// the circuit, and that each contribution is sound, is `snarkjs zkey verify`'s job (or a
-/// future transcript check of kerafold's).
+/// the circuit, and that each contribution is sound, is
+/// [`ceremony::verify_ceremony`](super::ceremony::verify_ceremony)'s job (as `snarkjs zkey
+/// verify`'s).
 pub fn read_zkey(bytes: &[u8]) -> Result<ZkeyFile> {
+    parse_zkey(bytes).map_err(in_file("zkey"))
+}
+
+/// The sections of an iden3 binfile (`magic | version | n | { type | size | body }*`), by type
+/// (`1..S`): unknown or repeated types and trailing bytes are refused.
+pub(crate) fn binfile<'a, const S: usize>(
+    bytes: &'a [u8],
+    magic: &[u8; 4],
+    version: u32,
+) -> Result<[Option<&'a [u8]>; S]> {
     let mut r = Bytes {
         b: bytes,
         what: "the file",
     };
-    if r.take(4).ok() != Some(b"zkey".as_slice()) {
-        return Err(bad("not a zkey file (no 'zkey' magic)"));
+    if r.take(4).ok() != Some(magic.as_slice()) {
+        return Err(bad(format!(
+            "not a {} file (no '{}' magic)",
+            String::from_utf8_lossy(magic),
+            String::from_utf8_lossy(magic)
+        )));
     }
-    let version = r.u32()?;
-    if version != 1 {
-        return Err(bad(format!("unsupported version {version}")));
+    let v = r.u32()?;
+    if v != version {
+        return Err(bad(format!("unsupported version {v}")));
     }
     let n_sections = r.u32()?;
-    let mut sections: [Option<&[u8]>; 11] = [None; 11];
+    let mut sections: [Option<&[u8]>; S] = [None; S];
     for _ in 0..n_sections {
         let t = r.u32()?;
         let size = r.u64()?;
@@ -600,6 +631,11 @@ pub fn read_zkey(bytes: &[u8]) -> Result<ZkeyFile> {
         }
     }
     r.end()?;
+    Ok(sections)
+}
+
+fn parse_zkey(bytes: &[u8]) -> Result<ZkeyFile> {
+    let sections = binfile::<11>(bytes, b"zkey", 1)?;
     let section = |t: usize, what: &'static str| section(&sections, t, what);
 
     let mut s = section(1, "protocol section")?;

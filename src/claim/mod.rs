@@ -11,6 +11,7 @@
 //! - [`flow`]: the host's setup, the bounty's terms, and every check of a claim before it is
 //!   approved or its weights decrypted.
 
+pub mod ceremony;
 pub mod circom;
 pub mod circuit;
 pub mod flow;
