@@ -7,9 +7,11 @@
 #   scripts/claim-ceremony.sh beacon     IN.zkey OUT.zkey BEACON  # the last step: public beacon
 #   scripts/claim-ceremony.sh verify     CIRCUIT.r1cs DIR FINAL.zkey  # anyone: check, export vk
 #
-# CIRCUIT.r1cs is the claim circuit as `kerafold::claim::circom::write_r1cs` writes it (all
-# public inputs declared as circom public inputs, in kerafold's order; a `kerafold` command for
-# it is still to come — tests/claim_ceremony.rs writes one under target/ for now).
+# CIRCUIT.r1cs is the claim circuit as `kerafold claim-circuit` writes it (all public inputs
+# declared as circom public inputs, in kerafold's order). After the beacon, the host publishes
+# the final key with `kerafold claim-setup --zkey FINAL.zkey --ptau PTAU`, which verifies the
+# ceremony in Rust as every hunter's `kerafold claim` does (`kerafold verify-ceremony` for
+# anyone); `verify` below is snarkjs' own check of the same key.
 #
 # The ceremony: the host runs `setup` and the first `contribute`; every independent contributor
 # runs `contribute` on the latest key (entropy typed at snarkjs' prompt, never on a command line)
@@ -22,7 +24,8 @@
 # The powers of tau. Hermez's `powersOfTau28_hez_final_NN.ptau` (the Perpetual Powers of Tau
 # ceremony's contributions, truncated to 2^NN, with a final beacon), NN the circuit's power (17
 # for the claim circuit, ≈107k constraints + 12 public rows < 2^17). Its BLAKE2b-512 hash is
-# checked against the table below, copied from snarkjs' README (the npm package snarkjs 0.7.6,
+# checked against the table below (the same as kerafold's `claim::ceremony::PUBLISHED_PTAU`, which
+# tests/claim_ceremony.rs compares), copied from snarkjs' README (the npm package snarkjs 0.7.6,
 # installed from contracts/package-lock.json, integrity-pinned), and against that README itself
 # when it is installed. KERAFOLD_PTAU=FILE uses a local copy instead of downloading (still
 # checked); KERAFOLD_PTAU_UNCHECKED=1 skips the check (tests only: such keys are not trusted).

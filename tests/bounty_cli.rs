@@ -223,6 +223,7 @@ fn bounty_end_to_end_through_the_cli_and_the_evm() {
                 &acc,
                 "--host-key",
                 &host_pub_file,
+                "--trust-host-key",
                 "-o",
                 out,
             ],
@@ -230,6 +231,11 @@ fn bounty_end_to_end_through_the_cli_and_the_evm() {
         )
     };
     run(&claim_cmd(&p("ct.json"), &host_dir, &p("claim"), &alice));
+    hunter_refuses_unverifiable_keys(
+        &claim_cmd(&p("ct.json"), &host_dir, &p("claim-refused"), &alice),
+        Path::new(&host_dir),
+        &dir,
+    );
     let claim = exported_claim(Path::new(&p("claim")), &host_vk);
 
     // --- the contract: the same calldata from another sender fails; the hunter's succeeds and
@@ -685,6 +691,7 @@ fn an_on_chain_accuracy_bounty_through_the_cli() {
             p("hunter.json"),
             "--host-key".into(),
             p("host.pub.json"),
+            "--trust-host-key".into(),
             "-o".into(),
             p(out),
         ]
@@ -782,4 +789,94 @@ fn an_on_chain_accuracy_bounty_through_the_cli() {
     } else {
         println!("npm is not installed: the snarkjs cross-check was skipped");
     }
+}
+
+/// The hunter's CLI proves only with a key it can verify (issue 14, item 4). `claim` is a
+/// working claim command with `--trust-host-key`, for the host-drawn setup `host_dir`.
+fn hunter_refuses_unverifiable_keys(claim: &[String], host_dir: &Path, dir: &Path) {
+    let args = |v: &[String]| -> Vec<String> { v.to_vec() };
+    let refused_v = |v: &[String], code: i32, words: &[&str]| {
+        refused(
+            &v.iter().map(String::as_str).collect::<Vec<_>>(),
+            code,
+            words,
+        )
+    };
+    // a key the host drew alone, without the hunter's explicit trust
+    let untrusting: Vec<String> = claim
+        .iter()
+        .filter(|a| *a != "--trust-host-key")
+        .cloned()
+        .collect();
+    refused_v(
+        &untrusting,
+        2,
+        &["claim.pk", "drew alone", "--trust-host-key"],
+    );
+    // ... and there is no ceremony to verify in it
+    refused_v(
+        &[
+            "verify-ceremony".to_string(),
+            "--setup".into(),
+            host_dir.to_str().unwrap().into(),
+            "--ptau".into(),
+            seed_path("ptau", "seed-pot3.ptau"),
+            "--ptau-unpublished".into(),
+        ],
+        2,
+        &["no ceremony", "claim.pk"],
+    );
+
+    // a setup that says its key is a ceremony's, with a ceremony key of another circuit
+    let fake = dir.join("fake-ceremony-setup");
+    std::fs::create_dir_all(&fake).unwrap();
+    for f in [
+        "architecture.json",
+        "verification_key.json",
+        "verifier_args.json",
+    ] {
+        std::fs::copy(host_dir.join(f), fake.join(f)).unwrap();
+    }
+    let mut setup: serde_json::Value = read(&host_dir.join("setup.json"));
+    setup["key"] = "ceremony".into();
+    std::fs::write(fake.join("setup.json"), setup.to_string()).unwrap();
+    std::fs::copy(
+        seed_path("zkey", "seed-beacon.zkey"),
+        fake.join("claim.zkey"),
+    )
+    .unwrap();
+    let on_fake: Vec<String> = untrusting
+        .iter()
+        .map(|a| {
+            if a == host_dir.to_str().unwrap() {
+                fake.to_str().unwrap().to_string()
+            } else {
+                a.clone()
+            }
+        })
+        .collect();
+    // no powers of tau to verify it over
+    refused_v(&args(&on_fake), 2, &["ceremony key", "--ptau"]);
+    // a powers of tau that is not a published one, unless explicitly accepted
+    let mut with_ptau = on_fake.clone();
+    with_ptau.extend(["--ptau".to_string(), seed_path("ptau", "seed-pot3.ptau")]);
+    refused_v(
+        &with_ptau,
+        2,
+        &["seed-pot3.ptau", "not a published powers of tau"],
+    );
+    // accepted, the key is still not this circuit's
+    with_ptau.push("--ptau-unpublished".into());
+    refused_v(&with_ptau, 2, &["claim.zkey", "not for this circuit"]);
+}
+
+/// A committed fuzz seed (a real snarkjs file).
+fn seed_path(target: &str, name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fuzz/corpus")
+        .join(target)
+        .join(name)
+        .to_str()
+        .unwrap()
+        .to_string()
 }

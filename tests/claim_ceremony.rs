@@ -985,3 +985,317 @@ fn ptau_parser_refuses_truncation_and_unprepared_files() {
     );
     assert_eq!(ceremony::published_ptau(&data), None);
 }
+
+/// `kerafold ARGS`: success, and its standard output.
+fn kf(args: &[&str]) -> String {
+    let o = kf_output(args);
+    assert!(
+        o.status.success(),
+        "kerafold {args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8(o.stdout).unwrap()
+}
+
+fn kf_output(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_kerafold"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// `kerafold ARGS` fails with exit code 2 and a message with every one of `words`.
+fn kf_refused(args: &[&str], words: &[&str]) {
+    let o = kf_output(args);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "kerafold {args:?}: {err}");
+    for w in words {
+        assert!(err.contains(w), "kerafold {args:?}: '{w}' not in {err}");
+    }
+    println!("refused as expected: {}", err.trim());
+}
+
+/// Swaps the first two points of section `t` of a binfile (a key that still parses, every point
+/// valid, but not the ceremony's).
+fn swap_first_points(file: &mut [u8], t: u32, size: usize) {
+    let mut at = 12;
+    loop {
+        let ty = u32::from_le_bytes(file[at..at + 4].try_into().unwrap());
+        let len = u64::from_le_bytes(file[at + 4..at + 12].try_into().unwrap()) as usize;
+        if ty == t {
+            let body = at + 12;
+            let first = file[body..body + size].to_vec();
+            file.copy_within(body + size..body + 2 * size, body);
+            file[body + size..body + 2 * size].copy_from_slice(&first);
+            return;
+        }
+        at += 12 + len;
+    }
+}
+
+/// Item 4 through the binary, on the real claim circuit: the host exports it
+/// (`claim-circuit`), runs a snarkjs ceremony (setup, its contribution, a beacon),
+/// `claim-setup --zkey` verifies and publishes the key (one contribution is refused); anyone runs
+/// `verify-ceremony`; the hunter's `claim` verifies the ceremony again before proving with it,
+/// and refuses a setup whose key was altered; the claim verifies (`verify-claim`, snarkjs).
+#[test]
+#[ignore = "needs a power-17 powers of tau (KERAFOLD_PTAU, or about 90 minutes to make one here)"]
+fn claim_ceremony_through_the_cli() {
+    if !snarkjs_ready() {
+        return;
+    }
+    let dir = workdir("cli-ceremony");
+    let p = |f: &str| dir.join(f).to_str().unwrap().to_string();
+    let fixtures = root().join("tests/fixtures");
+    let model = fixtures.join("digits.keras").to_str().unwrap().to_string();
+    let data = fixtures.join("digits_16.kfd").to_str().unwrap().to_string();
+    let fp = scenario::digits().fp;
+    let quant: Vec<String> = [
+        ("--fa", fp.fa),
+        ("--fw", fp.fw),
+        ("--bits", fp.bits),
+        ("--guard", fp.guard + 1),
+    ]
+    .iter()
+    .flat_map(|(k, v)| [k.to_string(), v.to_string()])
+    .collect();
+    let with = |head: &[&str], tail: &[String]| -> Vec<String> {
+        head.iter()
+            .map(|s| s.to_string())
+            .chain(tail.iter().cloned())
+            .collect()
+    };
+    let run = |v: Vec<String>| kf(&v.iter().map(String::as_str).collect::<Vec<_>>());
+
+    // the host: the circuit, then the ceremony over it
+    kf(&["keygen", "-o", &p("host.json")]);
+    kf(&["keygen", "-o", &p("hunter.json")]);
+    let cid = kf(&["cid", &data]).trim().to_string();
+    let circuit: serde_json::Value = serde_json::from_str(&run(with(
+        &[
+            "claim-circuit",
+            &model,
+            "--data",
+            &data,
+            "-o",
+            &p("claim.r1cs"),
+        ],
+        &quant,
+    )))
+    .unwrap();
+    let power = circuit["ptau_power"].as_u64().unwrap() as u32;
+    let mut steps = Steps::default();
+    let (ptau, published) = match std::env::var_os("KERAFOLD_PTAU") {
+        Some(f) => (PathBuf::from(f), true),
+        None => (local_ptau(power, &mut steps), false),
+    };
+    let keys = [0, 1, 2].map(|i| p(&format!("claim_{i:04}.zkey")));
+    steps.run(&["groth16", "setup", &p("claim.r1cs"), s(&ptau), &keys[0]]);
+    steps.run(&[
+        "zkey",
+        "contribute",
+        &keys[0],
+        &keys[1],
+        "-n=bounty host",
+        "-e=the host's entropy: a test, not a secret",
+    ]);
+    steps.run(&[
+        "zkey",
+        "beacon",
+        &keys[1],
+        &keys[2],
+        BEACON,
+        "10",
+        "-n=final beacon",
+    ]);
+    let mut ptau_args = vec!["--ptau".to_string(), s(&ptau).to_string()];
+    if !published {
+        ptau_args.push("--ptau-unpublished".into());
+    }
+    let setup_cmd = |zkey: &str, out: &str| {
+        let mut v = with(
+            &[
+                "claim-setup",
+                &model,
+                "--data",
+                &data,
+                "--zkey",
+                zkey,
+                "-o",
+                out,
+            ],
+            &quant,
+        );
+        v.extend(ptau_args.iter().cloned());
+        v
+    };
+    // the host's contribution alone is not a key anyone should rely on
+    let one = setup_cmd(&keys[1], &p("host-1"));
+    kf_refused(
+        &one.iter().map(String::as_str).collect::<Vec<_>>(),
+        &["1 contribution(s)", "beacon"],
+    );
+    let start = Instant::now();
+    let setup: serde_json::Value =
+        serde_json::from_str(&run(setup_cmd(&keys[2], &p("host")))).unwrap();
+    println!(
+        "kerafold claim-setup --zkey (verifies the ceremony) {:>8.2} s",
+        start.elapsed().as_secs_f64()
+    );
+    assert_eq!(setup["key"], "ceremony");
+    let host_contribution = read_zkey(&std::fs::read(&keys[1]).unwrap())
+        .unwrap()
+        .contributions[0]
+        .hash();
+    assert_eq!(
+        setup["ceremony"]["contributions"][0]["hash"],
+        hex::encode(host_contribution)
+    );
+    assert_eq!(
+        setup["ceremony"]["contributions"][1]["beacon"]["iterations_exp"],
+        10
+    );
+    let verified: serde_json::Value = serde_json::from_str(&run(with(
+        &["verify-ceremony", "--setup", &p("host")],
+        &ptau_args,
+    )))
+    .unwrap();
+    assert_eq!(verified["verified"], true);
+    assert_eq!(verified["ceremony"], setup["ceremony"]);
+
+    // the hunter: accuracy, the encrypted weights, and the claim with the ceremony's key
+    let arch = p("host/architecture.json");
+    kf(&[
+        "prove-accuracy",
+        &model,
+        "--data",
+        &data,
+        "--model",
+        "private",
+        "--arch",
+        &arch,
+        "-o",
+        &p("acc.proof"),
+        "--opening",
+        &p("opening.json"),
+        "--params-dir",
+        &p("params"),
+    ]);
+    kf(&[
+        "encrypt-weights",
+        &p("opening.json"),
+        "--host-key",
+        &p("host.pub.json"),
+        "--key",
+        &p("hunter.json"),
+        "-o",
+        &p("ct.json"),
+    ]);
+    let alice = "0x00000000000000000000000000000000000a11ce";
+    let terms = |setup: &str| -> Vec<String> {
+        [
+            "--setup",
+            setup,
+            "--cid",
+            &cid,
+            "--threshold",
+            "12",
+            "--address",
+            alice,
+            "--params-dir",
+            &p("params"),
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+    };
+    let claim_cmd = |setup: &str, out: &str| {
+        let mut v = with(
+            &[
+                "claim",
+                &p("ct.json"),
+                "--key",
+                &p("hunter.json"),
+                "--accuracy",
+                &p("acc.proof"),
+                "--host-key",
+                &p("host.pub.json"),
+                "-o",
+                out,
+            ],
+            &terms(setup),
+        );
+        v.extend(ptau_args.iter().cloned());
+        v
+    };
+    let start = Instant::now();
+    run(claim_cmd(&p("host"), &p("claim")));
+    println!(
+        "kerafold claim (verifies the ceremony, proves)   {:>8.2} s",
+        start.elapsed().as_secs_f64()
+    );
+    let v: serde_json::Value = serde_json::from_str(&run(with(
+        &[
+            "verify-claim",
+            &p("claim"),
+            "--host-key",
+            &p("host.pub.json"),
+            "--ciphertext",
+            &p("ct.json"),
+            "--accuracy",
+            &p("acc.proof"),
+            "--json",
+        ],
+        &terms(&p("host")),
+    )))
+    .unwrap();
+    assert_eq!(v["valid"], true);
+    let out = steps.run(&[
+        "groth16",
+        "verify",
+        &p("host/verification_key.json"),
+        &p("claim/public.json"),
+        &p("claim/proof.json"),
+    ]);
+    assert!(out.contains("OK!"), "{out}");
+
+    // a setup whose ceremony key was altered after the ceremony (two H points swapped: every
+    // point valid, the key no longer the ceremony's) is refused before anything is proved
+    let bad = p("host-altered");
+    std::fs::create_dir_all(&bad).unwrap();
+    for e in std::fs::read_dir(p("host")).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), Path::new(&bad).join(e.file_name())).unwrap();
+    }
+    let zkey = Path::new(&bad).join("claim.zkey");
+    let mut bytes = std::fs::read(&zkey).unwrap();
+    swap_first_points(&mut bytes, 9, 64);
+    std::fs::write(&zkey, bytes).unwrap();
+    let refused = claim_cmd(&bad, &p("claim-altered"));
+    kf_refused(
+        &refused.iter().map(String::as_str).collect::<Vec<_>>(),
+        &["claim.zkey", "H query"],
+    );
+    assert!(!Path::new(&p("claim-altered")).join("proof.json").exists());
+}
+
+/// kerafold's table of published powers of tau is the ceremony script's, and (when installed)
+/// snarkjs' README lists every hash for its file.
+#[test]
+fn published_ptau_hashes_agree_with_the_script_and_snarkjs() {
+    let script = std::fs::read_to_string(root().join("scripts/claim-ceremony.sh")).unwrap();
+    let readme = std::fs::read_to_string(root().join("contracts/node_modules/snarkjs/README.md"));
+    for (power, hash) in ceremony::PUBLISHED_PTAU {
+        assert!(
+            script.contains(&format!("{power}) echo {hash} ;;")),
+            "power {power}: the script's hash differs"
+        );
+        if let Ok(readme) = &readme {
+            let line = readme
+                .lines()
+                .find(|l| l.contains(&format!("powersOfTau28_hez_final_{power}.ptau")))
+                .unwrap_or_else(|| panic!("power {power} not in snarkjs' README"));
+            assert!(line.contains(hash), "power {power}: {line}");
+        }
+    }
+}

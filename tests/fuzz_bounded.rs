@@ -640,6 +640,7 @@ fn write_seed_corpus() {
             header: *data.header(),
             constraints: 1,
             mode: kerafold::claim::circuit::ClaimMode::Approval,
+            key: kerafold::claim::flow::KeySource::Host,
         }),
     );
     struct Square;

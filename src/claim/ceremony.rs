@@ -23,8 +23,8 @@
 //! contribution hash is listed ([`VerifiedCeremony::contributions`]).
 
 use crate::claim::circom::{
-    self, bad, binfile, finite, g1_uncompressed, in_file, modulus_le, points, section, sized,
-    ArkFr, Beacon, Bytes, Contribution, ZkeyFile, G1_BYTES, G2_BYTES, N8,
+    self, bad, binfile, finite, g1_uncompressed, hex_bytes, in_file, modulus_le, points, section,
+    sized, ArkFr, Beacon, Bytes, Contribution, ZkeyFile, G1_BYTES, G2_BYTES, N8,
 };
 use crate::claim::groth16::R1cs;
 use crate::crypto::bn254::to_ark;
@@ -213,20 +213,22 @@ pub fn transcript(
 }
 
 /// A contribution that checked, as a contributor finds its own.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct VerifiedContribution {
     /// The name it gave (snarkjs' `-n`).
     pub name: Option<String>,
-    /// Its contribution hash, as snarkjs printed it to the contributor.
+    /// Its contribution hash, as snarkjs printed it to the contributor (hex in JSON).
+    #[serde(serialize_with = "hex_bytes")]
     pub hash: [u8; 64],
     /// The beacon it was derived from, if it is the random beacon.
     pub beacon: Option<Beacon>,
 }
 
 /// A ceremony that checked: its circuit hash and contributions, oldest first.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct VerifiedCeremony {
-    /// snarkjs' circuit hash, as the key records it.
+    /// snarkjs' circuit hash, as the key records it (hex in JSON).
+    #[serde(serialize_with = "hex_bytes")]
     pub cs_hash: [u8; 64],
     /// Every contribution, oldest first.
     pub contributions: Vec<VerifiedContribution>,

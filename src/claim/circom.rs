@@ -215,10 +215,19 @@ pub struct Coef {
     pub value: ArkFr,
 }
 
+/// Bytes as lowercase hex in JSON reports.
+pub(crate) fn hex_bytes<S: serde::Serializer>(
+    b: impl AsRef<[u8]>,
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    s.serialize_str(&hex::encode(b))
+}
+
 /// A random beacon's parameters (`zkey beacon`).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Beacon {
     /// The beacon's value.
+    #[serde(serialize_with = "hex_bytes")]
     pub hash: Vec<u8>,
     /// `log2` of the number of SHA-256 iterations applied to it.
     pub iterations_exp: u8,

@@ -1088,6 +1088,29 @@ pub fn prove_with_key(
     input: &ClaimInput,
     keys: &super::groth16::Keys,
 ) -> Result<ClaimProof> {
+    let (r1cs, x, aux) = assignment(spec, input)?;
+    let proof = super::groth16::prove(keys, &r1cs, &x, &aux, &mut rand_core::OsRng)?;
+    Ok(claim_proof(proof, keys.vk(), input, &r1cs))
+}
+
+/// Proves a claim with a snarkjs ceremony's key (verified by the caller:
+/// [`super::flow::Setup::proving_key`]), as [`prove_with_key`] does with arkworks keys.
+pub fn prove_with_zkey(
+    spec: &ClaimSpec,
+    input: &ClaimInput,
+    zkey: &super::circom::ZkeyFile,
+) -> Result<ClaimProof> {
+    let (r1cs, x, aux) = assignment(spec, input)?;
+    let proof = super::circom::prove(zkey, &r1cs, &x, &aux, &mut rand_core::OsRng)?;
+    Ok(claim_proof(proof, zkey.vk(), input, &r1cs))
+}
+
+/// The claim circuit's R1CS and the input's assignment to it, whose public part must be the
+/// claim's public inputs.
+fn assignment(
+    spec: &ClaimSpec,
+    input: &ClaimInput,
+) -> Result<(super::groth16::R1cs, Vec<Fr>, Vec<Fr>)> {
     use super::groth16::{self, R1cs};
     let r1cs = R1cs::of(&ClaimCircuit {
         spec,
@@ -1104,13 +1127,21 @@ pub fn prove_with_key(
             "the circuit's public inputs differ from the claim's".into(),
         ));
     }
-    let proof = groth16::prove(keys, &r1cs, &x, &aux, &mut rand_core::OsRng)?;
-    Ok(ClaimProof {
+    Ok((r1cs, x, aux))
+}
+
+fn claim_proof(
+    proof: ark_groth16::Proof<ark_bn254::Bn254>,
+    vk: &ark_groth16::VerifyingKey<ark_bn254::Bn254>,
+    input: &ClaimInput,
+    r1cs: &super::groth16::R1cs,
+) -> ClaimProof {
+    ClaimProof {
         proof,
-        vk: keys.vk().clone(),
+        vk: vk.clone(),
         public: input.public.clone(),
         constraints: r1cs.num_constraints(),
-    })
+    }
 }
 
 #[cfg(test)]

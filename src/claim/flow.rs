@@ -8,7 +8,8 @@
 //! |---|---|---|
 //! | `setup.json` | the architecture's digest and the dataset header the circuit is built for | everyone |
 //! | `architecture.json` | the model architecture (no weights), fixed point and guard included | hunters (to prove with it), verifiers |
-//! | `claim.pk` | the claim circuit's Groth16 proving key | hunters (`kerafold claim` refuses to make its own) |
+//! | `claim.zkey` | the claim circuit's Groth16 proving key from a snarkjs phase-2 ceremony ([`Setup::from_ceremony`]) | hunters: `kerafold claim` verifies the ceremony over a published powers of tau before proving with it ([`Setup::proving_key`]) |
+//! | `claim.pk` | or: a proving key the host drew alone ([`Setup::create`]; tests and private bounties) | hunters who pass `--trust-host-key` |
 //! | `verification_key.json` | its verifying key (snarkjs format) | the host, `verify-claim`, snarkjs |
 //! | `verifier_args.json` | the Solidity verifier's constructor arguments | the deployer |
 //! | `ClaimVerifier.sol` | the Solidity Groth16 verifier for this circuit's number of public inputs (`contracts/Groth16Verifier.sol` for 12) | the deployer |
@@ -19,6 +20,8 @@
 //! inputs are rebuilt here from the terms, the claimant's address, the ciphertext file and the
 //! verified accuracy proof, exactly as the contract rebuilds them on chain.
 
+use super::ceremony::{self, VerifiedCeremony};
+use super::circom::{self, ZkeyFile};
 use super::circuit::ClaimMode;
 use super::circuit::{self, ClaimInput, ClaimProof, ClaimPublic, ClaimSpec, NovaIo};
 use super::groth16::{self, Keys, R1cs};
@@ -55,10 +58,131 @@ pub struct SetupFile {
     /// the default of older setups), or in the claim itself (`on-chain`).
     #[serde(default = "approval")]
     pub mode: ClaimMode,
+    /// Where the proving key comes from (`host` in older setups).
+    #[serde(default = "host")]
+    pub key: KeySource,
 }
 
 fn approval() -> ClaimMode {
     ClaimMode::Approval
+}
+
+fn host() -> KeySource {
+    KeySource::Host
+}
+
+/// Where a setup's proving key comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum KeySource {
+    /// `claim.pk`, drawn by the host alone: it could forge claims, and a hunter cannot check that
+    /// the key is well-formed (a subverted key can leak the witness — the weights — through the
+    /// proof).
+    Host,
+    /// `claim.zkey`, a snarkjs phase-2 ceremony's key: anyone verifies it over a published
+    /// powers of tau, and it is sound if one contribution was honest.
+    Ceremony,
+}
+
+/// The fewest contributions a ceremony key must have for a hunter to prove with it: the host's
+/// and at least one more (an independent contributor — the hunter itself can be one — or the
+/// closing random beacon).
+pub const MIN_CONTRIBUTIONS: usize = 2;
+
+/// A powers of tau the verifier holds, read from a file: a published ceremony's
+/// ([`ceremony::PUBLISHED_PTAU`]) unless the caller explicitly accepts another.
+#[derive(Clone, Debug)]
+pub struct Ptau {
+    /// The file.
+    pub path: PathBuf,
+    /// Its bytes.
+    pub bytes: Vec<u8>,
+    /// Its power, if it is a published ceremony's file.
+    pub published: Option<u32>,
+}
+
+impl Ptau {
+    /// Reads a `.ptau`; one whose BLAKE2b-512 is not a published ceremony's is refused unless
+    /// `allow_unpublished` (a local test ceremony, or a private deployment that trusts it).
+    pub fn read(path: &Path, allow_unpublished: bool) -> Result<Self> {
+        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        let published = ceremony::published_ptau(&bytes);
+        if published.is_none() && !allow_unpublished {
+            return Err(Error::format(
+                path,
+                "not a published powers of tau (its BLAKE2b-512 is none of Hermez's powersOfTau28_hez_final_NN.ptau, scripts/claim-ceremony.sh downloads them); pass --ptau-unpublished only for a ceremony you trust",
+            ));
+        }
+        Ok(Self {
+            path: path.to_path_buf(),
+            bytes,
+            published,
+        })
+    }
+}
+
+/// The claim circuit's proving key as a hunter proves with it.
+pub enum ClaimKey {
+    /// The host's own (`claim.pk`), accepted by the hunter's choice.
+    Host(Box<Keys>),
+    /// A ceremony's (`claim.zkey`), verified.
+    Ceremony(Box<ZkeyFile>),
+}
+
+impl ClaimKey {
+    fn prove(&self, spec: &ClaimSpec, input: &ClaimInput) -> Result<ClaimProof> {
+        match self {
+            ClaimKey::Host(keys) => circuit::prove_with_key(spec, input, keys),
+            ClaimKey::Ceremony(z) => circuit::prove_with_zkey(spec, input, z),
+        }
+    }
+}
+
+/// What a hunter accepts as the claim circuit's proving key ([`Setup::proving_key`]).
+#[derive(Clone, Copy, Debug)]
+pub struct KeyTrust<'a> {
+    /// The powers of tau a ceremony key is verified over.
+    pub ptau: Option<&'a Ptau>,
+    /// Accept a key the host drew alone (`claim.pk`).
+    pub host_key: bool,
+}
+
+/// A ceremony key checked for `spec`: the key is the circuit's over `ptau`, its transcript
+/// holds, it has [`MIN_CONTRIBUTIONS`].
+fn verified_zkey(
+    spec: &ClaimSpec,
+    zkey: &Path,
+    ptau: &Ptau,
+) -> Result<(ZkeyFile, VerifiedCeremony, usize)> {
+    let bytes = std::fs::read(zkey).map_err(|e| Error::io(zkey, e))?;
+    let z = circom::read_zkey(&bytes).map_err(|e| match e {
+        Error::Malformed(m) => Error::format(zkey, m),
+        e => e,
+    })?;
+    let r1cs = R1cs::of(&circuit::ClaimCircuit {
+        spec,
+        public: None,
+        witness: None,
+    })?;
+    let points = ceremony::read_ptau(&ptau.bytes, z.domain_size).map_err(|e| match e {
+        Error::Malformed(m) => Error::format(&ptau.path, m),
+        e => e,
+    })?;
+    let at = |e: Error| match e {
+        Error::Invalid(m) => Error::format(zkey, m),
+        e => e,
+    };
+    let v = ceremony::verify_ceremony(&z, &r1cs, &points).map_err(at)?;
+    if v.contributions.len() < MIN_CONTRIBUTIONS {
+        return Err(Error::format(
+            zkey,
+            format!(
+                "the ceremony has {} contribution(s): a key needs the host's and at least one more (an independent contributor or the closing beacon) before anyone can rely on it",
+                v.contributions.len()
+            ),
+        ));
+    }
+    Ok((z, v, r1cs.num_constraints()))
 }
 
 /// A host's published claim setup (module docs), read from its directory.
@@ -74,6 +198,8 @@ pub struct Setup {
     pub vk: VerifyingKey<Bn254>,
     /// Where accuracy is proven.
     pub mode: ClaimMode,
+    /// Where the proving key comes from.
+    pub key: KeySource,
 }
 
 /// What [`Setup::create`] did.
@@ -85,25 +211,22 @@ pub struct SetupReport {
     pub architecture: String,
     /// The files written, to publish.
     pub files: Vec<PathBuf>,
+    /// The ceremony the key comes from, verified ([`Setup::from_ceremony`]).
+    pub ceremony: Option<VerifiedCeremony>,
 }
 
 impl Setup {
-    /// The host's side: the claim circuit for `model`'s architecture and `data`'s header, its
-    /// Groth16 keys (drawn now; whoever runs this could forge claims, so the host runs it), and
-    /// the files to publish, written into `dir`.
+    /// The host's side, without a ceremony: the claim circuit for `model`'s architecture and
+    /// `data`'s header, Groth16 keys drawn now by whoever runs this (`claim.pk`), and the files
+    /// to publish, written into `dir`. Hunters accept such a key only by choice
+    /// ([`KeyTrust::host_key`]): use [`Setup::from_ceremony`] for a public bounty.
     pub fn create(
         model: &QuantizedModel,
         data: &Dataset,
         mode: ClaimMode,
         dir: &Path,
     ) -> Result<SetupReport> {
-        let arch = Architecture::compile(model)?;
-        // the dataset must fit the model: features, classes, one IPFS chunk
-        AccuracyArch::new(arch.clone(), *data.header())?;
-        let spec = match mode {
-            ClaimMode::Approval => ClaimSpec::new(arch.clone(), *data.header()),
-            ClaimMode::OnChain => ClaimSpec::on_chain(arch.clone(), *data.header())?,
-        };
+        let (arch, spec) = claim_spec(model, data, mode)?;
         let r1cs = R1cs::of(&circuit::ClaimCircuit {
             spec: &spec,
             public: None,
@@ -111,40 +234,48 @@ impl Setup {
         })?;
         let keys = groth16::setup(&r1cs, &mut rand_core::OsRng)?;
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-        let digest = hex::encode(arch.digest());
-        let setup = SetupFile {
-            format: SETUP_FORMAT.into(),
-            version: 1,
-            architecture: digest.clone(),
+        let key = dir.join("claim.pk");
+        groth16::write_ark(&key, &keys.pk)?;
+        let published = Published {
+            arch: &arch,
             header: *data.header(),
+            spec: &spec,
             constraints: r1cs.num_constraints(),
-            mode,
+            vk: keys.vk(),
+            key: KeySource::Host,
         };
-        let path = |f: &str| dir.join(f);
-        write_json(&path("setup.json"), &setup)?;
-        arch.write(&path("architecture.json"))?;
-        groth16::write_ark(&path("claim.pk"), &keys.pk)?;
-        circuit::write_verifier_files(keys.vk(), dir)?;
-        // the Solidity verifier for this circuit's number of public inputs (12 in approval mode,
-        // 13 + the ciphertext's length on chain); its key goes to the constructor
-        let sol = path("ClaimVerifier.sol");
-        std::fs::write(&sol, super::solidity::verifier_source(spec.num_public()))
-            .map_err(|e| Error::io(&sol, e))?;
-        Ok(SetupReport {
-            constraints: setup.constraints,
-            architecture: digest,
-            files: [
-                "setup.json",
-                "architecture.json",
-                "claim.pk",
-                "verification_key.json",
-                "verifier_args.json",
-                "ClaimVerifier.sol",
-            ]
-            .iter()
-            .map(|f| path(f))
-            .collect(),
-        })
+        published.write(dir, key, None)
+    }
+
+    /// The host's side with a ceremony: the claim circuit's key from a snarkjs phase-2 ceremony
+    /// over the circuit [`claim_r1cs`] exports (scripts/claim-ceremony.sh), verified here over
+    /// `ptau` as every hunter will ([`Setup::proving_key`]), copied into `dir` as `claim.zkey`
+    /// with the files to publish (the verifying key and Solidity verifier from the ceremony's
+    /// key).
+    pub fn from_ceremony(
+        model: &QuantizedModel,
+        data: &Dataset,
+        mode: ClaimMode,
+        zkey: &Path,
+        ptau: &Ptau,
+        dir: &Path,
+    ) -> Result<SetupReport> {
+        let (arch, spec) = claim_spec(model, data, mode)?;
+        let (z, verified, constraints) = verified_zkey(&spec, zkey, ptau)?;
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        let key = dir.join("claim.zkey");
+        if std::fs::canonicalize(zkey).ok() != std::fs::canonicalize(&key).ok() {
+            std::fs::copy(zkey, &key).map_err(|e| Error::io(&key, e))?;
+        }
+        let published = Published {
+            arch: &arch,
+            header: *data.header(),
+            spec: &spec,
+            constraints,
+            vk: z.vk(),
+            key: KeySource::Ceremony,
+        };
+        published.write(dir, key, Some(verified))
     }
 
     /// Reads a published setup: the architecture must be `setup.json`'s and valid.
@@ -178,6 +309,7 @@ impl Setup {
             header: setup.header,
             vk,
             mode: setup.mode,
+            key: setup.key,
         };
         let n = me.spec()?.num_public();
         if me.vk.gamma_abc_g1.len() != n + 1 {
@@ -208,23 +340,66 @@ impl Setup {
         }))
     }
 
-    /// The host's proving key (`claim.pk`), which must belong to the published verifying key.
-    pub fn proving_key(&self) -> Result<ProvingKey<Bn254>> {
-        let path = self.dir.join("claim.pk");
-        if !path.exists() {
+    /// The proving key a hunter proves with, as `trust` accepts it: a ceremony key
+    /// (`claim.zkey`) verified over `trust.ptau` ([`Self::verify_ceremony`]), or — only with
+    /// `trust.host_key` — the host's own `claim.pk`. Either must belong to the published
+    /// verifying key.
+    pub fn proving_key(&self, trust: KeyTrust<'_>) -> Result<ClaimKey> {
+        match self.key {
+            KeySource::Ceremony => {
+                let ptau = trust.ptau.ok_or_else(|| {
+                    Error::Usage(format!(
+                        "the setup in {} holds a ceremony key (claim.zkey): pass the powers of tau it was made over (--ptau; scripts/claim-ceremony.sh downloads the published one) so it can be verified before you prove with it",
+                        self.dir.display()
+                    ))
+                })?;
+                let (z, _) = self.verify_ceremony(ptau)?;
+                Ok(ClaimKey::Ceremony(Box::new(z)))
+            }
+            KeySource::Host if !trust.host_key => Err(Error::Usage(format!(
+                "the setup in {} holds a proving key the host drew alone (claim.pk): nobody can check it, and a subverted key can leak your weights through the proof. Ask the host for a ceremony key (kerafold claim-setup --zkey), or pass --trust-host-key if you trust the host with them",
+                self.dir.display()
+            ))),
+            KeySource::Host => {
+                let path = self.dir.join("claim.pk");
+                if !path.exists() {
+                    return Err(Error::Usage(format!(
+                        "{} is missing: a claim is proved with the bounty host's proving key (the host publishes it with `kerafold claim-setup`), never with keys of one's own",
+                        path.display()
+                    )));
+                }
+                let pk: ProvingKey<Bn254> = groth16::read_ark(&path)?;
+                if pk.vk != self.vk {
+                    return Err(Error::format(
+                        &path,
+                        "the proving key does not belong to the setup's verification_key.json",
+                    ));
+                }
+                Ok(ClaimKey::Host(Box::new(Keys { pk })))
+            }
+        }
+    }
+
+    /// Verifies the setup's ceremony key (`claim.zkey`) over `ptau` as a hunter must before
+    /// proving with it: the key is this claim circuit's (built here from the setup's
+    /// architecture, not read from anywhere), every contribution checks, there are at least
+    /// [`MIN_CONTRIBUTIONS`], and it is the key of the published `verification_key.json`.
+    pub fn verify_ceremony(&self, ptau: &Ptau) -> Result<(ZkeyFile, VerifiedCeremony)> {
+        if self.key != KeySource::Ceremony {
             return Err(Error::Usage(format!(
-                "{} is missing: a claim is proved with the bounty host's proving key (the host publishes it with `kerafold claim-setup`), never with keys of one's own",
-                path.display()
+                "the setup in {} has no ceremony: its key (claim.pk) was drawn by the host alone",
+                self.dir.display()
             )));
         }
-        let pk: ProvingKey<Bn254> = groth16::read_ark(&path)?;
-        if pk.vk != self.vk {
+        let path = self.dir.join("claim.zkey");
+        let (z, v, _) = verified_zkey(&self.spec()?, &path, ptau)?;
+        if z.vk() != &self.vk {
             return Err(Error::format(
                 &path,
-                "the proving key does not belong to the setup's verification_key.json",
+                "the ceremony key does not belong to the setup's verification_key.json",
             ));
         }
-        Ok(pk)
+        Ok((z, v))
     }
 
     fn check_accuracy_proof(&self, proof: &AccuracyProof) -> Result<()> {
@@ -239,6 +414,97 @@ impl Setup {
             ));
         }
         Ok(())
+    }
+}
+
+/// The architecture of `model` and the claim circuit's constants for it and `data`'s header
+/// (which must fit the model: features, classes, one IPFS chunk).
+fn claim_spec(
+    model: &QuantizedModel,
+    data: &Dataset,
+    mode: ClaimMode,
+) -> Result<(Architecture, ClaimSpec)> {
+    let arch = Architecture::compile(model)?;
+    AccuracyArch::new(arch.clone(), *data.header())?;
+    let spec = match mode {
+        ClaimMode::Approval => ClaimSpec::new(arch.clone(), *data.header()),
+        ClaimMode::OnChain => ClaimSpec::on_chain(arch.clone(), *data.header())?,
+    };
+    Ok((arch, spec))
+}
+
+/// The claim circuit a ceremony runs over, for `model`'s architecture and `data`'s header:
+/// write it with [`circom::write_r1cs`] for snarkjs (`kerafold claim-circuit`).
+pub fn claim_r1cs(model: &QuantizedModel, data: &Dataset, mode: ClaimMode) -> Result<R1cs> {
+    let (_, spec) = claim_spec(model, data, mode)?;
+    R1cs::of(&circuit::ClaimCircuit {
+        spec: &spec,
+        public: None,
+        witness: None,
+    })
+}
+
+/// What a setup publishes besides its proving key.
+struct Published<'a> {
+    arch: &'a Architecture,
+    header: Header,
+    spec: &'a ClaimSpec,
+    constraints: usize,
+    vk: &'a VerifyingKey<Bn254>,
+    key: KeySource,
+}
+
+impl Published<'_> {
+    /// Writes `setup.json`, `architecture.json`, the verifying key files and the Solidity
+    /// verifier into `dir` (where the proving key `key` already is).
+    fn write(
+        &self,
+        dir: &Path,
+        key: PathBuf,
+        ceremony: Option<VerifiedCeremony>,
+    ) -> Result<SetupReport> {
+        let digest = hex::encode(self.arch.digest());
+        let setup = SetupFile {
+            format: SETUP_FORMAT.into(),
+            version: 1,
+            architecture: digest.clone(),
+            header: self.header,
+            constraints: self.constraints,
+            mode: self.spec.mode,
+            key: self.key,
+        };
+        let path = |f: &str| dir.join(f);
+        write_json(&path("setup.json"), &setup)?;
+        self.arch.write(&path("architecture.json"))?;
+        circuit::write_verifier_files(self.vk, dir)?;
+        // the Solidity verifier for this circuit's number of public inputs (12 in approval mode,
+        // 13 + the ciphertext's length on chain); its key goes to the constructor
+        let sol = path("ClaimVerifier.sol");
+        std::fs::write(
+            &sol,
+            super::solidity::verifier_source(self.spec.num_public()),
+        )
+        .map_err(|e| Error::io(&sol, e))?;
+        let mut files: Vec<PathBuf> = ["setup.json", "architecture.json"]
+            .iter()
+            .map(|f| path(f))
+            .collect();
+        files.push(key);
+        files.extend(
+            [
+                "verification_key.json",
+                "verifier_args.json",
+                "ClaimVerifier.sol",
+            ]
+            .iter()
+            .map(|f| path(f)),
+        );
+        Ok(SetupReport {
+            constraints: self.constraints,
+            architecture: digest,
+            files,
+            ceremony,
+        })
     }
 }
 
@@ -289,6 +555,7 @@ pub fn prove_claim(
     hunter: &SecretKey,
     accuracy: &AccuracyProof,
     claimant: [u8; 20],
+    trust: KeyTrust<'_>,
 ) -> Result<ClaimProof> {
     let enc = encrypted_for(setup, terms, ciphertext)?;
     setup.require(ClaimMode::Approval)?;
@@ -303,8 +570,7 @@ pub fn prove_claim(
         terms.threshold,
         claimant,
     )?;
-    let pk = setup.proving_key()?;
-    circuit::prove_with_key(&spec, &input, &Keys { pk })
+    setup.proving_key(trust)?.prove(&spec, &input)
 }
 
 /// The hunter's side of an on-chain-accuracy bounty: proves the claim, running the decrypted
@@ -316,6 +582,7 @@ pub fn prove_on_chain_claim(
     hunter: &SecretKey,
     data: &Dataset,
     claimant: [u8; 20],
+    trust: KeyTrust<'_>,
 ) -> Result<ClaimProof> {
     setup.require(ClaimMode::OnChain)?;
     let enc = encrypted_for(setup, terms, ciphertext)?;
@@ -328,8 +595,7 @@ pub fn prove_on_chain_claim(
     }
     let spec = setup.spec()?;
     let input = ClaimInput::on_chain(&spec, &enc, hunter, data, terms.threshold, claimant)?;
-    let pk = setup.proving_key()?;
-    circuit::prove_with_key(&spec, &input, &Keys { pk })
+    setup.proving_key(trust)?.prove(&spec, &input)
 }
 
 /// The ciphertext file parsed and checked against the bounty: its architecture and host key.

@@ -1,11 +1,12 @@
-//! The bounty commands: `keygen`, `encrypt-weights`, `claim-setup`, `claim`, `verify-claim`,
-//! `reveal-key` and `decrypt-weights`. Every check lives in [`crate::claim::flow`]; these read the files, call it
+//! The bounty commands: `keygen`, `encrypt-weights`, `claim-circuit`, `claim-setup`,
+//! `verify-ceremony`, `claim`, `verify-claim`, `reveal-key` and `decrypt-weights`. Every check lives in [`crate::claim::flow`]; these read the files, call it
 //! and report.
 
 use super::{ModelFile, QuantOptions};
 use crate::accuracy::AccuracyProof;
+use crate::claim::ceremony::VerifiedCeremony;
 use crate::claim::circuit::ClaimMode;
-use crate::claim::flow::{self, Setup, Terms};
+use crate::claim::flow::{self, KeySource, KeyTrust, Ptau, Setup, Terms};
 use crate::claim::snarkjs::ProofJson;
 use crate::claim::weights::{self, CiphertextFile, ModelOpening, Opening};
 use crate::crypto::babyjubjub::{KeyFile, Point, SecretKey};
@@ -170,11 +171,72 @@ pub fn parse_reveal_key(s: &str) -> Result<bn254::Fr> {
     Ok(kappa)
 }
 
+/// The bounty's model (quantized as the options say) and dataset, which must fit it.
+fn model_and_data(
+    model: &Path,
+    data: &Path,
+    quant: &QuantOptions,
+) -> Result<(crate::model::QuantizedModel, Dataset)> {
+    let data = Dataset::read(data)?;
+    let file = ModelFile::open(model)?;
+    data.check_input_shape(file.input_shape())?;
+    let q = file.prepare(quant, &data.inputs_f32())?.model;
+    Ok((q, data))
+}
+
+/// What `kerafold claim-circuit` reports.
+#[derive(Serialize)]
+pub struct ClaimCircuitReport {
+    /// Where accuracy is proven.
+    pub mode: ClaimMode,
+    /// Constraints.
+    pub constraints: usize,
+    /// Public inputs.
+    pub public_inputs: usize,
+    /// Wires, the one included.
+    pub wires: usize,
+    /// The power of the powers of tau the ceremony needs (`2^power` ≥ the QAP's domain).
+    pub ptau_power: u32,
+    /// The published file of that power (scripts/claim-ceremony.sh downloads and checks it).
+    pub ptau: String,
+    /// The `.r1cs` written.
+    pub out: PathBuf,
+}
+display_as_json!(ClaimCircuitReport);
+
+/// Writes the claim circuit for a model architecture and a dataset as circom's `.r1cs`, the
+/// input of the snarkjs ceremony whose key `claim-setup --zkey` takes.
+pub fn claim_circuit(
+    model: &Path,
+    data: &Path,
+    quant: &QuantOptions,
+    mode: ClaimMode,
+    out: &Path,
+) -> Result<ClaimCircuitReport> {
+    let (q, data) = model_and_data(model, data, quant)?;
+    let r1cs = flow::claim_r1cs(&q, &data, mode)?;
+    let mut bytes = Vec::new();
+    crate::claim::circom::write_r1cs(&r1cs, &mut bytes)?;
+    std::fs::write(out, bytes).map_err(|e| Error::io(out, e))?;
+    let power = crate::claim::circom::ptau_power(&r1cs);
+    Ok(ClaimCircuitReport {
+        mode,
+        constraints: r1cs.num_constraints(),
+        public_inputs: r1cs.num_inputs,
+        wires: 1 + r1cs.num_inputs + r1cs.num_aux,
+        ptau_power: power,
+        ptau: format!("powersOfTau28_hez_final_{power:02}.ptau"),
+        out: out.to_path_buf(),
+    })
+}
+
 /// What `kerafold claim-setup` reports.
 #[derive(Serialize)]
 pub struct ClaimSetupReport {
     /// Where accuracy is proven.
     pub mode: ClaimMode,
+    /// Where the proving key comes from.
+    pub key: KeySource,
     /// Constraints of the claim circuit.
     pub constraints: usize,
     /// SHA-256 of the architecture (hex).
@@ -183,6 +245,9 @@ pub struct ClaimSetupReport {
     pub out: PathBuf,
     /// The files to publish.
     pub files: Vec<PathBuf>,
+    /// The ceremony, verified (with `--zkey`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ceremony: Option<VerifiedCeremony>,
     /// Fractional bits of activations.
     pub fa: u32,
     /// Fractional bits of weights.
@@ -194,29 +259,63 @@ pub struct ClaimSetupReport {
 }
 display_as_json!(ClaimSetupReport);
 
-/// The host's claim setup for a model architecture and a dataset, written into `out`.
+/// The host's claim setup for a model architecture and a dataset, written into `out`: with
+/// `ceremony` (a snarkjs ceremony's final `.zkey` and the powers of tau it was made over) the
+/// key is the ceremony's, verified; without, keys drawn here (hunters accept those only with
+/// `--trust-host-key`).
 pub fn claim_setup(
     model: &Path,
     data: &Path,
     quant: &QuantOptions,
     mode: ClaimMode,
+    ceremony: Option<(&Path, &Ptau)>,
     out: &Path,
 ) -> Result<ClaimSetupReport> {
-    let data = Dataset::read(data)?;
-    let file = ModelFile::open(model)?;
-    data.check_input_shape(file.input_shape())?;
-    let q = file.prepare(quant, &data.inputs_f32())?.model;
-    let r = Setup::create(&q, &data, mode, out)?;
+    let (q, data) = model_and_data(model, data, quant)?;
+    let (key, r) = match ceremony {
+        Some((zkey, ptau)) => (
+            KeySource::Ceremony,
+            Setup::from_ceremony(&q, &data, mode, zkey, ptau, out)?,
+        ),
+        None => (KeySource::Host, Setup::create(&q, &data, mode, out)?),
+    };
     Ok(ClaimSetupReport {
         mode,
+        key,
         constraints: r.constraints,
         architecture: r.architecture,
         out: out.to_path_buf(),
         files: r.files,
+        ceremony: r.ceremony,
         fa: q.fp.fa,
         fw: q.fp.fw,
         bits: q.fp.bits,
         guard: q.fp.guard,
+    })
+}
+
+/// What `kerafold verify-ceremony` reports.
+#[derive(Serialize)]
+pub struct VerifyCeremonyReport {
+    /// The setup directory.
+    pub setup: PathBuf,
+    /// Whether the ceremony key verified (always true: a failure is an error).
+    pub verified: bool,
+    /// The powers of tau's power, if it is a published one.
+    pub ptau_published: Option<u32>,
+    /// The ceremony's circuit hash and contributions, oldest first: contributors find their hash.
+    pub ceremony: VerifiedCeremony,
+}
+display_as_json!(VerifyCeremonyReport);
+
+/// Verifies a setup's ceremony key over a powers of tau, as `claim` does before proving.
+pub fn verify_ceremony(setup: &Path, ptau: &Ptau) -> Result<VerifyCeremonyReport> {
+    let (_, ceremony) = Setup::read(setup)?.verify_ceremony(ptau)?;
+    Ok(VerifyCeremonyReport {
+        setup: setup.to_path_buf(),
+        verified: true,
+        ptau_published: ptau.published,
+        ceremony,
     })
 }
 
@@ -337,6 +436,7 @@ pub fn claim(
     data: Option<&Path>,
     hunter_key: &Path,
     host_key: &Path,
+    trust: KeyTrust<'_>,
     out: &Path,
 ) -> Result<ClaimReport> {
     let host = KeyFile::read(host_key)?.public_key()?;
@@ -352,12 +452,28 @@ pub fn claim(
             };
             let ciphertext = CiphertextFile::read(files.ciphertext)?;
             let data = Dataset::read(data)?;
-            flow::prove_on_chain_claim(&setup, &terms, &ciphertext, &hunter, &data, claimant)?
+            flow::prove_on_chain_claim(
+                &setup,
+                &terms,
+                &ciphertext,
+                &hunter,
+                &data,
+                claimant,
+                trust,
+            )?
         }
         ClaimMode::Approval => {
             let (ciphertext, accuracy) = files.read()?;
             let accuracy = need_accuracy(&setup, accuracy)?;
-            flow::prove_claim(&setup, &terms, &ciphertext, &hunter, &accuracy, claimant)?
+            flow::prove_claim(
+                &setup,
+                &terms,
+                &ciphertext,
+                &hunter,
+                &accuracy,
+                claimant,
+                trust,
+            )?
         }
     };
     std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;

@@ -1,13 +1,96 @@
-//! The bounty commands: `keygen`, `encrypt-weights`, `claim-setup`, `claim`, `verify-claim`,
-//! `reveal-key`, `decrypt-weights`. Every check lives in the library (`kerafold::claim::flow`).
+//! The bounty commands: `keygen`, `encrypt-weights`, `claim-circuit`, `claim-setup`,
+//! `verify-ceremony`, `claim`, `verify-claim`, `reveal-key`, `decrypt-weights`. Every check lives in the library (`kerafold::claim::flow`).
 
 use crate::args::{ParamsArgs, QuantArgs};
 use crate::print;
 use clap::Args;
 use kerafold::claim::circuit::ClaimMode;
+use kerafold::claim::flow::{KeyTrust, Ptau};
 use kerafold::commands::bounty::{self, Bounty, ClaimFiles};
 use kerafold::Result;
 use std::path::PathBuf;
+
+/// The powers of tau a ceremony key is verified over.
+#[derive(Args)]
+pub(crate) struct PtauArgs {
+    /// The powers of tau (.ptau, prepared for phase 2) the ceremony was made over: a published
+    /// one (Hermez's powersOfTau28_hez_final_NN.ptau, checked by its BLAKE2b-512;
+    /// scripts/claim-ceremony.sh downloads it).
+    #[arg(long)]
+    ptau: Option<PathBuf>,
+    /// Accept a powers of tau that is not a published one (a local test ceremony, or a private
+    /// one you trust: whoever knows its τ can forge claims).
+    #[arg(long, requires = "ptau")]
+    ptau_unpublished: bool,
+}
+
+impl PtauArgs {
+    fn read(&self) -> Result<Option<Ptau>> {
+        self.ptau
+            .as_deref()
+            .map(|p| Ptau::read(p, self.ptau_unpublished))
+            .transpose()
+    }
+}
+
+fn mode(on_chain: bool) -> ClaimMode {
+    if on_chain {
+        ClaimMode::OnChain
+    } else {
+        ClaimMode::Approval
+    }
+}
+
+#[derive(Args)]
+#[command(
+    after_help = "The ceremony, with snarkjs (scripts/claim-ceremony.sh): `setup` over this \
+    file and the published powers of tau of the printed power, the host's `contribute`, \
+    independent contributions (hunters can contribute), a closing `beacon`; then \
+    `kerafold claim-setup --zkey FINAL.zkey --ptau PTAU` publishes the verified key."
+)]
+pub(crate) struct ClaimCircuitArgs {
+    /// A Keras model of the bounty's architecture (its weights are not used).
+    model: PathBuf,
+    /// The bounty's dataset file.
+    #[arg(long)]
+    data: PathBuf,
+    #[command(flatten)]
+    quant: QuantArgs,
+    /// The on-chain-accuracy claim circuit (see claim-setup --on-chain).
+    #[arg(long)]
+    on_chain: bool,
+    /// The .r1cs file to write.
+    #[arg(short = 'o', long = "out")]
+    out: PathBuf,
+}
+
+pub(crate) fn claim_circuit(a: ClaimCircuitArgs) -> Result<()> {
+    let r = bounty::claim_circuit(
+        &a.model,
+        &a.data,
+        &a.quant.options(),
+        mode(a.on_chain),
+        &a.out,
+    )?;
+    print(&r, false)
+}
+
+#[derive(Args)]
+pub(crate) struct VerifyCeremonyArgs {
+    /// The claim setup directory (`claim-setup --zkey` wrote it).
+    #[arg(long)]
+    setup: PathBuf,
+    #[command(flatten)]
+    ptau: PtauArgs,
+}
+
+pub(crate) fn verify_ceremony(a: VerifyCeremonyArgs) -> Result<()> {
+    let ptau = a.ptau.read()?.ok_or_else(|| {
+        kerafold::Error::Usage("pass the powers of tau the ceremony was made over (--ptau)".into())
+    })?;
+    let r = bounty::verify_ceremony(&a.setup, &ptau)?;
+    print(&r, false)
+}
 
 #[derive(Args)]
 pub(crate) struct KeygenArgs {
@@ -58,9 +141,13 @@ pub(crate) fn encrypt(a: EncryptArgs) -> Result<()> {
     after_help = "The claim circuit depends on the model architecture (with its fixed-point \
     parameters: pass --fa --fw --bits --guard, with a guard bit or two to spare for hunters' \
     weights) and on the dataset's header. Writes, to publish: setup.json, architecture.json \
-    (hunters quantize with it: --arch), claim.pk (the Groth16 proving key hunters prove with), \
-    verification_key.json and verifier_args.json (the Solidity verifier's constructor \
-    arguments). The keys are drawn here: whoever runs the setup could forge claims."
+    (hunters quantize with it: --arch), the proving key hunters prove with, \
+    verification_key.json, verifier_args.json (the Solidity verifier's constructor arguments) \
+    and ClaimVerifier.sol.\n\nThe proving key: with --zkey, the final key of a snarkjs \
+    phase-2 ceremony over `kerafold claim-circuit`'s .r1cs (scripts/claim-ceremony.sh), \
+    verified here over --ptau as every hunter verifies it (claim.zkey). Without, keys drawn \
+    here (claim.pk): whoever runs this could forge claims, and hunters accept such a key only \
+    with --trust-host-key."
 )]
 pub(crate) struct ClaimSetupArgs {
     /// A Keras model of the bounty's architecture (its weights are not used).
@@ -76,6 +163,11 @@ pub(crate) struct ClaimSetupArgs {
     /// claim binds a Nova accuracy proof that you check before approving (any size).
     #[arg(long)]
     on_chain: bool,
+    /// The ceremony's final key (snarkjs .zkey) over this claim circuit.
+    #[arg(long, requires = "ptau")]
+    zkey: Option<PathBuf>,
+    #[command(flatten)]
+    ptau: PtauArgs,
     /// Directory to write the setup into (the files to publish).
     #[arg(short = 'o', long = "out")]
     out: PathBuf,
@@ -89,12 +181,30 @@ pub(crate) fn claim_setup(a: ClaimSetupArgs) -> Result<()> {
              (see architecture.json)"
         );
     }
-    let mode = if a.on_chain {
-        ClaimMode::OnChain
-    } else {
-        ClaimMode::Approval
+    let ptau = a.ptau.read()?;
+    let ceremony = match (&a.zkey, &ptau) {
+        (Some(z), Some(p)) => Some((z.as_path(), p)),
+        (None, Some(_)) => {
+            return Err(kerafold::Error::Usage(
+                "--ptau is for a ceremony key: pass its final .zkey with --zkey".into(),
+            ))
+        }
+        _ => None,
     };
-    let r = bounty::claim_setup(&a.model, &a.data, &quant, mode, &a.out)?;
+    if ceremony.is_none() {
+        eprintln!(
+            "note: keys drawn here (claim.pk): hunters accept them only with --trust-host-key; \
+             a public bounty takes a ceremony's key (--zkey, see kerafold claim-circuit)"
+        );
+    }
+    let r = bounty::claim_setup(
+        &a.model,
+        &a.data,
+        &quant,
+        mode(a.on_chain),
+        ceremony,
+        &a.out,
+    )?;
     eprintln!(
         "publish these files for hunters and verifiers: {}",
         r.files
@@ -157,6 +267,12 @@ pub(crate) struct ClaimArgs {
     host_key: PathBuf,
     #[command(flatten)]
     bounty: BountyArgs,
+    #[command(flatten)]
+    ptau: PtauArgs,
+    /// Prove with a key the host drew alone (claim.pk) instead of a verified ceremony key: the
+    /// host could have subverted it to learn your weights from the proof.
+    #[arg(long)]
+    trust_host_key: bool,
     /// Directory to write proof.json, public.json, calldata.txt, claim.json and
     /// verification_key.json (the host's, for snarkjs) into.
     #[arg(short = 'o', long = "out")]
@@ -168,12 +284,17 @@ pub(crate) fn claim(a: ClaimArgs) -> Result<()> {
         ciphertext: &a.ciphertext,
         accuracy: a.accuracy.as_deref(),
     };
+    let ptau = a.ptau.read()?;
     let r = bounty::claim(
         &a.bounty.bounty(),
         &files,
         a.data.as_deref(),
         &a.key,
         &a.host_key,
+        KeyTrust {
+            ptau: ptau.as_ref(),
+            host_key: a.trust_host_key,
+        },
         &a.out,
     )?;
     print(&r, false)

@@ -72,11 +72,17 @@ enum Command {
     /// Print the reveal key of a ciphertext: what `withdraw` takes once the host approved the
     /// claim (hunter).
     RevealKey(bounty::RevealKeyArgs),
-    /// Set up the claim circuit of a bounty: its architecture and dataset (host, before deploying
-    /// the verifier).
+    /// Write a bounty's claim circuit as circom's .r1cs, for the snarkjs phase-2 ceremony of its
+    /// keys (host; scripts/claim-ceremony.sh runs the ceremony).
+    ClaimCircuit(bounty::ClaimCircuitArgs),
+    /// Set up the claim circuit of a bounty: its architecture and dataset, and the keys of a
+    /// ceremony (--zkey, verified) or drawn here (host, before deploying the verifier).
     ClaimSetup(bounty::ClaimSetupArgs),
-    /// Prove a bounty claim (Groth16) with the host's proving key and export it for snarkjs and
-    /// the EVM (hunter).
+    /// Verify a setup's ceremony key over a powers of tau and list its contributions (anyone;
+    /// `claim` does it before proving).
+    VerifyCeremony(bounty::VerifyCeremonyArgs),
+    /// Prove a bounty claim (Groth16) with the bounty's ceremony key, verified first, and export
+    /// it for snarkjs and the EVM (hunter).
     Claim(bounty::ClaimArgs),
     /// Verify a claim against the bounty: the host's key, the CID, threshold, host key and
     /// claimant, the ciphertext and the accuracy proof (host, before approving).
@@ -126,7 +132,9 @@ fn main() -> ExitCode {
         Command::EncryptWeights(a) => bounty::encrypt(a),
         Command::DecryptWeights(a) => bounty::decrypt(a),
         Command::RevealKey(a) => bounty::reveal_key(a),
+        Command::ClaimCircuit(a) => bounty::claim_circuit(a),
         Command::ClaimSetup(a) => bounty::claim_setup(a),
+        Command::VerifyCeremony(a) => bounty::verify_ceremony(a),
         Command::Claim(a) => bounty::claim(a),
         Command::VerifyClaim(a) => bounty::verify_claim(a),
     };
