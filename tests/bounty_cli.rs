@@ -87,19 +87,9 @@ fn bounty_end_to_end_through_the_cli_and_the_evm() {
     ok(&["keygen", "-o", &p("host.json")]);
     let host_pub_file = p("host.pub.json");
     let cid = ok(&["cid", &data]).trim().to_string();
-    let q = scenario::digits();
-    let fp = q.fp;
+    let fp = scenario::digits().fp;
     // the bounty fixes the quantization (one guard bit of margin for the hunter's weights)
-    let quant = [
-        "--fa".to_string(),
-        fp.fa.to_string(),
-        "--fw".to_string(),
-        fp.fw.to_string(),
-        "--bits".to_string(),
-        fp.bits.to_string(),
-        "--guard".to_string(),
-        (fp.guard + 1).to_string(),
-    ];
+    let quant = scenario::bounty_quant_args();
     let quant: Vec<&str> = quant.iter().map(String::as_str).collect();
     let host_dir = p("host");
     let mut args = vec!["claim-setup", &model, "--data", &data, "-o", &host_dir];
@@ -612,16 +602,7 @@ fn an_on_chain_accuracy_bounty_through_the_cli() {
     let small = scenario::first_records(4);
     let data = p("small.kfd");
     small.write(Path::new(&data)).unwrap();
-    let fp = scenario::digits().fp;
-    let quant: Vec<String> = [
-        ("--fa", fp.fa),
-        ("--fw", fp.fw),
-        ("--bits", fp.bits),
-        ("--guard", fp.guard + 1),
-    ]
-    .iter()
-    .flat_map(|(k, v)| [k.to_string(), v.to_string()])
-    .collect();
+    let quant = scenario::bounty_quant_args();
 
     ok(&["keygen", "-o", &p("host.json")]);
     ok(&["keygen", "-o", &p("hunter.json")]);

@@ -1049,16 +1049,7 @@ fn claim_ceremony_through_the_cli() {
     let fixtures = root().join("tests/fixtures");
     let model = fixtures.join("digits.keras").to_str().unwrap().to_string();
     let data = fixtures.join("digits_16.kfd").to_str().unwrap().to_string();
-    let fp = scenario::digits().fp;
-    let quant: Vec<String> = [
-        ("--fa", fp.fa),
-        ("--fw", fp.fw),
-        ("--bits", fp.bits),
-        ("--guard", fp.guard + 1),
-    ]
-    .iter()
-    .flat_map(|(k, v)| [k.to_string(), v.to_string()])
-    .collect();
+    let quant = scenario::bounty_quant_args();
     let with = |head: &[&str], tail: &[String]| -> Vec<String> {
         head.iter()
             .map(|s| s.to_string())

@@ -173,3 +173,18 @@ impl Scenario {
         keys
     }
 }
+
+/// The bounty's quantization flags for the digits model (`--fa --fw --bits --guard`), with one
+/// guard bit of margin for the hunter's weights: what the CLI tests pass to `claim-setup`.
+pub fn bounty_quant_args() -> Vec<String> {
+    let fp = digits().fp;
+    [
+        ("--fa", fp.fa),
+        ("--fw", fp.fw),
+        ("--bits", fp.bits),
+        ("--guard", fp.guard + 1),
+    ]
+    .iter()
+    .flat_map(|(k, v)| [k.to_string(), v.to_string()])
+    .collect()
+}

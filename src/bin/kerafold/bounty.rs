@@ -41,6 +41,24 @@ fn mode(on_chain: bool) -> ClaimMode {
     }
 }
 
+/// What a bounty's claim circuit is built for.
+#[derive(Args)]
+pub(crate) struct CircuitArgs {
+    /// A Keras model of the bounty's architecture (its weights are not used).
+    model: PathBuf,
+    /// The bounty's dataset file.
+    #[arg(long)]
+    data: PathBuf,
+    #[command(flatten)]
+    quant: QuantArgs,
+    /// Prove accuracy inside the claim (small bounties): the claim circuit runs every record of
+    /// the dataset through the hunter's model, so the contract checks the whole statement and
+    /// pays without your approval. The circuit grows with records × model; without this flag a
+    /// claim binds a Nova accuracy proof that you check before approving (any size).
+    #[arg(long)]
+    on_chain: bool,
+}
+
 #[derive(Args)]
 #[command(
     after_help = "The ceremony, with snarkjs (scripts/claim-ceremony.sh): `setup` over this \
@@ -49,27 +67,20 @@ fn mode(on_chain: bool) -> ClaimMode {
     `kerafold claim-setup --zkey FINAL.zkey --ptau PTAU` publishes the verified key."
 )]
 pub(crate) struct ClaimCircuitArgs {
-    /// A Keras model of the bounty's architecture (its weights are not used).
-    model: PathBuf,
-    /// The bounty's dataset file.
-    #[arg(long)]
-    data: PathBuf,
     #[command(flatten)]
-    quant: QuantArgs,
-    /// The on-chain-accuracy claim circuit (see claim-setup --on-chain).
-    #[arg(long)]
-    on_chain: bool,
+    circuit: CircuitArgs,
     /// The .r1cs file to write.
     #[arg(short = 'o', long = "out")]
     out: PathBuf,
 }
 
 pub(crate) fn claim_circuit(a: ClaimCircuitArgs) -> Result<()> {
+    let c = &a.circuit;
     let r = bounty::claim_circuit(
-        &a.model,
-        &a.data,
-        &a.quant.options(),
-        mode(a.on_chain),
+        &c.model,
+        &c.data,
+        &c.quant.options(),
+        mode(c.on_chain),
         &a.out,
     )?;
     print(&r, false)
@@ -150,19 +161,8 @@ pub(crate) fn encrypt(a: EncryptArgs) -> Result<()> {
     with --trust-host-key."
 )]
 pub(crate) struct ClaimSetupArgs {
-    /// A Keras model of the bounty's architecture (its weights are not used).
-    model: PathBuf,
-    /// The bounty's dataset file.
-    #[arg(long)]
-    data: PathBuf,
     #[command(flatten)]
-    quant: QuantArgs,
-    /// Prove accuracy inside the claim (small bounties): the claim circuit runs every record of
-    /// the dataset through the hunter's model, so the contract checks the whole statement and
-    /// pays without your approval. The circuit grows with records × model; without this flag a
-    /// claim binds a Nova accuracy proof that you check before approving (any size).
-    #[arg(long)]
-    on_chain: bool,
+    circuit: CircuitArgs,
     /// The ceremony's final key (snarkjs .zkey) over this claim circuit.
     #[arg(long, requires = "ptau")]
     zkey: Option<PathBuf>,
@@ -174,8 +174,9 @@ pub(crate) struct ClaimSetupArgs {
 }
 
 pub(crate) fn claim_setup(a: ClaimSetupArgs) -> Result<()> {
-    let quant = a.quant.options();
-    if quant.arch.is_none() && !a.quant.guard_given() {
+    let c = &a.circuit;
+    let quant = c.quant.options();
+    if quant.arch.is_none() && !c.quant.guard_given() {
         eprintln!(
             "note: pass --fa --fw --bits --guard to fix the architecture hunters must match \
              (see architecture.json)"
@@ -198,10 +199,10 @@ pub(crate) fn claim_setup(a: ClaimSetupArgs) -> Result<()> {
         );
     }
     let r = bounty::claim_setup(
-        &a.model,
-        &a.data,
+        &c.model,
+        &c.data,
         &quant,
-        mode(a.on_chain),
+        mode(c.on_chain),
         ceremony,
         &a.out,
     )?;
