@@ -12,7 +12,7 @@ use kerafold::accuracy::native_claim;
 use kerafold::claim::circuit::{
     self, ClaimCircuit, ClaimInput, ClaimMode, ClaimPublic, ClaimSpec, NUM_PUBLIC,
 };
-use kerafold::claim::groth16::{self, FrontendCircuit, R1cs};
+use kerafold::claim::groth16::{self, FrontendCircuit};
 use kerafold::claim::weights::{self, Opening};
 use kerafold::crypto::babyjubjub::SecretKey;
 use kerafold::crypto::bn254::Fr;
@@ -196,19 +196,11 @@ fn a_ciphertext_of_another_model_fails() {
 fn the_on_chain_claim_proves_and_verifies() {
     let f = fixture();
     let input = honest();
-    let circuit = ClaimCircuit {
-        spec: &f.spec,
-        public: None,
-        witness: None,
-    };
-    let t = std::time::Instant::now();
-    let r1cs = R1cs::of(&circuit).unwrap();
-    let keys = groth16::setup(&r1cs, &mut rand_core::OsRng).unwrap();
-    let setup_s = t.elapsed().as_secs_f64();
+    let keys = scenario::claim_keys(&f.spec);
     let t = std::time::Instant::now();
     let proof = circuit::prove_with_key(&f.spec, &input, &keys).unwrap();
     println!(
-        "on-chain claim, digits model x {SAMPLES} samples: {} constraints, {} public inputs; setup {setup_s:.1}s, proved in {:.1}s",
+        "on-chain claim, digits model x {SAMPLES} samples: {} constraints, {} public inputs; proved in {:.1}s",
         proof.constraints,
         input.public.inputs().len(),
         t.elapsed().as_secs_f64()

@@ -14,7 +14,6 @@ use evm::*;
 use ff::Field;
 use kerafold::accuracy::native_claim;
 use kerafold::claim::circuit::{self, ClaimInput, ClaimProof, ClaimSpec, NUM_PUBLIC};
-use kerafold::claim::groth16::{self, R1cs};
 use kerafold::claim::snarkjs::calldata;
 use kerafold::claim::solidity::verifier_source;
 use kerafold::claim::weights::{self, Encrypted, Opening};
@@ -93,15 +92,7 @@ fn fixture() -> &'static Fixture {
         assert!(threshold >= 1, "the model gets none of {SAMPLES} right");
         let spec = ClaimSpec::on_chain(arch, *data.header()).unwrap();
         assert_eq!(spec.num_public(), INPUTS);
-        let t = std::time::Instant::now();
-        let r1cs = R1cs::of(&circuit::ClaimCircuit {
-            spec: &spec,
-            public: None,
-            witness: None,
-        })
-        .unwrap();
-        let keys = groth16::setup(&r1cs, &mut rand_core::OsRng).unwrap();
-        println!("on-chain claim setup: {:.1}s", t.elapsed().as_secs_f64());
+        let keys = scenario::claim_keys(&spec);
         let hunter = |claimant: Address| {
             let key = SecretKey::random();
             let (file, _) = weights::encrypt(&opening, &host.public(), &key).unwrap();

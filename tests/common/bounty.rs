@@ -145,33 +145,41 @@ impl Scenario {
         circuit::prove_with_key(&self.spec, &self.input(claimant), self.keys()).unwrap()
     }
 
-    /// The claim circuit's Groth16 keys. A real host draws them once per bounty
-    /// (`claim::flow::Setup::create`); the tests draw them once per circuit and keep them in the
-    /// test target directory (keyed by the circuit's digest), to spend the setup time once.
+    /// The claim circuit's Groth16 keys ([`claim_keys`]).
     pub fn keys(&self) -> &Keys {
-        self.keys.get_or_init(|| self.load_or_draw_keys())
+        self.keys.get_or_init(|| claim_keys(&self.spec))
     }
+}
 
-    fn load_or_draw_keys(&self) -> Keys {
-        let r1cs = R1cs::of(&circuit::ClaimCircuit {
-            spec: &self.spec,
-            public: None,
-            witness: None,
-        })
-        .unwrap();
-        let path = self
-            .params
-            .join(format!("claim-{}.pk", &hex::encode(r1cs.digest())[..16]));
-        if let Ok(pk) = groth16::read_ark(&path) {
-            return Keys { pk };
-        }
-        let keys = groth16::setup(&r1cs, &mut rand_core::OsRng).unwrap();
-        std::fs::create_dir_all(&self.params).unwrap();
-        let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-        groth16::write_ark(&tmp, &keys.pk).unwrap();
-        std::fs::rename(&tmp, &path).unwrap();
-        keys
+/// The claim circuit's Groth16 keys for `spec`. A real host draws them once per bounty
+/// (`claim::flow::Setup::create`, or a ceremony); the tests draw them once per circuit and keep
+/// them in the test target directory (keyed by the circuit's digest), so that every test binary
+/// proving claims of one circuit spends its setup once.
+pub fn claim_keys(spec: &ClaimSpec) -> Keys {
+    let r1cs = R1cs::of(&circuit::ClaimCircuit {
+        spec,
+        public: None,
+        witness: None,
+    })
+    .unwrap();
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("kerafold-claim-params");
+    let path = dir.join(format!("claim-{}.pk", &hex::encode(r1cs.digest())[..16]));
+    if let Ok(pk) = groth16::read_ark(&path) {
+        return Keys { pk };
     }
+    let t = std::time::Instant::now();
+    let keys = groth16::setup(&r1cs, &mut rand_core::OsRng).unwrap();
+    println!(
+        "claim circuit setup ({} constraints): {:.1}s, kept in {}",
+        r1cs.num_constraints(),
+        t.elapsed().as_secs_f64(),
+        path.display()
+    );
+    std::fs::create_dir_all(&dir).unwrap();
+    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    groth16::write_ark(&tmp, &keys.pk).unwrap();
+    std::fs::rename(&tmp, &path).unwrap();
+    keys
 }
 
 /// The bounty's quantization flags for the digits model (`--fa --fw --bits --guard`), with one
