@@ -139,6 +139,22 @@ fn cids_match_ipfs_unixfs_importer() {
         };
         let dag = FileDag::from_reader(Lcg::new(vec.size), chunking).unwrap();
         check(&dag, vec, &format!("lcg {} bytes / {chunking:?}", vec.size));
+        // a verifier holding only the leaf digests and the size rebuilds the same DAG; one leaf
+        // too many or too few is refused, a changed digest changes the root
+        let mut digests: Vec<[u8; 32]> = dag.leaves.iter().map(|l| l.digest).collect();
+        let rebuilt = FileDag::from_leaf_digests(&digests, dag.size, chunking).unwrap();
+        assert_eq!(
+            rebuilt, dag,
+            "lcg {} bytes: rebuilt from the digests",
+            vec.size
+        );
+        let mut more = digests.clone();
+        more.push([0; 32]);
+        assert!(FileDag::from_leaf_digests(&more, dag.size, chunking).is_err());
+        assert!(FileDag::from_leaf_digests(&digests[1..], dag.size, chunking).is_err());
+        digests[0][0] ^= 1;
+        let changed = FileDag::from_leaf_digests(&digests, dag.size, chunking).unwrap();
+        assert_ne!(changed.cid(), dag.cid());
         if chunking == Chunking::default() && vec.size <= 3_000_000 {
             assert_eq!(cid::cid_of_bytes(&lcg_bytes(vec.size)).to_string(), vec.cid);
         }

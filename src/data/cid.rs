@@ -437,6 +437,43 @@ impl FileDag {
         Ok(Self::from_leaves(leaves, chunking))
     }
 
+    /// The DAG of a file of `size` bytes rebuilt from its leaves' digests alone — what a verifier
+    /// holds after a proof that hashed the file leaf by leaf: the leaves' lengths follow from the
+    /// size and the chunking, the nodes are re-encoded, so the root CID is the file's exactly when
+    /// every digest is its leaf's.
+    ///
+    /// # Panics
+    /// If `chunking.chunk_size` is 0 or `chunking.max_links` < 2.
+    pub fn from_leaf_digests(
+        digests: &[[u8; 32]],
+        size: u64,
+        chunking: Chunking,
+    ) -> Result<FileDag> {
+        assert!(chunking.chunk_size > 0, "chunk size must be positive");
+        assert!(chunking.max_links >= 2, "a node needs room for two links");
+        let chunk = chunking.chunk_size as u64;
+        let want = size.div_ceil(chunk).max(1);
+        if digests.len() as u64 != want {
+            return Err(Error::Invalid(format!(
+                "a file of {size} bytes has {want} leaves of up to {chunk} bytes, not {}",
+                digests.len()
+            )));
+        }
+        let leaves = digests
+            .iter()
+            .enumerate()
+            .map(|(i, d)| {
+                let offset = i as u64 * chunk;
+                Leaf {
+                    offset,
+                    len: (size - offset).min(chunk),
+                    digest: *d,
+                }
+            })
+            .collect();
+        Ok(Self::from_leaves(leaves, chunking))
+    }
+
     /// Builds the balanced layout over `leaves`.
     fn from_leaves(leaves: Vec<Leaf>, chunking: Chunking) -> FileDag {
         let size = leaves.iter().map(|l| l.len).sum();
