@@ -898,13 +898,7 @@ pub fn prove<R: RngCore + CryptoRng>(
     aux: &[Fr],
     rng: &mut R,
 ) -> Result<Proof<Bn254>> {
-    if inputs.len() != r1cs.num_inputs || aux.len() != r1cs.num_aux {
-        return Err(Error::Prover(
-            "the assignment does not fit the circuit".into(),
-        ));
-    }
-    r1cs.check(inputs, aux)
-        .map_err(|k| Error::Prover(format!("the witness does not satisfy constraint {k}")))?;
+    r1cs.check_assignment(inputs, aux)?;
     zkey.check_circuit(r1cs)?;
     let z: Vec<ArkFr> = std::iter::once(ArkFr::from(1u64))
         .chain(inputs.iter().chain(aux).map(to_ark))

@@ -633,6 +633,29 @@ pub fn verify_on_chain_claim(
         Error::Usage(m) => Error::Invalid(m),
         e => e,
     })?;
+    verified_public(
+        setup,
+        terms,
+        claimant,
+        &enc,
+        io_digest,
+        proof,
+        "these terms, this claimant and this ciphertext",
+    )
+}
+
+/// The claim's public inputs as a verifier rebuilds them — from the terms, the claimant, the
+/// ciphertext (posted with the claim in on-chain mode) and the accuracy run's digest — once the
+/// proof verifies for them under the setup's key; `what` names what they were rebuilt from.
+fn verified_public(
+    setup: &Setup,
+    terms: &Terms,
+    claimant: [u8; 20],
+    enc: &Encrypted,
+    io_digest: Fr,
+    proof: &Proof<Bn254>,
+    what: &str,
+) -> Result<ClaimPublic> {
     let public = ClaimPublic {
         cid_digest: terms.cid_digest,
         threshold: terms.threshold,
@@ -642,15 +665,15 @@ pub fn verify_on_chain_claim(
         ciphertext_hash: enc.hash,
         io_digest,
         key_hash: enc.key_hash,
-        posted: Some(circuit::Posted {
+        posted: (setup.mode == ClaimMode::OnChain).then(|| circuit::Posted {
             nonce: enc.nonce,
             ciphertext: enc.ciphertext.clone(),
         }),
     };
     if !groth16::verify(&setup.vk, &public.inputs(), proof) {
-        return Err(Error::Invalid(
-            "the claim proof does not verify under the bounty's key for these terms, this claimant and this ciphertext".into(),
-        ));
+        return Err(Error::Invalid(format!(
+            "the claim proof does not verify under the bounty's key for {what}"
+        )));
     }
     Ok(public)
 }
@@ -705,22 +728,15 @@ pub fn verify_claim(
             "the ciphertext file states another model commitment than the accuracy proof's".into(),
         ));
     }
-    let public = ClaimPublic {
-        cid_digest: terms.cid_digest,
-        threshold: terms.threshold,
-        host: terms.host,
+    let public = verified_public(
+        setup,
+        terms,
         claimant,
-        hunter: enc.hunter,
-        ciphertext_hash: enc.hash,
-        io_digest: NovaIo::from_accuracy(&acc)?.digest(),
-        key_hash: enc.key_hash,
-        posted: None,
-    };
-    if !groth16::verify(&setup.vk, &public.inputs(), proof) {
-        return Err(Error::Invalid(
-            "the claim proof does not verify under the bounty's key for these terms, this claimant, this ciphertext and this accuracy proof".into(),
-        ));
-    }
+        &enc,
+        NovaIo::from_accuracy(&acc)?.digest(),
+        proof,
+        "these terms, this claimant, this ciphertext and this accuracy proof",
+    )?;
     Ok(VerifiedClaim {
         public,
         accuracy: acc,

@@ -128,6 +128,18 @@ impl R1cs {
         }
         Ok(())
     }
+
+    /// The provers' precondition: `(inputs, aux)` fits the circuit and satisfies every row
+    /// (a clear error instead of a proof that would not verify).
+    pub fn check_assignment(&self, inputs: &[Fr], aux: &[Fr]) -> Result<()> {
+        if inputs.len() != self.num_inputs || aux.len() != self.num_aux {
+            return Err(Error::Prover(
+                "the assignment does not fit the circuit".into(),
+            ));
+        }
+        self.check(inputs, aux)
+            .map_err(|k| Error::Prover(format!("the witness does not satisfy constraint {k}")))
+    }
 }
 
 /// The assignment of `circuit`: public inputs (without the one) and witness.
@@ -207,13 +219,7 @@ pub fn prove<R: RngCore + CryptoRng>(
     aux: &[Fr],
     rng: &mut R,
 ) -> Result<Proof<Bn254>> {
-    if inputs.len() != r1cs.num_inputs || aux.len() != r1cs.num_aux {
-        return Err(Error::Prover(
-            "the assignment does not fit the circuit".into(),
-        ));
-    }
-    r1cs.check(inputs, aux)
-        .map_err(|k| Error::Prover(format!("the witness does not satisfy constraint {k}")))?;
+    r1cs.check_assignment(inputs, aux)?;
     Groth16::<Bn254>::prove(
         &keys.pk,
         Replay {
