@@ -193,6 +193,16 @@ pub struct ClaimSpec {
 }
 
 impl ClaimSpec {
+    /// The claim circuit's R1CS for this spec (no assignment): what a setup, a ceremony and a
+    /// prover all start from.
+    pub fn r1cs(&self) -> Result<super::groth16::R1cs> {
+        super::groth16::R1cs::of(&ClaimCircuit {
+            spec: self,
+            public: None,
+            witness: None,
+        })
+    }
+
     /// The spec for `arch` and a dataset with `header`, in [`ClaimMode::Approval`].
     pub fn new(arch: Architecture, header: Header) -> Self {
         let layout = Layout::new(&arch);
@@ -1088,36 +1098,30 @@ pub fn prove_with_key(
     input: &ClaimInput,
     keys: &super::groth16::Keys,
 ) -> Result<ClaimProof> {
-    let (r1cs, x, aux) = assignment(spec, input)?;
+    let r1cs = spec.r1cs()?;
+    let (x, aux) = assignment(spec, input)?;
     let proof = super::groth16::prove(keys, &r1cs, &x, &aux, &mut rand_core::OsRng)?;
     Ok(claim_proof(proof, keys.vk(), input, &r1cs))
 }
 
-/// Proves a claim with a snarkjs ceremony's key (verified by the caller:
-/// [`super::flow::Setup::proving_key`]), as [`prove_with_key`] does with arkworks keys.
+/// Proves a claim with a snarkjs ceremony's key, verified by the caller against `r1cs`, the
+/// spec's circuit ([`super::flow::Setup::proving_key`]), as [`prove_with_key`] does with
+/// arkworks keys.
 pub fn prove_with_zkey(
     spec: &ClaimSpec,
     input: &ClaimInput,
     zkey: &super::circom::ZkeyFile,
+    r1cs: &super::groth16::R1cs,
 ) -> Result<ClaimProof> {
-    let (r1cs, x, aux) = assignment(spec, input)?;
-    let proof = super::circom::prove(zkey, &r1cs, &x, &aux, &mut rand_core::OsRng)?;
-    Ok(claim_proof(proof, zkey.vk(), input, &r1cs))
+    let (x, aux) = assignment(spec, input)?;
+    let proof = super::circom::prove(zkey, r1cs, &x, &aux, &mut rand_core::OsRng)?;
+    Ok(claim_proof(proof, zkey.vk(), input, r1cs))
 }
 
-/// The claim circuit's R1CS and the input's assignment to it, whose public part must be the
-/// claim's public inputs.
-fn assignment(
-    spec: &ClaimSpec,
-    input: &ClaimInput,
-) -> Result<(super::groth16::R1cs, Vec<Fr>, Vec<Fr>)> {
-    use super::groth16::{self, R1cs};
-    let r1cs = R1cs::of(&ClaimCircuit {
-        spec,
-        public: None,
-        witness: None,
-    })?;
-    let (x, aux) = groth16::witness(&ClaimCircuit {
+/// The input's assignment to the claim circuit, whose public part must be the claim's public
+/// inputs.
+fn assignment(spec: &ClaimSpec, input: &ClaimInput) -> Result<(Vec<Fr>, Vec<Fr>)> {
+    let (x, aux) = super::groth16::witness(&ClaimCircuit {
         spec,
         public: Some(&input.public),
         witness: Some(&input.witness),
@@ -1127,7 +1131,7 @@ fn assignment(
             "the circuit's public inputs differ from the claim's".into(),
         ));
     }
-    Ok((r1cs, x, aux))
+    Ok((x, aux))
 }
 
 fn claim_proof(

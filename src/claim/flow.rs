@@ -125,15 +125,16 @@ impl Ptau {
 pub enum ClaimKey {
     /// The host's own (`claim.pk`), accepted by the hunter's choice.
     Host(Box<Keys>),
-    /// A ceremony's (`claim.zkey`), verified.
-    Ceremony(Box<ZkeyFile>),
+    /// A ceremony's (`claim.zkey`), verified against the claim circuit's R1CS (kept: the
+    /// prover needs it too).
+    Ceremony(Box<ZkeyFile>, R1cs),
 }
 
 impl ClaimKey {
     fn prove(&self, spec: &ClaimSpec, input: &ClaimInput) -> Result<ClaimProof> {
         match self {
             ClaimKey::Host(keys) => circuit::prove_with_key(spec, input, keys),
-            ClaimKey::Ceremony(z) => circuit::prove_with_zkey(spec, input, z),
+            ClaimKey::Ceremony(z, r1cs) => circuit::prove_with_zkey(spec, input, z, r1cs),
         }
     }
 }
@@ -147,32 +148,21 @@ pub struct KeyTrust<'a> {
     pub host_key: bool,
 }
 
-/// A ceremony key checked for `spec`: the key is the circuit's over `ptau`, its transcript
-/// holds, it has [`MIN_CONTRIBUTIONS`].
-fn verified_zkey(
-    spec: &ClaimSpec,
-    zkey: &Path,
-    ptau: &Ptau,
-) -> Result<(ZkeyFile, VerifiedCeremony, usize)> {
+/// A file's contents refused: a malformed or invalid value becomes an error about that file.
+fn about(path: &Path) -> impl Fn(Error) -> Error + '_ {
+    move |e| match e {
+        Error::Malformed(m) | Error::Invalid(m) => Error::format(path, m),
+        e => e,
+    }
+}
+
+/// A ceremony key (`zkey`) checked for the claim circuit `r1cs`: the key is the circuit's over
+/// `ptau`, its transcript holds, it has [`MIN_CONTRIBUTIONS`].
+fn verified_zkey(r1cs: &R1cs, zkey: &Path, ptau: &Ptau) -> Result<(ZkeyFile, VerifiedCeremony)> {
     let bytes = std::fs::read(zkey).map_err(|e| Error::io(zkey, e))?;
-    let z = circom::read_zkey(&bytes).map_err(|e| match e {
-        Error::Malformed(m) => Error::format(zkey, m),
-        e => e,
-    })?;
-    let r1cs = R1cs::of(&circuit::ClaimCircuit {
-        spec,
-        public: None,
-        witness: None,
-    })?;
-    let points = ceremony::read_ptau(&ptau.bytes, z.domain_size).map_err(|e| match e {
-        Error::Malformed(m) => Error::format(&ptau.path, m),
-        e => e,
-    })?;
-    let at = |e: Error| match e {
-        Error::Invalid(m) => Error::format(zkey, m),
-        e => e,
-    };
-    let v = ceremony::verify_ceremony(&z, &r1cs, &points).map_err(at)?;
+    let z = circom::read_zkey(&bytes).map_err(about(zkey))?;
+    let points = ceremony::read_ptau(&ptau.bytes, z.domain_size).map_err(about(&ptau.path))?;
+    let v = ceremony::verify_ceremony(&z, r1cs, &points).map_err(about(zkey))?;
     if v.contributions.len() < MIN_CONTRIBUTIONS {
         return Err(Error::format(
             zkey,
@@ -182,7 +172,7 @@ fn verified_zkey(
             ),
         ));
     }
-    Ok((z, v, r1cs.num_constraints()))
+    Ok((z, v))
 }
 
 /// A host's published claim setup (module docs), read from its directory.
@@ -227,11 +217,7 @@ impl Setup {
         dir: &Path,
     ) -> Result<SetupReport> {
         let (arch, spec) = claim_spec(model, data, mode)?;
-        let r1cs = R1cs::of(&circuit::ClaimCircuit {
-            spec: &spec,
-            public: None,
-            witness: None,
-        })?;
+        let r1cs = spec.r1cs()?;
         let keys = groth16::setup(&r1cs, &mut rand_core::OsRng)?;
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
         let key = dir.join("claim.pk");
@@ -261,7 +247,8 @@ impl Setup {
         dir: &Path,
     ) -> Result<SetupReport> {
         let (arch, spec) = claim_spec(model, data, mode)?;
-        let (z, verified, constraints) = verified_zkey(&spec, zkey, ptau)?;
+        let r1cs = spec.r1cs()?;
+        let (z, verified) = verified_zkey(&r1cs, zkey, ptau)?;
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
         let key = dir.join("claim.zkey");
         if std::fs::canonicalize(zkey).ok() != std::fs::canonicalize(&key).ok() {
@@ -271,7 +258,7 @@ impl Setup {
             arch: &arch,
             header: *data.header(),
             spec: &spec,
-            constraints,
+            constraints: r1cs.num_constraints(),
             vk: z.vk(),
             key: KeySource::Ceremony,
         };
@@ -299,10 +286,7 @@ impl Setup {
             .map_err(|e| Error::format(&arch_path, format!("malformed architecture: {e}")))?;
         let vk_path = dir.join("verification_key.json");
         let vk: super::snarkjs::VkJson = read_json(&vk_path, "a verification key")?;
-        let vk = vk.to_ark().map_err(|e| match e {
-            Error::Invalid(m) => Error::format(&vk_path, m),
-            e => e,
-        })?;
+        let vk = vk.to_ark().map_err(about(&vk_path))?;
         let me = Self {
             dir: dir.to_path_buf(),
             arch,
@@ -353,8 +337,8 @@ impl Setup {
                         self.dir.display()
                     ))
                 })?;
-                let (z, _) = self.verify_ceremony(ptau)?;
-                Ok(ClaimKey::Ceremony(Box::new(z)))
+                let (z, r1cs, _) = self.verify_ceremony(ptau)?;
+                Ok(ClaimKey::Ceremony(Box::new(z), r1cs))
             }
             KeySource::Host if !trust.host_key => Err(Error::Usage(format!(
                 "the setup in {} holds a proving key the host drew alone (claim.pk): nobody can check it, and a subverted key can leak your weights through the proof. Ask the host for a ceremony key (kerafold claim-setup --zkey), or pass --trust-host-key if you trust the host with them",
@@ -384,7 +368,8 @@ impl Setup {
     /// proving with it: the key is this claim circuit's (built here from the setup's
     /// architecture, not read from anywhere), every contribution checks, there are at least
     /// [`MIN_CONTRIBUTIONS`], and it is the key of the published `verification_key.json`.
-    pub fn verify_ceremony(&self, ptau: &Ptau) -> Result<(ZkeyFile, VerifiedCeremony)> {
+    /// Returns the key, the circuit it was checked against, and the ceremony.
+    pub fn verify_ceremony(&self, ptau: &Ptau) -> Result<(ZkeyFile, R1cs, VerifiedCeremony)> {
         if self.key != KeySource::Ceremony {
             return Err(Error::Usage(format!(
                 "the setup in {} has no ceremony: its key (claim.pk) was drawn by the host alone",
@@ -392,14 +377,15 @@ impl Setup {
             )));
         }
         let path = self.dir.join("claim.zkey");
-        let (z, v, _) = verified_zkey(&self.spec()?, &path, ptau)?;
+        let r1cs = self.spec()?.r1cs()?;
+        let (z, v) = verified_zkey(&r1cs, &path, ptau)?;
         if z.vk() != &self.vk {
             return Err(Error::format(
                 &path,
                 "the ceremony key does not belong to the setup's verification_key.json",
             ));
         }
-        Ok((z, v))
+        Ok((z, r1cs, v))
     }
 
     fn check_accuracy_proof(&self, proof: &AccuracyProof) -> Result<()> {
@@ -436,12 +422,7 @@ fn claim_spec(
 /// The claim circuit a ceremony runs over, for `model`'s architecture and `data`'s header:
 /// write it with [`circom::write_r1cs`] for snarkjs (`kerafold claim-circuit`).
 pub fn claim_r1cs(model: &QuantizedModel, data: &Dataset, mode: ClaimMode) -> Result<R1cs> {
-    let (_, spec) = claim_spec(model, data, mode)?;
-    R1cs::of(&circuit::ClaimCircuit {
-        spec: &spec,
-        public: None,
-        witness: None,
-    })
+    claim_spec(model, data, mode)?.1.r1cs()
 }
 
 /// What a setup publishes besides its proving key.
@@ -545,7 +526,8 @@ pub fn parse_address(s: &str) -> Result<[u8; 20]> {
         .ok_or_else(|| Error::Usage(format!("'{s}' is not a 20-byte hex address")))
 }
 
-/// The hunter's side: proves a claim for `terms` with the host's proving key. Checks before
+/// The hunter's side: proves a claim for `terms` with the setup's proving key, as `trust`
+/// accepts it ([`Setup::proving_key`]). Checks before
 /// proving everything a verifier will check, so a claim that could not be paid is refused with a
 /// message that says why.
 pub fn prove_claim(
@@ -574,7 +556,8 @@ pub fn prove_claim(
 }
 
 /// The hunter's side of an on-chain-accuracy bounty: proves the claim, running the decrypted
-/// model on every record of `data` (whose CID must be the terms'), with the host's proving key.
+/// model on every record of `data` (whose CID must be the terms'), with the setup's proving key
+/// as `trust` accepts it.
 pub fn prove_on_chain_claim(
     setup: &Setup,
     terms: &Terms,
@@ -586,10 +569,10 @@ pub fn prove_on_chain_claim(
 ) -> Result<ClaimProof> {
     setup.require(ClaimMode::OnChain)?;
     let enc = encrypted_for(setup, terms, ciphertext)?;
-    if crate::data::cid::cid_of_bytes(data.as_bytes()).digest != terms.cid_digest {
+    let cid = crate::data::cid::cid_of_bytes(data.as_bytes());
+    if cid.digest != terms.cid_digest {
         return Err(Error::Usage(format!(
-            "the dataset file is not the bounty's: its CID is {}, the bounty's {}",
-            crate::data::cid::cid_of_bytes(data.as_bytes()),
+            "the dataset file is not the bounty's: its CID is {cid}, the bounty's {}",
             terms.cid()
         )));
     }
@@ -614,6 +597,19 @@ fn encrypted_for(setup: &Setup, terms: &Terms, ciphertext: &CiphertextFile) -> R
     Ok(enc)
 }
 
+/// [`encrypted_for`] on a verifier's side: a claim whose ciphertext is not for this bounty does
+/// not verify.
+fn claimed_ciphertext(
+    setup: &Setup,
+    terms: &Terms,
+    ciphertext: &CiphertextFile,
+) -> Result<Encrypted> {
+    encrypted_for(setup, terms, ciphertext).map_err(|e| match e {
+        Error::Usage(m) => Error::Invalid(m),
+        e => e,
+    })
+}
+
 /// Anyone's check of an on-chain-accuracy claim, as the contract makes it: the Groth16 proof
 /// verifies under the setup's key with the public inputs rebuilt from `terms`, `claimant` and
 /// the ciphertext (posted: nonce and elements are public inputs). `io_digest` is the digest of
@@ -629,10 +625,7 @@ pub fn verify_on_chain_claim(
     claimant: [u8; 20],
 ) -> Result<ClaimPublic> {
     setup.require(ClaimMode::OnChain)?;
-    let enc = encrypted_for(setup, terms, ciphertext).map_err(|e| match e {
-        Error::Usage(m) => Error::Invalid(m),
-        e => e,
-    })?;
+    let enc = claimed_ciphertext(setup, terms, ciphertext)?;
     verified_public(
         setup,
         terms,
@@ -701,17 +694,7 @@ pub fn verify_claim(
     params_dir: &Path,
 ) -> Result<VerifiedClaim> {
     setup.require(ClaimMode::Approval)?;
-    let enc = ciphertext.parse()?;
-    if enc.arch.digest() != setup.arch.digest() {
-        return Err(Error::Invalid(
-            "the ciphertext's model architecture is not the bounty's".into(),
-        ));
-    }
-    if enc.host != terms.host {
-        return Err(Error::Invalid(
-            "the weights are encrypted to another key than the bounty host's".into(),
-        ));
-    }
+    let enc = claimed_ciphertext(setup, terms, ciphertext)?;
     setup.check_accuracy_proof(accuracy)?;
     let acc = accuracy::verify_accuracy(
         accuracy,

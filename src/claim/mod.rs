@@ -7,7 +7,8 @@
 //!   ark-groth16;
 //! - [`snarkjs`] and [`solidity`]: exports for snarkjs and the EVM;
 //! - [`circom`]: circom's and snarkjs' binary files (`.r1cs`, `.wtns`, `.zkey`) for a phase-2
-//!   ceremony over the claim circuit, and proving with the ceremony's key;
+//!   ceremony over the claim circuit, and proving with the ceremony's key; [`ceremony`]: the
+//!   ceremony's check (transcript, and the key against the circuit and the powers of tau);
 //! - [`flow`]: the host's setup, the bounty's terms, and every check of a claim before it is
 //!   approved or its weights decrypted.
 

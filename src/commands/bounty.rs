@@ -310,7 +310,7 @@ display_as_json!(VerifyCeremonyReport);
 
 /// Verifies a setup's ceremony key over a powers of tau, as `claim` does before proving.
 pub fn verify_ceremony(setup: &Path, ptau: &Ptau) -> Result<VerifyCeremonyReport> {
-    let (_, ceremony) = Setup::read(setup)?.verify_ceremony(ptau)?;
+    let (_, _, ceremony) = Setup::read(setup)?.verify_ceremony(ptau)?;
     Ok(VerifyCeremonyReport {
         setup: setup.to_path_buf(),
         verified: true,

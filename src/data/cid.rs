@@ -253,6 +253,15 @@ pub struct Chunking {
     pub max_links: usize,
 }
 
+impl Chunking {
+    /// # Panics
+    /// If `chunk_size` is 0 or `max_links` < 2.
+    fn assert_valid(&self) {
+        assert!(self.chunk_size > 0, "chunk size must be positive");
+        assert!(self.max_links >= 2, "a node needs room for two links");
+    }
+}
+
 impl Default for Chunking {
     /// IPFS' defaults: [`CHUNK_SIZE`], [`MAX_LINKS`].
     fn default() -> Self {
@@ -414,8 +423,7 @@ impl FileDag {
     /// # Panics
     /// If `chunking.chunk_size` is 0 or `chunking.max_links` < 2.
     pub fn from_reader(mut r: impl Read, chunking: Chunking) -> std::io::Result<FileDag> {
-        assert!(chunking.chunk_size > 0, "chunk size must be positive");
-        assert!(chunking.max_links >= 2, "a node needs room for two links");
+        chunking.assert_valid();
         let mut leaves = Vec::new();
         let mut buf = vec![0u8; chunking.chunk_size];
         let mut offset = 0u64;
@@ -449,8 +457,7 @@ impl FileDag {
         size: u64,
         chunking: Chunking,
     ) -> Result<FileDag> {
-        assert!(chunking.chunk_size > 0, "chunk size must be positive");
-        assert!(chunking.max_links >= 2, "a node needs room for two links");
+        chunking.assert_valid();
         let chunk = chunking.chunk_size as u64;
         let want = size.div_ceil(chunk).max(1);
         if digests.len() as u64 != want {

@@ -33,14 +33,6 @@ impl PtauArgs {
     }
 }
 
-fn mode(on_chain: bool) -> ClaimMode {
-    if on_chain {
-        ClaimMode::OnChain
-    } else {
-        ClaimMode::Approval
-    }
-}
-
 /// What a bounty's claim circuit is built for.
 #[derive(Args)]
 pub(crate) struct CircuitArgs {
@@ -57,6 +49,16 @@ pub(crate) struct CircuitArgs {
     /// claim binds a Nova accuracy proof that you check before approving (any size).
     #[arg(long)]
     on_chain: bool,
+}
+
+impl CircuitArgs {
+    fn mode(&self) -> ClaimMode {
+        if self.on_chain {
+            ClaimMode::OnChain
+        } else {
+            ClaimMode::Approval
+        }
+    }
 }
 
 #[derive(Args)]
@@ -76,13 +78,7 @@ pub(crate) struct ClaimCircuitArgs {
 
 pub(crate) fn claim_circuit(a: ClaimCircuitArgs) -> Result<()> {
     let c = &a.circuit;
-    let r = bounty::claim_circuit(
-        &c.model,
-        &c.data,
-        &c.quant.options(),
-        mode(c.on_chain),
-        &a.out,
-    )?;
+    let r = bounty::claim_circuit(&c.model, &c.data, &c.quant.options(), c.mode(), &a.out)?;
     print(&r, false)
 }
 
@@ -198,14 +194,7 @@ pub(crate) fn claim_setup(a: ClaimSetupArgs) -> Result<()> {
              a public bounty takes a ceremony's key (--zkey, see kerafold claim-circuit)"
         );
     }
-    let r = bounty::claim_setup(
-        &c.model,
-        &c.data,
-        &quant,
-        mode(c.on_chain),
-        ceremony,
-        &a.out,
-    )?;
+    let r = bounty::claim_setup(&c.model, &c.data, &quant, c.mode(), ceremony, &a.out)?;
     eprintln!(
         "publish these files for hunters and verifiers: {}",
         r.files
