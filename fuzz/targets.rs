@@ -431,6 +431,9 @@ fn proof_file(data: &[u8]) {
     let Ok(p) = AnyProof::from_bytes(data, Path::new("fuzz.proof")) else {
         return;
     };
+    if let AnyProof::Combined(c) = &p {
+        let _ = kerafold::accuracy::shards::join(&c.shards);
+    }
     for arch in fixture_archs() {
         match &p {
             AnyProof::Inference(p) => {
@@ -438,6 +441,11 @@ fn proof_file(data: &[u8]) {
             }
             AnyProof::Accuracy(p) => {
                 let _ = Accuracy::derive::<Fr>(arch, &p.claim);
+            }
+            AnyProof::Combined(c) => {
+                for p in &c.shards {
+                    let _ = Accuracy::derive::<Fr>(arch, &p.claim);
+                }
             }
         }
     }

@@ -10,8 +10,10 @@ use std::path::Path;
 pub enum AnyProof {
     /// An inference proof.
     Inference(crate::inference::InferenceProof),
-    /// An accuracy proof.
+    /// An accuracy proof (of a whole dataset, or one shard).
     Accuracy(crate::accuracy::AccuracyProof),
+    /// Shard accuracy proofs combined (`kerafold combine`).
+    Combined(crate::accuracy::CombinedProof),
 }
 
 impl AnyProof {
@@ -28,6 +30,9 @@ impl AnyProof {
                 path,
                 crate::accuracy::ACCURACY,
             )?)),
+            Some(crate::accuracy::shards::COMBINED) => Ok(AnyProof::Combined(
+                crate::accuracy::CombinedProof::from_bytes(bytes, path)?,
+            )),
             Some(k) => Err(Error::format(path, format!("unknown proof kind '{k}'"))),
             None => Err(Error::format(path, "the proof file has no kind")),
         }
@@ -60,14 +65,17 @@ mod tests {
         // version 2 committed tensors as one sponge: its proofs are not this kerafold's
         let e = AnyProof::from_bytes(br#"{"format":"kerafold-proof","version":2}"#, p).unwrap_err();
         assert!(e.to_string().contains("version 2 is not supported"), "{e}");
+        // version 3 hashed an accuracy proof's dataset as one leaf, without shards
+        let e = AnyProof::from_bytes(br#"{"format":"kerafold-proof","version":3}"#, p).unwrap_err();
+        assert!(e.to_string().contains("version 3 is not supported"), "{e}");
         let e = AnyProof::from_bytes(
-            br#"{"format":"kerafold-proof","version":3,"kind":"other"}"#,
+            br#"{"format":"kerafold-proof","version":4,"kind":"other"}"#,
             p,
         )
         .unwrap_err();
         assert!(e.to_string().contains("unknown proof kind"), "{e}");
         let e = AnyProof::from_bytes(
-            br#"{"format":"kerafold-proof","version":3,"kind":"accuracy","claim":{}}"#,
+            br#"{"format":"kerafold-proof","version":4,"kind":"accuracy","claim":{}}"#,
             p,
         )
         .unwrap_err();

@@ -4,7 +4,9 @@
 mod common;
 
 use common::{fixture_file, scratch_dir, Format};
-use kerafold::accuracy::{prove_accuracy, verify_accuracy, AccuracyCheck, AccuracyProof};
+use kerafold::accuracy::{
+    prove_accuracy, prove_shard, verify_accuracy, AccuracyCheck, AccuracyProof, ShardSpec,
+};
 use kerafold::data::cid::cid_of_bytes;
 use kerafold::data::Dataset;
 use kerafold::model::{self, QuantizedModel};
@@ -278,16 +280,19 @@ fn datasets_that_do_not_fit_are_clear_errors() {
             other.map(|p| p.0.claim.correct)
         ),
     }
-    // a file larger than one IPFS chunk
-    let big: Vec<u8> = (0..3000 * 64).map(|i| (i % 17) as u8).collect();
-    let labels: Vec<u8> = (0..3000).map(|i| (i % 10) as u8).collect();
-    let big = Dataset::pack(&big, &labels, &[8, 8, 1], 10, 4).unwrap();
+    // leaves that would cut records: a leaf size that is not a power of two, or below a record
     let q = digits_model(&data);
-    match prove_accuracy(&q, &big, &[], &params, &mut |_| {}) {
-        Err(Error::Usage(m)) => assert!(m.contains("one IPFS chunk"), "{m}"),
-        other => panic!(
-            "expected a size error, got {:?}",
-            other.map(|p| p.0.claim.correct)
-        ),
+    for chunk_size in [100, 64, 3 << 16] {
+        let shard = ShardSpec {
+            samples: 0..data.len(),
+            chunk_size,
+        };
+        match prove_shard(&q, &data, &[], &shard, &params, &mut |_| {}) {
+            Err(Error::Usage(m)) => assert!(m.contains("leaves hold whole records"), "{m}"),
+            other => panic!(
+                "expected a leaf size error, got {:?}",
+                other.map(|p| p.0.claim.correct)
+            ),
+        }
     }
 }

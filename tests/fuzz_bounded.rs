@@ -620,6 +620,8 @@ fn write_seed_corpus() {
         "00".into(),
     );
     put("proof_file", "digits-accuracy.proof", &pretty(&acc));
+    let combined = accuracy::CombinedProof::combine(vec![acc.clone()]).unwrap();
+    put("proof_file", "digits-combined.proof", &pretty(&combined));
     put("snark", "mlp.bin", &hex::decode(&proof.snark).unwrap());
     let arch_m = Architecture::compile(&mlp.0).unwrap();
     put("architecture", "mlp.json", &pretty(&arch_m));

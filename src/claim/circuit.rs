@@ -104,10 +104,13 @@ pub struct IoLayout {
     pub model: usize,
     /// Index of the correct-prediction count.
     pub correct: usize,
+    /// Index of the chain of finished leaves (zero throughout for a file of one leaf).
+    pub leaves: usize,
 }
 
 impl IoLayout {
-    /// The accuracy IVC's state: `[sample index, SHA hi, SHA lo, model commitment, correct]`.
+    /// The accuracy IVC's state: `[sample index, SHA hi, SHA lo, model commitment, correct,
+    /// leaf chain]`.
     pub const ACCURACY: IoLayout = IoLayout {
         arity: crate::accuracy::ARITY,
         samples: 0,
@@ -115,6 +118,7 @@ impl IoLayout {
         sha_lo: 2,
         model: 3,
         correct: 4,
+        leaves: 5,
     };
 }
 
@@ -146,6 +150,11 @@ impl NovaIo {
 
     /// The public IO of an accuracy proof with this claim, as its verifier derives it.
     pub fn from_accuracy(claim: &crate::accuracy::AccuracyClaim) -> Result<Self> {
+        if !claim.is_whole() || !claim.leaves.is_empty() {
+            return Err(Error::Usage(
+                "a bounty claim binds one accuracy proof of a whole dataset of one IPFS chunk: sharded or multi-leaf proofs cannot be claimed yet".into(),
+            ));
+        }
         let (z0, zn) = crate::accuracy::public_io::<Fr>(claim)?;
         Ok(Self {
             num_steps: claim.samples as u64,
@@ -218,7 +227,7 @@ impl ClaimSpec {
     /// The spec of an on-chain-accuracy claim ([`ClaimMode::OnChain`]): the dataset must fit the
     /// model (as for an accuracy proof).
     pub fn on_chain(arch: Architecture, header: Header) -> Result<Self> {
-        crate::accuracy::AccuracyArch::new(arch.clone(), header)?;
+        crate::accuracy::AccuracyArch::new(arch.clone(), header, crate::data::cid::CHUNK_SIZE)?;
         Ok(Self {
             mode: ClaimMode::OnChain,
             ..Self::new(arch, header)
@@ -615,6 +624,9 @@ impl FrontendCircuit for ClaimCircuit<'_> {
             z0(io.sha_hi).enforce_eq(&mut ns, "sha_hi", &Lc::constant(h0[0]));
             z0(io.sha_lo).enforce_eq(&mut ns, "sha_lo", &Lc::constant(h0[1]));
             z0(io.model).enforce_eq(&mut ns, "model", zn(io.model));
+            // a file of one leaf: no leaf is finished (the spec refuses larger files)
+            z0(io.leaves).enforce_eq(&mut ns, "leaves0", &Lc::constant(Fr::ZERO));
+            zn(io.leaves).enforce_eq(&mut ns, "leaves_n", &Lc::constant(Fr::ZERO));
             zn(io.samples).enforce_eq(&mut ns, "all_samples", &count);
             io_vars[0].enforce_eq(&mut ns, "num_steps", &count);
         }
@@ -680,8 +692,10 @@ fn unrolled_io<CS: ConstraintSystem<Fr>>(
 ) -> Result<Vec<AllocatedNum<Fr>>, SynthesisError> {
     let unsat = |m: String| SynthesisError::Unsatisfiable(m);
     let header = &spec.header;
-    let arch =
-        Arc::new(AccuracyArch::new(spec.arch.clone(), *header).map_err(|e| unsat(e.to_string()))?);
+    let arch = Arc::new(
+        AccuracyArch::new(spec.arch.clone(), *header, crate::data::cid::CHUNK_SIZE)
+            .map_err(|e| unsat(e.to_string()))?,
+    );
     let count = header.count as usize;
     let samples = match w {
         None => None,
@@ -714,6 +728,7 @@ fn unrolled_io<CS: ConstraintSystem<Fr>>(
         constant("sha_hi0", h0[0])?,
         constant("sha_lo0", h0[1])?,
         chain.clone(),
+        zero.clone(),
         zero.clone(),
     ];
     let mut z = z0.clone();

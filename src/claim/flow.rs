@@ -29,6 +29,7 @@ use super::weights::{self, CiphertextFile, Encrypted, Opening};
 use crate::accuracy::{self, AccuracyArch, AccuracyCheck, AccuracyClaim, AccuracyProof};
 use crate::crypto::babyjubjub::{Point, SecretKey};
 use crate::crypto::bn254::Fr;
+use crate::data::cid::CHUNK_SIZE;
 use crate::data::dataset::{Dataset, Header};
 use crate::fold::{fe_hex, Architecture};
 use crate::model::QuantizedModel;
@@ -411,7 +412,14 @@ fn claim_spec(
     mode: ClaimMode,
 ) -> Result<(Architecture, ClaimSpec)> {
     let arch = Architecture::compile(model)?;
-    AccuracyArch::new(arch.clone(), *data.header())?;
+    AccuracyArch::new(arch.clone(), *data.header(), CHUNK_SIZE)?;
+    if data.header().file_len() > CHUNK_SIZE as u64 {
+        return Err(Error::Usage(format!(
+            "the dataset file is {} bytes: a bounty claim covers a dataset of one IPFS chunk (up to {CHUNK_SIZE} bytes, {} samples of this shape); larger datasets are proven (and sharded) with prove-accuracy, but their claims are not supported yet",
+            data.header().file_len(),
+            CHUNK_SIZE / data.header().record_size() - 1
+        )));
+    }
     let spec = match mode {
         ClaimMode::Approval => ClaimSpec::new(arch.clone(), *data.header()),
         ClaimMode::OnChain => ClaimSpec::on_chain(arch.clone(), *data.header())?,

@@ -45,6 +45,8 @@ pub struct Prepared {
     pub graph: Option<Graph>,
     /// The integer model.
     pub model: QuantizedModel,
+    /// A model opening's commitment blindings (empty for a Keras file, or a public opening).
+    pub blinds: Vec<crate::crypto::bn254::Fr>,
     /// How calibration went, when the fixed point was calibrated.
     pub calibration: Option<Calibration>,
     /// Calibrated on the command's fallback inputs rather than on given calibration inputs.
@@ -65,14 +67,14 @@ pub struct ModelFile {
 
 enum Source {
     Keras(Graph),
-    Opening(QuantizedModel),
+    Opening(crate::claim::weights::Opening),
 }
 
 impl ModelFile {
     /// Reads a Keras file (`.keras`, `.h5`) or a model opening (`.json`).
     pub fn open(path: &Path) -> Result<Self> {
         let source = if is_model_opening(path) {
-            Source::Opening(ModelOpening::read(path)?.model)
+            Source::Opening(ModelOpening::read(path)?)
         } else {
             Source::Keras(crate::model::load(path)?)
         };
@@ -86,7 +88,7 @@ impl ModelFile {
     pub fn input_shape(&self) -> &[usize] {
         match &self.source {
             Source::Keras(g) => &g.input_shape,
-            Source::Opening(q) => &q.input_shape,
+            Source::Opening(o) => &o.model.input_shape,
         }
     }
 
@@ -96,13 +98,18 @@ impl ModelFile {
     pub fn prepare(self, quant: &QuantOptions, fallback: &[Vec<f32>]) -> Result<Prepared> {
         let path = self.path.as_path();
         let graph = match self.source {
-            Source::Opening(model) => {
+            Source::Opening(opening) => {
                 if let Some(arch_path) = &quant.arch {
-                    check_architecture(&model, path, arch_path)?;
+                    check_architecture(&opening.model, path, arch_path)?;
                 }
+                let private = opening
+                    .blinds
+                    .iter()
+                    .any(|b| !ff::Field::is_zero_vartime(b));
                 return Ok(Prepared {
                     graph: None,
-                    model,
+                    model: opening.model,
+                    blinds: if private { opening.blinds } else { vec![] },
                     calibration: None,
                     calibrated_on_fallback: false,
                 });
@@ -135,6 +142,7 @@ impl ModelFile {
         Ok(Prepared {
             graph: Some(graph),
             model,
+            blinds: vec![],
             calibration,
             calibrated_on_fallback: fallback_used,
         })

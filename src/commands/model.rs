@@ -329,6 +329,33 @@ pub struct CommitReport {
     pub commitment: String,
 }
 
+/// The commitment of a private model, with fresh blindings, written as a model opening to `out`:
+/// what every shard of its accuracy proof starts from (`kerafold commit --opening`). Quantized
+/// as `prove-accuracy` would: calibrated on `data`'s samples unless `quant` fixes it.
+pub fn commit_private(
+    path: &Path,
+    quant: &QuantOptions,
+    data: &Path,
+    out: &Path,
+) -> Result<CommitReport> {
+    let data = crate::data::Dataset::read(data)?;
+    let file = ModelFile::open(path)?;
+    data.check_input_shape(file.input_shape())?;
+    let q = file.prepare(quant, &data.inputs_f32())?.model;
+    let opening = crate::claim::weights::Opening::private(q)?;
+    let file = crate::claim::weights::ModelOpening::new(&opening)?;
+    file.write(out)?;
+    let q = &opening.model;
+    Ok(CommitReport {
+        model: q.name.clone(),
+        curve: "bn254",
+        fa: q.fp.fa,
+        fw: q.fp.fw,
+        bits: q.fp.bits,
+        commitment: file.commitment,
+    })
+}
+
 /// The commitment of a public model on `system`'s curve.
 pub fn commit(path: &Path, quant: &QuantOptions, system: System) -> Result<CommitReport> {
     let file = ModelFile::open(path)?;

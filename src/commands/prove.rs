@@ -2,7 +2,7 @@
 
 use super::model::{describe_fp, sample_of};
 use super::{file_size, ModelFile, QuantOptions};
-use crate::accuracy::{self, AccuracyClaim};
+use crate::accuracy::{self, AccuracyClaim, ShardSpec};
 use crate::claim::weights::{ModelOpening, Opening};
 use crate::data::Dataset;
 use crate::fold::{self, Progress, ProveStats, Srs, Stepping, System, Tiling, Visibility};
@@ -11,7 +11,7 @@ use crate::{Error, Result};
 use kerafold_step_circuits::spec::FixedPoint;
 use serde::Serialize;
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// What to prove with `kerafold prove`.
 pub struct ProveRequest {
@@ -189,6 +189,10 @@ pub struct ProveAccuracyRequest {
     /// For a private model: where to write the model opening (the quantized model and the
     /// commitment's blindings), which a bounty claim needs.
     pub opening: Option<PathBuf>,
+    /// Prove only shard `i` (from 1) of `n` contiguous shards of the samples.
+    pub shard: Option<(usize, usize)>,
+    /// Bytes per IPFS leaf the dataset's CID is computed with.
+    pub chunk_size: usize,
 }
 
 /// What `kerafold prove-accuracy` reports.
@@ -198,8 +202,15 @@ pub struct ProveAccuracyReport {
     pub proof: PathBuf,
     /// The dataset's CIDv1.
     pub cid: String,
-    /// Number of samples.
+    /// The shard proven (`i/n`), if the proof is one shard of several.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shard: Option<String>,
+    /// The first sample proven.
+    pub first: usize,
+    /// Number of samples proven.
     pub samples: usize,
+    /// The dataset's number of samples.
+    pub dataset_samples: usize,
     /// Number of samples the model gets right.
     pub correct: usize,
     /// The model commitment (hex, or decimal for the claim's field elements).
@@ -248,12 +259,33 @@ pub fn prove_accuracy(
     let data = Dataset::read(&req.data)?;
     let file = ModelFile::open(&req.model)?;
     data.check_input_shape(file.input_shape())?;
-    let q = file.prepare(&req.quant, &data.inputs_f32())?.model;
+    let prepared = file.prepare(&req.quant, &data.inputs_f32())?;
+    let q = prepared.model;
+    let shard = match req.shard {
+        Some((i, n)) => ShardSpec::nth(i, n, data.len())?,
+        None => ShardSpec::whole(&data),
+    };
+    let shard = ShardSpec {
+        chunk_size: req.chunk_size,
+        ..shard
+    };
     let blinds = match req.model_visibility {
         Visibility::Public => vec![],
+        Visibility::Private if !prepared.blinds.is_empty() => prepared.blinds,
+        Visibility::Private if req.shard.is_some() => {
+            return Err(Error::Usage(format!(
+                "{}: the shards of a private model must prove one commitment: write the model's \
+                 opening once (kerafold commit {} --data {} --opening OPENING.json) and prove \
+                 every shard from OPENING.json",
+                req.model.display(),
+                req.model.display(),
+                req.data.display()
+            )))
+        }
         Visibility::Private => accuracy::random_blinds(&q)?,
     };
-    let (proof, stats) = accuracy::prove_accuracy(&q, &data, &blinds, &req.params_dir, progress)?;
+    let (proof, stats) =
+        accuracy::prove_shard(&q, &data, &blinds, &shard, &req.params_dir, progress)?;
     proof.write(&req.out)?;
     if let Some(path) = &req.opening {
         let opening = Opening {
@@ -264,15 +296,20 @@ pub fn prove_accuracy(
     }
     let AccuracyClaim {
         cid,
+        first,
         samples,
         correct,
         model,
+        header,
         ..
     } = proof.claim;
     Ok(ProveAccuracyReport {
         proof: req.out.clone(),
         cid,
+        shard: req.shard.map(|(i, n)| format!("{i}/{n}")),
+        first,
         samples,
+        dataset_samples: header.count as usize,
         correct,
         model_commitment: model.commitment,
         fixed_point: q.fp,
@@ -292,11 +329,23 @@ pub fn prove_accuracy(
 
 impl fmt::Display for ProveAccuracyReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(
-            f,
-            "proved: '{}' is right on {} of {} samples of dataset {}",
-            self.model_name, self.correct, self.samples, self.cid
-        )?;
+        match &self.shard {
+            Some(shard) => writeln!(
+                f,
+                "proved shard {shard}: '{}' is right on {} of samples {}..{} of dataset {} (combine \
+                 every shard with kerafold combine)",
+                self.model_name,
+                self.correct,
+                self.first,
+                self.first + self.samples,
+                self.cid
+            )?,
+            None => writeln!(
+                f,
+                "proved: '{}' is right on {} of {} samples of dataset {}",
+                self.model_name, self.correct, self.samples, self.cid
+            )?,
+        }
         writeln!(
             f,
             "model commitment ({}): {}",
@@ -317,6 +366,51 @@ impl fmt::Display for ProveAccuracyReport {
             self.compress_s,
             self.step_constraints,
             self.proof_bytes,
+            self.proof.display()
+        )
+    }
+}
+
+/// What `kerafold combine` reports.
+#[derive(Serialize)]
+pub struct CombineReport {
+    /// The combined proof file written.
+    pub proof: PathBuf,
+    /// Number of shards.
+    pub shards: usize,
+    /// The claim the shards join into (checked again by every `verify`).
+    pub claim: AccuracyClaim,
+}
+
+/// Reads shard proofs (in any order), checks that they join into one proof of the whole dataset
+/// (contiguous, covering every sample, one model, the leaves rebuilding the CID) and writes the
+/// combined proof. The shards' SNARKs are checked by `verify`, which also repeats the join.
+pub fn combine(shards: &[PathBuf], out: &Path) -> Result<CombineReport> {
+    let proofs = shards
+        .iter()
+        .map(|p| accuracy::AccuracyProof::read(p))
+        .collect::<Result<Vec<_>>>()?;
+    let combined = accuracy::CombinedProof::combine(proofs)?;
+    combined.write(out)?;
+    Ok(CombineReport {
+        proof: out.to_path_buf(),
+        shards: combined.shards.len(),
+        claim: combined.claim,
+    })
+}
+
+impl fmt::Display for CombineReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let c = &self.claim;
+        write!(
+            f,
+            "combined {} shards: '{}' is right on {} of {} samples of dataset {} (the shards join \
+             and rebuild its CID; verify checks every shard's proof) -> {}",
+            self.shards,
+            c.model_name,
+            c.correct,
+            c.samples,
+            c.cid,
             self.proof.display()
         )
     }

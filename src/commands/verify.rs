@@ -66,10 +66,15 @@ pub struct InferenceVerified {
 pub struct AccuracyVerified {
     /// Always true: a report exists only for a proof that verified.
     pub valid: bool,
-    /// The proof kind, `accuracy`.
+    /// The proof kind, `accuracy` or `accuracy-shards`.
     pub kind: &'static str,
-    /// The verified claim.
+    /// The verified claim: the whole file's (joined from the shards), or one shard's.
     pub claim: AccuracyClaim,
+    /// Number of shard proofs verified (1 for an unsharded proof or a lone shard).
+    pub shards: usize,
+    /// The proofs cover every sample of the file, whose CID they rebuilt; false for a lone
+    /// shard (its CID and threshold need every shard: `kerafold combine`).
+    pub whole: bool,
     /// The dataset is the one named by the given CID.
     pub cid_checked: bool,
     /// Share of samples right.
@@ -82,7 +87,12 @@ pub struct AccuracyVerified {
 /// Verifies a proof file of either kind.
 pub fn verify(req: &VerifyRequest) -> Result<VerifyReport> {
     match AnyProof::read(&req.proof)? {
-        AnyProof::Accuracy(p) => verify_accuracy(&p, req).map(VerifyReport::Accuracy),
+        AnyProof::Accuracy(p) => {
+            verify_accuracy(std::slice::from_ref(&p), None, req).map(VerifyReport::Accuracy)
+        }
+        AnyProof::Combined(c) => {
+            verify_accuracy(&c.shards, Some(&c.claim), req).map(VerifyReport::Accuracy)
+        }
         AnyProof::Inference(p) => verify_inference(&p, req).map(VerifyReport::Inference),
     }
 }
@@ -136,7 +146,8 @@ fn verify_inference(
 }
 
 fn verify_accuracy(
-    proof: &accuracy::AccuracyProof,
+    proofs: &[accuracy::AccuracyProof],
+    stated: Option<&AccuracyClaim>,
     req: &VerifyRequest,
 ) -> Result<AccuracyVerified> {
     if req.input.is_some() {
@@ -146,16 +157,46 @@ fn verify_accuracy(
             req.proof.display()
         )));
     }
+    let Some(head) = proofs.first() else {
+        return Err(Error::Usage("a combined proof without shards".into()));
+    };
     let check = AccuracyCheck {
         cid: req.cid.clone(),
         min_correct: req.min_correct,
-        model: model_at(req.model.as_deref(), proof.claim.fixed_point)?,
+        model: model_at(req.model.as_deref(), head.claim.fixed_point)?,
         arch: req.arch.as_deref().map(Architecture::read).transpose()?,
     };
-    let claim = accuracy::verify_accuracy(proof, &req.params_dir, &check)?;
+    let lone_shard = stated.is_none() && !head.claim.is_whole();
+    let claim = if lone_shard {
+        if req.cid.is_some() || req.min_correct.is_some() {
+            return Err(Error::Usage(format!(
+                "{}: a shard proof of samples {}..{} of {}: the CID and the threshold are checked on all shards together (kerafold combine, then verify the combined proof)",
+                req.proof.display(),
+                head.claim.first,
+                head.claim.first + head.claim.samples,
+                head.claim.header.count
+            )));
+        }
+        accuracy::verify_one(head, &req.params_dir, &check)?;
+        head.claim.clone()
+    } else {
+        let claim = accuracy::verify_shards(proofs, &req.params_dir, &check)?;
+        if stated.is_some_and(|s| *s != claim) {
+            return Err(Error::Invalid(
+                "the combined proof's claim is not what its shards prove".into(),
+            ));
+        }
+        claim
+    };
     Ok(AccuracyVerified {
         valid: true,
-        kind: accuracy::ACCURACY,
+        kind: if stated.is_some() {
+            accuracy::shards::COMBINED
+        } else {
+            accuracy::ACCURACY
+        },
+        shards: proofs.len(),
+        whole: !lone_shard,
         cid_checked: req.cid.is_some(),
         accuracy: claim.correct as f64 / claim.samples.max(1) as f64,
         claim,
@@ -223,6 +264,26 @@ impl fmt::Display for InferenceVerified {
 impl fmt::Display for AccuracyVerified {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let c = &self.claim;
+        if !self.whole {
+            return write!(
+                f,
+                "valid shard proof: the model (labelled '{}' by the prover) is right on {} of \
+                 samples {}..{} ({} of the dataset's {})\n  dataset: {} (checked once every \
+                 shard is combined: kerafold combine)\n  model: {}, commitment {}",
+                c.model_name,
+                c.correct,
+                c.first,
+                c.first + c.samples,
+                c.samples,
+                c.header.count,
+                c.cid,
+                c.model.visibility,
+                c.model.commitment
+            );
+        }
+        if self.shards > 1 {
+            writeln!(f, "{} shard proofs verified and joined", self.shards)?;
+        }
         writeln!(
             f,
             "valid accuracy proof: the model (labelled '{}' by the prover) is right on {} of {} \

@@ -17,10 +17,11 @@ use std::path::Path;
 
 /// Format tag of proof files.
 pub const PROOF_FORMAT: &str = "kerafold-proof";
-/// Current proof file version (3: tensor commitments are chains of blocks,
+/// Current proof file version (4: accuracy proofs hash the dataset leaf by leaf and may be
+/// shards; 3: tensor commitments are chains of blocks,
 /// `kerafold_step_circuits::commit`; 2: one envelope with a kind tag, model commitments bind the
 /// architecture, private weights are proven well-formed).
-pub const PROOF_VERSION: u32 = 3;
+pub const PROOF_VERSION: u32 = 4;
 /// The accuracy proofs' format tag of version 1, recognised to say what it is.
 const V1_ACCURACY_FORMAT: &str = "kerafold-accuracy-proof";
 

@@ -49,13 +49,17 @@ enum Command {
     /// Prove a model's accuracy on a dataset file (.kfd): the correct count on exactly the file
     /// the dataset's CID names.
     ProveAccuracy(prove::ProveAccuracyArgs),
+    /// Join shard accuracy proofs (`prove-accuracy --shard I/N`) of one dataset into one proof:
+    /// checks they are contiguous, cover every sample and prove one model.
+    Combine(prove::CombineArgs),
     /// Measure proving cost against depth on synthetic models (one child process per depth).
     #[command(after_help = bench::BENCH_HELP)]
     Bench(bench::BenchArgs),
     /// One depth of `kerafold bench` (or its baseline) in this process: prints one JSON line.
     #[command(hide = true)]
     BenchRun(bench::BenchRunArgs),
-    /// Print the commitment of a public model (to publish before proving).
+    /// Print the commitment of a public model (to publish before proving), or draw a private
+    /// model's and write its opening (--opening: what the shards of its accuracy proof share).
     Commit(model::CommitArgs),
     /// Build and examine dataset files (.kfd) for accuracy proofs.
     #[command(subcommand)]
@@ -123,6 +127,7 @@ fn main() -> ExitCode {
         Command::Prove(a) => prove::prove(a),
         Command::Verify(a) => verify::verify(a),
         Command::ProveAccuracy(a) => prove::prove_accuracy(a),
+        Command::Combine(a) => prove::combine(a),
         Command::Bench(a) => bench::bench(a),
         Command::BenchRun(a) => bench::bench_run(a),
         Command::Commit(a) => model::commit(a),

@@ -70,6 +70,14 @@ pub(crate) fn run(a: RunArgs) -> Result<()> {
 pub(crate) struct CommitArgs {
     /// Keras model (.keras or legacy .h5).
     model: PathBuf,
+    /// A private model: draw the commitment's blindings and write the model opening (the
+    /// quantized model and its blindings; keep it private) here. Every shard of an accuracy
+    /// proof then proves from this file (`prove-accuracy OPENING --shard I/N`).
+    #[arg(long, requires = "data")]
+    opening: Option<PathBuf>,
+    /// The dataset (.kfd) the opening's model is calibrated on, as `prove-accuracy` would.
+    #[arg(long, requires = "opening")]
+    data: Option<PathBuf>,
     #[command(flatten)]
     quant: QuantArgs,
     #[arg(long, value_enum, default_value_t = Curve::Bn254)]
@@ -78,6 +86,9 @@ pub(crate) struct CommitArgs {
 
 pub(crate) fn commit(a: CommitArgs) -> Result<()> {
     let quant = a.quant.options();
+    if let (Some(out), Some(data)) = (&a.opening, &a.data) {
+        return print(&model::commit_private(&a.model, &quant, data, out)?, false);
+    }
     if quant.calibrates() && quant.calibrate.is_none() {
         eprintln!(
             "note: the commitment depends on the fixed-point parameters; pass --fa/--fw/--bits \

@@ -76,9 +76,11 @@ pub(crate) struct ProveArgs {
 fn progress_bar() -> (ProgressBar, impl FnMut(Progress)) {
     let bar = ProgressBar::new(0);
     bar.set_style(
-        ProgressStyle::with_template("{spinner} {msg:40} [{bar:30}] {pos}/{len} {elapsed}")
-            .expect("valid template")
-            .progress_chars("=> "),
+        ProgressStyle::with_template(
+            "{spinner} {msg:40} [{bar:30}] {pos}/{len} {elapsed}, about {eta} left",
+        )
+        .expect("valid template")
+        .progress_chars("=> "),
     );
     let b = bar.clone();
     let on = move |p: Progress| match p {
@@ -182,9 +184,87 @@ pub(crate) struct ProveAccuracyArgs {
     /// blindings) here; `encrypt-weights` needs it to claim a bounty.
     #[arg(long)]
     opening: Option<PathBuf>,
+    /// Prove only shard I of N (from 1): a contiguous range of about 1/N of the samples. Prove
+    /// every shard (on as many machines as you like), then `kerafold combine` them; a private
+    /// model's shards all prove from one model opening (`kerafold commit --opening`).
+    #[arg(long, value_name = "I/N", value_parser = parse_shard)]
+    shard: Option<(usize, usize)>,
+    /// Bytes per IPFS leaf the dataset is named with (`ipfs add --chunker size-N`); a power of
+    /// two, at least the record size.
+    #[arg(long, value_name = "BYTES", default_value_t = kerafold::data::cid::CHUNK_SIZE)]
+    chunk_size: usize,
+    /// Write progress as JSON lines on stderr (`{"event":"progress","phase":…,"done":…,
+    /// "total":…,"elapsed_s":…,"eta_s":…}`) instead of a progress bar: for drivers (ray/).
+    #[arg(long)]
+    progress_json: bool,
     /// Print a JSON summary instead of text.
     #[arg(long)]
     json: bool,
+}
+
+/// `I/N` with 1 ≤ I ≤ N.
+fn parse_shard(s: &str) -> std::result::Result<(usize, usize), String> {
+    let (i, n) = s
+        .split_once('/')
+        .ok_or_else(|| format!("'{s}' is not I/N (e.g. 2/8)"))?;
+    let i: usize = i
+        .parse()
+        .map_err(|_| format!("'{i}' is not a shard number"))?;
+    let n: usize = n
+        .parse()
+        .map_err(|_| format!("'{n}' is not a shard count"))?;
+    if i == 0 || i > n {
+        return Err(format!("shard {i}/{n}: shards are numbered 1 to {n}"));
+    }
+    Ok((i, n))
+}
+
+/// Progress as JSON lines on stderr, with the time left estimated from the folds so far.
+fn progress_json() -> impl FnMut(Progress) {
+    let start = std::time::Instant::now();
+    let mut folding: Option<std::time::Instant> = None;
+    move |p: Progress| {
+        let elapsed = start.elapsed().as_secs_f64();
+        let (phase, done, total, eta) = match p {
+            Progress::Setup => ("setup", 0, 0, None),
+            Progress::Fold { step, of, .. } => {
+                let t0 = *folding.get_or_insert_with(std::time::Instant::now);
+                let per = t0.elapsed().as_secs_f64() / step.max(1) as f64;
+                let eta = (step > 0).then(|| per * (of - step) as f64);
+                ("fold", step, of, eta)
+            }
+            Progress::Compress => ("compress", 0, 0, None),
+        };
+        eprintln!(
+            "{}",
+            serde_json::json!({
+                "event": "progress",
+                "phase": phase,
+                "done": done,
+                "total": total,
+                "elapsed_s": elapsed,
+                "eta_s": eta,
+            })
+        );
+    }
+}
+
+/// `kerafold combine`: shard proofs into one.
+#[derive(Args)]
+pub(crate) struct CombineArgs {
+    /// The shard proofs (`prove-accuracy --shard I/N`), in any order.
+    #[arg(required = true)]
+    shards: Vec<PathBuf>,
+    /// Combined proof file to write.
+    #[arg(short = 'o', long = "out")]
+    out: PathBuf,
+    /// Print a JSON summary instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+pub(crate) fn combine(a: CombineArgs) -> Result<()> {
+    print(&prove::combine(&a.shards, &a.out)?, a.json)
 }
 
 pub(crate) fn prove_accuracy(a: ProveAccuracyArgs) -> Result<()> {
@@ -197,10 +277,17 @@ pub(crate) fn prove_accuracy(a: ProveAccuracyArgs) -> Result<()> {
         params_dir: a.params.dir(),
         out: a.out,
         opening: a.opening,
+        shard: a.shard,
+        chunk_size: a.chunk_size,
     };
-    let (bar, mut on) = progress_bar();
-    let report = prove::prove_accuracy(&req, &mut on);
-    bar.finish_and_clear();
+    let report = if a.progress_json {
+        prove::prove_accuracy(&req, &mut progress_json())
+    } else {
+        let (bar, mut on) = progress_bar();
+        let report = prove::prove_accuracy(&req, &mut on);
+        bar.finish_and_clear();
+        report
+    };
     print(&report?, a.json)?;
     if req.opening.is_none() && req.model_visibility == Visibility::Private && !a.json {
         eprintln!(

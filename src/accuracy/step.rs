@@ -1,0 +1,572 @@
+//! The accuracy step circuit: one fold per sample (module docs of [`super`]).
+
+use super::{pack_state, AccuracyArch, ARITY};
+use crate::data::sha256;
+use kerafold_step_circuits::field::pow2;
+use kerafold_step_circuits::packing::{self, Packed};
+use kerafold_step_circuits::poseidon::{hash_gadget, hash_narrow_gadget};
+use kerafold_step_circuits::spec::Op;
+use kerafold_step_circuits::step::alloc_num as alloc;
+use kerafold_step_circuits::wellformed;
+use kerafold_step_circuits::{step as slot_gadget, Field};
+use nova_snark::frontend::gadgets::sha256::sha256_compression_function;
+use nova_snark::frontend::gadgets::uint32::UInt32;
+use nova_snark::frontend::num::AllocatedNum;
+use nova_snark::frontend::{
+    AllocatedBit, Boolean, ConstraintSystem, LinearCombination, SynthesisError,
+};
+use nova_snark::traits::circuit::StepCircuit;
+use sha2::{Digest, Sha256};
+use std::sync::Arc;
+
+/// Everything the prover knows at one fold.
+#[derive(Clone, Debug)]
+pub struct SampleWitness<F> {
+    /// The sample's record bytes.
+    pub record: Vec<u8>,
+    /// The packed weights of every model step (its active slot).
+    pub weights: Arc<Vec<Packed<F>>>,
+    /// The model chain's blinding at every step.
+    pub blinds: Arc<Vec<F>>,
+}
+
+/// The accuracy step circuit.
+#[derive(Clone, Debug)]
+pub struct SampleStep<F: Field> {
+    /// The model architecture and dataset header.
+    pub arch: Arc<AccuracyArch>,
+    /// The weights are private: each step proves them well-formed
+    /// ([`kerafold_step_circuits::wellformed`]).
+    pub private_weights: bool,
+    /// The prover's witness (`None` for the circuit's shape).
+    pub witness: Option<Arc<SampleWitness<F>>>,
+}
+
+impl<F: Field> SampleStep<F> {
+    /// The circuit without a witness.
+    pub fn shape(arch: Arc<AccuracyArch>, private_weights: bool) -> Self {
+        Self {
+            arch,
+            private_weights,
+            witness: None,
+        }
+    }
+
+    /// The digest that keys this circuit's parameters: architecture, header and whether the
+    /// weights are checked.
+    pub fn digest(&self) -> [u8; 32] {
+        Sha256::new()
+            .chain_update(b"kerafold accuracy circuit")
+            .chain_update(self.arch.digest())
+            .chain_update([u8::from(self.private_weights)])
+            .finalize()
+            .into()
+    }
+}
+
+/// Allocates `lc` (with value `v`) as a number: one constraint.
+fn num_of<F: Field, CS: ConstraintSystem<F>>(
+    mut cs: CS,
+    lc: LinearCombination<F>,
+    v: Option<F>,
+) -> Result<AllocatedNum<F>, SynthesisError> {
+    let n = AllocatedNum::alloc(cs.namespace(|| "v"), || {
+        v.ok_or(SynthesisError::AssignmentMissing)
+    })?;
+    cs.enforce(|| "eq", |_| lc, |l| l + CS::one(), |l| l + n.get_variable());
+    Ok(n)
+}
+
+/// Decomposes a 128-bit half of the SHA state into its four words (big-endian words, each
+/// big-endian bits, as the SHA gadget takes them).
+pub(crate) fn unpack_half<F: Field, CS: ConstraintSystem<F>>(
+    mut cs: CS,
+    half: &AllocatedNum<F>,
+) -> Result<Vec<UInt32>, SynthesisError> {
+    let v = half.get_value().map(|f| {
+        let r = f.to_repr();
+        u128::from_le_bytes(r.as_ref()[..16].try_into().expect("16 bytes"))
+    });
+    // bit i (LSB first) of the 128-bit value
+    let bits = (0..128)
+        .map(|i| {
+            AllocatedBit::alloc(
+                cs.namespace(|| format!("b{i}")),
+                v.map(|v| (v >> i) & 1 == 1),
+            )
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    cs.enforce(
+        || "recompose",
+        |lc| {
+            bits.iter().enumerate().fold(lc, |lc, (i, b)| {
+                lc + (pow2::<F>(i as u32), b.get_variable())
+            })
+        },
+        |lc| lc + CS::one(),
+        |lc| lc + half.get_variable(),
+    );
+    // word k (k = 0 most significant) holds bits 32·(3−k) .. 32·(4−k)
+    Ok((0..4)
+        .map(|k| {
+            let lo = 32 * (3 - k);
+            let be: Vec<Boolean> = (lo..lo + 32)
+                .rev()
+                .map(|i| Boolean::from(bits[i].clone()))
+                .collect();
+            UInt32::from_bits_be(&be)
+        })
+        .collect())
+}
+
+/// Packs four words (big-endian) into a 128-bit number.
+pub(crate) fn pack_half<F: Field, CS: ConstraintSystem<F>>(
+    cs: CS,
+    words: &[UInt32],
+) -> Result<AllocatedNum<F>, SynthesisError> {
+    let mut lc = LinearCombination::zero();
+    let mut val = Some(F::ZERO);
+    for (k, w) in words.iter().enumerate() {
+        let bits = w.clone().into_bits_be();
+        for (j, b) in bits.iter().enumerate() {
+            let pos = 32 * (3 - k as u32) + (31 - j as u32);
+            lc = lc + &b.lc(CS::one(), pow2::<F>(pos));
+            val = match (val, b.get_value()) {
+                (Some(acc), Some(bit)) => Some(if bit { acc + pow2::<F>(pos) } else { acc }),
+                _ => None,
+            };
+        }
+    }
+    num_of(cs, lc, val)
+}
+
+impl<F: Field> StepCircuit<F> for SampleStep<F> {
+    fn arity(&self) -> usize {
+        ARITY
+    }
+
+    fn synthesize<CS: ConstraintSystem<F>>(
+        &self,
+        cs: &mut CS,
+        z: &[AllocatedNum<F>],
+    ) -> Result<Vec<AllocatedNum<F>>, SynthesisError> {
+        let arch = &self.arch.model;
+        let header = &self.arch.header;
+        let w = self.witness.as_deref();
+        let fp = arch.fp;
+        let r = self.arch.record_size();
+        let (z_i, z_hi, z_lo, z_model, z_correct, z_leaves) =
+            (&z[0], &z[1], &z[2], &z[3], &z[4], &z[5]);
+
+        // --- the record as bits (byte order as in the file, bits most significant first)
+        // features and label are witness bits; the record's padding is zero by the file format,
+        // so it enters the hash as constants (a file with other padding is not a dataset file)
+        let used = header.features() + 1;
+        let mut bytes_be: Vec<Vec<Boolean>> = Vec::with_capacity(r);
+        for k in 0..r {
+            if k >= used {
+                bytes_be.push(vec![Boolean::constant(false); 8]);
+                continue;
+            }
+            let byte = w.map(|w| w.record[k]);
+            let bits = (0..8)
+                .map(|j| {
+                    AllocatedBit::alloc(
+                        cs.namespace(|| format!("rec{k}_{j}")),
+                        byte.map(|b| (b >> (7 - j)) & 1 == 1),
+                    )
+                    .map(Boolean::from)
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            bytes_be.push(bits);
+        }
+        let byte_lc = |k: usize| -> (LinearCombination<F>, Option<u8>) {
+            let mut lc = LinearCombination::zero();
+            for (j, b) in bytes_be[k].iter().enumerate() {
+                lc = lc + &b.lc(CS::one(), F::from(1u64 << (7 - j)));
+            }
+            (lc, w.map(|w| w.record[k]))
+        };
+
+        // --- a record that starts a leaf finishes the previous one (module docs of `leaves`)
+        let [hi_in, lo_in, leaves_next] = if self.arch.multi_leaf() {
+            let slots_per_leaf = self.arch.chunk_size / self.arch.header.record_size();
+            let low_bits = slots_per_leaf.trailing_zeros() as usize;
+            leaf_boundary(cs, low_bits, z_i, z_hi, z_lo, z_leaves)?
+        } else {
+            [z_hi.clone(), z_lo.clone(), z_leaves.clone()]
+        };
+
+        // --- SHA-256 over the record's blocks
+        let mut state = unpack_half(cs.namespace(|| "sha_hi"), &hi_in)?;
+        state.extend(unpack_half(cs.namespace(|| "sha_lo"), &lo_in)?);
+        for blk in 0..r / 64 {
+            let bits: Vec<Boolean> = bytes_be[blk * 64..(blk + 1) * 64]
+                .iter()
+                .flatten()
+                .cloned()
+                .collect();
+            state =
+                sha256_compression_function(cs.namespace(|| format!("sha{blk}")), &bits, &state)?;
+        }
+        let hi_next = pack_half(cs.namespace(|| "sha_hi_next"), &state[..4])?;
+        let lo_next = pack_half(cs.namespace(|| "sha_lo_next"), &state[4..])?;
+
+        // --- features and label
+        let s = u32::from(header.scale_shift);
+        let n_feat = header.features();
+        let mut x = Vec::with_capacity(n_feat);
+        for (k, byte_bits) in bytes_be.iter().enumerate().take(n_feat) {
+            // byte·2^(fa−s), or the byte's top bits for ⌊byte / 2^(s−fa)⌋
+            let (lc, v) = if fp.fa >= s {
+                let (lc, b) = byte_lc(k);
+                let m = pow2::<F>(fp.fa - s);
+                (
+                    LinearCombination::zero() + (m, &lc),
+                    b.map(|b| F::from(b as u64) * m),
+                )
+            } else {
+                let drop = (s - fp.fa) as usize;
+                let mut lc = LinearCombination::zero();
+                for (j, b) in byte_bits[..8usize.saturating_sub(drop)].iter().enumerate() {
+                    lc = lc + &b.lc(CS::one(), F::from(1u64 << (7 - drop - j)));
+                }
+                (lc, w.map(|w| F::from((w.record[k] >> drop) as u64)))
+            };
+            x.push(num_of(cs.namespace(|| format!("x{k}")), lc, v)?);
+        }
+        let (label_lc, label_v) = byte_lc(n_feat);
+
+        // --- the model, layer after layer as wires
+        let zero = alloc(cs, "zero", Some(F::ZERO))?;
+        cs.enforce(
+            || "zero is zero",
+            |l| l + zero.get_variable(),
+            |l| l + CS::one(),
+            |l| l,
+        );
+        let seed_value = crate::fold::commit::model_seed::<F>(arch);
+        let seed = alloc(cs, "model_seed", Some(seed_value))?;
+        cs.enforce(
+            || "model seed is the architecture's",
+            |l| l + seed.get_variable(),
+            |l| l + CS::one(),
+            |l| l + (seed_value, CS::one()),
+        );
+        let mut cur = x;
+        let mut saved: Option<Vec<AllocatedNum<F>>> = None;
+        let mut class = None;
+        let mut chain = seed;
+        for (i, desc) in arch.steps.iter().enumerate() {
+            let slot = &arch.slots[desc.slot];
+            let mut ns = cs.namespace(|| format!("step{i}"));
+            let (wl, bl) = packing::packed_lens(&slot.op, &fp);
+            let wa = (0..wl)
+                .map(|j| alloc(&mut ns, &format!("w{j}"), w.map(|w| w.weights[i].w[j])))
+                .collect::<Result<Vec<_>, _>>()?;
+            let ba = (0..bl)
+                .map(|j| alloc(&mut ns, &format!("b{j}"), w.map(|w| w.weights[i].b[j])))
+                .collect::<Result<Vec<_>, _>>()?;
+            let blind = alloc(&mut ns, "blind", w.map(|w| w.blinds[i]))?;
+            // model chain link: H_narrow(prev, blind, H(this step's packed weights) or 0)
+            let d = if wl + bl > 0 {
+                let all: Vec<_> = wa.iter().chain(&ba).cloned().collect();
+                hash_gadget(ns.namespace(|| "digest"), &all)?
+            } else {
+                zero.clone()
+            };
+            chain = hash_narrow_gadget(ns.namespace(|| "chain"), &[chain, blind, d])?;
+            if self.private_weights && wl + bl > 0 {
+                wellformed::enforce(&mut ns.namespace(|| "wf"), &slot.op, &wa, &ba, &fp)?;
+            }
+
+            let n_in = slot.raw_input_len();
+            let mut xin = cur.clone();
+            xin.resize(n_in, zero.clone());
+            if desc.save_input {
+                saved = Some(cur.clone());
+            }
+            let skip = match slot.op {
+                Op::Add { n } => saved.as_ref().map(|s| {
+                    let mut s = s.clone();
+                    s.resize(n, zero.clone());
+                    s
+                }),
+                _ => None,
+            };
+            let out = slot_gadget(
+                &mut ns.namespace(|| "op"),
+                &slot.op,
+                &slot.act,
+                &slot.views,
+                &xin,
+                skip.as_deref(),
+                &wa,
+                &ba,
+                &fp,
+            )?;
+            if let Op::Add { .. } = slot.op {
+                saved = None;
+            }
+            if let Some(idx) = out.argmax {
+                class = Some(idx);
+            }
+            cur = out.y[..desc.n_out.min(out.y.len())].to_vec();
+        }
+        let class = class
+            .ok_or_else(|| SynthesisError::Unsatisfiable("the model has no ArgMax step".into()))?;
+        cs.enforce(
+            || "model_commitment",
+            |l| l + chain.get_variable(),
+            |l| l + CS::one(),
+            |l| l + z_model.get_variable(),
+        );
+
+        // --- correct += [class = label]
+        let diff_v = match (class.get_value(), label_v) {
+            (Some(c), Some(l)) => Some(c - F::from(l as u64)),
+            _ => None,
+        };
+        let eq = AllocatedBit::alloc(cs.namespace(|| "eq"), diff_v.map(|d| d.is_zero().into()))?;
+        let inv = alloc(
+            cs,
+            "inv",
+            diff_v.map(|d| Option::<F>::from(d.invert()).unwrap_or(F::ZERO)),
+        )?;
+        // diff·inv = 1 − eq and diff·eq = 0
+        cs.enforce(
+            || "eq_inv",
+            |l| l + class.get_variable() - &label_lc,
+            |l| l + inv.get_variable(),
+            |l| l + CS::one() - eq.get_variable(),
+        );
+        cs.enforce(
+            || "eq_zero",
+            |l| l + class.get_variable() - &label_lc,
+            |l| l + eq.get_variable(),
+            |l| l,
+        );
+        let correct_next = num_of(
+            cs.namespace(|| "correct_next"),
+            LinearCombination::zero() + z_correct.get_variable() + eq.get_variable(),
+            z_correct
+                .get_value()
+                .zip(eq.get_value())
+                .map(|(c, e)| c + F::from(e as u64)),
+        )?;
+        let i_next = num_of(
+            cs.namespace(|| "i_next"),
+            LinearCombination::zero() + z_i.get_variable() + CS::one(),
+            z_i.get_value().map(|v| v + F::ONE),
+        )?;
+        Ok(vec![
+            i_next,
+            hi_next,
+            lo_next,
+            z_model.clone(),
+            correct_next,
+            leaves_next,
+        ])
+    }
+}
+
+/// Bits of the slot number: sample counts are `u32`.
+const SLOT_BITS: usize = 32;
+
+/// The leaf hand-over before sample `z_i`'s record (slot `z_i + 1`): `β = [slot·R ≡ 0 mod
+/// chunk]`, i.e. the slot's low `low_bits = log2(chunk / R)` bits are zero (the slot is
+/// range-checked to 32 bits). With `β` the finished leaf's state `(z_hi, z_lo)` is absorbed into the leaf chain and
+/// the record is hashed from the IV; without, the state and the chain go on. Returns the state
+/// to hash the record from (its two halves) and the next chain.
+fn leaf_boundary<F: Field, CS: ConstraintSystem<F>>(
+    cs: &mut CS,
+    low_bits: usize,
+    z_i: &AllocatedNum<F>,
+    z_hi: &AllocatedNum<F>,
+    z_lo: &AllocatedNum<F>,
+    z_leaves: &AllocatedNum<F>,
+) -> Result<[AllocatedNum<F>; 3], SynthesisError> {
+    let mut cs = cs.namespace(|| "leaf");
+    let slot_v = z_i.get_value().map(|v| v + F::ONE);
+    let slot_u = slot_v.map(|v| {
+        let r = v.to_repr();
+        u64::from_le_bytes(r.as_ref()[..8].try_into().expect("8 bytes"))
+    });
+    let bits = (0..SLOT_BITS)
+        .map(|k| {
+            AllocatedBit::alloc(
+                cs.namespace(|| format!("slot{k}")),
+                slot_u.map(|s| (s >> k) & 1 == 1),
+            )
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    cs.enforce(
+        || "slot = z_i + 1",
+        |lc| {
+            bits.iter().enumerate().fold(lc, |lc, (k, b)| {
+                lc + (pow2::<F>(k as u32), b.get_variable())
+            })
+        },
+        |lc| lc + CS::one(),
+        |lc| lc + z_i.get_variable() + CS::one(),
+    );
+    // β = 1 − [any of the low bits is set]: low = Σ bits, β·low = 0, low·inv = 1 − β
+    let low_lc = |lc: LinearCombination<F>| {
+        bits[..low_bits]
+            .iter()
+            .fold(lc, |lc, b| lc + b.get_variable())
+    };
+    let low_v = slot_u.map(|s| F::from((s & ((1u64 << low_bits) - 1)).count_ones() as u64));
+    let beta = AllocatedBit::alloc(cs.namespace(|| "beta"), low_v.map(|l| l.is_zero().into()))?;
+    let inv = alloc(
+        &mut cs,
+        "low_inverse",
+        low_v.map(|l| Option::<F>::from(l.invert()).unwrap_or(F::ZERO)),
+    )?;
+    cs.enforce(
+        || "beta_low",
+        |lc| lc + beta.get_variable(),
+        low_lc,
+        |lc| lc,
+    );
+    cs.enforce(
+        || "low_inv",
+        low_lc,
+        |lc| lc + inv.get_variable(),
+        |lc| lc + CS::one() - beta.get_variable(),
+    );
+    let iv = pack_state::<F>(&sha256::IV);
+    let absorbed = hash_narrow_gadget(
+        cs.namespace(|| "chain"),
+        &[z_leaves.clone(), z_hi.clone(), z_lo.clone()],
+    )?;
+    let iv_lc = |v: F| LinearCombination::zero() + (v, CS::one());
+    let hi = select(&mut cs, "hi", &beta, z_hi, iv_lc(iv[0]), Some(iv[0]))?;
+    let lo = select(&mut cs, "lo", &beta, z_lo, iv_lc(iv[1]), Some(iv[1]))?;
+    let chain = select(
+        &mut cs,
+        "chain_next",
+        &beta,
+        z_leaves,
+        LinearCombination::zero() + absorbed.get_variable(),
+        absorbed.get_value(),
+    )?;
+    Ok([hi, lo, chain])
+}
+
+/// `x + β·(target − x)`: `target` if `β`, else `x` (one constraint).
+fn select<F: Field, CS: ConstraintSystem<F>>(
+    cs: &mut CS,
+    name: &str,
+    beta: &AllocatedBit,
+    x: &AllocatedNum<F>,
+    target: LinearCombination<F>,
+    target_v: Option<F>,
+) -> Result<AllocatedNum<F>, SynthesisError> {
+    let v = match (beta.get_value(), x.get_value(), target_v) {
+        (Some(b), Some(x), Some(t)) => Some(if b { t } else { x }),
+        _ => None,
+    };
+    let out = alloc(cs, name, v)?;
+    cs.enforce(
+        || format!("{name}_select"),
+        |lc| lc + beta.get_variable(),
+        |lc| lc + &target - x.get_variable(),
+        |lc| lc + out.get_variable() - x.get_variable(),
+    );
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::accuracy::leaves::leaf_chain;
+    use crate::accuracy::Fr;
+    use ff::Field as _;
+    use kerafold_step_circuits::cs::TamperCs;
+
+    /// Slots per leaf: 2^LOW.
+    const LOW: usize = 2;
+    const ST: [u32; 8] = [1, 2, 3, 4, 5, 6, 7, 8];
+
+    /// Runs the hand-over before sample `i` from state `ST` and chain `c`; returns the outputs.
+    fn run(cs: &mut TamperCs<Fr>, i: u64, c: Fr) -> [Fr; 3] {
+        let [hi, lo] = pack_state::<Fr>(&ST);
+        let mut num = |name: &str, v: Fr| alloc(cs, name, Some(v)).unwrap();
+        let (zi, zh, zl, zc) = (
+            num("z_i", Fr::from(i)),
+            num("z_hi", hi),
+            num("z_lo", lo),
+            num("z_c", c),
+        );
+        leaf_boundary(cs, LOW, &zi, &zh, &zl, &zc)
+            .unwrap()
+            .map(|n| n.get_value().unwrap())
+    }
+
+    #[test]
+    fn a_leaf_is_finished_exactly_before_a_slot_that_starts_one() {
+        let c = Fr::from(7u64);
+        let iv = pack_state::<Fr>(&sha256::IV);
+        let st = pack_state::<Fr>(&ST);
+        for i in 0..12u64 {
+            let mut cs = TamperCs::new();
+            let out = run(&mut cs, i, c);
+            assert!(cs.is_satisfied(), "{:?}", cs.which_is_unsatisfied());
+            if (i + 1) % (1 << LOW) == 0 {
+                // the chain absorbs the finished state; the record starts from the IV
+                let chained = kerafold_step_circuits::poseidon::hash_narrow(&[c, st[0], st[1]]);
+                assert_eq!(out, [iv[0], iv[1], chained], "sample {i}");
+                assert_eq!(
+                    leaf_chain::<Fr>(Fr::ZERO, &[ST]),
+                    kerafold_step_circuits::poseidon::hash_narrow(&[Fr::ZERO, st[0], st[1]])
+                );
+            } else {
+                assert_eq!(out, [st[0], st[1], c], "sample {i}");
+            }
+        }
+    }
+
+    /// The ways a prover could hide or invent a leaf boundary each break a named constraint.
+    #[test]
+    fn tampered_hand_overs_fail_their_constraint() {
+        let c = Fr::from(7u64);
+        let expect = |i: u64, overrides: &[(&str, Fr)], constraint: &str| {
+            let mut cs = TamperCs::new();
+            for (path, v) in overrides {
+                cs.override_value(*path, *v);
+            }
+            run(&mut cs, i, c);
+            assert!(
+                cs.unused_overrides().is_empty(),
+                "{:?}",
+                cs.unused_overrides()
+            );
+            assert_eq!(cs.which_is_unsatisfied(), Some(constraint), "sample {i}");
+        };
+        let st = pack_state::<Fr>(&ST);
+        // at a boundary (slot 4): skipping the hand-over (β = 0, state and chain carried on)
+        expect(
+            3,
+            &[
+                ("leaf/beta/boolean", Fr::ZERO),
+                ("leaf/hi/num", st[0]),
+                ("leaf/lo/num", st[1]),
+                ("leaf/chain_next/num", c),
+            ],
+            "leaf/low_inv",
+        );
+        // inside a leaf (slot 3): restarting from the IV to drop the bytes hashed so far
+        expect(2, &[("leaf/beta/boolean", Fr::ONE)], "leaf/beta_low");
+        // claiming another slot through its bits
+        expect(
+            2,
+            &[("leaf/slot0/boolean", Fr::ZERO)],
+            "leaf/slot = z_i + 1",
+        );
+        // a restart from another state, or a chain that skips the finished leaf
+        expect(3, &[("leaf/hi/num", st[0])], "leaf/hi_select");
+        expect(3, &[("leaf/chain_next/num", c)], "leaf/chain_next_select");
+        expect(2, &[("leaf/lo/num", Fr::ONE)], "leaf/lo_select");
+    }
+}

@@ -1,0 +1,322 @@
+//! Accuracy proofs of a dataset spanning several IPFS leaves, proven in shards and combined
+//! (docs/DESIGN.md §6.3): the CLI flow, and every way of tampering with the combined proof —
+//! removing, repeating, reordering or swapping a shard, a shard of another model, a shard over
+//! other records than it declares, a forged leaf — fails with an error naming the shard.
+//! Release mode. The model is the small `mlp` fixture (16 features: 64-byte records) and the
+//! leaves are 256 bytes (`--chunk-size`, as `ipfs add --chunker size-256`), so 16 samples span
+//! five leaves; the Ray test (`tests/ray_shards.rs`) proves a file over IPFS' default 256 KiB
+//! leaves.
+
+mod common;
+
+use common::{scratch_dir, Format};
+use kerafold::accuracy::{prove_shard, AccuracyProof, CombinedProof, ShardSpec};
+use kerafold::claim::weights::ModelOpening;
+use kerafold::data::cid::{Chunking, FileDag, MAX_LINKS};
+use kerafold::data::Dataset;
+use std::path::Path;
+use std::process::{Command, Output};
+
+const CHUNK: usize = 256;
+
+fn kerafold(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_kerafold"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn ok(o: &Output) -> serde_json::Value {
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    serde_json::from_slice(&o.stdout).unwrap_or(serde_json::Value::Null)
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// `kerafold verify` of `combined` exits 1 and names `shard` (and `what`).
+fn refused(
+    combined: &CombinedProof,
+    dir: &Path,
+    params: &Path,
+    cid: &str,
+    name: &str,
+    what: &[&str],
+) {
+    let path = dir.join(format!("{name}.json"));
+    combined.write(&path).unwrap();
+    let o = kerafold(&["verify", s(&path), "--cid", cid, "--params-dir", s(params)]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{name}: {err}");
+    for w in what {
+        assert!(err.contains(w), "{name}: '{w}' not in: {err}");
+    }
+    println!("{name}: refused: {}", err.trim());
+}
+
+#[test]
+fn sharded_proofs_of_a_multi_leaf_file_combine_and_every_tampering_names_the_shard() {
+    let params = scratch_dir("shards-params");
+    let dir = scratch_dir("shards");
+    let model = common::model_path("mlp", Format::Keras);
+    let x: Vec<u8> = (0..16 * 16).map(|k| (k * 37 % 251) as u8).collect();
+    let labels: Vec<u8> = (0..16).map(|i| (i * 7 % 10) as u8).collect();
+    let data = Dataset::pack(&x, &labels, &[16], 10, 8).unwrap();
+    let data_path = dir.join("data.kfd");
+    data.write(&data_path).unwrap();
+    assert_eq!(data.header().record_size(), 64);
+    let cid = FileDag::from_reader(
+        data.as_bytes(),
+        Chunking {
+            chunk_size: CHUNK,
+            max_links: MAX_LINKS,
+        },
+    )
+    .unwrap()
+    .cid()
+    .to_string();
+    let chunk = CHUNK.to_string();
+
+    // one commitment for every shard of the private model
+    let opening = dir.join("opening.json");
+    ok(&kerafold(&[
+        "commit",
+        s(&model),
+        "--data",
+        s(&data_path),
+        "--opening",
+        s(&opening),
+    ]));
+    // without it, a private model's shard is refused with the way out
+    let o = kerafold(&[
+        "prove-accuracy",
+        s(&model),
+        "--data",
+        s(&data_path),
+        "--shard",
+        "1/3",
+        "-o",
+        s(&dir.join("x.json")),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--opening"));
+
+    let mut shard_files = vec![];
+    let mut correct = 0;
+    for i in 1..=3 {
+        let out = dir.join(format!("shard-{i}.json"));
+        let o = kerafold(&[
+            "prove-accuracy",
+            s(&opening),
+            "--data",
+            s(&data_path),
+            "--shard",
+            &format!("{i}/3"),
+            "--chunk-size",
+            &chunk,
+            "-o",
+            s(&out),
+            "--params-dir",
+            s(&params),
+            "--progress-json",
+            "--json",
+        ]);
+        let v = ok(&o);
+        // progress lines for drivers, with a time-left estimate once a fold is measured
+        let events: Vec<serde_json::Value> = String::from_utf8_lossy(&o.stderr)
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect();
+        assert!(events
+            .iter()
+            .any(|e| e["phase"] == "fold" && e["eta_s"].is_f64()));
+        assert_eq!(v["shard"], format!("{i}/3"));
+        println!(
+            "shard {i}/3: samples {}..+{}, {} right, folding {:.1}s, compression {:.1}s",
+            v["first"], v["samples"], v["correct"], v["fold_s"], v["compress_s"]
+        );
+        correct += v["correct"].as_u64().unwrap();
+        shard_files.push(out);
+    }
+    // a lone shard verifies as a shard; its CID and threshold need every shard
+    let o = kerafold(&["verify", s(&shard_files[1]), "--params-dir", s(&params)]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("valid shard proof"));
+    let o = kerafold(&[
+        "verify",
+        s(&shard_files[1]),
+        "--cid",
+        &cid,
+        "--params-dir",
+        s(&params),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("kerafold combine"));
+
+    // combined in any order; the combined proof verifies against the CID and the count
+    let combined_path = dir.join("combined.json");
+    let v = ok(&kerafold(&[
+        "combine",
+        s(&shard_files[2]),
+        s(&shard_files[0]),
+        s(&shard_files[1]),
+        "-o",
+        s(&combined_path),
+        "--json",
+    ]));
+    assert_eq!(v["shards"], 3);
+    assert_eq!(v["claim"]["correct"].as_u64(), Some(correct));
+    assert_eq!(
+        v["claim"]["leaves"].as_array().unwrap().len(),
+        4,
+        "5 leaves"
+    );
+    let v = ok(&kerafold(&[
+        "verify",
+        s(&combined_path),
+        "--cid",
+        &cid,
+        "--min-correct",
+        &correct.to_string(),
+        "--params-dir",
+        s(&params),
+        "--json",
+    ]));
+    assert_eq!(v["valid"], true);
+    assert_eq!(v["whole"], true);
+    assert_eq!(v["shards"], 3);
+    // the file's CID with IPFS' default leaves is another file name: refused
+    let raw = kerafold::data::cid::cid_of_bytes(data.as_bytes()).to_string();
+    let o = kerafold(&[
+        "verify",
+        s(&combined_path),
+        "--cid",
+        &raw,
+        "--params-dir",
+        s(&params),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+
+    let combined = CombinedProof::read(&combined_path).unwrap();
+    let shards = combined.shards.clone();
+    let with = |list: Vec<AccuracyProof>| CombinedProof {
+        shards: list,
+        ..combined.clone()
+    };
+    refused(
+        &with(vec![shards[0].clone(), shards[2].clone()]),
+        &dir,
+        &params,
+        &cid,
+        "removed",
+        &["shard 2 of 2", "a shard is missing or out of order"],
+    );
+    refused(
+        &with(vec![shards[0].clone(), shards[1].clone()]),
+        &dir,
+        &params,
+        &cid,
+        "last removed",
+        &["the shards cover samples 0..10 of 16"],
+    );
+    refused(
+        &with(vec![
+            shards[0].clone(),
+            shards[1].clone(),
+            shards[1].clone(),
+            shards[2].clone(),
+        ]),
+        &dir,
+        &params,
+        &cid,
+        "repeated",
+        &["shard 3 of 4", "repeated or overlapping"],
+    );
+    refused(
+        &with(vec![
+            shards[1].clone(),
+            shards[0].clone(),
+            shards[2].clone(),
+        ]),
+        &dir,
+        &params,
+        &cid,
+        "reordered",
+        &["shard 1 of 3", "starts at sample 5"],
+    );
+
+    // library side: shards a cheating prover could make
+    let q = ModelOpening::read(&opening).unwrap();
+    let spec = |r: std::ops::Range<usize>| ShardSpec {
+        samples: r,
+        chunk_size: CHUNK,
+    };
+    // shard 2 of another model (other blindings: another commitment)
+    let other = kerafold::claim::weights::Opening::private(q.model.clone()).unwrap();
+    let (foreign, _) = prove_shard(
+        &other.model,
+        &data,
+        &other.blinds,
+        &spec(5..10),
+        &params,
+        &mut |_| {},
+    )
+    .unwrap();
+    refused(
+        &with(vec![shards[0].clone(), foreign, shards[2].clone()]),
+        &dir,
+        &params,
+        &cid,
+        "other model",
+        &["shard 2 of 3", "another model"],
+    );
+    // samples 6..11 proven, 5..10 declared (with the honest states of 5..10 claimed)
+    let (shifted, _) = prove_shard(
+        &q.model,
+        &data,
+        &q.blinds,
+        &spec(6..11),
+        &params,
+        &mut |_| {},
+    )
+    .unwrap();
+    let mut lying = shifted.clone();
+    lying.claim.first = 5;
+    lying.claim.sha_start = shards[1].claim.sha_start.clone();
+    lying.claim.sha_state = shards[1].claim.sha_state.clone();
+    lying.claim.leaves = shards[1].claim.leaves.clone();
+    lying.claim.leaf_chain_start = shards[1].claim.leaf_chain_start.clone();
+    lying.claim.correct = shards[1].claim.correct;
+    refused(
+        &with(vec![shards[0].clone(), lying, shards[2].clone()]),
+        &dir,
+        &params,
+        &cid,
+        "records outside the declared range",
+        &["shard 2 of 3"],
+    );
+    // a listed leaf state that the folds did not reach
+    let mut forged = shards[1].clone();
+    assert_eq!(forged.claim.leaves.len(), 1);
+    forged.claim.leaves[0] = shards[0].claim.sha_start.clone();
+    refused(
+        &with(vec![shards[0].clone(), forged, shards[2].clone()]),
+        &dir,
+        &params,
+        &cid,
+        "forged leaf",
+        &["shard 2 of 3"],
+    );
+    // a combined claim that says more than its shards
+    let mut inflated = combined.clone();
+    inflated.claim.correct += 1;
+    refused(
+        &inflated,
+        &dir,
+        &params,
+        &cid,
+        "inflated claim",
+        &["not what its shards prove"],
+    );
+}
