@@ -5,6 +5,7 @@ use crate::data::sha256;
 use kerafold_step_circuits::field::pow2;
 use kerafold_step_circuits::packing::{self, Packed};
 use kerafold_step_circuits::poseidon::{hash_gadget, hash_narrow_gadget};
+use kerafold_step_circuits::range::{add_bits, alloc_bits};
 use kerafold_step_circuits::spec::Op;
 use kerafold_step_circuits::step::alloc_num as alloc;
 use kerafold_step_circuits::wellformed;
@@ -371,7 +372,7 @@ impl<F: Field> StepCircuit<F> for SampleStep<F> {
 }
 
 /// Bits of the slot number: sample counts are `u32`.
-const SLOT_BITS: usize = 32;
+const SLOT_BITS: u32 = 32;
 
 /// The leaf hand-over before sample `z_i`'s record (slot `z_i + 1`): `β = [slot·R ≡ 0 mod
 /// chunk]`, i.e. the slot's low `low_bits = log2(chunk / R)` bits are zero (the slot is
@@ -392,21 +393,14 @@ fn leaf_boundary<F: Field, CS: ConstraintSystem<F>>(
         let r = v.to_repr();
         u64::from_le_bytes(r.as_ref()[..8].try_into().expect("8 bytes"))
     });
-    let bits = (0..SLOT_BITS)
-        .map(|k| {
-            AllocatedBit::alloc(
-                cs.namespace(|| format!("slot{k}")),
-                slot_u.map(|s| (s >> k) & 1 == 1),
-            )
-        })
-        .collect::<Result<Vec<_>, _>>()?;
+    let bits = alloc_bits(
+        &mut cs.namespace(|| "slot"),
+        slot_u.map(u128::from),
+        SLOT_BITS,
+    )?;
     cs.enforce(
         || "slot = z_i + 1",
-        |lc| {
-            bits.iter().enumerate().fold(lc, |lc, (k, b)| {
-                lc + (pow2::<F>(k as u32), b.get_variable())
-            })
-        },
+        |lc| add_bits(lc, &bits, F::ONE),
         |lc| lc + CS::one(),
         |lc| lc + z_i.get_variable() + CS::one(),
     );
@@ -559,11 +553,7 @@ mod tests {
         // inside a leaf (slot 3): restarting from the IV to drop the bytes hashed so far
         expect(2, &[("leaf/beta/boolean", Fr::ONE)], "leaf/beta_low");
         // claiming another slot through its bits
-        expect(
-            2,
-            &[("leaf/slot0/boolean", Fr::ZERO)],
-            "leaf/slot = z_i + 1",
-        );
+        expect(2, &[("leaf/slot/b0", Fr::ZERO)], "leaf/slot = z_i + 1");
         // a restart from another state, or a chain that skips the finished leaf
         expect(3, &[("leaf/hi/num", st[0])], "leaf/hi_select");
         expect(3, &[("leaf/chain_next/num", c)], "leaf/chain_next_select");
