@@ -184,9 +184,11 @@ contract Bounty {
         );
     }
 
-    /// Creates a bounty; the reward is `msg.value`. `cid` is a binary CIDv1 of codec raw with a
-    /// 32-byte SHA-256 multihash: `0x01, 0x55, 0x12, 0x20, digest[32]` (a file of one IPFS chunk,
-    /// up to 256 KiB). `(hostX, hostY)` is the host's Baby Jubjub public key, the weights'
+    /// Creates a bounty; the reward is `msg.value`. `cid` is a binary CIDv1 with a 32-byte
+    /// SHA-256 multihash: `0x01, 0x55, 0x12, 0x20, digest[32]` for a raw block (a file of one
+    /// IPFS chunk), or `0x01, 0x70, …` for a dag-pb root (a larger file; approval bounties
+    /// only: their claim circuit rebuilds the root from the leaves the accuracy proofs hashed,
+    /// an on-chain claim runs every record and covers one chunk). `(hostX, hostY)` is the host's Baby Jubjub public key, the weights'
     /// recipient: a point of the prime-order subgroup other than the identity. Claims are
     /// accepted until `deadline`; the host may approve one until `deadline + approvalWindow`
     /// (0 allowed: approve by the deadline); the approved claimant has `revealWindow` seconds
@@ -217,11 +219,11 @@ contract Bounty {
             cid.length == 36 && cid[0] == 0x01 && cid[2] == 0x12 && cid[3] == 0x20,
             "not a CIDv1 with a sha2-256 digest"
         );
-        // Accuracy proofs hash the dataset as one raw block, so a claim can only ever match a raw
-        // CID. dag-pb (0x70) roots come back when claims can prove multi-block files.
+        // The claim circuit binds the digest; which block it names (a raw leaf or a dag-pb
+        // root) follows from the dataset's length in the bounty's setup.
         require(
-            cid[1] == 0x55,
-            "CID codec is not raw (0x55): claims only prove single-block raw files, not dag-pb roots"
+            cid[1] == 0x55 || (cid[1] == 0x70 && !onChain),
+            "CID codec is not raw (0x55), or dag-pb (0x70) for an approval bounty"
         );
         // The weights are encrypted to the host key by ECDH (shared point = hunter's scalar · key).
         // With the identity or a point of order 2, 4 or 8 as key, the shared point is one of at

@@ -43,6 +43,19 @@ impl AnyProof {
         let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
         Self::from_bytes(&bytes, path)
     }
+
+    /// The shard proofs in an accuracy proof file: the one proof of a whole dataset (or a lone
+    /// shard), or every shard of a combined proof, in sample order.
+    pub fn read_accuracy(path: &Path) -> Result<Vec<crate::accuracy::AccuracyProof>> {
+        match Self::read(path)? {
+            AnyProof::Accuracy(p) => Ok(vec![p]),
+            AnyProof::Combined(c) => Ok(c.shards),
+            AnyProof::Inference(_) => Err(Error::Usage(format!(
+                "{} is an inference proof, not an accuracy proof (prove-accuracy, or combine of its shards)",
+                path.display()
+            ))),
+        }
+    }
 }
 
 #[cfg(test)]

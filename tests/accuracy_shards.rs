@@ -1,7 +1,10 @@
 //! Accuracy proofs of a dataset spanning several IPFS leaves, proven in shards and combined
 //! (docs/DESIGN.md §6.3): the CLI flow, and every way of tampering with the combined proof —
 //! removing, repeating, reordering or swapping a shard, a shard of another model, a shard over
-//! other records than it declares, a forged leaf — fails with an error naming the shard.
+//! other records than it declares, a forged leaf — fails with an error naming the shard; then
+//! the bounty claim (Groth16) over the shards, whose circuit rebuilds the dag-pb CID from the
+//! leaves, verifies, and the host's check refuses it with a shard removed or swapped, or with
+//! another (whole) proof of the same file.
 //! Release mode. The model is the small `mlp` fixture (16 features: 64-byte records) and the
 //! leaves are 256 bytes (`--chunk-size`, as `ipfs add --chunker size-256`), so 16 samples span
 //! five leaves; the Ray test (`tests/ray_shards.rs`) proves a file over IPFS' default 256 KiB
@@ -318,5 +321,139 @@ fn sharded_proofs_of_a_multi_leaf_file_combine_and_every_tampering_names_the_sha
         &cid,
         "inflated claim",
         &["not what its shards prove"],
+    );
+
+    // --- the bounty over the same file: a claim (Groth16) that binds up to 4 shard proofs of a
+    //     dataset named with 256-byte leaves (its CID a dag-pb root the circuit rebuilds)
+    let p = |f: &str| dir.join(f);
+    ok(&kerafold(&["keygen", "-o", s(&p("host.json"))]));
+    ok(&kerafold(&["keygen", "-o", s(&p("hunter.json"))]));
+    let setup = ok(&kerafold(&[
+        "claim-setup",
+        s(&model),
+        "--data",
+        s(&data_path),
+        "--max-shards",
+        "4",
+        "--chunk-size",
+        &chunk,
+        "-o",
+        s(&p("host")),
+    ]));
+    assert_eq!(setup["max_shards"], 4);
+    println!(
+        "claim circuit over 4 shards and 5 leaves: {} constraints",
+        setup["constraints"]
+    );
+    ok(&kerafold(&[
+        "encrypt-weights",
+        s(&opening),
+        "--host-key",
+        s(&p("host.pub.json")),
+        "--key",
+        s(&p("hunter.json")),
+        "-o",
+        s(&p("ct.json")),
+    ]));
+    let threshold = correct.to_string();
+    let address = format!("0x{}", "a1".repeat(20));
+    let terms = |accuracy: &Path| -> Vec<String> {
+        [
+            "--accuracy",
+            s(accuracy),
+            "--host-key",
+            s(&p("host.pub.json")),
+            "--setup",
+            s(&p("host")),
+            "--cid",
+            &cid,
+            "--threshold",
+            &threshold,
+            "--address",
+            &address,
+            "--params-dir",
+            s(&params),
+        ]
+        .iter()
+        .map(|a| a.to_string())
+        .collect()
+    };
+    let run = |head: &[&str], accuracy: &Path| {
+        let mut args: Vec<String> = head.iter().map(|a| a.to_string()).collect();
+        args.extend(terms(accuracy));
+        kerafold(&args.iter().map(String::as_str).collect::<Vec<_>>())
+    };
+    ok(&run(
+        &[
+            "claim",
+            s(&p("ct.json")),
+            "--key",
+            s(&p("hunter.json")),
+            "--trust-host-key",
+            "-o",
+            s(&p("claim")),
+        ],
+        &combined_path,
+    ));
+    let verify_claim = |accuracy: &Path| {
+        run(
+            &[
+                "verify-claim",
+                s(&p("claim")),
+                "--ciphertext",
+                s(&p("ct.json")),
+                "--json",
+            ],
+            accuracy,
+        )
+    };
+    let v = ok(&verify_claim(&combined_path));
+    assert_eq!(v["valid"], true);
+    assert_eq!(v["cid"], cid.as_str());
+    assert_eq!(v["correct"].as_u64(), Some(correct));
+    // the host checks every shard: the claim does not verify with a shard removed, or with
+    // the shards of another model (their IO is not the one the claim bound)
+    for (name, list, words) in [
+        (
+            "claim-removed",
+            vec![shards[0].clone(), shards[2].clone()],
+            vec!["shard 2 of 2"],
+        ),
+        (
+            "claim-swapped",
+            vec![shards[1].clone(), shards[0].clone(), shards[2].clone()],
+            vec!["shard 1 of 3"],
+        ),
+    ] {
+        let path = dir.join(format!("{name}.json"));
+        with(list).write(&path).unwrap();
+        let o = verify_claim(&path);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{name}: {err}");
+        for w in words {
+            assert!(err.contains(w), "{name}: '{w}' not in: {err}");
+        }
+        println!("{name}: refused: {}", err.trim());
+    }
+    // one whole proof of the same file is another IO: the claim bound the shards'
+    let whole = dir.join("whole.json");
+    ok(&kerafold(&[
+        "prove-accuracy",
+        s(&opening),
+        "--data",
+        s(&data_path),
+        "--chunk-size",
+        &chunk,
+        "-o",
+        s(&whole),
+        "--params-dir",
+        s(&params),
+    ]));
+    let o = verify_claim(&whole);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("does not verify under the bounty's key"),
+        "{err}"
     );
 }

@@ -7,15 +7,17 @@
 mod scenario;
 
 use ff::{Field, PrimeField};
+use kerafold::accuracy::{native_shard_claim, AccuracyClaim, ShardSpec};
 use kerafold::claim::circuit::IoLayout;
-use kerafold::claim::circuit::{
-    ClaimCircuit, ClaimInput, ClaimPublic, ClaimSpec, NovaIo, NUM_PUBLIC,
-};
+use kerafold::claim::circuit::{ClaimCircuit, ClaimInput, ClaimPublic, ClaimSpec, NUM_PUBLIC};
 use kerafold::claim::groth16::{self, FrontendCircuit, R1cs};
+use kerafold::claim::shards::{io_digest, ShardIos};
 use kerafold::claim::snarkjs::{self, ProofJson, VkJson};
 use kerafold::claim::weights::{self, ciphertext_hash, Layout, Opening};
 use kerafold::crypto::babyjubjub::SecretKey;
 use kerafold::crypto::bn254::{to_dec, Fr};
+use kerafold::data::cid::{cid_of_bytes, Chunking, Codec, FileDag, MAX_LINKS};
+use kerafold::fold::Visibility;
 use kerafold::fold::{self, fe_hex, System};
 use kerafold_step_circuits::cs::TamperCs;
 use kerafold_step_circuits::spec::Act;
@@ -235,10 +237,10 @@ fn forged_claims_fail() {
     let l = IoLayout::ACCURACY;
     // weights whose commitment is not the accuracy proof's
     let mut f = honest.clone();
-    f.witness.io.zn[l.model] += Fr::ONE;
-    f.witness.io.z0[l.model] += Fr::ONE;
-    f.public.io_digest = f.witness.io.digest();
-    assert_eq!(unsatisfied(&f), vec!["bind_model"]);
+    f.witness.ios[0].zn[l.model] += Fr::ONE;
+    f.witness.ios[0].z0[l.model] += Fr::ONE;
+    f.public.io_digest = io_digest(&f.witness.ios);
+    assert_eq!(unsatisfied(&f), vec!["slot0/model0", "slot0/model_n"]);
 
     // a correct count below the threshold
     let correct = s.accuracy.correct as u64;
@@ -249,18 +251,18 @@ fn forged_claims_fail() {
     // an accuracy IVC that did not start from zero correct samples, or from another hash state,
     // or skipped samples
     for (k, at_start, name) in [
-        (l.correct, true, "bind_start/correct"),
+        (l.correct, true, "slot0/correct0"),
         (l.samples, true, "bind_start/samples"),
         (l.sha_hi, true, "bind_start/sha_hi"),
-        (l.samples, false, "bind_start/all_samples"),
+        (l.samples, false, "slot0/num_steps"),
     ] {
         let mut f = honest.clone();
         if at_start {
-            f.witness.io.z0[k] += Fr::ONE;
+            f.witness.ios[0].z0[k] += Fr::ONE;
         } else {
-            f.witness.io.zn[k] -= Fr::ONE;
+            f.witness.ios[0].zn[k] -= Fr::ONE;
         }
-        f.public.io_digest = f.witness.io.digest();
+        f.public.io_digest = io_digest(&f.witness.ios);
         assert_eq!(unsatisfied(&f)[0], name, "{name}");
     }
 
@@ -299,19 +301,19 @@ fn forged_claims_fail() {
     assert_eq!(u[0], "kappa_range/recompose", "{u:?}");
 
     // natively, the same claims are refused before proving
-    let mk = |io: NovaIo, cid: [u8; 32], threshold: u64, hunter: &SecretKey| {
+    let mk = |io: ShardIos, cid: [u8; 32], threshold: u64, hunter: &SecretKey| {
         ClaimInput::new(&s.spec, &s.encrypted, hunter, io, cid, threshold, ALICE)
     };
     let cid = cid_digest();
-    assert!(mk(s.io.clone(), cid, THRESHOLD, &s.hunter).is_ok());
-    assert!(mk(s.io.clone(), cid, correct + 1, &s.hunter).is_err());
-    assert!(mk(s.io.clone(), [0; 32], THRESHOLD, &s.hunter).is_err());
-    assert!(mk(s.io.clone(), cid, THRESHOLD, &SecretKey::random()).is_err());
-    let mut io = s.io.clone();
-    io.zn[l.model] += Fr::ONE;
+    assert!(mk(s.shards.clone(), cid, THRESHOLD, &s.hunter).is_ok());
+    assert!(mk(s.shards.clone(), cid, correct + 1, &s.hunter).is_err());
+    assert!(mk(s.shards.clone(), [0; 32], THRESHOLD, &s.hunter).is_err());
+    assert!(mk(s.shards.clone(), cid, THRESHOLD, &SecretKey::random()).is_err());
+    let mut io = s.shards.clone();
+    io.ios[0].zn[l.model] += Fr::ONE;
     assert!(mk(io, cid, THRESHOLD, &s.hunter).is_err());
-    let mut io = s.io.clone();
-    io.z0[l.correct] += Fr::ONE;
+    let mut io = s.shards.clone();
+    io.ios[0].z0[l.correct] += Fr::ONE;
     assert!(mk(io, cid, THRESHOLD, &s.hunter).is_err());
     // a ciphertext file whose key hash is not the hunter's reveal key
     let mut enc = s.encrypted.clone();
@@ -320,7 +322,7 @@ fn forged_claims_fail() {
         &s.spec,
         &enc,
         &s.hunter,
-        s.io.clone(),
+        s.shards.clone(),
         cid,
         THRESHOLD,
         ALICE,
@@ -346,9 +348,9 @@ fn with_ciphertext(
     f.public.key_hash = enc.key_hash;
     if let Some(c) = commitment {
         let l = IoLayout::ACCURACY;
-        f.witness.io.z0[l.model] = c;
-        f.witness.io.zn[l.model] = c;
-        f.public.io_digest = f.witness.io.digest();
+        f.witness.ios[0].z0[l.model] = c;
+        f.witness.ios[0].zn[l.model] = c;
+        f.public.io_digest = io_digest(&f.witness.ios);
     }
     f
 }
@@ -382,7 +384,7 @@ fn a_swapped_architecture_is_bound_by_the_model_commitment() {
         &spec2,
         &file2.parse().unwrap(),
         &s.hunter,
-        s.io.clone(),
+        s.shards.clone(),
         cid_digest(),
         THRESHOLD,
         ALICE,
@@ -391,7 +393,10 @@ fn a_swapped_architecture_is_bound_by_the_model_commitment() {
     assert!(e.to_string().contains("commitment"), "{e}");
     // and in A2's claim circuit, the plaintext's chain is not the accuracy proof's commitment
     let f = with_ciphertext(s, &file2, None);
-    assert_eq!(unsatisfied_with(&spec2, &f), vec!["bind_model"]);
+    assert_eq!(
+        unsatisfied_with(&spec2, &f),
+        vec!["slot0/model0", "slot0/model_n"]
+    );
     // the unchanged architecture still satisfies it
     assert!(unsatisfied(&s.input(ALICE)).is_empty());
 }
@@ -430,7 +435,10 @@ fn wrapping_weights_in_the_plaintext_fail_the_claim_circuit() {
         "{u:?}"
     );
     // natively: the claim is refused before proving, the host's decryption refuses the model
-    let io = f.witness.io.clone();
+    let io = ShardIos {
+        ios: f.witness.ios.clone(),
+        leaves: vec![],
+    };
     assert!(ClaimInput::new(
         &s.spec,
         &file.parse().unwrap(),
@@ -446,4 +454,159 @@ fn wrapping_weights_in_the_plaintext_fail_the_claim_circuit() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("not those of an integer model"), "{e}");
+}
+
+/// Issue 15: a claim over shards of a dataset of several IPFS leaves. The digits dataset named
+/// with 1 KiB leaves (three, under a dag-pb root the circuit rebuilds from the leaf states),
+/// proven in three shards, bound by a circuit of four slots (the fourth is the canonical
+/// padding). Every forged IO below comes with its digest recomputed — a prover choosing what the
+/// claim binds — and fails the named constraint; natively, the same IO is refused before proving.
+#[test]
+fn a_claim_binds_the_shards_of_a_multi_leaf_dataset_and_forged_shards_fail() {
+    let s = scenario();
+    let data = dataset();
+    let chunk = 1024;
+    let spec = ClaimSpec::sharded(s.arch.clone(), *data.header(), 4, chunk).unwrap();
+    assert!(spec.dag_pb());
+    let commitment = fe_hex(&s.opening.commitment().unwrap());
+    let claims: Vec<AccuracyClaim> = (1..=3)
+        .map(|i| {
+            let shard = ShardSpec {
+                chunk_size: chunk,
+                ..ShardSpec::nth(i, 3, data.len()).unwrap()
+            };
+            native_shard_claim(&s.model, &data, Visibility::Private, &commitment, &shard).unwrap()
+        })
+        .collect();
+    let cid = FileDag::from_reader(
+        data.as_bytes(),
+        Chunking {
+            chunk_size: chunk,
+            max_links: MAX_LINKS,
+        },
+    )
+    .unwrap()
+    .cid();
+    assert_eq!(cid.codec, Codec::DagPb);
+    let shards = ShardIos::from_claims(&claims, 4, &spec.io).unwrap();
+    assert_eq!(shards.leaves.len(), 2, "three leaves");
+    let input = ClaimInput::new(
+        &spec,
+        &s.encrypted,
+        &s.hunter,
+        shards.clone(),
+        cid.digest,
+        THRESHOLD,
+        ALICE,
+    )
+    .unwrap();
+    assert!(unsatisfied_with(&spec, &input).is_empty());
+    let r1cs = R1cs::of(&ClaimCircuit {
+        spec: &spec,
+        public: None,
+        witness: None,
+    })
+    .unwrap();
+    let (x, w) = groth16::witness(&ClaimCircuit {
+        spec: &spec,
+        public: Some(&input.public),
+        witness: Some(&input.witness),
+    })
+    .unwrap();
+    assert_eq!(r1cs.check(&x, &w), Ok(()));
+    println!(
+        "claim circuit, 4 slots, 3 leaves: {} constraints",
+        r1cs.num_constraints()
+    );
+
+    let l = IoLayout::ACCURACY;
+    type Forge = Box<dyn Fn(&mut ShardIos)>;
+    let cases: Vec<(&str, Forge, &str)> = vec![
+        (
+            "a shard removed",
+            Box::new(|f| {
+                f.ios.remove(1);
+                f.ios.push(f.ios[2].clone());
+            }),
+            "slot1/join_samples",
+        ),
+        (
+            "two shards swapped",
+            Box::new(|f| f.ios.swap(0, 1)),
+            "bind_start/samples",
+        ),
+        (
+            "a shard repeated",
+            Box::new(|f| f.ios[2] = f.ios[1].clone()),
+            "slot2/join_samples",
+        ),
+        (
+            "a shard of another model",
+            Box::new(move |f| {
+                f.ios[1].z0[l.model] += Fr::ONE;
+                f.ios[1].zn[l.model] += Fr::ONE;
+            }),
+            "slot1/model0",
+        ),
+        (
+            "padding that counts samples",
+            Box::new(move |f| f.ios[3].zn[l.correct] = Fr::ONE),
+            "slot3/correct_le_steps/recompose",
+        ),
+        (
+            "the last shard short of the last sample",
+            Box::new(move |f| {
+                for io in &mut f.ios[2..] {
+                    io.zn[l.samples] -= Fr::ONE;
+                    if io.num_steps == 0 {
+                        io.z0[l.samples] -= Fr::ONE;
+                    } else {
+                        io.num_steps -= 1;
+                    }
+                }
+            }),
+            "bind_end",
+        ),
+        (
+            "a finished leaf the folds did not reach",
+            Box::new(|f| f.leaves[0][0] ^= 1),
+            "bind_leaves",
+        ),
+    ];
+    for (what, forge, constraint) in cases {
+        let mut f = shards.clone();
+        forge(&mut f);
+        let mut forged = input.clone();
+        forged.witness.ios = f.ios.clone();
+        forged.witness.leaves = f.leaves.clone();
+        forged.public.io_digest = io_digest(&f.ios);
+        let u = unsatisfied_with(&spec, &forged);
+        assert_eq!(
+            u.first().map(String::as_str),
+            Some(constraint),
+            "{what}: {u:?}"
+        );
+        // natively refused before proving
+        match ClaimInput::new(
+            &spec,
+            &s.encrypted,
+            &s.hunter,
+            f,
+            cid.digest,
+            THRESHOLD,
+            ALICE,
+        ) {
+            Err(e) => println!("{what}: {constraint}; natively: {e}"),
+            Ok(_) => panic!("{what}: accepted natively"),
+        }
+    }
+    // the file's name with IPFS' default leaves (a raw block) is another dataset
+    let mut f = input.clone();
+    f.public.cid_digest = cid_of_bytes(data.as_bytes()).digest;
+    let u = unsatisfied_with(&spec, &f);
+    assert!(u.iter().all(|c| c.starts_with("bind_cid/")), "{u:?}");
+    assert!(!u.is_empty());
+    // more shards than the circuit binds
+    let e = ShardIos::from_claims(&claims, 2, &spec.io).unwrap_err();
+    assert!(e.to_string().contains("at most 2"), "{e}");
 }

@@ -761,8 +761,7 @@ fn create_bounty_refuses_a_reveal_window_under_an_hour() {
 // createBounty's checks of the CID and of the host key. These need no claim proof (createBounty
 // never calls the verifier), so the bounty contract is deployed alone, over a code-less address.
 
-const NOT_RAW: &str =
-    "CID codec is not raw (0x55): claims only prove single-block raw files, not dag-pb roots";
+const NOT_RAW: &str = "CID codec is not raw (0x55), or dag-pb (0x70) for an approval bounty";
 const IDENTITY: &str = "host key is the identity (0, 1)";
 const NOT_IN_SUBGROUP: &str = "host key is not in Baby Jubjub's prime-order subgroup";
 
@@ -832,17 +831,40 @@ fn gcd(a: u64, b: u64) -> u64 {
 }
 
 #[test]
-fn create_bounty_refuses_a_dag_pb_cid() {
-    let (mut chain, bounty) = bounty_alone();
+fn create_bounty_takes_a_dag_pb_cid_for_approval_bounties_only() {
     let key = SecretKey::random().public();
-    // a dag-pb root (bafybei…, a file over 256 KiB): no accuracy proof reaches its digest
+    // a dag-pb root (bafybei…, a file over one IPFS chunk): approval claims rebuild it from the
+    // leaves their accuracy proofs hashed
     let dag_pb = Cid::dag_pb(cid_digest()).to_bytes().to_vec();
     assert_eq!(dag_pb[..4], [0x01, 0x70, 0x12, 0x20]);
-    assert_eq!(create(&mut chain, bounty, &dag_pb, &key).revert(), NOT_RAW);
-    // the raw CID is accepted
+    let (mut chain, bounty) = bounty_alone();
+    assert_eq!(create(&mut chain, bounty, &dag_pb, &key).ok().0, word(0));
     let raw = cid_bytes();
     assert_eq!(raw[..4], [0x01, 0x55, 0x12, 0x20]);
-    assert_eq!(create(&mut chain, bounty, &raw, &key).ok().0, word(0));
+    assert_eq!(create(&mut chain, bounty, &raw, &key).ok().0, word(1));
+    // an on-chain bounty runs every record in its claim: one raw block only
+    let mut chain = Chain::new();
+    // createBounty never calls the verifiers; the constructor wants code at the on-chain one
+    let on_chain_verifier = deploy_bounty(&mut chain, Address::new([0x22; 20]));
+    let bounty = chain
+        .deploy(bounty_code(Address::new([0x22; 20]), on_chain_verifier, 1))
+        .0;
+    let args =
+        |cid: &[u8], now: u64| create_args_in_mode(cid, THRESHOLD, &key, now + 1000, WINDOWS, true);
+    let now = chain.now;
+    assert_eq!(
+        chain
+            .call(HOST, bounty, CREATE, &args(&dag_pb, now), ETHER)
+            .revert(),
+        NOT_RAW
+    );
+    assert_eq!(
+        chain
+            .call(HOST, bounty, CREATE, &args(&raw, now), ETHER)
+            .ok()
+            .0,
+        word(0)
+    );
 }
 
 #[test]

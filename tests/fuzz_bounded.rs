@@ -643,6 +643,8 @@ fn write_seed_corpus() {
             constraints: 1,
             mode: kerafold::claim::circuit::ClaimMode::Approval,
             key: kerafold::claim::flow::KeySource::Host,
+            max_shards: 1,
+            chunk_size: kerafold::data::cid::CHUNK_SIZE,
         }),
     );
     struct Square;

@@ -26,7 +26,7 @@
 //! and the step circuit of the layer-by-layer proof already holds every distinct layer. Proving
 //! memory is that of one sample's pass, whatever the number of samples.
 
-use crate::data::cid::{Chunking, Cid, FileDag, CHUNK_SIZE, MAX_LINKS};
+use crate::data::cid::{Chunking, Cid, FileDag, MAX_LINKS};
 use crate::data::dataset::{Dataset, Header};
 use crate::data::sha256;
 use crate::fold::arch::Architecture;
@@ -51,7 +51,7 @@ pub mod leaves;
 pub mod shards;
 mod step;
 
-pub(crate) use step::{pack_half, unpack_half};
+pub(crate) use step::unpack_half;
 pub use step::{SampleStep, SampleWitness};
 
 pub use shards::{CombinedProof, ShardSpec};
@@ -365,9 +365,22 @@ fn parse_state(s: &str) -> Result<[u32; 8]> {
     Ok(st)
 }
 
-/// The leaf states a claim lists.
-fn parse_leaves(claim: &AccuracyClaim) -> Result<Vec<[u32; 8]>> {
+/// The leaf states a claim lists (the leaves finished by its samples, in file order).
+pub fn leaf_states(claim: &AccuracyClaim) -> Result<Vec<[u32; 8]>> {
     claim.leaves.iter().map(|s| parse_state(s)).collect()
+}
+
+/// The SHA-256 state packed into two 128-bit halves ([`pack_state`]), or `None` when a half
+/// does not fit 128 bits.
+pub(crate) fn unpack_state(halves: &[crate::crypto::bn254::Fr; 2]) -> Option<[u32; 8]> {
+    let mut st = [0u32; 8];
+    for (h, half) in halves.iter().enumerate() {
+        let v = crate::crypto::bn254::to_u128(half)?;
+        for k in 0..4 {
+            st[4 * h + k] = (v >> (96 - 32 * k)) as u32;
+        }
+    }
+    Some(st)
 }
 
 /// The BN254 scalar field accuracy proofs are over.
@@ -551,62 +564,98 @@ fn prove_with<B: Backend>(
             "the proven state differs from the reference".into(),
         ));
     }
-    let claim = AccuracyClaim {
-        model_name: model.name.clone(),
-        fixed_point: model.fp,
-        cid: cid.to_string(),
-        header,
-        chunk_size: shard.chunk_size,
-        first,
-        samples: n,
+    let claim = claim_of(
+        model,
+        data,
+        shard,
         correct,
-        sha_start: hex_state(&run.start),
-        sha_state: hex_state(&run.end),
-        leaves: run.leaves.iter().map(hex_state).collect(),
-        leaf_chain_start: fe_hex(&chain_start),
-        model: ModelClaim {
+        &cid,
+        &run,
+        &chain_start,
+        ModelClaim {
             visibility,
             commitment: fe_hex(&commitment),
         },
-    };
+    );
     Ok((
         AccuracyProof::new(ACCURACY, B::ID, &digest_arch, claim, hex::encode(snark)),
         stats,
     ))
 }
 
-/// The claim an honest accuracy proof of `model` on all of `data` makes (IPFS' default leaves),
-/// computed natively (the integer reference's count and the file's SHA-256 states), with model
-/// commitment `commitment`.
+/// The claim an honest accuracy proof of `model` (with model commitment `commitment`, hex) on
+/// every sample of `data` makes, computed natively: what its verifier derives `(z0, zn)` from.
 pub fn native_claim(
     model: &QuantizedModel,
     data: &Dataset,
     visibility: Visibility,
     commitment: &str,
 ) -> Result<AccuracyClaim> {
+    native_shard_claim(model, data, visibility, commitment, &ShardSpec::whole(data))
+}
+
+/// [`native_claim`] of one shard: the claim an honest proof of `shard` makes.
+pub fn native_shard_claim(
+    model: &QuantizedModel,
+    data: &Dataset,
+    visibility: Visibility,
+    commitment: &str,
+    shard: &ShardSpec,
+) -> Result<AccuracyClaim> {
     data.check_input_shape(&model.input_shape)?;
-    let header = *data.header();
-    AccuracyArch::new(Architecture::compile(model)?, header, CHUNK_SIZE)?;
-    let correct = reference_count(model, data, 0..data.len())?;
-    let run = leaves::hash_run(data, CHUNK_SIZE, 0..data.len());
-    Ok(AccuracyClaim {
+    AccuracyArch::new(
+        Architecture::compile(model)?,
+        *data.header(),
+        shard.chunk_size,
+    )?;
+    let range = shard.samples.clone();
+    let correct = reference_count(model, data, range.clone())?;
+    let run = leaves::hash_run(data, shard.chunk_size, range);
+    let before = leaves::hash_run(data, shard.chunk_size, 0..shard.samples.start).leaves;
+    let chain_start = leaves::leaf_chain(Fr::ZERO, &before);
+    Ok(claim_of(
+        model,
+        data,
+        shard,
+        correct,
+        &checked_cid(data, shard.chunk_size)?,
+        &run,
+        &chain_start,
+        ModelClaim {
+            visibility,
+            commitment: commitment.to_string(),
+        },
+    ))
+}
+
+/// The claim of a run over `shard` of `data` that hashed `run` from the leaf chain
+/// `chain_start` and counted `correct`.
+#[allow(clippy::too_many_arguments)]
+fn claim_of<F: PrimeField>(
+    model: &QuantizedModel,
+    data: &Dataset,
+    shard: &ShardSpec,
+    correct: usize,
+    cid: &Cid,
+    run: &leaves::HashRun,
+    chain_start: &F,
+    model_claim: ModelClaim,
+) -> AccuracyClaim {
+    AccuracyClaim {
         model_name: model.name.clone(),
         fixed_point: model.fp,
-        cid: checked_cid(data, CHUNK_SIZE)?.to_string(),
-        header,
-        chunk_size: CHUNK_SIZE,
-        first: 0,
-        samples: data.len(),
+        cid: cid.to_string(),
+        header: *data.header(),
+        chunk_size: shard.chunk_size,
+        first: shard.samples.start,
+        samples: shard.samples.len(),
         correct,
         sha_start: hex_state(&run.start),
         sha_state: hex_state(&run.end),
         leaves: run.leaves.iter().map(hex_state).collect(),
-        leaf_chain_start: fe_hex(&Fr::ZERO),
-        model: ModelClaim {
-            visibility,
-            commitment: commitment.to_string(),
-        },
-    })
+        leaf_chain_start: fe_hex(chain_start),
+        model: model_claim,
+    }
 }
 
 /// How to verify an accuracy proof.
@@ -629,7 +678,7 @@ pub fn public_io<F: Field>(claim: &AccuracyClaim) -> Result<(Vec<F>, Vec<F>)> {
     let h0 = pack_state::<F>(&parse_state(&claim.sha_start)?);
     let hn = pack_state::<F>(&parse_state(&claim.sha_state)?);
     let start: F = fe_from_hex(&claim.leaf_chain_start, "leaf chain")?;
-    let chain = leaves::leaf_chain(start, &parse_leaves(claim)?);
+    let chain = leaves::leaf_chain(start, &leaf_states(claim)?);
     let c: F = fe_from_hex(&claim.model.commitment, "model commitment")?;
     Ok((
         vec![F::from(claim.first as u64), h0[0], h0[1], c, F::ZERO, start],

@@ -14,7 +14,7 @@
 use super::leaves::{dataset_cid, leaf_chain, leaves_finished};
 use super::Fr;
 use super::{
-    check_chunk_size, header_state, hex_state, parse_leaves, parse_state, AccuracyClaim,
+    check_chunk_size, header_state, hex_state, leaf_states, parse_state, AccuracyClaim,
     AccuracyProof,
 };
 use crate::data::cid::CHUNK_SIZE;
@@ -154,7 +154,7 @@ pub fn join(proofs: &[AccuracyProof]) -> Result<AccuracyClaim> {
             .ok_or_else(|| Error::Invalid(format!("{name} has an impossible sample count")))?;
         state = c.sha_state.clone();
         correct += c.correct;
-        leaves.extend(parse_leaves(c)?);
+        leaves.extend(leaf_states(c)?);
     }
     let count = c0.header.count as usize;
     if end != count {

@@ -8,18 +8,19 @@
 //!
 //! | # | input | supplied on chain by |
 //! |---|---|---|
-//! | 0 | `cid_hi`: high 128 bits of the dataset CID's SHA-256 digest (big-endian) | the bounty |
+//! | 0 | `cid_hi`: high 128 bits of the dataset CID's SHA-256 digest (big-endian; a raw block's for a file of one IPFS leaf, the dag-pb root's for a larger one) | the bounty |
 //! | 1 | `cid_lo`: low 128 bits | the bounty |
 //! | 2 | `threshold`: the least number of correct samples | the bounty |
 //! | 3, 4 | `host_x`, `host_y`: the host's Baby Jubjub public key | the bounty |
 //! | 5 | `claimant`: the Ethereum address that submits the claim | `msg.sender` |
 //! | 6, 7 | `hunter_x`, `hunter_y`: the hunter's public key | the claim (stored) |
 //! | 8 | `ciphertext_hash`: [`super::weights::ciphertext_hash`] | the claim (stored) |
-//! | 9 | `io_digest`: [`NovaIo::digest`] of the Nova accuracy proof's public IO | the claim (stored) |
+//! | 9 | `io_digest`: [`super::shards::io_digest`] of the Nova accuracy proofs' public IO (up to [`ClaimSpec::max_shards`] shards) | the claim (stored) |
 //! | 10, 11 | `key_hash_hi`, `key_hash_lo`: high and low 128 bits of `SHA-256(κ)` | the claim (stored; `withdraw` checks κ against it) |
 //!
 //! Witness: the hunter's secret scalar `s` (251 bits), the reveal key κ, the cipher nonce, the
-//! ciphertext, and the Nova proof's public IO (`num_steps`, `z_0`, `z_n`). The circuit enforces:
+//! ciphertext, the Nova proofs' public IO (`num_steps`, `z_0`, `z_n` of each of `N` slots) and
+//! the SHA-256 states of the dataset's finished IPFS leaves. The circuit enforces:
 //!
 //! 1. `(hunter_x, hunter_y) = s·Base8`; the host key is on the curve; `K = s·host` (ECDH; `K`
 //!    never leaves the circuit);
@@ -34,17 +35,25 @@
 //!    within the guard bound, so they are an integer model's), and its model chain (nova-snark's
 //!    Poseidon, `kerafold_step_circuits::poseidon::hash_gadget`, starting from the architecture's seed
 //!    `fold::commit::model_seed`, so the architecture is bound too) equals `z_n[model]`;
-//! 5. `io_digest = chain_hash(2, [num_steps, z_0…, z_n…])`;
-//! 6. `z_n[cid_hi] = cid_hi`, `z_n[cid_lo] = cid_lo`, and `threshold ≤ z_n[correct] ≤
-//!    z_n[samples] < 2^64` (64-bit range checks);
+//! 5. `io_digest = chain_hash(2, io_1 ‖ … ‖ io_N)`, `io_k = [num_steps, z_0…, z_n…]` (for
+//!    `N = 1`, one proof's `chain_hash(2, [num_steps, z_0…, z_n…])`);
+//! 6. the `N` slots join into one accuracy run over every sample of the dataset with the model
+//!    chain of step 4 ([`super::shards::bind`]: the first starts at sample 0 in the header's
+//!    hash state, each starts where the one before ended, each counts from zero, the last ends
+//!    at the last sample); the finished leaves' states chain into the last slot's leaf chain and
+//!    with its final state rebuild the CID's digest = `(cid_hi, cid_lo)` (`file_digest`: every
+//!    leaf finished with its padding block, the dag-pb nodes over them); and `threshold ≤ Σ
+//!    correct ≤ samples`, every count below 2^64 (range checks);
 //! 7. one constraint `claimant·claimant = sq` puts the address into the R1CS (Groth16 binds every
 //!    public input anyway); a proof made for one sender fails for any other, so a copied claim
 //!    transaction is worthless.
 //!
-//! The circuit depends on the architecture (the plaintext layout) and on [`IoLayout`]; one
-//! Groth16 setup, verifier and bounty contract serve every model of that architecture.
+//! The circuit depends on the architecture (the plaintext layout), the dataset's header and
+//! chunking, [`IoLayout`] and `N`; one Groth16 setup, verifier and bounty contract serve every
+//! model of that architecture.
 
 use super::groth16::FrontendCircuit;
+use super::shards::ShardIos;
 use super::weights;
 use super::weights::{Layout, TAG_CIPHERTEXT};
 use crate::accuracy::{AccuracyArch, SampleStep, SampleWitness};
@@ -59,7 +68,7 @@ use crate::{Error, Result};
 use ff::{Field, PrimeField};
 use kerafold_step_circuits::poseidon::{hash_gadget, hash_narrow_gadget};
 use kerafold_step_circuits::wellformed;
-use nova_snark::frontend::gadgets::sha256::{sha256, sha256_compression_function};
+use nova_snark::frontend::gadgets::sha256::sha256;
 use nova_snark::frontend::num::AllocatedNum;
 use nova_snark::frontend::{Boolean, ConstraintSystem, SynthesisError};
 use nova_snark::traits::circuit::StepCircuit;
@@ -148,11 +157,13 @@ impl NovaIo {
         chain_hash(TAG_IO, &self.elements())
     }
 
-    /// The public IO of an accuracy proof with this claim, as its verifier derives it.
+    /// The public IO of an accuracy proof of a whole dataset of one IPFS leaf with this claim,
+    /// as its verifier derives it (what the on-chain circuit computes; approval claims bind
+    /// shards through [`ShardIos`]).
     pub fn from_accuracy(claim: &crate::accuracy::AccuracyClaim) -> Result<Self> {
         if !claim.is_whole() || !claim.leaves.is_empty() {
             return Err(Error::Usage(
-                "a bounty claim binds one accuracy proof of a whole dataset of one IPFS chunk: sharded or multi-leaf proofs cannot be claimed yet".into(),
+                "one accuracy run over a whole dataset of one IPFS leaf was expected".into(),
             ));
         }
         let (z0, zn) = crate::accuracy::public_io::<Fr>(claim)?;
@@ -185,6 +196,37 @@ pub enum ClaimMode {
     OnChain,
 }
 
+/// What a bounty's claim circuit is built for besides the architecture and the dataset's header:
+/// `setup.json`'s `mode`, `max_shards` and `chunk_size`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClaimShape {
+    /// Where accuracy is proven.
+    pub mode: ClaimMode,
+    /// How many shard proofs an approval-mode claim binds (1 on chain).
+    pub max_shards: usize,
+    /// Bytes per IPFS leaf of the dataset's CID.
+    pub chunk_size: usize,
+}
+
+impl ClaimShape {
+    /// An approval-mode claim over up to `max_shards` shard proofs of a dataset named with IPFS'
+    /// default chunking.
+    pub const fn approval(max_shards: usize) -> Self {
+        Self {
+            mode: ClaimMode::Approval,
+            max_shards,
+            chunk_size: crate::data::cid::CHUNK_SIZE,
+        }
+    }
+
+    /// An on-chain-accuracy claim ([`ClaimMode::OnChain`]).
+    pub const ON_CHAIN: ClaimShape = ClaimShape {
+        mode: ClaimMode::OnChain,
+        max_shards: 1,
+        chunk_size: crate::data::cid::CHUNK_SIZE,
+    };
+}
+
 /// The circuit's constants: the architecture (plaintext layout), the dataset's header (its
 /// hash's first and last blocks), where the IO holds what, and the mode.
 #[derive(Clone, Debug)]
@@ -199,6 +241,12 @@ pub struct ClaimSpec {
     pub io: IoLayout,
     /// Where accuracy is proven.
     pub mode: ClaimMode,
+    /// How many shard proofs' IO the claim binds ([`super::shards`]; 1: one whole proof).
+    pub max_shards: usize,
+    /// Bytes per IPFS leaf the dataset's CID is computed with (IPFS' default,
+    /// [`crate::data::cid::CHUNK_SIZE`], unless the host added the file with another
+    /// fixed-size chunker).
+    pub chunk_size: usize,
 }
 
 impl ClaimSpec {
@@ -221,13 +269,74 @@ impl ClaimSpec {
             header,
             io: IoLayout::ACCURACY,
             mode: ClaimMode::Approval,
+            max_shards: 1,
+            chunk_size: crate::data::cid::CHUNK_SIZE,
+        }
+    }
+
+    /// The spec of an approval-mode claim that binds up to `max_shards` shard proofs of a
+    /// dataset named with `chunk_size`-byte leaves (any size: the circuit rebuilds the CID).
+    pub fn sharded(
+        arch: Architecture,
+        header: Header,
+        max_shards: usize,
+        chunk_size: usize,
+    ) -> Result<Self> {
+        if !(1..=super::shards::MAX_SHARDS).contains(&max_shards) {
+            return Err(Error::Usage(format!(
+                "--max-shards {max_shards}: a claim binds 1 to {} shard proofs",
+                super::shards::MAX_SHARDS
+            )));
+        }
+        // the dataset must fit the model and the chunking, as for its accuracy proofs
+        AccuracyArch::new(arch.clone(), header, chunk_size)?;
+        Ok(Self {
+            max_shards,
+            chunk_size,
+            ..Self::new(arch, header)
+        })
+    }
+
+    /// The shape this spec was built for.
+    pub fn shape(&self) -> ClaimShape {
+        ClaimShape {
+            mode: self.mode,
+            max_shards: self.max_shards,
+            chunk_size: self.chunk_size,
+        }
+    }
+
+    /// Whether the dataset's CID is a dag-pb root (a file of more than one leaf) rather than a
+    /// raw block.
+    pub fn dag_pb(&self) -> bool {
+        self.header.file_len() > self.chunk_size as u64
+    }
+
+    /// The spec for `arch`, a dataset with `header`, and `shape`.
+    pub fn of(arch: Architecture, header: Header, shape: &ClaimShape) -> Result<Self> {
+        match shape.mode {
+            ClaimMode::Approval => {
+                Self::sharded(arch, header, shape.max_shards, shape.chunk_size)
+            }
+            ClaimMode::OnChain if shape.max_shards != 1 => Err(Error::Usage(
+                "an on-chain-accuracy claim runs the whole dataset itself: it binds no shards (--max-shards 1)".into(),
+            )),
+            ClaimMode::OnChain => Self::on_chain(arch, header),
         }
     }
 
     /// The spec of an on-chain-accuracy claim ([`ClaimMode::OnChain`]): the dataset must fit the
-    /// model (as for an accuracy proof).
+    /// model (as for an accuracy proof) and one IPFS leaf (the circuit runs every record).
     pub fn on_chain(arch: Architecture, header: Header) -> Result<Self> {
-        crate::accuracy::AccuracyArch::new(arch.clone(), header, crate::data::cid::CHUNK_SIZE)?;
+        let chunk = crate::data::cid::CHUNK_SIZE;
+        crate::accuracy::AccuracyArch::new(arch.clone(), header, chunk)?;
+        if header.file_len() > chunk as u64 {
+            return Err(Error::Usage(format!(
+                "the dataset file is {} bytes: an on-chain-accuracy claim runs every record in the claim circuit and covers one IPFS chunk (up to {chunk} bytes, {} samples of this shape); use an approval-mode bounty (a Nova accuracy proof, in shards) for larger datasets",
+                header.file_len(),
+                chunk / header.record_size() - 1
+            )));
+        }
         Ok(Self {
             mode: ClaimMode::OnChain,
             ..Self::new(arch, header)
@@ -373,9 +482,12 @@ pub struct ClaimWitness {
     pub nonce: u128,
     /// The ciphertext.
     pub ciphertext: Vec<Fr>,
-    /// The accuracy IO: the Nova proof's ([`ClaimMode::Approval`]), or that of the run the
-    /// circuit unrolls ([`ClaimMode::OnChain`], where the circuit computes it).
-    pub io: NovaIo,
+    /// The accuracy IO, one per slot ([`ClaimSpec::max_shards`]): the Nova proofs'
+    /// ([`ClaimMode::Approval`], [`super::shards::ShardIos`]), or that of the run the circuit
+    /// unrolls ([`ClaimMode::OnChain`], where the circuit computes it).
+    pub ios: Vec<NovaIo>,
+    /// The states of every leaf of the dataset file but the last (before padding).
+    pub leaves: Vec<[u32; 8]>,
     /// The dataset's records and the model's packed weights, for [`ClaimMode::OnChain`].
     pub samples: Option<Arc<SamplesWitness>>,
 }
@@ -577,24 +689,27 @@ impl FrontendCircuit for ClaimCircuit<'_> {
             )?;
         }
 
-        // 5. the accuracy IO and its digest: the Nova proof's (a witness bound by the digest), or
-        //    the run of every record through the decrypted model, unrolled here
+        // 5. the accuracy IO and its digest: the Nova proofs' (a witness bound by the digest,
+        //    one slot per shard), or the run of every record through the decrypted model,
+        //    unrolled here
         let io = &spec.io;
         let io_nums = match spec.mode {
             ClaimMode::Approval => {
                 if let Some(w) = w {
-                    if w.io.z0.len() != io.arity || w.io.zn.len() != io.arity {
+                    if w.ios.len() != spec.max_shards
+                        || w.ios
+                            .iter()
+                            .any(|x| x.z0.len() != io.arity || x.zn.len() != io.arity)
+                    {
                         return Err(SynthesisError::Unsatisfiable(format!(
-                            "Nova IO of arity {}/{}, the circuit expects {}",
-                            w.io.z0.len(),
-                            w.io.zn.len(),
-                            io.arity
+                            "the circuit expects {} Nova IOs of arity {}",
+                            spec.max_shards, io.arity
                         )));
                     }
                 }
-                let n_io = 1 + 2 * io.arity;
-                let io_vals = w.map(|w| w.io.elements());
-                (0..n_io)
+                let io_vals: Option<Vec<Fr>> =
+                    w.map(|w| w.ios.iter().flat_map(NovaIo::elements).collect());
+                (0..spec.max_shards * (1 + 2 * io.arity))
                     .map(|k| {
                         alloc(
                             cs.namespace(|| format!("io{k}")),
@@ -608,62 +723,34 @@ impl FrontendCircuit for ClaimCircuit<'_> {
         let io_vars: Vec<Lc<Fr>> = io_nums.iter().map(Lc::num).collect();
         let d = g::chain_hash(cs.namespace(|| "io_hash"), TAG_IO, &io_vars)?;
         d.enforce_eq(cs, "bind_io_digest", &io_digest);
-        let z0 = |k: usize| &io_vars[1 + k];
-        let zn = |k: usize| &io_vars[1 + io.arity + k];
-        let zn_num = |k: usize| &io_nums[1 + io.arity + k];
 
-        // 6. what the IO must say. The folds start at sample 0 with no correct sample, from the
-        //    SHA-256 state after the dataset's header, and fold every sample once.
-        let header = &spec.header;
-        let h0 = crate::accuracy::pack_state::<Fr>(&crate::accuracy::header_state(header));
-        let count = Lc::constant(Fr::from(u64::from(header.count)));
-        {
-            let mut ns = cs.namespace(|| "bind_start");
-            z0(io.samples).enforce_eq(&mut ns, "samples", &Lc::constant(Fr::ZERO));
-            z0(io.correct).enforce_eq(&mut ns, "correct", &Lc::constant(Fr::ZERO));
-            z0(io.sha_hi).enforce_eq(&mut ns, "sha_hi", &Lc::constant(h0[0]));
-            z0(io.sha_lo).enforce_eq(&mut ns, "sha_lo", &Lc::constant(h0[1]));
-            z0(io.model).enforce_eq(&mut ns, "model", zn(io.model));
-            // a file of one leaf: no leaf is finished (the spec refuses larger files)
-            z0(io.leaves).enforce_eq(&mut ns, "leaves0", &Lc::constant(Fr::ZERO));
-            zn(io.leaves).enforce_eq(&mut ns, "leaves_n", &Lc::constant(Fr::ZERO));
-            zn(io.samples).enforce_eq(&mut ns, "all_samples", &count);
-            io_vars[0].enforce_eq(&mut ns, "num_steps", &count);
-        }
-        Lc::num(&chain).enforce_eq(cs, "bind_model", zn(io.model));
-        // the file's SHA-256: the folded state, finished with the public padding block
-        let digest = {
-            let mut ns = cs.namespace(|| "sha_finish");
-            let mut st = crate::accuracy::unpack_half(ns.namespace(|| "hi"), zn_num(io.sha_hi))?;
-            st.extend(crate::accuracy::unpack_half(
-                ns.namespace(|| "lo"),
-                zn_num(io.sha_lo),
-            )?);
-            let block = crate::data::sha256::final_block(header.file_len());
-            let bits: Vec<Boolean> = block
-                .iter()
-                .flat_map(|byte| (0..8).map(move |j| Boolean::constant((byte >> (7 - j)) & 1 == 1)))
-                .collect();
-            sha256_compression_function(ns.namespace(|| "compress"), &bits, &st)?
-        };
-        let hi = crate::accuracy::pack_half(cs.namespace(|| "digest_hi"), &digest[..4])?;
-        let lo = crate::accuracy::pack_half(cs.namespace(|| "digest_lo"), &digest[4..])?;
+        // 6. what the IO must say: the slots join into one run over every sample of the
+        //    dataset with this model, which names the bounty's file; the count meets the
+        //    threshold
+        let bound = super::shards::bind(
+            cs,
+            spec,
+            &io_nums,
+            &Lc::num(&chain),
+            &zero,
+            w.map(|w| w.leaves.as_slice()),
+        )?;
+        let hi = g::pack_bits_be::<Fr>(&bound.digest[..128]);
+        let lo = g::pack_bits_be::<Fr>(&bound.digest[128..]);
         let mut ns = cs.namespace(|| "bind_cid");
-        Lc::num(&hi).enforce_eq(&mut ns, "hi", &cid_hi);
-        Lc::num(&lo).enforce_eq(&mut ns, "lo", &cid_lo);
+        hi.enforce_eq(&mut ns, "hi", &cid_hi);
+        lo.enforce_eq(&mut ns, "lo", &cid_lo);
         drop(ns);
-        let correct = zn(io.correct).clone();
-        let samples = zn(io.samples).clone();
+        let count = Lc::constant(Fr::from(u64::from(spec.header.count)));
         g::range_check(cs.namespace(|| "threshold_range"), &threshold, COUNT_BITS)?;
-        g::range_check(cs.namespace(|| "samples_range"), &samples, COUNT_BITS)?;
         g::range_check(
             cs.namespace(|| "meets_threshold"),
-            &correct.sub(&threshold),
+            &bound.correct.sub(&threshold),
             COUNT_BITS,
         )?;
         g::range_check(
             cs.namespace(|| "correct_le_samples"),
-            &samples.sub(&correct),
+            &count.sub(&bound.correct),
             COUNT_BITS,
         )?;
 
@@ -762,15 +849,16 @@ pub struct ClaimInput {
 }
 
 impl ClaimInput {
-    /// Assembles a claim from the encrypted weights, the hunter's key, the Nova IO, the bounty's
-    /// terms and the claimant's address; checks natively what the circuit will enforce (the
-    /// ciphertext decrypts to a plaintext whose chain is the IO's model commitment, the counts
-    /// meet the threshold), so a wrong claim fails here with a readable message.
+    /// Assembles a claim from the encrypted weights, the hunter's key, the accuracy proofs' IO
+    /// (every shard's, padded: [`ShardIos`]), the bounty's terms and the claimant's address;
+    /// checks natively what the circuit will enforce (the ciphertext decrypts to a plaintext
+    /// whose chain is the proofs' model commitment, the shards join over the bounty's dataset,
+    /// the count meets the threshold), so a wrong claim fails here with a readable message.
     pub fn new(
         spec: &ClaimSpec,
         encrypted: &weights::Encrypted,
         hunter: &SecretKey,
-        io: NovaIo,
+        shards: ShardIos,
         cid_digest: [u8; 32],
         threshold: u64,
         claimant: [u8; 20],
@@ -782,65 +870,7 @@ impl ClaimInput {
             ));
         }
         let opened = Opened::new(spec, encrypted, hunter)?;
-        let chain = opened.chain;
-        let l = &spec.io;
-        if io.zn.len() != l.arity || io.z0.len() != l.arity {
-            return Err(Error::Usage(format!(
-                "the Nova IO does not have arity {}",
-                l.arity
-            )));
-        }
-        if io.zn[l.model] != chain {
-            return Err(Error::Invalid(
-                "the encrypted weights' model commitment is not the accuracy proof's".into(),
-            ));
-        }
-        let header = &spec.header;
-        let h0 = crate::accuracy::pack_state::<Fr>(&crate::accuracy::header_state(header));
-        let count = Fr::from(u64::from(header.count));
-        if io.z0[l.samples] != Fr::ZERO
-            || io.z0[l.correct] != Fr::ZERO
-            || io.z0[l.sha_hi] != h0[0]
-            || io.z0[l.sha_lo] != h0[1]
-            || io.z0[l.model] != io.zn[l.model]
-            || io.zn[l.samples] != count
-            || Fr::from(io.num_steps) != count
-        {
-            return Err(Error::Invalid(
-                "the Nova IO is not that of an accuracy proof over this dataset's header".into(),
-            ));
-        }
-        let state = |f: &Fr| {
-            to_u128(f).map(|v| {
-                [
-                    (v >> 96) as u32,
-                    (v >> 64) as u32,
-                    (v >> 32) as u32,
-                    v as u32,
-                ]
-            })
-        };
-        let (Some(a), Some(b)) = (state(&io.zn[l.sha_hi]), state(&io.zn[l.sha_lo])) else {
-            return Err(Error::Invalid(
-                "the Nova IO's hash state is malformed".into(),
-            ));
-        };
-        let st = [a[0], a[1], a[2], a[3], b[0], b[1], b[2], b[3]];
-        if crate::accuracy::finish(&st, header) != cid_digest {
-            return Err(Error::Invalid(
-                "the accuracy proof is about another dataset".into(),
-            ));
-        }
-        let count = |f: &Fr| to_u128(f).and_then(|v| u64::try_from(v).ok());
-        let (correct, samples) = (count(&io.zn[l.correct]), count(&io.zn[l.samples]));
-        match (correct, samples) {
-            (Some(c), Some(s)) if c >= threshold && c <= s => {}
-            _ => {
-                return Err(Error::Invalid(format!(
-                    "the accuracy proof's correct count does not meet the threshold {threshold}"
-                )))
-            }
-        }
+        shards.check(spec, opened.chain, &cid_digest, threshold)?;
         let public = ClaimPublic {
             cid_digest,
             threshold,
@@ -848,7 +878,7 @@ impl ClaimInput {
             claimant,
             hunter: hunter.public(),
             ciphertext_hash: encrypted.hash,
-            io_digest: io.digest(),
+            io_digest: shards.digest(),
             key_hash: encrypted.key_hash,
             posted: None,
         };
@@ -857,7 +887,8 @@ impl ClaimInput {
             kappa: opened.kappa,
             nonce: encrypted.nonce,
             ciphertext: encrypted.ciphertext.clone(),
-            io,
+            ios: shards.ios,
+            leaves: shards.leaves,
             samples: None,
         };
         Ok(Self { public, witness })
@@ -927,7 +958,8 @@ impl ClaimInput {
             kappa: opened.kappa,
             nonce: encrypted.nonce,
             ciphertext: encrypted.ciphertext.clone(),
-            io,
+            ios: vec![io],
+            leaves: Vec::new(),
             samples: Some(Arc::new(SamplesWitness {
                 records: (0..data.len()).map(|i| data.record(i).to_vec()).collect(),
                 weights: Arc::new(packed),
@@ -981,23 +1013,17 @@ impl Opened {
     }
 }
 
-/// The SHA-256 digest of a bounty dataset's CID, given as a raw-codec CIDv1 string (multibase
-/// base32 `bafkrei…`, sha2-256 multihash) or as 64 hex digits. A dag-pb root (`bafybei…`, a file
-/// over one IPFS chunk) is refused: a claim proves the SHA-256 of a single raw block, and the
-/// bounty contract accepts raw CIDs only.
-pub fn parse_cid(s: &str) -> Result<[u8; 32]> {
+/// A bounty dataset's CID, given as a CIDv1 string (multibase base32, sha2-256 multihash: a raw
+/// block `bafkrei…` for a file of one IPFS leaf, a dag-pb root `bafybei…` for a larger one) or
+/// as 64 hex digits (a raw block's digest). The claim circuit binds the digest; which codec the
+/// bounty's dataset needs follows from its setup ([`ClaimSpec::dag_pb`]).
+pub fn parse_cid(s: &str) -> Result<crate::data::cid::Cid> {
     if s.len() == 64 {
         if let Ok(d) = hex::decode(s) {
-            return Ok(d.try_into().expect("32 bytes"));
+            return Ok(crate::data::cid::Cid::raw(d.try_into().expect("32 bytes")));
         }
     }
-    let cid: crate::data::cid::Cid = s.parse()?;
-    if cid.codec != crate::data::cid::Codec::Raw {
-        return Err(Error::Usage(format!(
-            "{s} is a dag-pb root: bounty claims prove datasets of one raw IPFS block (up to 256 KiB)"
-        )));
-    }
-    Ok(cid.digest)
+    s.parse()
 }
 
 /// A proved claim.
@@ -1169,19 +1195,19 @@ mod tests {
     use crate::data::cid::{Cid, Codec};
 
     #[test]
-    fn bounty_cids_are_raw_blocks() {
+    fn bounty_cids_are_raw_blocks_or_dag_pb_roots() {
         let digest = [7u8; 32];
         let raw = Cid {
             codec: Codec::Raw,
             digest,
         };
-        assert_eq!(parse_cid(&raw.to_string()).unwrap(), digest);
-        assert_eq!(parse_cid(&hex::encode(digest)).unwrap(), digest);
+        assert_eq!(parse_cid(&raw.to_string()).unwrap(), raw);
+        assert_eq!(parse_cid(&hex::encode(digest)).unwrap(), raw);
         let root = Cid {
             codec: Codec::DagPb,
             digest,
         };
-        let e = parse_cid(&root.to_string()).unwrap_err().to_string();
-        assert!(e.contains("dag-pb"), "{e}");
+        assert_eq!(parse_cid(&root.to_string()).unwrap(), root);
+        assert!(parse_cid("bafy").is_err());
     }
 }

@@ -6,7 +6,7 @@
 //!
 //! | file | what | who uses it |
 //! |---|---|---|
-//! | `setup.json` | the architecture's digest and the dataset header the circuit is built for | everyone |
+//! | `setup.json` | the architecture's digest, the dataset header, its chunking and the number of shard proofs (`max_shards`) the circuit is built for | everyone |
 //! | `architecture.json` | the model architecture (no weights), fixed point and guard included | hunters (to prove with it), verifiers |
 //! | `claim.zkey` | the claim circuit's Groth16 proving key from a snarkjs phase-2 ceremony ([`Setup::from_ceremony`]) | hunters: `kerafold claim` verifies the ceremony over a published powers of tau before proving with it ([`Setup::proving_key`]) |
 //! | `claim.pk` | or: a proving key the host drew alone ([`Setup::create`]; tests and private bounties) | hunters who pass `--trust-host-key` |
@@ -18,15 +18,17 @@
 //! the threshold and the host's key. A claim is checked against the setup and the terms the
 //! *verifier* holds — never against keys, terms or inputs that come with the claim: the public
 //! inputs are rebuilt here from the terms, the claimant's address, the ciphertext file and the
-//! verified accuracy proof, exactly as the contract rebuilds them on chain.
+//! verified accuracy proof (every shard of it, [`super::shards`]), exactly as the contract
+//! rebuilds them on chain.
 
 use super::ceremony::{self, VerifiedCeremony};
 use super::circom::{self, ZkeyFile};
-use super::circuit::ClaimMode;
-use super::circuit::{self, ClaimInput, ClaimProof, ClaimPublic, ClaimSpec, NovaIo};
+use super::circuit::{self, ClaimInput, ClaimProof, ClaimPublic, ClaimSpec};
+use super::circuit::{ClaimMode, ClaimShape};
 use super::groth16::{self, Keys, R1cs};
+use super::shards::ShardIos;
 use super::weights::{self, CiphertextFile, Encrypted, Opening};
-use crate::accuracy::{self, AccuracyArch, AccuracyCheck, AccuracyClaim, AccuracyProof};
+use crate::accuracy::{self, AccuracyCheck, AccuracyClaim, AccuracyProof};
 use crate::crypto::babyjubjub::{Point, SecretKey};
 use crate::crypto::bn254::Fr;
 use crate::data::cid::CHUNK_SIZE;
@@ -62,6 +64,20 @@ pub struct SetupFile {
     /// Where the proving key comes from (`host` in older setups).
     #[serde(default = "host")]
     pub key: KeySource,
+    /// How many shard proofs a claim binds (1 in older setups).
+    #[serde(default = "one")]
+    pub max_shards: usize,
+    /// Bytes per IPFS leaf of the dataset's CID (IPFS' default in older setups).
+    #[serde(default = "default_chunk")]
+    pub chunk_size: usize,
+}
+
+fn one() -> usize {
+    1
+}
+
+fn default_chunk() -> usize {
+    CHUNK_SIZE
 }
 
 fn approval() -> ClaimMode {
@@ -189,6 +205,10 @@ pub struct Setup {
     pub vk: VerifyingKey<Bn254>,
     /// Where accuracy is proven.
     pub mode: ClaimMode,
+    /// How many shard proofs a claim binds.
+    pub max_shards: usize,
+    /// Bytes per IPFS leaf of the dataset's CID.
+    pub chunk_size: usize,
     /// Where the proving key comes from.
     pub key: KeySource,
 }
@@ -214,10 +234,10 @@ impl Setup {
     pub fn create(
         model: &QuantizedModel,
         data: &Dataset,
-        mode: ClaimMode,
+        shape: &ClaimShape,
         dir: &Path,
     ) -> Result<SetupReport> {
-        let (arch, spec) = claim_spec(model, data, mode)?;
+        let (arch, spec) = claim_spec(model, data, shape)?;
         let r1cs = spec.r1cs()?;
         let keys = groth16::setup(&r1cs, &mut rand_core::OsRng)?;
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
@@ -242,12 +262,12 @@ impl Setup {
     pub fn from_ceremony(
         model: &QuantizedModel,
         data: &Dataset,
-        mode: ClaimMode,
+        shape: &ClaimShape,
         zkey: &Path,
         ptau: &Ptau,
         dir: &Path,
     ) -> Result<SetupReport> {
-        let (arch, spec) = claim_spec(model, data, mode)?;
+        let (arch, spec) = claim_spec(model, data, shape)?;
         let r1cs = spec.r1cs()?;
         let (z, verified) = verified_zkey(&r1cs, zkey, ptau)?;
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
@@ -294,6 +314,8 @@ impl Setup {
             header: setup.header,
             vk,
             mode: setup.mode,
+            max_shards: setup.max_shards,
+            chunk_size: setup.chunk_size,
             key: setup.key,
         };
         let n = me.spec()?.num_public();
@@ -308,10 +330,37 @@ impl Setup {
 
     /// The claim circuit's constants.
     pub fn spec(&self) -> Result<ClaimSpec> {
-        match self.mode {
-            ClaimMode::Approval => Ok(ClaimSpec::new(self.arch.clone(), self.header)),
-            ClaimMode::OnChain => ClaimSpec::on_chain(self.arch.clone(), self.header),
+        ClaimSpec::of(self.arch.clone(), self.header, &self.shape())
+    }
+
+    /// What the claim circuit is built for besides the architecture and the header.
+    pub fn shape(&self) -> ClaimShape {
+        ClaimShape {
+            mode: self.mode,
+            max_shards: self.max_shards,
+            chunk_size: self.chunk_size,
         }
+    }
+
+    /// Refuses terms whose CID cannot name this setup's dataset: a raw block for a file of one
+    /// leaf, a dag-pb root for a larger one (the digest alone is what the circuit binds).
+    fn check_terms(&self, terms: &Terms) -> Result<()> {
+        let spec = self.spec()?;
+        let want = if spec.dag_pb() {
+            crate::data::cid::Codec::DagPb
+        } else {
+            crate::data::cid::Codec::Raw
+        };
+        if terms.cid.codec != want {
+            return Err(Error::Usage(format!(
+                "the bounty's CID {} is a {:?} CID, but its setup's dataset of {} bytes in {}-byte leaves is named by a {want:?} one",
+                terms.cid,
+                terms.cid.codec,
+                self.header.file_len(),
+                self.chunk_size
+            )));
+        }
+        Ok(())
     }
 
     /// Refuses a claim of the other mode, naming what it needs.
@@ -389,48 +438,70 @@ impl Setup {
         Ok((z, r1cs, v))
     }
 
-    fn check_accuracy_proof(&self, proof: &AccuracyProof) -> Result<()> {
-        if proof.architecture != hex::encode(self.arch.digest()) {
-            return Err(Error::Invalid(
-                "the accuracy proof is about another model architecture (or fixed-point parameters) than the bounty's".into(),
-            ));
+    /// Refuses accuracy proofs (one whole proof, or the shards of one) about another
+    /// architecture, dataset shape or chunking than the bounty's, or more shards than the claim
+    /// binds, naming the shard.
+    fn check_accuracy_proofs(&self, proofs: &[AccuracyProof]) -> Result<()> {
+        if proofs.is_empty() {
+            return Err(Error::Usage("no accuracy proof".into()));
         }
-        if proof.claim.header != self.header {
-            return Err(Error::Invalid(
-                "the accuracy proof is about a dataset of another shape than the bounty's".into(),
-            ));
+        if proofs.len() > self.max_shards {
+            return Err(Error::Invalid(format!(
+                "the accuracy proof has {} shards; this bounty's claim binds at most {}: prove it in at most {} shards (prove-accuracy --shard I/{})",
+                proofs.len(),
+                self.max_shards,
+                self.max_shards,
+                self.max_shards
+            )));
+        }
+        for (k, proof) in proofs.iter().enumerate() {
+            let what = if proofs.len() == 1 {
+                "the accuracy proof".to_string()
+            } else {
+                format!(
+                    "shard {} of {} (samples {:?})",
+                    k + 1,
+                    proofs.len(),
+                    proof.claim.range()
+                )
+            };
+            if proof.architecture != hex::encode(self.arch.digest()) {
+                return Err(Error::Invalid(format!(
+                    "{what} is about another model architecture (or fixed-point parameters) than the bounty's"
+                )));
+            }
+            if proof.claim.header != self.header {
+                return Err(Error::Invalid(format!(
+                    "{what} is about a dataset of another shape than the bounty's"
+                )));
+            }
+            if proof.claim.chunk_size != self.chunk_size {
+                return Err(Error::Invalid(format!(
+                    "{what} hashes the dataset in {}-byte IPFS leaves, the bounty's CID is of {}-byte leaves",
+                    proof.claim.chunk_size, self.chunk_size
+                )));
+            }
         }
         Ok(())
     }
 }
 
-/// The architecture of `model` and the claim circuit's constants for it and `data`'s header
-/// (which must fit the model: features, classes, one IPFS chunk).
+/// The architecture of `model` and the claim circuit's constants for it, `data`'s header (which
+/// must fit the model: features, classes) and `shape`.
 fn claim_spec(
     model: &QuantizedModel,
     data: &Dataset,
-    mode: ClaimMode,
+    shape: &ClaimShape,
 ) -> Result<(Architecture, ClaimSpec)> {
     let arch = Architecture::compile(model)?;
-    AccuracyArch::new(arch.clone(), *data.header(), CHUNK_SIZE)?;
-    if data.header().file_len() > CHUNK_SIZE as u64 {
-        return Err(Error::Usage(format!(
-            "the dataset file is {} bytes: a bounty claim covers a dataset of one IPFS chunk (up to {CHUNK_SIZE} bytes, {} samples of this shape); larger datasets are proven (and sharded) with prove-accuracy, but their claims are not supported yet",
-            data.header().file_len(),
-            CHUNK_SIZE / data.header().record_size() - 1
-        )));
-    }
-    let spec = match mode {
-        ClaimMode::Approval => ClaimSpec::new(arch.clone(), *data.header()),
-        ClaimMode::OnChain => ClaimSpec::on_chain(arch.clone(), *data.header())?,
-    };
+    let spec = ClaimSpec::of(arch.clone(), *data.header(), shape)?;
     Ok((arch, spec))
 }
 
-/// The claim circuit a ceremony runs over, for `model`'s architecture and `data`'s header:
-/// write it with [`circom::write_r1cs`] for snarkjs (`kerafold claim-circuit`).
-pub fn claim_r1cs(model: &QuantizedModel, data: &Dataset, mode: ClaimMode) -> Result<R1cs> {
-    claim_spec(model, data, mode)?.1.r1cs()
+/// The claim circuit a ceremony runs over, for `model`'s architecture, `data`'s header and
+/// `shape`: write it with [`circom::write_r1cs`] for snarkjs (`kerafold claim-circuit`).
+pub fn claim_r1cs(model: &QuantizedModel, data: &Dataset, shape: &ClaimShape) -> Result<R1cs> {
+    claim_spec(model, data, shape)?.1.r1cs()
 }
 
 /// What a setup publishes besides its proving key.
@@ -461,6 +532,8 @@ impl Published<'_> {
             constraints: self.constraints,
             mode: self.spec.mode,
             key: self.key,
+            max_shards: self.spec.max_shards,
+            chunk_size: self.spec.chunk_size,
         };
         let path = |f: &str| dir.join(f);
         write_json(&path("setup.json"), &setup)?;
@@ -500,8 +573,8 @@ impl Published<'_> {
 /// A bounty's terms, as the contract holds them.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Terms {
-    /// The SHA-256 digest of the dataset's raw CIDv1.
-    pub cid_digest: [u8; 32],
+    /// The dataset's CIDv1: a raw block (a file of one IPFS leaf) or a dag-pb root.
+    pub cid: crate::data::Cid,
     /// The least number of correct samples.
     pub threshold: u64,
     /// The host's public key (prime-order subgroup).
@@ -509,19 +582,14 @@ pub struct Terms {
 }
 
 impl Terms {
-    /// Terms from a CID string (raw CIDv1 `b…`, or 64 hex digits of its digest), a threshold and
-    /// the host's key.
+    /// Terms from a CID string (CIDv1 `b…` of a raw block or a dag-pb root, or 64 hex digits of
+    /// a raw block's digest), a threshold and the host's key.
     pub fn new(cid: &str, threshold: u64, host: Point) -> Result<Self> {
         Ok(Self {
-            cid_digest: circuit::parse_cid(cid)?,
+            cid: circuit::parse_cid(cid)?,
             threshold,
             host,
         })
-    }
-
-    /// The dataset's CID as a string.
-    pub fn cid(&self) -> String {
-        crate::data::Cid::raw(self.cid_digest).to_string()
     }
 }
 
@@ -543,20 +611,24 @@ pub fn prove_claim(
     terms: &Terms,
     ciphertext: &CiphertextFile,
     hunter: &SecretKey,
-    accuracy: &AccuracyProof,
+    accuracy: &[AccuracyProof],
     claimant: [u8; 20],
     trust: KeyTrust<'_>,
 ) -> Result<ClaimProof> {
     let enc = encrypted_for(setup, terms, ciphertext)?;
     setup.require(ClaimMode::Approval)?;
-    setup.check_accuracy_proof(accuracy)?;
+    setup.check_terms(terms)?;
+    setup.check_accuracy_proofs(accuracy)?;
+    // the shards must join into the whole dataset (checked again by every verifier)
+    accuracy::shards::join(accuracy)?;
     let spec = setup.spec()?;
+    let claims: Vec<AccuracyClaim> = accuracy.iter().map(|p| p.claim.clone()).collect();
     let input = ClaimInput::new(
         &spec,
         &enc,
         hunter,
-        NovaIo::from_accuracy(&accuracy.claim)?,
-        terms.cid_digest,
+        ShardIos::from_claims(&claims, spec.max_shards, &spec.io)?,
+        terms.cid.digest,
         terms.threshold,
         claimant,
     )?;
@@ -578,10 +650,10 @@ pub fn prove_on_chain_claim(
     setup.require(ClaimMode::OnChain)?;
     let enc = encrypted_for(setup, terms, ciphertext)?;
     let cid = crate::data::cid::cid_of_bytes(data.as_bytes());
-    if cid.digest != terms.cid_digest {
+    if cid != terms.cid {
         return Err(Error::Usage(format!(
             "the dataset file is not the bounty's: its CID is {cid}, the bounty's {}",
-            terms.cid()
+            terms.cid
         )));
     }
     let spec = setup.spec()?;
@@ -658,7 +730,7 @@ fn verified_public(
     what: &str,
 ) -> Result<ClaimPublic> {
     let public = ClaimPublic {
-        cid_digest: terms.cid_digest,
+        cid_digest: terms.cid.digest,
         threshold: terms.threshold,
         host: terms.host,
         claimant,
@@ -697,18 +769,23 @@ pub fn verify_claim(
     terms: &Terms,
     proof: &Proof<Bn254>,
     ciphertext: &CiphertextFile,
-    accuracy: &AccuracyProof,
+    accuracy: &[AccuracyProof],
     claimant: [u8; 20],
     params_dir: &Path,
 ) -> Result<VerifiedClaim> {
     setup.require(ClaimMode::Approval)?;
     let enc = claimed_ciphertext(setup, terms, ciphertext)?;
-    setup.check_accuracy_proof(accuracy)?;
-    let acc = accuracy::verify_accuracy(
+    setup.check_terms(terms).map_err(|e| match e {
+        Error::Usage(m) => Error::Invalid(m),
+        e => e,
+    })?;
+    setup.check_accuracy_proofs(accuracy)?;
+    // every shard's SNARK, then the join into the whole file, its CID and count
+    let acc = accuracy::verify_shards(
         accuracy,
         params_dir,
         &AccuracyCheck {
-            cid: Some(terms.cid()),
+            cid: Some(terms.cid.to_string()),
             min_correct: Some(terms.threshold as usize),
             model: None,
             arch: Some(setup.arch.clone()),
@@ -719,14 +796,18 @@ pub fn verify_claim(
             "the ciphertext file states another model commitment than the accuracy proof's".into(),
         ));
     }
+    // the IO digest of the verified shards, padded by the verifier itself
+    let claims: Vec<AccuracyClaim> = accuracy.iter().map(|p| p.claim.clone()).collect();
+    let spec = setup.spec()?;
+    let ios = ShardIos::from_claims(&claims, spec.max_shards, &spec.io)?;
     let public = verified_public(
         setup,
         terms,
         claimant,
         &enc,
-        NovaIo::from_accuracy(&acc)?.digest(),
+        ios.digest(),
         proof,
-        "these terms, this claimant, this ciphertext and this accuracy proof",
+        "these terms, this claimant, this ciphertext and these accuracy proofs",
     )?;
     Ok(VerifiedClaim {
         public,
@@ -746,7 +827,7 @@ pub fn decrypt_claim(
     kappa: &Fr,
     proof: &Proof<Bn254>,
     ciphertext: &CiphertextFile,
-    accuracy: &AccuracyProof,
+    accuracy: &[AccuracyProof],
     claimant: [u8; 20],
     params_dir: &Path,
 ) -> Result<(Opening, VerifiedClaim)> {

@@ -3,7 +3,8 @@
 //!
 //! - [`weights`]: the plaintext layout, encryption to the host, and how the host gets the exact
 //!   quantized model back;
-//! - [`circuit`]: the claim circuit; [`groth16`]: the adapter from frontend circuits to
+//! - [`circuit`]: the claim circuit, [`shards`]: the accuracy proofs' IO it binds (up to `N`
+//!   shards), `file_digest`: the dataset's CID rebuilt in it; [`groth16`]: the adapter from frontend circuits to
 //!   ark-groth16;
 //! - [`snarkjs`] and [`solidity`]: exports for snarkjs and the EVM;
 //! - [`circom`]: circom's and snarkjs' binary files (`.r1cs`, `.wtns`, `.zkey`) for a phase-2
@@ -15,8 +16,10 @@
 pub mod ceremony;
 pub mod circom;
 pub mod circuit;
+mod file_digest;
 pub mod flow;
 pub mod groth16;
+pub mod shards;
 pub mod snarkjs;
 pub mod solidity;
 pub mod weights;

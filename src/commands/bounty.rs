@@ -5,7 +5,7 @@
 use super::{ModelFile, QuantOptions};
 use crate::accuracy::AccuracyProof;
 use crate::claim::ceremony::VerifiedCeremony;
-use crate::claim::circuit::ClaimMode;
+use crate::claim::circuit::{ClaimMode, ClaimShape};
 use crate::claim::flow::{self, KeySource, KeyTrust, Ptau, Setup, Terms};
 use crate::claim::snarkjs::ProofJson;
 use crate::claim::weights::{self, CiphertextFile, ModelOpening, Opening};
@@ -189,6 +189,8 @@ fn model_and_data(
 pub struct ClaimCircuitReport {
     /// Where accuracy is proven.
     pub mode: ClaimMode,
+    /// How many shard proofs a claim binds.
+    pub max_shards: usize,
     /// Constraints.
     pub constraints: usize,
     /// Public inputs.
@@ -210,17 +212,18 @@ pub fn claim_circuit(
     model: &Path,
     data: &Path,
     quant: &QuantOptions,
-    mode: ClaimMode,
+    shape: &ClaimShape,
     out: &Path,
 ) -> Result<ClaimCircuitReport> {
     let (q, data) = model_and_data(model, data, quant)?;
-    let r1cs = flow::claim_r1cs(&q, &data, mode)?;
+    let r1cs = flow::claim_r1cs(&q, &data, shape)?;
     let mut bytes = Vec::new();
     crate::claim::circom::write_r1cs(&r1cs, &mut bytes)?;
     std::fs::write(out, bytes).map_err(|e| Error::io(out, e))?;
     let power = crate::claim::circom::ptau_power(&r1cs);
     Ok(ClaimCircuitReport {
-        mode,
+        mode: shape.mode,
+        max_shards: shape.max_shards,
         constraints: r1cs.num_constraints(),
         public_inputs: r1cs.num_inputs,
         wires: 1 + r1cs.num_inputs + r1cs.num_aux,
@@ -235,6 +238,8 @@ pub fn claim_circuit(
 pub struct ClaimSetupReport {
     /// Where accuracy is proven.
     pub mode: ClaimMode,
+    /// How many shard proofs a claim binds.
+    pub max_shards: usize,
     /// Where the proving key comes from.
     pub key: KeySource,
     /// Constraints of the claim circuit.
@@ -267,7 +272,7 @@ pub fn claim_setup(
     model: &Path,
     data: &Path,
     quant: &QuantOptions,
-    mode: ClaimMode,
+    shape: &ClaimShape,
     ceremony: Option<(&Path, &Ptau)>,
     out: &Path,
 ) -> Result<ClaimSetupReport> {
@@ -275,12 +280,13 @@ pub fn claim_setup(
     let (key, r) = match ceremony {
         Some((zkey, ptau)) => (
             KeySource::Ceremony,
-            Setup::from_ceremony(&q, &data, mode, zkey, ptau, out)?,
+            Setup::from_ceremony(&q, &data, shape, zkey, ptau, out)?,
         ),
-        None => (KeySource::Host, Setup::create(&q, &data, mode, out)?),
+        None => (KeySource::Host, Setup::create(&q, &data, shape, out)?),
     };
     Ok(ClaimSetupReport {
-        mode,
+        mode: shape.mode,
+        max_shards: shape.max_shards,
         key,
         constraints: r.constraints,
         architecture: r.architecture,
@@ -324,7 +330,8 @@ pub fn verify_ceremony(setup: &Path, ptau: &Ptau) -> Result<VerifyCeremonyReport
 pub struct Bounty {
     /// The directory `kerafold claim-setup` wrote.
     pub setup: PathBuf,
-    /// The dataset CID (raw CIDv1 `bafkrei…`, or its 32-byte digest in hex).
+    /// The dataset CID (CIDv1: raw `bafkrei…` or dag-pb `bafybei…`; or a raw block's 32-byte
+    /// digest in hex).
     pub cid: String,
     /// The least number of correct samples.
     pub threshold: u64,
@@ -395,16 +402,20 @@ pub struct ClaimFiles<'a> {
 }
 
 impl ClaimFiles<'_> {
-    fn read(&self) -> Result<(CiphertextFile, Option<AccuracyProof>)> {
+    /// The ciphertext, and the accuracy proof's shards (one for a whole proof, every shard of a
+    /// combined one).
+    fn read(&self) -> Result<(CiphertextFile, Option<Vec<AccuracyProof>>)> {
         Ok((
             CiphertextFile::read(self.ciphertext)?,
-            self.accuracy.map(AccuracyProof::read).transpose()?,
+            self.accuracy
+                .map(crate::proofs::AnyProof::read_accuracy)
+                .transpose()?,
         ))
     }
 }
 
-/// The accuracy proof an approval-mode claim needs.
-fn need_accuracy(setup: &Setup, a: Option<AccuracyProof>) -> Result<AccuracyProof> {
+/// The accuracy proofs an approval-mode claim needs.
+fn need_accuracy(setup: &Setup, a: Option<Vec<AccuracyProof>>) -> Result<Vec<AccuracyProof>> {
     a.ok_or_else(|| {
         Error::Usage(format!(
             "the setup in {} is an approval-mode bounty: pass the accuracy proof (--accuracy)",
@@ -555,7 +566,7 @@ pub fn verify_claim(
     };
     Ok(VerifyClaimReport {
         valid: true,
-        cid: terms.cid(),
+        cid: terms.cid.to_string(),
         threshold: p.threshold,
         claimant: format!("0x{}", hex::encode(p.claimant)),
         mode: setup.mode,

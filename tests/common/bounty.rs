@@ -6,8 +6,9 @@
 #![allow(dead_code)]
 
 use kerafold::accuracy::{native_claim, AccuracyClaim};
-use kerafold::claim::circuit::{self, ClaimInput, ClaimProof, ClaimSpec, NovaIo};
+use kerafold::claim::circuit::{self, ClaimInput, ClaimProof, ClaimSpec, IoLayout};
 use kerafold::claim::groth16::{self, Keys, R1cs};
+use kerafold::claim::shards::ShardIos;
 use kerafold::claim::weights::{self, CiphertextFile, Encrypted, Opening};
 use kerafold::crypto::babyjubjub::SecretKey;
 use kerafold::crypto::bn254::Fr;
@@ -85,7 +86,8 @@ pub struct Scenario {
     pub spec: ClaimSpec,
     /// The accuracy claim an honest Nova proof of the model on the dataset makes.
     pub accuracy: AccuracyClaim,
-    pub io: NovaIo,
+    /// The IO the claim binds: the honest proof's, as one shard.
+    pub shards: ShardIos,
     pub params: PathBuf,
     /// The claim circuit's keys, drawn or read once per process: two test processes may share
     /// the key file, and a key read again could be another process's.
@@ -107,7 +109,8 @@ impl Scenario {
         let commitment = fe_hex(&opening.commitment().unwrap());
         let accuracy = native_claim(&model, &data, Visibility::Private, &commitment).unwrap();
         let spec = ClaimSpec::new(arch.clone(), *data.header());
-        let io = NovaIo::from_accuracy(&accuracy).unwrap();
+        let shards =
+            ShardIos::from_claims(std::slice::from_ref(&accuracy), 1, &IoLayout::ACCURACY).unwrap();
         let params = Path::new(env!("CARGO_TARGET_TMPDIR")).join("kerafold-claim-params");
         Self {
             model,
@@ -120,7 +123,7 @@ impl Scenario {
             kappa,
             spec,
             accuracy,
-            io,
+            shards,
             params,
             keys: OnceLock::new(),
         }
@@ -132,7 +135,7 @@ impl Scenario {
             &self.spec,
             &self.encrypted,
             &self.hunter,
-            self.io.clone(),
+            self.shards.clone(),
             cid_digest(),
             THRESHOLD,
             claimant,

@@ -4,7 +4,7 @@
 use crate::args::{ParamsArgs, QuantArgs};
 use crate::print;
 use clap::Args;
-use kerafold::claim::circuit::ClaimMode;
+use kerafold::claim::circuit::{ClaimMode, ClaimShape};
 use kerafold::claim::flow::{KeyTrust, Ptau};
 use kerafold::commands::bounty::{self, Bounty, ClaimFiles};
 use kerafold::Result;
@@ -49,14 +49,29 @@ pub(crate) struct CircuitArgs {
     /// claim binds a Nova accuracy proof that you check before approving (any size).
     #[arg(long)]
     on_chain: bool,
+    /// The most shard proofs a claim binds (a fixed N of the circuit): hunters may prove the
+    /// dataset's accuracy in up to this many shards (prove-accuracy --shard I/N, in parallel),
+    /// or in one proof. Each slot costs the claim circuit about 800 constraints.
+    #[arg(long, value_name = "N", default_value_t = kerafold::claim::shards::DEFAULT_MAX_SHARDS)]
+    max_shards: usize,
+    /// Bytes per IPFS leaf of the dataset's CID (`ipfs add --chunker size-N`; IPFS' default).
+    #[arg(long, value_name = "BYTES", default_value_t = kerafold::data::cid::CHUNK_SIZE)]
+    chunk_size: usize,
 }
 
 impl CircuitArgs {
-    fn mode(&self) -> ClaimMode {
+    fn shape(&self) -> ClaimShape {
         if self.on_chain {
-            ClaimMode::OnChain
+            ClaimShape {
+                chunk_size: self.chunk_size,
+                ..ClaimShape::ON_CHAIN
+            }
         } else {
-            ClaimMode::Approval
+            ClaimShape {
+                mode: ClaimMode::Approval,
+                max_shards: self.max_shards,
+                chunk_size: self.chunk_size,
+            }
         }
     }
 }
@@ -78,7 +93,7 @@ pub(crate) struct ClaimCircuitArgs {
 
 pub(crate) fn claim_circuit(a: ClaimCircuitArgs) -> Result<()> {
     let c = &a.circuit;
-    let r = bounty::claim_circuit(&c.model, &c.data, &c.quant.options(), c.mode(), &a.out)?;
+    let r = bounty::claim_circuit(&c.model, &c.data, &c.quant.options(), &c.shape(), &a.out)?;
     print(&r, false)
 }
 
@@ -194,7 +209,7 @@ pub(crate) fn claim_setup(a: ClaimSetupArgs) -> Result<()> {
              a public bounty takes a ceremony's key (--zkey, see kerafold claim-circuit)"
         );
     }
-    let r = bounty::claim_setup(&c.model, &c.data, &quant, c.mode(), ceremony, &a.out)?;
+    let r = bounty::claim_setup(&c.model, &c.data, &quant, &c.shape(), ceremony, &a.out)?;
     eprintln!(
         "publish these files for hunters and verifiers: {}",
         r.files
@@ -212,7 +227,8 @@ pub(crate) struct BountyArgs {
     /// The host's published claim setup (the directory `kerafold claim-setup` wrote).
     #[arg(long)]
     setup: PathBuf,
-    /// The bounty's dataset CID (raw CIDv1 `bafkrei…`, or the 32-byte digest in hex).
+    /// The bounty's dataset CID (`kerafold cid`: raw `bafkrei…` up to one IPFS leaf, dag-pb
+    /// `bafybei…` above; or a raw block's 32-byte digest in hex).
     #[arg(long)]
     cid: String,
     /// The bounty's threshold: the least number of correct samples.
@@ -245,8 +261,8 @@ pub(crate) struct ClaimArgs {
     /// The hunter's secret key file.
     #[arg(long)]
     key: PathBuf,
-    /// The accuracy proof (`kerafold prove-accuracy`) the claim is about (approval-mode
-    /// bounties).
+    /// The accuracy proof (`kerafold prove-accuracy`) the claim is about, or the shards of one
+    /// (`kerafold combine`; at most the setup's --max-shards) (approval-mode bounties).
     #[arg(long, required_unless_present = "data")]
     accuracy: Option<PathBuf>,
     /// The bounty's dataset file (on-chain-accuracy bounties: the claim runs it).
@@ -301,8 +317,8 @@ pub(crate) struct VerifyClaimArgs {
     /// The hunter's ciphertext file (its hash is the claim's `ciphertextHash`).
     #[arg(long)]
     ciphertext: PathBuf,
-    /// The hunter's accuracy proof (approval-mode bounties; an on-chain claim proves accuracy
-    /// itself).
+    /// The hunter's accuracy proof, whole or combined from shards (approval-mode bounties; an
+    /// on-chain claim proves accuracy itself). Every shard's proof is verified.
     #[arg(long)]
     accuracy: Option<PathBuf>,
     #[command(flatten)]
@@ -350,7 +366,7 @@ pub(crate) struct DecryptArgs {
     /// The hunter's claim (directory or proof.json): it must verify for this bounty first.
     #[arg(long)]
     claim: PathBuf,
-    /// The hunter's accuracy proof (approval-mode bounties).
+    /// The hunter's accuracy proof, whole or combined from shards (approval-mode bounties).
     #[arg(long)]
     accuracy: Option<PathBuf>,
     /// The reveal key the hunter published to be paid: the `key` of the bounty contract's
