@@ -8,6 +8,7 @@ mod scenario;
 
 use ff::{Field, PrimeField};
 use kerafold::accuracy::{native_shard_claim, AccuracyClaim, ShardSpec};
+use kerafold::claim::circuit::ClaimShape;
 use kerafold::claim::circuit::IoLayout;
 use kerafold::claim::circuit::{ClaimCircuit, ClaimInput, ClaimPublic, ClaimSpec, NUM_PUBLIC};
 use kerafold::claim::groth16::{self, FrontendCircuit, R1cs};
@@ -16,7 +17,7 @@ use kerafold::claim::snarkjs::{self, ProofJson, VkJson};
 use kerafold::claim::weights::{self, ciphertext_hash, Layout, Opening};
 use kerafold::crypto::babyjubjub::SecretKey;
 use kerafold::crypto::bn254::{to_dec, Fr};
-use kerafold::data::cid::{cid_of_bytes, Chunking, Codec, FileDag, MAX_LINKS};
+use kerafold::data::cid::{cid_of_bytes, Chunking, Codec, FileDag, CHUNK_SIZE, MAX_LINKS};
 use kerafold::fold::Visibility;
 use kerafold::fold::{self, fe_hex, System};
 use kerafold_step_circuits::cs::TamperCs;
@@ -609,4 +610,22 @@ fn a_claim_binds_the_shards_of_a_multi_leaf_dataset_and_forged_shards_fail() {
     // more shards than the circuit binds
     let e = ShardIos::from_claims(&claims, 2, &spec.io).unwrap_err();
     assert!(e.to_string().contains("at most 2"), "{e}");
+    // shapes a setup (or a hostile setup.json) cannot have
+    let header = *data.header();
+    for n in [0, 1025] {
+        let e = ClaimSpec::sharded(s.arch.clone(), header, n, chunk).unwrap_err();
+        assert!(e.to_string().contains("1 to 1024"), "{e}");
+    }
+    let e = ClaimSpec::sharded(s.arch.clone(), header, 4, 100).unwrap_err();
+    println!("--chunk-size 100: {e}");
+    let on_chain = |max_shards, chunk_size| ClaimShape {
+        max_shards,
+        chunk_size,
+        ..ClaimShape::ON_CHAIN
+    };
+    let e = ClaimSpec::of(s.arch.clone(), header, &on_chain(4, CHUNK_SIZE)).unwrap_err();
+    assert!(e.to_string().contains("binds no shards"), "{e}");
+    let e = ClaimSpec::of(s.arch.clone(), header, &on_chain(1, chunk)).unwrap_err();
+    assert!(e.to_string().contains("--chunk-size 1024"), "{e}");
+    assert!(ClaimSpec::of(s.arch.clone(), header, &on_chain(1, CHUNK_SIZE)).is_ok());
 }

@@ -106,7 +106,11 @@ pub fn dataset_cid(
 ) -> Result<Cid> {
     let size = header.file_len();
     let chunk = chunk_size as u64;
-    let n = size.div_ceil(chunk);
+    let chunking = Chunking {
+        chunk_size,
+        max_links: MAX_LINKS,
+    };
+    let n = chunking.leaf_count(size);
     if leaves.len() as u64 + 1 != n {
         return Err(Error::Invalid(format!(
             "a dataset file of {size} bytes has {n} leaves of {chunk} bytes; the proof hashed {}",
@@ -115,14 +119,7 @@ pub fn dataset_cid(
     }
     let mut digests: Vec<[u8; 32]> = leaves.iter().map(|st| finish_len(st, chunk)).collect();
     digests.push(finish_len(last, size - (n - 1) * chunk));
-    let dag = FileDag::from_leaf_digests(
-        &digests,
-        size,
-        Chunking {
-            chunk_size,
-            max_links: MAX_LINKS,
-        },
-    )?;
+    let dag = FileDag::from_leaf_digests(&digests, size, chunking)?;
     Ok(dag.cid())
 }
 

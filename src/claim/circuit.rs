@@ -209,16 +209,6 @@ pub struct ClaimShape {
 }
 
 impl ClaimShape {
-    /// An approval-mode claim over up to `max_shards` shard proofs of a dataset named with IPFS'
-    /// default chunking.
-    pub const fn approval(max_shards: usize) -> Self {
-        Self {
-            mode: ClaimMode::Approval,
-            max_shards,
-            chunk_size: crate::data::cid::CHUNK_SIZE,
-        }
-    }
-
     /// An on-chain-accuracy claim ([`ClaimMode::OnChain`]).
     pub const ON_CHAIN: ClaimShape = ClaimShape {
         mode: ClaimMode::OnChain,
@@ -297,15 +287,6 @@ impl ClaimSpec {
         })
     }
 
-    /// The shape this spec was built for.
-    pub fn shape(&self) -> ClaimShape {
-        ClaimShape {
-            mode: self.mode,
-            max_shards: self.max_shards,
-            chunk_size: self.chunk_size,
-        }
-    }
-
     /// Whether the dataset's CID is a dag-pb root (a file of more than one leaf) rather than a
     /// raw block.
     pub fn dag_pb(&self) -> bool {
@@ -321,6 +302,13 @@ impl ClaimSpec {
             ClaimMode::OnChain if shape.max_shards != 1 => Err(Error::Usage(
                 "an on-chain-accuracy claim runs the whole dataset itself: it binds no shards (--max-shards 1)".into(),
             )),
+            ClaimMode::OnChain if shape.chunk_size != crate::data::cid::CHUNK_SIZE => {
+                Err(Error::Usage(format!(
+                    "--chunk-size {}: an on-chain-accuracy claim covers one raw IPFS block of the default chunker ({} bytes)",
+                    shape.chunk_size,
+                    crate::data::cid::CHUNK_SIZE
+                )))
+            }
             ClaimMode::OnChain => Self::on_chain(arch, header),
         }
     }

@@ -24,11 +24,6 @@ use nova_snark::frontend::{Boolean, ConstraintSystem, SynthesisError};
 /// them.
 pub(crate) type StateHalves = [AllocatedNum<Fr>; 2];
 
-/// Number of leaves of a dataset file with `header`, cut into `chunk_size`-byte leaves.
-pub(crate) fn leaf_count(header: &Header, chunk_size: usize) -> usize {
-    (header.file_len().div_ceil(chunk_size as u64)).max(1) as usize
-}
-
 /// The leaf chain over `finished` (`c' = H_narrow(c, hi, lo)` from zero), as the folds compute
 /// it (`accuracy::leaves::leaf_chain`).
 pub(crate) fn leaf_chain<CS: ConstraintSystem<Fr>>(
@@ -58,7 +53,7 @@ pub(crate) fn file_digest<CS: ConstraintSystem<Fr>>(
 ) -> Result<Vec<Boolean>, SynthesisError> {
     let size = header.file_len();
     let chunk = chunking.chunk_size as u64;
-    let n = leaf_count(header, chunking.chunk_size);
+    let n = chunking.leaf_count(size) as usize;
     if finished.len() + 1 != n {
         return Err(SynthesisError::Unsatisfiable(format!(
             "a file of {size} bytes has {n} leaves of {chunk} bytes, not {}",
@@ -223,11 +218,11 @@ mod tests {
         // 7 leaves of 64 bytes, 3 links a node: a level of three nodes (3 + 3 + 1 links)
         // under the root, as IPFS would link 523 leaves with its 174
         let data = dataset(6);
-        assert_eq!(leaf_count(data.header(), 64), 7);
         let chunking = Chunking {
             chunk_size: 64,
             max_links: 3,
         };
+        assert_eq!(chunking.leaf_count(data.header().file_len()), 7);
         let (d, cs) = circuit_digest(&data, chunking, |_| {});
         assert!(cs.is_satisfied());
         assert_eq!(d, cid_digest(&data, chunking));

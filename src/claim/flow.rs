@@ -203,12 +203,9 @@ pub struct Setup {
     pub header: Header,
     /// The claim circuit's verifying key.
     pub vk: VerifyingKey<Bn254>,
-    /// Where accuracy is proven.
-    pub mode: ClaimMode,
-    /// How many shard proofs a claim binds.
-    pub max_shards: usize,
-    /// Bytes per IPFS leaf of the dataset's CID.
-    pub chunk_size: usize,
+    /// What the claim circuit is built for besides the architecture and the header: the mode,
+    /// how many shard proofs a claim binds, the dataset CID's leaf size.
+    pub shape: ClaimShape,
     /// Where the proving key comes from.
     pub key: KeySource,
 }
@@ -313,9 +310,11 @@ impl Setup {
             arch,
             header: setup.header,
             vk,
-            mode: setup.mode,
-            max_shards: setup.max_shards,
-            chunk_size: setup.chunk_size,
+            shape: ClaimShape {
+                mode: setup.mode,
+                max_shards: setup.max_shards,
+                chunk_size: setup.chunk_size,
+            },
             key: setup.key,
         };
         let n = me.spec()?.num_public();
@@ -330,16 +329,7 @@ impl Setup {
 
     /// The claim circuit's constants.
     pub fn spec(&self) -> Result<ClaimSpec> {
-        ClaimSpec::of(self.arch.clone(), self.header, &self.shape())
-    }
-
-    /// What the claim circuit is built for besides the architecture and the header.
-    pub fn shape(&self) -> ClaimShape {
-        ClaimShape {
-            mode: self.mode,
-            max_shards: self.max_shards,
-            chunk_size: self.chunk_size,
-        }
+        ClaimSpec::of(self.arch.clone(), self.header, &self.shape)
     }
 
     /// Refuses terms whose CID cannot name this setup's dataset: a raw block for a file of one
@@ -357,7 +347,7 @@ impl Setup {
                 terms.cid,
                 terms.cid.codec,
                 self.header.file_len(),
-                self.chunk_size
+                self.shape.chunk_size
             )));
         }
         Ok(())
@@ -365,10 +355,10 @@ impl Setup {
 
     /// Refuses a claim of the other mode, naming what it needs.
     fn require(&self, mode: ClaimMode) -> Result<()> {
-        if self.mode == mode {
+        if self.shape.mode == mode {
             return Ok(());
         }
-        Err(Error::Usage(match self.mode {
+        Err(Error::Usage(match self.shape.mode {
             ClaimMode::Approval => "this bounty's setup proves accuracy with a Nova proof: pass the accuracy proof (--accuracy)".into(),
             ClaimMode::OnChain => "this bounty's setup proves accuracy inside the claim (on-chain mode): pass the dataset (--data), not an accuracy proof".into(),
         }))
@@ -445,42 +435,35 @@ impl Setup {
         if proofs.is_empty() {
             return Err(Error::Usage("no accuracy proof".into()));
         }
-        if proofs.len() > self.max_shards {
+        let max = self.shape.max_shards;
+        if proofs.len() > max {
             return Err(Error::Invalid(format!(
-                "the accuracy proof has {} shards; this bounty's claim binds at most {}: prove it in at most {} shards (prove-accuracy --shard I/{})",
-                proofs.len(),
-                self.max_shards,
-                self.max_shards,
-                self.max_shards
+                "the accuracy proof has {} shards; this bounty's claim binds at most {max}: prove it in at most {max} shards (prove-accuracy --shard I/{max})",
+                proofs.len()
             )));
         }
-        for (k, proof) in proofs.iter().enumerate() {
-            let what = if proofs.len() == 1 {
-                "the accuracy proof".to_string()
-            } else {
-                format!(
-                    "shard {} of {} (samples {:?})",
-                    k + 1,
-                    proofs.len(),
-                    proof.claim.range()
-                )
-            };
+        let check = |proof: &AccuracyProof| {
             if proof.architecture != hex::encode(self.arch.digest()) {
-                return Err(Error::Invalid(format!(
-                    "{what} is about another model architecture (or fixed-point parameters) than the bounty's"
-                )));
+                return Err(Error::Invalid(
+                    "the accuracy proof is about another model architecture (or fixed-point parameters) than the bounty's".into(),
+                ));
             }
             if proof.claim.header != self.header {
+                return Err(Error::Invalid(
+                    "the accuracy proof is about a dataset of another shape than the bounty's"
+                        .into(),
+                ));
+            }
+            if proof.claim.chunk_size != self.shape.chunk_size {
                 return Err(Error::Invalid(format!(
-                    "{what} is about a dataset of another shape than the bounty's"
+                    "the accuracy proof hashes the dataset in {}-byte IPFS leaves, the bounty's CID is of {}-byte leaves",
+                    proof.claim.chunk_size, self.shape.chunk_size
                 )));
             }
-            if proof.claim.chunk_size != self.chunk_size {
-                return Err(Error::Invalid(format!(
-                    "{what} hashes the dataset in {}-byte IPFS leaves, the bounty's CID is of {}-byte leaves",
-                    proof.claim.chunk_size, self.chunk_size
-                )));
-            }
+            Ok(())
+        };
+        for (k, proof) in proofs.iter().enumerate() {
+            check(proof).map_err(|e| accuracy::shards::in_shard(k, proofs, e))?;
         }
         Ok(())
     }
@@ -684,10 +667,16 @@ fn claimed_ciphertext(
     terms: &Terms,
     ciphertext: &CiphertextFile,
 ) -> Result<Encrypted> {
-    encrypted_for(setup, terms, ciphertext).map_err(|e| match e {
+    encrypted_for(setup, terms, ciphertext).map_err(refused)
+}
+
+/// A usage error of the prover's side, as its verifier's refusal: what the hunter must fix is
+/// what makes the claim invalid.
+fn refused(e: Error) -> Error {
+    match e {
         Error::Usage(m) => Error::Invalid(m),
         e => e,
-    })
+    }
 }
 
 /// Anyone's check of an on-chain-accuracy claim, as the contract makes it: the Groth16 proof
@@ -738,7 +727,7 @@ fn verified_public(
         ciphertext_hash: enc.hash,
         io_digest,
         key_hash: enc.key_hash,
-        posted: (setup.mode == ClaimMode::OnChain).then(|| circuit::Posted {
+        posted: (setup.shape.mode == ClaimMode::OnChain).then(|| circuit::Posted {
             nonce: enc.nonce,
             ciphertext: enc.ciphertext.clone(),
         }),
@@ -775,10 +764,7 @@ pub fn verify_claim(
 ) -> Result<VerifiedClaim> {
     setup.require(ClaimMode::Approval)?;
     let enc = claimed_ciphertext(setup, terms, ciphertext)?;
-    setup.check_terms(terms).map_err(|e| match e {
-        Error::Usage(m) => Error::Invalid(m),
-        e => e,
-    })?;
+    setup.check_terms(terms).map_err(refused)?;
     setup.check_accuracy_proofs(accuracy)?;
     // every shard's SNARK, then the join into the whole file, its CID and count
     let acc = accuracy::verify_shards(

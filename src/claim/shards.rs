@@ -286,7 +286,11 @@ pub(crate) fn bind<CS: ConstraintSystem<Fr>>(
 
     // the finished leaves: chained into the last slot's leaf chain, then with the last state
     // they name the file
-    let n_finished = file_digest::leaf_count(header, spec.chunk_size) - 1;
+    let chunking = crate::data::cid::Chunking {
+        chunk_size: spec.chunk_size,
+        max_links: crate::data::cid::MAX_LINKS,
+    };
+    let n_finished = chunking.leaf_count(header.file_len()) as usize - 1;
     if let Some(v) = leaves {
         if v.len() != n_finished {
             return Err(SynthesisError::Unsatisfiable(format!(
@@ -312,10 +316,7 @@ pub(crate) fn bind<CS: ConstraintSystem<Fr>>(
     let digest = file_digest::file_digest(
         cs.namespace(|| "file_digest"),
         header,
-        crate::data::cid::Chunking {
-            chunk_size: spec.chunk_size,
-            max_links: crate::data::cid::MAX_LINKS,
-        },
+        chunking,
         &finished,
         &last_state,
     )?;

@@ -453,7 +453,7 @@ pub fn claim(
     let host = KeyFile::read(host_key)?.public_key()?;
     let (setup, terms, claimant) = bounty.load(host)?;
     let hunter = KeyFile::read(hunter_key)?.secret_key(hunter_key)?;
-    let proof = match setup.mode {
+    let proof = match setup.shape.mode {
         ClaimMode::OnChain => {
             let (Some(data), None) = (data, files.accuracy) else {
                 return Err(Error::Usage(format!(
@@ -537,7 +537,7 @@ pub fn verify_claim(
     let (setup, terms, claimant) = bounty.load(host)?;
     let proof = claim_proof(claim)?;
     let (ciphertext, accuracy) = files.read()?;
-    let (p, acc) = match setup.mode {
+    let (p, acc) = match setup.shape.mode {
         ClaimMode::OnChain => {
             let io_digest = claim_io_digest(claim)?;
             let p = flow::verify_on_chain_claim(
@@ -569,7 +569,7 @@ pub fn verify_claim(
         cid: terms.cid.to_string(),
         threshold: p.threshold,
         claimant: format!("0x{}", hex::encode(p.claimant)),
-        mode: setup.mode,
+        mode: setup.shape.mode,
         correct: acc.as_ref().map(|c| c.correct),
         samples: setup.header.count as usize,
         model_commitment: acc.map(|c| c.model.commitment),
@@ -643,7 +643,7 @@ pub fn decrypt(
     let (setup, terms, claimant) = bounty.load(host.public())?;
     let proof = claim_proof(claim)?;
     let (ciphertext, accuracy) = files.read()?;
-    let (opening, correct) = match setup.mode {
+    let (opening, correct) = match setup.shape.mode {
         ClaimMode::OnChain => {
             let opening = flow::decrypt_on_chain_claim(
                 &setup,

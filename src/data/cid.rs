@@ -260,6 +260,11 @@ impl Chunking {
         assert!(self.chunk_size > 0, "chunk size must be positive");
         assert!(self.max_links >= 2, "a node needs room for two links");
     }
+
+    /// Number of leaves of a file of `size` bytes (one, empty, for an empty file).
+    pub fn leaf_count(&self, size: u64) -> u64 {
+        size.div_ceil(self.chunk_size as u64).max(1)
+    }
 }
 
 impl Default for Chunking {
@@ -459,7 +464,7 @@ impl FileDag {
     ) -> Result<FileDag> {
         chunking.assert_valid();
         let chunk = chunking.chunk_size as u64;
-        let want = size.div_ceil(chunk).max(1);
+        let want = chunking.leaf_count(size);
         if digests.len() as u64 != want {
             return Err(Error::Invalid(format!(
                 "a file of {size} bytes has {want} leaves of up to {chunk} bytes, not {}",
