@@ -262,9 +262,8 @@ fn breakdown(arch: &Arc<Architecture>) -> Result<Breakdown> {
             ["slot", "wf", ..] => &mut b.weight_wellformedness,
             [p, ..] if p.starts_with("band_") => &mut b.band_streams,
             ["slot", ..]
-            | ["y" | "zero" | "mask" | "mask_monotone" | "mask_count" | "in_blocks" | "out_blocks", ..] => {
-                &mut b.slot_selection
-            }
+            | ["y" | "zero" | "zero_eq" | "mask" | "mask_monotone" | "mask_count" | "in_blocks"
+            | "out_blocks", ..] => &mut b.slot_selection,
             _ => &mut b.state,
         };
         *field += n;

@@ -4,15 +4,23 @@
 mod common;
 
 use common::{fixture_file, scratch_dir, Format};
+use kerafold::accuracy::by_layer::LayerSampleStep;
 use kerafold::accuracy::{
-    prove_accuracy, prove_shard, verify_accuracy, AccuracyCheck, AccuracyProof, ShardSpec,
+    prove_accuracy, prove_shard, verify_accuracy, verify_one, AccuracyArch, AccuracyCheck,
+    AccuracyProof, FoldUnit, Fr, ShardSpec,
 };
 use kerafold::data::cid::cid_of_bytes;
+use kerafold::data::cid::CHUNK_SIZE;
 use kerafold::data::Dataset;
+use kerafold::fold::arch::Architecture;
 use kerafold::model::{self, QuantizedModel};
 use kerafold::Error;
+use kerafold_step_circuits::cs::TamperCs;
+use kerafold_step_circuits::step::alloc_num;
+use nova_snark::traits::circuit::StepCircuit;
 use std::path::Path;
 use std::process::Command;
+use std::sync::Arc;
 
 /// The digits model, calibrated on `data`'s samples.
 fn digits_model(data: &Dataset) -> QuantizedModel {
@@ -287,7 +295,15 @@ fn datasets_that_do_not_fit_are_clear_errors() {
             samples: 0..data.len(),
             chunk_size,
         };
-        match prove_shard(&q, &data, &[], &shard, &params, &mut |_| {}) {
+        match prove_shard(
+            &q,
+            &data,
+            &[],
+            &shard,
+            FoldUnit::Sample,
+            &params,
+            &mut |_| {},
+        ) {
             Err(Error::Usage(m)) => assert!(m.contains("leaves hold whole records"), "{m}"),
             other => panic!(
                 "expected a leaf size error, got {:?}",
@@ -295,4 +311,174 @@ fn datasets_that_do_not_fit_are_clear_errors() {
             ),
         }
     }
+}
+
+/// A proof folded layer by layer (one fold per step of the model) proves the same count as the
+/// per-sample circuit, and verifies; a claim that counts one more, or folds fewer samples, does
+/// not. At the constraint level, each way a prover could skip a sample's bookkeeping fails its
+/// named constraint.
+#[test]
+fn a_proof_folded_layer_by_layer_proves_the_count_and_tampering_fails() {
+    let params = scratch_dir("accuracy-by-layer-params");
+    let data = Dataset::read(&fixture_file("digits_16.kfd")).unwrap();
+    let q = digits_model(&data);
+    let blinds = kerafold::accuracy::random_blinds(&q).unwrap();
+    let shard = ShardSpec {
+        samples: 0..3,
+        chunk_size: CHUNK_SIZE,
+    };
+    let (proof, stats) = prove_shard(
+        &q,
+        &data,
+        &blinds,
+        &shard,
+        FoldUnit::Layer,
+        &params,
+        &mut |_| {},
+    )
+    .unwrap();
+    let arch = Architecture::compile(&q).unwrap();
+    let steps = arch.steps.len();
+    assert!(steps > 1, "the digits model has {steps} steps");
+    assert_eq!(stats.steps.len(), 3 * steps, "one fold per step per sample");
+    assert_eq!(proof.claim.fold, FoldUnit::Layer);
+    let right = (0..3)
+        .filter(|&i| {
+            let t = q.trace(&data.quantized_input(i, q.fp.fa), Some(i)).unwrap();
+            t.class == data.sample(i).1 as usize
+        })
+        .count();
+    assert_eq!(proof.claim.correct, right);
+    let no_check = AccuracyCheck::default();
+    verify_one(&proof, &params, &no_check).unwrap();
+    for (what, tamper) in [
+        // (within what the claim's own checks allow: the proof must refuse these)
+        (
+            "another correct count",
+            Box::new(|p: &mut AccuracyProof| {
+                p.claim.correct = if p.claim.correct > 0 {
+                    p.claim.correct - 1
+                } else {
+                    1
+                }
+            }) as Box<dyn Fn(&mut _)>,
+        ),
+        (
+            "samples 1..4",
+            Box::new(|p: &mut AccuracyProof| p.claim.first += 1),
+        ),
+    ] {
+        let mut forged = proof.clone();
+        tamper(&mut forged);
+        match verify_one(&forged, &params, &no_check) {
+            Err(Error::Invalid(m)) => println!("{what}: rejected ({m})"),
+            other => panic!("{what}: expected an invalid proof, got {other:?}"),
+        }
+    }
+
+    // --- the constraints, on sample 0's folds
+    let acc = Arc::new(AccuracyArch::new(arch.clone(), *data.header(), CHUNK_SIZE).unwrap());
+    let shape = LayerSampleStep::<Fr>::shape(acc, true);
+    let trace = q.trace(&data.quantized_input(0, q.fp.fa), Some(0)).unwrap();
+    let witnesses = kerafold::inference::sample_step_witnesses(&arch, &q, &trace, &blinds);
+    let record = Arc::new(data.record(0).to_vec());
+    let (z0, _) = kerafold::accuracy::public_io::<Fr>(&proof.claim).unwrap();
+    let mut z0 = z0;
+    z0.resize(shape.arity(), Fr::from(0));
+    // runs fold `j` of sample 0 (reading `record`) from `z` with `overrides`; returns the next
+    // state and the first unsatisfied constraint
+    let fold_reading = |record: &Arc<Vec<u8>>, j: usize, z: &[Fr], overrides: &[(&str, Fr)]| {
+        let mut cs = TamperCs::<Fr>::new();
+        for (path, v) in overrides {
+            cs.override_value(*path, *v);
+        }
+        let zv: Vec<_> = z
+            .iter()
+            .enumerate()
+            .map(|(k, v)| alloc_num(&mut cs, &format!("z{k}"), Some(*v)).unwrap())
+            .collect();
+        let out = shape
+            .at(record.clone(), Arc::new(witnesses[j].clone()))
+            .synthesize(&mut cs, &zv)
+            .unwrap();
+        assert!(
+            cs.unused_overrides().is_empty(),
+            "{:?}",
+            cs.unused_overrides()
+        );
+        let next: Vec<Fr> = out.iter().map(|v| v.get_value().unwrap()).collect();
+        (next, cs.which_is_unsatisfied().map(str::to_string))
+    };
+    let fold =
+        |j: usize, z: &[Fr], overrides: &[(&str, Fr)]| fold_reading(&record, j, z, overrides);
+    let mut states = vec![z0.clone()];
+    for j in 0..steps {
+        let (next, failed) = fold(j, &states[j], &[]);
+        assert_eq!(failed, None, "honest fold {j}");
+        states.push(next);
+    }
+    // after the sample: the next sample, the count, the label and the layer state cleared
+    let end = &states[steps];
+    assert_eq!(end[0], Fr::from(1));
+    assert_eq!(
+        end[4],
+        Fr::from(u64::from(trace.class == data.sample(0).1 as usize))
+    );
+    assert!(end[6..].iter().all(|v| *v == Fr::from(0)));
+    let (one, zero) = (Fr::from(1), Fr::from(0));
+    let last = steps - 1;
+    // a flipped bit alone breaks its inverse's constraint; a prover would also zero the inverse
+    let eq_flipped: Vec<(&str, Fr)> = if trace.class == data.sample(0).1 as usize {
+        vec![("eq/boolean", zero)]
+    } else {
+        vec![("eq/boolean", one), ("inv/num", zero)]
+    };
+    let eq_fails = if trace.class == data.sample(0).1 as usize {
+        "eq_inv"
+    } else {
+        "eq_zero"
+    };
+    // (what, fold, overrides, the constraint that fails)
+    type Case<'a> = (&'a str, usize, Vec<(&'a str, Fr)>, &'a str);
+    let cases: Vec<Case> = vec![
+        // not reading the record at a sample's first fold (keeping the dataset state)
+        (
+            "skip the record",
+            0,
+            vec![("first/boolean", zero)],
+            "first_inv",
+        ),
+        // reading another record in the middle of a sample
+        (
+            "re-read mid-sample",
+            1,
+            vec![("first/boolean", one), ("first_inverse/num", zero)],
+            "first_zero",
+        ),
+        // ending the sample early, or not counting it at its end
+        (
+            "end early",
+            0,
+            vec![("last/boolean", one), ("last_inverse/num", zero)],
+            "last_zero",
+        ),
+        ("never end", last, vec![("last/boolean", zero)], "last_inv"),
+        // counting a sample the model gets wrong (or dropping one it gets right)
+        ("flip the match", last, eq_flipped, eq_fails),
+    ];
+    for (what, j, overrides, constraint) in cases {
+        let (_, failed) = fold(j, &states[j], &overrides);
+        assert_eq!(failed.as_deref(), Some(constraint), "{what}");
+    }
+    // another model than the committed one: the model chain differs at the sample's end
+    let mut other = states[last].clone();
+    other[3] += one;
+    let (_, failed) = fold(last, &other, &[]);
+    assert_eq!(failed.as_deref(), Some("model_commitment"));
+    // features that are not the record's: the first layer step cannot open the input
+    let (_, failed) = fold_reading(&Arc::new(data.record(1).to_vec()), 0, &states[0], &[]);
+    assert!(
+        failed.as_deref().is_some_and(|c| c.starts_with("layer/")),
+        "{failed:?}"
+    );
 }

@@ -13,7 +13,7 @@
 mod common;
 
 use common::{scratch_dir, Format};
-use kerafold::accuracy::{prove_shard, AccuracyProof, CombinedProof, ShardSpec};
+use kerafold::accuracy::{prove_shard, AccuracyProof, CombinedProof, FoldUnit, ShardSpec};
 use kerafold::claim::weights::ModelOpening;
 use kerafold::data::cid::{Chunking, FileDag, MAX_LINKS};
 use kerafold::data::Dataset;
@@ -262,6 +262,7 @@ fn sharded_proofs_of_a_multi_leaf_file_combine_and_every_tampering_names_the_sha
         &data,
         &other.blinds,
         &spec(5..10),
+        FoldUnit::Sample,
         &params,
         &mut |_| {},
     )
@@ -280,6 +281,7 @@ fn sharded_proofs_of_a_multi_leaf_file_combine_and_every_tampering_names_the_sha
         &data,
         &q.blinds,
         &spec(6..11),
+        FoldUnit::Sample,
         &params,
         &mut |_| {},
     )

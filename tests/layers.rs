@@ -16,12 +16,12 @@ const LAYERS: &[(&str, u32)] = &[
     ("crypto", 2),
     ("fold", 3),
     ("inference", 4),
-    ("accuracy", 4),
-    ("claim", 5),
-    ("proofs", 6),
-    ("inspect", 6),
-    ("bench", 6),
-    ("commands", 7),
+    ("accuracy", 5),
+    ("claim", 6),
+    ("proofs", 7),
+    ("inspect", 7),
+    ("bench", 7),
+    ("commands", 8),
 ];
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {

@@ -34,23 +34,28 @@ use crate::fold::backend::{Backend, Bn254Ipa, Scalar};
 use crate::fold::params::{ParamsStore, Srs};
 use crate::fold::pipeline::{self, Progress, ProveStats};
 use crate::fold::{fe_from_hex, fe_hex, ModelClaim, Visibility};
+use crate::inference::circuit::StepWitness;
 use crate::model::QuantizedModel;
 use crate::{Error, Result};
 use ff::{Field as _, PrimeField};
 use kerafold_step_circuits::packing::Packed;
 use kerafold_step_circuits::spec::FixedPoint;
 use kerafold_step_circuits::Field;
+use nova_snark::traits::circuit::StepCircuit;
 use rand_core::OsRng;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::ops::Range;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
+pub mod by_layer;
+mod circuit;
 pub mod leaves;
 pub mod shards;
 mod step;
 
+pub use circuit::AccuracyStep;
 pub(crate) use step::unpack_half;
 pub use step::{SampleStep, SampleWitness};
 
@@ -227,6 +232,23 @@ pub struct AccuracyClaim {
     pub leaf_chain_start: String,
     /// Visibility and commitment of the model (the model chain).
     pub model: ModelClaim,
+    /// What one fold runs: a whole sample, or one step of the model (`"sample"` if absent).
+    #[serde(default)]
+    pub fold: FoldUnit,
+}
+
+/// What one fold of an accuracy proof runs (docs/DESIGN.md §4.5). Either proves the same
+/// statement; the verifier derives the circuit the claim names.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FoldUnit {
+    /// One fold per sample runs the whole model ([`step`]): the fewest folds, but a fold grows
+    /// with the model.
+    #[default]
+    Sample,
+    /// One fold per step of the model ([`by_layer`]): a fold is as large as the largest step plus
+    /// one record, whatever the depth.
+    Layer,
 }
 
 impl AccuracyClaim {
@@ -272,11 +294,7 @@ impl crate::fold::Statement for Accuracy {
         "leaf chain",
     ];
     type Claim = AccuracyClaim;
-    type Circuit<F: Field> = SampleStep<F>;
-
-    fn folds(claim: &AccuracyClaim) -> usize {
-        claim.samples
-    }
+    type Circuit<F: Field> = AccuracyStep<F>;
 
     fn model(claim: &AccuracyClaim) -> &ModelClaim {
         &claim.model
@@ -287,7 +305,7 @@ impl crate::fold::Statement for Accuracy {
     fn derive<F: Field>(
         arch: &Arc<Architecture>,
         claim: &AccuracyClaim,
-    ) -> Result<crate::fold::statement::Derived<F, SampleStep<F>>> {
+    ) -> Result<crate::fold::statement::Derived<F, AccuracyStep<F>>> {
         let arch = AccuracyArch::new((**arch).clone(), claim.header, claim.chunk_size).map_err(
             |e| match e {
                 Error::Shape { msg, .. } | Error::Usage(msg) => Error::Invalid(format!(
@@ -333,13 +351,19 @@ impl crate::fold::Statement for Accuracy {
                 claim.leaves.len()
             )));
         }
-        let (z0, zn) = public_io::<F>(claim)?;
-        let circuit = SampleStep::shape(
+        let (mut z0, mut zn) = public_io::<F>(claim)?;
+        let circuit = AccuracyStep::shape(
+            claim.fold,
             Arc::new(arch),
             claim.model.visibility == Visibility::Private,
         );
+        // the label and the layer state of a fold by layer are zero between samples
+        let arity = StepCircuit::<F>::arity(&circuit);
+        z0.resize(arity, F::ZERO);
+        zn.resize(arity, F::ZERO);
         Ok(crate::fold::statement::Derived {
             digest: circuit.digest(),
+            folds: claim.samples * circuit.folds_per_sample(),
             circuit,
             z0,
             zn,
@@ -410,22 +434,25 @@ pub fn prove_accuracy(
         data,
         blinds,
         &ShardSpec::whole(data),
+        FoldUnit::Sample,
         params_dir,
         progress,
     )
 }
 
-/// Proves the correct count of `model` on the samples `shard` names ([`prove_accuracy`] for the
-/// rest). Shards of one private model must use the same `blinds`.
+/// Proves the correct count of `model` on the samples `shard` names, each fold running what
+/// `fold` says ([`prove_accuracy`] for the rest). Shards of one private model must use the same
+/// `blinds`.
 pub fn prove_shard(
     model: &QuantizedModel,
     data: &Dataset,
     blinds: &[Fr],
     shard: &ShardSpec,
+    fold: FoldUnit,
     params_dir: &Path,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<(AccuracyProof, ProveStats)> {
-    prove_with::<Bn254Ipa>(model, data, blinds, shard, params_dir, progress)
+    prove_with::<Bn254Ipa>(model, data, blinds, shard, fold, params_dir, progress)
 }
 
 /// The model's per-step packed weights (each step's active slot).
@@ -479,6 +506,7 @@ fn prove_with<B: Backend>(
     data: &Dataset,
     blinds: &[Scalar<B>],
     shard: &ShardSpec,
+    fold: FoldUnit,
     params_dir: &Path,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<(AccuracyProof, ProveStats)> {
@@ -526,7 +554,9 @@ fn prove_with<B: Backend>(
     let before = leaves::hash_run(data, shard.chunk_size, 0..first).leaves;
     let chain_start = leaves::leaf_chain(Scalar::<B>::ZERO, &before);
     let h0 = pack_state::<Scalar<B>>(&run.start);
-    let z0 = vec![
+    let shape =
+        AccuracyStep::<Scalar<B>>::shape(fold, arch.clone(), visibility == Visibility::Private);
+    let mut z0 = vec![
         Scalar::<B>::from(first as u64),
         h0[0],
         h0[1],
@@ -534,21 +564,48 @@ fn prove_with<B: Backend>(
         Scalar::<B>::ZERO,
         chain_start,
     ];
+    z0.resize(StepCircuit::<Scalar<B>>::arity(&shape), Scalar::<B>::ZERO);
     let store = ParamsStore::new(params_dir);
-    let shape = SampleStep::<Scalar<B>>::shape(arch.clone(), visibility == Visibility::Private);
-    let circuit = |i: usize| SampleStep {
-        witness: Some(Arc::new(SampleWitness {
-            record: data.record(first + i).to_vec(),
-            weights: weights.clone(),
-            blinds: blinds.clone(),
-        })),
-        ..shape.clone()
+    let per_sample = shape.folds_per_sample();
+    let record = |s: usize| Arc::new(data.record(s).to_vec());
+    // the current sample's record and step witnesses, built once for its folds
+    type Sample<F> = (usize, Arc<Vec<u8>>, Vec<Arc<StepWitness<F>>>);
+    let current: Mutex<Option<Sample<Scalar<B>>>> = Mutex::new(None);
+    let circuit = |k: usize| match &shape {
+        AccuracyStep::Sample(c) => AccuracyStep::Sample(SampleStep {
+            witness: Some(Arc::new(SampleWitness {
+                record: data.record(first + k).to_vec(),
+                weights: weights.clone(),
+                blinds: blinds.clone(),
+            })),
+            ..c.clone()
+        }),
+        AccuracyStep::Layer(c) => {
+            let (s, j) = (first + k / per_sample, k % per_sample);
+            let mut current = current.lock().unwrap_or_else(|p| p.into_inner());
+            if current.as_ref().is_none_or(|(at, ..)| *at != s) {
+                let trace = model
+                    .trace(&data.quantized_input(s, model.fp.fa), Some(s))
+                    .expect("reference_count traced every sample of the range");
+                let steps =
+                    crate::inference::sample_step_witnesses(&arch.model, model, &trace, &blinds)
+                        .into_iter()
+                        .map(Arc::new)
+                        .collect();
+                *current = Some((s, record(s), steps));
+            }
+            let (_, rec, steps) = current.as_ref().expect("set above");
+            AccuracyStep::Layer(c.at(rec.clone(), steps[j].clone()))
+        }
     };
-    let what = |i: usize| format!("sample {}", first + i);
+    let what = |k: usize| match fold {
+        FoldUnit::Sample => format!("sample {}", first + k),
+        FoldUnit::Layer => format!("sample {}, step {}", first + k / per_sample, k % per_sample),
+    };
     let folding = pipeline::Folding {
         digest: shape.digest(),
         shape: shape.clone(),
-        n,
+        n: n * per_sample,
         circuit: &circuit,
         what: &what,
     };
@@ -576,6 +633,7 @@ fn prove_with<B: Backend>(
             visibility,
             commitment: fe_hex(&commitment),
         },
+        fold,
     );
     Ok((
         AccuracyProof::new(ACCURACY, B::ID, &digest_arch, claim, hex::encode(snark)),
@@ -625,6 +683,7 @@ pub fn native_shard_claim(
             visibility,
             commitment: commitment.to_string(),
         },
+        FoldUnit::Sample,
     ))
 }
 
@@ -640,6 +699,7 @@ fn claim_of<F: PrimeField>(
     run: &leaves::HashRun,
     chain_start: &F,
     model_claim: ModelClaim,
+    fold: FoldUnit,
 ) -> AccuracyClaim {
     AccuracyClaim {
         model_name: model.name.clone(),
@@ -655,6 +715,7 @@ fn claim_of<F: PrimeField>(
         leaves: run.leaves.iter().map(hex_state).collect(),
         leaf_chain_start: fe_hex(chain_start),
         model: model_claim,
+        fold,
     }
 }
 

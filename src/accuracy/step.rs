@@ -66,7 +66,7 @@ impl<F: Field> SampleStep<F> {
 }
 
 /// Allocates `lc` (with value `v`) as a number: one constraint.
-fn num_of<F: Field, CS: ConstraintSystem<F>>(
+pub(super) fn num_of<F: Field, CS: ConstraintSystem<F>>(
     mut cs: CS,
     lc: LinearCombination<F>,
     v: Option<F>,
@@ -152,91 +152,21 @@ impl<F: Field> StepCircuit<F> for SampleStep<F> {
         z: &[AllocatedNum<F>],
     ) -> Result<Vec<AllocatedNum<F>>, SynthesisError> {
         let arch = &self.arch.model;
-        let header = &self.arch.header;
         let w = self.witness.as_deref();
         let fp = arch.fp;
-        let r = self.arch.record_size();
-        let (z_i, z_hi, z_lo, z_model, z_correct, z_leaves) =
-            (&z[0], &z[1], &z[2], &z[3], &z[4], &z[5]);
-
-        // --- the record as bits (byte order as in the file, bits most significant first)
-        // features and label are witness bits; the record's padding is zero by the file format,
-        // so it enters the hash as constants (a file with other padding is not a dataset file)
-        let used = header.features() + 1;
-        let mut bytes_be: Vec<Vec<Boolean>> = Vec::with_capacity(r);
-        for k in 0..r {
-            if k >= used {
-                bytes_be.push(vec![Boolean::constant(false); 8]);
-                continue;
-            }
-            let byte = w.map(|w| w.record[k]);
-            let bits = (0..8)
-                .map(|j| {
-                    AllocatedBit::alloc(
-                        cs.namespace(|| format!("rec{k}_{j}")),
-                        byte.map(|b| (b >> (7 - j)) & 1 == 1),
-                    )
-                    .map(Boolean::from)
-                })
-                .collect::<Result<Vec<_>, _>>()?;
-            bytes_be.push(bits);
-        }
-        let byte_lc = |k: usize| -> (LinearCombination<F>, Option<u8>) {
-            let mut lc = LinearCombination::zero();
-            for (j, b) in bytes_be[k].iter().enumerate() {
-                lc = lc + &b.lc(CS::one(), F::from(1u64 << (7 - j)));
-            }
-            (lc, w.map(|w| w.record[k]))
-        };
-
-        // --- a record that starts a leaf finishes the previous one (module docs of `leaves`)
-        let [hi_in, lo_in, leaves_next] = if self.arch.multi_leaf() {
-            let slots_per_leaf = self.arch.chunk_size / self.arch.header.record_size();
-            let low_bits = slots_per_leaf.trailing_zeros() as usize;
-            leaf_boundary(cs, low_bits, z_i, z_hi, z_lo, z_leaves)?
-        } else {
-            [z_hi.clone(), z_lo.clone(), z_leaves.clone()]
-        };
-
-        // --- SHA-256 over the record's blocks
-        let mut state = unpack_half(cs.namespace(|| "sha_hi"), &hi_in)?;
-        state.extend(unpack_half(cs.namespace(|| "sha_lo"), &lo_in)?);
-        for blk in 0..r / 64 {
-            let bits: Vec<Boolean> = bytes_be[blk * 64..(blk + 1) * 64]
-                .iter()
-                .flatten()
-                .cloned()
-                .collect();
-            state =
-                sha256_compression_function(cs.namespace(|| format!("sha{blk}")), &bits, &state)?;
-        }
-        let hi_next = pack_half(cs.namespace(|| "sha_hi_next"), &state[..4])?;
-        let lo_next = pack_half(cs.namespace(|| "sha_lo_next"), &state[4..])?;
-
-        // --- features and label
-        let s = u32::from(header.scale_shift);
-        let n_feat = header.features();
-        let mut x = Vec::with_capacity(n_feat);
-        for (k, byte_bits) in bytes_be.iter().enumerate().take(n_feat) {
-            // byte·2^(fa−s), or the byte's top bits for ⌊byte / 2^(s−fa)⌋
-            let (lc, v) = if fp.fa >= s {
-                let (lc, b) = byte_lc(k);
-                let m = pow2::<F>(fp.fa - s);
-                (
-                    LinearCombination::zero() + (m, &lc),
-                    b.map(|b| F::from(b as u64) * m),
-                )
-            } else {
-                let drop = (s - fp.fa) as usize;
-                let mut lc = LinearCombination::zero();
-                for (j, b) in byte_bits[..8usize.saturating_sub(drop)].iter().enumerate() {
-                    lc = lc + &b.lc(CS::one(), F::from(1u64 << (7 - drop - j)));
-                }
-                (lc, w.map(|w| F::from((w.record[k] >> drop) as u64)))
-            };
-            x.push(num_of(cs.namespace(|| format!("x{k}")), lc, v)?);
-        }
-        let (label_lc, label_v) = byte_lc(n_feat);
+        let (z_i, z_model, z_correct) = (&z[0], &z[3], &z[4]);
+        let RecordWires {
+            hi: hi_next,
+            lo: lo_next,
+            leaves: leaves_next,
+            x,
+            label,
+        } = read_record(
+            cs,
+            &self.arch,
+            w.map(|w| w.record.as_slice()),
+            [&z[0], &z[1], &z[2], &z[5]],
+        )?;
 
         // --- the model, layer after layer as wires
         let zero = alloc(cs, "zero", Some(F::ZERO))?;
@@ -324,29 +254,7 @@ impl<F: Field> StepCircuit<F> for SampleStep<F> {
         );
 
         // --- correct += [class = label]
-        let diff_v = match (class.get_value(), label_v) {
-            (Some(c), Some(l)) => Some(c - F::from(l as u64)),
-            _ => None,
-        };
-        let eq = AllocatedBit::alloc(cs.namespace(|| "eq"), diff_v.map(|d| d.is_zero().into()))?;
-        let inv = alloc(
-            cs,
-            "inv",
-            diff_v.map(|d| Option::<F>::from(d.invert()).unwrap_or(F::ZERO)),
-        )?;
-        // diff·inv = 1 − eq and diff·eq = 0
-        cs.enforce(
-            || "eq_inv",
-            |l| l + class.get_variable() - &label_lc,
-            |l| l + inv.get_variable(),
-            |l| l + CS::one() - eq.get_variable(),
-        );
-        cs.enforce(
-            || "eq_zero",
-            |l| l + class.get_variable() - &label_lc,
-            |l| l + eq.get_variable(),
-            |l| l,
-        );
+        let eq = label_matches(cs, &class, &label)?;
         let correct_next = num_of(
             cs.namespace(|| "correct_next"),
             LinearCombination::zero() + z_correct.get_variable() + eq.get_variable(),
@@ -369,6 +277,152 @@ impl<F: Field> StepCircuit<F> for SampleStep<F> {
             leaves_next,
         ])
     }
+}
+
+/// The wires of one record read from the dataset stream ([`read_record`]).
+pub(super) struct RecordWires<F: Field> {
+    /// The leaf's SHA-256 state after the record (two 128-bit halves).
+    pub hi: AllocatedNum<F>,
+    /// See `hi`.
+    pub lo: AllocatedNum<F>,
+    /// The leaf chain after the record (extended if the record starts a leaf).
+    pub leaves: AllocatedNum<F>,
+    /// The features as the model's fixed-point input.
+    pub x: Vec<AllocatedNum<F>>,
+    /// The label byte as a linear combination of its bits, and its value.
+    pub label: (LinearCombination<F>, Option<F>),
+}
+
+/// Reads sample `z_i`'s record (`record`, the witness) from the dataset stream in state
+/// `[z_i, z_hi, z_lo, z_leaves]`: the leaf hand-over before it, its bytes extending the leaf's
+/// SHA-256, its features parsed into the model's fixed point and its label.
+pub(super) fn read_record<F: Field, CS: ConstraintSystem<F>>(
+    cs: &mut CS,
+    acc: &AccuracyArch,
+    record: Option<&[u8]>,
+    [z_i, z_hi, z_lo, z_leaves]: [&AllocatedNum<F>; 4],
+) -> Result<RecordWires<F>, SynthesisError> {
+    let header = &acc.header;
+    let fp = acc.model.fp;
+    let r = acc.record_size();
+    // --- the record as bits (byte order as in the file, bits most significant first)
+    // features and label are witness bits; the record's padding is zero by the file format,
+    // so it enters the hash as constants (a file with other padding is not a dataset file)
+    let used = header.features() + 1;
+    let mut bytes_be: Vec<Vec<Boolean>> = Vec::with_capacity(r);
+    for k in 0..r {
+        if k >= used {
+            bytes_be.push(vec![Boolean::constant(false); 8]);
+            continue;
+        }
+        let byte = record.map(|rec| rec[k]);
+        let bits = (0..8)
+            .map(|j| {
+                AllocatedBit::alloc(
+                    cs.namespace(|| format!("rec{k}_{j}")),
+                    byte.map(|b| (b >> (7 - j)) & 1 == 1),
+                )
+                .map(Boolean::from)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        bytes_be.push(bits);
+    }
+    let byte_lc = |k: usize| -> (LinearCombination<F>, Option<u8>) {
+        let mut lc = LinearCombination::zero();
+        for (j, b) in bytes_be[k].iter().enumerate() {
+            lc = lc + &b.lc(CS::one(), F::from(1u64 << (7 - j)));
+        }
+        (lc, record.map(|rec| rec[k]))
+    };
+
+    // --- a record that starts a leaf finishes the previous one (module docs of `leaves`)
+    let [hi_in, lo_in, leaves_next] = if acc.multi_leaf() {
+        let slots_per_leaf = acc.chunk_size / acc.header.record_size();
+        let low_bits = slots_per_leaf.trailing_zeros() as usize;
+        leaf_boundary(cs, low_bits, z_i, z_hi, z_lo, z_leaves)?
+    } else {
+        [z_hi.clone(), z_lo.clone(), z_leaves.clone()]
+    };
+
+    // --- SHA-256 over the record's blocks
+    let mut state = unpack_half(cs.namespace(|| "sha_hi"), &hi_in)?;
+    state.extend(unpack_half(cs.namespace(|| "sha_lo"), &lo_in)?);
+    for blk in 0..r / 64 {
+        let bits: Vec<Boolean> = bytes_be[blk * 64..(blk + 1) * 64]
+            .iter()
+            .flatten()
+            .cloned()
+            .collect();
+        state = sha256_compression_function(cs.namespace(|| format!("sha{blk}")), &bits, &state)?;
+    }
+    let hi_next = pack_half(cs.namespace(|| "sha_hi_next"), &state[..4])?;
+    let lo_next = pack_half(cs.namespace(|| "sha_lo_next"), &state[4..])?;
+
+    // --- features and label
+    let s = u32::from(header.scale_shift);
+    let n_feat = header.features();
+    let mut x = Vec::with_capacity(n_feat);
+    for (k, byte_bits) in bytes_be.iter().enumerate().take(n_feat) {
+        // byte·2^(fa−s), or the byte's top bits for ⌊byte / 2^(s−fa)⌋
+        let (lc, v) = if fp.fa >= s {
+            let (lc, b) = byte_lc(k);
+            let m = pow2::<F>(fp.fa - s);
+            (
+                LinearCombination::zero() + (m, &lc),
+                b.map(|b| F::from(b as u64) * m),
+            )
+        } else {
+            let drop = (s - fp.fa) as usize;
+            let mut lc = LinearCombination::zero();
+            for (j, b) in byte_bits[..8usize.saturating_sub(drop)].iter().enumerate() {
+                lc = lc + &b.lc(CS::one(), F::from(1u64 << (7 - drop - j)));
+            }
+            (lc, record.map(|rec| F::from((rec[k] >> drop) as u64)))
+        };
+        x.push(num_of(cs.namespace(|| format!("x{k}")), lc, v)?);
+    }
+    let (label_lc, label_v) = byte_lc(n_feat);
+    let label = (label_lc, label_v.map(|l| F::from(u64::from(l))));
+
+    Ok(RecordWires {
+        hi: hi_next,
+        lo: lo_next,
+        leaves: leaves_next,
+        x,
+        label,
+    })
+}
+
+/// `[class = label]` as a bit (`eq`, constraints `eq_inv` and `eq_zero`).
+pub(super) fn label_matches<F: Field, CS: ConstraintSystem<F>>(
+    cs: &mut CS,
+    class: &AllocatedNum<F>,
+    (label_lc, label_v): &(LinearCombination<F>, Option<F>),
+) -> Result<AllocatedBit, SynthesisError> {
+    let diff_v = match (class.get_value(), label_v) {
+        (Some(c), Some(l)) => Some(c - *l),
+        _ => None,
+    };
+    let eq = AllocatedBit::alloc(cs.namespace(|| "eq"), diff_v.map(|d| d.is_zero().into()))?;
+    let inv = alloc(
+        cs,
+        "inv",
+        diff_v.map(|d| Option::<F>::from(d.invert()).unwrap_or(F::ZERO)),
+    )?;
+    // diff·inv = 1 − eq and diff·eq = 0
+    cs.enforce(
+        || "eq_inv",
+        |l| l + class.get_variable() - label_lc,
+        |l| l + inv.get_variable(),
+        |l| l + CS::one() - eq.get_variable(),
+    );
+    cs.enforce(
+        || "eq_zero",
+        |l| l + class.get_variable() - label_lc,
+        |l| l + eq.get_variable(),
+        |l| l,
+    );
+    Ok(eq)
 }
 
 /// Bits of the slot number: sample counts are `u32`.
@@ -449,7 +503,7 @@ fn leaf_boundary<F: Field, CS: ConstraintSystem<F>>(
 }
 
 /// `x + β·(target − x)`: `target` if `β`, else `x` (one constraint).
-fn select<F: Field, CS: ConstraintSystem<F>>(
+pub(super) fn select<F: Field, CS: ConstraintSystem<F>>(
     cs: &mut CS,
     name: &str,
     beta: &AllocatedBit,

@@ -2,7 +2,7 @@
 
 use super::model::{describe_fp, sample_of};
 use super::{file_size, ModelFile, QuantOptions};
-use crate::accuracy::{self, AccuracyClaim, ShardSpec};
+use crate::accuracy::{self, AccuracyClaim, FoldUnit, ShardSpec};
 use crate::claim::weights::{ModelOpening, Opening};
 use crate::data::Dataset;
 use crate::fold::{self, Progress, ProveStats, Srs, Stepping, System, Tiling, Visibility};
@@ -193,6 +193,8 @@ pub struct ProveAccuracyRequest {
     pub shard: Option<(usize, usize)>,
     /// Bytes per IPFS leaf the dataset's CID is computed with.
     pub chunk_size: usize,
+    /// What one fold runs: a whole sample, or one step of the model.
+    pub fold: FoldUnit,
 }
 
 /// What `kerafold prove-accuracy` reports.
@@ -229,6 +231,10 @@ pub struct ProveAccuracyReport {
     pub step_constraints: usize,
     /// Constraints of one step with Nova's verifier circuit.
     pub primary_constraints: usize,
+    /// What one fold runs: a whole sample, or one step of the model.
+    pub fold: FoldUnit,
+    /// Number of folds.
+    pub folds: usize,
     /// Size of the proof file, bytes.
     pub proof_bytes: u64,
     /// Peak resident memory of the process, MB.
@@ -284,8 +290,15 @@ pub fn prove_accuracy(
         }
         Visibility::Private => accuracy::random_blinds(&q)?,
     };
-    let (proof, stats) =
-        accuracy::prove_shard(&q, &data, &blinds, &shard, &req.params_dir, progress)?;
+    let (proof, stats) = accuracy::prove_shard(
+        &q,
+        &data,
+        &blinds,
+        &shard,
+        req.fold,
+        &req.params_dir,
+        progress,
+    )?;
     proof.write(&req.out)?;
     if let Some(path) = &req.opening {
         let opening = Opening {
@@ -319,6 +332,8 @@ pub fn prove_accuracy(
         compress_s: stats.compress.as_secs_f64(),
         step_constraints: stats.step_constraints,
         primary_constraints: stats.primary_constraints,
+        fold: req.fold,
+        folds: stats.steps.len(),
         proof_bytes: file_size(&req.out),
         peak_rss_mb: crate::sys::peak_rss_mb(),
         opening: req.opening.clone(),
@@ -357,12 +372,17 @@ impl fmt::Display for ProveAccuracyReport {
         }
         write!(
             f,
-            "setup {:.1}s{}, folding {:.1}s ({:.2}s/sample), compression {:.1}s; {} constraints \
-             per fold; proof {} bytes -> {}",
+            "setup {:.1}s{}, folding {:.1}s ({:.2}s/sample, {} folds{}), compression {:.1}s; {} \
+             constraints per fold; proof {} bytes -> {}",
             self.setup_s,
             cached(self.params_cached),
             self.fold_s,
             self.fold_s / self.samples.max(1) as f64,
+            self.folds,
+            match self.fold {
+                FoldUnit::Sample => "",
+                FoldUnit::Layer => " by layer",
+            },
             self.compress_s,
             self.step_constraints,
             self.proof_bytes,

@@ -29,6 +29,8 @@ pub struct Derived<F, C> {
     pub circuit: C,
     /// Its cache digest.
     pub digest: [u8; 32],
+    /// The number of folds the claim states.
+    pub folds: usize,
     /// The initial state.
     pub z0: Vec<F>,
     /// The final state the claim implies.
@@ -48,8 +50,6 @@ pub trait Statement {
     /// Its step circuit.
     type Circuit<F: Field>: StepCircuit<F>;
 
-    /// The number of folds the claim states.
-    fn folds(claim: &Self::Claim) -> usize;
     /// The claim's model part.
     fn model(claim: &Self::Claim) -> &ModelClaim;
     /// How the claim's architecture tiles Dense layers (the verifier compiles a model file with
@@ -214,7 +214,7 @@ fn verify_on<S: Statement, B: Backend>(
                 &d.digest,
                 &d.circuit,
                 &proof.snark,
-                S::folds(claim),
+                d.folds,
                 &d.z0,
             )?;
             Ok((d, zn))

@@ -420,7 +420,7 @@ impl<F: Field> TileBits<F> {
         };
         let act_next = alloc(cs, "act_next", act_v)?;
         cs.enforce(
-            || "act_next",
+            || "act_next_eq",
             |_| keep.lc(CS::one(), F::ONE),
             |lc| lc + z_act.get_variable() - h_out.get_variable(),
             |lc| lc + act_next.get_variable() - h_out.get_variable(),
@@ -704,7 +704,7 @@ impl<F: Field> StepCircuit<F> for LayerStep<F> {
         );
         let slot_id = alloc(cs, "slot_id", w.map(|w| F::from(w.slot as u64)))?;
         cs.enforce(
-            || "slot_id",
+            || "slot_id_eq",
             |lc| {
                 sel.iter()
                     .enumerate()
@@ -1003,7 +1003,7 @@ impl<F: Field> StepCircuit<F> for LayerStep<F> {
         // --- the output bus, its commitment
         let zero = alloc(cs, "zero", Some(F::ZERO).filter(|_| w.is_some()))?;
         cs.enforce(
-            || "zero",
+            || "zero_eq",
             |lc| lc + zero.get_variable(),
             |lc| lc + CS::one(),
             |lc| lc,
@@ -1113,7 +1113,7 @@ impl<F: Field> StepCircuit<F> for LayerStep<F> {
         }
         let save_num = alloc(cs, "save_num", word_v)?;
         cs.enforce(
-            || "save_num",
+            || "save_num_eq",
             |_| word,
             |lc| lc + CS::one(),
             |lc| lc + save_num.get_variable(),
@@ -1139,7 +1139,7 @@ impl<F: Field> StepCircuit<F> for LayerStep<F> {
         });
         let blocks = alloc(cs, "blocks", blocks_v)?;
         cs.enforce(
-            || "blocks",
+            || "blocks_eq",
             |_| blocks_lc,
             |lc| lc + CS::one(),
             |lc| lc + blocks.get_variable(),
@@ -1162,7 +1162,7 @@ impl<F: Field> StepCircuit<F> for LayerStep<F> {
         )?;
         let step_next = alloc(cs, "step_next", z_step.get_value().map(|v| v + F::ONE))?;
         cs.enforce(
-            || "step_next",
+            || "step_next_eq",
             |lc| lc + z_step.get_variable() + CS::one(),
             |lc| lc + CS::one(),
             |lc| lc + step_next.get_variable(),

@@ -161,10 +161,6 @@ impl Statement for Inference {
     type Claim = Claim;
     type Circuit<F: Field> = Packed<LayerStep<F>>;
 
-    fn folds(claim: &Claim) -> usize {
-        packed::folds(claim.steps, claim.steps_per_fold)
-    }
-
     fn model(claim: &Claim) -> &ModelClaim {
         &claim.model
     }
@@ -200,6 +196,7 @@ impl Statement for Inference {
         Ok(statement::Derived {
             digest: circuit.digest(inner.digest()),
             circuit,
+            folds: packed::folds(claim.steps, claim.steps_per_fold),
             z0,
             zn,
         })
@@ -458,6 +455,24 @@ pub fn public_step_witness<F: Field>(
     i: usize,
 ) -> StepWitness<F> {
     Witnesses::new(arch, model, trace, &Blinding::public()).step(i)
+}
+
+/// The witnesses of every step of `trace` with a public (unblinded) input and output and the
+/// model chain blinded with `model_blinds` (one per step; empty for a public model): what an
+/// accuracy proof folds layer by layer for one sample.
+pub fn sample_step_witnesses<F: Field>(
+    arch: &Architecture,
+    model: &QuantizedModel,
+    trace: &Trace,
+    model_blinds: &[F],
+) -> Vec<StepWitness<F>> {
+    let blind = Blinding {
+        input: F::ZERO,
+        output: F::ZERO,
+        model: model_blinds.to_vec(),
+    };
+    let w = Witnesses::new(arch, model, trace, &blind);
+    (0..arch.steps.len()).map(|i| w.step(i)).collect()
 }
 
 /// The initial state `z0` of a proof with a public input (see [`public_step_witness`]).

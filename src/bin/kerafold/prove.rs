@@ -4,6 +4,7 @@ use crate::args::{Curve, ParamsArgs, QuantArgs, Vis};
 use crate::print;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
+use kerafold::accuracy::FoldUnit;
 use kerafold::commands::prove::{self, ProveAccuracyRequest, ProveRequest};
 use kerafold::fold::{Progress, Srs, StepSize, Stepping, Visibility};
 use kerafold::inference::ProveOptions;
@@ -156,7 +157,8 @@ pub(crate) fn prove(a: ProveArgs) -> Result<()> {
 #[derive(Args)]
 #[command(
     after_help = "One fold per sample: the sample's bytes extend the SHA-256 of the file and \
-    run through the whole model; the count of ArgMax = label is proven. BN254 (the field of the \
+    run through the whole model (with --fold-by layer, one fold per step of the model instead); \
+    the count of ArgMax = label is proven. BN254 (the field of the \
     bounty's Groth16 claim). The model is private by default: only a blinded commitment to its \
     weights is published."
 )]
@@ -193,6 +195,12 @@ pub(crate) struct ProveAccuracyArgs {
     /// two, at least the record size.
     #[arg(long, value_name = "BYTES", default_value_t = kerafold::data::cid::CHUNK_SIZE)]
     chunk_size: usize,
+    /// What one fold runs: `sample` folds the whole model once per sample (fewest folds);
+    /// `layer` folds one step of the model at a time, so a fold's circuit (and the prover's
+    /// memory) is set by the model's largest step plus one record, not by its depth: for models
+    /// whose per-sample circuit is too large.
+    #[arg(long, value_enum, default_value_t = FoldBy::Sample)]
+    fold_by: FoldBy,
     /// Write progress as JSON lines on stderr (`{"event":"progress","phase":…,"done":…,
     /// "total":…,"elapsed_s":…,"eta_s":…}`) instead of a progress bar: for drivers (ray/).
     #[arg(long)]
@@ -200,6 +208,15 @@ pub(crate) struct ProveAccuracyArgs {
     /// Print a JSON summary instead of text.
     #[arg(long)]
     json: bool,
+}
+
+/// What one fold of an accuracy proof runs ([`FoldUnit`]).
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum FoldBy {
+    /// One fold per sample, through the whole model.
+    Sample,
+    /// One fold per step of the model.
+    Layer,
 }
 
 /// `I/N` with 1 ≤ I ≤ N.
@@ -279,6 +296,10 @@ pub(crate) fn prove_accuracy(a: ProveAccuracyArgs) -> Result<()> {
         opening: a.opening,
         shard: a.shard,
         chunk_size: a.chunk_size,
+        fold: match a.fold_by {
+            FoldBy::Sample => FoldUnit::Sample,
+            FoldBy::Layer => FoldUnit::Layer,
+        },
     };
     let report = if a.progress_json {
         prove::prove_accuracy(&req, &mut progress_json())
