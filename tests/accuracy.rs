@@ -482,3 +482,55 @@ fn a_proof_folded_layer_by_layer_proves_the_count_and_tampering_fails() {
         "{failed:?}"
     );
 }
+
+/// Constraints of one fold of `circuit` (its shape, counted).
+fn fold_constraints(circuit: &kerafold::accuracy::AccuracyStep<Fr>) -> usize {
+    use nova_snark::frontend::num::AllocatedNum;
+    use nova_snark::frontend::ConstraintSystem;
+    let mut cs = kerafold_step_circuits::cs::CountingCs::<Fr>::new();
+    let z: Vec<_> = (0..circuit.arity())
+        .map(|i| AllocatedNum::alloc(cs.namespace(|| format!("z{i}")), || Ok(Fr::from(0))).unwrap())
+        .collect();
+    circuit.synthesize(&mut cs, &z).unwrap();
+    cs.num_constraints()
+}
+
+/// What folding by layer is for: a fold of the per-sample circuit grows with the model's depth,
+/// a fold by layer does not (the same circuit for 2, 8 and 32 Dense layers of 16 values).
+#[cfg(feature = "bench")] // the synthetic models
+#[test]
+fn a_fold_by_layer_does_not_grow_with_the_model() {
+    use kerafold::accuracy::AccuracyStep;
+    use kerafold::bench::synth::{Kind, SynthSpec};
+    let data = Dataset::pack(&[7u8; 16], &[3], &[16], 10, 8).unwrap();
+    let mut by_sample = vec![];
+    let mut by_layer = vec![];
+    for depth in [2, 8, 32] {
+        let model = SynthSpec::new(Kind::Classifier, 16, 0, depth)
+            .model()
+            .unwrap();
+        let arch = Architecture::compile(&model).unwrap();
+        let acc = Arc::new(AccuracyArch::new(arch, *data.header(), CHUNK_SIZE).unwrap());
+        let count = |fold| fold_constraints(&AccuracyStep::shape(fold, acc.clone(), true));
+        by_sample.push(count(FoldUnit::Sample));
+        by_layer.push(count(FoldUnit::Layer));
+        println!(
+            "{depth} layers: {} constraints a fold per sample, {} a fold by layer",
+            by_sample.last().unwrap(),
+            by_layer.last().unwrap()
+        );
+    }
+    assert!(
+        by_layer.iter().all(|&c| c == by_layer[0]),
+        "by layer: {by_layer:?}"
+    );
+    assert!(
+        by_sample.windows(2).all(|w| w[1] > w[0]),
+        "per sample: {by_sample:?}"
+    );
+    // at 32 layers the per-sample fold is several layer folds
+    assert!(
+        by_sample[2] > 4 * by_layer[2],
+        "{by_sample:?} vs {by_layer:?}"
+    );
+}

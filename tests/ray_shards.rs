@@ -148,7 +148,7 @@ fn bytes(n: usize, seed: u64, below: u8) -> Vec<u8> {
         .collect()
 }
 
-const SAMPLES: usize = 560;
+const SAMPLES: usize = 520;
 const SHARDS: usize = 3;
 
 #[test]
@@ -177,7 +177,7 @@ fn sharded_accuracy_on_a_two_node_ray_cluster() {
         );
     });
 
-    // 560 samples of the depthwise fixture's 10×10×3 input: 512-byte records, two IPFS leaves.
+    // 520 samples (266,240 bytes) of the depthwise fixture's 10×10×3 input: 512-byte records, two IPFS leaves.
     let data = dir.join("test.kfd");
     t.step("pack the dataset", || {
         let x = dir.join("x.npy");
