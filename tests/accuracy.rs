@@ -12,7 +12,7 @@ use kerafold::accuracy::{
 use kerafold::data::cid::cid_of_bytes;
 use kerafold::data::cid::CHUNK_SIZE;
 use kerafold::data::Dataset;
-use kerafold::fold::arch::Architecture;
+use kerafold::fold::arch::{Architecture, Tiling};
 use kerafold::model::{self, QuantizedModel};
 use kerafold::Error;
 use kerafold_step_circuits::cs::TamperCs;
@@ -322,26 +322,25 @@ fn a_proof_folded_layer_by_layer_proves_the_count_and_tampering_fails() {
     let params = scratch_dir("accuracy-by-layer-params");
     let data = Dataset::read(&fixture_file("digits_16.kfd")).unwrap();
     let q = digits_model(&data);
-    let blinds = kerafold::accuracy::random_blinds(&q).unwrap();
+    // steps of 16 rows: the convolution and pooling in row bands, the Dense layer in tiles
+    let fold = FoldUnit::Layer {
+        tiling: Some(Tiling::square(16, &q.fp).unwrap()),
+    };
+    let blinds = kerafold::accuracy::random_blinds_for(&q, fold).unwrap();
     let shard = ShardSpec {
         samples: 0..3,
         chunk_size: CHUNK_SIZE,
     };
-    let (proof, stats) = prove_shard(
-        &q,
-        &data,
-        &blinds,
-        &shard,
-        FoldUnit::Layer,
-        &params,
-        &mut |_| {},
-    )
-    .unwrap();
-    let arch = Architecture::compile(&q).unwrap();
+    let (proof, stats) =
+        prove_shard(&q, &data, &blinds, &shard, fold, &params, &mut |_| {}).unwrap();
+    let arch = fold.compile(&q).unwrap();
     let steps = arch.steps.len();
-    assert!(steps > 1, "the digits model has {steps} steps");
+    assert!(
+        steps > Architecture::compile(&q).unwrap().steps.len(),
+        "the digits model in steps of 16 rows has {steps} steps"
+    );
     assert_eq!(stats.steps.len(), 3 * steps, "one fold per step per sample");
-    assert_eq!(proof.claim.fold, FoldUnit::Layer);
+    assert_eq!(proof.claim.fold, fold);
     let right = (0..3)
         .filter(|&i| {
             let t = q.trace(&data.quantized_input(i, q.fp.fa), Some(i)).unwrap();
@@ -366,6 +365,11 @@ fn a_proof_folded_layer_by_layer_proves_the_count_and_tampering_fails() {
         (
             "samples 1..4",
             Box::new(|p: &mut AccuracyProof| p.claim.first += 1),
+        ),
+        // the per-sample circuit on the same (tiled) architecture
+        (
+            "relabelled per sample",
+            Box::new(|p: &mut AccuracyProof| p.claim.fold = FoldUnit::Sample),
         ),
     ] {
         let mut forged = proof.clone();
@@ -475,12 +479,23 @@ fn a_proof_folded_layer_by_layer_proves_the_count_and_tampering_fails() {
     other[3] += one;
     let (_, failed) = fold(last, &other, &[]);
     assert_eq!(failed.as_deref(), Some("model_commitment"));
-    // features that are not the record's: the first layer step cannot open the input
-    let (_, failed) = fold_reading(&Arc::new(data.record(1).to_vec()), 0, &states[0], &[]);
-    assert!(
-        failed.as_deref().is_some_and(|c| c.starts_with("layer/")),
-        "{failed:?}"
-    );
+    // features that are not the record's: the steps reading the input cannot open it (a row band
+    // compares what it read with the input commitment at its layer's last band)
+    let other_record = Arc::new(data.record(1).to_vec());
+    let mut z = states[0].clone();
+    let mut caught = None;
+    for j in 0..steps {
+        let rec = if j == 0 { &other_record } else { &record };
+        let (next, failed) = fold_reading(rec, j, &z, &[]);
+        if let Some(c) = failed {
+            caught = Some((j, c));
+            break;
+        }
+        z = next;
+    }
+    let (j, c) = caught.expect("another record's features are refused within the sample");
+    assert!(c.starts_with("layer/"), "fold {j}: {c}");
+    println!("another record's features: fold {j} fails '{c}'");
 }
 
 /// Constraints of one fold of `circuit` (its shape, counted).
@@ -513,7 +528,7 @@ fn a_fold_by_layer_does_not_grow_with_the_model() {
         let acc = Arc::new(AccuracyArch::new(arch, *data.header(), CHUNK_SIZE).unwrap());
         let count = |fold| fold_constraints(&AccuracyStep::shape(fold, acc.clone(), true));
         by_sample.push(count(FoldUnit::Sample));
-        by_layer.push(count(FoldUnit::Layer));
+        by_layer.push(count(FoldUnit::Layer { tiling: None }));
         println!(
             "{depth} layers: {} constraints a fold per sample, {} a fold by layer",
             by_sample.last().unwrap(),

@@ -19,11 +19,12 @@ pub enum AccuracyStep<F: Field> {
 }
 
 impl<F: Field> AccuracyStep<F> {
-    /// The circuit of `fold` without a witness.
+    /// The circuit of `fold` without a witness (`arch` compiled as `fold` says:
+    /// [`FoldUnit::compile`]).
     pub fn shape(fold: FoldUnit, arch: Arc<AccuracyArch>, private_weights: bool) -> Self {
         match fold {
             FoldUnit::Sample => Self::Sample(SampleStep::shape(arch, private_weights)),
-            FoldUnit::Layer => Self::Layer(LayerSampleStep::shape(arch, private_weights)),
+            FoldUnit::Layer { .. } => Self::Layer(LayerSampleStep::shape(arch, private_weights)),
         }
     }
 

@@ -29,7 +29,7 @@
 use crate::data::cid::{Chunking, Cid, FileDag, MAX_LINKS};
 use crate::data::dataset::{Dataset, Header};
 use crate::data::sha256;
-use crate::fold::arch::Architecture;
+use crate::fold::arch::{Architecture, Tiling};
 use crate::fold::backend::{Backend, Bn254Ipa, Scalar};
 use crate::fold::params::{ParamsStore, Srs};
 use crate::fold::pipeline::{self, Progress, ProveStats};
@@ -248,7 +248,23 @@ pub enum FoldUnit {
     Sample,
     /// One fold per step of the model ([`by_layer`]): a fold is as large as the largest step plus
     /// one record, whatever the depth.
-    Layer,
+    Layer {
+        /// How the architecture cuts Dense layers into tiles and convolution and pooling layers
+        /// into row bands (docs/DESIGN.md §7), so that no step is as large as the widest layer;
+        /// `None`: a step per layer.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        tiling: Option<Tiling>,
+    },
+}
+
+impl FoldUnit {
+    /// The architecture a proof folded this way runs: the model's, cut as the tiling says.
+    pub fn compile(&self, model: &QuantizedModel) -> Result<Architecture> {
+        match self {
+            Self::Sample => Architecture::compile(model),
+            Self::Layer { tiling } => Architecture::compile_tiled(model, *tiling),
+        }
+    }
 }
 
 impl AccuracyClaim {
@@ -300,6 +316,13 @@ impl crate::fold::Statement for Accuracy {
         &claim.model
     }
 
+    fn tiling(claim: &AccuracyClaim) -> Option<Tiling> {
+        match claim.fold {
+            FoldUnit::Sample => None,
+            FoldUnit::Layer { tiling } => tiling,
+        }
+    }
+
     /// The shard's own statement; whether the shards make up the file named by the CID is
     /// [`shards::join`]'s check.
     fn derive<F: Field>(
@@ -314,6 +337,17 @@ impl crate::fold::Statement for Accuracy {
                 e => e,
             },
         )?;
+        if claim.fold == FoldUnit::Sample
+            && arch
+                .model
+                .steps
+                .iter()
+                .any(|s| s.tile.is_some() || s.band.is_some())
+        {
+            return Err(Error::Invalid(
+                "a proof folded per sample runs whole layers, but the architecture is cut into tiles or bands".into(),
+            ));
+        }
         if claim.fixed_point != arch.model.fp {
             return Err(Error::Invalid(
                 "claimed fixed-point parameters differ from the architecture's".into(),
@@ -410,9 +444,16 @@ pub(crate) fn unpack_state(halves: &[crate::crypto::bn254::Fr; 2]) -> Option<[u3
 /// The BN254 scalar field accuracy proofs are over.
 pub type Fr = Scalar<Bn254Ipa>;
 
-/// Fresh random model-chain blindings for every step of `model` (a private model).
+/// Fresh random model-chain blindings for every step of `model` (a private model), one step per
+/// layer.
 pub fn random_blinds(model: &QuantizedModel) -> Result<Vec<Fr>> {
-    let n = Architecture::compile(model)?.steps.len();
+    random_blinds_for(model, FoldUnit::Sample)
+}
+
+/// [`random_blinds`] for every step of the architecture a proof folded as `fold` runs (a tiled
+/// one has a step per tile or band).
+pub fn random_blinds_for(model: &QuantizedModel, fold: FoldUnit) -> Result<Vec<Fr>> {
+    let n = fold.compile(model)?.steps.len();
     Ok((0..n).map(|_| Fr::random(OsRng)).collect())
 }
 
@@ -517,11 +558,12 @@ fn prove_with<B: Backend>(
     };
     data.check_input_shape(&model.input_shape)?;
     let header = *data.header();
-    let arch = Arc::new(AccuracyArch::new(
-        Architecture::compile(model)?,
-        header,
-        shard.chunk_size,
-    )?);
+    let compiled = fold.compile(model)?;
+    if visibility == Visibility::Private {
+        // the circuit holds each tile to its share of the bound: say which one fails, and why
+        compiled.check_tile_shares(model)?;
+    }
+    let arch = Arc::new(AccuracyArch::new(compiled, header, shard.chunk_size)?);
     let range = shard.samples.clone();
     if range.is_empty() || range.end > data.len() {
         return Err(Error::Usage(format!(
@@ -535,10 +577,15 @@ fn prove_with<B: Backend>(
     let n = range.len();
     let correct = reference_count(model, data, range.clone())?;
     let steps = arch.model.steps.len();
-    let weights: Arc<Vec<Packed<Scalar<B>>>> = Arc::new(step_weights(&arch.model, model));
+    let weights: Arc<Vec<Packed<Scalar<B>>>> = Arc::new(match fold {
+        FoldUnit::Sample => step_weights(&arch.model, model),
+        FoldUnit::Layer { .. } => vec![], // the layer steps' witnesses carry them
+    });
     if !blinds.is_empty() && blinds.len() != steps {
         return Err(Error::Usage(format!(
-            "{} blindings for a model of {steps} steps",
+            "{} blindings for an architecture of {steps} steps: a private model's blindings are \
+             made for one architecture (a step per layer, or the tiles and bands of one step \
+             size); commit the model for the architecture this proof runs",
             blinds.len()
         )));
     }
@@ -600,7 +647,9 @@ fn prove_with<B: Backend>(
     };
     let what = |k: usize| match fold {
         FoldUnit::Sample => format!("sample {}", first + k),
-        FoldUnit::Layer => format!("sample {}, step {}", first + k / per_sample, k % per_sample),
+        FoldUnit::Layer { .. } => {
+            format!("sample {}, step {}", first + k / per_sample, k % per_sample)
+        }
     };
     let folding = pipeline::Folding {
         digest: shape.digest(),

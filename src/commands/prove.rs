@@ -193,8 +193,10 @@ pub struct ProveAccuracyRequest {
     pub shard: Option<(usize, usize)>,
     /// Bytes per IPFS leaf the dataset's CID is computed with.
     pub chunk_size: usize,
-    /// What one fold runs: a whole sample, or one step of the model.
-    pub fold: FoldUnit,
+    /// Fold one step of the model at a time instead of a whole sample.
+    pub by_layer: bool,
+    /// For folds by layer: how large a step is (tiles and bands, or a step per layer).
+    pub step_size: fold::StepSize,
 }
 
 /// What `kerafold prove-accuracy` reports.
@@ -275,6 +277,24 @@ pub fn prove_accuracy(
         chunk_size: req.chunk_size,
         ..shard
     };
+    let fold = if req.by_layer {
+        FoldUnit::Layer {
+            tiling: inference::resolve_tiling(
+                &q,
+                System::Bn254Ipa,
+                req.model_visibility,
+                req.step_size,
+            )?,
+        }
+    } else {
+        if let fold::StepSize::Rows(n) = req.step_size {
+            return Err(Error::Usage(format!(
+                "--step-size {n}: a fold per sample runs whole layers; tiles and bands are for \
+                 folds by layer (add --fold-by layer)"
+            )));
+        }
+        FoldUnit::Sample
+    };
     let blinds = match req.model_visibility {
         Visibility::Public => vec![],
         Visibility::Private if !prepared.blinds.is_empty() => prepared.blinds,
@@ -288,17 +308,10 @@ pub fn prove_accuracy(
                 req.data.display()
             )))
         }
-        Visibility::Private => accuracy::random_blinds(&q)?,
+        Visibility::Private => accuracy::random_blinds_for(&q, fold)?,
     };
-    let (proof, stats) = accuracy::prove_shard(
-        &q,
-        &data,
-        &blinds,
-        &shard,
-        req.fold,
-        &req.params_dir,
-        progress,
-    )?;
+    let (proof, stats) =
+        accuracy::prove_shard(&q, &data, &blinds, &shard, fold, &req.params_dir, progress)?;
     proof.write(&req.out)?;
     if let Some(path) = &req.opening {
         let opening = Opening {
@@ -332,7 +345,7 @@ pub fn prove_accuracy(
         compress_s: stats.compress.as_secs_f64(),
         step_constraints: stats.step_constraints,
         primary_constraints: stats.primary_constraints,
-        fold: req.fold,
+        fold,
         folds: stats.steps.len(),
         proof_bytes: file_size(&req.out),
         peak_rss_mb: crate::sys::peak_rss_mb(),
@@ -381,7 +394,7 @@ impl fmt::Display for ProveAccuracyReport {
             self.folds,
             match self.fold {
                 FoldUnit::Sample => "",
-                FoldUnit::Layer => " by layer",
+                FoldUnit::Layer { .. } => " by layer",
             },
             self.compress_s,
             self.step_constraints,

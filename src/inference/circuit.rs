@@ -619,7 +619,7 @@ impl<F: Field> BandBits<F> {
                 };
                 let out = alloc(cs, name, v)?;
                 cs.enforce(
-                    || name.to_string(),
+                    || format!("{name}_eq"),
                     |_| b.lc(CS::one(), F::ONE),
                     |lc| lc + yes.get_variable() - no.get_variable(),
                     |lc| lc + out.get_variable() - no.get_variable(),

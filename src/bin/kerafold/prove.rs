@@ -4,7 +4,6 @@ use crate::args::{Curve, ParamsArgs, QuantArgs, Vis};
 use crate::print;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use kerafold::accuracy::FoldUnit;
 use kerafold::commands::prove::{self, ProveAccuracyRequest, ProveRequest};
 use kerafold::fold::{Progress, Srs, StepSize, Stepping, Visibility};
 use kerafold::inference::ProveOptions;
@@ -201,6 +200,13 @@ pub(crate) struct ProveAccuracyArgs {
     /// whose per-sample circuit is too large.
     #[arg(long, value_enum, default_value_t = FoldBy::Sample)]
     fold_by: FoldBy,
+    /// With --fold-by layer: cut every Dense layer into steps of N input rows × N outputs and
+    /// convolution and pooling layers into row bands of about N outputs, so a fold follows N, not
+    /// the widest layer. `layer`: one step per layer. `auto` (default): as `prove` chooses (tiles
+    /// and bands where a step per layer would exceed 65,536 constraints or they are estimated to
+    /// prove faster, for a public model; a private model a step per layer).
+    #[arg(long, value_name = "N|layer|auto", default_value = "auto")]
+    step_size: StepSize,
     /// Write progress as JSON lines on stderr (`{"event":"progress","phase":…,"done":…,
     /// "total":…,"elapsed_s":…,"eta_s":…}`) instead of a progress bar: for drivers (ray/).
     #[arg(long)]
@@ -210,7 +216,7 @@ pub(crate) struct ProveAccuracyArgs {
     json: bool,
 }
 
-/// What one fold of an accuracy proof runs ([`FoldUnit`]).
+/// What one fold of an accuracy proof runs (`kerafold::accuracy::FoldUnit`).
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
 enum FoldBy {
     /// One fold per sample, through the whole model.
@@ -296,10 +302,8 @@ pub(crate) fn prove_accuracy(a: ProveAccuracyArgs) -> Result<()> {
         opening: a.opening,
         shard: a.shard,
         chunk_size: a.chunk_size,
-        fold: match a.fold_by {
-            FoldBy::Sample => FoldUnit::Sample,
-            FoldBy::Layer => FoldUnit::Layer,
-        },
+        by_layer: matches!(a.fold_by, FoldBy::Layer),
+        step_size: a.step_size,
     };
     let report = if a.progress_json {
         prove::prove_accuracy(&req, &mut progress_json())
