@@ -150,3 +150,12 @@ pub fn quantized_fixture(name: &str) -> (kerafold::model::QuantizedModel, Fixtur
     let (q, _) = kerafold::model::calibrate(&program, &fx.inputs).expect("fixture calibrates");
     (q, fx)
 }
+
+/// The digits model, calibrated on `data`'s samples.
+pub fn digits_model(data: &kerafold::data::Dataset) -> kerafold::model::QuantizedModel {
+    let graph = kerafold::model::load(&model_path("digits", Format::Keras)).unwrap();
+    let program = kerafold::model::lower(&graph).unwrap();
+    kerafold::model::calibrate(&program, &data.inputs_f32())
+        .unwrap()
+        .0
+}
