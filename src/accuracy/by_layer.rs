@@ -161,6 +161,12 @@ impl<F: Field> StepCircuit<F> for LayerSampleStep<F> {
         z: &[AllocatedNum<F>],
     ) -> Result<Vec<AllocatedNum<F>>, SynthesisError> {
         let model = &self.arch.model;
+        if model.argmax_slot().is_none() {
+            // the class in the layer state would stay 0: every sample would be "class 0"
+            return Err(SynthesisError::Unsatisfiable(
+                "the model has no ArgMax step".into(),
+            ));
+        }
         let steps = F::from(self.steps_per_sample() as u64);
         let (z_i, z_commitment, z_correct, z_label) = (&z[0], &z[3], &z[4], &z[LABEL]);
         let zl = &z[LAYER..];
