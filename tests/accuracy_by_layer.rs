@@ -18,6 +18,21 @@ use kerafold_step_circuits::step::alloc_num;
 use nova_snark::traits::circuit::StepCircuit;
 use std::sync::Arc;
 
+/// Synthesizes `circuit` into `cs` from state `z`; returns the next state.
+fn synthesize_from<CS: nova_snark::frontend::ConstraintSystem<Fr>>(
+    cs: &mut CS,
+    circuit: &LayerSampleStep<Fr>,
+    z: &[Fr],
+) -> Vec<Fr> {
+    let zv: Vec<_> = z
+        .iter()
+        .enumerate()
+        .map(|(k, v)| alloc_num(cs, &format!("z{k}"), Some(*v)).unwrap())
+        .collect();
+    let out = circuit.synthesize(cs, &zv).unwrap();
+    out.iter().map(|v| v.get_value().unwrap()).collect()
+}
+
 /// A proof folded layer by layer (one fold per step of the model) proves the same count as the
 /// per-sample circuit, and verifies; a claim that counts one more, or folds fewer samples, does
 /// not. At the constraint level, each way a prover could skip a sample's bookkeeping fails its
@@ -101,31 +116,19 @@ fn a_proof_folded_layer_by_layer_proves_the_count_and_tampering_fails() {
         if overrides.is_empty() {
             // the prover's own checker: fast, and it names the first unsatisfied constraint too
             let mut cs = CheckingCS::<Fr>::new();
-            let zv: Vec<_> = z
-                .iter()
-                .enumerate()
-                .map(|(k, v)| alloc_num(&mut cs, &format!("z{k}"), Some(*v)).unwrap())
-                .collect();
-            let out = circuit.synthesize(&mut cs, &zv).unwrap();
-            let next: Vec<Fr> = out.iter().map(|v| v.get_value().unwrap()).collect();
+            let next = synthesize_from(&mut cs, &circuit, z);
             return (next, cs.failure().map(str::to_string));
         }
         let mut cs = TamperCs::<Fr>::new();
         for (path, v) in overrides {
             cs.override_value(*path, *v);
         }
-        let zv: Vec<_> = z
-            .iter()
-            .enumerate()
-            .map(|(k, v)| alloc_num(&mut cs, &format!("z{k}"), Some(*v)).unwrap())
-            .collect();
-        let out = circuit.synthesize(&mut cs, &zv).unwrap();
+        let next = synthesize_from(&mut cs, &circuit, z);
         assert!(
             cs.unused_overrides().is_empty(),
             "{:?}",
             cs.unused_overrides()
         );
-        let next: Vec<Fr> = out.iter().map(|v| v.get_value().unwrap()).collect();
         (next, cs.which_is_unsatisfied().map(str::to_string))
     };
     let fold =
@@ -150,7 +153,7 @@ fn a_proof_folded_layer_by_layer_proves_the_count_and_tampering_fails() {
     let eq_flipped: Vec<(&str, Fr)> = if trace.class == data.sample(0).1 as usize {
         vec![("eq/boolean", zero)]
     } else {
-        vec![("eq/boolean", one), ("inv/num", zero)]
+        vec![("eq/boolean", one), ("eq_inverse/num", zero)]
     };
     let eq_fails = if trace.class == data.sample(0).1 as usize {
         "eq_inv"

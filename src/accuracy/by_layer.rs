@@ -12,12 +12,11 @@
 //! or carried; `[class = label]` is counted, the sample index moves on and the layer state and
 //! label go back to zero. Between, the dataset state is carried unchanged.
 
-use super::step::{label_matches, num_of, read_record, select, RecordWires};
+use super::step::{constant, is_zero, label_matches, num_of, read_record, select, RecordWires};
 use super::{AccuracyArch, ARITY as ACCURACY_ARITY};
 use crate::fold::commit::{arch_chain, model_seed};
 use crate::inference::circuit::{arity as layer_arity, LayerStep, StepWitness};
 use kerafold_step_circuits::commit;
-use kerafold_step_circuits::step::alloc_num as alloc;
 use kerafold_step_circuits::Field;
 use nova_snark::frontend::num::AllocatedNum;
 use nova_snark::frontend::{AllocatedBit, ConstraintSystem, LinearCombination, SynthesisError};
@@ -79,55 +78,6 @@ impl<F: Field> LayerSampleStep<F> {
             .finalize()
             .into()
     }
-}
-
-/// `[v = 0]` as a bit, for `v` given as `lc` with value `v` (`{name}`, constraints
-/// `{name}_inv` and `{name}_zero`).
-fn is_zero<F: Field, CS: ConstraintSystem<F>>(
-    cs: &mut CS,
-    name: &str,
-    lc: LinearCombination<F>,
-    v: Option<F>,
-) -> Result<AllocatedBit, SynthesisError> {
-    let bit = AllocatedBit::alloc(
-        cs.namespace(|| name.to_string()),
-        v.map(|v| v.is_zero().into()),
-    )?;
-    let inv = alloc(
-        cs,
-        &format!("{name}_inverse"),
-        v.map(|v| Option::<F>::from(v.invert()).unwrap_or(F::ZERO)),
-    )?;
-    // v·inv = 1 − bit and v·bit = 0
-    cs.enforce(
-        || format!("{name}_inv"),
-        |l| l + &lc,
-        |l| l + inv.get_variable(),
-        |l| l + CS::one() - bit.get_variable(),
-    );
-    cs.enforce(
-        || format!("{name}_zero"),
-        |l| l + &lc,
-        |l| l + bit.get_variable(),
-        |l| l,
-    );
-    Ok(bit)
-}
-
-/// A constant as a variable (`{name}`, constraint `{name}_is_constant`).
-fn constant<F: Field, CS: ConstraintSystem<F>>(
-    cs: &mut CS,
-    name: &str,
-    v: F,
-) -> Result<AllocatedNum<F>, SynthesisError> {
-    let n = alloc(cs, name, Some(v))?;
-    cs.enforce(
-        || format!("{name}_is_constant"),
-        |l| l + n.get_variable(),
-        |l| l + CS::one(),
-        |l| l + (v, CS::one()),
-    );
-    Ok(n)
 }
 
 /// `gate·(a − b) = 0` (constraint `name`).

@@ -337,13 +337,7 @@ impl crate::fold::Statement for Accuracy {
                 e => e,
             },
         )?;
-        if claim.fold == FoldUnit::Sample
-            && arch
-                .model
-                .steps
-                .iter()
-                .any(|s| s.tile.is_some() || s.band.is_some())
-        {
+        if claim.fold == FoldUnit::Sample && arch.model.has_carry() {
             return Err(Error::Invalid(
                 "a proof folded per sample runs whole layers, but the architecture is cut into tiles or bands".into(),
             ));
@@ -614,7 +608,6 @@ fn prove_with<B: Backend>(
     z0.resize(StepCircuit::<Scalar<B>>::arity(&shape), Scalar::<B>::ZERO);
     let store = ParamsStore::new(params_dir);
     let per_sample = shape.folds_per_sample();
-    let record = |s: usize| Arc::new(data.record(s).to_vec());
     // the current sample's record and step witnesses, built once for its folds
     type Sample<F> = (usize, Arc<Vec<u8>>, Vec<Arc<StepWitness<F>>>);
     let current: Mutex<Option<Sample<Scalar<B>>>> = Mutex::new(None);
@@ -639,7 +632,7 @@ fn prove_with<B: Backend>(
                         .into_iter()
                         .map(Arc::new)
                         .collect();
-                *current = Some((s, record(s), steps));
+                *current = Some((s, Arc::new(data.record(s).to_vec()), steps));
             }
             let (_, rec, steps) = current.as_ref().expect("set above");
             AccuracyStep::Layer(c.at(rec.clone(), steps[j].clone()))

@@ -169,21 +169,8 @@ impl<F: Field> StepCircuit<F> for SampleStep<F> {
         )?;
 
         // --- the model, layer after layer as wires
-        let zero = alloc(cs, "zero", Some(F::ZERO))?;
-        cs.enforce(
-            || "zero is zero",
-            |l| l + zero.get_variable(),
-            |l| l + CS::one(),
-            |l| l,
-        );
-        let seed_value = crate::fold::commit::model_seed::<F>(arch);
-        let seed = alloc(cs, "model_seed", Some(seed_value))?;
-        cs.enforce(
-            || "model seed is the architecture's",
-            |l| l + seed.get_variable(),
-            |l| l + CS::one(),
-            |l| l + (seed_value, CS::one()),
-        );
+        let zero = constant(cs, "zero", F::ZERO)?;
+        let seed = constant(cs, "model_seed", crate::fold::commit::model_seed::<F>(arch))?;
         let mut cur = x;
         let mut saved: Option<Vec<AllocatedNum<F>>> = None;
         let mut class = None;
@@ -399,30 +386,62 @@ pub(super) fn label_matches<F: Field, CS: ConstraintSystem<F>>(
     class: &AllocatedNum<F>,
     (label_lc, label_v): &(LinearCombination<F>, Option<F>),
 ) -> Result<AllocatedBit, SynthesisError> {
-    let diff_v = match (class.get_value(), label_v) {
-        (Some(c), Some(l)) => Some(c - *l),
-        _ => None,
-    };
-    let eq = AllocatedBit::alloc(cs.namespace(|| "eq"), diff_v.map(|d| d.is_zero().into()))?;
+    let diff = LinearCombination::zero() + class.get_variable() - label_lc;
+    is_zero(
+        cs,
+        "eq",
+        diff,
+        class.get_value().zip(*label_v).map(|(c, l)| c - l),
+    )
+}
+
+/// `[v = 0]` as a bit, for `v` given as `lc` with value `v` (`{name}`, constraints
+/// `{name}_inv` and `{name}_zero`).
+pub(super) fn is_zero<F: Field, CS: ConstraintSystem<F>>(
+    cs: &mut CS,
+    name: &str,
+    lc: LinearCombination<F>,
+    v: Option<F>,
+) -> Result<AllocatedBit, SynthesisError> {
+    let bit = AllocatedBit::alloc(
+        cs.namespace(|| name.to_string()),
+        v.map(|v| v.is_zero().into()),
+    )?;
     let inv = alloc(
         cs,
-        "inv",
-        diff_v.map(|d| Option::<F>::from(d.invert()).unwrap_or(F::ZERO)),
+        &format!("{name}_inverse"),
+        v.map(|v| Option::<F>::from(v.invert()).unwrap_or(F::ZERO)),
     )?;
-    // diff·inv = 1 − eq and diff·eq = 0
+    // v·inv = 1 − bit and v·bit = 0
     cs.enforce(
-        || "eq_inv",
-        |l| l + class.get_variable() - label_lc,
+        || format!("{name}_inv"),
+        |l| l + &lc,
         |l| l + inv.get_variable(),
-        |l| l + CS::one() - eq.get_variable(),
+        |l| l + CS::one() - bit.get_variable(),
     );
     cs.enforce(
-        || "eq_zero",
-        |l| l + class.get_variable() - label_lc,
-        |l| l + eq.get_variable(),
+        || format!("{name}_zero"),
+        |l| l + &lc,
+        |l| l + bit.get_variable(),
         |l| l,
     );
-    Ok(eq)
+    Ok(bit)
+}
+
+/// A constant as a variable (`{name}`, constraint `{name}_is_constant`).
+pub(super) fn constant<F: Field, CS: ConstraintSystem<F>>(
+    cs: &mut CS,
+    name: &str,
+    v: F,
+) -> Result<AllocatedNum<F>, SynthesisError> {
+    let n = alloc(cs, name, Some(v))?;
+    cs.enforce(
+        || format!("{name}_is_constant"),
+        |l| l + n.get_variable(),
+        |l| l + CS::one(),
+        |l| l + (v, CS::one()),
+    );
+    Ok(n)
 }
 
 /// Bits of the slot number: sample counts are `u32`.
