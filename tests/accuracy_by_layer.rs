@@ -5,7 +5,7 @@
 mod common;
 
 use common::{digits_model, fixture_file, scratch_dir};
-use kerafold::accuracy::by_layer::LayerSampleStep;
+use kerafold::accuracy::by_layer::{LayerSampleStep, Pieces};
 use kerafold::accuracy::{
     prove_shard, verify_one, AccuracyArch, AccuracyCheck, AccuracyProof, FoldUnit, Fr, ShardSpec,
 };
@@ -103,6 +103,20 @@ fn a_proof_folded_layer_by_layer_proves_the_count_and_tampering_fails() {
     // --- the constraints, on sample 0's folds
     let acc = Arc::new(AccuracyArch::new(arch.clone(), *data.header(), CHUNK_SIZE).unwrap());
     let shape = LayerSampleStep::<Fr>::shape(acc, true);
+    // 128-byte records: a compression at each of a sample's first two folds
+    assert_eq!(
+        shape.pieces(),
+        Pieces {
+            blocks: 2,
+            per_fold: 1,
+            folds: 2
+        }
+    );
+    let parts = fold_tally(&kerafold::accuracy::AccuracyStep::Layer(shape.clone()));
+    println!(
+        "digits in steps of 16 rows: {} constraints a fold by layer ({parts:?})",
+        parts.values().sum::<usize>()
+    );
     let trace = q.trace(&data.quantized_input(0, q.fp.fa), Some(0)).unwrap();
     let witnesses = kerafold::inference::sample_step_witnesses(&arch, &q, &trace, &blinds);
     let record = Arc::new(data.record(0).to_vec());
@@ -187,6 +201,19 @@ fn a_proof_folded_layer_by_layer_proves_the_count_and_tampering_fails() {
         ("never end", last, vec![("last/boolean", zero)], "last_inv"),
         // counting a sample the model gets wrong (or dropping one it gets right)
         ("flip the match", last, eq_flipped, eq_fails),
+        // skipping a fold's piece of the record's hash, or hashing another fold's piece
+        (
+            "skip the piece",
+            0,
+            vec![("piece/at0/boolean", zero)],
+            "piece/at0_inv",
+        ),
+        (
+            "another piece",
+            0,
+            vec![("piece/at1/boolean", one), ("piece/at1_inverse/num", zero)],
+            "piece/at1_zero",
+        ),
     ];
     for (what, j, overrides, constraint) in cases {
         let (_, failed) = fold(j, &states[j], &overrides);
@@ -197,35 +224,36 @@ fn a_proof_folded_layer_by_layer_proves_the_count_and_tampering_fails() {
     other[3] += one;
     let (_, failed) = fold(last, &other, &[]);
     assert_eq!(failed.as_deref(), Some("model_commitment"));
-    // features that are not the record's: the steps reading the input cannot open it (a row band
-    // compares what it read with the input commitment at its layer's last band)
+    // another record's bytes in the middle of a sample: not the ones committed at its first fold
     let other_record = Arc::new(data.record(1).to_vec());
-    let mut z = states[0].clone();
-    let mut caught = None;
-    for j in 0..steps {
-        let rec = if j == 0 { &other_record } else { &record };
-        let (next, failed) = fold_reading(rec, j, &z, &[]);
-        if let Some(c) = failed {
-            caught = Some((j, c));
-            break;
-        }
-        z = next;
-    }
-    let (j, c) = caught.expect("another record's features are refused within the sample");
-    assert!(c.starts_with("layer/"), "fold {j}: {c}");
-    println!("another record's features: fold {j} fails '{c}'");
+    let (_, failed) = fold_reading(&other_record, 1, &states[1], &[]);
+    assert_eq!(failed.as_deref(), Some("same_record"));
 }
 
 /// Constraints of one fold of `circuit` (its shape, counted).
 fn fold_constraints(circuit: &kerafold::accuracy::AccuracyStep<Fr>) -> usize {
+    fold_tally(circuit).values().sum()
+}
+
+/// Constraints of one fold of `circuit` by top-level namespace (`record`, `piece`, `layer`, …).
+fn fold_tally(
+    circuit: &kerafold::accuracy::AccuracyStep<Fr>,
+) -> std::collections::BTreeMap<String, usize> {
     use nova_snark::frontend::num::AllocatedNum;
     use nova_snark::frontend::ConstraintSystem;
-    let mut cs = kerafold_step_circuits::cs::CountingCs::<Fr>::new();
+    let mut cs = kerafold_step_circuits::cs::CountingCs::<Fr>::with_tally();
     let z: Vec<_> = (0..circuit.arity())
         .map(|i| AllocatedNum::alloc(cs.namespace(|| format!("z{i}")), || Ok(Fr::from(0))).unwrap())
         .collect();
     circuit.synthesize(&mut cs, &z).unwrap();
-    cs.num_constraints()
+    let mut by_part = std::collections::BTreeMap::new();
+    for (path, n) in cs.tally() {
+        let part = path.split('/').next().unwrap_or_default();
+        let part = if path.contains('/') { part } else { "(top)" };
+        *by_part.entry(part.to_string()).or_insert(0) += n;
+    }
+    assert_eq!(by_part.values().sum::<usize>(), cs.num_constraints());
+    by_part
 }
 
 /// What folding by layer is for: a fold of the per-sample circuit grows with the model's depth,
@@ -266,4 +294,147 @@ fn a_fold_by_layer_does_not_grow_with_the_model() {
         by_sample[2] > 4 * by_layer[2],
         "{by_sample:?} vs {by_layer:?}"
     );
+}
+
+fn kerafold(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_kerafold"))
+        .args(args)
+        .output()
+        .expect("run kerafold")
+}
+
+/// `stderr` of a run that must fail with a clear error, not a panic.
+fn refused(o: &std::process::Output, what: &str) -> String {
+    let err = String::from_utf8_lossy(&o.stderr).to_string();
+    assert_eq!(o.status.code(), Some(2), "{what}: {:?}\n{err}", o.status);
+    assert!(!err.contains("panicked"), "{what}: {err}");
+    err
+}
+
+/// Bad input to a fold by layer is refused before any proving, with the way out: a step size
+/// without folding by layer, a private model's opening made for another cut of the model, and
+/// (inside the circuit) an architecture without an ArgMax step.
+#[test]
+fn bad_input_to_a_fold_by_layer_is_refused() {
+    let dir = scratch_dir("accuracy-by-layer-bad");
+    let model = common::model_path("digits", common::Format::Keras);
+    let data_path = fixture_file("digits_16.kfd");
+    let (model_s, data_s) = (model.to_str().unwrap(), data_path.to_str().unwrap());
+    let out = dir.join("proof.json");
+    let params = dir.join("params");
+    let common_args = [
+        "--data",
+        data_s,
+        "-o",
+        out.to_str().unwrap(),
+        "--params-dir",
+        params.to_str().unwrap(),
+    ];
+
+    // a step size means nothing to a fold per sample
+    let o = kerafold(
+        &[
+            &["prove-accuracy", model_s, "--step-size", "16"][..],
+            &common_args,
+        ]
+        .concat(),
+    );
+    let err = refused(&o, "--step-size without --fold-by layer");
+    assert!(err.contains("add --fold-by layer"), "{err}");
+    assert!(!out.exists(), "no proof is written");
+
+    // an opening committed a step per layer, proven in steps of 16 rows: the blindings are for
+    // another architecture
+    let opening = dir.join("opening.json");
+    let o = kerafold(&[
+        "commit",
+        model_s,
+        "--data",
+        data_s,
+        "--opening",
+        opening.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let data = Dataset::read(&data_path).unwrap();
+    let q = digits_model(&data);
+    let per_layer = Architecture::compile(&q).unwrap().steps.len();
+    let tiled = FoldUnit::Layer {
+        tiling: Some(Tiling::square(16, &q.fp).unwrap()),
+    }
+    .compile(&q)
+    .unwrap()
+    .steps
+    .len();
+    assert_ne!(per_layer, tiled);
+    let o = kerafold(
+        &[
+            &[
+                "prove-accuracy",
+                opening.to_str().unwrap(),
+                "--fold-by",
+                "layer",
+                "--step-size",
+                "16",
+            ][..],
+            &common_args,
+        ]
+        .concat(),
+    );
+    let err = refused(&o, "an opening for another architecture");
+    assert!(
+        err.contains(&format!(
+            "{per_layer} blindings for an architecture of {tiled} steps"
+        )),
+        "{err}"
+    );
+    assert!(!out.exists(), "no proof is written");
+
+    // the circuit itself refuses an architecture without an ArgMax (its class would stay 0, so
+    // every sample would count as class 0)
+    let mut arch = Architecture::compile(&q).unwrap();
+    let argmax = arch.argmax_slot().unwrap();
+    assert_eq!(argmax + 1, arch.slots.len(), "the ArgMax is the last slot");
+    arch.slots.pop();
+    arch.steps.pop();
+    let acc = Arc::new(AccuracyArch::new(arch, *data.header(), CHUNK_SIZE).unwrap());
+    let shape = LayerSampleStep::<Fr>::shape(acc, true);
+    let mut cs = CheckingCS::<Fr>::new();
+    let z: Vec<_> = (0..shape.arity())
+        .map(|k| alloc_num(&mut cs, &format!("z{k}"), Some(Fr::from(0))).unwrap())
+        .collect();
+    match shape.synthesize(&mut cs, &z) {
+        Err(e) => assert!(e.to_string().contains("no ArgMax"), "{e}"),
+        Ok(_) => panic!("an architecture without an ArgMax synthesized"),
+    }
+}
+
+/// A public model's proof names its tiling, and the verifier compiles the model file with it: a
+/// claim that names another cut of the model than the one proven is refused (the architecture
+/// digest differs), before any SNARK work.
+#[test]
+fn a_public_proof_by_layer_binds_its_tiling() {
+    let params = scratch_dir("accuracy-by-layer-public");
+    let data = Dataset::read(&fixture_file("digits_16.kfd")).unwrap();
+    let q = digits_model(&data);
+    let fold = FoldUnit::Layer { tiling: None };
+    let shard = ShardSpec {
+        samples: 0..1,
+        chunk_size: CHUNK_SIZE,
+    };
+    let (proof, _) = prove_shard(&q, &data, &[], &shard, fold, &params, &mut |_| {}).unwrap();
+    let with_model = AccuracyCheck {
+        model: Some(q.clone()),
+        ..AccuracyCheck::default()
+    };
+    verify_one(&proof, &params, &with_model).unwrap();
+    for tiling in [Some(16), Some(8)] {
+        let mut forged = proof.clone();
+        forged.claim.fold = FoldUnit::Layer {
+            tiling: tiling.map(|n| Tiling::square(n, &q.fp).unwrap()),
+        };
+        match verify_one(&forged, &params, &with_model) {
+            Err(Error::Invalid(m)) => assert!(m.contains("architecture"), "{m}"),
+            other => panic!("a claim naming steps of {tiling:?} rows: {other:?}"),
+        }
+    }
 }

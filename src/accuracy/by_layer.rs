@@ -1,33 +1,48 @@
 //! The accuracy step circuit folded layer by layer (docs/DESIGN.md §4.5, "Layer by layer"): one
 //! fold runs one step of the inference circuit ([`LayerStep`]) on the current sample, so a fold
-//! is as large as the model's largest step plus one record, not the whole model.
+//! is as large as the model's largest step plus a piece of one record's hash, not the whole
+//! model.
 //!
 //! State: the accuracy state `[sample index, SHA hi, SHA lo, model commitment, correct, leaf
-//! chain]` of the per-sample circuit, the current sample's label, then the layer circuit's state
-//! (zero between samples). At a sample's first fold (layer step counter 0) the record is read
-//! from the dataset stream ([`read_record`]) and the layer state starts a fresh inference on the
-//! record's features: their commitment (unblinded) as the input, the model seed as the model
-//! chain. At its last (counter = number of steps) the layer state must have run exactly the
-//! architecture (its chain), with the committed model (the model chain), leaving nothing saved
-//! or carried; `[class = label]` is counted, the sample index moves on and the layer state and
-//! label go back to zero. Between, the dataset state is carried unchanged.
+//! chain]` of the per-sample circuit, the current sample's label and a commitment to its record,
+//! then the layer circuit's state (all zero between samples). At a sample's first fold (layer
+//! step counter 0) the record is read: the leaf hand-over before it as the per-sample circuit
+//! does it ([`leaf_handover`]), its label kept and its bytes committed; the layer state starts a
+//! fresh inference on the record's features: their commitment (unblinded) as the input, the model
+//! seed as the model chain. Every fold takes the record's bytes again, held to that commitment,
+//! and compresses its piece of them into the leaf's SHA-256 ([`Pieces`]: about blocks / steps
+//! blocks a fold, so a record's hash costs a fold a few compressions, not all of them). At its
+//! last fold (counter = number of steps) the layer state must have run exactly the architecture
+//! (its chain), with the committed model (the model chain), leaving nothing saved or carried;
+//! `[class = label]` is counted, the sample index moves on and the layer state, label and record
+//! commitment go back to zero. Between samples the SHA-256 state is the per-sample circuit's.
 
-use super::step::{constant, is_zero, label_matches, num_of, read_record, select, RecordWires};
+use super::step::{
+    absorb_blocks, byte_lc, constant, is_zero, label_matches, leaf_handover, num_of, parse_record,
+    record_bits, select,
+};
 use super::{AccuracyArch, ARITY as ACCURACY_ARITY};
 use crate::fold::commit::{arch_chain, model_seed};
 use crate::inference::circuit::{arity as layer_arity, LayerStep, StepWitness};
 use kerafold_step_circuits::commit;
+use kerafold_step_circuits::field::pow2;
+use kerafold_step_circuits::poseidon::hash_gadget;
+use kerafold_step_circuits::step::alloc_num as alloc;
 use kerafold_step_circuits::Field;
 use nova_snark::frontend::num::AllocatedNum;
-use nova_snark::frontend::{AllocatedBit, ConstraintSystem, LinearCombination, SynthesisError};
+use nova_snark::frontend::{
+    AllocatedBit, Boolean, ConstraintSystem, LinearCombination, SynthesisError,
+};
 use nova_snark::traits::circuit::StepCircuit;
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
 
 /// Index of the current sample's label in the state.
 pub const LABEL: usize = ACCURACY_ARITY;
+/// Index of the commitment to the current sample's record in the state.
+pub const RECORD: usize = ACCURACY_ARITY + 1;
 /// Index of the layer circuit's first state element.
-pub const LAYER: usize = ACCURACY_ARITY + 1;
+pub const LAYER: usize = ACCURACY_ARITY + 2;
 
 /// One fold of the accuracy circuit by layer: the sample's record and one step of its inference.
 #[derive(Clone, Debug)]
@@ -68,16 +83,204 @@ impl<F: Field> LayerSampleStep<F> {
         self.arch.model.steps.len()
     }
 
+    /// How the record's SHA-256 is spread over a sample's folds.
+    pub fn pieces(&self) -> Pieces {
+        Pieces::new(self.arch.header.record_size() / 64, self.steps_per_sample())
+    }
+
     /// The digest that keys this circuit's parameters: architecture, header and whether the
     /// weights are checked.
     pub fn digest(&self) -> [u8; 32] {
         Sha256::new()
-            .chain_update(b"kerafold accuracy circuit, by layer")
+            .chain_update(b"kerafold accuracy circuit, by layer, the record hashed in pieces")
             .chain_update(self.arch.digest())
             .chain_update([u8::from(self.layer.private_weights)])
             .finalize()
             .into()
     }
+}
+
+/// How a record's SHA-256 is spread over its sample's folds: fold `p < folds` compresses blocks
+/// `p·per_fold ..` (at most `per_fold`, fewer at the record's end), the later folds none. With
+/// `per_fold = ⌈blocks / steps⌉`, `folds ≤ steps`, so every block is compressed once, in order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Pieces {
+    /// 64-byte blocks in a record.
+    pub blocks: usize,
+    /// Blocks a fold compresses (its circuit has this many compressions).
+    pub per_fold: usize,
+    /// Folds that compress blocks.
+    pub folds: usize,
+}
+
+impl Pieces {
+    /// `blocks` (at least one) spread over `steps` folds.
+    pub fn new(blocks: usize, steps: usize) -> Self {
+        let per_fold = blocks.div_ceil(steps.max(1));
+        Pieces {
+            blocks,
+            per_fold,
+            folds: blocks.div_ceil(per_fold),
+        }
+    }
+}
+
+/// Bytes packed into one element of the record commitment: 248 bits, below the modulus.
+const PACKED_BYTES: usize = 31;
+
+/// A commitment to the record's bytes (the features and the label; the padding is constant):
+/// Poseidon over the bytes packed 31 to an element (constraints `packed{e}`).
+fn record_commitment<F: Field, CS: ConstraintSystem<F>>(
+    cs: &mut CS,
+    arch: &AccuracyArch,
+    bytes_be: &[Vec<Boolean>],
+    record: Option<&[u8]>,
+) -> Result<AllocatedNum<F>, SynthesisError> {
+    let used = arch.header.features() + 1;
+    let packed = (0..used)
+        .step_by(PACKED_BYTES)
+        .enumerate()
+        .map(|(e, start)| {
+            let (lc, v) = (start..(start + PACKED_BYTES).min(used)).fold(
+                (LinearCombination::zero(), record.map(|_| F::ZERO)),
+                |(lc, v), k| {
+                    let m = pow2::<F>(8 * (k - start) as u32);
+                    (
+                        lc + (m, &byte_lc::<F, CS>(&bytes_be[k])),
+                        v.zip(record)
+                            .map(|(v, rec)| v + m * F::from(u64::from(rec[k]))),
+                    )
+                },
+            );
+            num_of(cs.namespace(|| format!("packed{e}")), lc, v)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    hash_gadget(cs.namespace(|| "commitment"), &packed)
+}
+
+/// This fold's piece of the record's SHA-256 from state `(hi, lo)`: with `counter` the sample's
+/// layer step, the blocks `counter·per_fold + t` that exist (constraints `at{p}` select the
+/// piece, `b{t}_{q}_{p}` and `b{t}_{q}_bits` the bytes, `block{t}/…` compress, `hi{t}`/`lo{t}`
+/// keep the state when block `t` does not exist).
+fn absorb_piece<F: Field, CS: ConstraintSystem<F>>(
+    cs: &mut CS,
+    pieces: Pieces,
+    counter: &AllocatedNum<F>,
+    bytes_be: &[Vec<Boolean>],
+    record: Option<&[u8]>,
+    [hi, lo]: [&AllocatedNum<F>; 2],
+) -> Result<[AllocatedNum<F>; 2], SynthesisError> {
+    let at = (0..pieces.folds)
+        .map(|p| {
+            let p_f = F::from(p as u64);
+            is_zero(
+                cs,
+                &format!("at{p}"),
+                lc_of(counter) - (p_f, CS::one()),
+                counter.get_value().map(|c| c - p_f),
+            )
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    // a byte is constant zero (padding) when its bits are constants
+    let constant = |k: usize| {
+        bytes_be[k]
+            .iter()
+            .all(|b| matches!(b, Boolean::Constant(_)))
+    };
+    let (mut hi, mut lo) = (hi.clone(), lo.clone());
+    for t in 0..pieces.per_fold {
+        // (the fold, the block) of every fold that has a block `t`
+        let sources: Vec<(usize, usize)> = (0..pieces.folds)
+            .map(|p| (p, p * pieces.per_fold + t))
+            .filter(|&(_, b)| b < pieces.blocks)
+            .collect();
+        let mut bits = Vec::with_capacity(512);
+        for q in 0..64 {
+            let mut lc = LinearCombination::zero();
+            let mut v = Some(0u8);
+            let mut any = false;
+            for &(p, b) in &sources {
+                let k = 64 * b + q;
+                if constant(k) {
+                    continue;
+                }
+                any = true;
+                let byte = record.map(|rec| rec[k]);
+                let on = at[p].get_value();
+                let prod = alloc(
+                    cs,
+                    &format!("b{t}_{q}_{p}"),
+                    on.zip(byte)
+                        .map(|(on, b)| F::from(if on { u64::from(b) } else { 0 })),
+                )?;
+                cs.enforce(
+                    || format!("b{t}_{q}_{p}_product"),
+                    |l| l + at[p].get_variable(),
+                    |l| l + &byte_lc::<F, CS>(&bytes_be[k]),
+                    |l| l + prod.get_variable(),
+                );
+                lc = lc + prod.get_variable();
+                v = match (v, on, byte) {
+                    (Some(v), Some(on), Some(b)) => Some(if on { b } else { v }),
+                    _ => None,
+                };
+            }
+            if !any {
+                bits.extend(std::iter::repeat_n(Boolean::constant(false), 8));
+                continue;
+            }
+            let byte_bits = (0..8)
+                .map(|j| {
+                    AllocatedBit::alloc(
+                        cs.namespace(|| format!("b{t}_{q}_bit{j}")),
+                        v.map(|v| (v >> (7 - j)) & 1 == 1),
+                    )
+                    .map(Boolean::from)
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            cs.enforce(
+                || format!("b{t}_{q}_bits"),
+                |l| l + &byte_lc::<F, CS>(&byte_bits),
+                |l| l + CS::one(),
+                |l| l + &lc,
+            );
+            bits.extend(byte_bits);
+        }
+        let mut active = LinearCombination::zero();
+        let mut active_v = Some(false);
+        for &(p, _) in &sources {
+            active = active + at[p].get_variable();
+            active_v = active_v.zip(at[p].get_value()).map(|(a, b)| a || b);
+        }
+        let [hi2, lo2] =
+            absorb_blocks(&mut cs.namespace(|| format!("block{t}")), &hi, &lo, &[bits])?;
+        hi = keep_unless(cs, &format!("hi{t}"), &active, active_v, &hi, &hi2)?;
+        lo = keep_unless(cs, &format!("lo{t}"), &active, active_v, &lo, &lo2)?;
+    }
+    Ok([hi, lo])
+}
+
+/// `old + on·(new − old)` for a bit `on` given as a linear combination (constraint `name`).
+fn keep_unless<F: Field, CS: ConstraintSystem<F>>(
+    cs: &mut CS,
+    name: &str,
+    on: &LinearCombination<F>,
+    on_v: Option<bool>,
+    old: &AllocatedNum<F>,
+    new: &AllocatedNum<F>,
+) -> Result<AllocatedNum<F>, SynthesisError> {
+    let v = match (on_v, old.get_value(), new.get_value()) {
+        (Some(on), Some(o), Some(n)) => Some(if on { n } else { o }),
+        _ => None,
+    };
+    let out = alloc(cs, &format!("{name}_value"), v)?;
+    cs.enforce(
+        || name.to_string(),
+        |l| l + on,
+        |l| l + new.get_variable() - old.get_variable(),
+        |l| l + out.get_variable() - old.get_variable(),
+    );
+    Ok(out)
 }
 
 /// `gate·(a − b) = 0` (constraint `name`).
@@ -118,24 +321,51 @@ impl<F: Field> StepCircuit<F> for LayerSampleStep<F> {
             ));
         }
         let steps = F::from(self.steps_per_sample() as u64);
-        let (z_i, z_commitment, z_correct, z_label) = (&z[0], &z[3], &z[4], &z[LABEL]);
+        let (z_i, z_commitment, z_correct, z_label, z_record) =
+            (&z[0], &z[3], &z[4], &z[LABEL], &z[RECORD]);
         let zl = &z[LAYER..];
 
         // --- a sample's first fold: the layer step counter is 0
         let first = is_zero(cs, "first", lc_of(&zl[0]), zl[0].get_value())?;
 
         // --- the record, read at every fold and kept at the first
-        let RecordWires {
-            hi,
-            lo,
-            leaves,
-            x,
-            label,
-        } = read_record(
-            &mut cs.namespace(|| "record"),
+        // --- the record: its bytes at every fold, bound to the ones read at the first by their
+        // commitment in the state
+        let record = self.record.as_deref().map(Vec::as_slice);
+        let (bytes_be, x, label, record_commitment) = {
+            let mut cs = cs.namespace(|| "record");
+            let bytes_be = record_bits(&mut cs, &self.arch, record)?;
+            let (x, label) = parse_record(&mut cs, &self.arch, &bytes_be, record)?;
+            let rc = record_commitment(&mut cs, &self.arch, &bytes_be, record)?;
+            (bytes_be, x, label, rc)
+        };
+        cs.enforce(
+            || "same_record",
+            |l| l + CS::one() - first.get_variable(),
+            |l| l + record_commitment.get_variable() - z_record.get_variable(),
+            |l| l,
+        );
+
+        // --- the dataset stream: the leaf hand-over at the first fold, then this fold's piece of
+        // the record's SHA-256
+        let [hi_b, lo_b, leaves_b] = leaf_handover(
+            &mut cs.namespace(|| "leaves"),
             &self.arch,
-            self.record.as_deref().map(Vec::as_slice),
             [&z[0], &z[1], &z[2], &z[5]],
+        )?;
+        let kept = |cs: &mut CS, name: &str, old: &AllocatedNum<F>, new: &AllocatedNum<F>| {
+            select(cs, name, &first, old, lc_of(new), new.get_value())
+        };
+        let hi_in = kept(cs, "sha_hi_in", &z[1], &hi_b)?;
+        let lo_in = kept(cs, "sha_lo_in", &z[2], &lo_b)?;
+        let leaves = kept(cs, "leaves_next", &z[5], &leaves_b)?;
+        let [hi, lo] = absorb_piece(
+            &mut cs.namespace(|| "piece"),
+            self.pieces(),
+            &zl[0],
+            &bytes_be,
+            record,
+            [&hi_in, &lo_in],
         )?;
         let zero = constant(cs, "zero", F::ZERO)?;
         let input = commit::commit(&mut cs.namespace(|| "input"), &x, &zero, model.fp.bits)?;
@@ -216,14 +446,6 @@ impl<F: Field> StepCircuit<F> for LayerSampleStep<F> {
                 .map(|(i, l)| i + F::from(u64::from(l))),
         )?;
 
-        // --- the dataset stream moves on only at a sample's first fold
-        let kept = |cs: &mut CS, name: &str, old: &AllocatedNum<F>, new: &AllocatedNum<F>| {
-            select(cs, name, &first, old, lc_of(new), new.get_value())
-        };
-        let hi = kept(cs, "sha_hi_next", &z[1], &hi)?;
-        let lo = kept(cs, "sha_lo_next", &z[2], &lo)?;
-        let leaves = kept(cs, "leaves_next", &z[5], &leaves)?;
-
         // --- after the last fold the label and the layer state are zero again
         let cleared = |cs: &mut CS, name: &str, v: &AllocatedNum<F>| {
             select(cs, name, &last, v, LinearCombination::zero(), Some(F::ZERO))
@@ -236,10 +458,30 @@ impl<F: Field> StepCircuit<F> for LayerSampleStep<F> {
             correct,
             leaves,
             cleared(cs, "label_next", &label_now)?,
+            cleared(cs, "record_next", &record_commitment)?,
         ];
         for (k, v) in out.iter().enumerate() {
             next.push(cleared(cs, &format!("layer_next{k}"), v)?);
         }
         Ok(next)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Pieces;
+
+    /// Every block is compressed exactly once, within the sample's folds.
+    #[test]
+    fn pieces_cover_the_record_within_the_sample() {
+        for blocks in 1..70 {
+            for steps in 1..40 {
+                let p = Pieces::new(blocks, steps);
+                assert!(p.folds <= steps, "{blocks} blocks, {steps} steps: {p:?}");
+                assert!(p.folds * p.per_fold >= blocks, "{p:?}");
+                assert!((p.folds - 1) * p.per_fold < blocks, "{p:?}");
+                assert_eq!(p.per_fold, blocks.div_ceil(steps), "{p:?}");
+            }
+        }
     }
 }

@@ -247,7 +247,7 @@ pub enum FoldUnit {
     #[default]
     Sample,
     /// One fold per step of the model ([`by_layer`]): a fold is as large as the largest step plus
-    /// one record, whatever the depth.
+    /// a piece of one record's hash, whatever the depth.
     Layer {
         /// How the architecture cuts Dense layers into tiles and convolution and pooling layers
         /// into row bands (docs/DESIGN.md §7), so that no step is as large as the widest layer;

@@ -277,7 +277,7 @@ pub(super) struct RecordWires<F: Field> {
     /// The features as the model's fixed-point input.
     pub x: Vec<AllocatedNum<F>>,
     /// The label byte as a linear combination of its bits, and its value.
-    pub label: (LinearCombination<F>, Option<F>),
+    pub label: Label<F>,
 }
 
 /// Reads sample `z_i`'s record (`record`, the witness) from the dataset stream in state
@@ -287,76 +287,122 @@ pub(super) fn read_record<F: Field, CS: ConstraintSystem<F>>(
     cs: &mut CS,
     acc: &AccuracyArch,
     record: Option<&[u8]>,
-    [z_i, z_hi, z_lo, z_leaves]: [&AllocatedNum<F>; 4],
+    z: [&AllocatedNum<F>; 4],
 ) -> Result<RecordWires<F>, SynthesisError> {
-    let header = &acc.header;
-    let fp = acc.model.fp;
-    let r = acc.record_size();
-    // --- the record as bits (byte order as in the file, bits most significant first)
-    // features and label are witness bits; the record's padding is zero by the file format,
-    // so it enters the hash as constants (a file with other padding is not a dataset file)
-    let used = header.features() + 1;
-    let mut bytes_be: Vec<Vec<Boolean>> = Vec::with_capacity(r);
-    for k in 0..r {
-        if k >= used {
-            bytes_be.push(vec![Boolean::constant(false); 8]);
-            continue;
-        }
-        let byte = record.map(|rec| rec[k]);
-        let bits = (0..8)
-            .map(|j| {
-                AllocatedBit::alloc(
-                    cs.namespace(|| format!("rec{k}_{j}")),
-                    byte.map(|b| (b >> (7 - j)) & 1 == 1),
-                )
-                .map(Boolean::from)
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        bytes_be.push(bits);
-    }
-    let byte_lc = |k: usize| -> (LinearCombination<F>, Option<u8>) {
-        let mut lc = LinearCombination::zero();
-        for (j, b) in bytes_be[k].iter().enumerate() {
-            lc = lc + &b.lc(CS::one(), F::from(1u64 << (7 - j)));
-        }
-        (lc, record.map(|rec| rec[k]))
-    };
+    let bytes_be = record_bits(cs, acc, record)?;
+    let [hi_in, lo_in, leaves] = leaf_handover(cs, acc, z)?;
+    let blocks: Vec<Vec<Boolean>> = bytes_be
+        .chunks(64)
+        .map(|blk| blk.iter().flatten().cloned().collect())
+        .collect();
+    let [hi, lo] = absorb_blocks(cs, &hi_in, &lo_in, &blocks)?;
+    let (x, label) = parse_record(cs, acc, &bytes_be, record)?;
+    Ok(RecordWires {
+        hi,
+        lo,
+        leaves,
+        x,
+        label,
+    })
+}
 
-    // --- a record that starts a leaf finishes the previous one (module docs of `leaves`)
-    let [hi_in, lo_in, leaves_next] = if acc.multi_leaf() {
+/// A record's bytes as bits (byte order as in the file, bits most significant first; constraints
+/// `rec{k}_{j}`): the features and the label are witness bits; the record's padding is zero by the
+/// file format, so it enters the hash as constants (a file with other padding is not a dataset
+/// file).
+pub(super) fn record_bits<F: Field, CS: ConstraintSystem<F>>(
+    cs: &mut CS,
+    acc: &AccuracyArch,
+    record: Option<&[u8]>,
+) -> Result<Vec<Vec<Boolean>>, SynthesisError> {
+    let used = acc.header.features() + 1;
+    (0..acc.record_size())
+        .map(|k| {
+            if k >= used {
+                return Ok(vec![Boolean::constant(false); 8]);
+            }
+            let byte = record.map(|rec| rec[k]);
+            (0..8)
+                .map(|j| {
+                    AllocatedBit::alloc(
+                        cs.namespace(|| format!("rec{k}_{j}")),
+                        byte.map(|b| (b >> (7 - j)) & 1 == 1),
+                    )
+                    .map(Boolean::from)
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// The value of a byte given as its bits (most significant first).
+pub(super) fn byte_lc<F: Field, CS: ConstraintSystem<F>>(bits: &[Boolean]) -> LinearCombination<F> {
+    bits.iter()
+        .enumerate()
+        .fold(LinearCombination::zero(), |lc, (j, b)| {
+            lc + &b.lc(CS::one(), F::from(1u64 << (7 - j)))
+        })
+}
+
+/// The leaf hand-over before sample `z_i`'s record: a record that starts a leaf finishes the
+/// previous one (module docs of `leaves`). Returns the SHA-256 state to hash the record from (its
+/// two halves) and the next leaf chain.
+pub(super) fn leaf_handover<F: Field, CS: ConstraintSystem<F>>(
+    cs: &mut CS,
+    acc: &AccuracyArch,
+    [z_i, z_hi, z_lo, z_leaves]: [&AllocatedNum<F>; 4],
+) -> Result<[AllocatedNum<F>; 3], SynthesisError> {
+    if acc.multi_leaf() {
         let slots_per_leaf = acc.chunk_size / acc.header.record_size();
         let low_bits = slots_per_leaf.trailing_zeros() as usize;
-        leaf_boundary(cs, low_bits, z_i, z_hi, z_lo, z_leaves)?
+        leaf_boundary(cs, low_bits, z_i, z_hi, z_lo, z_leaves)
     } else {
-        [z_hi.clone(), z_lo.clone(), z_leaves.clone()]
-    };
-
-    // --- SHA-256 over the record's blocks
-    let mut state = unpack_half(cs.namespace(|| "sha_hi"), &hi_in)?;
-    state.extend(unpack_half(cs.namespace(|| "sha_lo"), &lo_in)?);
-    for blk in 0..r / 64 {
-        let bits: Vec<Boolean> = bytes_be[blk * 64..(blk + 1) * 64]
-            .iter()
-            .flatten()
-            .cloned()
-            .collect();
-        state = sha256_compression_function(cs.namespace(|| format!("sha{blk}")), &bits, &state)?;
+        Ok([z_hi.clone(), z_lo.clone(), z_leaves.clone()])
     }
-    let hi_next = pack_half(cs.namespace(|| "sha_hi_next"), &state[..4])?;
-    let lo_next = pack_half(cs.namespace(|| "sha_lo_next"), &state[4..])?;
+}
 
-    // --- features and label
+/// SHA-256 compressions of `blocks` (512 bits each) from the state `(hi, lo)` (constraints
+/// `sha_hi`, `sha_lo`, `sha{b}`, `sha_hi_next`, `sha_lo_next`); returns the state after them.
+pub(super) fn absorb_blocks<F: Field, CS: ConstraintSystem<F>>(
+    cs: &mut CS,
+    hi: &AllocatedNum<F>,
+    lo: &AllocatedNum<F>,
+    blocks: &[Vec<Boolean>],
+) -> Result<[AllocatedNum<F>; 2], SynthesisError> {
+    let mut state = unpack_half(cs.namespace(|| "sha_hi"), hi)?;
+    state.extend(unpack_half(cs.namespace(|| "sha_lo"), lo)?);
+    for (b, bits) in blocks.iter().enumerate() {
+        state = sha256_compression_function(cs.namespace(|| format!("sha{b}")), bits, &state)?;
+    }
+    Ok([
+        pack_half(cs.namespace(|| "sha_hi_next"), &state[..4])?,
+        pack_half(cs.namespace(|| "sha_lo_next"), &state[4..])?,
+    ])
+}
+
+/// A record's label byte: its linear combination over the record's bits, and its value.
+pub(super) type Label<F> = (LinearCombination<F>, Option<F>);
+
+/// The features (in the model's fixed point, constraints `x{k}`) and the label of a record given
+/// as its bits ([`record_bits`]).
+pub(super) fn parse_record<F: Field, CS: ConstraintSystem<F>>(
+    cs: &mut CS,
+    acc: &AccuracyArch,
+    bytes_be: &[Vec<Boolean>],
+    record: Option<&[u8]>,
+) -> Result<(Vec<AllocatedNum<F>>, Label<F>), SynthesisError> {
+    let header = &acc.header;
+    let fp = acc.model.fp;
     let s = u32::from(header.scale_shift);
     let n_feat = header.features();
     let mut x = Vec::with_capacity(n_feat);
     for (k, byte_bits) in bytes_be.iter().enumerate().take(n_feat) {
         // byte·2^(fa−s), or the byte's top bits for ⌊byte / 2^(s−fa)⌋
         let (lc, v) = if fp.fa >= s {
-            let (lc, b) = byte_lc(k);
             let m = pow2::<F>(fp.fa - s);
             (
-                LinearCombination::zero() + (m, &lc),
-                b.map(|b| F::from(b as u64) * m),
+                LinearCombination::zero() + (m, &byte_lc::<F, CS>(byte_bits)),
+                record.map(|rec| F::from(rec[k] as u64) * m),
             )
         } else {
             let drop = (s - fp.fa) as usize;
@@ -368,23 +414,18 @@ pub(super) fn read_record<F: Field, CS: ConstraintSystem<F>>(
         };
         x.push(num_of(cs.namespace(|| format!("x{k}")), lc, v)?);
     }
-    let (label_lc, label_v) = byte_lc(n_feat);
-    let label = (label_lc, label_v.map(|l| F::from(u64::from(l))));
-
-    Ok(RecordWires {
-        hi: hi_next,
-        lo: lo_next,
-        leaves: leaves_next,
-        x,
-        label,
-    })
+    let label = (
+        byte_lc::<F, CS>(&bytes_be[n_feat]),
+        record.map(|rec| F::from(u64::from(rec[n_feat]))),
+    );
+    Ok((x, label))
 }
 
 /// `[class = label]` as a bit (`eq`, constraints `eq_inv` and `eq_zero`).
 pub(super) fn label_matches<F: Field, CS: ConstraintSystem<F>>(
     cs: &mut CS,
     class: &AllocatedNum<F>,
-    (label_lc, label_v): &(LinearCombination<F>, Option<F>),
+    (label_lc, label_v): &Label<F>,
 ) -> Result<AllocatedBit, SynthesisError> {
     let diff = LinearCombination::zero() + class.get_variable() - label_lc;
     is_zero(

@@ -196,8 +196,8 @@ pub(crate) struct ProveAccuracyArgs {
     chunk_size: usize,
     /// What one fold runs: `sample` folds the whole model once per sample (fewest folds);
     /// `layer` folds one step of the model at a time, so a fold's circuit (and the prover's
-    /// memory) is set by the model's largest step plus one record, not by its depth: for models
-    /// whose per-sample circuit is too large.
+    /// memory) is set by the model's largest step plus a piece of one record's hash, not by its
+    /// depth: for models whose per-sample circuit is too large.
     #[arg(long, value_enum, default_value_t = FoldBy::Sample)]
     fold_by: FoldBy,
     /// With --fold-by layer: cut every Dense layer into steps of N input rows × N outputs and
