@@ -812,9 +812,13 @@ pub fn verify_shards(
     params_dir: &Path,
     check: &AccuracyCheck,
 ) -> Result<AccuracyClaim> {
+    // the layout first: a shard removed, repeated, reordered or of another model costs no SNARK
+    shards::check_layout(proofs)?;
     for (k, proof) in proofs.iter().enumerate() {
         verify_one(proof, params_dir, check).map_err(|e| shards::in_shard(k, proofs, e))?;
     }
+    // then the hash states and leaves, which only verified claims may be trusted to carry (a
+    // forged leaf is its own shard's SNARK failure, named as such)
     let claim = shards::join(proofs)?;
     if let Some(want) = &check.cid {
         let want: Cid = want.parse()?;

@@ -88,11 +88,10 @@ pub(crate) fn in_shard(k: usize, proofs: &[AccuracyProof], e: Error) -> Error {
     }
 }
 
-/// Joins shard claims, in order, into the claim about the whole file: checks that they prove one
-/// model on one dataset, that each starts where the one before ended, that together they cover
-/// every sample, and that the leaves they hashed rebuild the claimed CID. Each proof must also
-/// verify on its own ([`super::verify_shards`] does both).
-pub fn join(proofs: &[AccuracyProof]) -> Result<AccuracyClaim> {
+/// Checks what a list of shard proofs must be before any proof is verified: one model on one
+/// dataset, each shard starting where the one before ended, together every sample. None of it
+/// needs a SNARK, so a shard removed, repeated, reordered or of another model is named at once.
+pub fn check_layout(proofs: &[AccuracyProof]) -> Result<()> {
     let Some(head) = proofs.first() else {
         return Err(Error::Usage("no accuracy proofs to join".into()));
     };
@@ -101,9 +100,6 @@ pub fn join(proofs: &[AccuracyProof]) -> Result<AccuracyClaim> {
         .map_err(|m| Error::Invalid(format!("the shards' dataset: {m}")))?;
     let n = proofs.len();
     let mut end = 0usize;
-    let mut state = hex_state(&header_state(&c0.header));
-    let mut correct = 0usize;
-    let mut leaves = Vec::new();
     for (k, p) in proofs.iter().enumerate() {
         let c = &p.claim;
         let name = shard_name(k, n, c);
@@ -136,6 +132,34 @@ pub fn join(proofs: &[AccuracyProof]) -> Result<AccuracyClaim> {
                 )
             }));
         }
+        end = c
+            .first
+            .checked_add(c.samples)
+            .ok_or_else(|| Error::Invalid(format!("{name} has an impossible sample count")))?;
+    }
+    let count = c0.header.count as usize;
+    if end != count {
+        return Err(Error::Invalid(format!(
+            "the shards cover samples 0..{end} of {count}: the shard proving samples {end}.. is missing"
+        )));
+    }
+    Ok(())
+}
+
+/// Joins shard claims, in order, into the claim about the whole file: their layout
+/// ([`check_layout`]), then that each starts from the hash state and leaf chain the one before
+/// ended in, and that the leaves they hashed rebuild the claimed CID. Each proof must also verify
+/// on its own ([`super::verify_shards`] does both).
+pub fn join(proofs: &[AccuracyProof]) -> Result<AccuracyClaim> {
+    check_layout(proofs)?;
+    let c0 = &proofs[0].claim;
+    let n = proofs.len();
+    let mut state = hex_state(&header_state(&c0.header));
+    let mut correct = 0usize;
+    let mut leaves = Vec::new();
+    for (k, p) in proofs.iter().enumerate() {
+        let c = &p.claim;
+        let name = shard_name(k, n, c);
         if c.sha_start != state || c.leaf_chain_start != fe_hex(&leaf_chain(Fr::ZERO, &leaves)) {
             return Err(Error::Invalid(format!(
                 "{name} does not start from the hash state and leaf chain the shards before it end in"
@@ -148,20 +172,11 @@ pub fn join(proofs: &[AccuracyProof]) -> Result<AccuracyClaim> {
                 leaves_finished(&c.header, c.chunk_size, &c.range())
             )));
         }
-        end = c
-            .first
-            .checked_add(c.samples)
-            .ok_or_else(|| Error::Invalid(format!("{name} has an impossible sample count")))?;
         state = c.sha_state.clone();
         correct += c.correct;
         leaves.extend(leaf_states(c)?);
     }
     let count = c0.header.count as usize;
-    if end != count {
-        return Err(Error::Invalid(format!(
-            "the shards cover samples 0..{end} of {count}: the shard proving samples {end}.. is missing"
-        )));
-    }
     let cid = dataset_cid(&c0.header, c0.chunk_size, &leaves, &parse_state(&state)?)?;
     if cid.to_string() != c0.cid {
         return Err(Error::Invalid(format!(
