@@ -19,7 +19,7 @@
 
 use super::step::{
     absorb_blocks, byte_lc, constant, is_zero, label_matches, leaf_handover, num_of, parse_record,
-    record_bits, select,
+    record_bits, select, select_by,
 };
 use super::{AccuracyArch, ARITY as ACCURACY_ARITY};
 use crate::fold::commit::{arch_chain, model_seed};
@@ -181,12 +181,6 @@ fn absorb_piece<F: Field, CS: ConstraintSystem<F>>(
             )
         })
         .collect::<Result<Vec<_>, _>>()?;
-    // a byte is constant zero (padding) when its bits are constants
-    let constant = |k: usize| {
-        bytes_be[k]
-            .iter()
-            .all(|b| matches!(b, Boolean::Constant(_)))
-    };
     let (mut hi, mut lo) = (hi.clone(), lo.clone());
     for t in 0..pieces.per_fold {
         // (the fold, the block) of every fold that has a block `t`
@@ -196,91 +190,110 @@ fn absorb_piece<F: Field, CS: ConstraintSystem<F>>(
             .collect();
         let mut bits = Vec::with_capacity(512);
         for q in 0..64 {
-            let mut lc = LinearCombination::zero();
-            let mut v = Some(0u8);
-            let mut any = false;
-            for &(p, b) in &sources {
-                let k = 64 * b + q;
-                if constant(k) {
-                    continue;
-                }
-                any = true;
-                let byte = record.map(|rec| rec[k]);
-                let on = at[p].get_value();
-                let prod = alloc(
-                    cs,
-                    &format!("b{t}_{q}_{p}"),
-                    on.zip(byte)
-                        .map(|(on, b)| F::from(if on { u64::from(b) } else { 0 })),
-                )?;
-                cs.enforce(
-                    || format!("b{t}_{q}_{p}_product"),
-                    |l| l + at[p].get_variable(),
-                    |l| l + &byte_lc::<F, CS>(&bytes_be[k]),
-                    |l| l + prod.get_variable(),
-                );
-                lc = lc + prod.get_variable();
-                v = match (v, on, byte) {
-                    (Some(v), Some(on), Some(b)) => Some(if on { b } else { v }),
-                    _ => None,
-                };
-            }
-            if !any {
-                bits.extend(std::iter::repeat_n(Boolean::constant(false), 8));
-                continue;
-            }
-            let byte_bits = (0..8)
-                .map(|j| {
-                    AllocatedBit::alloc(
-                        cs.namespace(|| format!("b{t}_{q}_bit{j}")),
-                        v.map(|v| (v >> (7 - j)) & 1 == 1),
-                    )
-                    .map(Boolean::from)
-                })
-                .collect::<Result<Vec<_>, _>>()?;
-            cs.enforce(
-                || format!("b{t}_{q}_bits"),
-                |l| l + &byte_lc::<F, CS>(&byte_bits),
-                |l| l + CS::one(),
-                |l| l + &lc,
-            );
-            bits.extend(byte_bits);
+            let from: Vec<(&AllocatedBit, usize)> =
+                sources.iter().map(|&(p, b)| (&at[p], 64 * b + q)).collect();
+            bits.extend(select_byte(
+                cs,
+                &format!("b{t}_{q}"),
+                &from,
+                bytes_be,
+                record,
+            )?);
         }
-        let mut active = LinearCombination::zero();
-        let mut active_v = Some(false);
-        for &(p, _) in &sources {
-            active = active + at[p].get_variable();
-            active_v = active_v.zip(at[p].get_value()).map(|(a, b)| a || b);
-        }
+        // block `t` exists in this fold: the sum of the exclusive bits of the folds that have it
+        let active = sources.iter().fold(
+            (LinearCombination::zero(), Some(false)),
+            |(lc, v), &(p, _)| {
+                (
+                    lc + at[p].get_variable(),
+                    v.zip(at[p].get_value()).map(|(a, b)| a || b),
+                )
+            },
+        );
         let [hi2, lo2] =
             absorb_blocks(&mut cs.namespace(|| format!("block{t}")), &hi, &lo, &[bits])?;
-        hi = keep_unless(cs, &format!("hi{t}"), &active, active_v, &hi, &hi2)?;
-        lo = keep_unless(cs, &format!("lo{t}"), &active, active_v, &lo, &lo2)?;
+        hi = select_by(
+            cs,
+            &format!("hi{t}"),
+            &active,
+            &hi,
+            lc_of(&hi2),
+            hi2.get_value(),
+        )?;
+        lo = select_by(
+            cs,
+            &format!("lo{t}"),
+            &active,
+            &lo,
+            lc_of(&lo2),
+            lo2.get_value(),
+        )?;
     }
     Ok([hi, lo])
 }
 
-/// `old + on·(new − old)` for a bit `on` given as a linear combination (constraint `name`).
-fn keep_unless<F: Field, CS: ConstraintSystem<F>>(
+/// The byte at record offset `k` for the one bit `on` of `from` that is set, zero if none is
+/// (constraints `{name}_{p}` and `{name}_{p}_product` per source, `{name}_bits`), as 8 bits most
+/// significant first. Padding bytes are constant zero, so sources that are padding drop out.
+fn select_byte<F: Field, CS: ConstraintSystem<F>>(
     cs: &mut CS,
     name: &str,
-    on: &LinearCombination<F>,
-    on_v: Option<bool>,
-    old: &AllocatedNum<F>,
-    new: &AllocatedNum<F>,
-) -> Result<AllocatedNum<F>, SynthesisError> {
-    let v = match (on_v, old.get_value(), new.get_value()) {
-        (Some(on), Some(o), Some(n)) => Some(if on { n } else { o }),
-        _ => None,
+    from: &[(&AllocatedBit, usize)],
+    bytes_be: &[Vec<Boolean>],
+    record: Option<&[u8]>,
+) -> Result<Vec<Boolean>, SynthesisError> {
+    let is_padding = |k: usize| {
+        bytes_be[k]
+            .iter()
+            .all(|b| matches!(b, Boolean::Constant(_)))
     };
-    let out = alloc(cs, &format!("{name}_value"), v)?;
+    let mut lc = LinearCombination::zero();
+    let mut v = Some(0u8);
+    let mut any = false;
+    for (p, &(on, k)) in from.iter().enumerate() {
+        if is_padding(k) {
+            continue;
+        }
+        any = true;
+        let byte = record.map(|rec| rec[k]);
+        let prod = alloc(
+            cs,
+            &format!("{name}_{p}"),
+            on.get_value()
+                .zip(byte)
+                .map(|(on, b)| F::from(if on { u64::from(b) } else { 0 })),
+        )?;
+        cs.enforce(
+            || format!("{name}_{p}_product"),
+            |l| l + on.get_variable(),
+            |l| l + &byte_lc::<F, CS>(&bytes_be[k]),
+            |l| l + prod.get_variable(),
+        );
+        lc = lc + prod.get_variable();
+        v = match (v, on.get_value(), byte) {
+            (Some(v), Some(on), Some(b)) => Some(if on { b } else { v }),
+            _ => None,
+        };
+    }
+    if !any {
+        return Ok(vec![Boolean::constant(false); 8]);
+    }
+    let bits = (0..8)
+        .map(|j| {
+            AllocatedBit::alloc(
+                cs.namespace(|| format!("{name}_bit{j}")),
+                v.map(|v| (v >> (7 - j)) & 1 == 1),
+            )
+            .map(Boolean::from)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     cs.enforce(
-        || name.to_string(),
-        |l| l + on,
-        |l| l + new.get_variable() - old.get_variable(),
-        |l| l + out.get_variable() - old.get_variable(),
+        || format!("{name}_bits"),
+        |l| l + &byte_lc::<F, CS>(&bits),
+        |l| l + CS::one(),
+        |l| l + &lc,
     );
-    Ok(out)
+    Ok(bits)
 }
 
 /// `gate·(a − b) = 0` (constraint `name`).

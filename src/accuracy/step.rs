@@ -571,14 +571,30 @@ pub(super) fn select<F: Field, CS: ConstraintSystem<F>>(
     target: LinearCombination<F>,
     target_v: Option<F>,
 ) -> Result<AllocatedNum<F>, SynthesisError> {
-    let v = match (beta.get_value(), x.get_value(), target_v) {
-        (Some(b), Some(x), Some(t)) => Some(if b { t } else { x }),
+    let beta = (
+        LinearCombination::zero() + beta.get_variable(),
+        beta.get_value(),
+    );
+    select_by(cs, name, &beta, x, target, target_v)
+}
+
+/// [`select`] for a bit `β` given as a linear combination (a sum of exclusive bits) and its value.
+pub(super) fn select_by<F: Field, CS: ConstraintSystem<F>>(
+    cs: &mut CS,
+    name: &str,
+    (beta, beta_v): &(LinearCombination<F>, Option<bool>),
+    x: &AllocatedNum<F>,
+    target: LinearCombination<F>,
+    target_v: Option<F>,
+) -> Result<AllocatedNum<F>, SynthesisError> {
+    let v = match (beta_v, x.get_value(), target_v) {
+        (Some(b), Some(x), Some(t)) => Some(if *b { t } else { x }),
         _ => None,
     };
     let out = alloc(cs, name, v)?;
     cs.enforce(
         || format!("{name}_select"),
-        |lc| lc + beta.get_variable(),
+        |lc| lc + beta,
         |lc| lc + &target - x.get_variable(),
         |lc| lc + out.get_variable() - x.get_variable(),
     );
