@@ -214,6 +214,19 @@ fn a_proof_folded_layer_by_layer_proves_the_count_and_tampering_fails() {
             vec![("piece/at1/boolean", one), ("piece/at1_inverse/num", zero)],
             "piece/at1_zero",
         ),
+        // hashing another byte than the record's, or not taking the compressed state
+        (
+            "another byte in the piece",
+            0,
+            vec![("piece/b0_0_0/num", Fr::from(300))],
+            "piece/b0_0_0_product",
+        ),
+        (
+            "drop a compression",
+            0,
+            vec![("piece/hi0/num", Fr::from(12345))],
+            "piece/hi0_select",
+        ),
     ];
     for (what, j, overrides, constraint) in cases {
         let (_, failed) = fold(j, &states[j], &overrides);
