@@ -12,11 +12,9 @@
 
 mod common;
 
-use common::{scratch_dir, Format};
+use common::{datasets, scratch_dir, Format};
 use kerafold::accuracy::{prove_shard, AccuracyProof, CombinedProof, FoldUnit, ShardSpec};
 use kerafold::claim::weights::ModelOpening;
-use kerafold::data::cid::{Chunking, FileDag, MAX_LINKS};
-use kerafold::data::Dataset;
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -63,22 +61,15 @@ fn sharded_proofs_of_a_multi_leaf_file_combine_and_every_tampering_names_the_sha
     let params = scratch_dir("shards-params");
     let dir = scratch_dir("shards");
     let model = common::model_path("mlp", Format::Keras);
-    let x: Vec<u8> = (0..16 * 16).map(|k| (k * 37 % 251) as u8).collect();
-    let labels: Vec<u8> = (0..16).map(|i| (i * 7 % 10) as u8).collect();
-    let data = Dataset::pack(&x, &labels, &[16], 10, 8).unwrap();
+    // 16 samples in 64-byte records, named by the CID ipfs-unixfs-importer gives them in
+    // 256-byte leaves (tests/vectors/cid): the proven CID is checked against a real importer's
+    let data = datasets::dataset("shards_16");
     let data_path = dir.join("data.kfd");
     data.write(&data_path).unwrap();
     assert_eq!(data.header().record_size(), 64);
-    let cid = FileDag::from_reader(
-        data.as_bytes(),
-        Chunking {
-            chunk_size: CHUNK,
-            max_links: MAX_LINKS,
-        },
-    )
-    .unwrap()
-    .cid()
-    .to_string();
+    let named = datasets::vector("shards_16");
+    assert_eq!((named.chunk_size, named.leaves), (CHUNK, 5));
+    let cid = named.cid;
     let chunk = CHUNK.to_string();
 
     // one commitment for every shard of the private model
@@ -458,4 +449,58 @@ fn sharded_proofs_of_a_multi_leaf_file_combine_and_every_tampering_names_the_sha
         err.contains("does not verify under the bounty's key"),
         "{err}"
     );
+}
+
+/// A file whose DAG has two levels of dag-pb nodes (175 leaves, one more than a node links): the
+/// folds' leaf digests rebuild both levels to the CID ipfs-unixfs-importer gives the file, and
+/// the proof verifies against that CID and no other.
+#[test]
+fn a_two_level_dag_is_proven_to_the_importers_cid() {
+    let dir = scratch_dir("two-level");
+    let named = datasets::vector("deep_174");
+    assert_eq!((named.leaves, named.depth), (175, 2));
+    let data_path = dir.join("deep.kfd");
+    datasets::dataset("deep_174").write(&data_path).unwrap();
+    let proof = dir.join("deep.json");
+    let model = common::model_path("mlp", Format::Keras);
+    let v = ok(&kerafold(&[
+        "prove-accuracy",
+        s(&model),
+        "--data",
+        s(&data_path),
+        "--model-visibility",
+        "public",
+        "--chunk-size",
+        &named.chunk_size.to_string(),
+        "-o",
+        s(&proof),
+        "--params-dir",
+        s(&dir.join("params")),
+        "--json",
+    ]));
+    assert_eq!(v["cid"], named.cid.as_str());
+    assert_eq!(v["samples"], 174);
+    println!(
+        "174 samples in 175 leaves: folding {:.1}s, compression {:.1}s",
+        v["fold_s"], v["compress_s"]
+    );
+    let verify = |cid: &str| {
+        kerafold(&[
+            "verify",
+            s(&proof),
+            "--cid",
+            cid,
+            "--params-dir",
+            s(&dir.join("params")),
+            "--json",
+        ])
+    };
+    assert_eq!(ok(&verify(&named.cid))["valid"], true);
+    // another file's CID: refused
+    let other = datasets::vectors()
+        .into_iter()
+        .find(|x| x.name == "shards_16")
+        .unwrap()
+        .cid;
+    assert_eq!(verify(&other).status.code(), Some(1));
 }

@@ -8,7 +8,7 @@ use std::io::Read;
 use std::path::Path;
 use std::process::Command;
 
-use common::fixture_file;
+use common::{datasets, fixture_file};
 use kerafold::data::cid::{self, Block, Chunking, Cid, FileDag};
 use kerafold::data::sha256;
 use serde::Deserialize;
@@ -217,4 +217,43 @@ fn cli_cid_json_and_errors() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/file"));
+}
+
+/// The multi-leaf dataset files that accuracy proofs are tested on (`common::datasets`): the
+/// importer's CIDs at their chunk sizes, which the proving tests then check their proven CIDs
+/// against. With `KERAFOLD_VECTOR_DATASETS=DIR` the files are also written to DIR, for
+/// `make_vectors.mjs --datasets DIR`.
+#[test]
+fn dataset_cids_match_ipfs_unixfs_importer() {
+    const NAMES: [&str; 3] = ["shards_16", "deep_174", "ray_520"];
+    if let Some(dir) = std::env::var_os("KERAFOLD_VECTOR_DATASETS") {
+        for name in NAMES {
+            let path = Path::new(&dir).join(format!("{name}.kfd"));
+            datasets::dataset(name).write(&path).unwrap();
+        }
+    }
+    let all = datasets::vectors();
+    for name in NAMES {
+        let data = datasets::dataset(name);
+        let dv = all
+            .iter()
+            .find(|v| v.name == name)
+            .unwrap_or_else(|| panic!("no vector for dataset {name}"));
+        assert!(dv.leaves > 1, "{name}: a multi-leaf file");
+        let chunking = Chunking {
+            chunk_size: dv.chunk_size,
+            max_links: dv.max_links,
+        };
+        let dag = FileDag::from_reader(data.as_bytes(), chunking).unwrap();
+        assert_eq!(dag.cid().to_string(), dv.cid, "{name}: CID");
+        assert_eq!(dag.size, dv.size, "{name}: size");
+        assert_eq!(dag.leaves.len(), dv.leaves, "{name}: leaves");
+        assert_eq!(dag.nodes.len(), dv.nodes, "{name}: nodes");
+        assert_eq!(dag.depth(), dv.depth, "{name}: depth");
+        println!(
+            "{name}: {} bytes in {} leaves of {} (depth {}): {}",
+            dv.size, dv.leaves, dv.chunk_size, dv.depth, dv.cid
+        );
+    }
+    assert!(all.iter().any(|v| v.depth >= 2), "a two-level DAG");
 }

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::Instant;
 
-use common::{fixture_file, scratch_dir};
+use common::{datasets, fixture_file, scratch_dir};
 use serde_json::Value;
 
 fn repo() -> PathBuf {
@@ -135,20 +135,7 @@ fn write_npy_u8(path: &Path, shape: &[usize], data: &[u8]) {
     std::fs::write(path, out).unwrap();
 }
 
-/// Deterministic bytes (xorshift64*).
-fn bytes(n: usize, seed: u64, below: u8) -> Vec<u8> {
-    let mut x = seed;
-    (0..n)
-        .map(|_| {
-            x ^= x >> 12;
-            x ^= x << 25;
-            x ^= x >> 27;
-            ((x.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 32) % u64::from(below)) as u8
-        })
-        .collect()
-}
-
-const SAMPLES: usize = 520;
+const SAMPLES: usize = datasets::RAY_SAMPLES;
 const SHARDS: usize = 3;
 
 #[test]
@@ -177,13 +164,17 @@ fn sharded_accuracy_on_a_two_node_ray_cluster() {
         );
     });
 
-    // 520 samples (266,240 bytes) of the depthwise fixture's 10×10×3 input: 512-byte records, two IPFS leaves.
+    // 520 samples (266,752 bytes) of the depthwise fixture's 10×10×3 input: 512-byte records,
+    // two IPFS leaves; packed from .npy as a host would, named by ipfs-unixfs-importer's CID.
     let data = dir.join("test.kfd");
     t.step("pack the dataset", || {
         let x = dir.join("x.npy");
         let y = dir.join("y.npy");
-        write_npy_u8(&x, &[SAMPLES, 10, 10, 3], &bytes(SAMPLES * 300, 7, 64));
-        write_npy_u8(&y, &[SAMPLES], &bytes(SAMPLES, 11, 10));
+        let arrays = datasets::ray_features_and_labels();
+        let mut shape = vec![SAMPLES];
+        shape.extend(&arrays.shape);
+        write_npy_u8(&x, &shape, &arrays.features);
+        write_npy_u8(&y, &[SAMPLES], &arrays.labels);
         let o = kerafold(&[
             "dataset",
             "pack",
@@ -192,9 +183,9 @@ fn sharded_accuracy_on_a_two_node_ray_cluster() {
             "--labels",
             s(&y),
             "--classes",
-            "10",
+            &arrays.classes.to_string(),
             "--scale-shift",
-            "6",
+            &arrays.scale_shift.to_string(),
             "-o",
             s(&data),
         ]);
@@ -203,6 +194,7 @@ fn sharded_accuracy_on_a_two_node_ray_cluster() {
     let size = std::fs::metadata(&data).unwrap().len();
     assert!(size > 256 * 1024, "{size} bytes: not more than one leaf");
     let cid = ok(&kerafold(&["cid", s(&data)]), "cid").trim().to_string();
+    assert_eq!(cid, datasets::vector("ray_520").cid, "the importer's CID");
     println!("dataset: {size} bytes, {SAMPLES} samples, cid {cid}");
 
     // Clear errors before any proving: no binary, no cluster.

@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+pub mod datasets;
+
 /// Names of the fixture models (each has `.keras`, `.h5` and `.json`).
 pub const MODELS: &[&str] = &[
     "mlp",

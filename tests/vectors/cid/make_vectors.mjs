@@ -17,6 +17,13 @@
 //
 // and a file of n bytes holds byte_0 .. byte_{n-1}. Files named in `files` are read as they are
 // (the committed dataset fixtures).
+//
+// `datasets`: the multi-leaf dataset files the accuracy proofs are tested on, at the chunk sizes
+// those tests name them with. The Rust tests make them (tests/common/datasets.rs); write them
+// first, then pass their folder:
+//
+//     KERAFOLD_VECTOR_DATASETS=/tmp/kfd cargo test --release --test cid -- dataset_cids
+//     npm ci && node make_vectors.mjs --datasets /tmp/kfd tests/fixtures/*.kfd > vectors.json
 
 import { readFileSync } from 'node:fs'
 import { basename } from 'node:path'
@@ -100,7 +107,20 @@ const vectors = {
 }
 for (const n of defaults) vectors.lcg.push(await add(lcgBytes(n), 262144, 174))
 for (const [n, c, m] of small) vectors.lcg.push(await add(lcgBytes(n), c, m))
-for (const path of process.argv.slice(2)) {
+// name, chunk size: as tests/common/datasets.rs and the tests that prove them
+const datasets = [['shards_16', 256], ['deep_174', 64], ['ray_520', 262144]]
+const args = process.argv.slice(2)
+const at = args.indexOf('--datasets')
+const datasetDir = at >= 0 ? args.splice(at, 2)[1] : undefined
+vectors.datasets = []
+if (datasetDir !== undefined) {
+  for (const [name, chunkSize] of datasets) {
+    const v = await add(readFileSync(`${datasetDir}/${name}.kfd`), chunkSize, 174)
+    delete v.root_block
+    vectors.datasets.push({ name, ...v })
+  }
+}
+for (const path of args) {
   const v = await add(readFileSync(path), 262144, 174)
   vectors.files.push({ file: basename(path), ...v })
 }
