@@ -15,6 +15,8 @@ mod common;
 use common::{datasets, scratch_dir, Format};
 use kerafold::accuracy::{prove_shard, AccuracyProof, CombinedProof, FoldUnit, ShardSpec};
 use kerafold::claim::weights::ModelOpening;
+use kerafold::data::cid::{Chunking, FileDag, MAX_LINKS};
+use kerafold::data::Dataset;
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -503,4 +505,169 @@ fn a_two_level_dag_is_proven_to_the_importers_cid() {
         .unwrap()
         .cid;
     assert_eq!(verify(&other).status.code(), Some(1));
+}
+
+/// `kerafold`'s exit code 2 with every one of `what` in its error.
+fn usage_error(args: &[&str], what: &[&str]) {
+    let o = kerafold(args);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+    for w in what {
+        assert!(err.contains(w), "{args:?}: '{w}' not in: {err}");
+    }
+}
+
+/// A private model committed in tiles (`commit --step-size`): its opening carries the tiling,
+/// every shard folds by layer in those tiles from it and proves the opening's commitment, and
+/// they combine and verify. An opening is proven only as it was committed, and a bounty claim,
+/// which binds the per-layer commitment, refuses it.
+#[test]
+fn shards_of_a_private_model_committed_in_tiles() {
+    let dir = scratch_dir("tiled-shards");
+    let params = dir.join("params");
+    let model = common::model_path("mlp", Format::Keras);
+    // 4 samples in 256-byte leaves: two leaves, two shards of two samples
+    let data_path = dir.join("data.kfd");
+    let x: Vec<u8> = (0..4 * 16).map(|k| (k * 37 % 251) as u8).collect();
+    let data = Dataset::pack(&x, &[3, 1, 4, 1], &[16], 10, 8).unwrap();
+    data.write(&data_path).unwrap();
+    let cid = FileDag::from_reader(
+        data.as_bytes(),
+        Chunking {
+            chunk_size: CHUNK,
+            max_links: MAX_LINKS,
+        },
+    )
+    .unwrap()
+    .cid()
+    .to_string();
+    let tiled = dir.join("tiled.json");
+    let c = ok(&kerafold(&[
+        "commit",
+        s(&model),
+        "--data",
+        s(&data_path),
+        "--opening",
+        s(&tiled),
+        "--step-size",
+        "1",
+    ]));
+    assert_eq!(c["step_size"], 1);
+    let opening = ModelOpening::read(&tiled).unwrap();
+    assert!(opening.tiling.is_some());
+    let commitment = c["commitment"].as_str().unwrap().to_string();
+    assert_eq!(
+        kerafold::fold::fe_hex(&opening.commitment().unwrap()),
+        commitment
+    );
+
+    // proven only as committed
+    let chunk = CHUNK.to_string();
+    let shard = |extra: &[&str], i: usize| -> Vec<String> {
+        let mut a: Vec<String> = [
+            "prove-accuracy",
+            s(&tiled),
+            "--data",
+            s(&data_path),
+            "--chunk-size",
+            &chunk,
+            "--shard",
+            &format!("{i}/2"),
+            "-o",
+            s(&dir.join(format!("shard-{i}.json"))),
+            "--params-dir",
+            s(&params),
+            "--json",
+        ]
+        .iter()
+        .map(|x| x.to_string())
+        .collect();
+        a.extend(extra.iter().map(|x| x.to_string()));
+        a
+    };
+    let args = shard(&[], 1);
+    usage_error(
+        &args.iter().map(String::as_str).collect::<Vec<_>>(),
+        &["tiles", "--fold-by layer"],
+    );
+    let args = shard(&["--fold-by", "layer", "--step-size", "1000"], 1);
+    usage_error(
+        &args.iter().map(String::as_str).collect::<Vec<_>>(),
+        &["tiles", "--step-size"],
+    );
+    let per_layer = dir.join("per-layer.json");
+    ok(&kerafold(&[
+        "commit",
+        s(&model),
+        "--data",
+        s(&data_path),
+        "--opening",
+        s(&per_layer),
+    ]));
+    usage_error(
+        &[
+            "prove-accuracy",
+            s(&per_layer),
+            "--data",
+            s(&data_path),
+            "--fold-by",
+            "layer",
+            "--step-size",
+            "1",
+            "-o",
+            s(&dir.join("x.json")),
+        ],
+        &["a step per layer", "--step-size"],
+    );
+    // a bounty claim binds the per-layer commitment
+    let key = dir.join("hunter.json");
+    ok(&kerafold(&["keygen", "-o", s(&key), "--force"]));
+    usage_error(
+        &[
+            "encrypt-weights",
+            s(&tiled),
+            "--host-key",
+            s(&key),
+            "--key",
+            s(&key),
+            "-o",
+            s(&dir.join("ct.json")),
+        ],
+        &["in tiles", "a step per layer"],
+    );
+
+    // both shards fold by layer in the opening's tiles and prove its commitment
+    let mut files = vec![];
+    for i in 1..=2 {
+        let args = shard(&["--fold-by", "layer"], i);
+        let v = ok(&kerafold(
+            &args.iter().map(String::as_str).collect::<Vec<_>>(),
+        ));
+        assert_eq!(v["model_commitment"], commitment.as_str(), "shard {i}");
+        assert!(v["fold"]["layer"]["tiling"].is_object(), "shard {i}: {v}");
+        println!(
+            "tiled shard {i}/2: {} folds of {} constraints, folding {:.1}s, compression {:.1}s",
+            v["folds"], v["primary_constraints"], v["fold_s"], v["compress_s"]
+        );
+        files.push(dir.join(format!("shard-{i}.json")));
+    }
+    let combined = dir.join("combined.json");
+    ok(&kerafold(&[
+        "combine",
+        s(&files[1]),
+        s(&files[0]),
+        "-o",
+        s(&combined),
+    ]));
+    let v = ok(&kerafold(&[
+        "verify",
+        s(&combined),
+        "--cid",
+        &cid,
+        "--params-dir",
+        s(&params),
+        "--json",
+    ]));
+    assert_eq!(v["valid"], true);
+    assert_eq!(v["whole"], true);
 }

@@ -45,6 +45,7 @@ fn host_decrypts_exactly_the_quantized_model() {
     let public = weights::Opening {
         model: s.model.clone(),
         blinds: vec![],
+        tiling: None,
     };
     assert_eq!(
         fe_hex(&public.commitment().unwrap()),
@@ -375,6 +376,7 @@ fn a_swapped_architecture_is_bound_by_the_model_commitment() {
     let o2 = Opening {
         model: m2,
         blinds: s.opening.blinds.clone(),
+        tiling: None,
     };
     // same weights and blindings, other architecture: other commitment
     assert_ne!(o2.commitment().unwrap(), s.opening.commitment().unwrap());

@@ -239,7 +239,14 @@ fn host_decrypts(submit_logs: &[Log], kappa: Fr) -> (Vec<Fr>, Opening) {
     .unwrap();
     let skeleton = weights::skeleton(&scenario::digits());
     let (model, blinds) = weights::model_from_plaintext(&skeleton, &pt).unwrap();
-    (pt, Opening { model, blinds })
+    (
+        pt,
+        Opening {
+            model,
+            blinds,
+            tiling: None,
+        },
+    )
 }
 
 /// The κ of a `withdraw`'s `KeyRevealed` log, after checking its claim index.

@@ -302,6 +302,7 @@ fn a_model_opening_runs_and_inspects() {
     ModelOpening::new(&Opening {
         model: model.clone(),
         blinds: vec![],
+        tiling: None,
     })
     .unwrap()
     .write(&path)

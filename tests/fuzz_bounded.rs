@@ -547,6 +547,7 @@ fn write_seed_corpus() {
     let public_model = Opening {
         model,
         blinds: Vec::new(),
+        tiling: None,
     };
     put(
         "model_opening",

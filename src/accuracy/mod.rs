@@ -265,6 +265,14 @@ impl FoldUnit {
             Self::Layer { tiling } => Architecture::compile_tiled(model, *tiling),
         }
     }
+
+    /// The tiles the model runs in (`None`: whole layers).
+    pub fn tiling(&self) -> Option<Tiling> {
+        match self {
+            Self::Sample => None,
+            Self::Layer { tiling } => *tiling,
+        }
+    }
 }
 
 impl AccuracyClaim {

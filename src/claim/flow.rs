@@ -443,6 +443,15 @@ impl Setup {
             )));
         }
         let check = |proof: &AccuracyProof| {
+            if let Some(t) = proof.claim.fold.tiling() {
+                return Err(Error::Invalid(format!(
+                    "the accuracy proof runs the model in tiles of {} rows, so it proves a \
+                     commitment to the model in tiles; the bounty's claim binds the commitment \
+                     a step per layer: prove accuracy without --step-size (from an opening \
+                     written without it)",
+                    t.rows
+                )));
+            }
             if proof.architecture != hex::encode(self.arch.digest()) {
                 return Err(Error::Invalid(
                     "the accuracy proof is about another model architecture (or fixed-point parameters) than the bounty's".into(),

@@ -36,7 +36,7 @@ use crate::crypto::bn254::{from_dec, to_be32, to_dec, Fr};
 use crate::crypto::cipher;
 use crate::crypto::poseidon;
 use crate::fold::commit;
-use crate::fold::{fe_from_hex, fe_hex, Architecture};
+use crate::fold::{fe_from_hex, fe_hex, Architecture, Tiling};
 use crate::model::QuantizedModel;
 use crate::{Error, Result};
 use ff::{Field, PrimeField};
@@ -339,20 +339,55 @@ pub struct Opening {
     pub model: QuantizedModel,
     /// Per-step blindings `r_i` (all zero, or empty, for a public model).
     pub blinds: Vec<Fr>,
+    /// The tiles the model is committed in (`None`: a step per layer). The commitment chains
+    /// one digest per step, so a model proven in tiles (`--fold-by layer --step-size N`) has
+    /// another commitment, with a blinding per tile.
+    pub tiling: Option<Tiling>,
 }
 
 impl Opening {
-    /// The model commitment.
-    pub fn commitment(&self) -> Result<Fr> {
-        let arch = Architecture::compile(&self.model)?;
-        Ok(commit::model_commitment(&arch, &self.model, &self.blinds))
+    /// The model's steps as committed: a step per layer, or its tiles.
+    pub fn architecture(&self) -> Result<Architecture> {
+        Architecture::compile_tiled(&self.model, self.tiling)
     }
 
-    /// Fresh random blindings for every step of `model` (a private model).
+    /// The model commitment.
+    pub fn commitment(&self) -> Result<Fr> {
+        Ok(commit::model_commitment(
+            &self.architecture()?,
+            &self.model,
+            &self.blinds,
+        ))
+    }
+
+    /// Fresh random blindings for every step of `model` (a private model), a step per layer.
     pub fn private(model: QuantizedModel) -> Result<Self> {
-        let n = Architecture::compile(&model)?.steps.len();
+        Self::private_tiled(model, None)
+    }
+
+    /// Fresh random blindings for every step of `model` cut as `tiling` says.
+    pub fn private_tiled(model: QuantizedModel, tiling: Option<Tiling>) -> Result<Self> {
+        let n = Architecture::compile_tiled(&model, tiling)?.steps.len();
         let blinds = (0..n).map(|_| Fr::random(OsRng)).collect();
-        Ok(Self { model, blinds })
+        Ok(Self {
+            model,
+            blinds,
+            tiling,
+        })
+    }
+
+    /// Refuses an opening committed in tiles for `what` (a bounty claim: its circuit and the
+    /// host's architecture file take a step per layer).
+    pub fn per_layer(&self, what: &str) -> Result<()> {
+        match self.tiling {
+            None => Ok(()),
+            Some(t) => Err(Error::Usage(format!(
+                "{what}: this model opening commits to the model in tiles of {} rows \
+                 (`commit --step-size`), but a bounty claim takes a model committed a step per \
+                 layer: write the opening without --step-size and prove accuracy with it",
+                t.rows
+            ))),
+        }
     }
 }
 
@@ -372,6 +407,9 @@ pub struct ModelOpening {
     pub blinds: Vec<String>,
     /// The model commitment (hex, as in proof files' claims).
     pub commitment: String,
+    /// The tiles the model is committed in; absent: a step per layer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tiling: Option<Tiling>,
 }
 
 impl ModelOpening {
@@ -383,6 +421,7 @@ impl ModelOpening {
             model: o.model.clone(),
             blinds: o.blinds.iter().map(fe_hex).collect(),
             commitment: fe_hex(&o.commitment()?),
+            tiling: o.tiling,
         })
     }
 
@@ -404,7 +443,18 @@ impl ModelOpening {
                 .iter()
                 .map(|b| fe_from_hex(b, "blinding"))
                 .collect::<Result<_>>()?,
+            tiling: f.tiling,
         };
+        let steps = o.architecture()?.steps.len();
+        if !o.blinds.is_empty() && o.blinds.len() != steps {
+            return Err(Error::format(
+                path,
+                format!(
+                    "{} blindings for a model of {steps} steps as committed",
+                    o.blinds.len()
+                ),
+            ));
+        }
         if fe_hex(&o.commitment()?) != f.commitment {
             return Err(Error::format(
                 path,
@@ -577,6 +627,7 @@ pub fn encrypt(
     host: &Point,
     hunter: &SecretKey,
 ) -> Result<(CiphertextFile, Vec<Fr>)> {
+    opening.per_layer("encrypting the weights")?;
     let arch = Architecture::compile(&opening.model)?;
     let pt = plaintext(&arch, &opening.model, &opening.blinds)?;
     let shared = hunter.ecdh(host);
@@ -631,7 +682,11 @@ pub fn decrypt(file: &CiphertextFile, host: &SecretKey, kappa: &Fr) -> Result<Op
         ));
     }
     let (model, blinds) = model_from_plaintext(&file.skeleton, &pt)?;
-    let o = Opening { model, blinds };
+    let o = Opening {
+        model,
+        blinds,
+        tiling: None,
+    };
     if o.commitment()? != e.commitment {
         return Err(Error::Invalid(
             "the rebuilt model does not have the stated model commitment".into(),

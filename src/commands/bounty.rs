@@ -107,6 +107,7 @@ pub fn encrypt(
         Opening {
             model: ModelFile::open(model)?.prepare(quant, &[])?.model,
             blinds: vec![],
+            tiling: None,
         }
     };
     let host = KeyFile::read(host_key)?.public_key()?;

@@ -47,6 +47,9 @@ pub struct Prepared {
     pub model: QuantizedModel,
     /// A model opening's commitment blindings (empty for a Keras file, or a public opening).
     pub blinds: Vec<crate::crypto::bn254::Fr>,
+    /// The tiles a model opening commits to the model in (`None`: a step per layer, or a Keras
+    /// file).
+    pub tiling: Option<crate::fold::Tiling>,
     /// How calibration went, when the fixed point was calibrated.
     pub calibration: Option<Calibration>,
     /// Calibrated on the command's fallback inputs rather than on given calibration inputs.
@@ -110,6 +113,7 @@ impl ModelFile {
                     graph: None,
                     model: opening.model,
                     blinds: if private { opening.blinds } else { vec![] },
+                    tiling: opening.tiling,
                     calibration: None,
                     calibrated_on_fallback: false,
                 });
@@ -143,6 +147,7 @@ impl ModelFile {
             graph: Some(graph),
             model,
             blinds: vec![],
+            tiling: None,
             calibration,
             calibrated_on_fallback: fallback_used,
         })

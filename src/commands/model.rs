@@ -327,22 +327,31 @@ pub struct CommitReport {
     pub bits: u32,
     /// The model commitment (hex of the field element).
     pub commitment: String,
+    /// The step size the model is committed in (`commit --step-size`); absent: a step per layer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub step_size: Option<usize>,
 }
 
 /// The commitment of a private model, with fresh blindings, written as a model opening to `out`:
 /// what every shard of its accuracy proof starts from (`kerafold commit --opening`). Quantized
-/// as `prove-accuracy` would: calibrated on `data`'s samples unless `quant` fixes it.
+/// as `prove-accuracy` would: calibrated on `data`'s samples unless `quant` fixes it. With
+/// `step_size`, the model is committed in the tiles and bands of that size (a blinding per
+/// step), which its folds by layer then run.
 pub fn commit_private(
     path: &Path,
     quant: &QuantOptions,
     data: &Path,
+    step_size: Option<usize>,
     out: &Path,
 ) -> Result<CommitReport> {
     let data = crate::data::Dataset::read(data)?;
     let file = ModelFile::open(path)?;
     data.check_input_shape(file.input_shape())?;
     let q = file.prepare(quant, &data.inputs_f32())?.model;
-    let opening = crate::claim::weights::Opening::private(q)?;
+    let tiling = step_size
+        .map(|n| crate::fold::Tiling::square(n, &q.fp))
+        .transpose()?;
+    let opening = crate::claim::weights::Opening::private_tiled(q, tiling)?;
     let file = crate::claim::weights::ModelOpening::new(&opening)?;
     file.write(out)?;
     let q = &opening.model;
@@ -353,6 +362,7 @@ pub fn commit_private(
         fw: q.fp.fw,
         bits: q.fp.bits,
         commitment: file.commitment,
+        step_size,
     })
 }
 
@@ -372,6 +382,7 @@ pub fn commit(path: &Path, quant: &QuantOptions, system: System) -> Result<Commi
         fw: q.fp.fw,
         bits: q.fp.bits,
         commitment,
+        step_size: None,
     })
 }
 

@@ -7,6 +7,7 @@ use crate::claim::weights::{ModelOpening, Opening};
 use crate::data::Dataset;
 use crate::fold::{self, Progress, ProveStats, Srs, Stepping, System, Tiling, Visibility};
 use crate::inference::{self, ProveOptions};
+use crate::model::QuantizedModel;
 use crate::{Error, Result};
 use kerafold_step_circuits::spec::FixedPoint;
 use serde::Serialize;
@@ -252,6 +253,59 @@ pub struct ProveAccuracyReport {
     pub model_visibility: Visibility,
 }
 
+/// What one fold of `req`'s accuracy proof runs. A model opening fixes how the model is cut
+/// into steps (its commitment chains one digest per step): one committed in tiles
+/// (`commit --step-size N`) folds by layer in those tiles, a private one committed a step per
+/// layer folds without tiles.
+fn fold_of(
+    req: &ProveAccuracyRequest,
+    q: &QuantizedModel,
+    opening_tiling: Option<Tiling>,
+    private_opening: bool,
+) -> Result<FoldUnit> {
+    let model = req.model.display();
+    if !req.by_layer {
+        if let fold::StepSize::Rows(n) = req.step_size {
+            return Err(Error::Usage(format!(
+                "--step-size {n}: a fold per sample runs whole layers; tiles and bands are for \
+                 folds by layer (add --fold-by layer)"
+            )));
+        }
+        if let Some(t) = opening_tiling {
+            return Err(Error::Usage(format!(
+                "{model}: the opening commits to the model in tiles of {} rows: prove it with \
+                 --fold-by layer",
+                t.rows
+            )));
+        }
+        return Ok(FoldUnit::Sample);
+    }
+    let tiling = match (opening_tiling, req.step_size) {
+        (Some(t), fold::StepSize::Auto) => Some(t),
+        (Some(t), fold::StepSize::Rows(n)) if Tiling::square(n, &q.fp)? == t => Some(t),
+        (Some(t), _) => {
+            return Err(Error::Usage(format!(
+                "{model}: the opening commits to the model in tiles of {} rows: prove with \
+                 --step-size {} (or without --step-size)",
+                t.rows, t.rows
+            )))
+        }
+        (None, step_size) => {
+            let tiling =
+                inference::resolve_tiling(q, System::Bn254Ipa, req.model_visibility, step_size)?;
+            if private_opening && tiling.is_some() {
+                return Err(Error::Usage(format!(
+                    "{model}: the opening commits to the model a step per layer, so it proves \
+                     without tiles: leave out --step-size, or write an opening in tiles \
+                     (kerafold commit MODEL --opening OPENING.json --step-size N)"
+                )));
+            }
+            tiling
+        }
+    };
+    Ok(FoldUnit::Layer { tiling })
+}
+
 /// Proves a model's accuracy on a dataset file and writes the proof file (and the opening).
 pub fn prove_accuracy(
     req: &ProveAccuracyRequest,
@@ -277,24 +331,7 @@ pub fn prove_accuracy(
         chunk_size: req.chunk_size,
         ..shard
     };
-    let fold = if req.by_layer {
-        FoldUnit::Layer {
-            tiling: inference::resolve_tiling(
-                &q,
-                System::Bn254Ipa,
-                req.model_visibility,
-                req.step_size,
-            )?,
-        }
-    } else {
-        if let fold::StepSize::Rows(n) = req.step_size {
-            return Err(Error::Usage(format!(
-                "--step-size {n}: a fold per sample runs whole layers; tiles and bands are for \
-                 folds by layer (add --fold-by layer)"
-            )));
-        }
-        FoldUnit::Sample
-    };
+    let fold = fold_of(req, &q, prepared.tiling, !prepared.blinds.is_empty())?;
     let blinds = match req.model_visibility {
         Visibility::Public => vec![],
         Visibility::Private if !prepared.blinds.is_empty() => prepared.blinds,
@@ -317,6 +354,7 @@ pub fn prove_accuracy(
         let opening = Opening {
             model: q.clone(),
             blinds,
+            tiling: fold.tiling(),
         };
         ModelOpening::new(&opening)?.write(path)?;
     }

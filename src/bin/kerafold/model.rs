@@ -78,6 +78,12 @@ pub(crate) struct CommitArgs {
     /// The dataset (.kfd) the opening's model is calibrated on, as `prove-accuracy` would.
     #[arg(long, requires = "opening")]
     data: Option<PathBuf>,
+    /// Commit to the model in tiles of N input rows (Dense layers) and row bands of about N
+    /// outputs (convolution, pooling), as `prove-accuracy --fold-by layer --step-size N` runs it:
+    /// for a model whose layers are too large for one fold. The commitment chains a digest per
+    /// step, so it differs from the per-layer one; a bounty claim takes the per-layer one.
+    #[arg(long, value_name = "N", requires = "opening")]
+    step_size: Option<usize>,
     #[command(flatten)]
     quant: QuantArgs,
     #[arg(long, value_enum, default_value_t = Curve::Bn254)]
@@ -87,7 +93,10 @@ pub(crate) struct CommitArgs {
 pub(crate) fn commit(a: CommitArgs) -> Result<()> {
     let quant = a.quant.options();
     if let (Some(out), Some(data)) = (&a.opening, &a.data) {
-        return print(&model::commit_private(&a.model, &quant, data, out)?, false);
+        return print(
+            &model::commit_private(&a.model, &quant, data, a.step_size, out)?,
+            false,
+        );
     }
     if quant.calibrates() && quant.calibrate.is_none() {
         eprintln!(
