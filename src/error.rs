@@ -1,5 +1,6 @@
 //! The one error type of the library. Every variant says what is wrong and where; the CLI prints
-//! it on one line and exits with [`Error::exit_code`].
+//! it on one line (a list of unsupported layers one layer a line) and exits with
+//! [`Error::exit_code`].
 
 use std::path::PathBuf;
 use thiserror::Error;
@@ -34,6 +35,14 @@ pub enum Error {
         /// What is not supported.
         msg: String,
     },
+    /// Every layer of a model that kerafold does not support, found in one pass over the model
+    /// (each an [`Error::Unsupported`]; see [`Error::unsupported_layers`]).
+    #[error(
+        "{} layers of the model cannot be proven:{}",
+        .0.len(),
+        .0.iter().map(|e| format!("\n  {e}")).collect::<String>()
+    )]
+    UnsupportedLayers(Vec<Error>),
     /// Shapes that do not fit (wrong input size, inconsistent weights, ...).
     #[error("{context}: {msg}")]
     Shape {
@@ -101,6 +110,16 @@ impl Error {
         Error::Format {
             path: path.into(),
             msg: msg.into(),
+        }
+    }
+
+    /// The error for the unsupported layers `found` (none: `None`): the one
+    /// [`Error::Unsupported`], or [`Error::UnsupportedLayers`] listing them all.
+    pub fn unsupported_layers(mut found: Vec<Error>) -> Option<Self> {
+        match found.len() {
+            0 => None,
+            1 => found.pop(),
+            _ => Some(Error::UnsupportedLayers(found)),
         }
     }
 

@@ -210,6 +210,19 @@ fn bad_inputs_exit_2_with_a_clear_one_line_error() {
         &kerafold(&["inspect", s(&fixture_file("lstm.keras"))]),
         &["LSTM"],
     );
+    // every unsupported layer at once: a heading line, then one line a layer
+    let out = kerafold(&["inspect", s(&fixture_file("unsupported.h5"))]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(
+        lines[0], "error: 4 layers of the model cannot be proven:",
+        "{err}"
+    );
+    for (line, layer) in lines[1..].iter().zip(["causal", "lstm", "gate", "squash"]) {
+        assert!(line.starts_with(&format!("  layer '{layer}' (")), "{err}");
+    }
+    assert_eq!(lines.len(), 5, "{err}");
 
     // NaN weights
     let out = kerafold(&["run", s(&fixture_file("nan.keras")), "--input", s(&input)]);

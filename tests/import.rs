@@ -489,6 +489,52 @@ fn missing_members_and_datasets() {
     assert_mentions(&e, &["fc2", "kernel", "[16, 12]", "[16, 13]"]);
 }
 
+/// `unsupported.keras` / `.h5` (real Keras: make_fixtures.py) has four layers kerafold cannot
+/// prove among supported ones; the import names all four, in model order, each with its reason
+/// — from the shapes Keras 3 records (`build_config`) in `.keras`, from the layers' supported
+/// twins in the legacy `.h5`, which records none.
+#[test]
+fn every_unsupported_layer_is_named_at_once() {
+    for ext in ["keras", "h5"] {
+        let e = load_err(&common::fixture_file(&format!("unsupported.{ext}")));
+        let Error::UnsupportedLayers(found) = &e else {
+            panic!("unsupported.{ext}: {e}")
+        };
+        let named: Vec<(String, String)> = found
+            .iter()
+            .map(|f| match f {
+                Error::Unsupported { layer, class, .. } => (layer.clone(), class.clone()),
+                other => panic!("unsupported.{ext}: {other}"),
+            })
+            .collect();
+        assert_eq!(
+            named,
+            [
+                ("causal", "Conv1D"),
+                ("lstm", "LSTM"),
+                ("gate", "Dense"),
+                ("squash", "Dense")
+            ]
+            .map(|(l, c)| (l.to_string(), c.to_string())),
+            "unsupported.{ext}"
+        );
+        assert_mentions(
+            &e,
+            &[
+                "4 layers",
+                "padding 'causal'",
+                "layer class LSTM",
+                "activation 'sigmoid'",
+                "activation 'tanh'",
+            ],
+        );
+        assert!(
+            !e.to_string().contains("'hidden'"),
+            "a supported layer named"
+        );
+    }
+}
+
 #[test]
 fn unsupported_layers_are_named() {
     let e = load_err(&common::fixture_file("lstm.keras"));

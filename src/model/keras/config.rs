@@ -3,6 +3,7 @@
 use super::*;
 
 /// One layer entry of the model config.
+#[derive(Clone)]
 pub(super) struct LayerDef {
     pub(super) name: String,
     /// Class name without a registration package (`PolyAct` for `kerafold>PolyAct`).
@@ -15,6 +16,9 @@ pub(super) struct LayerDef {
     /// Group key in `model.weights.h5` by Keras' counter rule (`None` for a Sequential model's
     /// InputLayer, which is not in `model.layers`).
     pub(super) key: Option<String>,
+    /// The input shape Keras built the layer for (`build_config.input_shape`, Keras 3), with
+    /// the batch axis; a list of shapes for a layer of several inputs.
+    pub(super) built_for: Option<Value>,
 }
 
 /// Keras' `to_snake_case`: drop non-word characters, then `_` before a capitalised word and
@@ -220,6 +224,11 @@ pub(super) fn parse_layer(path: &Path, v: &Value, functional: bool) -> Result<La
             inbound.push(producer);
         }
     }
+    let built_for = o
+        .get("build_config")
+        .and_then(|b| b.get("input_shape"))
+        .filter(|v| !v.is_null())
+        .cloned();
     Ok(LayerDef {
         name,
         class,
@@ -227,6 +236,7 @@ pub(super) fn parse_layer(path: &Path, v: &Value, functional: bool) -> Result<La
         config,
         inbound,
         key: None,
+        built_for,
     })
 }
 

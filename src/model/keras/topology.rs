@@ -38,14 +38,21 @@ pub(super) fn build_graph(path: &Path, file: &ModelFile) -> Result<Graph> {
         .get("layers")
         .and_then(Value::as_array)
         .ok_or_else(|| fmt_err(path, "model config has no layer list"))?;
-    let mut defs = layers
-        .iter()
-        .map(|l| parse_layer(path, l, functional))
-        .collect::<Result<Vec<_>>>()?;
+    // Unsupported layers are collected, not returned one at a time, so that the user sees every
+    // layer to change at once.
+    let mut unsupported = Vec::new();
+    let mut defs = Vec::with_capacity(layers.len());
+    for l in layers {
+        match parse_layer(path, l, functional) {
+            Ok(d) => defs.push(d),
+            Err(e @ Error::Unsupported { .. }) => unsupported.push(e),
+            Err(e) => return Err(e),
+        }
+    }
     assign_keys(&mut defs, !functional);
     for d in &defs {
         if matches!(d.class.as_str(), "Sequential" | "Functional" | "Model") {
-            return Err(Error::Unsupported {
+            unsupported.push(Error::Unsupported {
                 layer: d.name.clone(),
                 class: d.class.clone(),
                 msg: "nested models are not supported; rebuild the model as one flat \
@@ -53,6 +60,9 @@ pub(super) fn build_graph(path: &Path, file: &ModelFile) -> Result<Graph> {
                     .into(),
             });
         }
+    }
+    if let Some(e) = Error::unsupported_layers(std::mem::take(&mut unsupported)) {
+        return Err(e);
     }
 
     // Order of evaluation and input shape.
@@ -150,11 +160,28 @@ pub(super) fn build_graph(path: &Path, file: &ModelFile) -> Result<Graph> {
         input_shape,
         nodes: Vec::with_capacity(order.len()),
     };
-    for (&i, srcs) in order.iter().zip(sources) {
+    let readers: Vec<Vec<Src>> = sources.clone();
+    for (k, (&i, srcs)) in order.iter().zip(sources).enumerate() {
         let d = &defs[i];
         let shapes: Vec<Vec<usize>> = srcs.iter().map(|&s| graph.shape_of(s).to_vec()).collect();
         let ctx = Ctx { path, file, def: d };
-        let (kind, output_shape) = ctx.build(&shapes)?;
+        let (kind, output_shape) = match ctx.build(&shapes) {
+            Ok(built) => built,
+            Err(e @ Error::Unsupported { .. }) => {
+                unsupported.push(e);
+                // Go on to the later layers with this one's output shape as Keras built its
+                // readers for; without it (a legacy file) they cannot be checked.
+                let shape = built_output_shape(path, &defs, &order, &readers, k)
+                    .or_else(|| supported_twin_shape(&ctx, &shapes));
+                match shape {
+                    Some(shape) => (LayerKind::Dropout, shape),
+                    None => break,
+                }
+            }
+            // after a stand-in, an error may come from the stand-in: report what is certain
+            Err(_) if !unsupported.is_empty() => break,
+            Err(e) => return Err(e),
+        };
         graph.nodes.push(Node {
             name: d.name.clone(),
             class_name: d.class.clone(),
@@ -164,17 +191,75 @@ pub(super) fn build_graph(path: &Path, file: &ModelFile) -> Result<Graph> {
         });
     }
     // Softmax only as the last operation.
-    let last = graph.nodes.len() - 1;
+    let last = order.len() - 1;
     for (i, n) in graph.nodes.iter().enumerate() {
         if i != last && activation_of(&n.kind) == Some(&Activation::Softmax) {
-            return Err(Error::Unsupported {
+            unsupported.push(Error::Unsupported {
                 layer: n.name.clone(),
                 class: n.class_name.clone(),
                 msg: "softmax is supported only as the model's last operation".into(),
             });
         }
     }
-    Ok(graph)
+    match Error::unsupported_layers(unsupported) {
+        Some(e) => Err(e),
+        None => Ok(graph),
+    }
+}
+
+/// The output shape of an unsupported layer as its nearest supported twin gives it, for files
+/// that do not record shapes (legacy `.h5`): the same layer with a linear activation and `same`
+/// padding (what a smooth activation or causal padding leaves unchanged), or, for a recurrent
+/// layer, its `units` (a sequence of them with `return_sequences`).
+fn supported_twin_shape(ctx: &Ctx<'_>, input: &[Vec<usize>]) -> Option<Vec<usize>> {
+    let d = ctx.def;
+    if matches!(d.class.as_str(), "SimpleRNN" | "GRU" | "LSTM") {
+        let units = ctx.positive("units").ok()?;
+        let [seq] = input else { return None };
+        return match (seq.as_slice(), ctx.boolean("return_sequences", false).ok()?) {
+            ([_, _], false) => Some(vec![units]),
+            ([t, _], true) => Some(vec![*t, units]),
+            _ => None,
+        };
+    }
+    let mut twin = d.clone();
+    for (key, supported) in [("activation", "linear"), ("padding", "same")] {
+        if twin.config.contains_key(key) {
+            twin.config.insert(key.into(), Value::from(supported));
+        }
+    }
+    let ctx = Ctx { def: &twin, ..*ctx };
+    ctx.build(input).ok().map(|(_, shape)| shape)
+}
+
+/// The output shape of node `k` (a position in `order`) as the first layer reading it was built
+/// for by Keras (`build_config.input_shape`, without the batch axis), if recorded.
+fn built_output_shape(
+    path: &Path,
+    defs: &[LayerDef],
+    order: &[usize],
+    readers: &[Vec<Src>],
+    k: usize,
+) -> Option<Vec<usize>> {
+    let (r, at) = readers
+        .iter()
+        .enumerate()
+        .skip(k + 1)
+        .find_map(|(r, srcs)| {
+            srcs.iter()
+                .position(|&s| s == Src::Node(k))
+                .map(|at| (r, at))
+        })?;
+    let reader = &defs[order[r]];
+    let built = reader.built_for.as_ref()?;
+    // one input: [null, d1, ...]; several: [[null, ...], [null, ...]]
+    let one = match built.as_array()?.first() {
+        Some(Value::Array(_)) => built.as_array()?.get(at)?,
+        _ if readers[r].len() == 1 => built,
+        _ => return None,
+    };
+    let shape = shape_from_config(path, reader, one).ok()?;
+    checked_len(&shape).map(|_| shape)
 }
 
 /// The input shape, the layers to evaluate (indices into the config's layer list) in order, and
