@@ -612,6 +612,26 @@ fn unsupported_layers_are_named() {
             vec!["poly", "zk>PolyAct", "kerafold>PolyAct"],
         ),
         (
+            "preprocess",
+            "rescale_list",
+            Box::new(|c| {
+                layer_config(c, "rescale")["config"]["scale"] = serde_json::json!([0.5, 0.25])
+            }),
+            vec!["rescale", "Rescaling", "'scale' has 2 values", "(16)"],
+        ),
+        (
+            "preprocess",
+            "norm_axis",
+            Box::new(|c| layer_config(c, "norm")["config"]["axis"] = serde_json::json!([0])),
+            vec!["norm", "Normalization", "axis", "last axis"],
+        ),
+        (
+            "preprocess",
+            "norm_invert",
+            Box::new(|c| layer_config(c, "norm")["config"]["invert"] = true.into()),
+            vec!["norm", "invert"],
+        ),
+        (
             "residual",
             "two_outputs",
             Box::new(|c| {
@@ -626,6 +646,42 @@ fn unsupported_layers_are_named() {
         assert!(matches!(e, Error::Unsupported { .. }), "{tag}: {e}");
         assert_mentions(&e, &words);
     }
+}
+
+/// Normalization with its statistics in the config (`Normalization(mean=…, variance=…)`, no
+/// weights) instead of adapted weights: the same affine map, `(x − mean) / √variance`, and
+/// Rescaling `x·scale + offset`, checked against the formula on one value.
+#[test]
+fn normalization_from_config_statistics() {
+    let g = load(&model_path("preprocess", Format::Keras)).unwrap();
+    let LayerKind::BatchNorm { mean, var, .. } = &g.nodes[0].kind else {
+        panic!("{:?}", g.nodes[0].kind)
+    };
+    let (mean, var) = (mean.clone(), var.clone());
+    let path = with_config("preprocess", "norm_config", |c| {
+        let n = layer_config(c, "norm");
+        n["config"]["mean"] = serde_json::json!(mean.iter().map(|&m| m as f64).collect::<Vec<_>>());
+        n["config"]["variance"] =
+            serde_json::json!(var.iter().map(|&v| v as f64).collect::<Vec<_>>());
+    });
+    // the weights file still holds the adapted weights: the config's statistics take precedence
+    let from_config = load(&path).unwrap();
+    assert_eq!(from_config.nodes[0].kind, g.nodes[0].kind);
+    let LayerKind::BatchNorm {
+        gamma,
+        beta,
+        mean: m,
+        var: v,
+        epsilon,
+    } = &g.nodes[1].kind
+    else {
+        panic!("{:?}", g.nodes[1].kind)
+    };
+    // Rescaling(0.5, offset=0.125)
+    assert_eq!(
+        (gamma[3], beta[3], m[3], v[3], *epsilon),
+        (0.5, 0.125, 0.0, 1.0, 0.0)
+    );
 }
 
 #[test]

@@ -1,4 +1,5 @@
-//! Proving on Pallas/Vesta (transparent IPA): the MNIST-like CNN fixture. Release mode.
+//! Proving on Pallas/Vesta (transparent IPA): the MNIST-like CNN fixture, and the fixture with
+//! preprocessing layers inside the model. Release mode.
 
 mod common;
 
@@ -58,4 +59,41 @@ fn cnn_fixture_proves_and_verifies_on_pasta() {
     let mut t = proof.clone();
     t.system = "bn254-ipa".into();
     assert!(inference::verify(&t, &vopts).is_err());
+}
+
+/// Normalization (adapted) and Rescaling inside the model (the `preprocess` fixture) run as one
+/// affine step before the MLP: the proof gives Keras' class and verifies against the model file.
+#[test]
+fn preprocessing_layers_prove_and_verify() {
+    let params = scratch_dir("pasta-preprocess");
+    let (q, fx) = quantized_fixture("preprocess");
+    assert!(
+        matches!(q.steps[0].op, kerafold_step_circuits::spec::Op::Affine(_)),
+        "{:?}",
+        q.steps[0].op
+    );
+    let sample = 17;
+    let x = q.quantize_input(&fx.inputs[sample], Some(sample)).unwrap();
+    let reference = q.trace(&x, Some(sample)).unwrap();
+    let opts = ProveOptions {
+        system: System::PastaIpa,
+        params_dir: params.clone(),
+        ..ProveOptions::default()
+    };
+    let (proof, _) = inference::prove(&q, &x, &opts, &mut |_| {}).unwrap();
+    assert_eq!(proof.claim.class, fx.keras_class(sample), "sample {sample}");
+    assert_eq!(
+        proof.claim.output,
+        Opening::Public {
+            values: reference.logits
+        }
+    );
+    let vopts = VerifyOptions {
+        params_dir: params.clone(),
+        srs: None,
+        model: Some(q.clone()),
+        arch: None,
+        input: Some(x),
+    };
+    assert!(inference::verify(&proof, &vopts).unwrap().model_checked);
 }

@@ -132,16 +132,29 @@ impl H5File {
         guarded(|| g.datasets()).map_err(|e| self.error(path, format!("cannot list datasets: {e}")))
     }
 
-    /// Reads a floating-point dataset (f32, or f64 converted) with its shape.
+    /// Reads a numeric dataset as f32 with its shape: f32, or f64 converted; integers too (Keras
+    /// stores a few counters among the weights, e.g. Normalization's sample count), converted
+    /// exactly up to 2^24.
     pub fn read_f32(&self, path: &str) -> Result<Array> {
         let p = normalize(path);
         let ds = guarded(|| self.file.dataset(p))
             .map_err(|e| self.error(path, format!("missing dataset ({e})")))?;
         let dtype = guarded(|| ds.dtype()).map_err(|e| self.error(path, e))?;
-        if !matches!(dtype, DType::F32 | DType::F64) {
+        let integer = matches!(
+            dtype,
+            DType::I8
+                | DType::I16
+                | DType::I32
+                | DType::I64
+                | DType::U8
+                | DType::U16
+                | DType::U32
+                | DType::U64
+        );
+        if !integer && !matches!(dtype, DType::F32 | DType::F64) {
             return Err(self.error(
                 path,
-                format!("holds {dtype} values; kerafold reads float32 weights"),
+                format!("holds {dtype} values; kerafold reads numeric (float32) weights"),
             ));
         }
         let shape = guarded(|| ds.shape()).map_err(|e| self.error(path, e))?;
@@ -154,7 +167,12 @@ impl H5File {
             .iter()
             .try_fold(1usize, |a, &d| a.checked_mul(d))
             .ok_or_else(|| self.error(path, "dataset too large"))?;
-        let data = guarded(|| ds.read_f32()).map_err(|e| self.error(path, e))?;
+        let data = if integer {
+            let ints = guarded(|| ds.read_i64()).map_err(|e| self.error(path, e))?;
+            ints.into_iter().map(|v| v as f32).collect()
+        } else {
+            guarded(|| ds.read_f32()).map_err(|e| self.error(path, e))?
+        };
         if data.len() != len {
             return Err(self.error(
                 path,

@@ -22,6 +22,7 @@ pub const MODELS: &[&str] = &[
     "strided",
     "deep_mlp",
     "poly",
+    "preprocess",
 ];
 
 /// The two file formats every fixture model is saved in.

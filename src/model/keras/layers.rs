@@ -327,6 +327,8 @@ impl Ctx<'_> {
             "DepthwiseConv2D" => self.build_depthwise(input),
             "SeparableConv2D" => self.build_separable(input),
             "BatchNormalization" => self.build_batchnorm(input),
+            "Rescaling" => self.build_rescaling(input),
+            "Normalization" => self.build_normalization(input),
             "MaxPooling1D" | "MaxPooling2D" | "AveragePooling1D" | "AveragePooling2D" => self
                 .build_pool(
                     input,
@@ -685,6 +687,123 @@ impl Ctx<'_> {
                 mean,
                 var,
                 epsilon: epsilon as f32,
+            },
+            input.to_vec(),
+        ))
+    }
+
+    /// `key` of the config as one value per channel: absent gives `default`, a number or a
+    /// one-element list is broadcast, a list of `c` numbers is taken as it is.
+    fn per_channel(&self, key: &str, c: usize, default: f64) -> Result<Vec<f32>> {
+        let values: Vec<f64> = match self.get(key) {
+            None => vec![default],
+            Some(Value::Array(a)) => a
+                .iter()
+                .map(|v| {
+                    v.as_f64().ok_or_else(|| {
+                        self.bad_config(format!("'{key}' holds {v}, which is not a number"))
+                    })
+                })
+                .collect::<Result<_>>()?,
+            Some(v) => vec![v
+                .as_f64()
+                .ok_or_else(|| self.bad_config(format!("'{key}' = {v} is not a number")))?],
+        };
+        match values.len() {
+            1 => Ok(vec![values[0] as f32; c]),
+            n if n == c => Ok(values.iter().map(|&v| v as f32).collect()),
+            n => Err(self.unsupported(format!(
+                "'{key}' has {n} values; kerafold supports one, or one per channel of the last \
+                 axis ({c})"
+            ))),
+        }
+        .and_then(|v| match v.iter().find(|x| !x.is_finite()) {
+            Some(x) => Err(self.bad_config(format!("'{key}' holds {x}"))),
+            None => Ok(v),
+        })
+    }
+
+    /// Rescaling (`x·scale + offset`, e.g. `1/255` for pixels): a per-channel affine map, kept
+    /// as a batch normalization of zero mean and unit variance.
+    pub(super) fn build_rescaling(&self, input: &[usize]) -> Result<(LayerKind, Vec<usize>)> {
+        let c = *input.last().unwrap_or(&1);
+        let gamma = self.per_channel("scale", c, 1.0)?;
+        let beta = self.per_channel("offset", c, 0.0)?;
+        Ok((
+            LayerKind::BatchNorm {
+                gamma,
+                beta,
+                mean: vec![0.0; c],
+                var: vec![1.0; c],
+                epsilon: 0.0,
+            },
+            input.to_vec(),
+        ))
+    }
+
+    /// Normalization over the last axis: `(x − mean) / max(√variance, 1e-7)` (Keras'), with
+    /// the statistics of `adapt` (its weights `mean`, `variance`, `count`) or of its config;
+    /// a batch normalization of unit scale.
+    pub(super) fn build_normalization(&self, input: &[usize]) -> Result<(LayerKind, Vec<usize>)> {
+        let c = *input.last().unwrap_or(&1);
+        let rank = input.len() as i64;
+        let last_axis = |v: &Value| matches!(v.as_i64(), Some(a) if a == -1 || a == rank);
+        let axis_ok = match self.get("axis") {
+            None => true,
+            Some(Value::Array(a)) => a.len() == 1 && last_axis(&a[0]),
+            Some(v) => last_axis(v),
+        };
+        if !axis_ok {
+            return Err(self.unsupported(format!(
+                "normalization over axis {} is not supported; only the last axis (the default)",
+                self.get("axis").map(Value::to_string).unwrap_or_default()
+            )));
+        }
+        if self.boolean("invert", false)? {
+            return Err(self.unsupported(
+                "invert=True (denormalization) is not supported; only normalization",
+            ));
+        }
+        let (mean, var) = if self.get("mean").is_some() || self.get("variance").is_some() {
+            (
+                self.per_channel("mean", c, 0.0)?,
+                self.per_channel("variance", c, 1.0)?,
+            )
+        } else {
+            let mut w = self
+                .weights(&[
+                    Want {
+                        names: &["mean"],
+                        shape: vec![c],
+                    },
+                    Want {
+                        names: &["variance"],
+                        shape: vec![c],
+                    },
+                    Want {
+                        names: &["count"],
+                        shape: vec![],
+                    },
+                ])?
+                .into_iter();
+            (w.next().unwrap_or_default(), w.next().unwrap_or_default())
+        };
+        if let Some(v) = var.iter().find(|&&v| v < 0.0) {
+            return Err(Error::Overflow {
+                layer: self.def.name.clone(),
+                sample: None,
+                msg: format!("variance {v} is negative"),
+            });
+        }
+        // Keras divides by max(√variance, ε), ε = 1e-7 (keras.config.epsilon())
+        let var = var.iter().map(|&v| v.sqrt().max(1e-7).powi(2)).collect();
+        Ok((
+            LayerKind::BatchNorm {
+                gamma: vec![1.0; c],
+                beta: vec![0.0; c],
+                mean,
+                var,
+                epsilon: 0.0,
             },
             input.to_vec(),
         ))
