@@ -612,6 +612,12 @@ fn unsupported_layers_are_named() {
             vec!["poly", "zk>PolyAct", "kerafold>PolyAct"],
         ),
         (
+            "crop",
+            "center_larger",
+            Box::new(|c| layer_config(c, "center")["config"]["height"] = 20.into()),
+            vec!["center", "CenterCrop", "20×9", "resizes"],
+        ),
+        (
             "preprocess",
             "rescale_list",
             Box::new(|c| {

@@ -65,14 +65,35 @@ fn cnn_fixture_proves_and_verifies_on_pasta() {
 /// affine step before the MLP: the proof gives Keras' class and verifies against the model file.
 #[test]
 fn preprocessing_layers_prove_and_verify() {
-    let params = scratch_dir("pasta-preprocess");
-    let (q, fx) = quantized_fixture("preprocess");
+    let (q, _) = quantized_fixture("preprocess");
     assert!(
         matches!(q.steps[0].op, kerafold_step_circuits::spec::Op::Affine(_)),
         "{:?}",
         q.steps[0].op
     );
-    let sample = 17;
+    proves_keras_class("preprocess", 17);
+}
+
+/// CenterCrop on the model input and Cropping2D after a convolution (the `crop` fixture) are
+/// views the next step reads through: the proof gives Keras' class and verifies.
+#[test]
+fn cropping_views_prove_and_verify() {
+    let (q, _) = quantized_fixture("crop");
+    assert!(
+        matches!(
+            q.steps[0].views[..],
+            [kerafold_step_circuits::spec::ViewOp::Crop { .. }]
+        ),
+        "{:?}",
+        q.steps[0].views
+    );
+    proves_keras_class("crop", 9);
+}
+
+/// Proves `name`'s sample on Pasta: Keras' class, the reference logits, and it verifies.
+fn proves_keras_class(name: &str, sample: usize) {
+    let params = scratch_dir(&format!("pasta-{name}"));
+    let (q, fx) = quantized_fixture(name);
     let x = q.quantize_input(&fx.inputs[sample], Some(sample)).unwrap();
     let reference = q.trace(&x, Some(sample)).unwrap();
     let opts = ProveOptions {

@@ -435,13 +435,31 @@ fn eval(node: &Node, ins: &[(&[f64], &[usize])]) -> Result<Vec<f64>> {
             }
             Ok(out)
         }
+        LayerKind::Cropping {
+            top,
+            bottom,
+            left,
+            right,
+        } => {
+            let s3 = shape3(node, shape, shape.len().saturating_sub(1))?;
+            let (oh, ow) = (
+                s3.h.saturating_sub(top + bottom),
+                s3.w.saturating_sub(left + right),
+            );
+            let mut out = Vec::with_capacity(oh * ow * s3.c);
+            for y in 0..oh {
+                let src = s3.index(y + top, *left, 0);
+                out.extend_from_slice(&x[src..src + ow * s3.c]);
+            }
+            Ok(out)
+        }
         LayerKind::ZeroPadding2D {
             top,
             bottom,
             left,
             right,
         } => {
-            let s3 = shape3(node, shape, 2)?;
+            let s3 = shape3(node, shape, shape.len().saturating_sub(1))?;
             let (oh, ow) = (s3.h + top + bottom, s3.w + left + right);
             let mut out = vec![0.0; oh * ow * s3.c];
             for y in 0..s3.h {

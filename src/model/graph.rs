@@ -152,7 +152,7 @@ pub enum LayerKind {
         /// Repeat factors `(sy, sx)` for rows and columns.
         size: (usize, usize),
     },
-    /// ZeroPadding2D.
+    /// ZeroPadding1D (rows 0) and ZeroPadding2D.
     ZeroPadding2D {
         /// Zero rows added above.
         top: usize,
@@ -161,6 +161,17 @@ pub enum LayerKind {
         /// Zero columns added on the left.
         left: usize,
         /// Zero columns added on the right.
+        right: usize,
+    },
+    /// Cropping1D (rows 0), Cropping2D and CenterCrop: rows and columns removed at each edge.
+    Cropping {
+        /// Rows removed above.
+        top: usize,
+        /// Rows removed below.
+        bottom: usize,
+        /// Columns removed on the left.
+        left: usize,
+        /// Columns removed on the right.
         right: usize,
     },
     /// Dropout: the identity at inference.

@@ -181,7 +181,7 @@ impl<'g> Lowering<'g> {
             if !input.views.is_empty() {
                 return Err(unsupported(
                     node,
-                    "a residual tensor cannot pass through UpSampling or ZeroPadding",
+                    "a residual tensor cannot pass through UpSampling, ZeroPadding or Cropping",
                 ));
             }
             if self.saved.is_some() {
@@ -302,6 +302,24 @@ impl<'g> Lowering<'g> {
                 let mut t = self.current_input(node)?;
                 let input = shape3(&t.shape);
                 t.views.push(ViewOp::ZeroPad {
+                    input,
+                    top: *top,
+                    bottom: *bottom,
+                    left: *left,
+                    right: *right,
+                });
+                t.shape = out_shape;
+                Ok(t)
+            }
+            LayerKind::Cropping {
+                top,
+                bottom,
+                left,
+                right,
+            } => {
+                let mut t = self.current_input(node)?;
+                let input = shape3(&t.shape);
+                t.views.push(ViewOp::Crop {
                     input,
                     top: *top,
                     bottom: *bottom,
@@ -599,6 +617,7 @@ fn passes_through(kind: &LayerKind) -> bool {
             | LayerKind::Dropout
             | LayerKind::UpSampling2D { .. }
             | LayerKind::ZeroPadding2D { .. }
+            | LayerKind::Cropping { .. }
             | LayerKind::Activation(Activation::Linear)
             | LayerKind::Activation(Activation::Softmax)
     )

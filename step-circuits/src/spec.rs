@@ -355,6 +355,20 @@ pub enum ViewOp {
         /// Columns added right.
         right: usize,
     },
+    /// Cropping of `input` (Cropping1D/2D, CenterCrop): the rows and columns removed at each
+    /// edge.
+    Crop {
+        /// Input shape.
+        input: Shape3,
+        /// Rows removed above.
+        top: usize,
+        /// Rows removed below.
+        bottom: usize,
+        /// Columns removed left.
+        left: usize,
+        /// Columns removed right.
+        right: usize,
+    },
 }
 
 impl ViewOp {
@@ -383,6 +397,18 @@ impl ViewOp {
                     }
                 }
             }
+            ViewOp::Crop {
+                input,
+                top,
+                bottom,
+                left,
+                right,
+            } => {
+                input.validate()?;
+                if top.saturating_add(bottom) >= input.h || left.saturating_add(right) >= input.w {
+                    return Err("cropping leaves nothing".into());
+                }
+            }
         }
         self.output_shape().validate()
     }
@@ -390,7 +416,9 @@ impl ViewOp {
     /// Number of input values.
     pub fn input_len(&self) -> usize {
         match self {
-            ViewOp::UpSample { input, .. } | ViewOp::ZeroPad { input, .. } => input.len(),
+            ViewOp::UpSample { input, .. }
+            | ViewOp::ZeroPad { input, .. }
+            | ViewOp::Crop { input, .. } => input.len(),
         }
     }
     /// Shape of the output.
@@ -404,6 +432,17 @@ impl ViewOp {
                 left,
                 right,
             } => Shape3::new(input.h + top + bottom, input.w + left + right, input.c),
+            ViewOp::Crop {
+                input,
+                top,
+                bottom,
+                left,
+                right,
+            } => Shape3::new(
+                input.h.saturating_sub(top + bottom),
+                input.w.saturating_sub(left + right),
+                input.c,
+            ),
         }
     }
     /// For each output element, the input element it copies (`None`: a zero).
@@ -424,6 +463,9 @@ impl ViewOp {
                                 Some(input.index(y - top, x - left, ch))
                             }
                         }
+                        ViewOp::Crop {
+                            input, top, left, ..
+                        } => Some(input.index(y + top, x + left, ch)),
                     });
                 }
             }

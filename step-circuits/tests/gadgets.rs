@@ -336,6 +336,69 @@ fn views_upsample_and_zero_pad_feed_the_op() {
     }
 }
 
+/// Cropping (Cropping1D/2D, CenterCrop) keeps the rows and columns inside its margins: its
+/// gather map is the hand-written crop, it composes after padding, and a conv reads it.
+#[test]
+fn views_crop_feeds_the_op() {
+    let input = Shape3::new(4, 5, 2);
+    let crop = ViewOp::Crop {
+        input,
+        top: 1,
+        bottom: 0,
+        left: 2,
+        right: 1,
+    };
+    assert_eq!(crop.output_shape(), Shape3::new(3, 2, 2));
+    let mut by_hand = vec![];
+    for y in 1..4 {
+        for x in 2..4 {
+            for ch in 0..2 {
+                by_hand.push(Some(input.index(y, x, ch)));
+            }
+        }
+    }
+    assert_eq!(crop.gather(), by_hand);
+    crop.validate().unwrap();
+    let all = ViewOp::Crop {
+        input,
+        top: 2,
+        bottom: 2,
+        left: 0,
+        right: 0,
+    };
+    assert!(all.validate().unwrap_err().contains("nothing"));
+    // padding then cropping the padding away is the identity
+    let pad = ViewOp::ZeroPad {
+        input,
+        top: 1,
+        bottom: 2,
+        left: 0,
+        right: 3,
+    };
+    let unpad = ViewOp::Crop {
+        input: pad.output_shape(),
+        top: 1,
+        bottom: 2,
+        left: 0,
+        right: 3,
+    };
+    let id: Vec<Option<usize>> = (0..input.len()).map(Some).collect();
+    assert_eq!(
+        kerafold_step_circuits::spec::compose_views(&[pad, unpad], input.len()),
+        id
+    );
+    let viewed = crop.output_shape();
+    let x = ints(input.len(), 7, -100, 100);
+    let conv = Op::Conv(ConvSpec {
+        window: win(viewed, (2, 2), (1, 1), (1, 1), Padding::Same),
+        c_out: 2,
+    });
+    let c = Case::new(conv, Act::Relu, x, FP)
+        .weights(ints(2 * 2 * 2 * 2, 3, -16, 16), vec![1, -1])
+        .views(vec![crop]);
+    check::<Fb>(&c).expect("in range");
+}
+
 #[test]
 fn invalid_steps_are_errors_not_panics() {
     use kerafold_step_circuits::step::count_constraints;

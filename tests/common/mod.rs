@@ -23,6 +23,8 @@ pub const MODELS: &[&str] = &[
     "deep_mlp",
     "poly",
     "preprocess",
+    "crop",
+    "crop1d",
 ];
 
 /// The two file formats every fixture model is saved in.

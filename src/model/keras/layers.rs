@@ -350,6 +350,10 @@ impl Ctx<'_> {
             "Reshape" => self.build_reshape(input),
             "UpSampling2D" => self.build_upsampling(input),
             "ZeroPadding2D" => self.build_zero_padding(input),
+            "ZeroPadding1D" => self.build_edges_1d(input, "padding", false),
+            "Cropping1D" => self.build_edges_1d(input, "cropping", true),
+            "Cropping2D" => self.build_cropping_2d(input),
+            "CenterCrop" => self.build_center_crop(input),
             "Dropout" | "SpatialDropout1D" | "SpatialDropout2D" | "GaussianNoise"
             | "GaussianDropout" | "AlphaDropout" => Ok((LayerKind::Dropout, input.to_vec())),
             "Activation" => Ok((
@@ -946,6 +950,132 @@ impl Ctx<'_> {
         let out = self.out_shape(vec![s3.h + top + bottom, s3.w + left + right, s3.c])?;
         Ok((
             LayerKind::ZeroPadding2D {
+                top,
+                bottom,
+                left,
+                right,
+            },
+            out,
+        ))
+    }
+
+    /// A non-negative count of rows or columns in `key`'s value `x`.
+    fn edge(&self, key: &str, x: &Value) -> Result<usize> {
+        x.as_u64()
+            .and_then(|n| usize::try_from(n).ok())
+            .filter(|&n| n <= MAX_ELEMS)
+            .ok_or_else(|| self.bad_config(format!("'{key}' holds {x}, not a count")))
+    }
+
+    /// `(before, after)` from a count (both) or a pair.
+    fn edge_pair(&self, key: &str, v: &Value) -> Result<(usize, usize)> {
+        match v {
+            Value::Array(p) if p.len() == 2 => Ok((self.edge(key, &p[0])?, self.edge(key, &p[1])?)),
+            Value::Array(_) => Err(self.bad_config(format!("'{key}' = {v} is not a pair"))),
+            x => {
+                let n = self.edge(key, x)?;
+                Ok((n, n))
+            }
+        }
+    }
+
+    /// ZeroPadding1D (`padding`) or Cropping1D (`cropping`) of a sequence `[length, channels]`:
+    /// `(before, after)` along the length.
+    pub(super) fn build_edges_1d(
+        &self,
+        input: &[usize],
+        key: &str,
+        crop: bool,
+    ) -> Result<(LayerKind, Vec<usize>)> {
+        let s3 = self.shape3(input, 1)?;
+        // Keras' defaults: ZeroPadding1D(padding=1), Cropping1D(cropping=(1, 1))
+        let v = self.get(key).cloned().unwrap_or(Value::from(1));
+        let (left, right) = self.edge_pair(key, &v)?;
+        if crop {
+            if left.saturating_add(right) >= s3.w {
+                return Err(self.shape_err(format!(
+                    "cropping {left} + {right} of a sequence of length {} leaves nothing",
+                    s3.w
+                )));
+            }
+            let out = self.out_shape(vec![s3.w - left - right, s3.c])?;
+            return Ok((
+                LayerKind::Cropping {
+                    top: 0,
+                    bottom: 0,
+                    left,
+                    right,
+                },
+                out,
+            ));
+        }
+        let out = self.out_shape(vec![s3.w + left + right, s3.c])?;
+        Ok((
+            LayerKind::ZeroPadding2D {
+                top: 0,
+                bottom: 0,
+                left,
+                right,
+            },
+            out,
+        ))
+    }
+
+    /// Cropping2D: `cropping` a count, `(rows, columns)` (each cropped on both sides) or
+    /// `((top, bottom), (left, right))`.
+    pub(super) fn build_cropping_2d(&self, input: &[usize]) -> Result<(LayerKind, Vec<usize>)> {
+        let s3 = self.shape3(input, 2)?;
+        let v = self.get("cropping").cloned().unwrap_or(Value::from(0));
+        let ((top, bottom), (left, right)) = match &v {
+            Value::Array(a) if a.len() == 2 => (
+                self.edge_pair("cropping", &a[0])?,
+                self.edge_pair("cropping", &a[1])?,
+            ),
+            Value::Array(_) => {
+                return Err(self.bad_config(format!("'cropping' = {v} is not valid")))
+            }
+            x => {
+                let n = self.edge("cropping", x)?;
+                ((n, n), (n, n))
+            }
+        };
+        self.crop(s3, top, bottom, left, right)
+    }
+
+    /// CenterCrop to `height` × `width`: the margins split as Keras does (the smaller half
+    /// before). A target larger than the input makes Keras resize instead: not supported.
+    pub(super) fn build_center_crop(&self, input: &[usize]) -> Result<(LayerKind, Vec<usize>)> {
+        let s3 = self.shape3(input, 2)?;
+        let (height, width) = (self.positive("height")?, self.positive("width")?);
+        if height > s3.h || width > s3.w {
+            return Err(self.unsupported(format!(
+                "CenterCrop to {height}×{width} of a {}×{} input resizes it (the target is \
+                 larger); kerafold supports CenterCrop to at most the input's size",
+                s3.h, s3.w
+            )));
+        }
+        let (dh, dw) = (s3.h - height, s3.w - width);
+        self.crop(s3, dh / 2, dh - dh / 2, dw / 2, dw - dw / 2)
+    }
+
+    fn crop(
+        &self,
+        s3: Shape3,
+        top: usize,
+        bottom: usize,
+        left: usize,
+        right: usize,
+    ) -> Result<(LayerKind, Vec<usize>)> {
+        if top.saturating_add(bottom) >= s3.h || left.saturating_add(right) >= s3.w {
+            return Err(self.shape_err(format!(
+                "cropping {top}, {bottom} rows and {left}, {right} columns of a {}×{} input \
+                 leaves nothing",
+                s3.h, s3.w
+            )));
+        }
+        let out = self.out_shape(vec![s3.h - top - bottom, s3.w - left - right, s3.c])?;
+        Ok((
+            LayerKind::Cropping {
                 top,
                 bottom,
                 left,

@@ -35,7 +35,7 @@ const MAX_MEMBER: u64 = 1 << 28;
 /// The layer classes kerafold imports, for error messages.
 const SUPPORTED: &str = "InputLayer, Dense, Conv1D, Conv2D, DepthwiseConv2D, SeparableConv2D, \
 BatchNormalization, Rescaling, Normalization, MaxPooling1D/2D, AveragePooling1D/2D, GlobalAveragePooling1D/2D, \
-GlobalMaxPooling1D/2D, Flatten, Reshape, UpSampling2D, ZeroPadding2D, Dropout, Activation, ReLU, \
+GlobalMaxPooling1D/2D, Flatten, Reshape, UpSampling2D, ZeroPadding1D/2D, Cropping1D/2D, CenterCrop, Dropout, Activation, ReLU, \
 LeakyReLU, Softmax, Add and the custom layer kerafold>PolyAct";
 
 /// The activation functions kerafold supports, for error messages.
