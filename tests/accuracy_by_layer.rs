@@ -356,8 +356,8 @@ fn bad_input_to_a_fold_by_layer_is_refused() {
     assert!(err.contains("add --fold-by layer"), "{err}");
     assert!(!out.exists(), "no proof is written");
 
-    // an opening committed a step per layer, proven in steps of 16 rows: the blindings are for
-    // another architecture
+    // an opening committed a step per layer, proven in steps of 16 rows: its blindings are for
+    // another architecture (the CLI says how to commit in tiles; the library counts them)
     let opening = dir.join("opening.json");
     let o = kerafold(&[
         "commit",
@@ -395,12 +395,31 @@ fn bad_input_to_a_fold_by_layer_is_refused() {
     );
     let err = refused(&o, "an opening for another architecture");
     assert!(
-        err.contains(&format!(
-            "{per_layer} blindings for an architecture of {tiled} steps"
-        )),
+        err.contains("commits to the model a step per layer") && err.contains("--step-size N"),
         "{err}"
     );
     assert!(!out.exists(), "no proof is written");
+    let e = prove_shard(
+        &q,
+        &data,
+        &vec![Fr::from(1); per_layer],
+        &ShardSpec {
+            samples: 0..1,
+            chunk_size: CHUNK_SIZE,
+        },
+        FoldUnit::Layer {
+            tiling: Some(Tiling::square(16, &q.fp).unwrap()),
+        },
+        &params,
+        &mut |_| {},
+    )
+    .unwrap_err();
+    assert!(
+        e.to_string().contains(&format!(
+            "{per_layer} blindings for an architecture of {tiled} steps"
+        )),
+        "{e}"
+    );
 
     // the circuit itself refuses an architecture without an ArgMax (its class would stay 0, so
     // every sample would count as class 0)

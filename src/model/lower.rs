@@ -148,6 +148,20 @@ impl<'g> Lowering<'g> {
         Ok(t)
     }
 
+    /// The current tensor seen through one more view (`view` of its shape): no step, the next
+    /// step reads through it.
+    fn view(
+        &self,
+        node: &Node,
+        out_shape: Vec<usize>,
+        view: impl FnOnce(Shape3) -> ViewOp,
+    ) -> Result<Tensor> {
+        let mut t = self.current_input(node)?;
+        t.views.push(view(shape3(&t.shape)));
+        t.shape = out_shape;
+        Ok(t)
+    }
+
     /// Whether a later `Add` (after node `at`) reads the raw tensor `raw`.
     fn needed_by_later_add(&self, at: usize, raw: Option<usize>) -> bool {
         let n = self.graph.nodes.len();
@@ -283,52 +297,36 @@ impl<'g> Lowering<'g> {
                 })
             }
             LayerKind::UpSampling2D { size } => {
-                let mut t = self.current_input(node)?;
-                let input = shape3(&t.shape);
-                t.views.push(ViewOp::UpSample {
+                self.view(node, out_shape, |input| ViewOp::UpSample {
                     input,
                     sy: size.0,
                     sx: size.1,
-                });
-                t.shape = out_shape;
-                Ok(t)
+                })
             }
-            LayerKind::ZeroPadding2D {
+            &LayerKind::ZeroPadding2D {
                 top,
                 bottom,
                 left,
                 right,
-            } => {
-                let mut t = self.current_input(node)?;
-                let input = shape3(&t.shape);
-                t.views.push(ViewOp::ZeroPad {
-                    input,
-                    top: *top,
-                    bottom: *bottom,
-                    left: *left,
-                    right: *right,
-                });
-                t.shape = out_shape;
-                Ok(t)
-            }
-            LayerKind::Cropping {
+            } => self.view(node, out_shape, |input| ViewOp::ZeroPad {
+                input,
                 top,
                 bottom,
                 left,
                 right,
-            } => {
-                let mut t = self.current_input(node)?;
-                let input = shape3(&t.shape);
-                t.views.push(ViewOp::Crop {
-                    input,
-                    top: *top,
-                    bottom: *bottom,
-                    left: *left,
-                    right: *right,
-                });
-                t.shape = out_shape;
-                Ok(t)
-            }
+            }),
+            &LayerKind::Cropping {
+                top,
+                bottom,
+                left,
+                right,
+            } => self.view(node, out_shape, |input| ViewOp::Crop {
+                input,
+                top,
+                bottom,
+                left,
+                right,
+            }),
             LayerKind::Activation(act) => self.activation_step(at, node, act.clone()),
             LayerKind::Dense {
                 units,
