@@ -296,6 +296,29 @@ fn inspect_shows_one_fixed_point_in_the_flags_own_terms() {
     assert!(text.contains(&flags), "'{flags}' not in: {text}");
 }
 
+/// A model opening whose blindings are not one per step of the model as committed (here a
+/// private opening with one blinding dropped, its commitment recomputed to match) is refused
+/// when read, naming both counts.
+#[test]
+fn an_opening_with_the_wrong_blinding_count_is_refused() {
+    use kerafold::claim::weights::{ModelOpening, Opening};
+    let dir = scratch_dir("opening-blinds");
+    let (q, _) = common::quantized_fixture("mlp");
+    let o = Opening::private(q).unwrap();
+    let n = o.blinds.len();
+    let path = dir.join("opening.json");
+    let mut file = ModelOpening::new(&o).unwrap();
+    file.blinds.pop();
+    file.write(&path).unwrap();
+    let e = ModelOpening::read(&path).unwrap_err().to_string();
+    assert!(
+        e.contains(&format!("{} blindings for a model of {n} steps", n - 1)),
+        "{e}"
+    );
+    let out = kerafold(&["inspect", s(&path)]);
+    assert_usage_error(&out, &["blindings for a model of"]);
+}
+
 /// A model opening (what `decrypt-weights` and `prove-accuracy --opening` write) is a model
 /// `run` and `inspect` take: the integer model, as it was proven.
 #[test]

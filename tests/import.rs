@@ -652,6 +652,13 @@ fn unsupported_layers_are_named() {
         assert!(matches!(e, Error::Unsupported { .. }), "{tag}: {e}");
         assert_mentions(&e, &words);
     }
+    // cropping a whole dimension away is a shape error, not a panic
+    let path = with_config("crop", "crop_all", |c| {
+        layer_config(c, "crop")["config"]["cropping"] = serde_json::json!([[4, 4], [0, 0]])
+    });
+    let e = load_err(&path);
+    assert!(matches!(e, Error::Shape { .. }), "{e}");
+    assert_mentions(&e, &["crop", "leaves nothing"]);
 }
 
 /// Normalization with its statistics in the config (`Normalization(mean=…, variance=…)`, no

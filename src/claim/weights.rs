@@ -445,7 +445,9 @@ impl ModelOpening {
                 .collect::<Result<_>>()?,
             tiling: f.tiling,
         };
-        let steps = o.architecture()?.steps.len();
+        // one compile serves the count check and the commitment
+        let arch = o.architecture()?;
+        let steps = arch.steps.len();
         if !o.blinds.is_empty() && o.blinds.len() != steps {
             return Err(Error::format(
                 path,
@@ -455,7 +457,7 @@ impl ModelOpening {
                 ),
             ));
         }
-        if fe_hex(&o.commitment()?) != f.commitment {
+        if fe_hex(&commit::model_commitment(&arch, &o.model, &o.blinds)) != f.commitment {
             return Err(Error::format(
                 path,
                 "the commitment does not match the model and blindings",
