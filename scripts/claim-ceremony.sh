@@ -25,7 +25,7 @@
 # ceremony's contributions, truncated to 2^NN, with a final beacon), NN the circuit's power (17
 # for the claim circuit, ≈107k constraints + 12 public rows < 2^17). Its BLAKE2b-512 hash is
 # checked against the table below (the same as kerafold's `claim::ceremony::PUBLISHED_PTAU`, which
-# tests/claim_ceremony.rs compares), copied from snarkjs' README (the npm package snarkjs 0.7.6,
+# tests/suite/claim_ceremony.rs compares), copied from snarkjs' README (the npm package snarkjs 0.7.6,
 # installed from contracts/package-lock.json, integrity-pinned), and against that README itself
 # when it is installed. KERAFOLD_PTAU=FILE uses a local copy instead of downloading (still
 # checked); KERAFOLD_PTAU_UNCHECKED=1 skips the check (tests only: such keys are not trusted).

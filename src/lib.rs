@@ -8,7 +8,7 @@
 //! 3. [`inference::prove`] proves one inference, one Nova fold per step, and compresses it with
 //!    Nova's zero-knowledge CompressedSNARK; [`inference::verify`] checks the proof file.
 //!
-//! The modules form layers that only point down (`tests/layers.rs` keeps it so;
+//! The modules form layers that only point down (`tests/suite/layers.rs` keeps it so;
 //! docs/DESIGN.md §2): [`model`] → [`data`] (dataset files, CIDs, SHA-256) and [`crypto`]
 //! (BN254, Poseidon, Baby Jubjub, the cipher) → [`fold`] (the folding engine: architecture,
 //! commitments, backends, keys, the proof envelope, the one verifier of every [`fold::Statement`])

@@ -1,7 +1,7 @@
 """Unit tests of the driver's pieces that need no cluster: the time-to-finish estimate, the
 extrapolation, the display, and a shard run against a stand-in kerafold.
 
-    ray/.venv/bin/python -m unittest discover -s ray/tests     (tests/ray_shards.rs runs it)
+    ray/.venv/bin/python -m unittest discover -s ray/tests     (tests/suite/ray_shards.rs runs it)
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 // @zk-kit/poseidon-cipher, and kerafold's Poseidon chain hash built from circomlib Poseidon.
 //
 // Run once with `npm ci && node make_vectors.mjs > vectors.json`; the output is committed and the
-// Rust tests (tests/bounty_vectors.rs) compare against it without Node. Every input is fixed, so
+// Rust tests (tests/suite/bounty_vectors.rs) compare against it without Node. Every input is fixed, so
 // the output is reproducible.
 
 import assert from "node:assert/strict";

@@ -9,7 +9,7 @@
 //     npm ci && node make_vectors.mjs > vectors.json
 //
 // File contents come from a deterministic byte generator that the Rust tests reproduce
-// (tests/cid.rs), so no large file is committed. Stream: a 32-bit LCG,
+// (tests/suite/cid.rs), so no large file is committed. Stream: a 32-bit LCG,
 //
 //     state_0 = 1
 //     state_{i+1} = (1664525 * state_i + 1013904223) mod 2^32
@@ -22,7 +22,7 @@
 // those tests name them with. The Rust tests make them (tests/common/datasets.rs); write them
 // first, then pass their folder:
 //
-//     KERAFOLD_VECTOR_DATASETS=/tmp/kfd cargo test --release --test cid -- dataset_cids
+//     KERAFOLD_VECTOR_DATASETS=/tmp/kfd cargo test --release --test suite cid::dataset_cids
 //     npm ci && node make_vectors.mjs --datasets /tmp/kfd tests/fixtures/*.kfd > vectors.json
 
 import { readFileSync } from 'node:fs'

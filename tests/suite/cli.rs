@@ -1,7 +1,7 @@
 //! The command line: JSON shapes, help, and bad input (a one-line error and exit code 2, never a
 //! panic).
 
-mod common;
+use crate::common;
 
 use common::{fixture_file, model_path, scratch_dir, Format};
 use serde_json::Value;

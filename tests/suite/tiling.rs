@@ -4,7 +4,7 @@
 //! packed folds prove and verify, and a packed step swapped, skipped or turned off, or a forged
 //! number of steps a fold in the claim is rejected. Release mode, BN254/IPA.
 
-mod common;
+use crate::common;
 
 use common::scratch_dir;
 use kerafold::bench::synth::{Kind, SynthSpec};

@@ -1,7 +1,7 @@
 //! Proving and verifying on BN254/Grumpkin with IPA (the default configuration): real fixtures,
 //! a 64-layer MLP, the four privacy settings, and tampering. Release mode.
 
-mod common;
+use crate::common;
 
 use common::{quantized_fixture, scratch_dir};
 use kerafold::fold::{self, System, Visibility};

@@ -23,10 +23,8 @@
 //! corruption test needs only the committed seeds. Each snarkjs step prints its time
 //! (`--nocapture`).
 
-#[path = "common/bounty.rs"]
-mod scenario;
-#[path = "../fuzz/targets.rs"]
-mod targets;
+use crate::scenario;
+use crate::targets;
 
 use kerafold::claim::ceremony;
 use kerafold::claim::circom::{self, format_hash, read_zkey, ZkeyFile};

@@ -1,8 +1,8 @@
 //! Accuracy proofs folded layer by layer (`--fold-by layer`, docs/DESIGN.md §4.5): one fold per
 //! step of the inference circuit, in tiles and row bands. Release mode. Its own test binary: the
-//! flat-memory check of `tests/accuracy.rs` must not share the machine with these.
+//! flat-memory check of `tests/suite/accuracy.rs` must not share the machine with these.
 
-mod common;
+use crate::common;
 
 use common::{digits_model, fixture_file, scratch_dir};
 use kerafold::accuracy::by_layer::{LayerSampleStep, Pieces};

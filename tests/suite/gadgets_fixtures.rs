@@ -1,7 +1,7 @@
 //! Every step gadget, on every layer of every real-Keras fixture, reproduces the integer
 //! reference trace exactly and satisfies its constraints (nova's test constraint system).
 
-mod common;
+use crate::common;
 
 use common::{Fixture, Format, MODELS};
 use ff::PrimeField;

@@ -4,8 +4,7 @@
 //! 16-sample digits dataset. Every forgery the issue names fails at its named constraint: a count
 //! below the threshold, a changed sample or label, a ciphertext of another model.
 
-#[path = "common/bounty.rs"]
-mod scenario;
+use crate::scenario;
 
 use ff::Field;
 use kerafold::accuracy::native_claim;

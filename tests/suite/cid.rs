@@ -2,7 +2,7 @@
 //! ipfs-unixfs-importer (`tests/vectors/cid/make_vectors.mjs`); the files are regenerated here
 //! from the same deterministic byte stream, so no large file is committed.
 
-mod common;
+use crate::common;
 
 use std::io::Read;
 use std::path::Path;

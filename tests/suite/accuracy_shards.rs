@@ -7,10 +7,10 @@
 //! another (whole) proof of the same file.
 //! Release mode. The model is the small `mlp` fixture (16 features: 64-byte records) and the
 //! leaves are 256 bytes (`--chunk-size`, as `ipfs add --chunker size-256`), so 16 samples span
-//! five leaves; the Ray test (`tests/ray_shards.rs`) proves a file over IPFS' default 256 KiB
+//! five leaves; the Ray test (`tests/suite/ray_shards.rs`) proves a file over IPFS' default 256 KiB
 //! leaves.
 
-mod common;
+use crate::common;
 
 use common::{datasets, scratch_dir, Format};
 use kerafold::accuracy::{prove_shard, AccuracyProof, CombinedProof, FoldUnit, ShardSpec};

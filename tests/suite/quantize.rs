@@ -1,9 +1,9 @@
 //! Quantization fidelity on every real-Keras fixture, in both file formats.
 //!
 //! The table this test prints is the one in FIDELITY.md; the test fails if the file is stale.
-//! Regenerate it with `KERAFOLD_BLESS=1 cargo test --release --test quantize`.
+//! Regenerate it with `KERAFOLD_BLESS=1 cargo test --release --test suite quantize::`.
 
-mod common;
+use crate::common;
 
 use common::{Fixture, Format, MODELS};
 use kerafold::model::{self, QuantizedModel};
@@ -146,7 +146,7 @@ fn every_fixture_quantizes_faithfully_and_fidelity_md_is_current() {
             std::fs::write(&path, new).unwrap();
         } else {
             panic!(
-                "FIDELITY.md is stale; regenerate with `KERAFOLD_BLESS=1 cargo test --release --test quantize`"
+                "FIDELITY.md is stale; regenerate with `KERAFOLD_BLESS=1 cargo test --release --test suite quantize::`"
             );
         }
     }

@@ -2,7 +2,7 @@
 //! it gives them, then every example of every `--help`, each in a fresh directory that holds the
 //! repository's `examples/` (the examples are written to be run from the repository's root).
 
-mod common;
+use crate::common;
 
 use common::scratch_dir;
 use std::path::{Path, PathBuf};

@@ -1,7 +1,7 @@
 //! Keras import and float inference against real Keras files (tests/fixtures/), and clear errors
 //! for bad input. Run with `--nocapture` to see the table of errors.
 
-mod common;
+use crate::common;
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};

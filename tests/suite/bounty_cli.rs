@@ -7,10 +7,8 @@
 //! decrypts exactly the hunter's quantized model with the key from the contract's event. The
 //! ECDH shared key appears in no public file.
 
-#[path = "common/evm.rs"]
-mod evm;
-#[path = "common/bounty.rs"]
-mod scenario;
+use crate::evm;
+use crate::scenario;
 
 use evm::*;
 use kerafold::claim::circuit::{ClaimProof, ClaimPublic};

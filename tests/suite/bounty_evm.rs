@@ -2,10 +2,8 @@
 //! sources are the generator's and the compiled bytecode is in sync with them; real claim proofs
 //! verify on chain; the bounty's flow works and every attack on it fails. Prints the gas.
 
-#[path = "common/evm.rs"]
-mod evm;
-#[path = "common/bounty.rs"]
-mod scenario;
+use crate::evm;
+use crate::scenario;
 
 use ark_ff::{BigInteger, PrimeField};
 use evm::*;
@@ -29,7 +27,7 @@ fn committed_verifier_is_the_generators() {
     assert!(
         committed == verifier_source(NUM_PUBLIC),
         "contracts/Groth16Verifier.sol differs from src/claim/solidity.rs's output: regenerate it \
-         (KERAFOLD_WRITE_VERIFIER=1 cargo test --test bounty_evm) and recompile (contracts/compile.mjs)"
+         (KERAFOLD_WRITE_VERIFIER=1 cargo test --test suite bounty_evm::) and recompile (contracts/compile.mjs)"
     );
 }
 

@@ -3,7 +3,7 @@
 //! with those of a circuit that outputs whatever final state the verifier expects. A verifier
 //! that trusts those files accepts any claim. Release mode, BN254/IPA only.
 
-mod common;
+use crate::common;
 
 use common::{fixture_file, quantized_fixture, scratch_dir, Format};
 use kerafold::accuracy::{self, AccuracyCheck, AccuracyProof};

@@ -2,7 +2,7 @@
 //! `tests/fixtures/make_fixtures.py`, the strict reader on every kind of malformed file (library
 //! and CLI), and the digits model on its dataset against Keras.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -7,7 +7,7 @@
 //! `ray/cluster.sh start`); without it the test installs `ray/.venv` and starts (and at the end
 //! stops) its own, so a plain `cargo test --release` works on a fresh machine.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};

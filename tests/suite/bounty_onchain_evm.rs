@@ -5,10 +5,8 @@
 //! `createBounty`; hunters are paid on their reveal; forged, replayed and preempted claims fail.
 //! Prints the gas.
 
-#[path = "common/evm.rs"]
-mod evm;
-#[path = "common/bounty.rs"]
-mod scenario;
+use crate::evm;
+use crate::scenario;
 
 use evm::*;
 use ff::Field;
@@ -285,7 +283,7 @@ fn committed_on_chain_verifier_is_the_generators() {
     assert!(
         committed == verifier_source(INPUTS),
         "contracts/{VERIFIER}.sol differs from src/claim/solidity.rs's output: regenerate it \
-         (KERAFOLD_WRITE_VERIFIER=1 cargo test --test bounty_onchain_evm \
+         (KERAFOLD_WRITE_VERIFIER=1 cargo test --test suite bounty_onchain_evm:: \
          committed_on_chain_verifier) and recompile (contracts/compile.mjs)"
     );
 }

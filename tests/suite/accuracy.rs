@@ -1,7 +1,7 @@
 //! Dataset accuracy proofs (BN254/Grumpkin, IPA): the proven correct count on exactly the file a
 //! CID names. Release mode.
 
-mod common;
+use crate::common;
 
 use common::{fixture_file, scratch_dir, Format};
 use kerafold::accuracy::{

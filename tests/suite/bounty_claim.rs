@@ -3,8 +3,7 @@
 //! verifies, round-trips through the snarkjs files; every forged claim fails, natively and at
 //! the named constraint of the circuit.
 
-#[path = "common/bounty.rs"]
-mod scenario;
+use crate::scenario;
 
 use ff::{Field, PrimeField};
 use kerafold::accuracy::{native_shard_claim, AccuracyClaim, ShardSpec};
