@@ -22,8 +22,8 @@ pub struct Measurement {
     pub setup_s: f64,
     /// The parameters were found in the cache (the setup time is then a load time).
     pub params_cached: bool,
-    /// Everything done per step, seconds: the integer trace, the native check of every step,
-    /// building every witness, `RecursiveSNARK::new` and every fold. That is the whole
+    /// Everything done per step, seconds: the integer trace, building every witness,
+    /// `RecursiveSNARK::new`, every fold and the check of the folded instances. That is the whole
     /// `fold::prove` call less setup and compression.
     pub prove_s: f64,
     /// `prove_s / steps`.

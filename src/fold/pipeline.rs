@@ -1,6 +1,7 @@
-//! The one prove/verify pipeline of every statement: each step checked in a checking constraint
-//! system before it is folded (on a second thread, ahead of the folding), the folds, the
-//! zero-knowledge compression, and verification of a compressed proof (docs/DESIGN.md §1).
+//! The one prove/verify pipeline of every statement: the folds (each step's witness built on a
+//! second thread, ahead of the folding), a check of the folded instances before compression
+//! (naming the first failing step and constraint when it fails), the zero-knowledge compression,
+//! and verification of a compressed proof (docs/DESIGN.md §1).
 
 use super::backend::{decode, encode, Backend, PpOf, Scalar, SnarkOf, VkOf};
 use super::params::{self, ParamsStore, Srs};
@@ -32,10 +33,10 @@ pub struct ProveStats {
 /// Progress events while proving.
 #[derive(Clone, Debug)]
 pub enum Progress<'a> {
-    /// Loading or setting up the public parameters (the native check of the first steps runs
+    /// Loading or setting up the public parameters (the first steps' witnesses are built
     /// meanwhile).
     Setup,
-    /// Folding step `step` of `of`, already checked natively.
+    /// Folding step `step` of `of`.
     Fold {
         /// Index of the step, from 0.
         step: usize,
@@ -135,7 +136,7 @@ pub fn nova_overhead<B: Backend>(arity: usize) -> Result<(usize, usize)> {
     Ok(pp.num_constraints())
 }
 
-/// What [`fold_checked`] produced.
+/// What [`fold_verified`] produced.
 pub(crate) struct Folded<B: Backend, C: StepCircuit<Scalar<B>>> {
     /// The public parameters.
     pub pp: PpOf<B, C>,
@@ -145,23 +146,25 @@ pub(crate) struct Folded<B: Backend, C: StepCircuit<Scalar<B>>> {
     pub setup: Duration,
     /// The recursive SNARK after all folds.
     pub rs: RecursiveSNARK<B::E1, B::E2, C>,
-    /// The final state, as the native check computed it (equal to the folded one).
+    /// The final state the folds verified to.
     pub z: Vec<Scalar<B>>,
     /// Duration of each fold.
     pub folds: Vec<Duration>,
 }
 
-/// Folds steps `0..n` of `circuit`, each checked natively before it is folded.
+/// Folds steps `0..n` of `circuit`, then checks the folded instances before anything is
+/// compressed.
 ///
-/// `prove_step` checks nothing, so a second thread runs ahead of the folds (and alongside
-/// `setup`, which loads or makes the public parameters): it builds step i's circuit with
-/// `circuit(i)`, synthesizes it into a checking constraint system from the state the previous
-/// steps reached, and only then hands that same circuit to the fold, through a channel that holds
-/// one step. So each witness is built once, a fold never starts on an unchecked step, a failing
-/// step is reported as `what(i)` with the constraint that fails, and at most three steps'
-/// witnesses are alive at once whatever the depth.
+/// `prove_step` checks nothing, and checking every step natively before folding it costs a
+/// second synthesis per step (about as much CPU as the witness part of the fold itself). So the
+/// folds run unchecked, with a second thread building step i + 1's circuit (its witness) while
+/// step i folds, through a channel that holds one step; then `RecursiveSNARK::verify` checks the
+/// running instances, which an unsatisfied step leaves unsatisfied. Only when that fails are the
+/// steps checked one by one in a checking constraint system ([`check_circuit`]), to report the
+/// first failing step as `what(i)` with the constraint it breaks. At most three steps' witnesses
+/// are alive at once whatever the depth.
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn fold_checked<B: Backend, C: StepCircuit<Scalar<B>> + Send>(
+pub(crate) fn fold_verified<B: Backend, C: StepCircuit<Scalar<B>> + Send>(
     n: usize,
     circuit: &(dyn Fn(usize) -> C + Sync),
     z0: &[Scalar<B>],
@@ -173,28 +176,14 @@ pub(crate) fn fold_checked<B: Backend, C: StepCircuit<Scalar<B>> + Send>(
     if n == 0 {
         return Err(Error::Usage("nothing to prove: no steps".into()));
     }
-    std::thread::scope(|scope| {
-        let (checked, next_checked) = std::sync::mpsc::sync_channel(1);
-        let checker = scope.spawn(move || -> Result<Vec<Scalar<B>>> {
-            let mut z = z0.to_vec();
+    let (pp, cached, setup, rs, folds) = std::thread::scope(|scope| {
+        let (built, next_built) = std::sync::mpsc::sync_channel(1);
+        scope.spawn(move || {
             for i in 0..n {
-                let c = circuit(i);
-                let (next, cons) = check_circuit(&c, &z).map_err(|e| match e {
-                    Error::Prover(m) => Error::Prover(format!("{}: {m}", what(i))),
-                    e => e,
-                })?;
-                if cons != shape_constraints {
-                    return Err(Error::Prover(format!(
-                        "{} synthesizes {cons} constraints, the circuit has {shape_constraints}",
-                        what(i)
-                    )));
-                }
-                z = next;
-                if checked.send(c).is_err() {
+                if built.send(circuit(i)).is_err() {
                     break; // the prover stopped (its own error is reported)
                 }
             }
-            Ok(z)
         });
         let t = Instant::now();
         let (pp, cached) = setup()?;
@@ -202,14 +191,7 @@ pub(crate) fn fold_checked<B: Backend, C: StepCircuit<Scalar<B>> + Send>(
         let mut rs = None;
         let mut folds = Vec::with_capacity(n);
         for i in 0..n {
-            let Ok(c) = next_checked.recv() else {
-                // the checker stopped early: its error names the step
-                drop(next_checked);
-                return Err(match checker.join().expect("the step checker panicked") {
-                    Err(e) => e,
-                    Ok(_) => Error::Prover("the step checker stopped early".into()),
-                });
-            };
+            let c = next_built.recv().expect("the builder sends every step");
             on_fold(i);
             let t = Instant::now();
             let r = match rs.take() {
@@ -222,23 +204,59 @@ pub(crate) fn fold_checked<B: Backend, C: StepCircuit<Scalar<B>> + Send>(
                 .map_err(|e| Error::nova(format!("folding {}", what(i)), e))?;
             folds.push(t.elapsed());
         }
-        drop(next_checked);
-        let z = checker.join().expect("the step checker panicked")?;
         let rs = rs.expect("n > 0 steps were folded");
-        if rs.outputs() != z.as_slice() {
-            return Err(Error::Prover(
-                "folded state differs from the checked state".into(),
+        Ok::<_, Error>((pp, cached, setup, rs, folds))
+    })?;
+    let z = match rs.verify(&pp, n, z0) {
+        Ok(z) => z,
+        Err(e) => {
+            return Err(first_failing_step(
+                n,
+                circuit,
+                z0,
+                shape_constraints,
+                what,
+                e,
+            ))
+        }
+    };
+    Ok(Folded {
+        pp,
+        cached,
+        setup,
+        rs,
+        z,
+        folds,
+    })
+}
+
+/// Why folded steps do not verify: the first step whose circuit fails in a checking constraint
+/// system, named by `what(i)` with its constraint, or (if each step checks on its own) Nova's
+/// error.
+fn first_failing_step<F: kerafold_step_circuits::Field, C: StepCircuit<F>>(
+    n: usize,
+    circuit: &(dyn Fn(usize) -> C + Sync),
+    z0: &[F],
+    shape_constraints: usize,
+    what: &(dyn Fn(usize) -> String + Sync),
+    folded: nova_snark::errors::NovaError,
+) -> Error {
+    let mut z = z0.to_vec();
+    for i in 0..n {
+        let (next, cons) = match check_circuit(&circuit(i), &z) {
+            Ok(r) => r,
+            Err(Error::Prover(m)) => return Error::Prover(format!("{}: {m}", what(i))),
+            Err(e) => return e,
+        };
+        if cons != shape_constraints {
+            return Error::Prover(format!(
+                "{} synthesizes {cons} constraints, the circuit has {shape_constraints}",
+                what(i)
             ));
         }
-        Ok(Folded {
-            pp,
-            cached,
-            setup,
-            rs,
-            z,
-            folds,
-        })
-    })
+        z = next;
+    }
+    Error::nova("the folded steps (each step checks on its own)", folded)
 }
 
 /// What [`prove`] folds: `n` steps of a step circuit whose shape is `shape` (cache key
@@ -256,7 +274,7 @@ pub struct Folding<'a, C> {
     pub what: &'a (dyn Fn(usize) -> String + Sync),
 }
 
-/// Proves every step of `folding` ([`fold_checked`]) from `z0`, with parameters from this user's
+/// Proves every step of `folding` ([`fold_verified`]) from `z0`, with parameters from this user's
 /// cache (or set up under `srs`), compresses into the zero-knowledge CompressedSNARK, and returns
 /// the serialized SNARK and the final state. The one prove pipeline of every proof kind.
 pub fn prove<B: Backend, C: StepCircuit<Scalar<B>> + Send>(
@@ -273,7 +291,7 @@ pub fn prove<B: Backend, C: StepCircuit<Scalar<B>> + Send>(
     };
     let srs = params::prover_srs::<B, C>(store, srs, &folding.shape)?;
     progress(Progress::Setup);
-    let f = fold_checked::<B, C>(
+    let f = fold_verified::<B, C>(
         n,
         folding.circuit,
         z0,
@@ -388,5 +406,35 @@ mod tests {
     fn a_cheating_step_is_named_by_its_constraint() {
         let err = check_circuit(&Increment { bump: 2 }, &[F::from(41)]).unwrap_err();
         assert!(err.to_string().contains("next_is_one_more"), "{err}");
+    }
+
+    /// Folding does not check a step, the check of the folded instances does: honest steps fold
+    /// to their state, and a cheating step among them is named by its index and constraint.
+    #[test]
+    fn folded_steps_are_verified_and_a_cheating_one_is_named() {
+        let steps = |cheat: Option<usize>| {
+            move |i: usize| Increment {
+                bump: if Some(i) == cheat { 2 } else { 1 },
+            }
+        };
+        let fold = |cheat: Option<usize>| {
+            fold_verified::<Bn254Ipa, Increment>(
+                4,
+                &steps(cheat),
+                &[F::from(10)],
+                1,
+                &|i| format!("step {i}"),
+                &mut || Ok((Bn254Ipa::setup(&Increment { bump: 1 }, &Srs::Transparent)?, false)),
+                &mut |_| {},
+            )
+        };
+        let honest = fold(None).unwrap();
+        assert_eq!(honest.z, [F::from(14)]);
+        assert_eq!(honest.folds.len(), 4);
+        let Some(Error::Prover(msg)) = fold(Some(2)).err() else {
+            panic!("a cheating step verified, or failed otherwise");
+        };
+        assert!(msg.starts_with("step 2: "), "{msg}");
+        assert!(msg.contains("next_is_one_more"), "{msg}");
     }
 }
