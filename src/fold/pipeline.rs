@@ -424,7 +424,12 @@ mod tests {
                 &[F::from(10)],
                 1,
                 &|i| format!("step {i}"),
-                &mut || Ok((Bn254Ipa::setup(&Increment { bump: 1 }, &Srs::Transparent)?, false)),
+                &mut || {
+                    Ok((
+                        Bn254Ipa::setup(&Increment { bump: 1 }, &Srs::Transparent)?,
+                        false,
+                    ))
+                },
                 &mut |_| {},
             )
         };

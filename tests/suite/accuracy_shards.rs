@@ -17,6 +17,7 @@ use kerafold::accuracy::{prove_shard, AccuracyProof, CombinedProof, FoldUnit, Sh
 use kerafold::claim::weights::ModelOpening;
 use kerafold::data::cid::{Chunking, FileDag, MAX_LINKS};
 use kerafold::data::Dataset;
+use kerafold::fold::Tiling;
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -418,6 +419,23 @@ fn sharded_proofs_of_a_multi_leaf_file_combine_and_every_tampering_names_the_sha
             "claim-swapped",
             vec![shards[1].clone(), shards[0].clone(), shards[2].clone()],
             vec!["shard 1 of 3"],
+        ),
+        // a shard that says it ran the model in tiles proves a commitment to the model in
+        // tiles, which the claim does not bind: refused by name, before anything is verified
+        (
+            "claim-tiled",
+            {
+                let mut tiled = shards[1].clone();
+                tiled.claim.fold = FoldUnit::Layer {
+                    tiling: Some(Tiling {
+                        rows: 4,
+                        outputs: 4,
+                        bands: false,
+                    }),
+                };
+                vec![shards[0].clone(), tiled, shards[2].clone()]
+            },
+            vec!["shard 2 of 3", "in tiles"],
         ),
     ] {
         let path = dir.join(format!("{name}.json"));

@@ -8,7 +8,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use common::{argmax, fixture_file, max_rel_err, model_path, scratch_dir, Fixture, Format};
+use common::{
+    argmax, fixture_file, max_rel_err, model_path, scratch_dir, write_npy, Fixture, Format,
+};
 use kerafold::data::dataset::{self, pack_npy, Dataset};
 use kerafold::data::FileDag;
 use kerafold::model::{calibrate, forward, load, lower};
@@ -44,26 +46,6 @@ fn kerafold(args: &[&str]) -> Output {
 
 fn s(p: &Path) -> &str {
     p.to_str().unwrap()
-}
-
-/// Writes a `.npy` (version 1) with the given dtype, shape and little-endian data.
-fn write_npy(path: &Path, descr: &str, shape: &[usize], data: &[u8]) {
-    let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
-    let tuple = if dims.len() == 1 {
-        format!("({},)", dims[0])
-    } else {
-        format!("({})", dims.join(", "))
-    };
-    let mut header = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {tuple}, }}");
-    while !(10 + header.len() + 1).is_multiple_of(64) {
-        header.push(' ');
-    }
-    header.push('\n');
-    let mut out = b"\x93NUMPY\x01\x00".to_vec();
-    out.extend((header.len() as u16).to_le_bytes());
-    out.extend(header.as_bytes());
-    out.extend(data);
-    std::fs::write(path, out).unwrap();
 }
 
 fn labels_npy(dir: &Path, name: &str, labels: &[u8]) -> PathBuf {

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::Instant;
 
-use common::{datasets, fixture_file, scratch_dir};
+use common::{datasets, fixture_file, scratch_dir, write_npy};
 use serde_json::Value;
 
 fn repo() -> PathBuf {
@@ -115,26 +115,6 @@ impl Drop for Cluster {
     }
 }
 
-/// Writes a `.npy` (version 1) of `u8` with the given shape.
-fn write_npy_u8(path: &Path, shape: &[usize], data: &[u8]) {
-    let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
-    let tuple = if dims.len() == 1 {
-        format!("({},)", dims[0])
-    } else {
-        format!("({})", dims.join(", "))
-    };
-    let mut header = format!("{{'descr': '|u1', 'fortran_order': False, 'shape': {tuple}, }}");
-    while !(10 + header.len() + 1).is_multiple_of(64) {
-        header.push(' ');
-    }
-    header.push('\n');
-    let mut out = b"\x93NUMPY\x01\x00".to_vec();
-    out.extend((header.len() as u16).to_le_bytes());
-    out.extend(header.as_bytes());
-    out.extend(data);
-    std::fs::write(path, out).unwrap();
-}
-
 const SAMPLES: usize = datasets::RAY_SAMPLES;
 const SHARDS: usize = 3;
 
@@ -173,8 +153,8 @@ fn sharded_accuracy_on_a_two_node_ray_cluster() {
         let arrays = datasets::ray_features_and_labels();
         let mut shape = vec![SAMPLES];
         shape.extend(&arrays.shape);
-        write_npy_u8(&x, &shape, &arrays.features);
-        write_npy_u8(&y, &[SAMPLES], &arrays.labels);
+        write_npy(&x, "|u1", &shape, &arrays.features);
+        write_npy(&y, "|u1", &[SAMPLES], &arrays.labels);
         let o = kerafold(&[
             "dataset",
             "pack",
