@@ -207,19 +207,9 @@ pub(crate) fn fold_verified<B: Backend, C: StepCircuit<Scalar<B>> + Send>(
         let rs = rs.expect("n > 0 steps were folded");
         Ok::<_, Error>((pp, cached, setup, rs, folds))
     })?;
-    let z = match rs.verify(&pp, n, z0) {
-        Ok(z) => z,
-        Err(e) => {
-            return Err(first_failing_step(
-                n,
-                circuit,
-                z0,
-                shape_constraints,
-                what,
-                e,
-            ))
-        }
-    };
+    let z = rs
+        .verify(&pp, n, z0)
+        .map_err(|e| first_failing_step(n, circuit, z0, shape_constraints, what, e))?;
     Ok(Folded {
         pp,
         cached,
