@@ -309,6 +309,9 @@ impl ClaimSpec {
                     crate::data::cid::CHUNK_SIZE
                 )))
             }
+            ClaimMode::OnChain if arch.has_carry() => Err(Error::Usage(
+                "an on-chain-accuracy claim runs each record through whole layers: it takes a model committed a step per layer (no --step-size)".into(),
+            )),
             ClaimMode::OnChain => Self::on_chain(arch, header),
         }
     }
@@ -905,8 +908,11 @@ impl ClaimInput {
             ));
         }
         let opened = Opened::new(spec, encrypted, hunter)?;
-        let (model, blinds) =
-            weights::model_from_plaintext(&encrypted.file.skeleton, &opened.plaintext)?;
+        let (model, blinds) = weights::model_from_plaintext(
+            &encrypted.file.skeleton,
+            &encrypted.arch,
+            &opened.plaintext,
+        )?;
         let visibility = if blinds.iter().all(|b| *b == Fr::ZERO) {
             crate::fold::Visibility::Public
         } else {

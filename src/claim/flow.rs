@@ -33,8 +33,7 @@ use crate::crypto::babyjubjub::{Point, SecretKey};
 use crate::crypto::bn254::Fr;
 use crate::data::cid::CHUNK_SIZE;
 use crate::data::dataset::{Dataset, Header};
-use crate::fold::{fe_hex, Architecture};
-use crate::model::QuantizedModel;
+use crate::fold::{fe_hex, Architecture, Tiling};
 use crate::{Error, Result};
 use ark_bn254::Bn254;
 use ark_groth16::{Proof, ProvingKey, VerifyingKey};
@@ -224,24 +223,24 @@ pub struct SetupReport {
 }
 
 impl Setup {
-    /// The host's side, without a ceremony: the claim circuit for `model`'s architecture and
-    /// `data`'s header, Groth16 keys drawn now by whoever runs this (`claim.pk`), and the files
+    /// The host's side, without a ceremony: the claim circuit for the architecture `arch` (a
+    /// model's, a step per layer or in the tiles hunters commit in) and `data`'s header, Groth16 keys drawn now by whoever runs this (`claim.pk`), and the files
     /// to publish, written into `dir`. Hunters accept such a key only by choice
     /// ([`KeyTrust::host_key`]): use [`Setup::from_ceremony`] for a public bounty.
     pub fn create(
-        model: &QuantizedModel,
+        arch: &Architecture,
         data: &Dataset,
         shape: &ClaimShape,
         dir: &Path,
     ) -> Result<SetupReport> {
-        let (arch, spec) = claim_spec(model, data, shape)?;
+        let spec = ClaimSpec::of(arch.clone(), *data.header(), shape)?;
         let r1cs = spec.r1cs()?;
         let keys = groth16::setup(&r1cs, &mut rand_core::OsRng)?;
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
         let key = dir.join("claim.pk");
         groth16::write_ark(&key, &keys.pk)?;
         let published = Published {
-            arch: &arch,
+            arch,
             header: *data.header(),
             spec: &spec,
             constraints: r1cs.num_constraints(),
@@ -257,14 +256,14 @@ impl Setup {
     /// with the files to publish (the verifying key and Solidity verifier from the ceremony's
     /// key).
     pub fn from_ceremony(
-        model: &QuantizedModel,
+        arch: &Architecture,
         data: &Dataset,
         shape: &ClaimShape,
         zkey: &Path,
         ptau: &Ptau,
         dir: &Path,
     ) -> Result<SetupReport> {
-        let (arch, spec) = claim_spec(model, data, shape)?;
+        let spec = ClaimSpec::of(arch.clone(), *data.header(), shape)?;
         let r1cs = spec.r1cs()?;
         let (z, verified) = verified_zkey(&r1cs, zkey, ptau)?;
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
@@ -273,7 +272,7 @@ impl Setup {
             std::fs::copy(zkey, &key).map_err(|e| Error::io(&key, e))?;
         }
         let published = Published {
-            arch: &arch,
+            arch,
             header: *data.header(),
             spec: &spec,
             constraints: r1cs.num_constraints(),
@@ -443,13 +442,14 @@ impl Setup {
             )));
         }
         let check = |proof: &AccuracyProof| {
-            if let Some(t) = proof.claim.fold.tiling() {
+            if proof.claim.fold.tiling() != self.arch.tiling {
                 return Err(Error::Invalid(format!(
-                    "the accuracy proof runs the model in tiles of {} rows, so it proves a \
-                     commitment to the model in tiles; the bounty's claim binds the commitment \
-                     a step per layer: prove accuracy without --step-size (from an opening \
-                     written without it)",
-                    t.rows
+                    "the accuracy proof runs the model {}, so it proves a commitment to the \
+                     model cut that way; the bounty's claim binds the commitment {} \
+                     (claim-setup --step-size): commit and prove the model as the bounty's \
+                     architecture.json cuts it",
+                    cut(proof.claim.fold.tiling()),
+                    cut(self.arch.tiling)
                 )));
             }
             if proof.architecture != hex::encode(self.arch.digest()) {
@@ -478,22 +478,11 @@ impl Setup {
     }
 }
 
-/// The architecture of `model` and the claim circuit's constants for it, `data`'s header (which
-/// must fit the model: features, classes) and `shape`.
-fn claim_spec(
-    model: &QuantizedModel,
-    data: &Dataset,
-    shape: &ClaimShape,
-) -> Result<(Architecture, ClaimSpec)> {
-    let arch = Architecture::compile(model)?;
-    let spec = ClaimSpec::of(arch.clone(), *data.header(), shape)?;
-    Ok((arch, spec))
-}
-
-/// The claim circuit a ceremony runs over, for `model`'s architecture, `data`'s header and
-/// `shape`: write it with [`circom::write_r1cs`] for snarkjs (`kerafold claim-circuit`).
-pub fn claim_r1cs(model: &QuantizedModel, data: &Dataset, shape: &ClaimShape) -> Result<R1cs> {
-    claim_spec(model, data, shape)?.1.r1cs()
+/// The claim circuit a ceremony runs over, for the architecture `arch`, `data`'s header (which
+/// must fit it: features, classes) and `shape`: write it with [`circom::write_r1cs`] for snarkjs
+/// (`kerafold claim-circuit`).
+pub fn claim_r1cs(arch: &Architecture, data: &Dataset, shape: &ClaimShape) -> Result<R1cs> {
+    ClaimSpec::of(arch.clone(), *data.header(), shape)?.r1cs()
 }
 
 /// What a setup publishes besides its proving key.
@@ -656,6 +645,14 @@ pub fn prove_on_chain_claim(
 /// The ciphertext file parsed and checked against the bounty: its architecture and host key.
 fn encrypted_for(setup: &Setup, terms: &Terms, ciphertext: &CiphertextFile) -> Result<Encrypted> {
     let enc = ciphertext.parse()?;
+    if enc.arch.tiling != setup.arch.tiling {
+        return Err(Error::Usage(format!(
+            "the encrypted model is committed {}, the bounty's claim binds a commitment {} \
+             (claim-setup --step-size): encrypt an opening committed that way",
+            cut(enc.arch.tiling),
+            cut(setup.arch.tiling)
+        )));
+    }
     if enc.arch.digest() != setup.arch.digest() {
         return Err(Error::Usage(
             "the encrypted model's architecture (or fixed-point parameters) is not the bounty's: quantize with the setup's architecture.json".into(),
@@ -667,6 +664,14 @@ fn encrypted_for(setup: &Setup, terms: &Terms, ciphertext: &CiphertextFile) -> R
         ));
     }
     Ok(enc)
+}
+
+/// How a model is cut into committed steps, for messages.
+fn cut(tiling: Option<Tiling>) -> String {
+    match tiling {
+        Some(t) => format!("in tiles of {} rows", t.rows),
+        None => "a step per layer".to_string(),
+    }
 }
 
 /// [`encrypted_for`] on a verifier's side: a claim whose ciphertext is not for this bounty does

@@ -4,7 +4,8 @@
 //! # Plaintext layout
 //!
 //! The plaintext is a sequence of BN254 field elements, step by step in the architecture's order
-//! (`Architecture::steps`). For step `i`, whose slot is `s_i`:
+//! (`Architecture::steps`: a step per layer, or the tiles and bands of a model committed in tiles,
+//! as the bounty's setup compiles it). For step `i`, whose slot is `s_i`:
 //!
 //! ```text
 //! r_i                      the step's model-chain blinding (0 for a public model)
@@ -281,45 +282,82 @@ pub fn check_plaintext(arch: &Architecture, plaintext: &[Fr]) -> Result<()> {
     Ok(())
 }
 
-/// Rebuilds the model and the blindings from `skeleton` and a decrypted plaintext. Fails if the
-/// plaintext is not a packing of in-range, well-formed weights, or puts nonzero weights into the
-/// padding of a padded slot (no integer model of this architecture has that plaintext).
+/// Rebuilds the model and the blindings from `skeleton` and a decrypted plaintext of `arch`'s
+/// layout (the skeleton's steps as committed: a step per layer, or its tiles and bands). Fails if
+/// the plaintext is not a packing of in-range, well-formed weights, or is not the plaintext of
+/// the model it rebuilds: weights in a padded slot's padding, a bias on a tile after its output
+/// block's first, two bands of one layer with different weights. No integer model of the
+/// architecture has such a plaintext.
 pub fn model_from_plaintext(
     skeleton: &QuantizedModel,
+    arch: &Architecture,
     plaintext: &[Fr],
 ) -> Result<(QuantizedModel, Vec<Fr>)> {
-    let arch = Architecture::compile(skeleton)?;
-    let layout = Layout::new(&arch);
-    check_plaintext(&arch, plaintext)?;
+    let layout = Layout::new(arch);
+    check_plaintext(arch, plaintext)?;
+    let layers = arch.layers();
     let mut model = skeleton.clone();
     let mut blinds = Vec::with_capacity(layout.steps.len());
     for (i, st) in layout.steps.iter().enumerate() {
         blinds.push(plaintext[st.blind]);
-        let Some(big) = slot_weights(&arch, &layout, plaintext, i)? else {
+        let Some(big) = slot_weights(arch, &layout, plaintext, i)? else {
             continue;
         };
-        let slot_op = &arch.slots[st.slot].op;
-        let op: Op = model.steps[i].op;
-        let own = match (slot_op, &op) {
-            (Op::Dense(bd), Op::Dense(sd)) if bd != sd => {
-                let mut w = Vec::with_capacity(sd.n_in * sd.n_out);
-                for r in 0..sd.n_in {
-                    w.extend_from_slice(&big.w[r * bd.n_out..r * bd.n_out + sd.n_out]);
+        let layer = &mut model.steps[layers[i]];
+        match (arch.steps[i].tile, layer.op) {
+            // a tile: its rows × its outputs of the layer's kernel, the bias on the block's first
+            (Some(t), Op::Dense(d)) => {
+                let Op::Dense(slot) = arch.slots[st.slot].op else {
+                    unreachable!("a tile's slot is a Dense slot")
+                };
+                let n_out = arch.steps[i].n_out;
+                if layer.weights.w.len() != d.n_in * d.n_out {
+                    layer.weights = Weights {
+                        w: vec![0; d.n_in * d.n_out],
+                        b: vec![0; d.n_out],
+                    };
                 }
-                Weights {
-                    w,
-                    b: big.b[..sd.n_out].to_vec(),
+                for r in 0..t.rows {
+                    let at = (t.row0 + r) * d.n_out + t.col0;
+                    layer.weights.w[at..at + n_out]
+                        .copy_from_slice(&big.w[r * slot.n_out..r * slot.n_out + n_out]);
+                }
+                if t.first {
+                    layer.weights.b[t.col0..t.col0 + n_out].copy_from_slice(&big.b[..n_out]);
                 }
             }
-            _ => big.clone(),
-        };
-        if arch.slot_weights(i, &own, &op) != big {
-            return Err(Error::Invalid(format!(
-                "step {i} ('{}'): the plaintext has nonzero weights in its slot's padding",
-                model.steps[i].name
-            )));
+            // a whole layer (or one band of it) in a slot as large or larger
+            (_, op) => {
+                layer.weights = match (&arch.slots[st.slot].op, op) {
+                    (Op::Dense(bd), Op::Dense(sd)) if *bd != sd => {
+                        let mut w = Vec::with_capacity(sd.n_in * sd.n_out);
+                        for r in 0..sd.n_in {
+                            w.extend_from_slice(&big.w[r * bd.n_out..r * bd.n_out + sd.n_out]);
+                        }
+                        Weights {
+                            w,
+                            b: big.b[..sd.n_out].to_vec(),
+                        }
+                    }
+                    _ => big,
+                };
+            }
         }
-        model.steps[i].weights = own;
+    }
+    // the rebuilt model's plaintext must be this one, step by step
+    let again = self::plaintext(arch, &model, &blinds)?;
+    for (i, st) in layout.steps.iter().enumerate() {
+        if let Some(r) = layout.weights_range(i) {
+            if again[r.clone()] != plaintext[r] {
+                return Err(Error::Invalid(format!(
+                    "step {i} ('{}'): the plaintext is not an integer model's: it has nonzero \
+                     weights in its slot's padding, a bias on a tile after its block's first, \
+                     or other weights than another band of its layer",
+                    arch.steps[i].name
+                )));
+            }
+        }
+        debug_assert_eq!(again[st.blind], plaintext[st.blind]);
     }
     Ok((model, blinds))
 }
@@ -374,20 +412,6 @@ impl Opening {
             blinds,
             tiling,
         })
-    }
-
-    /// Refuses an opening committed in tiles for `what` (a bounty claim: its circuit and the
-    /// host's architecture file take a step per layer).
-    pub fn per_layer(&self, what: &str) -> Result<()> {
-        match self.tiling {
-            None => Ok(()),
-            Some(t) => Err(Error::Usage(format!(
-                "{what}: this model opening commits to the model in tiles of {} rows \
-                 (`commit --step-size`), but a bounty claim takes a model committed a step per \
-                 layer: write the opening without --step-size and prove accuracy with it",
-                t.rows
-            ))),
-        }
     }
 }
 
@@ -508,6 +532,11 @@ pub struct CiphertextFile {
     /// contract checks the revealed key against.
     #[serde(default)]
     pub key_hash: String,
+    /// The tiles the model is committed in (as the model opening it was encrypted from); absent:
+    /// a step per layer. The plaintext has a blinding and the packed weights of every step as
+    /// committed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tiling: Option<Tiling>,
 }
 
 /// A parsed, consistent ciphertext file.
@@ -571,7 +600,7 @@ impl CiphertextFile {
         {
             return Err(Error::Invalid("the skeleton carries weights".into()));
         }
-        let arch = Architecture::compile(&self.skeleton)?;
+        let arch = Architecture::compile_tiled(&self.skeleton, self.tiling)?;
         if hex::encode(arch.digest()) != self.architecture {
             return Err(Error::Invalid(
                 "the skeleton's architecture digest differs from the file's".into(),
@@ -629,8 +658,7 @@ pub fn encrypt(
     host: &Point,
     hunter: &SecretKey,
 ) -> Result<(CiphertextFile, Vec<Fr>)> {
-    opening.per_layer("encrypting the weights")?;
-    let arch = Architecture::compile(&opening.model)?;
+    let arch = opening.architecture()?;
     let pt = plaintext(&arch, &opening.model, &opening.blinds)?;
     let shared = hunter.ecdh(host);
     let mut nb = [0u8; 16];
@@ -651,6 +679,7 @@ pub fn encrypt(
         ciphertext: ct.iter().map(to_dec).collect(),
         ciphertext_hash: to_dec(&ciphertext_hash(nonce, &ct)),
         key_hash: hex::encode(key_hash(&kappa)),
+        tiling: opening.tiling,
     };
     Ok((file, pt))
 }
@@ -683,11 +712,11 @@ pub fn decrypt(file: &CiphertextFile, host: &SecretKey, kappa: &Fr) -> Result<Op
             "the decrypted weights do not have the stated model commitment".into(),
         ));
     }
-    let (model, blinds) = model_from_plaintext(&file.skeleton, &pt)?;
+    let (model, blinds) = model_from_plaintext(&file.skeleton, &e.arch, &pt)?;
     let o = Opening {
         model,
         blinds,
-        tiling: None,
+        tiling: file.tiling,
     };
     if o.commitment()? != e.commitment {
         return Err(Error::Invalid(
@@ -695,4 +724,126 @@ pub fn decrypt(file: &CiphertextFile, host: &SecretKey, kappa: &Fr) -> Result<Op
         ));
     }
     Ok(o)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::QStep;
+    use kerafold_step_circuits::spec::{Act, DenseSpec, FixedPoint};
+
+    fn dense(name: &str, n_in: usize, n_out: usize, act: Act) -> QStep {
+        QStep {
+            name: name.into(),
+            views: vec![],
+            op: Op::Dense(DenseSpec { n_in, n_out }),
+            act,
+            save_input: false,
+            weights: Weights {
+                w: (0..n_in * n_out).map(|k| (k % 3) as i64 - 1).collect(),
+                b: (0..n_out).map(|k| (k % 5) as i64 - 2).collect(),
+            },
+            output_shape: vec![n_out],
+        }
+    }
+
+    /// A 200→130→3 MLP: in tiles of one commitment block (124 values at 8 bits) its first layer
+    /// is 2 row blocks × 2 output blocks, its second 2 row blocks; the last row blocks are
+    /// partial ones (padding rows in the tile slot).
+    fn mlp() -> QuantizedModel {
+        QuantizedModel {
+            name: "m".into(),
+            fp: FixedPoint {
+                fa: 4,
+                fw: 4,
+                bits: 8,
+                guard: 4,
+            },
+            input_shape: vec![200],
+            output_shape: vec![3],
+            softmax: false,
+            steps: vec![
+                dense("d0", 200, 130, Act::Relu),
+                dense("d1", 130, 3, Act::Linear),
+                QStep {
+                    name: "argmax".into(),
+                    views: vec![],
+                    op: Op::ArgMax { n: 3 },
+                    act: Act::Linear,
+                    save_input: false,
+                    weights: Weights::default(),
+                    output_shape: vec![3],
+                },
+            ],
+        }
+    }
+
+    /// Replaces step `i`'s packed weights in `pt` by `f` of its unpacked slot weights.
+    fn retamper(arch: &Architecture, pt: &[Fr], i: usize, f: impl Fn(&mut Weights)) -> Vec<Fr> {
+        let layout = Layout::new(arch);
+        let st = &layout.steps[i];
+        let op = &arch.slots[st.slot].op;
+        let r = layout.weights_range(i).unwrap();
+        let (w, b) = pt[r.clone()].split_at(st.w_len);
+        let mut big = packing::unpack(op, w, b, &arch.fp).unwrap();
+        f(&mut big);
+        let p: Packed<Fr> = packing::pack(op, &big, &arch.fp);
+        let mut out = pt.to_vec();
+        out[r].copy_from_slice(&[p.w, p.b].concat());
+        out
+    }
+
+    #[test]
+    fn a_model_committed_in_tiles_comes_back_from_its_plaintext() {
+        let model = mlp();
+        let tiling = Tiling::square(1, &model.fp).unwrap();
+        let opening = Opening::private_tiled(model.clone(), Some(tiling)).unwrap();
+        let arch = opening.architecture().unwrap();
+        let tiles: Vec<usize> = (0..arch.steps.len())
+            .filter(|&i| arch.steps[i].tile.is_some())
+            .collect();
+        assert_eq!(tiles.len(), 6);
+        let pt = plaintext(&arch, &opening.model, &opening.blinds).unwrap();
+        assert_eq!(
+            chain_from_plaintext(&arch, &pt).unwrap(),
+            opening.commitment().unwrap()
+        );
+        let (back, blinds) = model_from_plaintext(&skeleton(&model), &arch, &pt).unwrap();
+        assert_eq!(back, model);
+        assert_eq!(blinds, opening.blinds);
+
+        let refused = |bad: Vec<Fr>, i: usize| {
+            let e = model_from_plaintext(&skeleton(&model), &arch, &bad)
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.contains(&format!("step {i} ")) && e.contains("not an integer model's"),
+                "{e}"
+            );
+        };
+        // a bias on a tile after its output block's first (the circuit adds it only there)
+        let later = tiles
+            .iter()
+            .copied()
+            .find(|&i| !arch.steps[i].tile.unwrap().first)
+            .unwrap();
+        refused(retamper(&arch, &pt, later, |w| w.b[0] = 1), later);
+        // a weight in the padding rows of a partial row block's tile
+        let partial = tiles
+            .iter()
+            .copied()
+            .find(|&i| arch.steps[i].tile.unwrap().rows < tiling.rows)
+            .unwrap();
+        let n_out = match arch.slots[arch.steps[partial].slot].op {
+            Op::Dense(d) => d.n_out,
+            _ => unreachable!(),
+        };
+        refused(
+            retamper(&arch, &pt, partial, |w| {
+                let last = w.w.len() - n_out;
+                w.w[last] = 1;
+            }),
+            partial,
+        );
+    }
 }

@@ -12,6 +12,7 @@ use crate::claim::weights::{self, CiphertextFile, ModelOpening, Opening};
 use crate::crypto::babyjubjub::{KeyFile, Point, SecretKey};
 use crate::crypto::bn254;
 use crate::data::Dataset;
+use crate::fold::Architecture;
 use crate::{Error, Result};
 use serde::Serialize;
 use std::fmt;
@@ -172,17 +173,20 @@ pub fn parse_reveal_key(s: &str) -> Result<bn254::Fr> {
     Ok(kappa)
 }
 
-/// The bounty's model (quantized as the options say) and dataset, which must fit it.
+/// The bounty's model (quantized as the options say), its architecture as hunters commit to it
+/// (a step per layer, or the tiles and bands of `step_size`), and the dataset, which must fit it.
 fn model_and_data(
     model: &Path,
     data: &Path,
     quant: &QuantOptions,
-) -> Result<(crate::model::QuantizedModel, Dataset)> {
+    step_size: Option<usize>,
+) -> Result<(crate::model::QuantizedModel, Architecture, Dataset)> {
     let data = Dataset::read(data)?;
     let file = ModelFile::open(model)?;
     data.check_input_shape(file.input_shape())?;
     let q = file.prepare(quant, &data.inputs_f32())?.model;
-    Ok((q, data))
+    let arch = Architecture::compile_tiled(&q, super::commitment_tiling(&q, step_size)?)?;
+    Ok((q, arch, data))
 }
 
 /// What `kerafold claim-circuit` reports.
@@ -214,10 +218,11 @@ pub fn claim_circuit(
     data: &Path,
     quant: &QuantOptions,
     shape: &ClaimShape,
+    step_size: Option<usize>,
     out: &Path,
 ) -> Result<ClaimCircuitReport> {
-    let (q, data) = model_and_data(model, data, quant)?;
-    let r1cs = flow::claim_r1cs(&q, &data, shape)?;
+    let (_, arch, data) = model_and_data(model, data, quant, step_size)?;
+    let r1cs = flow::claim_r1cs(&arch, &data, shape)?;
     let mut bytes = Vec::new();
     crate::claim::circom::write_r1cs(&r1cs, &mut bytes)?;
     std::fs::write(out, bytes).map_err(|e| Error::io(out, e))?;
@@ -241,6 +246,9 @@ pub struct ClaimSetupReport {
     pub mode: ClaimMode,
     /// How many shard proofs a claim binds.
     pub max_shards: usize,
+    /// The tiles hunters commit the model in (`--step-size`); absent: a step per layer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tiling: Option<crate::fold::Tiling>,
     /// Where the proving key comes from.
     pub key: KeySource,
     /// Constraints of the claim circuit.
@@ -274,20 +282,22 @@ pub fn claim_setup(
     data: &Path,
     quant: &QuantOptions,
     shape: &ClaimShape,
+    step_size: Option<usize>,
     ceremony: Option<(&Path, &Ptau)>,
     out: &Path,
 ) -> Result<ClaimSetupReport> {
-    let (q, data) = model_and_data(model, data, quant)?;
+    let (q, arch, data) = model_and_data(model, data, quant, step_size)?;
     let (key, r) = match ceremony {
         Some((zkey, ptau)) => (
             KeySource::Ceremony,
-            Setup::from_ceremony(&q, &data, shape, zkey, ptau, out)?,
+            Setup::from_ceremony(&arch, &data, shape, zkey, ptau, out)?,
         ),
-        None => (KeySource::Host, Setup::create(&q, &data, shape, out)?),
+        None => (KeySource::Host, Setup::create(&arch, &data, shape, out)?),
     };
     Ok(ClaimSetupReport {
         mode: shape.mode,
         max_shards: shape.max_shards,
+        tiling: arch.tiling,
         key,
         constraints: r.constraints,
         architecture: r.architecture,

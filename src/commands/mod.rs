@@ -56,6 +56,17 @@ pub struct Prepared {
     pub calibrated_on_fallback: bool,
 }
 
+/// The tiles a private model is committed in for `--step-size N` (`commit`, `claim-setup`): the
+/// Dense tiles and row bands of `N` ([`crate::fold::Tiling::square`]); `None`: a step per layer.
+pub(crate) fn commitment_tiling(
+    q: &QuantizedModel,
+    step_size: Option<usize>,
+) -> Result<Option<crate::fold::Tiling>> {
+    step_size
+        .map(|n| crate::fold::Tiling::square(n, &q.fp))
+        .transpose()
+}
+
 /// Whether `path` is a model opening (`kerafold prove-accuracy --opening`, `decrypt-weights`)
 /// rather than a Keras file.
 pub fn is_model_opening(path: &Path) -> bool {

@@ -348,9 +348,7 @@ pub fn commit_private(
     let file = ModelFile::open(path)?;
     data.check_input_shape(file.input_shape())?;
     let q = file.prepare(quant, &data.inputs_f32())?.model;
-    let tiling = step_size
-        .map(|n| crate::fold::Tiling::square(n, &q.fp))
-        .transpose()?;
+    let tiling = super::commitment_tiling(&q, step_size)?;
     let opening = crate::claim::weights::Opening::private_tiled(q, tiling)?;
     let file = crate::claim::weights::ModelOpening::new(&opening)?;
     file.write(out)?;

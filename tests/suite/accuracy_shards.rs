@@ -637,23 +637,6 @@ fn shards_of_a_private_model_committed_in_tiles() {
         ],
         &["a step per layer", "--step-size"],
     );
-    // a bounty claim binds the per-layer commitment
-    let key = dir.join("hunter.json");
-    ok(&kerafold(&["keygen", "-o", s(&key), "--force"]));
-    usage_error(
-        &[
-            "encrypt-weights",
-            s(&tiled),
-            "--host-key",
-            s(&key),
-            "--key",
-            s(&key),
-            "-o",
-            s(&dir.join("ct.json")),
-        ],
-        &["in tiles", "a step per layer"],
-    );
-
     // both shards fold by layer in the opening's tiles and prove its commitment
     let mut files = vec![];
     for i in 1..=2 {
@@ -688,4 +671,129 @@ fn shards_of_a_private_model_committed_in_tiles() {
     ]));
     assert_eq!(v["valid"], true);
     assert_eq!(v["whole"], true);
+
+    // --- a bounty whose claim binds the model committed in tiles (claim-setup --step-size 1):
+    //     the host decrypts exactly the tiled opening the shards proved
+    let p = |f: &str| dir.join(f);
+    ok(&kerafold(&["keygen", "-o", s(&p("host.json"))]));
+    ok(&kerafold(&["keygen", "-o", s(&p("hunter.json"))]));
+    let setup = ok(&kerafold(&[
+        "claim-setup",
+        s(&model),
+        "--data",
+        s(&data_path),
+        "--max-shards",
+        "2",
+        "--chunk-size",
+        &chunk,
+        "--step-size",
+        "1",
+        "-o",
+        s(&p("host")),
+    ]));
+    assert_eq!(
+        setup["tiling"]["rows"].as_u64(),
+        opening.tiling.map(|t| t.rows as u64)
+    );
+    println!(
+        "claim circuit over a model in tiles: {} constraints",
+        setup["constraints"]
+    );
+    let encrypt = |from: &Path, to: &str| {
+        kerafold(&[
+            "encrypt-weights",
+            s(from),
+            "--host-key",
+            s(&p("host.pub.json")),
+            "--key",
+            s(&p("hunter.json")),
+            "-o",
+            s(&p(to)),
+        ])
+    };
+    ok(&encrypt(&tiled, "ct.json"));
+    ok(&encrypt(&per_layer, "ct-per-layer.json"));
+    let correct = v["claim"]["correct"].as_u64().unwrap();
+    let threshold = correct.to_string();
+    let address = format!("0x{}", "b2".repeat(20));
+    let (host_pub, hunter, claim_dir) = (p("host.pub.json"), p("hunter.json"), p("claim"));
+    let setup_dir = p("host");
+    // a command with the bounty's terms
+    let call = |head: &[&str]| {
+        let mut a = head.to_vec();
+        a.extend([
+            "--setup",
+            s(&setup_dir),
+            "--cid",
+            &cid,
+            "--threshold",
+            &threshold,
+            "--address",
+            &address,
+            "--params-dir",
+            s(&params),
+        ]);
+        kerafold(&a)
+    };
+    let claim = |ct: &Path| {
+        call(&[
+            "claim",
+            s(ct),
+            "--key",
+            s(&hunter),
+            "--accuracy",
+            s(&combined),
+            "--host-key",
+            s(&host_pub),
+            "--trust-host-key",
+            "-o",
+            s(&claim_dir),
+        ])
+    };
+    // the same model committed a step per layer is not what this bounty binds
+    let o = claim(&p("ct-per-layer.json"));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    for w in ["committed a step per layer", "in tiles of"] {
+        assert!(err.contains(w), "'{w}' not in: {err}");
+    }
+    ok(&claim(&p("ct.json")));
+    let v = ok(&call(&[
+        "verify-claim",
+        s(&claim_dir),
+        "--ciphertext",
+        s(&p("ct.json")),
+        "--accuracy",
+        s(&combined),
+        "--host-key",
+        s(&host_pub),
+        "--json",
+    ]));
+    assert_eq!(v["valid"], true);
+    assert_eq!(v["correct"].as_u64(), Some(correct));
+    let reveal = ok(&kerafold(&[
+        "reveal-key",
+        s(&p("ct.json")),
+        "--key",
+        s(&hunter),
+    ]));
+    ok(&call(&[
+        "decrypt-weights",
+        s(&p("ct.json")),
+        "--key",
+        s(&p("host.json")),
+        "--reveal-key",
+        reveal["key"].as_str().unwrap(),
+        "--claim",
+        s(&claim_dir),
+        "--accuracy",
+        s(&combined),
+        "-o",
+        s(&p("opened.json")),
+    ]));
+    let opened = ModelOpening::read(&p("opened.json")).unwrap();
+    assert_eq!(
+        opened, opening,
+        "the host's opening is the hunter's, tiles and all"
+    );
 }

@@ -236,7 +236,12 @@ fn host_decrypts(submit_logs: &[Log], kappa: Fr) -> (Vec<Fr>, Opening) {
     )
     .unwrap();
     let skeleton = weights::skeleton(&scenario::digits());
-    let (model, blinds) = weights::model_from_plaintext(&skeleton, &pt).unwrap();
+    let (model, blinds) = weights::model_from_plaintext(
+        &skeleton,
+        &kerafold::fold::Architecture::compile(&skeleton).unwrap(),
+        &pt,
+    )
+    .unwrap();
     (
         pt,
         Opening {

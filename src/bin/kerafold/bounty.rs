@@ -57,6 +57,11 @@ pub(crate) struct CircuitArgs {
     /// Bytes per IPFS leaf of the dataset's CID (`ipfs add --chunker size-N`; IPFS' default).
     #[arg(long, value_name = "BYTES", default_value_t = kerafold::data::cid::CHUNK_SIZE)]
     chunk_size: usize,
+    /// Hunters commit their models in Dense tiles and row bands of N (`commit --step-size N`)
+    /// and prove accuracy folding by layer in them, so no fold is as wide as the widest layer
+    /// (large models). The claim binds that commitment; without this, a step per layer.
+    #[arg(long, value_name = "N", conflicts_with = "on_chain")]
+    step_size: Option<usize>,
 }
 
 impl CircuitArgs {
@@ -93,7 +98,14 @@ pub(crate) struct ClaimCircuitArgs {
 
 pub(crate) fn claim_circuit(a: ClaimCircuitArgs) -> Result<()> {
     let c = &a.circuit;
-    let r = bounty::claim_circuit(&c.model, &c.data, &c.quant.options(), &c.shape(), &a.out)?;
+    let r = bounty::claim_circuit(
+        &c.model,
+        &c.data,
+        &c.quant.options(),
+        &c.shape(),
+        c.step_size,
+        &a.out,
+    )?;
     print(&r, false)
 }
 
@@ -209,7 +221,15 @@ pub(crate) fn claim_setup(a: ClaimSetupArgs) -> Result<()> {
              a public bounty takes a ceremony's key (--zkey, see kerafold claim-circuit)"
         );
     }
-    let r = bounty::claim_setup(&c.model, &c.data, &quant, &c.shape(), ceremony, &a.out)?;
+    let r = bounty::claim_setup(
+        &c.model,
+        &c.data,
+        &quant,
+        &c.shape(),
+        c.step_size,
+        ceremony,
+        &a.out,
+    )?;
     eprintln!(
         "publish these files for hunters and verifiers: {}",
         r.files

@@ -81,7 +81,8 @@ pub(crate) struct CommitArgs {
     /// Commit to the model in tiles of N input rows (Dense layers) and row bands of about N
     /// outputs (convolution, pooling), as `prove-accuracy --fold-by layer --step-size N` runs it:
     /// for a model whose layers are too large for one fold. The commitment chains a digest per
-    /// step, so it differs from the per-layer one; a bounty claim takes the per-layer one.
+    /// step, so it differs from the per-layer one; a bounty takes the one its `claim-setup
+    /// --step-size` names.
     #[arg(long, value_name = "N", requires = "opening")]
     step_size: Option<usize>,
     #[command(flatten)]
