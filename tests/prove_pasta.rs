@@ -90,6 +90,39 @@ fn cropping_views_prove_and_verify() {
     proves_keras_class("crop", 9);
 }
 
+/// Permute, UpSampling1D and RepeatVector (the `views` fixture) are views the next step reads
+/// through, chained where they meet: the proof gives Keras' class and verifies.
+#[test]
+fn permute_and_repeat_views_prove_and_verify() {
+    use kerafold_step_circuits::spec::ViewOp;
+    let (q, _) = quantized_fixture("views");
+    let views: Vec<&[ViewOp]> = q.steps.iter().map(|s| &s.views[..]).collect();
+    assert!(
+        views.iter().any(|v| matches!(
+            v,
+            [
+                ViewOp::Permute { .. },
+                ViewOp::UpSample { sy: 1, sx: 2, .. }
+            ]
+        )),
+        "{views:?}"
+    );
+    assert!(
+        views.iter().any(|v| matches!(
+            v,
+            [
+                ViewOp::UpSample { sy: 1, sx: 3, .. },
+                ViewOp::Permute {
+                    axes: [0, 2, 1],
+                    ..
+                }
+            ]
+        )),
+        "{views:?}"
+    );
+    proves_keras_class("views", 5);
+}
+
 /// Proves `name`'s sample on Pasta: Keras' class, the reference logits, and it verifies.
 fn proves_keras_class(name: &str, sample: usize) {
     let params = scratch_dir(&format!("pasta-{name}"));

@@ -423,14 +423,45 @@ fn eval(node: &Node, ins: &[(&[f64], &[usize])]) -> Result<Vec<f64>> {
         }
         LayerKind::Flatten | LayerKind::Reshape { .. } | LayerKind::Dropout => Ok(x.to_vec()),
         LayerKind::Activation(_) => Ok(x.to_vec()),
-        LayerKind::UpSampling2D { size: (sy, sx) } => {
-            let s3 = shape3(node, shape, 2)?;
+        LayerKind::UpSampling { size: (sy, sx) } => {
+            let s3 = match *shape {
+                [c] => Shape3::new(1, 1, c),
+                _ => shape3(node, shape, shape.len().saturating_sub(1))?,
+            };
             let (oh, ow) = (s3.h * sy, s3.w * sx);
             let mut out = Vec::with_capacity(oh * ow * s3.c);
             for y in 0..oh {
                 for xx in 0..ow {
                     let i = s3.index(y / sy, xx / sx, 0);
                     out.extend_from_slice(&x[i..i + s3.c]);
+                }
+            }
+            Ok(out)
+        }
+        LayerKind::Permute { dims } => {
+            // strides of the input's axes; the output walks its own axes in row-major order
+            let mut stride = vec![1; shape.len()];
+            for k in (0..shape.len().saturating_sub(1)).rev() {
+                stride[k] = stride[k + 1] * shape[k + 1];
+            }
+            if dims.len() != shape.len() {
+                return Err(node_err(
+                    node,
+                    format!("dims {dims:?} do not fit the input shape {shape:?}"),
+                ));
+            }
+            let out_dims: Vec<usize> = dims.iter().map(|&d| shape[d - 1]).collect();
+            let mut out = Vec::with_capacity(x.len());
+            let mut at = vec![0; dims.len()];
+            for _ in 0..x.len() {
+                let src: usize = at.iter().zip(dims).map(|(&i, &d)| i * stride[d - 1]).sum();
+                out.push(x[src]);
+                for k in (0..at.len()).rev() {
+                    at[k] += 1;
+                    if at[k] < out_dims[k] {
+                        break;
+                    }
+                    at[k] = 0;
                 }
             }
             Ok(out)

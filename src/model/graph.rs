@@ -147,10 +147,17 @@ pub enum LayerKind {
         /// Output shape without the batch axis (`-1` resolved).
         target: Vec<usize>,
     },
-    /// Nearest-neighbour UpSampling2D.
-    UpSampling2D {
+    /// Nearest-neighbour repetition (UpSampling2D, UpSampling1D, RepeatVector) of the input as
+    /// an image: a sequence `[length, channels]` is one row, a vector `[n]` one pixel.
+    UpSampling {
         /// Repeat factors `(sy, sx)` for rows and columns.
         size: (usize, usize),
+    },
+    /// Permute: output axis `k` is input axis `dims[k] - 1` (Keras' 1-based `dims`, the batch
+    /// axis excluded); inputs of rank 2 or 3.
+    Permute {
+        /// The input axis (1-based) of each output axis.
+        dims: Vec<usize>,
     },
     /// ZeroPadding1D (rows 0) and ZeroPadding2D.
     ZeroPadding2D {

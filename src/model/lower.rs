@@ -195,7 +195,7 @@ impl<'g> Lowering<'g> {
             if !input.views.is_empty() {
                 return Err(unsupported(
                     node,
-                    "a residual tensor cannot pass through UpSampling, ZeroPadding or Cropping",
+                    "a residual tensor cannot pass through UpSampling, RepeatVector, Permute, ZeroPadding or Cropping",
                 ));
             }
             if self.saved.is_some() {
@@ -296,12 +296,21 @@ impl<'g> Lowering<'g> {
                     ..t
                 })
             }
-            LayerKind::UpSampling2D { size } => {
+            LayerKind::UpSampling { size } => {
                 self.view(node, out_shape, |input| ViewOp::UpSample {
                     input,
                     sy: size.0,
                     sx: size.1,
                 })
+            }
+            LayerKind::Permute { dims } => {
+                // a sequence [length, channels] is one row of the view's image: its axes 1, 2
+                let rows = usize::from(dims.len() == 2);
+                let mut axes = [0; 3];
+                for (k, d) in dims.iter().enumerate() {
+                    axes[k + rows] = d - 1 + rows;
+                }
+                self.view(node, out_shape, |input| ViewOp::Permute { input, axes })
             }
             &LayerKind::ZeroPadding2D {
                 top,
@@ -613,7 +622,8 @@ fn passes_through(kind: &LayerKind) -> bool {
         LayerKind::Flatten
             | LayerKind::Reshape { .. }
             | LayerKind::Dropout
-            | LayerKind::UpSampling2D { .. }
+            | LayerKind::UpSampling { .. }
+            | LayerKind::Permute { .. }
             | LayerKind::ZeroPadding2D { .. }
             | LayerKind::Cropping { .. }
             | LayerKind::Activation(Activation::Linear)

@@ -369,6 +369,14 @@ pub enum ViewOp {
         /// Columns removed right.
         right: usize,
     },
+    /// A permutation of `input`'s axes (Permute): output axis `k` is input axis `axes[k]`
+    /// (0 rows, 1 columns, 2 channels; a sequence `[length, channels]` is one row).
+    Permute {
+        /// Input shape.
+        input: Shape3,
+        /// The input axis of each output axis.
+        axes: [usize; 3],
+    },
 }
 
 impl ViewOp {
@@ -409,6 +417,14 @@ impl ViewOp {
                     return Err("cropping leaves nothing".into());
                 }
             }
+            ViewOp::Permute { input, axes } => {
+                input.validate()?;
+                let mut sorted = axes;
+                sorted.sort_unstable();
+                if sorted != [0, 1, 2] {
+                    return Err(format!("axes {axes:?} are not a permutation of 0, 1, 2"));
+                }
+            }
         }
         self.output_shape().validate()
     }
@@ -418,7 +434,8 @@ impl ViewOp {
         match self {
             ViewOp::UpSample { input, .. }
             | ViewOp::ZeroPad { input, .. }
-            | ViewOp::Crop { input, .. } => input.len(),
+            | ViewOp::Crop { input, .. }
+            | ViewOp::Permute { input, .. } => input.len(),
         }
     }
     /// Shape of the output.
@@ -443,6 +460,12 @@ impl ViewOp {
                 input.w.saturating_sub(left + right),
                 input.c,
             ),
+            ViewOp::Permute { input, axes } => {
+                let dims = [input.h, input.w, input.c];
+                // out of range only in an invalid view (`validate`): an empty shape, never a panic
+                let d = |k: usize| dims.get(axes[k]).copied().unwrap_or(0);
+                Shape3::new(d(0), d(1), d(2))
+            }
         }
     }
     /// For each output element, the input element it copies (`None`: a zero).
@@ -466,6 +489,13 @@ impl ViewOp {
                         ViewOp::Crop {
                             input, top, left, ..
                         } => Some(input.index(y + top, x + left, ch)),
+                        ViewOp::Permute { input, axes } => {
+                            let mut at = [0; 3];
+                            for (k, v) in [y, x, ch].into_iter().enumerate() {
+                                at[axes[k]] = v;
+                            }
+                            Some(input.index(at[0], at[1], at[2]))
+                        }
                     });
                 }
             }

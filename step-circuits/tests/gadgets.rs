@@ -434,3 +434,62 @@ fn invalid_steps_are_errors_not_panics() {
         .weights(vec![32; 8], vec![0; 2]);
     assert!(check::<Fb>(&big).is_none());
 }
+
+/// Permute (a sequence's transpose, an image's axes reordered) copies each value to its permuted
+/// place: its gather map is the hand-written transpose, a non-permutation is refused, permuting
+/// back is the identity, and a conv reads a permuted image.
+#[test]
+fn views_permute_feeds_the_op() {
+    let input = Shape3::new(3, 4, 2);
+    // (h, w, c) → (c, h, w)
+    let perm = ViewOp::Permute {
+        input,
+        axes: [2, 0, 1],
+    };
+    assert_eq!(perm.output_shape(), Shape3::new(2, 3, 4));
+    let mut by_hand = vec![];
+    for ch in 0..2 {
+        for y in 0..3 {
+            for x in 0..4 {
+                by_hand.push(Some(input.index(y, x, ch)));
+            }
+        }
+    }
+    assert_eq!(perm.gather(), by_hand);
+    perm.validate().unwrap();
+    for axes in [[0, 0, 1], [0, 1, 3]] {
+        let bad = ViewOp::Permute { input, axes };
+        assert!(
+            bad.validate().unwrap_err().contains("not a permutation"),
+            "{axes:?}"
+        );
+    }
+    // (c, h, w) → (h, w, c) undoes it
+    let back = ViewOp::Permute {
+        input: perm.output_shape(),
+        axes: [1, 2, 0],
+    };
+    let id: Vec<Option<usize>> = (0..input.len()).map(Some).collect();
+    assert_eq!(
+        kerafold_step_circuits::spec::compose_views(&[perm, back], input.len()),
+        id
+    );
+    // a sequence [length 5, channels 3] is one row: Permute((2, 1)) is its transpose
+    let seq = Shape3::new(1, 5, 3);
+    let t = ViewOp::Permute {
+        input: seq,
+        axes: [0, 2, 1],
+    };
+    assert_eq!(t.output_shape(), Shape3::new(1, 3, 5));
+    assert_eq!(t.gather()[1], Some(seq.index(0, 1, 0)));
+    let viewed = perm.output_shape();
+    let x = ints(input.len(), 11, -100, 100);
+    let conv = Op::Conv(ConvSpec {
+        window: win(viewed, (2, 2), (1, 1), (1, 1), Padding::Valid),
+        c_out: 2,
+    });
+    let c = Case::new(conv, Act::Relu, x, FP)
+        .weights(ints(2 * 2 * 4 * 2, 5, -16, 16), vec![2, -3])
+        .views(vec![perm]);
+    check::<Fb>(&c).expect("in range");
+}

@@ -25,6 +25,7 @@ pub const MODELS: &[&str] = &[
     "preprocess",
     "crop",
     "crop1d",
+    "views",
 ];
 
 /// The two file formats every fixture model is saved in.

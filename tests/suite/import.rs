@@ -659,6 +659,11 @@ fn unsupported_layers_are_named() {
     let e = load_err(&path);
     assert!(matches!(e, Error::Shape { .. }), "{e}");
     assert_mentions(&e, &["crop", "leaves nothing"]);
+    // Permute's dims must be a permutation of the input's axes
+    let path = with_config("views", "permute_twice", |c| {
+        layer_config(c, "swap")["config"]["dims"] = serde_json::json!([1, 1])
+    });
+    assert_mentions(&load_err(&path), &["swap", "not a permutation", "1..=2"]);
 }
 
 /// Normalization with its statistics in the config (`Normalization(mean=…, variance=…)`, no

@@ -349,6 +349,19 @@ impl Ctx<'_> {
             )),
             "Reshape" => self.build_reshape(input),
             "UpSampling2D" => self.build_upsampling(input),
+            "UpSampling1D" => {
+                let s3 = self.shape3(input, 1)?;
+                let size = self.tuple("size", 1, Some((1, 2)))?.1;
+                let out = self.out_shape(vec![s3.w.saturating_mul(size), s3.c])?;
+                Ok((LayerKind::UpSampling { size: (1, size) }, out))
+            }
+            "RepeatVector" => {
+                self.rank(input, 1, "a vector [features]")?;
+                let n = self.tuple("n", 1, None)?.1;
+                let out = self.out_shape(vec![n, input[0]])?;
+                Ok((LayerKind::UpSampling { size: (1, n) }, out))
+            }
+            "Permute" => self.build_permute(input),
             "ZeroPadding2D" => self.build_zero_padding(input),
             "ZeroPadding1D" => self.build_edges_1d(input, "padding", false),
             "Cropping1D" => self.build_edges_1d(input, "cropping", true),
@@ -918,7 +931,37 @@ impl Ctx<'_> {
             s3.w.saturating_mul(size.1),
             s3.c,
         ])?;
-        Ok((LayerKind::UpSampling2D { size }, out))
+        Ok((LayerKind::UpSampling { size }, out))
+    }
+
+    /// Permute(dims) of a sequence or an image: `dims` a permutation of 1..=rank.
+    pub(super) fn build_permute(&self, input: &[usize]) -> Result<(LayerKind, Vec<usize>)> {
+        let v = self.get("dims").cloned().unwrap_or(Value::Null);
+        let dims: Vec<usize> = match &v {
+            Value::Array(a) => a
+                .iter()
+                .map(|d| d.as_u64().and_then(|d| usize::try_from(d).ok()))
+                .collect::<Option<_>>()
+                .ok_or_else(|| self.bad_config(format!("'dims' = {v} is not a list of axes")))?,
+            _ => return Err(self.bad_config(format!("'dims' = {v} is not a list of axes"))),
+        };
+        if !(2..=3).contains(&input.len()) {
+            return Err(self.unsupported(format!(
+                "Permute of a rank-{} tensor {input:?}; kerafold permutes sequences \
+                 [length, channels] and images [height, width, channels]",
+                input.len()
+            )));
+        }
+        let mut sorted = dims.clone();
+        sorted.sort_unstable();
+        if sorted != (1..=input.len()).collect::<Vec<_>>() {
+            return Err(self.bad_config(format!(
+                "'dims' = {v} is not a permutation of the axes 1..={} of {input:?}",
+                input.len()
+            )));
+        }
+        let out = self.out_shape(dims.iter().map(|&d| input[d - 1]).collect())?;
+        Ok((LayerKind::Permute { dims }, out))
     }
 
     pub(super) fn build_zero_padding(&self, input: &[usize]) -> Result<(LayerKind, Vec<usize>)> {

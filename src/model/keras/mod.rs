@@ -35,7 +35,7 @@ const MAX_MEMBER: u64 = 1 << 28;
 /// The layer classes kerafold imports, for error messages.
 const SUPPORTED: &str = "InputLayer, Dense, Conv1D, Conv2D, DepthwiseConv2D, SeparableConv2D, \
 BatchNormalization, Rescaling, Normalization, MaxPooling1D/2D, AveragePooling1D/2D, GlobalAveragePooling1D/2D, \
-GlobalMaxPooling1D/2D, Flatten, Reshape, UpSampling2D, ZeroPadding1D/2D, Cropping1D/2D, CenterCrop, Dropout, Activation, ReLU, \
+GlobalMaxPooling1D/2D, Flatten, Reshape, Permute, RepeatVector, UpSampling1D/2D, ZeroPadding1D/2D, Cropping1D/2D, CenterCrop, Dropout, Activation, ReLU, \
 LeakyReLU, Softmax, Add and the custom layer kerafold>PolyAct";
 
 /// The activation functions kerafold supports, for error messages.
@@ -107,6 +107,8 @@ mod tests {
             ("SeparableConv2D", "separable_conv2d"),
             ("GlobalAveragePooling2D", "global_average_pooling2d"),
             ("UpSampling2D", "up_sampling2d"),
+            ("UpSampling1D", "up_sampling1d"),
+            ("RepeatVector", "repeat_vector"),
             ("ZeroPadding2D", "zero_padding2d"),
             ("PolyAct", "poly_act"),
             ("InputLayer", "input_layer"),
