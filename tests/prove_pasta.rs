@@ -123,6 +123,25 @@ fn permute_and_repeat_views_prove_and_verify() {
     proves_keras_class("views", 5);
 }
 
+/// A causal dilated Conv1D, a DepthwiseConv1D and a SeparableConv1D (the `seq_convs` fixture):
+/// the causal window pads only before the sequence; the proof gives Keras' class and verifies.
+#[test]
+fn causal_depthwise_and_separable_1d_convolutions_prove_and_verify() {
+    use kerafold_step_circuits::spec::Op;
+    let (q, _) = quantized_fixture("seq_convs");
+    let Op::Conv(c) = q.steps[0].op else {
+        panic!("{:?}", q.steps[0].op)
+    };
+    // kernel 3, dilation 2: 4 zeros before the sequence, none after, one output per input
+    assert_eq!((c.window.pad_left, c.window.out_w), (4, c.window.input.w));
+    assert!(
+        q.steps.iter().any(|s| matches!(s.op, Op::Depthwise(_))),
+        "{:?}",
+        q.steps
+    );
+    proves_keras_class("seq_convs", 11);
+}
+
 /// Proves `name`'s sample on Pasta: Keras' class, the reference logits, and it verifies.
 fn proves_keras_class(name: &str, sample: usize) {
     let params = scratch_dir(&format!("pasta-{name}"));

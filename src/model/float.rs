@@ -294,7 +294,7 @@ fn eval(node: &Node, ins: &[(&[f64], &[usize])]) -> Result<Vec<f64>> {
             bias,
             ..
         } => {
-            let s3 = shape3(node, shape, 2)?;
+            let s3 = shape3(node, shape, shape.len().saturating_sub(1))?;
             let win = window(node, s3, *kernel_size, *strides, *dilation, *padding)?;
             check_len(
                 node,
@@ -324,7 +324,7 @@ fn eval(node: &Node, ins: &[(&[f64], &[usize])]) -> Result<Vec<f64>> {
             bias,
             ..
         } => {
-            let s3 = shape3(node, shape, 2)?;
+            let s3 = shape3(node, shape, shape.len().saturating_sub(1))?;
             let win = window(node, s3, *kernel_size, *strides, *dilation, *padding)?;
             let mid_c = s3.c * depth_multiplier;
             check_len(node, "depthwise kernel", dw.len(), win.kh * win.kw * mid_c)?;

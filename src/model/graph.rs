@@ -62,7 +62,8 @@ pub enum LayerKind {
         /// Fused activation applied after the bias.
         activation: Activation,
     },
-    /// `kernel` `[kh][kw][c][depth_multiplier]`, `bias` `[c·depth_multiplier]`.
+    /// `kernel` `[kh][kw][c][depth_multiplier]`, `bias` `[c·depth_multiplier]`. Also
+    /// DepthwiseConv1D: a sequence is one row (`kh` 1).
     DepthwiseConv2D {
         /// Window `(kh, kw)`.
         kernel_size: (usize, usize),
@@ -82,7 +83,7 @@ pub enum LayerKind {
         activation: Activation,
     },
     /// `depthwise` `[kh][kw][c][depth_multiplier]`, `pointwise` `[c·depth_multiplier][filters]`,
-    /// `bias` `[filters]`.
+    /// `bias` `[filters]`. Also SeparableConv1D: a sequence is one row (`kh` 1).
     SeparableConv2D {
         /// Depthwise window `(kh, kw)`.
         kernel_size: (usize, usize),

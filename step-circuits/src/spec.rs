@@ -149,6 +149,9 @@ pub enum Padding {
     /// TensorFlow "same": total padding `max((out−1)·s + (k−1)·d + 1 − in, 0)`, the larger half at
     /// the bottom/right.
     Same,
+    /// Keras' "causal" (Conv1D): `(k−1)·d` zeros before the input and none after, so output `i`
+    /// reads no input after `i·s`.
+    Causal,
 }
 
 impl Window {
@@ -193,6 +196,7 @@ impl Window {
                         let total = ((out - 1) * s + eff).saturating_sub(n);
                         Ok((out, total / 2))
                     }
+                    Padding::Causal => Ok((n.saturating_sub(1) / s + 1, eff - 1)),
                 }
             };
         let (out_h, pad_top) = axis(input.h, kh, sh, dh, pad_h)?;
@@ -250,8 +254,8 @@ impl Shape3 {
 }
 
 impl Window {
-    /// Checks the window is one [`Window::per_axis`] builds (`Valid` or `Same` on each axis) over
-    /// a valid input: what the gadgets' index arithmetic and pooling's tap counts rely on.
+    /// Checks the window is one [`Window::per_axis`] builds (`Valid` or `Same` on each axis, or
+    /// a 1-D causal one: `Causal` along the row) over a valid input: what the gadgets' index arithmetic and pooling's tap counts rely on.
     pub fn validate(&self) -> Result<(), String> {
         self.input.validate()?;
         for v in [self.kh, self.kw, self.sh, self.sw, self.dh, self.dw] {
@@ -262,13 +266,19 @@ impl Window {
         let k = (self.kh, self.kw);
         let st = (self.sh, self.sw);
         let d = (self.dh, self.dw);
-        use Padding::{Same, Valid};
-        let built = [(Valid, Valid), (Valid, Same), (Same, Valid), (Same, Same)]
-            .into_iter()
-            .filter_map(|p| Window::per_axis(self.input, k, st, d, p).ok());
+        use Padding::{Causal, Same, Valid};
+        let built = [
+            (Valid, Valid),
+            (Valid, Same),
+            (Same, Valid),
+            (Same, Same),
+            (Valid, Causal),
+        ]
+        .into_iter()
+        .filter_map(|p| Window::per_axis(self.input, k, st, d, p).ok());
         if !built.into_iter().any(|w| w == *self) {
             return Err(
-                "the window is not valid or same (per axis, as Keras builds them) over its input"
+                "the window is not valid, same or causal (per axis, as Keras builds them) over its input"
                     .into(),
             );
         }

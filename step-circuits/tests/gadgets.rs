@@ -97,6 +97,27 @@ fn cases(fp: FixedPoint, seed: u64) -> Vec<Case> {
             ints(3, seed + 8, -100, 100),
         ),
     );
+    // Conv1D causal, dilated and strided: (3−1)·2 zeros before the sequence, 5 outputs
+    let wc = win(
+        Shape3::new(1, 9, 2),
+        (1, 3),
+        (1, 2),
+        (1, 2),
+        Padding::Causal,
+    );
+    assert_eq!((wc.pad_left, wc.out_w, wc.pad_top, wc.out_h), (4, 5, 0, 1));
+    assert_eq!(wc.tap(0, 1, 0, 2), Some((0, 2)));
+    assert_eq!(wc.tap(0, 1, 0, 0), None);
+    let causal = Op::Conv(ConvSpec {
+        window: wc,
+        c_out: 2,
+    });
+    v.push(
+        Case::new(causal, Act::Linear, ints(18, seed + 30, -small, small), fp).weights(
+            ints(3 * 2 * 2, seed + 31, -wmax, wmax),
+            ints(2, seed + 32, -100, 100),
+        ),
+    );
     // Depthwise 4x4x2, mult 3, 2x2 stride 1 same
     let w3 = win(Shape3::new(4, 4, 2), (2, 2), (1, 1), (1, 1), Padding::Same);
     let dw = Op::Depthwise(DepthwiseSpec {

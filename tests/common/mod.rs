@@ -26,6 +26,7 @@ pub const MODELS: &[&str] = &[
     "crop",
     "crop1d",
     "views",
+    "seq_convs",
 ];
 
 /// The two file formats every fixture model is saved in.

@@ -510,7 +510,7 @@ fn every_unsupported_layer_is_named_at_once() {
         assert_eq!(
             named,
             [
-                ("causal", "Conv1D"),
+                ("rnn", "SimpleRNN"),
                 ("lstm", "LSTM"),
                 ("gate", "Dense"),
                 ("squash", "Dense")
@@ -522,7 +522,7 @@ fn every_unsupported_layer_is_named_at_once() {
             &e,
             &[
                 "4 layers",
-                "padding 'causal'",
+                "layer class SimpleRNN",
                 "layer class LSTM",
                 "activation 'sigmoid'",
                 "activation 'tanh'",
@@ -562,10 +562,10 @@ fn unsupported_layers_are_named() {
             vec!["act2", "softmax", "last"],
         ),
         (
-            "conv1d",
-            "causal",
+            "cnn",
+            "causal_2d",
             Box::new(|c| layer_config(c, "conv1")["config"]["padding"] = "causal".into()),
-            vec!["conv1", "Conv1D", "causal"],
+            vec!["conv1", "Conv2D", "causal", "1-D convolutions only"],
         ),
         (
             "cnn",

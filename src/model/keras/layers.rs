@@ -118,12 +118,14 @@ impl Ctx<'_> {
                 .ok_or_else(|| self.bad_config(format!("'{key}' = {v} is not a string"))),
         }
     }
-    pub(super) fn padding(&self) -> Result<Padding> {
+    /// The padding mode; `causal` only where `causal` allows it (the 1-D convolutions).
+    pub(super) fn padding(&self, causal: bool) -> Result<Padding> {
         match self.string("padding")?.unwrap_or("valid") {
             "valid" => Ok(Padding::Valid),
             "same" => Ok(Padding::Same),
+            "causal" if causal => Ok(Padding::Causal),
             "causal" => Err(self.unsupported(
-                "padding 'causal' is not supported; use 'valid' or 'same' (or pad explicitly)",
+                "padding 'causal' is supported for 1-D convolutions only; use 'valid' or 'same'",
             )),
             other => Err(self.unsupported(format!(
                 "padding '{other}' is not supported; use 'valid' or 'same'"
@@ -324,8 +326,10 @@ impl Ctx<'_> {
         match class {
             "Dense" => self.build_dense(input),
             "Conv1D" | "Conv2D" => self.build_conv(input, if class == "Conv1D" { 1 } else { 2 }),
-            "DepthwiseConv2D" => self.build_depthwise(input),
-            "SeparableConv2D" => self.build_separable(input),
+            "DepthwiseConv1D" => self.build_depthwise(input, 1),
+            "DepthwiseConv2D" => self.build_depthwise(input, 2),
+            "SeparableConv1D" => self.build_separable(input, 1),
+            "SeparableConv2D" => self.build_separable(input, 2),
             "BatchNormalization" => self.build_batchnorm(input),
             "Rescaling" => self.build_rescaling(input),
             "Normalization" => self.build_normalization(input),
@@ -506,15 +510,11 @@ impl Ctx<'_> {
         let kernel_size = self.tuple("kernel_size", rank, None)?;
         let strides = self.tuple("strides", rank, Some((1, 1)))?;
         let dilation = self.tuple("dilation_rate", rank, Some((1, 1)))?;
-        let padding = self.padding()?;
+        let padding = self.padding(rank == 1)?;
         let activation = self.activation("activation")?;
         let use_bias = self.boolean("use_bias", true)?;
         let win = self.window(s3, kernel_size, strides, dilation, padding)?;
-        let kshape = if rank == 1 {
-            vec![kernel_size.1, s3.c, filters]
-        } else {
-            vec![kernel_size.0, kernel_size.1, s3.c, filters]
-        };
+        let kshape = self.kernel_shape(rank, kernel_size, vec![s3.c, filters]);
         let mut want = vec![Want {
             names: &["kernel"],
             shape: kshape,
@@ -545,20 +545,43 @@ impl Ctx<'_> {
         ))
     }
 
-    pub(super) fn build_depthwise(&self, input: &[usize]) -> Result<(LayerKind, Vec<usize>)> {
-        let s3 = self.shape3(input, 2)?;
+    /// A convolution kernel's shape as Keras stores it: the spatial axes (`[k]` for `rank` 1,
+    /// `[kh, kw]` for 2), then `rest`.
+    fn kernel_shape(
+        &self,
+        rank: usize,
+        kernel_size: (usize, usize),
+        rest: Vec<usize>,
+    ) -> Vec<usize> {
+        let mut shape = if rank == 1 {
+            vec![kernel_size.1]
+        } else {
+            vec![kernel_size.0, kernel_size.1]
+        };
+        shape.extend(rest);
+        shape
+    }
+
+    /// DepthwiseConv1D (`rank` 1: a sequence is one row, the kernel `[k, c, mult]`) or
+    /// DepthwiseConv2D.
+    pub(super) fn build_depthwise(
+        &self,
+        input: &[usize],
+        rank: usize,
+    ) -> Result<(LayerKind, Vec<usize>)> {
+        let s3 = self.shape3(input, rank)?;
         let mult = self.positive("depth_multiplier")?;
-        let kernel_size = self.tuple("kernel_size", 2, None)?;
-        let strides = self.tuple("strides", 2, Some((1, 1)))?;
-        let dilation = self.tuple("dilation_rate", 2, Some((1, 1)))?;
-        let padding = self.padding()?;
+        let kernel_size = self.tuple("kernel_size", rank, None)?;
+        let strides = self.tuple("strides", rank, Some((1, 1)))?;
+        let dilation = self.tuple("dilation_rate", rank, Some((1, 1)))?;
+        let padding = self.padding(rank == 1)?;
         let activation = self.activation("activation")?;
         let use_bias = self.boolean("use_bias", true)?;
         let win = self.window(s3, kernel_size, strides, dilation, padding)?;
         let c_out = s3.c * mult;
         let mut want = vec![Want {
             names: &["kernel", "depthwise_kernel"],
-            shape: vec![kernel_size.0, kernel_size.1, s3.c, mult],
+            shape: self.kernel_shape(rank, kernel_size, vec![s3.c, mult]),
         }];
         if use_bias {
             want.push(Want {
@@ -569,7 +592,7 @@ impl Ctx<'_> {
         let mut w = self.weights(&want)?;
         let bias = self.bias_or_zeros(use_bias, &mut w, c_out);
         let kernel = w.pop().unwrap_or_default();
-        let out = self.spatial_out(&win, 2, c_out)?;
+        let out = self.spatial_out(&win, rank, c_out)?;
         Ok((
             LayerKind::DepthwiseConv2D {
                 kernel_size,
@@ -585,25 +608,31 @@ impl Ctx<'_> {
         ))
     }
 
-    pub(super) fn build_separable(&self, input: &[usize]) -> Result<(LayerKind, Vec<usize>)> {
-        let s3 = self.shape3(input, 2)?;
+    /// SeparableConv1D (`rank` 1: a sequence is one row, the kernels `[k, c, mult]` and
+    /// `[1, c·mult, filters]`) or SeparableConv2D.
+    pub(super) fn build_separable(
+        &self,
+        input: &[usize],
+        rank: usize,
+    ) -> Result<(LayerKind, Vec<usize>)> {
+        let s3 = self.shape3(input, rank)?;
         let mult = self.positive("depth_multiplier")?;
         let filters = self.positive("filters")?;
-        let kernel_size = self.tuple("kernel_size", 2, None)?;
-        let strides = self.tuple("strides", 2, Some((1, 1)))?;
-        let dilation = self.tuple("dilation_rate", 2, Some((1, 1)))?;
-        let padding = self.padding()?;
+        let kernel_size = self.tuple("kernel_size", rank, None)?;
+        let strides = self.tuple("strides", rank, Some((1, 1)))?;
+        let dilation = self.tuple("dilation_rate", rank, Some((1, 1)))?;
+        let padding = self.padding(rank == 1)?;
         let activation = self.activation("activation")?;
         let use_bias = self.boolean("use_bias", true)?;
         let win = self.window(s3, kernel_size, strides, dilation, padding)?;
         let mut want = vec![
             Want {
                 names: &["depthwise_kernel"],
-                shape: vec![kernel_size.0, kernel_size.1, s3.c, mult],
+                shape: self.kernel_shape(rank, kernel_size, vec![s3.c, mult]),
             },
             Want {
                 names: &["pointwise_kernel"],
-                shape: vec![1, 1, s3.c * mult, filters],
+                shape: self.kernel_shape(rank, (1, 1), vec![s3.c * mult, filters]),
             },
         ];
         if use_bias {
@@ -616,7 +645,7 @@ impl Ctx<'_> {
         let bias = self.bias_or_zeros(use_bias, &mut w, filters);
         let pointwise = w.pop().unwrap_or_default();
         let depthwise = w.pop().unwrap_or_default();
-        let out = self.spatial_out(&win, 2, filters)?;
+        let out = self.spatial_out(&win, rank, filters)?;
         Ok((
             LayerKind::SeparableConv2D {
                 kernel_size,
@@ -839,7 +868,7 @@ impl Ctx<'_> {
             Some(if rank == 1 { (1, 2) } else { (2, 2) }),
         )?;
         let strides = self.tuple("strides", rank, Some(pool))?;
-        let padding = self.padding()?;
+        let padding = self.padding(false)?;
         let win = self.window(s3, pool, strides, (1, 1), padding)?;
         let out = self.spatial_out(&win, rank, s3.c)?;
         Ok((
