@@ -8,6 +8,12 @@
 //! | Leaky(k, m) | m + B + 2: `k·q + 2^(m−1) = q2·2^m + r2`, `r2` in m bits, `q2` in B bits (offset), `y = q2 + s·(q − q2)` | `leaky/r/bit{i}`, `leaky/q2/bit{i}`, `leaky/requant`, `leaky/select` |
 //! | Poly(c) | fa + B + 2: `q·q + c·q + 2^(fa−1) = q2·2^fa + r2`, `r2` in fa bits, `q2` in B bits, `y = q2` | `poly/r/bit{i}`, `poly/q2/bit{i}`, `poly/square`, `poly/y_eq` |
 //!
+//! | Pwl(S segments) | S + 3B + sh + 5: selector bits `e_i` with `Σ e_i = 1`; `q − from` and `last − q` of the selected segment in B bits each; `(Σ e_i·slope_i)·q + Σ e_i·offset_i + 2^(sh−1) = q2·2^sh + r2`, `r2` in sh bits, `q2` in B bits, `y = q2` | `pwl/seg/bit{i}`, `pwl/one_hot`, `pwl/lo/…`, `pwl/hi/…`, `pwl/r/bit{i}`, `pwl/q2/bit{i}`, `pwl/line`, `pwl/y_eq` |
+//!
+//! A Pwl's selector picks the segment's bounds, slope and offset as linear combinations, and the
+//! two range checks hold only for the segment that contains `q` (a difference below zero wraps to
+//! a field element far above `2^B`), so the prover cannot pick another line.
+//!
 //! `q2` is always a bit decomposition: with `r2` alone range-checked, another `r2` would make `q2`
 //! a wild field element. If `q` carries no sign bit yet (max pooling, identity), it is
 //! range-checked first (`sign/bit{i}`, `sign/recompose`, B + 1 constraints).
@@ -19,7 +25,7 @@ use crate::native;
 use crate::range::{
     alloc_bits, bits_lc, offset_value, one, range_check, signed_num, unsat, Signed,
 };
-use crate::spec::{Act, FixedPoint};
+use crate::spec::{Act, FixedPoint, Pwl};
 use nova_snark::frontend::{
     num::AllocatedNum, AllocatedBit, ConstraintSystem, LinearCombination, SynthesisError,
 };
@@ -72,6 +78,9 @@ pub fn activate<F: Field, CS: ConstraintSystem<F>>(
             |lc| lc + y.get_variable(),
         );
         return Ok(y);
+    }
+    if let Act::Pwl(p) = act {
+        return pwl(&mut cs.namespace(|| "pwl"), p, q, fp, out, yv);
     }
     if let Act::Poly { c } = *act {
         let mut ns = cs.namespace(|| "poly");
@@ -161,8 +170,72 @@ pub fn activate<F: Field, CS: ConstraintSystem<F>>(
             );
             Ok(y)
         }
-        Act::Linear | Act::Poly { .. } => unreachable!("handled above"),
+        Act::Linear | Act::Poly { .. } | Act::Pwl(_) => unreachable!("handled above"),
     }
+}
+
+/// The piecewise-linear map `p` on `q` (module docs).
+fn pwl<F: Field, CS: ConstraintSystem<F>>(
+    cs: &mut CS,
+    p: &Pwl,
+    q: &Signed<F>,
+    fp: &FixedPoint,
+    out: Option<native::ActOut>,
+    yv: Option<i64>,
+) -> Result<AllocatedNum<F>, SynthesisError> {
+    let bb = fp.bits;
+    let seg = q.value.map(|v| p.segment(v));
+    let e = alloc_bits(
+        &mut cs.namespace(|| "seg"),
+        seg.map(|i| 1u128 << i),
+        p.segments.len() as u32,
+    )?;
+    let pick = |f: &dyn Fn(usize) -> i64| {
+        e.iter()
+            .enumerate()
+            .fold(LinearCombination::<F>::zero(), |lc, (i, b)| {
+                lc + (from_i64::<F>(f(i)), b.get_variable())
+            })
+    };
+    cs.enforce(
+        || "one_hot",
+        |lc| lc + one(),
+        |_| pick(&|_| 1),
+        |lc| lc + one(),
+    );
+    let from = pick(&|i| p.segments[i].from);
+    let last = pick(&|i| p.last(i, fp));
+    let below = |v: i64, s: usize| (v as i128 - p.segments[s].from as i128) as u128;
+    let lo = q.value.zip(seg).map(|(v, s)| below(v, s));
+    range_check(&mut cs.namespace(|| "lo"), &(q.lc.clone() - &from), lo, bb)?;
+    let hi = q
+        .value
+        .zip(seg)
+        .map(|(v, s)| (p.last(s, fp) as i128 - v as i128) as u128);
+    range_check(&mut cs.namespace(|| "hi"), &(last - &q.lc), hi, bb)?;
+    let sh = p.shift;
+    let r2 = alloc_bits(&mut cs.namespace(|| "r"), out.map(|o| o.r2 as u128), sh)?;
+    let u2v = out.map(|o| offset_value(fp, o.q2)).transpose()?;
+    let u2 = alloc_bits(&mut cs.namespace(|| "q2"), u2v, bb)?;
+    let q2 = q2_lc::<F>(&u2, bb);
+    // slope·q = 2^sh·q2 + r2 − offset − 2^(sh−1)
+    let rhs = (bits_lc::<F>(&r2) + (pow2::<F>(sh), &q2))
+        - &pick(&|i| p.segments[i].offset)
+        - (pow2::<F>(sh - 1), one());
+    cs.enforce(
+        || "line",
+        |_| pick(&|i| p.segments[i].slope),
+        |lc| lc + &q.lc,
+        |_| rhs,
+    );
+    let y = alloc_y(cs, yv)?;
+    cs.enforce(
+        || "y_eq",
+        |lc| lc + one(),
+        |_| q2,
+        |lc| lc + y.get_variable(),
+    );
+    Ok(y)
 }
 
 /// `q2 = Σ b_i·2^i − 2^(B−1)` from the offset bits.

@@ -151,6 +151,21 @@ pub fn table(fp: &FixedPoint) -> Result<Vec<Row>, SynthesisError> {
             },
             fw + b + fp.fa as f64 + b + 2.0,
         ),
+        (
+            "piecewise-linear, 32 segments, shift 16",
+            Act::Pwl(crate::spec::Pwl {
+                label: "cost".into(),
+                shift: 16,
+                segments: (0..32)
+                    .map(|i| crate::spec::Segment {
+                        from: fp.min() + (i << (fp.bits - 5)),
+                        slope: 1 << 15,
+                        offset: 0,
+                    })
+                    .collect(),
+            }),
+            fw + b + 32.0 + 3.0 * b + 16.0 + 5.0,
+        ),
     ];
     for (name, act, estimate) in acts {
         let (_, rest) = linear_split(&dense, &act, fp)?;

@@ -371,7 +371,7 @@ pub struct ActOut {
 /// Applies `act` to `q` (element `index`, for error messages).
 ///
 /// Parameters outside their domain are an error: `Clip` needs `hi ≥ 0` (as Keras' ReLU
-/// `max_value`), `Leaky` needs `1 ≤ m ≤ 62`, `Poly` needs `fa ≥ 1`.
+/// `max_value`), `Leaky` needs `1 ≤ m ≤ 62`, `Poly` needs `fa ≥ 1`, `Pwl` a valid table.
 pub fn activation(act: &Act, q: i64, fp: &FixedPoint, index: usize) -> Result<ActOut, NativeError> {
     match *act {
         Act::Clip { hi } if hi < 0 => {
@@ -387,6 +387,7 @@ pub fn activation(act: &Act, q: i64, fp: &FixedPoint, index: usize) -> Result<Ac
         Act::Poly { .. } if fp.fa == 0 => {
             return Err(NativeError::InvalidParam("poly needs fa ≥ 1".into()));
         }
+        Act::Pwl(ref p) => p.validate(fp).map_err(NativeError::InvalidParam)?,
         _ => {}
     }
     let plain = |y| ActOut { y, q2: 0, r2: 0 };
@@ -406,6 +407,11 @@ pub fn activation(act: &Act, q: i64, fp: &FixedPoint, index: usize) -> Result<Ac
         Act::Poly { c } => {
             let t = q as i128 * q as i128 + c as i128 * q as i128;
             let (q2, r2) = requantize(t, fp.fa);
+            let q2 = range_check(fp, index, q2)?;
+            ActOut { y: q2, q2, r2 }
+        }
+        Act::Pwl(ref p) => {
+            let (q2, r2) = requantize(p.line(q), p.shift);
             let q2 = range_check(fp, index, q2)?;
             ActOut { y: q2, q2, r2 }
         }

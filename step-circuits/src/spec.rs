@@ -702,7 +702,7 @@ impl Op {
 }
 
 /// Activation applied to an op's integer result `q` (already in the `bits` range).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Act {
     /// `q` unchanged.
     Linear,
@@ -726,25 +726,120 @@ pub enum Act {
         /// Coefficient of `x`, at scale `2^fa`.
         c: i64,
     },
+    /// A piecewise-linear map on range-checked segments (the approximation of a smooth
+    /// activation: sigmoid, tanh, GELU, …), [`Pwl`].
+    Pwl(Pwl),
+}
+
+/// Most segments a [`Pwl`] may have (each costs one selector bit per output).
+pub const PWL_MAX_SEGMENTS: usize = 64;
+
+/// A piecewise-linear integer map: segment `i` covers `[from_i, from_{i+1} − 1]` (the last one up
+/// to the top of the activation range) and maps `q` to
+/// `floor((offset_i + slope_i·q + 2^(shift−1)) / 2^shift)`, range-checked.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Pwl {
+    /// The function it approximates (`sigmoid`, `tanh`, …), for reports only.
+    pub label: String,
+    /// Fractional bits of slopes and offsets.
+    pub shift: u32,
+    /// The segments in increasing order; the first starts at the bottom of the range.
+    pub segments: Vec<Segment>,
+}
+
+/// One segment of a [`Pwl`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Segment {
+    /// Smallest input of the segment.
+    pub from: i64,
+    /// Slope at scale `2^shift`.
+    pub slope: i64,
+    /// Offset at scale `2^shift` (activation units).
+    pub offset: i64,
+}
+
+impl Pwl {
+    /// Checks what the gadget assumes: 1 to [`PWL_MAX_SEGMENTS`] segments, the first starting at
+    /// the bottom of the range and the others strictly increasing inside it, a shift in
+    /// `1..=40`, slopes below `2^40` and offsets below `2^62` in magnitude (so that no sum wraps).
+    pub fn validate(&self, fp: &FixedPoint) -> Result<(), String> {
+        let n = self.segments.len();
+        if !(1..=PWL_MAX_SEGMENTS).contains(&n) {
+            return Err(format!(
+                "{}: {n} segments, expected 1..={PWL_MAX_SEGMENTS}",
+                self.label
+            ));
+        }
+        if !(1..=40).contains(&self.shift) {
+            return Err(format!(
+                "{}: shift {} outside 1..=40",
+                self.label, self.shift
+            ));
+        }
+        if self.segments[0].from != fp.min() {
+            return Err(format!(
+                "{}: the first segment starts at {}, not at the bottom of the range {}",
+                self.label,
+                self.segments[0].from,
+                fp.min()
+            ));
+        }
+        for w in self.segments.windows(2) {
+            if w[1].from <= w[0].from || w[1].from > fp.max() {
+                return Err(format!(
+                    "{}: segment start {} does not follow {} inside the range",
+                    self.label, w[1].from, w[0].from
+                ));
+            }
+        }
+        for s in &self.segments {
+            if s.slope.unsigned_abs() >= 1 << 40 || s.offset.unsigned_abs() >= 1 << 62 {
+                return Err(format!(
+                    "{}: segment at {} has slope {} or offset {} too large",
+                    self.label, s.from, s.slope, s.offset
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The index of the segment holding `q` (the last whose start is `≤ q`; `0` below the range).
+    pub fn segment(&self, q: i64) -> usize {
+        self.segments
+            .partition_point(|s| s.from <= q)
+            .saturating_sub(1)
+    }
+
+    /// The last input of segment `i`.
+    pub fn last(&self, i: usize, fp: &FixedPoint) -> i64 {
+        self.segments.get(i + 1).map_or(fp.max(), |s| s.from - 1)
+    }
+
+    /// `offset + slope·q` of the segment holding `q`, before the shift.
+    pub fn line(&self, q: i64) -> i128 {
+        let s = &self.segments[self.segment(q)];
+        s.offset as i128 + s.slope as i128 * q as i128
+    }
 }
 
 impl Act {
     /// Checks the activation's parameters (what its gadget's decompositions assume): `Clip`
     /// needs `hi ≥ 0`, `Leaky` a shift `1 ≤ m ≤ 62`, `Poly` a coefficient below `2^40` and
-    /// `fa > 0`.
+    /// `fa > 0`, `Pwl` what [`Pwl::validate`] says.
     pub fn validate(&self, fp: &FixedPoint) -> Result<(), String> {
-        match *self {
-            Act::Clip { hi } if hi < 0 => Err(format!("clip: negative upper bound {hi}")),
-            Act::Leaky { m, .. } if !(1..=62).contains(&m) => {
+        match self {
+            &Act::Clip { hi } if hi < 0 => Err(format!("clip: negative upper bound {hi}")),
+            &Act::Leaky { m, .. } if !(1..=62).contains(&m) => {
                 Err(format!("leaky relu: shift {m} outside 1..=62"))
             }
             Act::Leaky { k, .. } if k.unsigned_abs() >= 1 << 62 => {
                 Err(format!("leaky relu: slope numerator {k} too large"))
             }
-            Act::Poly { c } if c.unsigned_abs() >= 1 << 40 => {
+            &Act::Poly { c } if c.unsigned_abs() >= 1 << 40 => {
                 Err(format!("poly: coefficient {c} too large"))
             }
             Act::Poly { .. } if fp.fa == 0 => Err("poly: fa must be positive".into()),
+            Act::Pwl(p) => p.validate(fp),
             _ => Ok(()),
         }
     }
@@ -757,6 +852,7 @@ impl Act {
             Act::Clip { .. } => "clip",
             Act::Leaky { .. } => "leaky_relu",
             Act::Poly { .. } => "poly",
+            Act::Pwl(_) => "pwl",
         }
     }
 }

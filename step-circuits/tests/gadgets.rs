@@ -47,6 +47,33 @@ fn acts(fp: &FixedPoint) -> Vec<Act> {
         Act::Poly {
             c: 3 << (fp.fa - 1),
         },
+        // four segments, slopes 0 to 3/4, outputs within |q| + 2^fa
+        Act::Pwl(Pwl {
+            label: "gadgets".into(),
+            shift: 12,
+            segments: vec![
+                Segment {
+                    from: fp.min(),
+                    slope: 0,
+                    offset: -(1 << (fp.fa + 12)),
+                },
+                Segment {
+                    from: -(2 << fp.fa),
+                    slope: 1 << 11,
+                    offset: 0,
+                },
+                Segment {
+                    from: 0,
+                    slope: 3 << 10,
+                    offset: 5,
+                },
+                Segment {
+                    from: 3 << fp.fa,
+                    slope: 1 << 10,
+                    offset: 1 << (fp.fa + 12),
+                },
+            ],
+        }),
     ]
 }
 

@@ -454,6 +454,83 @@ fn poly_q2_cannot_be_forged() {
     second_requant(&case, "act/out1/poly", FP.fa);
 }
 
+/// Three segments on the 12-bit range: `0` below −16, `q/2 + 8` on [−16, 15], `16` from 16 up.
+fn pwl() -> Act {
+    let seg = |from, slope, offset| Segment {
+        from,
+        slope,
+        offset,
+    };
+    Act::Pwl(Pwl {
+        label: "test".into(),
+        shift: 16,
+        segments: vec![
+            seg(FP.min(), 0, 0),
+            seg(-16, 1 << 15, 8 << 16),
+            seg(16, 0, 16 << 16),
+        ],
+    })
+}
+
+#[test]
+fn pwl_q2_cannot_be_forged() {
+    let case = dense(pwl());
+    let cs = honest::<Fb>(&case);
+    // q = [16, −20, 61] → segments 2, 0, 2 → y = [16, 0, 16]
+    for (o, y) in [(0, 16), (1, 0), (2, 16)] {
+        assert_eq!(
+            cs.value(&format!("act/out{o}/pwl/y/num")),
+            Some(from_i64(y))
+        );
+    }
+    second_requant(&case, "act/out1/pwl", 16);
+}
+
+#[test]
+fn pwl_segment_cannot_be_switched() {
+    // q = −20 lies in segment 0 (y = 0); segment 1's line gives −20/2 + 8 = −2, with every
+    // other variable consistent, but q − (−16) = −4 has no 12-bit decomposition
+    let case = dense(pwl());
+    honest::<Fb>(&case);
+    let ns = "act/out1/pwl";
+    let mut forged = bits::<Fb>(&format!("{ns}/seg"), 0b010, 3);
+    forged.extend(bits_with::<Fb>(&format!("{ns}/lo"), 0, B, 0, from_i64(-4)));
+    forged.extend(bits::<Fb>(&format!("{ns}/hi"), 15 + 20, B));
+    // −20·2^15 + 8·2^16 + 2^15 = −1.5·2^16: q2 = −2, r2 = 2^15
+    forged.extend(bits::<Fb>(&format!("{ns}/r"), 1 << 15, 16));
+    forged.extend(bits::<Fb>(
+        &format!("{ns}/q2"),
+        (-2 + (1 << (B - 1))) as u128,
+        B,
+    ));
+    forged.push((format!("{ns}/y/num"), from_i64(-2)));
+    assert_fails(&case, forged, &[&format!("{ns}/lo/bit0")]);
+}
+
+#[test]
+fn pwl_selector_must_be_one_hot() {
+    // selecting segments 0 and 1 at once adds their bounds and lines: −20 lies in the summed
+    // bounds [−2064, −2] and the summed line is segment 1's, so only the one-hot sum fails
+    let case = dense(pwl());
+    honest::<Fb>(&case);
+    let ns = "act/out1/pwl";
+    let mut forged = bits::<Fb>(&format!("{ns}/seg"), 0b011, 3);
+    forged.extend(bits::<Fb>(
+        &format!("{ns}/lo"),
+        (-20 + 2048 + 16) as u128,
+        B,
+    ));
+    forged.extend(bits::<Fb>(&format!("{ns}/hi"), (-2 + 20) as u128, B));
+    forged.extend(bits::<Fb>(&format!("{ns}/r"), 1 << 15, 16));
+    forged.extend(bits::<Fb>(
+        &format!("{ns}/q2"),
+        (-2 + (1 << (B - 1))) as u128,
+        B,
+    ));
+    forged.push((format!("{ns}/y/num"), from_i64(-2)));
+    assert_fails(&case, forged, &[&format!("{ns}/one_hot")]);
+}
+
 #[test]
 fn clip_flag_cannot_be_flipped() {
     // q = 61 > hi = 48: the flag c = [q ≤ hi] is 0; claiming 1 would output 61
