@@ -142,6 +142,43 @@ fn causal_depthwise_and_separable_1d_convolutions_prove_and_verify() {
     proves_keras_class("seq_convs", 11);
 }
 
+/// Smooth activations (the `smooth` and `smooth2` fixtures: sigmoid, tanh, GELU, SiLU, softplus,
+/// ELU, SELU, softsign, hard sigmoid, hard SiLU, exponential) are proven as piecewise-linear
+/// approximations, fused into Dense layers or as steps of their own; the proof gives Keras' class.
+#[test]
+fn smooth_activations_prove_and_verify() {
+    use kerafold_step_circuits::spec::Act;
+    for (name, want) in [
+        (
+            "smooth",
+            &["sigmoid", "tanh", "gelu", "silu", "softplus", "elu"][..],
+        ),
+        (
+            "smooth2",
+            &[
+                "selu",
+                "softsign",
+                "hard_sigmoid",
+                "hard_silu",
+                "elu",
+                "exponential",
+            ],
+        ),
+    ] {
+        let (q, _) = quantized_fixture(name);
+        let labels: Vec<&str> = q
+            .steps
+            .iter()
+            .filter_map(|s| match &s.act {
+                Act::Pwl(p) => Some(p.label.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(labels, want, "{name}");
+        proves_keras_class(name, 3);
+    }
+}
+
 /// Proves `name`'s sample on Pasta: Keras' class, the reference logits, and it verifies.
 fn proves_keras_class(name: &str, sample: usize) {
     let params = scratch_dir(&format!("pasta-{name}"));

@@ -485,7 +485,7 @@ mod tests {
                     // conv-ReLU saving its input, conv, Add + ReLU: as lowering makes a block
                     let kinds: Vec<_> = m.steps[..3]
                         .iter()
-                        .map(|s| (s.op.kind(), s.act, s.save_input))
+                        .map(|s| (s.op.kind(), s.act.clone(), s.save_input))
                         .collect();
                     assert_eq!(
                         kinds,

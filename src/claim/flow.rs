@@ -224,9 +224,10 @@ pub struct SetupReport {
 
 impl Setup {
     /// The host's side, without a ceremony: the claim circuit for the architecture `arch` (a
-    /// model's, a step per layer or in the tiles hunters commit in) and `data`'s header, Groth16 keys drawn now by whoever runs this (`claim.pk`), and the files
-    /// to publish, written into `dir`. Hunters accept such a key only by choice
-    /// ([`KeyTrust::host_key`]): use [`Setup::from_ceremony`] for a public bounty.
+    /// model's, a step per layer or in the tiles hunters commit in) and `data`'s header, Groth16
+    /// keys drawn now by whoever runs this (`claim.pk`), and the files to publish, written into
+    /// `dir`. Hunters accept such a key only by choice ([`KeyTrust::host_key`]): use
+    /// [`Setup::from_ceremony`] for a public bounty.
     pub fn create(
         arch: &Architecture,
         data: &Dataset,

@@ -22,6 +22,9 @@ pub struct InspectReport {
     /// Calibrated on a neutral input, not on real data.
     #[serde(skip)]
     pub neutral_calibration: bool,
+    /// The smooth activations proven as piecewise-linear approximations, with their worst error.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub approximations: Vec<crate::model::pwl::Approximation>,
 }
 
 /// The steps, costs and quantization of a model (a Keras file or a model opening); without
@@ -30,10 +33,15 @@ pub fn inspect(path: &Path, quant: &QuantOptions, stepping: Stepping) -> Result<
     let file = ModelFile::open(path)?;
     let neutral = file.neutral_input();
     let p = file.prepare(quant, &neutral)?;
+    let approximations = match &p.graph {
+        Some(g) => crate::model::pwl::approximations(&crate::model::lower(g)?, &p.model),
+        None => vec![],
+    };
     Ok(InspectReport {
         report: crate::inspect::report(&p.model, stepping)?,
         calibration: p.calibration,
         neutral_calibration: p.calibrated_on_fallback,
+        approximations,
     })
 }
 
@@ -67,6 +75,20 @@ impl fmt::Display for InspectReport {
             )?;
         }
         writeln!(f, "\nquantization: {}", describe_fp(&r.quantization))?;
+        for a in &self.approximations {
+            writeln!(
+                f,
+                "approximation: {} in '{}': {} linear segments, worst error {:.2e} ({:.2} units \
+                 of the activation scale) at x = {:.3}{}",
+                a.function,
+                a.step,
+                a.segments,
+                a.worst_error,
+                a.worst_ulps,
+                a.worst_at,
+                if a.exhaustive { "" } else { " (sampled)" }
+            )?;
+        }
         if let Some(c) = &self.calibration {
             writeln!(
                 f,

@@ -58,11 +58,12 @@ impl Slot {
     }
 
     /// Whether an idle slot must be fed zeros rather than the bus: a residual Add of arbitrary
-    /// in-range values can overflow, and so can a weightless polynomial activation. Weighted slots
-    /// get zero weights when idle and never overflow.
+    /// in-range values can overflow, and so can a weightless polynomial or piecewise-linear
+    /// activation (SELU's slope is above 1). Weighted slots get zero weights when idle and never
+    /// overflow.
     pub fn gated(&self) -> bool {
         matches!(self.op, Op::Add { .. })
-            || (!self.op.is_linear() && matches!(self.act, Act::Poly { .. }))
+            || (!self.op.is_linear() && matches!(self.act, Act::Poly { .. } | Act::Pwl(_)))
     }
 }
 
@@ -184,10 +185,10 @@ enum Key {
 
 fn key(views: &[ViewOp], op: &Op, act: &Act) -> Key {
     match op {
-        Op::Dense(_) if views.is_empty() => Key::Dense(*act),
-        Op::Add { .. } if views.is_empty() => Key::Add(*act),
-        Op::Identity { .. } if views.is_empty() => Key::Identity(*act),
-        _ => Key::Exact(views.to_vec(), *op, *act),
+        Op::Dense(_) if views.is_empty() => Key::Dense(act.clone()),
+        Op::Add { .. } if views.is_empty() => Key::Add(act.clone()),
+        Op::Identity { .. } if views.is_empty() => Key::Identity(act.clone()),
+        _ => Key::Exact(views.to_vec(), *op, act.clone()),
     }
 }
 
@@ -267,7 +268,7 @@ impl Architecture {
             if let Some(rows) = *rows {
                 let plan = BandPlan::with_tail(&s.op, rows, model.fp.bits, tail)
                     .map_err(|e| Error::Usage(format!("layer '{}': {e}", s.name)))?;
-                let k = Key::Band(s.op, rows, s.act);
+                let k = Key::Band(s.op, rows, s.act.clone());
                 let idx = match keys.iter().position(|x| *x == k) {
                     Some(i) => i,
                     None => {
@@ -275,7 +276,7 @@ impl Architecture {
                         slots.push(Slot {
                             views: vec![],
                             op: plan.op,
-                            act: s.act,
+                            act: s.act.clone(),
                             padded: true,
                             tile: false,
                             band: Some(BandSlot { layer: s.op, rows }),
@@ -301,7 +302,7 @@ impl Architecture {
             }
             if let (Some(t), Op::Dense(d)) = (tiling, s.op) {
                 if tiled(s) {
-                    let k = Key::Tile(s.act);
+                    let k = Key::Tile(s.act.clone());
                     let block = kerafold_step_circuits::commit::block_len(model.fp.bits);
                     if t.rows == 0 || !t.rows.is_multiple_of(block) || t.outputs == 0 {
                         return Err(Error::Usage(format!(
@@ -333,7 +334,7 @@ impl Architecture {
                             slots.push(Slot {
                                 views: vec![],
                                 op: tile_op,
-                                act: s.act,
+                                act: s.act.clone(),
                                 padded: true,
                                 tile: true,
                                 band: None,
@@ -383,7 +384,7 @@ impl Architecture {
                     slots.push(Slot {
                         views: s.views.clone(),
                         op: s.op,
-                        act: s.act,
+                        act: s.act.clone(),
                         padded: false,
                         tile: false,
                         band: None,

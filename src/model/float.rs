@@ -142,6 +142,7 @@ fn activate(act: &Activation, x: &[f64], last_dim: usize) -> Vec<f64> {
             .map(|&v| if v >= 0.0 { v } else { f64::from(a) * v })
             .collect(),
         Activation::Poly(c) => x.iter().map(|&v| v * v + f64::from(c) * v).collect(),
+        Activation::Smooth(f) => x.iter().map(|&v| f.eval(v)).collect(),
         Activation::Softmax => {
             let mut out = Vec::with_capacity(x.len());
             for row in x.chunks(last_dim.max(1)) {

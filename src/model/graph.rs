@@ -24,6 +24,85 @@ pub enum Activation {
     /// The polynomial activation `x² + c·x` (keras2circom's zk-friendly activation), from the
     /// registered custom layer `PolyAct`.
     Poly(f32),
+    /// A smooth function, proven as a piecewise-linear approximation (`model::pwl`).
+    Smooth(Smooth),
+}
+
+impl Activation {
+    /// Whether the activation maps 0 to 0, so that it commutes with zero padding.
+    pub fn fixes_zero(&self) -> bool {
+        match self {
+            Activation::Smooth(f) => f.eval(0.0) == 0.0,
+            _ => true,
+        }
+    }
+}
+
+/// The smooth activations, with Keras 3's definitions.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Smooth {
+    /// `1 / (1 + e^−x)`.
+    Sigmoid,
+    /// `tanh x`.
+    Tanh,
+    /// `relu6(x + 3) / 6`.
+    HardSigmoid,
+    /// `x · hard_sigmoid(x)` (hard swish).
+    HardSilu,
+    /// `x · sigmoid(x)` (swish).
+    Silu,
+    /// `ln(1 + e^x)`.
+    Softplus,
+    /// `x / (1 + |x|)`.
+    Softsign,
+    /// `x` for `x > 0`, `alpha·(e^x − 1)` otherwise.
+    Elu(f32),
+    /// `scale · elu(x, alpha)` with Keras' fixed `alpha` and `scale`.
+    Selu,
+    /// `x · Φ(x)` with the exact normal CDF `Φ` (Keras' default `approximate=False`).
+    Gelu,
+    /// `e^x` (bounded by the activation range: larger results overflow).
+    Exponential,
+}
+
+impl Smooth {
+    /// Keras' name of the function.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Smooth::Sigmoid => "sigmoid",
+            Smooth::Tanh => "tanh",
+            Smooth::HardSigmoid => "hard_sigmoid",
+            Smooth::HardSilu => "hard_silu",
+            Smooth::Silu => "silu",
+            Smooth::Softplus => "softplus",
+            Smooth::Softsign => "softsign",
+            Smooth::Elu(_) => "elu",
+            Smooth::Selu => "selu",
+            Smooth::Gelu => "gelu",
+            Smooth::Exponential => "exponential",
+        }
+    }
+
+    /// The function at `x`.
+    pub fn eval(&self, x: f64) -> f64 {
+        let sigmoid = |x: f64| 1.0 / (1.0 + (-x).exp());
+        let hard_sigmoid = |x: f64| ((x + 3.0) / 6.0).clamp(0.0, 1.0);
+        let elu = |x: f64, a: f64| if x > 0.0 { x } else { a * x.exp_m1() };
+        match *self {
+            Smooth::Sigmoid => sigmoid(x),
+            Smooth::Tanh => x.tanh(),
+            Smooth::HardSigmoid => hard_sigmoid(x),
+            Smooth::HardSilu => x * hard_sigmoid(x),
+            Smooth::Silu => x * sigmoid(x),
+            // ln(1 + e^x) = max(x, 0) + ln(1 + e^−|x|), without overflow
+            Smooth::Softplus => x.max(0.0) + (-x.abs()).exp().ln_1p(),
+            Smooth::Softsign => x / (1.0 + x.abs()),
+            Smooth::Elu(a) => elu(x, f64::from(a)),
+            Smooth::Selu => 1.050_700_987_355_480_5 * elu(x, 1.673_263_242_354_377_3),
+            Smooth::Gelu => 0.5 * x * (1.0 + libm::erf(x / std::f64::consts::SQRT_2)),
+            Smooth::Exponential => x.exp(),
+        }
+    }
 }
 
 /// One layer with its float weights. Kernels keep Keras' layout (noted per variant).

@@ -261,8 +261,10 @@ impl<'g> Lowering<'g> {
                 ..input
             });
         }
-        // Activations map 0 to 0 and act element-wise, so they commute with the views.
+        // Element-wise activations commute with the views, and with zero padding if they map 0
+        // to 0 (sigmoid does not).
         if self.fusable(node, &input)
+            && (act.fixes_zero() || input.views.is_empty())
             && self
                 .steps
                 .last()

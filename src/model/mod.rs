@@ -7,6 +7,7 @@ mod hdf5;
 pub mod input;
 pub mod keras;
 pub mod lower;
+pub mod pwl;
 pub mod quant;
 
 pub use float::{forward, forward_trace, FloatOutput, FloatTrace};

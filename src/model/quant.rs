@@ -157,6 +157,7 @@ fn quantize_act(act: &Activation, fp: &FixedPoint, layer: &str) -> Result<Act> {
                 layer,
             )?,
         },
+        Activation::Smooth(f) => super::pwl::fit(*f, fp),
         Activation::Softmax => unreachable!("lowering removes softmax"),
     })
 }
@@ -506,6 +507,7 @@ fn float_act(act: &Activation, v: f64) -> f64 {
             }
         }
         Activation::Poly(c) => v * v + *c as f64 * v,
+        Activation::Smooth(f) => f.eval(v),
     }
 }
 

@@ -27,6 +27,8 @@ pub const MODELS: &[&str] = &[
     "crop1d",
     "views",
     "seq_convs",
+    "smooth",
+    "smooth2",
 ];
 
 /// The two file formats every fixture model is saved in.

@@ -524,8 +524,8 @@ fn every_unsupported_layer_is_named_at_once() {
                 "4 layers",
                 "layer class SimpleRNN",
                 "layer class LSTM",
-                "activation 'sigmoid'",
-                "activation 'tanh'",
+                "activation 'mish'",
+                "activation 'log_sigmoid'",
             ],
         );
         assert!(
@@ -545,15 +545,15 @@ fn unsupported_layers_are_named() {
     let cases: Vec<(&str, &str, Edit, Vec<&str>)> = vec![
         (
             "mlp",
-            "sigmoid",
-            Box::new(|c| layer_config(c, "fc1")["config"]["activation"] = "sigmoid".into()),
-            vec!["fc1", "Dense", "sigmoid", "relu"],
+            "mish",
+            Box::new(|c| layer_config(c, "fc1")["config"]["activation"] = "mish".into()),
+            vec!["fc1", "Dense", "mish", "relu"],
         ),
         (
             "mlp",
-            "tanh_layer",
-            Box::new(|c| layer_config(c, "act2")["config"]["activation"] = "tanh".into()),
-            vec!["act2", "Activation", "tanh"],
+            "log_sigmoid_layer",
+            Box::new(|c| layer_config(c, "act2")["config"]["activation"] = "log_sigmoid".into()),
+            vec!["act2", "Activation", "log_sigmoid"],
         ),
         (
             "mlp",

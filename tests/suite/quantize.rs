@@ -19,6 +19,7 @@ struct Row {
     max_abs: f64,
     rel_logit: f64,
     steps: usize,
+    approximations: Vec<model::pwl::Approximation>,
 }
 
 fn softmax(v: &[f64]) -> Vec<f64> {
@@ -54,6 +55,8 @@ fn row(name: &str) -> Row {
         "{name}: .keras and .h5 give different quantized models"
     );
     let q = &models[0];
+    let program = model::lower(&model::load(&common::model_path(name, Format::Keras)).unwrap());
+    let approximations = model::pwl::approximations(&program.unwrap(), q);
     let (mut agree, mut max_abs, mut rel_logit) = (0, 0f64, 0f64);
     for (i, x) in fx.inputs.iter().enumerate() {
         let t = q
@@ -82,6 +85,7 @@ fn row(name: &str) -> Row {
         max_abs,
         rel_logit,
         steps: q.steps.len(),
+        approximations,
     }
 }
 
@@ -105,6 +109,20 @@ fn table(rows: &[Row]) -> String {
             r.max_abs,
             r.rel_logit
         ));
+    }
+    s.push_str(
+        "\nSmooth activations are proven as piecewise-linear approximations (`model::pwl`); their \
+         worst error against the exact function over the whole activation range, at the fixed \
+         point above:\n\n| model | step | function | segments | worst error | in units of 2^-fa \
+         | at x |\n|---|---|---|---:|---:|---:|---:|\n",
+    );
+    for r in rows {
+        for a in &r.approximations {
+            s.push_str(&format!(
+                "| {} | {} | {} | {} | {:.1e} | {:.2} | {:.2} |\n",
+                r.model, a.step, a.function, a.segments, a.worst_error, a.worst_ulps, a.worst_at
+            ));
+        }
     }
     s
 }

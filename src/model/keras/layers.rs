@@ -378,6 +378,13 @@ impl Ctx<'_> {
                 input.to_vec(),
             )),
             "ReLU" => self.build_relu(input),
+            "ELU" => {
+                let alpha = self.number("alpha")?.unwrap_or(1.0);
+                Ok((
+                    LayerKind::Activation(Activation::Smooth(Smooth::Elu(alpha as f32))),
+                    input.to_vec(),
+                ))
+            }
             "LeakyReLU" => {
                 let slope = match self.number("negative_slope")? {
                     Some(s) => s,
@@ -1219,6 +1226,17 @@ pub(super) fn activation_by_name(name: &str) -> Option<Activation> {
         // Keras 3's default slope for the "leaky_relu" activation string.
         "leaky_relu" => Activation::LeakyRelu(0.2),
         "softmax" => Activation::Softmax,
+        "sigmoid" => Activation::Smooth(Smooth::Sigmoid),
+        "tanh" => Activation::Smooth(Smooth::Tanh),
+        "hard_sigmoid" => Activation::Smooth(Smooth::HardSigmoid),
+        "hard_silu" | "hard_swish" => Activation::Smooth(Smooth::HardSilu),
+        "silu" | "swish" => Activation::Smooth(Smooth::Silu),
+        "softplus" => Activation::Smooth(Smooth::Softplus),
+        "softsign" => Activation::Smooth(Smooth::Softsign),
+        "elu" => Activation::Smooth(Smooth::Elu(1.0)),
+        "selu" => Activation::Smooth(Smooth::Selu),
+        "gelu" => Activation::Smooth(Smooth::Gelu),
+        "exponential" => Activation::Smooth(Smooth::Exponential),
         _ => return None,
     })
 }

@@ -20,7 +20,7 @@ use kerafold_step_circuits::spec::{Shape3, Window};
 use serde_json::{Map, Value};
 
 use super::float::activation_of;
-use super::graph::{Activation, Graph, LayerKind, Node, Padding, Src};
+use super::graph::{Activation, Graph, LayerKind, Node, Padding, Smooth, Src};
 use super::hdf5::{looks_like_hdf5, Array, H5File};
 use crate::error::{Error, Result};
 
@@ -36,11 +36,13 @@ const MAX_MEMBER: u64 = 1 << 28;
 const SUPPORTED: &str = "InputLayer, Dense, Conv1D (also causal), Conv2D, DepthwiseConv1D/2D, SeparableConv1D/2D, \
 BatchNormalization, Rescaling, Normalization, MaxPooling1D/2D, AveragePooling1D/2D, GlobalAveragePooling1D/2D, \
 GlobalMaxPooling1D/2D, Flatten, Reshape, Permute, RepeatVector, UpSampling1D/2D, ZeroPadding1D/2D, Cropping1D/2D, CenterCrop, Dropout, Activation, ReLU, \
-LeakyReLU, Softmax, Add and the custom layer kerafold>PolyAct";
+ELU, LeakyReLU, Softmax, Add and the custom layer kerafold>PolyAct";
 
 /// The activation functions kerafold supports, for error messages.
-const SUPPORTED_ACTIVATIONS: &str = "linear, relu, relu6, leaky_relu and softmax (the last \
-operation only), plus the custom layer kerafold>PolyAct for x*x + a*x";
+const SUPPORTED_ACTIVATIONS: &str = "linear, relu, relu6, leaky_relu, softmax (the last \
+operation only), and as piecewise-linear approximations sigmoid, tanh, hard_sigmoid, hard_silu, \
+silu, softplus, softsign, elu, selu, gelu and exponential; plus the custom layer kerafold>PolyAct \
+for x*x + a*x";
 
 /// Loads a Keras model (`.keras` or legacy `.h5`, told apart by content) into a [`Graph`].
 pub fn load(path: &Path) -> Result<Graph> {
