@@ -179,6 +179,49 @@ fn smooth_activations_prove_and_verify() {
     }
 }
 
+/// Conv2DTranspose (the `transpose` fixture: `same` and `valid`, stride 2) runs as a convolution
+/// over its input dilated by the stride and padded — constant wiring — with the kernel turned
+/// half a circle; the proof gives Keras' class.
+#[test]
+fn transposed_convolutions_prove_and_verify() {
+    use kerafold_step_circuits::spec::{Op, ViewOp};
+    let (q, _) = quantized_fixture("transpose");
+    let dilated: Vec<&str> = q
+        .steps
+        .iter()
+        .filter(|s| matches!(s.op, Op::Conv(_)))
+        .filter(|s| {
+            s.views
+                .iter()
+                .any(|v| matches!(v, ViewOp::Dilate { sy: 2, sx: 2, .. }))
+        })
+        .map(|s| s.name.as_str())
+        .collect();
+    assert_eq!(dilated, ["up", "up_valid"]);
+    proves_keras_class("transpose", 6);
+}
+
+/// A binary classifier (the `binary` fixture: one sigmoid unit) proves its class exactly as
+/// `[logit > 0]`: the sigmoid stays outside the proof, unapproximated, and samples of both classes
+/// prove Keras' class.
+#[test]
+fn a_final_sigmoid_unit_proves_the_binary_class_exactly() {
+    use kerafold_step_circuits::spec::{Act, Op};
+    let (q, fx) = quantized_fixture("binary");
+    assert!(q.sigmoid && !q.softmax);
+    let out = q.steps.iter().find(|s| s.name == "out").unwrap();
+    assert_eq!(out.act, Act::Linear, "the sigmoid is not approximated");
+    assert_eq!(q.steps.last().unwrap().op, Op::ArgMax { n: 1 });
+    let zero = (0..fx.inputs.len())
+        .find(|&i| fx.keras_class(i) == 0)
+        .unwrap();
+    let one = (0..fx.inputs.len())
+        .find(|&i| fx.keras_class(i) == 1)
+        .unwrap();
+    proves_keras_class("binary", zero);
+    proves_keras_class("binary", one);
+}
+
 /// Proves `name`'s sample on Pasta: Keras' class, the reference logits, and it verifies.
 fn proves_keras_class(name: &str, sample: usize) {
     let params = scratch_dir(&format!("pasta-{name}"));

@@ -85,14 +85,14 @@ impl AccuracyArch {
             context: "dataset header".into(),
             msg,
         })?;
-        if usize::from(header.classes) != model.output_len() {
+        if usize::from(header.classes) != model.classes() {
             return Err(Error::Shape {
                 context: "dataset".into(),
                 msg: format!(
-                    "the dataset has {} classes, the model {} outputs: labels must be the model's classes (pack the dataset with {} classes)",
+                    "the dataset has {} classes, the model {}: labels must be the model's classes (pack the dataset with {} classes)",
                     header.classes,
-                    model.output_len(),
-                    model.output_len()
+                    model.classes(),
+                    model.classes()
                 ),
             });
         }

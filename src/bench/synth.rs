@@ -375,6 +375,7 @@ impl SynthSpec {
             input_shape: shape,
             output_shape: out_shape,
             softmax: false,
+            sigmoid: false,
             steps,
         })
     }

@@ -258,6 +258,8 @@ pub fn run(path: &Path, input: &Path, quant: &QuantOptions) -> Result<RunReport>
         let logits: Vec<f64> = t.logits.iter().map(|&v| model.dequantize(v)).collect();
         let output = if model.softmax {
             softmax(&logits)
+        } else if model.sigmoid {
+            logits.iter().map(|&z| 1.0 / (1.0 + (-z).exp())).collect()
         } else {
             logits
         };

@@ -686,6 +686,15 @@ impl Architecture {
         self.output_shape.iter().product()
     }
 
+    /// Number of classes the ArgMax step tells apart: one per logit, or two for a single logit
+    /// (a binary classifier, class `[logit > 0]`).
+    pub fn classes(&self) -> usize {
+        match self.output_len() {
+            1 => 2,
+            n => n,
+        }
+    }
+
     /// Number of values step `step` reads: the model input's, or the previous step's outputs.
     pub fn step_input_len(&self, step: usize) -> usize {
         if let Some(t) = self.steps[step].tile {
@@ -938,6 +947,7 @@ mod tests {
             input_shape: vec![4],
             output_shape: vec![3],
             softmax: true,
+            sigmoid: false,
             steps: vec![
                 dense("d0", 4, 6, Act::Relu),
                 dense("d1", 6, 6, Act::Relu),
@@ -984,6 +994,7 @@ mod tests {
             input_shape: vec![4],
             output_shape: vec![3],
             softmax: false,
+            sigmoid: false,
             steps: vec![
                 dense("d0", 4, 3, Act::Relu),
                 QStep {
@@ -999,6 +1010,11 @@ mod tests {
         };
         let arch = Architecture::compile(&model).unwrap();
         assert_eq!(arch.validate(), Ok(()));
+        // three logits tell three classes apart; one logit (a binary classifier's) two
+        assert_eq!(arch.classes(), 3);
+        let mut binary = arch.clone();
+        binary.output_shape = vec![1];
+        assert_eq!(binary.classes(), 2);
         let mut wide = arch.clone();
         wide.slots[0].op = Op::Dense(DenseSpec { n_in: 9, n_out: 3 });
         assert!(wide.validate().unwrap_err().contains("wider than the bus"));

@@ -11,7 +11,7 @@
 
 use kerafold_step_circuits::spec::{Shape3, Window};
 
-use super::graph::{Activation, Graph, LayerKind, Node, Padding, Src};
+use super::graph::{transpose_geometry, Activation, Graph, LayerKind, Node, Padding, Smooth, Src};
 use crate::error::{Error, Result};
 
 /// The result of one inference.
@@ -97,7 +97,7 @@ pub fn forward_trace(graph: &Graph, input: &[f32]) -> Result<FloatTrace> {
             None => pre.clone(),
         };
         if i + 1 == graph.nodes.len() {
-            logits = if activation_of(&node.kind) == Some(&Activation::Softmax) {
+            logits = if ends_in_logits(&node.kind, expected) {
                 pre
             } else {
                 out.clone()
@@ -124,10 +124,21 @@ pub(crate) fn activation_of(kind: &LayerKind) -> Option<&Activation> {
     match kind {
         LayerKind::Dense { activation, .. }
         | LayerKind::Conv { activation, .. }
+        | LayerKind::ConvTranspose { activation, .. }
         | LayerKind::DepthwiseConv2D { activation, .. }
         | LayerKind::SeparableConv2D { activation, .. }
         | LayerKind::Activation(activation) => Some(activation),
         _ => None,
+    }
+}
+
+/// Whether a model whose last layer is `kind` (with `outputs` values) exposes the values before
+/// its activation as logits: a final softmax, or a sigmoid on one unit (a binary classifier).
+pub(crate) fn ends_in_logits(kind: &LayerKind, outputs: usize) -> bool {
+    match activation_of(kind) {
+        Some(Activation::Softmax) => true,
+        Some(Activation::Smooth(Smooth::Sigmoid)) => outputs == 1,
+        _ => false,
     }
 }
 
@@ -277,6 +288,53 @@ fn eval(node: &Node, ins: &[(&[f64], &[usize])]) -> Result<Vec<f64>> {
                                     out[base..base + f].iter_mut().zip(&kernel[k0..k0 + f])
                                 {
                                     *o += xv * f64::from(k);
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            Ok(out)
+        }
+        LayerKind::ConvTranspose {
+            filters,
+            kernel_size: (kh, kw),
+            strides: (sy, sx),
+            padding,
+            kernel,
+            bias,
+            ..
+        } => {
+            let s3 = shape3(node, shape, 2)?;
+            let geometry = |n, k, st| {
+                transpose_geometry(n, k, st, *padding)
+                    .ok_or_else(|| node_err(node, "unsupported transposed-convolution geometry"))
+            };
+            let (oh, top) = geometry(s3.h, *kh, *sy)?;
+            let (ow, left) = geometry(s3.w, *kw, *sx)?;
+            let f = *filters;
+            check_len(node, "kernel", kernel.len(), kh * kw * f * s3.c)?;
+            check_len(node, "bias", bias.len(), f)?;
+            let mut out: Vec<f64> = (0..oh * ow)
+                .flat_map(|_| bias.iter().map(|&b| f64::from(b)))
+                .collect();
+            // scatter: input (y, x) adds kernel tap (ky, kx) times itself at output
+            // (y·sy + ky − top, x·sx + kx − left)
+            for y in 0..s3.h {
+                for xx in 0..s3.w {
+                    for ky in 0..*kh {
+                        for kx in 0..*kw {
+                            let (Some(oy), Some(ox)) = (
+                                (y * sy + ky).checked_sub(top).filter(|&v| v < oh),
+                                (xx * sx + kx).checked_sub(left).filter(|&v| v < ow),
+                            ) else {
+                                continue;
+                            };
+                            for ci in 0..s3.c {
+                                let xv = x[s3.index(y, xx, ci)];
+                                for o in 0..f {
+                                    let k = kernel[((ky * kw + kx) * f + o) * s3.c + ci];
+                                    out[(oy * ow + ox) * f + o] += xv * f64::from(k);
                                 }
                             }
                         }

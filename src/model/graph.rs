@@ -161,6 +161,25 @@ pub enum LayerKind {
         /// Fused activation applied after the bias.
         activation: Activation,
     },
+    /// Conv2DTranspose. `kernel` `[kh][kw][filters][c_in]` (Keras' layout: output channels
+    /// before input channels). Each input value is scattered, times the kernel, into the output
+    /// window at `stride ×` its position ([`transpose_geometry`]).
+    ConvTranspose {
+        /// Output channels.
+        filters: usize,
+        /// Window `(kh, kw)`.
+        kernel_size: (usize, usize),
+        /// Strides `(sy, sx)`.
+        strides: (usize, usize),
+        /// Keras padding mode (`valid` or `same`).
+        padding: Padding,
+        /// Weights `[kh][kw][filters][c_in]`.
+        kernel: Vec<f32>,
+        /// Bias `[filters]`.
+        bias: Vec<f32>,
+        /// Fused activation applied after the bias.
+        activation: Activation,
+    },
     /// `depthwise` `[kh][kw][c][depth_multiplier]`, `pointwise` `[c·depth_multiplier][filters]`,
     /// `bias` `[filters]`. Also SeparableConv1D: a sequence is one row (`kh` 1).
     SeparableConv2D {
@@ -323,5 +342,26 @@ impl Graph {
             Src::Input => &self.input_shape,
             Src::Node(i) => &self.nodes[i].output_shape,
         }
+    }
+}
+
+/// One axis of a transposed convolution over `n` inputs with window `k` and stride `s`: the
+/// output length and the rows cut before it (`pad_before`), as Keras computes them: `valid` gives
+/// `(n − 1)·s + max(k, s)`, `same` gives `n·s` and cuts `⌊max(k − s, 0) / 2⌋`. Input `i` lands at
+/// output `i·s + t − pad_before` for kernel tap `t`. `None` for an unsupported padding or a
+/// length past `usize`.
+pub fn transpose_geometry(
+    n: usize,
+    k: usize,
+    s: usize,
+    padding: Padding,
+) -> Option<(usize, usize)> {
+    match padding {
+        Padding::Valid => Some((
+            (n.checked_sub(1)?).checked_mul(s)?.checked_add(k.max(s))?,
+            0,
+        )),
+        Padding::Same => Some((n.checked_mul(s)?, k.saturating_sub(s) / 2)),
+        _ => None,
     }
 }

@@ -11,7 +11,7 @@
 //! step and by a later `Add` is saved by the step that consumes it (`save_input`); the `Add` then
 //! sums the current tensor with the saved one.
 
-use super::graph::{Activation, Graph, LayerKind, Node, Src};
+use super::graph::{transpose_geometry, Activation, Graph, LayerKind, Node, Smooth, Src};
 use crate::{Error, Result};
 use kerafold_step_circuits::spec::{
     AffineSpec, ConvSpec, DenseSpec, DepthwiseSpec, Op, Padding, PoolSpec, Shape3, ViewOp, Window,
@@ -57,6 +57,10 @@ pub struct Program {
     pub steps: Vec<FloatStep>,
     /// The model ends in a Softmax: the last step's output are logits.
     pub softmax: bool,
+    /// The model ends in a sigmoid on one unit (a binary classifier): the last step's output is
+    /// its logit, class `[logit > 0]` (the ArgMax of one logit), without the approximation.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub sigmoid: bool,
     /// Shape of the logits (the last step's output, or the input if there is no step).
     pub output_shape: Vec<usize>,
 }
@@ -388,6 +392,33 @@ impl<'g> Lowering<'g> {
                 });
                 self.linear(at, node, input, op, kernel, bias, activation)
             }
+            LayerKind::ConvTranspose {
+                filters,
+                kernel_size,
+                strides,
+                padding,
+                kernel,
+                bias,
+                activation,
+            } => {
+                let mut input = self.current_input(node)?;
+                let (views, window) = transpose_as_conv(
+                    node,
+                    shape3(&input.shape),
+                    *kernel_size,
+                    *strides,
+                    *padding,
+                )?;
+                let p = window.input;
+                input.views.extend(views);
+                input.shape = vec![p.h, p.w, p.c];
+                let kernel = flip_transposed_kernel(node, kernel, *kernel_size, *filters, p.c)?;
+                let op = Op::Conv(ConvSpec {
+                    window,
+                    c_out: *filters,
+                });
+                self.linear(at, node, input, op, &kernel, bias, activation)
+            }
             LayerKind::DepthwiseConv2D {
                 kernel_size,
                 strides,
@@ -610,6 +641,78 @@ impl<'g> Lowering<'g> {
     }
 }
 
+/// A transposed convolution as a convolution: zeros inserted between the inputs (`sy − 1`
+/// between rows, `sx − 1` between columns), `k − 1 − pad_before` zeros before them and what the
+/// output length needs after, then a `valid` window of stride 1 over the flipped kernel
+/// ([`flip_transposed_kernel`]). Output `o` then reads input `i` through tap `o + pad_before −
+/// i·s` exactly as the scatter writes it.
+fn transpose_as_conv(
+    node: &Node,
+    input: Shape3,
+    kernel_size: (usize, usize),
+    strides: (usize, usize),
+    padding: Padding,
+) -> Result<(Vec<ViewOp>, Window)> {
+    let bad = || shape_err(node, "unsupported transposed-convolution geometry");
+    // zeros before and after the dilated axis of `n` inputs
+    let axis = |n: usize, k: usize, s: usize| -> Result<(usize, usize)> {
+        let (out, before) = transpose_geometry(n, k, s, padding).ok_or_else(bad)?;
+        let dilated = (n - 1) * s + 1;
+        let lead = (k - 1).checked_sub(before).ok_or_else(bad)?;
+        let trail = (out + k - 1).checked_sub(dilated + lead).ok_or_else(bad)?;
+        Ok((lead, trail))
+    };
+    let (top, bottom) = axis(input.h, kernel_size.0, strides.0)?;
+    let (left, right) = axis(input.w, kernel_size.1, strides.1)?;
+    let dilate = ViewOp::Dilate {
+        input,
+        sy: strides.0,
+        sx: strides.1,
+    };
+    let pad = ViewOp::ZeroPad {
+        input: dilate.output_shape(),
+        top,
+        bottom,
+        left,
+        right,
+    };
+    let window = Window::keras(
+        pad.output_shape(),
+        kernel_size,
+        (1, 1),
+        (1, 1),
+        Padding::Valid,
+    )
+    .map_err(|e| shape_err(node, e))?;
+    Ok((vec![dilate, pad], window))
+}
+
+/// A Conv2DTranspose kernel `[kh][kw][filters][c_in]` as the kernel `[kh][kw][c_in][filters]`
+/// of the convolution [`transpose_as_conv`] builds: turned half a circle in space.
+fn flip_transposed_kernel(
+    node: &Node,
+    kernel: &[f32],
+    (kh, kw): (usize, usize),
+    filters: usize,
+    c_in: usize,
+) -> Result<Vec<f32>> {
+    if kernel.len() != kh * kw * filters * c_in {
+        return Err(shape_err(node, "kernel size does not match its shape"));
+    }
+    let mut out = vec![0f32; kernel.len()];
+    for u in 0..kh {
+        for v in 0..kw {
+            for ci in 0..c_in {
+                for o in 0..filters {
+                    out[((u * kw + v) * c_in + ci) * filters + o] =
+                        kernel[(((kh - 1 - u) * kw + (kw - 1 - v)) * filters + o) * c_in + ci];
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
 fn src_index(src: Src, n: usize) -> usize {
     match src {
         Src::Input => n,
@@ -742,11 +845,23 @@ pub fn lower(graph: &Graph) -> Result<Program> {
             msg: "a saved residual tensor is never added".into(),
         });
     }
+    // a final sigmoid on one unit stays outside the proof, as a softmax does
+    let mut steps = l.steps;
+    let sigmoid = graph.nodes.last().is_some_and(|n| {
+        super::float::activation_of(&n.kind) == Some(&Activation::Smooth(Smooth::Sigmoid))
+            && super::float::ends_in_logits(&n.kind, output_shape.iter().product())
+    }) && steps
+        .last()
+        .is_some_and(|s| s.act == Activation::Smooth(Smooth::Sigmoid));
+    if sigmoid {
+        steps.last_mut().expect("checked").act = Activation::Linear;
+    }
     Ok(Program {
         name: graph.name.clone(),
         input_shape: graph.input_shape.clone(),
-        steps: l.steps,
+        steps,
         softmax: l.softmax,
+        sigmoid,
         output_shape,
     })
 }

@@ -61,6 +61,10 @@ pub struct QuantizedModel {
     pub output_shape: Vec<usize>,
     /// The Keras model ends in a Softmax (applied to the logits outside the proof).
     pub softmax: bool,
+    /// The Keras model ends in a sigmoid on one unit (applied to the logit outside the proof;
+    /// the class is `[logit > 0]`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub sigmoid: bool,
     /// The compute steps, ending with an `ArgMax` step over the logits.
     pub steps: Vec<QStep>,
 }
@@ -73,6 +77,8 @@ struct UncheckedModel {
     input_shape: Vec<usize>,
     output_shape: Vec<usize>,
     softmax: bool,
+    #[serde(default)]
+    sigmoid: bool,
     steps: Vec<QStep>,
 }
 
@@ -85,6 +91,7 @@ impl TryFrom<UncheckedModel> for QuantizedModel {
             input_shape: u.input_shape,
             output_shape: u.output_shape,
             softmax: u.softmax,
+            sigmoid: u.sigmoid,
             steps: u.steps,
         };
         m.validate()
@@ -218,6 +225,7 @@ pub fn quantize(program: &Program, fp: FixedPoint) -> Result<QuantizedModel> {
         input_shape: program.input_shape.clone(),
         output_shape: program.output_shape.clone(),
         softmax: program.softmax,
+        sigmoid: program.sigmoid,
         steps,
     })
 }
@@ -657,8 +665,11 @@ pub fn fidelity(
     Ok((agree as f64 / n, if mag > 0.0 { err / mag } else { err }))
 }
 
-/// First index of the largest value.
+/// First index of the largest value; of one logit, `[x > 0]` (as `native::argmax`).
 pub fn argmax_f(v: &[f64]) -> usize {
+    if let [logit] = v {
+        return (*logit > 0.0) as usize;
+    }
     let mut best = 0;
     for (i, &x) in v.iter().enumerate() {
         if x > v[best] {

@@ -6,6 +6,10 @@
 //! every `j` (`cmp{j}/bit{i}`, `cmp{j}/recompose`): `m > x_j` before the index, `m ≥ x_j` after.
 //! Since `m = x_idx`, this holds exactly when `idx` is the first index of the maximum.
 //! `n·(B + 3) + 2` constraints.
+//!
+//! One logit is a binary classifier's (Keras: a final `sigmoid` on one unit, class
+//! `sigmoid(x) > 0.5`): its class is `[x > 0]`, the ArgMax of `(0, x)` with a zero allocated as
+//! `zero/num` (`zero_eq`), `2·(B + 3) + 3` constraints.
 
 use crate::field::{from_i64, Field};
 use crate::native;
@@ -31,6 +35,17 @@ pub(crate) fn argmax_with_zero<F: Field, CS: ConstraintSystem<F>>(
     fp: &FixedPoint,
     zero: Option<Variable>,
 ) -> Result<AllocatedNum<F>, SynthesisError> {
+    if let [logit] = x {
+        let z = AllocatedNum::alloc(cs.namespace(|| "zero"), || Ok(F::ZERO))?;
+        cs.enforce(
+            || "zero_eq",
+            |lc| lc + one(),
+            |lc| lc + z.get_variable(),
+            |lc| lc,
+        );
+        let pair = [z.clone(), logit.clone()];
+        return argmax_with_zero(cs, &pair, fp, Some(z.get_variable()));
+    }
     let n = x.len();
     let xs = values_i64(x)?;
     let idx_v = xs.as_ref().map(|v| native::argmax(v));

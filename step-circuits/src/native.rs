@@ -345,8 +345,12 @@ pub fn add(x: &[i64], skip: &[i64], fp: &FixedPoint) -> Result<Vec<i64>, NativeE
         .collect()
 }
 
-/// First index of the maximum (0 for an empty slice).
+/// First index of the maximum (0 for an empty slice); of one logit (a binary classifier's),
+/// `[x > 0]`, the first maximum of `(0, x)`.
 pub fn argmax(x: &[i64]) -> usize {
+    if let [logit] = x {
+        return (*logit > 0) as usize;
+    }
     let mut best = 0;
     for (i, &v) in x.iter().enumerate() {
         if v > x[best] {
@@ -546,6 +550,8 @@ mod tests {
         // x = 1.0 (16): x^2 + 0.5x = 1.5 -> 24
         assert_eq!(activation(&Act::Poly { c: 8 }, 16, &FP, 0).unwrap().y, 24);
         assert_eq!(argmax(&[1, 5, 5, 2]), 1);
+        // one logit: a binary classifier's class [x > 0]
+        assert_eq!((argmax(&[3]), argmax(&[0]), argmax(&[-3])), (1, 0, 0));
     }
 
     #[test]

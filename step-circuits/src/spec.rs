@@ -387,6 +387,16 @@ pub enum ViewOp {
         /// The input axis of each output axis.
         axes: [usize; 3],
     },
+    /// Zeros inserted between the rows and columns of `input` (`sy − 1` between rows, `sx − 1`
+    /// between columns): the input of a transposed convolution (Conv2DTranspose) as a convolution.
+    Dilate {
+        /// Input shape.
+        input: Shape3,
+        /// Vertical stride.
+        sy: usize,
+        /// Horizontal stride.
+        sx: usize,
+    },
 }
 
 impl ViewOp {
@@ -435,6 +445,14 @@ impl ViewOp {
                     return Err(format!("axes {axes:?} are not a permutation of 0, 1, 2"));
                 }
             }
+            ViewOp::Dilate { input, sy, sx } => {
+                input.validate()?;
+                if sy == 0 || sx == 0 {
+                    return Err("dilation strides must be positive".into());
+                }
+                bounded_mul(input.h, sy)?;
+                bounded_mul(input.w, sx)?;
+            }
         }
         self.output_shape().validate()
     }
@@ -445,7 +463,8 @@ impl ViewOp {
             ViewOp::UpSample { input, .. }
             | ViewOp::ZeroPad { input, .. }
             | ViewOp::Crop { input, .. }
-            | ViewOp::Permute { input, .. } => input.len(),
+            | ViewOp::Permute { input, .. }
+            | ViewOp::Dilate { input, .. } => input.len(),
         }
     }
     /// Shape of the output.
@@ -476,6 +495,11 @@ impl ViewOp {
                 let d = |k: usize| dims.get(axes[k]).copied().unwrap_or(0);
                 Shape3::new(d(0), d(1), d(2))
             }
+            ViewOp::Dilate { input, sy, sx } => Shape3::new(
+                input.h.saturating_sub(1) * sy + 1,
+                input.w.saturating_sub(1) * sx + 1,
+                input.c,
+            ),
         }
     }
     /// For each output element, the input element it copies (`None`: a zero).
@@ -505,6 +529,9 @@ impl ViewOp {
                                 at[axes[k]] = v;
                             }
                             Some(input.index(at[0], at[1], at[2]))
+                        }
+                        ViewOp::Dilate { input, sy, sx } => {
+                            (y % sy == 0 && x % sx == 0).then(|| input.index(y / sy, x / sx, ch))
                         }
                     });
                 }

@@ -384,6 +384,56 @@ fn views_upsample_and_zero_pad_feed_the_op() {
     }
 }
 
+/// Dilation (a transposed convolution's input) puts input (y, x) at (y·sy, x·sx) and zeros
+/// between: its gather map is the hand-written one, and a conv over it, padded, is the
+/// transposed convolution's scatter (checked against the float reference on the `transpose`
+/// fixture).
+#[test]
+fn views_dilate_feeds_the_op() {
+    let input = Shape3::new(2, 3, 2);
+    let dil = ViewOp::Dilate {
+        input,
+        sy: 2,
+        sx: 3,
+    };
+    let out = dil.output_shape();
+    assert_eq!(out, Shape3::new(3, 7, 2));
+    let mut by_hand = vec![];
+    for y in 0..3 {
+        for x in 0..7 {
+            for ch in 0..2 {
+                by_hand.push((y % 2 == 0 && x % 3 == 0).then(|| input.index(y / 2, x / 3, ch)));
+            }
+        }
+    }
+    assert_eq!(dil.gather(), by_hand);
+    dil.validate().unwrap();
+    let bad = ViewOp::Dilate {
+        input,
+        sy: 0,
+        sx: 1,
+    };
+    assert!(bad.validate().unwrap_err().contains("positive"));
+    let pad = ViewOp::ZeroPad {
+        input: out,
+        top: 2,
+        bottom: 2,
+        left: 2,
+        right: 2,
+    };
+    let viewed = pad.output_shape();
+    let conv = Op::Conv(ConvSpec {
+        window: win(viewed, (3, 3), (1, 1), (1, 1), Padding::Valid),
+        c_out: 2,
+    });
+    for act in acts(&FP) {
+        let c = Case::new(conv, act, ints(12, 8, -100, 100), FP)
+            .weights(ints(3 * 3 * 2 * 2, 3, -16, 16), vec![5, -5])
+            .views(vec![dil, pad]);
+        check::<Fb>(&c).expect("in range");
+    }
+}
+
 /// Cropping (Cropping1D/2D, CenterCrop) keeps the rows and columns inside its margins: its
 /// gather map is the hand-written crop, it composes after padding, and a conv reads it.
 #[test]

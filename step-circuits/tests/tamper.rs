@@ -287,6 +287,23 @@ fn argmax_rejects_a_later_tie() {
 }
 
 #[test]
+fn one_logit_is_class_one_only_if_positive() {
+    // a binary classifier's logit: class [x > 0], the first maximum of (0, x)
+    for (x, class) in [(-3i64, 0u64), (0, 0), (7, 1)] {
+        let case = Case::new(Op::ArgMax { n: 1 }, Act::Linear, vec![x], FP);
+        let cs = honest::<Fb>(&case);
+        assert_eq!(cs.value("argmax/idx/num"), Some(Fb::from(class)), "x = {x}");
+        if class == 1 {
+            continue;
+        }
+        // claiming class 1 needs x > 0: x − 0 − 1 ≥ 0 has no decomposition
+        let mut forged = forge_argmax(&[0, x], 1);
+        forged.retain(|(name, _)| name != "argmax/sel/p0");
+        assert_fails(&case, forged, &["argmax/cmp0/recompose"]);
+    }
+}
+
+#[test]
 fn argmax_rejects_a_non_maximum() {
     let case = Case::new(Op::ArgMax { n: 4 }, Act::Linear, vec![1, 5, 5, 2], FP);
     honest::<Fb>(&case);
@@ -529,6 +546,42 @@ fn pwl_selector_must_be_one_hot() {
     ));
     forged.push((format!("{ns}/y/num"), from_i64(-2)));
     assert_fails(&case, forged, &[&format!("{ns}/one_hot")]);
+}
+
+#[test]
+fn transposed_convolution_zeros_cannot_be_filled() {
+    // a Conv2DTranspose runs as a conv over its input dilated by its stride and padded: the
+    // inserted zeros are one shared variable, and giving it a value breaks `zero_is_zero` (the
+    // conv skips its products, so nothing else reads it)
+    let input = Shape3::new(2, 2, 1);
+    let dil = ViewOp::Dilate {
+        input,
+        sy: 2,
+        sx: 2,
+    };
+    let pad = ViewOp::ZeroPad {
+        input: dil.output_shape(),
+        top: 1,
+        bottom: 1,
+        left: 1,
+        right: 1,
+    };
+    let window = Window::keras(pad.output_shape(), (2, 2), (1, 1), (1, 1), Padding::Valid).unwrap();
+    let case = Case::new(
+        Op::Conv(ConvSpec { window, c_out: 1 }),
+        Act::Linear,
+        vec![3, -5, 7, 2],
+        FP,
+    )
+    .weights(vec![4, -2, 1, 3], vec![0])
+    .views(vec![dil, pad]);
+    let cs = honest::<Fb>(&case);
+    assert_eq!(cs.value("views/zero/num"), Some(Fb::ZERO));
+    assert_fails(
+        &case,
+        vec![("views/zero/num".into(), Fb::from(9))],
+        &["views/zero_is_zero"],
+    );
 }
 
 #[test]

@@ -29,6 +29,8 @@ pub const MODELS: &[&str] = &[
     "seq_convs",
     "smooth",
     "smooth2",
+    "binary",
+    "transpose",
 ];
 
 /// The two file formats every fixture model is saved in.
@@ -114,8 +116,12 @@ impl Fixture {
         self.input_shape.iter().product()
     }
 
-    /// Keras' predicted class of sample `i` (first index of the maximum output).
+    /// Keras' predicted class of sample `i`: the first index of the maximum output, or for one
+    /// sigmoid output (a binary classifier) whether it is above 0.5.
     pub fn keras_class(&self, i: usize) -> usize {
+        if let [p] = self.outputs[i][..] {
+            return (p > 0.5) as usize;
+        }
         argmax(
             &self.outputs[i]
                 .iter()

@@ -6,7 +6,7 @@ use crate::common;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
-use common::{argmax, max_rel_err, model_path, Fixture, Format, MODELS};
+use common::{max_rel_err, model_path, Fixture, Format, MODELS};
 use kerafold::model::graph::{Activation, Graph, LayerKind, Src};
 use kerafold::model::{forward, forward_trace, load, read_inputs};
 use kerafold::Error;
@@ -32,7 +32,8 @@ fn float_inference_matches_keras() {
                 let y = forward(&graph, x).unwrap();
                 err_out = err_out.max(max_rel_err(&y.output, &fx.outputs[i]));
                 err_logits = err_logits.max(max_rel_err(&y.logits, &fx.logits[i]));
-                if argmax(&y.output) == fx.keras_class(i) {
+                // the class from the logits: a binary classifier's is [logit > 0]
+                if kerafold::model::quant::argmax_f(&y.logits) == fx.keras_class(i) {
                     agree += 1;
                 }
             }

@@ -90,6 +90,7 @@ fn deep_mlp(depth: usize) -> QuantizedModel {
         input_shape: vec![n],
         output_shape: vec![n],
         softmax: false,
+        sigmoid: false,
         steps,
     }
 }

@@ -65,6 +65,8 @@ fn row(name: &str) -> Row {
         let logits: Vec<f64> = t.logits.iter().map(|&v| q.dequantize(v)).collect();
         let out = if q.softmax {
             softmax(&logits)
+        } else if q.sigmoid {
+            logits.iter().map(|&z| 1.0 / (1.0 + (-z).exp())).collect()
         } else {
             logits.clone()
         };

@@ -326,6 +326,7 @@ impl Ctx<'_> {
         match class {
             "Dense" => self.build_dense(input),
             "Conv1D" | "Conv2D" => self.build_conv(input, if class == "Conv1D" { 1 } else { 2 }),
+            "Conv2DTranspose" => self.build_conv_transpose(input),
             "DepthwiseConv1D" => self.build_depthwise(input, 1),
             "DepthwiseConv2D" => self.build_depthwise(input, 2),
             "SeparableConv1D" => self.build_separable(input, 1),
@@ -549,6 +550,59 @@ impl Ctx<'_> {
                 activation,
             },
             out,
+        ))
+    }
+
+    /// Conv2DTranspose: `valid` or `same` padding, no dilation, no `output_padding`.
+    pub(super) fn build_conv_transpose(&self, input: &[usize]) -> Result<(LayerKind, Vec<usize>)> {
+        let s3 = self.shape3(input, 2)?;
+        let filters = self.positive("filters")?;
+        let kernel_size = self.tuple("kernel_size", 2, None)?;
+        let strides = self.tuple("strides", 2, Some((1, 1)))?;
+        if self.tuple("dilation_rate", 2, Some((1, 1)))? != (1, 1) {
+            return Err(self.unsupported(
+                "a dilated transposed convolution is not supported; use dilation_rate 1",
+            ));
+        }
+        if !matches!(self.get("output_padding"), None | Some(Value::Null)) {
+            return Err(
+                self.unsupported("output_padding is not supported; leave it None (Keras' default)")
+            );
+        }
+        let padding = self.padding(false)?;
+        let activation = self.activation("activation")?;
+        let use_bias = self.boolean("use_bias", true)?;
+        let geometry = |n, k, st| {
+            transpose_geometry(n, k, st, padding).ok_or_else(|| {
+                self.shape_err(format!("output of {n} inputs by stride {st} overflows"))
+            })
+        };
+        let (oh, _) = geometry(s3.h, kernel_size.0, strides.0)?;
+        let (ow, _) = geometry(s3.w, kernel_size.1, strides.1)?;
+        let mut want = vec![Want {
+            names: &["kernel"],
+            shape: vec![kernel_size.0, kernel_size.1, filters, s3.c],
+        }];
+        if use_bias {
+            want.push(Want {
+                names: &["bias"],
+                shape: vec![filters],
+            });
+        }
+        let mut w = self.weights(&want)?;
+        let bias = self.bias_or_zeros(use_bias, &mut w, filters);
+        let kernel = w.pop().unwrap_or_default();
+        Ok((
+            LayerKind::ConvTranspose {
+                filters,
+                kernel_size,
+                strides,
+                padding,
+                kernel,
+                bias,
+                activation,
+            },
+            self.out_shape(vec![oh, ow, filters])?,
         ))
     }
 

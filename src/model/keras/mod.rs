@@ -20,7 +20,7 @@ use kerafold_step_circuits::spec::{Shape3, Window};
 use serde_json::{Map, Value};
 
 use super::float::activation_of;
-use super::graph::{Activation, Graph, LayerKind, Node, Padding, Smooth, Src};
+use super::graph::{transpose_geometry, Activation, Graph, LayerKind, Node, Padding, Smooth, Src};
 use super::hdf5::{looks_like_hdf5, Array, H5File};
 use crate::error::{Error, Result};
 
@@ -33,7 +33,7 @@ pub(crate) const MAX_ELEMS: usize = kerafold_step_circuits::spec::MAX_LEN;
 const MAX_MEMBER: u64 = 1 << 28;
 
 /// The layer classes kerafold imports, for error messages.
-const SUPPORTED: &str = "InputLayer, Dense, Conv1D (also causal), Conv2D, DepthwiseConv1D/2D, SeparableConv1D/2D, \
+const SUPPORTED: &str = "InputLayer, Dense, Conv1D (also causal), Conv2D, Conv2DTranspose, DepthwiseConv1D/2D, SeparableConv1D/2D, \
 BatchNormalization, Rescaling, Normalization, MaxPooling1D/2D, AveragePooling1D/2D, GlobalAveragePooling1D/2D, \
 GlobalMaxPooling1D/2D, Flatten, Reshape, Permute, RepeatVector, UpSampling1D/2D, ZeroPadding1D/2D, Cropping1D/2D, CenterCrop, Dropout, Activation, ReLU, \
 ELU, LeakyReLU, Softmax, Add and the custom layer kerafold>PolyAct";
