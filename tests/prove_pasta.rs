@@ -201,6 +201,22 @@ fn transposed_convolutions_prove_and_verify() {
     proves_keras_class("transpose", 6);
 }
 
+/// Resizing with nearest interpolation (the `resize` fixture: 6 → 9 and 7 → 3×4) is constant
+/// wiring: rows and columns copied by TensorFlow's half-pixel rule; the proof gives Keras' class.
+#[test]
+fn nearest_resizing_proves_and_verifies() {
+    use kerafold_step_circuits::spec::ViewOp;
+    let (q, _) = quantized_fixture("resize");
+    let resized = q
+        .steps
+        .iter()
+        .flat_map(|s| &s.views)
+        .filter(|v| matches!(v, ViewOp::Resize { .. }))
+        .count();
+    assert_eq!(resized, 2);
+    proves_keras_class("resize", 9);
+}
+
 /// A binary classifier (the `binary` fixture: one sigmoid unit) proves its class exactly as
 /// `[logit > 0]`: the sigmoid stays outside the proof, unapproximated, and samples of both classes
 /// prove Keras' class.

@@ -9,7 +9,7 @@
 //! bias), upsampling is nearest-neighbour, Dense applies to the last axis, Flatten/Reshape keep
 //! the row-major HWC order, Dropout is the identity.
 
-use kerafold_step_circuits::spec::{Shape3, Window};
+use kerafold_step_circuits::spec::{nearest_source, Shape3, Window};
 
 use super::graph::{transpose_geometry, Activation, Graph, LayerKind, Node, Padding, Smooth, Src};
 use crate::error::{Error, Result};
@@ -521,6 +521,21 @@ fn eval(node: &Node, ins: &[(&[f64], &[usize])]) -> Result<Vec<f64>> {
                         break;
                     }
                     at[k] = 0;
+                }
+            }
+            Ok(out)
+        }
+        &LayerKind::Resize { height, width } => {
+            let s3 = shape3(node, shape, 2)?;
+            let mut out = Vec::with_capacity(height * width * s3.c);
+            for y in 0..height {
+                for xx in 0..width {
+                    let src = s3.index(
+                        nearest_source(y, s3.h, height),
+                        nearest_source(xx, s3.w, width),
+                        0,
+                    );
+                    out.extend_from_slice(&x[src..src + s3.c]);
                 }
             }
             Ok(out)

@@ -280,6 +280,13 @@ pub enum LayerKind {
         /// Columns removed on the right.
         right: usize,
     },
+    /// Resizing with `nearest` interpolation to `height × width` (a view).
+    Resize {
+        /// Output rows.
+        height: usize,
+        /// Output columns.
+        width: usize,
+    },
     /// Dropout: the identity at inference.
     Dropout,
     /// Activation / ReLU / LeakyReLU / Softmax layers, and the PolyAct custom layer.

@@ -330,6 +330,13 @@ impl<'g> Lowering<'g> {
                 left,
                 right,
             }),
+            &LayerKind::Resize { height, width } => {
+                self.view(node, out_shape, |input| ViewOp::Resize {
+                    input,
+                    out_h: height,
+                    out_w: width,
+                })
+            }
             &LayerKind::Cropping {
                 top,
                 bottom,
@@ -731,6 +738,7 @@ fn passes_through(kind: &LayerKind) -> bool {
             | LayerKind::Permute { .. }
             | LayerKind::ZeroPadding2D { .. }
             | LayerKind::Cropping { .. }
+            | LayerKind::Resize { .. }
             | LayerKind::Activation(Activation::Linear)
             | LayerKind::Activation(Activation::Softmax)
     )

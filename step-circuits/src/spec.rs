@@ -387,6 +387,16 @@ pub enum ViewOp {
         /// The input axis of each output axis.
         axes: [usize; 3],
     },
+    /// Nearest-neighbour resizing of `input` to `out_h × out_w` (Resizing, `nearest`): output row
+    /// `y` copies input row [`nearest_source`]`(y, h, out_h)`, and columns likewise.
+    Resize {
+        /// Input shape.
+        input: Shape3,
+        /// Output rows.
+        out_h: usize,
+        /// Output columns.
+        out_w: usize,
+    },
     /// Zeros inserted between the rows and columns of `input` (`sy − 1` between rows, `sx − 1`
     /// between columns): the input of a transposed convolution (Conv2DTranspose) as a convolution.
     Dilate {
@@ -445,6 +455,16 @@ impl ViewOp {
                     return Err(format!("axes {axes:?} are not a permutation of 0, 1, 2"));
                 }
             }
+            ViewOp::Resize {
+                input,
+                out_h,
+                out_w,
+            } => {
+                input.validate()?;
+                if out_h == 0 || out_w == 0 || out_h > MAX_LEN || out_w > MAX_LEN {
+                    return Err(format!("resizing to {out_h}×{out_w} is empty or too large"));
+                }
+            }
             ViewOp::Dilate { input, sy, sx } => {
                 input.validate()?;
                 if sy == 0 || sx == 0 {
@@ -464,6 +484,7 @@ impl ViewOp {
             | ViewOp::ZeroPad { input, .. }
             | ViewOp::Crop { input, .. }
             | ViewOp::Permute { input, .. }
+            | ViewOp::Resize { input, .. }
             | ViewOp::Dilate { input, .. } => input.len(),
         }
     }
@@ -495,6 +516,11 @@ impl ViewOp {
                 let d = |k: usize| dims.get(axes[k]).copied().unwrap_or(0);
                 Shape3::new(d(0), d(1), d(2))
             }
+            ViewOp::Resize {
+                input,
+                out_h,
+                out_w,
+            } => Shape3::new(out_h, out_w, input.c),
             ViewOp::Dilate { input, sy, sx } => Shape3::new(
                 input.h.saturating_sub(1) * sy + 1,
                 input.w.saturating_sub(1) * sx + 1,
@@ -530,6 +556,15 @@ impl ViewOp {
                             }
                             Some(input.index(at[0], at[1], at[2]))
                         }
+                        ViewOp::Resize {
+                            input,
+                            out_h,
+                            out_w,
+                        } => Some(input.index(
+                            nearest_source(y, input.h, out_h),
+                            nearest_source(x, input.w, out_w),
+                            ch,
+                        )),
                         ViewOp::Dilate { input, sy, sx } => {
                             (y % sy == 0 && x % sx == 0).then(|| input.index(y / sy, x / sx, ch))
                         }
@@ -539,6 +574,14 @@ impl ViewOp {
         }
         g
     }
+}
+
+/// The input index output `dst` of a nearest-neighbour resize from `n_in` to `n_out` values
+/// copies: TensorFlow's rule with half-pixel centres, `min(⌊(dst + ½)·(n_in / n_out)⌋, n_in − 1)`,
+/// in `f32` as TensorFlow computes it (IEEE arithmetic, the same on every machine).
+pub fn nearest_source(dst: usize, n_in: usize, n_out: usize) -> usize {
+    let scale = n_in as f32 / n_out as f32;
+    (((dst as f32 + 0.5) * scale).floor() as usize).min(n_in.saturating_sub(1))
 }
 
 /// Composes a chain of views into one gather map over the chain's input (`None`: a zero).

@@ -434,6 +434,40 @@ fn views_dilate_feeds_the_op() {
     }
 }
 
+/// Nearest resizing copies rows and columns by TensorFlow's half-pixel rule: 3 → 5 repeats
+/// rows 0, 0, 1, 2, 2 (⌊(y + ½)·0.6⌋), 4 → 2 keeps columns 1 and 3 (⌊(x + ½)·2⌋); a conv reads it.
+#[test]
+fn views_resize_feeds_the_op() {
+    let input = Shape3::new(3, 4, 1);
+    let r = ViewOp::Resize {
+        input,
+        out_h: 5,
+        out_w: 2,
+    };
+    let rows = [0, 0, 1, 2, 2];
+    let cols = [1, 3];
+    let by_hand: Vec<Option<usize>> = rows
+        .iter()
+        .flat_map(|&y| cols.iter().map(move |&x| Some(input.index(y, x, 0))))
+        .collect();
+    assert_eq!(r.gather(), by_hand);
+    r.validate().unwrap();
+    let empty = ViewOp::Resize {
+        input,
+        out_h: 0,
+        out_w: 2,
+    };
+    assert!(empty.validate().is_err());
+    let conv = Op::Conv(ConvSpec {
+        window: win(r.output_shape(), (2, 2), (1, 1), (1, 1), Padding::Valid),
+        c_out: 2,
+    });
+    let c = Case::new(conv, Act::Relu, ints(12, 4, -100, 100), FP)
+        .weights(ints(2 * 2 * 2, 5, -16, 16), vec![1, -1])
+        .views(vec![r]);
+    check::<Fb>(&c).expect("in range");
+}
+
 /// Cropping (Cropping1D/2D, CenterCrop) keeps the rows and columns inside its margins: its
 /// gather map is the hand-written crop, it composes after padding, and a conv reads it.
 #[test]

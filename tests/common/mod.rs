@@ -31,6 +31,7 @@ pub const MODELS: &[&str] = &[
     "smooth2",
     "binary",
     "transpose",
+    "resize",
 ];
 
 /// The two file formats every fixture model is saved in.

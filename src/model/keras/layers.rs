@@ -372,6 +372,7 @@ impl Ctx<'_> {
             "Cropping1D" => self.build_edges_1d(input, "cropping", true),
             "Cropping2D" => self.build_cropping_2d(input),
             "CenterCrop" => self.build_center_crop(input),
+            "Resizing" => self.build_resizing(input),
             "Dropout" | "SpatialDropout1D" | "SpatialDropout2D" | "GaussianNoise"
             | "GaussianDropout" | "AlphaDropout" => Ok((LayerKind::Dropout, input.to_vec())),
             "Activation" => Ok((
@@ -1177,6 +1178,29 @@ impl Ctx<'_> {
 
     /// CenterCrop to `height` × `width`: the margins split as Keras does (the smaller half
     /// before). A target larger than the input makes Keras resize instead: not supported.
+    /// Resizing with `nearest` interpolation (a constant gather, exact); the interpolating
+    /// modes compute new values and are refused.
+    pub(super) fn build_resizing(&self, input: &[usize]) -> Result<(LayerKind, Vec<usize>)> {
+        let s3 = self.shape3(input, 2)?;
+        let (height, width) = (self.positive("height")?, self.positive("width")?);
+        match self.string("interpolation")?.unwrap_or("bilinear") {
+            "nearest" => {}
+            other => {
+                return Err(self.unsupported(format!(
+                    "Resizing with '{other}' interpolation is not supported; kerafold proves \
+                     'nearest' (a constant gather)"
+                )))
+            }
+        }
+        for key in ["crop_to_aspect_ratio", "pad_to_aspect_ratio"] {
+            if self.boolean(key, false)? {
+                return Err(self.unsupported(format!("Resizing with {key} is not supported")));
+            }
+        }
+        let out = self.out_shape(vec![height, width, s3.c])?;
+        Ok((LayerKind::Resize { height, width }, out))
+    }
+
     pub(super) fn build_center_crop(&self, input: &[usize]) -> Result<(LayerKind, Vec<usize>)> {
         let s3 = self.shape3(input, 2)?;
         let (height, width) = (self.positive("height")?, self.positive("width")?);
