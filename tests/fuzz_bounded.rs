@@ -374,6 +374,13 @@ fn write_seed_corpus() {
         "poly",
         "deep_mlp",
         "lstm",
+        "views",
+        "seq_convs",
+        "smooth",
+        "smooth2",
+        "binary",
+        "transpose",
+        "resize",
     ] {
         let config = member(&fixture(&format!("{m}.keras")), "config.json");
         put("keras_config", &format!("{m}.json"), &config);
@@ -630,6 +637,17 @@ fn write_seed_corpus() {
     let mut hostile = arch_m.clone();
     hostile.width = 1;
     put("architecture", "narrow-bus.json", &pretty(&hostile));
+    // piecewise-linear activations, dilated and resized views, a binary head
+    for m in ["smooth", "transpose", "resize", "binary"] {
+        let json: serde_json::Value =
+            serde_json::from_slice(&fixture(&format!("{m}.json"))).unwrap();
+        let inputs: Vec<Vec<f32>> = serde_json::from_value(json["inputs"].clone()).unwrap();
+        let g = kerafold::model::load(&fixtures.join(format!("{m}.keras"))).unwrap();
+        let p = kerafold::model::lower(&g).unwrap();
+        let q = kerafold::model::calibrate(&p, &inputs).unwrap().0;
+        let arch = Architecture::compile(&q).unwrap();
+        put("architecture", &format!("{m}.json"), &pretty(&arch));
+    }
 
     // A claim setup's setup.json and a proving key (of a one-constraint circuit: the claim
     // circuit's is megabytes).
