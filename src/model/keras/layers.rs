@@ -430,17 +430,26 @@ impl Ctx<'_> {
         }
     }
 
-    pub(super) fn bias_or_zeros(
+    /// The weights `want` names and the bias of `n` values (zeros without `use_bias`).
+    pub(super) fn weights_and_bias(
         &self,
+        mut want: Vec<Want>,
         use_bias: bool,
-        w: &mut Vec<Vec<f32>>,
         n: usize,
-    ) -> Vec<f32> {
+    ) -> Result<(Vec<Vec<f32>>, Vec<f32>)> {
         if use_bias {
+            want.push(Want {
+                names: &["bias"],
+                shape: vec![n],
+            });
+        }
+        let mut w = self.weights(&want)?;
+        let bias = if use_bias {
             w.pop().unwrap_or_default()
         } else {
             vec![0.0; n]
-        }
+        };
+        Ok((w, bias))
     }
 
     pub(super) fn build_dense(&self, input: &[usize]) -> Result<(LayerKind, Vec<usize>)> {
@@ -448,18 +457,14 @@ impl Ctx<'_> {
         let activation = self.activation("activation")?;
         let use_bias = self.boolean("use_bias", true)?;
         let n_in = *input.last().unwrap_or(&0);
-        let mut want = vec![Want {
-            names: &["kernel"],
-            shape: vec![n_in, units],
-        }];
-        if use_bias {
-            want.push(Want {
-                names: &["bias"],
-                shape: vec![units],
-            });
-        }
-        let mut w = self.weights(&want)?;
-        let bias = self.bias_or_zeros(use_bias, &mut w, units);
+        let (mut w, bias) = self.weights_and_bias(
+            vec![Want {
+                names: &["kernel"],
+                shape: vec![n_in, units],
+            }],
+            use_bias,
+            units,
+        )?;
         let kernel = w.pop().unwrap_or_default();
         let mut shape = input.to_vec();
         if let Some(l) = shape.last_mut() {
@@ -524,18 +529,14 @@ impl Ctx<'_> {
         let use_bias = self.boolean("use_bias", true)?;
         let win = self.window(s3, kernel_size, strides, dilation, padding)?;
         let kshape = self.kernel_shape(rank, kernel_size, vec![s3.c, filters]);
-        let mut want = vec![Want {
-            names: &["kernel"],
-            shape: kshape,
-        }];
-        if use_bias {
-            want.push(Want {
-                names: &["bias"],
-                shape: vec![filters],
-            });
-        }
-        let mut w = self.weights(&want)?;
-        let bias = self.bias_or_zeros(use_bias, &mut w, filters);
+        let (mut w, bias) = self.weights_and_bias(
+            vec![Want {
+                names: &["kernel"],
+                shape: kshape,
+            }],
+            use_bias,
+            filters,
+        )?;
         let kernel = w.pop().unwrap_or_default();
         let out = self.spatial_out(&win, rank, filters)?;
         Ok((
@@ -580,18 +581,14 @@ impl Ctx<'_> {
         };
         let (oh, _) = geometry(s3.h, kernel_size.0, strides.0)?;
         let (ow, _) = geometry(s3.w, kernel_size.1, strides.1)?;
-        let mut want = vec![Want {
-            names: &["kernel"],
-            shape: vec![kernel_size.0, kernel_size.1, filters, s3.c],
-        }];
-        if use_bias {
-            want.push(Want {
-                names: &["bias"],
-                shape: vec![filters],
-            });
-        }
-        let mut w = self.weights(&want)?;
-        let bias = self.bias_or_zeros(use_bias, &mut w, filters);
+        let (mut w, bias) = self.weights_and_bias(
+            vec![Want {
+                names: &["kernel"],
+                shape: vec![kernel_size.0, kernel_size.1, filters, s3.c],
+            }],
+            use_bias,
+            filters,
+        )?;
         let kernel = w.pop().unwrap_or_default();
         Ok((
             LayerKind::ConvTranspose {
@@ -641,18 +638,14 @@ impl Ctx<'_> {
         let use_bias = self.boolean("use_bias", true)?;
         let win = self.window(s3, kernel_size, strides, dilation, padding)?;
         let c_out = s3.c * mult;
-        let mut want = vec![Want {
-            names: &["kernel", "depthwise_kernel"],
-            shape: self.kernel_shape(rank, kernel_size, vec![s3.c, mult]),
-        }];
-        if use_bias {
-            want.push(Want {
-                names: &["bias"],
-                shape: vec![c_out],
-            });
-        }
-        let mut w = self.weights(&want)?;
-        let bias = self.bias_or_zeros(use_bias, &mut w, c_out);
+        let (mut w, bias) = self.weights_and_bias(
+            vec![Want {
+                names: &["kernel", "depthwise_kernel"],
+                shape: self.kernel_shape(rank, kernel_size, vec![s3.c, mult]),
+            }],
+            use_bias,
+            c_out,
+        )?;
         let kernel = w.pop().unwrap_or_default();
         let out = self.spatial_out(&win, rank, c_out)?;
         Ok((
@@ -687,24 +680,20 @@ impl Ctx<'_> {
         let activation = self.activation("activation")?;
         let use_bias = self.boolean("use_bias", true)?;
         let win = self.window(s3, kernel_size, strides, dilation, padding)?;
-        let mut want = vec![
-            Want {
-                names: &["depthwise_kernel"],
-                shape: self.kernel_shape(rank, kernel_size, vec![s3.c, mult]),
-            },
-            Want {
-                names: &["pointwise_kernel"],
-                shape: self.kernel_shape(rank, (1, 1), vec![s3.c * mult, filters]),
-            },
-        ];
-        if use_bias {
-            want.push(Want {
-                names: &["bias"],
-                shape: vec![filters],
-            });
-        }
-        let mut w = self.weights(&want)?;
-        let bias = self.bias_or_zeros(use_bias, &mut w, filters);
+        let (mut w, bias) = self.weights_and_bias(
+            vec![
+                Want {
+                    names: &["depthwise_kernel"],
+                    shape: self.kernel_shape(rank, kernel_size, vec![s3.c, mult]),
+                },
+                Want {
+                    names: &["pointwise_kernel"],
+                    shape: self.kernel_shape(rank, (1, 1), vec![s3.c * mult, filters]),
+                },
+            ],
+            use_bias,
+            filters,
+        )?;
         let pointwise = w.pop().unwrap_or_default();
         let depthwise = w.pop().unwrap_or_default();
         let out = self.spatial_out(&win, rank, filters)?;
