@@ -89,8 +89,9 @@ impl AccuracyArch {
             return Err(Error::Shape {
                 context: "dataset".into(),
                 msg: format!(
-                    "the dataset has {} classes, the model {}: labels must be the model's classes (pack the dataset with {} classes)",
+                    "the dataset has {} classes, the model's {} outputs tell {} apart: labels must be the model's classes (pack the dataset with {} classes)",
                     header.classes,
+                    model.output_len(),
                     model.classes(),
                     model.classes()
                 ),
