@@ -259,7 +259,8 @@ pub fn run(path: &Path, input: &Path, quant: &QuantOptions) -> Result<RunReport>
         let output = if model.softmax {
             softmax(&logits)
         } else if model.sigmoid {
-            logits.iter().map(|&z| 1.0 / (1.0 + (-z).exp())).collect()
+            let sigmoid = crate::model::graph::Smooth::Sigmoid;
+            logits.iter().map(|&z| sigmoid.eval(z)).collect()
         } else {
             logits
         };

@@ -136,7 +136,7 @@ pub fn fit(f: Smooth, fp: &FixedPoint) -> Act {
     }
     let starts = cut(&g, min, max, hi, MAX_SEGMENTS).expect("hi fits");
     let one = (1u64 << SHIFT) as f64;
-    let mut segments: Vec<Segment> = starts
+    let segments: Vec<Segment> = starts
         .iter()
         .enumerate()
         .map(|(i, &a)| {
@@ -159,12 +159,9 @@ pub fn fit(f: Smooth, fp: &FixedPoint) -> Act {
         shift: SHIFT,
         segments,
     };
-    let want = g(0).round() as i64;
-    let got = eval(&pwl, 0);
+    let error_at_zero = g(0).round() as i64 - eval(&pwl, 0);
     let i = pwl.segment(0);
-    segments = std::mem::take(&mut pwl.segments);
-    segments[i].offset += (want - got) << SHIFT;
-    pwl.segments = segments;
+    pwl.segments[i].offset += error_at_zero << SHIFT;
     Act::Pwl(pwl)
 }
 
