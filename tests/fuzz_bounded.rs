@@ -381,6 +381,7 @@ fn write_seed_corpus() {
         "binary",
         "transpose",
         "resize",
+        "merges",
     ] {
         let config = member(&fixture(&format!("{m}.keras")), "config.json");
         put("keras_config", &format!("{m}.json"), &config);
@@ -637,8 +638,8 @@ fn write_seed_corpus() {
     let mut hostile = arch_m.clone();
     hostile.width = 1;
     put("architecture", "narrow-bus.json", &pretty(&hostile));
-    // piecewise-linear activations, dilated and resized views, a binary head
-    for m in ["smooth", "transpose", "resize", "binary"] {
+    // piecewise-linear activations, dilated and resized views, a binary head, merges
+    for m in ["smooth", "transpose", "resize", "binary", "merges"] {
         let json: serde_json::Value =
             serde_json::from_slice(&fixture(&format!("{m}.json"))).unwrap();
         let inputs: Vec<Vec<f32>> = serde_json::from_value(json["inputs"].clone()).unwrap();

@@ -217,6 +217,37 @@ fn nearest_resizing_proves_and_verifies() {
     proves_keras_class("resize", 9);
 }
 
+/// Every element-wise merge (the `merges` fixture: Subtract with the saved tensor first and
+/// second, Multiply, Average, Maximum, Minimum, each of a Dense branch with the tensor it started
+/// from) is one step reading the saved tensor; the proof gives Keras' class.
+#[test]
+fn element_wise_merges_prove_and_verify() {
+    use kerafold_step_circuits::spec::{Merge, Op};
+    let (q, _) = quantized_fixture("merges");
+    let merges: Vec<(Merge, bool)> = q
+        .steps
+        .iter()
+        .filter_map(|s| match s.op {
+            Op::Merge {
+                merge, saved_first, ..
+            } => Some((merge, saved_first)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        merges,
+        [
+            (Merge::Subtract, true),
+            (Merge::Multiply, false),
+            (Merge::Average, false),
+            (Merge::Maximum, false),
+            (Merge::Minimum, false),
+            (Merge::Subtract, false),
+        ]
+    );
+    proves_keras_class("merges", 3);
+}
+
 /// A binary classifier (the `binary` fixture: one sigmoid unit) proves its class exactly as
 /// `[logit > 0]`: the sigmoid stays outside the proof, unapproximated, and samples of both classes
 /// prove Keras' class.

@@ -205,7 +205,7 @@ impl<F: Field> StepCircuit<F> for SampleStep<F> {
                 saved = Some(cur.clone());
             }
             let skip = match slot.op {
-                Op::Add { n } => saved.as_ref().map(|s| {
+                Op::Merge { n, .. } => saved.as_ref().map(|s| {
                     let mut s = s.clone();
                     s.resize(n, zero.clone());
                     s
@@ -223,7 +223,7 @@ impl<F: Field> StepCircuit<F> for SampleStep<F> {
                 &ba,
                 &fp,
             )?;
-            if let Op::Add { .. } = slot.op {
+            if slot.op.reads_saved() {
                 saved = None;
             }
             if let Some(idx) = out.argmax {

@@ -13,7 +13,7 @@ use crate::model::{QStep, QuantizedModel};
 use crate::{Error, Result};
 use kerafold_step_circuits::native::Weights;
 use kerafold_step_circuits::spec::{
-    Act, ConvSpec, DenseSpec, FixedPoint, Op, Padding, Shape3, Window,
+    Act, ConvSpec, DenseSpec, FixedPoint, Merge, Op, Padding, Shape3, Window,
 };
 use kerafold_step_circuits::Field;
 use serde::{Deserialize, Serialize};
@@ -343,7 +343,7 @@ impl SynthSpec {
                     steps.push(QStep {
                         name: format!("block{i}_add+relu"),
                         views: vec![],
-                        op: Op::Add { n },
+                        op: Op::merge(Merge::Add, n),
                         act: Act::Relu,
                         save_input: false,
                         weights: Weights::default(),

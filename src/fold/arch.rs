@@ -2,7 +2,7 @@
 //!
 //! Nova folds the same circuit at every step. The model's steps are grouped into **slots**: all
 //! Dense steps with the same activation share one slot sized to the largest of them (smaller ones
-//! are zero-padded into it, and a mask zeroes their unused outputs), as do residual Adds and
+//! are zero-padded into it, and a mask zeroes their unused outputs), as do merges of one kind and
 //! identity steps; every other step shares a slot only with steps of identical geometry. Each fold
 //! runs exactly one slot, picked by a one-hot selector derived from the step's descriptor; the
 //! descriptors are hashed into the architecture chain, so the verifier knows which slot ran at
@@ -13,7 +13,7 @@ use crate::{Error, Result};
 use kerafold_step_circuits::band::{Band, BandIo, BandPlan};
 use kerafold_step_circuits::native::Weights;
 use kerafold_step_circuits::packing::{self, Packed};
-use kerafold_step_circuits::spec::{Act, DenseSpec, FixedPoint, Op, ViewOp};
+use kerafold_step_circuits::spec::{Act, DenseSpec, FixedPoint, Merge, Op, ViewOp};
 use kerafold_step_circuits::Field;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -57,18 +57,18 @@ impl Slot {
             .map_or(self.op.input_len(), |v| v.input_len())
     }
 
-    /// Whether an idle slot must be fed zeros rather than the bus: a residual Add of arbitrary
+    /// Whether an idle slot must be fed zeros rather than the bus: a merge of arbitrary
     /// in-range values can overflow, and so can a weightless polynomial or piecewise-linear
     /// activation (SELU's slope is above 1). Weighted slots get zero weights when idle and never
     /// overflow.
     pub fn gated(&self) -> bool {
-        matches!(self.op, Op::Add { .. })
+        self.op.reads_saved()
             || (!self.op.is_linear() && matches!(self.act, Act::Poly { .. } | Act::Pwl(_)))
     }
 }
 
 /// What the circuit learns about one step: which slot runs, how many outputs are real, and
-/// whether the step's input is saved for a residual Add. Hashed into the architecture chain.
+/// whether the step's input is saved for a merge. Hashed into the architecture chain.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StepDesc {
     /// The step's name (Keras layers it covers).
@@ -77,7 +77,7 @@ pub struct StepDesc {
     pub slot: usize,
     /// Number of real outputs (at most the slot's output length).
     pub n_out: usize,
-    /// Save this step's input as the residual tensor for a later `Add`.
+    /// Save this step's input as the residual tensor for a later merge.
     pub save_input: bool,
     /// For a tile of a Dense layer: where it lies in the layer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -178,7 +178,7 @@ enum Key {
     Band(Op, usize, Act),
     Tile(Act),
     Dense(Act),
-    Add(Act),
+    Merge(Merge, bool, Act),
     Identity(Act),
     Exact(Vec<ViewOp>, Op, Act),
 }
@@ -186,7 +186,9 @@ enum Key {
 fn key(views: &[ViewOp], op: &Op, act: &Act) -> Key {
     match op {
         Op::Dense(_) if views.is_empty() => Key::Dense(act.clone()),
-        Op::Add { .. } if views.is_empty() => Key::Add(act.clone()),
+        Op::Merge {
+            merge, saved_first, ..
+        } if views.is_empty() => Key::Merge(*merge, *saved_first, act.clone()),
         Op::Identity { .. } if views.is_empty() => Key::Identity(act.clone()),
         _ => Key::Exact(views.to_vec(), *op, act.clone()),
     }
@@ -198,7 +200,18 @@ fn merge(a: &Op, b: &Op) -> Op {
             n_in: x.n_in.max(y.n_in),
             n_out: x.n_out.max(y.n_out),
         }),
-        (Op::Add { n: x }, Op::Add { n: y }) => Op::Add { n: *x.max(y) },
+        (
+            Op::Merge {
+                merge,
+                n: x,
+                saved_first,
+            },
+            Op::Merge { n: y, .. },
+        ) => Op::Merge {
+            merge: *merge,
+            n: *x.max(y),
+            saved_first: *saved_first,
+        },
         (Op::Identity { n: x }, Op::Identity { n: y }) => Op::Identity { n: *x.max(y) },
         _ => *a,
     }
@@ -506,10 +519,13 @@ impl Architecture {
             if slot.padded
                 && slot.band.is_none()
                 && !(slot.views.is_empty()
-                    && matches!(slot.op, Op::Dense(_) | Op::Add { .. } | Op::Identity { .. }))
+                    && matches!(
+                        slot.op,
+                        Op::Dense(_) | Op::Merge { .. } | Op::Identity { .. }
+                    ))
             {
                 return Err(err(
-                    "only Dense, Add, Identity and band slots are padded".into()
+                    "only Dense, merge, Identity and band slots are padded".into()
                 ));
             }
             if slot.tile {
@@ -656,7 +672,7 @@ impl Architecture {
 
     /// Whether any step uses the residual tensor.
     pub fn has_skip(&self) -> bool {
-        self.slots.iter().any(|s| matches!(s.op, Op::Add { .. }))
+        self.slots.iter().any(|s| s.op.reads_saved())
     }
 
     /// Whether any slot is padded (the circuit then builds an output mask).

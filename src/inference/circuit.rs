@@ -36,6 +36,7 @@ use kerafold_step_circuits::step as slot_gadget;
 use kerafold_step_circuits::step::alloc_num as alloc;
 use kerafold_step_circuits::wellformed;
 use kerafold_step_circuits::Field;
+use kerafold_step_circuits::Merge;
 use nova_snark::frontend::num::AllocatedNum;
 use nova_snark::frontend::{
     AllocatedBit, Boolean, ConstraintSystem, LinearCombination, SynthesisError,
@@ -740,11 +741,11 @@ impl<F: Field> StepCircuit<F> for LayerStep<F> {
             max_blocks,
             w.map(|w| w.blocks.1),
         )?;
-        let add_sel = arch
+        let merge_sel = arch
             .slots
             .iter()
             .zip(&sel)
-            .filter(|(s, _)| matches!(s.op, kerafold_step_circuits::Op::Add { .. }))
+            .filter(|(s, _)| s.op.reads_saved())
             .fold(LinearCombination::<F>::zero(), |lc, (_, b)| {
                 lc + &b.lc(CS::one(), F::ONE)
             });
@@ -816,7 +817,7 @@ impl<F: Field> StepCircuit<F> for LayerStep<F> {
                 .map(|i| alloc(cs, &format!("skip{i}"), sv(i)))
                 .collect::<Result<Vec<_>, _>>()?;
             let r_skip = alloc(cs, "r_skip", w.map(|w| w.r_skip))?;
-            // only an Add reads the saved tensor (as long as its input); other steps leave it
+            // only a merge reads the saved tensor (as long as its input); other steps leave it
             // unopened
             open_prefix(
                 &mut cs.namespace(|| "open_skip"),
@@ -825,7 +826,7 @@ impl<F: Field> StepCircuit<F> for LayerStep<F> {
                 fp.bits,
                 &in_blocks,
                 z_skip,
-                Some(&add_sel),
+                Some(&merge_sel),
             )?;
             Some(s_raw)
         } else {
@@ -968,8 +969,24 @@ impl<F: Field> StepCircuit<F> for LayerStep<F> {
             } else {
                 x[..n_in].to_vec()
             };
+            // an idle merge slot computes on its gated input and the saved tensor another merge
+            // may be reading: `0 − s` can leave the range (s = −2^(B−1)), so that one is gated too
             let skip_in = match (&slot.op, &skip) {
-                (kerafold_step_circuits::Op::Add { n }, Some(s)) => Some(&s[..*n]),
+                (
+                    kerafold_step_circuits::Op::Merge {
+                        merge: Merge::Subtract,
+                        n,
+                        saved_first: false,
+                    },
+                    Some(s),
+                ) => Some(
+                    (0..*n)
+                        .map(|j| {
+                            mul_bool(cs.namespace(|| format!("gate_skip{j}")), &sel[si], &s[j])
+                        })
+                        .collect::<Result<Vec<_>, _>>()?,
+                ),
+                (kerafold_step_circuits::Op::Merge { n, .. }, Some(s)) => Some(s[..*n].to_vec()),
                 _ => None,
             };
             let out = slot_gadget(
@@ -978,7 +995,7 @@ impl<F: Field> StepCircuit<F> for LayerStep<F> {
                 &slot.act,
                 &slot.views,
                 &xin,
-                skip_in,
+                skip_in.as_deref(),
                 &wa,
                 &ba,
                 &fp,
@@ -1033,7 +1050,7 @@ impl<F: Field> StepCircuit<F> for LayerStep<F> {
             carry_next.push(next);
         }
 
-        // --- residual tensor: saved from this step's input, cleared by an Add
+        // --- residual tensor: saved from this step's input, cleared by a merge
         let skip_next = if arch.has_skip() {
             let zero_c = nothing_saved::<F>();
             // t = save · (act − skip)
@@ -1048,13 +1065,8 @@ impl<F: Field> StepCircuit<F> for LayerStep<F> {
                 |lc| lc + z_act.get_variable() - z_skip.get_variable(),
                 |lc| lc + t.get_variable(),
             );
-            // skip' = skip + t + add · (Z0 − skip)
-            let add_on = w.map(|w| {
-                matches!(
-                    arch.slots[w.slot].op,
-                    kerafold_step_circuits::Op::Add { .. }
-                )
-            });
+            // skip' = skip + t + merge · (Z0 − skip)
+            let add_on = w.map(|w| arch.slots[w.slot].op.reads_saved());
             let nv = match (z_skip.get_value(), t.get_value(), add_on) {
                 (Some(k), Some(t), Some(a)) => Some(if a { zero_c } else { k + t }),
                 _ => None,
@@ -1062,7 +1074,7 @@ impl<F: Field> StepCircuit<F> for LayerStep<F> {
             let next = alloc(cs, "skip_next", nv)?;
             cs.enforce(
                 || "skip_clear",
-                |lc| lc + &add_sel,
+                |lc| lc + &merge_sel,
                 |lc| lc + (zero_c, CS::one()) - z_skip.get_variable(),
                 |lc| lc + next.get_variable() - z_skip.get_variable() - t.get_variable(),
             );

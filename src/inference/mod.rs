@@ -394,6 +394,12 @@ impl<'a, F: Field> Witnesses<'a, F> {
         let n = arch.steps.len();
         // the saved tensor was committed as some step's input: only step 0's input is blinded
         let saver = arch.steps[..i].iter().rposition(|d| d.save_input);
+        // only a merge opens the saved tensor; other steps feed zeros (an idle merge slot then
+        // computes on zeros, which stay in range)
+        let skip = st
+            .skip
+            .as_deref()
+            .filter(|_| arch.slots[desc.slot].op.reads_saved());
         let mut w = StepWitness {
             slot: desc.slot,
             n_out: desc.n_out,
@@ -402,12 +408,8 @@ impl<'a, F: Field> Witnesses<'a, F> {
             x: pad(&st.input),
             // only the model input is blinded among the tensors a step reads
             r_in: if layer == 0 { blind.input } else { F::ZERO },
-            skip: st
-                .skip
-                .as_deref()
-                .map(pad)
-                .unwrap_or_else(|| vec![0; width]),
-            r_skip: if st.skip.is_some() && saver == Some(0) {
+            skip: skip.map(pad).unwrap_or_else(|| vec![0; width]),
+            r_skip: if skip.is_some() && saver == Some(0) {
                 blind.input
             } else {
                 F::ZERO

@@ -11,7 +11,9 @@
 
 use kerafold_step_circuits::spec::{nearest_source, Shape3, Window};
 
-use super::graph::{transpose_geometry, Activation, Graph, LayerKind, Node, Padding, Smooth, Src};
+use super::graph::{
+    transpose_geometry, Activation, Graph, LayerKind, Merge, Node, Padding, Smooth, Src,
+};
 use crate::error::{Error, Result};
 
 /// The result of one inference.
@@ -203,20 +205,40 @@ fn check_len(node: &Node, what: &str, got: usize, want: usize) -> Result<()> {
     Ok(())
 }
 
+/// Keras' merge layers: element-wise over inputs of one shape, in Keras' order.
+fn eval_merge(node: &Node, merge: Merge, ins: &[(&[f64], &[usize])]) -> Result<Vec<f64>> {
+    let (first, shape) = ins
+        .first()
+        .ok_or_else(|| node_err(node, "a merge without inputs"))?;
+    if merge == Merge::Subtract && ins.len() != 2 {
+        return Err(node_err(node, "Subtract takes exactly two inputs"));
+    }
+    let mut out = first.to_vec();
+    for (x, s) in &ins[1..] {
+        if s != shape || x.len() != out.len() {
+            return Err(node_err(node, format!("merges shapes {shape:?} and {s:?}")));
+        }
+        for (o, &v) in out.iter_mut().zip(x.iter()) {
+            *o = match merge {
+                Merge::Add | Merge::Average => *o + v,
+                Merge::Subtract => *o - v,
+                Merge::Multiply => *o * v,
+                Merge::Maximum => o.max(v),
+                Merge::Minimum => o.min(v),
+            };
+        }
+    }
+    if merge == Merge::Average {
+        let n = ins.len() as f64;
+        out.iter_mut().for_each(|o| *o /= n);
+    }
+    Ok(out)
+}
+
 /// The node's operation before its activation.
 fn eval(node: &Node, ins: &[(&[f64], &[usize])]) -> Result<Vec<f64>> {
-    if let LayerKind::Add = node.kind {
-        let (first, shape) = ins
-            .first()
-            .ok_or_else(|| node_err(node, "Add without inputs"))?;
-        let mut out = first.to_vec();
-        for (x, s) in &ins[1..] {
-            if s != shape || x.len() != out.len() {
-                return Err(node_err(node, format!("adds shapes {shape:?} and {s:?}")));
-            }
-            out.iter_mut().zip(x.iter()).for_each(|(o, v)| *o += v);
-        }
-        return Ok(out);
+    if let LayerKind::Merge(merge) = node.kind {
+        return eval_merge(node, merge, ins);
     }
     let (x, shape) = match ins {
         [one] => *one,
@@ -576,7 +598,7 @@ fn eval(node: &Node, ins: &[(&[f64], &[usize])]) -> Result<Vec<f64>> {
             }
             Ok(out)
         }
-        LayerKind::Add => Err(node_err(node, "Add is evaluated with all its inputs")),
+        LayerKind::Merge(_) => Err(node_err(node, "a merge is evaluated with all its inputs")),
     }
 }
 

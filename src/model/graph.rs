@@ -3,6 +3,7 @@
 //! Shapes never include the batch axis: `[h, w, c]` for images, `[len, c]` for 1-D sequences,
 //! `[n]` for vectors. Tensors are flat, row-major over that shape (channels last, as Keras).
 
+pub use kerafold_step_circuits::spec::Merge;
 use serde::{Deserialize, Serialize};
 
 /// Keras padding mode of convolutions and pooling.
@@ -291,8 +292,8 @@ pub enum LayerKind {
     Dropout,
     /// Activation / ReLU / LeakyReLU / Softmax layers, and the PolyAct custom layer.
     Activation(Activation),
-    /// Element-wise sum of its inputs.
-    Add,
+    /// An element-wise merge of its inputs (Add, Subtract, Multiply, Average, Maximum, Minimum).
+    Merge(Merge),
 }
 
 /// Where a layer's input comes from.
@@ -313,7 +314,7 @@ pub struct Node {
     pub class_name: String,
     /// Layer type and weights.
     pub kind: LayerKind,
-    /// Inputs, in Keras' order (two or more for `Add`).
+    /// Inputs, in Keras' order (two or more for a merge).
     pub inputs: Vec<Src>,
     /// Output shape without the batch axis.
     pub output_shape: Vec<usize>,

@@ -7,9 +7,9 @@
 //! affine step. A final Softmax is not a step: the program exposes logits, and an ArgMax step
 //! (added at quantization) proves the class.
 //!
-//! Residual connections: the fold state holds one saved tensor. A tensor used both by the next
-//! step and by a later `Add` is saved by the step that consumes it (`save_input`); the `Add` then
-//! sums the current tensor with the saved one.
+//! Merges (Add, Subtract, Multiply, Average, Maximum, Minimum): the fold state holds one saved
+//! tensor. A tensor used both by the next step and by a later merge is saved by the step that
+//! consumes it (`save_input`); the merge then combines the current tensor with the saved one.
 
 use super::graph::{transpose_geometry, Activation, Graph, LayerKind, Node, Smooth, Src};
 use crate::{Error, Result};
@@ -33,7 +33,7 @@ pub struct FloatStep {
     pub w: Vec<f64>,
     /// Bias (or affine offset), real values.
     pub b: Vec<f64>,
-    /// Save this step's input as the residual tensor for a later `Add`.
+    /// Save this step's input as the residual tensor for a later merge.
     pub save_input: bool,
     /// Output shape as Keras sees it (after the fused layers).
     pub output_shape: Vec<usize>,
@@ -94,7 +94,7 @@ struct Lowering<'g> {
     steps: Vec<FloatStep>,
     tensors: Vec<Option<Tensor>>,
     input: Tensor,
-    /// Raw tensor currently saved for a residual Add.
+    /// Raw tensor currently saved for a merge.
     saved: Option<Option<usize>>,
     softmax: bool,
     /// For each node, the node whose data it passes through unchanged (itself if it computes):
@@ -145,7 +145,7 @@ impl<'g> Lowering<'g> {
             return Err(unsupported(
                 node,
                 "this layer reads a tensor computed before the previous layer; kerafold folds \
-                 one layer per step and keeps at most one saved tensor, for a residual Add \
+                 one layer per step and keeps at most one saved tensor, for a merge \
                  (branches with layers on both sides are not supported)",
             ));
         }
@@ -166,11 +166,11 @@ impl<'g> Lowering<'g> {
         Ok(t)
     }
 
-    /// Whether a later `Add` (after node `at`) reads the raw tensor `raw`.
-    fn needed_by_later_add(&self, at: usize, raw: Option<usize>) -> bool {
+    /// Whether a later merge (after node `at`) reads the raw tensor `raw`.
+    fn needed_by_later_merge(&self, at: usize, raw: Option<usize>) -> bool {
         let n = self.graph.nodes.len();
         self.graph.nodes[at + 1..].iter().any(|m| {
-            matches!(m.kind, LayerKind::Add)
+            matches!(m.kind, LayerKind::Merge(_))
                 && m.inputs.iter().any(|&s| {
                     let b = self.base[src_index(s, n)];
                     if b == n {
@@ -195,7 +195,7 @@ impl<'g> Lowering<'g> {
         b: Vec<f64>,
     ) -> Result<Tensor> {
         let mut save_input = false;
-        if !matches!(op, Op::Add { .. }) && self.needed_by_later_add(at, input.raw) {
+        if !op.reads_saved() && self.needed_by_later_merge(at, input.raw) {
             if !input.views.is_empty() {
                 return Err(unsupported(
                     node,
@@ -573,36 +573,41 @@ impl<'g> Lowering<'g> {
                 };
                 self.push_step(at, node, input, op, Activation::Linear, vec![], vec![])
             }
-            LayerKind::Add => {
+            &LayerKind::Merge(merge) => {
+                let name = merge.keras_name();
                 let [a, b] = node.inputs[..] else {
-                    return Err(unsupported(node, "Add of exactly two tensors is supported"));
+                    return Err(unsupported(
+                        node,
+                        format!(
+                            "{name} of {} tensors; kerafold merges two (the current one and one \
+                             saved tensor)",
+                            node.inputs.len()
+                        ),
+                    ));
                 };
                 let (ta, tb) = (self.tensor(a).clone(), self.tensor(b).clone());
                 let cur = self.current_raw();
-                let (x, other) = if ta.raw == cur && tb.raw != cur {
-                    (ta, tb)
+                // the saved operand comes first in Keras' order
+                let (x, other, saved_first) = if ta.raw == cur && tb.raw != cur {
+                    (ta, tb, false)
                 } else if tb.raw == cur && ta.raw != cur {
-                    (tb, ta)
+                    (tb, ta, true)
                 } else {
-                    return Err(unsupported(node, "one operand of Add must be the previous layer's output and the other a tensor saved earlier"));
+                    return Err(unsupported(node, format!("one operand of {name} must be the previous layer's output and the other a tensor saved earlier")));
                 };
                 if self.saved != Some(other.raw) || !other.views.is_empty() || !x.views.is_empty() {
-                    return Err(unsupported(node, "the residual operand of Add must be a tensor saved before the branch (identity skip connection)"));
+                    return Err(unsupported(node, format!("the saved operand of {name} must be a tensor saved before the branch (a skip connection without layers of its own)")));
                 }
                 if input_len(&x) != input_len(&other) {
                     return Err(shape_err(node, "operands have different sizes"));
                 }
                 self.saved = None;
-                let n = input_len(&x);
-                self.push_step(
-                    at,
-                    node,
-                    x,
-                    Op::Add { n },
-                    Activation::Linear,
-                    vec![],
-                    vec![],
-                )
+                let op = Op::Merge {
+                    merge,
+                    n: input_len(&x),
+                    saved_first: saved_first && merge.ordered(),
+                };
+                self.push_step(at, node, x, op, Activation::Linear, vec![], vec![])
             }
         }
     }
@@ -925,7 +930,7 @@ mod tests {
         let add = program
             .steps
             .iter()
-            .position(|s| matches!(s.op, Op::Add { .. }))
+            .position(|s| s.op.reads_saved())
             .unwrap();
         assert!(saved < add, "saved at {saved}, added at {add}");
     }

@@ -10,7 +10,7 @@ use super::keras::MAX_ELEMS;
 use super::lower::{FloatStep, Program};
 use crate::{Error, Result};
 use kerafold_step_circuits::native::{self, NativeError, Weights};
-use kerafold_step_circuits::spec::{compose_views, Act, FixedPoint, Op, ViewOp};
+use kerafold_step_circuits::spec::{compose_views, Act, FixedPoint, Merge, Op, ViewOp};
 use kerafold_step_circuits::wellformed;
 use serde::{Deserialize, Serialize};
 
@@ -25,7 +25,7 @@ pub struct QStep {
     pub op: Op,
     /// Activation applied to the op's result.
     pub act: Act,
-    /// Save this step's input as the residual tensor for a later `Add`.
+    /// Save this step's input as the residual tensor for a later merge.
     pub save_input: bool,
     /// Kernel at scale `2^fw` and bias at scale `2^(fa+fw)`, in the op's layout.
     pub weights: Weights,
@@ -278,7 +278,7 @@ impl QuantizedModel {
 
     /// Checks what [`quantize`] guarantees and the rest of kerafold relies on: usable fixed-point
     /// parameters; shapes that are non-empty and at most 2^24 values; each step's views and op
-    /// reading what the previous step produced (an `Add` a tensor of its length saved before);
+    /// reading what the previous step produced (a merge a tensor of its length saved before);
     /// weights of the lengths the op takes (or none, as in a ciphertext file's skeleton) that fit
     /// the packed lanes; valid activation parameters. `Err` says what is wrong.
     pub fn validate(&self) -> Result<(), String> {
@@ -318,10 +318,10 @@ impl QuantizedModel {
                     "the op reads {in_len} values, its input has {len}"
                 )));
             }
-            if let Op::Add { n } = s.op {
+            if let Op::Merge { n, .. } = s.op {
                 if saved != Some(n) {
                     return Err(err(format!(
-                        "adds a saved tensor of {n} values, the saved one has {saved:?}"
+                        "merges a saved tensor of {n} values, the saved one has {saved:?}"
                     )));
                 }
             }
@@ -342,7 +342,7 @@ impl QuantizedModel {
             if s.save_input {
                 saved = Some(cur);
             }
-            if let Op::Add { .. } = s.op {
+            if s.op.reads_saved() {
                 saved = None;
             }
             cur = s.op.output_len();
@@ -442,7 +442,7 @@ impl QuantizedModel {
             if s.save_input {
                 saved = Some(cur.clone());
             }
-            if let Op::Add { .. } = s.op {
+            if s.op.reads_saved() {
                 saved = None;
             }
             steps.push(StepTrace {
@@ -493,7 +493,7 @@ pub fn run_float(program: &Program, input: &[f64]) -> Result<Vec<(Vec<f64>, Vec<
         if s.save_input {
             saved = Some(cur.clone());
         }
-        if let Op::Add { .. } = s.op {
+        if s.op.reads_saved() {
             saved = None;
         }
         cur = y.clone();
@@ -597,12 +597,27 @@ fn float_op(s: &FloatStep, x: &[f64], skip: Option<&[f64]>) -> Result<Vec<f64>> 
             }
             out
         }
-        Op::Add { .. } => {
+        Op::Merge {
+            merge, saved_first, ..
+        } => {
             let sk = skip.ok_or_else(|| Error::Shape {
                 context: s.name(),
-                msg: "add without a saved tensor".into(),
+                msg: "a merge without a saved tensor".into(),
             })?;
-            x.iter().zip(sk).map(|(a, b)| a + b).collect()
+            x.iter()
+                .zip(sk)
+                .map(|(&x, &s)| {
+                    let (a, b) = if *saved_first { (s, x) } else { (x, s) };
+                    match merge {
+                        Merge::Add => a + b,
+                        Merge::Subtract => a - b,
+                        Merge::Multiply => a * b,
+                        Merge::Average => (a + b) / 2.0,
+                        Merge::Maximum => a.max(b),
+                        Merge::Minimum => a.min(b),
+                    }
+                })
+                .collect()
         }
         Op::Identity { .. } | Op::ArgMax { .. } => x.to_vec(),
     })

@@ -5,7 +5,9 @@
 use crate::commit::commit;
 use crate::cs::CountingCs;
 use crate::packing;
-use crate::spec::{Act, ConvSpec, DenseSpec, FixedPoint, Op, Padding, PoolSpec, Shape3, Window};
+use crate::spec::{
+    Act, ConvSpec, DenseSpec, FixedPoint, Merge, Op, Padding, PoolSpec, Shape3, Window,
+};
 use crate::step::{alloc_nums, synthesize_shape};
 use nova_snark::frontend::{num::AllocatedNum, ConstraintSystem, SynthesisError};
 
@@ -219,6 +221,29 @@ pub fn table(fp: &FixedPoint) -> Result<Vec<Row>, SynthesisError> {
                 ),
             });
         }
+    }
+    // merges with the saved tensor, per output element
+    let fa = fp.fa as f64;
+    for (merge, estimate) in [
+        (Merge::Add, format!("(B + 1) + output = {}", b + 2.0)),
+        (Merge::Subtract, format!("(B + 1) + output = {}", b + 2.0)),
+        (
+            Merge::Multiply,
+            format!("(B + fa + 1) + output = {}", b + fa + 2.0),
+        ),
+        (Merge::Average, format!("(B + 2) + output = {}", b + 3.0)),
+        (Merge::Maximum, format!("2·(B + 1) + 1 = {}", 2.0 * b + 3.0)),
+        (Merge::Minimum, format!("2·(B + 1) + 1 = {}", 2.0 * b + 3.0)),
+    ] {
+        let op = Op::merge(merge, 64);
+        let cs = tally(&op, &Act::Linear, fp)?;
+        rows.push(Row {
+            what: format!("{} of two tensors", merge.keras_name()),
+            measured: cs.num_constraints() as f64 / 64.0,
+            unit: "output",
+            target: None,
+            note: format!("design {estimate}"),
+        });
     }
     for n in [10, 100] {
         let op = Op::ArgMax { n };

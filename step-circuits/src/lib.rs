@@ -15,7 +15,7 @@
 //!   [`step::count_constraints`].
 //! - Gadgets: [`range`] (bit decompositions, range checks), [`linear`] (Dense, Conv, Depthwise,
 //!   Affine with packed lanes and fused requantization), [`activation`], [`pooling`],
-//!   [`elementwise`] (Add, Identity), [`argmax`], [`view`], [`commit`] (tensor commitments as
+//!   [`elementwise`] (the merges Add, Subtract, Multiply, Average, Maximum, Minimum; Identity), [`argmax`], [`view`], [`commit`] (tensor commitments as
 //!   chains of blocks), [`tile`] (one tile of a Dense layer wider than a step).
 //! - [`wellformed`]: the bound on private weights that [`linear`] relies on, proven.
 //! - [`cs`]: the constraint systems and which to use when: counting, checking, and the tamper
@@ -47,5 +47,5 @@ pub mod view;
 pub mod wellformed;
 
 pub use field::Field;
-pub use spec::{Act, FixedPoint, Op, Shape3};
+pub use spec::{Act, FixedPoint, Merge, Op, Shape3};
 pub use step::{count_constraints, step, StepOut};

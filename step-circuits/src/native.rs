@@ -3,7 +3,9 @@
 //! The integer reference inference computes every activation with these functions, and the
 //! gadgets compute their witnesses with them, so the reference and the circuits cannot drift.
 
-use crate::spec::{Act, AffineSpec, ConvSpec, DenseSpec, DepthwiseSpec, FixedPoint, Op, PoolSpec};
+use crate::spec::{
+    Act, AffineSpec, ConvSpec, DenseSpec, DepthwiseSpec, FixedPoint, Merge, Op, PoolSpec,
+};
 use thiserror::Error;
 
 /// What can go wrong when running an integer layer.
@@ -335,13 +337,47 @@ pub fn avg_pool(spec: &PoolSpec, x: &[i64], fp: &FixedPoint) -> Result<AvgPool, 
     Ok(res)
 }
 
-/// Residual add: `x + skip`, range-checked.
-pub fn add(x: &[i64], skip: &[i64], fp: &FixedPoint) -> Result<Vec<i64>, NativeError> {
-    check_len("add skip", skip.len(), x.len())?;
+/// One merged value of operands `a`, `b` (first and second in Keras' order) and the remainder
+/// its division left (Multiply's requantization, Average's halving; 0 otherwise), range-checked.
+pub fn merge_one(
+    merge: Merge,
+    a: i64,
+    b: i64,
+    fp: &FixedPoint,
+    index: usize,
+) -> Result<(i64, i64), NativeError> {
+    if merge == Merge::Multiply && fp.fa == 0 {
+        return Err(NativeError::InvalidParam("multiply needs fa ≥ 1".into()));
+    }
+    let (a, b) = (a as i128, b as i128);
+    let (v, r) = match merge {
+        Merge::Add => (a + b, 0),
+        Merge::Subtract => (a - b, 0),
+        Merge::Multiply => requantize(a * b, fp.fa),
+        Merge::Average => ((a + b).div_euclid(2), (a + b).rem_euclid(2) as i64),
+        Merge::Maximum => (a.max(b), 0),
+        Merge::Minimum => (a.min(b), 0),
+    };
+    Ok((range_check(fp, index, v)?, r))
+}
+
+/// A merge of the step's input `x` with the saved tensor `skip` (the first operand if
+/// `saved_first`), range-checked.
+pub fn merge(
+    merge: Merge,
+    saved_first: bool,
+    x: &[i64],
+    skip: &[i64],
+    fp: &FixedPoint,
+) -> Result<Vec<i64>, NativeError> {
+    check_len("saved tensor", skip.len(), x.len())?;
     x.iter()
         .zip(skip)
         .enumerate()
-        .map(|(i, (&a, &b))| range_check(fp, i, a as i128 + b as i128))
+        .map(|(i, (&x, &s))| {
+            let (a, b) = if saved_first { (s, x) } else { (x, s) };
+            merge_one(merge, a, b, fp, i).map(|(v, _)| v)
+        })
         .collect()
 }
 
@@ -442,7 +478,7 @@ pub struct StepOut {
 }
 
 /// Runs one step's op and activation on an input that has already been through the step's views.
-/// `skip` is the saved tensor (needed by `Add` only).
+/// `skip` is the saved tensor (needed by a merge only).
 pub fn apply(
     op: &Op,
     act: &Act,
@@ -459,9 +495,14 @@ pub fn apply(
         Op::Affine(s) => affine(s, x, &weights.w, &weights.b, fp)?.q,
         Op::MaxPool(s) => max_pool(s, x)?,
         Op::AvgPool(s) => avg_pool(s, x, fp)?.q,
-        Op::Add { .. } => {
-            let s = skip.ok_or_else(|| NativeError::Shape("add without a saved tensor".into()))?;
-            add(x, s, fp)?
+        Op::Merge {
+            merge: m,
+            saved_first,
+            ..
+        } => {
+            let s =
+                skip.ok_or_else(|| NativeError::Shape("merge without a saved tensor".into()))?;
+            merge(*m, *saved_first, x, s, fp)?
         }
         Op::Identity { .. } | Op::ArgMax { .. } => {
             for (i, &v) in x.iter().enumerate() {

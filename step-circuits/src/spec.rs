@@ -597,6 +597,51 @@ pub fn compose_views(views: &[ViewOp], input_len: usize) -> Vec<Option<usize>> {
     map
 }
 
+/// How a merge combines its two operands `a` (first, in Keras' order) and `b`, all at activation
+/// scale `2^fa`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Merge {
+    /// `a + b`.
+    Add,
+    /// `a − b`.
+    Subtract,
+    /// `floor((a·b + 2^(fa−1)) / 2^fa)`: the product requantized half-up.
+    Multiply,
+    /// `floor((a + b) / 2)`, as average pooling floors.
+    Average,
+    /// `max(a, b)`.
+    Maximum,
+    /// `min(a, b)`.
+    Minimum,
+}
+
+impl Merge {
+    /// Every merge.
+    pub const ALL: [Merge; 6] = [
+        Merge::Add,
+        Merge::Subtract,
+        Merge::Multiply,
+        Merge::Average,
+        Merge::Maximum,
+        Merge::Minimum,
+    ];
+    /// Whether the operands' order matters.
+    pub fn ordered(self) -> bool {
+        self == Merge::Subtract
+    }
+    /// Keras' layer name for it.
+    pub fn keras_name(self) -> &'static str {
+        match self {
+            Merge::Add => "Add",
+            Merge::Subtract => "Subtract",
+            Merge::Multiply => "Multiply",
+            Merge::Average => "Average",
+            Merge::Maximum => "Maximum",
+            Merge::Minimum => "Minimum",
+        }
+    }
+}
+
 /// The operation of one step.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Op {
@@ -612,10 +657,15 @@ pub enum Op {
     MaxPool(PoolSpec),
     /// Average pooling.
     AvgPool(PoolSpec),
-    /// `y = x + skip` over `n` values (residual connection), range-checked.
-    Add {
+    /// An element-wise merge of the step's input `x` with the saved tensor `s` over `n` values
+    /// (Keras' Add, Subtract, Multiply, Average, Maximum, Minimum of two tensors), range-checked.
+    Merge {
+        /// How the two are combined.
+        merge: Merge,
         /// Number of values.
         n: usize,
+        /// The saved tensor is the first operand (`s − x`); only a Subtract has an order.
+        saved_first: bool,
     },
     /// `y = x` (used when an activation or a view has no operation to fuse into).
     Identity {
@@ -673,7 +723,15 @@ impl Op {
                 }
             }
             Op::MaxPool(p) | Op::AvgPool(p) => p.window.validate()?,
-            Op::Add { n } | Op::Identity { n } | Op::ArgMax { n } => positive(*n, "values")?,
+            Op::Merge {
+                merge, saved_first, ..
+            } if *saved_first && !merge.ordered() => {
+                return Err(format!(
+                    "{}: operand order given for an unordered merge",
+                    self.kind()
+                ))
+            }
+            Op::Merge { n, .. } | Op::Identity { n } | Op::ArgMax { n } => positive(*n, "values")?,
         }
         self.output_shape().validate()
     }
@@ -686,7 +744,7 @@ impl Op {
             Op::Depthwise(d) => d.window.input.len(),
             Op::Affine(a) => a.n,
             Op::MaxPool(p) | Op::AvgPool(p) => p.window.input.len(),
-            Op::Add { n } | Op::Identity { n } | Op::ArgMax { n } => *n,
+            Op::Merge { n, .. } | Op::Identity { n } | Op::ArgMax { n } => *n,
         }
     }
     /// Shape of the output.
@@ -701,7 +759,7 @@ impl Op {
             Op::MaxPool(p) | Op::AvgPool(p) => {
                 Shape3::new(p.window.out_h, p.window.out_w, p.window.input.c)
             }
-            Op::Add { n } | Op::Identity { n } | Op::ArgMax { n } => Shape3::vector(*n),
+            Op::Merge { n, .. } | Op::Identity { n } | Op::ArgMax { n } => Shape3::vector(*n),
         }
     }
     /// Number of output values.
@@ -731,6 +789,18 @@ impl Op {
             Op::Affine(a) => a.n,
             _ => 0,
         }
+    }
+    /// The merge `x ∘ s` of `n` values with the saved tensor as the second operand.
+    pub fn merge(merge: Merge, n: usize) -> Op {
+        Op::Merge {
+            merge,
+            n,
+            saved_first: false,
+        }
+    }
+    /// Whether the op reads the saved tensor (a merge).
+    pub fn reads_saved(&self) -> bool {
+        matches!(self, Op::Merge { .. })
     }
     /// Whether the op multiplies by weights and requantizes by `2^fw`.
     pub fn is_linear(&self) -> bool {
@@ -764,7 +834,14 @@ impl Op {
             Op::Affine(_) => "affine",
             Op::MaxPool(_) => "maxpool",
             Op::AvgPool(_) => "avgpool",
-            Op::Add { .. } => "add",
+            Op::Merge { merge, .. } => match merge {
+                Merge::Add => "add",
+                Merge::Subtract => "subtract",
+                Merge::Multiply => "multiply",
+                Merge::Average => "average",
+                Merge::Maximum => "maximum",
+                Merge::Minimum => "minimum",
+            },
             Op::Identity { .. } => "identity",
             Op::ArgMax { .. } => "argmax",
         }

@@ -7,7 +7,7 @@
 use crate::activation::{activate, check_act};
 use crate::argmax::argmax_with_zero;
 use crate::cs::CountingCs;
-use crate::elementwise::{add, identity};
+use crate::elementwise::{identity, merge};
 use crate::field::{from_i64, Field, PACK_CAPACITY};
 use crate::linear::{check_lens, linear_with_zero};
 use crate::packing;
@@ -27,7 +27,7 @@ pub struct StepOut<F: ff::PrimeField> {
 }
 
 /// One step: applies `views` to `x`, then `op` (with packed weights `w`, `b` for linear ops,
-/// the saved tensor `skip` for `Add`; ignored otherwise), then `act`. `x` and `skip` must be
+/// the saved tensor `skip` for a merge; ignored otherwise), then `act`. `x` and `skip` must be
 /// range-checked by the caller; `w` and `b` are the packed weight elements in the
 /// [`crate::packing`] layout (empty for ops without weights). The outputs equal
 /// [`crate::native::apply`] on the viewed input.
@@ -55,9 +55,13 @@ pub fn step<F: Field, CS: ConstraintSystem<F>>(
             }
             Op::MaxPool(s) => max_pool(&mut ns, s, &xv, fp)?,
             Op::AvgPool(s) => avg_pool(&mut ns, s, &xv, fp)?,
-            Op::Add { .. } => {
-                let skip = skip.ok_or_else(|| unsat("add without a saved tensor"))?;
-                add(&mut ns, &xv, skip, fp)?
+            Op::Merge {
+                merge: m,
+                saved_first,
+                ..
+            } => {
+                let skip = skip.ok_or_else(|| unsat("merge without a saved tensor"))?;
+                merge(&mut ns, *m, *saved_first, &xv, skip, fp)?
             }
             Op::Identity { .. } | Op::ArgMax { .. } => identity(&xv)?,
         }
@@ -92,7 +96,7 @@ pub fn synthesize_shape<F: Field, CS: ConstraintSystem<F>>(
     let n_in = chain_input_len(views, op.input_len());
     let x = alloc_nums(cs, "x", &vec![None; n_in])?;
     let skip = match op {
-        Op::Add { n } => Some(alloc_nums(cs, "skip", &vec![None; *n])?),
+        Op::Merge { n, .. } => Some(alloc_nums(cs, "skip", &vec![None; *n])?),
         _ => None,
     };
     let (wl, bl) = packing::packed_lens(op, fp);

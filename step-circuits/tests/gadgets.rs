@@ -195,15 +195,28 @@ fn cases(fp: FixedPoint, seed: u64) -> Vec<Case> {
     ));
     // Add, identity, argmax
     let half = (1i64 << (fp.bits - 2)) - 1;
-    v.push(
-        Case::new(
-            Op::Add { n: 9 },
-            Act::Linear,
-            ints(9, seed + 17, -half, half),
-            fp,
-        )
-        .skip(ints(9, seed + 18, -half, half)),
-    );
+    for (k, merge) in Merge::ALL.into_iter().enumerate() {
+        // a product of values below 2^(B/2 + fa/2) stays in range after requantization
+        let (lo, hi) = if merge == Merge::Multiply {
+            let h = 1i64 << ((fp.bits - 1 + fp.fa) / 2 - 1);
+            (-h, h)
+        } else {
+            (-half, half)
+        };
+        v.push(
+            Case::new(
+                Op::Merge {
+                    merge,
+                    n: 9,
+                    saved_first: merge.ordered(),
+                },
+                Act::Linear,
+                ints(9, seed + 17 + 100 * k as u64, lo, hi),
+                fp,
+            )
+            .skip(ints(9, seed + 18 + 100 * k as u64, lo, hi)),
+        );
+    }
     v.push(Case::new(
         Op::Identity { n: 9 },
         Act::Linear,
@@ -558,7 +571,7 @@ fn invalid_steps_are_errors_not_panics() {
     let b = alloc_i64s::<Fb, _>(&mut cs, "b", &[0; 1]).unwrap();
     assert!(step(&mut cs, &dense, &Act::Linear, &[], &x, None, &w, &b, &FP).is_err());
     // add without its saved tensor
-    let add = Op::Add { n: 4 };
+    let add = Op::merge(Merge::Add, 4);
     let mut ns = cs.namespace(|| "second");
     assert!(step(&mut ns, &add, &Act::Linear, &[], &x, None, &[], &[], &FP).is_err());
     // output out of range: twin error, synthesis error

@@ -142,13 +142,18 @@ proptest! {
     }
 
     #[test]
-    fn add_identity_argmax(n in 1usize..12, which in 0u8..3, fpi in 0usize..3, a in act_strategy(), seed: u64, narrow: bool) {
+    fn merge_identity_argmax(n in 1usize..12, which in 0u8..3, m in 0usize..6, saved_first: bool, fpi in 0usize..3, a in act_strategy(), seed: u64, narrow: bool) {
         let fp = FPS[fpi];
         let act = make_act(a, &fp);
         // narrow values make ties frequent for argmax
         let x = if narrow { ints(n, seed, -3, 3) } else { full_range(n, seed, &fp) };
         let case = match which {
-            0 => Case::new(Op::Add { n }, act, x, fp).skip(full_range(n, seed ^ 7, &fp)),
+            0 => {
+                let merge = Merge::ALL[m];
+                let saved_first = saved_first && merge.ordered();
+                let op = Op::Merge { merge, n, saved_first };
+                Case::new(op, act, x, fp).skip(full_range(n, seed ^ 7, &fp))
+            }
             1 => Case::new(Op::Identity { n }, act, x, fp),
             _ => Case::new(Op::ArgMax { n }, act, x, fp),
         };

@@ -325,7 +325,7 @@ fn argmax_rejects_a_non_maximum() {
 
 #[test]
 fn an_out_of_range_sum_fails_its_range_check() {
-    let case = Case::new(Op::Add { n: 1 }, Act::Linear, vec![2046], FP).skip(vec![1]);
+    let case = Case::new(Op::merge(Merge::Add, 1), Act::Linear, vec![2046], FP).skip(vec![1]);
     honest::<Fb>(&case);
     // x = 2047 makes x + skip = 2048 = 2^(B−1): one past the top of the range
     let mut forged = vec![
@@ -755,4 +755,96 @@ fn wrapping_private_weights_satisfy_linear_alone_and_fail_the_wellformedness_che
     wellformed::enforce(&mut cs.namespace(|| "wf"), &op, &w, &b, &fp).unwrap();
     assert!(cs.unused_overrides().is_empty());
     assert_eq!(cs.unsatisfied(), vec!["wf/k0/recompose"]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Merges with the saved tensor
+
+/// The offset form `v + 2^(B−1)` of an activation, as range checks decompose it.
+fn offset(v: i64) -> u128 {
+    (v + (1 << (B - 1))) as u128
+}
+
+#[test]
+fn a_subtraction_cannot_swap_its_operands() {
+    // Keras' Subtract([saved, x]) is s − x; the prover may not output x − s instead
+    let op = Op::Merge {
+        merge: Merge::Subtract,
+        n: 1,
+        saved_first: true,
+    };
+    let case = Case::new(op, Act::Linear, vec![5], FP).skip(vec![3]);
+    let cs = honest::<Fb>(&case);
+    assert_eq!(val(&cs, "act/out0/y/num"), -2);
+    // the output is the checked difference itself: claiming x − s = 2 fails it
+    let forged = vec![("act/out0/y/num".to_string(), Fb::from(2))];
+    assert_fails(&case, forged, &["act/out0/y_eq"]);
+    // and a decomposition of x − s is not one of s − x
+    let mut forged = bits::<Fb>("op/out0/v", offset(2), B);
+    forged.push(("act/out0/y/num".into(), Fb::from(2)));
+    assert_fails(&case, forged, &["op/out0/v/recompose", "act/out0/y_eq"]);
+}
+
+#[test]
+fn a_product_cannot_be_requantized_off_by_one() {
+    // 40·(−20) = −800 at scale 2^8; + 8 = −792 = 16·(−50) + 8: q = −50, r = 8
+    let case = Case::new(Op::merge(Merge::Multiply, 1), Act::Linear, vec![40], FP).skip(vec![-20]);
+    let cs = honest::<Fb>(&case);
+    assert_eq!(val(&cs, "act/out0/y/num"), -50);
+    for dq in [-1i64, 1] {
+        // the remainder compensates by ∓16, which leaves its 4 bits
+        let mut forged = bits::<Fb>("op/out0/q", offset(-50 + dq), B);
+        forged.push(("act/out0/y/num".into(), fe(-50 + dq)));
+        assert_fails(&case, forged, &["op/out0/product"]);
+    }
+}
+
+#[test]
+fn an_average_floors_and_cannot_round_the_other_way() {
+    // (4 + 3) / 2 = 3 remainder 1
+    let case = Case::new(Op::merge(Merge::Average, 1), Act::Linear, vec![4], FP).skip(vec![3]);
+    let cs = honest::<Fb>(&case);
+    assert_eq!(val(&cs, "act/out0/y/num"), 3);
+    // q = 4 needs the remainder −1: a field element that is not a bit
+    let mut forged = bits::<Fb>("op/out0/q", offset(4), B);
+    forged.push(("op/out0/r/b0".into(), fe(-1)));
+    forged.push(("act/out0/y/num".into(), Fb::from(4)));
+    assert_fails(&case, forged.clone(), &["op/out0/r/bit0"]);
+    forged.pop();
+    forged.pop();
+    forged.push(("op/out0/r/b0".into(), Fb::ZERO));
+    forged.push(("act/out0/y/num".into(), Fb::from(4)));
+    assert_fails(&case, forged, &["op/out0/halve"]);
+}
+
+#[test]
+fn a_maximum_is_one_of_its_operands_and_above_both() {
+    let case = Case::new(Op::merge(Merge::Maximum, 1), Act::Linear, vec![-7], FP).skip(vec![9]);
+    let cs = honest::<Fb>(&case);
+    assert_eq!(val(&cs, "op/out0/m/num"), 9);
+    // the smaller operand: 9 − (−7)… claimed m = −7 leaves m − s = −16 with no decomposition
+    let mut forged = vec![("op/out0/m/num".to_string(), fe(-7))];
+    forged.extend(bits::<Fb>("op/out0/da", 0, B));
+    assert_fails(&case, forged, &["op/out0/db/recompose"]);
+    // a value above both: 10 − (−7) = 17, 10 − 9 = 1, both in range, product not zero
+    let mut forged = vec![("op/out0/m/num".to_string(), Fb::from(10))];
+    forged.extend(bits::<Fb>("op/out0/da", 17, B));
+    forged.extend(bits::<Fb>("op/out0/db", 1, B));
+    assert_fails(&case, forged, &["op/out0/is_one_of"]);
+}
+
+#[test]
+fn a_minimum_is_one_of_its_operands_and_below_both() {
+    let case = Case::new(Op::merge(Merge::Minimum, 1), Act::Linear, vec![-7], FP).skip(vec![9]);
+    let cs = honest::<Fb>(&case);
+    assert_eq!(val(&cs, "op/out0/m/num"), -7);
+    // the larger operand: s − m = 0 but x − m = −16 has no decomposition
+    let mut forged = vec![("op/out0/m/num".to_string(), Fb::from(9))];
+    forged.extend(bits::<Fb>("op/out0/db", 0, B));
+    assert_fails(&case, forged, &["op/out0/da/recompose"]);
+    // a value below both: product of two positive differences
+    let mut forged = vec![("op/out0/m/num".to_string(), fe(-8))];
+    forged.extend(bits::<Fb>("op/out0/da", 1, B));
+    forged.extend(bits::<Fb>("op/out0/db", 17, B));
+    assert_fails(&case, forged, &["op/out0/is_one_of"]);
 }

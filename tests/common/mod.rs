@@ -32,6 +32,7 @@ pub const MODELS: &[&str] = &[
     "binary",
     "transpose",
     "resize",
+    "merges",
 ];
 
 /// The two file formats every fixture model is saved in.

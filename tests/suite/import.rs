@@ -598,7 +598,7 @@ fn unsupported_layers_are_named() {
             "residual",
             "concat",
             Box::new(|c| layer_config(c, "add")["class_name"] = "Concatenate".into()),
-            vec!["'add'", "Concatenate", "only merge", "Add"],
+            vec!["'add'", "Concatenate", "element-wise", "Add"],
         ),
         (
             "mlp",

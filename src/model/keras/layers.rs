@@ -303,20 +303,21 @@ impl Ctx<'_> {
                  @keras.saving.register_keras_serializable(package=\"kerafold\"))"
             )));
         }
-        match class {
-            "Add" => return self.build_add(inputs),
-            "Concatenate" | "Multiply" | "Subtract" | "Average" | "Maximum" | "Minimum" | "Dot" => {
-                return Err(self.unsupported(format!(
-                    "merge layer {class} is not supported; the only merge kerafold supports is Add"
-                )))
-            }
-            _ => {}
+        if matches!(class, "Concatenate" | "Dot") {
+            return Err(self.unsupported(format!(
+                "merge layer {class} is not supported; kerafold merges element-wise: Add, \
+                 Subtract, Multiply, Average, Maximum, Minimum"
+            )));
+        }
+        if let Some(merge) = Merge::ALL.into_iter().find(|m| m.keras_name() == class) {
+            return self.build_merge(merge, inputs);
         }
         let input = match inputs {
             [one] => one.as_slice(),
             _ => {
                 return Err(self.unsupported(format!(
-                    "the layer has {} inputs; only Add merges several tensors",
+                    "the layer has {} inputs; only the element-wise merges (Add, Subtract, \
+                     Multiply, Average, Maximum, Minimum) take several tensors",
                     inputs.len()
                 )))
             }
@@ -1268,10 +1269,21 @@ impl Ctx<'_> {
         ))
     }
 
-    pub(super) fn build_add(&self, inputs: &[Vec<usize>]) -> Result<(LayerKind, Vec<usize>)> {
+    pub(super) fn build_merge(
+        &self,
+        merge: Merge,
+        inputs: &[Vec<usize>],
+    ) -> Result<(LayerKind, Vec<usize>)> {
+        let name = merge.keras_name();
         if inputs.len() < 2 {
             return Err(self.unsupported(format!(
-                "Add with {} input(s); it needs two or more",
+                "{name} with {} input(s); it needs two or more",
+                inputs.len()
+            )));
+        }
+        if merge == Merge::Subtract && inputs.len() != 2 {
+            return Err(self.unsupported(format!(
+                "Subtract with {} inputs; it takes exactly two",
                 inputs.len()
             )));
         }
@@ -1280,7 +1292,7 @@ impl Ctx<'_> {
                 "inputs of different shapes {inputs:?} (broadcasting is not supported)"
             )));
         }
-        Ok((LayerKind::Add, inputs[0].clone()))
+        Ok((LayerKind::Merge(merge), inputs[0].clone()))
     }
 }
 
