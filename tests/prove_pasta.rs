@@ -219,7 +219,8 @@ fn nearest_resizing_proves_and_verifies() {
 
 /// Every element-wise merge (the `merges` fixture: Subtract with the saved tensor first and
 /// second, Multiply, Average, Maximum, Minimum, each of a Dense branch with the tensor it started
-/// from) is one step reading the saved tensor; the proof gives Keras' class.
+/// from, nested in an outer skip that closes last) is one step popping the last saved tensor;
+/// two saved tensors are alive at once, and the proof gives Keras' class.
 #[test]
 fn element_wise_merges_prove_and_verify() {
     use kerafold_step_circuits::spec::{Merge, Op};
@@ -243,8 +244,16 @@ fn element_wise_merges_prove_and_verify() {
             (Merge::Maximum, false),
             (Merge::Minimum, false),
             (Merge::Subtract, false),
+            (Merge::Add, false),
         ]
     );
+    let (mut depth, mut deepest) = (0usize, 0);
+    for s in &q.steps {
+        depth += s.save_input as usize;
+        deepest = deepest.max(depth);
+        depth -= s.op.reads_saved() as usize;
+    }
+    assert_eq!((depth, deepest), (0, 2));
     proves_keras_class("merges", 3);
 }
 

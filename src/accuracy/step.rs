@@ -172,7 +172,8 @@ impl<F: Field> StepCircuit<F> for SampleStep<F> {
         let zero = constant(cs, "zero", F::ZERO)?;
         let seed = constant(cs, "model_seed", crate::fold::commit::model_seed::<F>(arch))?;
         let mut cur = x;
-        let mut saved: Option<Vec<AllocatedNum<F>>> = None;
+        // the saved tensors as wires, the last saved on top
+        let mut saved: Vec<Vec<AllocatedNum<F>>> = vec![];
         let mut class = None;
         let mut chain = seed;
         for (i, desc) in arch.steps.iter().enumerate() {
@@ -202,11 +203,10 @@ impl<F: Field> StepCircuit<F> for SampleStep<F> {
             let mut xin = cur.clone();
             xin.resize(n_in, zero.clone());
             if desc.save_input {
-                saved = Some(cur.clone());
+                saved.push(cur.clone());
             }
             let skip = match slot.op {
-                Op::Merge { n, .. } => saved.as_ref().map(|s| {
-                    let mut s = s.clone();
+                Op::Merge { n, .. } => saved.pop().map(|mut s| {
                     s.resize(n, zero.clone());
                     s
                 }),
@@ -223,9 +223,6 @@ impl<F: Field> StepCircuit<F> for SampleStep<F> {
                 &ba,
                 &fp,
             )?;
-            if slot.op.reads_saved() {
-                saved = None;
-            }
             if let Some(idx) = out.argmax {
                 class = Some(idx);
             }

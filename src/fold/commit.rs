@@ -25,10 +25,16 @@ pub(crate) fn tensor_commitment<F: Field>(values: &[i64], bits: u32, blind: F) -
     commit_native(values, bits, blind)
 }
 
-/// The residual state when nothing is saved: zero, which no tensor commits to (it would take a
-/// Poseidon preimage of zero), so an `Add` cannot open it.
+/// The saved-tensor stack when nothing is saved: zero, which no push reaches (it would take a
+/// Poseidon preimage of zero), so a merge cannot pop it.
 pub(crate) fn nothing_saved<F: Field>() -> F {
     F::ZERO
+}
+
+/// The saved-tensor stack after pushing the tensor committed to `tensor` onto `stack`:
+/// `H_narrow(stack, tensor)`; a merge pops by opening it (docs/DESIGN.md §4.2).
+pub(crate) fn saved_push<F: Field>(stack: F, tensor: F) -> F {
+    hash_narrow(&[stack, tensor])
 }
 
 /// A step's block counts as one field element for the architecture chain:

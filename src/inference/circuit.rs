@@ -6,7 +6,7 @@
 //! |---|---|
 //! | 0 | step counter |
 //! | 1 | commitment to the current activation tensor (Poseidon over packed values and a blinding) |
-//! | 2 | commitment to the saved residual tensor (zero when nothing is saved) |
+//! | 2 | the stack of saved tensors, `H(below, tensor commitment)` per saved tensor (zero when empty) |
 //! | 3 | architecture chain: `H(prev, slot, n_out, save, in_blocks + 2^32·out_blocks)` per step |
 //! | 4 | model chain: from the architecture's seed, `H(prev, blinding, H(packed weights of the step's slot))` per step |
 //! | 5 | the ArgMax class (written by the ArgMax step) |
@@ -26,7 +26,6 @@
 //! outputs), commit the output into `z[1]'`, and extend the chains.
 
 use crate::fold::arch::Architecture;
-use crate::fold::commit::nothing_saved;
 use kerafold_step_circuits::band::{self, Band, BandIo, Count};
 use kerafold_step_circuits::commit::{chain, open_prefix, range_checked, BlockCount};
 use kerafold_step_circuits::field::{from_i64, pow2};
@@ -98,10 +97,14 @@ pub struct StepWitness<F> {
     pub x: Vec<i64>,
     /// Blinding of the input commitment.
     pub r_in: F,
-    /// The saved residual tensor (zeros if none), padded to the bus width.
+    /// For a merge, the saved tensor it pops (zeros otherwise), padded to the bus width.
     pub skip: Vec<i64>,
-    /// Blinding of the residual tensor's commitment.
+    /// Blinding of the popped tensor's commitment.
     pub r_skip: F,
+    /// For a merge, the popped tensor's commitment (0 otherwise).
+    pub skip_top: F,
+    /// For a merge, the saved-tensor stack below the popped tensor (0 otherwise).
+    pub skip_rest: F,
     /// Packed weights for every slot (zeros for idle slots).
     pub weights: Vec<Packed<F>>,
     /// Blinding absorbed into the model chain.
@@ -817,6 +820,7 @@ impl<F: Field> StepCircuit<F> for LayerStep<F> {
                 .map(|i| alloc(cs, &format!("skip{i}"), sv(i)))
                 .collect::<Result<Vec<_>, _>>()?;
             let r_skip = alloc(cs, "r_skip", w.map(|w| w.r_skip))?;
+            let top = alloc(cs, "skip_top", w.map(|w| w.skip_top))?;
             // only a merge reads the saved tensor (as long as its input); other steps leave it
             // unopened
             open_prefix(
@@ -825,10 +829,10 @@ impl<F: Field> StepCircuit<F> for LayerStep<F> {
                 &r_skip,
                 fp.bits,
                 &in_blocks,
-                z_skip,
+                &top,
                 Some(&merge_sel),
             )?;
-            Some(s_raw)
+            Some((s_raw, top))
         } else {
             None
         };
@@ -978,7 +982,7 @@ impl<F: Field> StepCircuit<F> for LayerStep<F> {
                         n,
                         saved_first: false,
                     },
-                    Some(s),
+                    Some((s, _)),
                 ) => Some(
                     (0..*n)
                         .map(|j| {
@@ -986,7 +990,9 @@ impl<F: Field> StepCircuit<F> for LayerStep<F> {
                         })
                         .collect::<Result<Vec<_>, _>>()?,
                 ),
-                (kerafold_step_circuits::Op::Merge { n, .. }, Some(s)) => Some(s[..*n].to_vec()),
+                (kerafold_step_circuits::Op::Merge { n, .. }, Some((s, _))) => {
+                    Some(s[..*n].to_vec())
+                }
                 _ => None,
             };
             let out = slot_gadget(
@@ -1050,33 +1056,64 @@ impl<F: Field> StepCircuit<F> for LayerStep<F> {
             carry_next.push(next);
         }
 
-        // --- residual tensor: saved from this step's input, cleared by a merge
-        let skip_next = if arch.has_skip() {
-            let zero_c = nothing_saved::<F>();
-            // t = save · (act − skip)
-            let tv = match (save.get_value(), z_act.get_value(), z_skip.get_value()) {
-                (Some(s), Some(a), Some(k)) => Some(if s { a - k } else { F::ZERO }),
+        // --- the saved-tensor stack: a step saving its input pushes it, `H(stack, input)`; a
+        // merge pops, `stack = H(rest, top)` with `top` the tensor it opened. One hash serves both:
+        // `h = H(a, b)` with `(a, b) = merge ? (rest, top) : (stack, input)`.
+        let skip_next = if let Some((_, top)) = &skip {
+            let rest = alloc(cs, "skip_rest", w.map(|w| w.skip_rest))?;
+            let merge_on = w.map(|w| arch.slots[w.slot].op.reads_saved());
+            let mut pick = |name: &str, on: &AllocatedNum<F>, off: &AllocatedNum<F>| {
+                let v = match (merge_on, on.get_value(), off.get_value()) {
+                    (Some(m), Some(a), Some(b)) => Some(if m { a } else { b }),
+                    _ => None,
+                };
+                let p = alloc(cs, name, v)?;
+                // p − off = merge · (on − off)
+                cs.enforce(
+                    || format!("{name}_eq"),
+                    |lc| lc + &merge_sel,
+                    |lc| lc + on.get_variable() - off.get_variable(),
+                    |lc| lc + p.get_variable() - off.get_variable(),
+                );
+                Ok::<_, SynthesisError>(p)
+            };
+            let a = pick("stack_a", &rest, z_skip)?;
+            let b = pick("stack_b", top, z_act)?;
+            let h = hash_narrow_gadget(cs.namespace(|| "stack_hash"), &[a.clone(), b])?;
+            cs.enforce(
+                || "stack_pop",
+                |lc| lc + &merge_sel,
+                |lc| lc + h.get_variable() - z_skip.get_variable(),
+                |lc| lc,
+            );
+            cs.enforce(
+                || "save_or_merge",
+                |_| save.lc(CS::one(), F::ONE),
+                |lc| lc + &merge_sel,
+                |lc| lc,
+            );
+            // next = a + save · (h − stack)
+            let tv = match (save.get_value(), h.get_value(), z_skip.get_value()) {
+                (Some(s), Some(h), Some(k)) => Some(if s { h - k } else { F::ZERO }),
                 _ => None,
             };
-            let t = alloc(cs, "skip_t", tv)?;
+            let t = alloc(cs, "stack_t", tv)?;
             cs.enforce(
-                || "skip_save",
+                || "stack_push",
                 |_| save.lc(CS::one(), F::ONE),
-                |lc| lc + z_act.get_variable() - z_skip.get_variable(),
+                |lc| lc + h.get_variable() - z_skip.get_variable(),
                 |lc| lc + t.get_variable(),
             );
-            // skip' = skip + t + merge · (Z0 − skip)
-            let add_on = w.map(|w| arch.slots[w.slot].op.reads_saved());
-            let nv = match (z_skip.get_value(), t.get_value(), add_on) {
-                (Some(k), Some(t), Some(a)) => Some(if a { zero_c } else { k + t }),
-                _ => None,
-            };
-            let next = alloc(cs, "skip_next", nv)?;
+            let next = alloc(
+                cs,
+                "skip_next",
+                a.get_value().zip(t.get_value()).map(|(a, t)| a + t),
+            )?;
             cs.enforce(
-                || "skip_clear",
-                |lc| lc + &merge_sel,
-                |lc| lc + (zero_c, CS::one()) - z_skip.get_variable(),
-                |lc| lc + next.get_variable() - z_skip.get_variable() - t.get_variable(),
+                || "skip_next_eq",
+                |lc| lc + a.get_variable() + t.get_variable(),
+                |lc| lc + CS::one(),
+                |lc| lc + next.get_variable(),
             );
             next
         } else {

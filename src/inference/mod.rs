@@ -312,6 +312,44 @@ struct Witnesses<'a, F> {
     layers: Vec<usize>,
     carries: Vec<Option<Carry<F>>>,
     bands: Vec<Option<BandCarry<F>>>,
+    /// Per merge step, the saved tensor it pops: its blinding and the stack below it.
+    pops: Vec<Option<Pop<F>>>,
+}
+
+/// What a merge pops off the saved-tensor stack.
+#[derive(Clone, Copy)]
+struct Pop<F> {
+    /// Blinding of the popped tensor's commitment (the input's, if step 0 saved it).
+    r_skip: F,
+    /// The stack below it.
+    rest: F,
+}
+
+/// Walks the saved-tensor stack through the steps: what each merge pops.
+fn stack_pops<F: Field>(
+    arch: &Architecture,
+    trace: &Trace,
+    layers: &[usize],
+    blind: &Blinding<F>,
+) -> Vec<Option<Pop<F>>> {
+    let mut pops = vec![None; arch.steps.len()];
+    let mut stack = nothing_saved::<F>();
+    let mut below: Vec<(F, F)> = vec![]; // (stack before the push, blinding pushed)
+    for (i, d) in arch.steps.iter().enumerate() {
+        if arch.slots[d.slot].op.reads_saved() {
+            if let Some((rest, r_skip)) = below.pop() {
+                pops[i] = Some(Pop { r_skip, rest });
+                stack = rest;
+            }
+        } else if d.save_input {
+            // only the model input is blinded among the tensors a step reads
+            let r = if layers[i] == 0 { blind.input } else { F::ZERO };
+            let c = tensor_commitment(&trace.steps[layers[i]].input, arch.fp.bits, r);
+            below.push((stack, r));
+            stack = commit::saved_push(stack, c);
+        }
+    }
+    pops
 }
 
 impl<'a, F: Field> Witnesses<'a, F> {
@@ -369,6 +407,7 @@ impl<'a, F: Field> Witnesses<'a, F> {
             }
         }
         let bands = band_carries(arch, trace, &layers, blind);
+        let pops = stack_pops(arch, trace, &layers, blind);
         Self {
             arch,
             model,
@@ -377,6 +416,7 @@ impl<'a, F: Field> Witnesses<'a, F> {
             layers,
             carries,
             bands,
+            pops,
         }
     }
 
@@ -392,14 +432,10 @@ impl<'a, F: Field> Witnesses<'a, F> {
         let layer = self.layers[i];
         let (desc, st) = (&arch.steps[i], &self.trace.steps[layer]);
         let n = arch.steps.len();
-        // the saved tensor was committed as some step's input: only step 0's input is blinded
-        let saver = arch.steps[..i].iter().rposition(|d| d.save_input);
         // only a merge opens the saved tensor; other steps feed zeros (an idle merge slot then
         // computes on zeros, which stay in range)
-        let skip = st
-            .skip
-            .as_deref()
-            .filter(|_| arch.slots[desc.slot].op.reads_saved());
+        let pop = self.pops[i];
+        let skip = st.skip.as_deref().filter(|_| pop.is_some());
         let mut w = StepWitness {
             slot: desc.slot,
             n_out: desc.n_out,
@@ -409,11 +445,12 @@ impl<'a, F: Field> Witnesses<'a, F> {
             // only the model input is blinded among the tensors a step reads
             r_in: if layer == 0 { blind.input } else { F::ZERO },
             skip: skip.map(pad).unwrap_or_else(|| vec![0; width]),
-            r_skip: if skip.is_some() && saver == Some(0) {
-                blind.input
-            } else {
-                F::ZERO
+            r_skip: pop.map_or(F::ZERO, |p| p.r_skip),
+            skip_top: match (skip, pop) {
+                (Some(s), Some(p)) => tensor_commitment(s, arch.fp.bits, p.r_skip),
+                _ => F::ZERO,
             },
+            skip_rest: pop.map_or(F::ZERO, |p| p.rest),
             weights: arch.packed_weights(i, layer, self.model),
             r_model: blind.model.get(i).copied().unwrap_or(F::ZERO),
             r_out: if i + 1 == n { blind.output } else { F::ZERO },

@@ -7,9 +7,10 @@
 //! affine step. A final Softmax is not a step: the program exposes logits, and an ArgMax step
 //! (added at quantization) proves the class.
 //!
-//! Merges (Add, Subtract, Multiply, Average, Maximum, Minimum): the fold state holds one saved
-//! tensor. A tensor used both by the next step and by a later merge is saved by the step that
-//! consumes it (`save_input`); the merge then combines the current tensor with the saved one.
+//! Merges (Add, Subtract, Multiply, Average, Maximum, Minimum): the fold state holds a stack of
+//! saved tensors (a commitment to it). A tensor used both by the next step and by a later merge
+//! is pushed by the step that consumes it (`save_input`); a merge pops the last saved tensor and
+//! combines the current one with it, so skips may nest (the innermost merged first).
 
 use super::graph::{transpose_geometry, Activation, Graph, LayerKind, Node, Smooth, Src};
 use crate::{Error, Result};
@@ -94,8 +95,8 @@ struct Lowering<'g> {
     steps: Vec<FloatStep>,
     tensors: Vec<Option<Tensor>>,
     input: Tensor,
-    /// Raw tensor currently saved for a merge.
-    saved: Option<Option<usize>>,
+    /// Raw tensors saved for later merges, the last saved on top.
+    saved: Vec<Option<usize>>,
     softmax: bool,
     /// For each node, the node whose data it passes through unchanged (itself if it computes):
     /// Flatten, Reshape, Dropout, views, linear activations and Softmax pass through. The model
@@ -145,8 +146,8 @@ impl<'g> Lowering<'g> {
             return Err(unsupported(
                 node,
                 "this layer reads a tensor computed before the previous layer; kerafold folds \
-                 one layer per step and keeps at most one saved tensor, for a merge \
-                 (branches with layers on both sides are not supported)",
+                 one layer per step and reads earlier tensors only in a merge with the \
+                 previous layer's output (branches with layers on both sides are not supported)",
             ));
         }
         Ok(t)
@@ -166,20 +167,23 @@ impl<'g> Lowering<'g> {
         Ok(t)
     }
 
-    /// Whether a later merge (after node `at`) reads the raw tensor `raw`.
-    fn needed_by_later_merge(&self, at: usize, raw: Option<usize>) -> bool {
+    /// How many later merges (after node `at`) read the raw tensor `raw`.
+    fn later_merges_reading(&self, at: usize, raw: Option<usize>) -> usize {
         let n = self.graph.nodes.len();
-        self.graph.nodes[at + 1..].iter().any(|m| {
-            matches!(m.kind, LayerKind::Merge(_))
-                && m.inputs.iter().any(|&s| {
-                    let b = self.base[src_index(s, n)];
-                    if b == n {
-                        raw.is_none()
-                    } else {
-                        b <= at && self.tensors[b].as_ref().is_some_and(|t| t.raw == raw)
-                    }
-                })
-        })
+        self.graph.nodes[at + 1..]
+            .iter()
+            .filter(|m| {
+                matches!(m.kind, LayerKind::Merge(_))
+                    && m.inputs.iter().any(|&s| {
+                        let b = self.base[src_index(s, n)];
+                        if b == n {
+                            raw.is_none()
+                        } else {
+                            b <= at && self.tensors[b].as_ref().is_some_and(|t| t.raw == raw)
+                        }
+                    })
+            })
+            .count()
     }
 
     /// Appends a step reading `input`; returns the output tensor.
@@ -195,20 +199,25 @@ impl<'g> Lowering<'g> {
         b: Vec<f64>,
     ) -> Result<Tensor> {
         let mut save_input = false;
-        if !op.reads_saved() && self.needed_by_later_merge(at, input.raw) {
+        let later = if op.reads_saved() {
+            0
+        } else {
+            self.later_merges_reading(at, input.raw)
+        };
+        if later > 1 {
+            return Err(unsupported(
+                node,
+                format!("its input is merged {later} times later; kerafold saves a tensor for one merge"),
+            ));
+        }
+        if later == 1 {
             if !input.views.is_empty() {
                 return Err(unsupported(
                     node,
                     "a residual tensor cannot pass through UpSampling, RepeatVector, Permute, ZeroPadding or Cropping",
                 ));
             }
-            if self.saved.is_some() {
-                return Err(unsupported(
-                    node,
-                    "two residual tensors would be alive at once; kerafold keeps one saved tensor",
-                ));
-            }
-            self.saved = Some(input.raw);
+            self.saved.push(input.raw);
             save_input = true;
         }
         if op.input_len() != input_len(&input) {
@@ -595,13 +604,19 @@ impl<'g> Lowering<'g> {
                 } else {
                     return Err(unsupported(node, format!("one operand of {name} must be the previous layer's output and the other a tensor saved earlier")));
                 };
-                if self.saved != Some(other.raw) || !other.views.is_empty() || !x.views.is_empty() {
+                if !other.views.is_empty()
+                    || !x.views.is_empty()
+                    || !self.saved.contains(&other.raw)
+                {
                     return Err(unsupported(node, format!("the saved operand of {name} must be a tensor saved before the branch (a skip connection without layers of its own)")));
+                }
+                if self.saved.last() != Some(&other.raw) {
+                    return Err(unsupported(node, format!("{name} merges a tensor saved before another that is still waiting for its merge; kerafold keeps saved tensors as a stack, so nested skips must close innermost first")));
                 }
                 if input_len(&x) != input_len(&other) {
                     return Err(shape_err(node, "operands have different sizes"));
                 }
-                self.saved = None;
+                self.saved.pop();
                 let op = Op::Merge {
                     merge,
                     n: input_len(&x),
@@ -817,7 +832,7 @@ pub fn lower(graph: &Graph) -> Result<Program> {
             views: vec![],
             shape: graph.input_shape.clone(),
         },
-        saved: None,
+        saved: vec![],
         softmax: false,
         base,
         readers,
@@ -852,7 +867,7 @@ pub fn lower(graph: &Graph) -> Result<Program> {
         });
         output_shape = out.shape;
     }
-    if l.saved.is_some() {
+    if !l.saved.is_empty() {
         return Err(Error::Shape {
             context: "model".into(),
             msg: "a saved residual tensor is never added".into(),
@@ -933,5 +948,81 @@ mod tests {
             .position(|s| s.op.reads_saved())
             .unwrap();
         assert!(saved < add, "saved at {saved}, added at {add}");
+    }
+
+    /// A chain of Dense 2→2 layers and merges: `links[k]` is node `k`'s inputs (`None`: the
+    /// model input), a merge when it has two.
+    fn dense_graph(links: &[&[Option<usize>]]) -> Graph {
+        let src = |s: &Option<usize>| s.map_or(Src::Input, Src::Node);
+        let nodes = links
+            .iter()
+            .enumerate()
+            .map(|(k, ins)| Node {
+                name: format!("n{k}"),
+                class_name: if ins.len() == 2 { "Add" } else { "Dense" }.into(),
+                kind: if ins.len() == 2 {
+                    LayerKind::Merge(kerafold_step_circuits::spec::Merge::Add)
+                } else {
+                    LayerKind::Dense {
+                        units: 2,
+                        kernel: vec![0.5; 4],
+                        bias: vec![0.0; 2],
+                        activation: Activation::Linear,
+                    }
+                },
+                inputs: ins.iter().map(src).collect(),
+                output_shape: vec![2],
+            })
+            .collect();
+        Graph {
+            name: "merges".into(),
+            input_shape: vec![2],
+            nodes,
+        }
+    }
+
+    /// Nested skips lower (the innermost closes first); crossed skips and a tensor merged twice
+    /// are refused, naming the layer and why.
+    #[test]
+    fn saved_tensors_are_a_stack() {
+        // x0 = n0; n1 saves x0, n2 saves n1; n3 = n2 + n1 closes first, n5 = n4 + n0 last
+        let nested = dense_graph(&[
+            &[None],
+            &[Some(0)],
+            &[Some(1)],
+            &[Some(2), Some(1)],
+            &[Some(3)],
+            &[Some(4), Some(0)],
+        ]);
+        let p = lower(&nested).unwrap();
+        let saves: Vec<bool> = p.steps.iter().map(|s| s.save_input).collect();
+        assert_eq!(saves, [false, true, true, false, false, false]);
+        // crossed: the outer tensor (n0) merged while n1 is still waiting
+        let crossed = dense_graph(&[
+            &[None],
+            &[Some(0)],
+            &[Some(1)],
+            &[Some(2), Some(0)],
+            &[Some(3)],
+            &[Some(4), Some(1)],
+        ]);
+        let err = lower(&crossed).unwrap_err().to_string();
+        assert!(
+            err.contains("n3") && err.contains("innermost first"),
+            "{err}"
+        );
+        // n0 merged twice
+        let twice = dense_graph(&[
+            &[None],
+            &[Some(0)],
+            &[Some(1), Some(0)],
+            &[Some(2)],
+            &[Some(3), Some(0)],
+        ]);
+        let err = lower(&twice).unwrap_err().to_string();
+        assert!(
+            err.contains("n1") && err.contains("merged 2 times"),
+            "{err}"
+        );
     }
 }

@@ -249,7 +249,7 @@ pub fn required_guard(steps: &[QStep], fp: &FixedPoint) -> u32 {
 pub struct StepTrace {
     /// The step's input as committed (before views): the previous step's output.
     pub input: Vec<i64>,
-    /// The saved residual tensor before this step (if any).
+    /// The last saved tensor before this step (if any): what a merge reads.
     pub skip: Option<Vec<i64>>,
     /// The op's result before the activation.
     pub q: Vec<i64>,
@@ -295,7 +295,8 @@ impl QuantizedModel {
             return Err("no steps".into());
         }
         let mut cur = self.input_len();
-        let mut saved: Option<usize> = None;
+        // lengths of the saved tensors, the last saved on top
+        let mut saved: Vec<usize> = vec![];
         // Weights on every linear step (a model) or on none (a skeleton).
         let mut weighted: Option<bool> = None;
         for (i, s) in self.steps.iter().enumerate() {
@@ -319,9 +320,10 @@ impl QuantizedModel {
                 )));
             }
             if let Op::Merge { n, .. } = s.op {
-                if saved != Some(n) {
+                if saved.last() != Some(&n) {
                     return Err(err(format!(
-                        "merges a saved tensor of {n} values, the saved one has {saved:?}"
+                        "merges a saved tensor of {n} values, the last saved one has {:?}",
+                        saved.last()
                     )));
                 }
             }
@@ -339,13 +341,19 @@ impl QuantizedModel {
                 return Err(err("weights on some linear steps but not on others".into()));
             }
             s.act.validate(&self.fp).map_err(err)?;
+            if s.save_input && s.op.reads_saved() {
+                return Err(err("a merge cannot also save its input".into()));
+            }
             if s.save_input {
-                saved = Some(cur);
+                saved.push(cur);
             }
             if s.op.reads_saved() {
-                saved = None;
+                saved.pop();
             }
             cur = s.op.output_len();
+        }
+        if !saved.is_empty() {
+            return Err(format!("{} saved tensor(s) never merged", saved.len()));
         }
         if bounded_product(&self.output_shape) != Some(cur) {
             return Err(format!(
@@ -409,7 +417,8 @@ impl QuantizedModel {
             });
         }
         let mut cur = input.to_vec();
-        let mut saved: Option<Vec<i64>> = None;
+        // the saved tensors, the last saved on top
+        let mut saved: Vec<Vec<i64>> = vec![];
         let mut steps = Vec::with_capacity(self.steps.len());
         let mut class = 0;
         for (i, s) in self.steps.iter().enumerate() {
@@ -433,17 +442,24 @@ impl QuantizedModel {
             }
             };
             let x = apply_views(&s.views, &cur);
-            let skip_before = saved.clone();
-            let out = native::apply(&s.op, &s.act, &x, saved.as_deref(), &s.weights, &self.fp)
-                .map_err(err)?;
+            let skip_before = saved.last().cloned();
+            let out = native::apply(
+                &s.op,
+                &s.act,
+                &x,
+                saved.last().map(|v| &v[..]),
+                &s.weights,
+                &self.fp,
+            )
+            .map_err(err)?;
             if let Op::ArgMax { .. } = s.op {
                 class = native::argmax(&x);
             }
             if s.save_input {
-                saved = Some(cur.clone());
+                saved.push(cur.clone());
             }
             if s.op.reads_saved() {
-                saved = None;
+                saved.pop();
             }
             steps.push(StepTrace {
                 input: cur,
@@ -477,7 +493,7 @@ pub(crate) fn apply_views(views: &[ViewOp], x: &[i64]) -> Vec<i64> {
 /// [`QuantizedModel::trace`]): per step, the op's result before and after the activation.
 pub fn run_float(program: &Program, input: &[f64]) -> Result<Vec<(Vec<f64>, Vec<f64>)>> {
     let mut cur = input.to_vec();
-    let mut saved: Option<Vec<f64>> = None;
+    let mut saved: Vec<Vec<f64>> = vec![];
     let mut out = Vec::with_capacity(program.steps.len());
     for s in &program.steps {
         let x: Vec<f64> = if s.views.is_empty() {
@@ -488,13 +504,13 @@ pub fn run_float(program: &Program, input: &[f64]) -> Result<Vec<(Vec<f64>, Vec<
                 .map(|i| i.map_or(0.0, |i| cur[i]))
                 .collect()
         };
-        let q = float_op(s, &x, saved.as_deref())?;
+        let q = float_op(s, &x, saved.last().map(|v| &v[..]))?;
         let y = q.iter().map(|&v| float_act(&s.act, v)).collect::<Vec<_>>();
         if s.save_input {
-            saved = Some(cur.clone());
+            saved.push(cur.clone());
         }
         if s.op.reads_saved() {
-            saved = None;
+            saved.pop();
         }
         cur = y.clone();
         out.push((q, y));

@@ -39,6 +39,7 @@ mod documented_commands;
 mod gadgets_fixtures;
 mod import;
 mod layers;
+mod merges;
 mod prove_bn254;
 mod quantize;
 mod tiling;

@@ -1,0 +1,84 @@
+//! Merges and the stack of saved tensors (docs/DESIGN.md §4.2): a step saving its input pushes
+//! its commitment, a merge pops the last one. On the `merges` fixture (an outer skip around six
+//! inner merges, two saved tensors alive at once), folded step by step through the checking
+//! constraint system: the honest steps end with nothing saved, and a merge that opens any tensor
+//! but the last saved one, or pretends to pop while keeping the stack, is unsatisfiable.
+//! Release mode, BN254/IPA.
+
+use crate::common::quantized_fixture;
+use kerafold::fold::Architecture;
+use kerafold::inference::circuit::{check_step, StepWitness};
+use kerafold::inference::{public_initial_state, public_step_witness};
+use kerafold::model::{QuantizedModel, Trace};
+use kerafold_step_circuits::commit::commit_native;
+use nova_snark::provider::Bn256EngineIPA;
+use nova_snark::traits::Engine;
+use std::sync::Arc;
+
+type F = <Bn256EngineIPA as Engine>::Scalar;
+
+/// Folds every step of the `merges` fixture on its sample 0, `edit` changing step witnesses:
+/// the final state, or the first failing step and its error.
+fn fold(
+    edit: impl Fn(usize, &QuantizedModel, &Trace, &mut StepWitness<F>),
+) -> Result<Vec<F>, (usize, String)> {
+    let (q, fx) = quantized_fixture("merges");
+    let x = q.quantize_input(&fx.inputs[0], Some(0)).unwrap();
+    let arch = Arc::new(Architecture::compile(&q).unwrap());
+    let trace = q.trace(&x, Some(0)).unwrap();
+    let mut z = public_initial_state::<F>(&arch, &trace);
+    for i in 0..arch.steps.len() {
+        let mut w = public_step_witness::<F>(&arch, &q, &trace, i);
+        edit(i, &q, &trace, &mut w);
+        z = check_step(&arch, &Arc::new(w), &z)
+            .map_err(|e| (i, e.to_string()))?
+            .0;
+    }
+    Ok(z)
+}
+
+/// The first inner merge (a Subtract) and the outer Add, the last merge.
+fn merge_steps(q: &QuantizedModel) -> (usize, usize) {
+    let merges: Vec<usize> = (0..q.steps.len())
+        .filter(|&i| q.steps[i].op.reads_saved())
+        .collect();
+    (merges[0], *merges.last().unwrap())
+}
+
+#[test]
+fn honest_merges_fold_to_an_empty_stack() {
+    let z = fold(|_, _, _, _| {}).unwrap();
+    assert_eq!(z[2], F::from(0), "every saved tensor is merged");
+}
+
+#[test]
+fn a_merge_opens_only_the_last_saved_tensor() {
+    // the inner Subtract opening the outer skip's tensor (the stem's output) instead: a tensor
+    // that was saved, but not last
+    let err = fold(|i, q, t, w| {
+        let (inner, _) = merge_steps(q);
+        if i == inner {
+            let outer_saver = q.steps.iter().position(|s| s.save_input).unwrap();
+            let outer = &t.steps[outer_saver].input;
+            w.skip[..outer.len()].copy_from_slice(outer);
+            w.skip_top = commit_native(outer, q.fp.bits, F::from(0));
+            // the stack below the outer tensor is empty
+            w.skip_rest = F::from(0);
+        }
+    })
+    .unwrap_err();
+    assert!(err.1.contains("stack_pop"), "{err:?}");
+}
+
+#[test]
+fn a_merge_cannot_keep_the_stack_it_pops() {
+    // the outer Add claiming the stack below its tensor is the stack itself (nothing popped)
+    let err = fold(|i, q, _, w| {
+        let (_, outer) = merge_steps(q);
+        if i == outer {
+            w.skip_rest = w.skip_top;
+        }
+    })
+    .unwrap_err();
+    assert!(err.1.contains("stack_pop"), "{err:?}");
+}
