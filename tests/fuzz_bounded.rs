@@ -382,6 +382,7 @@ fn write_seed_corpus() {
         "transpose",
         "resize",
         "merges",
+        "concat",
     ] {
         let config = member(&fixture(&format!("{m}.keras")), "config.json");
         put("keras_config", &format!("{m}.json"), &config);
@@ -639,7 +640,14 @@ fn write_seed_corpus() {
     hostile.width = 1;
     put("architecture", "narrow-bus.json", &pretty(&hostile));
     // piecewise-linear activations, dilated and resized views, a binary head, merges
-    for m in ["smooth", "transpose", "resize", "binary", "merges"] {
+    for m in [
+        "smooth",
+        "transpose",
+        "resize",
+        "binary",
+        "merges",
+        "concat",
+    ] {
         let json: serde_json::Value =
             serde_json::from_slice(&fixture(&format!("{m}.json"))).unwrap();
         let inputs: Vec<Vec<f32>> = serde_json::from_value(json["inputs"].clone()).unwrap();

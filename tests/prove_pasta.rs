@@ -257,6 +257,28 @@ fn element_wise_merges_prove_and_verify() {
     proves_keras_class("merges", 3);
 }
 
+/// Concatenations (the `concat` fixture, a small U-Net: along channels with the current tensor
+/// first, along rows with the saved encoder tensor first, and of two vectors) are steps reading
+/// the saved tensor, whose length differs from the step's input; the proof gives Keras' class.
+#[test]
+fn concatenations_prove_and_verify() {
+    use kerafold_step_circuits::spec::Op;
+    let (q, _) = quantized_fixture("concat");
+    let cats: Vec<(usize, bool, usize, usize)> = q
+        .steps
+        .iter()
+        .filter_map(|s| match s.op {
+            Op::Concat(c) => Some((c.axis, c.saved_first, c.x.len(), c.saved.len())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        cats,
+        [(2, false, 36, 27), (0, true, 108, 108), (2, false, 8, 216)]
+    );
+    proves_keras_class("concat", 4);
+}
+
 /// A binary classifier (the `binary` fixture: one sigmoid unit) proves its class exactly as
 /// `[logit > 0]`: the sigmoid stays outside the proof, unapproximated, and samples of both classes
 /// prove Keras' class.

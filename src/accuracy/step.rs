@@ -6,7 +6,6 @@ use kerafold_step_circuits::field::pow2;
 use kerafold_step_circuits::packing::{self, Packed};
 use kerafold_step_circuits::poseidon::{hash_gadget, hash_narrow_gadget};
 use kerafold_step_circuits::range::{add_bits, alloc_bits};
-use kerafold_step_circuits::spec::Op;
 use kerafold_step_circuits::step::alloc_num as alloc;
 use kerafold_step_circuits::wellformed;
 use kerafold_step_circuits::{step as slot_gadget, Field};
@@ -205,12 +204,12 @@ impl<F: Field> StepCircuit<F> for SampleStep<F> {
             if desc.save_input {
                 saved.push(cur.clone());
             }
-            let skip = match slot.op {
-                Op::Merge { n, .. } => saved.pop().map(|mut s| {
+            let skip = match slot.op.saved_len() {
+                Some(n) => saved.pop().map(|mut s| {
                     s.resize(n, zero.clone());
                     s
                 }),
-                _ => None,
+                None => None,
             };
             let out = slot_gadget(
                 &mut ns.namespace(|| "op"),

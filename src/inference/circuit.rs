@@ -101,6 +101,8 @@ pub struct StepWitness<F> {
     pub skip: Vec<i64>,
     /// Blinding of the popped tensor's commitment.
     pub r_skip: F,
+    /// Commitment blocks of the popped tensor (1 if none).
+    pub skip_blocks: usize,
     /// For a merge, the popped tensor's commitment (0 otherwise).
     pub skip_top: F,
     /// For a merge, the saved-tensor stack below the popped tensor (0 otherwise).
@@ -821,6 +823,12 @@ impl<F: Field> StepCircuit<F> for LayerStep<F> {
                 .collect::<Result<Vec<_>, _>>()?;
             let r_skip = alloc(cs, "r_skip", w.map(|w| w.r_skip))?;
             let top = alloc(cs, "skip_top", w.map(|w| w.skip_top))?;
+            // the prover's count: one other than the pushed tensor's gives another chain value
+            let skip_blocks = BlockCount::alloc(
+                &mut cs.namespace(|| "skip_blocks"),
+                max_blocks,
+                w.map(|w| w.skip_blocks),
+            )?;
             // only a merge reads the saved tensor (as long as its input); other steps leave it
             // unopened
             open_prefix(
@@ -828,7 +836,7 @@ impl<F: Field> StepCircuit<F> for LayerStep<F> {
                 &s_raw,
                 &r_skip,
                 fp.bits,
-                &in_blocks,
+                &skip_blocks,
                 &top,
                 Some(&merge_sel),
             )?;
@@ -990,9 +998,7 @@ impl<F: Field> StepCircuit<F> for LayerStep<F> {
                         })
                         .collect::<Result<Vec<_>, _>>()?,
                 ),
-                (kerafold_step_circuits::Op::Merge { n, .. }, Some((s, _))) => {
-                    Some(s[..*n].to_vec())
-                }
+                (op, Some((s, _))) => op.saved_len().map(|n| s[..n].to_vec()),
                 _ => None,
             };
             let out = slot_gadget(

@@ -446,6 +446,9 @@ impl<'a, F: Field> Witnesses<'a, F> {
             r_in: if layer == 0 { blind.input } else { F::ZERO },
             skip: skip.map(pad).unwrap_or_else(|| vec![0; width]),
             r_skip: pop.map_or(F::ZERO, |p| p.r_skip),
+            skip_blocks: skip.map_or(1, |s| {
+                kerafold_step_circuits::commit::num_blocks(s.len(), arch.fp.bits)
+            }),
             skip_top: match (skip, pop) {
                 (Some(s), Some(p)) => tensor_commitment(s, arch.fp.bits, p.r_skip),
                 _ => F::ZERO,

@@ -235,10 +235,36 @@ fn eval_merge(node: &Node, merge: Merge, ins: &[(&[f64], &[usize])]) -> Result<V
     Ok(out)
 }
 
+/// Keras' Concatenate: per index of the axes before `axis`, each input's block of the rest in
+/// turn.
+fn eval_concat(node: &Node, axis: usize, ins: &[(&[f64], &[usize])]) -> Result<Vec<f64>> {
+    let mut out = Vec::with_capacity(ins.iter().map(|(x, _)| x.len()).sum());
+    let (_, shape) = ins
+        .first()
+        .ok_or_else(|| node_err(node, "Concatenate without inputs"))?;
+    if axis >= shape.len() {
+        return Err(node_err(node, format!("axis {axis} of shape {shape:?}")));
+    }
+    let outer: usize = shape[..axis].iter().product();
+    for o in 0..outer {
+        for (x, s) in ins {
+            if s.len() != shape.len() || s[..axis] != shape[..axis] {
+                return Err(node_err(node, format!("concatenates {shape:?} and {s:?}")));
+            }
+            let block: usize = s[axis..].iter().product();
+            out.extend_from_slice(&x[o * block..(o + 1) * block]);
+        }
+    }
+    Ok(out)
+}
+
 /// The node's operation before its activation.
 fn eval(node: &Node, ins: &[(&[f64], &[usize])]) -> Result<Vec<f64>> {
     if let LayerKind::Merge(merge) = node.kind {
         return eval_merge(node, merge, ins);
+    }
+    if let LayerKind::Concatenate { axis } = node.kind {
+        return eval_concat(node, axis, ins);
     }
     let (x, shape) = match ins {
         [one] => *one,
@@ -598,7 +624,9 @@ fn eval(node: &Node, ins: &[(&[f64], &[usize])]) -> Result<Vec<f64>> {
             }
             Ok(out)
         }
-        LayerKind::Merge(_) => Err(node_err(node, "a merge is evaluated with all its inputs")),
+        LayerKind::Merge(_) | LayerKind::Concatenate { .. } => {
+            Err(node_err(node, "a merge is evaluated with all its inputs"))
+        }
     }
 }
 

@@ -294,6 +294,11 @@ pub enum LayerKind {
     Activation(Activation),
     /// An element-wise merge of its inputs (Add, Subtract, Multiply, Average, Maximum, Minimum).
     Merge(Merge),
+    /// Concatenation of its inputs along `axis` of a sample's shape (0-based, no batch axis).
+    Concatenate {
+        /// The axis.
+        axis: usize,
+    },
 }
 
 /// Where a layer's input comes from.
@@ -314,7 +319,7 @@ pub struct Node {
     pub class_name: String,
     /// Layer type and weights.
     pub kind: LayerKind,
-    /// Inputs, in Keras' order (two or more for a merge).
+    /// Inputs, in Keras' order (two or more for a merge or a concatenation).
     pub inputs: Vec<Src>,
     /// Output shape without the batch axis.
     pub output_shape: Vec<usize>,

@@ -15,7 +15,8 @@
 use super::graph::{transpose_geometry, Activation, Graph, LayerKind, Node, Smooth, Src};
 use crate::{Error, Result};
 use kerafold_step_circuits::spec::{
-    AffineSpec, ConvSpec, DenseSpec, DepthwiseSpec, Op, Padding, PoolSpec, Shape3, ViewOp, Window,
+    AffineSpec, ConcatSpec, ConvSpec, DenseSpec, DepthwiseSpec, Op, Padding, PoolSpec, Shape3,
+    ViewOp, Window,
 };
 use serde::{Deserialize, Serialize};
 
@@ -173,7 +174,7 @@ impl<'g> Lowering<'g> {
         self.graph.nodes[at + 1..]
             .iter()
             .filter(|m| {
-                matches!(m.kind, LayerKind::Merge(_))
+                matches!(m.kind, LayerKind::Merge(_) | LayerKind::Concatenate { .. })
                     && m.inputs.iter().any(|&s| {
                         let b = self.base[src_index(s, n)];
                         if b == n {
@@ -184,6 +185,38 @@ impl<'g> Lowering<'g> {
                     })
             })
             .count()
+    }
+
+    /// The operands of a merge or concatenation `node` of two tensors: the current tensor, the
+    /// last saved one (popped) and whether the saved one comes first in Keras' order.
+    fn pop_operands(&mut self, node: &Node, name: &str) -> Result<(Tensor, Tensor, bool)> {
+        let [a, b] = node.inputs[..] else {
+            return Err(unsupported(
+                node,
+                format!(
+                    "{name} of {} tensors; kerafold merges two (the current one and one saved \
+                     tensor)",
+                    node.inputs.len()
+                ),
+            ));
+        };
+        let (ta, tb) = (self.tensor(a).clone(), self.tensor(b).clone());
+        let cur = self.current_raw();
+        let (x, other, saved_first) = if ta.raw == cur && tb.raw != cur {
+            (ta, tb, false)
+        } else if tb.raw == cur && ta.raw != cur {
+            (tb, ta, true)
+        } else {
+            return Err(unsupported(node, format!("one operand of {name} must be the previous layer's output and the other a tensor saved earlier")));
+        };
+        if !other.views.is_empty() || !x.views.is_empty() || !self.saved.contains(&other.raw) {
+            return Err(unsupported(node, format!("the saved operand of {name} must be a tensor saved before the branch (a skip connection without layers of its own)")));
+        }
+        if self.saved.last() != Some(&other.raw) {
+            return Err(unsupported(node, format!("{name} merges a tensor saved before another that is still waiting for its merge; kerafold keeps saved tensors as a stack, so nested skips must close innermost first")));
+        }
+        self.saved.pop();
+        Ok((x, other, saved_first))
     }
 
     /// Appends a step reading `input`; returns the output tensor.
@@ -583,45 +616,37 @@ impl<'g> Lowering<'g> {
                 self.push_step(at, node, input, op, Activation::Linear, vec![], vec![])
             }
             &LayerKind::Merge(merge) => {
-                let name = merge.keras_name();
-                let [a, b] = node.inputs[..] else {
-                    return Err(unsupported(
-                        node,
-                        format!(
-                            "{name} of {} tensors; kerafold merges two (the current one and one \
-                             saved tensor)",
-                            node.inputs.len()
-                        ),
-                    ));
-                };
-                let (ta, tb) = (self.tensor(a).clone(), self.tensor(b).clone());
-                let cur = self.current_raw();
-                // the saved operand comes first in Keras' order
-                let (x, other, saved_first) = if ta.raw == cur && tb.raw != cur {
-                    (ta, tb, false)
-                } else if tb.raw == cur && ta.raw != cur {
-                    (tb, ta, true)
-                } else {
-                    return Err(unsupported(node, format!("one operand of {name} must be the previous layer's output and the other a tensor saved earlier")));
-                };
-                if !other.views.is_empty()
-                    || !x.views.is_empty()
-                    || !self.saved.contains(&other.raw)
-                {
-                    return Err(unsupported(node, format!("the saved operand of {name} must be a tensor saved before the branch (a skip connection without layers of its own)")));
-                }
-                if self.saved.last() != Some(&other.raw) {
-                    return Err(unsupported(node, format!("{name} merges a tensor saved before another that is still waiting for its merge; kerafold keeps saved tensors as a stack, so nested skips must close innermost first")));
-                }
+                let (x, other, saved_first) = self.pop_operands(node, merge.keras_name())?;
                 if input_len(&x) != input_len(&other) {
                     return Err(shape_err(node, "operands have different sizes"));
                 }
-                self.saved.pop();
                 let op = Op::Merge {
                     merge,
                     n: input_len(&x),
                     saved_first: saved_first && merge.ordered(),
                 };
+                self.push_step(at, node, x, op, Activation::Linear, vec![], vec![])
+            }
+            &LayerKind::Concatenate { axis } => {
+                let (x, other, saved_first) = self.pop_operands(node, "Concatenate")?;
+                if x.shape.len() > 3 || x.shape.len() != other.shape.len() {
+                    return Err(unsupported(
+                        node,
+                        format!(
+                            "concatenation of shapes {:?} and {:?}; kerafold concatenates \
+                             tensors of up to three axes",
+                            x.shape, other.shape
+                        ),
+                    ));
+                }
+                // the sample's axes are the last of height × width × channels
+                let op = Op::Concat(ConcatSpec {
+                    x: shape3(&x.shape),
+                    saved: shape3(&other.shape),
+                    axis: 3 - x.shape.len() + axis,
+                    saved_first,
+                });
+                op.validate().map_err(|e| shape_err(node, e))?;
                 self.push_step(at, node, x, op, Activation::Linear, vec![], vec![])
             }
         }

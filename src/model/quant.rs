@@ -319,7 +319,7 @@ impl QuantizedModel {
                     "the op reads {in_len} values, its input has {len}"
                 )));
             }
-            if let Op::Merge { n, .. } = s.op {
+            if let Some(n) = s.op.saved_len() {
                 if saved.last() != Some(&n) {
                     return Err(err(format!(
                         "merges a saved tensor of {n} values, the last saved one has {:?}",
@@ -633,6 +633,17 @@ fn float_op(s: &FloatStep, x: &[f64], skip: Option<&[f64]>) -> Result<Vec<f64>> 
                         Merge::Minimum => a.min(b),
                     }
                 })
+                .collect()
+        }
+        Op::Concat(c) => {
+            let sk = skip.ok_or_else(|| Error::Shape {
+                context: s.name(),
+                msg: "a concatenation without a saved tensor".into(),
+            })?;
+            let (first, second) = if c.saved_first { (sk, x) } else { (x, sk) };
+            c.sources()
+                .into_iter()
+                .map(|(from_second, j)| if from_second { second[j] } else { first[j] })
                 .collect()
         }
         Op::Identity { .. } | Op::ArgMax { .. } => x.to_vec(),

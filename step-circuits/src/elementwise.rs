@@ -11,6 +11,8 @@
 //!   `b − m`) range-checked to `B` bits (`da/…`, `db/…`) and their product zero (`is_one_of`):
 //!   `m` is one of the operands, hence in range; `2B + 3` constraints, no sign bit.
 //!
+//! **Concatenate**: the operands' values in the output's order, no constraint.
+//!
 //! **Identity**: `y = x`, no constraint; an activation other than Linear range-checks `x` for
 //! its sign.
 
@@ -21,7 +23,7 @@ use crate::range::{
     alloc_bits, bits_lc, offset_value, one, range_check, signed_from_bits, signed_range_check,
     unsat, value_i64, Signed,
 };
-use crate::spec::{FixedPoint, Merge};
+use crate::spec::{ConcatSpec, FixedPoint, Merge};
 use nova_snark::frontend::{
     num::AllocatedNum, ConstraintSystem, LinearCombination, SynthesisError,
 };
@@ -137,6 +139,33 @@ fn merge_one<F: Field, CS: ConstraintSystem<F>>(
             })
         }
     }
+}
+
+/// Concatenation of the step's input `x` and the saved tensor `skip`: the operands' values
+/// themselves, reordered (no constraint; no sign bit yet).
+pub fn concat<F: Field>(
+    spec: &ConcatSpec,
+    x: &[AllocatedNum<F>],
+    skip: &[AllocatedNum<F>],
+) -> Result<Vec<Signed<F>>, SynthesisError> {
+    if x.len() != spec.x.len() || skip.len() != spec.saved.len() {
+        return Err(SynthesisError::IncompatibleLengthVector(format!(
+            "concatenate: {} + {} values, expected {} + {}",
+            x.len(),
+            skip.len(),
+            spec.x.len(),
+            spec.saved.len()
+        )));
+    }
+    let (first, second) = if spec.saved_first {
+        (skip, x)
+    } else {
+        (x, skip)
+    };
+    spec.sources()
+        .into_iter()
+        .map(|(from_second, j)| Signed::from_num(if from_second { &second[j] } else { &first[j] }))
+        .collect()
 }
 
 /// Identity: the inputs themselves (no constraint; no sign bit yet).

@@ -4,7 +4,8 @@
 //! gadgets compute their witnesses with them, so the reference and the circuits cannot drift.
 
 use crate::spec::{
-    Act, AffineSpec, ConvSpec, DenseSpec, DepthwiseSpec, FixedPoint, Merge, Op, PoolSpec,
+    Act, AffineSpec, ConcatSpec, ConvSpec, DenseSpec, DepthwiseSpec, FixedPoint, Merge, Op,
+    PoolSpec,
 };
 use thiserror::Error;
 
@@ -381,6 +382,29 @@ pub fn merge(
         .collect()
 }
 
+/// The concatenation of the step's input `x` and the saved tensor `skip` (values range-checked).
+pub fn concat(
+    spec: &ConcatSpec,
+    x: &[i64],
+    skip: &[i64],
+    fp: &FixedPoint,
+) -> Result<Vec<i64>, NativeError> {
+    check_len("saved tensor", skip.len(), spec.saved.len())?;
+    let (first, second) = if spec.saved_first {
+        (skip, x)
+    } else {
+        (x, skip)
+    };
+    spec.sources()
+        .into_iter()
+        .enumerate()
+        .map(|(i, (from_second, j))| {
+            let v = if from_second { second[j] } else { first[j] };
+            range_check(fp, i, v as i128)
+        })
+        .collect()
+}
+
 /// First index of the maximum (0 for an empty slice); of one logit (a binary classifier's),
 /// `[x > 0]`, the first maximum of `(0, x)`.
 pub fn argmax(x: &[i64]) -> usize {
@@ -503,6 +527,11 @@ pub fn apply(
             let s =
                 skip.ok_or_else(|| NativeError::Shape("merge without a saved tensor".into()))?;
             merge(*m, *saved_first, x, s, fp)?
+        }
+        Op::Concat(c) => {
+            let s = skip
+                .ok_or_else(|| NativeError::Shape("concatenate without a saved tensor".into()))?;
+            concat(c, x, s, fp)?
         }
         Op::Identity { .. } | Op::ArgMax { .. } => {
             for (i, &v) in x.iter().enumerate() {

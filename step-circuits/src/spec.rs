@@ -642,6 +642,82 @@ impl Merge {
     }
 }
 
+/// Keras' Concatenate of the step's input `x` and the saved tensor `s` along one axis of their
+/// height × width × channels layout: the operands in Keras' order are `(x, s)`, or `(s, x)` if
+/// `saved_first`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ConcatSpec {
+    /// Shape of the step's input.
+    pub x: Shape3,
+    /// Shape of the saved tensor.
+    pub saved: Shape3,
+    /// The axis: 0 height, 1 width, 2 channels.
+    pub axis: usize,
+    /// The saved tensor is the first operand.
+    pub saved_first: bool,
+}
+
+impl ConcatSpec {
+    /// The operands' shapes in Keras' order.
+    pub fn operands(&self) -> (Shape3, Shape3) {
+        if self.saved_first {
+            (self.saved, self.x)
+        } else {
+            (self.x, self.saved)
+        }
+    }
+    fn dims(s: Shape3) -> [usize; 3] {
+        [s.h, s.w, s.c]
+    }
+    /// Checks the operands agree on every axis but the concatenated one.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.axis > 2 {
+            return Err(format!("concatenate: axis {} outside 0..=2", self.axis));
+        }
+        self.x.validate()?;
+        self.saved.validate()?;
+        let (a, b) = (Self::dims(self.x), Self::dims(self.saved));
+        for k in (0..3).filter(|&k| k != self.axis) {
+            if a[k] != b[k] {
+                return Err(format!(
+                    "concatenate: shapes {:?} and {:?} differ off axis {}",
+                    self.x, self.saved, self.axis
+                ));
+            }
+        }
+        Ok(())
+    }
+    /// The output shape.
+    pub fn output_shape(&self) -> Shape3 {
+        let (a, b) = (Self::dims(self.x), Self::dims(self.saved));
+        let mut o = a;
+        o[self.axis] = a[self.axis] + b[self.axis];
+        Shape3::new(o[0], o[1], o[2])
+    }
+    /// For each output, where it comes from: `(false, i)` the first operand's value `i`, `(true,
+    /// i)` the second's.
+    pub fn sources(&self) -> Vec<(bool, usize)> {
+        let (first, second) = self.operands();
+        let split = Self::dims(first)[self.axis];
+        let o = self.output_shape();
+        let mut out = Vec::with_capacity(o.len());
+        for y in 0..o.h {
+            for x in 0..o.w {
+                for c in 0..o.c {
+                    let mut p = [y, x, c];
+                    out.push(if p[self.axis] < split {
+                        (false, first.index(p[0], p[1], p[2]))
+                    } else {
+                        p[self.axis] -= split;
+                        (true, second.index(p[0], p[1], p[2]))
+                    });
+                }
+            }
+        }
+        out
+    }
+}
+
 /// The operation of one step.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Op {
@@ -667,6 +743,8 @@ pub enum Op {
         /// The saved tensor is the first operand (`s − x`); only a Subtract has an order.
         saved_first: bool,
     },
+    /// Concatenation of the step's input with the saved tensor (no constraint of its own).
+    Concat(ConcatSpec),
     /// `y = x` (used when an activation or a view has no operation to fuse into).
     Identity {
         /// Number of values.
@@ -731,6 +809,7 @@ impl Op {
                     self.kind()
                 ))
             }
+            Op::Concat(c) => c.validate()?,
             Op::Merge { n, .. } | Op::Identity { n } | Op::ArgMax { n } => positive(*n, "values")?,
         }
         self.output_shape().validate()
@@ -744,6 +823,7 @@ impl Op {
             Op::Depthwise(d) => d.window.input.len(),
             Op::Affine(a) => a.n,
             Op::MaxPool(p) | Op::AvgPool(p) => p.window.input.len(),
+            Op::Concat(c) => c.x.len(),
             Op::Merge { n, .. } | Op::Identity { n } | Op::ArgMax { n } => *n,
         }
     }
@@ -759,6 +839,7 @@ impl Op {
             Op::MaxPool(p) | Op::AvgPool(p) => {
                 Shape3::new(p.window.out_h, p.window.out_w, p.window.input.c)
             }
+            Op::Concat(c) => c.output_shape(),
             Op::Merge { n, .. } | Op::Identity { n } | Op::ArgMax { n } => Shape3::vector(*n),
         }
     }
@@ -798,9 +879,17 @@ impl Op {
             saved_first: false,
         }
     }
-    /// Whether the op reads the saved tensor (a merge).
+    /// Whether the op reads the saved tensor (a merge or a concatenation).
     pub fn reads_saved(&self) -> bool {
-        matches!(self, Op::Merge { .. })
+        self.saved_len().is_some()
+    }
+    /// How many values of the saved tensor the op reads, if it reads it.
+    pub fn saved_len(&self) -> Option<usize> {
+        match self {
+            Op::Merge { n, .. } => Some(*n),
+            Op::Concat(c) => Some(c.saved.len()),
+            _ => None,
+        }
     }
     /// Whether the op multiplies by weights and requantizes by `2^fw`.
     pub fn is_linear(&self) -> bool {
@@ -842,6 +931,7 @@ impl Op {
                 Merge::Maximum => "maximum",
                 Merge::Minimum => "minimum",
             },
+            Op::Concat(_) => "concatenate",
             Op::Identity { .. } => "identity",
             Op::ArgMax { .. } => "argmax",
         }

@@ -7,7 +7,7 @@
 use crate::activation::{activate, check_act};
 use crate::argmax::argmax_with_zero;
 use crate::cs::CountingCs;
-use crate::elementwise::{identity, merge};
+use crate::elementwise::{concat, identity, merge};
 use crate::field::{from_i64, Field, PACK_CAPACITY};
 use crate::linear::{check_lens, linear_with_zero};
 use crate::packing;
@@ -63,6 +63,10 @@ pub fn step<F: Field, CS: ConstraintSystem<F>>(
                 let skip = skip.ok_or_else(|| unsat("merge without a saved tensor"))?;
                 merge(&mut ns, *m, *saved_first, &xv, skip, fp)?
             }
+            Op::Concat(c) => {
+                let skip = skip.ok_or_else(|| unsat("concatenate without a saved tensor"))?;
+                concat(c, &xv, skip)?
+            }
             Op::Identity { .. } | Op::ArgMax { .. } => identity(&xv)?,
         }
     };
@@ -95,9 +99,9 @@ pub fn synthesize_shape<F: Field, CS: ConstraintSystem<F>>(
 ) -> Result<StepOut<F>, SynthesisError> {
     let n_in = chain_input_len(views, op.input_len());
     let x = alloc_nums(cs, "x", &vec![None; n_in])?;
-    let skip = match op {
-        Op::Merge { n, .. } => Some(alloc_nums(cs, "skip", &vec![None; *n])?),
-        _ => None,
+    let skip = match op.saved_len() {
+        Some(n) => Some(alloc_nums(cs, "skip", &vec![None; n])?),
+        None => None,
     };
     let (wl, bl) = packing::packed_lens(op, fp);
     let w = alloc_nums(cs, "w", &vec![None; wl])?;

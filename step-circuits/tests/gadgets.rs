@@ -195,6 +195,28 @@ fn cases(fp: FixedPoint, seed: u64) -> Vec<Case> {
     ));
     // Add, identity, argmax
     let half = (1i64 << (fp.bits - 2)) - 1;
+    // concatenations along each axis, the saved tensor first or second
+    for axis in 0..3 {
+        let x = Shape3::new(2, 3, 2);
+        let mut d = [2, 3, 2];
+        d[axis] = 1 + axis;
+        let saved = Shape3::new(d[0], d[1], d[2]);
+        let op = Op::Concat(ConcatSpec {
+            x,
+            saved,
+            axis,
+            saved_first: axis == 1,
+        });
+        v.push(
+            Case::new(
+                op,
+                Act::Relu,
+                ints(x.len(), seed + 40 + axis as u64, -big - 1, big),
+                fp,
+            )
+            .skip(ints(saved.len(), seed + 50 + axis as u64, -big - 1, big)),
+        );
+    }
     for (k, merge) in Merge::ALL.into_iter().enumerate() {
         // a product of values below 2^(B/2 + fa/2) stays in range after requantization
         let (lo, hi) = if merge == Merge::Multiply {

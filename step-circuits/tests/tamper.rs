@@ -848,3 +848,35 @@ fn a_minimum_is_one_of_its_operands_and_below_both() {
     forged.extend(bits::<Fb>("op/out0/db", 17, B));
     assert_fails(&case, forged, &["op/out0/is_one_of"]);
 }
+
+#[test]
+fn a_concatenation_keeps_its_operand_order() {
+    // (x ++ s) along the channels: x = [1, 2], s = [7]; saved first gives [7, 1, 2]
+    let spec = |saved_first| ConcatSpec {
+        x: Shape3::vector(2),
+        saved: Shape3::vector(1),
+        axis: 2,
+        saved_first,
+    };
+    let first = Case::new(Op::Concat(spec(true)), Act::Linear, vec![1, 2], FP).skip(vec![7]);
+    let second = Case::new(Op::Concat(spec(false)), Act::Linear, vec![1, 2], FP).skip(vec![7]);
+    assert_eq!(first.native().unwrap().y, [7, 1, 2]);
+    assert_eq!(second.native().unwrap().y, [1, 2, 7]);
+    // the outputs are the operands' own variables, in the spec's order: no free output to
+    // forge, and an output changed is an input changed (which its opening commits to)
+    let mut cs = TamperCs::<Fb>::new();
+    let out = synth(&mut cs, &first).unwrap();
+    let vars: Vec<_> = out.y.iter().map(|y| y.get_variable()).collect();
+    let mut cs2 = TamperCs::<Fb>::new();
+    let x = alloc_i64s(&mut cs2, "x", &first.x).unwrap();
+    let s = alloc_i64s(&mut cs2, "skip", first.skip.as_ref().unwrap()).unwrap();
+    assert_eq!(
+        vars,
+        [
+            s[0].get_variable(),
+            x[0].get_variable(),
+            x[1].get_variable()
+        ]
+    );
+    assert_eq!(cs.num_constraints(), 0);
+}

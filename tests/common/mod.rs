@@ -33,6 +33,7 @@ pub const MODELS: &[&str] = &[
     "transpose",
     "resize",
     "merges",
+    "concat",
 ];
 
 /// The two file formats every fixture model is saved in.

@@ -596,9 +596,9 @@ fn unsupported_layers_are_named() {
         ),
         (
             "residual",
-            "concat",
-            Box::new(|c| layer_config(c, "add")["class_name"] = "Concatenate".into()),
-            vec!["'add'", "Concatenate", "element-wise", "Add"],
+            "dot",
+            Box::new(|c| layer_config(c, "add")["class_name"] = "Dot".into()),
+            vec!["'add'", "Dot", "element-wise", "Add"],
         ),
         (
             "mlp",

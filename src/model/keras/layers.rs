@@ -303,11 +303,14 @@ impl Ctx<'_> {
                  @keras.saving.register_keras_serializable(package=\"kerafold\"))"
             )));
         }
-        if matches!(class, "Concatenate" | "Dot") {
-            return Err(self.unsupported(format!(
-                "merge layer {class} is not supported; kerafold merges element-wise: Add, \
-                 Subtract, Multiply, Average, Maximum, Minimum"
-            )));
+        if class == "Concatenate" {
+            return self.build_concat(inputs);
+        }
+        if class == "Dot" {
+            return Err(self.unsupported(
+                "merge layer Dot is not supported; kerafold merges element-wise (Add, Subtract, \
+                 Multiply, Average, Maximum, Minimum) and concatenates",
+            ));
         }
         if let Some(merge) = Merge::ALL.into_iter().find(|m| m.keras_name() == class) {
             return self.build_merge(merge, inputs);
@@ -1293,6 +1296,47 @@ impl Ctx<'_> {
             )));
         }
         Ok((LayerKind::Merge(merge), inputs[0].clone()))
+    }
+
+    pub(super) fn build_concat(&self, inputs: &[Vec<usize>]) -> Result<(LayerKind, Vec<usize>)> {
+        let [first, rest @ ..] = inputs else {
+            return Err(self.unsupported("Concatenate without inputs"));
+        };
+        if rest.is_empty() {
+            return Err(self.unsupported("Concatenate of one input; it needs two or more"));
+        }
+        let rank = first.len() as i64;
+        // Keras counts the batch axis as 0
+        let raw = match self.get("axis") {
+            None => -1,
+            Some(v) => v
+                .as_i64()
+                .ok_or_else(|| self.bad_config(format!("axis {v} is not an integer")))?,
+        };
+        let axis = if raw < 0 { rank + raw } else { raw - 1 };
+        if !(0..rank).contains(&axis) {
+            return Err(self.unsupported(format!(
+                "Concatenate along axis {raw} of inputs of rank {} (with the batch axis): only \
+                 the axes of one sample",
+                rank + 1
+            )));
+        }
+        let axis = axis as usize;
+        let mut out = first.clone();
+        for s in rest {
+            let off_axis = |v: &[usize]| {
+                let mut v = v.to_vec();
+                v.remove(axis);
+                v
+            };
+            if s.len() != first.len() || off_axis(s) != off_axis(first) {
+                return Err(self.shape_err(format!(
+                    "inputs of shapes {inputs:?} differ off the concatenated axis {raw}"
+                )));
+            }
+            out[axis] += s[axis];
+        }
+        Ok((LayerKind::Concatenate { axis }, out))
     }
 }
 

@@ -38,7 +38,7 @@ const MAX_MEMBER: u64 = 1 << 28;
 const SUPPORTED: &str = "InputLayer, Dense, Conv1D (also causal), Conv2D, Conv2DTranspose, DepthwiseConv1D/2D, SeparableConv1D/2D, \
 BatchNormalization, Rescaling, Normalization, MaxPooling1D/2D, AveragePooling1D/2D, GlobalAveragePooling1D/2D, \
 GlobalMaxPooling1D/2D, Flatten, Reshape, Permute, RepeatVector, UpSampling1D/2D, ZeroPadding1D/2D, Cropping1D/2D, CenterCrop, Resizing (nearest), Dropout, Activation, ReLU, \
-ELU, LeakyReLU, Softmax, Add, Subtract, Multiply, Average, Maximum, Minimum and the custom layer kerafold>PolyAct";
+ELU, LeakyReLU, Softmax, Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate and the custom layer kerafold>PolyAct";
 
 /// The activation functions kerafold supports, for error messages.
 const SUPPORTED_ACTIVATIONS: &str = "linear, relu, relu6, leaky_relu, softmax (the last \
