@@ -640,11 +640,7 @@ fn float_op(s: &FloatStep, x: &[f64], skip: Option<&[f64]>) -> Result<Vec<f64>> 
                 context: s.name(),
                 msg: "a concatenation without a saved tensor".into(),
             })?;
-            let (first, second) = if c.saved_first { (sk, x) } else { (x, sk) };
-            c.sources()
-                .into_iter()
-                .map(|(from_second, j)| if from_second { second[j] } else { first[j] })
-                .collect()
+            c.gather(x, sk)
         }
         Op::Identity { .. } | Op::ArgMax { .. } => x.to_vec(),
     })

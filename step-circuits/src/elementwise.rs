@@ -157,15 +157,7 @@ pub fn concat<F: Field>(
             spec.saved.len()
         )));
     }
-    let (first, second) = if spec.saved_first {
-        (skip, x)
-    } else {
-        (x, skip)
-    };
-    spec.sources()
-        .into_iter()
-        .map(|(from_second, j)| Signed::from_num(if from_second { &second[j] } else { &first[j] }))
-        .collect()
+    spec.gather(x, skip).iter().map(Signed::from_num).collect()
 }
 
 /// Identity: the inputs themselves (no constraint; no sign bit yet).

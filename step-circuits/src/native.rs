@@ -390,18 +390,10 @@ pub fn concat(
     fp: &FixedPoint,
 ) -> Result<Vec<i64>, NativeError> {
     check_len("saved tensor", skip.len(), spec.saved.len())?;
-    let (first, second) = if spec.saved_first {
-        (skip, x)
-    } else {
-        (x, skip)
-    };
-    spec.sources()
+    spec.gather(x, skip)
         .into_iter()
         .enumerate()
-        .map(|(i, (from_second, j))| {
-            let v = if from_second { second[j] } else { first[j] };
-            range_check(fp, i, v as i128)
-        })
+        .map(|(i, v)| range_check(fp, i, v as i128))
         .collect()
 }
 

@@ -694,6 +694,25 @@ impl ConcatSpec {
         o[self.axis] = a[self.axis] + b[self.axis];
         Shape3::new(o[0], o[1], o[2])
     }
+    /// The concatenation of the step's input `x` and the saved tensor `saved` (values of any
+    /// kind: integers, wires, reals), in the output's order.
+    pub fn gather<T: Clone>(&self, x: &[T], saved: &[T]) -> Vec<T> {
+        let (first, second) = if self.saved_first {
+            (saved, x)
+        } else {
+            (x, saved)
+        };
+        self.sources()
+            .into_iter()
+            .map(|(from_second, j)| {
+                if from_second {
+                    second[j].clone()
+                } else {
+                    first[j].clone()
+                }
+            })
+            .collect()
+    }
     /// For each output, where it comes from: `(false, i)` the first operand's value `i`, `(true,
     /// i)` the second's.
     pub fn sources(&self) -> Vec<(bool, usize)> {
