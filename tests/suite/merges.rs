@@ -2,10 +2,13 @@
 //! its commitment, a merge pops the last one. On the `merges` fixture (an outer skip around six
 //! inner merges, two saved tensors alive at once), folded step by step through the checking
 //! constraint system: the honest steps end with nothing saved, and a merge that opens any tensor
-//! but the last saved one, or pretends to pop while keeping the stack, is unsatisfiable.
+//! but the last saved one, or pretends to pop while keeping the stack, is unsatisfiable; the
+//! accuracy circuits (a sample per fold, a layer per fold) keep the same stack.
 //! Release mode, BN254/IPA.
 
-use crate::common::quantized_fixture;
+use crate::common::{datasets, quantized_fixture, scratch_dir};
+use kerafold::accuracy::{prove_shard, verify_shards, AccuracyCheck, FoldUnit, ShardSpec};
+use kerafold::data::cid::cid_of_bytes;
 use kerafold::fold::Architecture;
 use kerafold::inference::circuit::{check_step, StepWitness};
 use kerafold::inference::{public_initial_state, public_step_witness};
@@ -81,4 +84,54 @@ fn a_merge_cannot_keep_the_stack_it_pops() {
     })
     .unwrap_err();
     assert!(err.1.contains("stack_pop"), "{err:?}");
+}
+
+#[test]
+fn accuracy_proofs_keep_the_stack_per_sample_and_by_layer() {
+    let params = scratch_dir("merges-accuracy");
+    let (q, _) = quantized_fixture("merges");
+    // 16 samples of 16 features, 10 classes
+    let data = datasets::dataset("shards_16");
+    let correct = |range: std::ops::Range<usize>| {
+        range
+            .filter(|&i| {
+                let t = q.trace(&data.quantized_input(i, q.fp.fa), Some(i)).unwrap();
+                t.class == data.sample(i).1 as usize
+            })
+            .count()
+    };
+    let check = AccuracyCheck {
+        cid: Some(cid_of_bytes(data.as_bytes()).to_string()),
+        min_correct: None,
+        model: Some(q.clone()),
+        arch: None,
+    };
+    // a public model: the verifier recomputes its commitment from the model
+    let blinds = vec![];
+    // every sample in one fold each, then in two shards: the second a fold per layer
+    let whole = ShardSpec::whole(&data);
+    let (p, _) = prove_shard(
+        &q,
+        &data,
+        &blinds,
+        &whole,
+        FoldUnit::Sample,
+        &params,
+        &mut |_| {},
+    )
+    .unwrap();
+    assert_eq!(p.claim.correct, correct(0..16));
+    verify_shards(std::slice::from_ref(&p), &params, &check).unwrap();
+    let halves: Vec<_> = [FoldUnit::Sample, FoldUnit::Layer { tiling: None }]
+        .into_iter()
+        .enumerate()
+        .map(|(i, unit)| {
+            let spec = ShardSpec::nth(i + 1, 2, data.len()).unwrap();
+            prove_shard(&q, &data, &blinds, &spec, unit, &params, &mut |_| {})
+                .unwrap()
+                .0
+        })
+        .collect();
+    let joined = verify_shards(&halves, &params, &check).unwrap();
+    assert_eq!(joined.correct, correct(0..16));
 }
