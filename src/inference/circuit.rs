@@ -823,7 +823,9 @@ impl<F: Field> StepCircuit<F> for LayerStep<F> {
                 .collect::<Result<Vec<_>, _>>()?;
             let r_skip = alloc(cs, "r_skip", w.map(|w| w.r_skip))?;
             let top = alloc(cs, "skip_top", w.map(|w| w.skip_top))?;
-            // the prover's count: one other than the pushed tensor's gives another chain value
+            // the popped tensor's block count, fixed by the step: a merge's is its input's (the
+            // two are as long), a concatenation's its spec's. A free count would let the prover
+            // open a suffix of the tensor, the prefix's chain value passed off as the blinding.
             let skip_blocks = BlockCount::alloc(
                 &mut cs.namespace(|| "skip_blocks"),
                 max_blocks,
@@ -840,6 +842,31 @@ impl<F: Field> StepCircuit<F> for LayerStep<F> {
                 &top,
                 Some(&merge_sel),
             )?;
+            let merges = arch
+                .slots
+                .iter()
+                .zip(&sel)
+                .filter(|(s, _)| matches!(s.op, kerafold_step_circuits::Op::Merge { .. }))
+                .fold(LinearCombination::<F>::zero(), |lc, (_, b)| {
+                    lc + &b.lc(CS::one(), F::ONE)
+                });
+            cs.enforce(
+                || "skip_count_merge",
+                |_| merges,
+                |lc| lc + &skip_blocks.count - &in_blocks.count,
+                |lc| lc,
+            );
+            for (si, (slot, b)) in arch.slots.iter().zip(&sel).enumerate() {
+                if let kerafold_step_circuits::Op::Concat(c) = &slot.op {
+                    let k = kerafold_step_circuits::commit::num_blocks(c.saved.len(), fp.bits);
+                    cs.enforce(
+                        || format!("skip_count{si}"),
+                        |_| b.lc(CS::one(), F::ONE),
+                        |lc| lc + &skip_blocks.count - (F::from(k as u64), CS::one()),
+                        |lc| lc,
+                    );
+                }
+            }
             Some((s_raw, top))
         } else {
             None

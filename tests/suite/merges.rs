@@ -135,3 +135,36 @@ fn accuracy_proofs_keep_the_stack_per_sample_and_by_layer() {
     let joined = verify_shards(&halves, &params, &check).unwrap();
     assert_eq!(joined.correct, correct(0..16));
 }
+
+/// The attack a free block count would allow: the `concat` fixture's last concatenation pops a
+/// 216-value tensor (four blocks); the prover opens only its last three blocks, passing the
+/// chain value after the first off as the blinding. The chain ends where the pushed commitment
+/// does (the opening accepts it: the failing constraint is the count), but the values read are
+/// shifted by a block: the popped tensor's count is the step's.
+#[test]
+fn a_saved_tensor_cannot_be_opened_from_the_middle() {
+    use kerafold_step_circuits::commit::{absorb_block_native, block_len, num_blocks};
+    let (q, fx) = quantized_fixture("concat");
+    let x = q.quantize_input(&fx.inputs[0], Some(0)).unwrap();
+    let arch = Arc::new(Architecture::compile(&q).unwrap());
+    let trace = q.trace(&x, Some(0)).unwrap();
+    let at = (0..q.steps.len())
+        .rfind(|&i| q.steps[i].op.reads_saved())
+        .unwrap();
+    let mut z = public_initial_state::<F>(&arch, &trace);
+    for i in 0..at {
+        let w = public_step_witness::<F>(&arch, &q, &trace, i);
+        z = check_step(&arch, &Arc::new(w), &z).unwrap().0;
+    }
+    let mut w = public_step_witness::<F>(&arch, &q, &trace, at);
+    let saved = trace.steps[at].skip.clone().unwrap();
+    let (bits, l) = (q.fp.bits, block_len(q.fp.bits));
+    assert_eq!((saved.len(), w.skip_blocks), (216, num_blocks(216, bits)));
+    assert!(w.skip_blocks >= 2);
+    w.r_skip = absorb_block_native(F::from(0), &saved[..l], bits);
+    w.skip = saved[l..].to_vec();
+    w.skip.resize(arch.width, 0);
+    w.skip_blocks -= 1;
+    let err = check_step(&arch, &Arc::new(w), &z).unwrap_err().to_string();
+    assert!(err.contains("skip_count"), "{err}");
+}
