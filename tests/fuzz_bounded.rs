@@ -383,6 +383,7 @@ fn write_seed_corpus() {
         "resize",
         "merges",
         "concat",
+        "branches",
     ] {
         let config = member(&fixture(&format!("{m}.keras")), "config.json");
         put("keras_config", &format!("{m}.json"), &config);
@@ -639,7 +640,7 @@ fn write_seed_corpus() {
     let mut hostile = arch_m.clone();
     hostile.width = 1;
     put("architecture", "narrow-bus.json", &pretty(&hostile));
-    // piecewise-linear activations, dilated and resized views, a binary head, merges
+    // piecewise-linear activations, dilated and resized views, a binary head, merges, branches
     for m in [
         "smooth",
         "transpose",
@@ -647,6 +648,7 @@ fn write_seed_corpus() {
         "binary",
         "merges",
         "concat",
+        "branches",
     ] {
         let json: serde_json::Value =
             serde_json::from_slice(&fixture(&format!("{m}.json"))).unwrap();

@@ -279,6 +279,32 @@ fn concatenations_prove_and_verify() {
     proves_keras_class("concat", 4);
 }
 
+/// Branches with layers on both sides (the `branches` fixture: a ResNet block with a projection
+/// shortcut, an Inception-like pair of convolutions concatenated): a swap step at each branch
+/// point sets the first branch's output aside and resumes the fork's tensor; the proof gives
+/// Keras' class and leaves nothing saved.
+#[test]
+fn branches_with_layers_on_both_sides_prove_and_verify() {
+    use kerafold_step_circuits::spec::Op;
+    let (q, _) = quantized_fixture("branches");
+    let swaps: Vec<(usize, usize)> = q
+        .steps
+        .iter()
+        .filter_map(|s| match s.op {
+            Op::Swap { n, saved } => Some((n, saved)),
+            _ => None,
+        })
+        .collect();
+    // the shortcut's output (4×4×6) set aside for the block (the stem's 8×8×4 resumed); one
+    // Inception branch (4×4×3) set aside for the other (the block's 4×4×6 resumed)
+    assert_eq!(swaps.len(), 2, "{swaps:?}");
+    assert!(
+        swaps.contains(&(96, 256)) && swaps.contains(&(48, 96)),
+        "{swaps:?}"
+    );
+    proves_keras_class("branches", 2);
+}
+
 /// A binary classifier (the `binary` fixture: one sigmoid unit) proves its class exactly as
 /// `[logit > 0]`: the sigmoid stays outside the proof, unapproximated, and samples of both classes
 /// prove Keras' class.

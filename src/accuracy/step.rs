@@ -201,9 +201,7 @@ impl<F: Field> StepCircuit<F> for SampleStep<F> {
             let n_in = slot.raw_input_len();
             let mut xin = cur.clone();
             xin.resize(n_in, zero.clone());
-            if desc.save_input {
-                saved.push(cur.clone());
-            }
+            // a swap pops, then pushes its input
             let skip = match slot.op.saved_len() {
                 Some(n) => saved.pop().map(|mut s| {
                     s.resize(n, zero.clone());
@@ -211,6 +209,9 @@ impl<F: Field> StepCircuit<F> for SampleStep<F> {
                 }),
                 None => None,
             };
+            if desc.save_input {
+                saved.push(cur.clone());
+            }
             let out = slot_gadget(
                 &mut ns.namespace(|| "op"),
                 &slot.op,

@@ -62,7 +62,7 @@ impl Slot {
     /// activation (SELU's slope is above 1). Weighted slots get zero weights when idle and never
     /// overflow.
     pub fn gated(&self) -> bool {
-        self.op.reads_saved()
+        matches!(self.op, Op::Merge { .. })
             || (!self.op.is_linear() && matches!(self.act, Act::Poly { .. } | Act::Pwl(_)))
     }
 }
@@ -179,6 +179,7 @@ enum Key {
     Tile(Act),
     Dense(Act),
     Merge(Merge, bool, Act),
+    Swap,
     Identity(Act),
     Exact(Vec<ViewOp>, Op, Act),
 }
@@ -190,6 +191,7 @@ fn key(views: &[ViewOp], op: &Op, act: &Act) -> Key {
             merge, saved_first, ..
         } if views.is_empty() => Key::Merge(*merge, *saved_first, act.clone()),
         Op::Identity { .. } if views.is_empty() => Key::Identity(act.clone()),
+        Op::Swap { .. } if views.is_empty() && *act == Act::Linear => Key::Swap,
         _ => Key::Exact(views.to_vec(), *op, act.clone()),
     }
 }
@@ -213,6 +215,10 @@ fn merge(a: &Op, b: &Op) -> Op {
             saved_first: *saved_first,
         },
         (Op::Identity { n: x }, Op::Identity { n: y }) => Op::Identity { n: *x.max(y) },
+        (Op::Swap { n: x, saved: s }, Op::Swap { n: y, saved: t }) => Op::Swap {
+            n: *x.max(y),
+            saved: *s.max(t),
+        },
         _ => *a,
     }
 }
@@ -521,11 +527,11 @@ impl Architecture {
                 && !(slot.views.is_empty()
                     && matches!(
                         slot.op,
-                        Op::Dense(_) | Op::Merge { .. } | Op::Identity { .. }
+                        Op::Dense(_) | Op::Merge { .. } | Op::Identity { .. } | Op::Swap { .. }
                     ))
             {
                 return Err(err(
-                    "only Dense, merge, Identity and band slots are padded".into()
+                    "only Dense, merge, Identity, swap and band slots are padded".into(),
                 ));
             }
             if slot.tile {
@@ -561,6 +567,14 @@ impl Architecture {
                 return Err(format!(
                     "step {i} ('{}'): {} outputs from a slot of {full}",
                     st.name, st.n_out
+                ));
+            }
+            // a swap sets its input aside (a push); a merge only pops
+            let swap = matches!(slot.op, Op::Swap { .. });
+            if slot.op.reads_saved() && st.save_input != swap {
+                return Err(format!(
+                    "step {i} ('{}'): a swap saves its input, a merge does not",
+                    st.name
                 ));
             }
         }
@@ -673,6 +687,11 @@ impl Architecture {
     /// Whether any step uses the residual tensor.
     pub fn has_skip(&self) -> bool {
         self.slots.iter().any(|s| s.op.reads_saved())
+    }
+
+    /// Whether any step is a branch point (pops a saved tensor and pushes its input).
+    pub fn has_swap(&self) -> bool {
+        self.slots.iter().any(|s| matches!(s.op, Op::Swap { .. }))
     }
 
     /// Whether any slot is padded (the circuit then builds an output mask).

@@ -746,7 +746,7 @@ impl<F: Field> StepCircuit<F> for LayerStep<F> {
             max_blocks,
             w.map(|w| w.blocks.1),
         )?;
-        let merge_sel = arch
+        let pop_sel = arch
             .slots
             .iter()
             .zip(&sel)
@@ -840,7 +840,7 @@ impl<F: Field> StepCircuit<F> for LayerStep<F> {
                 fp.bits,
                 &skip_blocks,
                 &top,
-                Some(&merge_sel),
+                Some(&pop_sel),
             )?;
             let merges = arch
                 .slots
@@ -857,14 +857,24 @@ impl<F: Field> StepCircuit<F> for LayerStep<F> {
                 |lc| lc,
             );
             for (si, (slot, b)) in arch.slots.iter().zip(&sel).enumerate() {
-                if let kerafold_step_circuits::Op::Concat(c) = &slot.op {
-                    let k = kerafold_step_circuits::commit::num_blocks(c.saved.len(), fp.bits);
-                    cs.enforce(
+                match &slot.op {
+                    kerafold_step_circuits::Op::Concat(c) => {
+                        let k = kerafold_step_circuits::commit::num_blocks(c.saved.len(), fp.bits);
+                        cs.enforce(
+                            || format!("skip_count{si}"),
+                            |_| b.lc(CS::one(), F::ONE),
+                            |lc| lc + &skip_blocks.count - (F::from(k as u64), CS::one()),
+                            |lc| lc,
+                        );
+                    }
+                    // a swap outputs the tensor it resumes, whole
+                    kerafold_step_circuits::Op::Swap { .. } => cs.enforce(
                         || format!("skip_count{si}"),
                         |_| b.lc(CS::one(), F::ONE),
-                        |lc| lc + &skip_blocks.count - (F::from(k as u64), CS::one()),
+                        |lc| lc + &skip_blocks.count - &out_blocks.count,
                         |lc| lc,
-                    );
+                    ),
+                    _ => {}
                 }
             }
             Some((s_raw, top))
@@ -1090,51 +1100,65 @@ impl<F: Field> StepCircuit<F> for LayerStep<F> {
         }
 
         // --- the saved-tensor stack: a step saving its input pushes it, `H(stack, input)`; a
-        // merge pops, `stack = H(rest, top)` with `top` the tensor it opened. One hash serves both:
-        // `h = H(a, b)` with `(a, b) = merge ? (rest, top) : (stack, input)`.
+        // merge pops, `stack = H(rest, top)` with `top` the tensor it opened, and leaves `rest`.
+        // Without branch points one hash serves both, `h = H(a, b)` with
+        // `(a, b) = pop ? (rest, top) : (stack, input)`, and a step may not do both; a swap (a
+        // branch point) does both, so an architecture with swaps pays a second hash:
+        // `stack = H(rest, top)` and `next = H(rest, input)`.
         let skip_next = if let Some((_, top)) = &skip {
             let rest = alloc(cs, "skip_rest", w.map(|w| w.skip_rest))?;
-            let merge_on = w.map(|w| arch.slots[w.slot].op.reads_saved());
+            let pop_on = w.map(|w| arch.slots[w.slot].op.reads_saved());
             let mut pick = |name: &str, on: &AllocatedNum<F>, off: &AllocatedNum<F>| {
-                let v = match (merge_on, on.get_value(), off.get_value()) {
+                let v = match (pop_on, on.get_value(), off.get_value()) {
                     (Some(m), Some(a), Some(b)) => Some(if m { a } else { b }),
                     _ => None,
                 };
                 let p = alloc(cs, name, v)?;
-                // p − off = merge · (on − off)
+                // p − off = pop · (on − off)
                 cs.enforce(
                     || format!("{name}_eq"),
-                    |lc| lc + &merge_sel,
+                    |lc| lc + &pop_sel,
                     |lc| lc + on.get_variable() - off.get_variable(),
                     |lc| lc + p.get_variable() - off.get_variable(),
                 );
                 Ok::<_, SynthesisError>(p)
             };
             let a = pick("stack_a", &rest, z_skip)?;
-            let b = pick("stack_b", top, z_act)?;
-            let h = hash_narrow_gadget(cs.namespace(|| "stack_hash"), &[a.clone(), b])?;
+            let (popped, pushed) = if arch.has_swap() {
+                let popped = hash_narrow_gadget(
+                    cs.namespace(|| "stack_hash"),
+                    &[rest.clone(), top.clone()],
+                )?;
+                let pushed =
+                    hash_narrow_gadget(cs.namespace(|| "push_hash"), &[a.clone(), z_act.clone()])?;
+                (popped, pushed)
+            } else {
+                let b = pick("stack_b", top, z_act)?;
+                let h = hash_narrow_gadget(cs.namespace(|| "stack_hash"), &[a.clone(), b])?;
+                cs.enforce(
+                    || "save_or_merge",
+                    |_| save.lc(CS::one(), F::ONE),
+                    |lc| lc + &pop_sel,
+                    |lc| lc,
+                );
+                (h.clone(), h)
+            };
             cs.enforce(
                 || "stack_pop",
-                |lc| lc + &merge_sel,
-                |lc| lc + h.get_variable() - z_skip.get_variable(),
+                |lc| lc + &pop_sel,
+                |lc| lc + popped.get_variable() - z_skip.get_variable(),
                 |lc| lc,
             );
-            cs.enforce(
-                || "save_or_merge",
-                |_| save.lc(CS::one(), F::ONE),
-                |lc| lc + &merge_sel,
-                |lc| lc,
-            );
-            // next = a + save · (h − stack)
-            let tv = match (save.get_value(), h.get_value(), z_skip.get_value()) {
-                (Some(s), Some(h), Some(k)) => Some(if s { h - k } else { F::ZERO }),
+            // next = a + save · (pushed − a)
+            let tv = match (save.get_value(), pushed.get_value(), a.get_value()) {
+                (Some(s), Some(h), Some(a)) => Some(if s { h - a } else { F::ZERO }),
                 _ => None,
             };
             let t = alloc(cs, "stack_t", tv)?;
             cs.enforce(
                 || "stack_push",
                 |_| save.lc(CS::one(), F::ONE),
-                |lc| lc + h.get_variable() - z_skip.get_variable(),
+                |lc| lc + pushed.get_variable() - a.get_variable(),
                 |lc| lc + t.get_variable(),
             );
             let next = alloc(

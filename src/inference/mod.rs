@@ -312,7 +312,7 @@ struct Witnesses<'a, F> {
     layers: Vec<usize>,
     carries: Vec<Option<Carry<F>>>,
     bands: Vec<Option<BandCarry<F>>>,
-    /// Per merge step, the saved tensor it pops: its blinding and the stack below it.
+    /// Per merge (or swap) step, the saved tensor it pops: its blinding and the stack below it.
     pops: Vec<Option<Pop<F>>>,
 }
 
@@ -325,7 +325,7 @@ struct Pop<F> {
     rest: F,
 }
 
-/// Walks the saved-tensor stack through the steps: what each merge pops.
+/// Walks the saved-tensor stack through the steps: what each merge or swap pops.
 fn stack_pops<F: Field>(
     arch: &Architecture,
     trace: &Trace,
@@ -336,12 +336,14 @@ fn stack_pops<F: Field>(
     let mut stack = nothing_saved::<F>();
     let mut below: Vec<(F, F)> = vec![]; // (stack before the push, blinding pushed)
     for (i, d) in arch.steps.iter().enumerate() {
+        // a swap pops, then pushes its input
         if arch.slots[d.slot].op.reads_saved() {
             if let Some((rest, r_skip)) = below.pop() {
                 pops[i] = Some(Pop { r_skip, rest });
                 stack = rest;
             }
-        } else if d.save_input {
+        }
+        if d.save_input {
             // only the model input is blinded among the tensors a step reads
             let r = if layers[i] == 0 { blind.input } else { F::ZERO };
             let c = tensor_commitment(&trace.steps[layers[i]].input, arch.fp.bits, r);

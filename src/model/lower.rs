@@ -10,7 +10,9 @@
 //! Merges (Add, Subtract, Multiply, Average, Maximum, Minimum): the fold state holds a stack of
 //! saved tensors (a commitment to it). A tensor used both by the next step and by a later merge
 //! is pushed by the step that consumes it (`save_input`); a merge pops the last saved tensor and
-//! combines the current one with it, so skips may nest (the innermost merged first).
+//! combines the current one with it, so skips may nest (the innermost merged first). Where two
+//! branches of a fork both have layers, a swap step between them pushes the first branch's
+//! output and pops the fork's tensor for the second (`Lowering::resume`).
 
 use super::graph::{transpose_geometry, Activation, Graph, LayerKind, Node, Smooth, Src};
 use crate::{Error, Result};
@@ -96,8 +98,11 @@ struct Lowering<'g> {
     steps: Vec<FloatStep>,
     tensors: Vec<Option<Tensor>>,
     input: Tensor,
-    /// Raw tensors saved for later merges, the last saved on top.
+    /// Raw tensors saved for later merges or branches, the last saved on top.
     saved: Vec<Option<usize>>,
+    /// The raw tensor the next step reads: the last step's output, the input, or after a branch
+    /// point the tensor it resumed.
+    current: Option<usize>,
     softmax: bool,
     /// For each node, the node whose data it passes through unchanged (itself if it computes):
     /// Flatten, Reshape, Dropout, views, linear activations and Softmax pass through. The model
@@ -132,49 +137,109 @@ impl<'g> Lowering<'g> {
         }
     }
 
-    /// The raw tensor the next step reads: the last step's output, or the input.
-    fn current_raw(&self) -> Option<usize> {
-        self.steps.len().checked_sub(1)
-    }
-
-    /// The single input of `node`, which must be the current tensor.
-    fn current_input(&self, node: &Node) -> Result<Tensor> {
+    /// The single input of `node`, which must be the current tensor or, at a branch point, the
+    /// tensor saved at the fork (then a swap step resumes it).
+    fn current_input(&mut self, at: usize, node: &Node) -> Result<Tensor> {
         let [src] = node.inputs[..] else {
             return Err(unsupported(node, "expected exactly one input"));
         };
         let t = self.tensor(src).clone();
-        if t.raw != self.current_raw() {
-            return Err(unsupported(
-                node,
-                "this layer reads a tensor computed before the previous layer; kerafold folds \
-                 one layer per step and reads earlier tensors only in a merge with the \
-                 previous layer's output (branches with layers on both sides are not supported)",
-            ));
+        if t.raw != self.current {
+            self.resume(at, node, t.raw)?;
         }
         Ok(t)
+    }
+
+    /// A branch point before `node`, which reads `raw`, saved at a fork: a swap step sets the
+    /// current tensor aside (it is read later, by the merge that joins the branches) and
+    /// resumes `raw`.
+    fn resume(&mut self, at: usize, node: &Node, raw: Option<usize>) -> Result<()> {
+        if self.saved.last() != Some(&raw) {
+            let why = if self.saved.contains(&raw) {
+                "this layer reads a tensor saved before another that is still waiting for its \
+                 merge; kerafold keeps saved tensors as a stack, so branches must close innermost \
+                 first"
+            } else {
+                "this layer reads a tensor computed before the previous layer that is not a \
+                 branch of a fork kerafold can follow (one layer reads a tensor first, one more \
+                 layer or merge reads it later)"
+            };
+            return Err(unsupported(node, why));
+        }
+        let cur = self.current;
+        match self.later_readers(at, cur) {
+            1 => {}
+            0 => {
+                return Err(unsupported(
+                    node,
+                    "the previous layer's output is not used by any later layer; kerafold \
+                     proves models with one output",
+                ))
+            }
+            k => {
+                return Err(unsupported(
+                    node,
+                    format!(
+                        "the previous layer's output is read by {k} later layers; kerafold \
+                         keeps one copy of a tensor set aside"
+                    ),
+                ))
+            }
+        }
+        self.saved.pop();
+        self.saved.push(cur);
+        self.steps.push(FloatStep {
+            layers: vec![format!("{}/branch", node.name)],
+            views: vec![],
+            op: Op::Swap {
+                n: self.raw_len(cur),
+                saved: self.raw_len(raw),
+            },
+            act: Activation::Linear,
+            w: vec![],
+            b: vec![],
+            save_input: true,
+            output_shape: self.raw_shape(raw),
+        });
+        self.current = raw;
+        Ok(())
+    }
+
+    /// The Keras shape of a raw tensor.
+    fn raw_shape(&self, raw: Option<usize>) -> Vec<usize> {
+        raw.map_or(self.input.shape.clone(), |i| {
+            self.steps[i].output_shape.clone()
+        })
+    }
+
+    /// The number of values of a raw tensor.
+    fn raw_len(&self, raw: Option<usize>) -> usize {
+        self.raw_shape(raw).iter().product()
     }
 
     /// The current tensor seen through one more view (`view` of its shape): no step, the next
     /// step reads through it.
     fn view(
-        &self,
+        &mut self,
+        at: usize,
         node: &Node,
         out_shape: Vec<usize>,
         view: impl FnOnce(Shape3) -> ViewOp,
     ) -> Result<Tensor> {
-        let mut t = self.current_input(node)?;
+        let mut t = self.current_input(at, node)?;
         t.views.push(view(shape3(&t.shape)));
         t.shape = out_shape;
         Ok(t)
     }
 
-    /// How many later merges (after node `at`) read the raw tensor `raw`.
-    fn later_merges_reading(&self, at: usize, raw: Option<usize>) -> usize {
+    /// How many computing layers after node `at` (merges and the first layers of branches)
+    /// read the raw tensor `raw`.
+    fn later_readers(&self, at: usize, raw: Option<usize>) -> usize {
         let n = self.graph.nodes.len();
         self.graph.nodes[at + 1..]
             .iter()
             .filter(|m| {
-                matches!(m.kind, LayerKind::Merge(_) | LayerKind::Concatenate { .. })
+                !passes_through(&m.kind)
                     && m.inputs.iter().any(|&s| {
                         let b = self.base[src_index(s, n)];
                         if b == n {
@@ -201,7 +266,7 @@ impl<'g> Lowering<'g> {
             ));
         };
         let (ta, tb) = (self.tensor(a).clone(), self.tensor(b).clone());
-        let cur = self.current_raw();
+        let cur = self.current;
         let (x, other, saved_first) = if ta.raw == cur && tb.raw != cur {
             (ta, tb, false)
         } else if tb.raw == cur && ta.raw != cur {
@@ -235,12 +300,15 @@ impl<'g> Lowering<'g> {
         let later = if op.reads_saved() {
             0
         } else {
-            self.later_merges_reading(at, input.raw)
+            self.later_readers(at, input.raw)
         };
         if later > 1 {
             return Err(unsupported(
                 node,
-                format!("its input is merged {later} times later; kerafold saves a tensor for one merge"),
+                format!(
+                    "its input is read by {later} later layers; kerafold saves a tensor for one \
+                     more reader (a merge or a branch)"
+                ),
             ));
         }
         if later == 1 {
@@ -273,8 +341,9 @@ impl<'g> Lowering<'g> {
             save_input,
             output_shape: node.output_shape.clone(),
         });
+        self.current = Some(self.steps.len() - 1);
         Ok(Tensor {
-            raw: self.current_raw(),
+            raw: self.current,
             views: vec![],
             shape: node.output_shape.clone(),
         })
@@ -285,12 +354,13 @@ impl<'g> Lowering<'g> {
     fn fusable(&self, node: &Node, input: &Tensor) -> bool {
         let [src] = node.inputs[..] else { return false };
         !self.steps.is_empty()
-            && input.raw == self.current_raw()
+            && input.raw == Some(self.steps.len() - 1)
+            && self.current == input.raw
             && self.readers[self.base[src_index(src, self.graph.nodes.len())]] == 1
     }
 
     fn activation_step(&mut self, at: usize, node: &Node, act: Activation) -> Result<Tensor> {
-        let input = self.current_input(node)?;
+        let input = self.current_input(at, node)?;
         if act == Activation::Softmax {
             if at + 1 != self.graph.nodes.len() {
                 return Err(unsupported(node, "Softmax is supported only as the model's last operation (the proof exposes logits and their ArgMax)"));
@@ -345,7 +415,7 @@ impl<'g> Lowering<'g> {
                 })
             }
             LayerKind::UpSampling { size } => {
-                self.view(node, out_shape, |input| ViewOp::UpSample {
+                self.view(at, node, out_shape, |input| ViewOp::UpSample {
                     input,
                     sy: size.0,
                     sx: size.1,
@@ -358,14 +428,14 @@ impl<'g> Lowering<'g> {
                 for (k, d) in dims.iter().enumerate() {
                     axes[k + rows] = d - 1 + rows;
                 }
-                self.view(node, out_shape, |input| ViewOp::Permute { input, axes })
+                self.view(at, node, out_shape, |input| ViewOp::Permute { input, axes })
             }
             &LayerKind::ZeroPadding2D {
                 top,
                 bottom,
                 left,
                 right,
-            } => self.view(node, out_shape, |input| ViewOp::ZeroPad {
+            } => self.view(at, node, out_shape, |input| ViewOp::ZeroPad {
                 input,
                 top,
                 bottom,
@@ -373,7 +443,7 @@ impl<'g> Lowering<'g> {
                 right,
             }),
             &LayerKind::Resize { height, width } => {
-                self.view(node, out_shape, |input| ViewOp::Resize {
+                self.view(at, node, out_shape, |input| ViewOp::Resize {
                     input,
                     out_h: height,
                     out_w: width,
@@ -384,7 +454,7 @@ impl<'g> Lowering<'g> {
                 bottom,
                 left,
                 right,
-            } => self.view(node, out_shape, |input| ViewOp::Crop {
+            } => self.view(at, node, out_shape, |input| ViewOp::Crop {
                 input,
                 top,
                 bottom,
@@ -398,7 +468,7 @@ impl<'g> Lowering<'g> {
                 bias,
                 activation,
             } => {
-                let input = self.current_input(node)?;
+                let input = self.current_input(at, node)?;
                 let s = shape3(&input.shape);
                 let op = if input.shape.len() <= 1 {
                     Op::Dense(DenseSpec {
@@ -426,7 +496,7 @@ impl<'g> Lowering<'g> {
                 activation,
                 ..
             } => {
-                let input = self.current_input(node)?;
+                let input = self.current_input(at, node)?;
                 let window = Window::keras(
                     shape3(&input.shape),
                     *kernel_size,
@@ -450,7 +520,7 @@ impl<'g> Lowering<'g> {
                 bias,
                 activation,
             } => {
-                let mut input = self.current_input(node)?;
+                let mut input = self.current_input(at, node)?;
                 let (views, window) = transpose_as_conv(
                     node,
                     shape3(&input.shape),
@@ -478,7 +548,7 @@ impl<'g> Lowering<'g> {
                 bias,
                 activation,
             } => {
-                let input = self.current_input(node)?;
+                let input = self.current_input(at, node)?;
                 let window = Window::keras(
                     shape3(&input.shape),
                     *kernel_size,
@@ -506,7 +576,7 @@ impl<'g> Lowering<'g> {
                 activation,
             } => {
                 // Depthwise (no bias, linear, requantized) then a pointwise 1×1 convolution.
-                let input = self.current_input(node)?;
+                let input = self.current_input(at, node)?;
                 let window = Window::keras(
                     shape3(&input.shape),
                     *kernel_size,
@@ -551,7 +621,7 @@ impl<'g> Lowering<'g> {
                 var,
                 epsilon,
             } => {
-                let input = self.current_input(node)?;
+                let input = self.current_input(at, node)?;
                 let c = *input.shape.last().unwrap_or(&1);
                 if [gamma.len(), beta.len(), mean.len(), var.len()] != [c; 4] {
                     return Err(shape_err(
@@ -591,7 +661,7 @@ impl<'g> Lowering<'g> {
                 padding,
                 ..
             } => {
-                let input = self.current_input(node)?;
+                let input = self.current_input(at, node)?;
                 let window = Window::keras(shape3(&input.shape), *pool, *strides, (1, 1), *padding)
                     .map_err(|e| shape_err(node, e))?;
                 let spec = PoolSpec { window };
@@ -603,7 +673,7 @@ impl<'g> Lowering<'g> {
                 self.push_step(at, node, input, op, Activation::Linear, vec![], vec![])
             }
             LayerKind::GlobalPool { max, .. } => {
-                let input = self.current_input(node)?;
+                let input = self.current_input(at, node)?;
                 let s = shape3(&input.shape);
                 let window = Window::keras(s, (s.h, s.w), (s.h, s.w), (1, 1), Padding::Valid)
                     .map_err(|e| shape_err(node, e))?;
@@ -858,6 +928,7 @@ pub fn lower(graph: &Graph) -> Result<Program> {
             shape: graph.input_shape.clone(),
         },
         saved: vec![],
+        current: None,
         softmax: false,
         base,
         readers,
@@ -870,7 +941,7 @@ pub fn lower(graph: &Graph) -> Result<Program> {
         Some(_) => l.tensors[n - 1].clone().expect("lowered"),
         None => l.input.clone(),
     };
-    if out.raw != l.current_raw() {
+    if out.raw != l.current {
         return Err(Error::Shape {
             context: "model output".into(),
             msg: "the output is not the last computed tensor".into(),
@@ -990,7 +1061,7 @@ mod tests {
                 } else {
                     LayerKind::Dense {
                         units: 2,
-                        kernel: vec![0.5; 4],
+                        kernel: vec![0.5, -0.25 * k as f32, 0.125 + 0.25 * k as f32, 1.0],
                         bias: vec![0.0; 2],
                         activation: Activation::Linear,
                     }
@@ -1046,7 +1117,66 @@ mod tests {
         ]);
         let err = lower(&twice).unwrap_err().to_string();
         assert!(
-            err.contains("n1") && err.contains("merged 2 times"),
+            err.contains("n1") && err.contains("read by 2 later layers"),
+            "{err}"
+        );
+    }
+
+    /// Branches with layers on both sides: a swap step sets the first branch's output aside and
+    /// resumes the fork's tensor; the merge joins them. The program computes what the graph does.
+    #[test]
+    fn branches_swap_at_the_branch_point() {
+        let kinds = |p: &Program| p.steps.iter().map(|s| s.op.kind()).collect::<Vec<_>>();
+        let saves = |p: &Program| p.steps.iter().map(|s| s.save_input).collect::<Vec<_>>();
+        let same_as_graph = |g: &Graph, p: &Program| {
+            let x = [0.75f32, -1.5];
+            let want = crate::model::float::forward(g, &x).unwrap().logits;
+            let got = crate::model::quant::run_float(p, &[0.75, -1.5]).unwrap();
+            let got = &got.last().unwrap().1;
+            for (a, b) in got.iter().zip(&want) {
+                assert!((a - b).abs() <= 1e-6 * (1.0 + b.abs()), "{a} vs {b}");
+            }
+        };
+        // a projection shortcut: n1 and n2 both read n0, n3 = n1 + n2
+        let projection = dense_graph(&[&[None], &[Some(0)], &[Some(0)], &[Some(1), Some(2)]]);
+        let p = lower(&projection).unwrap();
+        assert_eq!(kinds(&p), ["dense", "dense", "swap", "dense", "add"]);
+        assert_eq!(saves(&p), [false, true, true, false, false]);
+        assert_eq!(p.steps[2].name(), "n2/branch");
+        same_as_graph(&projection, &p);
+        // a fork at the model input, branches of two layers interleaved in the graph's order
+        let interleaved = dense_graph(&[
+            &[None],
+            &[None],
+            &[Some(0)],
+            &[Some(1)],
+            &[Some(2), Some(3)],
+        ]);
+        let p = lower(&interleaved).unwrap();
+        assert_eq!(
+            kinds(&p),
+            ["dense", "swap", "dense", "swap", "dense", "swap", "dense", "add"]
+        );
+        same_as_graph(&interleaved, &p);
+        // three readers of n0: one saved copy is not enough
+        let three = dense_graph(&[
+            &[None],
+            &[Some(0)],
+            &[Some(0)],
+            &[Some(1), Some(2)],
+            &[Some(0)],
+            &[Some(3), Some(4)],
+        ]);
+        let err = lower(&three).unwrap_err().to_string();
+        assert!(
+            err.contains("n1") && err.contains("read by 2 later layers"),
+            "{err}"
+        );
+        // a branch whose output nothing reads
+        let dead = dense_graph(&[&[None], &[Some(0)], &[Some(0)], &[Some(2)]]);
+        let err = lower(&dead).unwrap_err().to_string();
+        assert!(
+            err.contains("n2") && err.contains("not used by any later layer"),
             "{err}"
         );
     }

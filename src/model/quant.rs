@@ -341,14 +341,16 @@ impl QuantizedModel {
                 return Err(err("weights on some linear steps but not on others".into()));
             }
             s.act.validate(&self.fp).map_err(err)?;
-            if s.save_input && s.op.reads_saved() {
-                return Err(err("a merge cannot also save its input".into()));
+            let swap = matches!(s.op, Op::Swap { .. });
+            if s.op.reads_saved() && s.save_input != swap {
+                return Err(err("a swap saves its input, a merge does not".into()));
+            }
+            // a swap pops, then pushes its input
+            if s.op.reads_saved() {
+                saved.pop();
             }
             if s.save_input {
                 saved.push(cur);
-            }
-            if s.op.reads_saved() {
-                saved.pop();
             }
             cur = s.op.output_len();
         }
@@ -455,11 +457,11 @@ impl QuantizedModel {
             if let Op::ArgMax { .. } = s.op {
                 class = native::argmax(&x);
             }
-            if s.save_input {
-                saved.push(cur.clone());
-            }
             if s.op.reads_saved() {
                 saved.pop();
+            }
+            if s.save_input {
+                saved.push(cur.clone());
             }
             steps.push(StepTrace {
                 input: cur,
@@ -506,11 +508,11 @@ pub fn run_float(program: &Program, input: &[f64]) -> Result<Vec<(Vec<f64>, Vec<
         };
         let q = float_op(s, &x, saved.last().map(|v| &v[..]))?;
         let y = q.iter().map(|&v| float_act(&s.act, v)).collect::<Vec<_>>();
-        if s.save_input {
-            saved.push(cur.clone());
-        }
         if s.op.reads_saved() {
             saved.pop();
+        }
+        if s.save_input {
+            saved.push(cur.clone());
         }
         cur = y.clone();
         out.push((q, y));
@@ -642,6 +644,12 @@ fn float_op(s: &FloatStep, x: &[f64], skip: Option<&[f64]>) -> Result<Vec<f64>> 
             })?;
             c.gather(x, sk)
         }
+        Op::Swap { .. } => skip
+            .ok_or_else(|| Error::Shape {
+                context: s.name(),
+                msg: "a swap without a saved tensor".into(),
+            })?
+            .to_vec(),
         Op::Identity { .. } | Op::ArgMax { .. } => x.to_vec(),
     })
 }

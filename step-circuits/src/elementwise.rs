@@ -13,6 +13,9 @@
 //!
 //! **Concatenate**: the operands' values in the output's order, no constraint.
 //!
+//! **Swap** (a branch point): the saved tensor's values, no constraint; the input is only set
+//! aside (the layer circuit pushes its commitment).
+//!
 //! **Identity**: `y = x`, no constraint; an activation other than Linear range-checks `x` for
 //! its sign.
 

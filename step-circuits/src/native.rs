@@ -525,6 +525,14 @@ pub fn apply(
                 .ok_or_else(|| NativeError::Shape("concatenate without a saved tensor".into()))?;
             concat(c, x, s, fp)?
         }
+        Op::Swap { saved, .. } => {
+            let s = skip.ok_or_else(|| NativeError::Shape("swap without a saved tensor".into()))?;
+            check_len("saved tensor", s.len(), *saved)?;
+            for (i, &v) in s.iter().enumerate() {
+                range_check(fp, i, v as i128)?;
+            }
+            s.to_vec()
+        }
         Op::Identity { .. } | Op::ArgMax { .. } => {
             for (i, &v) in x.iter().enumerate() {
                 range_check(fp, i, v as i128)?;

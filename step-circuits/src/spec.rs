@@ -764,6 +764,15 @@ pub enum Op {
     },
     /// Concatenation of the step's input with the saved tensor (no constraint of its own).
     Concat(ConcatSpec),
+    /// A branch point: the step's input (`n` values) is set aside — pushed onto the saved
+    /// tensors — and the saved tensor on top (`saved` values) is popped as the output, so the
+    /// next step runs the other branch of a fork (no constraint of its own).
+    Swap {
+        /// Values of the input, the tensor set aside.
+        n: usize,
+        /// Values of the saved tensor resumed (the output).
+        saved: usize,
+    },
     /// `y = x` (used when an activation or a view has no operation to fuse into).
     Identity {
         /// Number of values.
@@ -829,6 +838,10 @@ impl Op {
                 ))
             }
             Op::Concat(c) => c.validate()?,
+            Op::Swap { n, saved } => {
+                positive(*n, "values")?;
+                positive(*saved, "saved values")?;
+            }
             Op::Merge { n, .. } | Op::Identity { n } | Op::ArgMax { n } => positive(*n, "values")?,
         }
         self.output_shape().validate()
@@ -843,6 +856,7 @@ impl Op {
             Op::Affine(a) => a.n,
             Op::MaxPool(p) | Op::AvgPool(p) => p.window.input.len(),
             Op::Concat(c) => c.x.len(),
+            Op::Swap { n, .. } => *n,
             Op::Merge { n, .. } | Op::Identity { n } | Op::ArgMax { n } => *n,
         }
     }
@@ -859,6 +873,7 @@ impl Op {
                 Shape3::new(p.window.out_h, p.window.out_w, p.window.input.c)
             }
             Op::Concat(c) => c.output_shape(),
+            Op::Swap { saved, .. } => Shape3::vector(*saved),
             Op::Merge { n, .. } | Op::Identity { n } | Op::ArgMax { n } => Shape3::vector(*n),
         }
     }
@@ -898,7 +913,7 @@ impl Op {
             saved_first: false,
         }
     }
-    /// Whether the op reads the saved tensor (a merge or a concatenation).
+    /// Whether the op pops the saved tensor (a merge, a concatenation, a swap).
     pub fn reads_saved(&self) -> bool {
         self.saved_len().is_some()
     }
@@ -907,6 +922,7 @@ impl Op {
         match self {
             Op::Merge { n, .. } => Some(*n),
             Op::Concat(c) => Some(c.saved.len()),
+            Op::Swap { saved, .. } => Some(*saved),
             _ => None,
         }
     }
@@ -951,6 +967,7 @@ impl Op {
                 Merge::Minimum => "minimum",
             },
             Op::Concat(_) => "concatenate",
+            Op::Swap { .. } => "swap",
             Op::Identity { .. } => "identity",
             Op::ArgMax { .. } => "argmax",
         }

@@ -67,6 +67,10 @@ pub fn step<F: Field, CS: ConstraintSystem<F>>(
                 let skip = skip.ok_or_else(|| unsat("concatenate without a saved tensor"))?;
                 concat(c, &xv, skip)?
             }
+            Op::Swap { .. } => {
+                let skip = skip.ok_or_else(|| unsat("swap without a saved tensor"))?;
+                identity(skip)?
+            }
             Op::Identity { .. } | Op::ArgMax { .. } => identity(&xv)?,
         }
     };

@@ -34,6 +34,7 @@ pub const MODELS: &[&str] = &[
     "resize",
     "merges",
     "concat",
+    "branches",
 ];
 
 /// The two file formats every fixture model is saved in.

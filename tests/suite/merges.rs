@@ -3,7 +3,9 @@
 //! inner merges, two saved tensors alive at once), folded step by step through the checking
 //! constraint system: the honest steps end with nothing saved, and a merge that opens any tensor
 //! but the last saved one, or pretends to pop while keeping the stack, is unsatisfiable; the
-//! accuracy circuits (a sample per fold, a layer per fold) keep the same stack.
+//! accuracy circuits (a sample per fold, a layer per fold) keep the same stack. On the `branches`
+//! fixture (forks whose branches both have layers), a swap step resumes exactly the tensor saved
+//! at the fork and sets the branch it leaves aside for the merge.
 //! Release mode, BN254/IPA.
 
 use crate::common::{datasets, quantized_fixture, scratch_dir};
@@ -25,7 +27,15 @@ type F = <Bn256EngineIPA as Engine>::Scalar;
 fn fold(
     edit: impl Fn(usize, &QuantizedModel, &Trace, &mut StepWitness<F>),
 ) -> Result<Vec<F>, (usize, String)> {
-    let (q, fx) = quantized_fixture("merges");
+    fold_fixture("merges", edit)
+}
+
+/// [`fold`] on fixture `name`.
+fn fold_fixture(
+    name: &str,
+    edit: impl Fn(usize, &QuantizedModel, &Trace, &mut StepWitness<F>),
+) -> Result<Vec<F>, (usize, String)> {
+    let (q, fx) = quantized_fixture(name);
     let x = q.quantize_input(&fx.inputs[0], Some(0)).unwrap();
     let arch = Arc::new(Architecture::compile(&q).unwrap());
     let trace = q.trace(&x, Some(0)).unwrap();
@@ -167,4 +177,124 @@ fn a_saved_tensor_cannot_be_opened_from_the_middle() {
     w.skip_blocks -= 1;
     let err = check_step(&arch, &Arc::new(w), &z).unwrap_err().to_string();
     assert!(err.contains("skip_count"), "{err}");
+}
+
+/// The swap steps of a fixture, and the merge or concatenation after each that pops what it set
+/// aside.
+fn swaps_and_joins(q: &QuantizedModel) -> Vec<(usize, usize)> {
+    use kerafold_step_circuits::spec::Op;
+    let mut depth = 0usize;
+    let mut open: Vec<(usize, usize)> = vec![]; // (swap, stack depth after it)
+    let mut out = vec![];
+    for (i, s) in q.steps.iter().enumerate() {
+        if s.op.reads_saved() {
+            if let Some(&(swap, d)) = open.last() {
+                if d == depth && !matches!(s.op, Op::Swap { .. }) {
+                    out.push((swap, i));
+                    open.pop();
+                }
+            }
+            depth -= 1;
+        }
+        if s.save_input {
+            depth += 1;
+        }
+        if matches!(s.op, Op::Swap { .. }) {
+            open.push((i, depth));
+        }
+    }
+    out
+}
+
+#[test]
+fn honest_branches_fold_to_an_empty_stack() {
+    let (q, _) = quantized_fixture("branches");
+    assert_eq!(swaps_and_joins(&q).len(), 2);
+    let z = fold_fixture("branches", |_, _, _, _| {}).unwrap();
+    assert_eq!(z[2], F::from(0), "every saved tensor is merged");
+}
+
+#[test]
+fn a_swap_resumes_exactly_the_saved_tensor() {
+    let (q, _) = quantized_fixture("branches");
+    let (swap, _) = swaps_and_joins(&q)[0];
+    let resumed = |w: &StepWitness<F>| {
+        let n = q.steps[swap].op.output_len();
+        let mut v = w.skip[..n].to_vec();
+        v[0] += 1;
+        v
+    };
+    // the first swap outputs other values than the tensor saved at the fork, under its
+    // commitment
+    let err = fold_fixture("branches", |i, _, _, w| {
+        if i == swap {
+            let v = resumed(w);
+            w.skip[..v.len()].copy_from_slice(&v);
+        }
+    })
+    .unwrap_err();
+    assert_eq!(err.0, swap);
+    assert!(err.1.contains("open_skip"), "{err:?}");
+    // or under their own commitment, claimed to be on top: the stack does not open to it
+    let err = fold_fixture("branches", |i, q, _, w| {
+        if i == swap {
+            let v = resumed(w);
+            w.skip[..v.len()].copy_from_slice(&v);
+            w.skip_top = commit_native(&v, q.fp.bits, F::from(0));
+        }
+    })
+    .unwrap_err();
+    assert_eq!(err.0, swap);
+    assert!(err.1.contains("stack_pop"), "{err:?}");
+}
+
+#[test]
+fn a_swap_cannot_drop_the_branch_it_sets_aside() {
+    // the first swap pops without pushing its input (as if the first branch were discarded):
+    // the merge joining the branches then finds the fork's stack, not the branch, and fails
+    let (q, _) = quantized_fixture("branches");
+    let (swap, join) = swaps_and_joins(&q)[0];
+    let err = fold_fixture("branches", |i, _, _, w| {
+        if i == swap {
+            w.save_input = false;
+        }
+    })
+    .unwrap_err();
+    assert_eq!(err.0, join, "{err:?}");
+    assert!(err.1.contains("stack_pop"), "{err:?}");
+}
+
+#[test]
+fn accuracy_proofs_follow_branches() {
+    // a sample per fold: the accuracy circuit's stack of wires pops, then pushes, at a swap
+    let params = scratch_dir("branches-accuracy");
+    let (q, _) = quantized_fixture("branches");
+    let pixels = datasets::xorshift_bytes(2 * 128, 7, 255);
+    let data = kerafold::data::Dataset::pack(&pixels, &[1, 3], &[8, 8, 2], 5, 8).unwrap();
+    let correct = (0..data.len())
+        .filter(|&i| {
+            let t = q.trace(&data.quantized_input(i, q.fp.fa), Some(i)).unwrap();
+            t.class == data.sample(i).1 as usize
+        })
+        .count();
+    let check = AccuracyCheck {
+        cid: Some(cid_of_bytes(data.as_bytes()).to_string()),
+        min_correct: None,
+        model: Some(q.clone()),
+        arch: None,
+    };
+    let whole = ShardSpec::whole(&data);
+    let (p, _) = prove_shard(
+        &q,
+        &data,
+        &[],
+        &whole,
+        FoldUnit::Sample,
+        &params,
+        &mut |_| {},
+    )
+    .unwrap();
+    assert_eq!(p.claim.correct, correct);
+    let verified = verify_shards(std::slice::from_ref(&p), &params, &check).unwrap();
+    assert_eq!(verified.correct, correct);
 }
