@@ -933,9 +933,26 @@ pub fn lower(graph: &Graph) -> Result<Program> {
         base,
         readers,
     };
+    // every layer kerafold cannot lower is reported at once: past one, the graph goes on with a
+    // stand-in of its output shape as the current tensor (as import does)
+    let mut unsupported = vec![];
     for at in 0..n {
-        let t = l.lower_node(at)?;
+        let t = match l.lower_node(at) {
+            Ok(t) => t,
+            Err(e @ Error::Unsupported { .. }) => {
+                unsupported.push(e);
+                Tensor {
+                    raw: l.current,
+                    views: vec![],
+                    shape: graph.nodes[at].output_shape.clone(),
+                }
+            }
+            Err(e) => return Err(e),
+        };
         l.tensors[at] = Some(t);
+    }
+    if let Some(e) = Error::unsupported_layers(unsupported) {
+        return Err(e);
     }
     let out = match graph.nodes.last() {
         Some(_) => l.tensors[n - 1].clone().expect("lowered"),
@@ -1178,6 +1195,37 @@ mod tests {
         assert!(
             err.contains("n2") && err.contains("not used by any later layer"),
             "{err}"
+        );
+    }
+
+    /// Every layer that cannot be lowered is named at once, each with its reason (a crossed
+    /// skip and an unused branch here), not only the first.
+    #[test]
+    fn every_structure_error_is_reported_at_once() {
+        let g = dense_graph(&[
+            &[None],
+            &[Some(0)],
+            &[Some(1)],
+            &[Some(2), Some(0)],
+            &[Some(3)],
+            &[Some(4), Some(1)],
+            &[Some(5)],
+            &[Some(6)],
+            &[Some(6)],
+            &[Some(8)],
+        ]);
+        let Err(Error::UnsupportedLayers(found)) = lower(&g) else {
+            panic!("two unsupported layers expected");
+        };
+        let found: Vec<String> = found.iter().map(|e| e.to_string()).collect();
+        assert_eq!(found.len(), 2, "{found:?}");
+        assert!(
+            found[0].contains("n3") && found[0].contains("innermost first"),
+            "{found:?}"
+        );
+        assert!(
+            found[1].contains("n8") && found[1].contains("not used"),
+            "{found:?}"
         );
     }
 }
