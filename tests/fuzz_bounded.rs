@@ -384,6 +384,7 @@ fn write_seed_corpus() {
         "merges",
         "concat",
         "branches",
+        "embedding",
     ] {
         let config = member(&fixture(&format!("{m}.keras")), "config.json");
         put("keras_config", &format!("{m}.json"), &config);
@@ -640,7 +641,8 @@ fn write_seed_corpus() {
     let mut hostile = arch_m.clone();
     hostile.width = 1;
     put("architecture", "narrow-bus.json", &pretty(&hostile));
-    // piecewise-linear activations, dilated and resized views, a binary head, merges, branches
+    // piecewise-linear activations, dilated and resized views, a binary head, merges, branches,
+    // an embedding
     for m in [
         "smooth",
         "transpose",
@@ -649,6 +651,7 @@ fn write_seed_corpus() {
         "merges",
         "concat",
         "branches",
+        "embedding",
     ] {
         let json: serde_json::Value =
             serde_json::from_slice(&fixture(&format!("{m}.json"))).unwrap();

@@ -305,6 +305,20 @@ fn branches_with_layers_on_both_sides_prove_and_verify() {
     proves_keras_class("branches", 2);
 }
 
+/// An Embedding (the `embedding` fixture: token ids, an Embedding, a Conv1D, global average
+/// pooling): a one-hot step proves each token's row is its id's, the table follows as a 1×1
+/// convolution; the proof gives Keras' class.
+#[test]
+fn embeddings_prove_and_verify() {
+    use kerafold_step_circuits::spec::Op;
+    let (q, _) = quantized_fixture("embedding");
+    assert_eq!(q.steps[0].op, Op::OneHot { n: 10, vocab: 16 });
+    assert!(
+        matches!(q.steps[1].op, Op::Conv(c) if c.c_out == 4 && c.window.kh == 1 && c.window.kw == 1)
+    );
+    proves_keras_class("embedding", 1);
+}
+
 /// A binary classifier (the `binary` fixture: one sigmoid unit) proves its class exactly as
 /// `[logit > 0]`: the sigmoid stays outside the proof, unapproximated, and samples of both classes
 /// prove Keras' class.

@@ -624,6 +624,21 @@ fn eval(node: &Node, ins: &[(&[f64], &[usize])]) -> Result<Vec<f64>> {
             }
             Ok(out)
         }
+        LayerKind::Embedding { vocab, dim, table } => {
+            check_len(node, "table", table.len(), vocab * dim)?;
+            let mut out = Vec::with_capacity(x.len() * dim);
+            for (j, &v) in x.iter().enumerate() {
+                if v.fract() != 0.0 || v < 0.0 || v >= *vocab as f64 {
+                    return Err(node_err(
+                        node,
+                        format!("token {j} = {v} is not an integer id in 0..{vocab}"),
+                    ));
+                }
+                let row = v as usize * dim;
+                out.extend(table[row..row + dim].iter().map(|&t| f64::from(t)));
+            }
+            Ok(out)
+        }
         LayerKind::Merge(_) | LayerKind::Concatenate { .. } => {
             Err(node_err(node, "a merge is evaluated with all its inputs"))
         }

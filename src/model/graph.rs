@@ -299,6 +299,16 @@ pub enum LayerKind {
         /// The axis.
         axis: usize,
     },
+    /// Token ids (integers below `vocab`) to rows of `table` `[vocab][dim]`: a sequence of `n`
+    /// ids becomes `[n, dim]`.
+    Embedding {
+        /// Vocabulary size (Keras' `input_dim`).
+        vocab: usize,
+        /// Row width (Keras' `output_dim`).
+        dim: usize,
+        /// The rows, `[vocab][dim]`.
+        table: Vec<f32>,
+    },
 }
 
 /// Where a layer's input comes from.

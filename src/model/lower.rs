@@ -697,6 +697,49 @@ impl<'g> Lowering<'g> {
                 };
                 self.push_step(at, node, x, op, Activation::Linear, vec![], vec![])
             }
+            LayerKind::Embedding { vocab, dim, table } => {
+                // a one-hot step, then the table as a 1×1 convolution (no bias)
+                let input = self.current_input(at, node)?;
+                let [n] = input.shape[..] else {
+                    return Err(unsupported(
+                        node,
+                        format!(
+                            "an Embedding of input shape {:?}; kerafold embeds a sequence of \
+                             token ids (input shape [length])",
+                            input.shape
+                        ),
+                    ));
+                };
+                let op = Op::OneHot { n, vocab: *vocab };
+                op.validate().map_err(|e| shape_err(node, e))?;
+                let mut hot =
+                    self.push_step(at, node, input, op, Activation::Linear, vec![], vec![])?;
+                hot.shape = vec![n, *vocab];
+                let step = self.steps.last_mut().expect("just pushed");
+                step.layers = vec![format!("{}/one_hot", node.name)];
+                step.output_shape = hot.shape.clone();
+                let window = Window::keras(
+                    Shape3::new(1, n, *vocab),
+                    (1, 1),
+                    (1, 1),
+                    (1, 1),
+                    Padding::Valid,
+                )
+                .map_err(|e| shape_err(node, e))?;
+                let op = Op::Conv(ConvSpec {
+                    window,
+                    c_out: *dim,
+                });
+                self.linear(
+                    at,
+                    node,
+                    hot,
+                    op,
+                    table,
+                    &vec![0.0; *dim],
+                    &Activation::Linear,
+                )
+            }
             &LayerKind::Concatenate { axis } => {
                 let (x, other, saved_first) = self.pop_operands(node, "Concatenate")?;
                 if x.shape.len() > 3 || x.shape.len() != other.shape.len() {

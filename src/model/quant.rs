@@ -437,6 +437,17 @@ impl QuantizedModel {
                     ),
                 },
                 NativeError::InvalidParam(msg) => Error::Usage(format!("step '{}': {msg}", s.name)),
+                NativeError::NotAToken { index, value, vocab, .. } => Error::Shape {
+                    context: format!(
+                        "layer '{}'{}",
+                        s.name,
+                        sample.map(|k| format!(", sample {k}")).unwrap_or_default()
+                    ),
+                    msg: format!(
+                        "token {index} = {} is not an integer id in 0..{vocab} (an Embedding reads token ids)",
+                        value as f64 / (1u64 << self.fp.fa) as f64
+                    ),
+                },
                 NativeError::Shape(msg) => Error::Shape {
                     context: format!("step {i} '{}'", s.name),
                     msg,
@@ -643,6 +654,22 @@ fn float_op(s: &FloatStep, x: &[f64], skip: Option<&[f64]>) -> Result<Vec<f64>> 
                 msg: "a concatenation without a saved tensor".into(),
             })?;
             c.gather(x, sk)
+        }
+        Op::OneHot { vocab, .. } => {
+            let mut out = vec![0.0; x.len() * vocab];
+            for (j, &v) in x.iter().enumerate() {
+                if v.fract() != 0.0 || v < 0.0 || v >= *vocab as f64 {
+                    return Err(Error::Shape {
+                        context: format!("layer '{}'", s.name()),
+                        msg: format!(
+                            "token {j} = {v} is not an integer id in 0..{vocab} (an Embedding \
+                             reads token ids)"
+                        ),
+                    });
+                }
+                out[j * vocab + v as usize] = 1.0;
+            }
+            out
         }
         Op::Swap { .. } => skip
             .ok_or_else(|| Error::Shape {

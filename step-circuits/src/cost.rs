@@ -245,6 +245,20 @@ pub fn table(fp: &FixedPoint) -> Result<Vec<Row>, SynthesisError> {
             note: format!("design {estimate}"),
         });
     }
+    for vocab in [16, 256] {
+        let op = Op::OneHot { n: 8, vocab };
+        let cs = tally(&op, &Act::Linear, fp)?;
+        rows.push(Row {
+            what: format!("one-hot over {vocab} ids (an Embedding's lookup)"),
+            measured: cs.num_constraints() as f64 / 8.0,
+            unit: "token",
+            target: None,
+            note: format!(
+                "design V + 2 = {}; the table then costs a 1×1 convolution",
+                vocab + 2
+            ),
+        });
+    }
     for n in [10, 100] {
         let op = Op::ArgMax { n };
         let cs = tally(&op, &Act::Linear, fp)?;

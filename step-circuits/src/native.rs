@@ -32,6 +32,47 @@ pub enum NativeError {
     /// An activation parameter outside its domain.
     #[error("invalid parameter: {0}")]
     InvalidParam(String),
+    /// An input of a one-hot encoding that is not a token id of its vocabulary.
+    #[error("input {index} = {value} is not a token id below {vocab} (at scale 2^{fa})")]
+    NotAToken {
+        /// Index of the token in the input.
+        index: usize,
+        /// Its value at activation scale.
+        value: i64,
+        /// Vocabulary size.
+        vocab: usize,
+        /// Activation fractional bits: a token `id` is the value `id·2^fa`.
+        fa: u32,
+    },
+}
+
+/// The id of token `index` at activation scale (`value = id·2^fa`, `id < vocab`).
+pub fn token_id(
+    value: i64,
+    vocab: usize,
+    fp: &FixedPoint,
+    index: usize,
+) -> Result<usize, NativeError> {
+    let unit = 1i64 << fp.fa;
+    let id = value / unit;
+    if value < 0 || value % unit != 0 || id as u64 >= vocab as u64 {
+        return Err(NativeError::NotAToken {
+            index,
+            value,
+            vocab,
+            fa: fp.fa,
+        });
+    }
+    Ok(id as usize)
+}
+
+/// One-hot rows of the tokens `x` over `vocab` ids, `2^fa` for the hot entry (1.0).
+pub fn one_hot(x: &[i64], vocab: usize, fp: &FixedPoint) -> Result<Vec<i64>, NativeError> {
+    let mut out = vec![0; x.len() * vocab];
+    for (j, &v) in x.iter().enumerate() {
+        out[j * vocab + token_id(v, vocab, fp, j)?] = 1 << fp.fa;
+    }
+    Ok(out)
 }
 
 fn out_of_range(fp: &FixedPoint, index: usize, value: i128) -> NativeError {
@@ -525,6 +566,7 @@ pub fn apply(
                 .ok_or_else(|| NativeError::Shape("concatenate without a saved tensor".into()))?;
             concat(c, x, s, fp)?
         }
+        Op::OneHot { vocab, .. } => one_hot(x, *vocab, fp)?,
         Op::Swap { saved, .. } => {
             let s = skip.ok_or_else(|| NativeError::Shape("swap without a saved tensor".into()))?;
             check_len("saved tensor", s.len(), *saved)?;

@@ -764,6 +764,14 @@ pub enum Op {
     },
     /// Concatenation of the step's input with the saved tensor (no constraint of its own).
     Concat(ConcatSpec),
+    /// One-hot rows of `n` token ids over a vocabulary of `vocab` (an Embedding's lookup; its
+    /// table follows as a 1×1 convolution). The input is `id·2^fa`; the output `n × vocab`.
+    OneHot {
+        /// Number of tokens.
+        n: usize,
+        /// Vocabulary size.
+        vocab: usize,
+    },
     /// A branch point: the step's input (`n` values) is set aside — pushed onto the saved
     /// tensors — and the saved tensor on top (`saved` values) is popped as the output, so the
     /// next step runs the other branch of a fork (no constraint of its own).
@@ -838,6 +846,11 @@ impl Op {
                 ))
             }
             Op::Concat(c) => c.validate()?,
+            Op::OneHot { n, vocab } => {
+                positive(*n, "tokens")?;
+                positive(*vocab, "vocabulary")?;
+                bounded_mul(*n, *vocab)?;
+            }
             Op::Swap { n, saved } => {
                 positive(*n, "values")?;
                 positive(*saved, "saved values")?;
@@ -856,7 +869,7 @@ impl Op {
             Op::Affine(a) => a.n,
             Op::MaxPool(p) | Op::AvgPool(p) => p.window.input.len(),
             Op::Concat(c) => c.x.len(),
-            Op::Swap { n, .. } => *n,
+            Op::Swap { n, .. } | Op::OneHot { n, .. } => *n,
             Op::Merge { n, .. } | Op::Identity { n } | Op::ArgMax { n } => *n,
         }
     }
@@ -874,6 +887,7 @@ impl Op {
             }
             Op::Concat(c) => c.output_shape(),
             Op::Swap { saved, .. } => Shape3::vector(*saved),
+            Op::OneHot { n, vocab } => Shape3::new(1, *n, *vocab),
             Op::Merge { n, .. } | Op::Identity { n } | Op::ArgMax { n } => Shape3::vector(*n),
         }
     }
@@ -968,6 +982,7 @@ impl Op {
             },
             Op::Concat(_) => "concatenate",
             Op::Swap { .. } => "swap",
+            Op::OneHot { .. } => "one_hot",
             Op::Identity { .. } => "identity",
             Op::ArgMax { .. } => "argmax",
         }

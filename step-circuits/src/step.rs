@@ -67,6 +67,7 @@ pub fn step<F: Field, CS: ConstraintSystem<F>>(
                 let skip = skip.ok_or_else(|| unsat("concatenate without a saved tensor"))?;
                 concat(c, &xv, skip)?
             }
+            Op::OneHot { vocab, .. } => crate::onehot::one_hot(&mut ns, &xv, *vocab, fp)?,
             Op::Swap { .. } => {
                 let skip = skip.ok_or_else(|| unsat("swap without a saved tensor"))?;
                 identity(skip)?

@@ -880,3 +880,54 @@ fn a_concatenation_keeps_its_operand_order() {
     );
     assert_eq!(cs.num_constraints(), 0);
 }
+
+// ---------------------------------------------------------------------------------------------
+// One-hot encoding (an Embedding's lookup)
+
+/// Two tokens over a vocabulary of 4 at `fa = 4`: ids 2 and 0 are the inputs 32 and 0, one-hot
+/// rows `[0, 0, 16, 0]` and `[16, 0, 0, 0]`.
+fn tokens() -> Case {
+    Case::new(Op::OneHot { n: 2, vocab: 4 }, Act::Linear, vec![32, 0], FP)
+}
+
+fn hot(j: usize, i: usize) -> String {
+    format!("op/tok{j}/hot{i}/num")
+}
+
+#[test]
+fn a_one_hot_row_is_exactly_the_token() {
+    let case = tokens();
+    assert_eq!(case.native().unwrap().y, [0, 0, 16, 0, 16, 0, 0, 0]);
+    let cs = honest::<Fb>(&case);
+    assert_eq!(cs.value(&hot(0, 2)), Some(Fb::from(16)));
+    // another token: the hot entry moved (id 3 for the input of id 2)
+    let forged = vec![(hot(0, 2), Fb::ZERO), (hot(0, 3), Fb::from(16))];
+    assert_fails(&case, forged, &["op/tok0/index"]);
+    // two entries hot: a sum of two rows of the table
+    let forged = vec![(hot(0, 0), Fb::from(16))];
+    assert_fails(&case, forged, &["op/tok0/one"]);
+    // no entry hot (a zero row for token id 0)
+    let forged = vec![(hot(1, 0), Fb::ZERO)];
+    assert_fails(&case, forged, &["op/tok1/one"]);
+    // half of ids 1 and 3 (their mean is id 2, their sum one): an average of two rows
+    let forged = vec![
+        (hot(0, 1), Fb::from(8)),
+        (hot(0, 2), Fb::ZERO),
+        (hot(0, 3), Fb::from(8)),
+    ];
+    assert_fails(
+        &case,
+        forged,
+        &["op/tok0/hot1_is_0_or_1", "op/tok0/hot3_is_0_or_1"],
+    );
+}
+
+#[test]
+fn a_value_that_is_not_a_token_id_has_no_one_hot_row() {
+    // half an id, a negative id, an id past the vocabulary: the twin refuses, naming the token
+    for x in [vec![8, 0], vec![-16, 0], vec![0, 64]] {
+        let case = Case::new(Op::OneHot { n: 2, vocab: 4 }, Act::Linear, x.clone(), FP);
+        let err = case.native().unwrap_err().to_string();
+        assert!(err.contains("not a token id below 4"), "{x:?}: {err}");
+    }
+}

@@ -35,6 +35,7 @@ pub const MODELS: &[&str] = &[
     "merges",
     "concat",
     "branches",
+    "embedding",
 ];
 
 /// The two file formats every fixture model is saved in.

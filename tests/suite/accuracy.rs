@@ -259,6 +259,50 @@ fn accuracy_through_the_cli_with_flat_memory_and_every_claim_tampering() {
     );
 }
 
+/// A text classifier (the `embedding` fixture) over records of token ids (bytes read as
+/// integers, scale shift 0): the accuracy circuit's one-hot wires prove the lookup, sample by
+/// sample, and the count is the integer model's.
+#[test]
+fn a_text_classifier_proves_its_accuracy_over_token_records() {
+    let params = scratch_dir("accuracy-embedding");
+    let fx = common::Fixture::load("embedding");
+    let graph = model::load(&common::model_path("embedding", Format::Keras)).unwrap();
+    let q = model::calibrate(&model::lower(&graph).unwrap(), &fx.inputs)
+        .unwrap()
+        .0;
+    let ids: Vec<u8> = fx.inputs[..3]
+        .iter()
+        .flat_map(|x| x.iter().map(|&v| v as u8))
+        .collect();
+    // the first record with another label than Keras' class: one of three is wrong
+    let labels: Vec<u8> = (0..3)
+        .map(|i| (fx.keras_class(i) + usize::from(i == 0)) as u8 % 4)
+        .collect();
+    let data = Dataset::pack(&ids, &labels, &[10], 4, 0).unwrap();
+    let correct = reference_correct(&q, &data);
+    assert_eq!(correct, 2);
+    let (p, _) = prove_shard(
+        &q,
+        &data,
+        &[],
+        &ShardSpec::whole(&data),
+        FoldUnit::Sample,
+        &params,
+        &mut |_| {},
+    )
+    .unwrap();
+    assert_eq!(p.claim.correct, correct);
+    let check = AccuracyCheck {
+        cid: Some(cid_of_bytes(data.as_bytes()).to_string()),
+        min_correct: None,
+        model: Some(q.clone()),
+        arch: None,
+    };
+    let verified =
+        kerafold::accuracy::verify_shards(std::slice::from_ref(&p), &params, &check).unwrap();
+    assert_eq!(verified.correct, correct);
+}
+
 #[test]
 fn datasets_that_do_not_fit_are_clear_errors() {
     let params = scratch_dir("accuracy-bad");

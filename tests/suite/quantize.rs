@@ -172,6 +172,38 @@ fn every_fixture_quantizes_faithfully_and_fidelity_md_is_current() {
     }
 }
 
+/// An Embedding reads token ids: a value that is not an id of its vocabulary (half an id, one
+/// past the table) is an error naming the layer, the sample and the token, in the float program
+/// and in the integer model alike.
+#[test]
+fn an_embedding_refuses_values_that_are_not_token_ids() {
+    let fx = Fixture::load("embedding");
+    let graph = model::load(&common::model_path("embedding", Format::Keras)).unwrap();
+    let program = model::lower(&graph).unwrap();
+    let q = model::calibrate(&program, &fx.inputs).unwrap().0;
+    for (k, bad) in [(3, 2.5f32), (7, 16.0)] {
+        let mut x = fx.inputs[0].clone();
+        x[k] = bad;
+        let err = q
+            .quantize_input(&x, Some(5))
+            .and_then(|v| q.trace(&v, Some(5)))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("embed/one_hot")
+                && err.contains("sample 5")
+                && err.contains(&format!("token {k} = {bad}"))
+                && err.contains("not an integer id in 0..16"),
+            "{err}"
+        );
+        let xf: Vec<f64> = x.iter().map(|&v| f64::from(v)).collect();
+        let err = model::quant::run_float(&program, &xf)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("not an integer id in 0..16"), "{err}");
+    }
+}
+
 #[test]
 fn an_activation_leaving_the_range_is_an_error_naming_layer_and_sample() {
     let fx = Fixture::load("cnn");

@@ -329,6 +329,7 @@ impl Ctx<'_> {
         self.not_quantized()?;
         match class {
             "Dense" => self.build_dense(input),
+            "Embedding" => self.build_embedding(input),
             "Conv1D" | "Conv2D" => self.build_conv(input, if class == "Conv1D" { 1 } else { 2 }),
             "Conv2DTranspose" => self.build_conv_transpose(input),
             "DepthwiseConv1D" => self.build_depthwise(input, 1),
@@ -482,6 +483,35 @@ impl Ctx<'_> {
                 activation,
             },
             self.out_shape(shape)?,
+        ))
+    }
+
+    pub(super) fn build_embedding(&self, input: &[usize]) -> Result<(LayerKind, Vec<usize>)> {
+        self.rank(input, 1, "a sequence of token ids [length]")?;
+        let vocab = self.positive("input_dim")?;
+        let dim = self.positive("output_dim")?;
+        if self.boolean("mask_zero", false)? {
+            return Err(self.unsupported(
+                "mask_zero = true: kerafold has no masks; train without masking (padding ids \
+                 then embed like any other id)",
+            ));
+        }
+        if self.get("lora_rank").is_some_and(|v| !v.is_null()) {
+            return Err(self.unsupported(
+                "a LoRA-adapted Embedding; merge the adapter into the table before export",
+            ));
+        }
+        let mut w = self.weights(&[Want {
+            names: &["embeddings"],
+            shape: vec![vocab, dim],
+        }])?;
+        Ok((
+            LayerKind::Embedding {
+                vocab,
+                dim,
+                table: w.pop().unwrap_or_default(),
+            },
+            self.out_shape(vec![input[0], dim])?,
         ))
     }
 
