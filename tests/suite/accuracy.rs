@@ -267,9 +267,17 @@ fn a_text_classifier_proves_its_accuracy_over_token_records() {
     let params = scratch_dir("accuracy-embedding");
     let fx = common::Fixture::load("embedding");
     let graph = model::load(&common::model_path("embedding", Format::Keras)).unwrap();
-    let q = model::calibrate(&model::lower(&graph).unwrap(), &fx.inputs)
-        .unwrap()
-        .0;
+    let program = model::lower(&graph).unwrap();
+    let fp = model::calibrate(&program, &fx.inputs).unwrap().0.fp;
+    // a record's bytes may be any of 0..=255, so the activation range must hold 255·2^fa
+    let q = model::quantize(
+        &program,
+        kerafold_step_circuits::FixedPoint {
+            bits: fp.fa + 9,
+            ..fp
+        },
+    )
+    .unwrap();
     let ids: Vec<u8> = fx.inputs[..3]
         .iter()
         .flat_map(|x| x.iter().map(|&v| v as u8))
