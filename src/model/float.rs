@@ -628,13 +628,7 @@ fn eval(node: &Node, ins: &[(&[f64], &[usize])]) -> Result<Vec<f64>> {
             check_len(node, "table", table.len(), vocab * dim)?;
             let mut out = Vec::with_capacity(x.len() * dim);
             for (j, &v) in x.iter().enumerate() {
-                if v.fract() != 0.0 || v < 0.0 || v >= *vocab as f64 {
-                    return Err(node_err(
-                        node,
-                        format!("token {j} = {v} is not an integer id in 0..{vocab}"),
-                    ));
-                }
-                let row = v as usize * dim;
+                let row = token_id(j, v, *vocab).map_err(|e| node_err(node, e))? * dim;
                 out.extend(table[row..row + dim].iter().map(|&t| f64::from(t)));
             }
             Ok(out)
@@ -643,6 +637,17 @@ fn eval(node: &Node, ins: &[(&[f64], &[usize])]) -> Result<Vec<f64>> {
             Err(node_err(node, "a merge is evaluated with all its inputs"))
         }
     }
+}
+
+/// The id of token `j` of an Embedding's input: `v` must be an integer in `0..vocab` (the float
+/// graph and the float program read ids alike).
+pub(crate) fn token_id(j: usize, v: f64, vocab: usize) -> std::result::Result<usize, String> {
+    if v.fract() != 0.0 || v < 0.0 || v >= vocab as f64 {
+        return Err(format!(
+            "token {j} = {v} is not an integer id in 0..{vocab}"
+        ));
+    }
+    Ok(v as usize)
 }
 
 /// Depthwise convolution: output channel `c·mult + m` reads input channel `c`.

@@ -658,16 +658,11 @@ fn float_op(s: &FloatStep, x: &[f64], skip: Option<&[f64]>) -> Result<Vec<f64>> 
         Op::OneHot { vocab, .. } => {
             let mut out = vec![0.0; x.len() * vocab];
             for (j, &v) in x.iter().enumerate() {
-                if v.fract() != 0.0 || v < 0.0 || v >= *vocab as f64 {
-                    return Err(Error::Shape {
-                        context: format!("layer '{}'", s.name()),
-                        msg: format!(
-                            "token {j} = {v} is not an integer id in 0..{vocab} (an Embedding \
-                             reads token ids)"
-                        ),
-                    });
-                }
-                out[j * vocab + v as usize] = 1.0;
+                let id = super::float::token_id(j, v, *vocab).map_err(|msg| Error::Shape {
+                    context: format!("layer '{}'", s.name()),
+                    msg: format!("{msg} (an Embedding reads token ids)"),
+                })?;
+                out[j * vocab + id] = 1.0;
             }
             out
         }
