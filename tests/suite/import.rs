@@ -595,6 +595,18 @@ fn unsupported_layers_are_named() {
             vec!["softmax", "axis"],
         ),
         (
+            "embedding",
+            "mask_zero",
+            Box::new(|c| layer_config(c, "embed")["config"]["mask_zero"] = true.into()),
+            vec!["embed", "Embedding", "mask_zero"],
+        ),
+        (
+            "embedding",
+            "lora",
+            Box::new(|c| layer_config(c, "embed")["config"]["lora_rank"] = 4.into()),
+            vec!["embed", "Embedding", "LoRA"],
+        ),
+        (
             "residual",
             "dot",
             Box::new(|c| layer_config(c, "add")["class_name"] = "Dot".into()),
