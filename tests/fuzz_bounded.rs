@@ -385,6 +385,7 @@ fn write_seed_corpus() {
         "concat",
         "branches",
         "embedding",
+        "layernorm",
     ] {
         let config = member(&fixture(&format!("{m}.keras")), "config.json");
         put("keras_config", &format!("{m}.json"), &config);
@@ -642,7 +643,7 @@ fn write_seed_corpus() {
     hostile.width = 1;
     put("architecture", "narrow-bus.json", &pretty(&hostile));
     // piecewise-linear activations, dilated and resized views, a binary head, merges, branches,
-    // an embedding
+    // an embedding, layer normalizations
     for m in [
         "smooth",
         "transpose",
@@ -652,6 +653,7 @@ fn write_seed_corpus() {
         "concat",
         "branches",
         "embedding",
+        "layernorm",
     ] {
         let json: serde_json::Value =
             serde_json::from_slice(&fixture(&format!("{m}.json"))).unwrap();

@@ -319,6 +319,42 @@ fn embeddings_prove_and_verify() {
     proves_keras_class("embedding", 1);
 }
 
+/// LayerNormalization (the `layernorm` fixture: a convolution over a sequence, a normalization,
+/// a position-wise Dense added back, a second normalization of scale only): each normalization is
+/// a step proving every position's mean, variance and inverse square root, then `γ`, `β` as a
+/// per-channel affine step; the proof gives Keras' class.
+#[test]
+fn layer_normalizations_prove_and_verify() {
+    use kerafold_step_circuits::spec::{AffineSpec, NormSpec, Op};
+    let (q, _) = quantized_fixture("layernorm");
+    let norms: Vec<(&str, NormSpec)> = q
+        .steps
+        .iter()
+        .filter_map(|s| match s.op {
+            Op::LayerNorm(l) => Some((s.name.as_str(), l)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(norms.len(), 2, "{norms:?}");
+    for (name, l) in &norms {
+        assert_eq!((l.groups, l.n), (12, 8), "{name}");
+    }
+    assert_eq!(
+        norms[0].1.eps,
+        NormSpec::eps_fixed(f64::from(1e-3f32)).unwrap()
+    );
+    assert_eq!(
+        norms[1].1.eps,
+        NormSpec::eps_fixed(f64::from(1e-5f32)).unwrap()
+    );
+    // each followed by its γ (and β) per channel
+    for name in ["ln1", "ln2"] {
+        let affine = q.steps.iter().find(|s| s.name == name).unwrap();
+        assert_eq!(affine.op, Op::Affine(AffineSpec { n: 96, channels: 8 }));
+    }
+    proves_keras_class("layernorm", 3);
+}
+
 /// A binary classifier (the `binary` fixture: one sigmoid unit) proves its class exactly as
 /// `[logit > 0]`: the sigmoid stays outside the proof, unapproximated, and samples of both classes
 /// prove Keras' class.

@@ -59,12 +59,15 @@ impl Slot {
 
     /// Whether an idle slot must be fed zeros rather than the bus: a merge of arbitrary
     /// in-range values can overflow, a one-hot encoding has no assignment for a value that is
-    /// not a token id, and so can a weightless polynomial or piecewise-linear
+    /// not a token id, a layer normalization's output can leave the range (up to `√n` at
+    /// activation scale), and so can a weightless polynomial or piecewise-linear
     /// activation (SELU's slope is above 1). Weighted slots get zero weights when idle and never
     /// overflow.
     pub fn gated(&self) -> bool {
-        matches!(self.op, Op::Merge { .. } | Op::OneHot { .. })
-            || (!self.op.is_linear() && matches!(self.act, Act::Poly { .. } | Act::Pwl(_)))
+        matches!(
+            self.op,
+            Op::Merge { .. } | Op::OneHot { .. } | Op::LayerNorm(_)
+        ) || (!self.op.is_linear() && matches!(self.act, Act::Poly { .. } | Act::Pwl(_)))
     }
 }
 

@@ -478,6 +478,20 @@ fn eval(node: &Node, ins: &[(&[f64], &[usize])]) -> Result<Vec<f64>> {
                 })
                 .collect())
         }
+        LayerKind::LayerNorm {
+            gamma,
+            beta,
+            epsilon,
+        } => {
+            let c = shape.last().copied().unwrap_or(0);
+            check_len(node, "gamma", gamma.len(), c)?;
+            check_len(node, "beta", beta.len(), c)?;
+            let mut out = layer_norm(x, c, f64::from(*epsilon));
+            for (i, v) in out.iter_mut().enumerate() {
+                *v = *v * f64::from(gamma[i % c]) + f64::from(beta[i % c]);
+            }
+            Ok(out)
+        }
         LayerKind::Pool {
             max,
             rank,
@@ -683,6 +697,19 @@ fn depthwise(
                 }
             }
         }
+    }
+    out
+}
+
+/// `(x − mean)/√(variance + ε)` over each run of `n` consecutive values (a layer normalization
+/// without its scale and offset; the population variance, as Keras').
+pub(crate) fn layer_norm(x: &[f64], n: usize, epsilon: f64) -> Vec<f64> {
+    let mut out = Vec::with_capacity(x.len());
+    for g in x.chunks(n.max(1)) {
+        let mean = g.iter().sum::<f64>() / g.len() as f64;
+        let var = g.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / g.len() as f64;
+        let inv = 1.0 / (var + epsilon).sqrt();
+        out.extend(g.iter().map(|v| (v - mean) * inv));
     }
     out
 }

@@ -219,6 +219,17 @@ pub enum LayerKind {
         /// `ε` added to the variance.
         epsilon: f32,
     },
+    /// Layer normalization over the last axis: `γ·(x − mean)/√(variance + ε) + β`, the mean and
+    /// variance of each position's last-axis values (`gamma` all ones without `scale`, `beta`
+    /// zeros without `center`).
+    LayerNorm {
+        /// Scale `γ` per channel.
+        gamma: Vec<f32>,
+        /// Offset `β` per channel.
+        beta: Vec<f32>,
+        /// `ε` added to the variance.
+        epsilon: f32,
+    },
     /// MaxPooling / AveragePooling, 1D (`rank = 1`, sizes `(1, k)`) or 2D.
     Pool {
         /// Max pooling if true, average pooling otherwise.

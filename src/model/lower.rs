@@ -17,8 +17,8 @@
 use super::graph::{transpose_geometry, Activation, Graph, LayerKind, Node, Smooth, Src};
 use crate::{Error, Result};
 use kerafold_step_circuits::spec::{
-    AffineSpec, ConcatSpec, ConvSpec, DenseSpec, DepthwiseSpec, Op, Padding, PoolSpec, Shape3,
-    ViewOp, Window,
+    AffineSpec, ConcatSpec, ConvSpec, DenseSpec, DepthwiseSpec, NormSpec, Op, Padding, PoolSpec,
+    Shape3, ViewOp, Window,
 };
 use serde::{Deserialize, Serialize};
 
@@ -653,6 +653,42 @@ impl<'g> Lowering<'g> {
                 let n = input_len(&input);
                 let op = Op::Affine(AffineSpec { n, channels: c });
                 self.push_step(at, node, input, op, Activation::Linear, scale, shift)
+            }
+            LayerKind::LayerNorm {
+                gamma,
+                beta,
+                epsilon,
+            } => {
+                // the statistics in one step, then γ and β as a per-channel affine step
+                let input = self.current_input(at, node)?;
+                let c = *input.shape.last().unwrap_or(&1);
+                if gamma.len() != c || beta.len() != c {
+                    return Err(shape_err(
+                        node,
+                        format!("parameters do not have {c} channels"),
+                    ));
+                }
+                let n = input_len(&input);
+                let spec = NormSpec {
+                    groups: n / c.max(1),
+                    n: c,
+                    eps: NormSpec::eps_fixed(f64::from(*epsilon))
+                        .map_err(|e| shape_err(node, e))?,
+                };
+                let op = Op::LayerNorm(spec);
+                op.validate().map_err(|e| shape_err(node, e))?;
+                let normed =
+                    self.push_step(at, node, input, op, Activation::Linear, vec![], vec![])?;
+                if gamma.iter().all(|&g| g == 1.0) && beta.iter().all(|&b| b == 0.0) {
+                    return Ok(normed);
+                }
+                if let Some(s) = self.steps.last_mut() {
+                    s.layers = vec![format!("{}/normalize", node.name)];
+                }
+                let op = Op::Affine(AffineSpec { n, channels: c });
+                let scale = gamma.iter().map(|&g| f64::from(g)).collect();
+                let shift = beta.iter().map(|&b| f64::from(b)).collect();
+                self.push_step(at, node, normed, op, Activation::Linear, scale, shift)
             }
             LayerKind::Pool {
                 max,

@@ -10,7 +10,7 @@ use super::keras::MAX_ELEMS;
 use super::lower::{FloatStep, Program};
 use crate::{Error, Result};
 use kerafold_step_circuits::native::{self, NativeError, Weights};
-use kerafold_step_circuits::spec::{compose_views, Act, FixedPoint, Merge, Op, ViewOp};
+use kerafold_step_circuits::spec::{compose_views, Act, FixedPoint, Merge, NormSpec, Op, ViewOp};
 use kerafold_step_circuits::wellformed;
 use serde::{Deserialize, Serialize};
 
@@ -666,6 +666,11 @@ fn float_op(s: &FloatStep, x: &[f64], skip: Option<&[f64]>) -> Result<Vec<f64>> 
             }
             out
         }
+        Op::LayerNorm(l) => crate::model::float::layer_norm(
+            x,
+            l.n,
+            l.eps as f64 / 2f64.powi(NormSpec::EPS_BITS as i32),
+        ),
         Op::Swap { .. } => skip
             .ok_or_else(|| Error::Shape {
                 context: s.name(),

@@ -6,7 +6,7 @@ use crate::commit::commit;
 use crate::cs::CountingCs;
 use crate::packing;
 use crate::spec::{
-    Act, ConvSpec, DenseSpec, FixedPoint, Merge, Op, Padding, PoolSpec, Shape3, Window,
+    Act, ConvSpec, DenseSpec, FixedPoint, Merge, NormSpec, Op, Padding, PoolSpec, Shape3, Window,
 };
 use crate::step::{alloc_nums, synthesize_shape};
 use nova_snark::frontend::{num::AllocatedNum, ConstraintSystem, SynthesisError};
@@ -256,6 +256,27 @@ pub fn table(fp: &FixedPoint) -> Result<Vec<Row>, SynthesisError> {
             note: format!(
                 "design V + 2 = {}; the table then costs a 1×1 convolution",
                 vocab + 2
+            ),
+        });
+    }
+    for n in [8, 64] {
+        let spec = NormSpec {
+            groups: 4,
+            n,
+            eps: NormSpec::eps_fixed(1e-3).map_err(SynthesisError::Unsatisfiable)?,
+        };
+        let k = spec.shift(fp).map_err(SynthesisError::Unsatisfiable)? as f64;
+        let op = Op::LayerNorm(spec);
+        let cs = tally(&op, &Act::Linear, fp)?;
+        let per_value = b + (k - fa) + 3.0 + (5.0 * k + 10.0) / n as f64;
+        rows.push(Row {
+            what: format!("LayerNormalization over {n} values"),
+            measured: cs.num_constraints() as f64 / (4 * n) as f64,
+            unit: "value",
+            target: None,
+            note: format!(
+                "design B + (k − fa) + 3 + (5k + 10)/n = {per_value:.1} (k = {k}); γ, β then \
+                 cost a per-channel affine step"
             ),
         });
     }

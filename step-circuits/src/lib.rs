@@ -15,7 +15,7 @@
 //!   [`step::count_constraints`].
 //! - Gadgets: [`range`] (bit decompositions, range checks), [`linear`] (Dense, Conv, Depthwise,
 //!   Affine with packed lanes and fused requantization), [`activation`], [`pooling`],
-//!   [`elementwise`] (the merges Add, Subtract, Multiply, Average, Maximum, Minimum; Concatenate, Swap, Identity), [`onehot`] (an Embedding's lookup), [`argmax`], [`view`], [`commit`] (tensor commitments as
+//!   [`elementwise`] (the merges Add, Subtract, Multiply, Average, Maximum, Minimum; Concatenate, Swap, Identity), [`onehot`] (an Embedding's lookup), [`layernorm`], [`argmax`], [`view`], [`commit`] (tensor commitments as
 //!   chains of blocks), [`tile`] (one tile of a Dense layer wider than a step).
 //! - [`wellformed`]: the bound on private weights that [`linear`] relies on, proven.
 //! - [`cs`]: the constraint systems and which to use when: counting, checking, and the tamper
@@ -34,6 +34,7 @@ pub mod cost;
 pub mod cs;
 pub mod elementwise;
 pub mod field;
+pub mod layernorm;
 pub mod linear;
 pub mod native;
 pub mod onehot;

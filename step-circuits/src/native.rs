@@ -4,8 +4,8 @@
 //! gadgets compute their witnesses with them, so the reference and the circuits cannot drift.
 
 use crate::spec::{
-    Act, AffineSpec, ConcatSpec, ConvSpec, DenseSpec, DepthwiseSpec, FixedPoint, Merge, Op,
-    PoolSpec,
+    Act, AffineSpec, ConcatSpec, ConvSpec, DenseSpec, DepthwiseSpec, FixedPoint, Merge, NormSpec,
+    Op, PoolSpec,
 };
 use thiserror::Error;
 
@@ -71,6 +71,60 @@ pub fn one_hot(x: &[i64], vocab: usize, fp: &FixedPoint) -> Result<Vec<i64>, Nat
     let mut out = vec![0; x.len() * vocab];
     for (j, &v) in x.iter().enumerate() {
         out[j * vocab + token_id(v, vocab, fp, j)?] = 1 << fp.fa;
+    }
+    Ok(out)
+}
+
+/// One group of a layer normalization: the centred values `D_i = n·x_i − Σ x`, `V = n·Σ D_i² +
+/// E` and `r = ⌊2^k / √V⌋` ([`NormSpec`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NormGroup {
+    /// `D_i`.
+    pub d: Vec<i128>,
+    /// `V`.
+    pub v: u128,
+    /// `r`, the largest integer with `r²·V ≤ 2^(2k)`.
+    pub r: u128,
+}
+
+/// Result of a layer normalization: per group its [`NormGroup`], per value the output and the
+/// remainder of its requantization by `2^(k − fa)`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Normalized {
+    /// Per group.
+    pub groups: Vec<NormGroup>,
+    /// `round(D_i·n·r / 2^(k − fa))`, in the activation range.
+    pub q: Vec<i64>,
+    /// `D_i·n·r + 2^(k − fa − 1) − q·2^(k − fa)`, in `[0, 2^(k − fa))`.
+    pub rem: Vec<i64>,
+}
+
+/// Layer normalization without scale and offset (see [`NormSpec`]).
+pub fn layer_norm(spec: &NormSpec, x: &[i64], fp: &FixedPoint) -> Result<Normalized, NativeError> {
+    check_len("layer normalization input", x.len(), spec.groups * spec.n)?;
+    for (i, &v) in x.iter().enumerate() {
+        range_check(fp, i, v as i128)?;
+    }
+    let k = spec.shift(fp).map_err(NativeError::InvalidParam)?;
+    let e = spec.epsilon_term(fp).map_err(NativeError::InvalidParam)?;
+    let s = k - fp.fa;
+    let n = spec.n as i128;
+    let mut out = Normalized {
+        groups: Vec::with_capacity(spec.groups),
+        q: Vec::with_capacity(x.len()),
+        rem: Vec::with_capacity(x.len()),
+    };
+    for (g, xs) in x.chunks(spec.n).enumerate() {
+        let sum: i128 = xs.iter().map(|&v| v as i128).sum();
+        let d: Vec<i128> = xs.iter().map(|&v| n * v as i128 - sum).collect();
+        let v = spec.n as u128 * d.iter().map(|&d| (d * d) as u128).sum::<u128>() + e;
+        let r = ((1u128 << (2 * k)) / v).isqrt();
+        for (i, &di) in d.iter().enumerate() {
+            let (q, rem) = requantize(di * n * r as i128, s);
+            out.q.push(range_check(fp, g * spec.n + i, q)?);
+            out.rem.push(rem);
+        }
+        out.groups.push(NormGroup { d, v, r });
     }
     Ok(out)
 }
@@ -567,6 +621,7 @@ pub fn apply(
             concat(c, x, s, fp)?
         }
         Op::OneHot { vocab, .. } => one_hot(x, *vocab, fp)?,
+        Op::LayerNorm(l) => layer_norm(l, x, fp)?.q,
         Op::Swap { saved, .. } => {
             let s = skip.ok_or_else(|| NativeError::Shape("swap without a saved tensor".into()))?;
             check_len("saved tensor", s.len(), *saved)?;

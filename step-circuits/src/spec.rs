@@ -330,6 +330,103 @@ pub struct AffineSpec {
     pub channels: usize,
 }
 
+/// Layer normalization without its scale and offset (Keras' LayerNormalization over the last
+/// axis; `γ`, `β` follow as a per-channel [`AffineSpec`] step): each of `groups` runs of `n`
+/// consecutive values becomes `(x − mean) / √(variance + ε)` at activation scale.
+///
+/// Integer form (docs/DESIGN.md §3): with `S = Σ x`, `D_i = n·x_i − S = n·(x_i − mean)` and
+/// `V = n·Σ D_i² + E` (`E` = [`NormSpec::epsilon_term`], `ε` at the same scale), the output is
+/// `D_i·n / √V`: `r = ⌊2^k / √V⌋` (the largest `r` with `r²·V ≤ 2^(2k)`, `k` =
+/// [`NormSpec::shift`]) and `y_i = round(D_i·n·r / 2^(k − fa))`, half up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct NormSpec {
+    /// Number of groups (positions of the tensor).
+    pub groups: usize,
+    /// Values per group (the last axis).
+    pub n: usize,
+    /// `ε` at scale `2^EPS_BITS`, rounded (exact in JSON, unlike a float).
+    pub eps: u64,
+}
+
+impl NormSpec {
+    /// Fractional bits of [`NormSpec::eps`].
+    pub const EPS_BITS: u32 = 48;
+
+    /// `ε` as the spec stores it.
+    pub fn eps_fixed(epsilon: f64) -> Result<u64, String> {
+        let e = (epsilon * f64::from(1u32 << 24) * f64::from(1u32 << 24)).round();
+        if !(0.0..1.8e19).contains(&e) {
+            return Err(format!(
+                "layer normalization epsilon {epsilon} outside [0, 65536)"
+            ));
+        }
+        Ok(e as u64)
+    }
+
+    /// `L = ⌈log2 n⌉`.
+    fn log_n(&self) -> u32 {
+        usize::BITS - (self.n.max(1) - 1).leading_zeros()
+    }
+
+    /// `E = max(1, round(ε·n⁴·2^(2·fa)))`: `ε` at the scale of `V`, at least 1 so that `V > 0`.
+    pub fn epsilon_term(&self, fp: &FixedPoint) -> Result<u128, String> {
+        self.shift(fp)?; // bounds L and B, so the shifts below stay within 128 bits
+        let too_big = || {
+            format!(
+                "layer normalization: epsilon term of {} values overflows",
+                self.n
+            )
+        };
+        let n = self.n as u128;
+        let base = (self.eps as u128)
+            .checked_mul(
+                n.checked_mul(n)
+                    .and_then(|n2| n2.checked_mul(n2))
+                    .ok_or_else(too_big)?,
+            )
+            .ok_or_else(too_big)?;
+        let up = 2 * fp.fa;
+        let e = if up >= Self::EPS_BITS {
+            base.checked_shl(up - Self::EPS_BITS)
+                .filter(|v| v >> (up - Self::EPS_BITS) == base)
+                .ok_or_else(too_big)?
+        } else {
+            let down = Self::EPS_BITS - up;
+            (base + (1u128 << (down - 1))) >> down
+        };
+        let bound = 1u128 << (4 * self.log_n() + 2 * fp.bits);
+        if e > bound {
+            return Err(format!(
+                "layer normalization: epsilon {} is too large for {}-bit activations",
+                self.eps as f64 / 2f64.powi(Self::EPS_BITS as i32),
+                fp.bits
+            ));
+        }
+        Ok(e.max(1))
+    }
+
+    /// `k = 2L + B + 1 + fa + ⌈L/2⌉ + 2`: `√V < 2^(2L + B + 1)` for any `B`-bit inputs and
+    /// `|D_i|·n ≤ √(n·V)`, so truncating `r` moves an output by at most a quarter unit (and
+    /// rounding by half of one).
+    pub fn shift(&self, fp: &FixedPoint) -> Result<u32, String> {
+        let l = self.log_n();
+        let k = 2 * l + fp.bits + 1 + fp.fa + l.div_ceil(2) + 2;
+        if k > Self::MAX_SHIFT {
+            return Err(format!(
+                "layer normalization over {} values at {} bits needs 2^{k}; at most 2^{} \
+                 (use fewer activation bits or a shorter last axis)",
+                self.n,
+                fp.bits,
+                Self::MAX_SHIFT
+            ));
+        }
+        Ok(k)
+    }
+
+    /// Largest [`NormSpec::shift`]: `2^(2k+2)` must fit the 128-bit native twin.
+    pub const MAX_SHIFT: u32 = 62;
+}
+
 /// Pooling window (no dilation). Max pooling skips padded taps (Keras pads with −∞); average
 /// pooling divides by the number of valid taps (TensorFlow excludes padding from the count) with
 /// floor division. Global pooling is a window covering the whole input.
@@ -772,6 +869,9 @@ pub enum Op {
         /// Vocabulary size.
         vocab: usize,
     },
+    /// Layer normalization of groups of values over the last axis (its scale and offset follow
+    /// as an affine step).
+    LayerNorm(NormSpec),
     /// A branch point: the step's input (`n` values) is set aside — pushed onto the saved
     /// tensors — and the saved tensor on top (`saved` values) is popped as the output, so the
     /// next step runs the other branch of a fork (no constraint of its own).
@@ -851,6 +951,11 @@ impl Op {
                 positive(*vocab, "vocabulary")?;
                 bounded_mul(*n, *vocab)?;
             }
+            Op::LayerNorm(l) => {
+                positive(l.groups, "groups")?;
+                positive(l.n, "values a group")?;
+                bounded_mul(l.groups, l.n)?;
+            }
             Op::Swap { n, saved } => {
                 positive(*n, "values")?;
                 positive(*saved, "saved values")?;
@@ -870,6 +975,7 @@ impl Op {
             Op::MaxPool(p) | Op::AvgPool(p) => p.window.input.len(),
             Op::Concat(c) => c.x.len(),
             Op::Swap { n, .. } | Op::OneHot { n, .. } => *n,
+            Op::LayerNorm(l) => l.groups * l.n,
             Op::Merge { n, .. } | Op::Identity { n } | Op::ArgMax { n } => *n,
         }
     }
@@ -888,6 +994,7 @@ impl Op {
             Op::Concat(c) => c.output_shape(),
             Op::Swap { saved, .. } => Shape3::vector(*saved),
             Op::OneHot { n, vocab } => Shape3::new(1, *n, *vocab),
+            Op::LayerNorm(l) => Shape3::new(1, l.groups, l.n),
             Op::Merge { n, .. } | Op::Identity { n } | Op::ArgMax { n } => Shape3::vector(*n),
         }
     }
@@ -983,6 +1090,7 @@ impl Op {
             Op::Concat(_) => "concatenate",
             Op::Swap { .. } => "swap",
             Op::OneHot { .. } => "one_hot",
+            Op::LayerNorm(_) => "layer_norm",
             Op::Identity { .. } => "identity",
             Op::ArgMax { .. } => "argmax",
         }

@@ -68,6 +68,7 @@ pub fn step<F: Field, CS: ConstraintSystem<F>>(
                 concat(c, &xv, skip)?
             }
             Op::OneHot { vocab, .. } => crate::onehot::one_hot(&mut ns, &xv, *vocab, fp)?,
+            Op::LayerNorm(l) => crate::layernorm::layer_norm(&mut ns, l, &xv, fp)?,
             Op::Swap { .. } => {
                 let skip = skip.ok_or_else(|| unsat("swap without a saved tensor"))?;
                 identity(skip)?

@@ -8,6 +8,7 @@
 mod common;
 use common::*;
 use ff::Field as _;
+use ff::PrimeField as _;
 use kerafold_step_circuits::commit::{commit_native, open};
 use kerafold_step_circuits::cs::TamperCs;
 use kerafold_step_circuits::field::{from_i64, Field};
@@ -930,4 +931,149 @@ fn a_value_that_is_not_a_token_id_has_no_one_hot_row() {
         let err = case.native().unwrap_err().to_string();
         assert!(err.contains("not a token id below 4"), "{x:?}: {err}");
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Layer normalization
+
+/// Two groups of four at `fa = 4`; the second is constant (its outputs are 0).
+fn layer_norm_case() -> Case {
+    let spec = NormSpec {
+        groups: 2,
+        n: 4,
+        eps: NormSpec::eps_fixed(1e-3).unwrap(),
+    };
+    Case::new(
+        Op::LayerNorm(spec),
+        Act::Linear,
+        vec![10, -3, 7, 0, 5, 5, 5, 5],
+        FP,
+    )
+}
+
+/// Overrides that make group 0 use `r` instead of the honest inverse square root: its products,
+/// its `below`/`above` bits where they have any, and every output of the group with its
+/// remainder, so that only the constraint that pins `r` can fail.
+fn layer_norm_with_r(case: &Case, r: u128) -> Vec<(String, Fb)> {
+    let Op::LayerNorm(spec) = case.op else {
+        unreachable!()
+    };
+    let k = spec.shift(&FP).unwrap();
+    let s = k - FP.fa;
+    let honest = kerafold_step_circuits::native::layer_norm(&spec, &case.x, &FP).unwrap();
+    let g = &honest.groups[0];
+    let ns = "op/grp0";
+    let mut forged = bits::<Fb>(&format!("{ns}/r"), r, k + 1);
+    forged.push((format!("{ns}/rr/num"), Fb::from_u128(r * r)));
+    forged.push((format!("{ns}/rrv/num"), Fb::from_u128(r * r * g.v)));
+    forged.push((format!("{ns}/rv/num"), Fb::from_u128(r * g.v)));
+    let top = 1i128 << (2 * k);
+    let below = top - (r * r * g.v) as i128;
+    let above = ((r + 1) * (r + 1) * g.v) as i128 - top - 1;
+    if below >= 0 {
+        forged.extend(bits::<Fb>(&format!("{ns}/below"), below as u128, 2 * k + 2));
+    }
+    if above >= 0 {
+        forged.extend(bits::<Fb>(&format!("{ns}/above"), above as u128, 2 * k + 2));
+    }
+    for (i, &d) in g.d.iter().enumerate() {
+        let z = d * spec.n as i128 * r as i128 + (1i128 << (s - 1));
+        let q = z >> s;
+        forged.extend(bits::<Fb>(
+            &format!("{ns}/out{i}/q"),
+            (q + (1 << (B - 1))) as u128,
+            B,
+        ));
+        forged.extend(bits::<Fb>(
+            &format!("{ns}/out{i}/rem"),
+            (z - (q << s)) as u128,
+            s,
+        ));
+        forged.push((format!("act/out{i}/y/num"), from_i64(q as i64)));
+    }
+    forged
+}
+
+#[test]
+fn layer_normalization_is_the_normalized_group() {
+    let case = layer_norm_case();
+    let y = case.native().unwrap().y;
+    // (x − mean)/√(var + ε) at scale 16, within a unit of the real value
+    let x = [10.0, -3.0, 7.0, 0.0f64].map(|v| v / 16.0);
+    let mean = x.iter().sum::<f64>() / 4.0;
+    let var = x.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / 4.0;
+    for (i, v) in x.iter().enumerate() {
+        let want = (v - mean) / (var + 1e-3).sqrt() * 16.0;
+        assert!((y[i] as f64 - want).abs() <= 1.0, "{i}: {} vs {want}", y[i]);
+    }
+    assert_eq!(y[4..], [0, 0, 0, 0]);
+    honest::<Fb>(&case);
+}
+
+#[test]
+fn the_inverse_square_root_is_pinned_from_both_sides() {
+    let case = layer_norm_case();
+    let cs = honest::<Fb>(&case);
+    let Op::LayerNorm(spec) = case.op else {
+        unreachable!()
+    };
+    let r = bits_of(&cs, "op/grp0/r", spec.shift(&FP).unwrap() + 1);
+    // the forgeries themselves are consistent: with the honest r they are the honest witness
+    assert_eq!(
+        tampered::<Fb>(&case, &layer_norm_with_r(&case, r)).which_is_unsatisfied(),
+        None
+    );
+    // a larger r scales every output up: r²·V passes 2^(2k)
+    assert_fails(
+        &case,
+        layer_norm_with_r(&case, r + 1),
+        &["op/grp0/below/recompose"],
+    );
+    // a smaller one scales them down: (r+1)²·V no longer passes 2^(2k)
+    assert_fails(
+        &case,
+        layer_norm_with_r(&case, r - 1),
+        &["op/grp0/above/recompose"],
+    );
+}
+
+#[test]
+fn a_normalized_value_cannot_be_moved_or_its_square_forged() {
+    let case = layer_norm_case();
+    let cs = honest::<Fb>(&case);
+    let q = val(&cs, "act/out0/y/num");
+    // an output one unit higher: its remainder would have to be negative
+    let forged = vec![("act/out0/y/num".to_string(), from_i64(q + 1))]
+        .into_iter()
+        .chain(bits::<Fb>(
+            "op/grp0/out0/q",
+            (q + 1 + (1 << (B - 1))) as u128,
+            B,
+        ))
+        .collect();
+    assert_fails(&case, forged, &["op/grp0/out0/requant"]);
+    // a smaller square of a centred value makes the variance smaller (every output larger):
+    // its own constraint fails, and so do the products of the V it changes
+    let sq = val(&cs, "op/grp0/sq0/num");
+    let cs = tampered::<Fb>(&case, &[("op/grp0/sq0/num".into(), fe::<Fb>(sq - 1))]);
+    assert_eq!(cs.which_is_unsatisfied(), Some("op/grp0/square0"));
+}
+
+#[test]
+fn layer_normalization_outside_its_limits_is_refused() {
+    // 2^20 values a group at 24 bits would need 2^(2k) past 128 bits
+    let spec = NormSpec {
+        groups: 1,
+        n: 1 << 20,
+        eps: 0,
+    };
+    let fp = FixedPoint {
+        fa: 8,
+        fw: 8,
+        bits: 24,
+        guard: 1,
+    };
+    let err = spec.shift(&fp).unwrap_err();
+    assert!(err.contains("at most 2^62"), "{err}");
+    assert!(NormSpec::eps_fixed(-1.0).is_err());
 }

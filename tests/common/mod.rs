@@ -36,6 +36,7 @@ pub const MODELS: &[&str] = &[
     "concat",
     "branches",
     "embedding",
+    "layernorm",
 ];
 
 /// The two file formats every fixture model is saved in.

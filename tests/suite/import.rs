@@ -607,6 +607,18 @@ fn unsupported_layers_are_named() {
             vec!["embed", "Embedding", "LoRA"],
         ),
         (
+            "layernorm",
+            "rms_scaling",
+            Box::new(|c| layer_config(c, "ln1")["config"]["rms_scaling"] = true.into()),
+            vec!["ln1", "LayerNormalization", "rms_scaling"],
+        ),
+        (
+            "layernorm",
+            "axis",
+            Box::new(|c| layer_config(c, "ln2")["config"]["axis"] = (-2).into()),
+            vec!["ln2", "LayerNormalization", "axis -2", "last"],
+        ),
+        (
             "residual",
             "dot",
             Box::new(|c| layer_config(c, "add")["class_name"] = "Dot".into()),

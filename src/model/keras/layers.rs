@@ -337,6 +337,7 @@ impl Ctx<'_> {
             "SeparableConv1D" => self.build_separable(input, 1),
             "SeparableConv2D" => self.build_separable(input, 2),
             "BatchNormalization" => self.build_batchnorm(input),
+            "LayerNormalization" => self.build_layer_norm(input),
             "Rescaling" => self.build_rescaling(input),
             "Normalization" => self.build_normalization(input),
             "MaxPooling1D" | "MaxPooling2D" | "AveragePooling1D" | "AveragePooling2D" => self
@@ -817,6 +818,71 @@ impl Ctx<'_> {
                 beta,
                 mean,
                 var,
+                epsilon: epsilon as f32,
+            },
+            input.to_vec(),
+        ))
+    }
+
+    /// LayerNormalization over the last axis (Keras' default): the statistics of each position's
+    /// channels, then the per-channel `γ` and `β`.
+    pub(super) fn build_layer_norm(&self, input: &[usize]) -> Result<(LayerKind, Vec<usize>)> {
+        let rank = input.len() as i64;
+        // Keras counts the batch axis: the last axis is −1 or `rank`
+        let last_axis = |v: &Value| matches!(v.as_i64(), Some(a) if a == -1 || a == rank);
+        let axis_ok = match self.get("axis") {
+            None => true,
+            Some(Value::Array(a)) => a.len() == 1 && last_axis(&a[0]),
+            Some(v) => last_axis(v),
+        };
+        if !axis_ok {
+            return Err(self.unsupported(format!(
+                "layer normalization over axis {} is not supported; kerafold normalizes the last \
+                 axis (the default)",
+                self.get("axis").map(Value::to_string).unwrap_or_default()
+            )));
+        }
+        if self.boolean("rms_scaling", false)? {
+            return Err(self.unsupported(
+                "rms_scaling=True is not supported; only the standard normalization (mean and \
+                 variance)",
+            ));
+        }
+        let center = self.boolean("center", true)?;
+        let scale = self.boolean("scale", true)?;
+        let epsilon = self.number("epsilon")?.unwrap_or(1e-3);
+        if !(epsilon.is_finite() && epsilon >= 0.0) {
+            return Err(self.bad_config(format!("epsilon {epsilon} is not a non-negative number")));
+        }
+        let c = *input.last().unwrap_or(&0);
+        let mut want = Vec::new();
+        if scale {
+            want.push(Want {
+                names: &["gamma"],
+                shape: vec![c],
+            });
+        }
+        if center {
+            want.push(Want {
+                names: &["beta"],
+                shape: vec![c],
+            });
+        }
+        let mut w = self.weights(&want)?.into_iter();
+        let gamma = if scale {
+            w.next().unwrap_or_default()
+        } else {
+            vec![1.0; c]
+        };
+        let beta = if center {
+            w.next().unwrap_or_default()
+        } else {
+            vec![0.0; c]
+        };
+        Ok((
+            LayerKind::LayerNorm {
+                gamma,
+                beta,
                 epsilon: epsilon as f32,
             },
             input.to_vec(),

@@ -35,8 +35,8 @@ pub(crate) const MAX_ELEMS: usize = kerafold_step_circuits::spec::MAX_LEN;
 const MAX_MEMBER: u64 = 1 << 28;
 
 /// The layer classes kerafold imports, for error messages.
-const SUPPORTED: &str = "InputLayer, Dense, Conv1D (also causal), Conv2D, Conv2DTranspose, DepthwiseConv1D/2D, SeparableConv1D/2D, \
-BatchNormalization, Rescaling, Normalization, MaxPooling1D/2D, AveragePooling1D/2D, GlobalAveragePooling1D/2D, \
+const SUPPORTED: &str = "InputLayer, Dense, Embedding, Conv1D (also causal), Conv2D, Conv2DTranspose, DepthwiseConv1D/2D, SeparableConv1D/2D, \
+BatchNormalization, LayerNormalization, Rescaling, Normalization, MaxPooling1D/2D, AveragePooling1D/2D, GlobalAveragePooling1D/2D, \
 GlobalMaxPooling1D/2D, Flatten, Reshape, Permute, RepeatVector, UpSampling1D/2D, ZeroPadding1D/2D, Cropping1D/2D, CenterCrop, Resizing (nearest), Dropout, Activation, ReLU, \
 ELU, LeakyReLU, Softmax, Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate and the custom layer kerafold>PolyAct";
 
