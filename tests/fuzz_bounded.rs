@@ -386,6 +386,7 @@ fn write_seed_corpus() {
         "branches",
         "embedding",
         "layernorm",
+        "inception",
     ] {
         let config = member(&fixture(&format!("{m}.keras")), "config.json");
         put("keras_config", &format!("{m}.json"), &config);
@@ -643,7 +644,7 @@ fn write_seed_corpus() {
     hostile.width = 1;
     put("architecture", "narrow-bus.json", &pretty(&hostile));
     // piecewise-linear activations, dilated and resized views, a binary head, merges, branches,
-    // an embedding, layer normalizations
+    // an embedding, layer normalizations, forks of three branches
     for m in [
         "smooth",
         "transpose",
@@ -654,6 +655,7 @@ fn write_seed_corpus() {
         "branches",
         "embedding",
         "layernorm",
+        "inception",
     ] {
         let json: serde_json::Value =
             serde_json::from_slice(&fixture(&format!("{m}.json"))).unwrap();

@@ -305,6 +305,39 @@ fn branches_with_layers_on_both_sides_prove_and_verify() {
     proves_keras_class("branches", 2);
 }
 
+/// Forks of three branches joined by one merge (the `inception` fixture: an Inception block of a
+/// 1×1 convolution, a 3×3 convolution and a pooled 1×1 convolution concatenated, then three Dense
+/// heads added): the fork's tensor is saved again after each swap that resumes it while a branch
+/// still reads it, and the three-way merge is a chain of two pairwise steps popping the branches;
+/// the proof gives Keras' class.
+#[test]
+fn forks_of_three_branches_prove_and_verify() {
+    use kerafold_step_circuits::spec::Op;
+    let (q, _) = quantized_fixture("inception");
+    let swaps = q
+        .steps
+        .iter()
+        .filter(|s| matches!(s.op, Op::Swap { .. }))
+        .count();
+    assert_eq!(swaps, 4, "two swaps a fork of three branches");
+    let merges: Vec<(&str, &str)> = q
+        .steps
+        .iter()
+        .filter(|s| s.op.reads_saved() && !matches!(s.op, Op::Swap { .. }))
+        .map(|s| (s.name.as_str(), s.op.kind()))
+        .collect();
+    assert_eq!(
+        merges,
+        [
+            ("mixed/1", "concatenate"),
+            ("mixed", "concatenate"),
+            ("heads/1", "add"),
+            ("heads", "add")
+        ]
+    );
+    proves_keras_class("inception", 0);
+}
+
 /// An Embedding (the `embedding` fixture: token ids, an Embedding, a Conv1D, global average
 /// pooling): a one-hot step proves each token's row is its id's, the table follows as a 1×1
 /// convolution; the proof gives Keras' class.

@@ -17,8 +17,8 @@
 use super::graph::{transpose_geometry, Activation, Graph, LayerKind, Node, Smooth, Src};
 use crate::{Error, Result};
 use kerafold_step_circuits::spec::{
-    AffineSpec, ConcatSpec, ConvSpec, DenseSpec, DepthwiseSpec, NormSpec, Op, Padding, PoolSpec,
-    Shape3, ViewOp, Window,
+    AffineSpec, ConcatSpec, ConvSpec, DenseSpec, DepthwiseSpec, Merge, NormSpec, Op, Padding,
+    PoolSpec, Shape3, ViewOp, Window,
 };
 use serde::{Deserialize, Serialize};
 
@@ -252,36 +252,79 @@ impl<'g> Lowering<'g> {
             .count()
     }
 
-    /// The operands of a merge or concatenation `node` of two tensors: the current tensor, the
-    /// last saved one (popped) and whether the saved one comes first in Keras' order.
-    fn pop_operands(&mut self, node: &Node, name: &str) -> Result<(Tensor, Tensor, bool)> {
-        let [a, b] = node.inputs[..] else {
+    /// The operands of a merge or concatenation `node`: the current tensor, and the others,
+    /// saved on top of the stack, in the order they are popped (the last saved first), each
+    /// with whether it comes before the operands merged so far in Keras' order. An ordered merge
+    /// (a concatenation) pops only operands next to those merged so far, so that each pairwise
+    /// step keeps Keras' order.
+    fn pop_operands(
+        &mut self,
+        at: usize,
+        node: &Node,
+        name: &str,
+        ordered: bool,
+    ) -> Result<(Tensor, Vec<(Tensor, bool)>)> {
+        if node.inputs.len() < 2 {
+            return Err(unsupported(node, format!("{name} of one tensor")));
+        }
+        let ops: Vec<Tensor> = node
+            .inputs
+            .iter()
+            .map(|&s| self.tensor(s).clone())
+            .collect();
+        let cur = self.current;
+        let at_cur: Vec<usize> = (0..ops.len()).filter(|&i| ops[i].raw == cur).collect();
+        let [c] = at_cur[..] else {
             return Err(unsupported(
                 node,
                 format!(
-                    "{name} of {} tensors; kerafold merges two (the current one and one saved \
-                     tensor)",
-                    node.inputs.len()
+                    "one operand of {name} must be the previous layer's output and the others \
+                     tensors saved earlier, each read once"
                 ),
             ));
         };
-        let (ta, tb) = (self.tensor(a).clone(), self.tensor(b).clone());
-        let cur = self.current;
-        let (x, other, saved_first) = if ta.raw == cur && tb.raw != cur {
-            (ta, tb, false)
-        } else if tb.raw == cur && ta.raw != cur {
-            (tb, ta, true)
-        } else {
-            return Err(unsupported(node, format!("one operand of {name} must be the previous layer's output and the other a tensor saved earlier")));
-        };
-        if !other.views.is_empty() || !x.views.is_empty() || !self.saved.contains(&other.raw) {
-            return Err(unsupported(node, format!("the saved operand of {name} must be a tensor saved before the branch (a skip connection without layers of its own)")));
+        if ops.iter().any(|t| !t.views.is_empty()) {
+            return Err(unsupported(node, format!("the operands of {name} must be tensors saved before the branch (skip connections without a view of their own)")));
         }
-        if self.saved.last() != Some(&other.raw) {
-            return Err(unsupported(node, format!("{name} merges a tensor saved before another that is still waiting for its merge; kerafold keeps saved tensors as a stack, so nested skips must close innermost first")));
+        let (mut lo, mut hi) = (c, c);
+        let mut merged = vec![false; ops.len()];
+        merged[c] = true;
+        let mut popped = Vec::with_capacity(ops.len() - 1);
+        for _ in 1..ops.len() {
+            let top = self.saved.last().copied();
+            let next = (0..ops.len())
+                .filter(|&j| !merged[j] && (!ordered || j + 1 == lo || j == hi + 1))
+                .find(|&j| top.is_some() && Some(ops[j].raw) == top);
+            let Some(j) = next else {
+                let saved = (0..ops.len())
+                    .filter(|&j| !merged[j])
+                    .all(|j| self.saved.contains(&ops[j].raw));
+                return Err(unsupported(
+                    node,
+                    if saved {
+                        format!("{name} merges a tensor saved before another that is still waiting for its merge; kerafold keeps saved tensors as a stack, so nested skips must close innermost first")
+                    } else {
+                        format!("the saved operands of {name} must be tensors saved before the branch (a skip connection without layers of its own)")
+                    },
+                ));
+            };
+            self.saved.pop();
+            if self.later_readers(at, ops[j].raw) > 0 {
+                return Err(unsupported(
+                    node,
+                    format!(
+                        "{name} reads a saved tensor that a later layer reads again; a merge \
+                         consumes the saved copy, so a tensor can be merged once"
+                    ),
+                ));
+            }
+            let saved_first = j < c;
+            merged[j] = true;
+            lo = lo.min(j);
+            hi = hi.max(j);
+            popped.push((ops[j].clone(), saved_first));
         }
-        self.saved.pop();
-        Ok((x, other, saved_first))
+        Ok((ops[c].clone(), popped))
     }
 
     /// Appends a step reading `input`; returns the output tensor.
@@ -302,16 +345,9 @@ impl<'g> Lowering<'g> {
         } else {
             self.later_readers(at, input.raw)
         };
-        if later > 1 {
-            return Err(unsupported(
-                node,
-                format!(
-                    "its input is read by {later} later layers; kerafold saves a tensor for one \
-                     more reader (a merge or a branch)"
-                ),
-            ));
-        }
-        if later == 1 {
+        // one saved copy: a later branch resumes it with a swap and, if more layers read it
+        // after that, saves it again
+        if later >= 1 {
             if !input.views.is_empty() {
                 return Err(unsupported(
                     node,
@@ -722,16 +758,32 @@ impl<'g> Lowering<'g> {
                 self.push_step(at, node, input, op, Activation::Linear, vec![], vec![])
             }
             &LayerKind::Merge(merge) => {
-                let (x, other, saved_first) = self.pop_operands(node, merge.keras_name())?;
-                if input_len(&x) != input_len(&other) {
-                    return Err(shape_err(node, "operands have different sizes"));
+                let name = merge.keras_name();
+                if node.inputs.len() > 2 && merge == Merge::Average {
+                    return Err(unsupported(
+                        node,
+                        format!(
+                            "Average of {} tensors: kerafold averages two (a mean of more is not \
+                             a chain of pairwise means)",
+                            node.inputs.len()
+                        ),
+                    ));
                 }
-                let op = Op::Merge {
-                    merge,
-                    n: input_len(&x),
-                    saved_first: saved_first && merge.ordered(),
-                };
-                self.push_step(at, node, x, op, Activation::Linear, vec![], vec![])
+                let (mut x, others) = self.pop_operands(at, node, name, false)?;
+                let last = others.len() - 1;
+                for (k, (other, saved_first)) in others.into_iter().enumerate() {
+                    if input_len(&x) != input_len(&other) {
+                        return Err(shape_err(node, "operands have different sizes"));
+                    }
+                    let op = Op::Merge {
+                        merge,
+                        n: input_len(&x),
+                        saved_first: saved_first && merge.ordered(),
+                    };
+                    x = self.push_step(at, node, x, op, Activation::Linear, vec![], vec![])?;
+                    self.name_partial(node, k, last);
+                }
+                Ok(x)
             }
             LayerKind::Embedding { vocab, dim, table } => {
                 // a one-hot step, then the table as a 1×1 convolution (no bias)
@@ -777,26 +829,49 @@ impl<'g> Lowering<'g> {
                 )
             }
             &LayerKind::Concatenate { axis } => {
-                let (x, other, saved_first) = self.pop_operands(node, "Concatenate")?;
-                if x.shape.len() > 3 || x.shape.len() != other.shape.len() {
-                    return Err(unsupported(
-                        node,
-                        format!(
-                            "concatenation of shapes {:?} and {:?}; kerafold concatenates \
-                             tensors of up to three axes",
-                            x.shape, other.shape
-                        ),
-                    ));
+                let (mut x, others) = self.pop_operands(at, node, "Concatenate", true)?;
+                let last = others.len() - 1;
+                for (k, (other, saved_first)) in others.into_iter().enumerate() {
+                    if x.shape.len() > 3 || x.shape.len() != other.shape.len() {
+                        return Err(unsupported(
+                            node,
+                            format!(
+                                "concatenation of shapes {:?} and {:?}; kerafold concatenates \
+                                 tensors of up to three axes",
+                                x.shape, other.shape
+                            ),
+                        ));
+                    }
+                    let mut shape = x.shape.clone();
+                    shape[axis] += other.shape[axis];
+                    // the sample's axes are the last of height × width × channels
+                    let op = Op::Concat(ConcatSpec {
+                        x: shape3(&x.shape),
+                        saved: shape3(&other.shape),
+                        axis: 3 - x.shape.len() + axis,
+                        saved_first,
+                    });
+                    op.validate().map_err(|e| shape_err(node, e))?;
+                    x = self.push_step(at, node, x, op, Activation::Linear, vec![], vec![])?;
+                    if k < last {
+                        x.shape = shape.clone();
+                        if let Some(s) = self.steps.last_mut() {
+                            s.output_shape = shape;
+                        }
+                    }
+                    self.name_partial(node, k, last);
                 }
-                // the sample's axes are the last of height × width × channels
-                let op = Op::Concat(ConcatSpec {
-                    x: shape3(&x.shape),
-                    saved: shape3(&other.shape),
-                    axis: 3 - x.shape.len() + axis,
-                    saved_first,
-                });
-                op.validate().map_err(|e| shape_err(node, e))?;
-                self.push_step(at, node, x, op, Activation::Linear, vec![], vec![])
+                Ok(x)
+            }
+        }
+    }
+
+    /// A merge of more than two tensors is a chain of pairwise steps: all but the last are named
+    /// `{layer}/{k}`.
+    fn name_partial(&mut self, node: &Node, k: usize, last: usize) {
+        if k < last {
+            if let Some(s) = self.steps.last_mut() {
+                s.layers = vec![format!("{}/{}", node.name, k + 1)];
             }
         }
     }
@@ -1151,8 +1226,8 @@ mod tests {
             .enumerate()
             .map(|(k, ins)| Node {
                 name: format!("n{k}"),
-                class_name: if ins.len() == 2 { "Add" } else { "Dense" }.into(),
-                kind: if ins.len() == 2 {
+                class_name: if ins.len() >= 2 { "Add" } else { "Dense" }.into(),
+                kind: if ins.len() >= 2 {
                     LayerKind::Merge(kerafold_step_circuits::spec::Merge::Add)
                 } else {
                     LayerKind::Dense {
@@ -1213,7 +1288,7 @@ mod tests {
         ]);
         let err = lower(&twice).unwrap_err().to_string();
         assert!(
-            err.contains("n1") && err.contains("read by 2 later layers"),
+            err.contains("n2") && err.contains("a tensor can be merged once"),
             "{err}"
         );
     }
@@ -1254,8 +1329,30 @@ mod tests {
             ["dense", "swap", "dense", "swap", "dense", "swap", "dense", "add"]
         );
         same_as_graph(&interleaved, &p);
-        // three readers of n0: one saved copy is not enough
+        // three branches of n0 joined by one merge (an Inception block): n0 is saved again by
+        // the second branch after the swap that resumes it, the merge pops both branches
         let three = dense_graph(&[
+            &[None],
+            &[Some(0)],
+            &[Some(0)],
+            &[Some(0)],
+            &[Some(1), Some(2), Some(3)],
+        ]);
+        let p = lower(&three).unwrap();
+        assert_eq!(
+            kinds(&p),
+            ["dense", "dense", "swap", "dense", "swap", "dense", "add", "add"]
+        );
+        assert_eq!(
+            saves(&p),
+            [false, true, true, true, true, false, false, false]
+        );
+        assert_eq!(p.steps[6].name(), "n4/1");
+        assert_eq!(p.steps[7].name(), "n4");
+        same_as_graph(&three, &p);
+        // three readers of n0 where two branches merge before the third reads n0: n0 is saved
+        // above the first branch, which the merge would have to reach under it
+        let late = dense_graph(&[
             &[None],
             &[Some(0)],
             &[Some(0)],
@@ -1263,9 +1360,9 @@ mod tests {
             &[Some(0)],
             &[Some(3), Some(4)],
         ]);
-        let err = lower(&three).unwrap_err().to_string();
+        let err = lower(&late).unwrap_err().to_string();
         assert!(
-            err.contains("n1") && err.contains("read by 2 later layers"),
+            err.contains("n3") && err.contains("innermost first"),
             "{err}"
         );
         // a branch whose output nothing reads

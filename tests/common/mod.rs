@@ -37,6 +37,7 @@ pub const MODELS: &[&str] = &[
     "branches",
     "embedding",
     "layernorm",
+    "inception",
 ];
 
 /// The two file formats every fixture model is saved in.
