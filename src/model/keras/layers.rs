@@ -16,6 +16,13 @@ pub(super) struct Want {
     pub(super) shape: Vec<usize>,
 }
 
+/// A normalization's per-channel scale and offset, and the weights read after them.
+pub(super) struct ScaleOffset {
+    gamma: Vec<f32>,
+    beta: Vec<f32>,
+    rest: std::vec::IntoIter<Vec<f32>>,
+}
+
 impl Ctx<'_> {
     pub(super) fn unsupported(&self, msg: impl Into<String>) -> Error {
         Error::Unsupported {
@@ -750,59 +757,29 @@ impl Ctx<'_> {
     }
 
     pub(super) fn build_batchnorm(&self, input: &[usize]) -> Result<(LayerKind, Vec<usize>)> {
-        let rank = input.len() as i64;
-        let axis_ok = |v: &Value| matches!(v.as_i64(), Some(x) if x == -1 || x == rank);
-        let ok = match self.get("axis") {
-            None => true,
-            Some(Value::Array(a)) => a.len() == 1 && axis_ok(&a[0]),
-            Some(v) => axis_ok(v),
-        };
-        if !ok {
-            return Err(self.unsupported(format!(
-                "normalization over axis {} is not supported; kerafold normalizes the last \
-                 (channel) axis",
-                self.get("axis").map(|v| v.to_string()).unwrap_or_default()
-            )));
-        }
+        self.last_axis_only(input, "normalization")?;
         if self.boolean("renorm", false)? {
             return Err(self.unsupported("batch renormalization (renorm=True) is not supported"));
         }
-        let center = self.boolean("center", true)?;
-        let scale = self.boolean("scale", true)?;
         let epsilon = self.number("epsilon")?.unwrap_or(1e-3);
         let c = *input.last().unwrap_or(&0);
-        let mut want = Vec::new();
-        if scale {
-            want.push(Want {
-                names: &["gamma"],
-                shape: vec![c],
-            });
-        }
-        if center {
-            want.push(Want {
-                names: &["beta"],
-                shape: vec![c],
-            });
-        }
-        want.push(Want {
-            names: &["moving_mean"],
-            shape: vec![c],
-        });
-        want.push(Want {
-            names: &["moving_variance"],
-            shape: vec![c],
-        });
-        let mut w = self.weights(&want)?.into_iter();
-        let gamma = if scale {
-            w.next().unwrap_or_default()
-        } else {
-            vec![1.0; c]
-        };
-        let beta = if center {
-            w.next().unwrap_or_default()
-        } else {
-            vec![0.0; c]
-        };
+        let ScaleOffset {
+            gamma,
+            beta,
+            rest: mut w,
+        } = self.gamma_beta(
+            c,
+            vec![
+                Want {
+                    names: &["moving_mean"],
+                    shape: vec![c],
+                },
+                Want {
+                    names: &["moving_variance"],
+                    shape: vec![c],
+                },
+            ],
+        )?;
         let mean = w.next().unwrap_or_default();
         let var = w.next().unwrap_or_default();
         if let Some(v) = var.iter().find(|&&v| v + (epsilon as f32) <= 0.0) {
@@ -827,34 +804,54 @@ impl Ctx<'_> {
     /// LayerNormalization over the last axis (Keras' default): the statistics of each position's
     /// channels, then the per-channel `γ` and `β`.
     pub(super) fn build_layer_norm(&self, input: &[usize]) -> Result<(LayerKind, Vec<usize>)> {
-        let rank = input.len() as i64;
-        // Keras counts the batch axis: the last axis is −1 or `rank`
-        let last_axis = |v: &Value| matches!(v.as_i64(), Some(a) if a == -1 || a == rank);
-        let axis_ok = match self.get("axis") {
-            None => true,
-            Some(Value::Array(a)) => a.len() == 1 && last_axis(&a[0]),
-            Some(v) => last_axis(v),
-        };
-        if !axis_ok {
-            return Err(self.unsupported(format!(
-                "layer normalization over axis {} is not supported; kerafold normalizes the last \
-                 axis (the default)",
-                self.get("axis").map(Value::to_string).unwrap_or_default()
-            )));
-        }
+        self.last_axis_only(input, "layer normalization")?;
         if self.boolean("rms_scaling", false)? {
             return Err(self.unsupported(
                 "rms_scaling=True is not supported; only the standard normalization (mean and \
                  variance)",
             ));
         }
-        let center = self.boolean("center", true)?;
-        let scale = self.boolean("scale", true)?;
         let epsilon = self.number("epsilon")?.unwrap_or(1e-3);
         if !(epsilon.is_finite() && epsilon >= 0.0) {
             return Err(self.bad_config(format!("epsilon {epsilon} is not a non-negative number")));
         }
-        let c = *input.last().unwrap_or(&0);
+        let ScaleOffset { gamma, beta, .. } =
+            self.gamma_beta(*input.last().unwrap_or(&0), vec![])?;
+        Ok((
+            LayerKind::LayerNorm {
+                gamma,
+                beta,
+                epsilon: epsilon as f32,
+            },
+            input.to_vec(),
+        ))
+    }
+
+    /// Refuses a normalization (`what`) over another axis than the last, Keras' default (Keras
+    /// counts the batch axis: the last is −1 or the rank without it).
+    fn last_axis_only(&self, input: &[usize], what: &str) -> Result<()> {
+        let rank = input.len() as i64;
+        let last = |v: &Value| matches!(v.as_i64(), Some(a) if a == -1 || a == rank);
+        let ok = match self.get("axis") {
+            None => true,
+            Some(Value::Array(a)) => a.len() == 1 && last(&a[0]),
+            Some(v) => last(v),
+        };
+        if ok {
+            return Ok(());
+        }
+        Err(self.unsupported(format!(
+            "{what} over axis {} is not supported; kerafold normalizes over the last axis (the \
+             channels), Keras' default",
+            self.get("axis").map(Value::to_string).unwrap_or_default()
+        )))
+    }
+
+    /// A normalization's `γ` (ones without `scale`) and `β` (zeros without `center`) over `c`
+    /// channels, then the weights `extra` in order.
+    fn gamma_beta(&self, c: usize, extra: Vec<Want>) -> Result<ScaleOffset> {
+        let scale = self.boolean("scale", true)?;
+        let center = self.boolean("center", true)?;
         let mut want = Vec::new();
         if scale {
             want.push(Want {
@@ -868,6 +865,7 @@ impl Ctx<'_> {
                 shape: vec![c],
             });
         }
+        want.extend(extra);
         let mut w = self.weights(&want)?.into_iter();
         let gamma = if scale {
             w.next().unwrap_or_default()
@@ -879,14 +877,11 @@ impl Ctx<'_> {
         } else {
             vec![0.0; c]
         };
-        Ok((
-            LayerKind::LayerNorm {
-                gamma,
-                beta,
-                epsilon: epsilon as f32,
-            },
-            input.to_vec(),
-        ))
+        Ok(ScaleOffset {
+            gamma,
+            beta,
+            rest: w,
+        })
     }
 
     /// `key` of the config as one value per channel: absent gives `default`, a number or a
@@ -943,19 +938,7 @@ impl Ctx<'_> {
     /// a batch normalization of unit scale.
     pub(super) fn build_normalization(&self, input: &[usize]) -> Result<(LayerKind, Vec<usize>)> {
         let c = *input.last().unwrap_or(&1);
-        let rank = input.len() as i64;
-        let last_axis = |v: &Value| matches!(v.as_i64(), Some(a) if a == -1 || a == rank);
-        let axis_ok = match self.get("axis") {
-            None => true,
-            Some(Value::Array(a)) => a.len() == 1 && last_axis(&a[0]),
-            Some(v) => last_axis(v),
-        };
-        if !axis_ok {
-            return Err(self.unsupported(format!(
-                "normalization over axis {} is not supported; only the last axis (the default)",
-                self.get("axis").map(Value::to_string).unwrap_or_default()
-            )));
-        }
+        self.last_axis_only(input, "normalization")?;
         if self.boolean("invert", false)? {
             return Err(self.unsupported(
                 "invert=True (denormalization) is not supported; only normalization",
