@@ -698,7 +698,15 @@ pub struct Calibration {
 
 /// Largest real activation (before and after every activation) over `inputs`.
 pub(crate) fn max_activation(program: &Program, inputs: &[Vec<f32>]) -> Result<f64> {
-    let mut m = 0f64;
+    // every id of an Embedding's vocabulary must fit, not only those the inputs happen to hold
+    let mut m = program
+        .steps
+        .iter()
+        .filter_map(|s| match s.op {
+            Op::OneHot { vocab, .. } => Some(vocab.saturating_sub(1) as f64),
+            _ => None,
+        })
+        .fold(0f64, f64::max);
     for x in inputs {
         let xf: Vec<f64> = x.iter().map(|&v| v as f64).collect();
         m = xf.iter().fold(m, |a, v| a.max(v.abs()));
@@ -845,6 +853,58 @@ mod tests {
     fn program(name: &str) -> (Program, Vec<Vec<f32>>) {
         let (graph, inputs) = crate::model::test_fixture(name);
         (crate::model::lower(&graph).unwrap(), inputs)
+    }
+
+    /// Calibration sizes the range for every id of an Embedding's vocabulary, not only for the
+    /// ids its inputs hold: calibrated on ids 0..=2 of 300 with small activations, the model
+    /// still reads id 299.
+    #[test]
+    fn an_embedding_calibrates_for_its_whole_vocabulary() {
+        use crate::model::graph::{Activation, Graph, LayerKind, Node, Src};
+        let node = |name: &str, kind, inputs, output_shape| Node {
+            name: name.into(),
+            class_name: name.into(),
+            kind,
+            inputs,
+            output_shape,
+        };
+        let graph = Graph {
+            name: "tokens".into(),
+            input_shape: vec![3],
+            nodes: vec![
+                node(
+                    "Embedding",
+                    LayerKind::Embedding {
+                        vocab: 300,
+                        dim: 2,
+                        table: (0..600).map(|i| (i % 7) as f32 / 16.0 - 0.2).collect(),
+                    },
+                    vec![Src::Input],
+                    vec![3, 2],
+                ),
+                node("Flatten", LayerKind::Flatten, vec![Src::Node(0)], vec![6]),
+                node(
+                    "Dense",
+                    LayerKind::Dense {
+                        units: 2,
+                        kernel: vec![
+                            0.25, -0.5, 0.125, 0.5, -0.25, 0.375, 0.5, 0.25, -0.125, 0.0, 0.25,
+                            -0.5,
+                        ],
+                        bias: vec![0.0, 0.1],
+                        activation: Activation::Linear,
+                    },
+                    vec![Src::Node(1)],
+                    vec![2],
+                ),
+            ],
+        };
+        let program = crate::model::lower(&graph).unwrap();
+        let low = vec![vec![0.0, 1.0, 2.0], vec![2.0, 2.0, 1.0]];
+        let q = calibrate(&program, &low).unwrap().0;
+        assert!(299i64 << q.fp.fa <= q.fp.max(), "{:?}", q.fp);
+        let x = q.quantize_input(&[299.0, 0.0, 150.0], Some(0)).unwrap();
+        q.trace(&x, Some(0)).unwrap();
     }
 
     /// Calibration reports the fixed point of the model it returns (guard included), and that
