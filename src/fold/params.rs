@@ -25,8 +25,9 @@ use crate::{Error, Result};
 use hmac::{Hmac, Mac};
 use nova_snark::traits::circuit::StepCircuit;
 use sha2::{Digest, Sha256};
+use std::any::{Any, TypeId};
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// Where the primary curve's commitment key comes from.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -335,51 +336,59 @@ fn write_random_ptau(path: &Path, power: u32) -> Result<()> {
     ParamsStore::write(path, bytes.get_ref())
 }
 
-/// The public parameters of `shape` (circuit digest `digest`) under `srs`: from this user's
-/// cache, or set up and cached. `true` if they came from the cache.
+/// The public parameters of `shape` (circuit digest `digest`) under `srs`: from this process'
+/// memory ([`kept`]), this user's cache, or set up and cached. `true` if they were not set up now.
 pub(crate) fn load_or_setup<
     B: Backend,
-    C: StepCircuit<<B::E1 as nova_snark::traits::Engine>::Scalar>,
+    C: StepCircuit<<B::E1 as nova_snark::traits::Engine>::Scalar> + 'static,
 >(
     store: &ParamsStore,
     digest: &[u8; 32],
     shape: &C,
     srs: &Srs,
-) -> Result<(PpOf<B, C>, bool)> {
+) -> Result<(Arc<PpOf<B, C>>, bool)> {
     let id = srs_id(srs)?;
     let key = (B::ID, id.as_str(), digest);
-    if let Some(bytes) = store.read_authenticated("pp.bin", key)? {
-        if let Ok(pp) = decode::<PpOf<B, C>>(&bytes, "public parameters") {
-            return Ok((pp, true));
+    let mut cached = true;
+    let pp = kept("pp.bin", key, || {
+        if let Some(bytes) = store.read_authenticated("pp.bin", key)? {
+            if let Ok(pp) = decode::<PpOf<B, C>>(&bytes, "public parameters") {
+                return Ok(pp);
+            }
         }
-    }
-    let pp = B::setup(shape, srs)?;
-    store.write_authenticated("pp.bin", key, &encode(&pp)?)?;
-    Ok((pp, false))
+        cached = false;
+        let pp = B::setup(shape, srs)?;
+        store.write_authenticated("pp.bin", key, &encode(&pp)?)?;
+        Ok(pp)
+    })?;
+    Ok((pp, cached))
 }
 
 /// The verifier key of `shape` (circuit digest `digest`) under `srs`, derived from them: from this
-/// user's cache, or derived (through the public parameters) and cached.
+/// process' memory ([`kept`]), this user's cache, or derived (through the public parameters) and
+/// cached.
 pub(crate) fn verifier_key<
     B: Backend,
-    C: StepCircuit<<B::E1 as nova_snark::traits::Engine>::Scalar>,
+    C: StepCircuit<<B::E1 as nova_snark::traits::Engine>::Scalar> + 'static,
 >(
     store: &ParamsStore,
     digest: &[u8; 32],
     shape: &C,
     srs: &Srs,
-) -> Result<VkOf<B, C>> {
+) -> Result<Arc<VkOf<B, C>>> {
     let id = srs_id(srs)?;
     let key = (B::ID, id.as_str(), digest);
-    if let Some(bytes) = store.read_authenticated("vk.bin", key)? {
-        if let Ok(vk) = decode::<VkOf<B, C>>(&bytes, "verifier key") {
-            return Ok(vk);
+    kept("vk.bin", key, || {
+        if let Some(bytes) = store.read_authenticated("vk.bin", key)? {
+            if let Ok(vk) = decode::<VkOf<B, C>>(&bytes, "verifier key") {
+                return Ok(vk);
+            }
         }
-    }
-    let (pp, _) = load_or_setup::<B, C>(store, digest, shape, srs)?;
-    let (_, vk) = SnarkOf::<B, C>::setup(&pp).map_err(|e| Error::nova("verifier key", e))?;
-    store.write_authenticated("vk.bin", key, &encode(&vk)?)?;
-    Ok(vk)
+        let (pp, _) = load_or_setup::<B, C>(store, digest, shape, srs)?;
+        let (_, vk) = SnarkOf::<B, C>::setup(&pp).map_err(|e| Error::nova("verifier key", e))?;
+        store.write_authenticated("vk.bin", key, &encode(&vk)?)?;
+        Ok(vk)
+    })
 }
 
 /// Caches a verifier key the caller derived from parameters of [`load_or_setup`].
@@ -396,9 +405,91 @@ pub(crate) fn cache_verifier_key<
     store.write_authenticated("vk.bin", (B::ID, id.as_str(), digest), &encode(vk)?)
 }
 
+/// How many parameters and keys [`kept`] holds: each is about the size of its circuit (a
+/// 2^18-constraint circuit's are ~200 MB), and a process rarely needs more than a prover's and a
+/// verifier's at once.
+const KEPT: usize = 4;
+
+/// Identity of a kept value: its kind, the cache key (system, SRS, circuit digest) and its type.
+type KeptKey = (&'static str, String, String, [u8; 32], TypeId);
+
+/// The parameters and keys this process loaded or derived last, newest last.
+type Kept = Vec<(KeptKey, Arc<dyn Any + Send + Sync>)>;
+
+/// The value of `kind` for `key` this process already holds, or `load`'s, then held: reading a
+/// 2^18-constraint circuit's key from the cache costs seconds (every point is decompressed), and
+/// verifying a combined proof's shards, a claim's accuracy proof and its tamperings, or a
+/// library caller's batch reads the same key many times. Only values this process derived or
+/// read through [`ParamsStore::read_authenticated`] get here, under the same key as the file
+/// cache, so holding them adds no trust.
+fn kept<T: Send + Sync + 'static>(
+    kind: &'static str,
+    key: (&str, &str, &[u8; 32]),
+    load: impl FnOnce() -> Result<T>,
+) -> Result<Arc<T>> {
+    static HELD: OnceLock<Mutex<Kept>> = OnceLock::new();
+    let held = HELD.get_or_init(|| Mutex::new(Vec::new()));
+    let id: KeptKey = (
+        kind,
+        key.0.to_string(),
+        key.1.to_string(),
+        *key.2,
+        TypeId::of::<T>(),
+    );
+    let hit = {
+        let held = held.lock().unwrap_or_else(|e| e.into_inner());
+        held.iter()
+            .rev()
+            .find(|(k, _)| *k == id)
+            .map(|(_, v)| v.clone())
+    };
+    if let Some(v) = hit.and_then(|v| v.downcast::<T>().ok()) {
+        return Ok(v);
+    }
+    // Loaded without the lock: two threads may both load one value (the later one is kept).
+    let v = Arc::new(load()?);
+    let mut held = held.lock().unwrap_or_else(|e| e.into_inner());
+    held.retain(|(k, _)| *k != id);
+    if held.len() >= KEPT {
+        held.remove(0);
+    }
+    held.push((id, v.clone()));
+    Ok(v)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_kept_value_is_loaded_once_per_key_and_type() {
+        // Digests no circuit has, so other tests' kept keys cannot collide.
+        let d = [0xa5u8; 32];
+        let e = [0x5au8; 32];
+        let mut loads = 0;
+        let mut get = |kind, digest: &[u8; 32], v: u64| {
+            kept(kind, ("test", "none", digest), || {
+                loads += 1;
+                Ok(v)
+            })
+            .unwrap()
+        };
+        let first = get("a", &d, 1);
+        assert_eq!(*get("a", &d, 2), 1, "held, not loaded again");
+        assert!(Arc::ptr_eq(&first, &get("a", &d, 3)));
+        assert_eq!(*get("b", &d, 4), 4, "another kind");
+        assert_eq!(*get("a", &e, 5), 5, "another circuit");
+        assert_eq!(loads, 3);
+        // another type under the same key is its own value
+        let s = kept("a", ("test", "none", &d), || Ok(String::from("x"))).unwrap();
+        assert_eq!(*s, "x");
+        // a failed load holds nothing
+        let failed = kept::<u64>("c", ("test", "none", &d), || {
+            Err(Error::Prover("no".into()))
+        });
+        assert!(failed.is_err());
+        assert_eq!(*kept("c", ("test", "none", &d), || Ok(6u64)).unwrap(), 6);
+    }
 
     #[test]
     fn a_cache_file_verifies_only_for_its_own_key_and_bytes() {

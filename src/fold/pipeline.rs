@@ -9,6 +9,7 @@ use crate::{Error, Result};
 use kerafold_step_circuits::cs::CheckingCS;
 use nova_snark::nova::RecursiveSNARK;
 use nova_snark::traits::circuit::StepCircuit;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Timings and sizes of one proof.
@@ -136,10 +137,13 @@ pub fn nova_overhead<B: Backend>(arity: usize) -> Result<(usize, usize)> {
     Ok(pp.num_constraints())
 }
 
+/// Public parameters as [`params::load_or_setup`] hands them out: shared with its memory.
+type SharedPp<B, C> = Arc<PpOf<B, C>>;
+
 /// What [`fold_verified`] produced.
 pub(crate) struct Folded<B: Backend, C: StepCircuit<Scalar<B>>> {
     /// The public parameters.
-    pub pp: PpOf<B, C>,
+    pub pp: SharedPp<B, C>,
     /// The parameters came from the cache.
     pub cached: bool,
     /// Time to load or set up the parameters.
@@ -170,7 +174,7 @@ pub(crate) fn fold_verified<B: Backend, C: StepCircuit<Scalar<B>> + Send>(
     z0: &[Scalar<B>],
     shape_constraints: usize,
     what: &(dyn Fn(usize) -> String + Sync),
-    setup: &mut dyn FnMut() -> Result<(PpOf<B, C>, bool)>,
+    setup: &mut dyn FnMut() -> Result<(SharedPp<B, C>, bool)>,
     on_fold: &mut dyn FnMut(usize),
 ) -> Result<Folded<B, C>> {
     if n == 0 {
@@ -267,7 +271,7 @@ pub struct Folding<'a, C> {
 /// Proves every step of `folding` ([`fold_verified`]) from `z0`, with parameters from this user's
 /// cache (or set up under `srs`), compresses into the zero-knowledge CompressedSNARK, and returns
 /// the serialized SNARK and the final state. The one prove pipeline of every proof kind.
-pub fn prove<B: Backend, C: StepCircuit<Scalar<B>> + Send>(
+pub fn prove<B: Backend, C: StepCircuit<Scalar<B>> + Send + 'static>(
     store: &ParamsStore,
     srs: &Srs,
     folding: &Folding<'_, C>,
@@ -313,7 +317,7 @@ pub fn prove<B: Backend, C: StepCircuit<Scalar<B>> + Send>(
 
 /// Verifies `snark` (hex) as `steps` folds of `shape` from `z0`, with a verifier key derived from
 /// `shape` and `srs` ([`params::verifier_key`]), and returns the final state it proves.
-pub(crate) fn verify_folded<B: Backend, C: StepCircuit<Scalar<B>>>(
+pub(crate) fn verify_folded<B: Backend, C: StepCircuit<Scalar<B>> + 'static>(
     store: &ParamsStore,
     srs: &Srs,
     digest: &[u8; 32],
@@ -416,7 +420,7 @@ mod tests {
                 &|i| format!("step {i}"),
                 &mut || {
                     Ok((
-                        Bn254Ipa::setup(&Increment { bump: 1 }, &Srs::Transparent)?,
+                        Arc::new(Bn254Ipa::setup(&Increment { bump: 1 }, &Srs::Transparent)?),
                         false,
                     ))
                 },

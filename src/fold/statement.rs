@@ -48,7 +48,7 @@ pub trait Statement {
     /// What a proof of it states.
     type Claim: Clone + std::fmt::Debug + Serialize + DeserializeOwned;
     /// Its step circuit.
-    type Circuit<F: Field>: StepCircuit<F>;
+    type Circuit<F: Field>: StepCircuit<F> + 'static;
 
     /// The claim's model part.
     fn model(claim: &Self::Claim) -> &ModelClaim;
