@@ -118,20 +118,7 @@ fn accuracy_proofs_keep_the_stack_per_sample_and_by_layer() {
     };
     // a public model: the verifier recomputes its commitment from the model
     let blinds = vec![];
-    // every sample in one fold each, then in two shards: the second a fold per layer
-    let whole = ShardSpec::whole(&data);
-    let (p, _) = prove_shard(
-        &q,
-        &data,
-        &blinds,
-        &whole,
-        FoldUnit::Sample,
-        &params,
-        &mut |_| {},
-    )
-    .unwrap();
-    assert_eq!(p.claim.correct, correct(0..16));
-    verify_shards(std::slice::from_ref(&p), &params, &check).unwrap();
+    // two shards: the first a fold per sample, the second a fold per layer
     let halves: Vec<_> = [FoldUnit::Sample, FoldUnit::Layer { tiling: None }]
         .into_iter()
         .enumerate()
