@@ -350,7 +350,7 @@ pub(crate) fn load_or_setup<
     let id = srs_id(srs)?;
     let key = (B::ID, id.as_str(), digest);
     let mut cached = true;
-    let pp = kept("pp.bin", key, || {
+    let pp = kept(store, "pp.bin", key, || {
         if let Some(bytes) = store.read_authenticated("pp.bin", key)? {
             if let Ok(pp) = decode::<PpOf<B, C>>(&bytes, "public parameters") {
                 return Ok(pp);
@@ -378,7 +378,7 @@ pub(crate) fn verifier_key<
 ) -> Result<Arc<VkOf<B, C>>> {
     let id = srs_id(srs)?;
     let key = (B::ID, id.as_str(), digest);
-    kept("vk.bin", key, || {
+    kept(store, "vk.bin", key, || {
         if let Some(bytes) = store.read_authenticated("vk.bin", key)? {
             if let Ok(vk) = decode::<VkOf<B, C>>(&bytes, "verifier key") {
                 return Ok(vk);
@@ -410,26 +410,40 @@ pub(crate) fn cache_verifier_key<
 /// verifier's at once.
 const KEPT: usize = 4;
 
-/// Identity of a kept value: its kind, the cache key (system, SRS, circuit digest) and its type.
-type KeptKey = (&'static str, String, String, [u8; 32], TypeId);
+/// Identity of a kept value: the parameter directory, its kind, the cache key (system, SRS,
+/// circuit digest) and its type.
+type KeptKey = (PathBuf, &'static str, String, String, [u8; 32], TypeId);
 
 /// The parameters and keys this process loaded or derived last, newest last.
 type Kept = Vec<(KeptKey, Arc<dyn Any + Send + Sync>)>;
 
-/// The value of `kind` for `key` this process already holds, or `load`'s, then held: reading a
+/// The value of `kind` for `key` in `store` this process already holds, or `load`'s, then held: reading a
 /// 2^18-constraint circuit's key from the cache costs seconds (every point is decompressed), and
 /// verifying a combined proof's shards, a claim's accuracy proof and its tamperings, or a
 /// library caller's batch reads the same key many times. Only values this process derived or
 /// read through [`ParamsStore::read_authenticated`] get here, under the same key as the file
 /// cache, so holding them adds no trust.
+fn held() -> &'static Mutex<Kept> {
+    static HELD: OnceLock<Mutex<Kept>> = OnceLock::new();
+    HELD.get_or_init(|| Mutex::new(Vec::new()))
+}
+
+/// Drops the parameters and keys this process holds: the next proof or verification reads them
+/// from the cache again (and checks the files' tags), as a new process would. Frees their memory
+/// in a long-running process.
+pub fn release_kept() {
+    held().lock().unwrap_or_else(|e| e.into_inner()).clear();
+}
+
 fn kept<T: Send + Sync + 'static>(
+    store: &ParamsStore,
     kind: &'static str,
     key: (&str, &str, &[u8; 32]),
     load: impl FnOnce() -> Result<T>,
 ) -> Result<Arc<T>> {
-    static HELD: OnceLock<Mutex<Kept>> = OnceLock::new();
-    let held = HELD.get_or_init(|| Mutex::new(Vec::new()));
+    let held = held();
     let id: KeptKey = (
+        store.dir.clone(),
         kind,
         key.0.to_string(),
         key.1.to_string(),
@@ -466,9 +480,11 @@ mod tests {
         // Digests no circuit has, so other tests' kept keys cannot collide.
         let d = [0xa5u8; 32];
         let e = [0x5au8; 32];
+        let store = ParamsStore::new(Path::new("/nonexistent/kept-test"));
+        let other = ParamsStore::new(Path::new("/nonexistent/kept-test-2"));
         let mut loads = 0;
         let mut get = |kind, digest: &[u8; 32], v: u64| {
-            kept(kind, ("test", "none", digest), || {
+            kept(&store, kind, ("test", "none", digest), || {
                 loads += 1;
                 Ok(v)
             })
@@ -480,15 +496,22 @@ mod tests {
         assert_eq!(*get("b", &d, 4), 4, "another kind");
         assert_eq!(*get("a", &e, 5), 5, "another circuit");
         assert_eq!(loads, 3);
-        // another type under the same key is its own value
-        let s = kept("a", ("test", "none", &d), || Ok(String::from("x"))).unwrap();
+        // another type under the same key is its own value, as is another directory's
+        let s = kept(&store, "a", ("test", "none", &d), || Ok(String::from("x"))).unwrap();
         assert_eq!(*s, "x");
+        assert_eq!(
+            *kept(&other, "a", ("test", "none", &d), || Ok(7u64)).unwrap(),
+            7
+        );
         // a failed load holds nothing
-        let failed = kept::<u64>("c", ("test", "none", &d), || {
+        let failed = kept::<u64>(&store, "c", ("test", "none", &d), || {
             Err(Error::Prover("no".into()))
         });
         assert!(failed.is_err());
-        assert_eq!(*kept("c", ("test", "none", &d), || Ok(6u64)).unwrap(), 6);
+        assert_eq!(
+            *kept(&store, "c", ("test", "none", &d), || Ok(6u64)).unwrap(),
+            6
+        );
     }
 
     #[test]

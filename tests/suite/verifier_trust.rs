@@ -149,6 +149,8 @@ fn a_forged_verifier_key_in_the_params_dir_does_not_make_a_false_inference_claim
 
     let entry = params.join(format!("{}-{}", Bn254Ipa::ID, &honest.architecture[..32]));
     assert!(plant(&params, &entry, &pp, &vk) >= 2);
+    // a verifier in a new process: nothing held in memory, the planted files are what it reads
+    fold::params::release_kept();
     rejected(
         inference::verify(&forged, &vopts),
         "forged vk.bin, verifier with --model",
@@ -212,6 +214,8 @@ fn a_forged_verifier_key_in_the_params_dir_does_not_make_a_false_accuracy_claim_
         "forged accuracy proof, no planted key",
     );
     assert!(plant(&params, &entry, &pp, &vk) >= 2);
+    // a verifier in a new process: nothing held in memory, the planted files are what it reads
+    fold::params::release_kept();
     rejected(
         accuracy::verify_accuracy(&forged, &params, &check),
         "forged vk.bin, accuracy verifier without --model",
