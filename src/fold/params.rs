@@ -417,12 +417,7 @@ type KeptKey = (PathBuf, &'static str, String, String, [u8; 32], TypeId);
 /// The parameters and keys this process loaded or derived last, newest last.
 type Kept = Vec<(KeptKey, Arc<dyn Any + Send + Sync>)>;
 
-/// The value of `kind` for `key` in `store` this process already holds, or `load`'s, then held: reading a
-/// 2^18-constraint circuit's key from the cache costs seconds (every point is decompressed), and
-/// verifying a combined proof's shards, a claim's accuracy proof and its tamperings, or a
-/// library caller's batch reads the same key many times. Only values this process derived or
-/// read through [`ParamsStore::read_authenticated`] get here, under the same key as the file
-/// cache, so holding them adds no trust.
+/// What [`kept`] holds, for the whole process.
 fn held() -> &'static Mutex<Kept> {
     static HELD: OnceLock<Mutex<Kept>> = OnceLock::new();
     HELD.get_or_init(|| Mutex::new(Vec::new()))
@@ -435,6 +430,12 @@ pub fn release_kept() {
     held().lock().unwrap_or_else(|e| e.into_inner()).clear();
 }
 
+/// The value of `kind` for `key` in `store` this process already holds, or `load`'s, then
+/// held: reading a 2^18-constraint circuit's key from the cache costs seconds (every point is
+/// decompressed), and verifying a combined proof's shards, a claim's accuracy proof and its
+/// tamperings, or a library caller's batch reads the same key many times. Only values this
+/// process derived or read through [`ParamsStore::read_authenticated`] get here, under the same
+/// key as the file cache, so holding them adds no trust.
 fn kept<T: Send + Sync + 'static>(
     store: &ParamsStore,
     kind: &'static str,
