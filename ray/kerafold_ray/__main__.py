@@ -85,6 +85,20 @@ def parser() -> argparse.ArgumentParser:
         action="store_true",
         help="then `kerafold verify` the combined proof against the dataset's CID, here",
     )
+    srs = pr.add_mutually_exclusive_group()
+    srs.add_argument(
+        "--ptau",
+        type=Path,
+        help="prove with HyperKZG over the powers of tau in this directory (a path every node "
+        "shares; faster compression and verification; the verifier names the same --ptau). "
+        "Default: IPA, transparent, what a bounty's claim takes",
+    )
+    srs.add_argument(
+        "--insecure-random-tau",
+        action="store_true",
+        help="HyperKZG with a random tau drawn into --params-dir (shared). INSECURE: whoever reads "
+        "it can forge proofs; tests and demos only",
+    )
     pr.add_argument("--json", action="store_true", help="print the summary as JSON")
     pr.add_argument("extra", nargs=argparse.REMAINDER, help="-- then arguments for prove-accuracy")
 
@@ -129,6 +143,8 @@ def main(argv: Optional[list[str]] = None) -> int:
                     extra_args=extra,
                     json=a.json,
                     verify=a.verify,
+                    ptau=a.ptau,
+                    insecure_random_tau=a.insecure_random_tau,
                 )
             )
             print(json.dumps(summary, indent=2) if a.json else driver.summary_text(summary))

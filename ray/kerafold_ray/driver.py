@@ -50,6 +50,10 @@ class ProveOptions:
     extra_args: list[str] = field(default_factory=list)
     json: bool = False
     verify: bool = False
+    # HyperKZG instead of IPA: powers of tau at a path every node shares, or (tests) a random tau
+    # drawn into the shared parameter directory.
+    ptau: Optional[Path] = None
+    insecure_random_tau: bool = False
 
 
 # ---------------------------------------------------------------------------------------------
@@ -91,6 +95,29 @@ def check_kerafold(kerafold: str) -> None:
             f"{kerafold} has no prove-accuracy {' '.join(missing)}: rebuild it with "
             "`cargo build --release --bin kerafold`"
         )
+
+
+def srs_arguments(o: ProveOptions) -> list[str]:
+    """prove-accuracy's flags for HyperKZG, checked: every shard must use the same tau."""
+    if o.ptau is not None and o.insecure_random_tau:
+        raise DriverError("--ptau and --insecure-random-tau exclude each other")
+    if o.ptau is not None:
+        if o.ship:
+            raise DriverError(
+                "--ptau is read on every node: give a directory all nodes share (without --ship)"
+            )
+        ptau = o.ptau.expanduser().resolve()
+        if not ptau.is_dir():
+            raise DriverError(f"--ptau {o.ptau}: not a directory of .ptau files")
+        return ["--ptau", str(ptau)]
+    if o.insecure_random_tau:
+        if o.ship or not o.params_dir:
+            raise DriverError(
+                "--insecure-random-tau needs --params-dir on a path every node shares (the shards "
+                "must prove with one tau, drawn there), and not --ship"
+            )
+        return ["--insecure-random-tau"]
+    return []
 
 
 def resolve_address(explicit: Optional[str]) -> str:
@@ -279,6 +306,7 @@ def prove(o: ProveOptions) -> dict:
     for p, what in ((o.model, "model"), (o.data, "dataset")):
         if not p.is_file():
             raise DriverError(f"{what} {p} not found")
+    srs_args = srs_arguments(o)
     kerafold = find_kerafold(o.kerafold)
     check_kerafold(kerafold)
     out = o.out.resolve()
@@ -357,7 +385,7 @@ def prove(o: ProveOptions) -> dict:
             params_dir=params_dir,
             params_default=params_default,
             model_visibility=o.model_visibility,
-            extra_args=list(o.extra_args),
+            extra_args=srs_args + list(o.extra_args),
             threads=threads,
             fail=attempt == 1 and index in o.inject_failure,
         )
@@ -440,6 +468,10 @@ def prove(o: ProveOptions) -> dict:
         cmd += ["--params-dir", local_params or str(Path("kerafold-params").resolve())]
         if o.model_visibility == "public" and model.suffix.lower() != ".json":
             cmd += ["--model", str(model)]
+        if o.ptau is not None:
+            cmd += ["--ptau", srs_args[1]]
+        elif o.insecure_random_tau:
+            cmd += ["--ptau", str(Path(local_params or "kerafold-params") / "insecure-random-tau")]
         print(f"verifying {combined} against the dataset's CID {file_cid}", file=log)
         text, verify_s = run_local(cmd, "kerafold verify")
         try:

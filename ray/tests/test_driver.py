@@ -238,5 +238,37 @@ class ShardRun(unittest.TestCase):
         self.assertIn("not found", str(c.exception))
 
 
+class HyperKzg(unittest.TestCase):
+    """Every shard must prove over one tau: the driver refuses what would split it."""
+
+    def options(self, **kw: object) -> driver.ProveOptions:
+        return driver.ProveOptions(
+            model=Path("m.keras"), data=Path("d.kfd"), shards=2, out=Path("out"), **kw
+        )  # type: ignore[arg-type]
+
+    def refused(self, o: driver.ProveOptions, words: str) -> None:
+        with self.assertRaises(driver.DriverError) as c:
+            driver.srs_arguments(o)
+        self.assertIn(words, str(c.exception))
+
+    def test_ipa_by_default(self) -> None:
+        self.assertEqual(driver.srs_arguments(self.options()), [])
+
+    def test_ptau_is_a_shared_directory(self) -> None:
+        with tempfile.TemporaryDirectory() as d:
+            got = driver.srs_arguments(self.options(ptau=Path(d)))
+            self.assertEqual(got, ["--ptau", str(Path(d).resolve())])
+            self.refused(self.options(ptau=Path(d), ship=True), "every node")
+        self.refused(self.options(ptau=Path("/nonexistent/ptau")), "not a directory")
+
+    def test_a_random_tau_needs_a_shared_params_dir(self) -> None:
+        self.refused(self.options(insecure_random_tau=True), "--params-dir")
+        self.refused(
+            self.options(insecure_random_tau=True, params_dir="/p", ship=True), "--params-dir"
+        )
+        got = driver.srs_arguments(self.options(insecure_random_tau=True, params_dir="/p"))
+        self.assertEqual(got, ["--insecure-random-tau"])
+
+
 if __name__ == "__main__":
     unittest.main()

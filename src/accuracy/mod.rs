@@ -30,7 +30,7 @@ use crate::data::cid::{Chunking, Cid, FileDag, MAX_LINKS};
 use crate::data::dataset::{Dataset, Header};
 use crate::data::sha256;
 use crate::fold::arch::{Architecture, Tiling};
-use crate::fold::backend::{Backend, Bn254Ipa, Scalar};
+use crate::fold::backend::{Backend, Bn254Ipa, Bn254Kzg, Scalar};
 use crate::fold::params::{ParamsStore, Srs};
 use crate::fold::pipeline::{self, Progress, ProveStats};
 use crate::fold::{fe_from_hex, fe_hex, ModelClaim, Visibility};
@@ -309,7 +309,8 @@ pub struct Accuracy;
 
 impl crate::fold::Statement for Accuracy {
     const KIND: &'static str = ACCURACY;
-    const SYSTEMS: &'static [crate::fold::System] = &[crate::fold::System::Bn254Ipa];
+    const SYSTEMS: &'static [crate::fold::System] =
+        &[crate::fold::System::Bn254Ipa, crate::fold::System::Bn254Kzg];
     const STATE: &'static [&'static str] = &[
         "sample index",
         "dataset hash",
@@ -461,7 +462,8 @@ pub fn random_blinds_for(model: &QuantizedModel, fold: FoldUnit) -> Result<Vec<F
 }
 
 /// Proves the correct count of `model` on every sample of `data` (BN254/Grumpkin, IPA), the file
-/// named with IPFS' default leaves.
+/// named with IPFS' default leaves ([`prove_shard`] for a range, leaves of another size, or
+/// HyperKZG).
 ///
 /// `blinds` are the model chain's per-step blindings: empty for a public model (the commitment is
 /// then the one `fold::public_model_commitment` gives), one per step for a private model
@@ -479,24 +481,36 @@ pub fn prove_accuracy(
         blinds,
         &ShardSpec::whole(data),
         FoldUnit::Sample,
+        &Srs::Transparent,
         params_dir,
         progress,
     )
 }
 
 /// Proves the correct count of `model` on the samples `shard` names, each fold running what
-/// `fold` says ([`prove_accuracy`] for the rest). Shards of one private model must use the same
-/// `blinds`.
+/// `fold` says ([`prove_accuracy`] for the rest), on BN254 with IPA (`srs` transparent) or with
+/// HyperKZG over `srs`'s powers of tau: both in the field of the bounty's Groth16 claim; HyperKZG
+/// compresses and verifies several times faster, but its verifier must name the powers of tau.
+/// Shards of one private model must use the same `blinds`.
+#[allow(clippy::too_many_arguments)]
 pub fn prove_shard(
     model: &QuantizedModel,
     data: &Dataset,
     blinds: &[Fr],
     shard: &ShardSpec,
     fold: FoldUnit,
+    srs: &Srs,
     params_dir: &Path,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<(AccuracyProof, ProveStats)> {
-    prove_with::<Bn254Ipa>(model, data, blinds, shard, fold, params_dir, progress)
+    match srs {
+        Srs::Transparent => {
+            prove_with::<Bn254Ipa>(model, data, blinds, shard, fold, srs, params_dir, progress)
+        }
+        Srs::Ptau(_) | Srs::InsecureRandomTau => {
+            prove_with::<Bn254Kzg>(model, data, blinds, shard, fold, srs, params_dir, progress)
+        }
+    }
 }
 
 /// The model's per-step packed weights (each step's active slot).
@@ -545,12 +559,14 @@ fn checked_cid(data: &Dataset, chunk_size: usize) -> Result<Cid> {
     Ok(cid)
 }
 
+#[allow(clippy::too_many_arguments)]
 fn prove_with<B: Backend>(
     model: &QuantizedModel,
     data: &Dataset,
     blinds: &[Scalar<B>],
     shard: &ShardSpec,
     fold: FoldUnit,
+    srs: &Srs,
     params_dir: &Path,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<(AccuracyProof, ProveStats)> {
@@ -660,8 +676,7 @@ fn prove_with<B: Backend>(
         circuit: &circuit,
         what: &what,
     };
-    let (snark, zn, stats) =
-        pipeline::prove::<B, _>(&store, &Srs::Transparent, &folding, &z0, progress)?;
+    let (snark, zn, stats) = pipeline::prove::<B, _>(&store, srs, &folding, &z0, progress)?;
     let digest_arch = arch.model.digest();
     store.save_arch(B::ID, &digest_arch, &arch.model)?;
     if zn[4] != Scalar::<B>::from(correct as u64)
@@ -783,6 +798,9 @@ pub struct AccuracyCheck {
     /// The model's architecture (an `arch.json`, e.g. the bounty host's), checked against the
     /// proof's digest; without it and `model`, the parameter directory's copy.
     pub arch: Option<Architecture>,
+    /// HyperKZG proofs: the powers of tau the verifier key is derived from (IPA proofs need
+    /// none; a HyperKZG proof without it is refused).
+    pub srs: Option<Srs>,
 }
 
 /// The public state of an accuracy proof: `(z0, zn)` as the verifier derives them from a claim.
@@ -855,7 +873,7 @@ pub fn verify_one(proof: &AccuracyProof, params_dir: &Path, check: &AccuracyChec
         proof,
         &crate::fold::VerifyContext {
             params_dir,
-            srs: None,
+            srs: check.srs.as_ref(),
             model: check.model.as_ref(),
             arch: check.arch.as_ref(),
         },

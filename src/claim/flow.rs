@@ -470,6 +470,15 @@ impl Setup {
                     proof.claim.chunk_size, self.shape.chunk_size
                 )));
             }
+            // transparent: a bounty names no powers of tau its hunters' proofs are held to
+            if proof.system != crate::fold::System::Bn254Ipa.id() {
+                return Err(Error::Invalid(format!(
+                    "the accuracy proof is on {}; a bounty's claim takes accuracy proofs on {} \
+                     (transparent IPA): prove-accuracy without --ptau",
+                    proof.system,
+                    crate::fold::System::Bn254Ipa.id()
+                )));
+            }
             Ok(())
         };
         for (k, proof) in proofs.iter().enumerate() {
@@ -790,6 +799,7 @@ pub fn verify_claim(
             min_correct: Some(terms.threshold as usize),
             model: None,
             arch: Some(setup.arch.clone()),
+            srs: None,
         },
     )?;
     if acc.model.commitment != fe_hex(&enc.commitment) {

@@ -179,8 +179,11 @@ pub struct ProveAccuracyRequest {
     pub data: PathBuf,
     /// Quantization; calibrated on the dataset's samples by default.
     pub quant: QuantOptions,
-    /// Accuracy proofs are on BN254 (the field of the bounty's Groth16 claim).
+    /// Accuracy proofs are on BN254 (the field of the bounty's Groth16 claim): IPA, or HyperKZG
+    /// with `srs`'s powers of tau.
     pub system: System,
+    /// Where the commitment key comes from: transparent for IPA, powers of tau for HyperKZG.
+    pub srs: Srs,
     /// Who may see the weights.
     pub model_visibility: Visibility,
     /// The parameter cache.
@@ -245,6 +248,11 @@ pub struct ProveAccuracyReport {
     /// The model opening written, if any (keep it private).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub opening: Option<PathBuf>,
+    /// The proof system (`bn254-ipa`, `bn254-kzg`).
+    pub system: String,
+    /// Where the insecure random tau's powers are (to verify with), if one was drawn.
+    #[serde(skip)]
+    pub insecure_tau_dir: Option<PathBuf>,
     /// The prover's label for the model (its Keras name).
     #[serde(skip)]
     pub model_name: String,
@@ -291,8 +299,7 @@ fn fold_of(
             )))
         }
         (None, step_size) => {
-            let tiling =
-                inference::resolve_tiling(q, System::Bn254Ipa, req.model_visibility, step_size)?;
+            let tiling = inference::resolve_tiling(q, req.system, req.model_visibility, step_size)?;
             if private_opening && tiling.is_some() {
                 return Err(Error::Usage(format!(
                     "{model}: the opening commits to the model a step per layer, so it proves \
@@ -311,10 +318,14 @@ pub fn prove_accuracy(
     req: &ProveAccuracyRequest,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<ProveAccuracyReport> {
-    if req.system != System::Bn254Ipa {
+    let want = match req.srs {
+        Srs::Transparent => System::Bn254Ipa,
+        Srs::Ptau(_) | Srs::InsecureRandomTau => System::Bn254Kzg,
+    };
+    if req.system != want {
         return Err(Error::Usage(format!(
-            "accuracy proofs are on bn254 with IPA (the field of the bounty's Groth16 claim), \
-             not {}",
+            "accuracy proofs are on bn254 (the field of the bounty's Groth16 claim), with IPA or \
+             with HyperKZG from powers of tau (--ptau), not {}",
             req.system.id()
         )));
     }
@@ -347,8 +358,16 @@ pub fn prove_accuracy(
         }
         Visibility::Private => accuracy::random_blinds_for(&q, fold)?,
     };
-    let (proof, stats) =
-        accuracy::prove_shard(&q, &data, &blinds, &shard, fold, &req.params_dir, progress)?;
+    let (proof, stats) = accuracy::prove_shard(
+        &q,
+        &data,
+        &blinds,
+        &shard,
+        fold,
+        &req.srs,
+        &req.params_dir,
+        progress,
+    )?;
     proof.write(&req.out)?;
     if let Some(path) = &req.opening {
         let opening = Opening {
@@ -388,6 +407,9 @@ pub fn prove_accuracy(
         proof_bytes: file_size(&req.out),
         peak_rss_mb: crate::sys::peak_rss_mb(),
         opening: req.opening.clone(),
+        system: req.system.id().to_string(),
+        insecure_tau_dir: matches!(req.srs, Srs::InsecureRandomTau)
+            .then(|| req.params_dir.join(fold::params::RANDOM_TAU_DIR)),
         model_name: q.name.clone(),
         model_visibility: model.visibility,
     })

@@ -165,6 +165,7 @@ fn verify_accuracy(
         min_correct: req.min_correct,
         model: model_at(req.model.as_deref(), head.claim.fixed_point)?,
         arch: req.arch.as_deref().map(Architecture::read).transpose()?,
+        srs: req.ptau.clone().map(Srs::Ptau),
     };
     let lone_shard = stated.is_none() && !head.claim.is_whole();
     let claim = if lone_shard {

@@ -284,7 +284,11 @@ impl ParamsStore {
 }
 
 /// The SRS the prover uses: `InsecureRandomTau` becomes the `.ptau` directory in `store` that
-/// holds this machine's random tau, drawn now if it is missing or too small for `shape`.
+/// holds this machine's random taus, a larger one drawn now if none is large enough for `shape`.
+///
+/// Nova takes the smallest file in the directory that is large enough, and each file is another
+/// tau, so a proof verifies only while that choice stays the same: files are only ever added
+/// above the largest one, which no circuit that already had a large enough file would take.
 pub(crate) fn prover_srs<
     B: Backend,
     C: StepCircuit<<B::E1 as nova_snark::traits::Engine>::Scalar>,
@@ -297,20 +301,40 @@ pub(crate) fn prover_srs<
         return Ok(srs.clone());
     }
     let dir = store.dir.join(RANDOM_TAU_DIR);
+    let ptau = Srs::Ptau(dir.clone());
+    let largest = || -> Option<u32> {
+        std::fs::read_dir(&dir)
+            .ok()?
+            .filter_map(|e| {
+                let name = e.ok()?.file_name().into_string().ok()?;
+                name.strip_prefix("ppot_pruned_")?
+                    .strip_suffix(".ptau")?
+                    .parse()
+                    .ok()
+            })
+            .max()
+    };
+    // (the backend names the directory when its files are too small for the circuit)
+    let too_small =
+        |e: &Error| matches!(e, Error::Nova { what, .. } if what.contains("powers of tau"));
+    if largest().is_some() {
+        match B::setup(shape, &ptau) {
+            Ok(_) => return Ok(ptau),
+            Err(e) if too_small(&e) => {}
+            Err(e) => return Err(e),
+        }
+    }
     let (cons, vars) = super::pipeline::circuit_size::<_, C>(shape)?;
     // Nova's augmentation adds about 12k constraints and variables to the step circuit.
     let mut power = (cons.max(vars) + (1 << 14))
         .next_power_of_two()
         .trailing_zeros();
     for _ in 0..3 {
-        let path = dir.join(format!("ppot_pruned_{power:02}.ptau"));
-        if !path.exists() {
-            write_random_ptau(&path, power)?;
-        }
-        let srs = Srs::Ptau(dir.clone());
-        match B::setup(shape, &srs) {
-            Ok(_) => return Ok(srs),
-            Err(Error::Prover(m)) if m.contains("powers of tau") => power += 1,
+        power = power.max(largest().map_or(0, |p| p + 1));
+        write_random_ptau(&dir.join(format!("ppot_pruned_{power:02}.ptau")), power)?;
+        match B::setup(shape, &ptau) {
+            Ok(_) => return Ok(ptau),
+            Err(e) if too_small(&e) => power += 1,
             Err(e) => return Err(e),
         }
     }
@@ -333,7 +357,22 @@ fn write_random_ptau(path: &Path, power: u32) -> Result<()> {
     let mut bytes = std::io::Cursor::new(Vec::new());
     CommitmentEngine::<Bn256EngineKZG>::save_setup(&ck, &mut bytes)
         .map_err(|e| Error::Prover(format!("writing the random powers of tau: {e}")))?;
-    ParamsStore::write(path, bytes.get_ref())
+    write_new(path, bytes.get_ref())
+}
+
+/// Writes `bytes` at `path` unless a file is there; of provers racing to draw a tau (shards on
+/// one machine), the first to link its file wins and every one reads that file.
+fn write_new(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path.parent().expect("a file in a directory");
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    std::fs::write(&tmp, bytes).map_err(|e| Error::io(&tmp, e))?;
+    let linked = std::fs::hard_link(&tmp, path);
+    let _ = std::fs::remove_file(&tmp);
+    match linked {
+        Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => Err(Error::io(path, e)),
+        _ => Ok(()),
+    }
 }
 
 /// The public parameters of `shape` (circuit digest `digest`) under `srs`: from this process'
@@ -475,6 +514,68 @@ fn kept<T: Send + Sync + 'static>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use nova_snark::frontend::{num::AllocatedNum, ConstraintSystem, SynthesisError};
+
+    /// A step circuit of `n` constraints (squarings of the state).
+    #[derive(Clone)]
+    struct Squarings {
+        n: usize,
+    }
+
+    impl<F: ff::PrimeField> StepCircuit<F> for Squarings {
+        fn arity(&self) -> usize {
+            1
+        }
+        fn synthesize<CS: ConstraintSystem<F>>(
+            &self,
+            cs: &mut CS,
+            z: &[AllocatedNum<F>],
+        ) -> std::result::Result<Vec<AllocatedNum<F>>, SynthesisError> {
+            let mut x = z[0].clone();
+            for i in 0..self.n {
+                x = x.square(cs.namespace(|| format!("sq{i}")))?;
+            }
+            Ok(vec![x])
+        }
+    }
+
+    fn taus(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir.join(RANDOM_TAU_DIR))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// Nova proves with the smallest large-enough file, and each file is another tau: a smaller
+    /// file drawn later would change the tau an earlier proof's verifier takes. So a circuit that
+    /// fits a file already there draws none, and a new one is only drawn above the largest.
+    #[test]
+    fn random_taus_are_only_added_above_the_largest() {
+        use super::super::backend::Bn254Kzg;
+        let dir = std::env::temp_dir().join(format!("kerafold-taus-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let store = ParamsStore::new(&dir);
+        let ptau = Srs::Ptau(dir.join(RANDOM_TAU_DIR));
+        let large = Squarings { n: 40_000 };
+        assert_eq!(
+            prover_srs::<Bn254Kzg, _>(&store, &Srs::InsecureRandomTau, &large).unwrap(),
+            ptau
+        );
+        let drawn = taus(&dir);
+        assert_eq!(drawn.len(), 1, "{drawn:?}");
+        // a smaller circuit, whose own estimate is a smaller power, takes the same file
+        let small = Squarings { n: 10 };
+        prover_srs::<Bn254Kzg, _>(&store, &Srs::InsecureRandomTau, &small).unwrap();
+        assert_eq!(taus(&dir), drawn);
+        // IPA and named powers of tau are passed through
+        assert_eq!(
+            prover_srs::<Bn254Kzg, _>(&store, &Srs::Transparent, &small).unwrap(),
+            Srs::Transparent
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
     #[test]
     fn a_kept_value_is_loaded_once_per_key_and_type() {

@@ -75,6 +75,14 @@ pub fn model_path(name: &str, format: Format) -> PathBuf {
     fixtures_dir().join(format!("{name}.{}", format.extension()))
 }
 
+/// The name a verifier gives the insecure random tau that proofs made with
+/// `Srs::InsecureRandomTau` and parameter directory `params` use. Tests whose subject is not the
+/// commitment scheme prove accuracy with HyperKZG over it: compression and verification are
+/// several times faster than IPA's, and the suite's time is mostly compression.
+pub fn random_tau(params: &Path) -> kerafold::fold::Srs {
+    kerafold::fold::Srs::Ptau(params.join(kerafold::fold::params::RANDOM_TAU_DIR))
+}
+
 /// A scratch directory for files a test writes (unique per test binary and `tag`).
 pub fn scratch_dir(tag: &str) -> PathBuf {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))

@@ -1,9 +1,12 @@
-//! Dataset accuracy proofs (BN254/Grumpkin, IPA): the proven correct count on exactly the file a
-//! CID names. Release mode.
+//! Dataset accuracy proofs: the proven correct count on exactly the file a CID names. Release
+//! mode. BN254 with HyperKZG over the insecure random tau (`common::random_tau`), which
+//! compresses several times faster than IPA; the IPA path is what the shard, bounty and
+//! verifier-trust tests prove with.
 
 use crate::common;
+use kerafold::fold::Srs;
 
-use common::{fixture_file, scratch_dir, Format};
+use common::{fixture_file, random_tau, scratch_dir, Format};
 use kerafold::accuracy::{
     prove_accuracy, prove_shard, verify_accuracy, AccuracyCheck, AccuracyProof, FoldUnit, ShardSpec,
 };
@@ -23,13 +26,35 @@ fn reference_correct(q: &QuantizedModel, data: &Dataset) -> usize {
         .count()
 }
 
-fn check(cid: &str, min: Option<usize>) -> AccuracyCheck {
+fn check(params: &Path, cid: &str, min: Option<usize>) -> AccuracyCheck {
     AccuracyCheck {
         cid: Some(cid.to_string()),
         min_correct: min,
         model: None,
         arch: None,
+        srs: Some(random_tau(params)),
     }
+}
+
+/// The proof of `model` on every sample of `data` (HyperKZG, the random tau).
+fn prove_all(
+    q: &QuantizedModel,
+    data: &Dataset,
+    blinds: &[kerafold::accuracy::Fr],
+    params: &Path,
+) -> AccuracyProof {
+    prove_shard(
+        q,
+        data,
+        blinds,
+        &ShardSpec::whole(data),
+        FoldUnit::Sample,
+        &Srs::InsecureRandomTau,
+        params,
+        &mut |_| {},
+    )
+    .unwrap()
+    .0
 }
 
 fn invalid(r: kerafold::Result<kerafold::accuracy::AccuracyClaim>, what: &str) {
@@ -69,21 +94,30 @@ fn proofs_on_altered_data_do_not_verify_against_the_published_cid() {
         ),
     )];
     for (what, bad) in cases {
-        let (p, _) = prove_accuracy(&q, &bad, &blinds, &params, &mut |_| {}).unwrap();
+        let p = prove_all(&q, &bad, &blinds, &params);
         assert_ne!(p.claim.cid, published);
         assert_eq!(p.claim.correct, reference_correct(&q, &bad));
         // honest about its own data, it verifies for that data only
-        verify_accuracy(&p, &params, &check(&p.claim.cid.clone(), None)).unwrap();
-        invalid(verify_accuracy(&p, &params, &check(&published, None)), what);
+        verify_accuracy(&p, &params, &check(&params, &p.claim.cid.clone(), None)).unwrap();
+        invalid(
+            verify_accuracy(&p, &params, &check(&params, &published, None)),
+            what,
+        );
         // relabelling it with the published CID, or also with the published hash state, fails
         let mut t = p.clone();
         t.claim.cid = published.clone();
-        invalid(verify_accuracy(&t, &params, &check(&published, None)), what);
+        invalid(
+            verify_accuracy(&t, &params, &check(&params, &published, None)),
+            what,
+        );
         let honest = fold_state_of(&data);
         let mut t = p.clone();
         t.claim.sha_state = honest;
         t.claim.cid = published.clone();
-        invalid(verify_accuracy(&t, &params, &check(&published, None)), what);
+        invalid(
+            verify_accuracy(&t, &params, &check(&params, &published, None)),
+            what,
+        );
     }
 }
 
@@ -105,6 +139,7 @@ fn cli_prove(model: &Path, data: &Path, out: &Path, params: &Path) -> serde_json
             model.to_str().unwrap(),
             "--data",
             data.to_str().unwrap(),
+            "--insecure-random-tau",
         ])
         .args([
             "-o",
@@ -152,6 +187,8 @@ fn accuracy_through_the_cli_with_flat_memory_and_every_claim_tampering() {
         std::fs::read(&packed).unwrap(),
         std::fs::read(fixture_file("digits_test.kfd")).unwrap()
     );
+    let tau = params.join(kerafold::fold::params::RANDOM_TAU_DIR);
+    let tau = tau.to_str().unwrap().to_string();
     let mut rss = vec![];
     let mut proofs = vec![];
     for file in [fixture_file("digits_16.kfd"), packed] {
@@ -176,6 +213,8 @@ fn accuracy_through_the_cli_with_flat_memory_and_every_claim_tampering() {
             &min,
             "--params-dir",
             params.to_str().unwrap(),
+            "--ptau",
+            &tau,
         ]);
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
         // one more than proven: exit 1 with the reason
@@ -189,6 +228,8 @@ fn accuracy_through_the_cli_with_flat_memory_and_every_claim_tampering() {
             &above,
             "--params-dir",
             params.to_str().unwrap(),
+            "--ptau",
+            &tau,
         ]);
         assert_eq!(o.status.code(), Some(1));
         assert!(String::from_utf8_lossy(&o.stderr).contains("below the threshold"));
@@ -215,21 +256,21 @@ fn accuracy_through_the_cli_with_flat_memory_and_every_claim_tampering() {
     // tampering with the claim of the 16-sample proof
     let (proof, published) = &proofs[0];
     let c = proof.claim.correct;
-    verify_accuracy(proof, &params, &check(published, Some(c))).unwrap();
+    verify_accuracy(proof, &params, &check(&params, published, Some(c))).unwrap();
     let mut t = proof.clone();
     t.claim.correct += 1;
     invalid(
-        verify_accuracy(&t, &params, &check(published, None)),
+        verify_accuracy(&t, &params, &check(&params, published, None)),
         "higher count",
     );
     invalid(
-        verify_accuracy(proof, &params, &check(&proofs[1].1, None)),
+        verify_accuracy(proof, &params, &check(&params, &proofs[1].1, None)),
         "other CID",
     );
     let mut t = proof.clone();
     t.claim.samples -= 1;
     invalid(
-        verify_accuracy(&t, &params, &check(published, None)),
+        verify_accuracy(&t, &params, &check(&params, published, None)),
         "fewer samples",
     );
     let mut t = proof.clone();
@@ -237,7 +278,7 @@ fn accuracy_through_the_cli_with_flat_memory_and_every_claim_tampering() {
     t.claim.model.commitment =
         kerafold::fold::public_model_commitment(&q, kerafold::fold::System::Bn254Ipa).unwrap();
     invalid(
-        verify_accuracy(&t, &params, &check(published, None)),
+        verify_accuracy(&t, &params, &check(&params, published, None)),
         "model commitment",
     );
     let mut t = proof.clone();
@@ -246,7 +287,7 @@ fn accuracy_through_the_cli_with_flat_memory_and_every_claim_tampering() {
     b[mid] ^= 1;
     t.snark = hex::encode(b);
     invalid(
-        verify_accuracy(&t, &params, &check(published, None)),
+        verify_accuracy(&t, &params, &check(&params, published, None)),
         "flipped byte",
     );
     // the 16-sample proof is not a proof about the 64-sample file
@@ -254,7 +295,7 @@ fn accuracy_through_the_cli_with_flat_memory_and_every_claim_tampering() {
     t.claim.cid = proofs[1].1.clone();
     t.claim.sha_state = proofs[1].0.claim.sha_state.clone();
     invalid(
-        verify_accuracy(&t, &params, &check(&proofs[1].1, None)),
+        verify_accuracy(&t, &params, &check(&params, &proofs[1].1, None)),
         "64-sample claim",
     );
 }
@@ -289,22 +330,11 @@ fn a_text_classifier_proves_its_accuracy_over_token_records() {
     let data = Dataset::pack(&ids, &labels, &[10], 4, 0).unwrap();
     let correct = reference_correct(&q, &data);
     assert_eq!(correct, 2);
-    let (p, _) = prove_shard(
-        &q,
-        &data,
-        &[],
-        &ShardSpec::whole(&data),
-        FoldUnit::Sample,
-        &params,
-        &mut |_| {},
-    )
-    .unwrap();
+    let p = prove_all(&q, &data, &[], &params);
     assert_eq!(p.claim.correct, correct);
     let check = AccuracyCheck {
-        cid: Some(cid_of_bytes(data.as_bytes()).to_string()),
-        min_correct: None,
         model: Some(q.clone()),
-        arch: None,
+        ..check(&params, &cid_of_bytes(data.as_bytes()).to_string(), None)
     };
     let verified =
         kerafold::accuracy::verify_shards(std::slice::from_ref(&p), &params, &check).unwrap();
@@ -338,6 +368,7 @@ fn datasets_that_do_not_fit_are_clear_errors() {
             &[],
             &shard,
             FoldUnit::Sample,
+            &Srs::Transparent,
             &params,
             &mut |_| {},
         ) {

@@ -3,8 +3,9 @@
 //! flat-memory check of `tests/suite/accuracy.rs` must not share the machine with these.
 
 use crate::common;
+use kerafold::fold::Srs;
 
-use common::{digits_model, fixture_file, scratch_dir};
+use common::{digits_model, fixture_file, random_tau, scratch_dir};
 use kerafold::accuracy::by_layer::{LayerSampleStep, Pieces};
 use kerafold::accuracy::{
     prove_shard, verify_one, AccuracyArch, AccuracyCheck, AccuracyProof, FoldUnit, Fr, ShardSpec,
@@ -51,8 +52,17 @@ fn a_proof_folded_layer_by_layer_proves_the_count_and_tampering_fails() {
         samples: 0..3,
         chunk_size: CHUNK_SIZE,
     };
-    let (proof, stats) =
-        prove_shard(&q, &data, &blinds, &shard, fold, &params, &mut |_| {}).unwrap();
+    let (proof, stats) = prove_shard(
+        &q,
+        &data,
+        &blinds,
+        &shard,
+        fold,
+        &Srs::InsecureRandomTau,
+        &params,
+        &mut |_| {},
+    )
+    .unwrap();
     let arch = fold.compile(&q).unwrap();
     let steps = arch.steps.len();
     assert!(
@@ -68,7 +78,10 @@ fn a_proof_folded_layer_by_layer_proves_the_count_and_tampering_fails() {
         })
         .count();
     assert_eq!(proof.claim.correct, right);
-    let no_check = AccuracyCheck::default();
+    let no_check = AccuracyCheck {
+        srs: Some(random_tau(&params)),
+        ..AccuracyCheck::default()
+    };
     verify_one(&proof, &params, &no_check).unwrap();
     for (what, tamper) in [
         // (within what the claim's own checks allow: the proof must refuse these)
@@ -410,6 +423,7 @@ fn bad_input_to_a_fold_by_layer_is_refused() {
         FoldUnit::Layer {
             tiling: Some(Tiling::square(16, &q.fp).unwrap()),
         },
+        &Srs::Transparent,
         &params,
         &mut |_| {},
     )
@@ -453,9 +467,20 @@ fn a_public_proof_by_layer_binds_its_tiling() {
         samples: 0..1,
         chunk_size: CHUNK_SIZE,
     };
-    let (proof, _) = prove_shard(&q, &data, &[], &shard, fold, &params, &mut |_| {}).unwrap();
+    let (proof, _) = prove_shard(
+        &q,
+        &data,
+        &[],
+        &shard,
+        fold,
+        &Srs::InsecureRandomTau,
+        &params,
+        &mut |_| {},
+    )
+    .unwrap();
     let with_model = AccuracyCheck {
         model: Some(q.clone()),
+        srs: Some(random_tau(&params)),
         ..AccuracyCheck::default()
     };
     verify_one(&proof, &params, &with_model).unwrap();

@@ -11,6 +11,8 @@
 //! leaves.
 
 use crate::common;
+use kerafold::fold::params::RANDOM_TAU_DIR;
+use kerafold::fold::Srs;
 
 use common::{datasets, scratch_dir, Format};
 use kerafold::accuracy::{prove_shard, AccuracyProof, CombinedProof, FoldUnit, ShardSpec};
@@ -257,6 +259,7 @@ fn sharded_proofs_of_a_multi_leaf_file_combine_and_every_tampering_names_the_sha
         &other.blinds,
         &spec(5..10),
         FoldUnit::Sample,
+        &Srs::Transparent,
         &params,
         &mut |_| {},
     )
@@ -276,6 +279,7 @@ fn sharded_proofs_of_a_multi_leaf_file_combine_and_every_tampering_names_the_sha
         &q.blinds,
         &spec(6..11),
         FoldUnit::Sample,
+        &Srs::Transparent,
         &params,
         &mut |_| {},
     )
@@ -496,6 +500,8 @@ fn a_two_level_dag_is_proven_to_the_importers_cid() {
         s(&proof),
         "--params-dir",
         s(&dir.join("params")),
+        // HyperKZG: this test is about the DAG, and it compresses several times faster
+        "--insecure-random-tau",
         "--json",
     ]));
     assert_eq!(v["cid"], named.cid.as_str());
@@ -512,6 +518,8 @@ fn a_two_level_dag_is_proven_to_the_importers_cid() {
             cid,
             "--params-dir",
             s(&dir.join("params")),
+            "--ptau",
+            s(&dir.join("params").join(RANDOM_TAU_DIR)),
             "--json",
         ])
     };

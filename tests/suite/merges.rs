@@ -8,10 +8,11 @@
 //! at the fork and sets the branch it leaves aside for the merge.
 //! Release mode, BN254/IPA.
 
-use crate::common::{datasets, quantized_fixture, scratch_dir};
+use crate::common::{datasets, quantized_fixture, random_tau, scratch_dir};
 use kerafold::accuracy::{prove_shard, verify_shards, AccuracyCheck, FoldUnit, ShardSpec};
 use kerafold::data::cid::cid_of_bytes;
 use kerafold::fold::Architecture;
+use kerafold::fold::Srs;
 use kerafold::inference::circuit::{check_step, StepWitness};
 use kerafold::inference::{public_initial_state, public_step_witness};
 use kerafold::model::{QuantizedModel, Trace};
@@ -115,6 +116,7 @@ fn accuracy_proofs_keep_the_stack_per_sample_and_by_layer() {
         min_correct: None,
         model: Some(q.clone()),
         arch: None,
+        srs: Some(random_tau(&params)),
     };
     // a public model: the verifier recomputes its commitment from the model
     let blinds = vec![];
@@ -124,9 +126,18 @@ fn accuracy_proofs_keep_the_stack_per_sample_and_by_layer() {
         .enumerate()
         .map(|(i, unit)| {
             let spec = ShardSpec::nth(i + 1, 2, data.len()).unwrap();
-            prove_shard(&q, &data, &blinds, &spec, unit, &params, &mut |_| {})
-                .unwrap()
-                .0
+            prove_shard(
+                &q,
+                &data,
+                &blinds,
+                &spec,
+                unit,
+                &Srs::InsecureRandomTau,
+                &params,
+                &mut |_| {},
+            )
+            .unwrap()
+            .0
         })
         .collect();
     let joined = verify_shards(&halves, &params, &check).unwrap();
@@ -269,6 +280,7 @@ fn accuracy_proofs_follow_branches() {
         min_correct: None,
         model: Some(q.clone()),
         arch: None,
+        srs: Some(random_tau(&params)),
     };
     let whole = ShardSpec::whole(&data);
     let (p, _) = prove_shard(
@@ -277,6 +289,7 @@ fn accuracy_proofs_follow_branches() {
         &[],
         &whole,
         FoldUnit::Sample,
+        &Srs::InsecureRandomTau,
         &params,
         &mut |_| {},
     )

@@ -208,6 +208,7 @@ fn a_forged_verifier_key_in_the_params_dir_does_not_make_a_false_accuracy_claim_
         min_correct: Some(claim.samples),
         model: None,
         arch: None,
+        srs: None,
     };
     rejected(
         accuracy::verify_accuracy(&forged, &params, &check),

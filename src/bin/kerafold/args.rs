@@ -2,7 +2,7 @@
 
 use clap::{Args, ValueEnum};
 use kerafold::commands::QuantOptions;
-use kerafold::fold::{System, Visibility};
+use kerafold::fold::{Srs, System, Visibility};
 use kerafold_step_circuits::FixedPoint;
 use std::path::PathBuf;
 
@@ -50,6 +50,43 @@ impl QuantArgs {
                 _ => None,
             },
             arch: self.arch.clone(),
+        }
+    }
+}
+
+/// Where the primary curve's commitment key comes from: transparent IPA generators (default), or
+/// HyperKZG powers of tau (faster compression and verification; the verifier names the tau).
+#[derive(Args, Clone, Default)]
+pub(crate) struct SrsArgs {
+    /// Use HyperKZG on BN254 with powers of tau from this directory (snarkjs/PPOT .ptau files;
+    /// verify with the same --ptau).
+    #[arg(long, conflicts_with = "insecure_random_tau")]
+    pub(crate) ptau: Option<PathBuf>,
+    /// Use HyperKZG with a random tau drawn here and kept in PARAMS_DIR/insecure-random-tau/
+    /// (verify with --ptau that directory). INSECURE: whoever reads it can forge proofs; for
+    /// tests and demos only.
+    #[arg(long)]
+    pub(crate) insecure_random_tau: bool,
+}
+
+impl SrsArgs {
+    /// HyperKZG was asked for.
+    pub(crate) fn kzg(&self) -> bool {
+        self.ptau.is_some() || self.insecure_random_tau
+    }
+
+    /// The SRS, warning on stderr about an insecure random tau.
+    pub(crate) fn srs(&self) -> Srs {
+        match (&self.ptau, self.insecure_random_tau) {
+            (Some(d), _) => Srs::Ptau(d.clone()),
+            (None, true) => {
+                eprintln!(
+                    "warning: --insecure-random-tau: anyone who saw this machine's tau can forge \
+                     proofs; for tests only"
+                );
+                Srs::InsecureRandomTau
+            }
+            _ => Srs::Transparent,
         }
     }
 }

@@ -1,11 +1,11 @@
 //! `prove` and `prove-accuracy`, with a progress bar on stderr.
 
-use crate::args::{Curve, ParamsArgs, QuantArgs, Vis};
+use crate::args::{Curve, ParamsArgs, QuantArgs, SrsArgs, Vis};
 use crate::print;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use kerafold::commands::prove::{self, ProveAccuracyRequest, ProveRequest};
-use kerafold::fold::{Progress, Srs, StepSize, Stepping, Visibility};
+use kerafold::fold::{Progress, StepSize, Stepping, Visibility};
 use kerafold::inference::ProveOptions;
 use kerafold::{Error, Result};
 use std::path::PathBuf;
@@ -42,14 +42,8 @@ pub(crate) struct ProveArgs {
     output_visibility: Vis,
     #[arg(long, value_enum, default_value_t = Curve::Bn254)]
     curve: Curve,
-    /// Use HyperKZG on BN254 with powers of tau from this directory (snarkjs/PPOT .ptau files).
-    #[arg(long, conflicts_with = "insecure_random_tau")]
-    ptau: Option<PathBuf>,
-    /// Use HyperKZG with a random tau drawn here and kept in PARAMS_DIR/insecure-random-tau/
-    /// (verify with --ptau that directory). INSECURE: whoever reads it can forge proofs; for
-    /// tests and demos only.
-    #[arg(long)]
-    insecure_random_tau: bool,
+    #[command(flatten)]
+    srs: SrsArgs,
     /// Cut every Dense layer into steps of N input rows × N outputs (N rounded up to whole
     /// commitment blocks, 60–88 values), and convolution and pooling layers into row bands of
     /// about N outputs: the step circuit, memory and verification follow N, not the widest
@@ -102,25 +96,15 @@ pub(crate) fn prove(a: ProveArgs) -> Result<()> {
             a.input.display()
         )));
     }
-    if a.curve == Curve::Pasta && (a.ptau.is_some() || a.insecure_random_tau) {
+    if a.curve == Curve::Pasta && a.srs.kzg() {
         return Err(Error::Usage(
             "--ptau and --insecure-random-tau apply to --curve bn254 only".into(),
         ));
     }
-    let srs = match (&a.ptau, a.insecure_random_tau) {
-        (Some(d), _) => Srs::Ptau(d.clone()),
-        (None, true) => {
-            eprintln!(
-                "warning: --insecure-random-tau: anyone who saw this machine's tau can forge \
-                 proofs; for tests only"
-            );
-            Srs::InsecureRandomTau
-        }
-        _ => Srs::Transparent,
-    };
+    let srs = a.srs.srs();
     let req = ProveRequest {
         options: ProveOptions {
-            system: a.curve.system(!matches!(srs, Srs::Transparent)),
+            system: a.curve.system(a.srs.kzg()),
             srs,
             input: a.input_visibility.into(),
             model: a.model_visibility.into(),
@@ -144,13 +128,18 @@ pub(crate) fn prove(a: ProveArgs) -> Result<()> {
     bar.finish_and_clear();
     let report = report?;
     print(&report, a.json)?;
-    if let Some(dir) = &report.insecure_tau_dir {
+    note_random_tau(report.insecure_tau_dir.as_deref());
+    Ok(())
+}
+
+/// Where a verifier finds the insecure random tau a proof was made with.
+fn note_random_tau(dir: Option<&std::path::Path>) {
+    if let Some(dir) = dir {
         eprintln!(
             "note: verify with --ptau {} (the random tau's powers; insecure)",
             dir.display()
         );
     }
-    Ok(())
 }
 
 #[derive(Args)]
@@ -176,6 +165,9 @@ pub(crate) struct ProveAccuracyArgs {
     /// Curve (accuracy proofs are on BN254).
     #[arg(long, value_enum, default_value_t = Curve::Bn254)]
     curve: Curve,
+    /// IPA (default, transparent; what a bounty's claim takes) or HyperKZG.
+    #[command(flatten)]
+    srs: SrsArgs,
     #[command(flatten)]
     params: ParamsArgs,
     /// Quantization (default: calibrated on the dataset's samples).
@@ -295,7 +287,8 @@ pub(crate) fn prove_accuracy(a: ProveAccuracyArgs) -> Result<()> {
         model: a.model,
         data: a.data,
         quant: a.quant.options(),
-        system: a.curve.system(false),
+        system: a.curve.system(a.srs.kzg()),
+        srs: a.srs.srs(),
         model_visibility: a.model_visibility.into(),
         params_dir: a.params.dir(),
         out: a.out,
@@ -313,7 +306,9 @@ pub(crate) fn prove_accuracy(a: ProveAccuracyArgs) -> Result<()> {
         bar.finish_and_clear();
         report
     };
-    print(&report?, a.json)?;
+    let report = report?;
+    print(&report, a.json)?;
+    note_random_tau(report.insecure_tau_dir.as_deref());
     if req.opening.is_none() && req.model_visibility == Visibility::Private && !a.json {
         eprintln!(
             "note: without --opening FILE the commitment's blindings are not kept; the weights \
