@@ -1,7 +1,9 @@
 //! Proving on BN254 with HyperKZG: from a powers-of-tau directory, and with the explicitly
-//! insecure random tau. Release mode.
+//! insecure random tau; and every layer kind's fixture (`layers`). Release mode.
 
 mod common;
+#[path = "prove_kzg/layers.rs"]
+mod layers;
 
 use common::{quantized_fixture, scratch_dir};
 use kerafold::fold::{Srs, System};

@@ -441,6 +441,20 @@ fn sharded_proofs_of_a_multi_leaf_file_combine_and_every_tampering_names_the_sha
             },
             vec!["shard 2 of 3", "in tiles"],
         ),
+        // a HyperKZG shard: its verifier would need powers of tau the bounty does not name
+        (
+            "claim-kzg",
+            {
+                let mut kzg = shards[1].clone();
+                kzg.system = "bn254-kzg".into();
+                vec![shards[0].clone(), kzg, shards[2].clone()]
+            },
+            vec![
+                "shard 2 of 3",
+                "bn254-kzg",
+                "takes accuracy proofs on bn254-ipa",
+            ],
+        ),
     ] {
         let path = dir.join(format!("{name}.json"));
         with(list).write(&path).unwrap();

@@ -1,0 +1,388 @@
+//! Every layer kind beyond the first plan's, proven end to end from its fixture (real Keras,
+//! `tests/fixtures/make_fixtures.py`): the proof gives Keras' class and verifies against the
+//! model file.
+
+use crate::common::{quantized_fixture, scratch_dir};
+use kerafold::fold::params::RANDOM_TAU_DIR;
+use kerafold::fold::{Srs, System};
+use kerafold::inference::{self, Opening, ProveOptions, VerifyOptions};
+
+/// Normalization (adapted) and Rescaling inside the model (the `preprocess` fixture) run as one
+/// affine step before the MLP: the proof gives Keras' class and verifies against the model file.
+#[test]
+fn preprocessing_layers_prove_and_verify() {
+    let (q, _) = quantized_fixture("preprocess");
+    assert!(
+        matches!(q.steps[0].op, kerafold_step_circuits::spec::Op::Affine(_)),
+        "{:?}",
+        q.steps[0].op
+    );
+    proves_keras_class("preprocess", 17);
+}
+
+/// CenterCrop on the model input and Cropping2D after a convolution (the `crop` fixture) are
+/// views the next step reads through: the proof gives Keras' class and verifies.
+#[test]
+fn cropping_views_prove_and_verify() {
+    let (q, _) = quantized_fixture("crop");
+    assert!(
+        matches!(
+            q.steps[0].views[..],
+            [kerafold_step_circuits::spec::ViewOp::Crop { .. }]
+        ),
+        "{:?}",
+        q.steps[0].views
+    );
+    proves_keras_class("crop", 9);
+}
+
+/// Permute, UpSampling1D and RepeatVector (the `views` fixture) are views the next step reads
+/// through, chained where they meet: the proof gives Keras' class and verifies.
+#[test]
+fn permute_and_repeat_views_prove_and_verify() {
+    use kerafold_step_circuits::spec::ViewOp;
+    let (q, _) = quantized_fixture("views");
+    let views: Vec<&[ViewOp]> = q.steps.iter().map(|s| &s.views[..]).collect();
+    assert!(
+        views.iter().any(|v| matches!(
+            v,
+            [
+                ViewOp::Permute { .. },
+                ViewOp::UpSample { sy: 1, sx: 2, .. }
+            ]
+        )),
+        "{views:?}"
+    );
+    assert!(
+        views.iter().any(|v| matches!(
+            v,
+            [
+                ViewOp::UpSample { sy: 1, sx: 3, .. },
+                ViewOp::Permute {
+                    axes: [0, 2, 1],
+                    ..
+                }
+            ]
+        )),
+        "{views:?}"
+    );
+    proves_keras_class("views", 5);
+}
+
+/// A causal dilated Conv1D, a DepthwiseConv1D and a SeparableConv1D (the `seq_convs` fixture):
+/// the causal window pads only before the sequence; the proof gives Keras' class and verifies.
+#[test]
+fn causal_depthwise_and_separable_1d_convolutions_prove_and_verify() {
+    use kerafold_step_circuits::spec::Op;
+    let (q, _) = quantized_fixture("seq_convs");
+    let Op::Conv(c) = q.steps[0].op else {
+        panic!("{:?}", q.steps[0].op)
+    };
+    // kernel 3, dilation 2: 4 zeros before the sequence, none after, one output per input
+    assert_eq!((c.window.pad_left, c.window.out_w), (4, c.window.input.w));
+    assert!(
+        q.steps.iter().any(|s| matches!(s.op, Op::Depthwise(_))),
+        "{:?}",
+        q.steps
+    );
+    proves_keras_class("seq_convs", 11);
+}
+
+/// Smooth activations (the `smooth` and `smooth2` fixtures: sigmoid, tanh, GELU, SiLU, softplus,
+/// ELU, SELU, softsign, hard sigmoid, hard SiLU, exponential) are proven as piecewise-linear
+/// approximations, fused into Dense layers or as steps of their own; the proof gives Keras' class.
+#[test]
+fn smooth_activations_prove_and_verify() {
+    use kerafold_step_circuits::spec::Act;
+    for (name, want) in [
+        (
+            "smooth",
+            &["sigmoid", "tanh", "gelu", "silu", "softplus", "elu"][..],
+        ),
+        (
+            "smooth2",
+            &[
+                "selu",
+                "softsign",
+                "hard_sigmoid",
+                "hard_silu",
+                "elu",
+                "exponential",
+            ],
+        ),
+    ] {
+        let (q, _) = quantized_fixture(name);
+        let labels: Vec<&str> = q
+            .steps
+            .iter()
+            .filter_map(|s| match &s.act {
+                Act::Pwl(p) => Some(p.label.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(labels, want, "{name}");
+        proves_keras_class(name, 3);
+    }
+}
+
+/// Conv2DTranspose (the `transpose` fixture: `same` and `valid`, stride 2) runs as a convolution
+/// over its input dilated by the stride and padded — constant wiring — with the kernel turned
+/// half a circle; the proof gives Keras' class.
+#[test]
+fn transposed_convolutions_prove_and_verify() {
+    use kerafold_step_circuits::spec::{Op, ViewOp};
+    let (q, _) = quantized_fixture("transpose");
+    let dilated: Vec<&str> = q
+        .steps
+        .iter()
+        .filter(|s| matches!(s.op, Op::Conv(_)))
+        .filter(|s| {
+            s.views
+                .iter()
+                .any(|v| matches!(v, ViewOp::Dilate { sy: 2, sx: 2, .. }))
+        })
+        .map(|s| s.name.as_str())
+        .collect();
+    assert_eq!(dilated, ["up", "up_valid"]);
+    proves_keras_class("transpose", 6);
+}
+
+/// Resizing with nearest interpolation (the `resize` fixture: 6 → 9 and 7 → 3×4) is constant
+/// wiring: rows and columns copied by TensorFlow's half-pixel rule; the proof gives Keras' class.
+#[test]
+fn nearest_resizing_proves_and_verifies() {
+    use kerafold_step_circuits::spec::ViewOp;
+    let (q, _) = quantized_fixture("resize");
+    let resized = q
+        .steps
+        .iter()
+        .flat_map(|s| &s.views)
+        .filter(|v| matches!(v, ViewOp::Resize { .. }))
+        .count();
+    assert_eq!(resized, 2);
+    proves_keras_class("resize", 9);
+}
+
+/// Every element-wise merge (the `merges` fixture: Subtract with the saved tensor first and
+/// second, Multiply, Average, Maximum, Minimum, each of a Dense branch with the tensor it started
+/// from, nested in an outer skip that closes last) is one step popping the last saved tensor;
+/// two saved tensors are alive at once, and the proof gives Keras' class.
+#[test]
+fn element_wise_merges_prove_and_verify() {
+    use kerafold_step_circuits::spec::{Merge, Op};
+    let (q, _) = quantized_fixture("merges");
+    let merges: Vec<(Merge, bool)> = q
+        .steps
+        .iter()
+        .filter_map(|s| match s.op {
+            Op::Merge {
+                merge, saved_first, ..
+            } => Some((merge, saved_first)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        merges,
+        [
+            (Merge::Subtract, true),
+            (Merge::Multiply, false),
+            (Merge::Average, false),
+            (Merge::Maximum, false),
+            (Merge::Minimum, false),
+            (Merge::Subtract, false),
+            (Merge::Add, false),
+        ]
+    );
+    let (mut depth, mut deepest) = (0usize, 0);
+    for s in &q.steps {
+        depth += s.save_input as usize;
+        deepest = deepest.max(depth);
+        depth -= s.op.reads_saved() as usize;
+    }
+    assert_eq!((depth, deepest), (0, 2));
+    proves_keras_class("merges", 3);
+}
+
+/// Concatenations (the `concat` fixture, a small U-Net: along channels with the current tensor
+/// first, along rows with the saved encoder tensor first, and of two vectors) are steps reading
+/// the saved tensor, whose length differs from the step's input; the proof gives Keras' class.
+#[test]
+fn concatenations_prove_and_verify() {
+    use kerafold_step_circuits::spec::Op;
+    let (q, _) = quantized_fixture("concat");
+    let cats: Vec<(usize, bool, usize, usize)> = q
+        .steps
+        .iter()
+        .filter_map(|s| match s.op {
+            Op::Concat(c) => Some((c.axis, c.saved_first, c.x.len(), c.saved.len())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        cats,
+        [(2, false, 36, 27), (0, true, 108, 108), (2, false, 8, 216)]
+    );
+    proves_keras_class("concat", 4);
+}
+
+/// Branches with layers on both sides (the `branches` fixture: a ResNet block with a projection
+/// shortcut, an Inception-like pair of convolutions concatenated): a swap step at each branch
+/// point sets the first branch's output aside and resumes the fork's tensor; the proof gives
+/// Keras' class and leaves nothing saved.
+#[test]
+fn branches_with_layers_on_both_sides_prove_and_verify() {
+    use kerafold_step_circuits::spec::Op;
+    let (q, _) = quantized_fixture("branches");
+    let swaps: Vec<(usize, usize)> = q
+        .steps
+        .iter()
+        .filter_map(|s| match s.op {
+            Op::Swap { n, saved } => Some((n, saved)),
+            _ => None,
+        })
+        .collect();
+    // the shortcut's output (4×4×6) set aside for the block (the stem's 8×8×4 resumed); one
+    // Inception branch (4×4×3) set aside for the other (the block's 4×4×6 resumed)
+    assert_eq!(swaps.len(), 2, "{swaps:?}");
+    assert!(
+        swaps.contains(&(96, 256)) && swaps.contains(&(48, 96)),
+        "{swaps:?}"
+    );
+    proves_keras_class("branches", 2);
+}
+
+/// Forks of three branches joined by one merge (the `inception` fixture: an Inception block of a
+/// 1×1 convolution, a 3×3 convolution and a pooled 1×1 convolution concatenated, then three Dense
+/// heads added): the fork's tensor is saved again after each swap that resumes it while a branch
+/// still reads it, and the three-way merge is a chain of two pairwise steps popping the branches;
+/// the proof gives Keras' class.
+#[test]
+fn forks_of_three_branches_prove_and_verify() {
+    use kerafold_step_circuits::spec::Op;
+    let (q, _) = quantized_fixture("inception");
+    let swaps = q
+        .steps
+        .iter()
+        .filter(|s| matches!(s.op, Op::Swap { .. }))
+        .count();
+    assert_eq!(swaps, 4, "two swaps a fork of three branches");
+    let merges: Vec<(&str, &str)> = q
+        .steps
+        .iter()
+        .filter(|s| s.op.reads_saved() && !matches!(s.op, Op::Swap { .. }))
+        .map(|s| (s.name.as_str(), s.op.kind()))
+        .collect();
+    assert_eq!(
+        merges,
+        [
+            ("mixed/1", "concatenate"),
+            ("mixed", "concatenate"),
+            ("heads/1", "add"),
+            ("heads", "add")
+        ]
+    );
+    proves_keras_class("inception", 0);
+}
+
+/// An Embedding (the `embedding` fixture: token ids, an Embedding, a Conv1D, global average
+/// pooling): a one-hot step proves each token's row is its id's, the table follows as a 1×1
+/// convolution; the proof gives Keras' class.
+#[test]
+fn embeddings_prove_and_verify() {
+    use kerafold_step_circuits::spec::Op;
+    let (q, _) = quantized_fixture("embedding");
+    assert_eq!(q.steps[0].op, Op::OneHot { n: 10, vocab: 16 });
+    assert!(
+        matches!(q.steps[1].op, Op::Conv(c) if c.c_out == 4 && c.window.kh == 1 && c.window.kw == 1)
+    );
+    proves_keras_class("embedding", 1);
+}
+
+/// LayerNormalization (the `layernorm` fixture: a convolution over a sequence, a normalization,
+/// a position-wise Dense added back, a second normalization of scale only): each normalization is
+/// a step proving every position's mean, variance and inverse square root, then `γ`, `β` as a
+/// per-channel affine step; the proof gives Keras' class.
+#[test]
+fn layer_normalizations_prove_and_verify() {
+    use kerafold_step_circuits::spec::{AffineSpec, NormSpec, Op};
+    let (q, _) = quantized_fixture("layernorm");
+    let norms: Vec<(&str, NormSpec)> = q
+        .steps
+        .iter()
+        .filter_map(|s| match s.op {
+            Op::LayerNorm(l) => Some((s.name.as_str(), l)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(norms.len(), 2, "{norms:?}");
+    for (name, l) in &norms {
+        assert_eq!((l.groups, l.n), (12, 8), "{name}");
+    }
+    assert_eq!(
+        norms[0].1.eps,
+        NormSpec::eps_fixed(f64::from(1e-3f32)).unwrap()
+    );
+    assert_eq!(
+        norms[1].1.eps,
+        NormSpec::eps_fixed(f64::from(1e-5f32)).unwrap()
+    );
+    // each followed by its γ (and β) per channel
+    for name in ["ln1", "ln2"] {
+        let affine = q.steps.iter().find(|s| s.name == name).unwrap();
+        assert_eq!(affine.op, Op::Affine(AffineSpec { n: 96, channels: 8 }));
+    }
+    proves_keras_class("layernorm", 3);
+}
+
+/// A binary classifier (the `binary` fixture: one sigmoid unit) proves its class exactly as
+/// `[logit > 0]`: the sigmoid stays outside the proof, unapproximated, and samples of both classes
+/// prove Keras' class.
+#[test]
+fn a_final_sigmoid_unit_proves_the_binary_class_exactly() {
+    use kerafold_step_circuits::spec::{Act, Op};
+    let (q, fx) = quantized_fixture("binary");
+    assert!(q.sigmoid && !q.softmax);
+    let out = q.steps.iter().find(|s| s.name == "out").unwrap();
+    assert_eq!(out.act, Act::Linear, "the sigmoid is not approximated");
+    assert_eq!(q.steps.last().unwrap().op, Op::ArgMax { n: 1 });
+    let zero = (0..fx.inputs.len())
+        .find(|&i| fx.keras_class(i) == 0)
+        .unwrap();
+    let one = (0..fx.inputs.len())
+        .find(|&i| fx.keras_class(i) == 1)
+        .unwrap();
+    proves_keras_class("binary", zero);
+    proves_keras_class("binary", one);
+}
+
+/// Proves `name`'s sample on BN254 with HyperKZG over the binary's random tau (the fixtures'
+/// subject is the layers, not the commitment scheme, and HyperKZG compresses several times
+/// faster than IPA): Keras' class, the reference logits, and it verifies.
+fn proves_keras_class(name: &str, sample: usize) {
+    let params = scratch_dir("kzg-layers");
+    let (q, fx) = quantized_fixture(name);
+    let x = q.quantize_input(&fx.inputs[sample], Some(sample)).unwrap();
+    let reference = q.trace(&x, Some(sample)).unwrap();
+    let opts = ProveOptions {
+        system: System::Bn254Kzg,
+        srs: Srs::InsecureRandomTau,
+        params_dir: params.clone(),
+        ..ProveOptions::default()
+    };
+    let (proof, _) = inference::prove(&q, &x, &opts, &mut |_| {}).unwrap();
+    assert_eq!(proof.claim.class, fx.keras_class(sample), "sample {sample}");
+    assert_eq!(
+        proof.claim.output,
+        Opening::Public {
+            values: reference.logits
+        }
+    );
+    let vopts = VerifyOptions {
+        params_dir: params.clone(),
+        srs: Some(Srs::Ptau(params.join(RANDOM_TAU_DIR))),
+        model: Some(q.clone()),
+        arch: None,
+        input: Some(x),
+    };
+    assert!(inference::verify(&proof, &vopts).unwrap().model_checked);
+}
