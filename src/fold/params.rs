@@ -553,7 +553,7 @@ mod tests {
     /// fits a file already there draws none, and a new one is only drawn above the largest.
     #[test]
     fn random_taus_are_only_added_above_the_largest() {
-        use super::super::backend::Bn254Kzg;
+        use crate::fold::backend::Bn254Kzg;
         let dir = std::env::temp_dir().join(format!("kerafold-taus-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         let store = ParamsStore::new(&dir);
