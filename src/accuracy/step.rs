@@ -201,14 +201,17 @@ impl<F: Field> StepCircuit<F> for SampleStep<F> {
             let n_in = slot.raw_input_len();
             let mut xin = cur.clone();
             xin.resize(n_in, zero.clone());
-            // a swap pops, then pushes its input
+            // a swap pops, then pushes its input; a merge that keeps what it reads leaves it
             let skip = match slot.op.saved_len() {
-                Some(n) => saved.pop().map(|mut s| {
+                Some(n) => saved.last().cloned().map(|mut s| {
                     s.resize(n, zero.clone());
                     s
                 }),
                 None => None,
             };
+            if slot.op.pops_saved() {
+                saved.pop();
+            }
             if desc.save_input {
                 saved.push(cur.clone());
             }

@@ -182,7 +182,7 @@ enum Key {
     Band(Op, usize, Act),
     Tile(Act),
     Dense(Act),
-    Merge(Merge, bool, Act),
+    Merge(Merge, bool, bool, Act),
     Swap,
     Identity(Act),
     Exact(Vec<ViewOp>, Op, Act),
@@ -192,8 +192,11 @@ fn key(views: &[ViewOp], op: &Op, act: &Act) -> Key {
     match op {
         Op::Dense(_) if views.is_empty() => Key::Dense(act.clone()),
         Op::Merge {
-            merge, saved_first, ..
-        } if views.is_empty() => Key::Merge(*merge, *saved_first, act.clone()),
+            merge,
+            saved_first,
+            keep,
+            ..
+        } if views.is_empty() => Key::Merge(*merge, *saved_first, *keep, act.clone()),
         Op::Identity { .. } if views.is_empty() => Key::Identity(act.clone()),
         Op::Swap { .. } if views.is_empty() && *act == Act::Linear => Key::Swap,
         _ => Key::Exact(views.to_vec(), *op, act.clone()),
@@ -211,12 +214,14 @@ fn merge(a: &Op, b: &Op) -> Op {
                 merge,
                 n: x,
                 saved_first,
+                keep,
             },
             Op::Merge { n: y, .. },
         ) => Op::Merge {
             merge: *merge,
             n: *x.max(y),
             saved_first: *saved_first,
+            keep: *keep,
         },
         (Op::Identity { n: x }, Op::Identity { n: y }) => Op::Identity { n: *x.max(y) },
         (Op::Swap { n: x, saved: s }, Op::Swap { n: y, saved: t }) => Op::Swap {
@@ -691,6 +696,12 @@ impl Architecture {
     /// Whether any step uses the residual tensor.
     pub fn has_skip(&self) -> bool {
         self.slots.iter().any(|s| s.op.reads_saved())
+    }
+
+    /// Whether a merge keeps the tensor it reads saved (the circuit then pays one more
+    /// constraint for the stack it leaves).
+    pub fn has_keep(&self) -> bool {
+        self.slots.iter().any(|s| s.op.keeps_saved())
     }
 
     /// Whether any step is a branch point (pops a saved tensor and pushes its input).

@@ -1026,6 +1026,7 @@ impl<F: Field> StepCircuit<F> for LayerStep<F> {
                         merge: Merge::Subtract,
                         n,
                         saved_first: false,
+                        ..
                     },
                     Some((s, _)),
                 ) => Some(
@@ -1161,14 +1162,41 @@ impl<F: Field> StepCircuit<F> for LayerStep<F> {
                 |lc| lc + pushed.get_variable() - a.get_variable(),
                 |lc| lc + t.get_variable(),
             );
-            let next = alloc(
-                cs,
-                "skip_next",
-                a.get_value().zip(t.get_value()).map(|(a, t)| a + t),
-            )?;
+            // a merge that keeps what it reads (a later layer reads it again) leaves the stack as
+            // it was: `+ keep · (stack − rest)`; it pops (so `a = rest`) and does not save
+            let mut next_lc = LinearCombination::<F>::zero() + a.get_variable() + t.get_variable();
+            let mut next_v = a.get_value().zip(t.get_value()).map(|(a, t)| a + t);
+            if arch.has_keep() {
+                let keep_sel = arch
+                    .slots
+                    .iter()
+                    .zip(&sel)
+                    .filter(|(s, _)| s.op.keeps_saved())
+                    .fold(LinearCombination::<F>::zero(), |lc, (_, b)| {
+                        lc + &b.lc(CS::one(), F::ONE)
+                    });
+                let kv = match (w, z_skip.get_value(), a.get_value()) {
+                    (Some(w), Some(s), Some(a)) => Some(if arch.slots[w.slot].op.keeps_saved() {
+                        s - a
+                    } else {
+                        F::ZERO
+                    }),
+                    _ => None,
+                };
+                let k = alloc(cs, "stack_keep_t", kv)?;
+                cs.enforce(
+                    || "stack_keep",
+                    |_| keep_sel,
+                    |lc| lc + z_skip.get_variable() - a.get_variable(),
+                    |lc| lc + k.get_variable(),
+                );
+                next_lc = next_lc + k.get_variable();
+                next_v = next_v.zip(k.get_value()).map(|(n, k)| n + k);
+            }
+            let next = alloc(cs, "skip_next", next_v)?;
             cs.enforce(
                 || "skip_next_eq",
-                |lc| lc + a.get_variable() + t.get_variable(),
+                |_| next_lc,
                 |lc| lc + CS::one(),
                 |lc| lc + next.get_variable(),
             );

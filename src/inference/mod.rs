@@ -336,10 +336,15 @@ fn stack_pops<F: Field>(
     let mut stack = nothing_saved::<F>();
     let mut below: Vec<(F, F)> = vec![]; // (stack before the push, blinding pushed)
     for (i, d) in arch.steps.iter().enumerate() {
-        // a swap pops, then pushes its input
-        if arch.slots[d.slot].op.reads_saved() {
-            if let Some((rest, r_skip)) = below.pop() {
+        // a swap pops, then pushes its input; a merge that keeps what it reads leaves the stack
+        let op = &arch.slots[d.slot].op;
+        if op.reads_saved() {
+            if let Some(&(rest, r_skip)) = below.last() {
                 pops[i] = Some(Pop { r_skip, rest });
+            }
+        }
+        if op.pops_saved() {
+            if let Some((rest, _)) = below.pop() {
                 stack = rest;
             }
         }

@@ -93,6 +93,15 @@ struct Tensor {
     shape: Vec<usize>,
 }
 
+/// An operand of a merge that was saved on the stack.
+struct SavedOperand {
+    tensor: Tensor,
+    /// It comes before the operands merged so far in Keras' order.
+    saved_first: bool,
+    /// A later layer reads it again: the merge leaves it saved.
+    keep: bool,
+}
+
 struct Lowering<'g> {
     graph: &'g Graph,
     steps: Vec<FloatStep>,
@@ -253,17 +262,17 @@ impl<'g> Lowering<'g> {
     }
 
     /// The operands of a merge or concatenation `node`: the current tensor, and the others,
-    /// saved on top of the stack, in the order they are popped (the last saved first), each
-    /// with whether it comes before the operands merged so far in Keras' order. An ordered merge
-    /// (a concatenation) pops only operands next to those merged so far, so that each pairwise
-    /// step keeps Keras' order.
+    /// saved on top of the stack, in the order they are popped (the last saved first). An
+    /// ordered merge (a concatenation) pops only operands next to those merged so far, so that
+    /// each pairwise step keeps Keras' order. The last operand popped may be read again by a
+    /// later layer: its step keeps it saved.
     fn pop_operands(
         &mut self,
         at: usize,
         node: &Node,
         name: &str,
         ordered: bool,
-    ) -> Result<(Tensor, Vec<(Tensor, bool)>)> {
+    ) -> Result<(Tensor, Vec<SavedOperand>)> {
         if node.inputs.len() < 2 {
             return Err(unsupported(node, format!("{name} of one tensor")));
         }
@@ -308,21 +317,28 @@ impl<'g> Lowering<'g> {
                     },
                 ));
             };
-            self.saved.pop();
-            if self.later_readers(at, ops[j].raw) > 0 {
+            let keep = self.later_readers(at, ops[j].raw) > 0;
+            if keep && popped.len() + 2 < ops.len() {
                 return Err(unsupported(
                     node,
                     format!(
-                        "{name} reads a saved tensor that a later layer reads again; a merge \
-                         consumes the saved copy, so a tensor can be merged once"
+                        "{name} reads a tensor that a later layer reads again, but not as the \
+                         last operand it takes off the stack of saved tensors (the one saved \
+                         first); kerafold keeps only that one saved"
                     ),
                 ));
             }
-            let saved_first = j < c;
+            if !keep {
+                self.saved.pop();
+            }
             merged[j] = true;
+            popped.push(SavedOperand {
+                tensor: ops[j].clone(),
+                saved_first: j < c,
+                keep,
+            });
             lo = lo.min(j);
             hi = hi.max(j);
-            popped.push((ops[j].clone(), saved_first));
         }
         Ok((ops[c].clone(), popped))
     }
@@ -771,14 +787,15 @@ impl<'g> Lowering<'g> {
                 }
                 let (mut x, others) = self.pop_operands(at, node, name, false)?;
                 let last = others.len() - 1;
-                for (k, (other, saved_first)) in others.into_iter().enumerate() {
-                    if input_len(&x) != input_len(&other) {
+                for (k, other) in others.into_iter().enumerate() {
+                    if input_len(&x) != input_len(&other.tensor) {
                         return Err(shape_err(node, "operands have different sizes"));
                     }
                     let op = Op::Merge {
                         merge,
                         n: input_len(&x),
-                        saved_first: saved_first && merge.ordered(),
+                        saved_first: other.saved_first && merge.ordered(),
+                        keep: other.keep,
                     };
                     x = self.push_step(at, node, x, op, Activation::Linear, vec![], vec![])?;
                     self.name_partial(node, k, last);
@@ -831,7 +848,15 @@ impl<'g> Lowering<'g> {
             &LayerKind::Concatenate { axis } => {
                 let (mut x, others) = self.pop_operands(at, node, "Concatenate", true)?;
                 let last = others.len() - 1;
-                for (k, (other, saved_first)) in others.into_iter().enumerate() {
+                for (
+                    k,
+                    SavedOperand {
+                        tensor: other,
+                        saved_first,
+                        keep,
+                    },
+                ) in others.into_iter().enumerate()
+                {
                     if x.shape.len() > 3 || x.shape.len() != other.shape.len() {
                         return Err(unsupported(
                             node,
@@ -850,6 +875,7 @@ impl<'g> Lowering<'g> {
                         saved: shape3(&other.shape),
                         axis: 3 - x.shape.len() + axis,
                         saved_first,
+                        keep,
                     });
                     op.validate().map_err(|e| shape_err(node, e))?;
                     x = self.push_step(at, node, x, op, Activation::Linear, vec![], vec![])?;
@@ -1248,8 +1274,9 @@ mod tests {
         }
     }
 
-    /// Nested skips lower (the innermost closes first); crossed skips and a tensor merged twice
-    /// are refused, naming the layer and why.
+    /// Nested skips lower (the innermost closes first); a tensor merged twice is kept saved by
+    /// its first merge; crossed skips, and a tensor read again that a merge of three does not
+    /// take off the stack last, are refused, naming the layer and why.
     #[test]
     fn saved_tensors_are_a_stack() {
         // x0 = n0; n1 saves x0, n2 saves n1; n3 = n2 + n1 closes first, n5 = n4 + n0 last
@@ -1278,7 +1305,7 @@ mod tests {
             err.contains("n3") && err.contains("innermost first"),
             "{err}"
         );
-        // n0 merged twice
+        // n0 merged twice: the first merge keeps it, the second takes it
         let twice = dense_graph(&[
             &[None],
             &[Some(0)],
@@ -1286,9 +1313,42 @@ mod tests {
             &[Some(2)],
             &[Some(3), Some(0)],
         ]);
-        let err = lower(&twice).unwrap_err().to_string();
+        let p = lower(&twice).unwrap();
+        let keeps: Vec<(bool, bool)> = p
+            .steps
+            .iter()
+            .map(|s| (s.op.reads_saved(), s.op.keeps_saved()))
+            .collect();
+        assert_eq!(
+            keeps,
+            [
+                (false, false),
+                (false, false),
+                (true, true),
+                (false, false),
+                (true, false)
+            ]
+        );
+        let x = [0.75f32, -1.5];
+        let want = crate::model::float::forward(&twice, &x).unwrap().logits;
+        let got = crate::model::quant::run_float(&p, &[0.75, -1.5]).unwrap();
+        let got = &got.last().unwrap().1;
+        assert_eq!(got.len(), want.len());
+        for (a, b) in got.iter().zip(&want) {
+            assert!((a - b).abs() < 1e-6, "{got:?} vs {want:?}");
+        }
+        // n3 = n2 + n1 + n0 takes n1 off the stack before n0, and n5 reads n1 again
+        let three = dense_graph(&[
+            &[None],
+            &[Some(0)],
+            &[Some(1)],
+            &[Some(2), Some(1), Some(0)],
+            &[Some(3)],
+            &[Some(4), Some(1)],
+        ]);
+        let err = lower(&three).unwrap_err().to_string();
         assert!(
-            err.contains("n2") && err.contains("a tensor can be merged once"),
+            err.contains("n3") && err.contains("keeps only that one saved"),
             "{err}"
         );
     }

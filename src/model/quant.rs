@@ -346,7 +346,7 @@ impl QuantizedModel {
                 return Err(err("a swap saves its input, a merge does not".into()));
             }
             // a swap pops, then pushes its input
-            if s.op.reads_saved() {
+            if s.op.pops_saved() {
                 saved.pop();
             }
             if s.save_input {
@@ -468,7 +468,7 @@ impl QuantizedModel {
             if let Op::ArgMax { .. } = s.op {
                 class = native::argmax(&x);
             }
-            if s.op.reads_saved() {
+            if s.op.pops_saved() {
                 saved.pop();
             }
             if s.save_input {
@@ -519,7 +519,7 @@ pub fn run_float(program: &Program, input: &[f64]) -> Result<Vec<(Vec<f64>, Vec<
         };
         let q = float_op(s, &x, saved.last().map(|v| &v[..]))?;
         let y = q.iter().map(|&v| float_act(&s.act, v)).collect::<Vec<_>>();
-        if s.op.reads_saved() {
+        if s.op.pops_saved() {
             saved.pop();
         }
         if s.save_input {

@@ -752,6 +752,9 @@ pub struct ConcatSpec {
     pub axis: usize,
     /// The saved tensor is the first operand.
     pub saved_first: bool,
+    /// The saved tensor stays saved for a later reader (see [`Op::pops_saved`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub keep: bool,
 }
 
 impl ConcatSpec {
@@ -858,6 +861,10 @@ pub enum Op {
         n: usize,
         /// The saved tensor is the first operand (`s − x`); only a Subtract has an order.
         saved_first: bool,
+        /// The saved tensor stays saved for a later reader: the stack after the step is the
+        /// stack before it (see [`Op::pops_saved`]).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        keep: bool,
     },
     /// Concatenation of the step's input with the saved tensor (no constraint of its own).
     Concat(ConcatSpec),
@@ -1032,11 +1039,27 @@ impl Op {
             merge,
             n,
             saved_first: false,
+            keep: false,
         }
     }
-    /// Whether the op pops the saved tensor (a merge, a concatenation, a swap).
+    /// Whether the op reads the saved tensor on top of the stack (a merge, a concatenation, a
+    /// swap).
     pub fn reads_saved(&self) -> bool {
         self.saved_len().is_some()
+    }
+    /// Whether the op takes the saved tensor it reads off the stack: every reader but a merge or
+    /// concatenation that keeps it for a later layer (then the stack is left as it was).
+    pub fn pops_saved(&self) -> bool {
+        match self {
+            Op::Merge { keep, .. } => !keep,
+            Op::Concat(c) => !c.keep,
+            Op::Swap { .. } => true,
+            _ => false,
+        }
+    }
+    /// Whether the op reads the saved tensor and leaves it saved.
+    pub fn keeps_saved(&self) -> bool {
+        self.reads_saved() && !self.pops_saved()
     }
     /// How many values of the saved tensor the op reads, if it reads it.
     pub fn saved_len(&self) -> Option<usize> {

@@ -206,6 +206,7 @@ fn cases(fp: FixedPoint, seed: u64) -> Vec<Case> {
             saved,
             axis,
             saved_first: axis == 1,
+            keep: false,
         });
         v.push(
             Case::new(
@@ -231,6 +232,7 @@ fn cases(fp: FixedPoint, seed: u64) -> Vec<Case> {
                     merge,
                     n: 9,
                     saved_first: merge.ordered(),
+                    keep: false,
                 },
                 Act::Linear,
                 ints(9, seed + 17 + 100 * k as u64, lo, hi),

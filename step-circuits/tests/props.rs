@@ -151,7 +151,12 @@ proptest! {
             0 => {
                 let merge = Merge::ALL[m];
                 let saved_first = saved_first && merge.ordered();
-                let op = Op::Merge { merge, n, saved_first };
+                let op = Op::Merge {
+                    merge,
+                    n,
+                    saved_first,
+                    keep: false,
+                };
                 Case::new(op, act, x, fp).skip(full_range(n, seed ^ 7, &fp))
             }
             1 => Case::new(Op::Identity { n }, act, x, fp),

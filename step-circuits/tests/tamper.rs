@@ -773,6 +773,7 @@ fn a_subtraction_cannot_swap_its_operands() {
         merge: Merge::Subtract,
         n: 1,
         saved_first: true,
+        keep: false,
     };
     let case = Case::new(op, Act::Linear, vec![5], FP).skip(vec![3]);
     let cs = honest::<Fb>(&case);
@@ -858,6 +859,7 @@ fn a_concatenation_keeps_its_operand_order() {
         saved: Shape3::vector(1),
         axis: 2,
         saved_first,
+        keep: false,
     };
     let first = Case::new(Op::Concat(spec(true)), Act::Linear, vec![1, 2], FP).skip(vec![7]);
     let second = Case::new(Op::Concat(spec(false)), Act::Linear, vec![1, 2], FP).skip(vec![7]);

@@ -38,6 +38,7 @@ pub const MODELS: &[&str] = &[
     "embedding",
     "layernorm",
     "inception",
+    "rereads",
 ];
 
 /// The two file formats every fixture model is saved in.

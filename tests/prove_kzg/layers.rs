@@ -251,6 +251,30 @@ fn branches_with_layers_on_both_sides_prove_and_verify() {
     proves_keras_class("branches", 2);
 }
 
+/// One tensor read by several merges and a layer (the `rereads` fixture: the stem's output
+/// concatenated with a branch, added to the next, then read by a layer of its own): the first two
+/// merges keep it saved, the swap before the layer resumes it; the proof gives Keras' class.
+#[test]
+fn a_tensor_read_by_several_merges_proves_and_verifies() {
+    let (q, _) = quantized_fixture("rereads");
+    let readers: Vec<(&str, &str, bool)> = q
+        .steps
+        .iter()
+        .filter(|s| s.op.reads_saved())
+        .map(|s| (s.name.as_str(), s.op.kind(), s.op.keeps_saved()))
+        .collect();
+    assert_eq!(
+        readers,
+        [
+            ("cat_keep", "concatenate", true),
+            ("add_keep", "add", true),
+            ("e/branch", "swap", false),
+            ("sub", "subtract", false)
+        ]
+    );
+    proves_keras_class("rereads", 3);
+}
+
 /// Forks of three branches joined by one merge (the `inception` fixture: an Inception block of a
 /// 1×1 convolution, a 3×3 convolution and a pooled 1×1 convolution concatenated, then three Dense
 /// heads added): the fork's tensor is saved again after each swap that resumes it while a branch

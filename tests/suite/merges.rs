@@ -5,7 +5,8 @@
 //! but the last saved one, or pretends to pop while keeping the stack, is unsatisfiable; the
 //! accuracy circuits (a sample per fold, a layer per fold) keep the same stack. On the `branches`
 //! fixture (forks whose branches both have layers), a swap step resumes exactly the tensor saved
-//! at the fork and sets the branch it leaves aside for the merge.
+//! at the fork and sets the branch it leaves aside for the merge. On the `rereads` fixture (one
+//! tensor read by two merges and a layer), the merges that keep it leave the stack as it was.
 //! Release mode, BN254/IPA.
 
 use crate::common::{datasets, quantized_fixture, random_tau, scratch_dir};
@@ -17,6 +18,7 @@ use kerafold::inference::circuit::{check_step, StepWitness};
 use kerafold::inference::{public_initial_state, public_step_witness};
 use kerafold::model::{QuantizedModel, Trace};
 use kerafold_step_circuits::commit::commit_native;
+use kerafold_step_circuits::spec::Op;
 use nova_snark::provider::Bn256EngineIPA;
 use nova_snark::traits::Engine;
 use std::sync::Arc;
@@ -95,6 +97,57 @@ fn a_merge_cannot_keep_the_stack_it_pops() {
     })
     .unwrap_err();
     assert!(err.1.contains("stack_pop"), "{err:?}");
+}
+
+/// On the `rereads` fixture (one tensor read by a concatenation, an Add and a layer), the honest
+/// merges keep it saved and the fold ends with nothing saved; an architecture whose first merge
+/// drops it (another architecture digest, so other keys and another model seed: the verifier's
+/// own compilation refuses it anyway) leaves the next merge nothing to pop.
+#[test]
+fn a_merge_that_keeps_its_operand_leaves_the_stack() {
+    let z = fold_fixture("rereads", |_, _, _, _| {}).unwrap();
+    assert_eq!(z[2], F::from(0), "every saved tensor is merged");
+
+    let (q, fx) = quantized_fixture("rereads");
+    let x = q.quantize_input(&fx.inputs[0], Some(0)).unwrap();
+    let trace = q.trace(&x, Some(0)).unwrap();
+    let keeps: Vec<usize> = (0..q.steps.len())
+        .filter(|&i| q.steps[i].op.keeps_saved())
+        .collect();
+    assert_eq!(keeps.len(), 2);
+    let mut dropping = q.clone();
+    match &mut dropping.steps[keeps[0]].op {
+        Op::Concat(c) => c.keep = false,
+        op => panic!("the first keeping merge is a concatenation, not {op:?}"),
+    }
+    let honest = Architecture::compile(&q).unwrap();
+    let arch = Arc::new(Architecture::compile(&dropping).unwrap());
+    // the keeping merge runs a slot of its own: the circuit, its keys and the model seed differ
+    assert_ne!(honest.digest(), arch.digest());
+    let mut z = public_initial_state::<F>(&arch, &trace);
+    let mut failed = None;
+    for i in 0..arch.steps.len() {
+        let mut w = public_step_witness::<F>(&arch, &q, &trace, i);
+        if i == keeps[1] {
+            // the tensor it reads, opened honestly, over a stack said to be empty below it
+            let saved = trace.steps[i].skip.clone().unwrap();
+            w.skip_top = commit_native(&saved, q.fp.bits, F::from(0));
+            w.skip_blocks = kerafold_step_circuits::commit::num_blocks(saved.len(), q.fp.bits);
+            w.skip = saved;
+            w.skip.resize(arch.width, 0);
+            w.skip_rest = F::from(0);
+        }
+        match check_step(&arch, &Arc::new(w), &z) {
+            Ok((next, _)) => z = next,
+            Err(e) => {
+                failed = Some((i, e.to_string()));
+                break;
+            }
+        }
+    }
+    let (at, err) = failed.expect("the dropped tensor cannot be merged again");
+    assert_eq!(at, keeps[1]);
+    assert!(err.contains("stack_pop"), "{err}");
 }
 
 #[test]
@@ -180,7 +233,6 @@ fn a_saved_tensor_cannot_be_opened_from_the_middle() {
 /// The swap steps of a fixture, and the merge or concatenation after each that pops what it set
 /// aside.
 fn swaps_and_joins(q: &QuantizedModel) -> Vec<(usize, usize)> {
-    use kerafold_step_circuits::spec::Op;
     let mut depth = 0usize;
     let mut open: Vec<(usize, usize)> = vec![]; // (swap, stack depth after it)
     let mut out = vec![];
@@ -263,12 +315,15 @@ fn a_swap_cannot_drop_the_branch_it_sets_aside() {
 }
 
 #[test]
-fn accuracy_proofs_follow_branches() {
-    // a sample per fold: the accuracy circuit's stack of wires pops, then pushes, at a swap
-    let params = scratch_dir("branches-accuracy");
-    let (q, _) = quantized_fixture("branches");
-    let pixels = datasets::xorshift_bytes(2 * 128, 7, 255);
-    let data = kerafold::data::Dataset::pack(&pixels, &[1, 3], &[8, 8, 2], 5, 8).unwrap();
+fn accuracy_proofs_follow_branches_and_kept_tensors() {
+    // a sample per fold on the `rereads` fixture: the accuracy circuit's stack of wires keeps
+    // the stem's output through two merges, then pops it and pushes the chain at a swap
+    let params = scratch_dir("rereads-accuracy");
+    let (q, _) = quantized_fixture("rereads");
+    assert!(q.steps.iter().any(|s| s.op.keeps_saved()));
+    assert!(q.steps.iter().any(|s| matches!(s.op, Op::Swap { .. })));
+    let features = datasets::xorshift_bytes(2 * 12, 7, 255);
+    let data = kerafold::data::Dataset::pack(&features, &[1, 3], &[12], 10, 8).unwrap();
     let correct = (0..data.len())
         .filter(|&i| {
             let t = q.trace(&data.quantized_input(i, q.fp.fa), Some(i)).unwrap();
