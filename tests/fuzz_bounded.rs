@@ -345,8 +345,11 @@ fn write_seed_corpus() {
         out
     };
 
-    // Models: real files, a truncated one, one with an unsupported layer.
-    for m in ["mlp", "cnn", "residual", "conv1d", "nan", "lstm"] {
+    // Models: real files, a truncated one, NaN weights, recurrent layers (imported, not
+    // lowered).
+    for m in [
+        "mlp", "cnn", "residual", "conv1d", "nan", "lstm", "gru", "lstm_seq",
+    ] {
         put(
             "keras",
             &format!("{m}.keras"),
@@ -358,7 +361,7 @@ fn write_seed_corpus() {
         "mlp-truncated.keras",
         &fixture("mlp.keras")[..4000],
     );
-    for m in ["mlp", "cnn", "residual", "conv1d"] {
+    for m in ["mlp", "cnn", "residual", "conv1d", "gru", "lstm_seq"] {
         put("h5", &format!("{m}.h5"), &fixture(&format!("{m}.h5")));
     }
     put("h5", "mlp-truncated.h5", &fixture("mlp.h5")[..6000]);
@@ -387,6 +390,9 @@ fn write_seed_corpus() {
         "embedding",
         "layernorm",
         "inception",
+        "rnn",
+        "gru",
+        "lstm_seq",
     ] {
         let config = member(&fixture(&format!("{m}.keras")), "config.json");
         put("keras_config", &format!("{m}.json"), &config);

@@ -7,12 +7,14 @@
 //! normalization is `γ·(x−μ)/√(σ²+ε)+β` on the last axis, depthwise output channel `c·mult+m`
 //! reads input channel `c`, separable convolution is depthwise (no bias) then pointwise (with
 //! bias), upsampling is nearest-neighbour, Dense applies to the last axis, Flatten/Reshape keep
-//! the row-major HWC order, Dropout is the identity.
+//! the row-major HWC order, Dropout is the identity; SimpleRNN, GRU (either `reset_after`) and
+//! LSTM run Keras' cell equations timestep by timestep from a zero state.
 
 use kerafold_step_circuits::spec::{nearest_source, Shape3, Window};
 
 use super::graph::{
-    transpose_geometry, Activation, Graph, LayerKind, Merge, Node, Padding, Smooth, Src,
+    transpose_geometry, Activation, Graph, LayerKind, Merge, Node, Padding, Recurrent,
+    RecurrentCell, Smooth, Src,
 };
 use crate::error::{Error, Result};
 
@@ -647,10 +649,158 @@ fn eval(node: &Node, ins: &[(&[f64], &[usize])]) -> Result<Vec<f64>> {
             }
             Ok(out)
         }
+        LayerKind::Recurrent(r) => recurrent(node, r, x, shape),
         LayerKind::Merge(_) | LayerKind::Concatenate { .. } => {
             Err(node_err(node, "a merge is evaluated with all its inputs"))
         }
     }
+}
+
+/// A recurrent layer over the sequence `x` of `shape` `[timesteps, features]`, from a zero state:
+/// every timestep's state, or the last.
+fn recurrent(node: &Node, r: &Recurrent, x: &[f64], shape: &[usize]) -> Result<Vec<f64>> {
+    let &[steps, features] = shape else {
+        return Err(node_err(
+            node,
+            format!("input shape {shape:?} is not a sequence [timesteps, features]"),
+        ));
+    };
+    let width = r.cell.gates() * r.units;
+    check_len(node, "kernel", r.kernel.len(), features * width)?;
+    check_len(
+        node,
+        "recurrent kernel",
+        r.recurrent_kernel.len(),
+        r.units * width,
+    )?;
+    check_len(node, "bias", r.bias.len(), r.cell.bias_rows() * width)?;
+    let mut state = CellState {
+        h: vec![0.0; r.units],
+        c: vec![0.0; r.units],
+    };
+    let mut out = Vec::with_capacity(if r.return_sequences { steps } else { 1 } * r.units);
+    for x_t in x.chunks(features.max(1)).take(steps) {
+        // x·W + the input bias, every gate
+        let mut gates = times(x_t, &r.kernel, width, 0..width);
+        add_f32(&mut gates, &r.bias[..width]);
+        match &r.cell {
+            RecurrentCell::SimpleRnn => simple_rnn_step(r, &gates, &mut state),
+            RecurrentCell::Gru {
+                recurrent_activation,
+                reset_after,
+            } => gru_step(r, recurrent_activation, *reset_after, &gates, &mut state),
+            RecurrentCell::Lstm {
+                recurrent_activation,
+            } => lstm_step(r, recurrent_activation, &gates, &mut state),
+        }
+        if r.return_sequences {
+            out.extend_from_slice(&state.h);
+        }
+    }
+    if !r.return_sequences {
+        out = state.h;
+    }
+    Ok(out)
+}
+
+/// The state a recurrent layer carries from one timestep to the next: `h`, and an LSTM's cell
+/// state `c`.
+struct CellState {
+    h: Vec<f64>,
+    c: Vec<f64>,
+}
+
+/// SimpleRNN: `h = act(x·W + b + h·U)`.
+fn simple_rnn_step(r: &Recurrent, gates: &[f64], state: &mut CellState) {
+    let mut pre = gates.to_vec();
+    add(
+        &mut pre,
+        &times(&state.h, &r.recurrent_kernel, r.units, 0..r.units),
+    );
+    state.h = activate(&r.activation, &pre, r.units);
+}
+
+/// LSTM (gates i, f, c, o): `c = f⊙c + i⊙act(z_c)`, `h = o⊙act(c)`, each gate `z = x·W + b +
+/// h·U` and `i, f, o` through the recurrent activation.
+fn lstm_step(r: &Recurrent, recurrent_act: &Activation, gates: &[f64], state: &mut CellState) {
+    let u = r.units;
+    let mut z = gates.to_vec();
+    add(
+        &mut z,
+        &times(&state.h, &r.recurrent_kernel, 4 * u, 0..4 * u),
+    );
+    let i = activate(recurrent_act, &z[..u], u);
+    let f = activate(recurrent_act, &z[u..2 * u], u);
+    let candidate = activate(&r.activation, &z[2 * u..3 * u], u);
+    let o = activate(recurrent_act, &z[3 * u..], u);
+    for k in 0..u {
+        state.c[k] = f[k] * state.c[k] + i[k] * candidate[k];
+    }
+    let c_act = activate(&r.activation, &state.c, u);
+    state.h = (0..u).map(|k| o[k] * c_act[k]).collect();
+}
+
+/// GRU (gates z, r, h): `z, r = rec_act(x·W + b_in + h·U + b_rec)` (`b_rec` only with
+/// `reset_after`), the candidate `act(x·W_h + b_h^in + r⊙(h·U_h + b_h^rec))` with `reset_after`,
+/// else `act(x·W_h + b_h + (r⊙h)·U_h)`, and `h = z⊙h + (1 − z)⊙candidate`.
+fn gru_step(
+    r: &Recurrent,
+    recurrent_act: &Activation,
+    reset_after: bool,
+    gates: &[f64],
+    state: &mut CellState,
+) {
+    let u = r.units;
+    let width = 3 * u;
+    // the recurrent bias: the bias' second row with reset_after, none otherwise
+    let recurrent_bias = if reset_after {
+        &r.bias[width..2 * width]
+    } else {
+        &[][..]
+    };
+    let mut zr = gates[..2 * u].to_vec();
+    let mut h_zr = times(&state.h, &r.recurrent_kernel, width, 0..2 * u);
+    if reset_after {
+        add_f32(&mut h_zr, &recurrent_bias[..2 * u]);
+    }
+    add(&mut zr, &h_zr);
+    let z = activate(recurrent_act, &zr[..u], u);
+    let reset = activate(recurrent_act, &zr[u..], u);
+    let recurrent_h: Vec<f64> = if reset_after {
+        let mut h_u = times(&state.h, &r.recurrent_kernel, width, 2 * u..width);
+        add_f32(&mut h_u, &recurrent_bias[2 * u..]);
+        (0..u).map(|k| reset[k] * h_u[k]).collect()
+    } else {
+        let reset_h: Vec<f64> = (0..u).map(|k| reset[k] * state.h[k]).collect();
+        times(&reset_h, &r.recurrent_kernel, width, 2 * u..width)
+    };
+    let mut pre = gates[2 * u..].to_vec();
+    add(&mut pre, &recurrent_h);
+    let candidate = activate(&r.activation, &pre, u);
+    state.h = (0..u)
+        .map(|k| z[k] * state.h[k] + (1.0 - z[k]) * candidate[k])
+        .collect();
+}
+
+/// `v·M[:, cols]` for the row-major matrix `m` of `width` columns (and `v.len()` rows).
+fn times(v: &[f64], m: &[f32], width: usize, cols: std::ops::Range<usize>) -> Vec<f64> {
+    let mut out = vec![0.0; cols.len()];
+    for (row, &vi) in m.chunks(width.max(1)).zip(v) {
+        for (o, &w) in out.iter_mut().zip(&row[cols.clone()]) {
+            *o += vi * f64::from(w);
+        }
+    }
+    out
+}
+
+/// `a += b`, element-wise.
+fn add(a: &mut [f64], b: &[f64]) {
+    a.iter_mut().zip(b).for_each(|(x, y)| *x += y);
+}
+
+/// `a += b` for float weights `b`, element-wise.
+fn add_f32(a: &mut [f64], b: &[f32]) {
+    a.iter_mut().zip(b).for_each(|(x, &y)| *x += f64::from(y));
 }
 
 /// The id of token `j` of an Embedding's input: `v` must be an integer in `0..vocab` (the float
@@ -712,4 +862,179 @@ pub(crate) fn layer_norm(x: &[f64], n: usize, epsilon: f64) -> Vec<f64> {
         out.extend(g.iter().map(|v| (v - mean) * inv));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `r` alone over a sequence `x` of one feature; its output.
+    fn run(r: Recurrent, x: &[f32]) -> Vec<f64> {
+        let output_shape = if r.return_sequences {
+            vec![x.len(), r.units]
+        } else {
+            vec![r.units]
+        };
+        let graph = Graph {
+            name: "recurrent".into(),
+            input_shape: vec![x.len(), 1],
+            nodes: vec![Node {
+                name: "cell".into(),
+                class_name: "Recurrent".into(),
+                kind: LayerKind::Recurrent(r),
+                inputs: vec![Src::Input],
+                output_shape,
+            }],
+        };
+        forward(&graph, x).unwrap().output
+    }
+
+    fn assert_close(got: &[f64], want: &[f64]) {
+        assert_eq!(got.len(), want.len(), "{got:?} vs {want:?}");
+        for (g, w) in got.iter().zip(want) {
+            assert!((g - w).abs() < 1e-12, "{got:?} vs {want:?}");
+        }
+    }
+
+    const X: [f32; 3] = [1.0, 2.0, -1.5];
+
+    /// One unit, linear: `h = w·x + u·h + b`; the sequence, or its last state.
+    #[test]
+    fn simple_rnn_by_hand() {
+        let (w, u, b) = (0.5, -0.25, 0.125);
+        let r = Recurrent {
+            cell: RecurrentCell::SimpleRnn,
+            units: 1,
+            activation: Activation::Linear,
+            return_sequences: true,
+            kernel: vec![w as f32],
+            recurrent_kernel: vec![u as f32],
+            bias: vec![b as f32],
+        };
+        let mut h = 0.0;
+        let want: Vec<f64> = X
+            .iter()
+            .map(|&x| {
+                h = w * f64::from(x) + u * h + b;
+                h
+            })
+            .collect();
+        assert_close(&run(r.clone(), &X), &want);
+        let last = Recurrent {
+            return_sequences: false,
+            ..r
+        };
+        assert_close(&run(last, &X), &want[2..]);
+    }
+
+    /// One unit, gates i, f, c, o; ReLU activation, hard sigmoid gates.
+    #[test]
+    fn lstm_by_hand() {
+        let k = [0.5, -0.75, 1.0, 0.25];
+        let rk = [0.125, 0.5, -0.5, 1.5];
+        let b = [0.0, 1.0, -0.25, 0.5];
+        let gate = Smooth::HardSigmoid;
+        let r = Recurrent {
+            cell: RecurrentCell::Lstm {
+                recurrent_activation: Activation::Smooth(gate),
+            },
+            units: 1,
+            activation: Activation::Relu,
+            return_sequences: true,
+            kernel: k.map(|v| v as f32).to_vec(),
+            recurrent_kernel: rk.map(|v| v as f32).to_vec(),
+            bias: b.map(|v| v as f32).to_vec(),
+        };
+        let (mut h, mut c) = (0.0f64, 0.0f64);
+        let want: Vec<f64> = X
+            .iter()
+            .map(|&x| {
+                let z = |g: usize| k[g] * f64::from(x) + rk[g] * h + b[g];
+                let (i, f, o) = (gate.eval(z(0)), gate.eval(z(1)), gate.eval(z(3)));
+                c = f * c + i * z(2).max(0.0);
+                h = o * c.max(0.0);
+                h
+            })
+            .collect();
+        assert_close(&run(r, &X), &want);
+    }
+
+    /// One unit, gates z, r, h, both variants: with `reset_after` the reset gate multiplies
+    /// `h·U_h + b_h^rec` and every gate has the recurrent bias too; without, it multiplies `h`
+    /// and there is one bias.
+    #[test]
+    fn gru_by_hand() {
+        let k = [0.5, -0.75, 1.0];
+        let rk = [0.25, 0.5, -1.25];
+        let b_in = [0.125, -0.5, 0.25];
+        let b_rec = [0.375, 0.25, -0.625];
+        let sigmoid = Smooth::Sigmoid;
+        for reset_after in [true, false] {
+            let bias: Vec<f32> = if reset_after {
+                b_in.iter().chain(&b_rec).map(|&v| v as f32).collect()
+            } else {
+                b_in.map(|v| v as f32).to_vec()
+            };
+            let r = Recurrent {
+                cell: RecurrentCell::Gru {
+                    recurrent_activation: Activation::Smooth(sigmoid),
+                    reset_after,
+                },
+                units: 1,
+                activation: Activation::Smooth(Smooth::Tanh),
+                return_sequences: false,
+                kernel: k.map(|v| v as f32).to_vec(),
+                recurrent_kernel: rk.map(|v| v as f32).to_vec(),
+                bias,
+            };
+            let rec = |g: usize| if reset_after { b_rec[g] } else { 0.0 };
+            let mut h = 0.0f64;
+            for &x in &X {
+                let x = f64::from(x);
+                let z = sigmoid.eval(k[0] * x + b_in[0] + rk[0] * h + rec(0));
+                let reset = sigmoid.eval(k[1] * x + b_in[1] + rk[1] * h + rec(1));
+                let recurrent = if reset_after {
+                    reset * (rk[2] * h + rec(2))
+                } else {
+                    rk[2] * (reset * h)
+                };
+                let candidate = (k[2] * x + b_in[2] + recurrent).tanh();
+                h = z * h + (1.0 - z) * candidate;
+            }
+            assert_close(&run(r, &X), &[h]);
+        }
+    }
+
+    /// Weights that do not fit the layer's shapes are a shape error naming the layer, not a
+    /// panic (a graph built by hand or deserialized).
+    #[test]
+    fn recurrent_weights_of_the_wrong_size_are_refused() {
+        let r = Recurrent {
+            cell: RecurrentCell::Lstm {
+                recurrent_activation: Activation::Smooth(Smooth::Sigmoid),
+            },
+            units: 2,
+            activation: Activation::Smooth(Smooth::Tanh),
+            return_sequences: false,
+            kernel: vec![0.5; 8],
+            recurrent_kernel: vec![0.5; 16],
+            bias: vec![0.0; 7],
+        };
+        let graph = Graph {
+            name: "recurrent".into(),
+            input_shape: vec![3, 1],
+            nodes: vec![Node {
+                name: "cell".into(),
+                class_name: "LSTM".into(),
+                kind: LayerKind::Recurrent(r),
+                inputs: vec![Src::Input],
+                output_shape: vec![2],
+            }],
+        };
+        let e = forward(&graph, &X).unwrap_err().to_string();
+        assert!(
+            e.contains("'cell'") && e.contains("bias has 7 values"),
+            "{e}"
+        );
+    }
 }

@@ -320,6 +320,88 @@ pub enum LayerKind {
         /// The rows, `[vocab][dim]`.
         table: Vec<f32>,
     },
+    /// SimpleRNN, GRU or LSTM over a sequence `[timesteps, features]`, from a zero state:
+    /// `[timesteps, units]` with `return_sequences`, else the last state `[units]`. Imported
+    /// and run in the float reference; lowering refuses it ([`LayerKind::proof_refusal`]).
+    Recurrent(Recurrent),
+}
+
+/// Why lowering refuses a recurrent layer.
+pub const RECURRENT_REFUSAL: &str = "recurrent layers are imported and run in the float \
+reference, but kerafold cannot prove them yet (one timestep per fold is planned, docs/DESIGN.md \
+§7.5 item 3)";
+
+impl LayerKind {
+    /// Why kerafold imports and runs this layer but cannot prove it yet (`None` if it can).
+    /// Lowering refuses such a layer with this reason, and import lists it with the layers it
+    /// refuses, so that a user sees every layer that stands between the model and a proof.
+    pub fn proof_refusal(&self) -> Option<&'static str> {
+        match self {
+            LayerKind::Recurrent(_) => Some(RECURRENT_REFUSAL),
+            _ => None,
+        }
+    }
+}
+
+/// The cell of a recurrent layer: its gates and their activation.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum RecurrentCell {
+    /// `h = act(x·W + h·U + b)`.
+    SimpleRnn,
+    /// Gates `z` (update), `r` (reset), `h` (candidate), in Keras' order.
+    Gru {
+        /// The activation of `z` and `r`.
+        recurrent_activation: Activation,
+        /// Keras' default `true`: the reset gate multiplies `h·U_h + b_h^rec` (cuDNN's
+        /// variant, with a second, recurrent bias); `false`: it multiplies `h` before `U_h`.
+        reset_after: bool,
+    },
+    /// Gates `i` (input), `f` (forget), `c` (cell candidate), `o` (output), in Keras' order.
+    Lstm {
+        /// The activation of `i`, `f` and `o`.
+        recurrent_activation: Activation,
+    },
+}
+
+impl RecurrentCell {
+    /// The number of gate blocks of `units` columns in the kernels and the bias.
+    pub fn gates(&self) -> usize {
+        match self {
+            RecurrentCell::SimpleRnn => 1,
+            RecurrentCell::Gru { .. } => 3,
+            RecurrentCell::Lstm { .. } => 4,
+        }
+    }
+
+    /// The rows of the bias: 2 for a GRU with `reset_after` (input bias, then recurrent
+    /// bias), else 1.
+    pub fn bias_rows(&self) -> usize {
+        match self {
+            RecurrentCell::Gru {
+                reset_after: true, ..
+            } => 2,
+            _ => 1,
+        }
+    }
+}
+
+/// A recurrent layer's configuration and weights, in Keras' layout.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Recurrent {
+    /// The cell: SimpleRNN, GRU or LSTM.
+    pub cell: RecurrentCell,
+    /// Width of the state `h` (and of the LSTM's cell state `c`).
+    pub units: usize,
+    /// The activation of the state update (the candidate of a GRU, `c` and `h` of an LSTM).
+    pub activation: Activation,
+    /// Output the state at every timestep (`[timesteps, units]`), or only the last (`[units]`).
+    pub return_sequences: bool,
+    /// Input weights `[features][gates·units]`.
+    pub kernel: Vec<f32>,
+    /// State weights `[units][gates·units]`.
+    pub recurrent_kernel: Vec<f32>,
+    /// Bias `[bias_rows][gates·units]` (zeros without `use_bias`).
+    pub bias: Vec<f32>,
 }
 
 /// Where a layer's input comes from.

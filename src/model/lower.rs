@@ -14,7 +14,9 @@
 //! branches of a fork both have layers, a swap step between them pushes the first branch's
 //! output and pops the fork's tensor for the second (`Lowering::resume`).
 
-use super::graph::{transpose_geometry, Activation, Graph, LayerKind, Node, Smooth, Src};
+use super::graph::{
+    transpose_geometry, Activation, Graph, LayerKind, Node, Smooth, Src, RECURRENT_REFUSAL,
+};
 use crate::{Error, Result};
 use kerafold_step_circuits::spec::{
     AffineSpec, ConcatSpec, ConvSpec, DenseSpec, DepthwiseSpec, Merge, NormSpec, Op, Padding,
@@ -889,6 +891,7 @@ impl<'g> Lowering<'g> {
                 }
                 Ok(x)
             }
+            LayerKind::Recurrent(_) => Err(unsupported(node, RECURRENT_REFUSAL)),
         }
     }
 
@@ -1127,6 +1130,8 @@ pub fn lower(graph: &Graph) -> Result<Program> {
                     shape: graph.nodes[at].output_shape.clone(),
                 }
             }
+            // past a stand-in, an error may come from the stand-in: report what is certain
+            Err(_) if !unsupported.is_empty() => break,
             Err(e) => return Err(e),
         };
         l.tensors[at] = Some(t);
@@ -1431,6 +1436,49 @@ mod tests {
         assert!(
             err.contains("n2") && err.contains("not used by any later layer"),
             "{err}"
+        );
+    }
+
+    /// A recurrent layer is refused with its reason, and the listing goes on past it: a second
+    /// recurrent layer and a softmax before the last layer are named too.
+    #[test]
+    fn recurrent_layers_are_refused_and_the_listing_goes_on() {
+        use crate::model::graph::{Recurrent, RecurrentCell};
+        let rnn = |units: usize, sequences: bool, features: usize| {
+            LayerKind::Recurrent(Recurrent {
+                cell: RecurrentCell::SimpleRnn,
+                units,
+                activation: Activation::Smooth(Smooth::Tanh),
+                return_sequences: sequences,
+                kernel: vec![0.5; features * units],
+                recurrent_kernel: vec![0.25; units * units],
+                bias: vec![0.0; units],
+            })
+        };
+        let mut g = dense_graph(&[&[None], &[Some(0)], &[Some(1)], &[Some(2)], &[Some(3)]]);
+        // the input is a sequence [3, 2]: n0 a SimpleRNN of its sequence, n1 one of its last state
+        g.input_shape = vec![3, 2];
+        g.nodes[0].kind = rnn(2, true, 2);
+        g.nodes[0].class_name = "SimpleRNN".into();
+        g.nodes[0].output_shape = vec![3, 2];
+        g.nodes[1].kind = rnn(2, false, 2);
+        g.nodes[1].class_name = "SimpleRNN".into();
+        g.nodes[3].kind = LayerKind::Activation(Activation::Softmax);
+        g.nodes[3].class_name = "Softmax".into();
+        let Err(Error::UnsupportedLayers(found)) = lower(&g) else {
+            panic!("three refusals expected");
+        };
+        let found: Vec<String> = found.iter().map(|e| e.to_string()).collect();
+        assert_eq!(found.len(), 3, "{found:?}");
+        for (msg, layer) in found.iter().zip(["'n0' (SimpleRNN)", "'n1' (SimpleRNN)"]) {
+            assert!(
+                msg.contains(layer) && msg.contains("cannot prove them yet"),
+                "{found:?}"
+            );
+        }
+        assert!(
+            found[2].contains("'n3'") && found[2].contains("last operation"),
+            "{found:?}"
         );
     }
 

@@ -41,6 +41,11 @@ pub const MODELS: &[&str] = &[
     "rereads",
 ];
 
+/// Fixture models with recurrent layers (SimpleRNN, GRU, LSTM; `.keras`, `.h5` and `.json` like
+/// [`MODELS`]): they import and run in the float reference, but cannot be quantized or proven
+/// yet (docs/DESIGN.md §7.5 item 3).
+pub const RECURRENT: &[&str] = &["rnn", "gru", "lstm_seq"];
+
 /// The two file formats every fixture model is saved in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {

@@ -205,10 +205,10 @@ fn bad_inputs_exit_2_with_a_clear_one_line_error() {
     std::fs::write(&junk, b"not an hdf5 file").unwrap();
     assert_usage_error(&kerafold(&["inspect", s(&junk)]), &["junk.h5"]);
 
-    // unsupported layer
+    // a layer kerafold imports but cannot prove
     assert_usage_error(
         &kerafold(&["inspect", s(&fixture_file("lstm.keras"))]),
-        &["LSTM"],
+        &["'lstm' (LSTM)", "cannot prove them yet"],
     );
     // every unsupported layer at once: a heading line, then one line a layer
     let out = kerafold(&["inspect", s(&fixture_file("unsupported.h5"))]);

@@ -6,9 +6,9 @@ use crate::common;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
-use common::{max_rel_err, model_path, Fixture, Format, MODELS};
-use kerafold::model::graph::{Activation, Graph, LayerKind, Src};
-use kerafold::model::{forward, forward_trace, load, read_inputs};
+use common::{max_rel_err, model_path, Fixture, Format, MODELS, RECURRENT};
+use kerafold::model::graph::{Activation, Graph, LayerKind, RecurrentCell, Smooth, Src};
+use kerafold::model::{forward, forward_trace, load, lower, read_inputs};
 use kerafold::Error;
 
 const TOL: f64 = 1e-4;
@@ -20,7 +20,7 @@ fn float_inference_matches_keras() {
         "model", "format", "nodes", "max err out", "max err lgt", "argmax"
     );
     let mut failures = Vec::new();
-    for &name in MODELS {
+    for &name in MODELS.iter().chain(RECURRENT) {
         let fx = Fixture::load(name);
         for format in Format::ALL {
             let path = model_path(name, format);
@@ -57,7 +57,7 @@ fn float_inference_matches_keras() {
 
 #[test]
 fn keras_and_h5_give_identical_graphs() {
-    for &name in MODELS {
+    for &name in MODELS.iter().chain(RECURRENT) {
         let a = load(&model_path(name, Format::Keras)).unwrap();
         let b = load(&model_path(name, Format::H5)).unwrap();
         assert_eq!(a, b, "{name}");
@@ -231,6 +231,153 @@ fn imported_structure() {
 
     let g = load(&model_path("deep_mlp", Format::Keras)).unwrap();
     assert_eq!(g.nodes.len(), 13);
+}
+
+/// The recurrent fixtures: each layer's cell, options and weight shapes (Keras 3 keeps them in
+/// the layer's `cell`, the legacy `.h5` under `layer/…_cell/`; both read alike).
+#[test]
+fn recurrent_layers_import() {
+    let tanh = Activation::Smooth(Smooth::Tanh);
+    let sigmoid = Activation::Smooth(Smooth::Sigmoid);
+    for format in Format::ALL {
+        // (model, layer, cell, units, return_sequences, kernel, recurrent kernel, bias, output)
+        let expected = [
+            (
+                "rnn",
+                0,
+                RecurrentCell::SimpleRnn,
+                6,
+                true,
+                2 * 6,
+                6 * 6,
+                6,
+                vec![8, 6],
+            ),
+            (
+                "rnn",
+                1,
+                RecurrentCell::SimpleRnn,
+                5,
+                false,
+                6 * 5,
+                5 * 5,
+                5,
+                vec![5],
+            ),
+            (
+                "gru",
+                0,
+                RecurrentCell::Gru {
+                    recurrent_activation: sigmoid.clone(),
+                    reset_after: true,
+                },
+                6,
+                true,
+                2 * 18,
+                6 * 18,
+                2 * 18,
+                vec![8, 6],
+            ),
+            (
+                "gru",
+                1,
+                RecurrentCell::Gru {
+                    recurrent_activation: sigmoid.clone(),
+                    reset_after: false,
+                },
+                5,
+                false,
+                6 * 15,
+                5 * 15,
+                15,
+                vec![5],
+            ),
+            (
+                "lstm_seq",
+                0,
+                RecurrentCell::Lstm {
+                    recurrent_activation: sigmoid.clone(),
+                },
+                6,
+                true,
+                2 * 24,
+                6 * 24,
+                24,
+                vec![8, 6],
+            ),
+            (
+                "lstm_seq",
+                1,
+                RecurrentCell::Lstm {
+                    recurrent_activation: sigmoid.clone(),
+                },
+                5,
+                false,
+                6 * 20,
+                5 * 20,
+                20,
+                vec![5],
+            ),
+        ];
+        for (model, at, cell, units, sequences, kernel, recurrent, bias, shape) in expected {
+            let g = load(&model_path(model, format)).unwrap();
+            assert_eq!(g.input_shape, [8, 2], "{model}");
+            let node = &g.nodes[at];
+            let LayerKind::Recurrent(r) = &node.kind else {
+                panic!("{model}.{}: {:?}", format.extension(), node.kind)
+            };
+            let what = format!("{model}.{} {}", format.extension(), node.name);
+            assert_eq!(r.cell, cell, "{what}");
+            assert_eq!(r.units, units, "{what}");
+            assert_eq!(r.activation, tanh, "{what}");
+            assert_eq!(r.return_sequences, sequences, "{what}");
+            assert_eq!(
+                (r.kernel.len(), r.recurrent_kernel.len(), r.bias.len()),
+                (kernel, recurrent, bias),
+                "{what}"
+            );
+            assert_eq!(node.output_shape, shape, "{what}");
+        }
+    }
+}
+
+/// Lowering refuses every recurrent layer of a model at once, naming it and its class, and
+/// saying that it imports and runs in float but cannot be proven yet.
+#[test]
+fn lowering_refuses_recurrent_layers() {
+    for &name in RECURRENT {
+        for format in Format::ALL {
+            let g = load(&model_path(name, format)).unwrap();
+            let Err(Error::UnsupportedLayers(found)) = lower(&g) else {
+                panic!(
+                    "{name}.{}: both recurrent layers refused",
+                    format.extension()
+                )
+            };
+            let named: Vec<(&str, &str)> = found
+                .iter()
+                .map(|e| match e {
+                    Error::Unsupported { layer, class, .. } => (layer.as_str(), class.as_str()),
+                    other => panic!("{name}: {other}"),
+                })
+                .collect();
+            let expected: Vec<(&str, &str)> = g.nodes[..2]
+                .iter()
+                .map(|n| (n.name.as_str(), n.class_name.as_str()))
+                .collect();
+            assert_eq!(named, expected, "{name}.{}", format.extension());
+            assert_mentions(
+                &found[0],
+                &[
+                    &format!("'{}'", g.nodes[0].name),
+                    &g.nodes[0].class_name,
+                    "run in the float reference",
+                    "cannot prove them yet",
+                    "§7.5",
+                ],
+            );
+        }
+    }
 }
 
 #[test]
@@ -523,8 +670,9 @@ fn every_unsupported_layer_is_named_at_once() {
             &e,
             &[
                 "4 layers",
-                "layer class SimpleRNN",
-                "layer class LSTM",
+                "layer 'rnn' (SimpleRNN): recurrent layers are imported",
+                "layer 'lstm' (LSTM): recurrent layers are imported",
+                "cannot prove them yet",
                 "activation 'mish'",
                 "activation 'log_sigmoid'",
             ],
@@ -536,12 +684,153 @@ fn every_unsupported_layer_is_named_at_once() {
     }
 }
 
+/// `lstm.keras` (an LSTM, then a Dense head) imports and runs; lowering, so quantization and
+/// proving, refuses it, naming the layer.
+#[test]
+fn an_lstm_imports_but_is_not_lowered() {
+    let g = load(&common::fixture_file("lstm.keras")).unwrap();
+    assert!(matches!(g.nodes[0].kind, LayerKind::Recurrent(_)));
+    assert_eq!(forward(&g, &[0.25; 12]).unwrap().output.len(), 2);
+    let e = lower(&g).unwrap_err();
+    assert!(matches!(e, Error::Unsupported { .. }), "{e}");
+    assert_mentions(&e, &["'lstm'", "LSTM", "cannot prove them yet"]);
+}
+
+/// What a recurrent layer does that kerafold does not follow is refused at import, naming the
+/// layer and what to do; weights that do not fit the config are typed errors.
+#[test]
+fn recurrent_options_are_refused() {
+    type Edit = Box<dyn Fn(&mut serde_json::Value)>;
+    let set = |layer: &'static str, key: &'static str, v: serde_json::Value| -> Edit {
+        Box::new(move |c| layer_config(c, layer)["config"][key] = v.clone())
+    };
+    let class = |layer: &'static str, class: &'static str| -> Edit {
+        Box::new(move |c| layer_config(c, layer)["class_name"] = class.into())
+    };
+    let cases: Vec<(&str, &str, Edit, Vec<&str>)> = vec![
+        (
+            "rnn",
+            "go_backwards",
+            set("rnn1", "go_backwards", true.into()),
+            vec![
+                "'rnn1'",
+                "SimpleRNN",
+                "go_backwards",
+                "reverse the sequence",
+            ],
+        ),
+        (
+            "gru",
+            "stateful",
+            set("gru1", "stateful", true.into()),
+            vec!["'gru1'", "GRU", "stateful", "zero state"],
+        ),
+        (
+            "lstm_seq",
+            "return_state",
+            set("lstm2", "return_state", true.into()),
+            vec!["'lstm2'", "LSTM", "return_state", "one output"],
+        ),
+        (
+            "lstm_seq",
+            "time_major",
+            set("lstm1", "time_major", true.into()),
+            vec!["'lstm1'", "time_major"],
+        ),
+        (
+            "gru",
+            "bidirectional",
+            class("gru2", "Bidirectional"),
+            vec!["'gru2'", "Bidirectional", "forward only"],
+        ),
+        (
+            "rnn",
+            "generic_rnn",
+            class("rnn2", "RNN"),
+            vec!["'rnn2'", "RNN", "SimpleRNN, GRU or LSTM layer"],
+        ),
+        (
+            "rnn",
+            "masking",
+            class("rnn1", "Masking"),
+            vec!["'rnn1'", "Masking", "no masks"],
+        ),
+        (
+            "lstm_seq",
+            "custom_activation",
+            set(
+                "lstm1",
+                "recurrent_activation",
+                serde_json::json!({"module": "my_pkg", "config": "gate"}),
+            ),
+            vec!["'lstm1'", "custom activation"],
+        ),
+    ];
+    for (model, tag, edit, words) in cases {
+        // the model's other recurrent layer is listed after the refused one (not provable)
+        let Error::UnsupportedLayers(found) = load_err(&with_config(model, tag, edit)) else {
+            panic!("{tag}: the refused layer and the other recurrent layer expected")
+        };
+        let (unprovable, refused): (Vec<&Error>, Vec<&Error>) = found
+            .iter()
+            .partition(|e| e.to_string().contains("cannot prove them yet"));
+        assert_eq!(
+            (refused.len(), unprovable.len()),
+            (1, 1),
+            "{tag}: {found:?}"
+        );
+        assert!(matches!(refused[0], Error::Unsupported { .. }), "{tag}");
+        assert_mentions(refused[0], &words);
+    }
+
+    // a recurrent layer reading a vector: the first LSTM returns its last state only
+    let path = with_config("lstm_seq", "vector_input", |c| {
+        layer_config(c, "lstm1")["config"]["return_sequences"] = false.into()
+    });
+    let e = load_err(&path);
+    assert!(matches!(e, Error::Shape { .. }), "{e}");
+    assert_mentions(&e, &["lstm2", "[6]", "a sequence [timesteps, features]"]);
+
+    // reset_after decides the bias' shape: [2, 18] stored, [18] expected without it
+    let path = with_config("gru", "reset_before", |c| {
+        layer_config(c, "gru1")["config"]["reset_after"] = false.into()
+    });
+    let e = load_err(&path);
+    assert!(matches!(e, Error::Shape { .. }), "{e}");
+    assert_mentions(&e, &["gru1", "bias", "[2, 18]", "[18]"]);
+
+    // more units than the weights have
+    let path = with_config("rnn", "units", |c| {
+        layer_config(c, "rnn2")["config"]["units"] = 7.into()
+    });
+    let e = load_err(&path);
+    assert!(matches!(e, Error::Shape { .. }), "{e}");
+    assert_mentions(&e, &["rnn2", "kernel", "[6, 5]", "[6, 7]"]);
+
+    // no bias in the config, one in the file
+    let path = with_config("lstm_seq", "no_bias", |c| {
+        layer_config(c, "lstm2")["config"]["use_bias"] = false.into()
+    });
+    let e = load_err(&path);
+    assert!(matches!(e, Error::Format { .. }), "{e}");
+    assert_mentions(&e, &["lstm2", "needs 2 weights", "has 3"]);
+
+    // a malformed units or flag is a format error naming the layer
+    for (tag, key, v) in [
+        ("units_text", "units", serde_json::json!("six")),
+        ("flag_number", "return_sequences", serde_json::json!(1)),
+    ] {
+        let path = with_config("gru", tag, |c| {
+            layer_config(c, "gru1")["config"][key] = v.clone()
+        });
+        let e = load_err(&path);
+        assert!(matches!(e, Error::Format { .. }), "{tag}: {e}");
+        assert_mentions(&e, &["gru1", key]);
+    }
+}
+
 #[test]
 fn unsupported_layers_are_named() {
-    let e = load_err(&common::fixture_file("lstm.keras"));
-    assert!(matches!(e, Error::Unsupported { .. }), "{e}");
-    assert_mentions(&e, &["'lstm'", "LSTM", "not supported", "Dense"]);
-
     type Edit = Box<dyn Fn(&mut serde_json::Value)>;
     let cases: Vec<(&str, &str, Edit, Vec<&str>)> = vec![
         (

@@ -179,8 +179,10 @@ pub(super) struct Var {
 
 impl ModelFile {
     /// The variables of `layer` in Keras' order. `key` is the group key of Keras' counter rule,
-    /// used when the `.keras` weights carry no layer names.
-    pub(super) fn layer_vars(&self, layer: &str, key: &str) -> Result<Vec<Var>> {
+    /// used when the `.keras` weights carry no layer names. `within` names the sub-object that
+    /// holds them in a `.keras` file (`cell` for a recurrent layer; empty for the layer itself);
+    /// a legacy `.h5` lists them all under the layer (`weight_names`).
+    pub(super) fn layer_vars(&self, layer: &str, key: &str, within: &str) -> Result<Vec<Var>> {
         match &self.layout {
             Layout::V3 { by_name, root } => {
                 let group = match by_name.get(layer) {
@@ -195,7 +197,11 @@ impl ModelFile {
                         ))
                     }
                 };
-                let vars = format!("{group}/vars");
+                let vars = if within.is_empty() {
+                    format!("{group}/vars")
+                } else {
+                    format!("{group}/{within}/vars")
+                };
                 if !self.h5.is_group(&vars) {
                     return Err(self
                         .h5

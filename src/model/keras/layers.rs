@@ -213,8 +213,14 @@ impl Ctx<'_> {
 
     /// The layer's weights, checked against `want` (count, names when stored, shapes, finite).
     pub(super) fn weights(&self, want: &[Want]) -> Result<Vec<Vec<f32>>> {
+        self.weights_within(want, "")
+    }
+
+    /// [`Ctx::weights`] stored under the layer's sub-object `within` in a `.keras` file (a
+    /// recurrent layer's `cell`).
+    pub(super) fn weights_within(&self, want: &[Want], within: &str) -> Result<Vec<Vec<f32>>> {
         let key = self.def.key.as_deref().unwrap_or("");
-        let vars = self.file.layer_vars(&self.def.name, key)?;
+        let vars = self.file.layer_vars(&self.def.name, key, within)?;
         let expected: Vec<&str> = want.iter().map(|w| w.names[0]).collect();
         if vars.len() != want.len() {
             let found: Vec<String> = vars
@@ -428,6 +434,19 @@ impl Ctx<'_> {
                 }
                 Ok((LayerKind::Activation(Activation::Softmax), input.to_vec()))
             }
+            "SimpleRNN" | "GRU" | "LSTM" => self.build_recurrent(input),
+            "Bidirectional" => Err(self.unsupported(
+                "Bidirectional wrappers are not supported: kerafold runs a recurrent layer \
+                 forward only; use a plain SimpleRNN, GRU or LSTM",
+            )),
+            "RNN" => Err(self.unsupported(
+                "the generic RNN layer (a cell given to keras.layers.RNN) is not supported; use \
+                 the SimpleRNN, GRU or LSTM layer",
+            )),
+            "Masking" => Err(self.unsupported(
+                "Masking is not supported: kerafold has no masks; train without masking (padded \
+                 timesteps then run through the model like the others)",
+            )),
             "InputLayer" => Err(self.unsupported("an InputLayer that is not the model input")),
             "Lambda" => Err(self.unsupported(
                 "Lambda layers hold Python bytecode, which kerafold cannot run; write the \
@@ -521,6 +540,122 @@ impl Ctx<'_> {
             },
             self.out_shape(vec![input[0], dim])?,
         ))
+    }
+
+    /// SimpleRNN, GRU or LSTM over a sequence `[timesteps, features]`; Keras 3 stores the
+    /// weights in the layer's `cell`.
+    pub(super) fn build_recurrent(&self, input: &[usize]) -> Result<(LayerKind, Vec<usize>)> {
+        self.rank(input, 2, "a sequence [timesteps, features]")?;
+        self.refuse_recurrent_options()?;
+        let (steps, features) = (input[0], input[1]);
+        let units = self.positive("units")?;
+        let cell = self.recurrent_cell()?;
+        let activation = self.activation_or("activation", Activation::Smooth(Smooth::Tanh))?;
+        let use_bias = self.boolean("use_bias", true)?;
+        let return_sequences = self.boolean("return_sequences", false)?;
+        let width = cell.gates() * units;
+        let bias_shape = match cell.bias_rows() {
+            1 => vec![width],
+            rows => vec![rows, width],
+        };
+        let mut want = vec![
+            Want {
+                names: &["kernel"],
+                shape: vec![features, width],
+            },
+            Want {
+                names: &["recurrent_kernel"],
+                shape: vec![units, width],
+            },
+        ];
+        if use_bias {
+            want.push(Want {
+                names: &["bias"],
+                shape: bias_shape,
+            });
+        }
+        let mut w = self.weights_within(&want, "cell")?.into_iter();
+        let kernel = w.next().unwrap_or_default();
+        let recurrent_kernel = w.next().unwrap_or_default();
+        let bias = w
+            .next()
+            .unwrap_or_else(|| vec![0.0; cell.bias_rows() * width]);
+        let out = if return_sequences {
+            vec![steps, units]
+        } else {
+            vec![units]
+        };
+        Ok((
+            LayerKind::Recurrent(Recurrent {
+                cell,
+                units,
+                activation,
+                return_sequences,
+                kernel,
+                recurrent_kernel,
+                bias,
+            }),
+            self.out_shape(out)?,
+        ))
+    }
+
+    /// The cell of a SimpleRNN, GRU or LSTM layer, with Keras' defaults.
+    fn recurrent_cell(&self) -> Result<RecurrentCell> {
+        let sigmoid = Activation::Smooth(Smooth::Sigmoid);
+        Ok(match self.def.class.as_str() {
+            "SimpleRNN" => RecurrentCell::SimpleRnn,
+            "GRU" => RecurrentCell::Gru {
+                recurrent_activation: self.activation_or("recurrent_activation", sigmoid)?,
+                reset_after: self.boolean("reset_after", true)?,
+            },
+            "LSTM" => RecurrentCell::Lstm {
+                recurrent_activation: self.activation_or("recurrent_activation", sigmoid)?,
+            },
+            other => return Err(self.unsupported(format!("{other} is not a recurrent layer"))),
+        })
+    }
+
+    /// Refuses the options that change what a recurrent layer computes and that kerafold does
+    /// not follow (`unroll`, the dropouts and the initializers do not change inference).
+    fn refuse_recurrent_options(&self) -> Result<()> {
+        for (key, why) in [
+            (
+                "go_backwards",
+                "go_backwards = true (the sequence read last to first) is not supported; \
+                 reverse the sequence before the model and set go_backwards = False",
+            ),
+            (
+                "stateful",
+                "stateful = true (a state carried over from the previous batch) is not \
+                 supported: kerafold runs every sample from a zero state; rebuild the layer \
+                 with stateful = False",
+            ),
+            (
+                "return_state",
+                "return_state = true (the states as extra outputs) is not supported: kerafold \
+                 supports models with one output; rebuild the layer with return_state = False",
+            ),
+            (
+                "time_major",
+                "time_major = true (the timesteps before the batch axis) is not supported; \
+                 rebuild the layer with time_major = False",
+            ),
+        ] {
+            if self.boolean(key, false)? {
+                return Err(self.unsupported(why));
+            }
+        }
+        Ok(())
+    }
+
+    /// The activation of `key`, or `default` (the layer's own Keras default) when the config
+    /// does not name one; a `null` activation is linear, as in Keras.
+    fn activation_or(&self, key: &str, default: Activation) -> Result<Activation> {
+        if self.def.config.contains_key(key) {
+            self.activation(key)
+        } else {
+            Ok(default)
+        }
     }
 
     pub(super) fn groups_one(&self) -> Result<()> {
