@@ -183,7 +183,7 @@ enum Key {
     Tile(Act),
     Dense(Act),
     Merge(Merge, bool, bool, Act),
-    Swap,
+    Swap(bool),
     Identity(Act),
     Exact(Vec<ViewOp>, Op, Act),
 }
@@ -198,7 +198,7 @@ fn key(views: &[ViewOp], op: &Op, act: &Act) -> Key {
             ..
         } if views.is_empty() => Key::Merge(*merge, *saved_first, *keep, act.clone()),
         Op::Identity { .. } if views.is_empty() => Key::Identity(act.clone()),
-        Op::Swap { .. } if views.is_empty() && *act == Act::Linear => Key::Swap,
+        Op::Swap { keep, .. } if views.is_empty() && *act == Act::Linear => Key::Swap(*keep),
         _ => Key::Exact(views.to_vec(), *op, act.clone()),
     }
 }
@@ -224,9 +224,17 @@ fn merge(a: &Op, b: &Op) -> Op {
             keep: *keep,
         },
         (Op::Identity { n: x }, Op::Identity { n: y }) => Op::Identity { n: *x.max(y) },
-        (Op::Swap { n: x, saved: s }, Op::Swap { n: y, saved: t }) => Op::Swap {
+        (
+            Op::Swap {
+                n: x,
+                saved: s,
+                keep,
+            },
+            Op::Swap { n: y, saved: t, .. },
+        ) => Op::Swap {
             n: *x.max(y),
             saved: *s.max(t),
+            keep: *keep,
         },
         _ => *a,
     }

@@ -1105,11 +1105,11 @@ impl<F: Field> StepCircuit<F> for LayerStep<F> {
         // Without branch points one hash serves both, `h = H(a, b)` with
         // `(a, b) = pop ? (rest, top) : (stack, input)`, and a step may not do both; a swap (a
         // branch point) does both, so an architecture with swaps pays a second hash:
-        // `stack = H(rest, top)` and `next = H(rest, input)`.
+        // `stack = H(rest, top)` and `next = H(rest, input)` (`H(stack, input)` if it keeps).
         let skip_next = if let Some((_, top)) = &skip {
             let rest = alloc(cs, "skip_rest", w.map(|w| w.skip_rest))?;
             let pop_on = w.map(|w| arch.slots[w.slot].op.reads_saved());
-            let mut pick = |name: &str, on: &AllocatedNum<F>, off: &AllocatedNum<F>| {
+            let pick = |cs: &mut CS, name: &str, on: &AllocatedNum<F>, off: &AllocatedNum<F>| {
                 let v = match (pop_on, on.get_value(), off.get_value()) {
                     (Some(m), Some(a), Some(b)) => Some(if m { a } else { b }),
                     _ => None,
@@ -1124,17 +1124,52 @@ impl<F: Field> StepCircuit<F> for LayerStep<F> {
                 );
                 Ok::<_, SynthesisError>(p)
             };
-            let a = pick("stack_a", &rest, z_skip)?;
+            let a = pick(cs, "stack_a", &rest, z_skip)?;
+            // a merge or swap that keeps what it reads (a later layer reads it again) starts
+            // from the stack as it was, not from `rest`: `base = a + keep · (stack − a)`, one
+            // constraint, only in architectures with such a slot
+            let base = if arch.has_keep() {
+                let keep_sel = arch
+                    .slots
+                    .iter()
+                    .zip(&sel)
+                    .filter(|(s, _)| s.op.keeps_saved())
+                    .fold(LinearCombination::<F>::zero(), |lc, (_, b)| {
+                        lc + &b.lc(CS::one(), F::ONE)
+                    });
+                let bv = match (w, z_skip.get_value(), a.get_value()) {
+                    (Some(w), Some(s), Some(a)) => Some(if arch.slots[w.slot].op.keeps_saved() {
+                        s
+                    } else {
+                        a
+                    }),
+                    _ => None,
+                };
+                let base = alloc(cs, "stack_base", bv)?;
+                cs.enforce(
+                    || "stack_keep",
+                    |_| keep_sel,
+                    |lc| lc + z_skip.get_variable() - a.get_variable(),
+                    |lc| lc + base.get_variable() - a.get_variable(),
+                );
+                base
+            } else {
+                a.clone()
+            };
             let (popped, pushed) = if arch.has_swap() {
                 let popped = hash_narrow_gadget(
                     cs.namespace(|| "stack_hash"),
                     &[rest.clone(), top.clone()],
                 )?;
-                let pushed =
-                    hash_narrow_gadget(cs.namespace(|| "push_hash"), &[a.clone(), z_act.clone()])?;
+                // a swap pushes its input above `rest`, or above the stack it keeps
+                let pushed = hash_narrow_gadget(
+                    cs.namespace(|| "push_hash"),
+                    &[base.clone(), z_act.clone()],
+                )?;
                 (popped, pushed)
             } else {
-                let b = pick("stack_b", top, z_act)?;
+                // one hash: a step may not both save and merge, so a saving step has base = a
+                let b = pick(cs, "stack_b", top, z_act)?;
                 let h = hash_narrow_gadget(cs.namespace(|| "stack_hash"), &[a.clone(), b])?;
                 cs.enforce(
                     || "save_or_merge",
@@ -1150,49 +1185,20 @@ impl<F: Field> StepCircuit<F> for LayerStep<F> {
                 |lc| lc + popped.get_variable() - z_skip.get_variable(),
                 |lc| lc,
             );
-            // next = a + save · (pushed − a)
-            let tv = match (save.get_value(), pushed.get_value(), a.get_value()) {
-                (Some(s), Some(h), Some(a)) => Some(if s { h - a } else { F::ZERO }),
+            // next = base + save · (pushed − base)
+            let tv = match (save.get_value(), pushed.get_value(), base.get_value()) {
+                (Some(s), Some(h), Some(b)) => Some(if s { h - b } else { F::ZERO }),
                 _ => None,
             };
             let t = alloc(cs, "stack_t", tv)?;
             cs.enforce(
                 || "stack_push",
                 |_| save.lc(CS::one(), F::ONE),
-                |lc| lc + pushed.get_variable() - a.get_variable(),
+                |lc| lc + pushed.get_variable() - base.get_variable(),
                 |lc| lc + t.get_variable(),
             );
-            // a merge that keeps what it reads (a later layer reads it again) leaves the stack as
-            // it was: `+ keep · (stack − rest)`; it pops (so `a = rest`) and does not save
-            let mut next_lc = LinearCombination::<F>::zero() + a.get_variable() + t.get_variable();
-            let mut next_v = a.get_value().zip(t.get_value()).map(|(a, t)| a + t);
-            if arch.has_keep() {
-                let keep_sel = arch
-                    .slots
-                    .iter()
-                    .zip(&sel)
-                    .filter(|(s, _)| s.op.keeps_saved())
-                    .fold(LinearCombination::<F>::zero(), |lc, (_, b)| {
-                        lc + &b.lc(CS::one(), F::ONE)
-                    });
-                let kv = match (w, z_skip.get_value(), a.get_value()) {
-                    (Some(w), Some(s), Some(a)) => Some(if arch.slots[w.slot].op.keeps_saved() {
-                        s - a
-                    } else {
-                        F::ZERO
-                    }),
-                    _ => None,
-                };
-                let k = alloc(cs, "stack_keep_t", kv)?;
-                cs.enforce(
-                    || "stack_keep",
-                    |_| keep_sel,
-                    |lc| lc + z_skip.get_variable() - a.get_variable(),
-                    |lc| lc + k.get_variable(),
-                );
-                next_lc = next_lc + k.get_variable();
-                next_v = next_v.zip(k.get_value()).map(|(n, k)| n + k);
-            }
+            let next_lc = LinearCombination::<F>::zero() + base.get_variable() + t.get_variable();
+            let next_v = base.get_value().zip(t.get_value()).map(|(b, t)| b + t);
             let next = alloc(cs, "skip_next", next_v)?;
             cs.enforce(
                 || "skip_next_eq",

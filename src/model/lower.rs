@@ -197,7 +197,17 @@ impl<'g> Lowering<'g> {
                 ))
             }
         }
-        self.saved.pop();
+        // The fork's tensor read again later: if the branch set aside is merged first, the swap
+        // keeps the fork's tensor saved under it; otherwise the branch's first step saves it
+        // again, above (`push_step`).
+        let next_of = |r| self.readers_after(at, r).next();
+        let keep = match (next_of(raw), next_of(cur)) {
+            (Some(x), Some(c)) => c < x,
+            _ => false,
+        };
+        if !keep {
+            self.saved.pop();
+        }
         self.saved.push(cur);
         self.steps.push(FloatStep {
             layers: vec![format!("{}/branch", node.name)],
@@ -205,6 +215,7 @@ impl<'g> Lowering<'g> {
             op: Op::Swap {
                 n: self.raw_len(cur),
                 saved: self.raw_len(raw),
+                keep,
             },
             act: Activation::Linear,
             w: vec![],
@@ -246,21 +257,24 @@ impl<'g> Lowering<'g> {
     /// How many computing layers after node `at` (merges and the first layers of branches)
     /// read the raw tensor `raw`.
     fn later_readers(&self, at: usize, raw: Option<usize>) -> usize {
+        self.readers_after(at, raw).count()
+    }
+
+    /// The computing layers after node `at` that read the raw tensor `raw`, in graph order.
+    fn readers_after(&self, at: usize, raw: Option<usize>) -> impl Iterator<Item = usize> + '_ {
         let n = self.graph.nodes.len();
-        self.graph.nodes[at + 1..]
-            .iter()
-            .filter(|m| {
-                !passes_through(&m.kind)
-                    && m.inputs.iter().any(|&s| {
-                        let b = self.base[src_index(s, n)];
-                        if b == n {
-                            raw.is_none()
-                        } else {
-                            b <= at && self.tensors[b].as_ref().is_some_and(|t| t.raw == raw)
-                        }
-                    })
-            })
-            .count()
+        (at + 1..n).filter(move |&i| {
+            let m = &self.graph.nodes[i];
+            !passes_through(&m.kind)
+                && m.inputs.iter().any(|&s| {
+                    let b = self.base[src_index(s, n)];
+                    if b == n {
+                        raw.is_none()
+                    } else {
+                        b <= at && self.tensors[b].as_ref().is_some_and(|t| t.raw == raw)
+                    }
+                })
+        })
     }
 
     /// The operands of a merge or concatenation `node`: the current tensor, and the others,
@@ -364,8 +378,8 @@ impl<'g> Lowering<'g> {
             self.later_readers(at, input.raw)
         };
         // one saved copy: a later branch resumes it with a swap and, if more layers read it
-        // after that, saves it again
-        if later >= 1 {
+        // after that, saves it again (unless the swap kept it saved)
+        if later >= 1 && !self.saved.contains(&input.raw) {
             if !input.views.is_empty() {
                 return Err(unsupported(
                     node,
@@ -1415,8 +1429,9 @@ mod tests {
         assert_eq!(p.steps[6].name(), "n4/1");
         assert_eq!(p.steps[7].name(), "n4");
         same_as_graph(&three, &p);
-        // three readers of n0 where two branches merge before the third reads n0: n0 is saved
-        // above the first branch, which the merge would have to reach under it
+        // three readers of n0 where two branches merge before the third reads n0 (an
+        // Inception-ResNet block): the swap before n2 keeps n0 saved under n1, which the merge
+        // n3 pops; the swap before n4 then takes n0 off
         let late = dense_graph(&[
             &[None],
             &[Some(0)],
@@ -1425,11 +1440,37 @@ mod tests {
             &[Some(0)],
             &[Some(3), Some(4)],
         ]);
-        let err = lower(&late).unwrap_err().to_string();
-        assert!(
-            err.contains("n3") && err.contains("innermost first"),
-            "{err}"
+        let p = lower(&late).unwrap();
+        assert_eq!(
+            kinds(&p),
+            ["dense", "dense", "swap", "dense", "add", "swap", "dense", "add"]
         );
+        assert_eq!(
+            saves(&p),
+            [false, true, true, false, false, true, false, false]
+        );
+        let keeps: Vec<bool> = p.steps.iter().map(|s| s.op.keeps_saved()).collect();
+        assert_eq!(
+            keeps,
+            [false, false, true, false, false, false, false, false]
+        );
+        same_as_graph(&late, &p);
+        // the same fork read by a merge after the join (a residual around the block)
+        let residual = dense_graph(&[
+            &[None],
+            &[Some(0)],
+            &[Some(0)],
+            &[Some(1), Some(2)],
+            &[Some(3)],
+            &[Some(4), Some(0)],
+        ]);
+        let p = lower(&residual).unwrap();
+        assert_eq!(
+            kinds(&p),
+            ["dense", "dense", "swap", "dense", "add", "dense", "add"]
+        );
+        assert!(p.steps[2].op.keeps_saved());
+        same_as_graph(&residual, &p);
         // a branch whose output nothing reads
         let dead = dense_graph(&[&[None], &[Some(0)], &[Some(0)], &[Some(2)]]);
         let err = lower(&dead).unwrap_err().to_string();

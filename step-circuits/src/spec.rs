@@ -887,6 +887,10 @@ pub enum Op {
         n: usize,
         /// Values of the saved tensor resumed (the output).
         saved: usize,
+        /// The resumed tensor stays saved, under the input pushed above it: a later merge reads
+        /// it again after the merge that joins the branches (see [`Op::pops_saved`]).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        keep: bool,
     },
     /// `y = x` (used when an activation or a view has no operation to fuse into).
     Identity {
@@ -963,7 +967,7 @@ impl Op {
                 positive(l.n, "values a group")?;
                 bounded_mul(l.groups, l.n)?;
             }
-            Op::Swap { n, saved } => {
+            Op::Swap { n, saved, .. } => {
                 positive(*n, "values")?;
                 positive(*saved, "saved values")?;
             }
@@ -1047,13 +1051,14 @@ impl Op {
     pub fn reads_saved(&self) -> bool {
         self.saved_len().is_some()
     }
-    /// Whether the op takes the saved tensor it reads off the stack: every reader but a merge or
-    /// concatenation that keeps it for a later layer (then the stack is left as it was).
+    /// Whether the op takes the saved tensor it reads off the stack: every reader but a merge,
+    /// concatenation or swap that keeps it for a later layer (then a merge leaves the stack as
+    /// it was, and a swap pushes its input above it).
     pub fn pops_saved(&self) -> bool {
         match self {
             Op::Merge { keep, .. } => !keep,
             Op::Concat(c) => !c.keep,
-            Op::Swap { .. } => true,
+            Op::Swap { keep, .. } => !keep,
             _ => false,
         }
     }

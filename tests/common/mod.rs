@@ -39,6 +39,7 @@ pub const MODELS: &[&str] = &[
     "layernorm",
     "inception",
     "rereads",
+    "inception_resnet",
 ];
 
 /// Fixture models with recurrent layers (SimpleRNN, GRU, LSTM; `.keras`, `.h5` and `.json` like

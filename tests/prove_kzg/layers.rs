@@ -237,7 +237,7 @@ fn branches_with_layers_on_both_sides_prove_and_verify() {
         .steps
         .iter()
         .filter_map(|s| match s.op {
-            Op::Swap { n, saved } => Some((n, saved)),
+            Op::Swap { n, saved, .. } => Some((n, saved)),
             _ => None,
         })
         .collect();
@@ -273,6 +273,30 @@ fn a_tensor_read_by_several_merges_proves_and_verifies() {
         ]
     );
     proves_keras_class("rereads", 3);
+}
+
+/// A fork read again after its branches merge (the `inception_resnet` fixture: the stem's output
+/// forks into a 1×1 branch and a 1×1-then-3×3 branch, concatenated and projected, then added
+/// back to the stem): the swap that resumes the stem keeps it saved under the first branch; the
+/// proof gives Keras' class.
+#[test]
+fn a_fork_read_again_after_its_branches_merge_proves_and_verifies() {
+    let (q, _) = quantized_fixture("inception_resnet");
+    let readers: Vec<(&str, &str, bool)> = q
+        .steps
+        .iter()
+        .filter(|s| s.op.reads_saved())
+        .map(|s| (s.name.as_str(), s.op.kind(), s.op.keeps_saved()))
+        .collect();
+    assert_eq!(
+        readers,
+        [
+            ("b2_1x1/branch", "swap", true),
+            ("mixed", "concatenate", false),
+            ("residual+block_relu", "add", false)
+        ]
+    );
+    proves_keras_class("inception_resnet", 0);
 }
 
 /// Forks of three branches joined by one merge (the `inception` fixture: an Inception block of a

@@ -150,6 +150,61 @@ fn a_merge_that_keeps_its_operand_leaves_the_stack() {
     assert!(err.contains("stack_pop"), "{err}");
 }
 
+/// On the `inception_resnet` fixture (the stem's output forks into two branches, concatenated,
+/// then read again by the residual Add around the block), the swap that resumes the stem for the
+/// second branch keeps it saved under the first branch, and the fold ends with nothing saved; an
+/// architecture whose swap drops it (another digest, as above) leaves the residual Add, after the
+/// concatenation popped the first branch, an empty stack.
+#[test]
+fn a_swap_that_keeps_the_fork_leaves_it_under_the_branch() {
+    let z = fold_fixture("inception_resnet", |_, _, _, _| {}).unwrap();
+    assert_eq!(z[2], F::from(0), "every saved tensor is merged");
+
+    let (q, fx) = quantized_fixture("inception_resnet");
+    let x = q.quantize_input(&fx.inputs[0], Some(0)).unwrap();
+    let trace = q.trace(&x, Some(0)).unwrap();
+    let readers: Vec<(usize, &str, bool)> = (0..q.steps.len())
+        .filter(|&i| q.steps[i].op.reads_saved())
+        .map(|i| (i, q.steps[i].op.kind(), q.steps[i].op.keeps_saved()))
+        .collect();
+    let [(swap, "swap", true), (_, "concatenate", false), (residual, "add", false)] = readers[..]
+    else {
+        panic!("a keeping swap, the concatenation and the residual Add: {readers:?}");
+    };
+    let mut dropping = q.clone();
+    match &mut dropping.steps[swap].op {
+        Op::Swap { keep, .. } => *keep = false,
+        op => panic!("not a swap: {op:?}"),
+    }
+    let honest = Architecture::compile(&q).unwrap();
+    let arch = Arc::new(Architecture::compile(&dropping).unwrap());
+    assert_ne!(honest.digest(), arch.digest());
+    let mut z = public_initial_state::<F>(&arch, &trace);
+    let mut failed = None;
+    for i in 0..arch.steps.len() {
+        let mut w = public_step_witness::<F>(&arch, &q, &trace, i);
+        if i == residual {
+            // the stem's output, opened honestly, over a stack said to be empty below it
+            let saved = trace.steps[i].skip.clone().unwrap();
+            w.skip_top = commit_native(&saved, q.fp.bits, F::from(0));
+            w.skip_blocks = kerafold_step_circuits::commit::num_blocks(saved.len(), q.fp.bits);
+            w.skip = saved;
+            w.skip.resize(arch.width, 0);
+            w.skip_rest = F::from(0);
+        }
+        match check_step(&arch, &Arc::new(w), &z) {
+            Ok((next, _)) => z = next,
+            Err(e) => {
+                failed = Some((i, e.to_string()));
+                break;
+            }
+        }
+    }
+    let (at, err) = failed.expect("the dropped stem cannot be added back");
+    assert_eq!(at, residual);
+    assert!(err.contains("stack_pop"), "{err}");
+}
+
 #[test]
 fn accuracy_proofs_keep_the_stack_per_sample_and_by_layer() {
     let params = scratch_dir("merges-accuracy");
