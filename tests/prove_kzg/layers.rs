@@ -257,14 +257,8 @@ fn branches_with_layers_on_both_sides_prove_and_verify() {
 #[test]
 fn a_tensor_read_by_several_merges_proves_and_verifies() {
     let (q, _) = quantized_fixture("rereads");
-    let readers: Vec<(&str, &str, bool)> = q
-        .steps
-        .iter()
-        .filter(|s| s.op.reads_saved())
-        .map(|s| (s.name.as_str(), s.op.kind(), s.op.keeps_saved()))
-        .collect();
     assert_eq!(
-        readers,
+        saved_readers(&q),
         [
             ("cat_keep", "concatenate", true),
             ("add_keep", "add", true),
@@ -282,14 +276,8 @@ fn a_tensor_read_by_several_merges_proves_and_verifies() {
 #[test]
 fn a_fork_read_again_after_its_branches_merge_proves_and_verifies() {
     let (q, _) = quantized_fixture("inception_resnet");
-    let readers: Vec<(&str, &str, bool)> = q
-        .steps
-        .iter()
-        .filter(|s| s.op.reads_saved())
-        .map(|s| (s.name.as_str(), s.op.kind(), s.op.keeps_saved()))
-        .collect();
     assert_eq!(
-        readers,
+        saved_readers(&q),
         [
             ("b2_1x1/branch", "swap", true),
             ("mixed", "concatenate", false),
@@ -401,6 +389,15 @@ fn a_final_sigmoid_unit_proves_the_binary_class_exactly() {
         .unwrap();
     proves_keras_class("binary", zero);
     proves_keras_class("binary", one);
+}
+
+/// The steps that read a saved tensor: name, kind, whether it keeps it.
+fn saved_readers(q: &kerafold::model::QuantizedModel) -> Vec<(&str, &'static str, bool)> {
+    q.steps
+        .iter()
+        .filter(|s| s.op.reads_saved())
+        .map(|s| (s.name.as_str(), s.op.kind(), s.op.keeps_saved()))
+        .collect()
 }
 
 /// Proves `name`'s sample on BN254 with HyperKZG over the binary's random tau (the fixtures'

@@ -99,37 +99,30 @@ fn a_merge_cannot_keep_the_stack_it_pops() {
     assert!(err.1.contains("stack_pop"), "{err:?}");
 }
 
-/// On the `rereads` fixture (one tensor read by a concatenation, an Add and a layer), the honest
-/// merges keep it saved and the fold ends with nothing saved; an architecture whose first merge
-/// drops it (another architecture digest, so other keys and another model seed: the verifier's
-/// own compilation refuses it anyway) leaves the next merge nothing to pop.
-#[test]
-fn a_merge_that_keeps_its_operand_leaves_the_stack() {
-    let z = fold_fixture("rereads", |_, _, _, _| {}).unwrap();
-    assert_eq!(z[2], F::from(0), "every saved tensor is merged");
-
-    let (q, fx) = quantized_fixture("rereads");
+/// Folds fixture `name` (sample 0) under the architecture of its model with `unkeep` applied to
+/// one keeping step's op, opening at step `at` the tensor it reads honestly over a stack said to
+/// be empty below it: the step that fails and its error. The dropping architecture has another
+/// digest (the keeping step runs a slot of its own), so other keys and another model seed: the
+/// verifier's own compilation refuses it anyway; the fold shows the circuit does too.
+fn fold_dropping(
+    name: &str,
+    keeping: usize,
+    unkeep: impl Fn(&mut Op),
+    at: usize,
+) -> (usize, String) {
+    let (q, fx) = quantized_fixture(name);
     let x = q.quantize_input(&fx.inputs[0], Some(0)).unwrap();
     let trace = q.trace(&x, Some(0)).unwrap();
-    let keeps: Vec<usize> = (0..q.steps.len())
-        .filter(|&i| q.steps[i].op.keeps_saved())
-        .collect();
-    assert_eq!(keeps.len(), 2);
     let mut dropping = q.clone();
-    match &mut dropping.steps[keeps[0]].op {
-        Op::Concat(c) => c.keep = false,
-        op => panic!("the first keeping merge is a concatenation, not {op:?}"),
-    }
+    unkeep(&mut dropping.steps[keeping].op);
+    assert!(!dropping.steps[keeping].op.keeps_saved());
     let honest = Architecture::compile(&q).unwrap();
     let arch = Arc::new(Architecture::compile(&dropping).unwrap());
-    // the keeping merge runs a slot of its own: the circuit, its keys and the model seed differ
     assert_ne!(honest.digest(), arch.digest());
     let mut z = public_initial_state::<F>(&arch, &trace);
-    let mut failed = None;
     for i in 0..arch.steps.len() {
         let mut w = public_step_witness::<F>(&arch, &q, &trace, i);
-        if i == keeps[1] {
-            // the tensor it reads, opened honestly, over a stack said to be empty below it
+        if i == at {
             let saved = trace.steps[i].skip.clone().unwrap();
             w.skip_top = commit_native(&saved, q.fp.bits, F::from(0));
             w.skip_blocks = kerafold_step_circuits::commit::num_blocks(saved.len(), q.fp.bits);
@@ -139,68 +132,60 @@ fn a_merge_that_keeps_its_operand_leaves_the_stack() {
         }
         match check_step(&arch, &Arc::new(w), &z) {
             Ok((next, _)) => z = next,
-            Err(e) => {
-                failed = Some((i, e.to_string()));
-                break;
-            }
+            Err(e) => return (i, e.to_string()),
         }
     }
-    let (at, err) = failed.expect("the dropped tensor cannot be merged again");
-    assert_eq!(at, keeps[1]);
+    panic!("{name}: the dropped tensor was read again")
+}
+
+/// The steps of fixture `name` that read a saved tensor: index, kind, whether it keeps it.
+fn saved_readers(name: &str) -> Vec<(usize, &'static str, bool)> {
+    let (q, _) = quantized_fixture(name);
+    (0..q.steps.len())
+        .filter(|&i| q.steps[i].op.reads_saved())
+        .map(|i| (i, q.steps[i].op.kind(), q.steps[i].op.keeps_saved()))
+        .collect()
+}
+
+/// On the `rereads` fixture (one tensor read by a concatenation, an Add and a layer), the honest
+/// merges keep it saved and the fold ends with nothing saved; an architecture whose first merge
+/// drops it leaves the next merge nothing to pop.
+#[test]
+fn a_merge_that_keeps_its_operand_leaves_the_stack() {
+    let z = fold_fixture("rereads", |_, _, _, _| {}).unwrap();
+    assert_eq!(z[2], F::from(0), "every saved tensor is merged");
+    let readers = saved_readers("rereads");
+    let [(concat, "concatenate", true), (add, "add", true), ..] = readers[..] else {
+        panic!("a keeping concatenation, then a keeping Add: {readers:?}");
+    };
+    let unkeep = |op: &mut Op| match op {
+        Op::Concat(c) => c.keep = false,
+        op => panic!("not a concatenation: {op:?}"),
+    };
+    let (at, err) = fold_dropping("rereads", concat, unkeep, add);
+    assert_eq!(at, add);
     assert!(err.contains("stack_pop"), "{err}");
 }
 
 /// On the `inception_resnet` fixture (the stem's output forks into two branches, concatenated,
 /// then read again by the residual Add around the block), the swap that resumes the stem for the
 /// second branch keeps it saved under the first branch, and the fold ends with nothing saved; an
-/// architecture whose swap drops it (another digest, as above) leaves the residual Add, after the
-/// concatenation popped the first branch, an empty stack.
+/// architecture whose swap drops it leaves the residual Add, after the concatenation popped the
+/// first branch, an empty stack.
 #[test]
 fn a_swap_that_keeps_the_fork_leaves_it_under_the_branch() {
     let z = fold_fixture("inception_resnet", |_, _, _, _| {}).unwrap();
     assert_eq!(z[2], F::from(0), "every saved tensor is merged");
-
-    let (q, fx) = quantized_fixture("inception_resnet");
-    let x = q.quantize_input(&fx.inputs[0], Some(0)).unwrap();
-    let trace = q.trace(&x, Some(0)).unwrap();
-    let readers: Vec<(usize, &str, bool)> = (0..q.steps.len())
-        .filter(|&i| q.steps[i].op.reads_saved())
-        .map(|i| (i, q.steps[i].op.kind(), q.steps[i].op.keeps_saved()))
-        .collect();
+    let readers = saved_readers("inception_resnet");
     let [(swap, "swap", true), (_, "concatenate", false), (residual, "add", false)] = readers[..]
     else {
         panic!("a keeping swap, the concatenation and the residual Add: {readers:?}");
     };
-    let mut dropping = q.clone();
-    match &mut dropping.steps[swap].op {
+    let unkeep = |op: &mut Op| match op {
         Op::Swap { keep, .. } => *keep = false,
         op => panic!("not a swap: {op:?}"),
-    }
-    let honest = Architecture::compile(&q).unwrap();
-    let arch = Arc::new(Architecture::compile(&dropping).unwrap());
-    assert_ne!(honest.digest(), arch.digest());
-    let mut z = public_initial_state::<F>(&arch, &trace);
-    let mut failed = None;
-    for i in 0..arch.steps.len() {
-        let mut w = public_step_witness::<F>(&arch, &q, &trace, i);
-        if i == residual {
-            // the stem's output, opened honestly, over a stack said to be empty below it
-            let saved = trace.steps[i].skip.clone().unwrap();
-            w.skip_top = commit_native(&saved, q.fp.bits, F::from(0));
-            w.skip_blocks = kerafold_step_circuits::commit::num_blocks(saved.len(), q.fp.bits);
-            w.skip = saved;
-            w.skip.resize(arch.width, 0);
-            w.skip_rest = F::from(0);
-        }
-        match check_step(&arch, &Arc::new(w), &z) {
-            Ok((next, _)) => z = next,
-            Err(e) => {
-                failed = Some((i, e.to_string()));
-                break;
-            }
-        }
-    }
-    let (at, err) = failed.expect("the dropped stem cannot be added back");
+    };
+    let (at, err) = fold_dropping("inception_resnet", swap, unkeep, residual);
     assert_eq!(at, residual);
     assert!(err.contains("stack_pop"), "{err}");
 }
