@@ -16,7 +16,8 @@
 //! - Gadgets: [`range`] (bit decompositions, range checks), [`linear`] (Dense, Conv, Depthwise,
 //!   Affine with packed lanes and fused requantization), [`activation`], [`pooling`],
 //!   [`elementwise`] (the merges Add, Subtract, Multiply, Average, Maximum, Minimum; Concatenate, Swap, Identity), [`onehot`] (an Embedding's lookup), [`layernorm`], [`argmax`], [`view`], [`commit`] (tensor commitments as
-//!   chains of blocks), [`tile`] (one tile of a Dense layer wider than a step).
+//!   chains of blocks), [`tile`] (one tile of a Dense layer wider than a step), [`recurrent`] (one
+//!   timestep of a SimpleRNN, GRU or LSTM cell; not yet reachable from a model).
 //! - [`wellformed`]: the bound on private weights that [`linear`] relies on, proven.
 //! - [`cs`]: the constraint systems and which to use when: counting, checking, and the tamper
 //!   harness for soundness tests (feature `testing`).
@@ -42,6 +43,7 @@ pub mod packing;
 pub mod pooling;
 pub mod poseidon;
 pub mod range;
+pub mod recurrent;
 pub mod spec;
 pub mod step;
 pub mod tile;
