@@ -84,9 +84,10 @@ impl CellSpec {
 
     /// Kernel and bias lengths of the cell's weights.
     pub fn weight_lens(&self) -> (usize, usize) {
-        self.denses()
-            .iter()
-            .fold((0, 0), |(w, b), d| (w + d.n_in * d.n_out, b + d.n_out))
+        self.denses().iter().fold((0, 0), |(w, b), d| {
+            let (dw, db) = Op::Dense(*d).weight_lens();
+            (w + dw, b + db)
+        })
     }
 
     /// Kernel and bias lengths of the cell's packed weights ([`crate::packing`]).
@@ -368,7 +369,7 @@ mod tests {
     use crate::cs::TamperCs;
     use crate::field::{from_i64, to_i64};
     use crate::packing::pack;
-    use crate::step::alloc_i64s;
+    use crate::step::{alloc_i64s, alloc_nums};
     use nova_snark::provider::Bn256EngineKZG;
     use nova_snark::traits::Engine;
 
@@ -441,14 +442,9 @@ mod tests {
             pw.extend(p.w);
             pb.extend(p.b);
         }
-        let alloc = |cs: &mut TamperCs<F>, name: &str, v: &[F]| {
-            v.iter()
-                .enumerate()
-                .map(|(i, &e)| AllocatedNum::alloc(cs.namespace(|| format!("{name}{i}")), || Ok(e)))
-                .collect::<Result<Vec<_>, _>>()
-        };
-        let w = alloc(cs, "w", &pw)?;
-        let b = alloc(cs, "b", &pb)?;
+        let some = |v: Vec<F>| v.into_iter().map(Some).collect::<Vec<_>>();
+        let w = alloc_nums(cs, "w", &some(pw))?;
+        let b = alloc_nums(cs, "b", &some(pb))?;
         let out = cell(
             &mut cs.namespace(|| "cell"),
             spec,
