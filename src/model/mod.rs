@@ -9,6 +9,7 @@ pub mod keras;
 pub mod lower;
 pub mod pwl;
 pub mod quant;
+pub mod recurrent;
 
 pub use float::{forward, forward_trace, FloatOutput, FloatTrace};
 pub use input::read_inputs;

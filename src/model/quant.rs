@@ -107,7 +107,7 @@ fn bounded_product(dims: &[usize]) -> Option<usize> {
         .filter(|&n| n <= MAX_ELEMS)
 }
 
-fn round_i64(v: f64, what: &str, layer: &str) -> Result<i64> {
+pub(crate) fn round_i64(v: f64, what: &str, layer: &str) -> Result<i64> {
     if !v.is_finite() {
         return Err(Error::Overflow {
             layer: layer.into(),
@@ -127,7 +127,7 @@ fn round_i64(v: f64, what: &str, layer: &str) -> Result<i64> {
 }
 
 /// The integer form of an activation at scale `2^fa`.
-fn quantize_act(act: &Activation, fp: &FixedPoint, layer: &str) -> Result<Act> {
+pub(crate) fn quantize_act(act: &Activation, fp: &FixedPoint, layer: &str) -> Result<Act> {
     Ok(match act {
         Activation::Linear => Act::Linear,
         Activation::Relu => Act::Relu,
@@ -424,35 +424,14 @@ impl QuantizedModel {
         let mut steps = Vec::with_capacity(self.steps.len());
         let mut class = 0;
         for (i, s) in self.steps.iter().enumerate() {
-            let err = |e: NativeError| {
-                match e {
-                NativeError::OutOfRange { index, value, .. } => Error::Overflow {
-                    layer: s.name.clone(),
+            let err = |e| {
+                native_error(
+                    e,
+                    &format!("step {i} '{}'", s.name),
+                    &s.name,
                     sample,
-                    msg: format!(
-                        "output {index} = {} leaves the {}-bit range (±{}); use more activation bits (bits) or fewer fractional bits (fa)",
-                        value as f64 / (1u64 << self.fp.fa) as f64,
-                        self.fp.bits,
-                        self.fp.max() as f64 / (1u64 << self.fp.fa) as f64
-                    ),
-                },
-                NativeError::InvalidParam(msg) => Error::Usage(format!("step '{}': {msg}", s.name)),
-                NativeError::NotAToken { index, value, vocab, .. } => Error::Shape {
-                    context: format!(
-                        "layer '{}'{}",
-                        s.name,
-                        sample.map(|k| format!(", sample {k}")).unwrap_or_default()
-                    ),
-                    msg: format!(
-                        "token {index} = {} is not an integer id in 0..{vocab} (an Embedding reads token ids)",
-                        value as f64 / (1u64 << self.fp.fa) as f64
-                    ),
-                },
-                NativeError::Shape(msg) => Error::Shape {
-                    context: format!("step {i} '{}'", s.name),
-                    msg,
-                },
-            }
+                    &self.fp,
+                )
             };
             let x = apply_views(&s.views, &cur);
             let skip_before = saved.last().cloned();
@@ -488,6 +467,50 @@ impl QuantizedModel {
             steps,
             class,
         })
+    }
+}
+
+/// The crate's error for an integer twin's error in layer `layer` (`context` says where, e.g.
+/// `step 3 'dense1'`), on sample `sample` if known.
+pub(crate) fn native_error(
+    e: NativeError,
+    context: &str,
+    layer: &str,
+    sample: Option<usize>,
+    fp: &FixedPoint,
+) -> Error {
+    let value = |v: f64| v / (1u64 << fp.fa) as f64;
+    match e {
+        NativeError::OutOfRange { index, value: v, .. } => Error::Overflow {
+            layer: layer.into(),
+            sample,
+            msg: format!(
+                "output {index} = {} leaves the {}-bit range (±{}); use more activation bits (bits) or fewer fractional bits (fa)",
+                value(v as f64),
+                fp.bits,
+                value(fp.max() as f64)
+            ),
+        },
+        NativeError::InvalidParam(msg) => Error::Usage(format!("step '{layer}': {msg}")),
+        NativeError::NotAToken {
+            index,
+            value: v,
+            vocab,
+            ..
+        } => Error::Shape {
+            context: format!(
+                "layer '{layer}'{}",
+                sample.map(|k| format!(", sample {k}")).unwrap_or_default()
+            ),
+            msg: format!(
+                "token {index} = {} is not an integer id in 0..{vocab} (an Embedding reads token ids)",
+                value(v as f64)
+            ),
+        },
+        NativeError::Shape(msg) => Error::Shape {
+            context: context.into(),
+            msg,
+        },
     }
 }
 
