@@ -199,6 +199,19 @@ mod tests {
     use crate::model::graph::{LayerKind, Src};
     use crate::model::test_fixture;
 
+    /// `x` at the activation scale, run through `cell`: the largest distance of the outputs from
+    /// `want`, in real units.
+    fn max_error(cell: &QuantizedCell, x: &[f64], want: &[f64], fp: &FixedPoint) -> f64 {
+        let scale = f64::from(1u32 << fp.fa);
+        let xq: Vec<i64> = x.iter().map(|v| (v * scale).round() as i64).collect();
+        let y = cell.run(&xq, fp, None).unwrap();
+        assert_eq!(y.len(), want.len(), "{}", cell.name);
+        y.iter()
+            .zip(want)
+            .map(|(&q, w)| (q as f64 / scale - w).abs())
+            .fold(0.0, f64::max)
+    }
+
     /// Each recurrent layer of the fixtures (SimpleRNN, GRU either way, LSTM; sequences or the
     /// last state), fed Keras' input to it quantized, stays close to the float reference over
     /// its whole sequence: the arrangement of Keras' weights is the cell's, and what is left is
@@ -231,18 +244,7 @@ mod tests {
                     };
                     let cell = quantize_cell(&node.name, r, &shape, &fp).unwrap();
                     kinds.insert(format!("{:?}/{}", cell.spec.kind, r.return_sequences));
-                    let xq: Vec<i64> = x
-                        .iter()
-                        .map(|v| (v * f64::from(1u32 << fp.fa)).round() as i64)
-                        .collect();
-                    let y = cell.run(&xq, &fp, None).unwrap();
-                    let want = &trace.nodes[i];
-                    assert_eq!(y.len(), want.len(), "{name}/{}", node.name);
-                    let err = y
-                        .iter()
-                        .zip(want)
-                        .map(|(&q, w)| (q as f64 / f64::from(1u32 << fp.fa) - w).abs())
-                        .fold(0.0, f64::max);
+                    let err = max_error(&cell, &x, &trace.nodes[i], &fp);
                     // h is in (−1, 1); the PWL tables' error at fa = 12 is a few 1e-3 and the
                     // state carries it on through 8 timesteps
                     assert!(err < 0.02, "{name}/{}: {err}", node.name);
@@ -280,16 +282,8 @@ mod tests {
             let (a, b) = row.split_at_mut(u);
             a.swap_with_slice(&mut b[..u]);
         }
-        let xq: Vec<i64> = inputs[0]
-            .iter()
-            .map(|&v| (f64::from(v) * f64::from(1u32 << fp.fa)).round() as i64)
-            .collect();
-        let y = cell.run(&xq, &fp, None).unwrap();
-        let err = y
-            .iter()
-            .zip(&trace.nodes[i])
-            .map(|(&q, w)| (q as f64 / f64::from(1u32 << fp.fa) - w).abs())
-            .fold(0.0, f64::max);
+        let x: Vec<f64> = inputs[0].iter().map(|&v| f64::from(v)).collect();
+        let err = max_error(&cell, &x, &trace.nodes[i], &fp);
         assert!(err > 0.05, "{err}");
     }
 
