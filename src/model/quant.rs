@@ -107,7 +107,7 @@ fn bounded_product(dims: &[usize]) -> Option<usize> {
         .filter(|&n| n <= MAX_ELEMS)
 }
 
-pub(crate) fn round_i64(v: f64, what: &str, layer: &str) -> Result<i64> {
+fn round_i64(v: f64, what: &str, layer: &str) -> Result<i64> {
     if !v.is_finite() {
         return Err(Error::Overflow {
             layer: layer.into(),
@@ -169,31 +169,39 @@ pub(crate) fn quantize_act(act: &Activation, fp: &FixedPoint, layer: &str) -> Re
     })
 }
 
+/// A linear map's kernel at scale `2^fw` and its bias at `2^(fa+fw)`, rounded to the nearest.
+pub(crate) fn quantize_weights(
+    w: impl IntoIterator<Item = f64>,
+    b: impl IntoIterator<Item = f64>,
+    fp: &FixedPoint,
+    layer: &str,
+) -> Result<Weights> {
+    let (sw, sb) = ((1u64 << fp.fw) as f64, (1u128 << (fp.fa + fp.fw)) as f64);
+    Ok(Weights {
+        w: w.into_iter()
+            .map(|v| round_i64(v * sw, "weight", layer))
+            .collect::<Result<_>>()?,
+        b: b.into_iter()
+            .map(|v| round_i64(v * sb, "bias", layer))
+            .collect::<Result<_>>()?,
+    })
+}
+
 /// Quantizes a lowered program with the given fixed-point parameters. `fp.guard` is a minimum:
 /// the lanes get at least the guard the weights need ([`required_guard`]).
 pub fn quantize(program: &Program, fp: FixedPoint) -> Result<QuantizedModel> {
     fp.validate(kerafold_step_circuits::field::PACK_CAPACITY)
         .map_err(|e| Error::Usage(format!("fixed-point parameters: {e}")))?;
-    let sw = (1u64 << fp.fw) as f64;
-    let sb = (1u128 << (fp.fa + fp.fw)) as f64;
     let mut steps = Vec::with_capacity(program.steps.len() + 1);
     for s in &program.steps {
         let name = s.name();
-        let w =
-            s.w.iter()
-                .map(|&v| round_i64(v * sw, "weight", &name))
-                .collect::<Result<_>>()?;
-        let b =
-            s.b.iter()
-                .map(|&v| round_i64(v * sb, "bias", &name))
-                .collect::<Result<_>>()?;
         steps.push(QStep {
             name: name.clone(),
             views: s.views.clone(),
             op: s.op,
             act: quantize_act(&s.act, &fp, &name)?,
             save_input: s.save_input,
-            weights: Weights { w, b },
+            weights: quantize_weights(s.w.iter().copied(), s.b.iter().copied(), &fp, &name)?,
             output_shape: s.output_shape.clone(),
         });
     }

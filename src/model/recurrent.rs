@@ -7,7 +7,7 @@
 //! (docs/DESIGN.md §7.5 item 3), each band one step of this cell.
 
 use super::graph::{Recurrent, RecurrentCell};
-use super::quant::{native_error, quantize_act, round_i64};
+use super::quant::{native_error, quantize_act, quantize_weights};
 use crate::{Error, Result};
 use kerafold_step_circuits::native::Weights;
 use kerafold_step_circuits::recurrent::{cell_step, CellKind, CellSpec};
@@ -114,12 +114,6 @@ pub fn quantize_cell(
         msg,
     })?;
     let (w, b) = cell_weights(r, features)?;
-    let (sw, sb) = ((1u64 << fp.fw) as f64, (1u128 << (fp.fa + fp.fw)) as f64);
-    let scale = |v: &[f32], s: f64, what: &str| -> Result<Vec<i64>> {
-        v.iter()
-            .map(|&x| round_i64(f64::from(x) * s, what, name))
-            .collect()
-    };
     let gate = match &r.cell {
         RecurrentCell::SimpleRnn => Act::Linear,
         RecurrentCell::Gru {
@@ -135,10 +129,12 @@ pub fn quantize_cell(
         spec,
         gate,
         act: quantize_act(&r.activation, fp, name)?,
-        weights: Weights {
-            w: scale(&w, sw, "weight")?,
-            b: scale(&b, sb, "bias")?,
-        },
+        weights: quantize_weights(
+            w.into_iter().map(f64::from),
+            b.into_iter().map(f64::from),
+            fp,
+            name,
+        )?,
         timesteps,
         return_sequences: r.return_sequences,
     })
