@@ -51,19 +51,19 @@ pub fn cell_spec(r: &Recurrent, features: usize) -> CellSpec {
 /// - SimpleRNN, LSTM: `[x; h] → g·U`, the kernel's rows above the recurrent kernel's.
 /// - GRU `reset_after`: `x → 3U` with the bias' first row, `h → 3U` with its second.
 /// - GRU reset before: `[x; h] → 2U` (the z and r columns), then `[x; r⊙h] → U` (the n columns).
-pub fn cell_weights(r: &Recurrent, features: usize) -> Result<(Vec<f32>, Vec<f32>)> {
+pub fn cell_weights(
+    r: &Recurrent,
+    features: usize,
+) -> std::result::Result<(Vec<f32>, Vec<f32>), String> {
     let u = r.units;
     let width = r.cell.gates() * u;
     let want = (features * width, u * width, r.cell.bias_rows() * width);
     let got = (r.kernel.len(), r.recurrent_kernel.len(), r.bias.len());
     if got != want {
-        return Err(Error::Shape {
-            context: "recurrent layer weights".into(),
-            msg: format!(
-                "kernel, recurrent kernel and bias of {got:?} values, expected {want:?} for \
-                 {features} features and {u} units"
-            ),
-        });
+        return Err(format!(
+            "kernel, recurrent kernel and bias of {got:?} values, expected {want:?} for \
+             {features} features and {u} units"
+        ));
     }
     // the columns `cols` of the row-major matrix `m` of `width` columns
     let columns = |m: &[f32], cols: std::ops::Range<usize>| -> Vec<f32> {
@@ -113,7 +113,10 @@ pub fn quantize_cell(
         context: format!("layer '{name}'"),
         msg,
     })?;
-    let (w, b) = cell_weights(r, features)?;
+    let (w, b) = cell_weights(r, features).map_err(|msg| Error::Shape {
+        context: format!("layer '{name}'"),
+        msg,
+    })?;
     let gate = match &r.cell {
         RecurrentCell::SimpleRnn => Act::Linear,
         RecurrentCell::Gru {
@@ -284,7 +287,7 @@ mod tests {
     }
 
     #[test]
-    fn a_layer_over_a_non_sequence_is_refused_by_name() {
+    fn a_non_sequence_or_weights_of_another_size_are_refused() {
         let (graph, _) = test_fixture("rnn");
         let node = graph
             .nodes
@@ -303,5 +306,11 @@ mod tests {
         let e = quantize_cell(&node.name, r, &[4, 4, 2], &fp).unwrap_err();
         assert!(e.to_string().contains(&node.name), "{e}");
         assert!(e.to_string().contains("not a sequence"), "{e}");
+        // weights of another size than the layer's units and features
+        let mut short = r.clone();
+        short.recurrent_kernel.pop();
+        let e = quantize_cell(&node.name, &short, &graph.input_shape, &fp).unwrap_err();
+        assert!(e.to_string().contains(&node.name), "{e}");
+        assert!(e.to_string().contains("recurrent kernel"), "{e}");
     }
 }
