@@ -345,8 +345,7 @@ fn write_seed_corpus() {
         out
     };
 
-    // Models: real files, a truncated one, NaN weights, recurrent layers (imported, not
-    // lowered).
+    // Models: real files, a truncated one, NaN weights, recurrent layers.
     for m in [
         "mlp", "cnn", "residual", "conv1d", "nan", "lstm", "gru", "lstm_seq",
     ] {

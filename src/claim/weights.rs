@@ -126,7 +126,7 @@ impl Layout {
         let mut steps = Vec::with_capacity(arch.steps.len());
         let mut at = 0;
         for d in &arch.steps {
-            let (w_len, b_len) = if arch.slots[d.slot].op.is_linear() {
+            let (w_len, b_len) = if arch.slots[d.slot].op.has_weights() {
                 slot_lens[d.slot]
             } else {
                 (0, 0)

@@ -862,7 +862,7 @@ impl Architecture {
             .enumerate()
             .map(|(i, slot)| {
                 let (wl, bl) = packing::packed_lens(&slot.op, &self.fp);
-                if i == active && slot.op.is_linear() {
+                if i == active && slot.op.has_weights() {
                     let ms = &model.steps[layer];
                     let w = match self.steps[step].tile {
                         Some(t) => {

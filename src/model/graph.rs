@@ -321,26 +321,8 @@ pub enum LayerKind {
         table: Vec<f32>,
     },
     /// SimpleRNN, GRU or LSTM over a sequence `[timesteps, features]`, from a zero state:
-    /// `[timesteps, units]` with `return_sequences`, else the last state `[units]`. Imported
-    /// and run in the float reference; lowering refuses it ([`LayerKind::proof_refusal`]).
+    /// `[timesteps, units]` with `return_sequences`, else the last state `[units]`.
     Recurrent(Recurrent),
-}
-
-/// Why lowering refuses a recurrent layer.
-pub const RECURRENT_REFUSAL: &str = "recurrent layers are imported and run in the float \
-reference, but kerafold cannot prove them yet (one timestep per fold is planned, docs/DESIGN.md \
-§7.5 item 3)";
-
-impl LayerKind {
-    /// Why kerafold imports and runs this layer but cannot prove it yet (`None` if it can).
-    /// Lowering refuses such a layer with this reason, and import lists it with the layers it
-    /// refuses, so that a user sees every layer that stands between the model and a proof.
-    pub fn proof_refusal(&self) -> Option<&'static str> {
-        match self {
-            LayerKind::Recurrent(_) => Some(RECURRENT_REFUSAL),
-            _ => None,
-        }
-    }
 }
 
 /// The cell of a recurrent layer: its gates and their activation.

@@ -14,9 +14,7 @@
 //! branches of a fork both have layers, a swap step between them pushes the first branch's
 //! output and pops the fork's tensor for the second (`Lowering::resume`).
 
-use super::graph::{
-    transpose_geometry, Activation, Graph, LayerKind, Node, Smooth, Src, RECURRENT_REFUSAL,
-};
+use super::graph::{transpose_geometry, Activation, Graph, LayerKind, Node, Smooth, Src};
 use crate::{Error, Result};
 use kerafold_step_circuits::spec::{
     AffineSpec, ConcatSpec, ConvSpec, DenseSpec, DepthwiseSpec, Merge, NormSpec, Op, Padding,
@@ -33,8 +31,11 @@ pub struct FloatStep {
     pub views: Vec<ViewOp>,
     /// The operation.
     pub op: Op,
-    /// Activation after the op (never Softmax).
+    /// Activation after the op (never Softmax); a recurrent step's state activation φ.
     pub act: Activation,
+    /// A recurrent step's gate activation σ (its `act` and this one apply inside the cell).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gate: Option<Activation>,
     /// Kernel (or affine scale) and bias (or affine offset), real values.
     pub w: Vec<f64>,
     /// Bias (or affine offset), real values.
@@ -218,6 +219,7 @@ impl<'g> Lowering<'g> {
                 keep,
             },
             act: Activation::Linear,
+            gate: None,
             w: vec![],
             b: vec![],
             save_input: true,
@@ -404,6 +406,7 @@ impl<'g> Lowering<'g> {
             views: input.views,
             op,
             act,
+            gate: None,
             w,
             b,
             save_input,
@@ -905,7 +908,15 @@ impl<'g> Lowering<'g> {
                 }
                 Ok(x)
             }
-            LayerKind::Recurrent(_) => Err(unsupported(node, RECURRENT_REFUSAL)),
+            LayerKind::Recurrent(r) => {
+                let input = self.current_input(at, node)?;
+                let cell = super::recurrent::lower_cell(&node.name, r, &input.shape)?;
+                let t = self.push_step(at, node, input, cell.op, cell.act, cell.w, cell.b)?;
+                if let Some(s) = self.steps.last_mut() {
+                    s.gate = Some(cell.gate);
+                }
+                Ok(t)
+            }
         }
     }
 
@@ -1172,6 +1183,7 @@ pub fn lower(graph: &Graph) -> Result<Program> {
             views: out.views,
             op: Op::Identity { n: len },
             act: Activation::Linear,
+            gate: None,
             w: vec![],
             b: vec![],
             save_input: false,
@@ -1480,10 +1492,10 @@ mod tests {
         );
     }
 
-    /// A recurrent layer is refused with its reason, and the listing goes on past it: a second
-    /// recurrent layer and a softmax before the last layer are named too.
+    /// Recurrent layers lower to one step each (a sequence, then its last state), and the
+    /// refusals of other layers are not hidden by them: a softmax before the last layer is named.
     #[test]
-    fn recurrent_layers_are_refused_and_the_listing_goes_on() {
+    fn recurrent_layers_lower_and_other_refusals_remain() {
         use crate::model::graph::{Recurrent, RecurrentCell};
         let rnn = |units: usize, sequences: bool, features: usize| {
             LayerKind::Recurrent(Recurrent {
@@ -1504,23 +1516,16 @@ mod tests {
         g.nodes[0].output_shape = vec![3, 2];
         g.nodes[1].kind = rnn(2, false, 2);
         g.nodes[1].class_name = "SimpleRNN".into();
+        let p = lower(&g).unwrap();
+        assert_eq!(p.steps[0].op.kind(), "simple_rnn");
+        assert_eq!(p.steps[0].op.output_len(), 6);
+        assert_eq!(p.steps[1].op.kind(), "simple_rnn");
+        assert_eq!(p.steps[1].op.output_len(), 2);
         g.nodes[3].kind = LayerKind::Activation(Activation::Softmax);
         g.nodes[3].class_name = "Softmax".into();
-        let Err(Error::UnsupportedLayers(found)) = lower(&g) else {
-            panic!("three refusals expected");
-        };
-        let found: Vec<String> = found.iter().map(|e| e.to_string()).collect();
-        assert_eq!(found.len(), 3, "{found:?}");
-        for (msg, layer) in found.iter().zip(["'n0' (SimpleRNN)", "'n1' (SimpleRNN)"]) {
-            assert!(
-                msg.contains(layer) && msg.contains("cannot prove them yet"),
-                "{found:?}"
-            );
-        }
-        assert!(
-            found[2].contains("'n3'") && found[2].contains("last operation"),
-            "{found:?}"
-        );
+        let e = lower(&g).unwrap_err().to_string();
+        assert!(e.contains("'n3'") && e.contains("last operation"), "{e}");
+        assert!(!e.contains("'n0'") && !e.contains("'n1'"), "{e}");
     }
 
     /// Every layer that cannot be lowered is named at once, each with its reason (a crossed

@@ -192,19 +192,12 @@ pub(crate) fn quantize_weights(
 pub fn quantize(program: &Program, fp: FixedPoint) -> Result<QuantizedModel> {
     fp.validate(kerafold_step_circuits::field::PACK_CAPACITY)
         .map_err(|e| Error::Usage(format!("fixed-point parameters: {e}")))?;
-    let mut steps = Vec::with_capacity(program.steps.len() + 1);
-    for s in &program.steps {
-        let name = s.name();
-        steps.push(QStep {
-            name: name.clone(),
-            views: s.views.clone(),
-            op: s.op,
-            act: quantize_act(&s.act, &fp, &name)?,
-            save_input: s.save_input,
-            weights: quantize_weights(s.w.iter().copied(), s.b.iter().copied(), &fp, &name)?,
-            output_shape: s.output_shape.clone(),
-        });
-    }
+    let steps = program
+        .steps
+        .iter()
+        .map(|s| quantize_step(s, &fp))
+        .collect::<Result<Vec<_>>>()?;
+    let mut steps = steps;
     // the guard the weights need; a larger one given by the caller (an architecture fixed in
     // advance, e.g. by a bounty) is kept
     let fp = FixedPoint {
@@ -235,6 +228,28 @@ pub fn quantize(program: &Program, fp: FixedPoint) -> Result<QuantizedModel> {
         softmax: program.softmax,
         sigmoid: program.sigmoid,
         steps,
+    })
+}
+
+/// One float step in integers: its activation (a recurrent step's two, as [`Act::Cell`]) and its
+/// weights at `fp`'s scales (the guard is the model's, [`required_guard`]).
+pub(crate) fn quantize_step(s: &FloatStep, fp: &FixedPoint) -> Result<QStep> {
+    let name = s.name();
+    let act = match &s.gate {
+        Some(gate) => Act::Cell {
+            gate: Box::new(quantize_act(gate, fp, &name)?),
+            act: Box::new(quantize_act(&s.act, fp, &name)?),
+        },
+        None => quantize_act(&s.act, fp, &name)?,
+    };
+    Ok(QStep {
+        views: s.views.clone(),
+        op: s.op,
+        act,
+        save_input: s.save_input,
+        weights: quantize_weights(s.w.iter().copied(), s.b.iter().copied(), fp, &name)?,
+        output_shape: s.output_shape.clone(),
+        name,
     })
 }
 
@@ -345,8 +360,10 @@ impl QuantizedModel {
                     s.op.weight_lens()
                 )));
             }
-            if s.op.is_linear() && *weighted.get_or_insert(has) != has {
-                return Err(err("weights on some linear steps but not on others".into()));
+            if s.op.has_weights() && *weighted.get_or_insert(has) != has {
+                return Err(err(
+                    "weights on some weighted steps but not on others".into()
+                ));
             }
             s.act.validate(&self.fp).map_err(err)?;
             let swap = matches!(s.op, Op::Swap { .. });
@@ -549,7 +566,11 @@ pub fn run_float(program: &Program, input: &[f64]) -> Result<Vec<(Vec<f64>, Vec<
                 .collect()
         };
         let q = float_op(s, &x, saved.last().map(|v| &v[..]))?;
-        let y = q.iter().map(|&v| float_act(&s.act, v)).collect::<Vec<_>>();
+        let y = match &s.gate {
+            // a recurrent step's activations apply inside its cell
+            Some(_) => q.clone(),
+            None => q.iter().map(|&v| float_act(&s.act, v)).collect::<Vec<_>>(),
+        };
         if s.op.pops_saved() {
             saved.pop();
         }
@@ -582,6 +603,20 @@ fn float_act(act: &Activation, v: f64) -> f64 {
 fn float_op(s: &FloatStep, x: &[f64], skip: Option<&[f64]>) -> Result<Vec<f64>> {
     let (w, b) = (&s.w, &s.b);
     Ok(match &s.op {
+        Op::Recurrent(r) => {
+            let gate = s.gate.as_ref().ok_or_else(|| Error::Shape {
+                context: s.name(),
+                msg: "a recurrent step without its gate activation".into(),
+            })?;
+            super::recurrent::run_float(
+                r,
+                &|v| float_act(gate, v),
+                &|v| float_act(&s.act, v),
+                x,
+                w,
+                b,
+            )
+        }
         Op::Dense(d) => (0..d.n_out)
             .map(|o| b[o] + (0..d.n_in).map(|i| x[i] * w[i * d.n_out + o]).sum::<f64>())
             .collect(),

@@ -1,35 +1,28 @@
-//! A recurrent layer's integer form: Keras' kernels and bias arranged as the linear maps of its
-//! cell ([`CellSpec::denses`]), quantized as a Dense layer's weights, with the gate and state
-//! activations quantized as any activation (PWL approximations of sigmoid and tanh); and the
-//! integer run over a sequence, one [`cell_step`] a timestep from a zero state.
-//!
-//! Lowering does not use it yet: a recurrent layer is to be proven as bands of one timestep
-//! (docs/DESIGN.md §7.5 item 3), each band one step of this cell.
+//! A recurrent layer lowered to a step: Keras' kernels and bias arranged as the linear maps of its
+//! cell ([`CellSpec::denses`]), so that quantization scales them as a Dense layer's weights, and
+//! its gate and state activations, which quantize as any activation (PWL approximations of
+//! sigmoid and tanh) into the step's [`kerafold_step_circuits::Act::Cell`]. The integer layer runs
+//! the cell one timestep after the other from a zero state
+//! (`kerafold_step_circuits::native::recurrent`).
 
-use super::graph::{Recurrent, RecurrentCell};
-use super::quant::{native_error, quantize_act, quantize_weights};
+use super::graph::{Activation, Recurrent, RecurrentCell};
 use crate::{Error, Result};
-use kerafold_step_circuits::native::Weights;
-use kerafold_step_circuits::recurrent::{cell_step, CellKind, CellSpec};
-use kerafold_step_circuits::spec::{Act, FixedPoint};
+use kerafold_step_circuits::spec::{CellKind, CellSpec, Op, RecurrentSpec};
 
-/// A recurrent layer in integers.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct QuantizedCell {
-    /// The layer's name.
-    pub name: String,
-    /// The cell.
-    pub spec: CellSpec,
+/// A recurrent layer as lowering makes it a step: its op, its activations and its weights
+/// arranged as its cell's linear maps, real-valued.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LoweredCell {
+    /// The layer's op ([`Op::Recurrent`]).
+    pub op: Op,
     /// The gates' activation σ (`Linear` for a SimpleRNN, which has none).
-    pub gate: Act,
+    pub gate: Activation,
     /// The state's activation φ.
-    pub act: Act,
-    /// The cell's weights: its linear maps' kernels at `2^fw` and biases at `2^(fa+fw)`.
-    pub weights: Weights,
-    /// Timesteps of the input sequence.
-    pub timesteps: usize,
-    /// Output `h` at every timestep, or at the last only.
-    pub return_sequences: bool,
+    pub act: Activation,
+    /// The cell's kernels ([`cell_weights`]).
+    pub w: Vec<f64>,
+    /// The cell's biases.
+    pub b: Vec<f64>,
 }
 
 /// The cell of `r` over `features` input values a timestep.
@@ -95,100 +88,121 @@ pub fn cell_weights(
     })
 }
 
-/// Quantizes the recurrent layer `name` over a sequence of shape `[timesteps, features]`.
-pub fn quantize_cell(
-    name: &str,
-    r: &Recurrent,
-    input_shape: &[usize],
-    fp: &FixedPoint,
-) -> Result<QuantizedCell> {
-    let &[timesteps, features] = input_shape else {
-        return Err(Error::Shape {
-            context: format!("layer '{name}'"),
-            msg: format!("input shape {input_shape:?} is not a sequence [timesteps, features]"),
-        });
+/// The recurrent layer `name` over a sequence of shape `[timesteps, features]`, lowered.
+pub fn lower_cell(name: &str, r: &Recurrent, input_shape: &[usize]) -> Result<LoweredCell> {
+    let shape_err = |msg: String| Error::Shape {
+        context: format!("layer '{name}'"),
+        msg,
     };
-    let spec = cell_spec(r, features);
-    spec.validate().map_err(|msg| Error::Shape {
-        context: format!("layer '{name}'"),
-        msg,
-    })?;
-    let (w, b) = cell_weights(r, features).map_err(|msg| Error::Shape {
-        context: format!("layer '{name}'"),
-        msg,
-    })?;
+    let &[timesteps, features] = input_shape else {
+        return Err(shape_err(format!(
+            "input shape {input_shape:?} is not a sequence [timesteps, features]"
+        )));
+    };
+    let cell = cell_spec(r, features);
+    let op = Op::Recurrent(RecurrentSpec {
+        cell,
+        timesteps,
+        return_sequences: r.return_sequences,
+    });
+    op.validate().map_err(shape_err)?;
+    let (w, b) = cell_weights(r, features).map_err(shape_err)?;
     let gate = match &r.cell {
-        RecurrentCell::SimpleRnn => Act::Linear,
+        RecurrentCell::SimpleRnn => Activation::Linear,
         RecurrentCell::Gru {
             recurrent_activation,
             ..
         }
         | RecurrentCell::Lstm {
             recurrent_activation,
-        } => quantize_act(recurrent_activation, fp, name)?,
+        } => recurrent_activation.clone(),
     };
-    Ok(QuantizedCell {
-        name: name.into(),
-        spec,
+    Ok(LoweredCell {
+        op,
         gate,
-        act: quantize_act(&r.activation, fp, name)?,
-        weights: quantize_weights(
-            w.into_iter().map(f64::from),
-            b.into_iter().map(f64::from),
-            fp,
-            name,
-        )?,
-        timesteps,
-        return_sequences: r.return_sequences,
+        act: r.activation.clone(),
+        w: w.into_iter().map(f64::from).collect(),
+        b: b.into_iter().map(f64::from).collect(),
     })
 }
 
-impl QuantizedCell {
-    /// Runs the layer over the sequence `x` (`timesteps × features` values at `2^fa`) from a zero
-    /// state: `h` of every timestep (`return_sequences`) or of the last.
-    pub fn run(&self, x: &[i64], fp: &FixedPoint, sample: Option<usize>) -> Result<Vec<i64>> {
-        let f = self.spec.features;
-        if x.len() != self.timesteps * f {
-            return Err(Error::Shape {
-                context: format!("layer '{}'", self.name),
-                msg: format!(
-                    "{} input values, expected {} timesteps of {f}",
-                    x.len(),
-                    self.timesteps
-                ),
-            });
-        }
-        let u = self.spec.units;
-        let mut state = vec![0; self.spec.state_len()];
-        let mut out = vec![];
-        for (t, x_t) in x.chunks(f).enumerate() {
-            state = cell_step(
-                &self.spec,
-                &self.gate,
-                &self.act,
-                x_t,
-                &state,
-                &self.weights,
-                fp,
-            )
-            .map_err(|e| {
-                native_error(
-                    e,
-                    &format!("layer '{}', timestep {t}", self.name),
-                    &self.name,
-                    sample,
-                    fp,
-                )
-            })?;
-            if self.return_sequences {
-                out.extend_from_slice(&state[..u]);
-            }
-        }
-        if !self.return_sequences {
-            out = state[..u].to_vec();
-        }
-        Ok(out)
+/// The real-valued twin of the integer layer on the lowered weights (what
+/// [`crate::model::run_float`] runs for a recurrent step): the cell's equations in Keras' form,
+/// `σ` and `φ` given, from a zero state.
+pub(crate) fn run_float(
+    spec: &RecurrentSpec,
+    gate: &dyn Fn(f64) -> f64,
+    act: &dyn Fn(f64) -> f64,
+    x: &[f64],
+    w: &[f64],
+    b: &[f64],
+) -> Vec<f64> {
+    let c = &spec.cell;
+    let (f, u) = (c.features, c.units);
+    let ds = c.denses();
+    // the maps' kernels and biases, one after the other
+    let (mut wo, mut bo) = (vec![], vec![]);
+    let (mut wi, mut bi) = (0, 0);
+    for d in &ds {
+        wo.push(wi);
+        bo.push(bi);
+        wi += d.n_in * d.n_out;
+        bi += d.n_out;
     }
+    let dense = |k: usize, input: &[f64]| -> Vec<f64> {
+        let d = ds[k];
+        (0..d.n_out)
+            .map(|o| {
+                b[bo[k] + o]
+                    + (0..d.n_in)
+                        .map(|i| input[i] * w[wo[k] + i * d.n_out + o])
+                        .sum::<f64>()
+            })
+            .collect()
+    };
+    let map = |g: &dyn Fn(f64) -> f64, v: &[f64]| v.iter().map(|&a| g(a)).collect::<Vec<_>>();
+    let mut state = vec![0.0; c.state_len()];
+    let mut out = vec![];
+    for xt in x.chunks(f) {
+        let h = state[..u].to_vec();
+        let gru = |z: &[f64], n: &[f64]| -> Vec<f64> {
+            (0..u).map(|j| n[j] + z[j] * (h[j] - n[j])).collect()
+        };
+        state = match c.kind {
+            CellKind::Simple => map(act, &dense(0, &[xt, &h].concat())),
+            CellKind::Lstm => {
+                let q = dense(0, &[xt, &h].concat());
+                let (i, fg) = (map(gate, &q[..u]), map(gate, &q[u..2 * u]));
+                let (g, o) = (map(act, &q[2 * u..3 * u]), map(gate, &q[3 * u..]));
+                let c2: Vec<f64> = (0..u).map(|j| fg[j] * state[u + j] + i[j] * g[j]).collect();
+                let h2: Vec<f64> = (0..u).map(|j| o[j] * act(c2[j])).collect();
+                [h2, c2].concat()
+            }
+            CellKind::Gru { reset_after: true } => {
+                let (qx, qh) = (dense(0, xt), dense(1, &h));
+                let z: Vec<f64> = (0..u).map(|j| gate(qx[j] + qh[j])).collect();
+                let r: Vec<f64> = (0..u).map(|j| gate(qx[u + j] + qh[u + j])).collect();
+                let n: Vec<f64> = (0..u)
+                    .map(|j| act(qx[2 * u + j] + r[j] * qh[2 * u + j]))
+                    .collect();
+                gru(&z, &n)
+            }
+            CellKind::Gru { reset_after: false } => {
+                let q = dense(0, &[xt, &h].concat());
+                let (z, r) = (map(gate, &q[..u]), map(gate, &q[u..]));
+                let rh: Vec<f64> = (0..u).map(|j| r[j] * h[j]).collect();
+                let n = map(act, &dense(1, &[xt, &rh].concat()));
+                gru(&z, &n)
+            }
+        };
+        if spec.return_sequences {
+            out.extend_from_slice(&state[..u]);
+        }
+    }
+    if !spec.return_sequences {
+        out.extend_from_slice(&state[..u]);
+    }
+    out
 }
 
 #[cfg(test)]
@@ -196,15 +210,38 @@ mod tests {
     use super::*;
     use crate::model::float::forward_trace;
     use crate::model::graph::{LayerKind, Src};
+    use crate::model::lower::FloatStep;
+    use crate::model::quant::{quantize_step, QStep};
     use crate::model::test_fixture;
+    use kerafold_step_circuits::native;
+    use kerafold_step_circuits::spec::FixedPoint;
 
-    /// `x` at the activation scale, run through `cell`: the largest distance of the outputs from
-    /// `want`, in real units.
-    fn max_error(cell: &QuantizedCell, x: &[f64], want: &[f64], fp: &FixedPoint) -> f64 {
+    /// The layer `name` lowered and quantized as a step.
+    fn quantize_cell(name: &str, r: &Recurrent, shape: &[usize], fp: &FixedPoint) -> Result<QStep> {
+        let l = lower_cell(name, r, shape)?;
+        let step = FloatStep {
+            layers: vec![name.into()],
+            views: vec![],
+            op: l.op,
+            act: l.act,
+            gate: Some(l.gate),
+            w: l.w,
+            b: l.b,
+            save_input: false,
+            output_shape: vec![],
+        };
+        quantize_step(&step, fp)
+    }
+
+    /// `x` at the activation scale, run through the step: the largest distance of the outputs
+    /// from `want`, in real units.
+    fn max_error(step: &QStep, x: &[f64], want: &[f64], fp: &FixedPoint) -> f64 {
         let scale = f64::from(1u32 << fp.fa);
         let xq: Vec<i64> = x.iter().map(|v| (v * scale).round() as i64).collect();
-        let y = cell.run(&xq, fp, None).unwrap();
-        assert_eq!(y.len(), want.len(), "{}", cell.name);
+        let y = native::apply(&step.op, &step.act, &xq, None, &step.weights, fp)
+            .unwrap()
+            .y;
+        assert_eq!(y.len(), want.len(), "{}", step.name);
         y.iter()
             .zip(want)
             .map(|(&q, w)| (q as f64 / scale - w).abs())
@@ -242,7 +279,10 @@ mod tests {
                         }
                     };
                     let cell = quantize_cell(&node.name, r, &shape, &fp).unwrap();
-                    kinds.insert(format!("{:?}/{}", cell.spec.kind, r.return_sequences));
+                    let Op::Recurrent(spec) = cell.op else {
+                        panic!("{}: not a recurrent step", node.name)
+                    };
+                    kinds.insert(format!("{:?}/{}", spec.cell.kind, spec.return_sequences));
                     let err = max_error(&cell, &x, &trace.nodes[i], &fp);
                     // h is in (−1, 1); the PWL tables' error at fa = 12 is a few 1e-3 and the
                     // state carries it on through 8 timesteps

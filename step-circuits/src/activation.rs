@@ -58,6 +58,11 @@ pub fn activate<F: Field, CS: ConstraintSystem<F>>(
     index: usize,
 ) -> Result<AllocatedNum<F>, SynthesisError> {
     check_act(act, fp)?;
+    if let Act::Cell { .. } = act {
+        return Err(unsat(
+            "a recurrent cell's activations apply inside its layer, not to an output",
+        ));
+    }
     let out = q
         .value
         .map(|v| native::activation(act, v, fp, index))
@@ -170,7 +175,9 @@ pub fn activate<F: Field, CS: ConstraintSystem<F>>(
             );
             Ok(y)
         }
-        Act::Linear | Act::Poly { .. } | Act::Pwl(_) => unreachable!("handled above"),
+        Act::Linear | Act::Poly { .. } | Act::Pwl(_) | Act::Cell { .. } => {
+            unreachable!("handled above")
+        }
     }
 }
 

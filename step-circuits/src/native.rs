@@ -3,9 +3,10 @@
 //! The integer reference inference computes every activation with these functions, and the
 //! gadgets compute their witnesses with them, so the reference and the circuits cannot drift.
 
+use crate::packing::split_exact;
 use crate::spec::{
-    Act, AffineSpec, ConcatSpec, ConvSpec, DenseSpec, DepthwiseSpec, FixedPoint, Merge, NormSpec,
-    Op, PoolSpec,
+    Act, AffineSpec, CellKind, CellSpec, ConcatSpec, ConvSpec, DenseSpec, DepthwiseSpec,
+    FixedPoint, Merge, NormSpec, Op, PoolSpec, RecurrentSpec,
 };
 use thiserror::Error;
 
@@ -566,7 +567,128 @@ pub fn activation(act: &Act, q: i64, fp: &FixedPoint, index: usize) -> Result<Ac
             let q2 = range_check(fp, index, q2)?;
             ActOut { y: q2, q2, r2 }
         }
+        Act::Cell { .. } => {
+            return Err(NativeError::InvalidParam(
+                "a recurrent cell's activations apply inside its layer, not to an output".into(),
+            ))
+        }
     })
+}
+
+/// The cell's integer form on one timestep: the next state (`h'`, then the LSTM's `c'`) from the
+/// input `x` and the state. `gate` is σ, `act` is φ (`crate::recurrent`'s docs).
+pub fn cell_step(
+    spec: &CellSpec,
+    gate: &Act,
+    act: &Act,
+    x: &[i64],
+    state: &[i64],
+    weights: &Weights,
+    fp: &FixedPoint,
+) -> Result<Vec<i64>, NativeError> {
+    spec.validate().map_err(NativeError::InvalidParam)?;
+    let (wl, bl) = spec.weight_lens();
+    if x.len() != spec.features || state.len() != spec.state_len() {
+        return Err(NativeError::Shape(format!(
+            "recurrent cell: {} inputs and {} state values, expected {} and {}",
+            x.len(),
+            state.len(),
+            spec.features,
+            spec.state_len()
+        )));
+    }
+    if weights.w.len() != wl || weights.b.len() != bl {
+        return Err(NativeError::Shape(format!(
+            "recurrent cell: {} + {} weights, expected {wl} + {bl}",
+            weights.w.len(),
+            weights.b.len()
+        )));
+    }
+    let ds = spec.denses();
+    let pieces = |v, lens: Vec<usize>| {
+        split_exact(v, lens).ok_or_else(|| NativeError::Shape("recurrent cell weights".into()))
+    };
+    let ws = pieces(&weights.w, ds.iter().map(|d| d.n_in * d.n_out).collect())?;
+    let bs = pieces(&weights.b, ds.iter().map(|d| d.n_out).collect())?;
+    let run = |k: usize, input: &[i64]| dense(&ds[k], input, ws[k], bs[k], fp).map(|l| l.q);
+    let apply = |a: &Act, v: &[i64]| -> Result<Vec<i64>, NativeError> {
+        v.iter()
+            .enumerate()
+            .map(|(i, &q)| activation(a, q, fp, i).map(|o| o.y))
+            .collect()
+    };
+    let pair = |m: Merge, a: &[i64], b: &[i64]| -> Result<Vec<i64>, NativeError> {
+        merge(m, false, a, b, fp)
+    };
+    let u = spec.units;
+    let h = &state[..u];
+    let next_h_gru = |z: &[i64], n: &[i64]| {
+        let d = pair(Merge::Subtract, h, n)?;
+        pair(Merge::Add, n, &pair(Merge::Multiply, z, &d)?)
+    };
+    match spec.kind {
+        CellKind::Simple => apply(act, &run(0, &[x, h].concat())?),
+        CellKind::Lstm => {
+            let c = &state[u..];
+            let q = run(0, &[x, h].concat())?;
+            let (i, f) = (apply(gate, &q[..u])?, apply(gate, &q[u..2 * u])?);
+            let (g, o) = (apply(act, &q[2 * u..3 * u])?, apply(gate, &q[3 * u..])?);
+            let c2 = pair(
+                Merge::Add,
+                &pair(Merge::Multiply, &f, c)?,
+                &pair(Merge::Multiply, &i, &g)?,
+            )?;
+            let h2 = pair(Merge::Multiply, &o, &apply(act, &c2)?)?;
+            Ok([h2, c2].concat())
+        }
+        CellKind::Gru { reset_after: true } => {
+            let (qx, qh) = (run(0, x)?, run(1, h)?);
+            let z = apply(gate, &pair(Merge::Add, &qx[..u], &qh[..u])?)?;
+            let r = apply(gate, &pair(Merge::Add, &qx[u..2 * u], &qh[u..2 * u])?)?;
+            let rh = pair(Merge::Multiply, &r, &qh[2 * u..])?;
+            let n = apply(act, &pair(Merge::Add, &qx[2 * u..], &rh)?)?;
+            next_h_gru(&z, &n)
+        }
+        CellKind::Gru { reset_after: false } => {
+            let q = run(0, &[x, h].concat())?;
+            let (z, r) = (apply(gate, &q[..u])?, apply(gate, &q[u..])?);
+            let rh = pair(Merge::Multiply, &r, h)?;
+            let n = apply(act, &run(1, &[x, &rh].concat())?)?;
+            next_h_gru(&z, &n)
+        }
+    }
+}
+
+/// A recurrent layer's integer form: [`cell_step`] over the timesteps of `x` (`timesteps`
+/// rows of `features` values) from a zero state; `h` of every timestep (`return_sequences`) or of
+/// the last. `act` is the layer's [`Act::Cell`].
+pub fn recurrent(
+    spec: &RecurrentSpec,
+    act: &Act,
+    x: &[i64],
+    weights: &Weights,
+    fp: &FixedPoint,
+) -> Result<Vec<i64>, NativeError> {
+    let Act::Cell { gate, act } = act else {
+        return Err(NativeError::InvalidParam(format!(
+            "a recurrent layer takes its cell's two activations, not {}",
+            act.name()
+        )));
+    };
+    let cell = &spec.cell;
+    check_len("recurrent input", x.len(), spec.timesteps * cell.features)?;
+    let mut state = vec![0; cell.state_len()];
+    let mut out = Vec::with_capacity(Op::Recurrent(*spec).output_len());
+    for xt in x.chunks(cell.features) {
+        state = cell_step(cell, gate, act, xt, &state, weights, fp)?;
+        if spec.return_sequences {
+            out.extend_from_slice(&state[..cell.units]);
+        }
+    }
+    if !spec.return_sequences {
+        out.extend_from_slice(&state[..cell.units]);
+    }
+    Ok(out)
 }
 
 /// Weights of one step: kernel (or affine scale) and bias (or affine offset), flat, in the layout
@@ -635,6 +757,11 @@ pub fn apply(
                 range_check(fp, i, v as i128)?;
             }
             x.to_vec()
+        }
+        // the cell applies its activations itself
+        Op::Recurrent(r) => {
+            let y = recurrent(r, act, x, weights, fp)?;
+            return Ok(StepOut { q: y.clone(), y });
         }
     };
     let y = q

@@ -12,6 +12,8 @@
 //! - Depthwise: `w[((ky·kw + kx)·c + ch)·G + g]` packs `W[ky][kx][ch][g·k ..]`, `b[ch·G + g]`
 //!   packs `b[ch·mult + g·k ..]`, `G = ⌈mult/k⌉`.
 //! - Affine: one lane; `w = a`, `b = b`.
+//! - Recurrent: its cell's Dense maps ([`Op::linear_parts`]) packed as Dense layers, one after
+//!   the other (kernels, then biases).
 
 use crate::field::{from_i64, pack_lanes, pow2, to_i64, PACK_CAPACITY};
 use crate::native::Weights;
@@ -55,8 +57,29 @@ pub fn packed_lens(op: &Op, fp: &FixedPoint) -> (usize, usize) {
             (taps * g, d.window.input.c * g)
         }
         Op::Affine(a) => (a.channels, a.channels),
+        Op::Recurrent(_) => op.linear_parts().iter().fold((0, 0), |(w, b), p| {
+            let (pw, pb) = packed_lens(p, fp);
+            (w + pw, b + pb)
+        }),
         _ => (0, 0),
     }
+}
+
+/// `v` cut into consecutive pieces of the given lengths; `None` unless they add up to its length.
+pub(crate) fn split_exact<T>(
+    mut v: &[T],
+    lens: impl IntoIterator<Item = usize>,
+) -> Option<Vec<&[T]>> {
+    let mut out = vec![];
+    for n in lens {
+        if n > v.len() {
+            return None;
+        }
+        let (a, rest) = v.split_at(n);
+        out.push(a);
+        v = rest;
+    }
+    v.is_empty().then_some(out)
 }
 
 fn pack_rows<F: PrimeField>(rows: &[i64], row_len: usize, k: usize, lane_bits: u32) -> Vec<F> {
@@ -97,6 +120,29 @@ pub fn pack<F: PrimeField>(op: &Op, weights: &Weights, fp: &FixedPoint) -> Packe
             w: weights.w.iter().map(|&v| from_i64(v)).collect(),
             b: weights.b.iter().map(|&v| from_i64(v)).collect(),
         },
+        Op::Recurrent(_) => {
+            let parts = op.linear_parts();
+            let lens: Vec<_> = parts.iter().map(Op::weight_lens).collect();
+            let ws = split_exact(&weights.w, lens.iter().map(|l| l.0)).expect("lengths checked");
+            let bs = split_exact(&weights.b, lens.iter().map(|l| l.1)).expect("lengths checked");
+            let mut out = Packed {
+                w: vec![],
+                b: vec![],
+            };
+            for ((p, w), b) in parts.iter().zip(ws).zip(bs) {
+                let one = pack::<F>(
+                    p,
+                    &Weights {
+                        w: w.to_vec(),
+                        b: b.to_vec(),
+                    },
+                    fp,
+                );
+                out.w.extend(one.w);
+                out.b.extend(one.b);
+            }
+            out
+        }
         _ => Packed {
             w: vec![],
             b: vec![],
@@ -186,6 +232,19 @@ pub fn unpack<F: PrimeFieldBits>(op: &Op, w: &[F], b: &[F], fp: &FixedPoint) -> 
                 w.iter().map(to_i64).collect::<Option<Vec<_>>>()?,
                 b.iter().map(to_i64).collect::<Option<Vec<_>>>()?,
             )
+        }
+        Op::Recurrent(_) => {
+            let parts = op.linear_parts();
+            let lens: Vec<_> = parts.iter().map(|p| packed_lens(p, fp)).collect();
+            let ws = split_exact(w, lens.iter().map(|l| l.0))?;
+            let bs = split_exact(b, lens.iter().map(|l| l.1))?;
+            let mut out = Weights::default();
+            for ((p, w), b) in parts.iter().zip(ws).zip(bs) {
+                let one = unpack(p, w, b, fp)?;
+                out.w.extend(one.w);
+                out.b.extend(one.b);
+            }
+            return Some(out);
         }
         _ => (vec![], vec![]),
     };

@@ -17,192 +17,23 @@
 //! - GRU, both: `h' = n + z⊙(h − n)`, Keras' `z·h + (1 − z)·n` without the constant `1`.
 //!
 //! The linear maps are Dense layers ([`CellSpec::denses`]), so their weights pack as a Dense's
-//! ([`crate::packing`]) and the cell's weights are theirs in order. The cell is not yet reachable
-//! from a model: it is to run as a banded layer, one timestep a band, the state carried between
-//! bands (docs/DESIGN.md §7.5 item 3).
+//! ([`crate::packing`]) and the cell's weights are theirs in order. A recurrent layer
+//! ([`Op::Recurrent`], [`recurrent`]) runs the cell over its timesteps in one step, from a zero
+//! state; one timestep a fold (a banded layer, the state carried between bands) is still to build
+//! (docs/DESIGN.md §7.5 item 3). The integer form is [`crate::native::cell_step`] and
+//! [`crate::native::recurrent`].
 
 use crate::activation::activate;
 use crate::elementwise::merge;
 use crate::field::Field;
 use crate::linear::linear;
-use crate::native::{self, NativeError, Weights};
-use crate::packing::packed_lens;
+
+use crate::packing::{packed_lens, split_exact};
 use crate::range::{unsat, Signed};
-use crate::spec::{Act, DenseSpec, FixedPoint, Merge, Op};
+use crate::spec::{Act, CellKind, CellSpec, FixedPoint, Merge, Op, RecurrentSpec};
 use nova_snark::frontend::{num::AllocatedNum, ConstraintSystem, SynthesisError};
-use serde::{Deserialize, Serialize};
 
-/// Which recurrent cell.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum CellKind {
-    /// Keras' SimpleRNN.
-    Simple,
-    /// Keras' GRU; `reset_after` applies the reset gate after the recurrent matrix product.
-    Gru {
-        /// Keras' `reset_after`.
-        reset_after: bool,
-    },
-    /// Keras' LSTM.
-    Lstm,
-}
-
-/// One timestep of a recurrent cell of `units` units over `features` input values.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct CellSpec {
-    /// The cell.
-    pub kind: CellKind,
-    /// Input values per timestep.
-    pub features: usize,
-    /// Units (the length of `h`, and of the LSTM's `c`).
-    pub units: usize,
-}
-
-impl CellSpec {
-    /// The state carried from one timestep to the next: `h`, then the LSTM's `c`.
-    pub fn state_len(&self) -> usize {
-        match self.kind {
-            CellKind::Lstm => 2 * self.units,
-            _ => self.units,
-        }
-    }
-
-    /// The cell's linear maps in order; the cell's weights are theirs, one after the other
-    /// (kernels in `Weights::w`, biases in `Weights::b`, each in a Dense's layout).
-    /// - SimpleRNN, LSTM: `[x; h] → g·U`, Keras' kernel above its recurrent kernel.
-    /// - GRU `reset_after`: `x → 3U` (kernel, input bias), `h → 3U` (recurrent kernel and bias).
-    /// - GRU reset before: `[x; h] → 2U` (the z and r columns), `[x; r⊙h] → U` (the n columns).
-    pub fn denses(&self) -> Vec<DenseSpec> {
-        let (f, u) = (self.features, self.units);
-        let dense = |n_in, n_out| DenseSpec { n_in, n_out };
-        match self.kind {
-            CellKind::Simple => vec![dense(f + u, u)],
-            CellKind::Lstm => vec![dense(f + u, 4 * u)],
-            CellKind::Gru { reset_after: true } => vec![dense(f, 3 * u), dense(u, 3 * u)],
-            CellKind::Gru { reset_after: false } => vec![dense(f + u, 2 * u), dense(f + u, u)],
-        }
-    }
-
-    /// Kernel and bias lengths of the cell's weights.
-    pub fn weight_lens(&self) -> (usize, usize) {
-        self.denses().iter().fold((0, 0), |(w, b), d| {
-            let (dw, db) = Op::Dense(*d).weight_lens();
-            (w + dw, b + db)
-        })
-    }
-
-    /// Kernel and bias lengths of the cell's packed weights ([`crate::packing`]).
-    pub fn packed_lens(&self, fp: &FixedPoint) -> (usize, usize) {
-        self.denses().iter().fold((0, 0), |(w, b), d| {
-            let (dw, db) = packed_lens(&Op::Dense(*d), fp);
-            (w + dw, b + db)
-        })
-    }
-
-    /// Checks the spec's sizes.
-    pub fn validate(&self) -> Result<(), String> {
-        if self.features == 0 || self.units == 0 {
-            return Err(format!(
-                "a recurrent cell needs features and units, not {} and {}",
-                self.features, self.units
-            ));
-        }
-        Ok(())
-    }
-}
-
-/// Splits `v` into consecutive pieces of the given lengths.
-fn split<T>(mut v: &[T], lens: impl IntoIterator<Item = usize>) -> Vec<&[T]> {
-    let mut out = vec![];
-    for n in lens {
-        let (a, b) = v.split_at(n);
-        out.push(a);
-        v = b;
-    }
-    out
-}
-
-/// The cell's integer form on one timestep: the next state (`h'`, then the LSTM's `c'`) from the
-/// input `x` and the state. `gate` is σ, `act` is φ (module docs).
-pub fn cell_step(
-    spec: &CellSpec,
-    gate: &Act,
-    act: &Act,
-    x: &[i64],
-    state: &[i64],
-    weights: &Weights,
-    fp: &FixedPoint,
-) -> Result<Vec<i64>, NativeError> {
-    spec.validate().map_err(NativeError::InvalidParam)?;
-    let (wl, bl) = spec.weight_lens();
-    if x.len() != spec.features || state.len() != spec.state_len() {
-        return Err(NativeError::Shape(format!(
-            "recurrent cell: {} inputs and {} state values, expected {} and {}",
-            x.len(),
-            state.len(),
-            spec.features,
-            spec.state_len()
-        )));
-    }
-    if weights.w.len() != wl || weights.b.len() != bl {
-        return Err(NativeError::Shape(format!(
-            "recurrent cell: {} + {} weights, expected {wl} + {bl}",
-            weights.w.len(),
-            weights.b.len()
-        )));
-    }
-    let ds = spec.denses();
-    let ws = split(&weights.w, ds.iter().map(|d| d.n_in * d.n_out));
-    let bs = split(&weights.b, ds.iter().map(|d| d.n_out));
-    let run = |k: usize, input: &[i64]| native::dense(&ds[k], input, ws[k], bs[k], fp).map(|l| l.q);
-    let apply = |a: &Act, v: &[i64]| -> Result<Vec<i64>, NativeError> {
-        v.iter()
-            .enumerate()
-            .map(|(i, &q)| native::activation(a, q, fp, i).map(|o| o.y))
-            .collect()
-    };
-    let pair = |m: Merge, a: &[i64], b: &[i64]| -> Result<Vec<i64>, NativeError> {
-        native::merge(m, false, a, b, fp)
-    };
-    let u = spec.units;
-    let h = &state[..u];
-    let next_h_gru = |z: &[i64], n: &[i64]| {
-        let d = pair(Merge::Subtract, h, n)?;
-        pair(Merge::Add, n, &pair(Merge::Multiply, z, &d)?)
-    };
-    match spec.kind {
-        CellKind::Simple => apply(act, &run(0, &[x, h].concat())?),
-        CellKind::Lstm => {
-            let c = &state[u..];
-            let q = run(0, &[x, h].concat())?;
-            let (i, f) = (apply(gate, &q[..u])?, apply(gate, &q[u..2 * u])?);
-            let (g, o) = (apply(act, &q[2 * u..3 * u])?, apply(gate, &q[3 * u..])?);
-            let c2 = pair(
-                Merge::Add,
-                &pair(Merge::Multiply, &f, c)?,
-                &pair(Merge::Multiply, &i, &g)?,
-            )?;
-            let h2 = pair(Merge::Multiply, &o, &apply(act, &c2)?)?;
-            Ok([h2, c2].concat())
-        }
-        CellKind::Gru { reset_after: true } => {
-            let (qx, qh) = (run(0, x)?, run(1, h)?);
-            let z = apply(gate, &pair(Merge::Add, &qx[..u], &qh[..u])?)?;
-            let r = apply(gate, &pair(Merge::Add, &qx[u..2 * u], &qh[u..2 * u])?)?;
-            let rh = pair(Merge::Multiply, &r, &qh[2 * u..])?;
-            let n = apply(act, &pair(Merge::Add, &qx[2 * u..], &rh)?)?;
-            next_h_gru(&z, &n)
-        }
-        CellKind::Gru { reset_after: false } => {
-            let q = run(0, &[x, h].concat())?;
-            let (z, r) = (apply(gate, &q[..u])?, apply(gate, &q[u..])?);
-            let rh = pair(Merge::Multiply, &r, h)?;
-            let n = apply(act, &run(1, &[x, &rh].concat())?)?;
-            next_h_gru(&z, &n)
-        }
-    }
-}
-
-/// The gadget of [`cell_step`]: the next state from `x` and `state` (both range-checked by the
+/// The gadget of [`crate::native::cell_step`]: the next state from `x` and `state` (both range-checked by the
 /// caller, as a Dense's input) and the packed weights `w`, `b` of [`CellSpec::denses`] in order.
 /// Every value it outputs is range-checked.
 #[allow(clippy::too_many_arguments)]
@@ -218,7 +49,9 @@ pub fn cell<F: Field, CS: ConstraintSystem<F>>(
     fp: &FixedPoint,
 ) -> Result<Vec<AllocatedNum<F>>, SynthesisError> {
     spec.validate().map_err(unsat)?;
-    let (wl, bl) = spec.packed_lens(fp);
+    let ds = spec.denses();
+    let lens: Vec<(usize, usize)> = ds.iter().map(|d| packed_lens(&Op::Dense(*d), fp)).collect();
+    let (wl, bl) = lens.iter().fold((0, 0), |(w, b), l| (w + l.0, b + l.1));
     if x.len() != spec.features || state.len() != spec.state_len() || w.len() != wl || b.len() != bl
     {
         return Err(SynthesisError::IncompatibleLengthVector(format!(
@@ -232,10 +65,9 @@ pub fn cell<F: Field, CS: ConstraintSystem<F>>(
             spec.state_len()
         )));
     }
-    let ds = spec.denses();
-    let lens: Vec<(usize, usize)> = ds.iter().map(|d| packed_lens(&Op::Dense(*d), fp)).collect();
-    let ws = split(w, lens.iter().map(|l| l.0));
-    let bs = split(b, lens.iter().map(|l| l.1));
+    let lengths = || SynthesisError::IncompatibleLengthVector("recurrent cell weights".into());
+    let ws = split_exact(w, lens.iter().map(|l| l.0)).ok_or_else(lengths)?;
+    let bs = split_exact(b, lens.iter().map(|l| l.1)).ok_or_else(lengths)?;
     let u = spec.units;
     let h = &state[..u];
 
@@ -363,11 +195,71 @@ pub fn cell<F: Field, CS: ConstraintSystem<F>>(
     }
 }
 
+/// The gadget of [`crate::native::recurrent`]: the layer's cell unrolled over its timesteps (under
+/// `t{t}/…`) from a zero state (`zero`, `zero_is`), `x` range-checked by the caller. The outputs
+/// are the cell's (range-checked).
+#[allow(clippy::too_many_arguments)]
+pub fn recurrent<F: Field, CS: ConstraintSystem<F>>(
+    cs: &mut CS,
+    spec: &RecurrentSpec,
+    act: &Act,
+    x: &[AllocatedNum<F>],
+    w: &[AllocatedNum<F>],
+    b: &[AllocatedNum<F>],
+    fp: &FixedPoint,
+) -> Result<Vec<AllocatedNum<F>>, SynthesisError> {
+    let Act::Cell { gate, act } = act else {
+        return Err(unsat(format!(
+            "a recurrent layer takes its cell's two activations, not {}",
+            act.name()
+        )));
+    };
+    let c = &spec.cell;
+    if x.len() != spec.timesteps * c.features {
+        return Err(SynthesisError::IncompatibleLengthVector(format!(
+            "recurrent layer: {} inputs, expected {} timesteps of {}",
+            x.len(),
+            spec.timesteps,
+            c.features
+        )));
+    }
+    let zero = AllocatedNum::alloc(cs.namespace(|| "zero"), || Ok(F::ZERO))?;
+    cs.enforce(
+        || "zero_is",
+        |lc| lc + zero.get_variable(),
+        |lc| lc + CS::one(),
+        |lc| lc,
+    );
+    let mut state = vec![zero; c.state_len()];
+    let mut out = vec![];
+    for (t, xt) in x.chunks(c.features).enumerate() {
+        state = cell(
+            &mut cs.namespace(|| format!("t{t}")),
+            c,
+            gate,
+            act,
+            xt,
+            &state,
+            w,
+            b,
+            fp,
+        )?;
+        if spec.return_sequences {
+            out.extend_from_slice(&state[..c.units]);
+        }
+    }
+    if !spec.return_sequences {
+        out.extend_from_slice(&state[..c.units]);
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::cs::TamperCs;
     use crate::field::{from_i64, to_i64};
+    use crate::native::{self, cell_step, Weights};
     use crate::packing::pack;
     use crate::step::{alloc_i64s, alloc_nums};
     use nova_snark::provider::Bn256EngineKZG;
@@ -401,6 +293,121 @@ mod tests {
             .collect()
     }
 
+    fn layer(cell: &CellSpec, timesteps: usize, return_sequences: bool) -> RecurrentSpec {
+        RecurrentSpec {
+            cell: *cell,
+            timesteps,
+            return_sequences,
+        }
+    }
+
+    fn cell_act() -> Act {
+        let (gate, act) = acts();
+        Act::Cell {
+            gate: Box::new(gate),
+            act: Box::new(act),
+        }
+    }
+
+    /// Synthesizes a whole layer as a step (`op/…`); its outputs' values.
+    fn synth_layer(
+        cs: &mut TamperCs<F>,
+        spec: &RecurrentSpec,
+        x: &[i64],
+        wt: &Weights,
+    ) -> Vec<i64> {
+        let op = Op::Recurrent(*spec);
+        let p = pack::<F>(&op, wt, &FP);
+        let some = |v: Vec<F>| v.into_iter().map(Some).collect::<Vec<_>>();
+        let xs = alloc_i64s(cs, "x", x).unwrap();
+        let w = alloc_nums(cs, "w", &some(p.w)).unwrap();
+        let b = alloc_nums(cs, "b", &some(p.b)).unwrap();
+        let out = crate::step::step(cs, &op, &cell_act(), &[], &xs, None, &w, &b, &FP).unwrap();
+        out.y
+            .iter()
+            .map(|n| to_i64(&n.get_value().unwrap()).unwrap())
+            .collect()
+    }
+
+    /// Every layer, both outputs: the step over the whole sequence is satisfied and computes the
+    /// native twin, and its weights unpack to themselves.
+    #[test]
+    fn layers_compute_their_twin_over_the_sequence() {
+        for kind in kinds() {
+            for return_sequences in [true, false] {
+                let cell = CellSpec {
+                    kind,
+                    features: 2,
+                    units: 2,
+                };
+                let spec = layer(&cell, 3, return_sequences);
+                let op = Op::Recurrent(spec);
+                op.validate().unwrap();
+                let wt = weights(&cell, 3);
+                let x = values(op.input_len(), 9, 1 << FP.fa);
+                let want = native::apply(&op, &cell_act(), &x, None, &wt, &FP).unwrap();
+                assert_eq!(want.y.len(), op.output_len());
+                let mut cs = TamperCs::<F>::new();
+                let got = synth_layer(&mut cs, &spec, &x, &wt);
+                assert_eq!(cs.which_is_unsatisfied(), None, "{kind:?}");
+                assert_eq!(got, want.y, "{kind:?} {return_sequences}");
+                let p = pack::<F>(&op, &wt, &FP);
+                assert_eq!((p.w.len(), p.b.len()), packed_lens(&op, &FP));
+                assert_eq!(crate::packing::unpack(&op, &p.w, &p.b, &FP), Some(wt));
+            }
+        }
+    }
+
+    /// The state handed from one timestep to the next is the previous cell's output: a forged
+    /// `h` after the first timestep fails the constraint that computes it and the next
+    /// timestep's product with it.
+    #[test]
+    fn a_forged_state_between_timesteps_fails_where_it_is_computed() {
+        let cell = CellSpec {
+            kind: CellKind::Simple,
+            features: 2,
+            units: 2,
+        };
+        let spec = layer(&cell, 3, false);
+        let wt = weights(&cell, 4);
+        let x = values(6, 2, 1 << FP.fa);
+        let mut honest = TamperCs::<F>::new();
+        synth_layer(&mut honest, &spec, &x, &wt);
+        assert!(honest.is_satisfied());
+        let h = "op/t0/02_h/y0/y/num";
+        let forged = honest.value(h).expect("the first timestep's h") + from_i64::<F>(1);
+        let mut cs = TamperCs::<F>::new();
+        cs.override_value(h, forged);
+        synth_layer(&mut cs, &spec, &x, &wt);
+        assert_eq!(cs.unused_overrides(), Vec::<String>::new());
+        // the activation that computes it, and the next timestep's product that reads it
+        assert_eq!(
+            cs.unsatisfied(),
+            ["op/t0/02_h/y0/relu", "op/t1/01_gates_dense/grp0/mul2"]
+        );
+    }
+
+    /// A recurrent layer takes the cell's two activations, and those apply nowhere else.
+    #[test]
+    fn cell_activations_go_with_recurrent_layers_only() {
+        let cell = CellSpec {
+            kind: CellKind::Simple,
+            features: 1,
+            units: 1,
+        };
+        let op = Op::Recurrent(layer(&cell, 2, true));
+        let wt = weights(&cell, 1);
+        let err = native::apply(&op, &Act::Relu, &[0, 0], None, &wt, &FP).unwrap_err();
+        assert!(err.to_string().contains("two activations"), "{err}");
+        let err = native::activation(&cell_act(), 3, &FP, 0).unwrap_err();
+        assert!(err.to_string().contains("inside its layer"), "{err}");
+        let nested = Act::Cell {
+            gate: Box::new(cell_act()),
+            act: Box::new(Act::Linear),
+        };
+        assert!(nested.validate(&FP).is_err());
+    }
+
     fn kinds() -> [CellKind; 4] {
         [
             CellKind::Simple,
@@ -429,19 +436,9 @@ mod tests {
         let (gate, act) = acts();
         let xs = alloc_i64s(cs, "x", x)?;
         let ss = alloc_i64s(cs, "state", state)?;
-        let (mut pw, mut pb) = (vec![], vec![]);
-        let ds = spec.denses();
-        let ws = split(&wt.w, ds.iter().map(|d| d.n_in * d.n_out));
-        let bs = split(&wt.b, ds.iter().map(|d| d.n_out));
-        for (k, d) in ds.iter().enumerate() {
-            let dw = Weights {
-                w: ws[k].to_vec(),
-                b: bs[k].to_vec(),
-            };
-            let p = pack::<F>(&Op::Dense(*d), &dw, &FP);
-            pw.extend(p.w);
-            pb.extend(p.b);
-        }
+        // a cell's weights pack as a one-timestep layer's
+        let p = pack::<F>(&Op::Recurrent(layer(spec, 1, false)), wt, &FP);
+        let (pw, pb) = (p.w, p.b);
         let some = |v: Vec<F>| v.into_iter().map(Some).collect::<Vec<_>>();
         let w = alloc_nums(cs, "w", &some(pw))?;
         let b = alloc_nums(cs, "b", &some(pb))?;

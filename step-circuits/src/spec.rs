@@ -837,6 +837,92 @@ impl ConcatSpec {
     }
 }
 
+/// Which recurrent cell.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum CellKind {
+    /// Keras' SimpleRNN.
+    Simple,
+    /// Keras' GRU; `reset_after` applies the reset gate after the recurrent matrix product.
+    Gru {
+        /// Keras' `reset_after`.
+        reset_after: bool,
+    },
+    /// Keras' LSTM.
+    Lstm,
+}
+
+/// One timestep of a recurrent cell of `units` units over `features` input values
+/// ([`crate::recurrent`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct CellSpec {
+    /// The cell.
+    pub kind: CellKind,
+    /// Input values per timestep.
+    pub features: usize,
+    /// Units (the length of `h`, and of the LSTM's `c`).
+    pub units: usize,
+}
+
+impl CellSpec {
+    /// The state carried from one timestep to the next: `h`, then the LSTM's `c`.
+    pub fn state_len(&self) -> usize {
+        match self.kind {
+            CellKind::Lstm => 2 * self.units,
+            _ => self.units,
+        }
+    }
+
+    /// The cell's linear maps in order; the cell's weights are theirs, one after the other
+    /// (kernels in `Weights::w`, biases in `Weights::b`, each in a Dense's layout).
+    /// - SimpleRNN, LSTM: `[x; h] → g·U`, Keras' kernel above its recurrent kernel.
+    /// - GRU `reset_after`: `x → 3U` (kernel, input bias), `h → 3U` (recurrent kernel and bias).
+    /// - GRU reset before: `[x; h] → 2U` (the z and r columns), `[x; r⊙h] → U` (the n columns).
+    pub fn denses(&self) -> Vec<DenseSpec> {
+        let (f, u) = (self.features, self.units);
+        let dense = |n_in, n_out| DenseSpec { n_in, n_out };
+        match self.kind {
+            CellKind::Simple => vec![dense(f + u, u)],
+            CellKind::Lstm => vec![dense(f + u, 4 * u)],
+            CellKind::Gru { reset_after: true } => vec![dense(f, 3 * u), dense(u, 3 * u)],
+            CellKind::Gru { reset_after: false } => vec![dense(f + u, 2 * u), dense(f + u, u)],
+        }
+    }
+
+    /// Kernel and bias lengths of the cell's weights.
+    pub fn weight_lens(&self) -> (usize, usize) {
+        self.denses().iter().fold((0, 0), |(w, b), d| {
+            let (dw, db) = Op::Dense(*d).weight_lens();
+            (w + dw, b + db)
+        })
+    }
+
+    /// Checks the spec's sizes.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.features == 0 || self.units == 0 {
+            return Err(format!(
+                "a recurrent cell needs features and units, not {} and {}",
+                self.features, self.units
+            ));
+        }
+        for d in self.denses() {
+            Op::Dense(d).validate()?;
+        }
+        Ok(())
+    }
+}
+
+/// A recurrent layer: its cell run over `timesteps` timesteps of `cell.features` values from a
+/// zero state, outputting `h` at every timestep (`return_sequences`) or at the last.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct RecurrentSpec {
+    /// The cell.
+    pub cell: CellSpec,
+    /// Timesteps of the input sequence.
+    pub timesteps: usize,
+    /// Output `h` at every timestep, or at the last only.
+    pub return_sequences: bool,
+}
+
 /// The operation of one step.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Op {
@@ -902,6 +988,9 @@ pub enum Op {
         /// Number of values.
         n: usize,
     },
+    /// A recurrent layer (Keras' SimpleRNN, GRU, LSTM), its cell unrolled over the timesteps
+    /// ([`crate::recurrent`]); its activation is [`Act::Cell`], applied inside the cell.
+    Recurrent(RecurrentSpec),
 }
 
 impl Op {
@@ -972,6 +1061,12 @@ impl Op {
                 positive(*saved, "saved values")?;
             }
             Op::Merge { n, .. } | Op::Identity { n } | Op::ArgMax { n } => positive(*n, "values")?,
+            Op::Recurrent(r) => {
+                r.cell.validate()?;
+                positive(r.timesteps, "timesteps")?;
+                bounded_mul(r.timesteps, r.cell.features)?;
+                bounded_mul(r.timesteps, r.cell.units)?;
+            }
         }
         self.output_shape().validate()
     }
@@ -988,6 +1083,7 @@ impl Op {
             Op::Swap { n, .. } | Op::OneHot { n, .. } => *n,
             Op::LayerNorm(l) => l.groups * l.n,
             Op::Merge { n, .. } | Op::Identity { n } | Op::ArgMax { n } => *n,
+            Op::Recurrent(r) => r.timesteps * r.cell.features,
         }
     }
     /// Shape of the output.
@@ -1007,6 +1103,8 @@ impl Op {
             Op::OneHot { n, vocab } => Shape3::new(1, *n, *vocab),
             Op::LayerNorm(l) => Shape3::new(1, l.groups, l.n),
             Op::Merge { n, .. } | Op::Identity { n } | Op::ArgMax { n } => Shape3::vector(*n),
+            Op::Recurrent(r) if r.return_sequences => Shape3::new(1, r.timesteps, r.cell.units),
+            Op::Recurrent(r) => Shape3::vector(r.cell.units),
         }
     }
     /// Number of output values.
@@ -1034,6 +1132,14 @@ impl Op {
                     * d.mult
             }
             Op::Affine(a) => a.n,
+            Op::Recurrent(r) => {
+                r.timesteps
+                    * r.cell
+                        .denses()
+                        .iter()
+                        .map(|d| d.n_in * d.n_out)
+                        .sum::<usize>()
+            }
             _ => 0,
         }
     }
@@ -1082,6 +1188,10 @@ impl Op {
             Op::Dense(_) | Op::Conv(_) | Op::Depthwise(_) | Op::Affine(_)
         )
     }
+    /// Whether the op takes weights: a linear op, or a recurrent layer (its cell's linear maps).
+    pub fn has_weights(&self) -> bool {
+        self.is_linear() || matches!(self, Op::Recurrent(_))
+    }
     /// Lengths of the weight and bias vectors the op takes.
     pub fn weight_lens(&self) -> (usize, usize) {
         match self {
@@ -1095,7 +1205,18 @@ impl Op {
                 d.window.input.c * d.mult,
             ),
             Op::Affine(a) => (a.channels, a.channels),
+            Op::Recurrent(r) => r.cell.weight_lens(),
             _ => (0, 0),
+        }
+    }
+    /// The linear maps whose weights are the op's, in order: the op itself for a linear op, a
+    /// recurrent cell's Dense maps ([`CellSpec::denses`]), none for an op without weights. The
+    /// op's weights, packed weights and weight bounds are theirs, one after the other.
+    pub fn linear_parts(&self) -> Vec<Op> {
+        match self {
+            Op::Recurrent(r) => r.cell.denses().into_iter().map(Op::Dense).collect(),
+            op if op.is_linear() => vec![*op],
+            _ => vec![],
         }
     }
     /// Short kind name, as `kerafold inspect` prints it.
@@ -1121,6 +1242,11 @@ impl Op {
             Op::LayerNorm(_) => "layer_norm",
             Op::Identity { .. } => "identity",
             Op::ArgMax { .. } => "argmax",
+            Op::Recurrent(r) => match r.cell.kind {
+                CellKind::Simple => "simple_rnn",
+                CellKind::Gru { .. } => "gru",
+                CellKind::Lstm => "lstm",
+            },
         }
     }
 }
@@ -1153,6 +1279,14 @@ pub enum Act {
     /// A piecewise-linear map on range-checked segments (the approximation of a smooth
     /// activation: sigmoid, tanh, GELU, …), [`Pwl`].
     Pwl(Pwl),
+    /// The two activations of a recurrent cell ([`Op::Recurrent`] only), applied inside the
+    /// cell, not to its output: σ on the gates, φ on the candidate and the state.
+    Cell {
+        /// The gates' activation σ (`Linear` for a SimpleRNN, which has no gate).
+        gate: Box<Act>,
+        /// The state's activation φ.
+        act: Box<Act>,
+    },
 }
 
 /// Most segments a [`Pwl`] may have (each costs one selector bit per output).
@@ -1264,6 +1398,15 @@ impl Act {
             }
             Act::Poly { .. } if fp.fa == 0 => Err("poly: fa must be positive".into()),
             Act::Pwl(p) => p.validate(fp),
+            Act::Cell { gate, act } => {
+                for a in [gate, act] {
+                    if let Act::Cell { .. } = **a {
+                        return Err("a recurrent cell's activation is itself a cell's".into());
+                    }
+                    a.validate(fp)?;
+                }
+                Ok(())
+            }
             _ => Ok(()),
         }
     }
@@ -1277,6 +1420,7 @@ impl Act {
             Act::Leaky { .. } => "leaky_relu",
             Act::Poly { .. } => "poly",
             Act::Pwl(_) => "pwl",
+            Act::Cell { .. } => "cell",
         }
     }
 }

@@ -47,6 +47,11 @@ pub fn step<F: Field, CS: ConstraintSystem<F>>(
     check_act(act, fp)?;
     let (xv, zero) = apply_views(&mut cs.namespace(|| "views"), views, x, op.input_len())?;
     check_lens(op, &xv, w, b, fp)?;
+    if let Op::Recurrent(r) = op {
+        // the cell applies its two activations itself
+        let y = crate::recurrent::recurrent(&mut cs.namespace(|| "op"), r, act, &xv, w, b, fp)?;
+        return Ok(StepOut { y, argmax: None });
+    }
     let qs: Vec<Signed<F>> = {
         let mut ns = cs.namespace(|| "op");
         match op {
@@ -74,6 +79,7 @@ pub fn step<F: Field, CS: ConstraintSystem<F>>(
                 identity(skip)?
             }
             Op::Identity { .. } | Op::ArgMax { .. } => identity(&xv)?,
+            Op::Recurrent(_) => return Err(unsat("a recurrent layer runs its cell above")),
         }
     };
     let argmax = match op {

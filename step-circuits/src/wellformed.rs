@@ -103,6 +103,12 @@ fn offset(fp: &FixedPoint) -> u128 {
 /// in-range inputs (saturating). Empty for an op without weights. The quantizer sizes `guard` so
 /// that every bound is below `2^(lane_bits−1)`; [`check`] and [`enforce`] require it.
 pub fn output_bounds(op: &Op, weights: &Weights, fp: &FixedPoint) -> Vec<u128> {
+    if let Op::Recurrent(_) = op {
+        return each_part(op, weights)
+            .iter()
+            .flat_map(|(p, w)| output_bounds(p, w, fp))
+            .collect();
+    }
     let Some(g) = grids(op, fp) else {
         return vec![];
     };
@@ -118,6 +124,30 @@ pub fn output_bounds(op: &Op, weights: &Weights, fp: &FixedPoint) -> Vec<u128> {
             sw.saturating_mul(amax)
                 .saturating_add(b)
                 .saturating_add(offset(fp))
+        })
+        .collect()
+}
+
+/// A recurrent layer's weights cut into its linear parts' ([`Op::linear_parts`]); empty if their
+/// lengths do not add up (the callers check them first).
+fn each_part(op: &Op, weights: &Weights) -> Vec<(Op, Weights)> {
+    let parts = op.linear_parts();
+    let lens: Vec<_> = parts.iter().map(Op::weight_lens).collect();
+    let (Some(ws), Some(bs)) = (
+        packing::split_exact(&weights.w, lens.iter().map(|l| l.0)),
+        packing::split_exact(&weights.b, lens.iter().map(|l| l.1)),
+    ) else {
+        return vec![];
+    };
+    parts
+        .into_iter()
+        .zip(ws.into_iter().zip(bs))
+        .map(|(p, (w, b))| {
+            let w = Weights {
+                w: w.to_vec(),
+                b: b.to_vec(),
+            };
+            (p, w)
         })
         .collect()
 }
@@ -276,9 +306,6 @@ pub fn enforce_share<F: PrimeField + PrimeFieldBits, CS: ConstraintSystem<F>>(
     fp: &FixedPoint,
     parts: u32,
 ) -> Result<(), SynthesisError> {
-    let Some(g) = grids(op, fp) else {
-        return Ok(());
-    };
     let (wl, bl) = packing::packed_lens(op, fp);
     if w.len() != wl || b.len() != bl {
         return Err(SynthesisError::IncompatibleLengthVector(format!(
@@ -288,6 +315,28 @@ pub fn enforce_share<F: PrimeField + PrimeFieldBits, CS: ConstraintSystem<F>>(
             b.len()
         )));
     }
+    if let Op::Recurrent(_) = op {
+        // each of the cell's Dense maps is bounded as a Dense layer (`part{k}/…`)
+        let ps = op.linear_parts();
+        let lens: Vec<_> = ps.iter().map(|p| packing::packed_lens(p, fp)).collect();
+        let lengths = || SynthesisError::IncompatibleLengthVector("recurrent weights".into());
+        let ws = packing::split_exact(w, lens.iter().map(|l| l.0)).ok_or_else(lengths)?;
+        let bs = packing::split_exact(b, lens.iter().map(|l| l.1)).ok_or_else(lengths)?;
+        for (k, p) in ps.iter().enumerate() {
+            enforce_share(
+                &mut cs.namespace(|| format!("part{k}")),
+                p,
+                ws[k],
+                bs[k],
+                fp,
+                parts,
+            )?;
+        }
+        return Ok(());
+    }
+    let Some(g) = grids(op, fp) else {
+        return Ok(());
+    };
     let s = fp.lane_bits();
     let k = g.lanes;
     let groups = packing::groups(g.cols, k);
@@ -414,6 +463,37 @@ mod tests {
         assert!(synth(&op, &over, &FP).is_satisfied());
         let cs = synth_share(&op, &over, &FP, 2);
         assert_eq!(cs.which_is_unsatisfied(), Some("wf/out0/slack/recompose"));
+    }
+
+    /// A recurrent layer's weights are bounded map by map: a bias over the bound in the GRU's
+    /// second map (`h → 3U`) fails that map's slack check natively and in the circuit.
+    #[test]
+    fn a_recurrent_layer_is_bounded_map_by_map() {
+        use crate::spec::{CellKind, CellSpec, RecurrentSpec};
+        let op = Op::Recurrent(RecurrentSpec {
+            cell: CellSpec {
+                kind: CellKind::Gru { reset_after: true },
+                features: 1,
+                units: 1,
+            },
+            timesteps: 2,
+            return_sequences: false,
+        });
+        // x → 3U: 3 weights and biases, then h → 3U: 3 and 3
+        let mut weights = Weights {
+            w: vec![1, -2, 3, 4, 5, -6],
+            b: vec![7; 6],
+        };
+        assert_eq!(output_bounds(&op, &weights, &FP).len(), 6);
+        assert!(check(&op, &weights, &FP).is_ok());
+        let cs = synth(&op, &weights, &FP);
+        assert!(cs.is_satisfied(), "{:?}", cs.which_is_unsatisfied());
+        // Σ|w|·2048 + |b| ≤ 196591 with |w| = 5: |b| ≤ 186351
+        weights.b[4] = 186_352;
+        let e = check(&op, &weights, &FP).unwrap_err();
+        assert!(e.starts_with("output 4:"), "{e}");
+        let cs = synth(&op, &weights, &FP);
+        assert_eq!(cs.unsatisfied(), ["wf/part1/out1/slack/recompose"]);
     }
 
     #[test]

@@ -40,11 +40,12 @@ pub const MODELS: &[&str] = &[
     "inception",
     "rereads",
     "inception_resnet",
+    "rnn",
+    "gru",
+    "lstm_seq",
 ];
 
-/// Fixture models with recurrent layers (SimpleRNN, GRU, LSTM; `.keras`, `.h5` and `.json` like
-/// [`MODELS`]): they import and run in the float reference, but cannot be quantized or proven
-/// yet (docs/DESIGN.md §7.5 item 3).
+/// The fixture models with recurrent layers (SimpleRNN, GRU, LSTM), among [`MODELS`].
 pub const RECURRENT: &[&str] = &["rnn", "gru", "lstm_seq"];
 
 /// The two file formats every fixture model is saved in.

@@ -125,6 +125,25 @@ fn smooth_activations_prove_and_verify() {
     }
 }
 
+/// Recurrent layers (the `rnn`, `gru` and `lstm_seq` fixtures: SimpleRNN, GRU either way and
+/// LSTM, sequences and last states) are proven as one step a layer, the cell unrolled over the
+/// timesteps with sigmoid and tanh as piecewise-linear approximations; the proof gives Keras'
+/// class.
+#[test]
+fn recurrent_layers_prove_and_verify() {
+    use kerafold_step_circuits::spec::{Act, Op};
+    for name in ["rnn", "gru", "lstm_seq"] {
+        let (q, _) = quantized_fixture(name);
+        let cells = q
+            .steps
+            .iter()
+            .filter(|s| matches!((&s.op, &s.act), (Op::Recurrent(_), Act::Cell { .. })))
+            .count();
+        assert_eq!(cells, 2, "{name}");
+        proves_keras_class(name, 1);
+    }
+}
+
 /// Conv2DTranspose (the `transpose` fixture: `same` and `valid`, stride 2) runs as a convolution
 /// over its input dilated by the stride and padded — constant wiring — with the kernel turned
 /// half a circle; the proof gives Keras' class.

@@ -20,7 +20,7 @@ fn float_inference_matches_keras() {
         "model", "format", "nodes", "max err out", "max err lgt", "argmax"
     );
     let mut failures = Vec::new();
-    for &name in MODELS.iter().chain(RECURRENT) {
+    for &name in MODELS {
         let fx = Fixture::load(name);
         for format in Format::ALL {
             let path = model_path(name, format);
@@ -57,7 +57,7 @@ fn float_inference_matches_keras() {
 
 #[test]
 fn keras_and_h5_give_identical_graphs() {
-    for &name in MODELS.iter().chain(RECURRENT) {
+    for &name in MODELS {
         let a = load(&model_path(name, Format::Keras)).unwrap();
         let b = load(&model_path(name, Format::H5)).unwrap();
         assert_eq!(a, b, "{name}");
@@ -341,41 +341,26 @@ fn recurrent_layers_import() {
     }
 }
 
-/// Lowering refuses every recurrent layer of a model at once, naming it and its class, and
-/// saying that it imports and runs in float but cannot be proven yet.
+/// Every recurrent layer lowers to one step of its own: the cell's op over the layer's
+/// sequence, both activations kept (the gate's as σ, the layer's as φ), the Dense head after it.
 #[test]
-fn lowering_refuses_recurrent_layers() {
+fn recurrent_layers_lower_to_one_step_each() {
+    use kerafold_step_circuits::spec::Op;
     for &name in RECURRENT {
         for format in Format::ALL {
             let g = load(&model_path(name, format)).unwrap();
-            let Err(Error::UnsupportedLayers(found)) = lower(&g) else {
-                panic!(
-                    "{name}.{}: both recurrent layers refused",
-                    format.extension()
-                )
-            };
-            let named: Vec<(&str, &str)> = found
+            let p = lower(&g).unwrap();
+            let recurrent: Vec<_> = p
+                .steps
                 .iter()
-                .map(|e| match e {
-                    Error::Unsupported { layer, class, .. } => (layer.as_str(), class.as_str()),
-                    other => panic!("{name}: {other}"),
-                })
+                .filter(|s| matches!(s.op, Op::Recurrent(_)))
                 .collect();
-            let expected: Vec<(&str, &str)> = g.nodes[..2]
-                .iter()
-                .map(|n| (n.name.as_str(), n.class_name.as_str()))
-                .collect();
-            assert_eq!(named, expected, "{name}.{}", format.extension());
-            assert_mentions(
-                &found[0],
-                &[
-                    &format!("'{}'", g.nodes[0].name),
-                    &g.nodes[0].class_name,
-                    "run in the float reference",
-                    "cannot prove them yet",
-                    "§7.5",
-                ],
-            );
+            assert_eq!(recurrent.len(), 2, "{name}.{}", format.extension());
+            for (s, node) in recurrent.iter().zip(&g.nodes) {
+                assert_eq!(s.layers, std::slice::from_ref(&node.name));
+                assert_eq!(s.output_shape, node.output_shape, "{}", node.name);
+                assert!(s.gate.is_some(), "{}: the gate activation", node.name);
+            }
         }
     }
 }
@@ -637,8 +622,9 @@ fn missing_members_and_datasets() {
     assert_mentions(&e, &["fc2", "kernel", "[16, 12]", "[16, 13]"]);
 }
 
-/// `unsupported.keras` / `.h5` (real Keras: make_fixtures.py) has four layers kerafold cannot
-/// prove among supported ones; the import names all four, in model order, each with its reason
+/// `unsupported.keras` / `.h5` (real Keras: make_fixtures.py) has two layers kerafold cannot
+/// prove among supported ones (recurrent layers among them, which it proves); the import names
+/// both, in model order, each with its reason
 /// — from the shapes Keras 3 records (`build_config`) in `.keras`, from the layers' supported
 /// twins in the legacy `.h5`, which records none.
 #[test]
@@ -657,25 +643,12 @@ fn every_unsupported_layer_is_named_at_once() {
             .collect();
         assert_eq!(
             named,
-            [
-                ("rnn", "SimpleRNN"),
-                ("lstm", "LSTM"),
-                ("gate", "Dense"),
-                ("squash", "Dense")
-            ]
-            .map(|(l, c)| (l.to_string(), c.to_string())),
+            [("gate", "Dense"), ("squash", "Dense")].map(|(l, c)| (l.to_string(), c.to_string())),
             "unsupported.{ext}"
         );
         assert_mentions(
             &e,
-            &[
-                "4 layers",
-                "layer 'rnn' (SimpleRNN): recurrent layers are imported",
-                "layer 'lstm' (LSTM): recurrent layers are imported",
-                "cannot prove them yet",
-                "activation 'mish'",
-                "activation 'log_sigmoid'",
-            ],
+            &["2 layers", "activation 'mish'", "activation 'log_sigmoid'"],
         );
         assert!(
             !e.to_string().contains("'hidden'"),
@@ -684,16 +657,16 @@ fn every_unsupported_layer_is_named_at_once() {
     }
 }
 
-/// `lstm.keras` (an LSTM, then a Dense head) imports and runs; lowering, so quantization and
-/// proving, refuses it, naming the layer.
+/// `lstm.keras` (an LSTM, then a Dense head) imports, runs and lowers to the LSTM's step and
+/// the head's.
 #[test]
-fn an_lstm_imports_but_is_not_lowered() {
+fn an_lstm_imports_and_lowers() {
     let g = load(&common::fixture_file("lstm.keras")).unwrap();
     assert!(matches!(g.nodes[0].kind, LayerKind::Recurrent(_)));
     assert_eq!(forward(&g, &[0.25; 12]).unwrap().output.len(), 2);
-    let e = lower(&g).unwrap_err();
-    assert!(matches!(e, Error::Unsupported { .. }), "{e}");
-    assert_mentions(&e, &["'lstm'", "LSTM", "cannot prove them yet"]);
+    let p = lower(&g).unwrap();
+    assert_eq!(p.steps.len(), 2);
+    assert_eq!(p.steps[0].op.kind(), "lstm");
 }
 
 /// What a recurrent layer does that kerafold does not follow is refused at import, naming the
@@ -767,20 +740,10 @@ fn recurrent_options_are_refused() {
         ),
     ];
     for (model, tag, edit, words) in cases {
-        // the model's other recurrent layer is listed after the refused one (not provable)
-        let Error::UnsupportedLayers(found) = load_err(&with_config(model, tag, edit)) else {
-            panic!("{tag}: the refused layer and the other recurrent layer expected")
-        };
-        let (unprovable, refused): (Vec<&Error>, Vec<&Error>) = found
-            .iter()
-            .partition(|e| e.to_string().contains("cannot prove them yet"));
-        assert_eq!(
-            (refused.len(), unprovable.len()),
-            (1, 1),
-            "{tag}: {found:?}"
-        );
-        assert!(matches!(refused[0], Error::Unsupported { .. }), "{tag}");
-        assert_mentions(refused[0], &words);
+        // the refused layer alone: the model's other recurrent layer is provable
+        let e = load_err(&with_config(model, tag, edit));
+        assert!(matches!(e, Error::Unsupported { .. }), "{tag}: {e}");
+        assert_mentions(&e, &words);
     }
 
     // a recurrent layer reading a vector: the first LSTM returns its last state only

@@ -42,5 +42,6 @@ mod layers;
 mod merges;
 mod prove_bn254;
 mod quantize;
+mod recurrent;
 mod tiling;
 mod verifier_trust;

@@ -161,10 +161,6 @@ pub(super) fn build_graph(path: &Path, file: &ModelFile) -> Result<Graph> {
         nodes: Vec::with_capacity(order.len()),
     };
     let readers: Vec<Vec<Src>> = sources.clone();
-    // Layers that import but cannot be proven (`LayerKind::proof_refusal`) are listed among the
-    // refused ones, in model order, only if import refuses some layer too: then the user sees
-    // every layer that stands between the model and a proof; otherwise lowering names them.
-    let mut unprovable = 0;
     for (k, (&i, srcs)) in order.iter().zip(sources).enumerate() {
         let d = &defs[i];
         let shapes: Vec<Vec<usize>> = srcs.iter().map(|&s| graph.shape_of(s).to_vec()).collect();
@@ -183,13 +179,9 @@ pub(super) fn build_graph(path: &Path, file: &ModelFile) -> Result<Graph> {
                 }
             }
             // after a stand-in, an error may come from the stand-in: report what is certain
-            Err(_) if unsupported.len() > unprovable => break,
+            Err(_) if !unsupported.is_empty() => break,
             Err(e) => return Err(e),
         };
-        if let Some(why) = kind.proof_refusal() {
-            unprovable += 1;
-            unsupported.push(ctx.unsupported(why));
-        }
         graph.nodes.push(Node {
             name: d.name.clone(),
             class_name: d.class.clone(),
@@ -209,7 +201,7 @@ pub(super) fn build_graph(path: &Path, file: &ModelFile) -> Result<Graph> {
             });
         }
     }
-    if unsupported.len() == unprovable {
+    if unsupported.is_empty() {
         return Ok(graph);
     }
     match Error::unsupported_layers(unsupported) {
