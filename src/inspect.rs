@@ -34,8 +34,20 @@ pub struct LayerReport {
     pub outputs: usize,
     /// Constraints of this step's own gadget.
     pub constraints: usize,
+    /// A recurrent layer's timesteps and the constraints each adds (one cell).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub per_timestep: Option<PerTimestep>,
     /// The step saves its input for a residual Add.
     pub saves_residual: bool,
+}
+
+/// A recurrent layer's cost by timestep.
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct PerTimestep {
+    /// Timesteps of the sequence.
+    pub timesteps: usize,
+    /// Constraints one timestep adds: one cell (the layer of two timesteps less that of one).
+    pub constraints: usize,
 }
 
 /// The uniform step circuit.
@@ -135,6 +147,28 @@ fn gadget_err(e: nova_snark::frontend::SynthesisError) -> crate::Error {
     crate::Error::synthesis("counting constraints", e)
 }
 
+/// A recurrent layer's timesteps and one cell's constraints (`None` for other ops).
+fn per_timestep(
+    op: &kerafold_step_circuits::Op,
+    act: &kerafold_step_circuits::Act,
+    fp: &kerafold_step_circuits::FixedPoint,
+) -> Result<Option<PerTimestep>> {
+    let kerafold_step_circuits::Op::Recurrent(r) = op else {
+        return Ok(None);
+    };
+    let over =
+        |timesteps| {
+            let op = kerafold_step_circuits::Op::Recurrent(
+                kerafold_step_circuits::spec::RecurrentSpec { timesteps, ..*r },
+            );
+            count_constraints(&op, act, &[], fp).map_err(gadget_err)
+        };
+    Ok(Some(PerTimestep {
+        timesteps: r.timesteps,
+        constraints: over(2)? - over(1)?,
+    }))
+}
+
 /// Builds the report of a quantized model.
 pub fn report(q: &QuantizedModel, stepping: Stepping) -> Result<Report> {
     let tiling = crate::inference::resolve_tiling(
@@ -157,6 +191,7 @@ pub fn report(q: &QuantizedModel, stepping: Stepping) -> Result<Report> {
             macs: s.op.macs(),
             outputs: s.op.output_len(),
             constraints: count_constraints(&s.op, &s.act, &s.views, &q.fp).map_err(gadget_err)?,
+            per_timestep: per_timestep(&s.op, &s.act, &q.fp)?,
             saves_residual: s.save_input,
         });
         in_shape = s.output_shape.clone();
@@ -281,7 +316,17 @@ fn breakdown(arch: &Arc<Architecture>) -> Result<Breakdown> {
         let rest = t.num_constraints() - op - act;
         b.activations += act;
         b.other_ops += rest;
-        if is_linear(&slot.op) {
+        if let kerafold_step_circuits::Op::Recurrent(_) = slot.op {
+            // the cell's pieces (`op/t{t}/NN_name/…`): its Dense maps, their requantization, the
+            // merges, the rest its activations
+            let mac = t.count_where(|p| p.starts_with("op/") && p.contains("_dense/grp"));
+            let dense = t.count_where(|p| p.starts_with("op/") && p.contains("_dense/"));
+            let merges = t.count_where(|p| p.starts_with("op/") && p.contains("/merge/"));
+            b.multiply_accumulate += mac;
+            b.requantization += dense - mac;
+            b.other_ops += merges;
+            b.activations += op - dense - merges;
+        } else if is_linear(&slot.op) {
             b.multiply_accumulate += mac;
             b.requantization += op - mac;
         } else {
@@ -299,6 +344,36 @@ mod tests {
     use super::*;
     use crate::fold::StepSize;
 
+    /// A recurrent layer reports its timesteps and one cell's constraints: the layer is its
+    /// timesteps' cells and a zero state.
+    #[test]
+    fn recurrent_layers_report_their_cost_a_timestep() {
+        let (graph, inputs) = crate::model::test_fixture("lstm_seq");
+        let (q, _) =
+            crate::model::calibrate(&crate::model::lower(&graph).unwrap(), &inputs).unwrap();
+        let stepping = Stepping {
+            step_size: StepSize::PerLayer,
+            steps_per_fold: Some(1),
+        };
+        let r = report(&q, stepping).unwrap();
+        let cells: Vec<_> = r
+            .layers
+            .iter()
+            .filter(|l| l.per_timestep.is_some())
+            .collect();
+        assert_eq!(cells.len(), 2);
+        for l in cells {
+            let t = l.per_timestep.unwrap();
+            assert_eq!(t.timesteps, 8, "{}", l.name);
+            let cells = t.timesteps * t.constraints;
+            assert!(
+                cells <= l.constraints && l.constraints - cells < 8,
+                "{}: {l:?}",
+                l.name
+            );
+        }
+    }
+
     /// The breakdown accounts for every constraint of the step, in the categories that apply.
     #[test]
     fn the_breakdown_adds_up_to_the_step_circuit() {
@@ -308,6 +383,7 @@ mod tests {
             ("mlp", StepSize::PerLayer),
             ("mlp", StepSize::Rows(1)),
             ("cnn", StepSize::Rows(1)),
+            ("lstm_seq", StepSize::PerLayer),
         ] {
             let (graph, inputs) = crate::model::test_fixture(name);
             let (q, _) =

@@ -74,6 +74,15 @@ impl fmt::Display for InspectReport {
                 l.constraints
             )?;
         }
+        for l in &r.layers {
+            if let Some(t) = &l.per_timestep {
+                writeln!(
+                    f,
+                    "{}: {} timesteps, {} constraints a timestep (one cell)",
+                    l.name, t.timesteps, t.constraints
+                )?;
+            }
+        }
         writeln!(f, "\nquantization: {}", describe_fp(&r.quantization))?;
         for a in &self.approximations {
             writeln!(

@@ -218,31 +218,35 @@ pub struct Approximation {
 }
 
 /// The approximated activations of `q`, measured against the float activations of `program`
-/// (the program `q` was quantized from: its steps in the same order).
+/// (the program `q` was quantized from: its steps in the same order); a recurrent step's gate
+/// activation, then its state activation.
 pub fn approximations(program: &Program, q: &QuantizedModel) -> Vec<Approximation> {
-    program
-        .steps
-        .iter()
-        .zip(&q.steps)
-        .filter_map(|(fs, qs)| match (&fs.act, &qs.act) {
-            (Activation::Smooth(f), Act::Pwl(p)) => {
-                let e = worst_error(*f, p, &q.fp);
-                Some(Approximation {
-                    step: qs.name.clone(),
-                    function: match f {
-                        Smooth::Elu(a) => format!("elu(alpha={a})"),
-                        _ => f.name().into(),
-                    },
-                    segments: p.segments.len(),
-                    worst_error: e.worst,
-                    worst_at: e.at,
-                    worst_ulps: e.worst * (1u64 << q.fp.fa) as f64,
-                    exhaustive: e.exhaustive,
-                })
-            }
-            _ => None,
-        })
-        .collect()
+    let mut out = vec![];
+    for (fs, qs) in program.steps.iter().zip(&q.steps) {
+        let pairs: Vec<(&Activation, &Act)> = match (&fs.gate, &qs.act) {
+            (Some(gate), Act::Cell { gate: g, act: a }) => vec![(gate, g), (&fs.act, a)],
+            _ => vec![(&fs.act, &qs.act)],
+        };
+        for (float, int) in pairs {
+            let (Activation::Smooth(f), Act::Pwl(p)) = (float, int) else {
+                continue;
+            };
+            let e = worst_error(*f, p, &q.fp);
+            out.push(Approximation {
+                step: qs.name.clone(),
+                function: match f {
+                    Smooth::Elu(a) => format!("elu(alpha={a})"),
+                    _ => f.name().into(),
+                },
+                segments: p.segments.len(),
+                worst_error: e.worst,
+                worst_at: e.at,
+                worst_ulps: e.worst * (1u64 << q.fp.fa) as f64,
+                exhaustive: e.exhaustive,
+            });
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -261,6 +265,28 @@ mod tests {
             Act::Pwl(p) => p,
             a => panic!("fit gave {a:?}"),
         }
+    }
+
+    /// A recurrent layer's two approximations are reported, the gate's first.
+    #[test]
+    fn recurrent_layers_report_both_approximations() {
+        let (graph, inputs) = crate::model::test_fixture("gru");
+        let program = crate::model::lower(&graph).unwrap();
+        let (q, _) = crate::model::calibrate(&program, &inputs).unwrap();
+        let found: Vec<(String, String)> = approximations(&program, &q)
+            .into_iter()
+            .map(|a| (a.step, a.function))
+            .collect();
+        let want: Vec<(String, String)> = ["gru1", "gru2"]
+            .iter()
+            .flat_map(|s| {
+                [
+                    (s.to_string(), "sigmoid".into()),
+                    (s.to_string(), "tanh".into()),
+                ]
+            })
+            .collect();
+        assert_eq!(found, want);
     }
 
     #[test]
