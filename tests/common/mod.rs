@@ -198,6 +198,38 @@ pub fn digits_model(data: &kerafold::data::Dataset) -> kerafold::model::Quantize
         .0
 }
 
+/// Folds every step of fixture `name` on its sample 0 through the checking constraint system
+/// (BN254's scalars), `edit` changing step witnesses: the final state, or the first failing step
+/// and its error. A step's output is the integer trace's when the next step opens it.
+pub fn fold_fixture(
+    name: &str,
+    edit: impl Fn(
+        usize,
+        &kerafold::model::QuantizedModel,
+        &kerafold::model::Trace,
+        &mut kerafold::inference::circuit::StepWitness<Scalar>,
+    ),
+) -> Result<Vec<Scalar>, (usize, String)> {
+    use kerafold::inference::{public_initial_state, public_step_witness};
+    use std::sync::Arc;
+    let (q, fx) = quantized_fixture(name);
+    let x = q.quantize_input(&fx.inputs[0], Some(0)).unwrap();
+    let arch = Arc::new(kerafold::fold::Architecture::compile(&q).unwrap());
+    let trace = q.trace(&x, Some(0)).unwrap();
+    let mut z = public_initial_state::<Scalar>(&arch, &trace);
+    for i in 0..arch.steps.len() {
+        let mut w = public_step_witness::<Scalar>(&arch, &q, &trace, i);
+        edit(i, &q, &trace, &mut w);
+        z = kerafold::inference::circuit::check_step(&arch, &Arc::new(w), &z)
+            .map_err(|e| (i, e.to_string()))?
+            .0;
+    }
+    Ok(z)
+}
+
+/// The scalars of [`fold_fixture`]'s constraint system.
+pub type Scalar = <nova_snark::provider::Bn256EngineIPA as nova_snark::traits::Engine>::Scalar;
+
 /// Writes a `.npy` (version 1) with the given dtype, shape and little-endian data.
 pub fn write_npy(path: &Path, descr: &str, shape: &[usize], data: &[u8]) {
     let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
