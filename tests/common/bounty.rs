@@ -157,21 +157,36 @@ impl Scenario {
 /// The claim circuit's Groth16 keys for `spec`. A real host draws them once per bounty
 /// (`claim::flow::Setup::create`, or a ceremony); the tests draw them once per circuit and keep
 /// them in the test target directory (keyed by the circuit's digest), so that every test binary
-/// proving claims of one circuit spends its setup once.
+/// proving claims of one circuit spends its setup once, and in memory, so that the tests of one
+/// binary read them once (tests asking for one circuit at once wait for the first).
 pub fn claim_keys(spec: &ClaimSpec) -> Keys {
+    static KEPT: std::sync::Mutex<Vec<([u8; 32], Keys)>> = std::sync::Mutex::new(Vec::new());
     let r1cs = R1cs::of(&circuit::ClaimCircuit {
         spec,
         public: None,
         witness: None,
     })
     .unwrap();
+    let digest = r1cs.digest();
+    let mut kept = KEPT.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, keys)) = kept.iter().find(|(d, _)| *d == digest) {
+        return keys.clone();
+    }
+    let keys = setup_or_read(&r1cs);
+    kept.push((digest, keys.clone()));
+    keys
+}
+
+/// [`claim_keys`]' file cache: the keys of `r1cs` read from the test target directory, or drawn
+/// and written there.
+fn setup_or_read(r1cs: &R1cs) -> Keys {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("kerafold-claim-params");
     let path = dir.join(format!("claim-{}.pk", &hex::encode(r1cs.digest())[..16]));
     if let Ok(pk) = groth16::read_ark(&path) {
         return Keys { pk };
     }
     let t = std::time::Instant::now();
-    let keys = groth16::setup(&r1cs, &mut rand_core::OsRng).unwrap();
+    let keys = groth16::setup(r1cs, &mut rand_core::OsRng).unwrap();
     println!(
         "claim circuit setup ({} constraints): {:.1}s, kept in {}",
         r1cs.num_constraints(),

@@ -39,16 +39,13 @@ pub fn xorshift_bytes(n: usize, seed: u64, below: u8) -> Vec<u8> {
 pub const RAY_SAMPLES: usize = 520;
 
 /// The datasets, by name: `shards_16` (16 samples for the mlp fixture: 64-byte records, five
-/// 256-byte leaves), `deep_174` (174 such samples in 64-byte leaves: 175 leaves, more than one
+/// 256-byte leaves), `shards_4` (its first 4 samples), `deep_174` (174 such samples in 64-byte leaves: 175 leaves, more than one
 /// node holds, so a two-level DAG) and `ray_520` ([`RAY_SAMPLES`] samples for the depthwise
 /// fixture, 266,240 bytes: two leaves of IPFS' default 256 KiB).
 pub fn dataset(name: &str) -> Dataset {
     match name {
-        "shards_16" => {
-            let x: Vec<u8> = (0..16 * 16).map(|k| (k * 37 % 251) as u8).collect();
-            let labels: Vec<u8> = (0..16).map(|i| (i * 7 % 10) as u8).collect();
-            Dataset::pack(&x, &labels, &[16], 10, 8).unwrap()
-        }
+        "shards_16" => shards(16),
+        "shards_4" => shards(4),
         "deep_174" => {
             let x = xorshift_bytes(174 * 16, 3, 255);
             let labels = xorshift_bytes(174, 5, 10);
@@ -57,6 +54,13 @@ pub fn dataset(name: &str) -> Dataset {
         "ray_520" => ray_features_and_labels().pack(),
         _ => panic!("no dataset named {name}"),
     }
+}
+
+/// The first `n` samples of `shards_16`.
+fn shards(n: usize) -> Dataset {
+    let x: Vec<u8> = (0..n * 16).map(|k| (k * 37 % 251) as u8).collect();
+    let labels: Vec<u8> = (0..n).map(|i| (i * 7 % 10) as u8).collect();
+    Dataset::pack(&x, &labels, &[16], 10, 8).unwrap()
 }
 
 /// The Ray test's features and labels (it packs them through the CLI from `.npy`).

@@ -49,7 +49,7 @@ fn a_proof_folded_layer_by_layer_proves_the_count_and_tampering_fails() {
     };
     let blinds = kerafold::accuracy::random_blinds_for(&q, fold).unwrap();
     let shard = ShardSpec {
-        samples: 0..3,
+        samples: 0..2,
         chunk_size: CHUNK_SIZE,
     };
     let (proof, stats) = prove_shard(
@@ -69,9 +69,9 @@ fn a_proof_folded_layer_by_layer_proves_the_count_and_tampering_fails() {
         steps > Architecture::compile(&q).unwrap().steps.len(),
         "the digits model in steps of 16 rows has {steps} steps"
     );
-    assert_eq!(stats.steps.len(), 3 * steps, "one fold per step per sample");
+    assert_eq!(stats.steps.len(), 2 * steps, "one fold per step per sample");
     assert_eq!(proof.claim.fold, fold);
-    let right = (0..3)
+    let right = (0..2)
         .filter(|&i| {
             let t = q.trace(&data.quantized_input(i, q.fp.fa), Some(i)).unwrap();
             t.class == data.sample(i).1 as usize

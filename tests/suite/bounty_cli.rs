@@ -596,8 +596,8 @@ fn an_on_chain_accuracy_bounty_through_the_cli() {
     let p = |f: &str| -> String { dir.join(f).to_str().unwrap().to_string() };
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
     let model = fixtures.join("digits.keras").to_str().unwrap().to_string();
-    // four records of the digits test set: the claim circuit runs each one
-    let small = scenario::first_records(4);
+    // two records of the digits test set: the claim circuit runs each one
+    let small = scenario::first_records(2);
     let data = p("small.kfd");
     small.write(Path::new(&data)).unwrap();
     let quant = scenario::bounty_quant_args();
@@ -645,7 +645,7 @@ fn an_on_chain_accuracy_bounty_through_the_cli() {
             "--cid",
             &cid,
             "--threshold",
-            "2",
+            "1",
             "--address",
             &alice,
             "--params-dir",
