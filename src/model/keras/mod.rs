@@ -40,7 +40,7 @@ const SUPPORTED: &str = "InputLayer, Dense, Embedding, Conv1D (also causal), Con
 BatchNormalization, LayerNormalization, Rescaling, Normalization, MaxPooling1D/2D, AveragePooling1D/2D, GlobalAveragePooling1D/2D, \
 GlobalMaxPooling1D/2D, Flatten, Reshape, Permute, RepeatVector, UpSampling1D/2D, ZeroPadding1D/2D, Cropping1D/2D, CenterCrop, Resizing (nearest), Dropout, Activation, ReLU, \
 ELU, LeakyReLU, Softmax, Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate, the custom layer kerafold>PolyAct, \
-and SimpleRNN, GRU and LSTM (imported and run in float, not proven yet)";
+and SimpleRNN, GRU and LSTM";
 
 /// The activation functions kerafold supports, for error messages.
 const SUPPORTED_ACTIVATIONS: &str = "linear, relu, relu6, leaky_relu, softmax (the last \
