@@ -3,7 +3,7 @@
 //! The integer reference inference computes every activation with these functions, and the
 //! gadgets compute their witnesses with them, so the reference and the circuits cannot drift.
 
-use crate::packing::split_exact;
+use crate::packing::split_parts;
 use crate::spec::{
     Act, AffineSpec, CellKind, CellSpec, ConcatSpec, ConvSpec, DenseSpec, DepthwiseSpec,
     FixedPoint, Merge, NormSpec, Op, PoolSpec, RecurrentSpec,
@@ -605,12 +605,10 @@ pub fn cell_step(
         )));
     }
     let ds = spec.denses();
-    let pieces = |v, lens: Vec<usize>| {
-        split_exact(v, lens).ok_or_else(|| NativeError::Shape("recurrent cell weights".into()))
-    };
-    let ws = pieces(&weights.w, ds.iter().map(|d| d.n_in * d.n_out).collect())?;
-    let bs = pieces(&weights.b, ds.iter().map(|d| d.n_out).collect())?;
-    let run = |k: usize, input: &[i64]| dense(&ds[k], input, ws[k], bs[k], fp).map(|l| l.q);
+    let parts = split_parts(spec.linear_parts(), &weights.w, &weights.b, Op::weight_lens)
+        .ok_or_else(|| NativeError::Shape("recurrent cell weights".into()))?;
+    let run =
+        |k: usize, input: &[i64]| dense(&ds[k], input, parts[k].1, parts[k].2, fp).map(|l| l.q);
     let apply = |a: &Act, v: &[i64]| -> Result<Vec<i64>, NativeError> {
         v.iter()
             .enumerate()

@@ -65,21 +65,30 @@ pub fn packed_lens(op: &Op, fp: &FixedPoint) -> (usize, usize) {
     }
 }
 
-/// `v` cut into consecutive pieces of the given lengths; `None` unless they add up to its length.
-pub(crate) fn split_exact<T>(
-    mut v: &[T],
-    lens: impl IntoIterator<Item = usize>,
-) -> Option<Vec<&[T]>> {
-    let mut out = vec![];
-    for n in lens {
-        if n > v.len() {
+/// One linear part of an op's weights: the part, its kernels, its biases.
+pub(crate) type Part<'a, T> = (Op, &'a [T], &'a [T]);
+
+/// Kernels `w` and biases `b` cut into those of `parts` (an op's [`Op::linear_parts`]), each
+/// part's lengths given by `lens` (its weight lengths, or its packed lengths): `None` unless they
+/// add up to `w` and `b` exactly.
+pub(crate) fn split_parts<'a, T>(
+    parts: Vec<Op>,
+    w: &'a [T],
+    b: &'a [T],
+    lens: impl Fn(&Op) -> (usize, usize),
+) -> Option<Vec<Part<'a, T>>> {
+    let (mut w, mut b) = (w, b);
+    let mut out = Vec::with_capacity(parts.len());
+    for p in parts {
+        let (wl, bl) = lens(&p);
+        if wl > w.len() || bl > b.len() {
             return None;
         }
-        let (a, rest) = v.split_at(n);
-        out.push(a);
-        v = rest;
+        let ((pw, rw), (pb, rb)) = (w.split_at(wl), b.split_at(bl));
+        out.push((p, pw, pb));
+        (w, b) = (rw, rb);
     }
-    v.is_empty().then_some(out)
+    (w.is_empty() && b.is_empty()).then_some(out)
 }
 
 fn pack_rows<F: PrimeField>(rows: &[i64], row_len: usize, k: usize, lane_bits: u32) -> Vec<F> {
@@ -121,23 +130,15 @@ pub fn pack<F: PrimeField>(op: &Op, weights: &Weights, fp: &FixedPoint) -> Packe
             b: weights.b.iter().map(|&v| from_i64(v)).collect(),
         },
         Op::Recurrent(_) => {
-            let parts = op.linear_parts();
-            let lens: Vec<_> = parts.iter().map(Op::weight_lens).collect();
-            let ws = split_exact(&weights.w, lens.iter().map(|l| l.0)).expect("lengths checked");
-            let bs = split_exact(&weights.b, lens.iter().map(|l| l.1)).expect("lengths checked");
+            let parts = split_parts(op.linear_parts(), &weights.w, &weights.b, Op::weight_lens)
+                .expect("lengths checked");
             let mut out = Packed {
                 w: vec![],
                 b: vec![],
             };
-            for ((p, w), b) in parts.iter().zip(ws).zip(bs) {
-                let one = pack::<F>(
-                    p,
-                    &Weights {
-                        w: w.to_vec(),
-                        b: b.to_vec(),
-                    },
-                    fp,
-                );
+            for (p, w, b) in parts {
+                let (w, b) = (w.to_vec(), b.to_vec());
+                let one = pack::<F>(&p, &Weights { w, b }, fp);
                 out.w.extend(one.w);
                 out.b.extend(one.b);
             }
@@ -234,13 +235,9 @@ pub fn unpack<F: PrimeFieldBits>(op: &Op, w: &[F], b: &[F], fp: &FixedPoint) -> 
             )
         }
         Op::Recurrent(_) => {
-            let parts = op.linear_parts();
-            let lens: Vec<_> = parts.iter().map(|p| packed_lens(p, fp)).collect();
-            let ws = split_exact(w, lens.iter().map(|l| l.0))?;
-            let bs = split_exact(b, lens.iter().map(|l| l.1))?;
             let mut out = Weights::default();
-            for ((p, w), b) in parts.iter().zip(ws).zip(bs) {
-                let one = unpack(p, w, b, fp)?;
+            for (p, w, b) in split_parts(op.linear_parts(), w, b, |p| packed_lens(p, fp))? {
+                let one = unpack(&p, w, b, fp)?;
                 out.w.extend(one.w);
                 out.b.extend(one.b);
             }

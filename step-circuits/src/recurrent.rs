@@ -28,7 +28,7 @@ use crate::elementwise::merge;
 use crate::field::Field;
 use crate::linear::linear;
 
-use crate::packing::{packed_lens, split_exact};
+use crate::packing::{packed_lens, split_parts};
 use crate::range::{unsat, Signed};
 use crate::spec::{Act, CellKind, CellSpec, FixedPoint, Merge, Op, RecurrentSpec};
 use nova_snark::frontend::{num::AllocatedNum, ConstraintSystem, SynthesisError};
@@ -65,9 +65,8 @@ pub fn cell<F: Field, CS: ConstraintSystem<F>>(
             spec.state_len()
         )));
     }
-    let lengths = || SynthesisError::IncompatibleLengthVector("recurrent cell weights".into());
-    let ws = split_exact(w, lens.iter().map(|l| l.0)).ok_or_else(lengths)?;
-    let bs = split_exact(b, lens.iter().map(|l| l.1)).ok_or_else(lengths)?;
+    let parts = split_parts(spec.linear_parts(), w, b, |p| packed_lens(p, fp))
+        .ok_or_else(|| SynthesisError::IncompatibleLengthVector("recurrent cell weights".into()))?;
     let u = spec.units;
     let h = &state[..u];
 
@@ -124,8 +123,8 @@ pub fn cell<F: Field, CS: ConstraintSystem<F>>(
             &mut cs.namespace(|| format!("{name}_dense")),
             &Op::Dense(ds[k]),
             input,
-            ws[k],
-            bs[k],
+            parts[k].1,
+            parts[k].2,
             fp,
         )?;
         nums(&mut cs.namespace(|| format!("{name}_q")), &q, fp)

@@ -888,6 +888,11 @@ impl CellSpec {
         }
     }
 
+    /// [`CellSpec::denses`] as ops: the cell's weights are theirs ([`Op::linear_parts`]).
+    pub fn linear_parts(&self) -> Vec<Op> {
+        self.denses().into_iter().map(Op::Dense).collect()
+    }
+
     /// Kernel and bias lengths of the cell's weights.
     pub fn weight_lens(&self) -> (usize, usize) {
         self.denses().iter().fold((0, 0), |(w, b), d| {
@@ -1214,7 +1219,7 @@ impl Op {
     /// op's weights, packed weights and weight bounds are theirs, one after the other.
     pub fn linear_parts(&self) -> Vec<Op> {
         match self {
-            Op::Recurrent(r) => r.cell.denses().into_iter().map(Op::Dense).collect(),
+            Op::Recurrent(r) => r.cell.linear_parts(),
             op if op.is_linear() => vec![*op],
             _ => vec![],
         }

@@ -104,9 +104,16 @@ fn offset(fp: &FixedPoint) -> u128 {
 /// that every bound is below `2^(lane_bits−1)`; [`check`] and [`enforce`] require it.
 pub fn output_bounds(op: &Op, weights: &Weights, fp: &FixedPoint) -> Vec<u128> {
     if let Op::Recurrent(_) = op {
-        return each_part(op, weights)
-            .iter()
-            .flat_map(|(p, w)| output_bounds(p, w, fp))
+        // lengths that do not add up have no bound (the callers check them first)
+        let parts =
+            packing::split_parts(op.linear_parts(), &weights.w, &weights.b, Op::weight_lens);
+        return parts
+            .unwrap_or_default()
+            .into_iter()
+            .flat_map(|(p, w, b)| {
+                let (w, b) = (w.to_vec(), b.to_vec());
+                output_bounds(&p, &Weights { w, b }, fp)
+            })
             .collect();
     }
     let Some(g) = grids(op, fp) else {
@@ -124,30 +131,6 @@ pub fn output_bounds(op: &Op, weights: &Weights, fp: &FixedPoint) -> Vec<u128> {
             sw.saturating_mul(amax)
                 .saturating_add(b)
                 .saturating_add(offset(fp))
-        })
-        .collect()
-}
-
-/// A recurrent layer's weights cut into its linear parts' ([`Op::linear_parts`]); empty if their
-/// lengths do not add up (the callers check them first).
-fn each_part(op: &Op, weights: &Weights) -> Vec<(Op, Weights)> {
-    let parts = op.linear_parts();
-    let lens: Vec<_> = parts.iter().map(Op::weight_lens).collect();
-    let (Some(ws), Some(bs)) = (
-        packing::split_exact(&weights.w, lens.iter().map(|l| l.0)),
-        packing::split_exact(&weights.b, lens.iter().map(|l| l.1)),
-    ) else {
-        return vec![];
-    };
-    parts
-        .into_iter()
-        .zip(ws.into_iter().zip(bs))
-        .map(|(p, (w, b))| {
-            let w = Weights {
-                w: w.to_vec(),
-                b: b.to_vec(),
-            };
-            (p, w)
         })
         .collect()
 }
@@ -317,20 +300,10 @@ pub fn enforce_share<F: PrimeField + PrimeFieldBits, CS: ConstraintSystem<F>>(
     }
     if let Op::Recurrent(_) = op {
         // each of the cell's Dense maps is bounded as a Dense layer (`part{k}/…`)
-        let ps = op.linear_parts();
-        let lens: Vec<_> = ps.iter().map(|p| packing::packed_lens(p, fp)).collect();
-        let lengths = || SynthesisError::IncompatibleLengthVector("recurrent weights".into());
-        let ws = packing::split_exact(w, lens.iter().map(|l| l.0)).ok_or_else(lengths)?;
-        let bs = packing::split_exact(b, lens.iter().map(|l| l.1)).ok_or_else(lengths)?;
-        for (k, p) in ps.iter().enumerate() {
-            enforce_share(
-                &mut cs.namespace(|| format!("part{k}")),
-                p,
-                ws[k],
-                bs[k],
-                fp,
-                parts,
-            )?;
+        let ps = packing::split_parts(op.linear_parts(), w, b, |p| packing::packed_lens(p, fp))
+            .ok_or_else(|| SynthesisError::IncompatibleLengthVector("recurrent weights".into()))?;
+        for (k, (p, w, b)) in ps.iter().enumerate() {
+            enforce_share(&mut cs.namespace(|| format!("part{k}")), p, w, b, fp, parts)?;
         }
         return Ok(());
     }
