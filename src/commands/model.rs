@@ -142,7 +142,7 @@ impl fmt::Display for InspectReport {
                 t.outputs,
                 if t.bands {
                     format!(
-                        ", convolution and pooling in row bands of about {} outputs",
+                        ", convolution and pooling in row bands of about {} outputs, recurrent layers a step a timestep",
                         t.rows
                     )
                 } else {

@@ -241,13 +241,18 @@ fn merge(a: &Op, b: &Op) -> Op {
 }
 
 /// The output rows per band of a layer cut into row bands under `tiling`, or `None` for a layer
-/// run whole: convolution and pooling layers without views that make more than one band.
+/// run whole: convolution and pooling layers without views that make more than one band, and
+/// recurrent layers of more than one timestep (a band a timestep, whatever the step size: the
+/// cell is the smallest step a recurrent layer has).
 fn banded_rows(s: &crate::model::QStep, tiling: Option<Tiling>, bits: u32) -> Option<usize> {
     let t = tiling.filter(|t| t.bands)?;
-    if !s.views.is_empty() || kerafold_step_circuits::band::window(&s.op).is_none() {
+    if !s.views.is_empty() || !kerafold_step_circuits::band::bandable(&s.op) {
         return None;
     }
-    let rows = t.band_rows(&s.op);
+    let rows = match s.op {
+        Op::Recurrent(_) => 1,
+        _ => t.band_rows(&s.op),
+    };
     BandPlan::new(&s.op, rows, bits)
         .ok()
         .filter(|p| p.bands.len() > 1)
@@ -320,7 +325,7 @@ impl Architecture {
                         slots.len() - 1
                     }
                 };
-                let out = s.op.output_shape();
+                let out_row = plan.op.output_len() / plan.rows;
                 width = width
                     .max(plan.new_blocks * plan.block)
                     .max(plan.op.output_len());
@@ -328,7 +333,7 @@ impl Architecture {
                     steps.push(StepDesc {
                         name: s.name.clone(),
                         slot: idx,
-                        n_out: b.out_rows * out.w * out.c,
+                        n_out: b.out_rows * out_row,
                         save_input: s.save_input && j == 0,
                         tile: None,
                         band: Some(*b),
@@ -580,7 +585,10 @@ impl Architecture {
                     ))
                 }
             }
-            if st.n_out == 0 || st.n_out > full || (!slot.padded && st.n_out != full) {
+            // a band may output nothing (a recurrent layer's timesteps before its last, without
+            // `return_sequences`); `validate_bands` holds it to its rows
+            let silent = st.band.is_some_and(|b| b.out_rows == 0);
+            if (st.n_out == 0 && !silent) || st.n_out > full || (!slot.padded && st.n_out != full) {
                 return Err(format!(
                     "step {i} ('{}'): {} outputs from a slot of {full}",
                     st.name, st.n_out
@@ -686,6 +694,9 @@ impl Architecture {
                     };
                     if plan.bands.get(k) != Some(&b) {
                         return Err(err("a band that is not its layer's next"));
+                    }
+                    if st.n_out != b.out_rows * (plan.op.output_len() / plan.rows) {
+                        return Err(err("a band outputs other than its rows"));
                     }
                     if run.is_some() && b.first {
                         return Err(err("interrupts a layer's bands"));

@@ -11,7 +11,7 @@
 //! | 4 | model chain: from the architecture's seed, `H(prev, blinding, H(packed weights of the step's slot))` per step |
 //! | 5 | the ArgMax class (written by the ArgMax step) |
 //! | 6 | tiled architectures: re-hash of the tiled layer's input read so far |
-//! | 7 | tiled: hash of the packed partial sums carried to the next tile |
+//! | 7 | tiled: hash of the packed partial sums carried to the next tile; banded: hash of the tail, carried outputs and recurrent state carried to the next band |
 //! | 8 | tiled: the tiled layer's output chain so far |
 //!
 //! A tiled architecture runs a Dense layer as tiles (docs/DESIGN.md §7.1): each reads the next
@@ -126,6 +126,9 @@ pub struct StepWitness<F> {
     pub tail: Vec<i64>,
     /// For a row band: the outputs carried in (zeros otherwise), a block less one.
     pub carried: Vec<i64>,
+    /// For a band of a recurrent layer: the state the previous timestep handed over (`h`, then
+    /// the LSTM's `c`; zeros otherwise), as long as the band IO's.
+    pub state: Vec<i64>,
 }
 
 /// The flags of a tile step (`first`, `last` input tile of its output block; `out_first`,
@@ -466,9 +469,11 @@ struct BandBits<F: Field> {
     offset: Vec<Boolean>,
     carried_n: Vec<Boolean>,
     emit: Count<F>,
-    /// The tail and the carried outputs, range-checked and checked against `z[7]`.
+    /// The tail, the carried outputs and a recurrent cell's state, range-checked and checked
+    /// against `z[7]`.
     tail: Vec<AllocatedNum<F>>,
     carried: Vec<AllocatedNum<F>>,
+    state: Vec<AllocatedNum<F>>,
 }
 
 impl<F: Field> BandBits<F> {
@@ -539,8 +544,10 @@ impl<F: Field> BandBits<F> {
         };
         let tail = values(cs, "band_tail", io.tail, |w| &w.tail)?;
         let carried = values(cs, "band_carried", io.block - 1, |w| &w.carried)?;
+        let state = values(cs, "band_state", io.state, |w| &w.state)?;
         // what the previous band carried: its digest is the state's; a first band carries zeros
-        let both: Vec<_> = tail.iter().chain(&carried).cloned().collect();
+        // (so a recurrent layer starts from the zero state)
+        let both: Vec<_> = tail.iter().chain(&carried).chain(&state).cloned().collect();
         range_checked(
             &mut cs.namespace(|| "band_carry_range"),
             &both,
@@ -575,13 +582,15 @@ impl<F: Field> BandBits<F> {
             emit,
             tail,
             carried,
+            state,
         })
     }
 
     /// The next current tensor and the band's part of the next `[R, A, O]`: a band that is not
-    /// its layer's last carries its input chain, the digest of its tail and carried outputs, and
-    /// its output chain on; the last has read the whole input (its chain equals the current
-    /// tensor) and makes its output chain the current tensor. Other steps keep `act`.
+    /// its layer's last carries its input chain, the digest of its tail, carried outputs and
+    /// `state` (a recurrent cell's next state, zeros for other bands), and its output chain on;
+    /// the last has read the whole input (its chain equals the current tensor) and makes its
+    /// output chain the current tensor. Other steps keep `act`.
     #[allow(clippy::too_many_arguments)]
     fn next_state<CS: ConstraintSystem<F>>(
         &self,
@@ -592,6 +601,7 @@ impl<F: Field> BandBits<F> {
         read: &band::Read<F>,
         r_out: &AllocatedNum<F>,
         y: &[AllocatedNum<F>],
+        state: &[AllocatedNum<F>],
         bits: u32,
     ) -> Result<(AllocatedNum<F>, Vec<AllocatedNum<F>>), SynthesisError> {
         cs.enforce(
@@ -634,7 +644,13 @@ impl<F: Field> BandBits<F> {
             };
         let band_act = pick(cs, "band_act", &self.ends, &written.chain, z_act)?;
         let act_next = pick(cs, "band_act_next", &self.is, &band_act, act)?;
-        let carry: Vec<_> = read.tail.iter().chain(&written.carried).cloned().collect();
+        let carry: Vec<_> = read
+            .tail
+            .iter()
+            .chain(&written.carried)
+            .chain(state)
+            .cloned()
+            .collect();
         let d = band::carry_digest(&mut cs.namespace(|| "band_carry_out"), &carry, bits)?;
         let r_next = mul_bool(cs.namespace(|| "band_r_next"), &self.mid, &read.chain)?;
         let a_next = mul_bool(cs.namespace(|| "band_a_next"), &self.mid, &d)?;
@@ -923,6 +939,9 @@ impl<F: Field> StepCircuit<F> for LayerStep<F> {
         let mut bus: Vec<Vec<AllocatedNum<F>>> = vec![vec![]; width];
         let mut acc_out: Vec<Vec<AllocatedNum<F>>> =
             vec![vec![]; tile.as_ref().map_or(0, |t| t.acc_in.len())];
+        // per state value, each recurrent band slot's `sel_s · state'_s`
+        let mut state_out: Vec<Vec<AllocatedNum<F>>> =
+            vec![vec![]; band.as_ref().map_or(0, |b| b.io.state)];
         let r_model = alloc(cs, "r_model", w.map(|w| w.r_model))?;
         // per weighted slot: sel_s · H(w_s ‖ b_s); their sum is the active step's weight digest
         let mut digests = vec![];
@@ -1039,21 +1058,58 @@ impl<F: Field> StepCircuit<F> for LayerStep<F> {
                 (op, Some((s, _))) => op.saved_len().map(|n| s[..n].to_vec()),
                 _ => None,
             };
-            let out = slot_gadget(
-                &mut cs.namespace(|| "op"),
-                &slot.op,
-                &slot.act,
-                &slot.views,
-                &xin,
-                skip_in.as_deref(),
-                &wa,
-                &ba,
-                &fp,
-            )?;
-            if let Some(idx) = out.argmax {
-                class_idx = Some((si, idx));
-            }
-            for (j, y) in out.y.iter().enumerate() {
+            let ys = match (&slot.op, &band) {
+                (kerafold_step_circuits::Op::Recurrent(r), Some(b)) if slot.band.is_some() => {
+                    // one timestep: the cell on the state the previous band handed over (zeros
+                    // in an idle slot, which stay in range whatever the cell)
+                    let kerafold_step_circuits::Act::Cell { gate, act } = &slot.act else {
+                        return Err(SynthesisError::Unsatisfiable(
+                            "a recurrent band slot without its cell's activations".into(),
+                        ));
+                    };
+                    let s_in = b.state[..r.cell.state_len()]
+                        .iter()
+                        .enumerate()
+                        .map(|(k, v)| {
+                            mul_bool(cs.namespace(|| format!("state_in{k}")), &sel[si], v)
+                        })
+                        .collect::<Result<Vec<_>, _>>()?;
+                    let next = kerafold_step_circuits::recurrent::cell(
+                        &mut cs.namespace(|| "op"),
+                        &r.cell,
+                        gate,
+                        act,
+                        &xin,
+                        &s_in,
+                        &wa,
+                        &ba,
+                        &fp,
+                    )?;
+                    for (k, v) in next.iter().enumerate() {
+                        let g = mul_bool(cs.namespace(|| format!("state_out{k}")), &sel[si], v)?;
+                        state_out[k].push(g);
+                    }
+                    next[..r.cell.units].to_vec()
+                }
+                _ => {
+                    let out = slot_gadget(
+                        &mut cs.namespace(|| "op"),
+                        &slot.op,
+                        &slot.act,
+                        &slot.views,
+                        &xin,
+                        skip_in.as_deref(),
+                        &wa,
+                        &ba,
+                        &fp,
+                    )?;
+                    if let Some(idx) = out.argmax {
+                        class_idx = Some((si, idx));
+                    }
+                    out.y
+                }
+            };
+            for (j, y) in ys.iter().enumerate() {
                 let gate = if slot.padded && j < mask_len {
                     // g = sel · t_j
                     let t = Boolean::from(mask[j].clone());
@@ -1095,7 +1151,20 @@ impl<F: Field> StepCircuit<F> for LayerStep<F> {
         };
         let mut carry_next = vec![tile_next];
         if let (Some(b), Some(r)) = (&band, &band_read) {
-            let (act, next) = b.next_state(cs, z, z_act, &act_next, r, &r_out, &y, fp.bits)?;
+            let state = state_out
+                .iter()
+                .enumerate()
+                .map(|(k, drivers)| match drivers.as_slice() {
+                    [] => Ok(zero.clone()),
+                    [one] => Ok(one.clone()),
+                    _ => {
+                        let terms: Vec<_> = drivers.iter().map(|d| (F::ONE, d)).collect();
+                        alloc_lc(cs.namespace(|| format!("band_state_sum{k}")), &terms)
+                    }
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let (act, next) =
+                b.next_state(cs, z, z_act, &act_next, r, &r_out, &y, &state, fp.bits)?;
             act_next = act;
             carry_next.push(next);
         }

@@ -31,7 +31,7 @@ use crate::{Error, Result};
 use circuit::{LayerStep, StepWitness};
 use ff::Field as _;
 use kerafold_step_circuits::spec::FixedPoint;
-use kerafold_step_circuits::Field;
+use kerafold_step_circuits::{Act, Field, Op};
 use rand_core::OsRng;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -238,13 +238,15 @@ fn pack_sums<F: Field>(sums: &[i128], fp: &FixedPoint, len: usize) -> Vec<F> {
 }
 
 /// What a row band continues from: the input stream's chain before its new blocks, the output
-/// chain before its outputs, the tail and outputs carried in, and its new blocks.
+/// chain before its outputs, the tail, outputs and recurrent state carried in, and its new
+/// blocks.
 #[derive(Clone, Debug)]
 struct BandCarry<F> {
     r_in: F,
     r_out: F,
     tail: Vec<i64>,
     carried: Vec<i64>,
+    state: Vec<i64>,
     fresh: Vec<i64>,
 }
 
@@ -253,6 +255,7 @@ struct BandCarry<F> {
 /// constraints instead of panicking here).
 fn band_carries<F: Field>(
     arch: &Architecture,
+    model: &QuantizedModel,
     trace: &Trace,
     layers: &[usize],
     blind: &Blinding<F>,
@@ -263,7 +266,7 @@ fn band_carries<F: Field>(
     };
     let bits = arch.fp.bits;
     let (mut r, mut o, mut j) = (F::ZERO, F::ZERO, 0usize);
-    let (mut tail, mut carried) = (vec![], vec![]);
+    let (mut tail, mut carried, mut state) = (vec![], vec![], vec![]);
     for (i, desc) in arch.steps.iter().enumerate() {
         let (Some(b), Some(Some(plan))) = (desc.band, plans.get(desc.slot)) else {
             continue;
@@ -275,9 +278,14 @@ fn band_carries<F: Field>(
             j = 0;
             tail = vec![0; io.tail];
             carried = vec![0; io.block - 1];
+            state = vec![0; io.state];
         }
         let out_row = st.y.len() / plan_out_rows(plan).max(1);
-        let rows = j * plan.rows * out_row..(j * plan.rows + b.out_rows) * out_row;
+        let done: usize = plan.bands[..j.min(plan.bands.len())]
+            .iter()
+            .map(|b| b.out_rows)
+            .sum();
+        let rows = done * out_row..(done + b.out_rows) * out_row;
         if plan.bands.get(j) != Some(&b) || st.y.get(rows.clone()).is_none() {
             return out;
         }
@@ -287,8 +295,27 @@ fn band_carries<F: Field>(
             r_out: o,
             tail: tail.clone(),
             carried: carried.clone(),
+            state: state.clone(),
             fresh: win[plan.tail..].to_vec(),
         });
+        // a timestep of a recurrent layer hands its cell's next state to the next band
+        if let (Op::Recurrent(rs), Act::Cell { gate, act }) =
+            (&plan.op, &model.steps[layers[i]].act)
+        {
+            let n = rs.cell.state_len();
+            let Ok(next) = kerafold_step_circuits::native::cell_step(
+                &rs.cell,
+                gate,
+                act,
+                &plan.input_values(j, &st.input),
+                &state[..n],
+                &model.steps[layers[i]].weights,
+                &arch.fp,
+            ) else {
+                return out;
+            };
+            state[..n].copy_from_slice(&next);
+        }
         (r, tail) = plan.read_native(j, &st.input, r, bits);
         (o, carried) = plan.write_native(j, &carried, &st.y[rows], o, bits);
         j += 1;
@@ -413,7 +440,7 @@ impl<'a, F: Field> Witnesses<'a, F> {
                 o = commit::tensor_commitment(&st.y[cols], bits, o);
             }
         }
-        let bands = band_carries(arch, trace, &layers, blind);
+        let bands = band_carries(arch, model, trace, &layers, blind);
         let pops = stack_pops(arch, trace, &layers, blind);
         Self {
             arch,
@@ -469,6 +496,7 @@ impl<'a, F: Field> Witnesses<'a, F> {
             band: None,
             tail: vec![],
             carried: vec![],
+            state: vec![],
         };
         if let (Some(b), Some(c)) = (desc.band, &self.bands[i]) {
             w.x = pad(&c.fresh);
@@ -476,6 +504,7 @@ impl<'a, F: Field> Witnesses<'a, F> {
             w.r_out = c.r_out;
             w.tail = c.tail.clone();
             w.carried = c.carried.clone();
+            w.state = c.state.clone();
             w.band = Some(b);
         }
         if let (Some(t), Some(c)) = (desc.tile, &self.carries[i]) {
@@ -746,8 +775,8 @@ fn cost_of_tiling(
 }
 
 /// The tiling a proof of `model` uses for `step_size`. [`StepSize::Auto`] cuts Dense layers into
-/// tiles of one commitment block, and convolution and pooling layers into row bands of about a
-/// block of outputs, when a step per layer would exceed [`STEP_BUDGET`] constraints (the MNIST
+/// tiles of one commitment block, convolution and pooling layers into row bands of about a
+/// block of outputs and recurrent layers into a step a timestep, when a step per layer would exceed [`STEP_BUDGET`] constraints (the MNIST
 /// CNN: 213k, or 45k in bands) or when that saves at least a tenth of [`estimated_cost`] (the
 /// MNIST MLP: 3 folds of 125k constraints, or 11 of 24k), and keeps a step per layer otherwise
 /// (narrow layers). `Auto` proves a private model a step per layer: in tiles each tile's weights

@@ -20,6 +20,12 @@
 //! block (zero-padded, as [`crate::commit`] pads a tensor), so the output chain ends at the
 //! commitment of the layer's output.
 //!
+//! A recurrent layer is cut the same way, a band a timestep: its sequence is the input stream
+//! (a timestep's `features` values are a row), its `h` the output rows (every band's, or the
+//! last band's only without `return_sequences`), and the band's op is the cell over one
+//! timestep; the caller carries the cell's state from band to band beside the tail
+//! ([`BandIo::state`]).
+//!
 //! Everything that varies between bands — `offset`, `new_blocks`, `carried`, `emit`, the first
 //! and last flags — is a [`Band`] field that the caller hashes into the architecture chain, so the
 //! verifier fixes it; the shifters ([`shift_left`], [`shift_right`]) place values by an amount
@@ -30,7 +36,7 @@ use crate::commit::{
 };
 use crate::field::{pack_activations, per_element, Field};
 use crate::range::{alloc_bits, one, unsat};
-use crate::spec::{Op, Shape3, Window};
+use crate::spec::{Op, RecurrentSpec, Shape3, Window};
 use nova_snark::frontend::{
     num::AllocatedNum, AllocatedBit, Boolean, ConstraintSystem, LinearCombination, SynthesisError,
 };
@@ -63,7 +69,8 @@ pub struct Band {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BandPlan {
     /// The operation one band runs: the layer's, over `in_rows` input rows, `rows` output rows and
-    /// no vertical padding.
+    /// no vertical padding; for a recurrent layer, its cell over one timestep
+    /// (`Op::Recurrent` of one timestep, the state handed in and out by the caller).
     pub op: Op,
     /// Output rows per band.
     pub rows: usize,
@@ -98,6 +105,9 @@ pub struct BandIo {
     pub outputs: usize,
     /// The largest offset of a band's rows in its window.
     pub max_offset: usize,
+    /// State values a band hands to the next besides its streams (a recurrent cell's `h`, and
+    /// the LSTM's `c`; 0 for other layers).
+    pub state: usize,
 }
 
 impl BandIo {
@@ -111,6 +121,7 @@ impl BandIo {
             rows: self.rows.max(other.rows),
             outputs: self.outputs.max(other.outputs),
             max_offset: self.max_offset.max(other.max_offset),
+            state: self.state.max(other.state),
         }
     }
 
@@ -148,9 +159,81 @@ fn with_window(op: &Op, w: Window) -> Op {
     op
 }
 
+/// How a layer's input and output run in rows, as a plan cuts them: a sliding window's rows of
+/// `w·c` values, or a recurrent layer's timesteps (its cell reads one row of `features` values
+/// and writes `h`, on every timestep or on the last only).
+struct Rows {
+    /// The sliding window (`None`: a recurrent layer's timesteps).
+    window: Option<Window>,
+    /// Input rows and values per row.
+    in_h: usize,
+    row_len: usize,
+    /// Input rows between output rows, and input rows one output row reads.
+    stride: usize,
+    reach: usize,
+    /// Zero rows above the input.
+    pad_top: usize,
+    /// Output rows and values per row.
+    out_h: usize,
+    out_row: usize,
+    /// Only the last band outputs (a recurrent layer without `return_sequences`).
+    last_only: bool,
+}
+
+impl Rows {
+    fn of(op: &Op) -> Result<Self, String> {
+        if let Op::Recurrent(r) = op {
+            return Ok(Self {
+                window: None,
+                in_h: r.timesteps,
+                row_len: r.cell.features,
+                stride: 1,
+                reach: 1,
+                pad_top: 0,
+                out_h: r.timesteps,
+                out_row: r.cell.units,
+                last_only: !r.return_sequences,
+            });
+        }
+        let w = *window(op).ok_or_else(|| {
+            format!(
+                "a {} layer has no sliding window to cut into row bands",
+                op.kind()
+            )
+        })?;
+        let pooling = matches!(op, Op::MaxPool(_) | Op::AvgPool(_));
+        let reach = (w.kh - 1) * w.dh + 1;
+        if pooling && (w.pad_top != 0 || (w.out_h - 1) * w.sh + reach > w.input.h) {
+            return Err(
+                "pooling with vertical padding is not cut into row bands (its padding is not zeros)"
+                    .into(),
+            );
+        }
+        let out = op.output_shape();
+        Ok(Self {
+            window: Some(w),
+            in_h: w.input.h,
+            row_len: w.input.w * w.input.c,
+            stride: w.sh,
+            reach,
+            pad_top: w.pad_top,
+            out_h: w.out_h,
+            out_row: out.w * out.c,
+            last_only: false,
+        })
+    }
+}
+
+/// Whether [`BandPlan`] cuts `op`'s layer: a sliding window or a recurrent layer's timesteps.
+pub fn bandable(op: &Op) -> bool {
+    window(op).is_some() || matches!(op, Op::Recurrent(_))
+}
+
 impl BandPlan {
     /// Cuts `op` (a convolution or pooling layer over `bits`-bit activations) into bands of
-    /// `rows` output rows. Errors name why a layer cannot be cut.
+    /// `rows` output rows, or a recurrent layer into bands of one timestep (`rows` = 1): its
+    /// sequence is the input stream, one row a timestep, and `h` the output rows. Errors name why
+    /// a layer cannot be cut.
     pub fn new(op: &Op, rows: usize, bits: u32) -> Result<Self, String> {
         Self::with_tail(op, rows, bits, 0)
     }
@@ -158,38 +241,30 @@ impl BandPlan {
     /// [`BandPlan::new`] with a tail of at least `min_tail` values: the bands of several layers
     /// share one window in a step circuit, so they share its tail length too.
     pub fn with_tail(op: &Op, rows: usize, bits: u32, min_tail: usize) -> Result<Self, String> {
-        let w = *window(op).ok_or_else(|| {
-            format!(
-                "a {} layer has no sliding window to cut into row bands",
-                op.kind()
-            )
-        })?;
+        let g = Rows::of(op)?;
         op.validate()?;
-        let pooling = matches!(op, Op::MaxPool(_) | Op::AvgPool(_));
-        let eff = (w.kh - 1) * w.dh + 1;
-        if pooling && (w.pad_top != 0 || (w.out_h - 1) * w.sh + eff > w.input.h) {
-            return Err(
-                "pooling with vertical padding is not cut into row bands (its padding is not zeros)"
-                    .into(),
-            );
-        }
         if rows == 0 {
             return Err("a band of zero output rows".into());
         }
-        let rows = rows.min(w.out_h);
-        let in_rows = (rows - 1) * w.sh + eff;
+        if g.window.is_none() && rows != 1 {
+            return Err(format!(
+                "a recurrent layer's bands are one timestep each, not {rows}"
+            ));
+        }
+        let rows = rows.min(g.out_h);
+        let in_rows = (rows - 1) * g.stride + g.reach;
         let block = block_len(bits);
-        let row_len = (w.input.w * w.input.c) as isize;
-        let (h, l) = (w.input.h as isize, block as isize);
-        let total_blocks = num_blocks(w.input.len(), bits) as isize;
-        let n_bands = w.out_h.div_ceil(rows);
+        let row_len = g.row_len as isize;
+        let (h, l) = (g.in_h as isize, block as isize);
+        let total_blocks = num_blocks(g.in_h * g.row_len, bits) as isize;
+        let n_bands = g.out_h.div_ceil(rows);
 
         // the stream: blocks read after each band, and where each band's rows begin
         let mut read = Vec::with_capacity(n_bands); // blocks read before band j
         let mut start = Vec::with_capacity(n_bands); // flat index of band j's first input row
         let mut done = 0isize;
         for j in 0..n_bands {
-            let y0 = (j * rows * w.sh) as isize - w.pad_top as isize;
+            let y0 = (j * rows * g.stride) as isize - g.pad_top as isize;
             let y_end = (y0 + in_rows as isize).clamp(0, h);
             read.push(done);
             start.push(y0 * row_len);
@@ -218,14 +293,16 @@ impl BandPlan {
             .max(1);
 
         // the output stream
-        let out = op.output_shape();
-        let out_row = out.w * out.c;
         let mut carried = 0usize;
         let mut bands = Vec::with_capacity(n_bands);
         for j in 0..n_bands {
             let last = j + 1 == n_bands;
-            let out_rows = rows.min(w.out_h - j * rows);
-            let total = carried + out_rows * out_row;
+            let out_rows = if g.last_only {
+                usize::from(last)
+            } else {
+                rows.min(g.out_h - j * rows)
+            };
+            let total = carried + out_rows * g.out_row;
             let emit = if last {
                 total.div_ceil(block)
             } else {
@@ -243,13 +320,23 @@ impl BandPlan {
             carried = total - (emit * block).min(total);
         }
         let emit_blocks = bands.iter().map(|b| b.emit).max().unwrap_or(0);
-        let band_window = Window {
-            input: Shape3::new(in_rows, w.input.w, w.input.c),
-            pad_top: 0,
-            out_h: rows,
-            ..w
+        let op = match (g.window, op) {
+            (Some(w), _) => with_window(
+                op,
+                Window {
+                    input: Shape3::new(in_rows, w.input.w, w.input.c),
+                    pad_top: 0,
+                    out_h: rows,
+                    ..w
+                },
+            ),
+            (None, Op::Recurrent(r)) => Op::Recurrent(RecurrentSpec {
+                timesteps: 1,
+                return_sequences: true,
+                ..*r
+            }),
+            (None, _) => return Err(format!("a {} layer has no rows", op.kind())),
         };
-        let op = with_window(op, band_window);
         op.validate()
             .map_err(|e| format!("the band's operation: {e}"))?;
         Ok(Self {
@@ -274,6 +361,16 @@ impl BandPlan {
             rows: self.input_len(),
             outputs: self.op.output_len(),
             max_offset: self.max_offset(),
+            state: self.state_len(),
+        }
+    }
+
+    /// State values a band hands to the next: a recurrent cell's (zero on the first band), none
+    /// for a sliding window.
+    pub fn state_len(&self) -> usize {
+        match self.op {
+            Op::Recurrent(r) => r.cell.state_len(),
+            _ => 0,
         }
     }
 
@@ -766,7 +863,7 @@ mod tests {
     use super::*;
     use crate::cs::TamperCs;
     use crate::native;
-    use crate::spec::{ConvSpec, Padding, PoolSpec};
+    use crate::spec::{Act, CellKind, CellSpec, ConvSpec, Padding, PoolSpec};
     use crate::step::alloc_i64s;
     use nova_snark::frontend::AllocatedBit;
     use nova_snark::provider::PallasEngine;
@@ -802,15 +899,24 @@ mod tests {
             b: (0..bl as i64).map(|o| o * 5 - 20).collect(),
         };
         let whole = eval(op, &x, &wt);
-        let out_row = op.output_shape().w * op.output_shape().c;
+        let out_row = plan.op.output_len() / plan.rows;
         let mut got = vec![];
         let mut emitted = 0;
         let mut carried = 0;
         let mut tail = vec![0; plan.tail];
+        let mut state = vec![0; plan.state_len()];
         for (j, band) in plan.bands.iter().enumerate() {
             let win = plan.window_values(j, &x);
             assert_eq!(&win[..plan.tail], &tail[..], "band {j}: the carried tail");
-            let y = eval(&plan.op, &plan.input_values(j, &x), &wt);
+            let rows = plan.input_values(j, &x);
+            let y = match plan.op {
+                // a timestep: the cell on the state the previous band handed over
+                Op::Recurrent(r) => {
+                    state = cell(&r.cell, &rows, &state, &wt);
+                    state[..r.cell.units].to_vec()
+                }
+                _ => eval(&plan.op, &rows, &wt),
+            };
             got.extend_from_slice(&y[..band.out_rows * out_row]);
             assert_eq!(band.carried, carried, "band {j}");
             let total = carried + band.out_rows * out_row;
@@ -841,8 +947,69 @@ mod tests {
         match op {
             Op::Conv(c) => native::conv(c, x, &wt.w, &wt.b, &fp).unwrap().q,
             Op::MaxPool(p) => native::max_pool(p, x).unwrap(),
+            Op::Recurrent(r) => native::recurrent(r, &cell_act(), x, wt, &fp).unwrap(),
             _ => unreachable!(),
         }
+    }
+
+    /// σ and φ of the test cells: clips (the smooth approximations are tested in `activation`).
+    fn cell_act() -> Act {
+        Act::Cell {
+            gate: Box::new(Act::Clip { hi: 1 << 4 }),
+            act: Box::new(Act::Clip { hi: 2 << 4 }),
+        }
+    }
+
+    fn cell(c: &CellSpec, x: &[i64], state: &[i64], wt: &native::Weights) -> Vec<i64> {
+        let Act::Cell { gate, act } = cell_act() else {
+            unreachable!()
+        };
+        let fp = crate::spec::FixedPoint {
+            fa: 4,
+            fw: 6,
+            bits: 12,
+            guard: 8,
+        };
+        native::cell_step(c, &gate, &act, x, state, wt, &fp).unwrap()
+    }
+
+    fn recurrent(kind: CellKind, timesteps: usize, return_sequences: bool) -> Op {
+        Op::Recurrent(RecurrentSpec {
+            cell: CellSpec {
+                kind,
+                features: 3,
+                units: 4,
+            },
+            timesteps,
+            return_sequences,
+        })
+    }
+
+    #[test]
+    fn bands_of_a_recurrent_layer_are_its_timesteps() {
+        for bits in [11, 12, 14] {
+            for kind in [
+                CellKind::Simple,
+                CellKind::Lstm,
+                CellKind::Gru { reset_after: true },
+                CellKind::Gru { reset_after: false },
+            ] {
+                for (t, seq) in [(1, true), (5, true), (7, false), (9, true)] {
+                    bands_compute_the_layer(&recurrent(kind, t, seq), 1, bits);
+                }
+            }
+        }
+        let plan = BandPlan::new(&recurrent(CellKind::Lstm, 7, false), 1, 12).unwrap();
+        assert_eq!(plan.bands.len(), 7);
+        assert_eq!(plan.state_len(), 8, "h and c");
+        assert!(
+            plan.bands[..6]
+                .iter()
+                .all(|b| b.out_rows == 0 && b.emit == 0),
+            "only the last timestep outputs h"
+        );
+        let e = BandPlan::new(&recurrent(CellKind::Simple, 7, true), 2, 12).unwrap_err();
+        assert!(e.contains("one timestep"), "{e}");
     }
 
     #[test]

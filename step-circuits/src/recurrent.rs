@@ -19,8 +19,9 @@
 //! The linear maps are Dense layers ([`CellSpec::denses`]), so their weights pack as a Dense's
 //! ([`crate::packing`]) and the cell's weights are theirs in order. A recurrent layer
 //! ([`Op::Recurrent`], [`recurrent`]) runs the cell over its timesteps in one step, from a zero
-//! state; one timestep a fold (a banded layer, the state carried between bands) is still to build
-//! (docs/DESIGN.md §7.5 item 3). The integer form is [`crate::native::cell_step`] and
+//! state; in bands ([`crate::band::BandPlan`], docs/DESIGN.md §7.4) the layer is a step a
+//! timestep, [`cell`] on the state the caller carries between bands. The integer form is
+//! [`crate::native::cell_step`] and
 //! [`crate::native::recurrent`].
 
 use crate::activation::activate;

@@ -210,11 +210,27 @@ pub fn fold_fixture(
         &mut kerafold::inference::circuit::StepWitness<Scalar>,
     ),
 ) -> Result<Vec<Scalar>, (usize, String)> {
+    fold_fixture_in_steps(name, None, edit)
+}
+
+/// [`fold_fixture`] over the architecture compiled in steps of `step_size` (Dense tiles, row
+/// bands, a recurrent layer's timesteps), a step per layer without.
+pub fn fold_fixture_in_steps(
+    name: &str,
+    step_size: Option<usize>,
+    edit: impl Fn(
+        usize,
+        &kerafold::model::QuantizedModel,
+        &kerafold::model::Trace,
+        &mut kerafold::inference::circuit::StepWitness<Scalar>,
+    ),
+) -> Result<Vec<Scalar>, (usize, String)> {
     use kerafold::inference::{public_initial_state, public_step_witness};
     use std::sync::Arc;
     let (q, fx) = quantized_fixture(name);
     let x = q.quantize_input(&fx.inputs[0], Some(0)).unwrap();
-    let arch = Arc::new(kerafold::fold::Architecture::compile(&q).unwrap());
+    let tiling = step_size.map(|n| kerafold::fold::arch::Tiling::square(n, &q.fp).unwrap());
+    let arch = Arc::new(kerafold::fold::Architecture::compile_tiled(&q, tiling).unwrap());
     let trace = q.trace(&x, Some(0)).unwrap();
     let mut z = public_initial_state::<Scalar>(&arch, &trace);
     for i in 0..arch.steps.len() {

@@ -128,11 +128,12 @@ fn smooth_activations_prove_and_verify() {
 /// Recurrent layers (the `rnn`, `gru` and `lstm_seq` fixtures: SimpleRNN, GRU either way and
 /// LSTM, sequences and last states) are proven as one step a layer, the cell unrolled over the
 /// timesteps with sigmoid and tanh as piecewise-linear approximations; the proof gives Keras'
-/// class.
+/// class. `rnn` and `gru` prove a step a layer, `lstm_seq` in steps: a step a timestep, the
+/// state carried in the folded state (docs/DESIGN.md §7.4, "Recurrent layers in bands").
 #[test]
 fn recurrent_layers_prove_and_verify() {
     use kerafold_step_circuits::spec::{Act, Op};
-    for name in ["rnn", "gru", "lstm_seq"] {
+    for (name, step_size) in [("rnn", None), ("gru", None), ("lstm_seq", Some(16))] {
         let (q, _) = quantized_fixture(name);
         let cells = q
             .steps
@@ -140,7 +141,7 @@ fn recurrent_layers_prove_and_verify() {
             .filter(|s| matches!((&s.op, &s.act), (Op::Recurrent(_), Act::Cell { .. })))
             .count();
         assert_eq!(cells, 2, "{name}");
-        proves_keras_class(name, 1);
+        proves_keras_class_in_steps(name, 1, step_size);
     }
 }
 
@@ -423,6 +424,12 @@ fn saved_readers(q: &kerafold::model::QuantizedModel) -> Vec<(&str, &'static str
 /// subject is the layers, not the commitment scheme, and HyperKZG compresses several times
 /// faster than IPA): Keras' class, the reference logits, and it verifies.
 fn proves_keras_class(name: &str, sample: usize) {
+    proves_keras_class_in_steps(name, sample, None)
+}
+
+/// [`proves_keras_class`] in steps of `step_size` (tiles, bands, a recurrent layer's
+/// timesteps), a step per layer without.
+fn proves_keras_class_in_steps(name: &str, sample: usize, step_size: Option<usize>) {
     let params = scratch_dir("kzg-layers");
     let (q, fx) = quantized_fixture(name);
     let x = q.quantize_input(&fx.inputs[sample], Some(sample)).unwrap();
@@ -431,6 +438,7 @@ fn proves_keras_class(name: &str, sample: usize) {
         system: System::Bn254Kzg,
         srs: Srs::InsecureRandomTau,
         params_dir: params.clone(),
+        tiling: step_size.map(|n| kerafold::fold::Tiling::square(n, &q.fp).unwrap()),
         ..ProveOptions::default()
     };
     let (proof, _) = inference::prove(&q, &x, &opts, &mut |_| {}).unwrap();

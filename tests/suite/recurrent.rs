@@ -2,7 +2,7 @@
 //! `lstm_seq` fixtures (two recurrent layers each, then a Dense head), folded step by step
 //! through the checking constraint system. Release mode, BN254/IPA.
 
-use crate::common::{fold_fixture, RECURRENT};
+use crate::common::{fold_fixture, fold_fixture_in_steps, RECURRENT};
 use kerafold_step_circuits::spec::Op;
 
 /// Every recurrent fixture folds through its two recurrent steps, its head and its ArgMax; each
@@ -63,4 +63,144 @@ fn zero_weights_in_a_recurrent_slot_change_its_output() {
             "{name}"
         );
     }
+}
+
+/// The step size the banded tests compile with: Dense layers in tiles, a recurrent layer in
+/// bands of one timestep (whatever the size).
+const STEP: usize = 16;
+
+/// The banded architecture of a fixture, and per recurrent layer its band steps in order.
+fn banded(name: &str) -> (kerafold::fold::Architecture, Vec<Vec<usize>>) {
+    let (q, _) = crate::common::quantized_fixture(name);
+    let tiling = kerafold::fold::Tiling::square(STEP, &q.fp).unwrap();
+    let arch = kerafold::fold::Architecture::compile_tiled(&q, Some(tiling)).unwrap();
+    let mut layers: Vec<Vec<usize>> = vec![];
+    for (i, s) in arch.steps.iter().enumerate() {
+        let slot = &arch.slots[s.slot];
+        if let (Some(b), Op::Recurrent(_)) = (s.band, slot.op) {
+            if b.first {
+                layers.push(vec![]);
+            }
+            layers.last_mut().expect("a first band").push(i);
+        }
+    }
+    (arch, layers)
+}
+
+/// In steps, a recurrent layer is one fold a timestep of one cell slot: every fixture folds to
+/// the class of its fold by layer, through as many bands as its layers have timesteps.
+#[test]
+fn recurrent_fixtures_fold_one_timestep_a_step() {
+    for name in RECURRENT {
+        let (q, _) = crate::common::quantized_fixture(name);
+        let (arch, layers) = banded(name);
+        let timesteps: Vec<usize> = q
+            .steps
+            .iter()
+            .filter_map(|s| match s.op {
+                Op::Recurrent(r) => Some(r.timesteps),
+                _ => None,
+            })
+            .collect();
+        let bands: Vec<usize> = layers.iter().map(Vec::len).collect();
+        assert_eq!(bands, timesteps, "{name}: a band a timestep");
+        for s in &arch.slots {
+            if let (Some(_), Op::Recurrent(r)) = (s.band, s.op) {
+                assert_eq!(r.timesteps, 1, "{name}: the slot is one cell");
+            }
+        }
+        let whole = fold_fixture(name, |_, _, _, _| {}).unwrap();
+        let steps = fold_fixture_in_steps(name, Some(STEP), |_, _, _, _| {})
+            .unwrap_or_else(|e| panic!("{name}: {e:?}"));
+        assert_eq!(steps[5], whole[5], "{name}: the class");
+    }
+}
+
+/// The state one timestep hands to the next is bound by the folded state: a band that starts
+/// from another `h` (or LSTM `c`) than its predecessor's fails the carry check, and a first
+/// timestep that starts from a state other than zero fails the first band's.
+#[test]
+fn a_forged_state_between_timesteps_fails_the_carry() {
+    for name in RECURRENT {
+        let (q, _) = crate::common::quantized_fixture(name);
+        let (_, layers) = banded(name);
+        let state_len = q
+            .steps
+            .iter()
+            .find_map(|s| match s.op {
+                Op::Recurrent(r) => Some(r.cell.state_len()),
+                _ => None,
+            })
+            .unwrap();
+        // the second timestep of the first layer, its h then its last state value (LSTM: c)
+        for k in [0, state_len - 1] {
+            let at = layers[0][1];
+            let err = fold_fixture_in_steps(name, Some(STEP), |i, _, _, w| {
+                if i == at {
+                    w.state[k] += 1;
+                }
+            })
+            .unwrap_err();
+            assert_eq!(
+                err,
+                (
+                    at,
+                    "prover: constraint 'band_carry_is_state' is not satisfied".into()
+                ),
+                "{name}, state value {k}"
+            );
+        }
+        let at = layers[1][0];
+        let err = fold_fixture_in_steps(name, Some(STEP), |i, _, _, w| {
+            if i == at {
+                w.state[0] = 1;
+            }
+        })
+        .unwrap_err();
+        assert_eq!(
+            err,
+            (
+                at,
+                "prover: constraint 'band_first_carries_nothing' is not satisfied".into()
+            ),
+            "{name}: a nonzero first state"
+        );
+    }
+}
+
+/// Folded a timestep a step, a sequence of 64 costs 64 folds of the step circuit that runs 8:
+/// `lstm_t64` and `lstm_t8` (one LSTM cell and its head over 64 and 8 timesteps, the same
+/// weights) compile at the default step size to step circuits of one size, and 64 + 2 steps
+/// against 8 + 2 (the head, the ArgMax). Quantized alike (the longer fixture's parameters), the
+/// two circuits are the same circuit: the cell slot is the same op.
+#[test]
+fn the_step_circuit_does_not_grow_with_the_sequence() {
+    use kerafold::fold::Architecture;
+    use kerafold::inference::circuit::step_constraints;
+    let (q64, _) = crate::common::quantized_fixture("lstm_t64");
+    let (q8, _) = crate::common::quantized_fixture("lstm_t8");
+    let mut same = q64.clone();
+    let Op::Recurrent(r) = &mut same.steps[0].op else {
+        panic!("lstm_t64 starts with its LSTM")
+    };
+    r.timesteps = 8;
+    same.input_shape = q8.input_shape.clone();
+    let mut sizes = vec![];
+    for (q, t) in [(&q64, 64), (&same, 8)] {
+        let tiling = kerafold::inference::resolve_tiling(
+            q,
+            kerafold::fold::System::Bn254Ipa,
+            kerafold::fold::Visibility::Public,
+            kerafold::fold::StepSize::Auto,
+        )
+        .unwrap();
+        assert!(tiling.is_some(), "T = {t}: the default cuts the layer");
+        let arch = std::sync::Arc::new(Architecture::compile_tiled(q, tiling).unwrap());
+        assert_eq!(arch.steps.len(), t + 2, "T = {t}");
+        // what a slot computes (its layer differs: that is only which bands run in it)
+        let ops: Vec<_> = arch.slots.iter().map(|s| (s.op, s.act.clone())).collect();
+        let n = step_constraints::<crate::common::Scalar>(&arch).unwrap();
+        sizes.push((ops, n));
+    }
+    assert_eq!(sizes[0], sizes[1], "one step circuit whatever T");
 }

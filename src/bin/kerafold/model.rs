@@ -19,8 +19,8 @@ pub(crate) struct InspectArgs {
     #[command(flatten)]
     quant: QuantArgs,
     /// Show the step circuit with Dense layers cut into steps of N input rows × N outputs and
-    /// convolution and pooling layers into row bands of about N outputs, a step per layer
-    /// (`layer`), or as `prove` chooses by default (`auto`, for a public model on the default
+    /// convolution and pooling layers into row bands of about N outputs, recurrent layers into a
+    /// step a timestep, a step per layer (`layer`), or as `prove` chooses by default (`auto`, for a public model on the default
     /// system); as `prove --step-size`.
     #[arg(long, value_name = "N|layer|auto", default_value = "auto")]
     step_size: kerafold::fold::StepSize,

@@ -45,9 +45,9 @@ pub(crate) struct ProveArgs {
     #[command(flatten)]
     srs: SrsArgs,
     /// Cut every Dense layer into steps of N input rows × N outputs (N rounded up to whole
-    /// commitment blocks, 60–88 values), and convolution and pooling layers into row bands of
-    /// about N outputs: the step circuit, memory and verification follow N, not the widest
-    /// layer. `layer`: one step per layer. `auto` (default): tiles and bands of one block where a
+    /// commitment blocks, 60–88 values), convolution and pooling layers into row bands of
+    /// about N outputs, and recurrent layers into a step a timestep: the step circuit, memory and
+    /// verification follow N (or one cell), not the widest layer or the sequence length. `layer`: one step per layer. `auto` (default): tiles and bands of one block where a
     /// step per layer would exceed 65,536 constraints or they are estimated to prove faster (a
     /// public model), else a step per layer; the proof records which (`inspect` shows it).
     #[arg(long, value_name = "N|layer|auto", default_value = "auto")]
@@ -192,9 +192,9 @@ pub(crate) struct ProveAccuracyArgs {
     /// depth: for models whose per-sample circuit is too large.
     #[arg(long, value_enum, default_value_t = FoldBy::Sample)]
     fold_by: FoldBy,
-    /// With --fold-by layer: cut every Dense layer into steps of N input rows × N outputs and
-    /// convolution and pooling layers into row bands of about N outputs, so a fold follows N, not
-    /// the widest layer. `layer`: one step per layer. `auto` (default): as `prove` chooses (tiles
+    /// With --fold-by layer: cut every Dense layer into steps of N input rows × N outputs,
+    /// convolution and pooling layers into row bands of about N outputs and recurrent layers into
+    /// a step a timestep, so a fold follows N, not the widest layer. `layer`: one step per layer. `auto` (default): as `prove` chooses (tiles
     /// and bands where a step per layer would exceed 65,536 constraints or they are estimated to
     /// prove faster, for a public model; a private model a step per layer).
     #[arg(long, value_name = "N|layer|auto", default_value = "auto")]
