@@ -1067,7 +1067,12 @@ impl<F: Field> StepCircuit<F> for LayerStep<F> {
                             "a recurrent band slot without its cell's activations".into(),
                         ));
                     };
-                    let s_in = b.state[..r.cell.state_len()]
+                    let state = b.state.get(..r.cell.state_len()).ok_or_else(|| {
+                        SynthesisError::Unsatisfiable(
+                            "a recurrent band slot's state is longer than the band IO's".into(),
+                        )
+                    })?;
+                    let s_in = state
                         .iter()
                         .enumerate()
                         .map(|(k, v)| {
@@ -1085,9 +1090,12 @@ impl<F: Field> StepCircuit<F> for LayerStep<F> {
                         &ba,
                         &fp,
                     )?;
-                    for (k, v) in next.iter().enumerate() {
-                        let g = mul_bool(cs.namespace(|| format!("state_out{k}")), &sel[si], v)?;
-                        state_out[k].push(g);
+                    for ((k, v), out) in next.iter().enumerate().zip(state_out.iter_mut()) {
+                        out.push(mul_bool(
+                            cs.namespace(|| format!("state_out{k}")),
+                            &sel[si],
+                            v,
+                        )?);
                     }
                     next[..r.cell.units].to_vec()
                 }

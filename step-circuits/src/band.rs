@@ -241,8 +241,9 @@ impl BandPlan {
     /// [`BandPlan::new`] with a tail of at least `min_tail` values: the bands of several layers
     /// share one window in a step circuit, so they share its tail length too.
     pub fn with_tail(op: &Op, rows: usize, bits: u32, min_tail: usize) -> Result<Self, String> {
-        let g = Rows::of(op)?;
+        // validated first: the geometry subtracts from the window's sizes
         op.validate()?;
+        let g = Rows::of(op)?;
         if rows == 0 {
             return Err("a band of zero output rows".into());
         }
@@ -682,8 +683,8 @@ pub fn carry_digest_native<F: Field>(values: &[i64], bits: u32) -> F {
     crate::poseidon::hash(&pack_activations::<F>(values, bits))
 }
 
-/// The digest of what a band carries to the next (its tail and carried outputs), as the folded
-/// state holds it: the values packed as [`crate::commit`] packs a tensor (`pack{c}`,
+/// The digest of what a band carries to the next (its tail, carried outputs and a recurrent
+/// cell's state), as the folded state holds it: the values packed as [`crate::commit`] packs a tensor (`pack{c}`,
 /// `pack{c}_eq`), hashed (`hash/…`). Injective on range-checked values only: the caller
 /// range-checks what it opens against a digest.
 pub fn carry_digest<F: Field, CS: ConstraintSystem<F>>(
