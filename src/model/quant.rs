@@ -551,7 +551,8 @@ pub(crate) fn apply_views(views: &[ViewOp], x: &[i64]) -> Vec<i64> {
 }
 
 /// Float execution of a program, step by step (the real-valued counterpart of
-/// [`QuantizedModel::trace`]): per step, the op's result before and after the activation.
+/// [`QuantizedModel::trace`]): per step, the op's result before and after the activation (for a
+/// recurrent step, every value its cell holds before an activation, and its outputs).
 pub fn run_float(program: &Program, input: &[f64]) -> Result<Vec<(Vec<f64>, Vec<f64>)>> {
     let mut cur = input.to_vec();
     let mut saved: Vec<Vec<f64>> = vec![];
@@ -565,11 +566,25 @@ pub fn run_float(program: &Program, input: &[f64]) -> Result<Vec<(Vec<f64>, Vec<
                 .map(|i| i.map_or(0.0, |i| cur[i]))
                 .collect()
         };
-        let q = float_op(s, &x, saved.last().map(|v| &v[..]))?;
-        let y = match &s.gate {
-            // a recurrent step's activations apply inside its cell
-            Some(_) => q.clone(),
-            None => q.iter().map(|&v| float_act(&s.act, v)).collect::<Vec<_>>(),
+        let (q, y) = match (&s.op, &s.gate) {
+            // a recurrent step's activations apply inside its cell: what it holds before them
+            // is every gate sum, merge and product of its timesteps
+            (Op::Recurrent(r), Some(gate)) => {
+                let run = super::recurrent::run_float(
+                    r,
+                    &|v| float_act(gate, v),
+                    &|v| float_act(&s.act, v),
+                    &x,
+                    &s.w,
+                    &s.b,
+                );
+                (run.held, run.out)
+            }
+            _ => {
+                let q = float_op(s, &x, saved.last().map(|v| &v[..]))?;
+                let y = q.iter().map(|&v| float_act(&s.act, v)).collect::<Vec<_>>();
+                (q, y)
+            }
         };
         if s.op.pops_saved() {
             saved.pop();
@@ -603,19 +618,11 @@ fn float_act(act: &Activation, v: f64) -> f64 {
 fn float_op(s: &FloatStep, x: &[f64], skip: Option<&[f64]>) -> Result<Vec<f64>> {
     let (w, b) = (&s.w, &s.b);
     Ok(match &s.op {
-        Op::Recurrent(r) => {
-            let gate = s.gate.as_ref().ok_or_else(|| Error::Shape {
+        Op::Recurrent(_) => {
+            return Err(Error::Shape {
                 context: s.name(),
                 msg: "a recurrent step without its gate activation".into(),
-            })?;
-            super::recurrent::run_float(
-                r,
-                &|v| float_act(gate, v),
-                &|v| float_act(&s.act, v),
-                x,
-                w,
-                b,
-            )
+            })
         }
         Op::Dense(d) => (0..d.n_out)
             .map(|o| b[o] + (0..d.n_in).map(|i| x[i] * w[i * d.n_out + o]).sum::<f64>())

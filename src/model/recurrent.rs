@@ -126,6 +126,14 @@ pub fn lower_cell(name: &str, r: &Recurrent, input_shape: &[usize]) -> Result<Lo
     })
 }
 
+/// A recurrent layer's real-valued run: its outputs, and every value its integer twin holds
+/// in range before an activation (the gate sums, merges and products of every timestep), which
+/// calibration must size the activation range for.
+pub(crate) struct FloatRun {
+    pub out: Vec<f64>,
+    pub held: Vec<f64>,
+}
+
 /// The real-valued twin of the integer layer on the lowered weights (what
 /// [`crate::model::run_float`] runs for a recurrent step): the cell's equations in Keras' form,
 /// `σ` and `φ` given, from a zero state.
@@ -136,7 +144,7 @@ pub(crate) fn run_float(
     x: &[f64],
     w: &[f64],
     b: &[f64],
-) -> Vec<f64> {
+) -> FloatRun {
     let c = &spec.cell;
     let (f, u) = (c.features, c.units);
     let ds = c.denses();
@@ -163,36 +171,50 @@ pub(crate) fn run_float(
     let map = |g: &dyn Fn(f64) -> f64, v: &[f64]| v.iter().map(|&a| g(a)).collect::<Vec<_>>();
     let mut state = vec![0.0; c.state_len()];
     let mut out = vec![];
+    let mut held = vec![];
     for xt in x.chunks(f) {
         let h = state[..u].to_vec();
-        let gru = |z: &[f64], n: &[f64]| -> Vec<f64> {
-            (0..u).map(|j| n[j] + z[j] * (h[j] - n[j])).collect()
-        };
         state = match c.kind {
-            CellKind::Simple => map(act, &dense(0, &[xt, &h].concat())),
+            CellKind::Simple => {
+                let q = dense(0, &[xt, &h].concat());
+                held.extend_from_slice(&q);
+                map(act, &q)
+            }
             CellKind::Lstm => {
                 let q = dense(0, &[xt, &h].concat());
                 let (i, fg) = (map(gate, &q[..u]), map(gate, &q[u..2 * u]));
                 let (g, o) = (map(act, &q[2 * u..3 * u]), map(gate, &q[3 * u..]));
-                let c2: Vec<f64> = (0..u).map(|j| fg[j] * state[u + j] + i[j] * g[j]).collect();
+                let (fc, ig): (Vec<f64>, Vec<f64>) =
+                    (0..u).map(|j| (fg[j] * state[u + j], i[j] * g[j])).unzip();
+                let c2: Vec<f64> = (0..u).map(|j| fc[j] + ig[j]).collect();
                 let h2: Vec<f64> = (0..u).map(|j| o[j] * act(c2[j])).collect();
+                held.extend(q.iter().chain(&fc).chain(&ig).chain(&c2));
                 [h2, c2].concat()
             }
-            CellKind::Gru { reset_after: true } => {
-                let (qx, qh) = (dense(0, xt), dense(1, &h));
-                let z: Vec<f64> = (0..u).map(|j| gate(qx[j] + qh[j])).collect();
-                let r: Vec<f64> = (0..u).map(|j| gate(qx[u + j] + qh[u + j])).collect();
-                let n: Vec<f64> = (0..u)
-                    .map(|j| act(qx[2 * u + j] + r[j] * qh[2 * u + j]))
-                    .collect();
-                gru(&z, &n)
-            }
-            CellKind::Gru { reset_after: false } => {
-                let q = dense(0, &[xt, &h].concat());
-                let (z, r) = (map(gate, &q[..u]), map(gate, &q[u..]));
-                let rh: Vec<f64> = (0..u).map(|j| r[j] * h[j]).collect();
-                let n = map(act, &dense(1, &[xt, &rh].concat()));
-                gru(&z, &n)
+            CellKind::Gru { reset_after } => {
+                let (z, n) = if reset_after {
+                    let (qx, qh) = (dense(0, xt), dense(1, &h));
+                    let sz: Vec<f64> = (0..u).map(|j| qx[j] + qh[j]).collect();
+                    let sr: Vec<f64> = (0..u).map(|j| qx[u + j] + qh[u + j]).collect();
+                    let r = map(gate, &sr);
+                    let rh: Vec<f64> = (0..u).map(|j| r[j] * qh[2 * u + j]).collect();
+                    let sn: Vec<f64> = (0..u).map(|j| qx[2 * u + j] + rh[j]).collect();
+                    held.extend(qx.iter().chain(&qh).chain(&sz).chain(&sr));
+                    held.extend(rh.iter().chain(&sn));
+                    (map(gate, &sz), map(act, &sn))
+                } else {
+                    let q = dense(0, &[xt, &h].concat());
+                    let (z, r) = (map(gate, &q[..u]), map(gate, &q[u..]));
+                    let rh: Vec<f64> = (0..u).map(|j| r[j] * h[j]).collect();
+                    let qn = dense(1, &[xt, &rh].concat());
+                    held.extend(q.iter().chain(&rh).chain(&qn));
+                    (z, map(act, &qn))
+                };
+                // h' = n + z⊙(h − n), as the integer cell computes it
+                let d: Vec<f64> = (0..u).map(|j| h[j] - n[j]).collect();
+                let zd: Vec<f64> = (0..u).map(|j| z[j] * d[j]).collect();
+                held.extend(d.iter().chain(&zd));
+                (0..u).map(|j| n[j] + zd[j]).collect()
             }
         };
         if spec.return_sequences {
@@ -202,7 +224,7 @@ pub(crate) fn run_float(
     if !spec.return_sequences {
         out.extend_from_slice(&state[..u]);
     }
-    out
+    FloatRun { out, held }
 }
 
 #[cfg(test)]
@@ -352,5 +374,36 @@ mod tests {
         let e = quantize_cell(&node.name, &short, &graph.input_shape, &fp).unwrap_err();
         assert!(e.to_string().contains(&node.name), "{e}");
         assert!(e.to_string().contains("recurrent kernel"), "{e}");
+    }
+
+    /// Calibration sizes the activation range for what a cell holds before its activations,
+    /// not only for the layer's outputs: on the all-0.5 input `inspect` falls back to, the
+    /// fixtures' gate sums exceed every output (GRU's reach 3 where no output does), and the
+    /// integer model must still run.
+    #[test]
+    fn calibration_covers_the_gate_sums() {
+        for name in ["rnn", "gru", "lstm_seq"] {
+            let (graph, _) = test_fixture(name);
+            let program = crate::model::lower(&graph).unwrap();
+            let neutral = vec![vec![0.5f32; graph.input_shape.iter().product()]];
+            let xf: Vec<f64> = neutral[0].iter().map(|&v| f64::from(v)).collect();
+            let steps = crate::model::quant::run_float(&program, &xf).unwrap();
+            let (held, out) = program
+                .steps
+                .iter()
+                .zip(&steps)
+                .filter(|(s, _)| matches!(s.op, Op::Recurrent(_)))
+                .fold((0f64, 0f64), |(h, o), (_, (q, y))| {
+                    let m = |v: &[f64]| v.iter().fold(0f64, |a, x| a.max(x.abs()));
+                    (h.max(m(q)), o.max(m(y)))
+                });
+            assert!(held > out, "{name}: the cells hold more than they output");
+            let (q, cal) = crate::model::calibrate(&program, &neutral)
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert!(cal.max_activation >= held, "{name}");
+            let x = q.quantize_input(&neutral[0], Some(0)).unwrap();
+            q.trace(&x, Some(0))
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
+        }
     }
 }
