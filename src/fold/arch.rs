@@ -325,7 +325,7 @@ impl Architecture {
                         slots.len() - 1
                     }
                 };
-                let out_row = plan.op.output_len() / plan.rows;
+                let out_row = plan.out_row();
                 width = width
                     .max(plan.new_blocks * plan.block)
                     .max(plan.op.output_len());
@@ -695,7 +695,7 @@ impl Architecture {
                     if plan.bands.get(k) != Some(&b) {
                         return Err(err("a band that is not its layer's next"));
                     }
-                    if st.n_out != b.out_rows * (plan.op.output_len() / plan.rows) {
+                    if st.n_out != b.out_rows * plan.out_row() {
                         return Err(err("a band outputs other than its rows"));
                     }
                     if run.is_some() && b.first {

@@ -240,6 +240,28 @@ fn alloc_lc<F: Field, CS: ConstraintSystem<F>>(
     Ok(out)
 }
 
+/// Per line of a bus, the sum of the slots' gated values driving it (`{name}{j}`; a single driver
+/// as is, none the constrained `zero`): only the selected slot's are nonzero.
+fn sum_drivers<F: Field, CS: ConstraintSystem<F>>(
+    cs: &mut CS,
+    name: &str,
+    lines: &[Vec<AllocatedNum<F>>],
+    zero: &AllocatedNum<F>,
+) -> Result<Vec<AllocatedNum<F>>, SynthesisError> {
+    lines
+        .iter()
+        .enumerate()
+        .map(|(j, drivers)| match drivers.as_slice() {
+            [] => Ok(zero.clone()),
+            [one] => Ok(one.clone()),
+            _ => {
+                let terms: Vec<_> = drivers.iter().map(|d| (F::ONE, d)).collect();
+                alloc_lc(cs.namespace(|| format!("{name}{j}")), &terms)
+            }
+        })
+        .collect()
+}
+
 /// Public parameters of the layer-by-layer circuit.
 pub type Pp<B> = crate::fold::backend::PpOf<B, LayerStep<crate::fold::backend::Scalar<B>>>;
 /// Verifier key of the layer-by-layer circuit.
@@ -1139,17 +1161,7 @@ impl<F: Field> StepCircuit<F> for LayerStep<F> {
             |lc| lc + CS::one(),
             |lc| lc,
         );
-        let mut y = Vec::with_capacity(width);
-        for (j, drivers) in bus.iter().enumerate() {
-            y.push(match drivers.len() {
-                0 => zero.clone(),
-                1 => drivers[0].clone(),
-                _ => {
-                    let terms: Vec<_> = drivers.iter().map(|d| (F::ONE, d)).collect();
-                    alloc_lc(cs.namespace(|| format!("y{j}")), &terms)?
-                }
-            });
-        }
+        let y = sum_drivers(cs, "y", &bus, &zero)?;
         let r_out = alloc(cs, "r_out", w.map(|w| w.r_out))?;
         let y_chain = chain(&mut cs.namespace(|| "commit_y"), &y, &r_out, fp.bits)?;
         let h_out = out_blocks.select(&mut cs.namespace(|| "out_commitment"), &y_chain)?;
@@ -1159,18 +1171,7 @@ impl<F: Field> StepCircuit<F> for LayerStep<F> {
         };
         let mut carry_next = vec![tile_next];
         if let (Some(b), Some(r)) = (&band, &band_read) {
-            let state = state_out
-                .iter()
-                .enumerate()
-                .map(|(k, drivers)| match drivers.as_slice() {
-                    [] => Ok(zero.clone()),
-                    [one] => Ok(one.clone()),
-                    _ => {
-                        let terms: Vec<_> = drivers.iter().map(|d| (F::ONE, d)).collect();
-                        alloc_lc(cs.namespace(|| format!("band_state_sum{k}")), &terms)
-                    }
-                })
-                .collect::<Result<Vec<_>, _>>()?;
+            let state = sum_drivers(cs, "band_state_sum", &state_out, &zero)?;
             let (act, next) =
                 b.next_state(cs, z, z_act, &act_next, r, &r_out, &y, &state, fp.bits)?;
             act_next = act;

@@ -265,7 +265,8 @@ fn band_carries<F: Field>(
         return out;
     };
     let bits = arch.fp.bits;
-    let (mut r, mut o, mut j) = (F::ZERO, F::ZERO, 0usize);
+    // per layer: the band, and the output rows written before it
+    let (mut r, mut o, mut j, mut done) = (F::ZERO, F::ZERO, 0usize, 0usize);
     let (mut tail, mut carried, mut state) = (vec![], vec![], vec![]);
     for (i, desc) in arch.steps.iter().enumerate() {
         let (Some(b), Some(Some(plan))) = (desc.band, plans.get(desc.slot)) else {
@@ -275,16 +276,12 @@ fn band_carries<F: Field>(
         if b.first {
             r = if layers[i] == 0 { blind.input } else { F::ZERO };
             o = F::ZERO;
-            j = 0;
+            (j, done) = (0, 0);
             tail = vec![0; io.tail];
             carried = vec![0; io.block - 1];
             state = vec![0; io.state];
         }
-        let out_row = st.y.len() / plan_out_rows(plan).max(1);
-        let done: usize = plan.bands[..j.min(plan.bands.len())]
-            .iter()
-            .map(|b| b.out_rows)
-            .sum();
+        let out_row = plan.out_row();
         let rows = done * out_row..(done + b.out_rows) * out_row;
         if plan.bands.get(j) != Some(&b) || st.y.get(rows.clone()).is_none() {
             return out;
@@ -319,13 +316,9 @@ fn band_carries<F: Field>(
         (r, tail) = plan.read_native(j, &st.input, r, bits);
         (o, carried) = plan.write_native(j, &carried, &st.y[rows], o, bits);
         j += 1;
+        done += b.out_rows;
     }
     out
-}
-
-/// Output rows of the layer a plan cuts.
-fn plan_out_rows(plan: &kerafold_step_circuits::band::BandPlan) -> usize {
-    plan.bands.iter().map(|b| b.out_rows).sum()
 }
 
 /// Everything the witnesses of one proof share, computed once: each step's model layer and each
@@ -776,8 +769,8 @@ fn cost_of_tiling(
 
 /// The tiling a proof of `model` uses for `step_size`. [`StepSize::Auto`] cuts Dense layers into
 /// tiles of one commitment block, convolution and pooling layers into row bands of about a
-/// block of outputs and recurrent layers into a step a timestep, when a step per layer would exceed [`STEP_BUDGET`] constraints (the MNIST
-/// CNN: 213k, or 45k in bands) or when that saves at least a tenth of [`estimated_cost`] (the
+/// block of outputs and recurrent layers into a step a timestep, when a step per layer would
+/// exceed [`STEP_BUDGET`] constraints (the MNIST CNN: 213k, or 45k in bands) or when that saves at least a tenth of [`estimated_cost`] (the
 /// MNIST MLP: 3 folds of 125k constraints, or 11 of 24k), and keeps a step per layer otherwise
 /// (narrow layers). `Auto` proves a private model a step per layer: in tiles each tile's weights
 /// must stay within its share of the layer's bound (docs/DESIGN.md §7.1), which honest weights

@@ -366,6 +366,11 @@ impl BandPlan {
         }
     }
 
+    /// Output values per output row (a recurrent layer's: its units).
+    pub fn out_row(&self) -> usize {
+        self.op.output_len() / self.rows
+    }
+
     /// State values a band hands to the next: a recurrent cell's (zero on the first band), none
     /// for a sliding window.
     pub fn state_len(&self) -> usize {
@@ -900,7 +905,7 @@ mod tests {
             b: (0..bl as i64).map(|o| o * 5 - 20).collect(),
         };
         let whole = eval(op, &x, &wt);
-        let out_row = plan.op.output_len() / plan.rows;
+        let out_row = plan.out_row();
         let mut got = vec![];
         let mut emitted = 0;
         let mut carried = 0;
