@@ -1215,6 +1215,22 @@ mod tests {
             .contains("no sliding window"));
     }
 
+    /// A band slot's layer comes from an architecture file the prover may hand over: a window of
+    /// zero height or no output rows, or a recurrent layer of no timesteps, is an error, not an
+    /// underflow in the plan's geometry.
+    #[test]
+    fn a_malformed_layer_is_refused_before_its_geometry() {
+        let Op::Conv(mut c) = conv(8, 8, 1, 3, 1, Padding::Valid, 2) else {
+            unreachable!()
+        };
+        c.window.kh = 0;
+        assert!(BandPlan::new(&Op::Conv(c), 1, 12).is_err());
+        c.window.kh = 3;
+        c.window.out_h = 0;
+        assert!(BandPlan::new(&Op::Conv(c), 1, 12).is_err());
+        assert!(BandPlan::new(&recurrent(CellKind::Lstm, 0, true), 1, 12).is_err());
+    }
+
     /// Runs a shifter over `v` by `amount` (bits allocated as `amt/b{k}`).
     fn run_shift(
         v: &[i64],

@@ -204,3 +204,22 @@ fn the_step_circuit_does_not_grow_with_the_sequence() {
     }
     assert_eq!(sizes[0], sizes[1], "one step circuit whatever T");
 }
+
+/// A band's output count is fixed by its rows: an architecture (as a prover may hand one over)
+/// whose silent timestep claims outputs, or whose last timestep claims none, is refused.
+#[test]
+fn an_architecture_with_a_band_that_outputs_other_than_its_rows_is_refused() {
+    let (arch, layers) = banded("lstm_seq");
+    arch.validate().unwrap();
+    // lstm2 outputs h on its last timestep only
+    let (silent, last) = (layers[1][0], *layers[1].last().unwrap());
+    for (at, n_out) in [(silent, 1), (last, 0)] {
+        let mut forged = arch.clone();
+        forged.steps[at].n_out = n_out;
+        let e = forged.validate().unwrap_err();
+        assert!(
+            e.contains("outputs other than its rows") || e.contains("outputs from a slot"),
+            "step {at}: {e}"
+        );
+    }
+}
