@@ -1,5 +1,5 @@
 //! Proving and verifying on BN254/Grumpkin with IPA (the default configuration): real fixtures,
-//! a 64-layer MLP, the four privacy settings, and tampering. Release mode.
+//! the four privacy settings, and tampering. Release mode. (The 64-layer MLP: `bench_cli.rs`.)
 
 use crate::common;
 
@@ -101,18 +101,22 @@ fn write(proof: &ProofFile, dir: &Path, name: &str) -> PathBuf {
     p
 }
 
-#[test]
-fn mlp_fixture_proves_verifies_and_rejects_every_tampering() {
-    let params = scratch_dir("bn254-mlp");
+/// The checks of the mlp fixture's proof with everything public (input `fx.inputs[2]`): the
+/// claimed output, verification with and without the files, and every tampering refused.
+fn public_mlp_proof_rejects_every_tampering(
+    proof: &ProofFile,
+    stats: &kerafold::fold::pipeline::ProveStats,
+    params: &Path,
+) {
+    let params = params.to_path_buf();
     let (q, fx) = quantized_fixture("mlp");
-    let x = q.quantize_input(&fx.inputs[0], Some(0)).unwrap();
-    let reference = q.trace(&x, Some(0)).unwrap();
-    let (proof, stats) = inference::prove(&q, &x, &options(&params), &mut |_| {}).unwrap();
+    let x = q.quantize_input(&fx.inputs[2], Some(2)).unwrap();
+    let reference = q.trace(&x, Some(2)).unwrap();
     assert_eq!(proof.claim.steps, q.steps.len());
     assert_eq!(stats.steps.len(), q.steps.len(), "one fold per step");
     // the claimed output is the integer reference
     assert_eq!(proof.claim.class, reference.class);
-    assert_eq!(proof.claim.class, fx.keras_class(0));
+    assert_eq!(proof.claim.class, fx.keras_class(2));
     assert_eq!(
         proof.claim.output,
         Opening::Public {
@@ -121,13 +125,13 @@ fn mlp_fixture_proves_verifies_and_rejects_every_tampering() {
     );
     assert_eq!(proof.claim.input, Opening::Public { values: x.clone() });
     // it verifies, with and without the model and input files
-    let v = inference::verify(&proof, &verify_opts(&params, Some(&q), Some(x.clone()))).unwrap();
+    let v = inference::verify(proof, &verify_opts(&params, Some(&q), Some(x.clone()))).unwrap();
     assert!(v.model_checked && v.input_checked);
-    inference::verify(&proof, &verify_opts(&params, None, None)).unwrap();
+    inference::verify(proof, &verify_opts(&params, None, None)).unwrap();
     // the proof file round-trips
     let dir = scratch_dir("bn254-mlp-files");
-    let path = write(&proof, &dir, "mlp.proof");
-    assert_eq!(ProofFile::read(&path).unwrap(), proof);
+    let path = write(proof, &dir, "mlp.proof");
+    assert_eq!(&ProofFile::read(&path).unwrap(), proof);
 
     // flipped proof bytes (several positions)
     let bytes = hex::decode(&proof.snark).unwrap();
@@ -165,13 +169,13 @@ fn mlp_fixture_proves_verifies_and_rejects_every_tampering() {
     wrong.fp.guard = kerafold::model::quant::required_guard(&wrong.steps, &wrong.fp);
     assert_eq!(wrong.fp, q.fp, "the change keeps the architecture");
     assert_invalid(
-        inference::verify(&proof, &verify_opts(&params, Some(&wrong), None)),
+        inference::verify(proof, &verify_opts(&params, Some(&wrong), None)),
         "wrong model",
     );
     // wrong input for a public input
     let x1 = q.quantize_input(&fx.inputs[1], Some(1)).unwrap();
     assert_invalid(
-        inference::verify(&proof, &verify_opts(&params, Some(&q), Some(x1.clone()))),
+        inference::verify(proof, &verify_opts(&params, Some(&q), Some(x1.clone()))),
         "wrong input",
     );
     // a different public input in the claim
@@ -218,6 +222,9 @@ fn mlp_fixture_proves_verifies_and_rejects_every_tampering() {
     assert_ne!(again.snark, proof.snark);
 }
 
+/// The mlp fixture proven once in each privacy setting (every setting of input and model, and a
+/// private output with everything private); the all-public proof also meets every tampering and
+/// the private-model one is searched for weights.
 #[test]
 fn all_privacy_settings_prove_and_verify() {
     let params = scratch_dir("bn254-privacy");
@@ -239,7 +246,16 @@ fn all_privacy_settings_prove_and_verify() {
                     output,
                     ..options(&params)
                 };
-                let (proof, _) = inference::prove(&q, &x, &opts, &mut |_| {}).unwrap();
+                let (proof, stats) = inference::prove(&q, &x, &opts, &mut |_| {}).unwrap();
+                match (input, model, output) {
+                    (Visibility::Public, Visibility::Public, Visibility::Public) => {
+                        public_mlp_proof_rejects_every_tampering(&proof, &stats, &params)
+                    }
+                    (Visibility::Public, Visibility::Private, Visibility::Public) => {
+                        assert_no_weights(&proof, &q, &params)
+                    }
+                    _ => {}
+                }
                 let c = &proof.claim;
                 assert_eq!(
                     matches!(c.input, Opening::Private { .. }),
@@ -309,24 +325,17 @@ fn all_privacy_settings_prove_and_verify() {
     }
 }
 
-#[test]
-fn a_private_model_proof_contains_no_weights() {
-    let params = scratch_dir("bn254-private");
-    let (q, fx) = quantized_fixture("mlp");
-    let x = q.quantize_input(&fx.inputs[0], Some(0)).unwrap();
-    let opts = ProveOptions {
-        model: Visibility::Private,
-        ..options(&params)
-    };
-    let (proof, _) = inference::prove(&q, &x, &opts, &mut |_| {}).unwrap();
+/// A private model's proof (file, SNARK bytes and claim) holds none of the model's packed
+/// weights.
+fn assert_no_weights(proof: &ProofFile, q: &QuantizedModel, params: &Path) {
     let dir = scratch_dir("bn254-private-files");
-    let text = std::fs::read_to_string(write(&proof, &dir, "private.proof")).unwrap();
+    let text = std::fs::read_to_string(write(proof, &dir, "private.proof")).unwrap();
     let snark = hex::decode(&proof.snark).unwrap();
-    let arch = fold::Architecture::compile(&q).unwrap();
+    let arch = fold::Architecture::compile(q).unwrap();
     type F = <nova_snark::provider::Bn256EngineIPA as nova_snark::traits::Engine>::Scalar;
     let mut checked = 0;
     for (step, layer) in arch.layers().into_iter().enumerate() {
-        for p in arch.packed_weights::<F>(step, layer, &q) {
+        for p in arch.packed_weights::<F>(step, layer, q) {
             for e in p.w.iter().chain(&p.b) {
                 let enc = fold::fe_hex(e);
                 // a short encoding (a lone small bias lane: 30 zero bytes and a value) also
@@ -362,7 +371,7 @@ fn a_private_model_proof_contains_no_weights() {
     // nor does the claim carry any weight values
     let claim = serde_json::to_string(&proof.claim).unwrap();
     assert!(!claim.contains("weights"));
-    inference::verify(&proof, &verify_opts(&params, None, None)).unwrap();
+    inference::verify(proof, &verify_opts(params, None, None)).unwrap();
 }
 
 #[test]
@@ -382,45 +391,6 @@ fn residual_fixture_proves_and_verifies() {
         }
     );
     inference::verify(&proof, &verify_opts(&params, Some(&q), Some(x))).unwrap();
-}
-
-#[test]
-fn a_64_layer_mlp_folds_one_layer_per_step() {
-    let params = scratch_dir("bn254-deep");
-    let x: Vec<i64> = (0..16).map(|i| (i * 37 % 200) as i64 - 40).collect();
-    let mut sizes = vec![];
-    for depth in [8, 64] {
-        let q = deep_mlp(depth);
-        let reference = q.trace(&x, None).unwrap();
-        // one step a fold, as asked (the default packs more of a deeper model's steps a fold)
-        let opts = ProveOptions {
-            steps_per_fold: Some(1),
-            ..options(&params)
-        };
-        let (proof, stats) = inference::prove(&q, &x, &opts, &mut |_| {}).unwrap();
-        assert_eq!(proof.claim.steps, depth + 1);
-        assert_eq!(stats.steps.len(), depth + 1);
-        assert_eq!(
-            proof.claim.output,
-            Opening::Public {
-                values: reference.logits
-            }
-        );
-        inference::verify(&proof, &verify_opts(&params, Some(&q), Some(x.clone()))).unwrap();
-        let dir = scratch_dir("bn254-deep-files");
-        let size = std::fs::metadata(write(&proof, &dir, &format!("d{depth}.proof")))
-            .unwrap()
-            .len();
-        println!(
-            "depth {depth}: {} constraints per step, proof {size} bytes",
-            stats.step_constraints
-        );
-        sizes.push((size, stats.step_constraints));
-    }
-    // the step circuit and the proof do not grow with depth
-    assert_eq!(sizes[0].1, sizes[1].1);
-    let ratio = sizes[1].0 as f64 / sizes[0].0 as f64;
-    assert!((0.95..1.05).contains(&ratio), "proof size ratio {ratio}");
 }
 
 /// `prove_step` checks nothing: the prover verifies the folded instances before compressing, and
