@@ -6,6 +6,7 @@ use kerafold_step_circuits::field::pow2;
 use kerafold_step_circuits::packing::{self, Packed};
 use kerafold_step_circuits::poseidon::{hash_gadget, hash_narrow_gadget};
 use kerafold_step_circuits::range::{add_bits, alloc_bits};
+use kerafold_step_circuits::saved::SavedStack;
 use kerafold_step_circuits::step::alloc_num as alloc;
 use kerafold_step_circuits::wellformed;
 use kerafold_step_circuits::{step as slot_gadget, Field};
@@ -171,8 +172,8 @@ impl<F: Field> StepCircuit<F> for SampleStep<F> {
         let zero = constant(cs, "zero", F::ZERO)?;
         let seed = constant(cs, "model_seed", crate::fold::commit::model_seed::<F>(arch))?;
         let mut cur = x;
-        // the saved tensors as wires, the last saved on top
-        let mut saved: Vec<Vec<AllocatedNum<F>>> = vec![];
+        // the saved tensors as wires
+        let mut saved: SavedStack<Vec<AllocatedNum<F>>> = SavedStack::new();
         let mut class = None;
         let mut chain = seed;
         for (i, desc) in arch.steps.iter().enumerate() {
@@ -201,20 +202,14 @@ impl<F: Field> StepCircuit<F> for SampleStep<F> {
             let n_in = slot.raw_input_len();
             let mut xin = cur.clone();
             xin.resize(n_in, zero.clone());
-            // a swap pops, then pushes its input; a merge that keeps what it reads leaves it
             let skip = match slot.op.saved_len() {
-                Some(n) => saved.last().cloned().map(|mut s| {
+                Some(n) => saved.top().cloned().map(|mut s| {
                     s.resize(n, zero.clone());
                     s
                 }),
                 None => None,
             };
-            if slot.op.pops_saved() {
-                saved.pop();
-            }
-            if desc.save_input {
-                saved.push(cur.clone());
-            }
+            saved.step(&slot.op, desc.save_input, || cur.clone());
             let out = slot_gadget(
                 &mut ns.namespace(|| "op"),
                 &slot.op,

@@ -10,6 +10,7 @@ use super::keras::MAX_ELEMS;
 use super::lower::{FloatStep, Program};
 use crate::{Error, Result};
 use kerafold_step_circuits::native::{self, NativeError, Weights};
+use kerafold_step_circuits::saved::SavedStack;
 use kerafold_step_circuits::spec::{compose_views, Act, FixedPoint, Merge, NormSpec, Op, ViewOp};
 use kerafold_step_circuits::wellformed;
 use serde::{Deserialize, Serialize};
@@ -318,8 +319,8 @@ impl QuantizedModel {
             return Err("no steps".into());
         }
         let mut cur = self.input_len();
-        // lengths of the saved tensors, the last saved on top
-        let mut saved: Vec<usize> = vec![];
+        // lengths of the saved tensors
+        let mut saved: SavedStack<usize> = SavedStack::new();
         // Weights on every linear step (a model) or on none (a skeleton).
         let mut weighted: Option<bool> = None;
         for (i, s) in self.steps.iter().enumerate() {
@@ -343,10 +344,10 @@ impl QuantizedModel {
                 )));
             }
             if let Some(n) = s.op.saved_len() {
-                if saved.last() != Some(&n) {
+                if saved.top() != Some(&n) {
                     return Err(err(format!(
                         "merges a saved tensor of {n} values, the last saved one has {:?}",
-                        saved.last()
+                        saved.top()
                     )));
                 }
             }
@@ -370,13 +371,7 @@ impl QuantizedModel {
             if s.op.reads_saved() && s.save_input != swap {
                 return Err(err("a swap saves its input, a merge does not".into()));
             }
-            // a swap pops, then pushes its input
-            if s.op.pops_saved() {
-                saved.pop();
-            }
-            if s.save_input {
-                saved.push(cur);
-            }
+            saved.step(&s.op, s.save_input, || cur);
             cur = s.op.output_len();
         }
         if !saved.is_empty() {
@@ -444,8 +439,7 @@ impl QuantizedModel {
             });
         }
         let mut cur = input.to_vec();
-        // the saved tensors, the last saved on top
-        let mut saved: Vec<Vec<i64>> = vec![];
+        let mut saved: SavedStack<Vec<i64>> = SavedStack::new();
         let mut steps = Vec::with_capacity(self.steps.len());
         let mut class = 0;
         for (i, s) in self.steps.iter().enumerate() {
@@ -459,12 +453,12 @@ impl QuantizedModel {
                 )
             };
             let x = apply_views(&s.views, &cur);
-            let skip_before = saved.last().cloned();
+            let skip_before = saved.top().cloned();
             let out = native::apply(
                 &s.op,
                 &s.act,
                 &x,
-                saved.last().map(|v| &v[..]),
+                saved.top().map(|v| &v[..]),
                 &s.weights,
                 &self.fp,
             )
@@ -472,12 +466,7 @@ impl QuantizedModel {
             if let Op::ArgMax { .. } = s.op {
                 class = native::argmax(&x);
             }
-            if s.op.pops_saved() {
-                saved.pop();
-            }
-            if s.save_input {
-                saved.push(cur.clone());
-            }
+            saved.step(&s.op, s.save_input, || cur.clone());
             steps.push(StepTrace {
                 input: cur,
                 skip: skip_before,
@@ -555,7 +544,7 @@ pub(crate) fn apply_views(views: &[ViewOp], x: &[i64]) -> Vec<i64> {
 /// recurrent step, every value its cell holds before an activation, and its outputs).
 pub fn run_float(program: &Program, input: &[f64]) -> Result<Vec<(Vec<f64>, Vec<f64>)>> {
     let mut cur = input.to_vec();
-    let mut saved: Vec<Vec<f64>> = vec![];
+    let mut saved: SavedStack<Vec<f64>> = SavedStack::new();
     let mut out = Vec::with_capacity(program.steps.len());
     for s in &program.steps {
         let x: Vec<f64> = if s.views.is_empty() {
@@ -581,17 +570,12 @@ pub fn run_float(program: &Program, input: &[f64]) -> Result<Vec<(Vec<f64>, Vec<
                 (run.held, run.out)
             }
             _ => {
-                let q = float_op(s, &x, saved.last().map(|v| &v[..]))?;
+                let q = float_op(s, &x, saved.top().map(|v| &v[..]))?;
                 let y = q.iter().map(|&v| float_act(&s.act, v)).collect::<Vec<_>>();
                 (q, y)
             }
         };
-        if s.op.pops_saved() {
-            saved.pop();
-        }
-        if s.save_input {
-            saved.push(cur.clone());
-        }
+        saved.step(&s.op, s.save_input, || cur.clone());
         cur = y.clone();
         out.push((q, y));
     }

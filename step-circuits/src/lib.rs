@@ -44,6 +44,7 @@ pub mod pooling;
 pub mod poseidon;
 pub mod range;
 pub mod recurrent;
+pub mod saved;
 pub mod spec;
 pub mod step;
 pub mod tile;
