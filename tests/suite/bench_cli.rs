@@ -1,62 +1,21 @@
 //! `kerafold bench` through the binary, on temporary parameter directories: the benchmark
-//! issue's acceptance command (3 depths plus the raw-Nova baseline), and the folding issue's
-//! depth targets (8 vs 64 layers: peak memory, proof size, verification time). Release only:
-//! in debug builds Nova is too slow.
+//! issue's acceptance command (3 depths plus the raw-Nova baseline) and the folding issue's
+//! depth targets (8 vs 64 layers: peak memory, proof size, verification time) in one run, and
+//! tiles. Release only: in debug builds Nova is too slow.
 
 use std::process::Command;
 
-#[test]
-#[cfg_attr(debug_assertions, ignore = "proves for real: run with --release")]
-fn bench_writes_one_csv_row_per_depth() {
-    let dir = tempfile::tempdir().unwrap();
-    let csv = dir.path().join("out.csv");
-    let params = dir.path().join("params");
-    let out = Command::new(env!("CARGO_BIN_EXE_kerafold"))
-        .args([
-            "bench", "--kind", "dense", "--width", "16", "--depths", "1,2,4", "--csv",
-        ])
-        .arg(&csv)
-        .arg("--params-dir")
-        .arg(&params)
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "kerafold bench failed:\n{stderr}");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.contains("targets:"), "{stdout}");
-
-    let text = std::fs::read_to_string(&csv).unwrap();
-    let lines: Vec<&str> = text.lines().collect();
-    assert_eq!(
-        lines[0],
-        "depth,setup_s,prove_s,per_step_s,compress_s,verify_s,proof_bytes,peak_rss_mb,constraints_per_step,baseline_step_s"
-    );
-    assert_eq!(lines.len(), 4, "{text}");
-    let mut constraints = vec![];
-    for (line, depth) in lines[1..].iter().zip([1, 2, 4]) {
-        let cells: Vec<f64> = line.split(',').map(|c| c.parse().unwrap()).collect();
-        assert_eq!(cells.len(), 10, "{line}");
-        assert_eq!(cells[0], depth as f64);
-        assert!(cells.iter().all(|&v| v > 0.0), "{line}");
-        constraints.push(cells[8]);
-    }
-    // one uniform step circuit, whatever the depth
-    assert!(constraints.iter().all(|&c| c == constraints[0]));
-    // per-depth parameter directories are removed after each run
-    let left: Vec<_> = std::fs::read_dir(&params)
-        .map(|d| d.collect())
-        .unwrap_or_default();
-    assert!(left.is_empty(), "{left:?}");
-}
-
-/// Issue 4's depth targets, measured the way `kerafold bench` measures them: the same MLP
-/// (Dense 16→16 + ReLU) with 8 and with 64 layers, each proven in its own child process, so
-/// each peak RSS (`getrusage`) is that depth's alone. (The suite's one 64-layer proof: the step
-/// circuit and the proof size do not grow with depth.)
+/// The benchmark issue's acceptance command (three depths and the raw-Nova baseline, one CSV
+/// row per depth) and issue 4's depth targets, measured the way `kerafold bench` measures them:
+/// the same MLP (Dense 16→16 + ReLU) with 1, 8 and 64 layers, each proven in its own child
+/// process, so each peak RSS (`getrusage`) is that depth's alone. (The suite's one 64-layer
+/// proof: the step circuit and the proof size do not grow with depth.)
 #[test]
 #[cfg_attr(debug_assertions, ignore = "proves for real: run with --release")]
 fn a_64_layer_mlp_needs_the_memory_and_verifier_of_an_8_layer_one() {
     let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("out.csv");
+    let params = dir.path().join("params");
     let out = Command::new(env!("CARGO_BIN_EXE_kerafold"))
         .args([
             "bench",
@@ -65,21 +24,52 @@ fn a_64_layer_mlp_needs_the_memory_and_verifier_of_an_8_layer_one() {
             "--width",
             "16",
             "--depths",
-            "8,64",
+            "1,8,64",
             "--baseline-steps",
             "1",
             "--json",
-            "--params-dir",
+            "--csv",
         ])
-        .arg(dir.path())
+        .arg(&csv)
+        .arg("--params-dir")
+        .arg(&params)
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "kerafold bench failed:\n{stderr}");
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        !report["targets"].as_array().unwrap().is_empty(),
+        "{report}"
+    );
+
+    // one CSV row per depth, every figure measured, one step circuit whatever the depth
+    let text = std::fs::read_to_string(&csv).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        lines[0],
+        "depth,setup_s,prove_s,per_step_s,compress_s,verify_s,proof_bytes,peak_rss_mb,constraints_per_step,baseline_step_s"
+    );
+    assert_eq!(lines.len(), 4, "{text}");
+    let mut constraints = vec![];
+    for (line, depth) in lines[1..].iter().zip([1, 8, 64]) {
+        let cells: Vec<f64> = line.split(',').map(|c| c.parse().unwrap()).collect();
+        assert_eq!(cells.len(), 10, "{line}");
+        assert_eq!(cells[0], depth as f64);
+        assert!(cells.iter().all(|&v| v > 0.0), "{line}");
+        constraints.push(cells[8]);
+    }
+    assert!(constraints.iter().all(|&c| c == constraints[0]));
+    // per-depth parameter directories are removed after each run
+    let left: Vec<_> = std::fs::read_dir(&params)
+        .map(|d| d.collect())
+        .unwrap_or_default();
+    assert!(left.is_empty(), "{left:?}");
+
+    // the depth targets: 64 layers against 8
     let rows = report["rows"].as_array().unwrap();
-    assert_eq!(rows.len(), 2);
-    let field = |r: usize, k: &str| rows[r][k].as_f64().unwrap_or_else(|| panic!("{k}"));
+    assert_eq!(rows.len(), 3);
+    let field = |r: usize, k: &str| rows[r + 1][k].as_f64().unwrap_or_else(|| panic!("{k}"));
     assert_eq!(field(0, "steps"), 9.0);
     assert_eq!(field(1, "steps"), 65.0);
     let mem = field(1, "peak_rss_mb") / field(0, "peak_rss_mb");

@@ -12,6 +12,7 @@ use evm::*;
 use ff::Field;
 use kerafold::accuracy::native_claim;
 use kerafold::claim::circuit::{self, ClaimInput, ClaimProof, ClaimSpec, NUM_PUBLIC};
+use kerafold::claim::groth16;
 use kerafold::claim::snarkjs::calldata;
 use kerafold::claim::solidity::verifier_source;
 use kerafold::claim::weights::{self, Encrypted, Opening};
@@ -338,6 +339,15 @@ fn the_on_chain_verifier_accepts_the_claim() {
         )
         .ok();
     assert_eq!(out, word(0));
+    // natively too: Alice's proof verifies, and not with a threshold above the count she
+    // proved or with another posted ciphertext
+    assert!(p.verify());
+    let mut other = p.public.clone();
+    other.threshold += 1;
+    assert!(!groth16::verify(&p.vk, &other.inputs(), &p.proof));
+    let mut other = p.public.clone();
+    other.posted.as_mut().unwrap().ciphertext[0] += Fr::ONE;
+    assert!(!groth16::verify(&p.vk, &other.inputs(), &p.proof));
 }
 
 // ---- deployment and creation ---------------------------------------------------------------
