@@ -289,16 +289,22 @@ impl ParamsStore {
 /// Nova takes the smallest file in the directory that is large enough, and each file is another
 /// tau, so a proof verifies only while that choice stays the same: files are only ever added
 /// above the largest one, which no circuit that already had a large enough file would take.
+///
+/// Whether the files are large enough is what setting up `shape` (circuit digest `digest`) under
+/// them says; that setup is the proof's own ([`load_or_setup`]: kept and cached, so the proof does
+/// not set up again, and a circuit whose parameters are cached under these files sets up nothing).
+/// `true` with the SRS if nothing was set up.
 pub(crate) fn prover_srs<
     B: Backend,
-    C: StepCircuit<<B::E1 as nova_snark::traits::Engine>::Scalar>,
+    C: StepCircuit<<B::E1 as nova_snark::traits::Engine>::Scalar> + 'static,
 >(
     store: &ParamsStore,
     srs: &Srs,
+    digest: &[u8; 32],
     shape: &C,
-) -> Result<Srs> {
+) -> Result<(Srs, bool)> {
     if *srs != Srs::InsecureRandomTau {
-        return Ok(srs.clone());
+        return Ok((srs.clone(), true));
     }
     let dir = store.dir.join(RANDOM_TAU_DIR);
     let ptau = Srs::Ptau(dir.clone());
@@ -317,9 +323,10 @@ pub(crate) fn prover_srs<
     // (the backend names the directory when its files are too small for the circuit)
     let too_small =
         |e: &Error| matches!(e, Error::Nova { what, .. } if what.contains("powers of tau"));
+    let fits = || load_or_setup::<B, C>(store, digest, shape, &ptau).map(|(_, held)| held);
     if largest().is_some() {
-        match B::setup(shape, &ptau) {
-            Ok(_) => return Ok(ptau),
+        match fits() {
+            Ok(held) => return Ok((ptau.clone(), held)),
             Err(e) if too_small(&e) => {}
             Err(e) => return Err(e),
         }
@@ -332,8 +339,8 @@ pub(crate) fn prover_srs<
     for _ in 0..3 {
         power = power.max(largest().map_or(0, |p| p + 1));
         write_random_ptau(&dir.join(format!("ppot_pruned_{power:02}.ptau")), power)?;
-        match B::setup(shape, &ptau) {
-            Ok(_) => return Ok(ptau),
+        match fits() {
+            Ok(held) => return Ok((ptau.clone(), held)),
             Err(e) if too_small(&e) => power += 1,
             Err(e) => return Err(e),
         }
@@ -559,20 +566,24 @@ mod tests {
         let store = ParamsStore::new(&dir);
         let ptau = Srs::Ptau(dir.join(RANDOM_TAU_DIR));
         let large = Squarings { n: 40_000 };
+        let (d_large, d_small) = ([1; 32], [2; 32]);
         assert_eq!(
-            prover_srs::<Bn254Kzg, _>(&store, &Srs::InsecureRandomTau, &large).unwrap(),
-            ptau
+            prover_srs::<Bn254Kzg, _>(&store, &Srs::InsecureRandomTau, &d_large, &large).unwrap(),
+            (ptau.clone(), false)
         );
         let drawn = taus(&dir);
         assert_eq!(drawn.len(), 1, "{drawn:?}");
+        // the setup that sized the file is the proof's: held, not set up again
+        let (_, held) = load_or_setup::<Bn254Kzg, _>(&store, &d_large, &large, &ptau).unwrap();
+        assert!(held, "the parameters were set up twice");
         // a smaller circuit, whose own estimate is a smaller power, takes the same file
         let small = Squarings { n: 10 };
-        prover_srs::<Bn254Kzg, _>(&store, &Srs::InsecureRandomTau, &small).unwrap();
+        prover_srs::<Bn254Kzg, _>(&store, &Srs::InsecureRandomTau, &d_small, &small).unwrap();
         assert_eq!(taus(&dir), drawn);
         // IPA and named powers of tau are passed through
         assert_eq!(
-            prover_srs::<Bn254Kzg, _>(&store, &Srs::Transparent, &small).unwrap(),
-            Srs::Transparent
+            prover_srs::<Bn254Kzg, _>(&store, &Srs::Transparent, &d_small, &small).unwrap(),
+            (Srs::Transparent, true)
         );
         let _ = std::fs::remove_dir_all(&dir);
     }

@@ -283,8 +283,11 @@ pub fn prove<B: Backend, C: StepCircuit<Scalar<B>> + Send + 'static>(
         step_constraints: circuit_constraints::<Scalar<B>, _>(&folding.shape)?,
         ..Default::default()
     };
-    let srs = params::prover_srs::<B, C>(store, srs, &folding.shape)?;
     progress(Progress::Setup);
+    // sizing a random tau sets the parameters up (then the folding finds them held)
+    let t = Instant::now();
+    let (srs, srs_held) = params::prover_srs::<B, C>(store, srs, &folding.digest, &folding.shape)?;
+    let sizing = t.elapsed();
     let f = fold_verified::<B, C>(
         n,
         folding.circuit,
@@ -301,8 +304,8 @@ pub fn prove<B: Backend, C: StepCircuit<Scalar<B>> + Send + 'static>(
             })
         },
     )?;
-    stats.setup = f.setup;
-    stats.params_cached = f.cached;
+    stats.setup = sizing + f.setup;
+    stats.params_cached = srs_held && f.cached;
     stats.steps = f.folds;
     (stats.primary_constraints, stats.secondary_constraints) = f.pp.num_constraints();
     progress(Progress::Compress);
