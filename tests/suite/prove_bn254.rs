@@ -101,16 +101,15 @@ fn write(proof: &ProofFile, dir: &Path, name: &str) -> PathBuf {
     p
 }
 
-/// The checks of the mlp fixture's proof with everything public (input `fx.inputs[2]`): the
+/// The checks of the mlp fixture's proof with everything public (input `x`, `fx.inputs[2]`): the
 /// claimed output, verification with and without the files, and every tampering refused.
 fn public_mlp_proof_rejects_every_tampering(
+    (q, fx, x): (&QuantizedModel, &common::Fixture, &[i64]),
     proof: &ProofFile,
     stats: &kerafold::fold::pipeline::ProveStats,
     params: &Path,
 ) {
-    let params = params.to_path_buf();
-    let (q, fx) = quantized_fixture("mlp");
-    let x = q.quantize_input(&fx.inputs[2], Some(2)).unwrap();
+    let (params, x) = (params.to_path_buf(), x.to_vec());
     let reference = q.trace(&x, Some(2)).unwrap();
     assert_eq!(proof.claim.steps, q.steps.len());
     assert_eq!(stats.steps.len(), q.steps.len(), "one fold per step");
@@ -125,7 +124,7 @@ fn public_mlp_proof_rejects_every_tampering(
     );
     assert_eq!(proof.claim.input, Opening::Public { values: x.clone() });
     // it verifies, with and without the model and input files
-    let v = inference::verify(proof, &verify_opts(&params, Some(&q), Some(x.clone()))).unwrap();
+    let v = inference::verify(proof, &verify_opts(&params, Some(q), Some(x.clone()))).unwrap();
     assert!(v.model_checked && v.input_checked);
     inference::verify(proof, &verify_opts(&params, None, None)).unwrap();
     // the proof file round-trips
@@ -175,7 +174,7 @@ fn public_mlp_proof_rejects_every_tampering(
     // wrong input for a public input
     let x1 = q.quantize_input(&fx.inputs[1], Some(1)).unwrap();
     assert_invalid(
-        inference::verify(proof, &verify_opts(&params, Some(&q), Some(x1.clone()))),
+        inference::verify(proof, &verify_opts(&params, Some(q), Some(x1.clone()))),
         "wrong input",
     );
     // a different public input in the claim
@@ -217,7 +216,7 @@ fn public_mlp_proof_rejects_every_tampering(
     assert!(String::from_utf8_lossy(&out.stderr).starts_with("error: verification failed"));
 
     // zero knowledge is randomized: the same statement proves to different bytes
-    let (again, _) = inference::prove(&q, &x, &options(&params), &mut |_| {}).unwrap();
+    let (again, _) = inference::prove(q, &x, &options(&params), &mut |_| {}).unwrap();
     assert_eq!(again.claim, proof.claim);
     assert_ne!(again.snark, proof.snark);
 }
@@ -249,7 +248,12 @@ fn all_privacy_settings_prove_and_verify() {
                 let (proof, stats) = inference::prove(&q, &x, &opts, &mut |_| {}).unwrap();
                 match (input, model, output) {
                     (Visibility::Public, Visibility::Public, Visibility::Public) => {
-                        public_mlp_proof_rejects_every_tampering(&proof, &stats, &params)
+                        public_mlp_proof_rejects_every_tampering(
+                            (&q, &fx, &x),
+                            &proof,
+                            &stats,
+                            &params,
+                        )
                     }
                     (Visibility::Public, Visibility::Private, Visibility::Public) => {
                         assert_no_weights(&proof, &q, &params)
