@@ -2,14 +2,17 @@
 //! A tiled model proves and verifies with the untiled model's outputs, and a skipped, repeated or
 //! reordered tile, a tile reading another block, or a forged tiling in the claim is rejected;
 //! packed folds prove and verify, and a packed step swapped, skipped or turned off, or a forged
-//! number of steps a fold in the claim is rejected. Release mode, BN254/IPA.
+//! number of steps a fold in the claim is rejected. Release mode, BN254 with HyperKZG over a random
+//! tau (the subject is the steps, not the commitment scheme; it compresses several times faster
+//! than IPA).
 
 use crate::common;
 
 use common::scratch_dir;
 use kerafold::bench::synth::{Kind, SynthSpec};
 use kerafold::fold::commit::arch_chain;
-use kerafold::fold::{Architecture, Tiling};
+use kerafold::fold::params::RANDOM_TAU_DIR;
+use kerafold::fold::{Architecture, Srs, System, Tiling};
 use kerafold::inference::circuit::{check_fold, check_private_step, check_step};
 use kerafold::inference::{self, public_initial_state, public_step_witness};
 use kerafold::inference::{ProveOptions, VerifyOptions};
@@ -17,9 +20,29 @@ use kerafold::model::QuantizedModel;
 use kerafold_step_circuits::commit::block_len;
 use nova_snark::provider::Bn256EngineIPA;
 use nova_snark::traits::Engine;
+use std::path::Path;
 use std::sync::Arc;
 
 type F = <Bn256EngineIPA as Engine>::Scalar;
+
+/// Proving on BN254 with HyperKZG over a random tau drawn into `params`.
+fn kzg_prove(params: &Path) -> ProveOptions {
+    ProveOptions {
+        params_dir: params.to_path_buf(),
+        system: System::Bn254Kzg,
+        srs: Srs::InsecureRandomTau,
+        ..ProveOptions::default()
+    }
+}
+
+/// Verifying what [`kzg_prove`] proves: its tau, read as powers of tau.
+fn kzg_verify(params: &Path) -> VerifyOptions {
+    VerifyOptions {
+        params_dir: params.to_path_buf(),
+        srs: Some(Srs::Ptau(params.join(RANDOM_TAU_DIR))),
+        ..VerifyOptions::default()
+    }
+}
 
 /// Two Dense 130→130 + ReLU layers and the ArgMax, 16-bit activations (60 values a block).
 fn model() -> (QuantizedModel, Vec<i64>) {
@@ -68,9 +91,8 @@ fn a_tiled_model_proves_and_verifies_the_untiled_outputs() {
     assert_eq!(arch.width, 130); // the ArgMax reads the logits; a tile reads 60 rows
     let params = scratch_dir("tiling-prove");
     let opts = ProveOptions {
-        params_dir: params.clone(),
         tiling: Some(t),
-        ..ProveOptions::default()
+        ..kzg_prove(&params)
     };
     let (proof, stats) = inference::prove(&m, &x, &opts, &mut |_| {}).unwrap();
     let untiled = Architecture::compile(&m).unwrap();
@@ -84,10 +106,9 @@ fn a_tiled_model_proves_and_verifies_the_untiled_outputs() {
     assert_eq!(proof.claim.class, reference.class);
     assert_eq!(proof.claim.tiling, Some(t));
     let vopts = VerifyOptions {
-        params_dir: params.clone(),
         model: Some(m.clone()),
         input: Some(x.clone()),
-        ..VerifyOptions::default()
+        ..kzg_verify(&params)
     };
     let v = inference::verify(&proof, &vopts).unwrap();
     assert!(v.model_checked && v.input_checked);
@@ -228,20 +249,18 @@ fn a_private_model_in_tiles_proves_and_verifies_with_its_architecture() {
     arch.check_tile_shares(&m).unwrap();
     let params = scratch_dir("tiling-private");
     let opts = ProveOptions {
-        params_dir: params.clone(),
         tiling: Some(t),
         model: kerafold::fold::Visibility::Private,
-        ..ProveOptions::default()
+        ..kzg_prove(&params)
     };
     let (proof, _) = inference::prove(&m, &x, &opts, &mut |_| {}).unwrap();
     assert_eq!(proof.claim.class, m.trace(&x, None).unwrap().class);
     let v = inference::verify(
         &proof,
         &VerifyOptions {
-            params_dir: params,
             arch: Some(arch),
             input: Some(x),
-            ..VerifyOptions::default()
+            ..kzg_verify(&params)
         },
     )
     .unwrap();
@@ -345,9 +364,8 @@ fn packed_folds_prove_and_verify_and_the_claim_fixes_their_size() {
     let (m, x) = narrow();
     let params = scratch_dir("packing-prove");
     let opts = ProveOptions {
-        params_dir: params.clone(),
         steps_per_fold: Some(2),
-        ..ProveOptions::default()
+        ..kzg_prove(&params)
     };
     // five steps: two full folds and one with a step and an off copy
     let (proof, stats) = inference::prove(&m, &x, &opts, &mut |_| {}).unwrap();
@@ -363,10 +381,9 @@ fn packed_folds_prove_and_verify_and_the_claim_fixes_their_size() {
     );
     assert!(stats.step_constraints > 2 * one && stats.step_constraints < 2 * one + 100);
     let vopts = VerifyOptions {
-        params_dir: params.clone(),
         model: Some(m.clone()),
         input: Some(x.clone()),
-        ..VerifyOptions::default()
+        ..kzg_verify(&params)
     };
     let v = inference::verify(&proof, &vopts).unwrap();
     assert!(v.model_checked && v.input_checked);
@@ -474,18 +491,16 @@ fn convolutions_and_pooling_in_row_bands_prove_and_verify_the_whole_layers_outpu
 
     let params = scratch_dir("bands-prove");
     let opts = ProveOptions {
-        params_dir: params.clone(),
         tiling: Some(bands(&m)),
-        ..ProveOptions::default()
+        ..kzg_prove(&params)
     };
     let (proof, _) = inference::prove(&m, &x, &opts, &mut |_| {}).unwrap();
     assert_eq!(proof.claim.tiling, Some(bands(&m)));
     assert_eq!(proof.claim.class, reference.class);
     let vopts = VerifyOptions {
-        params_dir: params,
         model: Some(m.clone()),
         input: Some(x.clone()),
-        ..VerifyOptions::default()
+        ..kzg_verify(&params)
     };
     inference::verify(&proof, &vopts).unwrap();
 }
