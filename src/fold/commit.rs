@@ -34,7 +34,7 @@ pub(crate) fn nothing_saved<F: Field>() -> F {
 /// The saved-tensor stack after pushing the tensor committed to `tensor` onto `stack`:
 /// `H_narrow(stack, tensor)`; a merge pops by opening it (docs/DESIGN.md §4.2).
 pub(crate) fn saved_push<F: Field>(stack: F, tensor: F) -> F {
-    hash_narrow(&[stack, tensor])
+    kerafold_step_circuits::saved::push(stack, tensor)
 }
 
 /// A step's block counts as one field element for the architecture chain:
