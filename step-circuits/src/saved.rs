@@ -90,8 +90,8 @@ pub fn stack_commitment<F: Field>(entries: &[F]) -> F {
 /// The stack `stack` with `input` saved below its top `depth` entries:
 /// `H(…H(H(rest, input), c_d)…, c_1)` where `stack = H(…H(rest, c_d)…, c_1)`, `c_1` its top.
 ///
-/// `at[k]` is `[depth = k]` for `k = 0..=D` (one-hot: the caller derives it from its step's
-/// slot, so the verifier's architecture fixes the depth). The top `D` entries `c_k` and the
+/// `at[k]` is `[depth = k]` for `k = 0..=D`, one-hot; the caller binds it to its architecture
+/// (so the verifier's compilation fixes the depth), the gadget does not check it. The top `D` entries `c_k` and the
 /// stacks under them `u_k` are witnesses (`entry{k}`, `rest{k}`); for `k ≤ depth`,
 /// `H(u_k, c_k) = u_{k−1}` (`u_0 = stack`, constraint `above{k}`) opens them, and the rebuild
 /// hashes the input onto `u_depth` (`base`, `push`) and the opened entries back on top

@@ -11,7 +11,6 @@ use crate::common;
 use common::scratch_dir;
 use kerafold::bench::synth::{Kind, SynthSpec};
 use kerafold::fold::commit::arch_chain;
-use kerafold::fold::params::RANDOM_TAU_DIR;
 use kerafold::fold::{Architecture, Srs, System, Tiling};
 use kerafold::inference::circuit::{check_fold, check_private_step, check_step};
 use kerafold::inference::{self, public_initial_state, public_step_witness};
@@ -39,7 +38,7 @@ fn kzg_prove(params: &Path) -> ProveOptions {
 fn kzg_verify(params: &Path) -> VerifyOptions {
     VerifyOptions {
         params_dir: params.to_path_buf(),
-        srs: Some(Srs::Ptau(params.join(RANDOM_TAU_DIR))),
+        srs: Some(common::random_tau(params)),
         ..VerifyOptions::default()
     }
 }
