@@ -261,6 +261,7 @@ impl SynthSpec {
                         op: Op::Dense(DenseSpec { n_in: n, n_out: n }),
                         act: Act::Relu,
                         save_input: false,
+                        save_depth: 0,
                         weights: w.weights(&mut g, n, n),
                         output_shape: shape.clone(),
                     });
@@ -281,6 +282,7 @@ impl SynthSpec {
                         }),
                         act: Act::Linear,
                         save_input: false,
+                        save_depth: 0,
                         weights: head.weights(&mut self.rng(self.depth as u64, 0), n, CLASSES),
                         output_shape: out_shape.clone(),
                     });
@@ -301,6 +303,7 @@ impl SynthSpec {
                         op,
                         act: Act::Relu,
                         save_input: false,
+                        save_depth: 0,
                         weights: w.weights(&mut g, 9 * self.width, self.width),
                         output_shape: shape.clone(),
                     });
@@ -328,6 +331,7 @@ impl SynthSpec {
                         op,
                         act: Act::Relu,
                         save_input: true,
+                        save_depth: 0,
                         weights: a.weights(&mut self.rng(i as u64, 0), fan_in, self.width),
                         output_shape: shape.clone(),
                     });
@@ -337,6 +341,7 @@ impl SynthSpec {
                         op,
                         act: Act::Linear,
                         save_input: false,
+                        save_depth: 0,
                         weights: b.weights(&mut self.rng(i as u64, 1), fan_in, self.width),
                         output_shape: shape.clone(),
                     });
@@ -346,6 +351,7 @@ impl SynthSpec {
                         op: Op::merge(Merge::Add, n),
                         act: Act::Relu,
                         save_input: false,
+                        save_depth: 0,
                         weights: Weights::default(),
                         output_shape: shape.clone(),
                     });
@@ -366,6 +372,7 @@ impl SynthSpec {
             },
             act: Act::Linear,
             save_input: false,
+            save_depth: 0,
             weights: Weights::default(),
             output_shape: out_shape.clone(),
         });

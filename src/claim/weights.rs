@@ -739,6 +739,7 @@ mod tests {
             op: Op::Dense(DenseSpec { n_in, n_out }),
             act,
             save_input: false,
+            save_depth: 0,
             weights: Weights {
                 w: (0..n_in * n_out).map(|k| (k % 3) as i64 - 1).collect(),
                 b: (0..n_out).map(|k| (k % 5) as i64 - 2).collect(),
@@ -772,6 +773,7 @@ mod tests {
                     op: Op::ArgMax { n: 3 },
                     act: Act::Linear,
                     save_input: false,
+                    save_depth: 0,
                     weights: Weights::default(),
                     output_shape: vec![3],
                 },

@@ -13,6 +13,7 @@ use crate::{Error, Result};
 use kerafold_step_circuits::band::{Band, BandIo, BandPlan};
 use kerafold_step_circuits::native::Weights;
 use kerafold_step_circuits::packing::{self, Packed};
+use kerafold_step_circuits::saved::MAX_SAVE_DEPTH;
 use kerafold_step_circuits::spec::{Act, DenseSpec, FixedPoint, Merge, Op, ViewOp};
 use kerafold_step_circuits::Field;
 use serde::{Deserialize, Serialize};
@@ -83,12 +84,23 @@ pub struct StepDesc {
     pub n_out: usize,
     /// Save this step's input as the residual tensor for a later merge.
     pub save_input: bool,
+    /// How many saved tensors, merged before this one, stay above it when it is saved
+    /// (crossed skips; 0: on top).
+    #[serde(default, skip_serializing_if = "kerafold_step_circuits::saved::on_top")]
+    pub save_depth: usize,
     /// For a tile of a Dense layer: where it lies in the layer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tile: Option<TileDesc>,
     /// For a row band of a convolution or pooling layer: where it lies in the layer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub band: Option<Band>,
+}
+
+impl StepDesc {
+    /// Where the step saves its input: `Some(depth)` under the top, `None` if it does not.
+    pub fn save(&self) -> Option<usize> {
+        self.save_input.then_some(self.save_depth)
+    }
 }
 
 /// One tile of a Dense layer: input rows `row0 .. row0 + rows` against the output block
@@ -335,6 +347,7 @@ impl Architecture {
                         slot: idx,
                         n_out: b.out_rows * out_row,
                         save_input: s.save_input && j == 0,
+                        save_depth: if j == 0 { s.save_depth } else { 0 },
                         tile: None,
                         band: Some(*b),
                     });
@@ -394,6 +407,7 @@ impl Architecture {
                                 slot: idx,
                                 n_out: out_block.min(d.n_out - col0),
                                 save_input: s.save_input && ob == 0 && rt == 0,
+                                save_depth: if ob == 0 && rt == 0 { s.save_depth } else { 0 },
                                 tile: Some(TileDesc {
                                     first: rt == 0,
                                     last: rt + 1 == row_tiles,
@@ -439,6 +453,7 @@ impl Architecture {
                 slot: idx,
                 n_out: s.op.output_len(),
                 save_input: s.save_input,
+                save_depth: s.save_depth,
                 tile: None,
                 band: None,
             });
@@ -602,6 +617,15 @@ impl Architecture {
                     st.name
                 ));
             }
+            // a save under the top: only by a step that saves and is not a swap, and not deeper
+            // than the circuit's bound (the insert pays two hashes a level)
+            if st.save_depth > 0 && (!st.save_input || swap || st.save_depth > MAX_SAVE_DEPTH) {
+                return Err(format!(
+                    "step {i} ('{}'): saves {} deep (a step that saves, not a swap, at most \
+                     {MAX_SAVE_DEPTH} deep)",
+                    st.name, st.save_depth
+                ));
+            }
         }
         let argmax: Vec<usize> = (0..self.slots.len())
             .filter(|&i| matches!(self.slots[i].op, Op::ArgMax { .. }))
@@ -721,6 +745,12 @@ impl Architecture {
     /// constraint for the stack it leaves).
     pub fn has_keep(&self) -> bool {
         self.slots.iter().any(|s| s.op.keeps_saved())
+    }
+
+    /// The deepest save under the top of the stack (0 without crossed skips: the circuit then
+    /// pushes, without [`kerafold_step_circuits::saved::insert`]).
+    pub fn max_save_depth(&self) -> usize {
+        self.steps.iter().map(|s| s.save_depth).max().unwrap_or(0)
     }
 
     /// Whether any step is a branch point (pops a saved tensor and pushes its input).
@@ -995,6 +1025,7 @@ mod tests {
             op: Op::Dense(DenseSpec { n_in, n_out }),
             act,
             save_input: false,
+            save_depth: 0,
             weights: Weights {
                 w: (0..(n_in * n_out) as i64).collect(),
                 b: vec![1; n_out],
@@ -1027,6 +1058,7 @@ mod tests {
                     op: Op::ArgMax { n: 3 },
                     act: Act::Linear,
                     save_input: false,
+                    save_depth: 0,
                     weights: Weights::default(),
                     output_shape: vec![3],
                 },
@@ -1072,6 +1104,7 @@ mod tests {
                     op: Op::ArgMax { n: 3 },
                     act: Act::Linear,
                     save_input: false,
+                    save_depth: 0,
                     weights: Weights::default(),
                     output_shape: vec![3],
                 },

@@ -31,12 +31,6 @@ pub(crate) fn nothing_saved<F: Field>() -> F {
     F::ZERO
 }
 
-/// The saved-tensor stack after pushing the tensor committed to `tensor` onto `stack`:
-/// `H_narrow(stack, tensor)`; a merge pops by opening it (docs/DESIGN.md §4.2).
-pub(crate) fn saved_push<F: Field>(stack: F, tensor: F) -> F {
-    kerafold_step_circuits::saved::push(stack, tensor)
-}
-
 /// A step's block counts as one field element for the architecture chain:
 /// `in_blocks + 2^32·out_blocks` (both below 2^24).
 pub(crate) fn blocks_word<F: Field>(in_blocks: usize, out_blocks: usize) -> F {
@@ -64,12 +58,14 @@ pub fn arch_chain<F: Field>(arch: &Architecture) -> F {
     arch.steps.iter().enumerate().fold(F::ZERO, |acc, (i, s)| {
         let (bi, bo) = arch.step_blocks(i);
         // save, a tile's flags and a band's: save + 2·first + 4·last + 8·out_first
-        // + 16·out_last + 32·band_first + 64·band_last
+        // + 16·out_last + 32·band_first + 64·band_last, and the save's depth: + 128·depth
+        // (0 without crossed skips: their chains are unchanged)
         let flags = s.tile.map_or(0, |t| {
             2 * t.first as u64 + 4 * t.last as u64 + 8 * t.out_first as u64 + 16 * t.out_last as u64
         }) + s
             .band
-            .map_or(0, |b| 32 * b.first as u64 + 64 * b.last as u64);
+            .map_or(0, |b| 32 * b.first as u64 + 64 * b.last as u64)
+            + 128 * s.save_depth as u64;
         let band = s
             .band
             .map_or(F::ZERO, |b| band_word_scale::<F>() * band_word::<F>(&b));

@@ -93,6 +93,11 @@ pub struct StepWitness<F> {
     pub blocks: (usize, usize),
     /// Save this step's input as the residual tensor.
     pub save_input: bool,
+    /// How many saved tensors stay above the input when it is saved (crossed skips).
+    pub save_depth: usize,
+    /// The saved tensors' commitments after the step's pop, bottom first, if the architecture
+    /// saves below the top (what the insert opens); empty otherwise.
+    pub stack: Vec<F>,
     /// The input tensor, zero-padded to the bus width.
     pub x: Vec<i64>,
     /// Blinding of the input commitment.
@@ -762,6 +767,30 @@ impl<F: Field> StepCircuit<F> for LayerStep<F> {
             cs.namespace(|| "save"),
             w.map(|w| w.save_input),
         )?);
+        // crossed skips: the depth of the save, one-hot over 0..=D (`depth{k}`, `depth_one`),
+        // bound by the architecture chain's word; none without them (today's circuit)
+        let max_depth = arch.max_save_depth();
+        let depth = if max_depth > 0 {
+            let mut bits = Vec::with_capacity(max_depth + 1);
+            let mut sum = LinearCombination::<F>::zero();
+            for k in 0..=max_depth {
+                let b = AllocatedBit::alloc(
+                    cs.namespace(|| format!("depth{k}")),
+                    w.map(|w| w.save_depth == k),
+                )?;
+                sum = sum + b.get_variable();
+                bits.push(b.get_variable());
+            }
+            cs.enforce(
+                || "depth_one",
+                |_| sum,
+                |lc| lc + CS::one(),
+                |lc| lc + CS::one(),
+            );
+            Some(bits)
+        } else {
+            None
+        };
         let tile = if arch.slots.iter().any(|s| s.tile) {
             Some(TileBits::alloc(cs, arch, &sel, w)?)
         } else {
@@ -1234,16 +1263,29 @@ impl<F: Field> StepCircuit<F> for LayerStep<F> {
             } else {
                 a.clone()
             };
-            let (popped, pushed) = if arch.has_swap() {
+            let (popped, pushed) = if arch.has_swap() || depth.is_some() {
                 let popped = hash_narrow_gadget(
                     cs.namespace(|| "stack_hash"),
                     &[rest.clone(), top.clone()],
                 )?;
-                // a swap pushes its input above `rest`, or above the stack it keeps
-                let pushed = hash_narrow_gadget(
-                    cs.namespace(|| "push_hash"),
-                    &[base.clone(), z_act.clone()],
-                )?;
+                // a swap pushes its input above `rest`, or above the stack it keeps; with
+                // crossed skips a save goes under the top `depth` entries
+                let pushed = match &depth {
+                    Some(bits) => kerafold_step_circuits::saved::insert(
+                        &mut cs.namespace(|| "insert"),
+                        &base,
+                        z_act,
+                        &bits
+                            .iter()
+                            .map(|&b| LinearCombination::<F>::zero() + b)
+                            .collect::<Vec<_>>(),
+                        w.map(|w| (&w.stack[..], if w.save_input { w.save_depth } else { 0 })),
+                    )?,
+                    None => hash_narrow_gadget(
+                        cs.namespace(|| "push_hash"),
+                        &[base.clone(), z_act.clone()],
+                    )?,
+                };
                 (popped, pushed)
             } else {
                 // one hash: a step may not both save and merge, so a saving step has base = a
@@ -1312,6 +1354,15 @@ impl<F: Field> StepCircuit<F> for LayerStep<F> {
         // save, and for a tile its flags: save + 2·first + 4·last + 8·out_first + 16·out_last
         let mut word = save.lc(CS::one(), F::ONE);
         let mut word_v = save.get_value().map(|b| F::from(b as u64));
+        // + 128·depth
+        if let Some(bits) = &depth {
+            for (k, &b) in bits.iter().enumerate().skip(1) {
+                word = word + (F::from(128 * k as u64), b);
+            }
+            word_v = word_v
+                .zip(w.map(|w| w.save_depth))
+                .map(|(v, d)| v + F::from(128 * d as u64));
+        }
         if let Some(t) = &tile {
             for (k, b) in [&t.first, &t.last, &t.out_first, &t.out_last]
                 .into_iter()

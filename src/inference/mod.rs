@@ -30,6 +30,7 @@ use crate::model::{QuantizedModel, Trace};
 use crate::{Error, Result};
 use circuit::{LayerStep, StepWitness};
 use ff::Field as _;
+use kerafold_step_circuits::saved::{self, SavedStack};
 use kerafold_step_circuits::spec::FixedPoint;
 use kerafold_step_circuits::{Act, Field, Op};
 use rand_core::OsRng;
@@ -334,6 +335,9 @@ struct Witnesses<'a, F> {
     bands: Vec<Option<BandCarry<F>>>,
     /// Per merge (or swap) step, the saved tensor it pops: its blinding and the stack below it.
     pops: Vec<Option<Pop<F>>>,
+    /// Per step, the saved tensors' commitments after its pop, bottom first: what an insert
+    /// under the top opens (empty unless the architecture saves below the top).
+    stacks: Vec<Vec<F>>,
 }
 
 /// What a merge pops off the saved-tensor stack.
@@ -345,38 +349,39 @@ struct Pop<F> {
     rest: F,
 }
 
-/// Walks the saved-tensor stack through the steps: what each merge or swap pops.
+/// Walks the saved-tensor stack through the steps: what each merge or swap pops, and (if the
+/// architecture saves below the top) the stack each step saves into.
 fn stack_pops<F: Field>(
     arch: &Architecture,
     trace: &Trace,
     layers: &[usize],
     blind: &Blinding<F>,
-) -> Vec<Option<Pop<F>>> {
+) -> (Vec<Option<Pop<F>>>, Vec<Vec<F>>) {
     let mut pops = vec![None; arch.steps.len()];
-    let mut stack = nothing_saved::<F>();
-    let mut below: Vec<(F, F)> = vec![]; // (stack before the push, blinding pushed)
+    let mut stacks = vec![vec![]; arch.steps.len()];
+    let inserts = arch.max_save_depth() > 0;
+    // (commitment, blinding) of each saved tensor
+    let mut stack: SavedStack<(F, F)> = SavedStack::new();
     for (i, d) in arch.steps.iter().enumerate() {
-        // a swap pops, then pushes its input; a merge that keeps what it reads leaves the stack
         let op = &arch.slots[d.slot].op;
-        if op.reads_saved() {
-            if let Some(&(rest, r_skip)) = below.last() {
-                pops[i] = Some(Pop { r_skip, rest });
-            }
+        if let (true, Some((&(_, r_skip), below))) =
+            (op.reads_saved(), stack.entries().split_last())
+        {
+            let rest = saved::stack_commitment(&below.iter().map(|e| e.0).collect::<Vec<_>>());
+            pops[i] = Some(Pop { r_skip, rest });
         }
-        if op.pops_saved() {
-            if let Some((rest, _)) = below.pop() {
-                stack = rest;
-            }
+        if inserts {
+            let kept = stack.len() - usize::from(op.pops_saved() && !stack.is_empty());
+            stacks[i] = stack.entries()[..kept].iter().map(|e| e.0).collect();
         }
-        if d.save_input {
+        stack.step(op, d.save(), || {
             // only the model input is blinded among the tensors a step reads
             let r = if layers[i] == 0 { blind.input } else { F::ZERO };
             let c = tensor_commitment(&trace.steps[layers[i]].input, arch.fp.bits, r);
-            below.push((stack, r));
-            stack = commit::saved_push(stack, c);
-        }
+            (c, r)
+        });
     }
-    pops
+    (pops, stacks)
 }
 
 impl<'a, F: Field> Witnesses<'a, F> {
@@ -434,7 +439,7 @@ impl<'a, F: Field> Witnesses<'a, F> {
             }
         }
         let bands = band_carries(arch, model, trace, &layers, blind);
-        let pops = stack_pops(arch, trace, &layers, blind);
+        let (pops, stacks) = stack_pops(arch, trace, &layers, blind);
         Self {
             arch,
             model,
@@ -444,6 +449,7 @@ impl<'a, F: Field> Witnesses<'a, F> {
             carries,
             bands,
             pops,
+            stacks,
         }
     }
 
@@ -468,6 +474,8 @@ impl<'a, F: Field> Witnesses<'a, F> {
             n_out: desc.n_out,
             blocks: arch.step_blocks(i),
             save_input: desc.save_input,
+            save_depth: desc.save_depth,
+            stack: self.stacks[i].clone(),
             x: pad(&st.input),
             // only the model input is blinded among the tensors a step reads
             r_in: if layer == 0 { blind.input } else { F::ZERO },

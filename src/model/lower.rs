@@ -10,7 +10,9 @@
 //! Merges (Add, Subtract, Multiply, Average, Maximum, Minimum): the fold state holds a stack of
 //! saved tensors (a commitment to it). A tensor used both by the next step and by a later merge
 //! is pushed by the step that consumes it (`save_input`); a merge pops the last saved tensor and
-//! combines the current one with it, so skips may nest (the innermost merged first). Where two
+//! combines the current one with it, so skips may nest (the innermost merged first). Skips may
+//! also cross: a save goes under the saved tensors merged before its own (`save_depth`), so the
+//! stack stays in merge order. Where two
 //! branches of a fork both have layers, a swap step between them pushes the first branch's
 //! output and pops the fork's tensor for the second (`Lowering::resume`).
 
@@ -42,11 +44,20 @@ pub struct FloatStep {
     pub b: Vec<f64>,
     /// Save this step's input as the residual tensor for a later merge.
     pub save_input: bool,
+    /// How many saved tensors, merged before this one, stay above it when it is saved
+    /// (crossed skips; 0: on top).
+    #[serde(default, skip_serializing_if = "kerafold_step_circuits::saved::on_top")]
+    pub save_depth: usize,
     /// Output shape as Keras sees it (after the fused layers).
     pub output_shape: Vec<usize>,
 }
 
 impl FloatStep {
+    /// Where the step saves its input: `Some(depth)` under the top, `None` if it does not.
+    pub fn save(&self) -> Option<usize> {
+        self.save_input.then_some(self.save_depth)
+    }
+
     /// The name shown to users: the covered layers joined with `+`.
     pub fn name(&self) -> String {
         self.layers.join("+")
@@ -223,6 +234,7 @@ impl<'g> Lowering<'g> {
             w: vec![],
             b: vec![],
             save_input: true,
+            save_depth: 0,
             output_shape: self.raw_shape(raw),
         });
         self.current = raw;
@@ -254,6 +266,19 @@ impl<'g> Lowering<'g> {
         t.views.push(view(shape3(&t.shape)));
         t.shape = out_shape;
         Ok(t)
+    }
+
+    /// How many of the saved tensors are read again before `raw` is, after node `at`: the
+    /// depth at which saving `raw` keeps the stack sorted by the next read (a tie, the same
+    /// layer reading both, stays on top as a nested skip does).
+    fn save_depth(&self, at: usize, raw: Option<usize>) -> usize {
+        let next = |r| self.readers_after(at, r).next().unwrap_or(usize::MAX);
+        let mine = next(raw);
+        self.saved
+            .iter()
+            .rev()
+            .take_while(|&&s| next(s) < mine)
+            .count()
     }
 
     /// How many computing layers after node `at` (merges and the first layers of branches)
@@ -329,7 +354,7 @@ impl<'g> Lowering<'g> {
                 return Err(unsupported(
                     node,
                     if saved {
-                        format!("{name} merges a tensor saved before another that is still waiting for its merge; kerafold keeps saved tensors as a stack, so nested skips must close innermost first")
+                        format!("{name} merges a tensor saved before another that is still waiting for its merge, and that other one stays on top (an earlier merge kept it, or a branch set it aside); kerafold saves a tensor under those merged sooner but does not move one already saved, so these skips must close innermost first")
                     } else {
                         format!("the saved operands of {name} must be tensors saved before the branch (a skip connection without layers of its own)")
                     },
@@ -374,6 +399,7 @@ impl<'g> Lowering<'g> {
         b: Vec<f64>,
     ) -> Result<Tensor> {
         let mut save_input = false;
+        let mut save_depth = 0;
         let later = if op.reads_saved() {
             0
         } else {
@@ -388,7 +414,10 @@ impl<'g> Lowering<'g> {
                     "a residual tensor cannot pass through UpSampling, RepeatVector, Permute, ZeroPadding or Cropping",
                 ));
             }
-            self.saved.push(input.raw);
+            // under the saved tensors merged before its own first later reader (crossed
+            // skips), so every merge still finds its operand on top
+            save_depth = self.save_depth(at, input.raw);
+            self.saved.insert(self.saved.len() - save_depth, input.raw);
             save_input = true;
         }
         if op.input_len() != input_len(&input) {
@@ -410,6 +439,7 @@ impl<'g> Lowering<'g> {
             w,
             b,
             save_input,
+            save_depth,
             output_shape: node.output_shape.clone(),
         });
         self.current = Some(self.steps.len() - 1);
@@ -1187,6 +1217,7 @@ pub fn lower(graph: &Graph) -> Result<Program> {
             w: vec![],
             b: vec![],
             save_input: false,
+            save_depth: 0,
             output_shape: out.shape.clone(),
         });
         output_shape = out.shape;
@@ -1305,9 +1336,10 @@ mod tests {
         }
     }
 
-    /// Nested skips lower (the innermost closes first); a tensor merged twice is kept saved by
-    /// its first merge; crossed skips, and a tensor read again that a merge of three does not
-    /// take off the stack last, are refused, naming the layer and why.
+    /// Nested skips lower (the innermost closes first); crossed skips lower with the later
+    /// save under the earlier one's tensor; a tensor merged twice is kept saved by its first
+    /// merge; a kept tensor crossing another, and a tensor read again that a merge of three does
+    /// not take off the stack last, are refused, naming the layer and why.
     #[test]
     fn saved_tensors_are_a_stack() {
         // x0 = n0; n1 saves x0, n2 saves n1; n3 = n2 + n1 closes first, n5 = n4 + n0 last
@@ -1322,7 +1354,8 @@ mod tests {
         let p = lower(&nested).unwrap();
         let saves: Vec<bool> = p.steps.iter().map(|s| s.save_input).collect();
         assert_eq!(saves, [false, true, true, false, false, false]);
-        // crossed: the outer tensor (n0) merged while n1 is still waiting
+        // crossed: the outer tensor (n0) merged while n1 is still waiting; n2 saves n1 under
+        // it, so each merge reads its top
         let crossed = dense_graph(&[
             &[None],
             &[Some(0)],
@@ -1331,9 +1364,29 @@ mod tests {
             &[Some(3)],
             &[Some(4), Some(1)],
         ]);
-        let err = lower(&crossed).unwrap_err().to_string();
+        let p = lower(&crossed).unwrap();
+        let saves: Vec<Option<usize>> = p.steps.iter().map(|s| s.save()).collect();
+        assert_eq!(saves, [None, Some(0), Some(1), None, None, None]);
+        let x = [0.75f32, -1.5];
+        let want = crate::model::float::forward(&crossed, &x).unwrap().logits;
+        let got = crate::model::quant::run_float(&p, &[0.75, -1.5]).unwrap();
+        let got = &got.last().unwrap().1;
+        for (a, b) in got.iter().zip(&want) {
+            assert!((a - b).abs() < 1e-6, "{got:?} vs {want:?}");
+        }
+        // still refused: a merge keeps n0 on top (n5 reads it again) while n1, saved under it,
+        // is merged first (a keeping merge does not re-insert what it keeps)
+        let kept_crossed = dense_graph(&[
+            &[None],
+            &[Some(0)],
+            &[Some(1)],
+            &[Some(2), Some(0)],
+            &[Some(3), Some(1)],
+            &[Some(4), Some(0)],
+        ]);
+        let err = lower(&kept_crossed).unwrap_err().to_string();
         assert!(
-            err.contains("n3") && err.contains("innermost first"),
+            err.contains("n4") && err.contains("innermost first"),
             "{err}"
         );
         // n0 merged twice: the first merge keeps it, the second takes it
@@ -1529,7 +1582,7 @@ mod tests {
     }
 
     /// Every layer that cannot be lowered is named at once, each with its reason (a crossed
-    /// skip and an unused branch here), not only the first.
+    /// skip a keeping merge cannot follow, and an unused branch here), not only the first.
     #[test]
     fn every_structure_error_is_reported_at_once() {
         let g = dense_graph(&[
@@ -1537,8 +1590,8 @@ mod tests {
             &[Some(0)],
             &[Some(1)],
             &[Some(2), Some(0)],
-            &[Some(3)],
-            &[Some(4), Some(1)],
+            &[Some(3), Some(1)],
+            &[Some(4), Some(0)],
             &[Some(5)],
             &[Some(6)],
             &[Some(6)],
@@ -1550,7 +1603,7 @@ mod tests {
         let found: Vec<String> = found.iter().map(|e| e.to_string()).collect();
         assert_eq!(found.len(), 2, "{found:?}");
         assert!(
-            found[0].contains("n3") && found[0].contains("innermost first"),
+            found[0].contains("n4") && found[0].contains("innermost first"),
             "{found:?}"
         );
         assert!(

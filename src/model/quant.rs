@@ -10,7 +10,7 @@ use super::keras::MAX_ELEMS;
 use super::lower::{FloatStep, Program};
 use crate::{Error, Result};
 use kerafold_step_circuits::native::{self, NativeError, Weights};
-use kerafold_step_circuits::saved::SavedStack;
+use kerafold_step_circuits::saved::{SavedStack, MAX_SAVE_DEPTH};
 use kerafold_step_circuits::spec::{compose_views, Act, FixedPoint, Merge, NormSpec, Op, ViewOp};
 use kerafold_step_circuits::wellformed;
 use serde::{Deserialize, Serialize};
@@ -28,6 +28,10 @@ pub struct QStep {
     pub act: Act,
     /// Save this step's input as the residual tensor for a later merge.
     pub save_input: bool,
+    /// How many saved tensors, merged before this one, stay above it when it is saved
+    /// (crossed skips; 0: on top).
+    #[serde(default, skip_serializing_if = "kerafold_step_circuits::saved::on_top")]
+    pub save_depth: usize,
     /// Kernel at scale `2^fw` and bias at scale `2^(fa+fw)`, in the op's layout.
     pub weights: Weights,
     /// Output shape as Keras sees it.
@@ -35,6 +39,11 @@ pub struct QStep {
 }
 
 impl QStep {
+    /// Where the step saves its input: `Some(depth)` under the top, `None` if it does not.
+    pub fn save(&self) -> Option<usize> {
+        self.save_input.then_some(self.save_depth)
+    }
+
     /// Number of values this step reads (before its views).
     pub fn raw_input_len(&self) -> usize {
         match self.views.first() {
@@ -218,6 +227,7 @@ pub fn quantize(program: &Program, fp: FixedPoint) -> Result<QuantizedModel> {
         op: Op::ArgMax { n: n_out },
         act: Act::Linear,
         save_input: false,
+        save_depth: 0,
         weights: Weights::default(),
         output_shape: program.output_shape.clone(),
     });
@@ -248,6 +258,7 @@ pub(crate) fn quantize_step(s: &FloatStep, fp: &FixedPoint) -> Result<QStep> {
         op: s.op,
         act,
         save_input: s.save_input,
+        save_depth: s.save_depth,
         weights: quantize_weights(s.w.iter().copied(), s.b.iter().copied(), fp, &name)?,
         output_shape: s.output_shape.clone(),
         name,
@@ -371,7 +382,17 @@ impl QuantizedModel {
             if s.op.reads_saved() && s.save_input != swap {
                 return Err(err("a swap saves its input, a merge does not".into()));
             }
-            saved.step(&s.op, s.save_input, || cur);
+            if s.save_depth > 0 {
+                let below = saved.len() - usize::from(s.op.pops_saved());
+                if !s.save_input || swap || s.save_depth > below.min(MAX_SAVE_DEPTH) {
+                    return Err(err(format!(
+                        "saves {} tensors deep into a stack of {below} (a step that saves, not a \
+                         swap, at most {MAX_SAVE_DEPTH} deep)",
+                        s.save_depth
+                    )));
+                }
+            }
+            saved.step(&s.op, s.save(), || cur);
             cur = s.op.output_len();
         }
         if !saved.is_empty() {
@@ -466,7 +487,7 @@ impl QuantizedModel {
             if let Op::ArgMax { .. } = s.op {
                 class = native::argmax(&x);
             }
-            saved.step(&s.op, s.save_input, || cur.clone());
+            saved.step(&s.op, s.save(), || cur.clone());
             steps.push(StepTrace {
                 input: cur,
                 skip: skip_before,
@@ -575,7 +596,7 @@ pub fn run_float(program: &Program, input: &[f64]) -> Result<Vec<(Vec<f64>, Vec<
                 (q, y)
             }
         };
-        saved.step(&s.op, s.save_input, || cur.clone());
+        saved.step(&s.op, s.save(), || cur.clone());
         cur = y.clone();
         out.push((q, y));
     }

@@ -250,6 +250,7 @@ mod tests {
             w: l.w,
             b: l.b,
             save_input: false,
+            save_depth: 0,
             output_shape: vec![],
         };
         quantize_step(&step, fp)

@@ -19,6 +19,17 @@ use nova_snark::frontend::{
     num::AllocatedNum, ConstraintSystem, LinearCombination, SynthesisError,
 };
 
+/// The deepest a save may go under the top of the stack (a step's `save_depth`): validation
+/// refuses deeper ones, so a hostile program or architecture file cannot grow the circuit (its
+/// insert pays two narrow hashes a level, [`insert`]).
+pub const MAX_SAVE_DEPTH: usize = 8;
+
+/// Whether a save goes on top (`depth == 0`): the serialized default, so programs, models and
+/// architectures without crossed skips keep their files and digests.
+pub fn on_top(depth: &usize) -> bool {
+    *depth == 0
+}
+
 /// Tensors saved for later merges and branches, the last saved on top.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SavedStack<T>(Vec<T>);
@@ -40,6 +51,11 @@ impl<T> SavedStack<T> {
         self.0.last()
     }
 
+    /// The saved tensors, bottom first.
+    pub fn entries(&self) -> &[T] {
+        &self.0
+    }
+
     /// How many tensors are saved.
     pub fn len(&self) -> usize {
         self.0.len()
@@ -51,12 +67,15 @@ impl<T> SavedStack<T> {
     }
 
     /// The stack over one step of `op`: the top taken off if the op pops what it reads
-    /// ([`Op::pops_saved`]), then `input()` pushed if the step saves its input. Returns what was
-    /// taken off.
-    pub fn step(&mut self, op: &Op, save_input: bool, input: impl FnOnce() -> T) -> Option<T> {
+    /// ([`Op::pops_saved`]), then, if the step saves its input (`save = Some(depth)`),
+    /// `input()` inserted under the top `depth` entries (0: pushed). Returns what was taken off.
+    ///
+    /// # Panics
+    /// If the step saves deeper than the stack (validation refuses such a program).
+    pub fn step(&mut self, op: &Op, save: Option<usize>, input: impl FnOnce() -> T) -> Option<T> {
         let popped = if op.pops_saved() { self.0.pop() } else { None };
-        if save_input {
-            self.0.push(input());
+        if let Some(depth) = save {
+            self.insert(depth, input());
         }
         popped
     }
@@ -388,27 +407,27 @@ mod tests {
     fn steps_pop_what_they_read_and_push_what_they_save() {
         let mut s = SavedStack::new();
         let relu = Op::Identity { n: 2 };
-        assert_eq!(s.step(&relu, true, || "x0"), None);
-        assert_eq!(s.step(&relu, true, || "x1"), None);
+        assert_eq!(s.step(&relu, Some(0), || "x0"), None);
+        assert_eq!(s.step(&relu, Some(0), || "x1"), None);
         assert_eq!(s.top(), Some(&"x1"));
-        assert_eq!(s.step(&merge(true), false, || "never"), None);
+        assert_eq!(s.step(&merge(true), None, || "never"), None);
         assert_eq!(s.len(), 2, "a keeping merge leaves what it read");
-        assert_eq!(s.step(&merge(false), false, || "never"), Some("x1"));
+        assert_eq!(s.step(&merge(false), None, || "never"), Some("x1"));
         assert_eq!(s.top(), Some(&"x0"));
         let swap = |keep| Op::Swap {
             n: 2,
             saved: 2,
             keep,
         };
-        assert_eq!(s.step(&swap(true), true, || "b1"), None);
+        assert_eq!(s.step(&swap(true), Some(0), || "b1"), None);
         assert_eq!(s.0, ["x0", "b1"], "a keeping swap pushes above the fork");
-        assert_eq!(s.step(&merge(false), false, || "never"), Some("b1"));
-        assert_eq!(s.step(&swap(false), true, || "b2"), Some("x0"));
+        assert_eq!(s.step(&merge(false), None, || "never"), Some("b1"));
+        assert_eq!(s.step(&swap(false), Some(0), || "b2"), Some("x0"));
         assert_eq!(s.0, ["b2"]);
-        assert_eq!(s.step(&merge(false), false, || "never"), Some("b2"));
+        assert_eq!(s.step(&merge(false), None, || "never"), Some("b2"));
         assert!(s.is_empty());
         // a step that neither reads nor saves leaves the stack
-        assert_eq!(s.step(&relu, false, || "never"), None);
+        assert_eq!(s.step(&relu, None, || "never"), None);
         assert!(s.is_empty());
     }
 }

@@ -40,6 +40,7 @@ pub const MODELS: &[&str] = &[
     "inception",
     "rereads",
     "inception_resnet",
+    "crossed",
     "rnn",
     "gru",
     "lstm_seq",

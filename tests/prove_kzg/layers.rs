@@ -312,6 +312,16 @@ fn a_fork_read_again_after_its_branches_merge_proves_and_verifies() {
 /// heads added): the fork's tensor is saved again after each swap that resumes it while a branch
 /// still reads it, and the three-way merge is a chain of two pairwise steps popping the branches;
 /// the proof gives Keras' class.
+/// Crossed skips (the `crossed` fixture: the stem's output merged before the first block's,
+/// which is saved after it, one deep under it): proves and verifies Keras' class.
+#[test]
+fn crossed_skips_prove_and_verify() {
+    let (q, _) = quantized_fixture("crossed");
+    let saves: Vec<usize> = q.steps.iter().filter_map(|s| s.save()).collect();
+    assert_eq!(saves, [0, 1]);
+    proves_keras_class("crossed", 2);
+}
+
 #[test]
 fn forks_of_three_branches_prove_and_verify() {
     use kerafold_step_circuits::spec::Op;

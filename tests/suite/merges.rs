@@ -7,6 +7,9 @@
 //! fixture (forks whose branches both have layers), a swap step resumes exactly the tensor saved
 //! at the fork and sets the branch it leaves aside for the merge. On the `rereads` fixture (one
 //! tensor read by two merges and a layer), the merges that keep it leave the stack as it was.
+//! On the `crossed` fixture (the stem's tensor merged before the first block's, saved after
+//! it), the block's save goes under the stem's tensor; a forged entry under the top, a save on
+//! top instead, or an architecture without the depth fails.
 //! Release mode, BN254/IPA.
 
 use crate::common::{datasets, fold_fixture, quantized_fixture, random_tau, scratch_dir};
@@ -143,6 +146,68 @@ fn a_merge_that_keeps_its_operand_leaves_the_stack() {
         op => panic!("not a concatenation: {op:?}"),
     };
     let (at, err) = fold_dropping("rereads", concat, unkeep, add);
+    assert_eq!(at, add);
+    assert!(err.contains("stack_pop"), "{err}");
+}
+
+/// On the `crossed` fixture the first block's output is saved one deep, under the stem's output
+/// that the Add merges first, and the fold ends with nothing saved. A witness whose insert
+/// opens a forged entry fails the opening (`insert/above1`); one that saves on top (depth 0
+/// against the architecture's 1) leaves the Add the block's tensor on top (`stack_pop`); so
+/// does an architecture that saves on top, whose chain and digest differ besides.
+#[test]
+fn a_crossed_skip_saves_under_the_tensor_merged_sooner() {
+    let z = fold_fixture("crossed", |_, _, _, _| {}).unwrap();
+    assert_eq!(z[2], F::from(0), "every saved tensor is merged");
+    let (q, fx) = quantized_fixture("crossed");
+    let saves: Vec<usize> = q.steps.iter().filter_map(|s| s.save()).collect();
+    assert_eq!(saves, [0, 1], "the stem on top, the block under it");
+    let deep = q.steps.iter().position(|s| s.save_depth == 1).unwrap();
+    let add = (0..q.steps.len())
+        .find(|&i| q.steps[i].op.reads_saved())
+        .unwrap();
+
+    let (at, err) = fold_fixture("crossed", |i, _, _, w| {
+        if i == deep {
+            w.stack[0] += F::from(1);
+        }
+    })
+    .unwrap_err();
+    assert_eq!(at, deep);
+    assert!(err.contains("insert/above1"), "{err}");
+
+    let (at, err) = fold_fixture("crossed", |i, _, _, w| {
+        if i == deep {
+            w.save_depth = 0;
+        }
+    })
+    .unwrap_err();
+    assert_eq!(at, add);
+    assert!(err.contains("stack_pop"), "{err}");
+
+    let honest = Architecture::compile(&q).unwrap();
+    let mut on_top = honest.clone();
+    on_top.steps[deep].save_depth = 0;
+    assert_ne!(honest.digest(), on_top.digest());
+    assert_ne!(
+        kerafold::fold::commit::arch_chain::<F>(&honest),
+        kerafold::fold::commit::arch_chain::<F>(&on_top)
+    );
+    let on_top = Arc::new(on_top);
+    let x = q.quantize_input(&fx.inputs[0], Some(0)).unwrap();
+    let trace = q.trace(&x, Some(0)).unwrap();
+    let mut z = public_initial_state::<F>(&on_top, &trace);
+    let failed = (0..on_top.steps.len()).find_map(|i| {
+        let w = public_step_witness::<F>(&on_top, &q, &trace, i);
+        match check_step(&on_top, &Arc::new(w), &z) {
+            Ok((next, _)) => {
+                z = next;
+                None
+            }
+            Err(e) => Some((i, e.to_string())),
+        }
+    });
+    let (at, err) = failed.expect("a save on top leaves the Add the wrong tensor");
     assert_eq!(at, add);
     assert!(err.contains("stack_pop"), "{err}");
 }

@@ -58,6 +58,7 @@ fn deep_mlp(depth: usize) -> QuantizedModel {
             op: Op::Dense(DenseSpec { n_in: n, n_out: n }),
             act: Act::Relu,
             save_input: false,
+            save_depth: 0,
             weights: Weights {
                 w: (0..n * n)
                     .map(|k| {
@@ -77,6 +78,7 @@ fn deep_mlp(depth: usize) -> QuantizedModel {
         op: Op::ArgMax { n },
         act: Act::Linear,
         save_input: false,
+        save_depth: 0,
         weights: Weights::default(),
         output_shape: vec![n],
     });
