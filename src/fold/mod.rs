@@ -11,6 +11,7 @@ pub mod packed;
 pub mod params;
 pub mod pipeline;
 pub mod proof;
+mod random_tau;
 pub mod statement;
 
 pub use arch::{Architecture, TileDesc, Tiling};

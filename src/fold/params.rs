@@ -353,14 +353,13 @@ pub(crate) fn prover_srs<
 /// Draws a random tau and writes `2^power` powers as a `.ptau` file (insecure: this machine
 /// knew tau).
 fn write_random_ptau(path: &Path, power: u32) -> Result<()> {
-    use nova_snark::provider::hyperkzg::{CommitmentEngine, CommitmentKey};
+    use ff::Field;
+    use nova_snark::provider::hyperkzg::CommitmentEngine;
     use nova_snark::provider::Bn256EngineKZG;
     use nova_snark::traits::commitment::CommitmentEngineTrait;
-    let ck = CommitmentKey::<Bn256EngineKZG>::setup_from_rng(
-        b"kerafold insecure random tau",
-        1 << power,
-        rand_core::OsRng,
-    );
+    let tau = nova_snark::provider::bn256_grumpkin::bn256::Scalar::random(rand_core::OsRng);
+    let ck = super::random_tau::key_of_tau(b"kerafold insecure random tau", tau, 1 << power)
+        .map_err(|e| Error::Prover(format!("the random powers of tau: {e}")))?;
     let mut bytes = std::io::Cursor::new(Vec::new());
     CommitmentEngine::<Bn256EngineKZG>::save_setup(&ck, &mut bytes)
         .map_err(|e| Error::Prover(format!("writing the random powers of tau: {e}")))?;
