@@ -1261,18 +1261,23 @@ mod tests {
             let (graph, inputs) = crate::model::test_fixture(name);
             let program = lower(&graph).unwrap();
             for x in inputs.iter().take(4) {
-                let want = crate::model::float::forward(&graph, x).unwrap().logits;
-                let xf: Vec<f64> = x.iter().map(|&v| f64::from(v)).collect();
-                let got = crate::model::quant::run_float(&program, &xf).unwrap();
-                let got = got.last().map(|(_, post)| post.clone()).unwrap_or(xf);
-                assert_eq!(got.len(), want.len(), "{name}");
-                for (a, b) in got.iter().zip(&want) {
-                    assert!(
-                        (a - b).abs() <= 1e-6 * (1.0 + b.abs()),
-                        "{name}: {a} vs {b}"
-                    );
-                }
+                computes_the_graph(&graph, &program, x, name);
             }
+        }
+    }
+
+    /// The program's float execution on `x` equals the graph's (within 1e-6, relative).
+    fn computes_the_graph(graph: &Graph, program: &Program, x: &[f32], what: &str) {
+        let want = crate::model::float::forward(graph, x).unwrap().logits;
+        let xf: Vec<f64> = x.iter().map(|&v| f64::from(v)).collect();
+        let got = crate::model::quant::run_float(program, &xf).unwrap();
+        let got = got.last().map(|(_, post)| post.clone()).unwrap_or(xf);
+        assert_eq!(got.len(), want.len(), "{what}");
+        for (a, b) in got.iter().zip(&want) {
+            assert!(
+                (a - b).abs() <= 1e-6 * (1.0 + b.abs()),
+                "{what}: {a} vs {b}"
+            );
         }
     }
 
@@ -1367,13 +1372,7 @@ mod tests {
         let p = lower(&crossed).unwrap();
         let saves: Vec<Option<usize>> = p.steps.iter().map(|s| s.save()).collect();
         assert_eq!(saves, [None, Some(0), Some(1), None, None, None]);
-        let x = [0.75f32, -1.5];
-        let want = crate::model::float::forward(&crossed, &x).unwrap().logits;
-        let got = crate::model::quant::run_float(&p, &[0.75, -1.5]).unwrap();
-        let got = &got.last().unwrap().1;
-        for (a, b) in got.iter().zip(&want) {
-            assert!((a - b).abs() < 1e-6, "{got:?} vs {want:?}");
-        }
+        computes_the_graph(&crossed, &p, &[0.75, -1.5], "crossed");
         // still refused: a merge keeps n0 on top (n5 reads it again) while n1, saved under it,
         // is merged first (a keeping merge does not re-insert what it keeps)
         let kept_crossed = dense_graph(&[
@@ -1413,14 +1412,7 @@ mod tests {
                 (true, false)
             ]
         );
-        let x = [0.75f32, -1.5];
-        let want = crate::model::float::forward(&twice, &x).unwrap().logits;
-        let got = crate::model::quant::run_float(&p, &[0.75, -1.5]).unwrap();
-        let got = &got.last().unwrap().1;
-        assert_eq!(got.len(), want.len());
-        for (a, b) in got.iter().zip(&want) {
-            assert!((a - b).abs() < 1e-6, "{got:?} vs {want:?}");
-        }
+        computes_the_graph(&twice, &p, &[0.75, -1.5], "twice");
         // n3 = n2 + n1 + n0 takes n1 off the stack before n0, and n5 reads n1 again
         let three = dense_graph(&[
             &[None],
