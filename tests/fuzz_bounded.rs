@@ -687,6 +687,7 @@ fn write_seed_corpus() {
             key: kerafold::claim::flow::KeySource::Host,
             max_shards: 1,
             chunk_size: kerafold::data::cid::CHUNK_SIZE,
+            accuracy_ptau: None,
         }),
     );
     struct Square;

@@ -33,7 +33,8 @@ use crate::crypto::babyjubjub::{Point, SecretKey};
 use crate::crypto::bn254::Fr;
 use crate::data::cid::CHUNK_SIZE;
 use crate::data::dataset::{Dataset, Header};
-use crate::fold::{fe_hex, Architecture, Tiling};
+use crate::fold::params::{self, Srs};
+use crate::fold::{fe_hex, Architecture, System, Tiling};
 use crate::{Error, Result};
 use ark_bn254::Bn254;
 use ark_groth16::{Proof, ProvingKey, VerifyingKey};
@@ -69,6 +70,10 @@ pub struct SetupFile {
     /// Bytes per IPFS leaf of the dataset's CID (IPFS' default in older setups).
     #[serde(default = "default_chunk")]
     pub chunk_size: usize,
+    /// The powers of tau accuracy proofs are HyperKZG proofs over: the identity
+    /// ([`params::srs_id`]) of the host's `.ptau` files. Absent: transparent IPA proofs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accuracy_ptau: Option<String>,
 }
 
 fn one() -> usize {
@@ -207,6 +212,12 @@ pub struct Setup {
     pub shape: ClaimShape,
     /// Where the proving key comes from.
     pub key: KeySource,
+    /// The identity ([`params::srs_id`]) of the powers of tau accuracy proofs are HyperKZG
+    /// proofs over; `None`: transparent IPA proofs.
+    pub accuracy_ptau: Option<String>,
+    /// This verifier's directory of those powers of tau, checked against `accuracy_ptau`
+    /// ([`Setup::with_accuracy_ptau`]).
+    accuracy_ptau_dir: Option<PathBuf>,
 }
 
 /// What [`Setup::create`] did.
@@ -220,6 +231,8 @@ pub struct SetupReport {
     pub files: Vec<PathBuf>,
     /// The ceremony the key comes from, verified ([`Setup::from_ceremony`]).
     pub ceremony: Option<VerifiedCeremony>,
+    /// The identity of the powers of tau accuracy proofs are held to (none: transparent IPA).
+    pub accuracy_ptau: Option<String>,
 }
 
 impl Setup {
@@ -227,13 +240,16 @@ impl Setup {
     /// model's, a step per layer or in the tiles hunters commit in) and `data`'s header, Groth16
     /// keys drawn now by whoever runs this (`claim.pk`), and the files to publish, written into
     /// `dir`. Hunters accept such a key only by choice ([`KeyTrust::host_key`]): use
-    /// [`Setup::from_ceremony`] for a public bounty.
+    /// [`Setup::from_ceremony`] for a public bounty. `accuracy_ptau`: the directory of the
+    /// powers of tau hunters' accuracy proofs are HyperKZG proofs over (none: transparent IPA).
     pub fn create(
         arch: &Architecture,
         data: &Dataset,
         shape: &ClaimShape,
+        accuracy_ptau: Option<&Path>,
         dir: &Path,
     ) -> Result<SetupReport> {
+        let accuracy_ptau = accuracy_ptau_id(accuracy_ptau)?;
         let spec = ClaimSpec::of(arch.clone(), *data.header(), shape)?;
         let r1cs = spec.r1cs()?;
         let keys = groth16::setup(&r1cs, &mut rand_core::OsRng)?;
@@ -247,6 +263,7 @@ impl Setup {
             constraints: r1cs.num_constraints(),
             vk: keys.vk(),
             key: KeySource::Host,
+            accuracy_ptau,
         };
         published.write(dir, key, None)
     }
@@ -255,15 +272,17 @@ impl Setup {
     /// over the circuit [`claim_r1cs`] exports (scripts/claim-ceremony.sh), verified here over
     /// `ptau` as every hunter will ([`Setup::proving_key`]), copied into `dir` as `claim.zkey`
     /// with the files to publish (the verifying key and Solidity verifier from the ceremony's
-    /// key).
+    /// key); `accuracy_ptau` as in [`Setup::create`].
     pub fn from_ceremony(
         arch: &Architecture,
         data: &Dataset,
         shape: &ClaimShape,
         zkey: &Path,
         ptau: &Ptau,
+        accuracy_ptau: Option<&Path>,
         dir: &Path,
     ) -> Result<SetupReport> {
+        let accuracy_ptau = accuracy_ptau_id(accuracy_ptau)?;
         let spec = ClaimSpec::of(arch.clone(), *data.header(), shape)?;
         let r1cs = spec.r1cs()?;
         let (z, verified) = verified_zkey(&r1cs, zkey, ptau)?;
@@ -279,6 +298,7 @@ impl Setup {
             constraints: r1cs.num_constraints(),
             vk: z.vk(),
             key: KeySource::Ceremony,
+            accuracy_ptau,
         };
         published.write(dir, key, Some(verified))
     }
@@ -316,6 +336,8 @@ impl Setup {
                 chunk_size: setup.chunk_size,
             },
             key: setup.key,
+            accuracy_ptau: setup.accuracy_ptau,
+            accuracy_ptau_dir: None,
         };
         let n = me.spec()?.num_public();
         if me.vk.gamma_abc_g1.len() != n + 1 {
@@ -325,6 +347,49 @@ impl Setup {
             ));
         }
         Ok(me)
+    }
+
+    /// Names this verifier's directory of the powers of tau the setup holds accuracy proofs to:
+    /// refused unless its `.ptau` files are the ones the setup names.
+    pub fn with_accuracy_ptau(mut self, dir: &Path) -> Result<Self> {
+        let Some(want) = &self.accuracy_ptau else {
+            return Err(Error::Usage(format!(
+                "the setup in {} takes transparent accuracy proofs ({}) and names no powers of tau: drop --accuracy-ptau",
+                self.dir.display(),
+                System::Bn254Ipa.id()
+            )));
+        };
+        let got = params::srs_id(&Srs::Ptau(dir.to_path_buf()))?;
+        if &got != want {
+            return Err(Error::Usage(format!(
+                "the powers of tau in {} are {got}, but the setup in {} holds accuracy proofs to {want}: name the directory of the host's .ptau files",
+                dir.display(),
+                self.dir.display()
+            )));
+        }
+        self.accuracy_ptau_dir = Some(dir.to_path_buf());
+        Ok(self)
+    }
+
+    /// The proof system a claim's accuracy proofs must be on.
+    fn accuracy_system(&self) -> System {
+        match self.accuracy_ptau {
+            Some(_) => System::Bn254Kzg,
+            None => System::Bn254Ipa,
+        }
+    }
+
+    /// Where a verifier derives the accuracy proofs' key from: nothing for IPA, the checked
+    /// directory of the setup's powers of tau for HyperKZG.
+    fn accuracy_srs(&self) -> Result<Option<Srs>> {
+        match (&self.accuracy_ptau, &self.accuracy_ptau_dir) {
+            (None, _) => Ok(None),
+            (Some(_), Some(dir)) => Ok(Some(Srs::Ptau(dir.clone()))),
+            (Some(id), None) => Err(Error::Usage(format!(
+                "the setup in {} holds accuracy proofs to the powers of tau {id}: name the directory of its .ptau files (--accuracy-ptau)",
+                self.dir.display()
+            ))),
+        }
     }
 
     /// The claim circuit's constants.
@@ -470,14 +535,23 @@ impl Setup {
                     proof.claim.chunk_size, self.shape.chunk_size
                 )));
             }
-            // transparent: a bounty names no powers of tau its hunters' proofs are held to
-            if proof.system != crate::fold::System::Bn254Ipa.id() {
-                return Err(Error::Invalid(format!(
-                    "the accuracy proof is on {}; a bounty's claim takes accuracy proofs on {} \
-                     (transparent IPA): prove-accuracy without --ptau",
-                    proof.system,
-                    crate::fold::System::Bn254Ipa.id()
-                )));
+            let want = self.accuracy_system();
+            if proof.system != want.id() {
+                return Err(Error::Invalid(match &self.accuracy_ptau {
+                    None => format!(
+                        "the accuracy proof is on {}; this bounty's claim takes accuracy proofs \
+                         on {} (transparent IPA): prove-accuracy without --ptau",
+                        proof.system,
+                        want.id()
+                    ),
+                    Some(id) => format!(
+                        "the accuracy proof is on {}; this bounty's claim takes accuracy proofs \
+                         on {} over the powers of tau {id}: prove-accuracy --ptau with the \
+                         host's .ptau files",
+                        proof.system,
+                        want.id()
+                    ),
+                }));
             }
             Ok(())
         };
@@ -495,6 +569,12 @@ pub fn claim_r1cs(arch: &Architecture, data: &Dataset, shape: &ClaimShape) -> Re
     ClaimSpec::of(arch.clone(), *data.header(), shape)?.r1cs()
 }
 
+/// The identity of the powers of tau in `dir` that a setup holds accuracy proofs to.
+fn accuracy_ptau_id(dir: Option<&Path>) -> Result<Option<String>> {
+    dir.map(|d| params::srs_id(&Srs::Ptau(d.to_path_buf())))
+        .transpose()
+}
+
 /// What a setup publishes besides its proving key.
 struct Published<'a> {
     arch: &'a Architecture,
@@ -503,6 +583,7 @@ struct Published<'a> {
     constraints: usize,
     vk: &'a VerifyingKey<Bn254>,
     key: KeySource,
+    accuracy_ptau: Option<String>,
 }
 
 impl Published<'_> {
@@ -525,6 +606,7 @@ impl Published<'_> {
             key: self.key,
             max_shards: self.spec.max_shards,
             chunk_size: self.spec.chunk_size,
+            accuracy_ptau: self.accuracy_ptau.clone(),
         };
         let path = |f: &str| dir.join(f);
         write_json(&path("setup.json"), &setup)?;
@@ -557,6 +639,7 @@ impl Published<'_> {
             architecture: digest,
             files,
             ceremony,
+            accuracy_ptau: self.accuracy_ptau.clone(),
         })
     }
 }
@@ -799,7 +882,7 @@ pub fn verify_claim(
             min_correct: Some(terms.threshold as usize),
             model: None,
             arch: Some(setup.arch.clone()),
-            srs: None,
+            srs: setup.accuracy_srs()?,
         },
     )?;
     if acc.model.commitment != fe_hex(&enc.commitment) {

@@ -262,6 +262,10 @@ pub struct ClaimSetupReport {
     /// The ceremony, verified (with `--zkey`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ceremony: Option<VerifiedCeremony>,
+    /// The powers of tau accuracy proofs are HyperKZG proofs over (with `--accuracy-ptau`); absent:
+    /// transparent IPA proofs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub accuracy_ptau: Option<String>,
     /// Fractional bits of activations.
     pub fa: u32,
     /// Fractional bits of weights.
@@ -273,26 +277,39 @@ pub struct ClaimSetupReport {
 }
 display_as_json!(ClaimSetupReport);
 
-/// The host's claim setup for a model architecture and a dataset, written into `out`: with
-/// `ceremony` (a snarkjs ceremony's final `.zkey` and the powers of tau it was made over) the
-/// key is the ceremony's, verified; without, keys drawn here (hunters accept those only with
-/// `--trust-host-key`).
+/// The powers of tau a claim setup is made over.
+#[derive(Clone, Copy, Default)]
+pub struct SetupPtau<'a> {
+    /// A snarkjs ceremony's final `.zkey` and the powers of tau it was made over: the claim's key
+    /// is the ceremony's, verified. Without, keys drawn here (hunters accept those only with
+    /// `--trust-host-key`).
+    pub ceremony: Option<(&'a Path, &'a Ptau)>,
+    /// The directory of the `.ptau` files hunters' accuracy proofs are HyperKZG proofs over.
+    /// Without, they are transparent IPA proofs.
+    pub accuracy: Option<&'a Path>,
+}
+
+/// The host's claim setup for a model architecture and a dataset, written into `out`, its keys
+/// made as `ptau` says.
 pub fn claim_setup(
     model: &Path,
     data: &Path,
     quant: &QuantOptions,
     shape: &ClaimShape,
     step_size: Option<usize>,
-    ceremony: Option<(&Path, &Ptau)>,
+    ptau: SetupPtau<'_>,
     out: &Path,
 ) -> Result<ClaimSetupReport> {
     let (q, arch, data) = model_and_data(model, data, quant, step_size)?;
-    let (key, r) = match ceremony {
-        Some((zkey, ptau)) => (
+    let (key, r) = match ptau.ceremony {
+        Some((zkey, ceremony)) => (
             KeySource::Ceremony,
-            Setup::from_ceremony(&arch, &data, shape, zkey, ptau, out)?,
+            Setup::from_ceremony(&arch, &data, shape, zkey, ceremony, ptau.accuracy, out)?,
         ),
-        None => (KeySource::Host, Setup::create(&arch, &data, shape, out)?),
+        None => (
+            KeySource::Host,
+            Setup::create(&arch, &data, shape, ptau.accuracy, out)?,
+        ),
     };
     Ok(ClaimSetupReport {
         mode: shape.mode,
@@ -304,6 +321,7 @@ pub fn claim_setup(
         out: out.to_path_buf(),
         files: r.files,
         ceremony: r.ceremony,
+        accuracy_ptau: r.accuracy_ptau,
         fa: q.fp.fa,
         fw: q.fp.fw,
         bits: q.fp.bits,
@@ -350,12 +368,20 @@ pub struct Bounty {
     pub address: String,
     /// Parameter cache for the accuracy proof's verifier key.
     pub params_dir: PathBuf,
+    /// The directory of the `.ptau` files the setup holds accuracy proofs to (checked against
+    /// the setup), for setups that name one.
+    pub accuracy_ptau: Option<PathBuf>,
 }
 
 impl Bounty {
     fn load(&self, host: Point) -> Result<(Setup, Terms, [u8; 20])> {
+        let setup = Setup::read(&self.setup)?;
+        let setup = match &self.accuracy_ptau {
+            Some(dir) => setup.with_accuracy_ptau(dir)?,
+            None => setup,
+        };
         Ok((
-            Setup::read(&self.setup)?,
+            setup,
             Terms::new(&self.cid, self.threshold, host)?,
             flow::parse_address(&self.address)?,
         ))

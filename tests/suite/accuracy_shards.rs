@@ -5,6 +5,8 @@
 //! the bounty claim (Groth16) over the shards, whose circuit rebuilds the dag-pb CID from the
 //! leaves, verifies, and the host's check refuses it with a shard removed or swapped, or with
 //! another (whole) proof of the same file.
+//! The accuracy proofs are HyperKZG over an insecure random tau, which the bounties' setups name
+//! (`claim-setup --accuracy-ptau`); `bounty_cli` runs a bounty on transparent IPA proofs.
 //! Release mode. The model is the small `mlp` fixture (16 features: 64-byte records) and the
 //! leaves are 256 bytes (`--chunk-size`, as `ipfs add --chunker size-256`), so 16 samples span
 //! five leaves; the Ray test (`tests/suite/ray_shards.rs`) proves a file over IPFS' default 256 KiB
@@ -52,7 +54,16 @@ fn refused(
 ) {
     let path = dir.join(format!("{name}.json"));
     combined.write(&path).unwrap();
-    let o = kerafold(&["verify", s(&path), "--cid", cid, "--params-dir", s(params)]);
+    let o = kerafold(&[
+        "verify",
+        s(&path),
+        "--cid",
+        cid,
+        "--params-dir",
+        s(params),
+        "--ptau",
+        s(&params.join(RANDOM_TAU_DIR)),
+    ]);
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(1), "{name}: {err}");
     for w in what {
@@ -118,6 +129,9 @@ fn sharded_proofs_of_a_multi_leaf_file_combine_and_every_tampering_names_the_sha
             s(&out),
             "--params-dir",
             s(&params),
+            // HyperKZG over a random tau: the bounty below names it (claim-setup
+            // --accuracy-ptau); its verifiers derive the shards' key from it
+            "--insecure-random-tau",
             "--progress-json",
             "--json",
         ]);
@@ -138,8 +152,16 @@ fn sharded_proofs_of_a_multi_leaf_file_combine_and_every_tampering_names_the_sha
         correct += v["correct"].as_u64().unwrap();
         shard_files.push(out);
     }
+    let ptau = params.join(RANDOM_TAU_DIR);
     // a lone shard verifies as a shard; its CID and threshold need every shard
-    let o = kerafold(&["verify", s(&shard_files[1]), "--params-dir", s(&params)]);
+    let o = kerafold(&[
+        "verify",
+        s(&shard_files[1]),
+        "--params-dir",
+        s(&params),
+        "--ptau",
+        s(&ptau),
+    ]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(String::from_utf8_lossy(&o.stdout).contains("valid shard proof"));
     let o = kerafold(&[
@@ -149,6 +171,8 @@ fn sharded_proofs_of_a_multi_leaf_file_combine_and_every_tampering_names_the_sha
         &cid,
         "--params-dir",
         s(&params),
+        "--ptau",
+        s(&ptau),
     ]);
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("kerafold combine"));
@@ -180,6 +204,8 @@ fn sharded_proofs_of_a_multi_leaf_file_combine_and_every_tampering_names_the_sha
         &correct.to_string(),
         "--params-dir",
         s(&params),
+        "--ptau",
+        s(&ptau),
         "--json",
     ]));
     assert_eq!(v["valid"], true);
@@ -194,6 +220,8 @@ fn sharded_proofs_of_a_multi_leaf_file_combine_and_every_tampering_names_the_sha
         &raw,
         "--params-dir",
         s(&params),
+        "--ptau",
+        s(&ptau),
     ]);
     assert_eq!(o.status.code(), Some(1));
 
@@ -259,7 +287,7 @@ fn sharded_proofs_of_a_multi_leaf_file_combine_and_every_tampering_names_the_sha
         &other.blinds,
         &spec(5..10),
         FoldUnit::Sample,
-        &Srs::Transparent,
+        &Srs::InsecureRandomTau,
         &params,
         &mut |_| {},
     )
@@ -279,7 +307,7 @@ fn sharded_proofs_of_a_multi_leaf_file_combine_and_every_tampering_names_the_sha
         &q.blinds,
         &spec(6..11),
         FoldUnit::Sample,
-        &Srs::Transparent,
+        &Srs::InsecureRandomTau,
         &params,
         &mut |_| {},
     )
@@ -297,6 +325,31 @@ fn sharded_proofs_of_a_multi_leaf_file_combine_and_every_tampering_names_the_sha
         &params,
         &cid,
         "records outside the declared range",
+        &["shard 2 of 3"],
+    );
+    // shard 2 honestly proven, but over a tau of the prover's own (another parameter
+    // directory draws another): the verifier's key is derived from its own powers of tau
+    let (own_tau, _) = prove_shard(
+        &q.model,
+        &data,
+        &q.blinds,
+        &spec(5..10),
+        FoldUnit::Sample,
+        &Srs::InsecureRandomTau,
+        &scratch_dir("shards-params-own-tau"),
+        &mut |_| {},
+    )
+    .unwrap();
+    assert_eq!(
+        own_tau.claim, shards[1].claim,
+        "an honest shard, but for its tau"
+    );
+    refused(
+        &with(vec![shards[0].clone(), own_tau, shards[2].clone()]),
+        &dir,
+        &params,
+        &cid,
+        "another tau",
         &["shard 2 of 3"],
     );
     // a listed leaf state that the folds did not reach
@@ -337,10 +390,18 @@ fn sharded_proofs_of_a_multi_leaf_file_combine_and_every_tampering_names_the_sha
         "4",
         "--chunk-size",
         &chunk,
+        "--accuracy-ptau",
+        s(&ptau),
         "-o",
         s(&p("host")),
     ]));
     assert_eq!(setup["max_shards"], 4);
+    assert!(
+        setup["accuracy_ptau"]
+            .as_str()
+            .is_some_and(|id| id.starts_with("ptau-")),
+        "{setup}"
+    );
     println!(
         "claim circuit over 4 shards and 5 leaves: {} constraints",
         setup["constraints"]
@@ -357,7 +418,7 @@ fn sharded_proofs_of_a_multi_leaf_file_combine_and_every_tampering_names_the_sha
     ]));
     let threshold = correct.to_string();
     let address = format!("0x{}", "a1".repeat(20));
-    let terms = |accuracy: &Path| -> Vec<String> {
+    let terms = |accuracy: &Path, accuracy_ptau: &Path| -> Vec<String> {
         [
             "--accuracy",
             s(accuracy),
@@ -373,16 +434,19 @@ fn sharded_proofs_of_a_multi_leaf_file_combine_and_every_tampering_names_the_sha
             &address,
             "--params-dir",
             s(&params),
+            "--accuracy-ptau",
+            s(accuracy_ptau),
         ]
         .iter()
         .map(|a| a.to_string())
         .collect()
     };
-    let run = |head: &[&str], accuracy: &Path| {
+    let run_over = |head: &[&str], accuracy: &Path, accuracy_ptau: &Path| {
         let mut args: Vec<String> = head.iter().map(|a| a.to_string()).collect();
-        args.extend(terms(accuracy));
+        args.extend(terms(accuracy, accuracy_ptau));
         kerafold(&args.iter().map(String::as_str).collect::<Vec<_>>())
     };
+    let run = |head: &[&str], accuracy: &Path| run_over(head, accuracy, &ptau);
     ok(&run(
         &[
             "claim",
@@ -411,6 +475,36 @@ fn sharded_proofs_of_a_multi_leaf_file_combine_and_every_tampering_names_the_sha
     assert_eq!(v["valid"], true);
     assert_eq!(v["cid"], cid.as_str());
     assert_eq!(v["correct"].as_u64(), Some(correct));
+    // the verifier's powers of tau must be the ones the setup names: a directory the prover
+    // filled (here: the tau file with one byte changed) is refused before any key is derived
+    let forged_ptau = p("forged-ptau");
+    std::fs::create_dir_all(&forged_ptau).unwrap();
+    for e in std::fs::read_dir(&ptau).unwrap() {
+        let e = e.unwrap();
+        let mut bytes = std::fs::read(e.path()).unwrap();
+        let last = bytes.len() - 1;
+        bytes[last] ^= 1;
+        std::fs::write(forged_ptau.join(e.file_name()), bytes).unwrap();
+    }
+    let (claim_dir, ciphertext) = (p("claim"), p("ct.json"));
+    let verify_head = [
+        "verify-claim",
+        s(&claim_dir),
+        "--ciphertext",
+        s(&ciphertext),
+    ];
+    let o = run_over(&verify_head, &combined_path, &forged_ptau);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("holds accuracy proofs to ptau-"), "{err}");
+    // and a verifier that names none is told to
+    let mut args: Vec<String> = verify_head.iter().map(|a| a.to_string()).collect();
+    args.extend(terms(&combined_path, &ptau));
+    args.truncate(args.len() - 2);
+    let o = kerafold(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("--accuracy-ptau"), "{err}");
     // the host checks every shard: the claim does not verify with a shard removed, or with
     // the shards of another model (their IO is not the one the claim bound)
     for (name, list, words) in [
@@ -441,18 +535,18 @@ fn sharded_proofs_of_a_multi_leaf_file_combine_and_every_tampering_names_the_sha
             },
             vec!["shard 2 of 3", "in tiles"],
         ),
-        // a HyperKZG shard: its verifier would need powers of tau the bounty does not name
+        // an IPA shard: the bounty holds accuracy proofs to its powers of tau
         (
-            "claim-kzg",
+            "claim-ipa",
             {
-                let mut kzg = shards[1].clone();
-                kzg.system = "bn254-kzg".into();
-                vec![shards[0].clone(), kzg, shards[2].clone()]
+                let mut ipa = shards[1].clone();
+                ipa.system = "bn254-ipa".into();
+                vec![shards[0].clone(), ipa, shards[2].clone()]
             },
             vec![
                 "shard 2 of 3",
-                "bn254-kzg",
-                "takes accuracy proofs on bn254-ipa",
+                "bn254-ipa",
+                "takes accuracy proofs on bn254-kzg over the powers of tau ptau-",
             ],
         ),
     ] {
@@ -479,6 +573,7 @@ fn sharded_proofs_of_a_multi_leaf_file_combine_and_every_tampering_names_the_sha
         s(&whole),
         "--params-dir",
         s(&params),
+        "--insecure-random-tau",
     ]));
     let o = verify_claim(&whole);
     let err = String::from_utf8_lossy(&o.stderr);
@@ -617,6 +712,7 @@ fn shards_of_a_private_model_committed_in_tiles() {
             s(&dir.join(format!("shard-{i}.json"))),
             "--params-dir",
             s(&params),
+            "--insecure-random-tau",
             "--json",
         ]
         .iter()
@@ -682,6 +778,7 @@ fn shards_of_a_private_model_committed_in_tiles() {
         "-o",
         s(&combined),
     ]));
+    let ptau = params.join(RANDOM_TAU_DIR);
     let v = ok(&kerafold(&[
         "verify",
         s(&combined),
@@ -689,6 +786,8 @@ fn shards_of_a_private_model_committed_in_tiles() {
         &cid,
         "--params-dir",
         s(&params),
+        "--ptau",
+        s(&ptau),
         "--json",
     ]));
     assert_eq!(v["valid"], true);
@@ -710,6 +809,8 @@ fn shards_of_a_private_model_committed_in_tiles() {
         &chunk,
         "--step-size",
         "1",
+        "--accuracy-ptau",
+        s(&ptau),
         "-o",
         s(&p("host")),
     ]));
@@ -754,6 +855,8 @@ fn shards_of_a_private_model_committed_in_tiles() {
             &address,
             "--params-dir",
             s(&params),
+            "--accuracy-ptau",
+            s(&ptau),
         ]);
         kerafold(&a)
     };

@@ -276,6 +276,14 @@ fn bounty_end_to_end_through_the_cli_and_the_evm() {
     assert_eq!(v["valid"], true);
     assert_eq!(v["cid"], cid.as_str());
     assert_eq!(v["correct"].as_u64(), Some(correct));
+    // this setup takes transparent accuracy proofs: a verifier naming powers of tau is told so
+    let mut over_ptau = verify_claim(&p("claim"), &p("ct.json"), &alice);
+    over_ptau.extend(["--accuracy-ptau".to_string(), params.clone()]);
+    run_refused(
+        &over_ptau,
+        2,
+        &["transparent accuracy proofs", "drop --accuracy-ptau"],
+    );
     let decrypt = |claim: &str, out: &str, address: &str, key: &str| {
         with(
             &[

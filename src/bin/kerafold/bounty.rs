@@ -191,6 +191,12 @@ pub(crate) struct ClaimSetupArgs {
     zkey: Option<PathBuf>,
     #[command(flatten)]
     ptau: PtauArgs,
+    /// Hold hunters' accuracy proofs to HyperKZG over the powers of tau in this directory
+    /// (.ptau files, e.g. PPOT's; the setup records their SHA-256 and every verifier names the
+    /// same files): smaller proofs, faster to prove and verify. Without, accuracy proofs are
+    /// transparent IPA proofs.
+    #[arg(long, value_name = "DIR")]
+    accuracy_ptau: Option<PathBuf>,
     /// Directory to write the setup into (the files to publish).
     #[arg(short = 'o', long = "out")]
     out: PathBuf,
@@ -227,7 +233,10 @@ pub(crate) fn claim_setup(a: ClaimSetupArgs) -> Result<()> {
         &quant,
         &c.shape(),
         c.step_size,
-        ceremony,
+        bounty::SetupPtau {
+            ceremony,
+            accuracy: a.accuracy_ptau.as_deref(),
+        },
         &a.out,
     )?;
     eprintln!(
@@ -260,6 +269,11 @@ pub(crate) struct BountyArgs {
     /// For the accuracy proof's verifier key.
     #[command(flatten)]
     params: ParamsArgs,
+    /// The directory of the .ptau files the setup holds accuracy proofs to (a setup made with
+    /// `claim-setup --accuracy-ptau`): checked against the setup, the accuracy proofs' key is
+    /// derived from them.
+    #[arg(long, value_name = "DIR")]
+    accuracy_ptau: Option<PathBuf>,
 }
 
 impl BountyArgs {
@@ -270,6 +284,7 @@ impl BountyArgs {
             threshold: self.threshold,
             address: self.address.clone(),
             params_dir: self.params.dir(),
+            accuracy_ptau: self.accuracy_ptau.clone(),
         }
     }
 }
