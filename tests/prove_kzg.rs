@@ -33,8 +33,8 @@ fn mlp_proves_with_hyperkzg_from_ptau_and_with_random_tau() {
     let params = scratch_dir("kzg-params");
     let opts = ProveOptions {
         system: System::Bn254Kzg,
-        srs: Srs::Ptau(ptau.clone()),
-        params_dir: params.clone(),
+        srs: Srs::Ptau(ptau.to_path_buf()),
+        params_dir: params.to_path_buf(),
         ..ProveOptions::default()
     };
     let (proof, _) = inference::prove(&q, &x, &opts, &mut |_| {}).unwrap();
@@ -43,8 +43,8 @@ fn mlp_proves_with_hyperkzg_from_ptau_and_with_random_tau() {
     // a verifier with a fresh parameter directory rebuilds its key from the same ptau
     let fresh = scratch_dir("kzg-verifier");
     let vopts = VerifyOptions {
-        params_dir: fresh,
-        srs: Some(Srs::Ptau(ptau.clone())),
+        params_dir: fresh.to_path_buf(),
+        srs: Some(Srs::Ptau(ptau.to_path_buf())),
         model: Some(q.clone()),
         arch: None,
         input: Some(x.clone()),
@@ -54,9 +54,10 @@ fn mlp_proves_with_hyperkzg_from_ptau_and_with_random_tau() {
     // too small a ptau is a clear error, not a panic
     let small = scratch_dir("kzg-small");
     test_ptau(&small, 6);
+    let small_params = scratch_dir("kzg-small-params");
     let opts_small = ProveOptions {
-        srs: Srs::Ptau(small),
-        params_dir: scratch_dir("kzg-small-params"),
+        srs: Srs::Ptau(small.to_path_buf()),
+        params_dir: small_params.to_path_buf(),
         ..opts.clone()
     };
     match inference::prove(&q, &x, &opts_small, &mut |_| {}) {
@@ -71,13 +72,14 @@ fn mlp_proves_with_hyperkzg_from_ptau_and_with_random_tau() {
     let opts = ProveOptions {
         system: System::Bn254Kzg,
         srs: Srs::InsecureRandomTau,
-        params_dir: params.clone(),
+        params_dir: params.to_path_buf(),
         ..ProveOptions::default()
     };
     let (proof, _) = inference::prove(&q, &x, &opts, &mut |_| {}).unwrap();
     let random_tau = params.join(kerafold::fold::params::RANDOM_TAU_DIR);
+    let elsewhere = scratch_dir("kzg-random-elsewhere");
     let vopts = VerifyOptions {
-        params_dir: scratch_dir("kzg-random-elsewhere"),
+        params_dir: elsewhere.to_path_buf(),
         srs: Some(Srs::Ptau(random_tau)),
         model: Some(q.clone()),
         arch: None,
@@ -85,7 +87,7 @@ fn mlp_proves_with_hyperkzg_from_ptau_and_with_random_tau() {
     };
     inference::verify(&proof, &vopts).unwrap();
     let unnamed = VerifyOptions {
-        params_dir: params.clone(),
+        params_dir: params.to_path_buf(),
         srs: None,
         ..vopts.clone()
     };
@@ -94,8 +96,8 @@ fn mlp_proves_with_hyperkzg_from_ptau_and_with_random_tau() {
         other => panic!("expected a usage error, got {other:?}"),
     }
     let other_tau = VerifyOptions {
-        params_dir: params,
-        srs: Some(Srs::Ptau(ptau)),
+        params_dir: params.to_path_buf(),
+        srs: Some(Srs::Ptau(ptau.to_path_buf())),
         ..vopts
     };
     assert!(matches!(

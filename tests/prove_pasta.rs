@@ -16,7 +16,7 @@ fn cnn_fixture_proves_and_verifies_on_pasta() {
     let reference = q.trace(&x, Some(3)).unwrap();
     let opts = ProveOptions {
         system: System::PastaIpa,
-        params_dir: params.clone(),
+        params_dir: params.to_path_buf(),
         ..ProveOptions::default()
     };
     let (proof, stats) = inference::prove(&q, &x, &opts, &mut |_| {}).unwrap();
@@ -38,7 +38,7 @@ fn cnn_fixture_proves_and_verifies_on_pasta() {
         }
     );
     let vopts = VerifyOptions {
-        params_dir: params.clone(),
+        params_dir: params.to_path_buf(),
         srs: None,
         model: Some(q.clone()),
         arch: None,

@@ -92,12 +92,50 @@ pub fn random_tau(params: &Path) -> kerafold::fold::Srs {
     kerafold::fold::Srs::Ptau(params.join(kerafold::fold::params::RANDOM_TAU_DIR))
 }
 
-/// A scratch directory for files a test writes (unique per test binary and `tag`).
-pub fn scratch_dir(tag: &str) -> PathBuf {
+/// A scratch directory for files a test writes (unique per test process and `tag`), removed when
+/// the guard drops — unless the test is failing, so that its files can be looked at. A suite run
+/// writes gigabytes of proofs and parameters; left behind, they fill a CI machine's disk.
+pub fn scratch_dir(tag: &str) -> Scratch {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
         .join(format!("kerafold-{tag}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("create scratch directory");
+    Scratch(dir)
+}
+
+/// A directory the tests of one process share (a parameter cache several tests fill), kept
+/// until the process ends: removing it when one test ends would pull it from under the others.
+pub fn shared_dir(tag: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("kerafold-{tag}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("create shared directory");
     dir
+}
+
+/// A directory [`scratch_dir`] made; it derefs to its path.
+#[derive(Debug)]
+pub struct Scratch(PathBuf);
+
+impl std::ops::Deref for Scratch {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl AsRef<Path> for Scratch {
+    fn as_ref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!("kept for inspection: {}", self.0.display());
+        } else {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
 }
 
 /// The reference data of a fixture model (`NAME.json`).

@@ -2,7 +2,7 @@
 //! `tests/fixtures/make_fixtures.py`): the proof gives Keras' class and verifies against the
 //! model file.
 
-use crate::common::{quantized_fixture, scratch_dir};
+use crate::common::{quantized_fixture, shared_dir};
 use kerafold::fold::params::RANDOM_TAU_DIR;
 use kerafold::fold::{Srs, System};
 use kerafold::inference::{self, Opening, ProveOptions, VerifyOptions};
@@ -440,7 +440,7 @@ fn proves_keras_class(name: &str, sample: usize) {
 /// [`proves_keras_class`] in steps of `step_size` (tiles, bands, a recurrent layer's
 /// timesteps), a step per layer without.
 fn proves_keras_class_in_steps(name: &str, sample: usize, step_size: Option<usize>) {
-    let params = scratch_dir("kzg-layers");
+    let params = shared_dir("kzg-layers");
     let (q, fx) = quantized_fixture(name);
     let x = q.quantize_input(&fx.inputs[sample], Some(sample)).unwrap();
     let reference = q.trace(&x, Some(sample)).unwrap();

@@ -7,6 +7,7 @@
 //! decrypts exactly the hunter's quantized model with the key from the contract's event. The
 //! ECDH shared key appears in no public file.
 
+use crate::common;
 use crate::evm;
 use crate::scenario;
 
@@ -71,9 +72,7 @@ fn exported_claim(dir: &Path, host_vk: &Path) -> ClaimProof {
 
 #[test]
 fn bounty_end_to_end_through_the_cli_and_the_evm() {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("kerafold-bounty-e2e-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = common::scratch_dir("bounty-e2e");
     let p = |f: &str| -> String { dir.join(f).to_str().unwrap().to_string() };
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
     let model = fixtures.join("digits.keras").to_str().unwrap().to_string();
@@ -520,9 +519,7 @@ fn bounty_end_to_end_through_the_cli_and_the_evm() {
 /// written beside it (the README's `host.pub.json`).
 #[test]
 fn keygen_protects_the_secret_key_and_writes_the_public_one() {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("kerafold-keygen-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = common::scratch_dir("keygen");
     let key = dir.join("host.json");
     let k = key.to_str().unwrap();
     let printed: serde_json::Value = serde_json::from_str(&ok(&["keygen", "-o", k])).unwrap();
@@ -551,9 +548,7 @@ fn keygen_protects_the_secret_key_and_writes_the_public_one() {
 /// 10-class problem) is refused by the claim setup and by the accuracy prover.
 #[test]
 fn a_dataset_with_other_classes_than_the_model_is_refused() {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("kerafold-classes-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = common::scratch_dir("classes");
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
     let ds = Dataset::read(&fixtures.join("digits_16.kfd")).unwrap();
     let mut labels: Vec<u8> = (0..ds.len()).map(|i| ds.sample(i).1).collect();
@@ -598,9 +593,7 @@ fn a_dataset_with_other_classes_than_the_model_is_refused() {
 /// the host decrypts with the revealed key. snarkjs verifies the exported claim.
 #[test]
 fn an_on_chain_accuracy_bounty_through_the_cli() {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("kerafold-onchain-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = common::scratch_dir("onchain");
     let p = |f: &str| -> String { dir.join(f).to_str().unwrap().to_string() };
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
     let model = fixtures.join("digits.keras").to_str().unwrap().to_string();

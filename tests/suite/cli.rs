@@ -368,7 +368,8 @@ fn a_model_opening_runs_and_inspects() {
 /// explicit scale gets none.
 #[test]
 fn packing_integer_features_at_the_default_scale_says_what_they_mean() {
-    let out = scratch_dir("pack-default-scale").join("d.kfd");
+    let dir = scratch_dir("pack-default-scale");
+    let out = dir.join("d.kfd");
     let (x, y) = (
         fixture_file("digits_test_x.npy"),
         fixture_file("digits_test_y.npy"),
@@ -410,7 +411,8 @@ fn prove_flags_are_named_for_what_they_are() {
 /// A file that is not a model opening is a one-line error naming it, for `run` and `inspect`.
 #[test]
 fn a_broken_model_opening_is_a_clear_error() {
-    let path = scratch_dir("bad-opening").join("model.json");
+    let dir = scratch_dir("bad-opening");
+    let path = dir.join("model.json");
     std::fs::write(
         &path,
         br#"{"format": "kerafold-model-opening", "version": 1"#,

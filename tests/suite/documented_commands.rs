@@ -7,7 +7,7 @@
 use crate::common;
 
 use common::scratch_dir;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
 const BIN: &str = env!("CARGO_BIN_EXE_kerafold");
@@ -18,7 +18,7 @@ fn repo() -> &'static Path {
 
 /// A directory to run documented commands in: `examples/` of the repository, a private
 /// parameter cache, nothing else.
-fn workdir(tag: &str) -> PathBuf {
+fn workdir(tag: &str) -> common::Scratch {
     let dir = scratch_dir(tag);
     let link = dir.join("examples");
     if !link.exists() {

@@ -440,7 +440,7 @@ fn inputs_from_files_run_like_the_fixture() {
 // ---------------------------------------------------------------------------------------------
 
 fn scratch(file: &str) -> PathBuf {
-    common::scratch_dir("bad").join(file)
+    common::shared_dir("bad").join(file)
 }
 
 /// The members of a zip archive, in order.

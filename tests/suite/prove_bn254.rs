@@ -439,7 +439,7 @@ fn a_bad_step_witness_is_named_and_not_compressed() {
         };
         let mut compressed = false;
         let r = pipeline::prove::<Bn254Ipa, _>(
-            &ParamsStore::new(&params),
+            &ParamsStore::new(params.to_path_buf()),
             &Srs::Transparent,
             &folding,
             &z0,

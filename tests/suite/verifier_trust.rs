@@ -115,12 +115,12 @@ fn a_forged_verifier_key_in_the_params_dir_does_not_make_a_false_inference_claim
     let x = q.quantize_input(&fx.inputs[0], Some(0)).unwrap();
     let params = scratch_dir("trust-inference");
     let opts = ProveOptions {
-        params_dir: params.clone(),
+        params_dir: params.to_path_buf(),
         ..ProveOptions::default()
     };
     let (honest, _) = inference::prove(&q, &x, &opts, &mut |_| {}).unwrap();
     let vopts = VerifyOptions {
-        params_dir: params.clone(),
+        params_dir: params.to_path_buf(),
         srs: None,
         model: Some(q.clone()),
         arch: None,
@@ -241,13 +241,13 @@ fn a_hostile_architecture_file_is_refused_not_a_panic() {
     let x = q.quantize_input(&fx.inputs[1], Some(1)).unwrap();
     let params = scratch_dir("trust-hostile-arch");
     let opts = ProveOptions {
-        params_dir: params.clone(),
+        params_dir: params.to_path_buf(),
         model: fold::Visibility::Private,
         ..ProveOptions::default()
     };
     let (honest, _) = inference::prove(&q, &x, &opts, &mut |_| {}).unwrap();
     let no_model = VerifyOptions {
-        params_dir: params.clone(),
+        params_dir: params.to_path_buf(),
         ..VerifyOptions::default()
     };
     inference::verify(&honest, &no_model).unwrap();
@@ -264,7 +264,7 @@ fn a_hostile_architecture_file_is_refused_not_a_panic() {
     }
     let mut forged = honest.clone();
     forged.architecture = hex::encode(hostile.digest());
-    fold::ParamsStore::new(&params)
+    fold::ParamsStore::new(params.to_path_buf())
         .save_arch(Bn254Ipa::ID, &hostile.digest(), &hostile)
         .unwrap();
     rejected(
