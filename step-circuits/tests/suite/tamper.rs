@@ -5,8 +5,7 @@
 //! constraints. "Bits" below are the variables `…/b{i}` of a decomposition; `…/bit{i}` is the
 //! booleanity constraint of bit `i`.
 
-mod common;
-use common::*;
+use crate::common::*;
 use ff::Field as _;
 use ff::PrimeField as _;
 use kerafold_step_circuits::commit::{commit_native, open};

@@ -2,8 +2,7 @@
 //! `SatisfyingAssignment` (what `prove_step` uses), checked against the R1CS matrices
 //! (`A·z ∘ B·z = C·z` with `z = [W | 1 | X]`).
 
-mod common;
-use common::*;
+use crate::common::*;
 use kerafold_step_circuits::spec::*;
 use kerafold_step_circuits::step::count_constraints;
 use nova_snark::frontend::r1cs::NovaShape;

@@ -3,8 +3,7 @@
 //! and the outputs equal the native twin's (or, when the twin rejects the case as out of range,
 //! synthesis fails), and the shape equals `count_constraints`. BN254 and Pallas.
 
-mod common;
-use common::*;
+use crate::common::*;
 use kerafold_step_circuits::spec::*;
 use proptest::prelude::*;
 

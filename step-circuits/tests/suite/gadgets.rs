@@ -2,8 +2,7 @@
 //! reproduces its native twin exactly, on BN254 and Pallas; zero inputs with zero weights are
 //! always satisfiable; the shape never depends on the witness.
 
-mod common;
-use common::*;
+use crate::common::*;
 use kerafold_step_circuits::cs::TamperCs;
 use kerafold_step_circuits::spec::*;
 use kerafold_step_circuits::step::{alloc_i64s, step};
