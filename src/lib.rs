@@ -39,6 +39,7 @@ pub mod inference;
 pub mod inspect;
 pub mod model;
 pub mod proofs;
+pub mod serve;
 pub mod sys;
 
 pub use error::{Error, Result};

@@ -43,5 +43,6 @@ mod merges;
 mod prove_bn254;
 mod quantize;
 mod recurrent;
+mod serve;
 mod tiling;
 mod verifier_trust;

@@ -7,6 +7,7 @@ mod bounty;
 mod data;
 mod model;
 mod prove;
+mod serve;
 mod verify;
 
 use clap::{Parser, Subcommand};
@@ -91,6 +92,9 @@ enum Command {
     /// Verify a claim against the bounty: the host's key, the CID, threshold, host key and
     /// claimant, the ciphertext and the accuracy proof (host, before approving).
     VerifyClaim(bounty::VerifyClaimArgs),
+    /// Serve the JSON API for the bounty web app on localhost: CIDs, model and dataset
+    /// descriptions, accuracy proofs and claims verified against a bounty's terms.
+    Serve(serve::ServeArgs),
 }
 
 /// Standard output, kept for reports alone (`kerafold::sys::take_stdout`).
@@ -142,6 +146,7 @@ fn main() -> ExitCode {
         Command::VerifyCeremony(a) => bounty::verify_ceremony(a),
         Command::Claim(a) => bounty::claim(a),
         Command::VerifyClaim(a) => bounty::verify_claim(a),
+        Command::Serve(a) => serve::serve(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

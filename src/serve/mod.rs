@@ -1,0 +1,144 @@
+//! `kerafold serve`: the JSON API the bounty web app calls ([`api`]), over HTTP.
+//!
+//! The server binds to loopback unless told otherwise, reads no body larger than its upload
+//! limit (answering `413` before reading one whose declared length is larger), answers each
+//! request on its own thread, and never takes or returns a secret key: a Baby Jubjub key stays in
+//! the browser or in the user's own files, and an upload holding one is refused.
+
+pub mod api;
+mod workspace;
+
+use crate::{Error, Result};
+use api::{Api, ApiRequest, ApiResponse};
+use std::io::Read;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// The default upload limit: 64 MiB (a bounty's dataset or a model file).
+pub const DEFAULT_MAX_UPLOAD: usize = 64 << 20;
+
+/// How `kerafold serve` runs.
+#[derive(Clone, Debug)]
+pub struct ServeOptions {
+    /// The address to listen on (port 0: any free port).
+    pub bind: SocketAddr,
+    /// Serve on a non-loopback address (anyone who reaches it can use the API).
+    pub allow_remote: bool,
+    /// Largest request body, bytes.
+    pub max_upload: usize,
+    /// The verifier's parameter cache.
+    pub params_dir: PathBuf,
+    /// The `.ptau` directory HyperKZG accuracy proofs are verified over.
+    pub ptau: Option<PathBuf>,
+}
+
+/// Listens on `opts.bind`, calls `ready` with the bound address, and answers requests until the
+/// process ends.
+pub fn serve(opts: &ServeOptions, ready: &mut dyn FnMut(SocketAddr)) -> Result<()> {
+    if !opts.bind.ip().is_loopback() && !opts.allow_remote {
+        return Err(Error::Usage(format!(
+            "{} is not a loopback address: anyone who reaches it could use this API; pass \
+             --allow-remote if that is what you want",
+            opts.bind
+        )));
+    }
+    let server = tiny_http::Server::http(opts.bind)
+        .map_err(|e| Error::Usage(format!("cannot listen on {}: {e}", opts.bind)))?;
+    let addr = server
+        .server_addr()
+        .to_ip()
+        .ok_or_else(|| Error::Usage(format!("{} is not an IP address", opts.bind)))?;
+    ready(addr);
+    let api = Arc::new(Api {
+        max_upload: opts.max_upload,
+        params_dir: opts.params_dir.clone(),
+        ptau: opts.ptau.clone(),
+    });
+    for request in server.incoming_requests() {
+        let api = Arc::clone(&api);
+        std::thread::spawn(move || answer(&api, request));
+    }
+    Ok(())
+}
+
+/// Reads one request (within the upload limit), answers it.
+fn answer(api: &Api, mut request: tiny_http::Request) {
+    let url = request.url().to_string();
+    let (path, query) = url.split_once('?').unwrap_or((&url, ""));
+    let method = request.method().as_str().to_string();
+    let response = match read_body(&mut request, api.max_upload) {
+        Ok(body) => api.handle(ApiRequest {
+            method: &method,
+            path,
+            query,
+            body: &body,
+        }),
+        Err(r) => r,
+    };
+    let body = serde_json::to_vec(&response.body).unwrap_or_default();
+    let json =
+        tiny_http::Header::from_bytes("Content-Type", "application/json").expect("a valid header");
+    let _ = request.respond(
+        tiny_http::Response::from_data(body)
+            .with_status_code(response.status)
+            .with_header(json),
+    );
+}
+
+/// The body, or the `413` for one over `max` bytes.
+fn read_body(
+    request: &mut tiny_http::Request,
+    max: usize,
+) -> std::result::Result<Vec<u8>, ApiResponse> {
+    let declared = request.body_length();
+    read_limited(request.as_reader(), declared, max)
+}
+
+/// At most `max` bytes of `body`: refused before reading when the declared length is larger,
+/// and after reading `max + 1` bytes of a body that did not declare one (chunked).
+fn read_limited(
+    body: &mut dyn Read,
+    declared: Option<usize>,
+    max: usize,
+) -> std::result::Result<Vec<u8>, ApiResponse> {
+    let too_large = |size: &str| {
+        ApiResponse::error(
+            413,
+            format!(
+                "the upload is {size} bytes; this server takes at most {max} \
+                 (kerafold serve --max-upload)"
+            ),
+        )
+    };
+    if let Some(n) = declared.filter(|&n| n > max) {
+        return Err(too_large(&n.to_string()));
+    }
+    let mut bytes = Vec::new();
+    body.take(max as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| ApiResponse::error(400, format!("reading the body: {e}")))?;
+    if bytes.len() > max {
+        return Err(too_large(&format!("more than {max}")));
+    }
+    Ok(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bodies_over_the_limit_are_refused_declared_or_not() {
+        let ten = [7u8; 10];
+        assert_eq!(read_limited(&mut &ten[..], Some(10), 10).unwrap(), ten);
+        assert_eq!(read_limited(&mut &ten[..], None, 10).unwrap(), ten);
+        let r = read_limited(&mut &ten[..], Some(10), 9).unwrap_err();
+        assert_eq!(r.status, 413);
+        assert!(r.body.to_string().contains("is 10 bytes"), "{}", r.body);
+        // a chunked body declares nothing: read up to one byte over the limit, then refused
+        let r = read_limited(&mut &ten[..], None, 9).unwrap_err();
+        assert_eq!(r.status, 413);
+        assert!(r.body.to_string().contains("more than 9"), "{}", r.body);
+    }
+}
