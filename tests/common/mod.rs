@@ -102,12 +102,29 @@ pub fn scratch_dir(tag: &str) -> Scratch {
     Scratch(dir)
 }
 
-/// A directory the tests of one process share (a parameter cache several tests fill), kept
-/// until the process ends: removing it when one test ends would pull it from under the others.
+/// A directory the tests of one process share (a parameter cache several tests fill), removed
+/// when the process exits: removing it when one test ends would pull it from under the others.
 pub fn shared_dir(tag: &str) -> PathBuf {
+    static SHARED: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
+    extern "C" fn remove_shared() {
+        if let Ok(dirs) = SHARED.lock() {
+            for d in dirs.iter() {
+                let _ = std::fs::remove_dir_all(d);
+            }
+        }
+    }
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
         .join(format!("kerafold-{tag}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("create shared directory");
+    let mut shared = SHARED.lock().unwrap_or_else(|e| e.into_inner());
+    if shared.is_empty() {
+        // SAFETY: registers a plain function with no arguments; libtest ends the process with
+        // exit(), which runs it once every test is done.
+        unsafe { libc::atexit(remove_shared) };
+    }
+    if !shared.contains(&dir) {
+        shared.push(dir.clone());
+    }
     dir
 }
 
