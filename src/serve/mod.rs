@@ -55,19 +55,34 @@ pub fn serve(opts: &ServeOptions, ready: &mut dyn FnMut(SocketAddr)) -> Result<(
         params_dir: opts.params_dir.clone(),
         ptau: opts.ptau.clone(),
     });
+    let loopback_only = !opts.allow_remote;
     for request in server.incoming_requests() {
         let api = Arc::clone(&api);
-        std::thread::spawn(move || answer(&api, request));
+        std::thread::spawn(move || answer(&api, request, loopback_only));
     }
     Ok(())
 }
 
 /// Reads one request (within the upload limit), answers it.
-fn answer(api: &Api, mut request: tiny_http::Request) {
+fn answer(api: &Api, mut request: tiny_http::Request, loopback_only: bool) {
     let url = request.url().to_string();
     let (path, query) = url.split_once('?').unwrap_or((&url, ""));
     let method = request.method().as_str().to_string();
+    let host = request
+        .headers()
+        .iter()
+        .find(|h| h.field.equiv("Host"))
+        .map(|h| h.value.as_str().to_string());
     let response = match read_body(&mut request, api.max_upload) {
+        // a page of another site the browser was sent to, resolving its own name to 127.0.0.1
+        // (DNS rebinding), names that site as the host: only loopback names are served
+        _ if loopback_only && !host.as_deref().is_some_and(is_loopback_host) => ApiResponse::error(
+            403,
+            format!(
+                "Host {}: this server answers requests to localhost only",
+                host.as_deref().unwrap_or("(none)")
+            ),
+        ),
         Ok(body) => api.handle(ApiRequest {
             method: &method,
             path,
@@ -84,6 +99,18 @@ fn answer(api: &Api, mut request: tiny_http::Request) {
             .with_status_code(response.status)
             .with_header(json),
     );
+}
+
+/// Whether a `Host` header names this machine: `localhost`, `127.x.y.z` or `[::1]`, any port.
+fn is_loopback_host(host: &str) -> bool {
+    let name = match host.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(""),
+        None => host.rsplit_once(':').map_or(host, |(name, _)| name),
+    };
+    name.eq_ignore_ascii_case("localhost")
+        || name
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// The body, or the `413` for one over `max` bytes.
@@ -127,6 +154,28 @@ fn read_limited(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_loopback_hosts_are_served() {
+        for host in [
+            "localhost:8700",
+            "127.0.0.1:8700",
+            "127.0.0.1",
+            "[::1]:8700",
+            "LOCALHOST",
+        ] {
+            assert!(is_loopback_host(host), "{host}");
+        }
+        for host in [
+            "evil.example:8700",
+            "10.0.0.1:8700",
+            "localhost.evil.example",
+            "[fe80::1]:80",
+            "",
+        ] {
+            assert!(!is_loopback_host(host), "{host}");
+        }
+    }
 
     #[test]
     fn bodies_over_the_limit_are_refused_declared_or_not() {

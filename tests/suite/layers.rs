@@ -22,6 +22,7 @@ const LAYERS: &[(&str, u32)] = &[
     ("inspect", 7),
     ("bench", 7),
     ("commands", 8),
+    ("serve", 9),
 ];
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {

@@ -177,6 +177,16 @@ fn the_api_answers_as_the_cli_refuses_bad_uploads_and_never_returns_a_secret() {
     );
     assert_eq!(status, 413);
     assert!(message(&v).contains("at most 1048576"), "{v}");
+    // a request a page of another site makes through DNS rebinding names that site
+    let mut stream = TcpStream::connect(&server.addr).unwrap();
+    write!(
+        stream,
+        "GET /api/health HTTP/1.1\r\nHost: evil.example:8700\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    assert!(response.starts_with("HTTP/1.1 403"), "{response}");
     // unknown routes and methods
     assert_eq!(server.call("GET", "/api/secret", b"").0, 404);
     assert_eq!(server.call("GET", "/api/cid", b"").0, 405);
