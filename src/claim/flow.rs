@@ -537,21 +537,17 @@ impl Setup {
             }
             let want = self.accuracy_system();
             if proof.system != want.id() {
-                return Err(Error::Invalid(match &self.accuracy_ptau {
-                    None => format!(
-                        "the accuracy proof is on {}; this bounty's claim takes accuracy proofs \
-                         on {} (transparent IPA): prove-accuracy without --ptau",
-                        proof.system,
-                        want.id()
-                    ),
+                let how = match &self.accuracy_ptau {
+                    None => "(transparent IPA): prove-accuracy without --ptau".to_string(),
                     Some(id) => format!(
-                        "the accuracy proof is on {}; this bounty's claim takes accuracy proofs \
-                         on {} over the powers of tau {id}: prove-accuracy --ptau with the \
-                         host's .ptau files",
-                        proof.system,
-                        want.id()
+                        "over the powers of tau {id}: prove-accuracy --ptau with the host's .ptau files"
                     ),
-                }));
+                };
+                return Err(Error::Invalid(format!(
+                    "the accuracy proof is on {}; this bounty's claim takes accuracy proofs on {} {how}",
+                    proof.system,
+                    want.id()
+                )));
             }
             Ok(())
         };

@@ -268,7 +268,12 @@ const SETUP_FILES: [&str; 3] = ["setup.json", "architecture.json", "verification
 const CLAIM_FILES: [&str; 2] = ["proof.json", "public.json"];
 
 /// Writes the JSON files of `given` under `dir`, refusing names not in `allowed`.
-fn files(ws: &Workspace, dir: &str, given: &Map<String, Value>, allowed: &[&str]) -> Handled {
+fn files(
+    ws: &Workspace,
+    dir: &str,
+    given: &Map<String, Value>,
+    allowed: &[&str],
+) -> std::result::Result<(), Refused> {
     for (name, value) in given {
         if !allowed.contains(&name.as_str()) {
             return Err(Refused::bad(format!(
@@ -278,7 +283,7 @@ fn files(ws: &Workspace, dir: &str, given: &Map<String, Value>, allowed: &[&str]
         }
         write_json(ws, &format!("{dir}/{name}"), value)?;
     }
-    Ok(Value::Null)
+    Ok(())
 }
 
 fn write_json(ws: &Workspace, name: &str, v: &Value) -> std::result::Result<PathBuf, Refused> {
@@ -315,22 +320,24 @@ fn model_format(query: &str, body: &[u8]) -> std::result::Result<&'static str, R
 fn describe(body: &[u8], ws: &Workspace) -> Handled {
     let path = ws.path("proof.json");
     let proof = AnyProof::from_bytes(body, &path).map_err(|e| Refused::bad(e.to_string()))?;
+    let one = |kind: &str, system: &str, architecture: &str, claim: Value| {
+        json!({"kind": kind, "system": system, "architecture": architecture, "claim": claim,
+               "verified": false})
+    };
     Ok(match proof {
-        AnyProof::Inference(p) => json!({
-            "kind": p.kind, "system": p.system, "architecture": p.architecture,
-            "claim": p.claim, "verified": false,
-        }),
-        AnyProof::Accuracy(p) => json!({
-            "kind": p.kind, "system": p.system, "architecture": p.architecture,
-            "claim": p.claim, "verified": false,
-        }),
-        AnyProof::Combined(c) => json!({
-            "kind": crate::accuracy::shards::COMBINED,
-            "shards": c.shards.len(),
-            "system": c.shards.first().map(|s| s.system.clone()),
-            "architecture": c.shards.first().map(|s| s.architecture.clone()),
-            "claim": c.claim, "verified": false,
-        }),
+        AnyProof::Inference(p) => one(&p.kind, &p.system, &p.architecture, json!(p.claim)),
+        AnyProof::Accuracy(p) => one(&p.kind, &p.system, &p.architecture, json!(p.claim)),
+        AnyProof::Combined(c) => {
+            let first = c.shards.first();
+            let mut v = one(
+                crate::accuracy::shards::COMBINED,
+                first.map_or("", |s| &s.system),
+                first.map_or("", |s| &s.architecture),
+                json!(c.claim),
+            );
+            v["shards"] = json!(c.shards.len());
+            v
+        }
     })
 }
 

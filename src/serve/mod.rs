@@ -73,23 +73,26 @@ fn answer(api: &Api, mut request: tiny_http::Request, loopback_only: bool) {
         .iter()
         .find(|h| h.field.equiv("Host"))
         .map(|h| h.value.as_str().to_string());
-    let response = match read_body(&mut request, api.max_upload) {
-        // a page of another site the browser was sent to, resolving its own name to 127.0.0.1
-        // (DNS rebinding), names that site as the host: only loopback names are served
-        _ if loopback_only && !host.as_deref().is_some_and(is_loopback_host) => ApiResponse::error(
+    // a page of another site the browser was sent to, resolving its own name to 127.0.0.1
+    // (DNS rebinding), names that site as the host: only loopback names are served
+    let response = if loopback_only && !host.as_deref().is_some_and(is_loopback_host) {
+        ApiResponse::error(
             403,
             format!(
                 "Host {}: this server answers requests to localhost only",
                 host.as_deref().unwrap_or("(none)")
             ),
-        ),
-        Ok(body) => api.handle(ApiRequest {
-            method: &method,
-            path,
-            query,
-            body: &body,
-        }),
-        Err(r) => r,
+        )
+    } else {
+        match read_body(&mut request, api.max_upload) {
+            Ok(body) => api.handle(ApiRequest {
+                method: &method,
+                path,
+                query,
+                body: &body,
+            }),
+            Err(r) => r,
+        }
     };
     let body = serde_json::to_vec(&response.body).unwrap_or_default();
     let json =
