@@ -159,6 +159,10 @@ contract Bounty {
     event KeyRevealed(uint256 indexed id, uint256 indexed claim, uint256 key);
     event RewardWithdrawn(uint256 indexed id, address indexed claimant, uint256 amount);
     event BountyRefunded(uint256 indexed id, address indexed host, uint256 amount);
+    /// Where the claim's files (its accuracy proof, claim proof and ciphertext file) can be
+    /// fetched: a CIDv1, as the claimant says. Nothing is checked against it on chain: the host
+    /// verifies the files it fetches before approving.
+    event ClaimFilesPosted(uint256 indexed id, uint256 indexed claim, bytes cid);
 
     /// `onChainVerifier_` verifies the on-chain claim circuit for ciphertexts of
     /// `onChainCiphertextLength_` elements (one architecture and dataset shape); `address(0)` and
@@ -368,6 +372,14 @@ contract Bounty {
         require(block.timestamp <= uint256(bo.deadline) + bo.approvalWindow, "approval window closed");
         require(claim < claimList[id].length, "no such claim");
         approveClaim(id, claim);
+    }
+
+    /// The claimant of `claim` says where its files are (`ClaimFilesPosted`), for the host and
+    /// anyone else to fetch and verify; it may post again (a later post supersedes).
+    function postClaimFiles(uint256 id, uint256 claim, bytes calldata cid) external {
+        require(claim < claimList[id].length, "no such claim");
+        require(msg.sender == claimList[id][claim].claimant, "not the claimant");
+        emit ClaimFilesPosted(id, claim, cid);
     }
 
     /// Approves `claim` now: locks the reward for its claimant until `revealBy`.

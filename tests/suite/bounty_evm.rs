@@ -431,6 +431,45 @@ fn a_wrong_key_or_a_key_over_248_bits_is_rejected() {
 }
 
 #[test]
+fn only_the_claimant_says_where_its_claim_files_are() {
+    let s = setup();
+    let mut m = open_bounty(WINDOWS);
+    assert_eq!(m.submit(ALICE, &s.proofs[0]).ok().0, word(0));
+    // postClaimFiles(id, claim, bytes cid): a CIDv1 of the claim's files (36 bytes)
+    let files_cid = cid_bytes();
+    let post = |claim: u128| {
+        let mut a = words(&[
+            word(0),
+            word(claim),
+            word(0x60),
+            word(files_cid.len() as u128),
+        ]);
+        let mut data = files_cid.clone();
+        data.resize(files_cid.len().div_ceil(32) * 32, 0);
+        a.extend(data);
+        a
+    };
+    const POST: &str = "postClaimFiles(uint256,uint256,bytes)";
+    // another sender cannot point the host at other files for Alice's claim
+    assert_eq!(
+        m.chain.call(MALLORY, m.bounty, POST, &post(0), 0).revert(),
+        "not the claimant"
+    );
+    assert_eq!(
+        m.chain.call(ALICE, m.bounty, POST, &post(1), 0).revert(),
+        "no such claim"
+    );
+    let (_, gas, logs) = m.chain.call(ALICE, m.bounty, POST, &post(0), 0).ok_logs();
+    println!("postClaimFiles (a 36-byte CID): {gas} gas");
+    let posted = event(&logs, "ClaimFilesPosted(uint256,uint256,bytes)");
+    assert_eq!(posted.topics()[1].0, word(0));
+    assert_eq!(posted.topics()[2].0, word(0));
+    let d = data_words(posted);
+    assert_eq!(d[1], word(files_cid.len() as u128));
+    assert_eq!(&[d[2], d[3]].concat()[..files_cid.len()], &files_cid[..]);
+}
+
+#[test]
 fn replays_by_another_sender_fail() {
     let s = setup();
     let (pa, pb) = (&s.proofs[0], &s.proofs[1]);
