@@ -154,6 +154,12 @@ pub const TARGETS: &[Target] = &[
                 for the domains it may serve",
         run: ptau,
     },
+    Target {
+        name: "serve_api",
+        about: "kerafold serve's requests (serve::api::Api::handle): a route and method picked by \
+                the first two bytes, a query of the third byte's length, the rest the body",
+        run: serve_api,
+    },
 ];
 
 /// Runs the target `name` on `data`.
@@ -384,6 +390,50 @@ fn cid(data: &[u8]) {
         assert_eq!(c.to_string(), s.to_ascii_lowercase());
     }
     let _ = circuit::parse_cid(s);
+}
+
+/// One request to the API, as `kerafold serve` hands it over: the route index and method from
+/// the first two bytes, a query of at most 31 bytes, the body. Every answer must be JSON with a
+/// status, an error an `{"error": {"status", "message"}}` naming no temporary path, and no answer
+/// may echo a secret key's field.
+fn serve_api(data: &[u8]) {
+    use kerafold::serve::api::{Api, ApiRequest, ROUTES};
+    let [route, method, q, rest @ ..] = data else {
+        return;
+    };
+    let (_, path, _) = ROUTES[*route as usize % ROUTES.len()];
+    let q = (*q as usize % 32).min(rest.len());
+    let (query, body) = rest.split_at(q);
+    let query = String::from_utf8_lossy(query);
+    let api = Api {
+        max_upload: 1 << 20,
+        // never written for a request that does not verify a real proof
+        params_dir: std::env::temp_dir().join("kerafold-fuzz-serve-params"),
+        ptau: None,
+    };
+    let r = api.handle(ApiRequest {
+        method: if method & 1 == 0 { "POST" } else { "GET" },
+        path,
+        query: &query,
+        body,
+    });
+    assert!((200..600).contains(&r.status), "status {}", r.status);
+    let text = r.body.to_string();
+    if r.status != 200 {
+        let message = r.body["error"]["message"]
+            .as_str()
+            .expect("an error message");
+        assert!(
+            !message.contains("kerafold-serve-"),
+            "a temporary path: {message}"
+        );
+    }
+    for secret in ["private_key", "secret_scalar"] {
+        assert!(
+            !text.contains(&format!("\"{secret}\"")),
+            "an answer holding {secret}"
+        );
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -707,12 +707,26 @@ pub fn decrypt(file: &CiphertextFile, host: &SecretKey, kappa: &Fr) -> Result<Op
         e.nonce,
         file.length,
     )?;
-    if chain_from_plaintext(&e.arch, &pt)? != e.commitment {
+    open(file, &e, &pt)
+}
+
+/// The model opening of a decrypted `plaintext` of `file` (parsed as `e`): the plaintext must be
+/// an integer model's with the file's model commitment. Shared by [`decrypt`] and a decryption
+/// done elsewhere (the web app decrypts in the browser, where the host's key stays).
+pub fn open(file: &CiphertextFile, e: &Encrypted, plaintext: &[Fr]) -> Result<Opening> {
+    if plaintext.len() != file.length {
+        return Err(Error::Invalid(format!(
+            "a plaintext of {} elements for a ciphertext of {}",
+            plaintext.len(),
+            file.length
+        )));
+    }
+    if chain_from_plaintext(&e.arch, plaintext)? != e.commitment {
         return Err(Error::Invalid(
             "the decrypted weights do not have the stated model commitment".into(),
         ));
     }
-    let (model, blinds) = model_from_plaintext(&file.skeleton, &e.arch, &pt)?;
+    let (model, blinds) = model_from_plaintext(&file.skeleton, &e.arch, plaintext)?;
     let o = Opening {
         model,
         blinds,

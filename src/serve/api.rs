@@ -11,12 +11,15 @@
 //! | `POST /api/proof/describe` | a proof file | its kind, system, architecture and claim (unverified) |
 //! | `POST /api/verify/accuracy` | `{proof, architecture, cid, min_correct}` | `kerafold verify` |
 //! | `POST /api/verify/claim` | `{setup, terms, claim, ciphertext, accuracy}` | `kerafold verify-claim` |
+//! | `POST /api/opening` | `{ciphertext, plaintext}` | the model opening of a plaintext decrypted in the browser |
 //!
 //! A proof or claim that does not verify is an answer (`200`, `"valid": false` and the reason),
 //! not an error; malformed uploads are `400`, oversized ones `413`, unknown routes `404`.
 
 use super::workspace::Workspace;
+use crate::claim::weights;
 use crate::commands::{self, bounty, QuantOptions};
+use crate::crypto::bn254::from_dec;
 use crate::fold::Stepping;
 use crate::proofs::AnyProof;
 use crate::Error;
@@ -92,6 +95,11 @@ pub const ROUTES: &[(&str, &str, &str)] = &[
         "POST",
         "/api/verify/claim",
         "{setup, terms, claim, ciphertext, accuracy}: a bounty claim against its terms",
+    ),
+    (
+        "POST",
+        "/api/opening",
+        "{ciphertext, plaintext}: the model opening of weights decrypted in the browser",
     ),
 ];
 
@@ -180,6 +188,7 @@ impl Api {
             "/api/proof/describe" => describe(req.body, ws),
             "/api/verify/accuracy" => self.verify_accuracy(req.body, ws),
             "/api/verify/claim" => self.verify_claim(req.body, ws),
+            "/api/opening" => opening(req.body),
             _ => Err(Refused(404, format!("no route {path}"))),
         }
     }
@@ -259,6 +268,34 @@ impl Api {
             accuracy: accuracy.as_deref(),
         };
         verdict(bounty::verify_claim(&bounty, &files, &claim_dir, &host_key))
+    }
+}
+
+/// The model opening of a plaintext the host decrypted in the browser (the key never leaves it):
+/// the plaintext must be an integer model of the ciphertext file's architecture with its model
+/// commitment, as `kerafold decrypt-weights` checks after decrypting.
+fn opening(body: &[u8]) -> Handled {
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Body {
+        ciphertext: weights::CiphertextFile,
+        plaintext: Vec<String>,
+    }
+    let b: Body = json_body(body, "{ciphertext, plaintext}")?;
+    let e = b.ciphertext.parse().map_err(refused)?;
+    let plaintext = b
+        .plaintext
+        .iter()
+        .enumerate()
+        .map(|(i, v)| from_dec(v, &format!("plaintext[{i}]")))
+        .collect::<crate::Result<Vec<_>>>()
+        .map_err(refused)?;
+    let opened =
+        weights::open(&b.ciphertext, &e, &plaintext).and_then(|o| weights::ModelOpening::new(&o));
+    match opened {
+        Ok(o) => serde_json::to_value(o).map_err(|e| Refused(500, e.to_string())),
+        Err(Error::Invalid(reason)) => Err(Refused::bad(reason)),
+        Err(e) => Err(refused(e)),
     }
 }
 
@@ -429,6 +466,13 @@ mod tests {
             .as_str()
             .unwrap()
             .contains("{proof, architecture, cid, min_correct}"));
+        // the browser's plaintext goes with the ciphertext file it decrypts, nothing else
+        let r = call("POST", "/api/opening", b"{\"plaintext\": [\"1\"]}");
+        assert_eq!(r.status, 400);
+        assert!(r.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("{ciphertext, plaintext}"));
     }
 
     #[test]

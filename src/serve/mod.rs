@@ -1,4 +1,5 @@
-//! `kerafold serve`: the JSON API the bounty web app calls ([`api`]), over HTTP.
+//! `kerafold serve`: the JSON API the bounty web app calls ([`api`]), over HTTP, and the web
+//! app's files (`--web DIR`, the build of `web/`) on every other path.
 //!
 //! The server binds to loopback unless told otherwise, reads no body larger than its upload
 //! limit (answering `413` before reading one whose declared length is larger), answers each
@@ -12,7 +13,7 @@ use crate::{Error, Result};
 use api::{Api, ApiRequest, ApiResponse};
 use std::io::Read;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// The default upload limit: 64 MiB (a bounty's dataset or a model file).
@@ -31,6 +32,8 @@ pub struct ServeOptions {
     pub params_dir: PathBuf,
     /// The `.ptau` directory HyperKZG accuracy proofs are verified over.
     pub ptau: Option<PathBuf>,
+    /// The web app's files (a directory with `index.html`), served on paths outside `/api/`.
+    pub web: Option<PathBuf>,
 }
 
 /// Listens on `opts.bind`, calls `ready` with the bound address, and answers requests until the
@@ -43,6 +46,21 @@ pub fn serve(opts: &ServeOptions, ready: &mut dyn FnMut(SocketAddr)) -> Result<(
             opts.bind
         )));
     }
+    let web = opts
+        .web
+        .as_ref()
+        .map(|dir| {
+            let index = dir.join("index.html");
+            if index.is_file() {
+                dir.canonicalize().map_err(|e| Error::io(dir, e))
+            } else {
+                Err(Error::Usage(format!(
+                    "{}: no index.html (build the web app: cd web && npm ci && npm run build)",
+                    dir.display()
+                )))
+            }
+        })
+        .transpose()?;
     let server = tiny_http::Server::http(opts.bind)
         .map_err(|e| Error::Usage(format!("cannot listen on {}: {e}", opts.bind)))?;
     let addr = server
@@ -56,15 +74,18 @@ pub fn serve(opts: &ServeOptions, ready: &mut dyn FnMut(SocketAddr)) -> Result<(
         ptau: opts.ptau.clone(),
     });
     let loopback_only = !opts.allow_remote;
+    let web = Arc::new(web);
     for request in server.incoming_requests() {
         let api = Arc::clone(&api);
-        std::thread::spawn(move || answer(&api, request, loopback_only));
+        let web = Arc::clone(&web);
+        std::thread::spawn(move || answer(&api, web.as_deref(), request, loopback_only));
     }
     Ok(())
 }
 
-/// Reads one request (within the upload limit), answers it.
-fn answer(api: &Api, mut request: tiny_http::Request, loopback_only: bool) {
+/// Reads one request (within the upload limit), answers it: the API under `/api/`, the web
+/// app's files elsewhere.
+fn answer(api: &Api, web: Option<&Path>, mut request: tiny_http::Request, loopback_only: bool) {
     let url = request.url().to_string();
     let (path, query) = url.split_once('?').unwrap_or((&url, ""));
     let method = request.method().as_str().to_string();
@@ -83,6 +104,19 @@ fn answer(api: &Api, mut request: tiny_http::Request, loopback_only: bool) {
                 host.as_deref().unwrap_or("(none)")
             ),
         )
+    } else if let (Some(dir), false) = (web, path.starts_with("/api/")) {
+        let file = static_file(dir, &method, path);
+        match file {
+            Ok((bytes, mime)) => {
+                let _ = request.respond(
+                    tiny_http::Response::from_data(bytes)
+                        .with_header(header("Content-Type", mime))
+                        .with_header(header("X-Content-Type-Options", "nosniff")),
+                );
+            }
+            Err(r) => respond_json(request, &r),
+        }
+        return;
     } else {
         match read_body(&mut request, api.max_upload) {
             Ok(body) => api.handle(ApiRequest {
@@ -94,14 +128,68 @@ fn answer(api: &Api, mut request: tiny_http::Request, loopback_only: bool) {
             Err(r) => r,
         }
     };
+    respond_json(request, &response);
+}
+
+fn respond_json(request: tiny_http::Request, response: &ApiResponse) {
     let body = serde_json::to_vec(&response.body).unwrap_or_default();
-    let json =
-        tiny_http::Header::from_bytes("Content-Type", "application/json").expect("a valid header");
     let _ = request.respond(
         tiny_http::Response::from_data(body)
             .with_status_code(response.status)
-            .with_header(json),
+            .with_header(header("Content-Type", "application/json")),
     );
+}
+
+fn header(name: &str, value: &str) -> tiny_http::Header {
+    tiny_http::Header::from_bytes(name, value).expect("a valid header")
+}
+
+/// The web app's file at URL `path` (`/` is `index.html`) under `dir` (canonical), with its
+/// content type. Only plain names are followed: no `..`, no hidden files, nothing that resolves
+/// outside `dir`.
+fn static_file(
+    dir: &Path,
+    method: &str,
+    path: &str,
+) -> std::result::Result<(Vec<u8>, &'static str), ApiResponse> {
+    if method != "GET" && method != "HEAD" {
+        return Err(ApiResponse::error(405, format!("{path} takes GET")));
+    }
+    let rel = match path.trim_start_matches('/') {
+        "" => "index.html",
+        p => p,
+    };
+    let not_found = || ApiResponse::error(404, format!("no file {path}"));
+    let plain = |seg: &str| {
+        !seg.is_empty()
+            && !seg.starts_with('.')
+            && seg
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+    };
+    if !rel.split('/').all(plain) {
+        return Err(not_found());
+    }
+    let file = dir
+        .join(rel)
+        .canonicalize()
+        .ok()
+        .filter(|f| f.starts_with(dir) && f.is_file())
+        .ok_or_else(not_found)?;
+    let bytes = std::fs::read(&file).map_err(|_| not_found())?;
+    let mime = match file.extension().and_then(|e| e.to_str()).unwrap_or("") {
+        "html" => "text/html; charset=utf-8",
+        "js" | "mjs" => "text/javascript; charset=utf-8",
+        "css" => "text/css; charset=utf-8",
+        "json" | "map" => "application/json",
+        "svg" => "image/svg+xml",
+        "png" => "image/png",
+        "ico" => "image/x-icon",
+        "wasm" => "application/wasm",
+        "txt" => "text/plain; charset=utf-8",
+        _ => "application/octet-stream",
+    };
+    Ok((bytes, mime))
 }
 
 /// Whether a `Host` header names this machine: `localhost`, `127.x.y.z` or `[::1]`, any port.
@@ -178,6 +266,42 @@ mod tests {
         ] {
             assert!(!is_loopback_host(host), "{host}");
         }
+    }
+
+    #[test]
+    fn the_web_app_serves_plain_names_under_its_directory_only() {
+        let root = std::env::temp_dir().join(format!("kerafold-web-{}", std::process::id()));
+        let dir = root.join("site");
+        std::fs::create_dir_all(dir.join("assets")).unwrap();
+        std::fs::write(dir.join("index.html"), "<p>app</p>").unwrap();
+        std::fs::write(dir.join("assets/app-1.js"), "1").unwrap();
+        std::fs::write(dir.join(".env"), "secret").unwrap();
+        std::fs::write(root.join("outside.txt"), "outside").unwrap();
+        let dir = dir.canonicalize().unwrap();
+        let (bytes, mime) = static_file(&dir, "GET", "/").unwrap();
+        assert_eq!(
+            (bytes.as_slice(), mime),
+            (&b"<p>app</p>"[..], "text/html; charset=utf-8")
+        );
+        let (_, mime) = static_file(&dir, "GET", "/assets/app-1.js").unwrap();
+        assert!(mime.starts_with("text/javascript"));
+        for path in [
+            "/../outside.txt",
+            "/assets/../../outside.txt",
+            "/.env",
+            "/assets",
+            "/nope.js",
+            "//etc/passwd",
+            "/a%2e%2e/x",
+        ] {
+            assert_eq!(
+                static_file(&dir, "GET", path).unwrap_err().status,
+                404,
+                "{path}"
+            );
+        }
+        assert_eq!(static_file(&dir, "POST", "/").unwrap_err().status, 405);
+        std::fs::remove_dir_all(&root).unwrap();
     }
 
     #[test]

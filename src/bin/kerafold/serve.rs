@@ -10,7 +10,7 @@ use std::path::PathBuf;
 #[derive(Args)]
 #[command(after_help = "Routes (GET /api/health lists them): POST /api/cid, \
     /api/dataset/inspect, /api/model/inspect, /api/proof/describe, /api/verify/accuracy, \
-    /api/verify/claim. Every answer is JSON; a proof or claim that does not verify is \
+    /api/verify/claim, /api/opening. Every answer is JSON; a proof or claim that does not verify is \
     {\"valid\": false, \"reason\": …}, a bad upload a 400 and an oversized one a 413. The server \
     never takes a secret key: an upload holding one is refused.")]
 pub(crate) struct ServeArgs {
@@ -27,6 +27,10 @@ pub(crate) struct ServeArgs {
     /// bounty setup naming powers of tau is checked against).
     #[arg(long, value_name = "DIR")]
     ptau: Option<PathBuf>,
+    /// Serve the web app from DIR (the build of web/: `cd web && npm ci && npm run build` writes
+    /// web/dist) on every path outside /api/.
+    #[arg(long, value_name = "DIR")]
+    web: Option<PathBuf>,
     #[command(flatten)]
     params: ParamsArgs,
     /// Print the listening address as one JSON line.
@@ -41,14 +45,18 @@ pub(crate) fn serve(a: ServeArgs) -> Result<()> {
         max_upload: a.max_upload,
         params_dir: a.params.dir(),
         ptau: a.ptau,
+        web: a.web,
     };
-    let json = a.json;
+    let (json, app) = (a.json, opts.web.is_some());
     kerafold::serve::serve(&opts, &mut |addr| {
         let url = format!("http://{addr}/api/");
-        let line = if json {
-            serde_json::json!({"listening": url}).to_string()
-        } else {
-            format!("kerafold API on {url} (GET {url}health lists the routes)")
+        let line = match (json, app) {
+            (true, true) => {
+                serde_json::json!({"listening": url, "app": format!("http://{addr}/")}).to_string()
+            }
+            (true, false) => serde_json::json!({"listening": url}).to_string(),
+            (false, true) => format!("kerafold bounty app on http://{addr}/, its API on {url}"),
+            (false, false) => format!("kerafold API on {url} (GET {url}health lists the routes)"),
         };
         let _ = crate::emit(&line);
     })
