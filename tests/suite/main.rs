@@ -31,6 +31,7 @@ mod bounty_evm;
 mod bounty_onchain;
 mod bounty_onchain_evm;
 mod bounty_vectors;
+mod browser;
 mod cid;
 mod claim_ceremony;
 mod cli;
