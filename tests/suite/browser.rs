@@ -5,7 +5,8 @@
 //! bytes is refused), proves with this CLI and submits through the page, the page verifies the
 //! claim (and shows a claim with a substituted accuracy proof as not verified, its approval
 //! disabled), the host approves, the hunter reveals and is paid, and the host decrypts in the
-//! page to the hunter's very model opening. `web/install.sh` installs the pinned npm packages,
+//! page to the hunter's very model opening; a bounty nobody claimed is refunded once its windows
+//! are over. `web/install.sh` installs the pinned npm packages,
 //! builds the app and installs Chromium when missing. Screenshots of every step are kept in
 //! `target/browser-test/`.
 
@@ -82,6 +83,7 @@ fn a_bounty_from_creation_to_decryption_in_chromium() {
         "approved",
         "paid",
         "decrypted",
+        "refunded",
         "bounties",
     ] {
         assert!(

@@ -24,12 +24,14 @@ const BIN = process.env.KERAFOLD_BIN || join(ROOT, "target/release/kerafold");
 const BROWSER = process.env.CHROMIUM || "/usr/bin/chromium";
 const artifacts = resolve(process.argv[2] || join(ROOT, "target/browser-test"));
 const MODEL = join(ROOT, "tests/fixtures/digits.keras");
-const DATA = join(ROOT, "tests/fixtures/digits_16.kfd");
-const THRESHOLD = 12;
+// the digits fixture's first SAMPLES test records: a small bounty, few folds to prove
+const SAMPLES = 6;
+const THRESHOLD = 4;
 const HUNTER = mnemonicToAccount("test test test test test test test test test test test junk", { addressIndex: 2 }).address;
 
 const work = mkdtempSync(join(tmpdir(), "kerafold-browser-"));
 const p = (f) => join(work, f);
+const DATA = p("digits.kfd");
 const cli = (...args) => execFileSync(BIN, args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
 let shot = 0;
 
@@ -41,10 +43,31 @@ async function freePort() {
   return port;
 }
 
+/** The first `n` rows of a .npy file (version 1, C order): the header with the new count. */
+function npyHead(src, n, dst) {
+  const b = readFileSync(src);
+  const headerLen = b.readUInt16LE(8);
+  const header = b.subarray(10, 10 + headerLen).toString("latin1");
+  const shape = header.match(/'shape': \((\d+),([^)]*)\)/);
+  const rows = Number(shape[1]);
+  const data = b.subarray(10 + headerLen);
+  const rowBytes = data.length / rows;
+  let h = header.replace(shape[0], `'shape': (${n},${shape[2]})`).trimEnd();
+  h = h.padEnd(Math.ceil((10 + h.length + 1) / 64) * 64 - 10 - 1) + "\n";
+  const len = Buffer.alloc(2);
+  len.writeUInt16LE(h.length);
+  writeFileSync(dst, Buffer.concat([b.subarray(0, 8), len, Buffer.from(h, "latin1"), data.subarray(0, n * rowBytes)]));
+}
+
 async function main() {
   mkdirSync(artifacts, { recursive: true });
   const t0 = Date.now();
   const step = (what) => console.error(`[${((Date.now() - t0) / 1000).toFixed(0)} s] ${what}`);
+
+  step("dataset");
+  npyHead(join(ROOT, "tests/fixtures/digits_test_x.npy"), SAMPLES, p("x.npy"));
+  npyHead(join(ROOT, "tests/fixtures/digits_test_y.npy"), SAMPLES, p("y.npy"));
+  cli("dataset", "pack", "--features", p("x.npy"), "--labels", p("y.npy"), "--scale-shift", "4", "--classes", "10", "-o", DATA);
 
   step("claim setup");
   cli("claim-setup", MODEL, "--data", DATA, "-o", p("setup"));
@@ -65,7 +88,7 @@ async function main() {
     const snap = async (name) => page.screenshot({ path: join(artifacts, `${String(++shot).padStart(2, "0")}-${name}.png`), fullPage: true });
     const as = async (who) => {
       await page.selectOption("#account", who);
-      await page.waitForLoadState("networkidle");
+      await page.waitForFunction((w) => document.body.dataset.account === w, who);
     };
     /** Clicks `selector` and saves the download it starts as `name` in the work directory. */
     const downloadOf = async (selector, name) => {
@@ -142,13 +165,13 @@ async function main() {
     const verdict = (i) => page.locator(`#claims tr[data-claim="${i}"] .verdict`);
     await verdict(0).waitFor();
     await page.waitForFunction(() => !document.querySelector('#claims tr[data-claim="0"] .verdict').textContent.startsWith("…"));
-    assert.match(await verdict(0).textContent(), /^verified: \d+\/16 correct/);
+    assert.match(await verdict(0).textContent(), new RegExp(`^verified: \\d+/${SAMPLES} correct`));
     await snap("claim-verified");
 
     // the same claim with an accuracy proof that is not the one it binds: on chain it is a
     // valid proof, but its files do not verify, so the page shows it and refuses to approve it
     const forged = JSON.parse(readFileSync(p("acc.proof"), "utf8"));
-    forged.claim.correct -= 1;
+    forged.claim.correct = forged.claim.correct === SAMPLES ? SAMPLES - 1 : forged.claim.correct + 1;
     mkdirSync(p("forged"), { recursive: true });
     writeFileSync(p("forged/acc.proof"), JSON.stringify(forged));
     await page.setInputFiles("#claim-files", claimFiles(p("forged/acc.proof")));
@@ -191,8 +214,31 @@ async function main() {
     await page.waitForSelector("#decrypted .ok");
     await snap("decrypted");
 
+    // --- a bounty nobody claims: once its deadline and approval window are over, the host
+    //     takes the reward back (the chain's clock moved on with Hardhat's evm_increaseTime)
+    step("host refunds an unclaimed bounty");
+    await page.goto(`${stack.app}#/new`);
+    await page.setInputFiles("#dataset-file", DATA);
+    await page.waitForFunction((c) => document.querySelector("#dataset-cid").textContent.startsWith(c), cid);
+    await Promise.all([page.waitForEvent("download"), page.waitForEvent("download", (d) => d.suggestedFilename() === "host.pub.json"), page.click("#generate-key")]);
+    await page.fill("#deadline", "1");
+    await page.fill("#approval", "0");
+    await page.click("#create");
+    await page.waitForURL(/#\/bounty\/1$/);
+    assert.equal(await page.locator("#refund").count(), 0, "no refund before the deadline");
+    for (const [method, params] of [["evm_increaseTime", [120]], ["evm_mine", []]]) {
+      const r = await fetch(stack.rpc, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }) });
+      assert.ok(r.ok, method);
+    }
+    await page.reload();
+    await page.click("#refund");
+    await page.waitForFunction(() => document.querySelector("#bounty-state")?.textContent === "refunded");
+    await noError();
+    await snap("refunded");
+
     await page.goto(stack.app);
     await page.waitForSelector("#bounties");
+    await page.waitForSelector("svg.chart");
     await snap("bounties");
     step("done");
   } catch (e) {

@@ -5,7 +5,8 @@
 // whoever the selected account is).
 
 import { CID } from "multiformats/cid";
-import { bounties, connect, formatEther, history, parseEther } from "./chain.js";
+import { parseEventLogs } from "viem";
+import { BOUNTY_ABI, bounties, connect, formatEther, history, parseEther } from "./chain.js";
 import { checkCid, cidBytes, cidOf } from "./cid.js";
 import { decryptWeights } from "./decrypt.js";
 import { generateHostKey, parseKeyFile, serializeKeyFile } from "./keys.js";
@@ -129,6 +130,8 @@ async function render() {
   const page = m ? await bountyPage(BigInt(m[1])) : route === "/new" ? newPage() : await listPage();
   app.replaceChildren(page);
   document.getElementById("address").textContent = address() ? short(address()) : "";
+  // for a test driving the page: whose view is on screen now
+  document.body.dataset.account = account();
 }
 
 async function listPage() {
@@ -264,7 +267,7 @@ async function bountyPage(id) {
           download(`${cid}.kfd`, bytes, "application/octet-stream");
           datasetOut.textContent = `${bytes.length} bytes fetched from IPFS, their CID checked`;
           datasetOut.className = "ok";
-        }) }, "Fetch from IPFS"), datasetOut)),
+        }, false) }, "Fetch from IPFS"), datasetOut)),
       h("tr", {}, h("th", {}, "threshold"), h("td", {}, `${b.threshold} correct samples`)),
       h("tr", {}, h("th", {}, "reward"), h("td", {}, `${formatEther(b.reward)} ETH`)),
       h("tr", {}, h("th", {}, "host"), h("td", { class: "mono" }, b.host, isHost ? " (you)" : "")),
@@ -280,17 +283,20 @@ async function bountyPage(id) {
 
   const parts = [terms, claims];
   if (isHost && b.revealedKey !== undefined) parts.push(decryptSection(b));
-  if (isHost && refundable(b, now)) {
+  const info = await client.pub.readContract({ address: config.bounty, abi: BOUNTY_ABI, functionName: "bounties", args: [id] });
+  if (isHost && refundable(info, now)) {
     parts.push(h("section", {}, h("h2", {}, "Refund"), h("button", { id: "refund", onclick: action("Refunding", () => client.send(account(), "refund", [b.id])) }, "Refund the reward")));
   }
   if (!isHost && b.state !== "paid" && b.state !== "refunded" && now <= b.deadline) parts.push(hunterSection(b, cid));
   return h("div", {}, parts);
 }
 
-function refundable(b, now) {
-  if (b.state === "paid" || b.state === "refunded") return false;
-  if (b.approved !== undefined) return now > b.revealBy;
-  return now > b.deadline + 0 && b.state !== "approved" && now > b.deadline;
+/** Whether the contract's refund would pass now: nothing approved once the approval window has
+ * closed, or an approved claimant who did not reveal by its deadline. */
+function refundable(info, now) {
+  if (info.closed) return false;
+  if (info.approved) return now > Number(info.revealBy);
+  return now > Number(info.deadline) + Number(info.approvalWindow);
 }
 
 function claimRow(b, c, isHost, me) {
@@ -397,7 +403,8 @@ async function submitClaim(b, input) {
     BigInt(s.hunterX), BigInt(s.hunterY), BigInt(s.ciphertextHash), BigInt(s.ioDigest), s.keyHash,
     BigInt(ct.nonce), ct.ciphertext.map(BigInt),
   ]);
-  const index = BigInt(receipt.logs.find((l) => l.topics.length === 4).topics[2]);
+  const [submitted] = parseEventLogs({ abi: BOUNTY_ABI, logs: receipt.logs, eventName: "ClaimSubmitted" });
+  const index = submitted.args.claim;
   await client.send(account(), "postClaimFiles", [b.id, index, cidBytes(filesCid)]);
 }
 
@@ -416,7 +423,7 @@ function decryptSection(b) {
       const opening = await api("opening", { ciphertext: ct, plaintext });
       download("opening.json", opening);
       out.replaceChildren(h("span", { class: "ok" }, `decrypted: model commitment ${opening.commitment}, opening.json downloaded`));
-    }) }, "Decrypt and download the model"),
+    }, false) }, "Decrypt and download the model"),
     out);
 }
 
