@@ -124,10 +124,15 @@ async function load() {
 
 // --- pages ----------------------------------------------------------------------------------
 
+/** Renders counted, so that a slow render (waiting on the chain) never replaces a later one. */
+let renders = 0;
+
 async function render() {
+  const mine = ++renders;
   const route = location.hash.replace(/^#/, "") || "/";
   const m = route.match(/^\/bounty\/(\d+)$/);
   const page = m ? await bountyPage(BigInt(m[1])) : route === "/new" ? newPage() : await listPage();
+  if (mine !== renders) return;
   app.replaceChildren(page);
   document.getElementById("address").textContent = address() ? short(address()) : "";
   // for a test driving the page: whose view is on screen now
