@@ -302,6 +302,19 @@ pub fn fold_fixture_in_steps(
 /// The scalars of [`fold_fixture`]'s constraint system.
 pub type Scalar = <nova_snark::provider::Bn256EngineIPA as nova_snark::traits::Engine>::Scalar;
 
+/// The stdout of a command that must have succeeded; otherwise a panic naming `what` with its
+/// status and both outputs.
+pub fn succeeded(o: &std::process::Output, what: &str) -> String {
+    assert!(
+        o.status.success(),
+        "{what}: {:?}\nstdout: {}\nstderr: {}",
+        o.status,
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
 /// Writes a `.npy` (version 1) with the given dtype, shape and little-endian data.
 pub fn write_npy(path: &Path, descr: &str, shape: &[usize], data: &[u8]) {
     let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();

@@ -10,6 +10,8 @@
 //! builds the app and installs Chromium when missing. Screenshots of every step are kept in
 //! `target/browser-test/`.
 
+use crate::common;
+
 use std::path::PathBuf;
 use std::process::Command;
 use std::sync::Once;
@@ -20,13 +22,7 @@ fn repo() -> PathBuf {
 
 fn run(cmd: &mut Command, what: &str) {
     let o = cmd.output().unwrap_or_else(|e| panic!("{what}: {e}"));
-    assert!(
-        o.status.success(),
-        "{what}: {:?}\nstdout: {}\nstderr: {}",
-        o.status,
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
+    common::succeeded(&o, what);
     eprint!("{}", String::from_utf8_lossy(&o.stderr));
 }
 
@@ -42,7 +38,8 @@ fn install() {
 }
 
 /// The web app's own tests (`node --test web/test/`): its CIDs against this CLI and the
-/// committed vectors, the IPFS node, key files and decryption against this CLI.
+/// committed vectors, the IPFS node, key files and decryption against this CLI, a bounty's state
+/// from its events.
 #[test]
 fn the_web_apps_modules_agree_with_the_cli() {
     install();

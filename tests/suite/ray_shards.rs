@@ -34,14 +34,7 @@ fn kerafold(args: &[&str]) -> Output {
 }
 
 fn ok(o: &Output, what: &str) -> String {
-    assert!(
-        o.status.success(),
-        "{what}: {:?}\nstdout: {}\nstderr: {}",
-        o.status,
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8(o.stdout.clone()).unwrap()
+    common::succeeded(o, what)
 }
 
 /// The steps' wall times, printed as they go and at the end.
