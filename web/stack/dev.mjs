@@ -47,18 +47,22 @@ function kerafoldBin(given) {
   return bin;
 }
 
-/** A claim setup for `model` and `data` in `dir` (kept across runs). */
+/** A claim setup for `model` and `data` (by default the shipped digits test set, packed into the
+ * state directory) in `state/setup`, kept across runs. Returns its directory and the dataset. */
 function claimSetup(bin, state, model, data) {
   const dir = join(state, "setup");
-  if (existsSync(join(dir, "setup.json"))) return dir;
   if (!data) {
     data = join(state, "digits.kfd");
-    execFileSync(bin, ["dataset", "pack", "--features", join(ROOT, "examples/digits/test_x.npy"), "--labels",
-      join(ROOT, "examples/digits/test_y.npy"), "--scale-shift", "4", "-o", data], { stdio: "inherit" });
+    if (!existsSync(data)) {
+      execFileSync(bin, ["dataset", "pack", "--features", join(ROOT, "examples/digits/test_x.npy"), "--labels",
+        join(ROOT, "examples/digits/test_y.npy"), "--scale-shift", "4", "-o", data], { stdio: ["ignore", "ignore", "inherit"] });
+    }
   }
-  console.error("claim setup (kerafold claim-setup, keys drawn here) …");
-  execFileSync(bin, ["claim-setup", model, "--data", data, "-o", dir], { stdio: ["ignore", "ignore", "inherit"] });
-  return dir;
+  if (!existsSync(join(dir, "setup.json"))) {
+    console.error("claim setup (kerafold claim-setup, keys drawn here) …");
+    execFileSync(bin, ["claim-setup", model, "--data", data, "-o", dir], { stdio: ["ignore", "ignore", "inherit"] });
+  }
+  return { dir, data };
 }
 
 /** Starts a child process; its output goes to `log`. Returns it. */
@@ -119,7 +123,8 @@ export async function startStack(o = {}) {
   const state = resolve(o.state || join(WEB, ".stack"));
   mkdirSync(state, { recursive: true });
   const bin = kerafoldBin(o.kerafold);
-  const setup = o.setup ? resolve(o.setup) : claimSetup(bin, state, o.model || join(ROOT, "examples/digits/digits.keras"), o.data);
+  const made = o.setup ? { dir: resolve(o.setup), data: o.data } : claimSetup(bin, state, o.model || join(ROOT, "examples/digits/digits.keras"), o.data);
+  const setup = made.dir;
   const dist = join(WEB, "dist");
   if (!existsSync(join(dist, "index.html"))) {
     console.error("building the web app (vite build) …");
@@ -176,7 +181,7 @@ export async function startStack(o = {}) {
       });
       serve.on("exit", (code) => rej(new Error(`kerafold serve exited with ${code}`)));
     }));
-    return { app: listening.app, api: listening.listening, rpc, ipfs: ipfs.url, setup, config, close };
+    return { app: listening.app, api: listening.listening, rpc, ipfs: ipfs.url, setup, dataset: made.data, config, close };
   } catch (e) {
     await close();
     throw e;
@@ -199,7 +204,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     console.error(`stack: ${e.message}`);
     process.exit(2);
   });
-  console.log(JSON.stringify({ app: stack.app, api: stack.api, rpc: stack.rpc, ipfs: stack.ipfs, bounty: stack.config.bounty, setup: stack.setup }));
+  console.log(JSON.stringify({ app: stack.app, api: stack.api, rpc: stack.rpc, ipfs: stack.ipfs, bounty: stack.config.bounty, setup: stack.setup, dataset: stack.dataset }));
   console.error(`the bounty market is on ${stack.app} (Ctrl-C stops the stack)`);
   const stop = async () => {
     await stack.close();
