@@ -96,17 +96,18 @@ fn answer(api: &Api, web: Option<&Path>, mut request: tiny_http::Request, loopba
         .map(|h| h.value.as_str().to_string());
     // a page of another site the browser was sent to, resolving its own name to 127.0.0.1
     // (DNS rebinding), names that site as the host: only loopback names are served
-    let response = if loopback_only && !host.as_deref().is_some_and(is_loopback_host) {
-        ApiResponse::error(
+    if loopback_only && !host.as_deref().is_some_and(is_loopback_host) {
+        let refused = ApiResponse::error(
             403,
             format!(
                 "Host {}: this server answers requests to localhost only",
                 host.as_deref().unwrap_or("(none)")
             ),
-        )
-    } else if let (Some(dir), false) = (web, path.starts_with("/api/")) {
-        let file = static_file(dir, &method, path);
-        match file {
+        );
+        return respond_json(request, &refused);
+    }
+    if let (Some(dir), false) = (web, path.starts_with("/api/")) {
+        return match static_file(dir, &method, path) {
             Ok((bytes, mime)) => {
                 let _ = request.respond(
                     tiny_http::Response::from_data(bytes)
@@ -115,18 +116,16 @@ fn answer(api: &Api, web: Option<&Path>, mut request: tiny_http::Request, loopba
                 );
             }
             Err(r) => respond_json(request, &r),
-        }
-        return;
-    } else {
-        match read_body(&mut request, api.max_upload) {
-            Ok(body) => api.handle(ApiRequest {
-                method: &method,
-                path,
-                query,
-                body: &body,
-            }),
-            Err(r) => r,
-        }
+        };
+    }
+    let response = match read_body(&mut request, api.max_upload) {
+        Ok(body) => api.handle(ApiRequest {
+            method: &method,
+            path,
+            query,
+            body: &body,
+        }),
+        Err(r) => r,
     };
     respond_json(request, &response);
 }

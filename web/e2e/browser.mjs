@@ -15,7 +15,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
-import { mnemonicToAccount } from "viem/accounts";
+import { privateKeyToAccount } from "viem/accounts";
 import { startStack } from "../stack/dev.mjs";
 
 const WEB = resolve(dirname(fileURLToPath(import.meta.url)), "..");
@@ -27,7 +27,6 @@ const MODEL = join(ROOT, "tests/fixtures/digits.keras");
 // the digits fixture's first SAMPLES test records: a small bounty, few folds to prove
 const SAMPLES = 6;
 const THRESHOLD = 4;
-const HUNTER = mnemonicToAccount("test test test test test test test test test test test junk", { addressIndex: 2 }).address;
 
 const work = mkdtempSync(join(tmpdir(), "kerafold-browser-"));
 const p = (f) => join(work, f);
@@ -77,6 +76,8 @@ async function main() {
     chainPort: await freePort(), ipfsPort: 0,
     log: process.env.STACK_VERBOSE ? (s) => process.stderr.write(s) : undefined,
   });
+  // the page's hunter account: the stack's test account of that name
+  const HUNTER = privateKeyToAccount(stack.config.dev.accounts.find((a) => a.name === "hunter").key).address;
   const browser = await chromium.launch({
     executablePath: BROWSER,
     args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",

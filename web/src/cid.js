@@ -18,6 +18,7 @@ import { importBytes } from 'ipfs-unixfs-importer'
 import { fixedSize } from 'ipfs-unixfs-importer/chunker'
 import { balanced } from 'ipfs-unixfs-importer/layout'
 import { CID } from 'multiformats/cid'
+import { fromHex, toHex } from 'multiformats/bytes'
 
 /** Bytes per leaf (IPFS' default chunker, kerafold's `CHUNK_SIZE`). */
 export const CHUNK_SIZE = 262144
@@ -120,8 +121,16 @@ export async function checkCid (bytes, cid) {
  * @returns {`0x${string}`} 0x-prefixed lower-case hex of the 36 bytes
  */
 export function cidBytes (cid) {
-  const bytes = parseCid(cid).bytes
-  let hex = '0x'
-  for (const b of bytes) hex += b.toString(16).padStart(2, '0')
-  return /** @type {`0x${string}`} */ (hex)
+  return /** @type {`0x${string}`} */ (`0x${toHex(parseCid(cid).bytes)}`)
+}
+
+/**
+ * The text form of a binary CID as the contract stores and emits it (the inverse of
+ * {@link cidBytes}). Not held to what kerafold accepts: that is checked where the CID is used.
+ *
+ * @param {string} hex 0x-prefixed hex of the binary CID
+ * @returns {string} the CID's text form `b…`
+ */
+export function cidFromBytes (hex) {
+  return CID.decode(fromHex(hex.replace(/^0x/, ''))).toString()
 }

@@ -4,10 +4,9 @@
 // accuracies), #/new (create a bounty), #/bounty/ID (terms, history, claims and the actions of
 // whoever the selected account is).
 
-import { CID } from "multiformats/cid";
 import { parseEventLogs } from "viem";
 import { BOUNTY_ABI, bounties, connect, formatEther, history, parseEther } from "./chain.js";
-import { checkCid, cidBytes, cidOf } from "./cid.js";
+import { checkCid, cidBytes, cidFromBytes, cidOf } from "./cid.js";
 import { decryptWeights } from "./decrypt.js";
 import { generateHostKey, parseKeyFile, serializeKeyFile } from "./keys.js";
 
@@ -102,11 +101,6 @@ async function ipfsGet(cid) {
   return bytes;
 }
 
-const cidString = (hex) => CID.decode(hexBytes(hex)).toString();
-function hexBytes(hex) {
-  const s = hex.replace(/^0x/, "");
-  return Uint8Array.from(s.match(/../g) || [], (b) => parseInt(b, 16));
-}
 
 function account() {
   return document.getElementById("account").value;
@@ -141,12 +135,12 @@ async function render() {
 
 async function listPage() {
   const { list } = await load();
-  await Promise.all(list.flatMap((b) => b.claims.map((c) => verifyClaim(b, cidString(b.cid), c))));
+  await Promise.all(list.flatMap((b) => b.claims.map((c) => verifyClaim(b, cidFromBytes(b.cid), c))));
   const rows = list.map((b) =>
     h("tr", { "data-bounty": String(b.id) },
       h("td", {}, h("a", { href: `#/bounty/${b.id}` }, `#${b.id}`)),
       h("td", {}, h("span", { class: `state ${b.state}` }, b.state)),
-      h("td", { class: "mono" }, cidString(b.cid)),
+      h("td", { class: "mono" }, cidFromBytes(b.cid)),
       h("td", {}, String(b.threshold)),
       h("td", {}, `${formatEther(b.reward)} ETH`),
       h("td", {}, when(b.deadline)),
@@ -259,7 +253,7 @@ async function bountyPage(id) {
   const { list, now } = await load();
   const b = list.find((x) => x.id === id);
   if (!b) return h("section", {}, h("h2", {}, `No bounty #${id}`));
-  const cid = cidString(b.cid);
+  const cid = cidFromBytes(b.cid);
   const me = address();
   const isHost = me && me.toLowerCase() === b.host.toLowerCase();
   await Promise.all(b.claims.map((c) => verifyClaim(b, cid, c)));
@@ -324,7 +318,7 @@ function claimRow(b, c, isHost, me) {
     h("td", {}, String(c.index), approved ? " (approved)" : ""),
     h("td", { class: "mono" }, short(c.claimant)),
     h("td", {}, when(c.submitted)),
-    h("td", { class: "mono" }, c.files ? h("a", { href: `${config.ipfs}/ipfs/${cidString(c.files)}`, target: "_blank" }, "claim files") : "not posted"),
+    h("td", { class: "mono" }, c.files ? h("a", { href: `${config.ipfs}/ipfs/${cidFromBytes(c.files)}`, target: "_blank" }, "claim files") : "not posted"),
     h("td", { class: "verdict" }, verdict),
     h("td", {}, actions));
 }
@@ -341,7 +335,7 @@ async function verifyClaim(b, cid, c) {
   const put = (v) => verified.set(k, { ...v, files: c.files });
   try {
     if (!c.files) return put({ valid: false, reason: "the claimant has posted no files" });
-    const files = JSON.parse(new TextDecoder().decode(await ipfsGet(cidString(c.files))));
+    const files = JSON.parse(new TextDecoder().decode(await ipfsGet(cidFromBytes(c.files))));
     const ct = files.ciphertext;
     const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
     if (ct.nonce !== c.nonce || !same(ct.ciphertext, c.ciphertext)) throw new Error("the ciphertext file is not the one posted on chain");
@@ -357,7 +351,7 @@ async function verifyClaim(b, cid, c) {
     });
     if (!r.valid) return put({ valid: false, reason: r.reason });
     if (r.io_digest !== c.ioDigest) throw new Error("the accuracy proof is not the one the on-chain claim binds");
-    put({ valid: true, correct: r.correct, samples: r.samples, commitment: r.model_commitment });
+    put({ valid: true, correct: r.correct, samples: r.samples, commitment: r.model_commitment, ciphertextFile: ct });
   } catch (e) {
     put({ valid: false, reason: e.message });
   }
@@ -422,8 +416,10 @@ function decryptSection(b) {
     keyFile,
     h("button", { id: "decrypt-button", onclick: action("Decrypting", async () => {
       const hostKey = parseKeyFile(JSON.parse(new TextDecoder().decode(await readFile(keyFile))));
-      const files = JSON.parse(new TextDecoder().decode(await ipfsGet(cidString(c.files))));
-      const ct = files.ciphertext;
+      // the ciphertext file of the claim as verified (bountyPage verifies every claim first)
+      const v = verified.get(`${b.id}/${c.index}`);
+      if (!v?.valid) throw new Error(`claim ${c.index}'s files do not verify: ${v?.reason}`);
+      const ct = v.ciphertextFile;
       const plaintext = decryptWeights({ hostKey, hunterPublicKey: c.hunterKey, revealKey: b.revealedKey, nonce: c.nonce, ciphertext: c.ciphertext, length: ct.length, hostPublicKey: b.hostKey, keyHash: c.keyHash });
       const opening = await api("opening", { ciphertext: ct, plaintext });
       download("opening.json", opening);

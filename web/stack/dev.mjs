@@ -172,15 +172,23 @@ export async function startStack(o = {}) {
     const serve = child(bin, ["serve", "--bind", `127.0.0.1:${port}`, "--web", site, "--params-dir", join(state, "params"), "--json"],
       {}, (s) => log(`[serve] ${s}`));
     children.push(serve);
-    const listening = await waitFor("kerafold serve", () => new Promise((res, rej) => {
+    // its one JSON line says where it listens; an exit before it is a failure, not a retry
+    const listening = await new Promise((res, rej) => {
       let out = "";
+      const timer = setTimeout(() => rej(new Error("kerafold serve did not start within 60 s")), 60000);
       serve.stdout.on("data", (d) => {
         out += d;
         const line = out.split("\n").find((l) => l.includes("listening"));
-        if (line) res(JSON.parse(line));
+        if (line) {
+          clearTimeout(timer);
+          res(JSON.parse(line));
+        }
       });
-      serve.on("exit", (code) => rej(new Error(`kerafold serve exited with ${code}`)));
-    }));
+      serve.on("exit", (code) => {
+        clearTimeout(timer);
+        rej(new Error(`kerafold serve exited with ${code} (STACK_VERBOSE=1 shows its output)`));
+      });
+    });
     return { app: listening.app, api: listening.listening, rpc, ipfs: ipfs.url, setup, dataset: made.data, config, close };
   } catch (e) {
     await close();

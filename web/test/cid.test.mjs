@@ -13,7 +13,7 @@ import { join, resolve } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
-import { CHUNK_SIZE, MAX_LINKS, checkCid, cidBytes, cidOf } from '../src/cid.js'
+import { CHUNK_SIZE, MAX_LINKS, checkCid, cidBytes, cidFromBytes, cidOf } from '../src/cid.js'
 import { MAX_ADD_BYTES, startIpfsNode } from '../stack/ipfs-node.mjs'
 
 const WEB = fileURLToPath(new URL('..', import.meta.url))
@@ -155,6 +155,10 @@ describe('cidBytes (Bounty.sol createBounty, kerafold Cid::to_bytes)', () => {
     // kerafold accepts upper case too
     const { cid } = files.get(1)
     assert.equal(cidBytes(cid.toUpperCase()), cidBytes(cid))
+  })
+
+  it('cidFromBytes is its inverse (the contract bytes back to the text form)', () => {
+    for (const { cid } of files.values()) assert.equal(cidFromBytes(cidBytes(cid)), cid)
   })
 
   it('refuses CIDs kerafold cannot prove', () => {
