@@ -209,7 +209,7 @@ impl<F: Field> StepCircuit<F> for SampleStep<F> {
                 }),
                 None => None,
             };
-            saved.step(&slot.op, desc.save(), || cur.clone());
+            saved.step(&slot.op, desc.save_input, desc.save_depth, || cur.clone());
             let out = slot_gadget(
                 &mut ns.namespace(|| "op"),
                 &slot.op,

@@ -13,7 +13,7 @@ use crate::{Error, Result};
 use kerafold_step_circuits::band::{Band, BandIo, BandPlan};
 use kerafold_step_circuits::native::Weights;
 use kerafold_step_circuits::packing::{self, Packed};
-use kerafold_step_circuits::saved::MAX_SAVE_DEPTH;
+use kerafold_step_circuits::saved::check_insert;
 use kerafold_step_circuits::spec::{Act, DenseSpec, FixedPoint, Merge, Op, ViewOp};
 use kerafold_step_circuits::Field;
 use serde::{Deserialize, Serialize};
@@ -70,6 +70,12 @@ impl Slot {
             Op::Merge { .. } | Op::OneHot { .. } | Op::LayerNorm(_)
         ) || (!self.op.is_linear() && matches!(self.act, Act::Poly { .. } | Act::Pwl(_)))
     }
+}
+
+/// Whether a slot's op keeps the saved tensor it reads and does not save its input (a merge or
+/// concatenation, not a swap): its step's insert, if any, moves that tensor under the top.
+pub fn moves_kept(op: &Op) -> bool {
+    kerafold_step_circuits::saved::moves_kept(op, matches!(op, Op::Swap { .. }))
 }
 
 /// What the circuit learns about one step: which slot runs, how many outputs are real, and
@@ -609,23 +615,10 @@ impl Architecture {
                     st.name, st.n_out
                 ));
             }
-            // a swap sets its input aside (a push); a merge only pops
-            let swap = matches!(slot.op, Op::Swap { .. });
-            if slot.op.reads_saved() && st.save_input != swap {
-                return Err(format!(
-                    "step {i} ('{}'): a swap saves its input, a merge does not",
-                    st.name
-                ));
-            }
-            // a save under the top: only by a step that saves and is not a swap, and not deeper
-            // than the circuit's bound (the insert pays two hashes a level)
-            if st.save_depth > 0 && (!st.save_input || swap || st.save_depth > MAX_SAVE_DEPTH) {
-                return Err(format!(
-                    "step {i} ('{}'): saves {} deep (a step that saves, not a swap, at most \
-                     {MAX_SAVE_DEPTH} deep)",
-                    st.name, st.save_depth
-                ));
-            }
+            // a swap sets its input aside (a push), a merge only pops or moves what it keeps;
+            // an insert under the top is bounded (it pays two hashes a level)
+            check_insert(&slot.op, st.save_input, st.save_depth)
+                .map_err(|e| format!("step {i} ('{}'): {e}", st.name))?;
         }
         let argmax: Vec<usize> = (0..self.slots.len())
             .filter(|&i| matches!(self.slots[i].op, Op::ArgMax { .. }))
@@ -751,6 +744,14 @@ impl Architecture {
     /// pushes, without [`kerafold_step_circuits::saved::insert`]).
     pub fn max_save_depth(&self) -> usize {
         self.steps.iter().map(|s| s.save_depth).max().unwrap_or(0)
+    }
+
+    /// Whether a merge or concatenation that keeps its operand moves it under the top (a
+    /// crossed skip through a kept tensor): the circuit then selects what its insert takes.
+    pub fn has_moving_keep(&self) -> bool {
+        self.steps
+            .iter()
+            .any(|s| s.save_depth > 0 && moves_kept(&self.slots[s.slot].op))
     }
 
     /// Whether any step is a branch point (pops a saved tensor and pushes its input).

@@ -25,7 +25,7 @@
 //! overflow), keep only the selected slot's output (and, for padded slots, only the step's real
 //! outputs), commit the output into `z[1]'`, and extend the chains.
 
-use crate::fold::arch::Architecture;
+use crate::fold::arch::{self, Architecture};
 use kerafold_step_circuits::band::{self, Band, BandIo, Count};
 use kerafold_step_circuits::commit::{chain, open_prefix, range_checked, BlockCount};
 use kerafold_step_circuits::field::{from_i64, pow2};
@@ -1217,19 +1217,7 @@ impl<F: Field> StepCircuit<F> for LayerStep<F> {
             let rest = alloc(cs, "skip_rest", w.map(|w| w.skip_rest))?;
             let pop_on = w.map(|w| arch.slots[w.slot].op.reads_saved());
             let pick = |cs: &mut CS, name: &str, on: &AllocatedNum<F>, off: &AllocatedNum<F>| {
-                let v = match (pop_on, on.get_value(), off.get_value()) {
-                    (Some(m), Some(a), Some(b)) => Some(if m { a } else { b }),
-                    _ => None,
-                };
-                let p = alloc(cs, name, v)?;
-                // p − off = pop · (on − off)
-                cs.enforce(
-                    || format!("{name}_eq"),
-                    |lc| lc + &pop_sel,
-                    |lc| lc + on.get_variable() - off.get_variable(),
-                    |lc| lc + p.get_variable() - off.get_variable(),
-                );
-                Ok::<_, SynthesisError>(p)
+                choose(cs, name, &pop_sel, pop_on, on, off)
             };
             let a = pick(cs, "stack_a", &rest, z_skip)?;
             // a merge or swap that keeps what it reads (a later layer reads it again) starts
@@ -1263,6 +1251,19 @@ impl<F: Field> StepCircuit<F> for LayerStep<F> {
             } else {
                 a.clone()
             };
+            // a merge that keeps its operand and moves it under the top (crossed skips through
+            // a kept tensor) inserts that operand into `rest` instead of its input into `base`:
+            // `moves` selects its slots, only where the architecture has inserts and such slots
+            let moves = (depth.is_some() && arch.has_moving_keep()).then(|| {
+                arch.slots
+                    .iter()
+                    .zip(&sel)
+                    .filter(|(s, _)| arch::moves_kept(&s.op))
+                    .fold(LinearCombination::<F>::zero(), |lc, (_, b)| {
+                        lc + &b.lc(CS::one(), F::ONE)
+                    })
+            });
+            let moving = w.map(|w| moves.is_some() && arch::moves_kept(&arch.slots[w.slot].op));
             let (popped, pushed) = if arch.has_swap() || depth.is_some() {
                 let popped = hash_narrow_gadget(
                     cs.namespace(|| "stack_hash"),
@@ -1271,16 +1272,25 @@ impl<F: Field> StepCircuit<F> for LayerStep<F> {
                 // a swap pushes its input above `rest`, or above the stack it keeps; with
                 // crossed skips a save goes under the top `depth` entries
                 let pushed = match &depth {
-                    Some(bits) => kerafold_step_circuits::saved::insert(
-                        &mut cs.namespace(|| "insert"),
-                        &base,
-                        z_act,
-                        &bits
-                            .iter()
-                            .map(|&b| LinearCombination::<F>::zero() + b)
-                            .collect::<Vec<_>>(),
-                        w.map(|w| (&w.stack[..], if w.save_input { w.save_depth } else { 0 })),
-                    )?,
+                    Some(bits) => {
+                        let (into, item) = match &moves {
+                            Some(m) => (
+                                choose(cs, "insert_into", m, moving, &rest, &base)?,
+                                choose(cs, "insert_item", m, moving, top, z_act)?,
+                            ),
+                            None => (base.clone(), z_act.clone()),
+                        };
+                        kerafold_step_circuits::saved::insert(
+                            &mut cs.namespace(|| "insert"),
+                            &into,
+                            &item,
+                            &bits
+                                .iter()
+                                .map(|&b| LinearCombination::<F>::zero() + b)
+                                .collect::<Vec<_>>(),
+                            w.map(|w| (&w.stack[..], w.save_depth)),
+                        )?
+                    }
                     None => hash_narrow_gadget(
                         cs.namespace(|| "push_hash"),
                         &[base.clone(), z_act.clone()],
@@ -1305,15 +1315,21 @@ impl<F: Field> StepCircuit<F> for LayerStep<F> {
                 |lc| lc + popped.get_variable() - z_skip.get_variable(),
                 |lc| lc,
             );
-            // next = base + save · (pushed − base)
-            let tv = match (save.get_value(), pushed.get_value(), base.get_value()) {
+            // next = base + (save + moves) · (pushed − base): a step saves its input or moves
+            // what it keeps, never both (a merge saves nothing, a swap moves nothing)
+            let inserts = save.get_value().zip(moving).map(|(s, m)| s || m);
+            let tv = match (inserts, pushed.get_value(), base.get_value()) {
                 (Some(s), Some(h), Some(b)) => Some(if s { h - b } else { F::ZERO }),
                 _ => None,
             };
             let t = alloc(cs, "stack_t", tv)?;
+            let inserts_lc = match &moves {
+                Some(m) => save.lc(CS::one(), F::ONE) + m,
+                None => save.lc(CS::one(), F::ONE),
+            };
             cs.enforce(
                 || "stack_push",
-                |_| save.lc(CS::one(), F::ONE),
+                |_| inserts_lc,
                 |lc| lc + pushed.get_variable() - base.get_variable(),
                 |lc| lc + t.get_variable(),
             );
@@ -1456,4 +1472,28 @@ impl<F: Field> StepCircuit<F> for LayerStep<F> {
         }
         Ok(next)
     }
+}
+
+/// `on ? a : b` for a selector `on` (a 0/1 linear combination, its value `on_v`): one
+/// constraint, `p − b = on · (a − b)`.
+fn choose<F: Field, CS: ConstraintSystem<F>>(
+    cs: &mut CS,
+    name: &str,
+    on: &LinearCombination<F>,
+    on_v: Option<bool>,
+    a: &AllocatedNum<F>,
+    b: &AllocatedNum<F>,
+) -> Result<AllocatedNum<F>, SynthesisError> {
+    let v = match (on_v, a.get_value(), b.get_value()) {
+        (Some(m), Some(a), Some(b)) => Some(if m { a } else { b }),
+        _ => None,
+    };
+    let p = alloc(cs, name, v)?;
+    cs.enforce(
+        || format!("{name}_eq"),
+        |lc| lc + on,
+        |lc| lc + a.get_variable() - b.get_variable(),
+        |lc| lc + p.get_variable() - b.get_variable(),
+    );
+    Ok(p)
 }

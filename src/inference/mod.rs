@@ -371,10 +371,12 @@ fn stack_pops<F: Field>(
             pops[i] = Some(Pop { r_skip, rest });
         }
         if inserts {
-            let kept = stack.len() - usize::from(op.pops_saved() && !stack.is_empty());
+            // the insert goes into the stack less what the step pops or moves
+            let moved = op.pops_saved() || saved::moves_kept(op, d.save_input);
+            let kept = stack.len() - usize::from(moved && !stack.is_empty());
             stacks[i] = stack.entries()[..kept].iter().map(|e| e.0).collect();
         }
-        stack.step(op, d.save(), || {
+        stack.step(op, d.save_input, d.save_depth, || {
             // only the model input is blinded among the tensors a step reads
             let r = if layers[i] == 0 { blind.input } else { F::ZERO };
             let c = tensor_commitment(&trace.steps[layers[i]].input, arch.fp.bits, r);

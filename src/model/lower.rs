@@ -18,6 +18,7 @@
 
 use super::graph::{transpose_geometry, Activation, Graph, LayerKind, Node, Smooth, Src};
 use crate::{Error, Result};
+use kerafold_step_circuits::saved::MAX_SAVE_DEPTH;
 use kerafold_step_circuits::spec::{
     AffineSpec, ConcatSpec, ConvSpec, DenseSpec, DepthwiseSpec, Merge, NormSpec, Op, Padding,
     PoolSpec, Shape3, ViewOp, Window,
@@ -114,6 +115,8 @@ struct SavedOperand {
     saved_first: bool,
     /// A later layer reads it again: the merge leaves it saved.
     keep: bool,
+    /// How many saved tensors, read again sooner, the kept tensor goes under (0: it stays).
+    keep_depth: usize,
 }
 
 struct Lowering<'g> {
@@ -209,18 +212,21 @@ impl<'g> Lowering<'g> {
                 ))
             }
         }
-        // The fork's tensor read again later: if the branch set aside is merged first, the swap
-        // keeps the fork's tensor saved under it; otherwise the branch's first step saves it
-        // again, above (`push_step`).
+        // The fork's tensor read again later: if the branch set aside is merged first and the
+        // fork's tensor then sits in merge order (read before the tensors under it), the swap
+        // keeps it saved under the branch; otherwise the branch's first step saves it again
+        // where it belongs (`push_step`). The branch set aside goes under the tensors read
+        // before it.
+        self.saved.pop();
         let next_of = |r| self.readers_after(at, r).next();
         let keep = match (next_of(raw), next_of(cur)) {
-            (Some(x), Some(c)) => c < x,
+            (Some(x), Some(c)) => c < x && self.save_depth(at, raw) == 0,
             _ => false,
         };
-        if !keep {
-            self.saved.pop();
+        if keep {
+            self.saved.push(raw);
         }
-        self.saved.push(cur);
+        let save_depth = self.insert_saved(at, node, cur)?;
         self.steps.push(FloatStep {
             layers: vec![format!("{}/branch", node.name)],
             views: vec![],
@@ -234,7 +240,7 @@ impl<'g> Lowering<'g> {
             w: vec![],
             b: vec![],
             save_input: true,
-            save_depth: 0,
+            save_depth,
             output_shape: self.raw_shape(raw),
         });
         self.current = raw;
@@ -279,6 +285,23 @@ impl<'g> Lowering<'g> {
             .rev()
             .take_while(|&&s| next(s) < mine)
             .count()
+    }
+
+    /// Saves `raw` under the saved tensors read again before it after node `at` (crossed
+    /// skips), so every merge still finds its operand on top; returns that depth.
+    fn insert_saved(&mut self, at: usize, node: &Node, raw: Option<usize>) -> Result<usize> {
+        let depth = self.save_depth(at, raw);
+        if depth > MAX_SAVE_DEPTH {
+            return Err(unsupported(
+                node,
+                format!(
+                    "a tensor saved for a later layer would go under {depth} others read again \
+                     sooner; kerafold crosses at most {MAX_SAVE_DEPTH} skips"
+                ),
+            ));
+        }
+        self.saved.insert(self.saved.len() - depth, raw);
+        Ok(depth)
     }
 
     /// How many computing layers after node `at` (merges and the first layers of branches)
@@ -371,14 +394,19 @@ impl<'g> Lowering<'g> {
                     ),
                 ));
             }
-            if !keep {
-                self.saved.pop();
-            }
+            // a kept tensor goes back under those read again before it (a crossed skip)
+            self.saved.pop();
+            let keep_depth = if keep {
+                self.insert_saved(at, node, ops[j].raw)?
+            } else {
+                0
+            };
             merged[j] = true;
             popped.push(SavedOperand {
                 tensor: ops[j].clone(),
                 saved_first: j < c,
                 keep,
+                keep_depth,
             });
             lo = lo.min(j);
             hi = hi.max(j);
@@ -414,10 +442,7 @@ impl<'g> Lowering<'g> {
                     "a residual tensor cannot pass through UpSampling, RepeatVector, Permute, ZeroPadding or Cropping",
                 ));
             }
-            // under the saved tensors merged before its own first later reader (crossed
-            // skips), so every merge still finds its operand on top
-            save_depth = self.save_depth(at, input.raw);
-            self.saved.insert(self.saved.len() - save_depth, input.raw);
+            save_depth = self.insert_saved(at, node, input.raw)?;
             save_input = true;
         }
         if op.input_len() != input_len(&input) {
@@ -847,6 +872,7 @@ impl<'g> Lowering<'g> {
                         keep: other.keep,
                     };
                     x = self.push_step(at, node, x, op, Activation::Linear, vec![], vec![])?;
+                    self.moved_kept(other.keep_depth);
                     self.name_partial(node, k, last);
                 }
                 Ok(x)
@@ -903,6 +929,7 @@ impl<'g> Lowering<'g> {
                         tensor: other,
                         saved_first,
                         keep,
+                        keep_depth,
                     },
                 ) in others.into_iter().enumerate()
                 {
@@ -928,6 +955,7 @@ impl<'g> Lowering<'g> {
                     });
                     op.validate().map_err(|e| shape_err(node, e))?;
                     x = self.push_step(at, node, x, op, Activation::Linear, vec![], vec![])?;
+                    self.moved_kept(keep_depth);
                     if k < last {
                         x.shape = shape.clone();
                         if let Some(s) = self.steps.last_mut() {
@@ -947,6 +975,13 @@ impl<'g> Lowering<'g> {
                 }
                 Ok(t)
             }
+        }
+    }
+
+    /// The last step, a merge that keeps its operand, moves it `depth` under the top.
+    fn moved_kept(&mut self, depth: usize) {
+        if let Some(s) = self.steps.last_mut() {
+            s.save_depth = depth;
         }
     }
 
@@ -1342,9 +1377,10 @@ mod tests {
     }
 
     /// Nested skips lower (the innermost closes first); crossed skips lower with the later
-    /// save under the earlier one's tensor; a tensor merged twice is kept saved by its first
-    /// merge; a kept tensor crossing another, and a tensor read again that a merge of three does
-    /// not take off the stack last, are refused, naming the layer and why.
+    /// save under the earlier one's tensor, and a merge that keeps a tensor moves it under one
+    /// read sooner; a tensor merged twice is kept saved by its first merge; a tensor read again
+    /// that a merge of three does not take off the stack last is refused, naming the layer and
+    /// why.
     #[test]
     fn saved_tensors_are_a_stack() {
         // x0 = n0; n1 saves x0, n2 saves n1; n3 = n2 + n1 closes first, n5 = n4 + n0 last
@@ -1373,8 +1409,8 @@ mod tests {
         let saves: Vec<Option<usize>> = p.steps.iter().map(|s| s.save()).collect();
         assert_eq!(saves, [None, Some(0), Some(1), None, None, None]);
         computes_the_graph(&crossed, &p, &[0.75, -1.5], "crossed");
-        // still refused: a merge keeps n0 on top (n5 reads it again) while n1, saved under it,
-        // is merged first (a keeping merge does not re-insert what it keeps)
+        // a crossing through a kept tensor: n3 merges n0 and keeps it (n5 reads it again)
+        // while n1, saved under it, is merged first by n4: n3 moves n0 one under n1
         let kept_crossed = dense_graph(&[
             &[None],
             &[Some(0)],
@@ -1383,11 +1419,24 @@ mod tests {
             &[Some(3), Some(1)],
             &[Some(4), Some(0)],
         ]);
-        let err = lower(&kept_crossed).unwrap_err().to_string();
-        assert!(
-            err.contains("n4") && err.contains("innermost first"),
-            "{err}"
+        let p = lower(&kept_crossed).unwrap();
+        let moves: Vec<(bool, usize)> = p
+            .steps
+            .iter()
+            .map(|s| (s.op.keeps_saved(), s.save_depth))
+            .collect();
+        assert_eq!(
+            moves,
+            [
+                (false, 0),
+                (false, 0),
+                (false, 1),
+                (true, 1),
+                (false, 0),
+                (false, 0)
+            ]
         );
+        computes_the_graph(&kept_crossed, &p, &[0.75, -1.5], "kept crossed");
         // n0 merged twice: the first merge keeps it, the second takes it
         let twice = dense_graph(&[
             &[None],
@@ -1528,6 +1577,48 @@ mod tests {
         );
         assert!(p.steps[2].op.keeps_saved());
         same_as_graph(&residual, &p);
+        // crossings through a swap: n0, saved at n1, is merged (n5) after the branches join
+        // (n4) and before the fork's n1 is read again (n6), so the swap does not keep n1 under
+        // the branch set aside; the second branch's first layer saves it again, two deep
+        let refork = dense_graph(&[
+            &[None],
+            &[Some(0)],
+            &[Some(1)],
+            &[Some(1)],
+            &[Some(3), Some(2)],
+            &[Some(4), Some(0)],
+            &[Some(5), Some(1)],
+        ]);
+        let p = lower(&refork).unwrap();
+        assert_eq!(
+            kinds(&p),
+            ["dense", "dense", "dense", "swap", "dense", "add", "add", "add"]
+        );
+        let placed: Vec<(bool, bool, usize)> = p
+            .steps
+            .iter()
+            .map(|s| (s.save_input, s.op.keeps_saved(), s.save_depth))
+            .collect();
+        assert_eq!(placed[3], (true, false, 0), "the swap drops the fork's n1");
+        assert_eq!(placed[4], (true, false, 2), "n3 saves n1 under n0 and n2");
+        same_as_graph(&refork, &p);
+        // the branch set aside (n2) is merged after n0, which the second branch merges first:
+        // the swap saves n2 under n0
+        let aside = dense_graph(&[
+            &[None],
+            &[Some(0)],
+            &[Some(1)],
+            &[Some(1)],
+            &[Some(3), Some(0)],
+            &[Some(4), Some(2)],
+        ]);
+        let p = lower(&aside).unwrap();
+        assert_eq!(
+            kinds(&p),
+            ["dense", "dense", "dense", "swap", "dense", "add", "add"]
+        );
+        assert_eq!((p.steps[3].save_input, p.steps[3].save_depth), (true, 1));
+        same_as_graph(&aside, &p);
         // a branch whose output nothing reads
         let dead = dense_graph(&[&[None], &[Some(0)], &[Some(0)], &[Some(2)]]);
         let err = lower(&dead).unwrap_err().to_string();
@@ -1573,17 +1664,18 @@ mod tests {
         assert!(!e.contains("'n0'") && !e.contains("'n1'"), "{e}");
     }
 
-    /// Every layer that cannot be lowered is named at once, each with its reason (a crossed
-    /// skip a keeping merge cannot follow, and an unused branch here), not only the first.
+    /// Every layer that cannot be lowered is named at once, each with its reason (a merge of
+    /// three that would keep the operand it takes first, and an unused branch here), not only
+    /// the first.
     #[test]
     fn every_structure_error_is_reported_at_once() {
         let g = dense_graph(&[
             &[None],
             &[Some(0)],
             &[Some(1)],
-            &[Some(2), Some(0)],
-            &[Some(3), Some(1)],
-            &[Some(4), Some(0)],
+            &[Some(2), Some(1), Some(0)],
+            &[Some(3)],
+            &[Some(4), Some(1)],
             &[Some(5)],
             &[Some(6)],
             &[Some(6)],
@@ -1595,7 +1687,7 @@ mod tests {
         let found: Vec<String> = found.iter().map(|e| e.to_string()).collect();
         assert_eq!(found.len(), 2, "{found:?}");
         assert!(
-            found[0].contains("n4") && found[0].contains("innermost first"),
+            found[0].contains("n3") && found[0].contains("not as the last operand"),
             "{found:?}"
         );
         assert!(

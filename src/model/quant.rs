@@ -10,7 +10,7 @@ use super::keras::MAX_ELEMS;
 use super::lower::{FloatStep, Program};
 use crate::{Error, Result};
 use kerafold_step_circuits::native::{self, NativeError, Weights};
-use kerafold_step_circuits::saved::{SavedStack, MAX_SAVE_DEPTH};
+use kerafold_step_circuits::saved::SavedStack;
 use kerafold_step_circuits::spec::{compose_views, Act, FixedPoint, Merge, NormSpec, Op, ViewOp};
 use kerafold_step_circuits::wellformed;
 use serde::{Deserialize, Serialize};
@@ -378,21 +378,10 @@ impl QuantizedModel {
                 ));
             }
             s.act.validate(&self.fp).map_err(err)?;
-            let swap = matches!(s.op, Op::Swap { .. });
-            if s.op.reads_saved() && s.save_input != swap {
-                return Err(err("a swap saves its input, a merge does not".into()));
-            }
-            if s.save_depth > 0 {
-                let below = saved.len() - usize::from(s.op.pops_saved());
-                if !s.save_input || swap || s.save_depth > below.min(MAX_SAVE_DEPTH) {
-                    return Err(err(format!(
-                        "saves {} tensors deep into a stack of {below} (a step that saves, not a \
-                         swap, at most {MAX_SAVE_DEPTH} deep)",
-                        s.save_depth
-                    )));
-                }
-            }
-            saved.step(&s.op, s.save(), || cur);
+            saved
+                .check_step(&s.op, s.save_input, s.save_depth)
+                .map_err(err)?;
+            saved.step(&s.op, s.save_input, s.save_depth, || cur);
             cur = s.op.output_len();
         }
         if !saved.is_empty() {
@@ -487,7 +476,7 @@ impl QuantizedModel {
             if let Op::ArgMax { .. } = s.op {
                 class = native::argmax(&x);
             }
-            saved.step(&s.op, s.save(), || cur.clone());
+            saved.step(&s.op, s.save_input, s.save_depth, || cur.clone());
             steps.push(StepTrace {
                 input: cur,
                 skip: skip_before,
@@ -596,7 +585,7 @@ pub fn run_float(program: &Program, input: &[f64]) -> Result<Vec<(Vec<f64>, Vec<
                 (q, y)
             }
         };
-        saved.step(&s.op, s.save(), || cur.clone());
+        saved.step(&s.op, s.save_input, s.save_depth, || cur.clone());
         cur = y.clone();
         out.push((q, y));
     }

@@ -6,7 +6,9 @@
 //! pops the fork's tensor and pushes the branch it sets aside).
 //!
 //! A save may also go **below** the top (crossed skips, docs/DESIGN.md §7.5 item 4): kept
-//! sorted by merge order, the stack still lets every merge read its top. In the circuit the
+//! sorted by merge order, the stack still lets every merge read its top. A merge that keeps
+//! its saved operand may likewise move it below the top (the tensor read again later than
+//! another saved under it). In the circuit the
 //! stack is one field element, `H(…H(H(0, c_1), c_2)…, c_n)` over the saved tensors'
 //! commitments (narrow Poseidon, [`stack_commitment`]); [`insert`] opens its top `d` entries
 //! and rebuilds it with the input under them.
@@ -67,17 +69,47 @@ impl<T> SavedStack<T> {
     }
 
     /// The stack over one step of `op`: the top taken off if the op pops what it reads
-    /// ([`Op::pops_saved`]), then, if the step saves its input (`save = Some(depth)`),
-    /// `input()` inserted under the top `depth` entries (0: pushed). Returns what was taken off.
+    /// ([`Op::pops_saved`]); then, if the step saves its input, `input()` inserted under the top
+    /// `depth` entries (0: pushed), or else, if the op keeps what it reads, that tensor moved
+    /// `depth` entries down ([`moves_kept`]). Returns what was taken off.
     ///
     /// # Panics
-    /// If the step saves deeper than the stack (validation refuses such a program).
-    pub fn step(&mut self, op: &Op, save: Option<usize>, input: impl FnOnce() -> T) -> Option<T> {
+    /// If the step inserts deeper than the stack ([`SavedStack::check_step`] refuses it).
+    pub fn step(
+        &mut self,
+        op: &Op,
+        save_input: bool,
+        depth: usize,
+        input: impl FnOnce() -> T,
+    ) -> Option<T> {
         let popped = if op.pops_saved() { self.0.pop() } else { None };
-        if let Some(depth) = save {
+        if save_input {
             self.insert(depth, input());
+        } else if moves_kept(op, save_input) && depth > 0 {
+            let kept = self.0.pop().expect("a keeping reader reads a saved tensor");
+            self.insert(depth, kept);
         }
         popped
+    }
+
+    /// Whether a step of `op` that saves its input or not and inserts `depth` deep may run
+    /// on this stack: it reads a saved tensor only if there is one, and it inserts only what it
+    /// saves (its input, or the tensor a merge keeps), no deeper than the stack under it and
+    /// than [`MAX_SAVE_DEPTH`] ([`check_insert`]).
+    pub fn check_step(&self, op: &Op, save_input: bool, depth: usize) -> Result<(), String> {
+        check_insert(op, save_input, depth)?;
+        if op.reads_saved() && self.is_empty() {
+            return Err("reads a saved tensor, none is saved".into());
+        }
+        // what stays under the insert: the stack less what the op pops or moves
+        let under = self.0.len()
+            - usize::from(op.reads_saved() && (op.pops_saved() || moves_kept(op, save_input)));
+        if depth > under {
+            return Err(format!(
+                "saves {depth} tensors deep into a stack of {under}"
+            ));
+        }
+        Ok(())
     }
 
     /// Saves `item` below the top `depth` entries (`depth = 0`: on top).
@@ -92,6 +124,37 @@ impl<T> SavedStack<T> {
         );
         self.0.insert(self.0.len() - depth, item);
     }
+}
+
+/// Whether a step of `op` (saving its input or not) moves the saved tensor it reads and keeps:
+/// a merge or concatenation that keeps its operand for a later layer inserts it again, `depth`
+/// deep (at depth 0 the stack is as it was). A swap that keeps the fork's tensor saves its own
+/// input instead, so its depth is that input's.
+pub fn moves_kept(op: &Op, save_input: bool) -> bool {
+    op.keeps_saved() && !save_input
+}
+
+/// Whether a step of `op` may insert `depth` deep, whatever the stack: only a step that saves
+/// (its input, or the tensor a merge keeps, [`moves_kept`]) inserts, and not deeper than
+/// [`MAX_SAVE_DEPTH`] (the insert pays two hashes a level). A merge or concatenation does not
+/// save its input and a swap does (it sets the branch it leaves aside).
+pub fn check_insert(op: &Op, save_input: bool, depth: usize) -> Result<(), String> {
+    let swap = matches!(op, Op::Swap { .. });
+    if op.reads_saved() && save_input != swap {
+        return Err("a swap saves its input, a merge does not".into());
+    }
+    if depth > 0 && !(save_input || moves_kept(op, save_input)) {
+        return Err(format!(
+            "inserts {depth} deep but saves nothing (only a step that saves its input or a merge \
+             that keeps its operand inserts)"
+        ));
+    }
+    if depth > MAX_SAVE_DEPTH {
+        return Err(format!(
+            "inserts {depth} deep, at most {MAX_SAVE_DEPTH} (crossed skips this deep are refused)"
+        ));
+    }
+    Ok(())
 }
 
 /// The stack `stack` with the tensor committed to `tensor` saved on top: `H(stack, tensor)`
@@ -407,27 +470,81 @@ mod tests {
     fn steps_pop_what_they_read_and_push_what_they_save() {
         let mut s = SavedStack::new();
         let relu = Op::Identity { n: 2 };
-        assert_eq!(s.step(&relu, Some(0), || "x0"), None);
-        assert_eq!(s.step(&relu, Some(0), || "x1"), None);
+        assert_eq!(s.step(&relu, true, 0, || "x0"), None);
+        assert_eq!(s.step(&relu, true, 0, || "x1"), None);
         assert_eq!(s.top(), Some(&"x1"));
-        assert_eq!(s.step(&merge(true), None, || "never"), None);
+        assert_eq!(s.step(&merge(true), false, 0, || "never"), None);
         assert_eq!(s.len(), 2, "a keeping merge leaves what it read");
-        assert_eq!(s.step(&merge(false), None, || "never"), Some("x1"));
+        assert_eq!(s.step(&merge(false), false, 0, || "never"), Some("x1"));
         assert_eq!(s.top(), Some(&"x0"));
         let swap = |keep| Op::Swap {
             n: 2,
             saved: 2,
             keep,
         };
-        assert_eq!(s.step(&swap(true), Some(0), || "b1"), None);
+        assert_eq!(s.step(&swap(true), true, 0, || "b1"), None);
         assert_eq!(s.0, ["x0", "b1"], "a keeping swap pushes above the fork");
-        assert_eq!(s.step(&merge(false), None, || "never"), Some("b1"));
-        assert_eq!(s.step(&swap(false), Some(0), || "b2"), Some("x0"));
+        assert_eq!(s.step(&merge(false), false, 0, || "never"), Some("b1"));
+        assert_eq!(s.step(&swap(false), true, 0, || "b2"), Some("x0"));
         assert_eq!(s.0, ["b2"]);
-        assert_eq!(s.step(&merge(false), None, || "never"), Some("b2"));
+        assert_eq!(s.step(&merge(false), false, 0, || "never"), Some("b2"));
         assert!(s.is_empty());
         // a step that neither reads nor saves leaves the stack
-        assert_eq!(s.step(&relu, None, || "never"), None);
+        assert_eq!(s.step(&relu, false, 0, || "never"), None);
         assert!(s.is_empty());
+    }
+
+    /// A merge that keeps its operand moves it under the tensors read again sooner; at depth 0
+    /// the stack is as it was. A keeping swap's depth is its input's.
+    #[test]
+    fn a_keeping_merge_moves_what_it_keeps() {
+        let mut s = SavedStack(vec!["x1", "x0"]);
+        assert_eq!(s.step(&merge(true), false, 0, || "never"), None);
+        assert_eq!(s.0, ["x1", "x0"]);
+        assert_eq!(s.step(&merge(true), false, 1, || "never"), None);
+        assert_eq!(s.0, ["x0", "x1"], "x0 kept under x1, merged sooner");
+        let swap = Op::Swap {
+            n: 2,
+            saved: 2,
+            keep: true,
+        };
+        assert_eq!(s.step(&swap, true, 1, || "b"), None);
+        assert_eq!(s.0, ["x0", "b", "x1"], "a keeping swap inserts its input");
+    }
+
+    /// Only what a step saves is inserted, not deeper than the stack under it or the bound.
+    #[test]
+    fn inserts_are_checked_against_the_op_and_the_stack() {
+        let s = SavedStack(vec![1, 2]);
+        let relu = Op::Identity { n: 2 };
+        assert!(s.check_step(&relu, true, 2).is_ok());
+        assert!(s
+            .check_step(&relu, true, 3)
+            .unwrap_err()
+            .contains("stack of 2"));
+        assert!(s
+            .check_step(&relu, false, 1)
+            .unwrap_err()
+            .contains("saves nothing"));
+        assert!(s.check_step(&merge(true), false, 1).is_ok());
+        assert!(s
+            .check_step(&merge(true), false, 2)
+            .unwrap_err()
+            .contains("stack of 1"));
+        assert!(s
+            .check_step(&merge(false), false, 1)
+            .unwrap_err()
+            .contains("saves nothing"));
+        assert!(s
+            .check_step(&merge(false), true, 0)
+            .unwrap_err()
+            .contains("a merge does not"));
+        let deep = SavedStack(vec![0; MAX_SAVE_DEPTH + 2]);
+        let too_deep = deep.check_step(&relu, true, MAX_SAVE_DEPTH + 1);
+        assert!(too_deep.unwrap_err().contains("at most"));
+        assert!(SavedStack::<u8>::new()
+            .check_step(&merge(false), false, 0)
+            .unwrap_err()
+            .contains("none is saved"));
     }
 }

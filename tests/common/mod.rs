@@ -41,6 +41,7 @@ pub const MODELS: &[&str] = &[
     "rereads",
     "inception_resnet",
     "crossed",
+    "crossings",
     "rnn",
     "gru",
     "lstm_seq",

@@ -322,6 +322,26 @@ fn crossed_skips_prove_and_verify() {
     proves_keras_class("crossed", 2);
 }
 
+/// Crossings through a kept tensor and through branch points (the `crossings` fixture: a merge
+/// that keeps the stem's output moves it under the block's, a swap drops the fork's tensor for
+/// the second branch to save two deep, another sets its branch aside one deep): proves and
+/// verifies Keras' class.
+#[test]
+fn crossings_through_kept_tensors_and_branch_points_prove_and_verify() {
+    let (q, _) = quantized_fixture("crossings");
+    let deep: Vec<(&str, usize)> = q
+        .steps
+        .iter()
+        .filter(|s| s.save_depth > 0)
+        .map(|s| (s.name.as_str(), s.save_depth))
+        .collect();
+    assert_eq!(
+        deep,
+        [("b2", 1), ("add_stem_keep", 1), ("g1", 2), ("h2/branch", 1)]
+    );
+    proves_keras_class("crossings", 1);
+}
+
 #[test]
 fn forks_of_three_branches_prove_and_verify() {
     use kerafold_step_circuits::spec::Op;

@@ -9,7 +9,9 @@
 //! tensor read by two merges and a layer), the merges that keep it leave the stack as it was.
 //! On the `crossed` fixture (the stem's tensor merged before the first block's, saved after
 //! it), the block's save goes under the stem's tensor; a forged entry under the top, a save on
-//! top instead, or an architecture without the depth fails.
+//! top instead, or an architecture without the depth fails. On the `crossings` fixture a merge
+//! that keeps its operand moves it under the tensor merged sooner, and swaps drop or set aside
+//! tensors at depth; forging the move fails the insert.
 //! Release mode, BN254/IPA.
 
 use crate::common::{datasets, fold_fixture, quantized_fixture, random_tau, scratch_dir};
@@ -17,12 +19,15 @@ use kerafold::accuracy::{prove_shard, verify_shards, AccuracyCheck, FoldUnit, Sh
 use kerafold::data::cid::cid_of_bytes;
 use kerafold::fold::Architecture;
 use kerafold::fold::Srs;
-use kerafold::inference::circuit::{check_step, StepWitness};
+use kerafold::inference::circuit::{check_step, LayerStep, StepWitness};
 use kerafold::inference::{public_initial_state, public_step_witness};
 use kerafold::model::{QuantizedModel, Trace};
 use kerafold_step_circuits::commit::commit_native;
+use kerafold_step_circuits::cs::TamperCs;
 use kerafold_step_circuits::spec::Op;
+use kerafold_step_circuits::step::alloc_num;
 use nova_snark::provider::Bn256EngineIPA;
+use nova_snark::traits::circuit::StepCircuit;
 use nova_snark::traits::Engine;
 use std::sync::Arc;
 
@@ -193,22 +198,119 @@ fn a_crossed_skip_saves_under_the_tensor_merged_sooner() {
         kerafold::fold::commit::arch_chain::<F>(&honest),
         kerafold::fold::commit::arch_chain::<F>(&on_top)
     );
-    let on_top = Arc::new(on_top);
-    let x = q.quantize_input(&fx.inputs[0], Some(0)).unwrap();
+    let (at, err) = fold_under(on_top, &q, &fx.inputs[0])
+        .expect("a save on top leaves the Add the wrong tensor");
+    assert_eq!(at, add);
+    assert!(err.contains("stack_pop"), "{err}");
+}
+
+/// Folds `q` on `input` under the architecture `arch` (a variant of its own): the first step
+/// that fails and its error.
+fn fold_under(arch: Architecture, q: &QuantizedModel, input: &[f32]) -> Option<(usize, String)> {
+    let arch = Arc::new(arch);
+    let x = q.quantize_input(input, Some(0)).unwrap();
     let trace = q.trace(&x, Some(0)).unwrap();
-    let mut z = public_initial_state::<F>(&on_top, &trace);
-    let failed = (0..on_top.steps.len()).find_map(|i| {
-        let w = public_step_witness::<F>(&on_top, &q, &trace, i);
-        match check_step(&on_top, &Arc::new(w), &z) {
+    let mut z = public_initial_state::<F>(&arch, &trace);
+    (0..arch.steps.len()).find_map(|i| {
+        let w = public_step_witness::<F>(&arch, q, &trace, i);
+        match check_step(&arch, &Arc::new(w), &z) {
             Ok((next, _)) => {
                 z = next;
                 None
             }
             Err(e) => Some((i, e.to_string())),
         }
-    });
-    let (at, err) = failed.expect("a save on top leaves the Add the wrong tensor");
-    assert_eq!(at, add);
+    })
+}
+
+/// On the `crossings` fixture the Add that merges the stem's output and keeps it for a later
+/// Add moves it one under the first block's output, which the Subtract between them merges; a
+/// swap drops the fork's tensor that the second branch saves again two deep; another swap sets
+/// its branch aside one deep. The fold ends with nothing saved. At the moving Add, a forged
+/// entry under the top fails the insert's opening (`insert/above1`), inserting anything but the
+/// tensor it opened fails `insert_item_eq`, and a witness or an architecture that leaves the
+/// stem on top leaves the Subtract the wrong tensor (`stack_pop`).
+#[test]
+fn a_kept_tensor_moves_under_the_tensor_merged_sooner() {
+    let z = fold_fixture("crossings", |_, _, _, _| {}).unwrap();
+    assert_eq!(z[2], F::from(0), "every saved tensor is merged");
+    let (q, fx) = quantized_fixture("crossings");
+    let placed: Vec<(&str, bool, bool, usize)> = q
+        .steps
+        .iter()
+        .filter(|s| s.save_depth > 0 || s.op.keeps_saved())
+        .map(|s| {
+            let keeps = s.op.keeps_saved();
+            (s.name.as_str(), s.save_input, keeps, s.save_depth)
+        })
+        .collect();
+    assert_eq!(
+        placed,
+        [
+            ("b2", true, false, 1),
+            ("add_stem_keep", false, true, 1),
+            ("g1", true, false, 2),
+            ("h2/branch", true, false, 1),
+        ]
+    );
+    let step = |name: &str| q.steps.iter().position(|s| s.name == name).unwrap();
+    let (moving, sub) = (step("add_stem_keep"), step("sub_b1"));
+
+    let (at, err) = fold_fixture("crossings", |i, _, _, w| {
+        if i == moving {
+            w.stack[0] += F::from(1);
+        }
+    })
+    .unwrap_err();
+    assert_eq!(at, moving);
+    assert!(err.contains("insert/above1"), "{err}");
+
+    let (at, err) = fold_fixture("crossings", |i, _, _, w| {
+        if i == moving {
+            w.save_depth = 0;
+        }
+    })
+    .unwrap_err();
+    assert_eq!(at, sub);
+    assert!(err.contains("stack_pop"), "{err}");
+
+    // the insert fed the merge's own input instead of the tensor it opened
+    let arch = Arc::new(Architecture::compile(&q).unwrap());
+    let x = q.quantize_input(&fx.inputs[0], Some(0)).unwrap();
+    let trace = q.trace(&x, Some(0)).unwrap();
+    let mut z = public_initial_state::<F>(&arch, &trace);
+    for i in 0..moving {
+        let w = public_step_witness::<F>(&arch, &q, &trace, i);
+        z = check_step(&arch, &Arc::new(w), &z).unwrap().0;
+    }
+    let w = public_step_witness::<F>(&arch, &q, &trace, moving);
+    let circuit = LayerStep {
+        arch: arch.clone(),
+        private_weights: false,
+        witness: Some(Arc::new(w)),
+    };
+    let mut cs = TamperCs::<F>::new();
+    cs.override_value("insert_item/num", F::from(12345));
+    let zv: Vec<_> = z
+        .iter()
+        .enumerate()
+        .map(|(k, v)| alloc_num(&mut cs, &format!("z{k}"), Some(*v)).unwrap())
+        .collect();
+    circuit.synthesize(&mut cs, &zv).unwrap();
+    assert!(
+        cs.unused_overrides().is_empty(),
+        "{:?}",
+        cs.unused_overrides()
+    );
+    assert_eq!(cs.which_is_unsatisfied(), Some("insert_item_eq"));
+
+    let honest = Architecture::compile(&q).unwrap();
+    let mut on_top = honest.clone();
+    on_top.steps[moving].save_depth = 0;
+    assert_ne!(honest.digest(), on_top.digest());
+    let (at, err) = fold_under(on_top, &q, &fx.inputs[0])
+        .expect("a kept stem left on top leaves the Subtract the wrong tensor");
+    assert_eq!(at, sub);
     assert!(err.contains("stack_pop"), "{err}");
 }
 
