@@ -220,13 +220,13 @@ impl<'g> Lowering<'g> {
         self.saved.pop();
         let next_of = |r| self.readers_after(at, r).next();
         let keep = match (next_of(raw), next_of(cur)) {
-            (Some(x), Some(c)) => c < x && self.save_depth(at, raw) == 0,
+            (Some(x), Some(c)) => c < x && self.save_depth(at, raw, 0) == 0,
             _ => false,
         };
         if keep {
             self.saved.push(raw);
         }
-        let save_depth = self.insert_saved(at, node, cur)?;
+        let save_depth = self.insert_saved(at, node, cur, 0)?;
         self.steps.push(FloatStep {
             layers: vec![format!("{}/branch", node.name)],
             views: vec![],
@@ -274,23 +274,34 @@ impl<'g> Lowering<'g> {
         Ok(t)
     }
 
-    /// How many of the saved tensors are read again before `raw` is, after node `at`: the
-    /// depth at which saving `raw` keeps the stack sorted by the next read (a tie, the same
-    /// layer reading both, stays on top as a nested skip does).
-    fn save_depth(&self, at: usize, raw: Option<usize>) -> usize {
+    /// The depth at which saving `raw` keeps the stack sorted by the next read after node `at`:
+    /// under the top `above` entries (operands the merge at `at` still takes), then under the
+    /// saved tensors read again before `raw` is (a tie, the same layer reading both, stays on
+    /// top as a nested skip does).
+    fn save_depth(&self, at: usize, raw: Option<usize>, above: usize) -> usize {
         let next = |r| self.readers_after(at, r).next().unwrap_or(usize::MAX);
         let mine = next(raw);
-        self.saved
-            .iter()
-            .rev()
-            .take_while(|&&s| next(s) < mine)
-            .count()
+        above
+            + self
+                .saved
+                .iter()
+                .rev()
+                .skip(above)
+                .take_while(|&&s| next(s) < mine)
+                .count()
     }
 
-    /// Saves `raw` under the saved tensors read again before it after node `at` (crossed
-    /// skips), so every merge still finds its operand on top; returns that depth.
-    fn insert_saved(&mut self, at: usize, node: &Node, raw: Option<usize>) -> Result<usize> {
-        let depth = self.save_depth(at, raw);
+    /// Saves `raw` under the top `above` entries and the saved tensors read again before it
+    /// after node `at` (crossed skips), so every merge still finds its operand on top; returns
+    /// that depth.
+    fn insert_saved(
+        &mut self,
+        at: usize,
+        node: &Node,
+        raw: Option<usize>,
+        above: usize,
+    ) -> Result<usize> {
+        let depth = self.save_depth(at, raw, above);
         if depth > MAX_SAVE_DEPTH {
             return Err(unsupported(
                 node,
@@ -377,27 +388,19 @@ impl<'g> Lowering<'g> {
                 return Err(unsupported(
                     node,
                     if saved {
-                        format!("{name} merges a tensor saved before another that is still waiting for its merge, and that other one stays on top (an earlier merge kept it, or a branch set it aside); kerafold saves a tensor under those merged sooner but does not move one already saved, so these skips must close innermost first")
+                        format!("{name} merges a tensor saved under another that is still waiting for its merge; kerafold keeps saved tensors sorted by the layer that reads them next (a save or a kept tensor goes under those read sooner), and this merge's operands are not the ones on top in that order (a concatenation takes its operands in Keras' order)")
                     } else {
                         format!("the saved operands of {name} must be tensors saved before the branch (a skip connection without layers of its own)")
                     },
                 ));
             };
             let keep = self.later_readers(at, ops[j].raw) > 0;
-            if keep && popped.len() + 2 < ops.len() {
-                return Err(unsupported(
-                    node,
-                    format!(
-                        "{name} reads a tensor that a later layer reads again, but not as the \
-                         last operand it takes off the stack of saved tensors (the one saved \
-                         first); kerafold keeps only that one saved"
-                    ),
-                ));
-            }
-            // a kept tensor goes back under those read again before it (a crossed skip)
+            // a kept tensor goes back under the operands this merge still takes and the
+            // tensors read again before it (a crossed skip)
             self.saved.pop();
             let keep_depth = if keep {
-                self.insert_saved(at, node, ops[j].raw)?
+                let still = ops.len() - 2 - popped.len();
+                self.insert_saved(at, node, ops[j].raw, still)?
             } else {
                 0
             };
@@ -442,7 +445,7 @@ impl<'g> Lowering<'g> {
                     "a residual tensor cannot pass through UpSampling, RepeatVector, Permute, ZeroPadding or Cropping",
                 ));
             }
-            save_depth = self.insert_saved(at, node, input.raw)?;
+            save_depth = self.insert_saved(at, node, input.raw, 0)?;
             save_input = true;
         }
         if op.input_len() != input_len(&input) {
@@ -1378,9 +1381,8 @@ mod tests {
 
     /// Nested skips lower (the innermost closes first); crossed skips lower with the later
     /// save under the earlier one's tensor, and a merge that keeps a tensor moves it under one
-    /// read sooner; a tensor merged twice is kept saved by its first merge; a tensor read again
-    /// that a merge of three does not take off the stack last is refused, naming the layer and
-    /// why.
+    /// read sooner; a tensor merged twice is kept saved by its first merge; a merge of three
+    /// that keeps the operand it takes first moves it under the one it takes next.
     #[test]
     fn saved_tensors_are_a_stack() {
         // x0 = n0; n1 saves x0, n2 saves n1; n3 = n2 + n1 closes first, n5 = n4 + n0 last
@@ -1471,11 +1473,16 @@ mod tests {
             &[Some(3)],
             &[Some(4), Some(1)],
         ]);
-        let err = lower(&three).unwrap_err().to_string();
-        assert!(
-            err.contains("n3") && err.contains("keeps only that one saved"),
-            "{err}"
-        );
+        // the first pairwise step keeps n1 and moves it under n0, which the second step takes
+        let p = lower(&three).unwrap();
+        let moves: Vec<(bool, usize)> = p
+            .steps
+            .iter()
+            .filter(|s| s.op.reads_saved())
+            .map(|s| (s.op.keeps_saved(), s.save_depth))
+            .collect();
+        assert_eq!(moves, [(true, 1), (false, 0), (false, 0)]);
+        computes_the_graph(&three, &p, &[0.75, -1.5], "three");
     }
 
     /// Branches with layers on both sides: a swap step sets the first branch's output aside and
@@ -1665,7 +1672,7 @@ mod tests {
     }
 
     /// Every layer that cannot be lowered is named at once, each with its reason (a merge of
-    /// three that would keep the operand it takes first, and an unused branch here), not only
+    /// which no operand is the previous layer's output, and an unused branch here), not only
     /// the first.
     #[test]
     fn every_structure_error_is_reported_at_once() {
@@ -1673,13 +1680,11 @@ mod tests {
             &[None],
             &[Some(0)],
             &[Some(1)],
-            &[Some(2), Some(1), Some(0)],
+            &[Some(1), Some(0)],
             &[Some(3)],
-            &[Some(4), Some(1)],
-            &[Some(5)],
+            &[Some(4)],
+            &[Some(4)],
             &[Some(6)],
-            &[Some(6)],
-            &[Some(8)],
         ]);
         let Err(Error::UnsupportedLayers(found)) = lower(&g) else {
             panic!("two unsupported layers expected");
@@ -1687,11 +1692,11 @@ mod tests {
         let found: Vec<String> = found.iter().map(|e| e.to_string()).collect();
         assert_eq!(found.len(), 2, "{found:?}");
         assert!(
-            found[0].contains("n3") && found[0].contains("not as the last operand"),
+            found[0].contains("n3") && found[0].contains("must be the previous layer's output"),
             "{found:?}"
         );
         assert!(
-            found[1].contains("n8") && found[1].contains("not used"),
+            found[1].contains("n6") && found[1].contains("not used"),
             "{found:?}"
         );
     }
