@@ -71,6 +71,7 @@ fn a_bounty_from_creation_to_decryption_in_chromium() {
         .collect();
     names.sort();
     for step in [
+        "deployment-refused",
         "host-create-bounty",
         "bounty-open",
         "hunter-fetched-dataset",

@@ -16,7 +16,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
 import { privateKeyToAccount } from "viem/accounts";
-import { startStack } from "../stack/dev.mjs";
+import { deploy, startStack } from "../stack/dev.mjs";
 
 const WEB = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const ROOT = resolve(WEB, "..");
@@ -102,7 +102,28 @@ async function main() {
       if (await s.count() && await s.isVisible()) throw new Error(`the page reports: ${await s.textContent()}`);
     };
 
+    // --- the page checks the deployment config.json names against the chain: the honest one
+    //     passes; a Bounty whose claim verifier has another key, or an address that is no
+    //     Bounty contract, is refused and nothing is shown
+    step("deployment checked against the chain");
     await page.goto(stack.app);
+    await page.waitForFunction(() => document.querySelector("#deployment").textContent.includes("code checked"));
+    const evil = await deployOtherKey(stack);
+    for (const [lie, refusal] of [
+      [{ bounty: evil.bounty, verifier: evil.verifier }, "does not check proofs with the setup's verifying key"],
+      [{ bounty: stack.config.verifier }, "does not answer as a Bounty contract"],
+    ]) {
+      await page.route("**/config.json", (route) => route.fulfill({ json: { ...stack.config, ...lie } }));
+      await page.goto(stack.app);
+      await page.waitForSelector("#deployment-refused");
+      const shown = await page.locator("#deployment-refused").textContent();
+      assert.ok(shown.includes(refusal), shown);
+      assert.equal(await page.locator("#bounties, #create").count(), 0, "nothing shown for a refused deployment");
+      if (lie.verifier) await snap("deployment-refused");
+      await page.unroute("**/config.json");
+    }
+    await page.goto(stack.app);
+    await page.waitForFunction(() => document.querySelector("#deployment").textContent.includes("code checked"));
     await page.waitForFunction(() => document.querySelector("#account").options.length > 0);
 
     // --- host: a bounty over the dataset, its CID computed in the page, published to IPFS
@@ -251,6 +272,15 @@ async function main() {
     await browser.close();
     await stack.close();
   }
+}
+
+/** A look-alike deployment: this app's Groth16Verifier with the setup's key but gamma and delta
+ * swapped (another key: whoever made it could forge claims), and this app's Bounty contract
+ * calling it. */
+async function deployOtherKey(stack) {
+  const args = JSON.parse(readFileSync(join(stack.setup, "verifier_args.json"), "utf8"));
+  const vk = [...args.vk.slice(0, 6), ...args.vk.slice(10, 14), ...args.vk.slice(6, 10)];
+  return deploy(stack.rpc, { vk, ic: args.ic });
 }
 
 main().then(

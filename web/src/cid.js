@@ -79,9 +79,14 @@ export function parseCid (text) {
   if (!s.startsWith('b')) {
     throw new Error(`'${text}' is not a base32 CIDv1 (it should start with 'b', as bafkrei… or bafybei…)`)
   }
+  // as kerafold: RFC 4648 lower case only (multiformats would also take mixed case)
+  if (!/^b[a-z2-7]*$/.test(s)) {
+    throw new Error(`'${text}' is not a valid CID: not base32 (lower case a–z and 2–7 after the 'b')`)
+  }
   let cid
   try {
-    cid = CID.parse(s)
+    // decoded again from its bytes, so its text form is the canonical one, not the input's
+    cid = CID.decode(CID.parse(s).bytes)
   } catch (err) {
     throw new Error(`'${text}' is not a valid CID: ${err.message}`)
   }
@@ -132,5 +137,13 @@ export function cidBytes (cid) {
  * @returns {string} the CID's text form `b…`
  */
 export function cidFromBytes (hex) {
-  return CID.decode(fromHex(hex.replace(/^0x/, ''))).toString()
+  const digits = typeof hex === 'string' ? hex.replace(/^0x/, '') : ''
+  if (!/^([0-9a-fA-F]{2})+$/.test(digits)) {
+    throw new Error(`${JSON.stringify(hex)} is not the hex of a binary CID`)
+  }
+  try {
+    return CID.decode(fromHex(digits)).toString()
+  } catch (err) {
+    throw new Error(`0x${digits} is not a binary CID: ${err.message}`)
+  }
 }

@@ -8,7 +8,11 @@ import { parseEventLogs } from "viem";
 import { BOUNTY_ABI, bounties, connect, formatEther, history, parseEther } from "./chain.js";
 import { checkCid, cidBytes, cidFromBytes, cidOf } from "./cid.js";
 import { decryptWeights } from "./decrypt.js";
+import { checkDeployment } from "./deployment.js";
 import { generateHostKey, parseKeyFile, serializeKeyFile } from "./keys.js";
+// this app's contracts, built from contracts/ (the page checks the chain's code against them)
+import bountyCreation from "../../contracts/build/Bounty.bin?raw";
+import verifierCreation from "../../contracts/build/Groth16Verifier.bin?raw";
 
 const app = document.getElementById("app");
 let config, client;
@@ -439,6 +443,20 @@ async function main() {
   }
   config = await r.json();
   client = connect(config);
+  // nothing is shown or signed for a deployment whose contracts are not this app's, or whose
+  // claim verifier does not use the setup's key
+  let checked;
+  try {
+    checked = await checkDeployment(client.pub, config, { bounty: `0x${bountyCreation.trim()}`, verifier: `0x${verifierCreation.trim()}` });
+  } catch (e) {
+    app.replaceChildren(h("section", { id: "deployment-refused" }, h("h2", {}, "This deployment is refused"),
+      h("p", {}, e.message),
+      h("p", {}, "config.json describes a deployment the chain does not confirm. Nothing is shown or signed for it.")));
+    status(e.message, true);
+    return;
+  }
+  document.getElementById("deployment").textContent =
+    `Bounty ${short(checked.bounty)} and its claim verifier ${short(checked.verifier)}: code checked against this app's contracts and the setup's verifying key`;
   const select = document.getElementById("account");
   for (const a of client.accounts) select.append(h("option", { value: a.name }, `${a.name} (${short(a.account.address)})`));
   if (!client.accounts.length) select.append(h("option", { value: "" }, "wallet"));

@@ -87,14 +87,14 @@ async function waitFor(what, probe, ms = 60000) {
   }
 }
 
-/** Deploys Groth16Verifier(vk, ic) from the setup's verifier_args.json, then Bounty(verifier, 0, 0). */
-async function deploy(rpc, setup) {
+/** Deploys Groth16Verifier(vk, ic) with `args` (a setup's verifier_args.json), then
+ * Bounty(verifier, 0, 0), from the chain's first test account. */
+export async function deploy(rpc, args) {
   const chain = { id: 31337, name: "hardhat", nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 }, rpcUrls: { default: { http: [rpc] } } };
   const account = mnemonicToAccount(TEST_MNEMONIC, { addressIndex: 0 });
   const w = createWalletClient({ chain, transport: http(rpc), account });
   const pub = createPublicClient({ chain, transport: http(rpc) });
   const bin = (name) => `0x${readFileSync(join(ROOT, "contracts/build", `${name}.bin`), "utf8").trim()}`;
-  const args = JSON.parse(readFileSync(join(setup, "verifier_args.json"), "utf8"));
   const created = async (hash) => {
     const r = await pub.waitForTransactionReceipt({ hash });
     if (r.status !== "success" || !r.contractAddress) throw new Error(`deployment ${hash} failed`);
@@ -137,7 +137,7 @@ export async function startStack(o = {}) {
     if (ipfs) await ipfs.close();
   };
   try {
-    const chainPort = o.chainPort || 8545;
+    const chainPort = o.chainPort ?? 8545;
     const rpc = `http://127.0.0.1:${chainPort}`;
     children.push(child(join(WEB, "node_modules/.bin/hardhat"), ["node", "--hostname", "127.0.0.1", "--port", String(chainPort)],
       { cwd: WEB, env: { ...process.env, HARDHAT_DISABLE_TELEMETRY_PROMPT: "true" } }, (s) => log(`[chain] ${s}`)));
@@ -145,8 +145,8 @@ export async function startStack(o = {}) {
       method: "POST", headers: { "content-type": "application/json" },
       body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_chainId", params: [] }),
     })).ok);
-    const deployed = await deploy(rpc, setup);
-    ipfs = await startIpfsNode({ dir: join(state, "ipfs"), port: o.ipfsPort || 5001 });
+    const deployed = await deploy(rpc, JSON.parse(readFileSync(join(setup, "verifier_args.json"), "utf8")));
+    ipfs = await startIpfsNode({ dir: join(state, "ipfs"), port: o.ipfsPort ?? 5001 });
 
     const site = join(state, "site");
     rmSync(site, { recursive: true, force: true });

@@ -178,7 +178,13 @@ export async function startIpfsNode ({ dir, port = 5001, host = '127.0.0.1' }) {
 
   /** @param {import('node:http').IncomingMessage} req @param {import('node:http').ServerResponse} res */
   async function handle (req, res) {
-    const { pathname } = new URL(req.url ?? '/', 'http://localhost')
+    // the request target as a path ('//x' is a path here, not a host as a relative URL would be)
+    let pathname
+    try {
+      pathname = new URL(`http://localhost${req.url ?? '/'}`).pathname
+    } catch {
+      throw new HttpError(400, `a malformed request target: ${req.url}`)
+    }
     if (req.method === 'OPTIONS') {
       res.writeHead(204, {
         ...CORS,
