@@ -13,7 +13,7 @@ use crate::{Error, Result};
 use kerafold_step_circuits::band::{Band, BandIo, BandPlan};
 use kerafold_step_circuits::native::Weights;
 use kerafold_step_circuits::packing::{self, Packed};
-use kerafold_step_circuits::saved::check_insert;
+use kerafold_step_circuits::saved::{check_insert, moves_kept};
 use kerafold_step_circuits::spec::{Act, DenseSpec, FixedPoint, Merge, Op, ViewOp};
 use kerafold_step_circuits::Field;
 use serde::{Deserialize, Serialize};
@@ -70,12 +70,6 @@ impl Slot {
             Op::Merge { .. } | Op::OneHot { .. } | Op::LayerNorm(_)
         ) || (!self.op.is_linear() && matches!(self.act, Act::Poly { .. } | Act::Pwl(_)))
     }
-}
-
-/// Whether a slot's op keeps the saved tensor it reads and does not save its input (a merge or
-/// concatenation, not a swap): its step's insert, if any, moves that tensor under the top.
-pub fn moves_kept(op: &Op) -> bool {
-    kerafold_step_circuits::saved::moves_kept(op, matches!(op, Op::Swap { .. }))
 }
 
 /// What the circuit learns about one step: which slot runs, how many outputs are real, and

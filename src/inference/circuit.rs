@@ -25,12 +25,13 @@
 //! overflow), keep only the selected slot's output (and, for padded slots, only the step's real
 //! outputs), commit the output into `z[1]'`, and extend the chains.
 
-use crate::fold::arch::{self, Architecture};
+use crate::fold::arch::Architecture;
 use kerafold_step_circuits::band::{self, Band, BandIo, Count};
 use kerafold_step_circuits::commit::{chain, open_prefix, range_checked, BlockCount};
 use kerafold_step_circuits::field::{from_i64, pow2};
 use kerafold_step_circuits::packing::Packed;
 use kerafold_step_circuits::poseidon::{hash_gadget, hash_narrow_gadget};
+use kerafold_step_circuits::saved::moves_kept;
 use kerafold_step_circuits::step as slot_gadget;
 use kerafold_step_circuits::step::alloc_num as alloc;
 use kerafold_step_circuits::wellformed;
@@ -1258,12 +1259,12 @@ impl<F: Field> StepCircuit<F> for LayerStep<F> {
                 arch.slots
                     .iter()
                     .zip(&sel)
-                    .filter(|(s, _)| arch::moves_kept(&s.op))
+                    .filter(|(s, _)| moves_kept(&s.op))
                     .fold(LinearCombination::<F>::zero(), |lc, (_, b)| {
                         lc + &b.lc(CS::one(), F::ONE)
                     })
             });
-            let moving = w.map(|w| moves.is_some() && arch::moves_kept(&arch.slots[w.slot].op));
+            let moving = w.map(|w| moves.is_some() && moves_kept(&arch.slots[w.slot].op));
             let (popped, pushed) = if arch.has_swap() || depth.is_some() {
                 let popped = hash_narrow_gadget(
                     cs.namespace(|| "stack_hash"),

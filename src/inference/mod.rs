@@ -372,7 +372,7 @@ fn stack_pops<F: Field>(
         }
         if inserts {
             // the insert goes into the stack less what the step pops or moves
-            let moved = op.pops_saved() || saved::moves_kept(op, d.save_input);
+            let moved = op.pops_saved() || saved::moves_kept(op);
             let kept = stack.len() - usize::from(moved && !stack.is_empty());
             stacks[i] = stack.entries()[..kept].iter().map(|e| e.0).collect();
         }

@@ -85,7 +85,7 @@ impl<T> SavedStack<T> {
         let popped = if op.pops_saved() { self.0.pop() } else { None };
         if save_input {
             self.insert(depth, input());
-        } else if moves_kept(op, save_input) && depth > 0 {
+        } else if moves_kept(op) && depth > 0 {
             let kept = self.0.pop().expect("a keeping reader reads a saved tensor");
             self.insert(depth, kept);
         }
@@ -102,8 +102,8 @@ impl<T> SavedStack<T> {
             return Err("reads a saved tensor, none is saved".into());
         }
         // what stays under the insert: the stack less what the op pops or moves
-        let under = self.0.len()
-            - usize::from(op.reads_saved() && (op.pops_saved() || moves_kept(op, save_input)));
+        let under =
+            self.0.len() - usize::from(op.reads_saved() && (op.pops_saved() || moves_kept(op)));
         if depth > under {
             return Err(format!(
                 "saves {depth} tensors deep into a stack of {under}"
@@ -126,12 +126,12 @@ impl<T> SavedStack<T> {
     }
 }
 
-/// Whether a step of `op` (saving its input or not) moves the saved tensor it reads and keeps:
-/// a merge or concatenation that keeps its operand for a later layer inserts it again, `depth`
-/// deep (at depth 0 the stack is as it was). A swap that keeps the fork's tensor saves its own
-/// input instead, so its depth is that input's.
-pub fn moves_kept(op: &Op, save_input: bool) -> bool {
-    op.keeps_saved() && !save_input
+/// Whether a step of `op` moves the saved tensor it reads and keeps: a merge or concatenation
+/// that keeps its operand for a later layer inserts it again, `depth` deep (at depth 0 the
+/// stack is as it was). A swap that keeps the fork's tensor saves its own input instead, so its
+/// depth is that input's.
+pub fn moves_kept(op: &Op) -> bool {
+    op.keeps_saved() && !matches!(op, Op::Swap { .. })
 }
 
 /// Whether a step of `op` may insert `depth` deep, whatever the stack: only a step that saves
@@ -143,7 +143,7 @@ pub fn check_insert(op: &Op, save_input: bool, depth: usize) -> Result<(), Strin
     if op.reads_saved() && save_input != swap {
         return Err("a swap saves its input, a merge does not".into());
     }
-    if depth > 0 && !(save_input || moves_kept(op, save_input)) {
+    if depth > 0 && !(save_input || moves_kept(op)) {
         return Err(format!(
             "inserts {depth} deep but saves nothing (only a step that saves its input or a merge \
              that keeps its operand inserts)"

@@ -33,10 +33,6 @@ fn kerafold(args: &[&str]) -> Output {
         .expect("run kerafold")
 }
 
-fn ok(o: &Output, what: &str) -> String {
-    common::succeeded(o, what)
-}
-
 /// The steps' wall times, printed as they go and at the end.
 struct Timings(Vec<(String, f64)>);
 
@@ -80,7 +76,7 @@ impl Cluster {
         let o = Command::new(repo().join("ray/install.sh"))
             .output()
             .unwrap();
-        ok(&o, "ray/install.sh");
+        common::succeeded(&o, "ray/install.sh");
         // Short: Ray's Unix sockets live under it.
         let dir = std::env::temp_dir().join(format!("kf-ray-test-{}", std::process::id()));
         let o = Command::new(repo().join("ray/cluster.sh"))
@@ -93,7 +89,9 @@ impl Cluster {
             address: String::new(),
             own: Some(dir),
         };
-        cluster.address = ok(&o, "ray/cluster.sh start").trim().to_string();
+        cluster.address = common::succeeded(&o, "ray/cluster.sh start")
+            .trim()
+            .to_string();
         cluster
     }
 }
@@ -164,11 +162,13 @@ fn sharded_accuracy_on_a_two_node_ray_cluster() {
             "-o",
             s(&data),
         ]);
-        ok(&o, "dataset pack");
+        common::succeeded(&o, "dataset pack");
     });
     let size = std::fs::metadata(&data).unwrap().len();
     assert!(size > 256 * 1024, "{size} bytes: not more than one leaf");
-    let cid = ok(&kerafold(&["cid", s(&data)]), "cid").trim().to_string();
+    let cid = common::succeeded(&kerafold(&["cid", s(&data)]), "cid")
+        .trim()
+        .to_string();
     assert_eq!(cid, datasets::vector("ray_520").cid, "the importer's CID");
     println!("dataset: {size} bytes, {SAMPLES} samples, cid {cid}");
 
@@ -220,7 +220,7 @@ fn sharded_accuracy_on_a_two_node_ray_cluster() {
             .stderr(Stdio::inherit()) // progress, live
             .output()
             .unwrap();
-        serde_json::from_str(&ok(&o, "kerafold_ray prove")).unwrap()
+        serde_json::from_str(&common::succeeded(&o, "kerafold_ray prove")).unwrap()
     });
     println!("{}", serde_json::to_string_pretty(&summary).unwrap());
     let shards = summary["shards"].as_array().unwrap();

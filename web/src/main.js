@@ -105,7 +105,6 @@ async function ipfsGet(cid) {
   return bytes;
 }
 
-
 function account() {
   return document.getElementById("account").value;
 }
@@ -286,8 +285,9 @@ async function bountyPage(id) {
 
   const parts = [terms, claims];
   if (isHost && b.revealedKey !== undefined) parts.push(decryptSection(b));
-  const info = await client.pub.readContract({ address: config.bounty, abi: BOUNTY_ABI, functionName: "bounties", args: [id] });
-  if (isHost && refundable(info, now)) {
+  // the contract's own record decides a refund; only the host's view asks for it
+  const info = isHost ? await client.pub.readContract({ address: config.bounty, abi: BOUNTY_ABI, functionName: "bounties", args: [id] }) : undefined;
+  if (info && refundable(info, now)) {
     parts.push(h("section", {}, h("h2", {}, "Refund"), h("button", { id: "refund", onclick: action("Refunding", () => client.send(account(), "refund", [b.id])) }, "Refund the reward")));
   }
   if (!isHost && b.state !== "paid" && b.state !== "refunded" && now <= b.deadline) parts.push(hunterSection(b, cid));
