@@ -367,11 +367,16 @@ fn write_random_ptau(path: &Path, power: u32) -> Result<()> {
 }
 
 /// Writes `bytes` at `path` unless a file is there; of provers racing to draw a tau (shards on
-/// one machine), the first to link its file wins and every one reads that file.
+/// one machine, or threads of one process), the first to link its file wins and every one reads
+/// that file.
 fn write_new(path: &Path, bytes: &[u8]) -> Result<()> {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    // a name of this writer's own: two threads sharing one would remove each other's file
+    static WRITES: AtomicU64 = AtomicU64::new(0);
     let dir = path.parent().expect("a file in a directory");
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    let n = WRITES.fetch_add(1, Ordering::Relaxed);
+    let tmp = path.with_extension(format!("tmp{}-{n}", std::process::id()));
     std::fs::write(&tmp, bytes).map_err(|e| Error::io(&tmp, e))?;
     let linked = std::fs::hard_link(&tmp, path);
     let _ = std::fs::remove_file(&tmp);
