@@ -228,7 +228,8 @@ fn fold_under(arch: Architecture, q: &QuantizedModel, input: &[f32]) -> Option<(
 /// swap drops the fork's tensor that the second branch saves again two deep; another swap sets
 /// its branch aside one deep. The fold ends with nothing saved. At the moving Add, a forged
 /// entry under the top fails the insert's opening (`insert/above1`), inserting anything but the
-/// tensor it opened fails `insert_item_eq`, and a witness or an architecture that leaves the
+/// tensor it opened fails `insert_item_eq` (into anything but the stack under it,
+/// `insert_into_eq`), and a witness or an architecture that leaves the
 /// stem on top leaves the Subtract the wrong tensor (`stack_pop`).
 #[test]
 fn a_kept_tensor_moves_under_the_tensor_merged_sooner() {
@@ -274,7 +275,7 @@ fn a_kept_tensor_moves_under_the_tensor_merged_sooner() {
     assert_eq!(at, sub);
     assert!(err.contains("stack_pop"), "{err}");
 
-    // the insert fed the merge's own input instead of the tensor it opened
+    // the insert fed another tensor, or another stack, than the ones the merge opened
     let arch = Arc::new(Architecture::compile(&q).unwrap());
     let x = q.quantize_input(&fx.inputs[0], Some(0)).unwrap();
     let trace = q.trace(&x, Some(0)).unwrap();
@@ -283,26 +284,31 @@ fn a_kept_tensor_moves_under_the_tensor_merged_sooner() {
         let w = public_step_witness::<F>(&arch, &q, &trace, i);
         z = check_step(&arch, &Arc::new(w), &z).unwrap().0;
     }
-    let w = public_step_witness::<F>(&arch, &q, &trace, moving);
-    let circuit = LayerStep {
-        arch: arch.clone(),
-        private_weights: false,
-        witness: Some(Arc::new(w)),
-    };
-    let mut cs = TamperCs::<F>::new();
-    cs.override_value("insert_item/num", F::from(12345));
-    let zv: Vec<_> = z
-        .iter()
-        .enumerate()
-        .map(|(k, v)| alloc_num(&mut cs, &format!("z{k}"), Some(*v)).unwrap())
-        .collect();
-    circuit.synthesize(&mut cs, &zv).unwrap();
-    assert!(
-        cs.unused_overrides().is_empty(),
-        "{:?}",
-        cs.unused_overrides()
-    );
-    assert_eq!(cs.which_is_unsatisfied(), Some("insert_item_eq"));
+    let w = Arc::new(public_step_witness::<F>(&arch, &q, &trace, moving));
+    for (forged, fails) in [
+        ("insert_item/num", "insert_item_eq"),
+        ("insert_into/num", "insert_into_eq"),
+    ] {
+        let circuit = LayerStep {
+            arch: arch.clone(),
+            private_weights: false,
+            witness: Some(w.clone()),
+        };
+        let mut cs = TamperCs::<F>::new();
+        cs.override_value(forged, F::from(12345));
+        let zv: Vec<_> = z
+            .iter()
+            .enumerate()
+            .map(|(k, v)| alloc_num(&mut cs, &format!("z{k}"), Some(*v)).unwrap())
+            .collect();
+        circuit.synthesize(&mut cs, &zv).unwrap();
+        assert!(
+            cs.unused_overrides().is_empty(),
+            "{:?}",
+            cs.unused_overrides()
+        );
+        assert_eq!(cs.which_is_unsatisfied(), Some(fails), "{forged}");
+    }
 
     let honest = Architecture::compile(&q).unwrap();
     let mut on_top = honest.clone();
