@@ -248,13 +248,6 @@ pub struct RunReport {
     pub fixed_point: FixedPoint,
 }
 
-fn softmax(v: &[f64]) -> Vec<f64> {
-    let m = v.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
-    let e: Vec<f64> = v.iter().map(|x| (x - m).exp()).collect();
-    let s: f64 = e.iter().sum();
-    e.iter().map(|x| x / s).collect()
-}
-
 /// Runs the integer model on every input of `input` and compares it with Keras's float model.
 pub fn run(path: &Path, input: &Path, quant: &QuantOptions) -> Result<RunReport> {
     let file = ModelFile::open(path)?;
@@ -264,15 +257,7 @@ pub fn run(path: &Path, input: &Path, quant: &QuantOptions) -> Result<RunReport>
     let (mut max_err, mut agree) = (0f64, 0usize);
     for (i, x) in inputs.iter().enumerate() {
         let t = model.trace(&model.quantize_input(x, Some(i))?, Some(i))?;
-        let logits: Vec<f64> = t.logits.iter().map(|&v| model.dequantize(v)).collect();
-        let output = if model.softmax {
-            softmax(&logits)
-        } else if model.sigmoid {
-            let sigmoid = crate::model::graph::Smooth::Sigmoid;
-            logits.iter().map(|&z| sigmoid.eval(z)).collect()
-        } else {
-            logits
-        };
+        let output = model.output(&t.logits);
         let float = graph
             .as_ref()
             .map(|g| crate::model::float::forward(g, x))

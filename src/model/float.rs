@@ -158,17 +158,20 @@ fn activate(act: &Activation, x: &[f64], last_dim: usize) -> Vec<f64> {
             .collect(),
         Activation::Poly(c) => x.iter().map(|&v| v * v + f64::from(c) * v).collect(),
         Activation::Smooth(f) => x.iter().map(|&v| f.eval(v)).collect(),
-        Activation::Softmax => {
-            let mut out = Vec::with_capacity(x.len());
-            for row in x.chunks(last_dim.max(1)) {
-                let m = row.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-                let e: Vec<f64> = row.iter().map(|&v| (v - m).exp()).collect();
-                let s: f64 = e.iter().sum();
-                out.extend(e.iter().map(|&v| v / s));
-            }
-            out
-        }
+        Activation::Softmax => softmax(x, last_dim),
     }
+}
+
+/// Keras' Softmax over the last axis (of length `last_dim`).
+pub fn softmax(x: &[f64], last_dim: usize) -> Vec<f64> {
+    let mut out = Vec::with_capacity(x.len());
+    for row in x.chunks(last_dim.max(1)) {
+        let m = row.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let e: Vec<f64> = row.iter().map(|&v| (v - m).exp()).collect();
+        let s: f64 = e.iter().sum();
+        out.extend(e.iter().map(|&v| v / s));
+    }
+    out
 }
 
 /// Input shape as HWC (`h = 1` for rank-1 layers).

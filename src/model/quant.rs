@@ -440,6 +440,20 @@ impl QuantizedModel {
         v as f64 / (1u64 << self.fp.fa) as f64
     }
 
+    /// The Keras model's output from the integer logits: dequantized, through the final
+    /// Softmax (over the last axis) or sigmoid the proof leaves outside.
+    pub fn output(&self, logits: &[i64]) -> Vec<f64> {
+        let real: Vec<f64> = logits.iter().map(|&v| self.dequantize(v)).collect();
+        if self.softmax {
+            super::float::softmax(&real, self.output_shape.last().copied().unwrap_or(1))
+        } else if self.sigmoid {
+            let sigmoid = super::graph::Smooth::Sigmoid;
+            real.iter().map(|&z| sigmoid.eval(z)).collect()
+        } else {
+            real
+        }
+    }
+
     /// Runs the integer model on a quantized input, keeping every step's witness.
     pub fn trace(&self, input: &[i64], sample: Option<usize>) -> Result<Trace> {
         if input.len() != self.input_len() {
@@ -972,6 +986,44 @@ mod tests {
         assert!(299i64 << q.fp.fa <= q.fp.max(), "{:?}", q.fp);
         let x = q.quantize_input(&[299.0, 0.0, 150.0], Some(0)).unwrap();
         q.trace(&x, Some(0)).unwrap();
+    }
+
+    /// A Softmax over the last axis of a 2-D output (per position, as Keras applies it) is
+    /// applied per row to the integer model's logits, equal to the float graph's output.
+    #[test]
+    fn the_output_applies_a_final_softmax_per_row() {
+        use crate::model::graph::{Activation, Graph, LayerKind, Node, Src};
+        let graph = Graph {
+            name: "rows".into(),
+            input_shape: vec![2, 3],
+            nodes: vec![Node {
+                name: "dense".into(),
+                class_name: "Dense".into(),
+                kind: LayerKind::Dense {
+                    units: 3,
+                    kernel: vec![0.5, -0.25, 0.125, 0.25, 0.75, -0.5, -0.125, 0.5, 1.0],
+                    bias: vec![0.0, 0.25, -0.25],
+                    activation: Activation::Softmax,
+                },
+                inputs: vec![Src::Input],
+                output_shape: vec![2, 3],
+            }],
+        };
+        let program = crate::model::lower(&graph).unwrap();
+        let x = [0.5f32, -1.0, 1.5, 2.0, 0.25, -0.75];
+        let q = calibrate(&program, &[x.to_vec()]).unwrap().0;
+        let t = q
+            .trace(&q.quantize_input(&x, Some(0)).unwrap(), Some(0))
+            .unwrap();
+        let got = q.output(&t.logits);
+        let want = crate::model::float::forward(&graph, &x).unwrap().output;
+        assert_eq!(got.len(), 6);
+        for row in got.chunks(3) {
+            assert!((row.iter().sum::<f64>() - 1.0).abs() < 1e-9, "{got:?}");
+        }
+        for (a, b) in got.iter().zip(&want) {
+            assert!((a - b).abs() < 0.02, "{got:?} vs {want:?}");
+        }
     }
 
     /// Calibration reports the fixed point of the model it returns (guard included), and that

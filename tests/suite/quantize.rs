@@ -22,13 +22,6 @@ struct Row {
     approximations: Vec<model::pwl::Approximation>,
 }
 
-fn softmax(v: &[f64]) -> Vec<f64> {
-    let m = v.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
-    let e: Vec<f64> = v.iter().map(|x| (x - m).exp()).collect();
-    let s: f64 = e.iter().sum();
-    e.iter().map(|x| x / s).collect()
-}
-
 /// Loads, lowers and calibrates a fixture on its own inputs (the default: "fixture inputs").
 fn quantized(name: &str, format: Format, fx: &Fixture) -> QuantizedModel {
     let graph = model::load(&common::model_path(name, format)).expect("fixture loads");
@@ -63,13 +56,7 @@ fn row(name: &str) -> Row {
             .trace(&q.quantize_input(x, Some(i)).unwrap(), Some(i))
             .unwrap();
         let logits: Vec<f64> = t.logits.iter().map(|&v| q.dequantize(v)).collect();
-        let out = if q.softmax {
-            softmax(&logits)
-        } else if q.sigmoid {
-            logits.iter().map(|&z| 1.0 / (1.0 + (-z).exp())).collect()
-        } else {
-            logits.clone()
-        };
+        let out = q.output(&t.logits);
         if t.class == fx.keras_class(i) {
             agree += 1;
         }
