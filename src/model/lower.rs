@@ -136,6 +136,9 @@ struct Lowering<'g> {
     base: Vec<usize>,
     /// For each base, how many computing layers read it.
     readers: Vec<usize>,
+    /// For each node, whether it is a step of its own (a view read by a merge after other
+    /// layers ran is one too, see [`materialized_views`]).
+    computes: Vec<bool>,
 }
 
 fn unsupported(node: &Node, msg: impl Into<String>) -> Error {
@@ -326,7 +329,7 @@ impl<'g> Lowering<'g> {
         let n = self.graph.nodes.len();
         (at + 1..n).filter(move |&i| {
             let m = &self.graph.nodes[i];
-            !passes_through(&m.kind)
+            self.computes[i]
                 && m.inputs.iter().any(|&s| {
                     let b = self.base[src_index(s, n)];
                     if b == n {
@@ -369,7 +372,12 @@ impl<'g> Lowering<'g> {
                 ),
             ));
         };
-        if ops.iter().any(|t| !t.views.is_empty()) {
+        // the current operand's views are the merge step's own; a saved one is read as saved
+        if ops
+            .iter()
+            .enumerate()
+            .any(|(i, t)| i != c && !t.views.is_empty())
+        {
             return Err(unsupported(node, format!("the operands of {name} must be tensors saved before the branch (skip connections without a view of their own)")));
         }
         let (mut lo, mut hi) = (c, c);
@@ -438,13 +446,8 @@ impl<'g> Lowering<'g> {
         };
         // one saved copy: a later branch resumes it with a swap and, if more layers read it
         // after that, saves it again (unless the swap kept it saved)
+        // (the step saves its input as it was computed, before its views)
         if later >= 1 && !self.saved.contains(&input.raw) {
-            if !input.views.is_empty() {
-                return Err(unsupported(
-                    node,
-                    "a residual tensor cannot pass through UpSampling, RepeatVector, Permute, ZeroPadding or Cropping",
-                ));
-            }
             save_depth = self.insert_saved(at, node, input.raw, 0)?;
             save_input = true;
         }
@@ -981,6 +984,17 @@ impl<'g> Lowering<'g> {
         }
     }
 
+    /// A view a merge reads after other layers ran (see [`materialized_views`]) becomes an
+    /// identity step applying it; other tensors are returned as they are.
+    fn materialize(&mut self, at: usize, t: Tensor) -> Result<Tensor> {
+        if !self.computes[at] || t.views.is_empty() || !passes_through(&self.graph.nodes[at].kind) {
+            return Ok(t);
+        }
+        let node = &self.graph.nodes[at];
+        let op = Op::Identity { n: input_len(&t) };
+        self.push_step(at, node, t, op, Activation::Linear, vec![], vec![])
+    }
+
     /// The last step, a merge that keeps its operand, moves it `depth` under the top.
     fn moved_kept(&mut self, depth: usize) {
         if let Some(s) = self.steps.last_mut() {
@@ -1119,6 +1133,57 @@ fn src_index(src: Src, n: usize) -> usize {
 }
 
 /// Layers that create no step and keep their input's data.
+/// Views (UpSampling, Permute, ZeroPadding, Cropping, Resize) whose tensor a merge reads after
+/// other layers ran in between. A merge's step applies views to the operand it reads as its
+/// input, the tensor computed last, but takes a saved operand as it was saved; such a view is
+/// therefore a step of its own (an identity step with the view), whose output is saved.
+fn materialized_views(graph: &Graph) -> Vec<bool> {
+    let n = graph.nodes.len();
+    let mut materialized = vec![false; n];
+    for (m, node) in graph.nodes.iter().enumerate() {
+        if !matches!(
+            node.kind,
+            LayerKind::Merge(_) | LayerKind::Concatenate { .. }
+        ) {
+            continue;
+        }
+        for &src in &node.inputs {
+            // back through the layers passing the operand on, to the nearest view
+            let mut chain = vec![];
+            let mut at = src;
+            while let Src::Node(i) = at {
+                let kind = &graph.nodes[i].kind;
+                if !passes_through(kind) {
+                    break;
+                }
+                if is_view(kind) {
+                    // the view rides on the merge's step only if nothing else runs between them
+                    materialized[i] |= !(i + 1..m).all(|k| chain.contains(&k));
+                    break;
+                }
+                chain.push(i);
+                let [next] = graph.nodes[i].inputs[..] else {
+                    break;
+                };
+                at = next;
+            }
+        }
+    }
+    materialized
+}
+
+/// Layers that relabel their input's values (constant wiring a later step applies).
+fn is_view(kind: &LayerKind) -> bool {
+    matches!(
+        kind,
+        LayerKind::UpSampling { .. }
+            | LayerKind::Permute { .. }
+            | LayerKind::ZeroPadding2D { .. }
+            | LayerKind::Cropping { .. }
+            | LayerKind::Resize { .. }
+    )
+}
+
 fn passes_through(kind: &LayerKind) -> bool {
     matches!(
         kind,
@@ -1180,16 +1245,20 @@ pub fn lower(graph: &Graph) -> Result<Program> {
             }
         }
     }
+    let materialized = materialized_views(graph);
+    let computes: Vec<bool> = (graph.nodes.iter().zip(&materialized))
+        .map(|(node, &m)| m || !passes_through(&node.kind))
+        .collect();
     let mut base: Vec<usize> = (0..=n).collect();
     for (at, node) in graph.nodes.iter().enumerate() {
-        if passes_through(&node.kind) {
+        if !computes[at] {
             if let [s] = node.inputs[..] {
                 base[at] = base[src_index(s, n)];
             }
         }
     }
     let mut readers = vec![0usize; n + 1];
-    for node in graph.nodes.iter().filter(|m| !passes_through(&m.kind)) {
+    for (_, node) in graph.nodes.iter().enumerate().filter(|&(i, _)| computes[i]) {
         for &s in &node.inputs {
             readers[base[src_index(s, n)]] += 1;
         }
@@ -1208,12 +1277,13 @@ pub fn lower(graph: &Graph) -> Result<Program> {
         softmax: false,
         base,
         readers,
+        computes,
     };
     // every layer kerafold cannot lower is reported at once: past one, the graph goes on with a
     // stand-in of its output shape as the current tensor (as import does)
     let mut unsupported = vec![];
     for at in 0..n {
-        let t = match l.lower_node(at) {
+        let t = match l.lower_node(at).and_then(|t| l.materialize(at, t)) {
             Ok(t) => t,
             Err(e @ Error::Unsupported { .. }) => {
                 unsupported.push(e);
@@ -1317,6 +1387,41 @@ mod tests {
                 "{what}: {a} vs {b}"
             );
         }
+    }
+
+    /// Merges of views (the `unet` fixture): an UpSampling2D read by the Concatenate right
+    /// after it is the merge step's view; an UpSampling2D set aside for a residual path and a
+    /// Cropping2D of a fork's tensor, read by merges later, are identity steps of their own
+    /// (the crop's saves the uncropped tensor for the pooling); the program computes the graph.
+    #[test]
+    fn merges_read_views_through_their_step_or_an_identity_step() {
+        let (graph, inputs) = crate::model::test_fixture("unet");
+        let program = lower(&graph).unwrap();
+        let step = |name: &str| {
+            program
+                .steps
+                .iter()
+                .find(|s| s.name() == name)
+                .unwrap_or_else(|| panic!("no step {name}"))
+        };
+        assert!(matches!(
+            step("cat_up2").views[..],
+            [ViewOp::UpSample { .. }]
+        ));
+        for (name, saves) in [("crop_skip", true), ("up1", false)] {
+            let s = step(name);
+            assert!(matches!(s.op, Op::Identity { .. }), "{name}");
+            assert_eq!(s.views.len(), 1, "{name}");
+            assert_eq!(s.save_input, saves, "{name}");
+        }
+        assert!(step("res_proj").views.len() == 1 && step("add_up").views.is_empty());
+        for x in inputs.iter().take(4) {
+            computes_the_graph(&graph, &program, x, "unet");
+        }
+        // a view read by the merge right after it stays a view of the merge's step
+        assert!(
+            !materialized_views(&graph)[graph.nodes.iter().position(|n| n.name == "up2").unwrap()]
+        );
     }
 
     /// BatchNormalization after a convolution and the activation after it become one step;

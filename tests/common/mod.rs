@@ -42,6 +42,8 @@ pub const MODELS: &[&str] = &[
     "inception_resnet",
     "crossed",
     "crossings",
+    "unet",
+    "augment",
     "rnn",
     "gru",
     "lstm_seq",

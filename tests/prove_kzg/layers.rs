@@ -20,6 +20,17 @@ fn preprocessing_layers_prove_and_verify() {
     proves_keras_class("preprocess", 17);
 }
 
+/// Augmentation layers inside the model (the `augment` fixture: RandomFlip, RandomRotation,
+/// RandomZoom, RandomTranslation), ActivityRegularization and Identity are identities at
+/// inference and no steps: the proof gives Keras' class and verifies.
+#[test]
+fn augmentation_layers_are_identities_that_prove_and_verify() {
+    let (q, _) = quantized_fixture("augment");
+    let names: Vec<&str> = q.steps.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["conv", "pool", "out", "argmax"]);
+    proves_keras_class("augment", 7);
+}
+
 /// CenterCrop on the model input and Cropping2D after a convolution (the `crop` fixture) are
 /// views the next step reads through: the proof gives Keras' class and verifies.
 #[test]
@@ -340,6 +351,14 @@ fn crossings_through_kept_tensors_and_branch_points_prove_and_verify() {
         [("b2", 1), ("add_stem_keep", 1), ("g1", 2), ("h2/branch", 1)]
     );
     proves_keras_class("crossings", 1);
+}
+
+/// Merges of views (the `unet` fixture: an upsampling applied by the Concatenate's own step,
+/// an upsampling and a crop saved by identity steps of their own): proves and verifies
+/// Keras' class.
+#[test]
+fn merges_of_views_prove_and_verify() {
+    proves_keras_class("unet", 3);
 }
 
 #[test]

@@ -11,7 +11,10 @@
 //! it), the block's save goes under the stem's tensor; a forged entry under the top, a save on
 //! top instead, or an architecture without the depth fails. On the `crossings` fixture a merge
 //! that keeps its operand moves it under the tensor merged sooner, and swaps drop or set aside
-//! tensors at depth; forging the move fails the insert.
+//! tensors at depth; forging the move fails the insert. On the `unet` fixture merges read
+//! views (an upsampling through the merge's own step, an upsampling and a crop through identity
+//! steps of their own): the fold ends with nothing saved, and the Concatenate opening another
+//! crop than the one saved fails its pop.
 //! Release mode, BN254/IPA.
 
 use crate::common::{datasets, fold_fixture, quantized_fixture, random_tau, scratch_dir};
@@ -546,4 +549,33 @@ fn accuracy_proofs_follow_branches_and_kept_tensors() {
     assert_eq!(p.claim.correct, correct);
     let verified = verify_shards(std::slice::from_ref(&p), &params, &check).unwrap();
     assert_eq!(verified.correct, correct);
+}
+
+/// On the `unet` fixture the Concatenate right after an upsampling applies it as its step's
+/// view, and the upsampling set aside for the residual path and the encoder's crop read by the
+/// last Concatenate are identity steps whose outputs are saved (the crop's step also saves the
+/// uncropped tensor the pooling reads). The fold ends with nothing saved; the last
+/// Concatenate opening a forged crop (one value changed, its commitment recomputed) fails its
+/// pop (`stack_pop`).
+#[test]
+fn merges_of_views_fold_and_open_only_the_saved_view() {
+    let z = fold_fixture("unet", |_, _, _, _| {}).unwrap();
+    assert_eq!(z[2], F::from(0), "every saved tensor is merged");
+    let (q, _) = quantized_fixture("unet");
+    let step = |name: &str| q.steps.iter().position(|s| s.name == name).unwrap();
+    let (crop, cat) = (step("crop_skip"), step("cat_skip"));
+    assert!(matches!(q.steps[crop].op, Op::Identity { .. }) && q.steps[crop].save_input);
+    assert!(!q.steps[step("cat_up2")].views.is_empty());
+    let (at, err) = fold_fixture("unet", |i, q, t, w| {
+        if i == cat {
+            let mut forged = t.steps[cat].skip.clone().unwrap();
+            assert_eq!(forged, t.steps[crop].y, "the saved crop");
+            forged[0] += 1;
+            w.skip[..forged.len()].copy_from_slice(&forged);
+            w.skip_top = commit_native(&forged, q.fp.bits, F::from(0));
+        }
+    })
+    .unwrap_err();
+    assert_eq!(at, cat);
+    assert!(err.contains("stack_pop"), "{err}");
 }

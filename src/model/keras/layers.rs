@@ -392,8 +392,21 @@ impl Ctx<'_> {
             "Cropping2D" => self.build_cropping_2d(input),
             "CenterCrop" => self.build_center_crop(input),
             "Resizing" => self.build_resizing(input),
-            "Dropout" | "SpatialDropout1D" | "SpatialDropout2D" | "GaussianNoise"
-            | "GaussianDropout" | "AlphaDropout" => Ok((LayerKind::Dropout, input.to_vec())),
+            // identities at inference (Keras applies them only in training; augmentation
+            // layers return their input unchanged outside `training=True`)
+            "Dropout"
+            | "SpatialDropout1D"
+            | "SpatialDropout2D"
+            | "SpatialDropout3D"
+            | "GaussianNoise"
+            | "GaussianDropout"
+            | "AlphaDropout"
+            | "ActivityRegularization"
+            | "Identity"
+            | "RandomFlip"
+            | "RandomRotation"
+            | "RandomZoom"
+            | "RandomTranslation" => Ok((LayerKind::Dropout, input.to_vec())),
             "Activation" => Ok((
                 LayerKind::Activation(self.activation("activation")?),
                 input.to_vec(),
