@@ -44,6 +44,7 @@ pub const MODELS: &[&str] = &[
     "crossings",
     "unet",
     "augment",
+    "pixelwise",
     "rnn",
     "gru",
     "lstm_seq",

@@ -31,6 +31,25 @@ fn augmentation_layers_are_identities_that_prove_and_verify() {
     proves_keras_class("augment", 7);
 }
 
+/// Smooth activations as `activation=` of convolutions (swish on a Conv2D, tanh on a
+/// DepthwiseConv2D, gelu on a Conv1D), a Dense on the last axis of an image (a 1×1
+/// convolution) and a Concatenate along the width axis (the `pixelwise` fixture): the proof
+/// gives Keras' class and verifies.
+#[test]
+fn smooth_convolutions_and_a_pixelwise_dense_prove_and_verify() {
+    use kerafold_step_circuits::spec::Op;
+    let (q, _) = quantized_fixture("pixelwise");
+    let pixel = q.steps.iter().find(|s| s.name == "pixel_dense").unwrap();
+    assert!(matches!(pixel.op, Op::Conv(_)), "{:?}", pixel.op);
+    let cat = q.steps.iter().find(|s| s.name == "cat_width").unwrap();
+    assert!(
+        matches!(&cat.op, Op::Concat(c) if c.axis == 1),
+        "{:?}",
+        cat.op
+    );
+    proves_keras_class("pixelwise", 5);
+}
+
 /// CenterCrop on the model input and Cropping2D after a convolution (the `crop` fixture) are
 /// views the next step reads through: the proof gives Keras' class and verifies.
 #[test]
