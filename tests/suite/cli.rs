@@ -211,13 +211,13 @@ fn bad_inputs_exit_2_with_a_clear_one_line_error() {
     assert_eq!(out.status.code(), Some(2), "{err}");
     let lines: Vec<&str> = err.lines().collect();
     assert_eq!(
-        lines[0], "error: 2 layers of the model cannot be proven:",
+        lines[0], "error: 4 layers of the model cannot be proven:",
         "{err}"
     );
-    for (line, layer) in lines[1..].iter().zip(["gate", "squash"]) {
+    for (line, layer) in lines[1..].iter().zip(["bi", "prelu", "gate", "squash"]) {
         assert!(line.starts_with(&format!("  layer '{layer}' (")), "{err}");
     }
-    assert_eq!(lines.len(), 3, "{err}");
+    assert_eq!(lines.len(), 5, "{err}");
 
     // NaN weights
     let out = kerafold(&["run", s(&fixture_file("nan.keras")), "--input", s(&input)]);

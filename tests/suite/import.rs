@@ -622,9 +622,9 @@ fn missing_members_and_datasets() {
     assert_mentions(&e, &["fc2", "kernel", "[16, 12]", "[16, 13]"]);
 }
 
-/// `unsupported.keras` / `.h5` (real Keras: make_fixtures.py) has two layers kerafold cannot
+/// `unsupported.keras` / `.h5` (real Keras: make_fixtures.py) has four layers kerafold cannot
 /// prove among supported ones (recurrent layers among them, which it proves); the import names
-/// both, in model order, each with its reason
+/// all four, in model order, each with its reason
 /// — from the shapes Keras 3 records (`build_config`) in `.keras`, from the layers' supported
 /// twins in the legacy `.h5`, which records none.
 #[test]
@@ -643,12 +643,24 @@ fn every_unsupported_layer_is_named_at_once() {
             .collect();
         assert_eq!(
             named,
-            [("gate", "Dense"), ("squash", "Dense")].map(|(l, c)| (l.to_string(), c.to_string())),
+            [
+                ("bi", "Bidirectional"),
+                ("prelu", "PReLU"),
+                ("gate", "Dense"),
+                ("squash", "Dense")
+            ]
+            .map(|(l, c)| (l.to_string(), c.to_string())),
             "unsupported.{ext}"
         );
         assert_mentions(
             &e,
-            &["2 layers", "activation 'mish'", "activation 'log_sigmoid'"],
+            &[
+                "4 layers",
+                "Bidirectional wrappers",
+                "PReLU is not supported",
+                "activation 'mish'",
+                "activation 'log_sigmoid'",
+            ],
         );
         assert!(
             !e.to_string().contains("'hidden'"),

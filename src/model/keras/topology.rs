@@ -212,8 +212,10 @@ pub(super) fn build_graph(path: &Path, file: &ModelFile) -> Result<Graph> {
 
 /// The output shape of an unsupported layer as its nearest supported twin gives it, for files
 /// that do not record shapes (legacy `.h5`): the same layer with a linear activation and `same`
-/// padding (what a smooth activation or causal padding leaves unchanged), or, for a recurrent
-/// layer, its `units` (a sequence of them with `return_sequences`).
+/// padding (what a smooth activation or causal padding leaves unchanged); for a recurrent
+/// layer, its `units` (a sequence of them with `return_sequences`), for a Bidirectional
+/// wrapper those of its merge; for layers that keep their input's shape (PReLU, Masking, …)
+/// that shape.
 fn supported_twin_shape(ctx: &Ctx<'_>, input: &[Vec<usize>]) -> Option<Vec<usize>> {
     let d = ctx.def;
     if matches!(d.class.as_str(), "SimpleRNN" | "GRU" | "LSTM") {
@@ -224,6 +226,40 @@ fn supported_twin_shape(ctx: &Ctx<'_>, input: &[Vec<usize>]) -> Option<Vec<usize
             ([t, _], true) => Some(vec![*t, units]),
             _ => None,
         };
+    }
+    if d.class == "Bidirectional" {
+        // the wrapped recurrent layer's units, twice for the default `concat` merge
+        let inner = d.config.get("layer")?.get("config")?;
+        let units = inner.get("units")?.as_u64()? as usize;
+        let sequences = inner
+            .get("return_sequences")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        let width = match d.config.get("merge_mode").map(Value::as_str) {
+            None | Some(Some("concat")) => 2 * units,
+            Some(Some("sum" | "mul" | "ave")) => units,
+            _ => return None,
+        };
+        let [seq] = input else { return None };
+        return match (seq.as_slice(), sequences) {
+            ([_, _], false) => Some(vec![width]),
+            ([t, _], true) => Some(vec![*t, width]),
+            _ => None,
+        };
+    }
+    if matches!(
+        d.class.as_str(),
+        "PReLU"
+            | "Masking"
+            | "RandomContrast"
+            | "RandomBrightness"
+            | "UnitNormalization"
+            | "GroupNormalization"
+            | "ThresholdedReLU"
+    ) {
+        // layers that keep their input's shape
+        let [x] = input else { return None };
+        return Some(x.clone());
     }
     let mut twin = d.clone();
     for (key, supported) in [("activation", "linear"), ("padding", "same")] {
