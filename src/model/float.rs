@@ -564,6 +564,19 @@ fn eval(node: &Node, ins: &[(&[f64], &[usize])]) -> Result<Vec<f64>> {
             }
             Ok(out)
         }
+        LayerKind::Reverse => {
+            let &[steps, features] = shape else {
+                return Err(node_err(
+                    node,
+                    format!("input shape {shape:?} is not a sequence [timesteps, features]"),
+                ));
+            };
+            let mut out = Vec::with_capacity(x.len());
+            for t in (0..steps).rev() {
+                out.extend_from_slice(&x[t * features..(t + 1) * features]);
+            }
+            Ok(out)
+        }
         LayerKind::Permute { dims } => {
             // strides of the input's axes; the output walks its own axes in row-major order
             let mut stride = vec![1; shape.len()];

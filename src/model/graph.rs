@@ -264,6 +264,9 @@ pub enum LayerKind {
         /// Repeat factors `(sy, sx)` for rows and columns.
         size: (usize, usize),
     },
+    /// A sequence `[length, channels]` in reverse order of its timesteps (the backward layer of
+    /// a Bidirectional wrapper reads its input so, and its sequence output is put back so).
+    Reverse,
     /// Permute: output axis `k` is input axis `dims[k] - 1` (Keras' 1-based `dims`, the batch
     /// axis excluded); inputs of rank 2 or 3.
     Permute {

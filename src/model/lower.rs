@@ -553,6 +553,7 @@ impl<'g> Lowering<'g> {
                     sx: size.1,
                 })
             }
+            LayerKind::Reverse => self.view(at, node, out_shape, |input| ViewOp::Reverse { input }),
             LayerKind::Permute { dims } => {
                 // a sequence [length, channels] is one row of the view's image: its axes 1, 2
                 let rows = usize::from(dims.len() == 2);
@@ -1177,6 +1178,7 @@ fn is_view(kind: &LayerKind) -> bool {
     matches!(
         kind,
         LayerKind::UpSampling { .. }
+            | LayerKind::Reverse
             | LayerKind::Permute { .. }
             | LayerKind::ZeroPadding2D { .. }
             | LayerKind::Cropping { .. }
@@ -1191,6 +1193,7 @@ fn passes_through(kind: &LayerKind) -> bool {
             | LayerKind::Reshape { .. }
             | LayerKind::Dropout
             | LayerKind::UpSampling { .. }
+            | LayerKind::Reverse
             | LayerKind::Permute { .. }
             | LayerKind::ZeroPadding2D { .. }
             | LayerKind::Cropping { .. }
@@ -1422,6 +1425,39 @@ mod tests {
         assert!(
             !materialized_views(&graph)[graph.nodes.iter().position(|n| n.name == "up2").unwrap()]
         );
+    }
+
+    /// A Bidirectional wrapper (the `bidirectional` fixture) folds as a fork: the forward layer
+    /// saves the sequence, a swap resumes it for the backward layer, which reads it reversed
+    /// (its step's view); a sequence output is put back in order by the merge's view; the
+    /// program computes the graph.
+    #[test]
+    fn a_bidirectional_layer_is_a_fork_with_a_reversed_branch() {
+        let (graph, inputs) = crate::model::test_fixture("bidirectional");
+        let program = lower(&graph).unwrap();
+        let step = |name: &str| {
+            program
+                .steps
+                .iter()
+                .find(|s| s.name() == name)
+                .unwrap_or_else(|| panic!("no step {name}"))
+        };
+        let reversed = |s: &FloatStep| matches!(s.views[..], [ViewOp::Reverse { .. }]);
+        for layer in ["bi_lstm", "bi_rnn", "bi_gru"] {
+            let forward = step(&format!("{layer}/forward"));
+            assert!(forward.save_input && forward.views.is_empty(), "{layer}");
+            assert!(matches!(
+                step(&format!("{layer}/reverse/branch")).op,
+                Op::Swap { .. }
+            ));
+            assert!(reversed(step(&format!("{layer}/backward"))), "{layer}");
+        }
+        // sequences are put back in order by the merge's view, a last state is not
+        assert!(reversed(step("bi_lstm")) && reversed(step("bi_rnn")));
+        assert!(step("bi_gru").views.is_empty());
+        for x in inputs.iter().take(4) {
+            computes_the_graph(&graph, &program, x, "bidirectional");
+        }
     }
 
     /// BatchNormalization after a convolution and the activation after it become one step;

@@ -494,6 +494,12 @@ pub enum ViewOp {
         /// Output columns.
         out_w: usize,
     },
+    /// The columns of `input` in reverse order: a sequence `[length, channels]` (one row) read
+    /// from its last timestep to its first (the backward layer of a Bidirectional wrapper).
+    Reverse {
+        /// Input shape.
+        input: Shape3,
+    },
     /// Zeros inserted between the rows and columns of `input` (`sy − 1` between rows, `sx − 1`
     /// between columns): the input of a transposed convolution (Conv2DTranspose) as a convolution.
     Dilate {
@@ -562,6 +568,7 @@ impl ViewOp {
                     return Err(format!("resizing to {out_h}×{out_w} is empty or too large"));
                 }
             }
+            ViewOp::Reverse { input } => input.validate()?,
             ViewOp::Dilate { input, sy, sx } => {
                 input.validate()?;
                 if sy == 0 || sx == 0 {
@@ -582,6 +589,7 @@ impl ViewOp {
             | ViewOp::Crop { input, .. }
             | ViewOp::Permute { input, .. }
             | ViewOp::Resize { input, .. }
+            | ViewOp::Reverse { input }
             | ViewOp::Dilate { input, .. } => input.len(),
         }
     }
@@ -618,6 +626,7 @@ impl ViewOp {
                 out_h,
                 out_w,
             } => Shape3::new(out_h, out_w, input.c),
+            ViewOp::Reverse { input } => input,
             ViewOp::Dilate { input, sy, sx } => Shape3::new(
                 input.h.saturating_sub(1) * sy + 1,
                 input.w.saturating_sub(1) * sx + 1,
@@ -662,6 +671,7 @@ impl ViewOp {
                             nearest_source(x, input.w, out_w),
                             ch,
                         )),
+                        ViewOp::Reverse { input } => Some(input.index(y, input.w - 1 - x, ch)),
                         ViewOp::Dilate { input, sy, sx } => {
                             (y % sy == 0 && x % sx == 0).then(|| input.index(y / sy, x / sx, ch))
                         }

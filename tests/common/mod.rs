@@ -48,6 +48,7 @@ pub const MODELS: &[&str] = &[
     "rnn",
     "gru",
     "lstm_seq",
+    "bidirectional",
 ];
 
 /// The fixture models with recurrent layers (SimpleRNN, GRU, LSTM), among [`MODELS`].

@@ -380,6 +380,13 @@ fn merges_of_views_prove_and_verify() {
     proves_keras_class("unet", 3);
 }
 
+/// Bidirectional wrappers (the `bidirectional` fixture: LSTM, SimpleRNN and GRU, merged by
+/// concat, mul and ave): proves and verifies Keras' class.
+#[test]
+fn bidirectional_layers_prove_and_verify() {
+    proves_keras_class("bidirectional", 2);
+}
+
 #[test]
 fn forks_of_three_branches_prove_and_verify() {
     use kerafold_step_circuits::spec::Op;

@@ -644,7 +644,7 @@ fn every_unsupported_layer_is_named_at_once() {
         assert_eq!(
             named,
             [
-                ("bi", "Bidirectional"),
+                ("mask", "Masking"),
                 ("prelu", "PReLU"),
                 ("gate", "Dense"),
                 ("squash", "Dense")
@@ -656,7 +656,7 @@ fn every_unsupported_layer_is_named_at_once() {
             &e,
             &[
                 "4 layers",
-                "Bidirectional wrappers",
+                "Masking is not supported",
                 "PReLU is not supported",
                 "activation 'mish'",
                 "activation 'log_sigmoid'",
@@ -723,10 +723,10 @@ fn recurrent_options_are_refused() {
             vec!["'lstm1'", "time_major"],
         ),
         (
-            "gru",
             "bidirectional",
-            class("gru2", "Bidirectional"),
-            vec!["'gru2'", "Bidirectional", "forward only"],
+            "merge_none",
+            set("bi_gru", "merge_mode", serde_json::Value::Null),
+            vec!["'bi_gru'", "Bidirectional", "merge_mode None", "one output"],
         ),
         (
             "rnn",

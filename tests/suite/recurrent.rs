@@ -223,3 +223,47 @@ fn an_architecture_with_a_band_that_outputs_other_than_its_rows_is_refused() {
         );
     }
 }
+
+/// A Bidirectional wrapper (the `bidirectional` fixture) folds its backward layer on the
+/// sequence reversed, a step a layer and a timestep a step alike, to the same class. The
+/// reversal is the backward step's view, fixed by the architecture: an architecture without
+/// it has another digest, and the backward layer's step, run on the sequence in order under
+/// it, no longer gives the next step the tensor it opens.
+#[test]
+fn a_bidirectional_layer_folds_its_backward_layer_on_the_reversed_sequence() {
+    use kerafold::fold::Architecture;
+    use kerafold_step_circuits::spec::ViewOp;
+    let name = "bidirectional";
+    let whole = fold_fixture(name, |_, _, _, _| {}).unwrap();
+    let steps = fold_fixture_in_steps(name, Some(STEP), |_, _, _, _| {})
+        .unwrap_or_else(|e| panic!("{name}: {e:?}"));
+    assert_eq!(steps[5], whole[5], "the class");
+    let (q, _) = crate::common::quantized_fixture(name);
+    let backward = q
+        .steps
+        .iter()
+        .position(|s| s.name == "bi_lstm/backward")
+        .unwrap();
+    assert!(matches!(
+        q.steps[backward].views[..],
+        [ViewOp::Reverse { .. }]
+    ));
+    let mut forward_only = q.clone();
+    forward_only.steps[backward].views.clear();
+    let honest = Architecture::compile(&q).unwrap();
+    let forged = Architecture::compile(&forward_only).unwrap();
+    assert_ne!(honest.digest(), forged.digest());
+    // the backward layer's witness computed on the sequence in order
+    let fx = crate::common::Fixture::load(name);
+    let x = q.quantize_input(&fx.inputs[0], Some(0)).unwrap();
+    let in_order = forward_only.trace(&x, Some(0)).unwrap();
+    let err = fold_fixture(name, |i, _, _, w| {
+        if i == backward + 1 {
+            let y = &in_order.steps[backward].y;
+            w.x[..y.len()].copy_from_slice(y);
+        }
+    })
+    .unwrap_err();
+    assert_eq!(err.0, backward + 1);
+    assert!(err.1.contains("open_x"), "{err:?}");
+}

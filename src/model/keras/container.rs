@@ -182,7 +182,15 @@ impl ModelFile {
     /// used when the `.keras` weights carry no layer names. `within` names the sub-object that
     /// holds them in a `.keras` file (`cell` for a recurrent layer; empty for the layer itself);
     /// a legacy `.h5` lists them all under the layer (`weight_names`).
-    pub(super) fn layer_vars(&self, layer: &str, key: &str, within: &str) -> Result<Vec<Var>> {
+    /// `wrapped`: the weights of one layer a wrapper holds (a Bidirectional's forward or
+    /// backward layer), as `(its group in a .keras file, its name in a legacy .h5)`.
+    pub(super) fn layer_vars(
+        &self,
+        layer: &str,
+        key: &str,
+        within: &str,
+        wrapped: Option<(&str, &str)>,
+    ) -> Result<Vec<Var>> {
         match &self.layout {
             Layout::V3 { by_name, root } => {
                 let group = match by_name.get(layer) {
@@ -196,6 +204,10 @@ impl ModelFile {
                             ),
                         ))
                     }
+                };
+                let group = match wrapped {
+                    Some((sub, _)) => format!("{group}/{sub}"),
+                    None => group,
                 };
                 let vars = if within.is_empty() {
                     format!("{group}/vars")
@@ -247,6 +259,10 @@ impl ModelFile {
                     .ok_or_else(|| self.h5.error(&group, "missing attribute 'weight_names'"))?;
                 let mut out = Vec::new();
                 for n in names {
+                    // a wrapped layer's weights are those with its name as a path segment
+                    if wrapped.is_some_and(|(_, name)| !n.split('/').any(|seg| seg == name)) {
+                        continue;
+                    }
                     let p = format!("{group}/{n}");
                     let array = self.h5.read_f32(&p)?;
                     out.push(Var {

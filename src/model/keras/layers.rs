@@ -8,6 +8,9 @@ pub(super) struct Ctx<'a> {
     pub(super) path: &'a Path,
     pub(super) file: &'a ModelFile,
     pub(super) def: &'a LayerDef,
+    /// A layer inside a wrapper (a Bidirectional's forward or backward layer): its weights'
+    /// group under the wrapper's in a `.keras` file and its name in a legacy `.h5`.
+    pub(super) wrapped: Option<(&'a str, &'a str)>,
 }
 
 /// A weight a layer expects: accepted stored names and shape.
@@ -220,7 +223,9 @@ impl Ctx<'_> {
     /// recurrent layer's `cell`).
     pub(super) fn weights_within(&self, want: &[Want], within: &str) -> Result<Vec<Vec<f32>>> {
         let key = self.def.key.as_deref().unwrap_or("");
-        let vars = self.file.layer_vars(&self.def.name, key, within)?;
+        let vars = self
+            .file
+            .layer_vars(&self.def.name, key, within, self.wrapped)?;
         let expected: Vec<&str> = want.iter().map(|w| w.names[0]).collect();
         if vars.len() != want.len() {
             let found: Vec<String> = vars
@@ -448,10 +453,6 @@ impl Ctx<'_> {
                 Ok((LayerKind::Activation(Activation::Softmax), input.to_vec()))
             }
             "SimpleRNN" | "GRU" | "LSTM" => self.build_recurrent(input),
-            "Bidirectional" => Err(self.unsupported(
-                "Bidirectional wrappers are not supported: kerafold runs a recurrent layer \
-                 forward only; use a plain SimpleRNN, GRU or LSTM",
-            )),
             "RNN" => Err(self.unsupported(
                 "the generic RNN layer (a cell given to keras.layers.RNN) is not supported; use \
                  the SimpleRNN, GRU or LSTM layer",

@@ -43,7 +43,7 @@ the identities at inference (Dropout, SpatialDropout, GaussianNoise, GaussianDro
 ActivityRegularization, Identity, and the augmentation layers RandomFlip, RandomRotation, RandomZoom, \
 RandomTranslation), \
 ELU, LeakyReLU, Softmax, Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate, the custom layer kerafold>PolyAct, \
-and SimpleRNN, GRU and LSTM";
+SimpleRNN, GRU and LSTM, and Bidirectional wrappers of them";
 
 /// The activation functions kerafold supports, for error messages.
 const SUPPORTED_ACTIVATIONS: &str = "linear, relu, relu6, leaky_relu, softmax (the last \
@@ -91,11 +91,13 @@ pub fn load_bytes(bytes: Vec<u8>, origin: &Path) -> Result<Graph> {
     build_graph(path, &file)
 }
 
+mod bidirectional;
 mod config;
 mod container;
 mod layers;
 mod topology;
 
+use bidirectional::*;
 use config::*;
 use container::*;
 use layers::*;

@@ -161,12 +161,33 @@ pub(super) fn build_graph(path: &Path, file: &ModelFile) -> Result<Graph> {
         nodes: Vec::with_capacity(order.len()),
     };
     let readers: Vec<Vec<Src>> = sources.clone();
+    // a layer may import as several nodes (a Bidirectional wrapper): the node of each layer's
+    // output, by position in `order`
+    let mut node_of: Vec<usize> = Vec::with_capacity(order.len());
     for (k, (&i, srcs)) in order.iter().zip(sources).enumerate() {
         let d = &defs[i];
+        let srcs: Vec<Src> = srcs
+            .into_iter()
+            .map(|s| match s {
+                Src::Node(j) => Src::Node(node_of[j]),
+                Src::Input => Src::Input,
+            })
+            .collect();
         let shapes: Vec<Vec<usize>> = srcs.iter().map(|&s| graph.shape_of(s).to_vec()).collect();
-        let ctx = Ctx { path, file, def: d };
-        let (kind, output_shape) = match ctx.build(&shapes) {
-            Ok(built) => built,
+        let ctx = Ctx {
+            path,
+            file,
+            def: d,
+            wrapped: None,
+        };
+        let built = if d.class == "Bidirectional" && d.registered.is_none() {
+            ctx.build_bidirectional(&shapes)
+        } else {
+            ctx.build(&shapes)
+                .map(|built| vec![Part::whole(d, srcs.len(), built)])
+        };
+        let parts = match built {
+            Ok(parts) => parts,
             Err(e @ Error::Unsupported { .. }) => {
                 unsupported.push(e);
                 // Go on to the later layers with this one's output shape as Keras built its
@@ -174,7 +195,7 @@ pub(super) fn build_graph(path: &Path, file: &ModelFile) -> Result<Graph> {
                 let shape = built_output_shape(path, &defs, &order, &readers, k)
                     .or_else(|| supported_twin_shape(&ctx, &shapes));
                 match shape {
-                    Some(shape) => (LayerKind::Dropout, shape),
+                    Some(shape) => vec![Part::whole(d, srcs.len(), (LayerKind::Dropout, shape))],
                     None => break,
                 }
             }
@@ -182,16 +203,28 @@ pub(super) fn build_graph(path: &Path, file: &ModelFile) -> Result<Graph> {
             Err(_) if !unsupported.is_empty() => break,
             Err(e) => return Err(e),
         };
-        graph.nodes.push(Node {
-            name: d.name.clone(),
-            class_name: d.class.clone(),
-            kind,
-            inputs: srcs,
-            output_shape,
-        });
+        let first = graph.nodes.len();
+        for part in parts {
+            let inputs = part
+                .inputs
+                .iter()
+                .map(|p| match *p {
+                    PartSrc::Layer(j) => srcs[j],
+                    PartSrc::Part(j) => Src::Node(first + j),
+                })
+                .collect();
+            graph.nodes.push(Node {
+                name: part.name,
+                class_name: part.class,
+                kind: part.kind,
+                inputs,
+                output_shape: part.shape,
+            });
+        }
+        node_of.push(graph.nodes.len() - 1);
     }
     // Softmax only as the last operation.
-    let last = order.len() - 1;
+    let last = graph.nodes.len().saturating_sub(1);
     for (i, n) in graph.nodes.iter().enumerate() {
         if i != last && activation_of(&n.kind) == Some(&Activation::Softmax) {
             unsupported.push(Error::Unsupported {

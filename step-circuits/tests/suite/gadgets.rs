@@ -504,6 +504,35 @@ fn views_resize_feeds_the_op() {
     check::<Fb>(&c).expect("in range");
 }
 
+/// Reversing a sequence (a Bidirectional wrapper's backward layer) reads its timesteps from
+/// the last: its gather map is the hand-written reversal, twice is the identity, and a
+/// Conv1D reads it.
+#[test]
+fn views_reverse_feeds_the_op() {
+    let input = Shape3::new(1, 5, 3);
+    let rev = ViewOp::Reverse { input };
+    assert_eq!(rev.output_shape(), input);
+    let by_hand: Vec<Option<usize>> = (0..5)
+        .rev()
+        .flat_map(|t| (0..3).map(move |ch| Some(input.index(0, t, ch))))
+        .collect();
+    assert_eq!(rev.gather(), by_hand);
+    rev.validate().unwrap();
+    let id: Vec<Option<usize>> = (0..input.len()).map(Some).collect();
+    assert_eq!(
+        kerafold_step_circuits::spec::compose_views(&[rev, rev], input.len()),
+        id
+    );
+    let conv = Op::Conv(ConvSpec {
+        window: win(input, (1, 2), (1, 1), (1, 1), Padding::Valid),
+        c_out: 2,
+    });
+    let c = Case::new(conv, Act::Relu, ints(15, 9, -100, 100), FP)
+        .weights(ints(2 * 3 * 2, 4, -16, 16), vec![1, -1])
+        .views(vec![rev]);
+    check::<Fb>(&c).expect("in range");
+}
+
 /// Cropping (Cropping1D/2D, CenterCrop) keeps the rows and columns inside its margins: its
 /// gather map is the hand-written crop, it composes after padding, and a conv reads it.
 #[test]
