@@ -1392,6 +1392,15 @@ mod tests {
         }
     }
 
+    /// The step of `program` named `name` (its layers joined with `+`).
+    fn step_named<'p>(program: &'p Program, name: &str) -> &'p FloatStep {
+        program
+            .steps
+            .iter()
+            .find(|s| s.name() == name)
+            .unwrap_or_else(|| panic!("no step {name}"))
+    }
+
     /// Merges of views (the `unet` fixture): an UpSampling2D read by the Concatenate right
     /// after it is the merge step's view; an UpSampling2D set aside for a residual path and a
     /// Cropping2D of a fork's tensor, read by merges later, are identity steps of their own
@@ -1400,13 +1409,7 @@ mod tests {
     fn merges_read_views_through_their_step_or_an_identity_step() {
         let (graph, inputs) = crate::model::test_fixture("unet");
         let program = lower(&graph).unwrap();
-        let step = |name: &str| {
-            program
-                .steps
-                .iter()
-                .find(|s| s.name() == name)
-                .unwrap_or_else(|| panic!("no step {name}"))
-        };
+        let step = |name: &str| step_named(&program, name);
         assert!(matches!(
             step("cat_up2").views[..],
             [ViewOp::UpSample { .. }]
@@ -1435,13 +1438,7 @@ mod tests {
     fn a_bidirectional_layer_is_a_fork_with_a_reversed_branch() {
         let (graph, inputs) = crate::model::test_fixture("bidirectional");
         let program = lower(&graph).unwrap();
-        let step = |name: &str| {
-            program
-                .steps
-                .iter()
-                .find(|s| s.name() == name)
-                .unwrap_or_else(|| panic!("no step {name}"))
-        };
+        let step = |name: &str| step_named(&program, name);
         let reversed = |s: &FloatStep| matches!(s.views[..], [ViewOp::Reverse { .. }]);
         for layer in ["bi_lstm", "bi_rnn", "bi_gru"] {
             let forward = step(&format!("{layer}/forward"));
