@@ -76,7 +76,13 @@ impl Ctx<'_> {
                 ))
             }
         };
-        let built = |(def, group): &(LayerDef, &str), name: &str| {
+        let built = |(def, group): &(LayerDef, &str)| {
+            // a legacy .h5 names the wrapped layer's weights by its own name
+            let name = def
+                .config
+                .get("name")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
             let ctx = Ctx {
                 def,
                 wrapped: Some((group, name)),
@@ -84,12 +90,8 @@ impl Ctx<'_> {
             };
             ctx.build_recurrent(input)
         };
-        let (fwd_name, bwd_name) = (
-            inner_name(&self.def.config, "layer"),
-            inner_name(&self.def.config, "backward_layer"),
-        );
-        let (fwd_kind, fwd_shape) = built(&forward, &fwd_name)?;
-        let (bwd_kind, bwd_shape) = built(&backward, &bwd_name)?;
+        let (fwd_kind, fwd_shape) = built(&forward)?;
+        let (bwd_kind, bwd_shape) = built(&backward)?;
         if fwd_shape.len() != bwd_shape.len() {
             return Err(
                 self.unsupported("the forward and backward layers differ in return_sequences")
@@ -207,15 +209,4 @@ impl Ctx<'_> {
             },
         ))
     }
-}
-
-/// The name of the wrapped layer under `key` (what a legacy `.h5` names its weights by).
-fn inner_name(config: &Map<String, Value>, key: &str) -> String {
-    config
-        .get(key)
-        .and_then(|l| l.get("config"))
-        .and_then(|c| c.get("name"))
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string()
 }
