@@ -49,6 +49,7 @@ pub const MODELS: &[&str] = &[
     "gru",
     "lstm_seq",
     "bidirectional",
+    "pooled_dense",
 ];
 
 /// The fixture models with recurrent layers (SimpleRNN, GRU, LSTM), among [`MODELS`].

@@ -137,7 +137,7 @@ fn sharded_accuracy_on_a_two_node_ray_cluster() {
         );
     });
 
-    // 520 samples (266,752 bytes) of the depthwise fixture's 10×10×3 input: 512-byte records,
+    // 520 samples (266,752 bytes) of the pooled_dense fixture's 10×10×3 input: 512-byte records,
     // two IPFS leaves; packed from .npy as a host would, named by ipfs-unixfs-importer's CID.
     let data = dir.join("test.kfd");
     t.step("pack the dataset", || {
@@ -176,7 +176,7 @@ fn sharded_accuracy_on_a_two_node_ray_cluster() {
     t.step("the driver's errors", || {
         let o = Command::new(&python)
             .args(["-m", "kerafold_ray", "prove", "--model"])
-            .arg(fixture_file("depthwise.keras"))
+            .arg(fixture_file("pooled_dense.keras"))
             .args(["--data", s(&data), "--shards", "3", "--out"])
             .arg(dir.join("never"))
             .args(["--kerafold", "/nonexistent/kerafold"])
@@ -187,7 +187,7 @@ fn sharded_accuracy_on_a_two_node_ray_cluster() {
         assert!(err.contains("/nonexistent/kerafold"), "{err}");
         let o = Command::new(&python)
             .args(["-m", "kerafold_ray", "prove", "--model"])
-            .arg(fixture_file("depthwise.keras"))
+            .arg(fixture_file("pooled_dense.keras"))
             .args(["--data", s(&data), "--shards", "3", "--out"])
             .arg(dir.join("never"))
             .args(["--kerafold", env!("CARGO_BIN_EXE_kerafold")])
@@ -204,7 +204,7 @@ fn sharded_accuracy_on_a_two_node_ray_cluster() {
     let summary: Value = t.step("prove in 3 shards through Ray, combine", || {
         let o = Command::new(&python)
             .args(["-m", "kerafold_ray", "prove", "--model"])
-            .arg(fixture_file("depthwise.keras"))
+            .arg(fixture_file("pooled_dense.keras"))
             .args(["--data", s(&data), "--shards", &SHARDS.to_string()])
             .args(["--out", s(&out), "--params-dir", s(&params)])
             .args(["--kerafold", env!("CARGO_BIN_EXE_kerafold")])
