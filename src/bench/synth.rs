@@ -382,6 +382,7 @@ impl SynthSpec {
             input_shape: shape,
             output_shape: out_shape,
             softmax: false,
+            log_softmax: false,
             sigmoid: false,
             steps,
         })

@@ -777,6 +777,7 @@ mod tests {
             input_shape: vec![200],
             output_shape: vec![3],
             softmax: false,
+            log_softmax: false,
             sigmoid: false,
             steps: vec![
                 dense("d0", 200, 130, Act::Relu),

@@ -1042,6 +1042,7 @@ mod tests {
             input_shape: vec![4],
             output_shape: vec![3],
             softmax: true,
+            log_softmax: false,
             sigmoid: false,
             steps: vec![
                 dense("d0", 4, 6, Act::Relu),
@@ -1090,6 +1091,7 @@ mod tests {
             input_shape: vec![4],
             output_shape: vec![3],
             softmax: false,
+            log_softmax: false,
             sigmoid: false,
             steps: vec![
                 dense("d0", 4, 3, Act::Relu),

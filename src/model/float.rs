@@ -140,7 +140,7 @@ pub(crate) fn activation_of(kind: &LayerKind) -> Option<&Activation> {
 /// its activation as logits: a final softmax, or a sigmoid on one unit (a binary classifier).
 pub(crate) fn ends_in_logits(kind: &LayerKind, outputs: usize) -> bool {
     match activation_of(kind) {
-        Some(Activation::Softmax) => true,
+        Some(Activation::Softmax | Activation::LogSoftmax) => true,
         Some(Activation::Smooth(Smooth::Sigmoid)) => outputs == 1,
         _ => false,
     }
@@ -159,6 +159,7 @@ fn activate(act: &Activation, x: &[f64], last_dim: usize) -> Vec<f64> {
         Activation::Poly(c) => x.iter().map(|&v| v * v + f64::from(c) * v).collect(),
         Activation::Smooth(f) => x.iter().map(|&v| f.eval(v)).collect(),
         Activation::Softmax => softmax(x, last_dim),
+        Activation::LogSoftmax => log_softmax(x, last_dim),
     }
 }
 
@@ -170,6 +171,17 @@ pub fn softmax(x: &[f64], last_dim: usize) -> Vec<f64> {
         let e: Vec<f64> = row.iter().map(|&v| (v - m).exp()).collect();
         let s: f64 = e.iter().sum();
         out.extend(e.iter().map(|&v| v / s));
+    }
+    out
+}
+
+/// Keras' log_softmax over the last axis: `x − max − ln Σ e^(x − max)` per row.
+pub fn log_softmax(x: &[f64], last_dim: usize) -> Vec<f64> {
+    let mut out = Vec::with_capacity(x.len());
+    for row in x.chunks(last_dim.max(1)) {
+        let m = row.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let ln_sum = row.iter().map(|&v| (v - m).exp()).sum::<f64>().ln();
+        out.extend(row.iter().map(|&v| v - m - ln_sum));
     }
     out
 }

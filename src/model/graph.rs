@@ -22,6 +22,8 @@ pub enum Activation {
     LeakyRelu(f32),
     /// Softmax over the last axis (only as the model's last operation).
     Softmax,
+    /// The logarithm of the softmax over the last axis (only as the model's last operation).
+    LogSoftmax,
     /// The polynomial activation `x² + c·x` (keras2circom's zk-friendly activation), from the
     /// registered custom layer `PolyAct`.
     Poly(f32),
@@ -64,6 +66,24 @@ pub enum Smooth {
     Gelu,
     /// `e^x` (bounded by the activation range: larger results overflow).
     Exponential,
+    /// `x · tanh(softplus(x))`.
+    Mish,
+    /// `ln sigmoid(x) = −softplus(−x)`.
+    LogSigmoid,
+    /// `x − tanh x`.
+    TanhShrink,
+    /// `(x + √(x² + 4)) / 2` (Keras' default `b = 4`).
+    Squareplus,
+    /// `0` below −1, `(x + 1)² / 4` on `[−1, 1)`, `x` from 1.
+    SparsePlus,
+    /// `0` below −1, `(x + 1) / 2` on `(−1, 1)`, `1` from 1.
+    SparseSigmoid,
+    /// `x` clipped to `[−1, 1]`.
+    HardTanh,
+    /// `x` where `|x| > 0.5` (Keras' default threshold), else 0.
+    HardShrink,
+    /// `x ∓ 0.5` where `|x| > 0.5` (Keras' default threshold), else 0.
+    SoftShrink,
 }
 
 impl Smooth {
@@ -81,6 +101,15 @@ impl Smooth {
             Smooth::Selu => "selu",
             Smooth::Gelu => "gelu",
             Smooth::Exponential => "exponential",
+            Smooth::Mish => "mish",
+            Smooth::LogSigmoid => "log_sigmoid",
+            Smooth::TanhShrink => "tanh_shrink",
+            Smooth::Squareplus => "squareplus",
+            Smooth::SparsePlus => "sparse_plus",
+            Smooth::SparseSigmoid => "sparse_sigmoid",
+            Smooth::HardTanh => "hard_tanh",
+            Smooth::HardShrink => "hard_shrink",
+            Smooth::SoftShrink => "soft_shrink",
         }
     }
 
@@ -89,19 +118,32 @@ impl Smooth {
         let sigmoid = |x: f64| 1.0 / (1.0 + (-x).exp());
         let hard_sigmoid = |x: f64| ((x + 3.0) / 6.0).clamp(0.0, 1.0);
         let elu = |x: f64, a: f64| if x > 0.0 { x } else { a * x.exp_m1() };
+        // ln(1 + e^x) = max(x, 0) + ln(1 + e^−|x|), without overflow
+        let softplus = |x: f64| x.max(0.0) + (-x.abs()).exp().ln_1p();
         match *self {
             Smooth::Sigmoid => sigmoid(x),
             Smooth::Tanh => x.tanh(),
             Smooth::HardSigmoid => hard_sigmoid(x),
             Smooth::HardSilu => x * hard_sigmoid(x),
             Smooth::Silu => x * sigmoid(x),
-            // ln(1 + e^x) = max(x, 0) + ln(1 + e^−|x|), without overflow
-            Smooth::Softplus => x.max(0.0) + (-x.abs()).exp().ln_1p(),
+            Smooth::Softplus => softplus(x),
             Smooth::Softsign => x / (1.0 + x.abs()),
             Smooth::Elu(a) => elu(x, f64::from(a)),
             Smooth::Selu => 1.050_700_987_355_480_5 * elu(x, 1.673_263_242_354_377_3),
             Smooth::Gelu => 0.5 * x * (1.0 + libm::erf(x / std::f64::consts::SQRT_2)),
             Smooth::Exponential => x.exp(),
+            Smooth::Mish => x * softplus(x).tanh(),
+            Smooth::LogSigmoid => -softplus(-x),
+            Smooth::TanhShrink => x - x.tanh(),
+            Smooth::Squareplus => (x + (x * x + 4.0).sqrt()) / 2.0,
+            Smooth::SparsePlus if x <= -1.0 => 0.0,
+            Smooth::SparsePlus if x < 1.0 => (x + 1.0) * (x + 1.0) / 4.0,
+            Smooth::SparsePlus => x,
+            Smooth::SparseSigmoid => ((x + 1.0) / 2.0).clamp(0.0, 1.0),
+            Smooth::HardTanh => x.clamp(-1.0, 1.0),
+            Smooth::HardShrink if x.abs() > 0.5 => x,
+            Smooth::HardShrink => 0.0,
+            Smooth::SoftShrink => x - x.clamp(-0.5, 0.5),
         }
     }
 }

@@ -76,6 +76,9 @@ pub struct Program {
     pub steps: Vec<FloatStep>,
     /// The model ends in a Softmax: the last step's output are logits.
     pub softmax: bool,
+    /// That Softmax is a log_softmax.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub log_softmax: bool,
     /// The model ends in a sigmoid on one unit (a binary classifier): the last step's output is
     /// its logit, class `[logit > 0]` (the ArgMax of one logit), without the approximation.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -129,7 +132,8 @@ struct Lowering<'g> {
     /// The raw tensor the next step reads: the last step's output, the input, or after a branch
     /// point the tensor it resumed.
     current: Option<usize>,
-    softmax: bool,
+    /// The final activation, when it is a Softmax or a log_softmax.
+    head: Option<Activation>,
     /// For each node, the node whose data it passes through unchanged (itself if it computes):
     /// Flatten, Reshape, Dropout, views, linear activations and Softmax pass through. The model
     /// input is index `nodes.len()`.
@@ -493,11 +497,11 @@ impl<'g> Lowering<'g> {
 
     fn activation_step(&mut self, at: usize, node: &Node, act: Activation) -> Result<Tensor> {
         let input = self.current_input(at, node)?;
-        if act == Activation::Softmax {
+        if matches!(act, Activation::Softmax | Activation::LogSoftmax) {
             if at + 1 != self.graph.nodes.len() {
                 return Err(unsupported(node, "Softmax is supported only as the model's last operation (the proof exposes logits and their ArgMax)"));
             }
-            self.softmax = true;
+            self.head = Some(act);
             return Ok(Tensor {
                 shape: node.output_shape.clone(),
                 ..input
@@ -1037,19 +1041,19 @@ impl<'g> Lowering<'g> {
         }
         let w = kernel.iter().map(|&v| v as f64).collect();
         let b = bias.iter().map(|&v| v as f64).collect();
-        let (act, softmax) = match activation {
-            Activation::Softmax => (Activation::Linear, true),
-            a => (a.clone(), false),
-        };
-        if softmax {
-            if at + 1 != self.graph.nodes.len() {
-                return Err(unsupported(
-                    node,
-                    "a softmax activation is supported only on the model's last layer",
-                ));
+        let act = match activation {
+            Activation::Softmax | Activation::LogSoftmax => {
+                if at + 1 != self.graph.nodes.len() {
+                    return Err(unsupported(
+                        node,
+                        "a softmax activation is supported only on the model's last layer",
+                    ));
+                }
+                self.head = Some(activation.clone());
+                Activation::Linear
             }
-            self.softmax = true;
-        }
+            a => a.clone(),
+        };
         self.push_step(at, node, input, op, act, w, b)
     }
 }
@@ -1199,7 +1203,7 @@ fn passes_through(kind: &LayerKind) -> bool {
             | LayerKind::Cropping { .. }
             | LayerKind::Resize { .. }
             | LayerKind::Activation(Activation::Linear)
-            | LayerKind::Activation(Activation::Softmax)
+            | LayerKind::Activation(Activation::Softmax | Activation::LogSoftmax)
     )
 }
 
@@ -1277,7 +1281,7 @@ pub fn lower(graph: &Graph) -> Result<Program> {
         },
         saved: vec![],
         current: None,
-        softmax: false,
+        head: None,
         base,
         readers,
         computes,
@@ -1354,7 +1358,8 @@ pub fn lower(graph: &Graph) -> Result<Program> {
         name: graph.name.clone(),
         input_shape: graph.input_shape.clone(),
         steps,
-        softmax: l.softmax,
+        softmax: l.head.is_some(),
+        log_softmax: l.head == Some(Activation::LogSoftmax),
         sigmoid,
         output_shape,
     })

@@ -303,6 +303,15 @@ mod tests {
             Smooth::Elu(1.0),
             Smooth::Selu,
             Smooth::Gelu,
+            Smooth::Mish,
+            Smooth::LogSigmoid,
+            Smooth::TanhShrink,
+            Smooth::Squareplus,
+            Smooth::SparsePlus,
+            Smooth::SparseSigmoid,
+            Smooth::HardTanh,
+            Smooth::HardShrink,
+            Smooth::SoftShrink,
         ] {
             let p = table(f);
             p.validate(&FP).unwrap();

@@ -71,6 +71,9 @@ pub struct QuantizedModel {
     pub output_shape: Vec<usize>,
     /// The Keras model ends in a Softmax (applied to the logits outside the proof).
     pub softmax: bool,
+    /// That final Softmax is a log_softmax (its logarithm taken too, outside the proof).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub log_softmax: bool,
     /// The Keras model ends in a sigmoid on one unit (applied to the logit outside the proof;
     /// the class is `[logit > 0]`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -88,6 +91,8 @@ struct UncheckedModel {
     output_shape: Vec<usize>,
     softmax: bool,
     #[serde(default)]
+    log_softmax: bool,
+    #[serde(default)]
     sigmoid: bool,
     steps: Vec<QStep>,
 }
@@ -101,6 +106,7 @@ impl TryFrom<UncheckedModel> for QuantizedModel {
             input_shape: u.input_shape,
             output_shape: u.output_shape,
             softmax: u.softmax,
+            log_softmax: u.log_softmax,
             sigmoid: u.sigmoid,
             steps: u.steps,
         };
@@ -175,7 +181,7 @@ pub(crate) fn quantize_act(act: &Activation, fp: &FixedPoint, layer: &str) -> Re
             )?,
         },
         Activation::Smooth(f) => super::pwl::fit(*f, fp),
-        Activation::Softmax => unreachable!("lowering removes softmax"),
+        Activation::Softmax | Activation::LogSoftmax => unreachable!("lowering removes softmax"),
     })
 }
 
@@ -237,6 +243,7 @@ pub fn quantize(program: &Program, fp: FixedPoint) -> Result<QuantizedModel> {
         input_shape: program.input_shape.clone(),
         output_shape: program.output_shape.clone(),
         softmax: program.softmax,
+        log_softmax: program.log_softmax,
         sigmoid: program.sigmoid,
         steps,
     })
@@ -328,6 +335,9 @@ impl QuantizedModel {
         }
         if self.steps.is_empty() {
             return Err("no steps".into());
+        }
+        if self.log_softmax && !self.softmax {
+            return Err("a log_softmax head without its softmax".into());
         }
         let mut cur = self.input_len();
         // lengths of the saved tensors
@@ -441,11 +451,14 @@ impl QuantizedModel {
     }
 
     /// The Keras model's output from the integer logits: dequantized, through the final
-    /// Softmax (over the last axis) or sigmoid the proof leaves outside.
+    /// Softmax or log_softmax (over the last axis) or sigmoid the proof leaves outside.
     pub fn output(&self, logits: &[i64]) -> Vec<f64> {
         let real: Vec<f64> = logits.iter().map(|&v| self.dequantize(v)).collect();
-        if self.softmax {
-            super::float::softmax(&real, self.output_shape.last().copied().unwrap_or(1))
+        let last_dim = self.output_shape.last().copied().unwrap_or(1);
+        if self.log_softmax {
+            super::float::log_softmax(&real, last_dim)
+        } else if self.softmax {
+            super::float::softmax(&real, last_dim)
         } else if self.sigmoid {
             let sigmoid = super::graph::Smooth::Sigmoid;
             real.iter().map(|&z| sigmoid.eval(z)).collect()
@@ -608,7 +621,7 @@ pub fn run_float(program: &Program, input: &[f64]) -> Result<Vec<(Vec<f64>, Vec<
 
 fn float_act(act: &Activation, v: f64) -> f64 {
     match act {
-        Activation::Linear | Activation::Softmax => v,
+        Activation::Linear | Activation::Softmax | Activation::LogSoftmax => v,
         Activation::Relu => v.max(0.0),
         Activation::ReluMax(hi) => v.max(0.0).min(*hi as f64),
         Activation::LeakyRelu(a) => {
@@ -991,8 +1004,22 @@ mod tests {
     /// A Softmax over the last axis of a 2-D output (per position, as Keras applies it) is
     /// applied per row to the integer model's logits, equal to the float graph's output.
     #[test]
-    fn the_output_applies_a_final_softmax_per_row() {
-        use crate::model::graph::{Activation, Graph, LayerKind, Node, Src};
+    fn the_output_applies_a_final_softmax_or_log_softmax_per_row() {
+        use crate::model::graph::Activation;
+        for head in [Activation::Softmax, Activation::LogSoftmax] {
+            let log = head == Activation::LogSoftmax;
+            let got = rows_output(head.clone());
+            for row in got.chunks(3) {
+                let sum: f64 = row.iter().map(|&p| if log { p.exp() } else { p }).sum();
+                assert!((sum - 1.0).abs() < 1e-9, "{head:?}: {got:?}");
+            }
+        }
+    }
+
+    /// A Dense on the last axis of a 2×3 input ending in `head`: the integer model's output
+    /// (through [`QuantizedModel::output`]), checked against the float reference's.
+    fn rows_output(head: crate::model::graph::Activation) -> Vec<f64> {
+        use crate::model::graph::{Graph, LayerKind, Node, Src};
         let graph = Graph {
             name: "rows".into(),
             input_shape: vec![2, 3],
@@ -1003,7 +1030,7 @@ mod tests {
                     units: 3,
                     kernel: vec![0.5, -0.25, 0.125, 0.25, 0.75, -0.5, -0.125, 0.5, 1.0],
                     bias: vec![0.0, 0.25, -0.25],
-                    activation: Activation::Softmax,
+                    activation: head,
                 },
                 inputs: vec![Src::Input],
                 output_shape: vec![2, 3],
@@ -1018,12 +1045,10 @@ mod tests {
         let got = q.output(&t.logits);
         let want = crate::model::float::forward(&graph, &x).unwrap().output;
         assert_eq!(got.len(), 6);
-        for row in got.chunks(3) {
-            assert!((row.iter().sum::<f64>() - 1.0).abs() < 1e-9, "{got:?}");
-        }
         for (a, b) in got.iter().zip(&want) {
             assert!((a - b).abs() < 0.02, "{got:?} vs {want:?}");
         }
+        got
     }
 
     /// Calibration reports the fixed point of the model it returns (guard included), and that

@@ -50,6 +50,7 @@ pub const MODELS: &[&str] = &[
     "lstm_seq",
     "bidirectional",
     "pooled_dense",
+    "smooth3",
 ];
 
 /// The fixture models with recurrent layers (SimpleRNN, GRU, LSTM), among [`MODELS`].

@@ -118,9 +118,11 @@ fn causal_depthwise_and_separable_1d_convolutions_prove_and_verify() {
     proves_keras_class("seq_convs", 11);
 }
 
-/// Smooth activations (the `smooth` and `smooth2` fixtures: sigmoid, tanh, GELU, SiLU, softplus,
-/// ELU, SELU, softsign, hard sigmoid, hard SiLU, exponential) are proven as piecewise-linear
-/// approximations, fused into Dense layers or as steps of their own; the proof gives Keras' class.
+/// Smooth activations (the `smooth`, `smooth2` and `smooth3` fixtures: sigmoid, tanh, GELU, SiLU,
+/// softplus, ELU, SELU, softsign, hard sigmoid, hard SiLU, exponential, mish, log-sigmoid,
+/// tanh-shrink, squareplus, sparse-plus, sparse-sigmoid; hard tanh, hard and soft shrink; celu,
+/// which is ELU) are proven as piecewise-linear approximations, fused into Dense layers or as
+/// steps of their own; the proof gives Keras' class.
 #[test]
 fn smooth_activations_prove_and_verify() {
     use kerafold_step_circuits::spec::Act;
@@ -138,6 +140,21 @@ fn smooth_activations_prove_and_verify() {
                 "hard_silu",
                 "elu",
                 "exponential",
+            ],
+        ),
+        (
+            "smooth3",
+            &[
+                "mish",
+                "log_sigmoid",
+                "tanh_shrink",
+                "squareplus",
+                "sparse_plus",
+                "sparse_sigmoid",
+                "hard_tanh",
+                "hard_shrink",
+                "soft_shrink",
+                "elu",
             ],
         ),
     ] {

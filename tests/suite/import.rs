@@ -658,8 +658,8 @@ fn every_unsupported_layer_is_named_at_once() {
                 "4 layers",
                 "Masking is not supported",
                 "PReLU is not supported",
-                "activation 'mish'",
-                "activation 'log_sigmoid'",
+                "activation 'sparsemax'",
+                "log_softmax is supported only as the model's last operation",
             ],
         );
         assert!(
@@ -810,15 +810,15 @@ fn unsupported_layers_are_named() {
     let cases: Vec<(&str, &str, Edit, Vec<&str>)> = vec![
         (
             "mlp",
-            "mish",
-            Box::new(|c| layer_config(c, "fc1")["config"]["activation"] = "mish".into()),
-            vec!["fc1", "Dense", "mish", "relu"],
+            "sparsemax",
+            Box::new(|c| layer_config(c, "fc1")["config"]["activation"] = "sparsemax".into()),
+            vec!["fc1", "Dense", "sparsemax", "relu"],
         ),
         (
             "mlp",
-            "log_sigmoid_layer",
-            Box::new(|c| layer_config(c, "act2")["config"]["activation"] = "log_sigmoid".into()),
-            vec!["act2", "Activation", "log_sigmoid"],
+            "log_softmax_layer",
+            Box::new(|c| layer_config(c, "act2")["config"]["activation"] = "log_softmax".into()),
+            vec!["act2", "Activation", "log_softmax"],
         ),
         (
             "mlp",

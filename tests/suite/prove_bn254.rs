@@ -92,6 +92,7 @@ fn deep_mlp(depth: usize) -> QuantizedModel {
         input_shape: vec![n],
         output_shape: vec![n],
         softmax: false,
+        log_softmax: false,
         sigmoid: false,
         steps,
     }

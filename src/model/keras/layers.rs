@@ -1577,6 +1577,7 @@ pub(super) fn activation_by_name(name: &str) -> Option<Activation> {
         // Keras 3's default slope for the "leaky_relu" activation string.
         "leaky_relu" => Activation::LeakyRelu(0.2),
         "softmax" => Activation::Softmax,
+        "log_softmax" => Activation::LogSoftmax,
         "sigmoid" => Activation::Smooth(Smooth::Sigmoid),
         "tanh" => Activation::Smooth(Smooth::Tanh),
         "hard_sigmoid" => Activation::Smooth(Smooth::HardSigmoid),
@@ -1588,6 +1589,17 @@ pub(super) fn activation_by_name(name: &str) -> Option<Activation> {
         "selu" => Activation::Smooth(Smooth::Selu),
         "gelu" => Activation::Smooth(Smooth::Gelu),
         "exponential" => Activation::Smooth(Smooth::Exponential),
+        "mish" => Activation::Smooth(Smooth::Mish),
+        "log_sigmoid" => Activation::Smooth(Smooth::LogSigmoid),
+        "tanh_shrink" => Activation::Smooth(Smooth::TanhShrink),
+        "squareplus" => Activation::Smooth(Smooth::Squareplus),
+        "sparse_plus" => Activation::Smooth(Smooth::SparsePlus),
+        "sparse_sigmoid" => Activation::Smooth(Smooth::SparseSigmoid),
+        "hard_tanh" => Activation::Smooth(Smooth::HardTanh),
+        "hard_shrink" => Activation::Smooth(Smooth::HardShrink),
+        "soft_shrink" => Activation::Smooth(Smooth::SoftShrink),
+        // Keras' celu, `max(x, 0) + α·expm1(min(x, 0) / α)` with its default α = 1, is elu.
+        "celu" => Activation::Smooth(Smooth::Elu(1.0)),
         _ => return None,
     })
 }

@@ -46,9 +46,10 @@ ELU, LeakyReLU, Softmax, Add, Subtract, Multiply, Average, Maximum, Minimum, Con
 SimpleRNN, GRU and LSTM, and Bidirectional wrappers of them";
 
 /// The activation functions kerafold supports, for error messages.
-const SUPPORTED_ACTIVATIONS: &str = "linear, relu, relu6, leaky_relu, softmax (the last \
-operation only), and as piecewise-linear approximations sigmoid, tanh, hard_sigmoid, hard_silu, \
-silu, softplus, softsign, elu, selu, gelu and exponential; plus the custom layer kerafold>PolyAct \
+const SUPPORTED_ACTIVATIONS: &str = "linear, relu, relu6, leaky_relu, softmax and log_softmax (the \
+last operation only), and as piecewise-linear approximations sigmoid, tanh, hard_sigmoid, hard_silu, \
+silu, softplus, softsign, elu, celu, selu, gelu, exponential, mish, log_sigmoid, tanh_shrink, \
+squareplus, sparse_plus, sparse_sigmoid, hard_tanh, hard_shrink and soft_shrink; plus the custom layer kerafold>PolyAct \
 for x*x + a*x";
 
 /// Loads a Keras model (`.keras` or legacy `.h5`, told apart by content) into a [`Graph`].

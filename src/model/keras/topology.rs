@@ -226,11 +226,16 @@ pub(super) fn build_graph(path: &Path, file: &ModelFile) -> Result<Graph> {
     // Softmax only as the last operation.
     let last = graph.nodes.len().saturating_sub(1);
     for (i, n) in graph.nodes.iter().enumerate() {
-        if i != last && activation_of(&n.kind) == Some(&Activation::Softmax) {
+        let head = match activation_of(&n.kind) {
+            Some(Activation::Softmax) => "softmax",
+            Some(Activation::LogSoftmax) => "log_softmax",
+            _ => continue,
+        };
+        if i != last {
             unsupported.push(Error::Unsupported {
                 layer: n.name.clone(),
                 class: n.class_name.clone(),
-                msg: "softmax is supported only as the model's last operation".into(),
+                msg: format!("{head} is supported only as the model's last operation"),
             });
         }
     }
