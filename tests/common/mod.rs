@@ -51,6 +51,7 @@ pub const MODELS: &[&str] = &[
     "bidirectional",
     "pooled_dense",
     "smooth3",
+    "prelu",
 ];
 
 /// The fixture models with recurrent layers (SimpleRNN, GRU, LSTM), among [`MODELS`].

@@ -50,6 +50,46 @@ fn smooth_convolutions_and_a_pixelwise_dense_prove_and_verify() {
     proves_keras_class("pixelwise", 5);
 }
 
+/// PReLU (the `prelu` fixture) imports as the graph it computes: its slopes scale an affine
+/// step (one per value without `shared_axes`, one per channel with it; negated first where a
+/// slope exceeds 1) and an Add joins it to the input. The proof gives Keras' class and verifies.
+#[test]
+fn prelu_slopes_are_an_affine_step_and_an_add_that_prove_and_verify() {
+    use kerafold_step_circuits::spec::{Merge, Op};
+    let (q, _) = quantized_fixture("prelu");
+    let op = |name: &str| {
+        &q.steps
+            .iter()
+            .find(|s| s.name.split('+').next() == Some(name))
+            .unwrap_or_else(|| panic!("no step {name}: {:?}", q.steps))
+            .op
+    };
+    // trained, prelu1's slopes reach 1.6 and prelu2's stay below 0.1
+    assert!(
+        matches!(op("prelu1/negate"), Op::Affine(a) if a.channels == 6 * 6 * 4),
+        "{:?}",
+        op("prelu1/negate")
+    );
+    assert!(matches!(op("prelu1/slope"), Op::Affine(a) if a.channels == 6 * 6 * 4));
+    assert!(matches!(op("prelu2/slope"), Op::Affine(a) if a.channels == 4));
+    assert!(!q.steps.iter().any(|s| s.name.starts_with("prelu2/negate")));
+    assert!(matches!(op("prelu3/negate"), Op::Affine(a) if a.channels == 8));
+    for name in ["prelu1", "prelu2", "prelu3"] {
+        assert!(
+            matches!(
+                op(name),
+                Op::Merge {
+                    merge: Merge::Add,
+                    ..
+                }
+            ),
+            "{name}: {:?}",
+            op(name)
+        );
+    }
+    proves_keras_class("prelu", 3);
+}
+
 /// CenterCrop on the model input and Cropping2D after a convolution (the `crop` fixture) are
 /// views the next step reads through: the proof gives Keras' class and verifies.
 #[test]

@@ -214,7 +214,10 @@ fn bad_inputs_exit_2_with_a_clear_one_line_error() {
         lines[0], "error: 4 layers of the model cannot be proven:",
         "{err}"
     );
-    for (line, layer) in lines[1..].iter().zip(["mask", "prelu", "gate", "squash"]) {
+    for (line, layer) in lines[1..]
+        .iter()
+        .zip(["mask", "unitnorm", "gate", "squash"])
+    {
         assert!(line.starts_with(&format!("  layer '{layer}' (")), "{err}");
     }
     assert_eq!(lines.len(), 5, "{err}");

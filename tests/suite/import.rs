@@ -622,6 +622,25 @@ fn missing_members_and_datasets() {
     assert_mentions(&e, &["fc2", "kernel", "[16, 12]", "[16, 13]"]);
 }
 
+/// PReLU's `shared_axes` must name axes of its input, and its stored slopes must have the
+/// shape they give.
+#[test]
+fn prelu_shared_axes_are_checked() {
+    let path = with_config("prelu", "axis_zero", |cfg| {
+        layer_config(cfg, "prelu2")["config"]["shared_axes"] = serde_json::json!([0, 1]);
+    });
+    let e = load_err(&path);
+    assert!(matches!(e, Error::Format { .. }), "{e}");
+    assert_mentions(&e, &["prelu2", "shared axis 0", "1..=3"]);
+    // per value instead of per channel: the file's slopes are [1, 1, 4]
+    let path = with_config("prelu", "unshared", |cfg| {
+        layer_config(cfg, "prelu2")["config"]["shared_axes"] = serde_json::Value::Null;
+    });
+    let e = load_err(&path);
+    assert!(matches!(e, Error::Shape { .. }), "{e}");
+    assert_mentions(&e, &["prelu2", "alpha", "[1, 1, 4]", "[4, 4, 4]"]);
+}
+
 /// `unsupported.keras` / `.h5` (real Keras: make_fixtures.py) has four layers kerafold cannot
 /// prove among supported ones (recurrent layers among them, which it proves); the import names
 /// all four, in model order, each with its reason
@@ -645,7 +664,7 @@ fn every_unsupported_layer_is_named_at_once() {
             named,
             [
                 ("mask", "Masking"),
-                ("prelu", "PReLU"),
+                ("unitnorm", "UnitNormalization"),
                 ("gate", "Dense"),
                 ("squash", "Dense")
             ]
@@ -657,7 +676,7 @@ fn every_unsupported_layer_is_named_at_once() {
             &[
                 "4 layers",
                 "Masking is not supported",
-                "PReLU is not supported",
+                "UnitNormalization is not supported",
                 "activation 'sparsemax'",
                 "log_softmax is supported only as the model's last operation",
             ],

@@ -42,7 +42,7 @@ GlobalMaxPooling1D/2D, Flatten, Reshape, Permute, RepeatVector, UpSampling1D/2D,
 the identities at inference (Dropout, SpatialDropout, GaussianNoise, GaussianDropout, AlphaDropout, \
 ActivityRegularization, Identity, and the augmentation layers RandomFlip, RandomRotation, RandomZoom, \
 RandomTranslation), \
-ELU, LeakyReLU, Softmax, Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate, the custom layer kerafold>PolyAct, \
+ELU, LeakyReLU, PReLU, Softmax, Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate, the custom layer kerafold>PolyAct, \
 SimpleRNN, GRU and LSTM, and Bidirectional wrappers of them";
 
 /// The activation functions kerafold supports, for error messages.
@@ -96,6 +96,7 @@ mod bidirectional;
 mod config;
 mod container;
 mod layers;
+mod prelu;
 mod topology;
 
 use bidirectional::*;
@@ -115,6 +116,7 @@ mod tests {
             ("BatchNormalization", "batch_normalization"),
             ("ReLU", "re_lu"),
             ("LeakyReLU", "leaky_re_lu"),
+            ("PReLU", "p_re_lu"),
             ("DepthwiseConv2D", "depthwise_conv2d"),
             ("SeparableConv2D", "separable_conv2d"),
             ("GlobalAveragePooling2D", "global_average_pooling2d"),

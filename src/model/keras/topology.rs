@@ -182,6 +182,8 @@ pub(super) fn build_graph(path: &Path, file: &ModelFile) -> Result<Graph> {
         };
         let built = if d.class == "Bidirectional" && d.registered.is_none() {
             ctx.build_bidirectional(&shapes)
+        } else if d.class == "PReLU" && d.registered.is_none() {
+            ctx.build_prelu(&shapes)
         } else {
             ctx.build(&shapes)
                 .map(|built| vec![Part::whole(d, srcs.len(), built)])
@@ -252,7 +254,7 @@ pub(super) fn build_graph(path: &Path, file: &ModelFile) -> Result<Graph> {
 /// that do not record shapes (legacy `.h5`): the same layer with a linear activation and `same`
 /// padding (what a smooth activation or causal padding leaves unchanged); for a recurrent
 /// layer, its `units` (a sequence of them with `return_sequences`), for a Bidirectional
-/// wrapper those of its merge; for layers that keep their input's shape (PReLU, Masking, …)
+/// wrapper those of its merge; for layers that keep their input's shape (Masking, …)
 /// that shape.
 fn supported_twin_shape(ctx: &Ctx<'_>, input: &[Vec<usize>]) -> Option<Vec<usize>> {
     let d = ctx.def;
@@ -287,8 +289,7 @@ fn supported_twin_shape(ctx: &Ctx<'_>, input: &[Vec<usize>]) -> Option<Vec<usize
     }
     if matches!(
         d.class.as_str(),
-        "PReLU"
-            | "Masking"
+        "Masking"
             | "RandomContrast"
             | "RandomBrightness"
             | "UnitNormalization"
