@@ -509,6 +509,21 @@ fn eval(node: &Node, ins: &[(&[f64], &[usize])]) -> Result<Vec<f64>> {
             }
             Ok(out)
         }
+        LayerKind::GroupNorm {
+            groups,
+            gamma,
+            beta,
+            epsilon,
+        } => {
+            let c = shape.last().copied().unwrap_or(0);
+            check_len(node, "gamma", gamma.len(), c)?;
+            check_len(node, "beta", beta.len(), c)?;
+            let mut out = group_norm(x, c, *groups, f64::from(*epsilon));
+            for (i, v) in out.iter_mut().enumerate() {
+                *v = *v * f64::from(gamma[i % c]) + f64::from(beta[i % c]);
+            }
+            Ok(out)
+        }
         LayerKind::Pool {
             max,
             rank,
@@ -892,9 +907,52 @@ pub(crate) fn layer_norm(x: &[f64], n: usize, epsilon: f64) -> Vec<f64> {
     out
 }
 
+/// `(x − mean)/√(variance + ε)` over each of `groups` runs of the `c` channels, statistics over
+/// every position (Keras' GroupNormalization without its scale and offset).
+pub(crate) fn group_norm(x: &[f64], c: usize, groups: usize, epsilon: f64) -> Vec<f64> {
+    let size = c / groups.max(1);
+    let group = |i: usize| (i % c.max(1)) / size.max(1);
+    let mut sum = vec![0.0; groups];
+    let mut count = vec![0usize; groups];
+    for (i, v) in x.iter().enumerate() {
+        sum[group(i)] += v;
+        count[group(i)] += 1;
+    }
+    let mean: Vec<f64> = (0..groups)
+        .map(|g| sum[g] / count[g].max(1) as f64)
+        .collect();
+    let mut var = vec![0.0; groups];
+    for (i, v) in x.iter().enumerate() {
+        var[group(i)] += (v - mean[group(i)]).powi(2);
+    }
+    let inv: Vec<f64> = (0..groups)
+        .map(|g| 1.0 / (var[g] / count[g].max(1) as f64 + epsilon).sqrt())
+        .collect();
+    x.iter()
+        .enumerate()
+        .map(|(i, v)| (v - mean[group(i)]) * inv[group(i)])
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_group_normalizes_its_channels_at_every_position() {
+        // 2 positions × 4 channels, 2 groups: group 0 is channels 0, 1 at both positions
+        let x = [1.0, 2.0, 10.0, 20.0, 3.0, 5.0, 30.0, 70.0];
+        let y = group_norm(&x, 4, 2, 1e-3);
+        let g0 = layer_norm(&[1.0, 2.0, 3.0, 5.0], 4, 1e-3);
+        let g1 = layer_norm(&[10.0, 20.0, 30.0, 70.0], 4, 1e-3);
+        let want = [g0[0], g0[1], g1[0], g1[1], g0[2], g0[3], g1[2], g1[3]];
+        for (a, b) in y.iter().zip(want) {
+            assert!((a - b).abs() < 1e-12, "{y:?} vs {want:?}");
+        }
+        // one group a channel: each channel over the positions
+        let y = group_norm(&x, 4, 4, 0.0);
+        assert_eq!(y, [-1.0, -1.0, -1.0, -1.0, 1.0, 1.0, 1.0, 1.0]);
+    }
 
     /// `r` alone over a sequence `x` of one feature; its output.
     fn run(r: Recurrent, x: &[f32]) -> Vec<f64> {

@@ -272,6 +272,19 @@ pub enum LayerKind {
         /// `ε` added to the variance.
         epsilon: f32,
     },
+    /// Group normalization over the last axis: its channels in `groups` runs of equal size,
+    /// each normalized over every position and its channels, `γ·(x − mean)/√(variance + ε) + β`
+    /// (`gamma` all ones without `scale`, `beta` zeros without `center`).
+    GroupNorm {
+        /// Number of channel groups (a divisor of the channels).
+        groups: usize,
+        /// Scale `γ` per channel.
+        gamma: Vec<f32>,
+        /// Offset `β` per channel.
+        beta: Vec<f32>,
+        /// `ε` added to the variance.
+        epsilon: f32,
+    },
     /// MaxPooling / AveragePooling, 1D (`rank = 1`, sizes `(1, k)`) or 2D.
     Pool {
         /// Max pooling if true, average pooling otherwise.

@@ -485,6 +485,50 @@ impl<'g> Lowering<'g> {
         })
     }
 
+    /// A normalization step (`spec`), read back through `back` (a group normalization's
+    /// permutation), then `γ` and `β` as a per-channel affine step (none when both are
+    /// trivial).
+    #[allow(clippy::too_many_arguments)]
+    fn normalize(
+        &mut self,
+        at: usize,
+        node: &Node,
+        input: Tensor,
+        spec: NormSpec,
+        back: Option<ViewOp>,
+        gamma: &[f32],
+        beta: &[f32],
+    ) -> Result<Tensor> {
+        let c = *input.shape.last().unwrap_or(&1);
+        if gamma.len() != c || beta.len() != c {
+            return Err(shape_err(
+                node,
+                format!("parameters do not have {c} channels"),
+            ));
+        }
+        let n = input_len(&input);
+        let op = Op::LayerNorm(spec);
+        op.validate().map_err(|e| shape_err(node, e))?;
+        let mut normed = self.push_step(at, node, input, op, Activation::Linear, vec![], vec![])?;
+        if let Some(view) = back {
+            // the step's output is the permuted tensor the view reads
+            if let (ViewOp::Permute { input: raw, .. }, Some(s)) = (view, self.steps.last_mut()) {
+                s.output_shape = vec![raw.h, raw.w, raw.c];
+            }
+            normed.views.push(view);
+        }
+        if gamma.iter().all(|&g| g == 1.0) && beta.iter().all(|&b| b == 0.0) {
+            return Ok(normed);
+        }
+        if let Some(s) = self.steps.last_mut() {
+            s.layers = vec![format!("{}/normalize", node.name)];
+        }
+        let op = Op::Affine(AffineSpec { n, channels: c });
+        let scale = gamma.iter().map(|&g| f64::from(g)).collect();
+        let shift = beta.iter().map(|&b| f64::from(b)).collect();
+        self.push_step(at, node, normed, op, Activation::Linear, scale, shift)
+    }
+
     /// Whether the last step can take `node` fused in: `node` reads the last step's output and
     /// nothing else reads that output.
     fn fusable(&self, node: &Node, input: &Tensor) -> bool {
@@ -796,15 +840,9 @@ impl<'g> Lowering<'g> {
                 beta,
                 epsilon,
             } => {
-                // the statistics in one step, then γ and β as a per-channel affine step
+                // the statistics of each position's channels
                 let input = self.current_input(at, node)?;
                 let c = *input.shape.last().unwrap_or(&1);
-                if gamma.len() != c || beta.len() != c {
-                    return Err(shape_err(
-                        node,
-                        format!("parameters do not have {c} channels"),
-                    ));
-                }
                 let n = input_len(&input);
                 let spec = NormSpec {
                     groups: n / c.max(1),
@@ -812,20 +850,40 @@ impl<'g> Lowering<'g> {
                     eps: NormSpec::eps_fixed(f64::from(*epsilon))
                         .map_err(|e| shape_err(node, e))?,
                 };
-                let op = Op::LayerNorm(spec);
-                op.validate().map_err(|e| shape_err(node, e))?;
-                let normed =
-                    self.push_step(at, node, input, op, Activation::Linear, vec![], vec![])?;
-                if gamma.iter().all(|&g| g == 1.0) && beta.iter().all(|&b| b == 0.0) {
-                    return Ok(normed);
+                self.normalize(at, node, input, spec, None, gamma, beta)
+            }
+            LayerKind::GroupNorm {
+                groups,
+                gamma,
+                beta,
+                epsilon,
+            } => {
+                // A group's values are its channels at every position: read as positions ×
+                // groups × channels of a group, the permutation to groups × positions × channels
+                // makes each group one run for the normalization, and back for what follows.
+                let mut input = self.current_input(at, node)?;
+                let c = *input.shape.last().unwrap_or(&1);
+                let n = input_len(&input);
+                let (g, positions) = (*groups, n / c.max(1));
+                if g == 0 || !c.is_multiple_of(g) {
+                    return Err(shape_err(node, format!("{g} groups of {c} channels")));
                 }
-                if let Some(s) = self.steps.last_mut() {
-                    s.layers = vec![format!("{}/normalize", node.name)];
+                let mut back = None;
+                if g > 1 && positions > 1 {
+                    let swap = |h, w| ViewOp::Permute {
+                        input: Shape3::new(h, w, c / g),
+                        axes: [1, 0, 2],
+                    };
+                    input.views.push(swap(positions, g));
+                    back = Some(swap(g, positions));
                 }
-                let op = Op::Affine(AffineSpec { n, channels: c });
-                let scale = gamma.iter().map(|&g| f64::from(g)).collect();
-                let shift = beta.iter().map(|&b| f64::from(b)).collect();
-                self.push_step(at, node, normed, op, Activation::Linear, scale, shift)
+                let spec = NormSpec {
+                    groups: g,
+                    n: n / g,
+                    eps: NormSpec::eps_fixed(f64::from(*epsilon))
+                        .map_err(|e| shape_err(node, e))?,
+                };
+                self.normalize(at, node, input, spec, back, gamma, beta)
             }
             LayerKind::Pool {
                 max,

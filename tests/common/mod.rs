@@ -52,6 +52,7 @@ pub const MODELS: &[&str] = &[
     "pooled_dense",
     "smooth3",
     "prelu",
+    "groupnorm",
 ];
 
 /// The fixture models with recurrent layers (SimpleRNN, GRU, LSTM), among [`MODELS`].

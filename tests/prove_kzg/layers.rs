@@ -90,6 +90,50 @@ fn prelu_slopes_are_an_affine_step_and_an_add_that_prove_and_verify() {
     proves_keras_class("prelu", 3);
 }
 
+/// GroupNormalization (the `groupnorm` fixture): a layer normalization of each group read
+/// through a permutation that makes the group's channels at every position one run (none for
+/// a vector), then γ and β as an affine step (none for instance normalization without scale
+/// and offset, whose permutation back is read by the next step). The proof gives Keras' class
+/// and verifies.
+#[test]
+fn group_normalizations_prove_and_verify() {
+    use kerafold_step_circuits::spec::{Op, ViewOp};
+    let (q, _) = quantized_fixture("groupnorm");
+    let step = |name: &str| {
+        q.steps
+            .iter()
+            .find(|s| s.name.split('+').next() == Some(name))
+            .unwrap_or_else(|| panic!("no step {name}: {:?}", q.steps))
+    };
+    let gn = step("gn/normalize");
+    assert!(matches!(gn.op, Op::LayerNorm(n) if (n.groups, n.n) == (4, 6 * 6 * 2)));
+    assert!(
+        matches!(
+            gn.views[..],
+            [ViewOp::Permute {
+                axes: [1, 0, 2],
+                ..
+            }]
+        ),
+        "{:?}",
+        gn.views
+    );
+    let instance = step("instance");
+    assert!(matches!(instance.op, Op::LayerNorm(n) if (n.groups, n.n) == (4, 4 * 4)));
+    // its permutation back is the hidden Dense's view
+    assert!(matches!(
+        step("hidden").views[..],
+        [ViewOp::Permute {
+            axes: [1, 0, 2],
+            ..
+        }]
+    ));
+    let vec = step("gn_vec/normalize");
+    assert!(matches!(vec.op, Op::LayerNorm(n) if (n.groups, n.n) == (2, 4)));
+    assert!(vec.views.is_empty());
+    proves_keras_class("groupnorm", 6);
+}
+
 /// CenterCrop on the model input and Cropping2D after a convolution (the `crop` fixture) are
 /// views the next step reads through: the proof gives Keras' class and verifies.
 #[test]

@@ -641,6 +641,36 @@ fn prelu_shared_axes_are_checked() {
     assert_mentions(&e, &["prelu2", "alpha", "[1, 1, 4]", "[4, 4, 4]"]);
 }
 
+/// GroupNormalization's groups must divide the channels (or be -1, one a channel); other axes
+/// than the last are refused.
+#[test]
+fn group_normalization_options_are_checked() {
+    for (tag, groups, words) in [
+        (
+            "groups3",
+            serde_json::json!(3),
+            &["gn", "3 groups", "8 channels"][..],
+        ),
+        ("groups0", serde_json::json!(0), &["gn", "groups 0", "-1"]),
+        (
+            "default",
+            serde_json::Value::Null,
+            &["gn", "32 groups", "8 channels"],
+        ),
+    ] {
+        let path = with_config("groupnorm", tag, |cfg| {
+            layer_config(cfg, "gn")["config"]["groups"] = groups.clone();
+        });
+        let e = load_err(&path);
+        assert!(matches!(e, Error::Format { .. }), "{tag}: {e}");
+        assert_mentions(&e, words);
+    }
+    let path = with_config("groupnorm", "axis1", |cfg| {
+        layer_config(cfg, "gn")["config"]["axis"] = 1.into();
+    });
+    assert_mentions(&load_err(&path), &["gn", "group normalization over axis 1"]);
+}
+
 /// `unsupported.keras` / `.h5` (real Keras: make_fixtures.py) has four layers kerafold cannot
 /// prove among supported ones (recurrent layers among them, which it proves); the import names
 /// all four, in model order, each with its reason

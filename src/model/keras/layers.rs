@@ -356,6 +356,7 @@ impl Ctx<'_> {
             "SeparableConv2D" => self.build_separable(input, 2),
             "BatchNormalization" => self.build_batchnorm(input),
             "LayerNormalization" => self.build_layer_norm(input),
+            "GroupNormalization" => self.build_group_norm(input),
             "Rescaling" => self.build_rescaling(input),
             "Normalization" => self.build_normalization(input),
             "MaxPooling1D" | "MaxPooling2D" | "AveragePooling1D" | "AveragePooling2D" => self
@@ -960,10 +961,7 @@ impl Ctx<'_> {
                  variance)",
             ));
         }
-        let epsilon = self.number("epsilon")?.unwrap_or(1e-3);
-        if !(epsilon.is_finite() && epsilon >= 0.0) {
-            return Err(self.bad_config(format!("epsilon {epsilon} is not a non-negative number")));
-        }
+        let epsilon = self.norm_epsilon()?;
         let ScaleOffset { gamma, beta, .. } =
             self.gamma_beta(*input.last().unwrap_or(&0), vec![])?;
         Ok((
@@ -974,6 +972,48 @@ impl Ctx<'_> {
             },
             input.to_vec(),
         ))
+    }
+
+    /// GroupNormalization over the last axis (Keras' default): `groups` runs of channels, each
+    /// normalized over every position (`groups = -1`: one group a channel).
+    pub(super) fn build_group_norm(&self, input: &[usize]) -> Result<(LayerKind, Vec<usize>)> {
+        self.last_axis_only(input, "group normalization")?;
+        let c = *input.last().unwrap_or(&0);
+        let groups = match self.get("groups") {
+            None => 32, // Keras' default
+            Some(v) => match v.as_i64() {
+                Some(-1) => c,
+                Some(g) if g > 0 => g as usize,
+                _ => {
+                    return Err(self.bad_config(format!(
+                        "groups {v} is neither a positive number nor -1 (a group a channel)"
+                    )))
+                }
+            },
+        };
+        if !c.is_multiple_of(groups) {
+            return Err(self.bad_config(format!("{groups} groups do not divide the {c} channels")));
+        }
+        let epsilon = self.norm_epsilon()?;
+        let ScaleOffset { gamma, beta, .. } = self.gamma_beta(c, vec![])?;
+        Ok((
+            LayerKind::GroupNorm {
+                groups,
+                gamma,
+                beta,
+                epsilon: epsilon as f32,
+            },
+            input.to_vec(),
+        ))
+    }
+
+    /// A layer or group normalization's `epsilon` (Keras' default 1e-3).
+    fn norm_epsilon(&self) -> Result<f64> {
+        let epsilon = self.number("epsilon")?.unwrap_or(1e-3);
+        if !(epsilon.is_finite() && epsilon >= 0.0) {
+            return Err(self.bad_config(format!("epsilon {epsilon} is not a non-negative number")));
+        }
+        Ok(epsilon)
     }
 
     /// Refuses a normalization (`what`) over another axis than the last, Keras' default (Keras

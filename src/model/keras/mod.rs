@@ -37,7 +37,7 @@ const MAX_MEMBER: u64 = 1 << 28;
 
 /// The layer classes kerafold imports, for error messages.
 const SUPPORTED: &str = "InputLayer, Dense, Embedding, Conv1D (also causal), Conv2D, Conv2DTranspose, DepthwiseConv1D/2D, SeparableConv1D/2D, \
-BatchNormalization, LayerNormalization, Rescaling, Normalization, MaxPooling1D/2D, AveragePooling1D/2D, GlobalAveragePooling1D/2D, \
+BatchNormalization, LayerNormalization, GroupNormalization, Rescaling, Normalization, MaxPooling1D/2D, AveragePooling1D/2D, GlobalAveragePooling1D/2D, \
 GlobalMaxPooling1D/2D, Flatten, Reshape, Permute, RepeatVector, UpSampling1D/2D, ZeroPadding1D/2D, Cropping1D/2D, CenterCrop, Resizing (nearest), Dropout, Activation, ReLU, \
 the identities at inference (Dropout, SpatialDropout, GaussianNoise, GaussianDropout, AlphaDropout, \
 ActivityRegularization, Identity, and the augmentation layers RandomFlip, RandomRotation, RandomZoom, \
