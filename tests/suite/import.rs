@@ -671,6 +671,36 @@ fn group_normalization_options_are_checked() {
     assert_mentions(&load_err(&path), &["gn", "group normalization over axis 1"]);
 }
 
+/// Keras 3's other image augmentation layers (the `augment_color` fixture, `.keras` only: Keras
+/// 3.15 cannot save them as `.h5` once reloaded) return their input at inference: each imports
+/// as no step, the float model gives Keras' outputs and the quantized one its classes.
+#[test]
+fn keras3_augmentation_layers_are_identities_at_inference() {
+    let fx = Fixture::load("augment_color");
+    let g = load(&model_path("augment_color", Format::Keras)).unwrap();
+    let identities = g
+        .nodes
+        .iter()
+        .filter(|n| matches!(n.kind, LayerKind::Dropout))
+        .count();
+    assert_eq!(identities, 19, "{:?}", kinds(&g));
+    let mut err = 0.0f64;
+    for (x, want) in fx.inputs.iter().zip(&fx.outputs) {
+        err = err.max(max_rel_err(&forward(&g, x).unwrap().output, want));
+    }
+    assert!(err < TOL, "{err}");
+    let (q, _) = kerafold::model::calibrate(&lower(&g).unwrap(), &fx.inputs).unwrap();
+    let names: Vec<&str> = q.steps.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["conv", "out", "argmax"]);
+    let agree = (0..fx.inputs.len())
+        .filter(|&i| {
+            let x = q.quantize_input(&fx.inputs[i], Some(i)).unwrap();
+            q.trace(&x, Some(i)).unwrap().class == fx.keras_class(i)
+        })
+        .count();
+    assert_eq!(agree, fx.inputs.len());
+}
+
 /// `unsupported.keras` / `.h5` (real Keras: make_fixtures.py) has four layers kerafold cannot
 /// prove among supported ones (recurrent layers among them, which it proves); the import names
 /// all four, in model order, each with its reason

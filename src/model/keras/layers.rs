@@ -412,7 +412,29 @@ impl Ctx<'_> {
             | "RandomFlip"
             | "RandomRotation"
             | "RandomZoom"
-            | "RandomTranslation" => Ok((LayerKind::Dropout, input.to_vec())),
+            | "RandomTranslation"
+            // Keras 3's image augmentation layers beyond those: each returns its input outside
+            // `training=True` (BaseImagePreprocessingLayer.transform_images), checked by the
+            // augment_color fixture. RandomCrop (a crop at inference) is not one of them.
+            | "RandomContrast"
+            | "RandomBrightness"
+            | "RandomSaturation"
+            | "RandomHue"
+            | "RandomColorJitter"
+            | "RandomColorDegeneration"
+            | "RandomSharpness"
+            | "RandomGrayscale"
+            | "RandomInvert"
+            | "RandomPosterization"
+            | "Solarization"
+            | "RandomGaussianBlur"
+            | "RandomErasing"
+            | "RandomPerspective"
+            | "RandomElasticTransform"
+            | "RandAugment"
+            | "AugMix"
+            | "CutMix"
+            | "MixUp" => Ok((LayerKind::Dropout, input.to_vec())),
             "Activation" => Ok((
                 LayerKind::Activation(self.activation("activation")?),
                 input.to_vec(),

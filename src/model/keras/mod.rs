@@ -41,7 +41,9 @@ BatchNormalization, LayerNormalization, GroupNormalization, Rescaling, Normaliza
 GlobalMaxPooling1D/2D, Flatten, Reshape, Permute, RepeatVector, UpSampling1D/2D, ZeroPadding1D/2D, Cropping1D/2D, CenterCrop, Resizing (nearest), Dropout, Activation, ReLU, \
 the identities at inference (Dropout, SpatialDropout, GaussianNoise, GaussianDropout, AlphaDropout, \
 ActivityRegularization, Identity, and the augmentation layers RandomFlip, RandomRotation, RandomZoom, \
-RandomTranslation), \
+RandomTranslation, RandomContrast, RandomBrightness, RandomSaturation, RandomHue, RandomColorJitter, \
+RandomColorDegeneration, RandomSharpness, RandomGrayscale, RandomInvert, RandomPosterization, Solarization, \
+RandomGaussianBlur, RandomErasing, RandomPerspective, RandomElasticTransform, RandAugment, AugMix, CutMix, MixUp), \
 ELU, LeakyReLU, PReLU, Softmax, Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate, the custom layer kerafold>PolyAct, \
 SimpleRNN, GRU and LSTM, and Bidirectional wrappers of them";
 

@@ -289,7 +289,7 @@ fn supported_twin_shape(ctx: &Ctx<'_>, input: &[Vec<usize>]) -> Option<Vec<usize
     }
     if matches!(
         d.class.as_str(),
-        "Masking" | "RandomContrast" | "RandomBrightness" | "UnitNormalization" | "ThresholdedReLU"
+        "Masking" | "UnitNormalization" | "ThresholdedReLU"
     ) {
         // layers that keep their input's shape
         let [x] = input else { return None };
