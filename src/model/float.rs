@@ -499,26 +499,21 @@ fn eval(node: &Node, ins: &[(&[f64], &[usize])]) -> Result<Vec<f64>> {
             gamma,
             beta,
             epsilon,
-        } => {
-            let c = shape.last().copied().unwrap_or(0);
-            check_len(node, "gamma", gamma.len(), c)?;
-            check_len(node, "beta", beta.len(), c)?;
-            let mut out = layer_norm(x, c, f64::from(*epsilon));
-            for (i, v) in out.iter_mut().enumerate() {
-                *v = *v * f64::from(gamma[i % c]) + f64::from(beta[i % c]);
-            }
-            Ok(out)
         }
-        LayerKind::GroupNorm {
-            groups,
+        | LayerKind::GroupNorm {
             gamma,
             beta,
             epsilon,
+            ..
         } => {
             let c = shape.last().copied().unwrap_or(0);
             check_len(node, "gamma", gamma.len(), c)?;
             check_len(node, "beta", beta.len(), c)?;
-            let mut out = group_norm(x, c, *groups, f64::from(*epsilon));
+            let eps = f64::from(*epsilon);
+            let mut out = match node.kind {
+                LayerKind::GroupNorm { groups, .. } => group_norm(x, c, groups, eps),
+                _ => layer_norm(x, c, eps),
+            };
             for (i, v) in out.iter_mut().enumerate() {
                 *v = *v * f64::from(gamma[i % c]) + f64::from(beta[i % c]);
             }
