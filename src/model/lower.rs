@@ -517,11 +517,18 @@ impl<'g> Lowering<'g> {
             }
             normed.views.push(view);
         }
-        if gamma.iter().all(|&g| g == 1.0) && beta.iter().all(|&b| b == 0.0) {
+        let trivial = gamma.iter().all(|&g| g == 1.0) && beta.iter().all(|&b| b == 0.0);
+        if trivial && normed.views.is_empty() {
             return Ok(normed);
         }
         if let Some(s) = self.steps.last_mut() {
             s.layers = vec![format!("{}/normalize", node.name)];
+        }
+        if trivial {
+            // The permutation back as a step of its own, so the layer's output is in Keras'
+            // order when saved: a merge takes a saved operand as it was saved, without views.
+            let op = Op::Identity { n };
+            return self.push_step(at, node, normed, op, Activation::Linear, vec![], vec![]);
         }
         let op = Op::Affine(AffineSpec { n, channels: c });
         let scale = gamma.iter().map(|&g| f64::from(g)).collect();
@@ -1547,6 +1554,58 @@ mod tests {
             .position(|s| s.op.reads_saved())
             .unwrap();
         assert!(saved < add, "saved at {saved}, added at {add}");
+    }
+
+    /// A group normalization without scale and offset whose output a merge reads after another
+    /// layer: the permutation back is a step of its own, so the merge's saved operand is in
+    /// Keras' order; the program computes the graph.
+    #[test]
+    fn a_group_normalization_read_by_a_later_merge_is_put_back_in_order() {
+        let node = |name: &str, kind, inputs| Node {
+            name: name.into(),
+            class_name: name.into(),
+            kind,
+            inputs,
+            output_shape: vec![2, 3, 4],
+        };
+        let graph = Graph {
+            name: "gn_skip".into(),
+            input_shape: vec![2, 3, 4],
+            nodes: vec![
+                node(
+                    "gn",
+                    LayerKind::GroupNorm {
+                        groups: 2,
+                        gamma: vec![1.0; 4],
+                        beta: vec![0.0; 4],
+                        epsilon: 1e-3,
+                    },
+                    vec![Src::Input],
+                ),
+                node(
+                    "relu",
+                    LayerKind::Activation(Activation::Relu),
+                    vec![Src::Node(0)],
+                ),
+                node(
+                    "add",
+                    LayerKind::Merge(kerafold_step_circuits::spec::Merge::Add),
+                    vec![Src::Node(0), Src::Node(1)],
+                ),
+            ],
+        };
+        let program = lower(&graph).unwrap();
+        let names: Vec<String> = program.steps.iter().map(FloatStep::name).collect();
+        assert_eq!(names, ["gn/normalize", "gn", "relu", "add"]);
+        assert!(matches!(
+            step_named(&program, "gn").views[..],
+            [ViewOp::Permute {
+                axes: [1, 0, 2],
+                ..
+            }]
+        ));
+        let x: Vec<f32> = (0..24).map(|i| ((i * 7) % 11) as f32 / 4.0 - 1.0).collect();
+        computes_the_graph(&graph, &program, &x, "gn_skip");
     }
 
     /// A chain of Dense 2→2 layers and merges: `links[k]` is node `k`'s inputs (`None`: the

@@ -92,9 +92,9 @@ fn prelu_slopes_are_an_affine_step_and_an_add_that_prove_and_verify() {
 
 /// GroupNormalization (the `groupnorm` fixture): a layer normalization of each group read
 /// through a permutation that makes the group's channels at every position one run (none for
-/// a vector), then γ and β as an affine step (none for instance normalization without scale
-/// and offset, whose permutation back is read by the next step). The proof gives Keras' class
-/// and verifies.
+/// a vector), then γ and β as an affine step reading it back in Keras' order (an identity step
+/// for instance normalization without scale and offset). The proof gives Keras' class and
+/// verifies.
 #[test]
 fn group_normalizations_prove_and_verify() {
     use kerafold_step_circuits::spec::{Op, ViewOp};
@@ -118,16 +118,17 @@ fn group_normalizations_prove_and_verify() {
         "{:?}",
         gn.views
     );
-    let instance = step("instance");
+    let instance = step("instance/normalize");
     assert!(matches!(instance.op, Op::LayerNorm(n) if (n.groups, n.n) == (4, 4 * 4)));
-    // its permutation back is the hidden Dense's view
+    // without scale and offset, its permutation back is a step of its own
     assert!(matches!(
-        step("hidden").views[..],
+        step("instance").views[..],
         [ViewOp::Permute {
             axes: [1, 0, 2],
             ..
         }]
     ));
+    assert!(step("hidden").views.is_empty());
     let vec = step("gn_vec/normalize");
     assert!(matches!(vec.op, Op::LayerNorm(n) if (n.groups, n.n) == (2, 4)));
     assert!(vec.views.is_empty());
