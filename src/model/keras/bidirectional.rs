@@ -5,40 +5,6 @@
 
 use super::*;
 
-/// One node a layer imports as: most layers are one, a Bidirectional wrapper several.
-pub(super) struct Part {
-    pub(super) name: String,
-    pub(super) class: String,
-    pub(super) kind: LayerKind,
-    pub(super) inputs: Vec<PartSrc>,
-    pub(super) shape: Vec<usize>,
-}
-
-/// Where a [`Part`] reads from.
-pub(super) enum PartSrc {
-    /// The layer's input `k`.
-    Layer(usize),
-    /// The output of part `j` of the same layer (an earlier one).
-    Part(usize),
-}
-
-impl Part {
-    /// A layer imported as one node reading all of its inputs.
-    pub(super) fn whole(
-        def: &LayerDef,
-        n_inputs: usize,
-        (kind, shape): (LayerKind, Vec<usize>),
-    ) -> Part {
-        Part {
-            name: def.name.clone(),
-            class: def.class.clone(),
-            kind,
-            inputs: (0..n_inputs).map(PartSrc::Layer).collect(),
-            shape,
-        }
-    }
-}
-
 impl Ctx<'_> {
     /// A Bidirectional wrapper of a SimpleRNN, GRU or LSTM: `{name}/forward` (the wrapped
     /// layer), `{name}/reverse` (the sequence from its last timestep), `{name}/backward`,

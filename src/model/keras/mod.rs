@@ -98,13 +98,14 @@ mod bidirectional;
 mod config;
 mod container;
 mod layers;
+mod parts;
 mod prelu;
 mod topology;
 
-use bidirectional::*;
 use config::*;
 use container::*;
 use layers::*;
+use parts::*;
 use topology::*;
 
 #[cfg(test)]
