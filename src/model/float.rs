@@ -697,11 +697,15 @@ fn eval(node: &Node, ins: &[(&[f64], &[usize])]) -> Result<Vec<f64>> {
 /// A recurrent layer over the sequence `x` of `shape` `[timesteps, features]`, from a zero state:
 /// every timestep's state, or the last.
 fn recurrent(node: &Node, r: &Recurrent, x: &[f64], shape: &[usize]) -> Result<Vec<f64>> {
-    let &[steps, features] = shape else {
+    let &[steps, row] = shape else {
         return Err(node_err(
             node,
             format!("input shape {shape:?} is not a sequence [timesteps, features]"),
         ));
+    };
+    // a masked layer's timesteps end with their token id
+    let Some(features) = row.checked_sub(usize::from(r.masked)) else {
+        return Err(node_err(node, "a masked layer's input has no token ids"));
     };
     let width = r.cell.gates() * r.units;
     check_len(node, "kernel", r.kernel.len(), features * width)?;
@@ -717,7 +721,15 @@ fn recurrent(node: &Node, r: &Recurrent, x: &[f64], shape: &[usize]) -> Result<V
         c: vec![0.0; r.units],
     };
     let mut out = Vec::with_capacity(if r.return_sequences { steps } else { 1 } * r.units);
-    for x_t in x.chunks(features.max(1)).take(steps) {
+    for x_t in x.chunks(row.max(1)).take(steps) {
+        // Keras' mask: a timestep of padding leaves the state (and the output) as it was
+        if r.masked && x_t[features] == 0.0 {
+            if r.return_sequences {
+                out.extend_from_slice(&state.h);
+            }
+            continue;
+        }
+        let x_t = &x_t[..features];
         // x·W + the input bias, every gate
         let mut gates = times(x_t, &r.kernel, width, 0..width);
         add_f32(&mut gates, &r.bias[..width]);
@@ -991,6 +1003,7 @@ mod tests {
             kernel: vec![w as f32],
             recurrent_kernel: vec![u as f32],
             bias: vec![b as f32],
+            masked: false,
         };
         let mut h = 0.0;
         let want: Vec<f64> = X
@@ -1025,6 +1038,7 @@ mod tests {
             kernel: k.map(|v| v as f32).to_vec(),
             recurrent_kernel: rk.map(|v| v as f32).to_vec(),
             bias: b.map(|v| v as f32).to_vec(),
+            masked: false,
         };
         let (mut h, mut c) = (0.0f64, 0.0f64);
         let want: Vec<f64> = X
@@ -1067,6 +1081,7 @@ mod tests {
                 kernel: k.map(|v| v as f32).to_vec(),
                 recurrent_kernel: rk.map(|v| v as f32).to_vec(),
                 bias,
+                masked: false,
             };
             let rec = |g: usize| if reset_after { b_rec[g] } else { 0.0 };
             let mut h = 0.0f64;
@@ -1100,6 +1115,7 @@ mod tests {
             kernel: vec![0.5; 8],
             recurrent_kernel: vec![0.5; 16],
             bias: vec![0.0; 7],
+            masked: false,
         };
         let graph = Graph {
             name: "recurrent".into(),

@@ -442,6 +442,10 @@ pub struct Recurrent {
     pub recurrent_kernel: Vec<f32>,
     /// Bias `[bias_rows][gates·units]` (zeros without `use_bias`).
     pub bias: Vec<f32>,
+    /// Masked by an `Embedding(mask_zero=True)`: each timestep's input ends with its token id,
+    /// and a timestep whose token is 0 keeps the state (Keras' masking).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub masked: bool,
 }
 
 /// Where a layer's input comes from.

@@ -1909,6 +1909,7 @@ mod tests {
                 kernel: vec![0.5; features * units],
                 recurrent_kernel: vec![0.25; units * units],
                 bias: vec![0.0; units],
+                masked: false,
             })
         };
         let mut g = dense_graph(&[&[None], &[Some(0)], &[Some(1)], &[Some(2)], &[Some(3)]]);

@@ -25,7 +25,8 @@ pub struct LoweredCell {
     pub b: Vec<f64>,
 }
 
-/// The cell of `r` over `features` input values a timestep.
+/// The cell of `r` over `features` input values a timestep (and the token id after them when
+/// `r` is masked).
 pub fn cell_spec(r: &Recurrent, features: usize) -> CellSpec {
     let kind = match r.cell {
         RecurrentCell::SimpleRnn => CellKind::Simple,
@@ -36,6 +37,7 @@ pub fn cell_spec(r: &Recurrent, features: usize) -> CellSpec {
         kind,
         features,
         units: r.units,
+        masked: r.masked,
     }
 }
 
@@ -94,9 +96,15 @@ pub fn lower_cell(name: &str, r: &Recurrent, input_shape: &[usize]) -> Result<Lo
         context: format!("layer '{name}'"),
         msg,
     };
-    let &[timesteps, features] = input_shape else {
+    let &[timesteps, row] = input_shape else {
         return Err(shape_err(format!(
             "input shape {input_shape:?} is not a sequence [timesteps, features]"
+        )));
+    };
+    // a masked layer's timesteps end with their token id
+    let Some(features) = row.checked_sub(usize::from(r.masked)) else {
+        return Err(shape_err(format!(
+            "a masked layer's input {input_shape:?} has no token ids"
         )));
     };
     let cell = cell_spec(r, features);
@@ -172,9 +180,10 @@ pub(crate) fn run_float(
     let mut state = vec![0.0; c.state_len()];
     let mut out = vec![];
     let mut held = vec![];
-    for xt in x.chunks(f) {
+    for row in x.chunks(c.input_len()) {
+        let xt = &row[..f];
         let h = state[..u].to_vec();
-        state = match c.kind {
+        let update = match c.kind {
             CellKind::Simple => {
                 let q = dense(0, &[xt, &h].concat());
                 held.extend_from_slice(&q);
@@ -217,6 +226,10 @@ pub(crate) fn run_float(
                 (0..u).map(|j| n[j] + zd[j]).collect()
             }
         };
+        // a masked timestep of padding keeps the state (its update is computed all the same)
+        if !(c.masked && row[f] == 0.0) {
+            state = update;
+        }
         if spec.return_sequences {
             out.extend_from_slice(&state[..u]);
         }

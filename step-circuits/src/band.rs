@@ -186,7 +186,7 @@ impl Rows {
             return Ok(Self {
                 window: None,
                 in_h: r.timesteps,
-                row_len: r.cell.features,
+                row_len: r.cell.input_len(),
                 stride: 1,
                 reach: 1,
                 pad_top: 0,
@@ -985,6 +985,7 @@ mod tests {
                 kind,
                 features: 3,
                 units: 4,
+                masked: false,
             },
             timesteps,
             return_sequences,

@@ -576,7 +576,9 @@ pub fn activation(act: &Act, q: i64, fp: &FixedPoint, index: usize) -> Result<Ac
 }
 
 /// The cell's integer form on one timestep: the next state (`h'`, then the LSTM's `c'`) from the
-/// input `x` and the state. `gate` is σ, `act` is φ (`crate::recurrent`'s docs).
+/// input `x` and the state. `gate` is σ, `act` is φ (`crate::recurrent`'s docs). A masked cell's
+/// `x` ends with the timestep's token id: where it is 0 the state is kept (the update is still
+/// computed, as the gadget computes it).
 pub fn cell_step(
     spec: &CellSpec,
     gate: &Act,
@@ -588,12 +590,12 @@ pub fn cell_step(
 ) -> Result<Vec<i64>, NativeError> {
     spec.validate().map_err(NativeError::InvalidParam)?;
     let (wl, bl) = spec.weight_lens();
-    if x.len() != spec.features || state.len() != spec.state_len() {
+    if x.len() != spec.input_len() || state.len() != spec.state_len() {
         return Err(NativeError::Shape(format!(
             "recurrent cell: {} inputs and {} state values, expected {} and {}",
             x.len(),
             state.len(),
-            spec.features,
+            spec.input_len(),
             spec.state_len()
         )));
     }
@@ -604,6 +606,24 @@ pub fn cell_step(
             weights.b.len()
         )));
     }
+    let update = cell_update(spec, gate, act, &x[..spec.features], state, weights, fp)?;
+    Ok(if spec.masked && x[spec.features] == 0 {
+        state.to_vec()
+    } else {
+        update
+    })
+}
+
+/// [`cell_step`]'s update from the `features` inputs, lengths checked.
+fn cell_update(
+    spec: &CellSpec,
+    gate: &Act,
+    act: &Act,
+    x: &[i64],
+    state: &[i64],
+    weights: &Weights,
+    fp: &FixedPoint,
+) -> Result<Vec<i64>, NativeError> {
     let ds = spec.denses();
     let parts = split_parts(spec.linear_parts(), &weights.w, &weights.b, Op::weight_lens)
         .ok_or_else(|| NativeError::Shape("recurrent cell weights".into()))?;
@@ -658,7 +678,7 @@ pub fn cell_step(
 }
 
 /// A recurrent layer's integer form: [`cell_step`] over the timesteps of `x` (`timesteps`
-/// rows of `features` values) from a zero state; `h` of every timestep (`return_sequences`) or of
+/// rows of `cell.input_len()` values) from a zero state; `h` of every timestep (`return_sequences`) or of
 /// the last. `act` is the layer's [`Act::Cell`].
 pub fn recurrent(
     spec: &RecurrentSpec,
@@ -674,10 +694,14 @@ pub fn recurrent(
         )));
     };
     let cell = &spec.cell;
-    check_len("recurrent input", x.len(), spec.timesteps * cell.features)?;
+    check_len(
+        "recurrent input",
+        x.len(),
+        spec.timesteps * cell.input_len(),
+    )?;
     let mut state = vec![0; cell.state_len()];
     let mut out = Vec::with_capacity(Op::Recurrent(*spec).output_len());
-    for xt in x.chunks(cell.features) {
+    for xt in x.chunks(cell.input_len()) {
         state = cell_step(cell, gate, act, xt, &state, weights, fp)?;
         if spec.return_sequences {
             out.extend_from_slice(&state[..cell.units]);

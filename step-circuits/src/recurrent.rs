@@ -37,6 +37,13 @@ use nova_snark::frontend::{num::AllocatedNum, ConstraintSystem, SynthesisError};
 /// The gadget of [`crate::native::cell_step`]: the next state from `x` and `state` (both range-checked by the
 /// caller, as a Dense's input) and the packed weights `w`, `b` of [`CellSpec::denses`] in order.
 /// Every value it outputs is range-checked.
+///
+/// A masked cell's `x` ends with the timestep's token id `t` (at activation scale, as the model
+/// input holds it). Its mask bit is `m = [t ≠ 0]`, proven by a witness `i` with `t·i = m`
+/// (`mask`) and `t·(1 − m) = 0` (`mask_is_zero`), so `m` is 0 or 1 and is 1 exactly when
+/// `t ≠ 0`. Each state value is then `s' = s + m·(u − s)` (`keep{j}`), `u` the cell's update:
+/// `s` unchanged where the token is padding, as Keras' masked recurrent layers do. `s'` is `s`
+/// or `u`, both range-checked.
 #[allow(clippy::too_many_arguments)]
 pub fn cell<F: Field, CS: ConstraintSystem<F>>(
     cs: &mut CS,
@@ -50,10 +57,15 @@ pub fn cell<F: Field, CS: ConstraintSystem<F>>(
     fp: &FixedPoint,
 ) -> Result<Vec<AllocatedNum<F>>, SynthesisError> {
     spec.validate().map_err(unsat)?;
-    let ds = spec.denses();
-    let lens: Vec<(usize, usize)> = ds.iter().map(|d| packed_lens(&Op::Dense(*d), fp)).collect();
-    let (wl, bl) = lens.iter().fold((0, 0), |(w, b), l| (w + l.0, b + l.1));
-    if x.len() != spec.features || state.len() != spec.state_len() || w.len() != wl || b.len() != bl
+    let (wl, bl) = spec
+        .linear_parts()
+        .iter()
+        .map(|p| packed_lens(p, fp))
+        .fold((0, 0), |(w, b), l| (w + l.0, b + l.1));
+    if x.len() != spec.input_len()
+        || state.len() != spec.state_len()
+        || w.len() != wl
+        || b.len() != bl
     {
         return Err(SynthesisError::IncompatibleLengthVector(format!(
             "recurrent cell: {} inputs, {} state values, {} + {} packed weights; expected {}, {}, \
@@ -62,10 +74,81 @@ pub fn cell<F: Field, CS: ConstraintSystem<F>>(
             state.len(),
             w.len(),
             b.len(),
-            spec.features,
+            spec.input_len(),
             spec.state_len()
         )));
     }
+    let update = update(cs, spec, gate, act, &x[..spec.features], state, w, b, fp)?;
+    if !spec.masked {
+        return Ok(update);
+    }
+    let token = &x[spec.features];
+    let (m, inv) = match token.get_value() {
+        Some(t) => {
+            let inv = t.invert().into_option();
+            (
+                Some(if inv.is_some() { F::ONE } else { F::ZERO }),
+                Some(inv.unwrap_or(F::ZERO)),
+            )
+        }
+        None => (None, None),
+    };
+    let m = AllocatedNum::alloc(cs.namespace(|| "mask_bit"), || {
+        m.ok_or(SynthesisError::AssignmentMissing)
+    })?;
+    let inv = AllocatedNum::alloc(cs.namespace(|| "mask_inverse"), || {
+        inv.ok_or(SynthesisError::AssignmentMissing)
+    })?;
+    cs.enforce(
+        || "mask",
+        |lc| lc + token.get_variable(),
+        |lc| lc + inv.get_variable(),
+        |lc| lc + m.get_variable(),
+    );
+    cs.enforce(
+        || "mask_is_zero",
+        |lc| lc + token.get_variable(),
+        |lc| lc + CS::one() - m.get_variable(),
+        |lc| lc,
+    );
+    state
+        .iter()
+        .zip(&update)
+        .enumerate()
+        .map(|(j, (s, u))| {
+            let kept = AllocatedNum::alloc(cs.namespace(|| format!("kept{j}")), || {
+                let (s, u, m) = (s.get_value(), u.get_value(), m.get_value());
+                match (s, u, m) {
+                    (Some(s), Some(u), Some(m)) => Ok(s + m * (u - s)),
+                    _ => Err(SynthesisError::AssignmentMissing),
+                }
+            })?;
+            // m·(u − s) = s' − s
+            cs.enforce(
+                || format!("keep{j}"),
+                |lc| lc + m.get_variable(),
+                |lc| lc + u.get_variable() - s.get_variable(),
+                |lc| lc + kept.get_variable() - s.get_variable(),
+            );
+            Ok(kept)
+        })
+        .collect()
+}
+
+/// The cell's update from the `features` inputs `x` and `state`, lengths checked by [`cell`].
+#[allow(clippy::too_many_arguments)]
+fn update<F: Field, CS: ConstraintSystem<F>>(
+    cs: &mut CS,
+    spec: &CellSpec,
+    gate: &Act,
+    act: &Act,
+    x: &[AllocatedNum<F>],
+    state: &[AllocatedNum<F>],
+    w: &[AllocatedNum<F>],
+    b: &[AllocatedNum<F>],
+    fp: &FixedPoint,
+) -> Result<Vec<AllocatedNum<F>>, SynthesisError> {
+    let ds = spec.denses();
     let parts = split_parts(spec.linear_parts(), w, b, |p| packed_lens(p, fp))
         .ok_or_else(|| SynthesisError::IncompatibleLengthVector("recurrent cell weights".into()))?;
     let u = spec.units;
@@ -215,12 +298,12 @@ pub fn recurrent<F: Field, CS: ConstraintSystem<F>>(
         )));
     };
     let c = &spec.cell;
-    if x.len() != spec.timesteps * c.features {
+    if x.len() != spec.timesteps * c.input_len() {
         return Err(SynthesisError::IncompatibleLengthVector(format!(
             "recurrent layer: {} inputs, expected {} timesteps of {}",
             x.len(),
             spec.timesteps,
-            c.features
+            c.input_len()
         )));
     }
     let zero = AllocatedNum::alloc(cs.namespace(|| "zero"), || Ok(F::ZERO))?;
@@ -232,7 +315,7 @@ pub fn recurrent<F: Field, CS: ConstraintSystem<F>>(
     );
     let mut state = vec![zero; c.state_len()];
     let mut out = vec![];
-    for (t, xt) in x.chunks(c.features).enumerate() {
+    for (t, xt) in x.chunks(c.input_len()).enumerate() {
         state = cell(
             &mut cs.namespace(|| format!("t{t}")),
             c,
@@ -339,6 +422,7 @@ mod tests {
                     kind,
                     features: 2,
                     units: 2,
+                    masked: false,
                 };
                 let spec = layer(&cell, 3, return_sequences);
                 let op = Op::Recurrent(spec);
@@ -367,6 +451,7 @@ mod tests {
             kind: CellKind::Simple,
             features: 2,
             units: 2,
+            masked: false,
         };
         let spec = layer(&cell, 3, false);
         let wt = weights(&cell, 4);
@@ -394,6 +479,7 @@ mod tests {
             kind: CellKind::Simple,
             features: 1,
             units: 1,
+            masked: false,
         };
         let op = Op::Recurrent(layer(&cell, 2, true));
         let wt = weights(&cell, 1);
@@ -469,6 +555,7 @@ mod tests {
                 kind,
                 features: 3,
                 units: 2,
+                masked: false,
             };
             let wt = weights(&spec, 7);
             let mut state = vec![0; spec.state_len()];
@@ -508,6 +595,7 @@ mod tests {
                 kind,
                 features: 3,
                 units: 2,
+                masked: false,
             };
             let wt = weights(&spec, 11);
             let x = values(3, 5, 1 << FP.fa);
@@ -526,6 +614,104 @@ mod tests {
         }
     }
 
+    /// A masked cell: every cell, over timesteps whose token ids include padding (0), computes
+    /// its twin; a padding timestep keeps the state, the others move it. A whole masked layer
+    /// (the token a timestep's last input) computes its twin too.
+    #[test]
+    fn masked_cells_keep_the_state_on_padding() {
+        let (gate, act) = acts();
+        let unit = 1i64 << FP.fa;
+        for kind in kinds() {
+            let spec = CellSpec {
+                kind,
+                features: 3,
+                units: 2,
+                masked: true,
+            };
+            let wt = weights(&spec, 7);
+            let mut state = values(spec.state_len(), 3, unit);
+            for (t, token) in [0, 3, 0, 1].into_iter().enumerate() {
+                let mut x = values(spec.features, 100 + t as u64, unit);
+                x.push(token * unit);
+                let want = cell_step(&spec, &gate, &act, &x, &state, &wt, &FP).unwrap();
+                let mut cs = TamperCs::<F>::new();
+                let got = synth(&mut cs, &spec, &x, &state, &wt).unwrap();
+                assert_eq!(cs.which_is_unsatisfied(), None, "{kind:?} timestep {t}");
+                assert_eq!(got, want, "{kind:?} timestep {t}");
+                assert_eq!(want == state, token == 0, "{kind:?} timestep {t}");
+                state = want;
+            }
+            let layer = layer(&spec, 4, true);
+            let op = Op::Recurrent(layer);
+            let mut x = values(op.input_len(), 9, unit);
+            for (t, row) in x.chunks_mut(spec.input_len()).enumerate() {
+                row[spec.features] = [0, 2, 0, 5][t] * unit;
+            }
+            let want = native::apply(&op, &cell_act(), &x, None, &wt, &FP).unwrap();
+            let mut cs = TamperCs::<F>::new();
+            assert_eq!(synth_layer(&mut cs, &layer, &x, &wt), want.y, "{kind:?}");
+            assert_eq!(cs.which_is_unsatisfied(), None, "{kind:?}");
+            // the zero state kept through the first (padding) timestep
+            assert_eq!(want.y[..2], [0, 0], "{kind:?}");
+        }
+    }
+
+    /// The mask bit is the token's: claiming padding for a real token (or a real token for
+    /// padding) fails the constraint that ties the bit to the token, and the kept state must be
+    /// the one the bit selects.
+    #[test]
+    fn a_forged_mask_bit_or_kept_state_fails() {
+        let spec = CellSpec {
+            kind: CellKind::Simple,
+            features: 2,
+            units: 2,
+            masked: true,
+        };
+        let wt = weights(&spec, 4);
+        let unit = 1i64 << FP.fa;
+        let state = values(2, 6, unit);
+        // a real token claimed as padding (its inverse claimed 0 too) keeping the state, padding
+        // claimed real taking the update
+        let (gate, act) = acts();
+        let features = values(2, 5, unit);
+        let update = cell_step(
+            &spec,
+            &gate,
+            &act,
+            &[&features[..], &[unit]].concat(),
+            &state,
+            &wt,
+            &FP,
+        )
+        .unwrap();
+        for (token, bit, inverse, kept, fails) in [
+            (3, 0, Some(0), &state, "cell/mask_is_zero"),
+            (0, 1, None, &update, "cell/mask"),
+        ] {
+            let x = [&features[..], &[token * unit]].concat();
+            let mut honest = TamperCs::<F>::new();
+            synth(&mut honest, &spec, &x, &state, &wt).unwrap();
+            assert!(honest.is_satisfied());
+            let mut cs = TamperCs::<F>::new();
+            cs.override_value("cell/mask_bit/num", from_i64::<F>(bit));
+            if let Some(v) = inverse {
+                cs.override_value("cell/mask_inverse/num", from_i64::<F>(v));
+            }
+            for (j, &v) in kept.iter().enumerate() {
+                cs.override_value(format!("cell/kept{j}/num"), from_i64::<F>(v));
+            }
+            synth(&mut cs, &spec, &x, &state, &wt).unwrap();
+            assert_eq!(cs.unused_overrides(), Vec::<String>::new());
+            assert_eq!(cs.unsatisfied(), [fails], "token {token}");
+        }
+        // a padding timestep that moves the state anyway
+        let x = [&features[..], &[0]].concat();
+        let mut cs = TamperCs::<F>::new();
+        cs.override_value("cell/kept0/num", from_i64::<F>(state[0] + 1));
+        synth(&mut cs, &spec, &x, &state, &wt).unwrap();
+        assert_eq!(cs.unsatisfied(), ["cell/keep0"]);
+    }
+
     #[test]
     fn wrong_sizes_are_refused() {
         let (gate, act) = acts();
@@ -533,10 +719,18 @@ mod tests {
             kind: CellKind::Lstm,
             features: 2,
             units: 2,
+            masked: false,
         };
         let wt = weights(&spec, 1);
         let err = cell_step(&spec, &gate, &act, &[0; 3], &[0; 4], &wt, &FP).unwrap_err();
         assert!(err.to_string().contains("expected 2 and 4"), "{err}");
+        // a masked cell reads the token after the features
+        let masked = CellSpec {
+            masked: true,
+            ..spec
+        };
+        let err = cell_step(&masked, &gate, &act, &[0; 2], &[0; 4], &wt, &FP).unwrap_err();
+        assert!(err.to_string().contains("expected 3 and 4"), "{err}");
         let err = cell_step(&spec, &gate, &act, &[0; 2], &[0; 2], &wt, &FP).unwrap_err();
         assert!(err.to_string().contains("state"), "{err}");
         let zero = CellSpec { units: 0, ..spec };

@@ -867,13 +867,24 @@ pub enum CellKind {
 pub struct CellSpec {
     /// The cell.
     pub kind: CellKind,
-    /// Input values per timestep.
+    /// Input values per timestep the cell's maps read.
     pub features: usize,
     /// Units (the length of `h`, and of the LSTM's `c`).
     pub units: usize,
+    /// Keras' mask of an `Embedding(mask_zero=True)`: each timestep's input ends with its token
+    /// id (after the `features` values), and a timestep whose token is 0 keeps the state as it
+    /// was. Absent from an unmasked cell's serialized spec, so its architecture digest is as
+    /// before.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub masked: bool,
 }
 
 impl CellSpec {
+    /// Input values per timestep: the features, then the token id of a masked cell.
+    pub fn input_len(&self) -> usize {
+        self.features + usize::from(self.masked)
+    }
+
     /// The state carried from one timestep to the next: `h`, then the LSTM's `c`.
     pub fn state_len(&self) -> usize {
         match self.kind {
@@ -926,7 +937,7 @@ impl CellSpec {
     }
 }
 
-/// A recurrent layer: its cell run over `timesteps` timesteps of `cell.features` values from a
+/// A recurrent layer: its cell run over `timesteps` timesteps of `cell.input_len()` values from a
 /// zero state, outputting `h` at every timestep (`return_sequences`) or at the last.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct RecurrentSpec {
@@ -1079,7 +1090,7 @@ impl Op {
             Op::Recurrent(r) => {
                 r.cell.validate()?;
                 positive(r.timesteps, "timesteps")?;
-                bounded_mul(r.timesteps, r.cell.features)?;
+                bounded_mul(r.timesteps, r.cell.input_len())?;
                 bounded_mul(r.timesteps, r.cell.units)?;
             }
         }
@@ -1098,7 +1109,7 @@ impl Op {
             Op::Swap { n, .. } | Op::OneHot { n, .. } => *n,
             Op::LayerNorm(l) => l.groups * l.n,
             Op::Merge { n, .. } | Op::Identity { n } | Op::ArgMax { n } => *n,
-            Op::Recurrent(r) => r.timesteps * r.cell.features,
+            Op::Recurrent(r) => r.timesteps * r.cell.input_len(),
         }
     }
     /// Shape of the output.

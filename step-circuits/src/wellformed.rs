@@ -448,6 +448,7 @@ mod tests {
                 kind: CellKind::Gru { reset_after: true },
                 features: 1,
                 units: 1,
+                masked: false,
             },
             timesteps: 2,
             return_sequences: false,

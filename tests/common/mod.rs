@@ -53,6 +53,7 @@ pub const MODELS: &[&str] = &[
     "smooth3",
     "prelu",
     "groupnorm",
+    "masked_text",
 ];
 
 /// The fixture models with recurrent layers (SimpleRNN, GRU, LSTM), among [`MODELS`].

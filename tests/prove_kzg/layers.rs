@@ -90,6 +90,24 @@ fn prelu_slopes_are_an_affine_step_and_an_add_that_prove_and_verify() {
     proves_keras_class("prelu", 3);
 }
 
+/// An Embedding with `mask_zero = true` (the `masked_text` fixture): its token ids travel as a
+/// last column of the embedded sequence into the Bidirectional LSTM, whose masked cells keep
+/// the state on padding. The proof of a padded sample gives Keras' class and verifies.
+#[test]
+fn a_masked_embedding_into_a_bidirectional_lstm_proves_and_verifies() {
+    use kerafold_step_circuits::spec::Op;
+    let (q, fx) = quantized_fixture("masked_text");
+    let masked: Vec<&str> = q
+        .steps
+        .iter()
+        .filter(|s| matches!(s.op, Op::Recurrent(r) if r.cell.masked))
+        .map(|s| s.name.as_str())
+        .collect();
+    assert_eq!(masked, ["bilstm/forward", "bilstm/backward"]);
+    assert!(fx.inputs[0].contains(&0.0), "sample 0 is padded");
+    proves_keras_class("masked_text", 0);
+}
+
 /// GroupNormalization (the `groupnorm` fixture): a layer normalization of each group read
 /// through a permutation that makes the group's channels at every position one run (none for
 /// a vector), then γ and β as an affine step reading it back in Keras' order (an identity step

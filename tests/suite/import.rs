@@ -701,6 +701,71 @@ fn keras3_augmentation_layers_are_identities_at_inference() {
     assert_eq!(agree, fx.inputs.len());
 }
 
+/// An Embedding with `mask_zero = true`, as real Keras saves it: a Sequential model (both
+/// formats), and a Functional one, which Keras 3 saves with the mask as a `NotEqual` op passed
+/// to each recurrent layer as its `mask` argument (`.keras` only). The recurrent layers reading
+/// the mask are masked; Rust's float inference matches Keras'; the quantized classes agree; and
+/// the same tokens padded before or after give the same integer logits, since a masked timestep
+/// of padding leaves the state exactly as it was.
+#[test]
+fn an_embeddings_mask_is_followed_into_recurrent_layers() {
+    let both = [Format::Keras, Format::H5];
+    for (name, formats, want) in [
+        (
+            "masked_text",
+            &both[..],
+            &["bilstm/forward", "bilstm/backward"][..],
+        ),
+        (
+            "masked_functional",
+            &[Format::Keras][..],
+            &["bilstm/forward", "bilstm/backward", "gru"][..],
+        ),
+    ] {
+        let fx = Fixture::load(name);
+        for &format in formats {
+            let g = load(&model_path(name, format)).unwrap();
+            let masked: Vec<&str> = g
+                .nodes
+                .iter()
+                .filter(|n| matches!(&n.kind, LayerKind::Recurrent(r) if r.masked))
+                .map(|n| n.name.as_str())
+                .collect();
+            assert_eq!(masked, want, "{name} {format:?}");
+            let mut err = 0.0f64;
+            for (x, y) in fx.inputs.iter().zip(&fx.outputs) {
+                err = err.max(max_rel_err(&forward(&g, x).unwrap().output, y));
+            }
+            assert!(err < TOL, "{name} {format:?}: {err}");
+            let (q, _) = kerafold::model::calibrate(&lower(&g).unwrap(), &fx.inputs).unwrap();
+            let logits = |x: &[f32]| {
+                let x = q.quantize_input(x, None).unwrap();
+                q.trace(&x, None).unwrap()
+            };
+            let agree = (0..fx.inputs.len())
+                .filter(|&i| logits(&fx.inputs[i]).class == fx.keras_class(i))
+                .count();
+            assert_eq!(agree, fx.inputs.len(), "{name} {format:?}");
+            let mut padded = 0;
+            for x in &fx.inputs {
+                let ids: Vec<f32> = x.iter().copied().filter(|&t| t != 0.0).collect();
+                if ids.len() == x.len() {
+                    continue;
+                }
+                let pad = vec![0.0; x.len() - ids.len()];
+                let (before, after) = ([&pad[..], &ids].concat(), [&ids[..], &pad].concat());
+                assert_eq!(
+                    logits(&before).logits,
+                    logits(&after).logits,
+                    "{name} {format:?}: {ids:?}"
+                );
+                padded += 1;
+            }
+            assert!(padded > 10, "{name}: {padded} padded inputs");
+        }
+    }
+}
+
 /// `unsupported.keras` / `.h5` (real Keras: make_fixtures.py) has four layers kerafold cannot
 /// prove among supported ones (recurrent layers among them, which it proves); the import names
 /// all four, in model order, each with its reason
@@ -817,7 +882,7 @@ fn recurrent_options_are_refused() {
             "rnn",
             "masking",
             class("rnn1", "Masking"),
-            vec!["'rnn1'", "Masking", "no masks"],
+            vec!["'rnn1'", "Masking", "only an Embedding's mask"],
         ),
         (
             "lstm_seq",
@@ -941,7 +1006,37 @@ fn unsupported_layers_are_named() {
             "embedding",
             "mask_zero",
             Box::new(|c| layer_config(c, "embed")["config"]["mask_zero"] = true.into()),
-            vec!["embed", "Embedding", "mask_zero"],
+            vec!["conv", "Conv1D", "reads the mask", "mask_zero = true"],
+        ),
+        (
+            "masked_text",
+            "masked_sequences",
+            Box::new(|c| {
+                let bilstm = layer_config(c, "bilstm");
+                for wrapped in ["layer", "backward_layer"] {
+                    bilstm["config"][wrapped]["config"]["return_sequences"] = true.into();
+                }
+            }),
+            vec!["bilstm", "return_sequences = true on a masked sequence"],
+        ),
+        (
+            "masked_functional",
+            "foreign_mask",
+            Box::new(|c| {
+                let mask = &mut layer_config(c, "gru")["inbound_nodes"][0]["kwargs"]["mask"];
+                mask["config"]["keras_history"] = serde_json::json!(["drop", 0, 0]);
+            }),
+            vec!["gru", "its mask is the output of 'drop'"],
+        ),
+        (
+            "masked_functional",
+            "initial_state",
+            Box::new(|c| {
+                let gru = layer_config(c, "gru");
+                let tensor = gru["inbound_nodes"][0]["args"][0].clone();
+                gru["inbound_nodes"][0]["kwargs"]["initial_state"] = tensor;
+            }),
+            vec!["gru", "'embed'", "'initial_state' argument"],
         ),
         (
             "embedding",

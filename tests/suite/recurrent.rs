@@ -271,3 +271,33 @@ fn a_bidirectional_layer_folds_its_backward_layer_on_the_reversed_sequence() {
     assert_eq!(err.0, backward + 1);
     assert!(err.1.contains("open_x"), "{err:?}");
 }
+
+/// An Embedding's mask (the `masked_text` fixture: `mask_zero = true` into a Bidirectional
+/// LSTM, on sample 0, which is padded): the masked cells fold to Keras' class a step a layer and
+/// a step a timestep; the token ids they read are the committed sequence's, so a padding
+/// timestep's token claimed real (to move the state) fails the opening of the band's input.
+#[test]
+fn a_masked_sequence_folds_and_its_token_ids_are_the_committed_ones() {
+    let name = "masked_text";
+    let fx = Fixture::load(name);
+    let pad = fx.inputs[0].iter().position(|&t| t == 0.0);
+    let pad = pad.expect("sample 0 is padded");
+    let z = fold_fixture(name, |_, _, _, _| {}).unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(z[5], keras_class(name), "a step a layer");
+    let z = fold_fixture_in_steps(name, Some(STEP), |_, _, _, _| {})
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(z[5], keras_class(name), "a step a timestep");
+    // the forward layer's band of the padding timestep: its row ends with the token id 0
+    let (_, layers) = banded(name);
+    let band = layers[0][pad];
+    let err = fold_fixture_in_steps(name, Some(STEP), |i, q, _, w| {
+        if i == band {
+            let token = w.x.len() - 1;
+            assert_eq!(w.x[token], 0, "the padding's token id");
+            w.x[token] = 1 << q.fp.fa;
+        }
+    })
+    .unwrap_err();
+    assert_eq!(err.0, band);
+    assert!(err.1.contains("open_x"), "{err:?}");
+}

@@ -13,6 +13,11 @@ pub(super) struct LayerDef {
     pub(super) config: Map<String, Value>,
     /// Producer layer names (Functional models).
     pub(super) inbound: Vec<String>,
+    /// The producer of the tensor passed as the call's `mask` argument (Keras 3 Functional
+    /// models record an Embedding's mask that way: `mask`).
+    pub(super) mask_from: Option<String>,
+    /// The call's positional arguments as saved (Keras 3), tensors and constants.
+    pub(super) call_args: Vec<Value>,
     /// Group key in `model.weights.h5` by Keras' counter rule (`None` for a Sequential model's
     /// InputLayer, which is not in `model.layers`).
     pub(super) key: Option<String>,
@@ -158,6 +163,8 @@ pub(super) fn parse_layer(path: &Path, v: &Value, functional: bool) -> Result<La
         None => raw_class.to_string(),
     };
     let mut inbound = Vec::new();
+    let mut mask_from = None;
+    let mut call_args = Vec::new();
     if functional {
         let nodes = o.get("inbound_nodes").and_then(Value::as_array);
         let nodes = nodes.map(Vec::as_slice).unwrap_or(&[]);
@@ -177,6 +184,26 @@ pub(super) fn parse_layer(path: &Path, v: &Value, functional: bool) -> Result<La
                 Value::Object(call) => {
                     if let Some(args) = call.get("args") {
                         collect_tensors(args, &mut tensors);
+                        call_args = args.as_array().cloned().unwrap_or_default();
+                    }
+                    let kwargs = call.get("kwargs").and_then(Value::as_object);
+                    for (key, v) in kwargs.into_iter().flatten() {
+                        let mut given = Vec::new();
+                        collect_tensors(v, &mut given);
+                        match (key.as_str(), given.as_slice()) {
+                            (_, []) => {}
+                            ("mask", [(producer, 0, 0)]) => mask_from = Some(producer.clone()),
+                            (_, [(producer, ..), ..]) => {
+                                return Err(Error::Unsupported {
+                                    layer: name,
+                                    class,
+                                    msg: format!(
+                                        "takes the output of '{producer}' as its '{key}' \
+                                         argument, which kerafold does not follow"
+                                    ),
+                                })
+                            }
+                        }
                     }
                 }
                 // Keras 2: [["layer", node_index, tensor_index, {kwargs}], ...]
@@ -235,6 +262,8 @@ pub(super) fn parse_layer(path: &Path, v: &Value, functional: bool) -> Result<La
         registered,
         config,
         inbound,
+        mask_from,
+        call_args,
         key: None,
         built_for,
     })

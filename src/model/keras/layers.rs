@@ -11,6 +11,9 @@ pub(super) struct Ctx<'a> {
     /// A layer inside a wrapper (a Bidirectional's forward or backward layer): its weights'
     /// group under the wrapper's in a `.keras` file and its name in a legacy `.h5`.
     pub(super) wrapped: Option<(&'a str, &'a str)>,
+    /// The layer's input carries an Embedding's mask: a token id after each timestep's values
+    /// (`mask`).
+    pub(super) masked: bool,
 }
 
 /// A weight a layer expects: accepted stored names and shape.
@@ -481,7 +484,8 @@ impl Ctx<'_> {
                  the SimpleRNN, GRU or LSTM layer",
             )),
             "Masking" => Err(self.unsupported(
-                "Masking is not supported: kerafold has no masks; train without masking (padded \
+                "Masking is not supported: kerafold follows only an Embedding's mask \
+                 (mask_zero = true) into a recurrent layer; train without Masking (padded \
                  timesteps then run through the model like the others)",
             )),
             "InputLayer" => Err(self.unsupported("an InputLayer that is not the model input")),
@@ -554,12 +558,6 @@ impl Ctx<'_> {
         self.rank(input, 1, "a sequence of token ids [length]")?;
         let vocab = self.positive("input_dim")?;
         let dim = self.positive("output_dim")?;
-        if self.boolean("mask_zero", false)? {
-            return Err(self.unsupported(
-                "mask_zero = true: kerafold has no masks; train without masking (padding ids \
-                 then embed like any other id)",
-            ));
-        }
         if self.get("lora_rank").is_some_and(|v| !v.is_null()) {
             return Err(self.unsupported(
                 "a LoRA-adapted Embedding; merge the adapter into the table before export",
@@ -584,12 +582,20 @@ impl Ctx<'_> {
     pub(super) fn build_recurrent(&self, input: &[usize]) -> Result<(LayerKind, Vec<usize>)> {
         self.rank(input, 2, "a sequence [timesteps, features]")?;
         self.refuse_recurrent_options()?;
-        let (steps, features) = (input[0], input[1]);
         let units = self.positive("units")?;
         let cell = self.recurrent_cell()?;
         let activation = self.activation_or("activation", Activation::Smooth(Smooth::Tanh))?;
         let use_bias = self.boolean("use_bias", true)?;
         let return_sequences = self.boolean("return_sequences", false)?;
+        if self.masked && return_sequences {
+            return Err(self.unsupported(
+                "return_sequences = true on a masked sequence (an Embedding's mask_zero = true): \
+                 Keras passes the mask on to the next layers, which kerafold does not follow; \
+                 only a recurrent layer that returns its last state may read a mask",
+            ));
+        }
+        // a masked sequence's timesteps end with their token id (`mask`)
+        let (steps, features) = (input[0], input[1] - usize::from(self.masked));
         let width = cell.gates() * units;
         let bias_shape = match cell.bias_rows() {
             1 => vec![width],
@@ -631,6 +637,7 @@ impl Ctx<'_> {
                 kernel,
                 recurrent_kernel,
                 bias,
+                masked: self.masked,
             }),
             self.out_shape(out)?,
         ))

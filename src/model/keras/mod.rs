@@ -98,6 +98,7 @@ mod bidirectional;
 mod config;
 mod container;
 mod layers;
+mod mask;
 mod parts;
 mod prelu;
 mod topology;
@@ -105,6 +106,7 @@ mod topology;
 use config::*;
 use container::*;
 use layers::*;
+use mask::*;
 use parts::*;
 use topology::*;
 

@@ -164,6 +164,9 @@ pub(super) fn build_graph(path: &Path, file: &ModelFile) -> Result<Graph> {
     // a layer may import as several nodes (a Bidirectional wrapper): the node of each layer's
     // output, by position in `order`
     let mut node_of: Vec<usize> = Vec::with_capacity(order.len());
+    // the nodes that output a sequence carrying an Embedding's mask (`mask`): the layer the
+    // Embedding read its token ids from
+    let mut masked: Vec<Option<String>> = Vec::with_capacity(order.len());
     for (k, (&i, srcs)) in order.iter().zip(sources).enumerate() {
         let d = &defs[i];
         let srcs: Vec<Src> = srcs
@@ -174,22 +177,61 @@ pub(super) fn build_graph(path: &Path, file: &ModelFile) -> Result<Graph> {
             })
             .collect();
         let shapes: Vec<Vec<usize>> = srcs.iter().map(|&s| graph.shape_of(s).to_vec()).collect();
+        let origins: Vec<Option<&String>> = srcs
+            .iter()
+            .map(|s| match *s {
+                Src::Node(j) => masked[j].as_ref(),
+                Src::Input => None,
+            })
+            .collect();
+        let inputs_masked: Vec<bool> = origins.iter().map(Option::is_some).collect();
         let ctx = Ctx {
             path,
             file,
             def: d,
             wrapped: None,
+            masked: inputs_masked.contains(&true),
         };
         let built = if d.class == "Bidirectional" && d.registered.is_none() {
             ctx.build_bidirectional(&shapes)
         } else if d.class == "PReLU" && d.registered.is_none() {
             ctx.build_prelu(&shapes)
+        } else if d.registered.is_none() && ctx.masks_zero().unwrap_or(false) {
+            ctx.build_masked_embedding(&shapes)
         } else {
             ctx.build(&shapes)
                 .map(|built| vec![Part::whole(d, srcs.len(), built)])
         };
-        let parts = match built {
-            Ok(parts) => parts,
+        // a layer reading a mask that it cannot follow is refused as such, whatever else it
+        // found wrong with the extra column
+        let built = match built {
+            Err(Error::Unsupported { .. }) | Err(Error::Shape { .. })
+                if ctx.masked && !RECURRENT.contains(&d.class.as_str()) =>
+            {
+                Err(ctx.unsupported(MASK_READER))
+            }
+            built => built,
+        };
+        let built = built.and_then(|parts| {
+            ctx.mask_given(&defs, &origins)?;
+            let flags = ctx.mask_flow(&parts, &inputs_masked)?;
+            // a masked output keeps its origin (an Embedding's: the layer it read)
+            let origin = origins
+                .iter()
+                .flatten()
+                .next()
+                .map(|o| o.to_string())
+                .unwrap_or_else(|| d.inbound.first().cloned().unwrap_or_default());
+            Ok((
+                parts,
+                flags
+                    .into_iter()
+                    .map(|m| m.then(|| origin.clone()))
+                    .collect(),
+            ))
+        });
+        let (parts, flags) = match built {
+            Ok(built) => built,
             Err(e @ Error::Unsupported { .. }) => {
                 unsupported.push(e);
                 // Go on to the later layers with this one's output shape as Keras built its
@@ -197,7 +239,10 @@ pub(super) fn build_graph(path: &Path, file: &ModelFile) -> Result<Graph> {
                 let shape = built_output_shape(path, &defs, &order, &readers, k)
                     .or_else(|| supported_twin_shape(&ctx, &shapes));
                 match shape {
-                    Some(shape) => vec![Part::whole(d, srcs.len(), (LayerKind::Dropout, shape))],
+                    Some(shape) => (
+                        vec![Part::whole(d, srcs.len(), (LayerKind::Dropout, shape))],
+                        vec![None],
+                    ),
                     None => break,
                 }
             }
@@ -206,6 +251,7 @@ pub(super) fn build_graph(path: &Path, file: &ModelFile) -> Result<Graph> {
             Err(e) => return Err(e),
         };
         let first = graph.nodes.len();
+        masked.extend(flags);
         for part in parts {
             let inputs = part
                 .inputs
@@ -224,6 +270,17 @@ pub(super) fn build_graph(path: &Path, file: &ModelFile) -> Result<Graph> {
             });
         }
         node_of.push(graph.nodes.len() - 1);
+    }
+    // A mask that reaches the output: no recurrent layer read it (when every layer was built:
+    // after a refusal the import may have stopped short of the output).
+    if let (true, Some(n), Some(Some(_))) =
+        (unsupported.is_empty(), graph.nodes.last(), masked.last())
+    {
+        unsupported.push(Error::Unsupported {
+            layer: n.name.clone(),
+            class: n.class_name.clone(),
+            msg: format!("outputs a masked sequence: the model's output {MASK_READER}"),
+        });
     }
     // Softmax only as the last operation.
     let last = graph.nodes.len().saturating_sub(1);
