@@ -48,6 +48,8 @@ pub struct PerTimestep {
     pub timesteps: usize,
     /// Constraints one timestep adds: one cell (the layer of two timesteps less that of one).
     pub constraints: usize,
+    /// Masked by an Embedding's `mask_zero`: a timestep of padding (token 0) keeps the state.
+    pub masked: bool,
 }
 
 /// The uniform step circuit.
@@ -166,6 +168,7 @@ fn per_timestep(
     Ok(Some(PerTimestep {
         timesteps: r.timesteps,
         constraints: over(2)? - over(1)?,
+        masked: r.cell.masked,
     }))
 }
 

@@ -168,7 +168,24 @@ impl ModelFile {
     /// which needs no calibration).
     pub fn neutral_input(&self) -> Vec<Vec<f32>> {
         match &self.source {
-            Source::Keras(g) => vec![vec![0.5f32; g.input_len()]],
+            Source::Keras(g) => {
+                // token ids for an Embedding that reads the input: 1, 2, … (0 may be padding)
+                let vocab = g.nodes.iter().find_map(|n| match n.kind {
+                    crate::model::graph::LayerKind::Embedding { vocab, .. }
+                        if n.inputs == [crate::model::graph::Src::Input] =>
+                    {
+                        Some(vocab)
+                    }
+                    _ => None,
+                });
+                let x = match vocab {
+                    Some(v) => (0..g.input_len())
+                        .map(|i| (1 + i % v.saturating_sub(1).max(1)).min(v - 1) as f32)
+                        .collect(),
+                    None => vec![0.5f32; g.input_len()],
+                };
+                vec![x]
+            }
             Source::Opening(_) => vec![],
         }
     }

@@ -28,7 +28,8 @@ pub struct InspectReport {
 }
 
 /// The steps, costs and quantization of a model (a Keras file or a model opening); without
-/// calibration inputs, calibrated on a neutral input (all 0.5) so that the report has numbers.
+/// calibration inputs, calibrated on a neutral input (all 0.5; token ids 1, 2, … for a model that
+/// embeds its input) so that the report has numbers.
 pub fn inspect(path: &Path, quant: &QuantOptions, stepping: Stepping) -> Result<InspectReport> {
     let file = ModelFile::open(path)?;
     let neutral = file.neutral_input();
@@ -78,8 +79,15 @@ impl fmt::Display for InspectReport {
             if let Some(t) = &l.per_timestep {
                 writeln!(
                     f,
-                    "{}: {} timesteps, {} constraints a timestep (one cell)",
-                    l.name, t.timesteps, t.constraints
+                    "{}: {} timesteps, {} constraints a timestep (one cell){}",
+                    l.name,
+                    t.timesteps,
+                    t.constraints,
+                    if t.masked {
+                        "; masked: a timestep of token 0 keeps the state"
+                    } else {
+                        ""
+                    }
                 )?;
             }
         }

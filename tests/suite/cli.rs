@@ -104,6 +104,26 @@ fn inspect_json_reports_every_layer_with_its_constraints() {
     assert_eq!(v["quantization"]["fa"], 6);
 }
 
+/// `inspect` of a text model without calibration inputs calibrates on token ids (not on 0.5,
+/// which no Embedding reads) and says that the numbers come from a neutral input; a masked
+/// recurrent layer says that padding keeps its state.
+#[test]
+fn inspect_calibrates_a_text_model_on_token_ids() {
+    let out = kerafold(&["inspect", s(&model_path("masked_text", Format::H5))]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("neutral input"), "{text}");
+    assert!(
+        text.contains("bilstm/forward: 8 timesteps")
+            && text.contains("masked: a timestep of token 0 keeps the state"),
+        "{text}"
+    );
+}
+
 #[test]
 fn run_json_compares_integer_and_float_outputs() {
     let out = kerafold(&[
