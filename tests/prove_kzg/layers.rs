@@ -92,9 +92,10 @@ fn prelu_slopes_are_an_affine_step_and_an_add_that_prove_and_verify() {
 
 /// An Embedding with `mask_zero = true` (the `masked_text` fixture): its token ids travel as a
 /// last column of the embedded sequence into the Bidirectional LSTM, whose masked cells keep
-/// the state on padding. The proof of a padded sample gives Keras' class and verifies.
+/// the state on padding, and with its output sequence into the Bidirectional GRU stacked on
+/// it. The proof of a padded sample gives Keras' class and verifies.
 #[test]
-fn a_masked_embedding_into_a_bidirectional_lstm_proves_and_verifies() {
+fn a_masked_embedding_into_stacked_bidirectional_layers_proves_and_verifies() {
     use kerafold_step_circuits::spec::Op;
     let (q, fx) = quantized_fixture("masked_text");
     let masked: Vec<&str> = q
@@ -103,7 +104,15 @@ fn a_masked_embedding_into_a_bidirectional_lstm_proves_and_verifies() {
         .filter(|s| matches!(s.op, Op::Recurrent(r) if r.cell.masked))
         .map(|s| s.name.as_str())
         .collect();
-    assert_eq!(masked, ["bilstm/forward", "bilstm/backward"]);
+    assert_eq!(
+        masked,
+        [
+            "bilstm/forward",
+            "bilstm/backward",
+            "bigru/forward",
+            "bigru/backward"
+        ]
+    );
     assert!(fx.inputs[0].contains(&0.0), "sample 0 is padded");
     proves_keras_class("masked_text", 0);
 }

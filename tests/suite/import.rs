@@ -702,7 +702,8 @@ fn keras3_augmentation_layers_are_identities_at_inference() {
 }
 
 /// An Embedding with `mask_zero = true`, as real Keras saves it: a Sequential model (both
-/// formats), and a Functional one, which Keras 3 saves with the mask as a `NotEqual` op passed
+/// formats; a Bidirectional LSTM returning sequences stacked under a Bidirectional GRU, its
+/// output passed on with the ids), and a Functional one, which Keras 3 saves with the mask as a `NotEqual` op passed
 /// to each recurrent layer as its `mask` argument (`.keras` only). The recurrent layers reading
 /// the mask are masked; Rust's float inference matches Keras'; the quantized classes agree; and
 /// the same tokens padded before or after give the same integer logits, since a masked timestep
@@ -714,12 +715,17 @@ fn an_embeddings_mask_is_followed_into_recurrent_layers() {
         (
             "masked_text",
             &both[..],
-            &["bilstm/forward", "bilstm/backward"][..],
+            &[
+                "bilstm/forward",
+                "bilstm/backward",
+                "bigru/forward",
+                "bigru/backward",
+            ][..],
         ),
         (
             "masked_functional",
             &[Format::Keras][..],
-            &["bilstm/forward", "bilstm/backward", "gru"][..],
+            &["bilstm/forward", "bilstm/backward", "rnn"][..],
         ),
     ] {
         let fx = Fixture::load(name);
@@ -1012,31 +1018,31 @@ fn unsupported_layers_are_named() {
             "masked_text",
             "masked_sequences",
             Box::new(|c| {
-                let bilstm = layer_config(c, "bilstm");
+                let bigru = layer_config(c, "bigru");
                 for wrapped in ["layer", "backward_layer"] {
-                    bilstm["config"][wrapped]["config"]["return_sequences"] = true.into();
+                    bigru["config"][wrapped]["config"]["return_sequences"] = true.into();
                 }
             }),
-            vec!["bilstm", "return_sequences = true on a masked sequence"],
+            vec!["out", "Dense", "reads the mask"],
         ),
         (
             "masked_functional",
             "foreign_mask",
             Box::new(|c| {
-                let mask = &mut layer_config(c, "gru")["inbound_nodes"][0]["kwargs"]["mask"];
+                let mask = &mut layer_config(c, "rnn")["inbound_nodes"][0]["kwargs"]["mask"];
                 mask["config"]["keras_history"] = serde_json::json!(["drop", 0, 0]);
             }),
-            vec!["gru", "its mask is the output of 'drop'"],
+            vec!["rnn", "its mask is the output of 'drop'"],
         ),
         (
             "masked_functional",
             "initial_state",
             Box::new(|c| {
-                let gru = layer_config(c, "gru");
-                let tensor = gru["inbound_nodes"][0]["args"][0].clone();
-                gru["inbound_nodes"][0]["kwargs"]["initial_state"] = tensor;
+                let rnn = layer_config(c, "rnn");
+                let tensor = rnn["inbound_nodes"][0]["args"][0].clone();
+                rnn["inbound_nodes"][0]["kwargs"]["initial_state"] = tensor;
             }),
-            vec!["gru", "'embed'", "'initial_state' argument"],
+            vec!["rnn", "'embed'", "'initial_state' argument"],
         ),
         (
             "embedding",

@@ -11,9 +11,9 @@ pub(super) struct Ctx<'a> {
     /// A layer inside a wrapper (a Bidirectional's forward or backward layer): its weights'
     /// group under the wrapper's in a `.keras` file and its name in a legacy `.h5`.
     pub(super) wrapped: Option<(&'a str, &'a str)>,
-    /// The layer's input carries an Embedding's mask: a token id after each timestep's values
-    /// (`mask`).
-    pub(super) masked: bool,
+    /// The layer's input carries an Embedding's mask (a token id after each timestep's values):
+    /// the graph node holding the ids as a column (`mask`).
+    pub(super) mask_ids: Option<usize>,
 }
 
 /// A weight a layer expects: accepted stored names and shape.
@@ -30,6 +30,11 @@ pub(super) struct ScaleOffset {
 }
 
 impl Ctx<'_> {
+    /// Whether the layer's input carries an Embedding's mask.
+    pub(super) fn masked(&self) -> bool {
+        self.mask_ids.is_some()
+    }
+
     pub(super) fn unsupported(&self, msg: impl Into<String>) -> Error {
         Error::Unsupported {
             layer: self.def.name.clone(),
@@ -587,15 +592,8 @@ impl Ctx<'_> {
         let activation = self.activation_or("activation", Activation::Smooth(Smooth::Tanh))?;
         let use_bias = self.boolean("use_bias", true)?;
         let return_sequences = self.boolean("return_sequences", false)?;
-        if self.masked && return_sequences {
-            return Err(self.unsupported(
-                "return_sequences = true on a masked sequence (an Embedding's mask_zero = true): \
-                 Keras passes the mask on to the next layers, which kerafold does not follow; \
-                 only a recurrent layer that returns its last state may read a mask",
-            ));
-        }
         // a masked sequence's timesteps end with their token id (`mask`)
-        let (steps, features) = (input[0], input[1] - usize::from(self.masked));
+        let (steps, features) = (input[0], input[1] - usize::from(self.masked()));
         let width = cell.gates() * units;
         let bias_shape = match cell.bias_rows() {
             1 => vec![width],
@@ -637,7 +635,7 @@ impl Ctx<'_> {
                 kernel,
                 recurrent_kernel,
                 bias,
-                masked: self.masked,
+                masked: self.masked(),
             }),
             self.out_shape(out)?,
         ))

@@ -19,6 +19,9 @@ pub(super) enum PartSrc {
     Layer(usize),
     /// The output of part `j` of the same layer (an earlier one).
     Part(usize),
+    /// Graph node `i`, built before the layer (an Embedding's ids, which a masked recurrent
+    /// layer returning sequences passes on: `mask`).
+    Node(usize),
 }
 
 impl Part {

@@ -164,9 +164,8 @@ pub(super) fn build_graph(path: &Path, file: &ModelFile) -> Result<Graph> {
     // a layer may import as several nodes (a Bidirectional wrapper): the node of each layer's
     // output, by position in `order`
     let mut node_of: Vec<usize> = Vec::with_capacity(order.len());
-    // the nodes that output a sequence carrying an Embedding's mask (`mask`): the layer the
-    // Embedding read its token ids from
-    let mut masked: Vec<Option<String>> = Vec::with_capacity(order.len());
+    // the mask each node's output carries, if any (`mask`)
+    let mut masks: Vec<Option<Mask>> = Vec::with_capacity(order.len());
     for (k, (&i, srcs)) in order.iter().zip(sources).enumerate() {
         let d = &defs[i];
         let srcs: Vec<Src> = srcs
@@ -177,20 +176,19 @@ pub(super) fn build_graph(path: &Path, file: &ModelFile) -> Result<Graph> {
             })
             .collect();
         let shapes: Vec<Vec<usize>> = srcs.iter().map(|&s| graph.shape_of(s).to_vec()).collect();
-        let origins: Vec<Option<&String>> = srcs
+        let inputs_mask: Vec<Option<&Mask>> = srcs
             .iter()
             .map(|s| match *s {
-                Src::Node(j) => masked[j].as_ref(),
+                Src::Node(j) => masks[j].as_ref(),
                 Src::Input => None,
             })
             .collect();
-        let inputs_masked: Vec<bool> = origins.iter().map(Option::is_some).collect();
         let ctx = Ctx {
             path,
             file,
             def: d,
             wrapped: None,
-            masked: inputs_masked.contains(&true),
+            mask_ids: inputs_mask.iter().flatten().next().map(|m| m.ids),
         };
         let built = if d.class == "Bidirectional" && d.registered.is_none() {
             ctx.build_bidirectional(&shapes)
@@ -206,30 +204,14 @@ pub(super) fn build_graph(path: &Path, file: &ModelFile) -> Result<Graph> {
         // found wrong with the extra column
         let built = match built {
             Err(Error::Unsupported { .. }) | Err(Error::Shape { .. })
-                if ctx.masked && !RECURRENT.contains(&d.class.as_str()) =>
+                if ctx.masked() && !RECURRENT.contains(&d.class.as_str()) =>
             {
                 Err(ctx.unsupported(MASK_READER))
             }
             built => built,
         };
-        let built = built.and_then(|parts| {
-            ctx.mask_given(&defs, &origins)?;
-            let flags = ctx.mask_flow(&parts, &inputs_masked)?;
-            // a masked output keeps its origin (an Embedding's: the layer it read)
-            let origin = origins
-                .iter()
-                .flatten()
-                .next()
-                .map(|o| o.to_string())
-                .unwrap_or_else(|| d.inbound.first().cloned().unwrap_or_default());
-            Ok((
-                parts,
-                flags
-                    .into_iter()
-                    .map(|m| m.then(|| origin.clone()))
-                    .collect(),
-            ))
-        });
+        let first = graph.nodes.len();
+        let built = built.and_then(|parts| ctx.follow_mask(parts, &defs, &inputs_mask, first));
         let (parts, flags) = match built {
             Ok(built) => built,
             Err(e @ Error::Unsupported { .. }) => {
@@ -250,8 +232,7 @@ pub(super) fn build_graph(path: &Path, file: &ModelFile) -> Result<Graph> {
             Err(_) if !unsupported.is_empty() => break,
             Err(e) => return Err(e),
         };
-        let first = graph.nodes.len();
-        masked.extend(flags);
+        masks.extend(flags);
         for part in parts {
             let inputs = part
                 .inputs
@@ -259,6 +240,7 @@ pub(super) fn build_graph(path: &Path, file: &ModelFile) -> Result<Graph> {
                 .map(|p| match *p {
                     PartSrc::Layer(j) => srcs[j],
                     PartSrc::Part(j) => Src::Node(first + j),
+                    PartSrc::Node(i) => Src::Node(i),
                 })
                 .collect();
             graph.nodes.push(Node {
@@ -274,7 +256,7 @@ pub(super) fn build_graph(path: &Path, file: &ModelFile) -> Result<Graph> {
     // A mask that reaches the output: no recurrent layer read it (when every layer was built:
     // after a refusal the import may have stopped short of the output).
     if let (true, Some(n), Some(Some(_))) =
-        (unsupported.is_empty(), graph.nodes.last(), masked.last())
+        (unsupported.is_empty(), graph.nodes.last(), masks.last())
     {
         unsupported.push(Error::Unsupported {
             layer: n.name.clone(),
