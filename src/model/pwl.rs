@@ -22,6 +22,9 @@ const SHIFT: u32 = 16;
 /// Sample points per candidate segment when growing segments.
 const SAMPLES: i64 = 48;
 
+/// Inputs up to which [`fit`] tabulates the function once (8 MiB of f64).
+const TABLE_LEN: i64 = 1 << 20;
+
 /// How far an integer approximation is from its function, in real units.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct PwlError {
@@ -120,8 +123,16 @@ fn domain(g: &dyn Fn(i64) -> f64, fp: &FixedPoint) -> (i64, i64) {
 pub fn fit(f: Smooth, fp: &FixedPoint) -> Act {
     let scale = (1u64 << fp.fa) as f64;
     let g = move |q: i64| f.eval(q as f64 / scale) * scale;
-    let (min, max) = domain(&g, fp); // fitted inputs
-                                     // smallest tolerance (in ulps) that MAX_SEGMENTS segments reach
+    // the fitted inputs
+    let (min, max) = domain(&g, fp);
+    // The search below evaluates `g` millions of times on the same inputs: on a range of at most
+    // TABLE_LEN inputs, each is evaluated once, into a table (the same values, so the same fit).
+    let table: Option<Vec<f64>> = (max - min < TABLE_LEN).then(|| (min..=max).map(&g).collect());
+    let g = |q: i64| match &table {
+        Some(t) => t[(q - min) as usize],
+        None => g(q),
+    };
+    // smallest tolerance (in ulps) that MAX_SEGMENTS segments reach
     let (mut lo, mut hi) = (0.0f64, 1.0f64);
     while cut(&g, min, max, hi, MAX_SEGMENTS).is_none() {
         hi *= 2.0;
