@@ -19,7 +19,7 @@ pub use measure::{measure, peak_rss_mb, Measurement};
 pub use profile::WitnessProfile;
 pub use synth::{Kind, SynthSpec};
 
-use crate::fold::{StepSize, Stepping, System};
+use crate::fold::{Srs, StepSize, Stepping, System};
 use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::io::Write;
@@ -92,6 +92,8 @@ pub struct BenchOptions {
     pub depths: Vec<usize>,
     /// The proof system.
     pub system: System,
+    /// Where HyperKZG's powers of tau come from ([`Srs::Transparent`] for IPA).
+    pub srs: Srs,
     /// Seed of the synthetic weights and input.
     pub seed: u64,
     /// Where each depth's fresh parameter directory is made (a temporary directory if `None`).
@@ -207,7 +209,7 @@ fn run_child(exe: &Path, args: &[String], what: &str) -> Result<Vec<u8>> {
 }
 
 /// The arguments of `kerafold bench-run` for `spec`.
-fn child_args(spec: &SynthSpec, system: System, stepping: Stepping) -> Vec<String> {
+fn child_args(spec: &SynthSpec, system: System, srs: &Srs, stepping: Stepping) -> Vec<String> {
     let mut args = vec![
         "bench-run".into(),
         "--kind".into(),
@@ -223,6 +225,11 @@ fn child_args(spec: &SynthSpec, system: System, stepping: Stepping) -> Vec<Strin
         "--curve".into(),
         curve_name(system).into(),
     ];
+    match srs {
+        Srs::Transparent => {}
+        Srs::Ptau(dir) => args.extend(["--ptau".into(), dir.display().to_string()]),
+        Srs::InsecureRandomTau => args.push("--insecure-random-tau".into()),
+    }
     args.extend(["--step-size".into(), stepping.step_size.to_string()]);
     if let Some(k) = stepping.steps_per_fold {
         args.extend(["--steps-per-fold".into(), k.to_string()]);
@@ -294,6 +301,7 @@ pub fn run(opts: &BenchOptions, exe: &Path, log: &mut dyn FnMut(&str)) -> Result
         let mut args = child_args(
             &spec(profile_depth(opts.kind, opts.stepping)),
             opts.system,
+            &opts.srs,
             opts.stepping,
         );
         args.extend([
@@ -322,7 +330,7 @@ pub fn run(opts: &BenchOptions, exe: &Path, log: &mut dyn FnMut(&str)) -> Result
                 "depth {d}: {} steps, proving in a child process",
                 s.steps()
             ));
-            let mut args = child_args(&s, opts.system, opts.stepping);
+            let mut args = child_args(&s, opts.system, &opts.srs, opts.stepping);
             args.extend(["--params-dir".into(), dir.display().to_string()]);
             let what = format!("depth {d}");
             let m: Measurement = child_json(&run_child(exe, &args, &what)?, &what)?;

@@ -89,9 +89,12 @@ pub(crate) fn load_average() -> f64 {
 
 /// Proves, writes and verifies the synthetic model of `spec` with parameters in `params_dir`
 /// (which should be empty, so that setup is measured), reporting each stage to `progress`.
+/// `srs` is HyperKZG's for [`System::Bn254Kzg`] (a random tau is drawn into `params_dir`, and
+/// verification names it), [`Srs::Transparent`] otherwise.
 pub fn measure(
     spec: &SynthSpec,
     system: System,
+    srs: &Srs,
     params_dir: &Path,
     stepping: Stepping,
     progress: &mut dyn FnMut(&str),
@@ -103,7 +106,7 @@ pub fn measure(
     std::fs::create_dir_all(params_dir).map_err(|e| Error::io(params_dir, e))?;
     let opts = ProveOptions {
         system,
-        srs: Srs::Transparent,
+        srs: srs.clone(),
         input: Visibility::Public,
         model: Visibility::Public,
         output: Visibility::Public,
@@ -140,6 +143,12 @@ pub fn measure(
         .len();
 
     progress("verifying");
+    // the verifier names the powers of tau; a random one is in the parameter directory
+    let verifier_srs = match srs {
+        Srs::Transparent => None,
+        Srs::Ptau(dir) => Some(Srs::Ptau(dir.clone())),
+        Srs::InsecureRandomTau => Some(Srs::Ptau(params_dir.join(fold::params::RANDOM_TAU_DIR))),
+    };
     let mut verify_s = f64::INFINITY;
     for _ in 0..VERIFY_RUNS {
         let t = Instant::now();
@@ -148,6 +157,7 @@ pub fn measure(
             &read,
             &VerifyOptions {
                 params_dir: params_dir.to_path_buf(),
+                srs: verifier_srs.clone(),
                 ..VerifyOptions::default()
             },
         )?;

@@ -100,7 +100,8 @@ fn a_64_layer_mlp_needs_the_memory_and_verifier_of_an_8_layer_one() {
 }
 
 /// `bench --step-size`: the same model in tiles folds more, smaller steps, and says so in its
-/// JSON report.
+/// JSON report. On HyperKZG (`--insecure-random-tau`), which compresses several times faster
+/// than the IPA the depth test measures, and which each depth verifies with its own tau.
 #[test]
 #[cfg_attr(debug_assertions, ignore = "proves for real: run with --release")]
 fn bench_with_a_step_size_folds_tiles() {
@@ -112,11 +113,12 @@ fn bench_with_a_step_size_folds_tiles() {
                 "--kind",
                 "dense",
                 "--width",
-                "100",
+                "61",
                 "--depths",
                 "1",
                 "--baseline-steps",
                 "1",
+                "--insecure-random-tau",
                 "--json",
                 "--params-dir",
             ])
@@ -133,12 +135,28 @@ fn bench_with_a_step_size_folds_tiles() {
     // a step per layer unless asked, so that rows differ only by depth
     assert_eq!(whole["step_size"], "layer");
     assert_eq!(tiled["step_size"], 60);
+    assert_eq!(whole["system"], "bn254-kzg");
+    assert_eq!(tiled["rows"][0]["system"], "bn254-kzg");
     let (w, t) = (&whole["rows"][0], &tiled["rows"][0]);
-    // Dense 100→100 in tiles of 60 rows × 60 outputs: 2 × 2 tiles, then the ArgMax
+    // Dense 61→61 in tiles of 60 rows × 60 outputs (one commitment block of 16-bit values): 2 × 2
+    // tiles, then the ArgMax
     assert_eq!(w["steps"], 2);
     assert_eq!(t["steps"], 5);
     assert_eq!(
         t["constraints_per_step"],
         tiled["baseline"]["profile"]["constraints"]
     );
+}
+
+/// HyperKZG is a BN254 commitment: `bench --curve pasta` with powers of tau is a usage error,
+/// before any proving.
+#[test]
+fn bench_refuses_powers_of_tau_on_pasta() {
+    let out = Command::new(env!("CARGO_BIN_EXE_kerafold"))
+        .args(["bench", "--curve", "pasta", "--insecure-random-tau"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("--curve bn254 only"), "{stderr}");
 }

@@ -1,10 +1,10 @@
 //! `bench` (proving cost against depth, one child process per depth) and its hidden worker
 //! `bench-run`.
 
-use crate::args::Curve;
+use crate::args::{Curve, SrsArgs};
 use crate::emit;
 use clap::{Args, ValueEnum};
-use kerafold::fold::{StepSize, Stepping};
+use kerafold::fold::{Srs, StepSize, Stepping};
 use kerafold::{bench, Error, Result};
 use std::path::PathBuf;
 
@@ -14,6 +14,9 @@ measured from scratch and the peak RSS is that depth's alone. Per-step costs (pr
 per_step_s) grow with depth; setup, compression, verification, proof size and memory should not. \
 The raw-Nova baseline folds a synthetic circuit of the same size (constraints, variables, \
 non-zeros, witness value sizes) with nova-snark directly; ratio = per_step_s / baseline_step_s.
+
+IPA (transparent) by default; --ptau or --insecure-random-tau measure HyperKZG on BN254, the \
+system of on-chain verifiers (compression and verification several times faster).
 
 Examples:
   kerafold bench --kind dense --width 4 --depths 1,2 --csv dense.csv --plot dense.svg
@@ -58,6 +61,8 @@ pub(crate) struct BenchArgs {
     depths: String,
     #[arg(long, value_enum, default_value_t = Curve::Bn254)]
     curve: Curve,
+    #[command(flatten)]
+    srs: SrsArgs,
     /// Write the results as CSV.
     #[arg(long, value_name = "FILE")]
     csv: Option<PathBuf>,
@@ -92,6 +97,11 @@ pub(crate) struct BenchArgs {
 }
 
 pub(crate) fn bench(a: BenchArgs) -> Result<()> {
+    if a.curve == Curve::Pasta && a.srs.kzg() {
+        return Err(Error::Usage(
+            "--ptau and --insecure-random-tau apply to --curve bn254 only".into(),
+        ));
+    }
     let kind: bench::Kind = a.kind.into();
     if a.step_size.len() > 1 && a.plot.is_some() {
         return Err(Error::Usage(
@@ -109,7 +119,8 @@ pub(crate) fn bench(a: BenchArgs) -> Result<()> {
         width: a.width.unwrap_or_else(|| kind.default_width()),
         size: a.size,
         depths: bench::parse_depths(&a.depths)?,
-        system: a.curve.system(false),
+        system: a.curve.system(a.srs.kzg()),
+        srs: a.srs.srs(),
         seed: a.seed,
         params_dir: a.params_dir,
         keep_params: a.keep_params,
@@ -186,6 +197,8 @@ pub(crate) struct BenchRunArgs {
     seed: u64,
     #[arg(long, value_enum)]
     curve: Curve,
+    #[command(flatten)]
+    srs: SrsArgs,
     /// Parameter directory (required unless --baseline).
     #[arg(long, required_unless_present = "baseline")]
     params_dir: Option<PathBuf>,
@@ -209,7 +222,13 @@ pub(crate) fn bench_run(a: BenchRunArgs) -> Result<()> {
         depth: a.depth,
         seed: a.seed,
     };
-    let system = a.curve.system(false);
+    let system = a.curve.system(a.srs.kzg());
+    // as `bench` chose it (and warned about it): no second warning from each child
+    let srs = match (a.srs.ptau, a.srs.insecure_random_tau) {
+        (Some(dir), _) => Srs::Ptau(dir),
+        (None, true) => Srs::InsecureRandomTau,
+        (None, false) => Srs::Transparent,
+    };
     let stepping = Stepping {
         step_size: a.step_size,
         steps_per_fold: a.steps_per_fold,
@@ -223,7 +242,7 @@ pub(crate) fn bench_run(a: BenchRunArgs) -> Result<()> {
         )?),
         (false, Some(dir)) => {
             let tag = format!("depth {}", spec.depth);
-            let m = bench::measure(&spec, system, &dir, stepping, &mut |s| {
+            let m = bench::measure(&spec, system, &srs, &dir, stepping, &mut |s| {
                 eprintln!("bench: {tag}: {s}")
             })?;
             serde_json::to_string(&m)
