@@ -143,12 +143,7 @@ pub fn measure(
         .len();
 
     progress("verifying");
-    // the verifier names the powers of tau; a random one is in the parameter directory
-    let verifier_srs = match srs {
-        Srs::Transparent => None,
-        Srs::Ptau(dir) => Some(Srs::Ptau(dir.clone())),
-        Srs::InsecureRandomTau => Some(Srs::Ptau(params_dir.join(fold::params::RANDOM_TAU_DIR))),
-    };
+    let verifier_srs = srs.for_verifier(params_dir);
     let mut verify_s = f64::INFINITY;
     for _ in 0..VERIFY_RUNS {
         let t = Instant::now();

@@ -114,8 +114,7 @@ pub fn prove(req: &ProveRequest, progress: &mut dyn FnMut(Progress)) -> Result<P
         secondary_constraints: stats.secondary_constraints,
         proof_bytes: file_size(&req.out),
         model_name: q.name.clone(),
-        insecure_tau_dir: matches!(req.options.srs, Srs::InsecureRandomTau)
-            .then(|| req.options.params_dir.join(fold::params::RANDOM_TAU_DIR)),
+        insecure_tau_dir: req.options.srs.random_tau_dir(&req.options.params_dir),
     })
 }
 
@@ -408,8 +407,7 @@ pub fn prove_accuracy(
         peak_rss_mb: crate::sys::peak_rss_mb(),
         opening: req.opening.clone(),
         system: req.system.id().to_string(),
-        insecure_tau_dir: matches!(req.srs, Srs::InsecureRandomTau)
-            .then(|| req.params_dir.join(fold::params::RANDOM_TAU_DIR)),
+        insecure_tau_dir: req.srs.random_tau_dir(&req.params_dir),
         model_name: q.name.clone(),
         model_visibility: model.visibility,
     })

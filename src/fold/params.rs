@@ -45,6 +45,23 @@ pub enum Srs {
 /// The directory, under a parameter directory, that holds the insecure random tau.
 pub const RANDOM_TAU_DIR: &str = "insecure-random-tau";
 
+impl Srs {
+    /// Where an insecure random tau drawn into `params_dir` is kept (`None` for another SRS).
+    pub fn random_tau_dir(&self, params_dir: &Path) -> Option<PathBuf> {
+        (*self == Srs::InsecureRandomTau).then(|| params_dir.join(RANDOM_TAU_DIR))
+    }
+
+    /// What a verifier names for proofs made with this SRS in `params_dir`: the powers of tau
+    /// (a random tau's directory there), or `None` for transparent IPA.
+    pub fn for_verifier(&self, params_dir: &Path) -> Option<Srs> {
+        match self {
+            Srs::Transparent => None,
+            Srs::Ptau(dir) => Some(Srs::Ptau(dir.clone())),
+            Srs::InsecureRandomTau => self.random_tau_dir(params_dir).map(Srs::Ptau),
+        }
+    }
+}
+
 /// Magic prefix of an authenticated cache file; the 32-byte tag follows, then the payload.
 const MAGIC: &[u8; 8] = b"kfauth01";
 

@@ -77,17 +77,33 @@ impl SrsArgs {
 
     /// The SRS, warning on stderr about an insecure random tau.
     pub(crate) fn srs(&self) -> Srs {
+        let srs = self.srs_unwarned();
+        if srs == Srs::InsecureRandomTau {
+            eprintln!(
+                "warning: --insecure-random-tau: anyone who saw this machine's tau can forge \
+                 proofs; for tests only"
+            );
+        }
+        srs
+    }
+
+    /// The SRS, without the warning (a child process of a command that warned).
+    pub(crate) fn srs_unwarned(&self) -> Srs {
         match (&self.ptau, self.insecure_random_tau) {
             (Some(d), _) => Srs::Ptau(d.clone()),
-            (None, true) => {
-                eprintln!(
-                    "warning: --insecure-random-tau: anyone who saw this machine's tau can forge \
-                     proofs; for tests only"
-                );
-                Srs::InsecureRandomTau
-            }
+            (None, true) => Srs::InsecureRandomTau,
             _ => Srs::Transparent,
         }
+    }
+
+    /// The proof system on `curve` with this SRS: HyperKZG is on BN254 only.
+    pub(crate) fn system(&self, curve: Curve) -> kerafold::Result<System> {
+        if curve == Curve::Pasta && self.kzg() {
+            return Err(kerafold::Error::Usage(
+                "--ptau and --insecure-random-tau apply to --curve bn254 only".into(),
+            ));
+        }
+        Ok(curve.system(self.kzg()))
     }
 }
 

@@ -4,7 +4,7 @@
 use crate::args::{Curve, SrsArgs};
 use crate::emit;
 use clap::{Args, ValueEnum};
-use kerafold::fold::{Srs, StepSize, Stepping};
+use kerafold::fold::{StepSize, Stepping};
 use kerafold::{bench, Error, Result};
 use std::path::PathBuf;
 
@@ -97,11 +97,7 @@ pub(crate) struct BenchArgs {
 }
 
 pub(crate) fn bench(a: BenchArgs) -> Result<()> {
-    if a.curve == Curve::Pasta && a.srs.kzg() {
-        return Err(Error::Usage(
-            "--ptau and --insecure-random-tau apply to --curve bn254 only".into(),
-        ));
-    }
+    let system = a.srs.system(a.curve)?;
     let kind: bench::Kind = a.kind.into();
     if a.step_size.len() > 1 && a.plot.is_some() {
         return Err(Error::Usage(
@@ -119,7 +115,7 @@ pub(crate) fn bench(a: BenchArgs) -> Result<()> {
         width: a.width.unwrap_or_else(|| kind.default_width()),
         size: a.size,
         depths: bench::parse_depths(&a.depths)?,
-        system: a.curve.system(a.srs.kzg()),
+        system,
         srs: a.srs.srs(),
         seed: a.seed,
         params_dir: a.params_dir,
@@ -222,13 +218,9 @@ pub(crate) fn bench_run(a: BenchRunArgs) -> Result<()> {
         depth: a.depth,
         seed: a.seed,
     };
-    let system = a.curve.system(a.srs.kzg());
-    // as `bench` chose it (and warned about it): no second warning from each child
-    let srs = match (a.srs.ptau, a.srs.insecure_random_tau) {
-        (Some(dir), _) => Srs::Ptau(dir),
-        (None, true) => Srs::InsecureRandomTau,
-        (None, false) => Srs::Transparent,
-    };
+    let system = a.srs.system(a.curve)?;
+    // `bench` warned about a random tau: not again from each child
+    let srs = a.srs.srs_unwarned();
     let stepping = Stepping {
         step_size: a.step_size,
         steps_per_fold: a.steps_per_fold,

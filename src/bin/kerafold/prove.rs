@@ -96,15 +96,11 @@ pub(crate) fn prove(a: ProveArgs) -> Result<()> {
             a.input.display()
         )));
     }
-    if a.curve == Curve::Pasta && a.srs.kzg() {
-        return Err(Error::Usage(
-            "--ptau and --insecure-random-tau apply to --curve bn254 only".into(),
-        ));
-    }
+    let system = a.srs.system(a.curve)?;
     let srs = a.srs.srs();
     let req = ProveRequest {
         options: ProveOptions {
-            system: a.curve.system(a.srs.kzg()),
+            system,
             srs,
             input: a.input_visibility.into(),
             model: a.model_visibility.into(),
