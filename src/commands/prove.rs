@@ -64,6 +64,9 @@ pub struct ProveReport {
     pub compress_s: f64,
     /// Peak resident memory of the process, MB.
     pub peak_rss_mb: f64,
+    /// Peak resident memory when folding ended, before compression, MB: what grows with depth
+    /// or sample count, if anything does.
+    pub fold_peak_rss_mb: f64,
     /// Constraints of one step circuit (without Nova's verifier circuit).
     pub step_constraints: usize,
     /// Constraints of one step with Nova's verifier circuit.
@@ -109,6 +112,7 @@ pub fn prove(req: &ProveRequest, progress: &mut dyn FnMut(Progress)) -> Result<P
         per_step_s,
         compress_s: stats.compress.as_secs_f64(),
         peak_rss_mb: crate::sys::peak_rss_mb(),
+        fold_peak_rss_mb: stats.fold_peak_rss_mb,
         step_constraints: stats.step_constraints,
         primary_constraints: stats.primary_constraints,
         secondary_constraints: stats.secondary_constraints,
@@ -244,6 +248,9 @@ pub struct ProveAccuracyReport {
     pub proof_bytes: u64,
     /// Peak resident memory of the process, MB.
     pub peak_rss_mb: f64,
+    /// Peak resident memory when folding ended, before compression, MB: what grows with depth
+    /// or sample count, if anything does.
+    pub fold_peak_rss_mb: f64,
     /// The model opening written, if any (keep it private).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub opening: Option<PathBuf>,
@@ -405,6 +412,7 @@ pub fn prove_accuracy(
         folds: stats.steps.len(),
         proof_bytes: file_size(&req.out),
         peak_rss_mb: crate::sys::peak_rss_mb(),
+        fold_peak_rss_mb: stats.fold_peak_rss_mb,
         opening: req.opening.clone(),
         system: req.system.id().to_string(),
         insecure_tau_dir: req.srs.random_tau_dir(&req.params_dir),

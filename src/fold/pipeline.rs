@@ -29,6 +29,10 @@ pub struct ProveStats {
     pub secondary_constraints: usize,
     /// Constraints of the step circuit alone.
     pub step_constraints: usize,
+    /// Peak resident memory of the process when folding ended, before compression, MB. Folding
+    /// is what grows with the number of steps; compression proves one folded instance whatever
+    /// the count, and its parallel temporaries peak differently from run to run.
+    pub fold_peak_rss_mb: f64,
 }
 
 /// Progress events while proving.
@@ -308,6 +312,7 @@ pub fn prove<B: Backend, C: StepCircuit<Scalar<B>> + Send + 'static>(
     stats.params_cached = srs_held && f.cached;
     stats.steps = f.folds;
     (stats.primary_constraints, stats.secondary_constraints) = f.pp.num_constraints();
+    stats.fold_peak_rss_mb = crate::sys::peak_rss_mb();
     progress(Progress::Compress);
     let t = Instant::now();
     let (pk, vk) = SnarkOf::<B, C>::setup(&f.pp).map_err(|e| Error::nova("compression keys", e))?;
