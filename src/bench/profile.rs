@@ -10,16 +10,13 @@
 
 use crate::fold::arch::Architecture;
 use crate::fold::packed::Packed;
-use crate::fold::pipeline::check_circuit;
+use crate::fold::pipeline::checked_synthesis;
 use crate::fold::{Stepping, System};
 use crate::inference::circuit::{arity, LayerStep};
 use crate::model::QuantizedModel;
-use crate::{Error, Result};
+use crate::Result;
 use ff::PrimeFieldBits;
 use kerafold_step_circuits::Field;
-use nova_snark::frontend::num::AllocatedNum;
-use nova_snark::frontend::{ConstraintSystem, Index, LinearCombination, SynthesisError, Variable};
-use nova_snark::traits::circuit::StepCircuit;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
@@ -61,70 +58,6 @@ pub struct WitnessProfile {
     pub nnz: usize,
     /// Witness variables per value class ([`CLASSES`]); sums to `aux`.
     pub classes: [usize; 7],
-}
-
-/// Synthesizes with a witness, recording sizes.
-struct ProfilingCS<F> {
-    constraints: usize,
-    nnz: usize,
-    classes: [usize; 7],
-    aux: usize,
-    _f: std::marker::PhantomData<F>,
-}
-
-impl<F: Field> ConstraintSystem<F> for ProfilingCS<F> {
-    type Root = Self;
-
-    fn alloc<Fn_, A, AR>(&mut self, _: A, f: Fn_) -> std::result::Result<Variable, SynthesisError>
-    where
-        Fn_: FnOnce() -> std::result::Result<F, SynthesisError>,
-        A: FnOnce() -> AR,
-        AR: Into<String>,
-    {
-        self.classes[class_of(&f()?)] += 1;
-        self.aux += 1;
-        Ok(Variable::new_unchecked(Index::Aux(self.aux - 1)))
-    }
-
-    fn alloc_input<Fn_, A, AR>(
-        &mut self,
-        _: A,
-        _: Fn_,
-    ) -> std::result::Result<Variable, SynthesisError>
-    where
-        Fn_: FnOnce() -> std::result::Result<F, SynthesisError>,
-        A: FnOnce() -> AR,
-        AR: Into<String>,
-    {
-        Ok(Variable::new_unchecked(Index::Input(0)))
-    }
-
-    fn enforce<A, AR, LA, LB, LC>(&mut self, _: A, a: LA, b: LB, c: LC)
-    where
-        A: FnOnce() -> AR,
-        AR: Into<String>,
-        LA: FnOnce(LinearCombination<F>) -> LinearCombination<F>,
-        LB: FnOnce(LinearCombination<F>) -> LinearCombination<F>,
-        LC: FnOnce(LinearCombination<F>) -> LinearCombination<F>,
-    {
-        self.constraints += 1;
-        self.nnz += a(LinearCombination::zero()).len()
-            + b(LinearCombination::zero()).len()
-            + c(LinearCombination::zero()).len();
-    }
-
-    fn push_namespace<NR, N>(&mut self, _: N)
-    where
-        NR: Into<String>,
-        N: FnOnce() -> NR,
-    {
-    }
-
-    fn pop_namespace(&mut self) {}
-
-    fn get_root(&mut self) -> &mut Self::Root {
-        self
-    }
 }
 
 /// Profiles the first `count` folds of `model` on `input` (the fold with the ArgMax step only if
@@ -176,33 +109,17 @@ pub fn profile<F: Field>(
             })
             .collect();
         let circuit = Packed { per_fold, steps };
-        let mut cs = ProfilingCS::<F> {
-            constraints: 0,
-            nnz: 0,
-            classes: [0; 7],
-            aux: 0,
-            _f: std::marker::PhantomData,
-        };
-        let zv = z
-            .iter()
-            .enumerate()
-            .map(|(j, v)| AllocatedNum::alloc(cs.namespace(|| format!("z{j}")), || Ok(*v)))
-            .collect::<std::result::Result<Vec<_>, _>>()
-            .map_err(|e| Error::synthesis("profiling", e))?;
+        let (next, cs) = checked_synthesis(&circuit, &z)?;
+        debug_assert_eq!(next.len(), arity(&arch));
         // the state is Nova's, not the step's
-        cs.aux = 0;
-        cs.classes = [0; 7];
-        let out = circuit
-            .synthesize(&mut cs, &zv)
-            .map_err(|e| Error::synthesis(format!("profiling fold {i}"), e))?;
-        debug_assert_eq!(out.len(), arity(&arch));
-        total.constraints = cs.constraints;
-        total.aux += cs.aux;
-        total.nnz += cs.nnz;
-        for (t, c) in total.classes.iter_mut().zip(cs.classes) {
-            *t += c;
+        let witness = &cs.aux_values()[z.len()..];
+        total.constraints = cs.num_constraints();
+        total.aux += witness.len();
+        total.nnz += cs.nnz();
+        for v in witness {
+            total.classes[class_of(v)] += 1;
         }
-        (z, _) = check_circuit(&circuit, &z)?;
+        z = next;
     }
     let avg = |v: usize| (v as f64 / count as f64).round() as usize;
     let mut classes = total.classes.map(avg);

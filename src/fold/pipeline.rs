@@ -60,6 +60,16 @@ pub(crate) fn check_circuit<F: kerafold_step_circuits::Field, C: StepCircuit<F>>
     circuit: &C,
     z: &[F],
 ) -> Result<(Vec<F>, usize)> {
+    let (zn, cs) = checked_synthesis(circuit, z)?;
+    Ok((zn, cs.num_constraints()))
+}
+
+/// [`check_circuit`], returning the whole checking system (the state `z` is its first
+/// `z.len()` witness variables).
+pub(crate) fn checked_synthesis<F: kerafold_step_circuits::Field, C: StepCircuit<F>>(
+    circuit: &C,
+    z: &[F],
+) -> Result<(Vec<F>, CheckingCS<F>)> {
     use nova_snark::frontend::num::AllocatedNum;
     use nova_snark::frontend::ConstraintSystem;
     let mut cs = CheckingCS::<F>::new();
@@ -84,7 +94,7 @@ pub(crate) fn check_circuit<F: kerafold_step_circuits::Field, C: StepCircuit<F>>
                 .ok_or_else(|| Error::Prover("missing output value".into()))
         })
         .collect::<Result<Vec<_>>>()?;
-    Ok((zn, cs.num_constraints()))
+    Ok((zn, cs))
 }
 
 /// Number of constraints of a step circuit alone (without Nova's augmentation).

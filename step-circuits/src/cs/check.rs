@@ -4,7 +4,8 @@
 //! fails to verify. The prover therefore synthesizes each step into [`CheckingCS`] first, which
 //! evaluates each constraint on the spot and remembers the first one that fails (with its
 //! namespace path), and counts constraints so a step whose shape differs from the parameters'
-//! is caught too.
+//! is caught too. It also counts the non-zero matrix entries and keeps the witness values, which
+//! is all the benchmark's profile of a step needs (one synthesis for both).
 
 use ff::PrimeField;
 use nova_snark::frontend::{ConstraintSystem, Index, LinearCombination, SynthesisError, Variable};
@@ -15,6 +16,7 @@ pub struct CheckingCS<F: PrimeField> {
     aux: Vec<F>,
     namespace: Vec<String>,
     constraints: usize,
+    nnz: usize,
     failure: Option<String>,
 }
 
@@ -25,6 +27,7 @@ impl<F: PrimeField> Default for CheckingCS<F> {
             aux: vec![],
             namespace: vec![],
             constraints: 0,
+            nnz: 0,
             failure: None,
         }
     }
@@ -42,6 +45,15 @@ impl<F: PrimeField> CheckingCS<F> {
     /// Constraints added so far.
     pub fn num_constraints(&self) -> usize {
         self.constraints
+    }
+    /// Non-zero entries of A, B and C over the constraints added so far (terms of each linear
+    /// combination, as nova-snark's shape stores them).
+    pub fn nnz(&self) -> usize {
+        self.nnz
+    }
+    /// Values of the witness variables, in allocation order.
+    pub fn aux_values(&self) -> &[F] {
+        &self.aux
     }
     /// Value of an allocated variable.
     pub fn value(&self, v: Variable) -> F {
@@ -84,16 +96,17 @@ impl<F: PrimeField> ConstraintSystem<F> for CheckingCS<F> {
         LC: FnOnce(LinearCombination<F>) -> LinearCombination<F>,
     {
         self.constraints += 1;
+        let (a, b, c) = (
+            a(LinearCombination::zero()),
+            b(LinearCombination::zero()),
+            c(LinearCombination::zero()),
+        );
+        self.nnz += a.len() + b.len() + c.len();
         if self.failure.is_some() {
             return;
         }
         let eval = |lc: LinearCombination<F>| lc.eval(&self.inputs, &self.aux);
-        let (a, b, c) = (
-            eval(a(LinearCombination::zero())),
-            eval(b(LinearCombination::zero())),
-            eval(c(LinearCombination::zero())),
-        );
-        if a * b != c {
+        if eval(a) * eval(b) != eval(c) {
             let mut path = self.namespace.join("/");
             if !path.is_empty() {
                 path.push('/');
@@ -117,5 +130,39 @@ impl<F: PrimeField> ConstraintSystem<F> for CheckingCS<F> {
 
     fn get_root(&mut self) -> &mut Self::Root {
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nova_snark::provider::PallasEngine;
+    use nova_snark::traits::Engine;
+    type Fp = <PallasEngine as Engine>::Scalar;
+
+    #[test]
+    fn counts_non_zeros_keeps_the_witness_and_names_the_first_failure() {
+        let mut cs = CheckingCS::<Fp>::new();
+        let x = cs.alloc(|| "x", || Ok(Fp::from(3))).unwrap();
+        let y = cs.alloc(|| "y", || Ok(Fp::from(9))).unwrap();
+        // x · x = y: three terms
+        cs.enforce(|| "square", |lc| lc + x, |lc| lc + x, |lc| lc + y);
+        assert_eq!((cs.num_constraints(), cs.nnz(), cs.failure()), (1, 3, None));
+        cs.push_namespace(|| "layer");
+        // (x + 1) · 1 = y fails: 2 + 1 + 1 terms
+        cs.enforce(
+            || "affine",
+            |lc| lc + x + CheckingCS::<Fp>::one(),
+            |lc| lc + CheckingCS::<Fp>::one(),
+            |lc| lc + y,
+        );
+        cs.pop_namespace();
+        // counted after a failure too, so a failing step's shape is still measured
+        cs.enforce(|| "again", |lc| lc + x, |lc| lc + x, |lc| lc + y);
+        assert_eq!(cs.num_constraints(), 3);
+        assert_eq!(cs.nnz(), 10);
+        assert_eq!(cs.failure(), Some("layer/affine"));
+        assert_eq!(cs.aux_values(), &[Fp::from(3), Fp::from(9)]);
+        assert_eq!(cs.value(y), Fp::from(9));
     }
 }

@@ -3,9 +3,8 @@
 //! | system | where | values | use it to |
 //! |---|---|---|---|
 //! | [`CountingCs`] | here | never evaluated | count constraints and variables of a shape (`inspect`, the cost table, step sizes); tally them by path |
-//! | [`CheckingCS`] | here | evaluated as they are added | check a step's witness before folding it (the prover), and name the first failing constraint |
+//! | [`CheckingCS`] | here | evaluated as they are added | check a step's witness before folding it (the prover), and name the first failing constraint; its non-zero count and witness values are the benchmark's profile of a step |
 //! | [`TamperCs`] (feature `testing`) | here | forwarded to nova's `TestConstraintSystem`, with chosen variables overridden | soundness tests: forge named variables and assert the exact constraint that fails |
-//! | `ProfilingCS` | `kerafold::bench::profile` | evaluated and classified by size | measure what Nova's cost depends on (non-zeros, witness value sizes) for the raw-Nova baseline |
 //! | nova's `ShapeCS` / `SatisfyingAssignment` | nova-snark | — | inside nova-snark's setup and folding; kerafold never calls them itself |
 
 mod check;
