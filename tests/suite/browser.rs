@@ -2,7 +2,8 @@
 //! stack (a Hardhat node with the contracts, the IPFS node, `kerafold serve` with the web app)
 //! and drives Debian's Chromium through it with playwright-core: a host creates a bounty over a
 //! dataset whose CID the page computes, the hunter fetches it by CID (a gateway answering other
-//! bytes is refused), proves with this CLI and submits through the page, the page verifies the
+//! bytes is refused), proves with this CLI (HyperKZG, over a development tau the bounty's setup
+//! names, as the page's commands say) and submits through the page, the page verifies the
 //! claim (and shows a claim with a substituted accuracy proof as not verified, its approval
 //! disabled), the host approves, the hunter reveals and is paid, and the host decrypts in the
 //! page to the hunter's very model opening; a bounty nobody claimed is refunded once its windows

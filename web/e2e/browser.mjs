@@ -68,11 +68,21 @@ async function main() {
   npyHead(join(ROOT, "tests/fixtures/digits_test_y.npy"), SAMPLES, p("y.npy"));
   cli("dataset", "pack", "--features", p("x.npy"), "--labels", p("y.npy"), "--scale-shift", "4", "--classes", "10", "-o", DATA);
 
+  // the bounty takes HyperKZG accuracy proofs (what a chain's verifier would want): a tau drawn
+  // here, as a development ceremony, by a one-sample proof that sizes it for the digits circuit
+  step("powers of tau (insecure, development)");
+  npyHead(join(ROOT, "tests/fixtures/digits_test_x.npy"), 1, p("x1.npy"));
+  npyHead(join(ROOT, "tests/fixtures/digits_test_y.npy"), 1, p("y1.npy"));
+  cli("dataset", "pack", "--features", p("x1.npy"), "--labels", p("y1.npy"), "--scale-shift", "4", "--classes", "10", "-o", p("one.kfd"));
+  cli("prove-accuracy", MODEL, "--data", p("one.kfd"), "--model", "private", "-o", p("tau.proof"), "--opening", p("tau-opening.json"),
+    "--params-dir", p("tau-params"), "--insecure-random-tau");
+  const PTAU = p("tau-params/insecure-random-tau");
+
   step("claim setup");
-  cli("claim-setup", MODEL, "--data", DATA, "-o", p("setup"));
+  cli("claim-setup", MODEL, "--data", DATA, "--accuracy-ptau", PTAU, "-o", p("setup"));
   step("stack");
   const stack = await startStack({
-    state: p("stack"), setup: p("setup"), kerafold: BIN, port: 0,
+    state: p("stack"), setup: p("setup"), ptau: PTAU, kerafold: BIN, port: 0,
     chainPort: await freePort(), ipfsPort: 0,
     log: process.env.STACK_VERBOSE ? (s) => process.stderr.write(s) : undefined,
   });
@@ -171,14 +181,16 @@ async function main() {
     step("hunter proves accuracy and builds the claim (CLI)");
     const commands = await page.textContent("#commands");
     assert.match(commands, /kerafold prove-accuracy/);
+    assert.ok(commands.includes(`--ptau ${PTAU}`), "the commands name the bounty's powers of tau");
+    assert.ok(commands.includes(`--accuracy-ptau ${PTAU}`), "the claim command names them too");
     assert.ok(commands.includes(`--address ${HUNTER}`), "the commands name the hunter's address");
     cli("keygen", "-o", p("hunter.json"));
     cli("prove-accuracy", MODEL, "--data", p("fetched.kfd"), "--model", "private", "--arch", p("setup/architecture.json"),
-      "-o", p("acc.proof"), "--opening", p("opening.json"), "--params-dir", p("params"));
+      "-o", p("acc.proof"), "--opening", p("opening.json"), "--params-dir", p("params"), "--ptau", PTAU);
     cli("encrypt-weights", p("opening.json"), "--host-key", p("host.pub.json"), "--key", p("hunter.json"), "-o", p("ct.json"));
     cli("claim", p("ct.json"), "--key", p("hunter.json"), "--accuracy", p("acc.proof"), "--host-key", p("host.pub.json"),
       "--trust-host-key", "--setup", p("setup"), "--cid", cid, "--threshold", String(THRESHOLD), "--address", HUNTER,
-      "--params-dir", p("params"), "-o", p("claim"));
+      "--params-dir", p("params"), "--accuracy-ptau", PTAU, "-o", p("claim"));
 
     step("hunter submits the claim through the page");
     const claimFiles = (acc) => [acc, p("ct.json"), p("claim/proof.json"), p("claim/claim.json"), p("claim/calldata.txt")];

@@ -364,17 +364,24 @@ async function verifyClaim(b, cid, c) {
 function hunterSection(b, cid) {
   const me = address() || "YOUR_ADDRESS";
   const pub = JSON.stringify({ public_key: b.hostKey });
+  // a setup naming powers of tau takes HyperKZG accuracy proofs over them, and only those
+  const tauId = config.setup["setup.json"].accuracy_ptau;
+  const tauDir = config.ptauDir || "PTAU_DIR";
   const commands = [
     "kerafold keygen -o hunter.json",
-    `kerafold prove-accuracy MODEL.keras --data ${cid}.kfd --model private --arch architecture.json -o acc.proof --opening opening.json`,
+    `kerafold prove-accuracy MODEL.keras --data ${cid}.kfd --model private --arch architecture.json -o acc.proof --opening opening.json${tauId ? ` --ptau ${tauDir}` : ""}`,
     "kerafold encrypt-weights opening.json --host-key host.pub.json --key hunter.json -o ct.json",
-    `kerafold claim ct.json --key hunter.json --accuracy acc.proof --host-key host.pub.json --setup ${config.setupDir || "SETUP_DIR"} --cid ${cid} --threshold ${b.threshold} --address ${me} -o claim${config.dev ? " --trust-host-key" : ""}`,
+    `kerafold claim ct.json --key hunter.json --accuracy acc.proof --host-key host.pub.json --setup ${config.setupDir || "SETUP_DIR"} --cid ${cid} --threshold ${b.threshold} --address ${me} -o claim${config.dev ? " --trust-host-key" : ""}${tauId ? ` --accuracy-ptau ${tauDir}` : ""}`,
   ].join("\n");
+  const tauNote = tauId
+    ? h("p", { id: "ptau-note" }, "This bounty takes HyperKZG accuracy proofs over the powers of tau ", h("code", {}, tauId), config.ptauDir ? "." : ": PTAU_DIR is your directory of those .ptau files.")
+    : null;
   const files = h("input", { id: "claim-files", type: "file", multiple: true });
   return h("section", { id: "hunter" }, h("h2", {}, "Claim this bounty"),
     h("p", {}, "Fetch the dataset above, then prove your model's accuracy on it and build the claim with the CLI (your model and your key stay on your machine):"),
     h("button", { onclick: () => download("architecture.json", config.setup["architecture.json"]) }, "architecture.json"),
     h("button", { onclick: () => download("host.pub.json", pub) }, "host.pub.json"),
+    tauNote,
     h("pre", { id: "commands" }, commands),
     h("p", {}, "Then pick ", h("code", {}, "acc.proof"), ", ", h("code", {}, "ct.json"), " and from ", h("code", {}, "claim/"), " ", h("code", {}, "proof.json"), ", ", h("code", {}, "claim.json"), " and ", h("code", {}, "calldata.txt"), ":"),
     files,

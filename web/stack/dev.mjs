@@ -7,10 +7,12 @@
 //   3. a Helia IPFS node with a disk blockstore and an HTTP gateway (stack/ipfs-node.mjs);
 //   4. `kerafold serve` with the web app (web/dist) and its config.json (the deployment, the
 //      setup's public files, the chain's test accounts).
+// With --ptau DIR, hunters' accuracy proofs are HyperKZG proofs over the powers of tau in DIR:
+// the setup made here names them (claim-setup --accuracy-ptau) and `serve` verifies over them.
 // Prints one JSON line with the addresses when ready; Ctrl-C stops everything.
 //
-//   node stack/dev.mjs [--state DIR] [--setup DIR] [--model M --data D] [--port 8700]
-//                      [--chain-port 8545] [--ipfs-port 5001] [--kerafold BIN]
+//   node stack/dev.mjs [--state DIR] [--setup DIR] [--model M --data D] [--ptau DIR]
+//                      [--port 8700] [--chain-port 8545] [--ipfs-port 5001] [--kerafold BIN]
 
 import { spawn, execFileSync } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -48,8 +50,9 @@ function kerafoldBin(given) {
 }
 
 /** A claim setup for `model` and `data` (by default the shipped digits test set, packed into the
- * state directory) in `state/setup`, kept across runs. Returns its directory and the dataset. */
-function claimSetup(bin, state, model, data) {
+ * state directory) in `state/setup`, kept across runs; with `ptau`, holding accuracy proofs to
+ * the powers of tau there. Returns its directory and the dataset. */
+function claimSetup(bin, state, model, data, ptau) {
   const dir = join(state, "setup");
   if (!data) {
     data = join(state, "digits.kfd");
@@ -60,7 +63,8 @@ function claimSetup(bin, state, model, data) {
   }
   if (!existsSync(join(dir, "setup.json"))) {
     console.error("claim setup (kerafold claim-setup, keys drawn here) …");
-    execFileSync(bin, ["claim-setup", model, "--data", data, "-o", dir], { stdio: ["ignore", "ignore", "inherit"] });
+    const tau = ptau ? ["--accuracy-ptau", ptau] : [];
+    execFileSync(bin, ["claim-setup", model, "--data", data, ...tau, "-o", dir], { stdio: ["ignore", "ignore", "inherit"] });
   }
   return { dir, data };
 }
@@ -115,15 +119,17 @@ export async function deploy(rpc, args) {
 
 /**
  * Starts the stack; resolves when every part answers. `close()` stops it.
- * @param {{state?: string, setup?: string, model?: string, data?: string, port?: number,
- *   chainPort?: number, ipfsPort?: number, kerafold?: string, log?: (s: string) => void}} o
+ * @param {{state?: string, setup?: string, model?: string, data?: string, ptau?: string,
+ *   port?: number, chainPort?: number, ipfsPort?: number, kerafold?: string,
+ *   log?: (s: string) => void}} o
  */
 export async function startStack(o = {}) {
   const log = o.log || (() => {});
   const state = resolve(o.state || join(WEB, ".stack"));
   mkdirSync(state, { recursive: true });
   const bin = kerafoldBin(o.kerafold);
-  const made = o.setup ? { dir: resolve(o.setup), data: o.data } : claimSetup(bin, state, o.model || join(ROOT, "examples/digits/digits.keras"), o.data);
+  const ptau = o.ptau && resolve(o.ptau);
+  const made = o.setup ? { dir: resolve(o.setup), data: o.data } : claimSetup(bin, state, o.model || join(ROOT, "examples/digits/digits.keras"), o.data, ptau);
   const setup = made.dir;
   const dist = join(WEB, "dist");
   if (!existsSync(join(dist, "index.html"))) {
@@ -158,6 +164,7 @@ export async function startStack(o = {}) {
       fromBlock: deployed.fromBlock,
       ipfs: ipfs.url,
       setupDir: setup,
+      ptauDir: ptau,
       setup: Object.fromEntries(SETUP_FILES.map((f) => [f, JSON.parse(readFileSync(join(setup, f), "utf8"))])),
       dev: {
         accounts: ["host", "hunter", "visitor"].map((name, i) => ({
@@ -169,7 +176,8 @@ export async function startStack(o = {}) {
     writeFileSync(join(site, "config.json"), JSON.stringify(config, null, 2));
 
     const port = o.port ?? 8700;
-    const serve = child(bin, ["serve", "--bind", `127.0.0.1:${port}`, "--web", site, "--params-dir", join(state, "params"), "--json"],
+    const tau = ptau ? ["--ptau", ptau] : [];
+    const serve = child(bin, ["serve", "--bind", `127.0.0.1:${port}`, "--web", site, "--params-dir", join(state, "params"), ...tau, "--json"],
       {}, (s) => log(`[serve] ${s}`));
     children.push(serve);
     // its one JSON line says where it listens; an exit before it is a failure, not a retry
@@ -203,6 +211,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     setup: o.setup,
     model: o.model,
     data: o.data,
+    ptau: o.ptau,
     port: o.port && Number(o.port),
     chainPort: o["chain-port"] && Number(o["chain-port"]),
     ipfsPort: o["ipfs-port"] && Number(o["ipfs-port"]),
