@@ -48,7 +48,8 @@ pub struct PerTimestep {
     pub timesteps: usize,
     /// Constraints one timestep adds: one cell (the layer of two timesteps less that of one).
     pub constraints: usize,
-    /// Masked by an Embedding's `mask_zero`: a timestep of padding (token 0) keeps the state.
+    /// Masked (by an Embedding's `mask_zero` or a Masking layer): a masked timestep keeps the
+    /// state.
     pub masked: bool,
 }
 

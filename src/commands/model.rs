@@ -84,7 +84,7 @@ impl fmt::Display for InspectReport {
                     t.timesteps,
                     t.constraints,
                     if t.masked {
-                        "; masked: a timestep of token 0 keeps the state"
+                        "; masked: a masked timestep (token 0, or every feature at the Masking value) keeps the state"
                     } else {
                         ""
                     }

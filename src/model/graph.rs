@@ -442,8 +442,9 @@ pub struct Recurrent {
     pub recurrent_kernel: Vec<f32>,
     /// Bias `[bias_rows][gates·units]` (zeros without `use_bias`).
     pub bias: Vec<f32>,
-    /// Masked by an `Embedding(mask_zero=True)`: each timestep's input ends with its token id,
-    /// and a timestep whose token is 0 keeps the state (Keras' masking).
+    /// Masked by an `Embedding(mask_zero=True)` or a `Masking` layer: each timestep's input ends
+    /// with a column (the token id; the distance from the mask value), and a timestep where it is
+    /// 0 keeps the state (Keras' masking).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub masked: bool,
 }

@@ -54,6 +54,7 @@ pub const MODELS: &[&str] = &[
     "prelu",
     "groupnorm",
     "masked_text",
+    "masking",
 ];
 
 /// The fixture models with recurrent layers (SimpleRNN, GRU, LSTM), among [`MODELS`].

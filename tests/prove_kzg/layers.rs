@@ -117,6 +117,28 @@ fn a_masked_embedding_into_stacked_bidirectional_layers_proves_and_verifies() {
     proves_keras_class("masked_text", 0);
 }
 
+/// A Masking layer (the `masking` fixture: padding timesteps of −1): its mask column, computed
+/// from the input by two Dense steps, travels with the sequence into the LSTM and the SimpleRNN
+/// stacked on it, whose masked cells keep the state on padding. The proof of a padded sample
+/// gives Keras' class and verifies.
+#[test]
+fn a_masking_layer_into_stacked_recurrent_layers_proves_and_verifies() {
+    use kerafold_step_circuits::spec::Op;
+    let (q, fx) = quantized_fixture("masking");
+    let masked: Vec<&str> = q
+        .steps
+        .iter()
+        .filter(|s| matches!(s.op, Op::Recurrent(r) if r.cell.masked))
+        .map(|s| s.name.as_str())
+        .collect();
+    assert_eq!(masked, ["lstm", "rnn"]);
+    assert!(
+        fx.inputs[0].chunks(2).any(|t| t == [-1.0, -1.0]),
+        "sample 0 is padded"
+    );
+    proves_keras_class("masking", 0);
+}
+
 /// GroupNormalization (the `groupnorm` fixture): a layer normalization of each group read
 /// through a permutation that makes the group's channels at every position one run (none for
 /// a vector), then γ and β as an affine step reading it back in Keras' order (an identity step

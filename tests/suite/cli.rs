@@ -119,7 +119,7 @@ fn inspect_calibrates_a_text_model_on_token_ids() {
     assert!(text.contains("neutral input"), "{text}");
     assert!(
         text.contains("bilstm/forward: 8 timesteps")
-            && text.contains("masked: a timestep of token 0 keeps the state"),
+            && text.contains("masked: a masked timestep (token 0, or every feature at the Masking value) keeps the state"),
         "{text}"
     );
 }

@@ -772,6 +772,58 @@ fn an_embeddings_mask_is_followed_into_recurrent_layers() {
     }
 }
 
+/// A Masking layer, as real Keras saves it (the `masking` fixture, both formats: padding
+/// timesteps are −1 in every channel, before a stacked LSTM and SimpleRNN): both recurrent
+/// layers read its mask; Rust's float inference matches Keras'; the quantized classes agree;
+/// and the same real timesteps padded before or after give the same integer logits.
+#[test]
+fn a_masking_layers_mask_is_followed_into_recurrent_layers() {
+    let name = "masking";
+    let fx = Fixture::load(name);
+    let features = 2;
+    for format in [Format::Keras, Format::H5] {
+        let g = load(&model_path(name, format)).unwrap();
+        let masked: Vec<&str> = g
+            .nodes
+            .iter()
+            .filter(|n| matches!(&n.kind, LayerKind::Recurrent(r) if r.masked))
+            .map(|n| n.name.as_str())
+            .collect();
+        assert_eq!(masked, ["lstm", "rnn"], "{format:?}");
+        let mut err = 0.0f64;
+        for (x, y) in fx.inputs.iter().zip(&fx.outputs) {
+            err = err.max(max_rel_err(&forward(&g, x).unwrap().output, y));
+        }
+        assert!(err < TOL, "{format:?}: {err}");
+        let (q, _) = kerafold::model::calibrate(&lower(&g).unwrap(), &fx.inputs).unwrap();
+        let trace = |x: &[f32]| {
+            let x = q.quantize_input(x, None).unwrap();
+            q.trace(&x, None).unwrap()
+        };
+        let agree = (0..fx.inputs.len())
+            .filter(|&i| trace(&fx.inputs[i]).class == fx.keras_class(i))
+            .count();
+        assert_eq!(agree, fx.inputs.len(), "{format:?}");
+        let mut padded = 0;
+        for x in &fx.inputs {
+            let real: Vec<f32> = x
+                .chunks(features)
+                .filter(|t| t.iter().any(|&v| v != -1.0))
+                .flatten()
+                .copied()
+                .collect();
+            if real.len() == x.len() {
+                continue;
+            }
+            let pad = vec![-1.0; x.len() - real.len()];
+            let (before, after) = ([&pad[..], &real].concat(), [&real[..], &pad].concat());
+            assert_eq!(trace(&before).logits, trace(&after).logits, "{real:?}");
+            padded += 1;
+        }
+        assert!(padded > 10, "{padded} padded inputs");
+    }
+}
+
 /// `unsupported.keras` / `.h5` (real Keras: make_fixtures.py) has four layers kerafold cannot
 /// prove among supported ones (recurrent layers among them, which it proves); the import names
 /// all four, in model order, each with its reason
@@ -806,7 +858,7 @@ fn every_unsupported_layer_is_named_at_once() {
             &e,
             &[
                 "4 layers",
-                "Masking is not supported",
+                "mask_value 0.5 is not supported",
                 "UnitNormalization is not supported",
                 "activation 'sparsemax'",
                 "log_softmax is supported only as the model's last operation",
@@ -887,8 +939,17 @@ fn recurrent_options_are_refused() {
         (
             "rnn",
             "masking",
-            class("rnn1", "Masking"),
-            vec!["'rnn1'", "Masking", "only an Embedding's mask"],
+            Box::new(|c| {
+                let layer = layer_config(c, "rnn1");
+                layer["class_name"] = "Masking".into();
+                layer["config"]["mask_value"] = 0.25.into();
+            }),
+            vec![
+                "'rnn1'",
+                "Masking",
+                "mask_value 0.25",
+                "integer mask values",
+            ],
         ),
         (
             "lstm_seq",

@@ -275,7 +275,7 @@ fn a_bidirectional_layer_folds_its_backward_layer_on_the_reversed_sequence() {
 /// An Embedding's mask (the `masked_text` fixture: `mask_zero = true` into a Bidirectional
 /// LSTM, on sample 0, which is padded): the masked cells fold to Keras' class a step a layer and
 /// a step a timestep; the token ids they read are the committed sequence's, so a padding
-/// timestep's token claimed real (to move the state) fails the opening of the band's input.
+/// timestep's token claimed real (to move the state) fails the opening of the layer's input.
 #[test]
 fn a_masked_sequence_folds_and_its_token_ids_are_the_committed_ones() {
     let name = "masked_text";
@@ -287,17 +287,62 @@ fn a_masked_sequence_folds_and_its_token_ids_are_the_committed_ones() {
     let z = fold_fixture_in_steps(name, Some(STEP), |_, _, _, _| {})
         .unwrap_or_else(|e| panic!("{e:?}"));
     assert_eq!(z[5], keras_class(name), "a step a timestep");
-    // the forward layer's band of the padding timestep: its row ends with the token id 0
-    let (_, layers) = banded(name);
-    let band = layers[0][pad];
-    let err = fold_fixture_in_steps(name, Some(STEP), |i, q, _, w| {
-        if i == band {
-            let token = w.x.len() - 1;
+    // a step a layer: the forward LSTM's step opens its whole input, a row a timestep of the
+    // embedding (4 values) and the token id. (A band reads its rows through the input stream,
+    // checked at later steps.)
+    let (q, _) = crate::common::quantized_fixture(name);
+    let forward = q
+        .steps
+        .iter()
+        .position(|s| s.name == "bilstm/forward")
+        .unwrap();
+    let err = fold_fixture(name, |i, q, _, w| {
+        if i == forward {
+            let token = 5 * pad + 4;
             assert_eq!(w.x[token], 0, "the padding's token id");
             w.x[token] = 1 << q.fp.fa;
         }
     })
     .unwrap_err();
-    assert_eq!(err.0, band);
+    assert_eq!(err.0, forward, "{err:?}");
     assert!(err.1.contains("open_x"), "{err:?}");
+}
+
+/// A Masking layer's mask (the `masking` fixture: padding timesteps of −1 before a stacked LSTM
+/// and SimpleRNN, on sample 0, which is padded): the masked cells fold to Keras' class a step a
+/// layer and a step a timestep. The column the LSTM reads is the one computed from the
+/// committed input: a padding timestep's column claimed non-zero (to move the state), or a real
+/// timestep's changed, fails the opening of the LSTM step's input.
+#[test]
+fn a_masking_layers_padding_folds_and_its_mask_column_is_the_computed_one() {
+    let name = "masking";
+    let fx = Fixture::load(name);
+    let timesteps: Vec<&[f32]> = fx.inputs[0].chunks(2).collect();
+    let pad = timesteps.iter().position(|t| t == &[-1.0, -1.0]);
+    let real = timesteps.iter().position(|t| t != &[-1.0, -1.0]);
+    let (pad, real) = (
+        pad.expect("sample 0 is padded"),
+        real.expect("and not all padding"),
+    );
+    let z = fold_fixture(name, |_, _, _, _| {}).unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(z[5], keras_class(name), "a step a layer");
+    let z = fold_fixture_in_steps(name, Some(STEP), |_, _, _, _| {})
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(z[5], keras_class(name), "a step a timestep");
+    // a step a layer: the LSTM's step opens its whole input, a row a timestep ending with the
+    // timestep's mask column
+    let (q, _) = crate::common::quantized_fixture(name);
+    let lstm = q.steps.iter().position(|s| s.name == "lstm").unwrap();
+    for (t, padding) in [(pad, true), (real, false)] {
+        let err = fold_fixture(name, |i, q, _, w| {
+            if i == lstm {
+                let column = 3 * t + 2;
+                assert_eq!(w.x[column] == 0, padding, "timestep {t}'s mask column");
+                w.x[column] += 1 << q.fp.fa;
+            }
+        })
+        .unwrap_err();
+        assert_eq!(err.0, lstm, "timestep {t}: {err:?}");
+        assert!(err.1.contains("open_x"), "timestep {t}: {err:?}");
+    }
 }

@@ -489,9 +489,8 @@ impl Ctx<'_> {
                  the SimpleRNN, GRU or LSTM layer",
             )),
             "Masking" => Err(self.unsupported(
-                "Masking is not supported: kerafold follows only an Embedding's mask \
-                 (mask_zero = true) into a recurrent layer; train without Masking (padded \
-                 timesteps then run through the model like the others)",
+                "a Masking layer inside a wrapper is not supported; put it in the model's own \
+                 layers, before the recurrent layers that read its mask",
             )),
             "InputLayer" => Err(self.unsupported("an InputLayer that is not the model input")),
             "Lambda" => Err(self.unsupported(

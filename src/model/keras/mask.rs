@@ -1,11 +1,15 @@
-//! Keras' masks from an `Embedding(mask_zero=True)`, as far as kerafold follows them: through
-//! layers that leave a sequence as it is (Dropout and the like, a Bidirectional's reversal) into
-//! recurrent layers, where a timestep of padding (token 0) keeps the state, and from a recurrent
-//! layer returning sequences into the next. The mask travels as data: the embedding imports as `{name}/table` (the lookup),
-//! `{name}/ids` (the token ids as a column) and `{name}`, their concatenation, so each
-//! timestep's values end with its token id, and the recurrent cell reads the id and proves its
-//! mask bit from it ([`kerafold_step_circuits::recurrent::cell`]). A mask is a function of the
-//! model input the verifier checks like any other wiring: nothing for the prover to choose.
+//! Keras' masks, as far as kerafold follows them: from an `Embedding(mask_zero=True)` or a
+//! `Masking` layer, through layers that leave a sequence as it is (Dropout and the like, a
+//! Bidirectional's reversal) into recurrent layers, where a masked timestep keeps the state, and
+//! from a recurrent layer returning sequences into the next. The mask travels as data: each
+//! timestep's values end with a column that is zero exactly where the timestep is masked. A masked
+//! embedding imports as `{name}/table` (the lookup), `{name}/ids` (the token ids as a column) and
+//! `{name}`, their concatenation; a Masking layer as `{name}/diff`, `{name}/ids` (how far the
+//! timestep's features are from the mask value, summed), `{name}/column` (a copy) and `{name}`,
+//! its input with that column.
+//! The recurrent cell reads the column and proves its mask bit from it
+//! ([`kerafold_step_circuits::recurrent::cell`]). A mask is a function of the model input the
+//! verifier checks like any other wiring: nothing for the prover to choose.
 
 use super::*;
 
@@ -47,9 +51,100 @@ impl Ctx<'_> {
         ])
     }
 
+    /// A Masking layer over a sequence `[timesteps, features]`, which masks a timestep whose
+    /// features all equal `mask_value`: `{name}/diff`, a Dense over the last axis with ReLU
+    /// giving `max(x − v, 0)` and `max(v − x, 0)` per feature; `{name}/ids`, their sum (zero
+    /// exactly at a masked timestep, as a masked embedding's token id is zero exactly at
+    /// padding); `{name}/column`, a copy of it; and `{name}`, the input with the copy appended
+    /// `[timesteps, features + 1]`.
+    /// Only integer mask values: their fixed-point value is exact at every scale, so a masked
+    /// timestep's column is exactly zero in the integer model too. (Keras also zeroes masked
+    /// timesteps' features; the recurrent layers that read the mask never use them.)
+    pub(super) fn build_masking(&self, inputs: &[Vec<usize>]) -> Result<Vec<Part>> {
+        let [input] = inputs else {
+            return Err(self.unsupported("a Masking layer of several inputs"));
+        };
+        self.rank(input, 2, "a sequence [timesteps, features]")?;
+        let v = self.number("mask_value")?.unwrap_or(0.0);
+        if v.fract() != 0.0 || v.abs() > MAX_MASK_VALUE {
+            return Err(self.unsupported(format!(
+                "mask_value {v} is not supported: kerafold proves masks exactly for integer mask \
+                 values of magnitude at most {MAX_MASK_VALUE} (pad with 0 or -1)"
+            )));
+        }
+        let (t, f) = (input[0], input[1]);
+        let v = v as f32;
+        // row i of the kernel: +1 into column i, −1 into column f + i
+        let mut diff_kernel = vec![0.0f32; f * 2 * f];
+        for i in 0..f {
+            diff_kernel[i * 2 * f + i] = 1.0;
+            diff_kernel[i * 2 * f + f + i] = -1.0;
+        }
+        let diff_bias: Vec<f32> = (0..2 * f).map(|j| if j < f { -v } else { v }).collect();
+        let part = |suffix: &str, kind: LayerKind, inputs: Vec<PartSrc>, shape: Vec<usize>| Part {
+            name: match suffix {
+                "" => self.def.name.clone(),
+                s => format!("{}/{s}", self.def.name),
+            },
+            class: self.def.class.clone(),
+            kind,
+            inputs,
+            shape,
+        };
+        // the column is part IDS_PART, as a masked embedding's
+        Ok(vec![
+            part(
+                "diff",
+                LayerKind::Dense {
+                    units: 2 * f,
+                    kernel: diff_kernel,
+                    bias: diff_bias,
+                    activation: Activation::Relu,
+                },
+                vec![PartSrc::Layer(0)],
+                vec![t, 2 * f],
+            ),
+            part(
+                "ids",
+                LayerKind::Dense {
+                    units: 1,
+                    kernel: vec![1.0; 2 * f],
+                    bias: vec![0.0],
+                    activation: Activation::Linear,
+                },
+                vec![PartSrc::Part(0)],
+                vec![t, 1],
+            ),
+            // the same column again, which the concatenation reads: a concatenation cannot set
+            // its own input aside, and a stacked recurrent layer reads the ids later
+            part(
+                "column",
+                LayerKind::Dense {
+                    units: 1,
+                    kernel: vec![1.0],
+                    bias: vec![0.0],
+                    activation: Activation::Linear,
+                },
+                vec![PartSrc::Part(1)],
+                vec![t, 1],
+            ),
+            part(
+                "",
+                LayerKind::Concatenate { axis: 1 },
+                vec![PartSrc::Layer(0), PartSrc::Part(2)],
+                vec![t, f + 1],
+            ),
+        ])
+    }
+
     /// Whether this layer is an Embedding with `mask_zero = true`.
     pub(super) fn masks_zero(&self) -> Result<bool> {
         Ok(self.def.class == "Embedding" && self.boolean("mask_zero", false)?)
+    }
+
+    /// Whether this layer's output carries a mask it makes: a masked Embedding, a Masking layer.
+    fn makes_mask(&self) -> Result<bool> {
+        Ok(self.def.registered.is_none() && (self.def.class == "Masking" || self.masks_zero()?))
     }
 
     /// A mask passed as the call's `mask` argument (Keras 3 Functional models record an
@@ -104,7 +199,7 @@ impl Ctx<'_> {
                 PartSrc::Node(_) => false,
             });
             let mask = if !reads_mask {
-                (k + 1 == parts.len() && self.masks_zero()?).then(|| Mask {
+                (k + 1 == parts.len() && self.makes_mask()?).then(|| Mask {
                     ids_from: self.def.inbound.first().cloned().unwrap_or_default(),
                     ids: first + IDS_PART,
                 })
@@ -150,14 +245,19 @@ pub(super) struct Mask {
     pub(super) ids: usize,
 }
 
-/// The part of a masked Embedding holding its ids as a column.
+/// The part of a masked Embedding holding its ids as a column (of a Masking layer, its
+/// distances from the mask value).
 const IDS_PART: usize = 1;
+
+/// The largest mask value a Masking layer may have (an integer): far beyond any padding value,
+/// and within every fixed point's range.
+const MAX_MASK_VALUE: f64 = 1024.0;
 
 /// The layers that may read a mask (when they return their last state).
 pub(super) const RECURRENT: [&str; 4] = ["SimpleRNN", "GRU", "LSTM", "Bidirectional"];
 
 /// Why a layer that reads a mask is refused.
-pub(super) const MASK_READER: &str = "reads the mask of an Embedding with mask_zero = true; \
-    kerafold follows a mask only through Dropout-like layers into SimpleRNN, GRU or LSTM layers \
-    (also Bidirectional ones, also stacked), the last of which returns its last state. Train \
-    without mask_zero, or feed the Embedding straight into such recurrent layers";
+pub(super) const MASK_READER: &str = "reads the mask of an Embedding with mask_zero = true or \
+    of a Masking layer; kerafold follows a mask only through Dropout-like layers into SimpleRNN, \
+    GRU or LSTM layers (also Bidirectional ones, also stacked), the last of which returns its \
+    last state. Train without the mask, or feed it straight into such recurrent layers";

@@ -45,7 +45,7 @@ RandomTranslation, RandomContrast, RandomBrightness, RandomSaturation, RandomHue
 RandomColorDegeneration, RandomSharpness, RandomGrayscale, RandomInvert, RandomPosterization, Solarization, \
 RandomGaussianBlur, RandomErasing, RandomPerspective, RandomElasticTransform, RandAugment, AugMix, CutMix, MixUp), \
 ELU, LeakyReLU, PReLU, Softmax, Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate, the custom layer kerafold>PolyAct, \
-SimpleRNN, GRU and LSTM, and Bidirectional wrappers of them";
+SimpleRNN, GRU and LSTM, and Bidirectional wrappers of them, with Masking (integer mask values) before them";
 
 /// The activation functions kerafold supports, for error messages.
 const SUPPORTED_ACTIVATIONS: &str = "linear, relu, relu6, leaky_relu, softmax and log_softmax (the \

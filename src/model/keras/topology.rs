@@ -196,6 +196,8 @@ pub(super) fn build_graph(path: &Path, file: &ModelFile) -> Result<Graph> {
             ctx.build_prelu(&shapes)
         } else if d.registered.is_none() && ctx.masks_zero().unwrap_or(false) {
             ctx.build_masked_embedding(&shapes)
+        } else if d.registered.is_none() && d.class == "Masking" {
+            ctx.build_masking(&shapes)
         } else {
             ctx.build(&shapes)
                 .map(|built| vec![Part::whole(d, srcs.len(), built)])
@@ -293,8 +295,8 @@ pub(super) fn build_graph(path: &Path, file: &ModelFile) -> Result<Graph> {
 /// that do not record shapes (legacy `.h5`): the same layer with a linear activation and `same`
 /// padding (what a smooth activation or causal padding leaves unchanged); for a recurrent
 /// layer, its `units` (a sequence of them with `return_sequences`), for a Bidirectional
-/// wrapper those of its merge; for layers that keep their input's shape (Masking, …)
-/// that shape.
+/// wrapper those of its merge; for layers that keep their input's shape (a refused Masking,
+/// UnitNormalization, …) that shape.
 fn supported_twin_shape(ctx: &Ctx<'_>, input: &[Vec<usize>]) -> Option<Vec<usize>> {
     let d = ctx.def;
     if matches!(d.class.as_str(), "SimpleRNN" | "GRU" | "LSTM") {
