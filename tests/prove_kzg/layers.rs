@@ -96,25 +96,13 @@ fn prelu_slopes_are_an_affine_step_and_an_add_that_prove_and_verify() {
 /// it. The proof of a padded sample gives Keras' class and verifies.
 #[test]
 fn a_masked_embedding_into_stacked_bidirectional_layers_proves_and_verifies() {
-    use kerafold_step_circuits::spec::Op;
-    let (q, fx) = quantized_fixture("masked_text");
-    let masked: Vec<&str> = q
-        .steps
-        .iter()
-        .filter(|s| matches!(s.op, Op::Recurrent(r) if r.cell.masked))
-        .map(|s| s.name.as_str())
-        .collect();
-    assert_eq!(
-        masked,
-        [
-            "bilstm/forward",
-            "bilstm/backward",
-            "bigru/forward",
-            "bigru/backward"
-        ]
-    );
-    assert!(fx.inputs[0].contains(&0.0), "sample 0 is padded");
-    proves_keras_class("masked_text", 0);
+    let masked = [
+        "bilstm/forward",
+        "bilstm/backward",
+        "bigru/forward",
+        "bigru/backward",
+    ];
+    proves_padded_sample("masked_text", &masked, 1, 0.0);
 }
 
 /// A Masking layer (the `masking` fixture: padding timesteps of −1): its mask column, computed
@@ -123,20 +111,28 @@ fn a_masked_embedding_into_stacked_bidirectional_layers_proves_and_verifies() {
 /// gives Keras' class and verifies.
 #[test]
 fn a_masking_layer_into_stacked_recurrent_layers_proves_and_verifies() {
+    proves_padded_sample("masking", &["lstm", "rnn"], 2, -1.0);
+}
+
+/// Fixture `name`'s masked recurrent steps are `masked`, its sample 0 has a padding timestep
+/// (a row of `row` values, all `pad`), and its proof gives Keras' class and verifies.
+fn proves_padded_sample(name: &str, masked: &[&str], row: usize, pad: f32) {
     use kerafold_step_circuits::spec::Op;
-    let (q, fx) = quantized_fixture("masking");
-    let masked: Vec<&str> = q
+    let (q, fx) = quantized_fixture(name);
+    let found: Vec<&str> = q
         .steps
         .iter()
         .filter(|s| matches!(s.op, Op::Recurrent(r) if r.cell.masked))
         .map(|s| s.name.as_str())
         .collect();
-    assert_eq!(masked, ["lstm", "rnn"]);
+    assert_eq!(found, masked);
     assert!(
-        fx.inputs[0].chunks(2).any(|t| t == [-1.0, -1.0]),
+        fx.inputs[0]
+            .chunks(row)
+            .any(|t| t.iter().all(|&v| v == pad)),
         "sample 0 is padded"
     );
-    proves_keras_class("masking", 0);
+    proves_keras_class(name, 0);
 }
 
 /// GroupNormalization (the `groupnorm` fixture): a layer normalization of each group read

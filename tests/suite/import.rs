@@ -704,84 +704,37 @@ fn keras3_augmentation_layers_are_identities_at_inference() {
 /// An Embedding with `mask_zero = true`, as real Keras saves it: a Sequential model (both
 /// formats; a Bidirectional LSTM returning sequences stacked under a Bidirectional GRU, its
 /// output passed on with the ids), and a Functional one, which Keras 3 saves with the mask as a `NotEqual` op passed
-/// to each recurrent layer as its `mask` argument (`.keras` only). The recurrent layers reading
-/// the mask are masked; Rust's float inference matches Keras'; the quantized classes agree; and
-/// the same tokens padded before or after give the same integer logits, since a masked timestep
-/// of padding leaves the state exactly as it was.
+/// to each recurrent layer as its `mask` argument (`.keras` only). As [`mask_is_followed`].
 #[test]
 fn an_embeddings_mask_is_followed_into_recurrent_layers() {
+    let forward_and_backward = [
+        "bilstm/forward",
+        "bilstm/backward",
+        "bigru/forward",
+        "bigru/backward",
+    ];
     let both = [Format::Keras, Format::H5];
-    for (name, formats, want) in [
-        (
-            "masked_text",
-            &both[..],
-            &[
-                "bilstm/forward",
-                "bilstm/backward",
-                "bigru/forward",
-                "bigru/backward",
-            ][..],
-        ),
-        (
-            "masked_functional",
-            &[Format::Keras][..],
-            &["bilstm/forward", "bilstm/backward", "rnn"][..],
-        ),
-    ] {
-        let fx = Fixture::load(name);
-        for &format in formats {
-            let g = load(&model_path(name, format)).unwrap();
-            let masked: Vec<&str> = g
-                .nodes
-                .iter()
-                .filter(|n| matches!(&n.kind, LayerKind::Recurrent(r) if r.masked))
-                .map(|n| n.name.as_str())
-                .collect();
-            assert_eq!(masked, want, "{name} {format:?}");
-            let mut err = 0.0f64;
-            for (x, y) in fx.inputs.iter().zip(&fx.outputs) {
-                err = err.max(max_rel_err(&forward(&g, x).unwrap().output, y));
-            }
-            assert!(err < TOL, "{name} {format:?}: {err}");
-            let (q, _) = kerafold::model::calibrate(&lower(&g).unwrap(), &fx.inputs).unwrap();
-            let logits = |x: &[f32]| {
-                let x = q.quantize_input(x, None).unwrap();
-                q.trace(&x, None).unwrap()
-            };
-            let agree = (0..fx.inputs.len())
-                .filter(|&i| logits(&fx.inputs[i]).class == fx.keras_class(i))
-                .count();
-            assert_eq!(agree, fx.inputs.len(), "{name} {format:?}");
-            let mut padded = 0;
-            for x in &fx.inputs {
-                let ids: Vec<f32> = x.iter().copied().filter(|&t| t != 0.0).collect();
-                if ids.len() == x.len() {
-                    continue;
-                }
-                let pad = vec![0.0; x.len() - ids.len()];
-                let (before, after) = ([&pad[..], &ids].concat(), [&ids[..], &pad].concat());
-                assert_eq!(
-                    logits(&before).logits,
-                    logits(&after).logits,
-                    "{name} {format:?}: {ids:?}"
-                );
-                padded += 1;
-            }
-            assert!(padded > 10, "{name}: {padded} padded inputs");
-        }
-    }
+    mask_is_followed("masked_text", &both, &forward_and_backward, 1, 0.0);
+    let functional = ["bilstm/forward", "bilstm/backward", "rnn"];
+    mask_is_followed("masked_functional", &[Format::Keras], &functional, 1, 0.0);
 }
 
 /// A Masking layer, as real Keras saves it (the `masking` fixture, both formats: padding
-/// timesteps are −1 in every channel, before a stacked LSTM and SimpleRNN): both recurrent
-/// layers read its mask; Rust's float inference matches Keras'; the quantized classes agree;
-/// and the same real timesteps padded before or after give the same integer logits.
+/// timesteps are −1 in every channel, before a stacked LSTM and SimpleRNN). As
+/// [`mask_is_followed`].
 #[test]
 fn a_masking_layers_mask_is_followed_into_recurrent_layers() {
-    let name = "masking";
+    let both = [Format::Keras, Format::H5];
+    mask_is_followed("masking", &both, &["lstm", "rnn"], 2, -1.0);
+}
+
+/// The recurrent layers of fixture `name` reading its mask are those of `want`; Rust's float
+/// inference matches Keras'; the quantized classes agree; and the same real timesteps (rows of
+/// `row` values, padding ones all `pad`) padded before or after give the same integer logits,
+/// since a masked timestep leaves the state exactly as it was.
+fn mask_is_followed(name: &str, formats: &[Format], want: &[&str], row: usize, pad: f32) {
     let fx = Fixture::load(name);
-    let features = 2;
-    for format in [Format::Keras, Format::H5] {
+    for &format in formats {
         let g = load(&model_path(name, format)).unwrap();
         let masked: Vec<&str> = g
             .nodes
@@ -789,12 +742,12 @@ fn a_masking_layers_mask_is_followed_into_recurrent_layers() {
             .filter(|n| matches!(&n.kind, LayerKind::Recurrent(r) if r.masked))
             .map(|n| n.name.as_str())
             .collect();
-        assert_eq!(masked, ["lstm", "rnn"], "{format:?}");
+        assert_eq!(masked, want, "{name} {format:?}");
         let mut err = 0.0f64;
         for (x, y) in fx.inputs.iter().zip(&fx.outputs) {
             err = err.max(max_rel_err(&forward(&g, x).unwrap().output, y));
         }
-        assert!(err < TOL, "{format:?}: {err}");
+        assert!(err < TOL, "{name} {format:?}: {err}");
         let (q, _) = kerafold::model::calibrate(&lower(&g).unwrap(), &fx.inputs).unwrap();
         let trace = |x: &[f32]| {
             let x = q.quantize_input(x, None).unwrap();
@@ -803,24 +756,31 @@ fn a_masking_layers_mask_is_followed_into_recurrent_layers() {
         let agree = (0..fx.inputs.len())
             .filter(|&i| trace(&fx.inputs[i]).class == fx.keras_class(i))
             .count();
-        assert_eq!(agree, fx.inputs.len(), "{format:?}");
+        assert_eq!(agree, fx.inputs.len(), "{name} {format:?}");
         let mut padded = 0;
         for x in &fx.inputs {
             let real: Vec<f32> = x
-                .chunks(features)
-                .filter(|t| t.iter().any(|&v| v != -1.0))
+                .chunks(row)
+                .filter(|t| t.iter().any(|&v| v != pad))
                 .flatten()
                 .copied()
                 .collect();
             if real.len() == x.len() {
                 continue;
             }
-            let pad = vec![-1.0; x.len() - real.len()];
-            let (before, after) = ([&pad[..], &real].concat(), [&real[..], &pad].concat());
-            assert_eq!(trace(&before).logits, trace(&after).logits, "{real:?}");
+            let padding = vec![pad; x.len() - real.len()];
+            let (before, after) = (
+                [&padding[..], &real].concat(),
+                [&real[..], &padding].concat(),
+            );
+            assert_eq!(
+                trace(&before).logits,
+                trace(&after).logits,
+                "{name} {format:?}: {real:?}"
+            );
             padded += 1;
         }
-        assert!(padded > 10, "{padded} padded inputs");
+        assert!(padded > 10, "{name}: {padded} padded inputs");
     }
 }
 

@@ -282,30 +282,9 @@ fn a_masked_sequence_folds_and_its_token_ids_are_the_committed_ones() {
     let fx = Fixture::load(name);
     let pad = fx.inputs[0].iter().position(|&t| t == 0.0);
     let pad = pad.expect("sample 0 is padded");
-    let z = fold_fixture(name, |_, _, _, _| {}).unwrap_or_else(|e| panic!("{e:?}"));
-    assert_eq!(z[5], keras_class(name), "a step a layer");
-    let z = fold_fixture_in_steps(name, Some(STEP), |_, _, _, _| {})
-        .unwrap_or_else(|e| panic!("{e:?}"));
-    assert_eq!(z[5], keras_class(name), "a step a timestep");
-    // a step a layer: the forward LSTM's step opens its whole input, a row a timestep of the
-    // embedding (4 values) and the token id. (A band reads its rows through the input stream,
-    // checked at later steps.)
-    let (q, _) = crate::common::quantized_fixture(name);
-    let forward = q
-        .steps
-        .iter()
-        .position(|s| s.name == "bilstm/forward")
-        .unwrap();
-    let err = fold_fixture(name, |i, q, _, w| {
-        if i == forward {
-            let token = 5 * pad + 4;
-            assert_eq!(w.x[token], 0, "the padding's token id");
-            w.x[token] = 1 << q.fp.fa;
-        }
-    })
-    .unwrap_err();
-    assert_eq!(err.0, forward, "{err:?}");
-    assert!(err.1.contains("open_x"), "{err:?}");
+    folds_to_keras_class_both_ways(name);
+    // the forward LSTM's rows: the embedding (4 values) and the token id
+    forged_mask_column_fails_the_opening(name, "bilstm/forward", 5, pad, true);
 }
 
 /// A Masking layer's mask (the `masking` fixture: padding timesteps of −1 before a stacked LSTM
@@ -320,29 +299,44 @@ fn a_masking_layers_padding_folds_and_its_mask_column_is_the_computed_one() {
     let timesteps: Vec<&[f32]> = fx.inputs[0].chunks(2).collect();
     let pad = timesteps.iter().position(|t| t == &[-1.0, -1.0]);
     let real = timesteps.iter().position(|t| t != &[-1.0, -1.0]);
-    let (pad, real) = (
-        pad.expect("sample 0 is padded"),
-        real.expect("and not all padding"),
-    );
+    folds_to_keras_class_both_ways(name);
+    // the LSTM's rows: 2 features and the column
+    let pad = pad.expect("sample 0 is padded");
+    forged_mask_column_fails_the_opening(name, "lstm", 3, pad, true);
+    let real = real.expect("and not all padding");
+    forged_mask_column_fails_the_opening(name, "lstm", 3, real, false);
+}
+
+/// Fixture `name`'s sample 0 folds to Keras' class a step a layer and a step a timestep.
+fn folds_to_keras_class_both_ways(name: &str) {
     let z = fold_fixture(name, |_, _, _, _| {}).unwrap_or_else(|e| panic!("{e:?}"));
     assert_eq!(z[5], keras_class(name), "a step a layer");
     let z = fold_fixture_in_steps(name, Some(STEP), |_, _, _, _| {})
         .unwrap_or_else(|e| panic!("{e:?}"));
     assert_eq!(z[5], keras_class(name), "a step a timestep");
-    // a step a layer: the LSTM's step opens its whole input, a row a timestep ending with the
-    // timestep's mask column
+}
+
+/// Folding fixture `name` a step a layer, timestep `t`'s mask column (the last of its `row`
+/// values; zero if `padding`) raised in the input of step `layer` fails that step's opening of
+/// its input. (A band, a step a timestep, reads its rows through the input stream, which later
+/// steps check.)
+fn forged_mask_column_fails_the_opening(
+    name: &str,
+    layer: &str,
+    row: usize,
+    t: usize,
+    padding: bool,
+) {
     let (q, _) = crate::common::quantized_fixture(name);
-    let lstm = q.steps.iter().position(|s| s.name == "lstm").unwrap();
-    for (t, padding) in [(pad, true), (real, false)] {
-        let err = fold_fixture(name, |i, q, _, w| {
-            if i == lstm {
-                let column = 3 * t + 2;
-                assert_eq!(w.x[column] == 0, padding, "timestep {t}'s mask column");
-                w.x[column] += 1 << q.fp.fa;
-            }
-        })
-        .unwrap_err();
-        assert_eq!(err.0, lstm, "timestep {t}: {err:?}");
-        assert!(err.1.contains("open_x"), "timestep {t}: {err:?}");
-    }
+    let step = q.steps.iter().position(|s| s.name == layer).unwrap();
+    let err = fold_fixture(name, |i, q, _, w| {
+        if i == step {
+            let column = row * t + row - 1;
+            assert_eq!(w.x[column] == 0, padding, "timestep {t}'s mask column");
+            w.x[column] += 1 << q.fp.fa;
+        }
+    })
+    .unwrap_err();
+    assert_eq!(err.0, step, "timestep {t}: {err:?}");
+    assert!(err.1.contains("open_x"), "timestep {t}: {err:?}");
 }

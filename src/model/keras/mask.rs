@@ -23,16 +23,7 @@ impl Ctx<'_> {
         let (kind, shape) = self.build_embedding(input)?;
         let n = shape[0];
         // the ids are part IDS_PART
-        let part = |suffix: &str, kind: LayerKind, inputs: Vec<PartSrc>, shape: Vec<usize>| Part {
-            name: match suffix {
-                "" => self.def.name.clone(),
-                s => format!("{}/{s}", self.def.name),
-            },
-            class: self.def.class.clone(),
-            kind,
-            inputs,
-            shape,
-        };
+        let part = |suffix, kind, inputs, shape| self.mask_part(suffix, kind, inputs, shape);
         let out = vec![n, shape[1] + 1];
         Ok(vec![
             part("table", kind, vec![PartSrc::Layer(0)], shape),
@@ -81,15 +72,13 @@ impl Ctx<'_> {
             diff_kernel[i * 2 * f + f + i] = -1.0;
         }
         let diff_bias: Vec<f32> = (0..2 * f).map(|j| if j < f { -v } else { v }).collect();
-        let part = |suffix: &str, kind: LayerKind, inputs: Vec<PartSrc>, shape: Vec<usize>| Part {
-            name: match suffix {
-                "" => self.def.name.clone(),
-                s => format!("{}/{s}", self.def.name),
-            },
-            class: self.def.class.clone(),
-            kind,
-            inputs,
-            shape,
+        let part = |suffix, kind, inputs, shape| self.mask_part(suffix, kind, inputs, shape);
+        // the sum of `n` values of a row, exactly (weights 1)
+        let sum = |n: usize| LayerKind::Dense {
+            units: 1,
+            kernel: vec![1.0; n],
+            bias: vec![0.0],
+            activation: Activation::Linear,
         };
         // the column is part IDS_PART, as a masked embedding's
         Ok(vec![
@@ -104,30 +93,10 @@ impl Ctx<'_> {
                 vec![PartSrc::Layer(0)],
                 vec![t, 2 * f],
             ),
-            part(
-                "ids",
-                LayerKind::Dense {
-                    units: 1,
-                    kernel: vec![1.0; 2 * f],
-                    bias: vec![0.0],
-                    activation: Activation::Linear,
-                },
-                vec![PartSrc::Part(0)],
-                vec![t, 1],
-            ),
+            part("ids", sum(2 * f), vec![PartSrc::Part(0)], vec![t, 1]),
             // the same column again, which the concatenation reads: a concatenation cannot set
             // its own input aside, and a stacked recurrent layer reads the ids later
-            part(
-                "column",
-                LayerKind::Dense {
-                    units: 1,
-                    kernel: vec![1.0],
-                    bias: vec![0.0],
-                    activation: Activation::Linear,
-                },
-                vec![PartSrc::Part(1)],
-                vec![t, 1],
-            ),
+            part("column", sum(1), vec![PartSrc::Part(1)], vec![t, 1]),
             part(
                 "",
                 LayerKind::Concatenate { axis: 1 },
@@ -135,6 +104,26 @@ impl Ctx<'_> {
                 vec![t, f + 1],
             ),
         ])
+    }
+
+    /// Part `{name}/{suffix}` of a layer making a mask (`{name}` for the empty suffix).
+    fn mask_part(
+        &self,
+        suffix: &str,
+        kind: LayerKind,
+        inputs: Vec<PartSrc>,
+        shape: Vec<usize>,
+    ) -> Part {
+        Part {
+            name: match suffix {
+                "" => self.def.name.clone(),
+                s => format!("{}/{s}", self.def.name),
+            },
+            class: self.def.class.clone(),
+            kind,
+            inputs,
+            shape,
+        }
     }
 
     /// Whether this layer is an Embedding with `mask_zero = true`.
