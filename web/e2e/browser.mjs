@@ -58,22 +58,25 @@ function npyHead(src, n, dst) {
   writeFileSync(dst, Buffer.concat([b.subarray(0, 8), len, Buffer.from(h, "latin1"), data.subarray(0, n * rowBytes)]));
 }
 
+/** The digits fixture's first `n` test records, packed as `kerafold dataset pack` does into `out`. */
+function packDigits(n, out) {
+  npyHead(join(ROOT, "tests/fixtures/digits_test_x.npy"), n, p(`x${n}.npy`));
+  npyHead(join(ROOT, "tests/fixtures/digits_test_y.npy"), n, p(`y${n}.npy`));
+  cli("dataset", "pack", "--features", p(`x${n}.npy`), "--labels", p(`y${n}.npy`), "--scale-shift", "4", "--classes", "10", "-o", out);
+}
+
 async function main() {
   mkdirSync(artifacts, { recursive: true });
   const t0 = Date.now();
   const step = (what) => console.error(`[${((Date.now() - t0) / 1000).toFixed(0)} s] ${what}`);
 
   step("dataset");
-  npyHead(join(ROOT, "tests/fixtures/digits_test_x.npy"), SAMPLES, p("x.npy"));
-  npyHead(join(ROOT, "tests/fixtures/digits_test_y.npy"), SAMPLES, p("y.npy"));
-  cli("dataset", "pack", "--features", p("x.npy"), "--labels", p("y.npy"), "--scale-shift", "4", "--classes", "10", "-o", DATA);
+  packDigits(SAMPLES, DATA);
 
   // the bounty takes HyperKZG accuracy proofs (what a chain's verifier would want): a tau drawn
   // here, as a development ceremony, by a one-sample proof that sizes it for the digits circuit
   step("powers of tau (insecure, development)");
-  npyHead(join(ROOT, "tests/fixtures/digits_test_x.npy"), 1, p("x1.npy"));
-  npyHead(join(ROOT, "tests/fixtures/digits_test_y.npy"), 1, p("y1.npy"));
-  cli("dataset", "pack", "--features", p("x1.npy"), "--labels", p("y1.npy"), "--scale-shift", "4", "--classes", "10", "-o", p("one.kfd"));
+  packDigits(1, p("one.kfd"));
   cli("prove-accuracy", MODEL, "--data", p("one.kfd"), "--model", "private", "-o", p("tau.proof"), "--opening", p("tau-opening.json"),
     "--params-dir", p("tau-params"), "--insecure-random-tau");
   const PTAU = p("tau-params/insecure-random-tau");
