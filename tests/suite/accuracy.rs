@@ -75,7 +75,7 @@ fn altered(data: &Dataset, offset: usize, value: u8) -> Dataset {
 
 #[test]
 fn proofs_on_altered_data_do_not_verify_against_the_published_cid() {
-    let params = common::shared_dir("accuracy-params");
+    let params = scratch_dir("accuracy-params");
     // the first 6 samples of the digits: the edits reach sample 5
     let data = crate::scenario::first_records(6);
     let published = cid_of_bytes(data.as_bytes()).to_string();
@@ -164,8 +164,10 @@ fn kerafold(args: &[&str]) -> std::process::Output {
 
 #[test]
 fn accuracy_through_the_cli_with_flat_memory_and_every_claim_tampering() {
-    let params = common::shared_dir("accuracy-params");
     let dir = scratch_dir("accuracy-cli");
+    // Its own parameters and tau: the other test of this file proves into the shared directory
+    // at the same time, and the memory compared here is this test's proofs' alone.
+    let params = dir.join("params");
     let model = common::model_path("digits", Format::Keras);
     // pack the 64-sample test set from .npy, as a bounty host would
     let packed = dir.join("digits_64.kfd");
