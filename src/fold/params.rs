@@ -585,6 +585,20 @@ mod tests {
         names
     }
 
+    /// Every file called `name` under `dir`, at any depth.
+    fn files_named(dir: &Path, name: &str) -> Vec<PathBuf> {
+        let mut found = vec![];
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                found.extend(files_named(&path, name));
+            } else if path.file_name().is_some_and(|n| n == name) {
+                found.push(path);
+            }
+        }
+        found
+    }
+
     /// Nova proves with the smallest large-enough file, and each file is another tau: a smaller
     /// file drawn later would change the tau an earlier proof's verifier takes. So a circuit that
     /// fits a file already there draws none, and a new one is only drawn above the largest.
@@ -603,6 +617,8 @@ mod tests {
         );
         let drawn = taus(&dir);
         assert_eq!(drawn.len(), 1, "{drawn:?}");
+        // set up from the .ptau file, which is faster than decoding a cached copy: none written
+        assert_eq!(files_named(&dir, "pp.bin"), Vec::<PathBuf>::new());
         // the setup that sized the file is the proof's: held, not set up again
         let (_, held) = load_or_setup::<Bn254Kzg, _>(&store, &d_large, &large, &ptau).unwrap();
         assert!(held, "the parameters were set up twice");
