@@ -419,7 +419,7 @@ pub(crate) fn load_or_setup<
     let key = (B::ID, id.as_str(), digest);
     // HyperKZG's key comes from the `.ptau` files, whose points are stored uncompressed: setting
     // up from them takes less than decoding a cached copy, whose points are compressed (a square
-    // root each). Measured on a 196k-constraint accuracy step: 2.6 s set up, 4.6 s read.
+    // root each). Measured on a 196k-constraint accuracy step: 2.3 s set up, 4.6 s read.
     let file_cache = !matches!(srs, Srs::Ptau(_));
     let mut cached = true;
     let pp = kept(store, "pp.bin", key, || {

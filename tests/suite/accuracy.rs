@@ -165,8 +165,8 @@ fn kerafold(args: &[&str]) -> std::process::Output {
 #[test]
 fn accuracy_through_the_cli_with_flat_memory_and_every_claim_tampering() {
     let dir = scratch_dir("accuracy-cli");
-    // Its own parameters and tau: the other test of this file proves into the shared directory
-    // at the same time, and the memory compared here is this test's proofs' alone.
+    // Its own parameters and tau, apart from the other test of this file (which proves at the
+    // same time): the memory compared here is this test's proofs' alone.
     let params = dir.join("params");
     let model = common::model_path("digits", Format::Keras);
     // pack the 64-sample test set from .npy, as a bounty host would
