@@ -68,8 +68,18 @@ fn fold_checked(
     x: &[i64],
     edit: impl Fn(usize, &mut inference::circuit::StepWitness<F>),
 ) -> Result<Vec<F>, (usize, String)> {
+    fold_trace(arch, m, &m.trace(x, None).unwrap(), edit)
+}
+
+/// [`fold_checked`] over a given trace (which may not be the model's on any input).
+fn fold_trace(
+    arch: &Architecture,
+    m: &QuantizedModel,
+    trace: &kerafold::model::Trace,
+    edit: impl Fn(usize, &mut inference::circuit::StepWitness<F>),
+) -> Result<Vec<F>, (usize, String)> {
     let arch = Arc::new(arch.clone());
-    let trace = m.trace(x, None).unwrap();
+    let trace = trace.clone();
     let mut z = public_initial_state::<F>(&arch, &trace);
     for i in 0..arch.steps.len() {
         let mut w = public_step_witness::<F>(&arch, m, &trace, i);
@@ -540,6 +550,39 @@ fn a_band_reading_other_rows_or_carrying_a_forged_tail_is_unsatisfiable() {
     .unwrap_err();
     assert_eq!(i, second);
     assert!(e.contains("band_carry_is_state"), "{e}");
+}
+
+/// A prover that runs a banded layer on another tensor than the one committed before it, and
+/// streams that tensor consistently through every band (rows, tails and outputs all agree with
+/// it), satisfies each band but the layer's last: there the input stream's chain is the forged
+/// tensor's commitment, not the state's (`band_read_all`). Both convolutions: the first reads
+/// the model's input, the second the pooling's output.
+#[test]
+fn a_layer_run_on_a_forged_input_through_every_band_fails_the_last_bands_read() {
+    let (m, x) = cnn();
+    let arch = Architecture::compile_tiled(&m, Some(bands(&m))).unwrap();
+    let layers = arch.layers();
+    let honest = m.trace(&x, None).unwrap();
+    // the same layers traced from another input: what the forged layer runs on, and its outputs
+    let other: Vec<i64> = x.iter().map(|v| v / 2 + 1).collect();
+    let from_other = m.trace(&other, None).unwrap();
+    let convs: Vec<usize> = (0..m.steps.len())
+        .filter(|&l| m.steps[l].op.kind() == "conv")
+        .collect();
+    assert_eq!(convs.len(), 2, "the CNN's convolutions");
+    for layer in convs {
+        let bands: Vec<usize> = (0..arch.steps.len())
+            .filter(|&i| arch.steps[i].band.is_some() && layers[i] == layer)
+            .collect();
+        assert!(bands.len() >= 2, "layer {layer} in bands: {bands:?}");
+        assert_ne!(from_other.steps[layer].input, honest.steps[layer].input);
+        let mut forged = honest.clone();
+        forged.steps[layer] = from_other.steps[layer].clone();
+        let (i, e) = fold_trace(&arch, &m, &forged, |_, _| {}).unwrap_err();
+        assert_eq!(i, *bands.last().unwrap(), "layer {layer} ({bands:?}): {e}");
+        assert!(e.contains("'band_read_all'"), "layer {layer}: {e}");
+    }
+    fold_trace(&arch, &m, &honest, |_, _| {}).unwrap();
 }
 
 #[test]
