@@ -18,7 +18,7 @@
 //! commitment go back to zero. Between samples the SHA-256 state is the per-sample circuit's.
 
 use super::step::{
-    absorb_blocks, byte_lc, constant, is_zero, label_matches, leaf_handover, num_of, parse_record,
+    absorb_blocks, byte_lc, constant, label_matches, leaf_handover, num_of, parse_record,
     record_bits, select, select_by,
 };
 use super::{AccuracyArch, ARITY as ACCURACY_ARITY};
@@ -28,6 +28,7 @@ use kerafold_step_circuits::commit;
 use kerafold_step_circuits::field::pow2;
 use kerafold_step_circuits::poseidon::hash_gadget;
 use kerafold_step_circuits::step::alloc_num as alloc;
+use kerafold_step_circuits::zero::is_zero;
 use kerafold_step_circuits::Field;
 use nova_snark::frontend::num::AllocatedNum;
 use nova_snark::frontend::{

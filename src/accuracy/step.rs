@@ -9,6 +9,7 @@ use kerafold_step_circuits::range::{add_bits, alloc_bits};
 use kerafold_step_circuits::saved::SavedStack;
 use kerafold_step_circuits::step::alloc_num as alloc;
 use kerafold_step_circuits::wellformed;
+use kerafold_step_circuits::zero::is_zero;
 use kerafold_step_circuits::{step as slot_gadget, Field};
 use nova_snark::frontend::gadgets::sha256::sha256_compression_function;
 use nova_snark::frontend::gadgets::uint32::UInt32;
@@ -429,39 +430,6 @@ pub(super) fn label_matches<F: Field, CS: ConstraintSystem<F>>(
         diff,
         class.get_value().zip(*label_v).map(|(c, l)| c - l),
     )
-}
-
-/// `[v = 0]` as a bit, for `v` given as `lc` with value `v` (`{name}`, constraints
-/// `{name}_inv` and `{name}_zero`).
-pub(super) fn is_zero<F: Field, CS: ConstraintSystem<F>>(
-    cs: &mut CS,
-    name: &str,
-    lc: LinearCombination<F>,
-    v: Option<F>,
-) -> Result<AllocatedBit, SynthesisError> {
-    let bit = AllocatedBit::alloc(
-        cs.namespace(|| name.to_string()),
-        v.map(|v| v.is_zero().into()),
-    )?;
-    let inv = alloc(
-        cs,
-        &format!("{name}_inverse"),
-        v.map(|v| Option::<F>::from(v.invert()).unwrap_or(F::ZERO)),
-    )?;
-    // v·inv = 1 − bit and v·bit = 0
-    cs.enforce(
-        || format!("{name}_inv"),
-        |l| l + &lc,
-        |l| l + inv.get_variable(),
-        |l| l + CS::one() - bit.get_variable(),
-    );
-    cs.enforce(
-        || format!("{name}_zero"),
-        |l| l + &lc,
-        |l| l + bit.get_variable(),
-        |l| l,
-    );
-    Ok(bit)
 }
 
 /// A constant as a variable (`{name}`, constraint `{name}_is_constant`).

@@ -17,7 +17,7 @@
 //!   Affine with packed lanes and fused requantization), [`activation`], [`pooling`],
 //!   [`elementwise`] (the merges Add, Subtract, Multiply, Average, Maximum, Minimum; Concatenate, Swap, Identity), [`onehot`] (an Embedding's lookup), [`layernorm`], [`argmax`], [`view`], [`commit`] (tensor commitments as
 //!   chains of blocks), [`tile`] (one tile of a Dense layer wider than a step), [`recurrent`] (one
-//!   timestep of a SimpleRNN, GRU or LSTM cell; not yet reachable from a model).
+//!   timestep of a SimpleRNN, GRU or LSTM cell), [`zero`] (whether a value is zero).
 //! - [`wellformed`]: the bound on private weights that [`linear`] relies on, proven.
 //! - [`cs`]: the constraint systems and which to use when: counting, checking, and the tamper
 //!   harness for soundness tests (feature `testing`).
@@ -50,6 +50,7 @@ pub mod step;
 pub mod tile;
 pub mod view;
 pub mod wellformed;
+pub mod zero;
 
 pub use field::Field;
 pub use spec::{Act, FixedPoint, Merge, Op, Shape3};

@@ -32,18 +32,20 @@ use crate::linear::linear;
 use crate::packing::{packed_lens, split_parts};
 use crate::range::{unsat, Signed};
 use crate::spec::{Act, CellKind, CellSpec, FixedPoint, Merge, Op, RecurrentSpec};
-use nova_snark::frontend::{num::AllocatedNum, ConstraintSystem, SynthesisError};
+use crate::zero::is_zero;
+use nova_snark::frontend::{
+    num::AllocatedNum, ConstraintSystem, LinearCombination, SynthesisError,
+};
 
 /// The gadget of [`crate::native::cell_step`]: the next state from `x` and `state` (both range-checked by the
 /// caller, as a Dense's input) and the packed weights `w`, `b` of [`CellSpec::denses`] in order.
 /// Every value it outputs is range-checked.
 ///
 /// A masked cell's `x` ends with the timestep's token id `t` (at activation scale, as the model
-/// input holds it). Its mask bit is `m = [t ≠ 0]`, proven by a witness `i` with `t·i = m`
-/// (`mask`) and `t·(1 − m) = 0` (`mask_is_zero`), so `m` is 0 or 1 and is 1 exactly when
-/// `t ≠ 0`. Each state value is then `s' = s + m·(u − s)` (`keep{j}`), `u` the cell's update:
-/// `s` unchanged where the token is padding, as Keras' masked recurrent layers do. `s'` is `s`
-/// or `u`, both range-checked.
+/// input holds it). The timestep is padding if `p = [t = 0]` ([`is_zero`], namespace `padding`).
+/// Each state value is then `s' = s + (1 − p)·(u − s)` (`keep{j}`), `u` the cell's update: `s`
+/// unchanged where the token is padding, as Keras' masked recurrent layers do. `s'` is `s` or `u`,
+/// both range-checked.
 #[allow(clippy::too_many_arguments)]
 pub fn cell<F: Field, CS: ConstraintSystem<F>>(
     cs: &mut CS,
@@ -83,50 +85,29 @@ pub fn cell<F: Field, CS: ConstraintSystem<F>>(
         return Ok(update);
     }
     let token = &x[spec.features];
-    let (m, inv) = match token.get_value() {
-        Some(t) => {
-            let inv = t.invert().into_option();
-            (
-                Some(if inv.is_some() { F::ONE } else { F::ZERO }),
-                Some(inv.unwrap_or(F::ZERO)),
-            )
-        }
-        None => (None, None),
-    };
-    let m = AllocatedNum::alloc(cs.namespace(|| "mask_bit"), || {
-        m.ok_or(SynthesisError::AssignmentMissing)
-    })?;
-    let inv = AllocatedNum::alloc(cs.namespace(|| "mask_inverse"), || {
-        inv.ok_or(SynthesisError::AssignmentMissing)
-    })?;
-    cs.enforce(
-        || "mask",
-        |lc| lc + token.get_variable(),
-        |lc| lc + inv.get_variable(),
-        |lc| lc + m.get_variable(),
-    );
-    cs.enforce(
-        || "mask_is_zero",
-        |lc| lc + token.get_variable(),
-        |lc| lc + CS::one() - m.get_variable(),
-        |lc| lc,
-    );
+    let padding = is_zero(
+        cs,
+        "padding",
+        LinearCombination::zero() + token.get_variable(),
+        token.get_value(),
+    )?;
     state
         .iter()
         .zip(&update)
         .enumerate()
         .map(|(j, (s, u))| {
             let kept = AllocatedNum::alloc(cs.namespace(|| format!("kept{j}")), || {
-                let (s, u, m) = (s.get_value(), u.get_value(), m.get_value());
-                match (s, u, m) {
-                    (Some(s), Some(u), Some(m)) => Ok(s + m * (u - s)),
+                let (s, u, p) = (s.get_value(), u.get_value(), padding.get_value());
+                match (s, u, p) {
+                    (Some(s), _, Some(true)) => Ok(s),
+                    (_, Some(u), Some(false)) => Ok(u),
                     _ => Err(SynthesisError::AssignmentMissing),
                 }
             })?;
-            // m·(u − s) = s' − s
+            // (1 − p)·(u − s) = s' − s
             cs.enforce(
                 || format!("keep{j}"),
-                |lc| lc + m.get_variable(),
+                |lc| lc + CS::one() - padding.get_variable(),
                 |lc| lc + u.get_variable() - s.get_variable(),
                 |lc| lc + kept.get_variable() - s.get_variable(),
             );
@@ -684,18 +665,18 @@ mod tests {
             &FP,
         )
         .unwrap();
-        for (token, bit, inverse, kept, fails) in [
-            (3, 0, Some(0), &state, "cell/mask_is_zero"),
-            (0, 1, None, &update, "cell/mask"),
+        for (token, padding, inverse, kept, fails) in [
+            (3, 1, Some(0), &state, "cell/padding_zero"),
+            (0, 0, None, &update, "cell/padding_inv"),
         ] {
             let x = [&features[..], &[token * unit]].concat();
             let mut honest = TamperCs::<F>::new();
             synth(&mut honest, &spec, &x, &state, &wt).unwrap();
             assert!(honest.is_satisfied());
             let mut cs = TamperCs::<F>::new();
-            cs.override_value("cell/mask_bit/num", from_i64::<F>(bit));
+            cs.override_value("cell/padding/boolean", from_i64::<F>(padding));
             if let Some(v) = inverse {
-                cs.override_value("cell/mask_inverse/num", from_i64::<F>(v));
+                cs.override_value("cell/padding_inverse/num", from_i64::<F>(v));
             }
             for (j, &v) in kept.iter().enumerate() {
                 cs.override_value(format!("cell/kept{j}/num"), from_i64::<F>(v));
