@@ -390,6 +390,96 @@ fn trace_returns_every_node() {
     }
 }
 
+/// The call's keyword arguments, as Keras 3 and Keras 2 save them: `training=True` (Keras then
+/// runs the layer as in training even at inference) and a tensor argument kerafold does not follow
+/// are refused, naming the layer; `training=False` changes nothing. A Keras 2 config (inbound
+/// nodes as `["layer", node, tensor, {kwargs}]` lists) of the same model runs like it.
+#[test]
+fn call_keyword_arguments_that_change_inference_are_refused() {
+    use serde_json::{json, Value};
+    let fx = Fixture::load("residual");
+    let want = forward(
+        &load(&model_path("residual", Format::Keras)).unwrap(),
+        &fx.inputs[0],
+    )
+    .unwrap()
+    .output;
+    let runs_like_keras = |path: &Path| {
+        let y = forward(&load(path).unwrap(), &fx.inputs[0]).unwrap().output;
+        assert_eq!(y, want, "{}", path.display());
+    };
+    let set_kwarg = |key: &'static str, v: Value| {
+        move |c: &mut Value| {
+            layer_config(c, "stem_bn")["inbound_nodes"][0]["kwargs"][key] = v.clone();
+        }
+    };
+    runs_like_keras(&with_config(
+        "residual",
+        "training_false",
+        set_kwarg("training", json!(false)),
+    ));
+    let e = load_err(&with_config(
+        "residual",
+        "training_true",
+        set_kwarg("training", json!(true)),
+    ));
+    assert!(matches!(e, Error::Unsupported { .. }), "{e}");
+    assert_mentions(&e, &["stem_bn", "BatchNormalization", "training=True"]);
+
+    // the same model in Keras 2's inbound-node format, `extra` the keyword arguments of stem_bn
+    let keras2 = |tag: &str, extra: Value| {
+        with_config("residual", tag, |c| {
+            for layer in c["config"]["layers"].as_array_mut().unwrap() {
+                let Some(nodes) = layer["inbound_nodes"].as_array().cloned() else {
+                    continue;
+                };
+                let kwargs = if layer["config"]["name"] == "stem_bn" {
+                    extra.clone()
+                } else {
+                    json!({})
+                };
+                let node: Vec<Value> = nodes
+                    .first()
+                    .map(|n| keras3_history(&n["args"]))
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|(producer, node, tensor)| json!([producer, node, tensor, kwargs]))
+                    .collect();
+                layer["inbound_nodes"] = if nodes.is_empty() {
+                    json!([])
+                } else {
+                    json!([node])
+                };
+            }
+        })
+    };
+    runs_like_keras(&keras2("keras2", json!({"training": false})));
+    let e = load_err(&keras2("keras2_training", json!({"training": true})));
+    assert_mentions(&e, &["stem_bn", "training=True"]);
+    let e = load_err(&keras2("keras2_tensor", json!({"y": ["stem_conv", 0, 0]})));
+    assert_mentions(&e, &["stem_bn", "'stem_conv'", "'y' argument"]);
+}
+
+/// The `keras_history` of every Keras 3 tensor in `args`, in order.
+fn keras3_history(args: &serde_json::Value) -> Vec<(String, u64, u64)> {
+    let mut out = vec![];
+    match args {
+        serde_json::Value::Array(items) => items.iter().for_each(|x| out.extend(keras3_history(x))),
+        serde_json::Value::Object(o)
+            if o.get("class_name").is_some_and(|c| c == "__keras_tensor__") =>
+        {
+            let h = &o["config"]["keras_history"];
+            out.push((
+                h[0].as_str().unwrap().to_string(),
+                h[1].as_u64().unwrap(),
+                h[2].as_u64().unwrap(),
+            ));
+        }
+        _ => {}
+    }
+    out
+}
+
 #[test]
 fn inputs_from_files_run_like_the_fixture() {
     let dir = common::scratch_dir("inputs");

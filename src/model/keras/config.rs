@@ -120,6 +120,61 @@ pub(super) fn collect_tensors(v: &Value, out: &mut Vec<(String, u64, u64)>) {
     }
 }
 
+/// Collects the tensors of a Keras 2 call's keyword arguments: `["layer", node, tensor]` lists,
+/// anywhere in the value.
+fn collect_keras2_tensors(v: &Value, out: &mut Vec<(String, u64, u64)>) {
+    match v {
+        Value::Array(items) => match items.as_slice() {
+            [Value::String(name), node, tensor, ..] if node.is_u64() && tensor.is_u64() => out
+                .push((
+                    name.clone(),
+                    node.as_u64().unwrap_or(0),
+                    tensor.as_u64().unwrap_or(0),
+                )),
+            _ => items.iter().for_each(|x| collect_keras2_tensors(x, out)),
+        },
+        Value::Object(o) => o.values().for_each(|x| collect_keras2_tensors(x, out)),
+        _ => {}
+    }
+}
+
+/// One keyword argument of a layer's call (`key` = `v`, the tensors in it `given`), as either
+/// format saves it. A mask from one layer is followed (`mask_from`); any other tensor argument,
+/// and `training=True` (Keras then runs the layer as in training even at inference: random
+/// dropout or augmentation, batch statistics), is refused. Other constants do not change what
+/// the layer computes at inference.
+fn follow_kwarg(
+    name: &str,
+    class: &str,
+    key: &str,
+    v: &Value,
+    given: &[(String, u64, u64)],
+    mask_from: &mut Option<String>,
+) -> Result<()> {
+    let refuse = |msg: String| Error::Unsupported {
+        layer: name.to_string(),
+        class: class.to_string(),
+        msg,
+    };
+    match (key, given) {
+        ("training", []) if v.as_bool() == Some(true) => Err(refuse(
+            "is called with training=True, so Keras runs it as in training even at inference \
+             (random dropout or augmentation, batch statistics), which no proof of one fixed \
+             function can follow; call it without `training` and save the model again"
+                .into(),
+        )),
+        (_, []) => Ok(()),
+        ("mask", [(producer, 0, 0)]) => {
+            *mask_from = Some(producer.clone());
+            Ok(())
+        }
+        (_, [(producer, ..), ..]) => Err(refuse(format!(
+            "takes the output of '{producer}' as its '{key}' argument, which kerafold does not \
+             follow"
+        ))),
+    }
+}
+
 /// Reads the layer entries of a model config.
 pub(super) fn parse_layer(path: &Path, v: &Value, functional: bool) -> Result<LayerDef> {
     let o = v
@@ -190,20 +245,7 @@ pub(super) fn parse_layer(path: &Path, v: &Value, functional: bool) -> Result<La
                     for (key, v) in kwargs.into_iter().flatten() {
                         let mut given = Vec::new();
                         collect_tensors(v, &mut given);
-                        match (key.as_str(), given.as_slice()) {
-                            (_, []) => {}
-                            ("mask", [(producer, 0, 0)]) => mask_from = Some(producer.clone()),
-                            (_, [(producer, ..), ..]) => {
-                                return Err(Error::Unsupported {
-                                    layer: name,
-                                    class,
-                                    msg: format!(
-                                        "takes the output of '{producer}' as its '{key}' \
-                                         argument, which kerafold does not follow"
-                                    ),
-                                })
-                            }
-                        }
+                        follow_kwarg(&name, &class, key, v, &given, &mut mask_from)?;
                     }
                 }
                 // Keras 2: [["layer", node_index, tensor_index, {kwargs}], ...]
@@ -216,6 +258,12 @@ pub(super) fn parse_layer(path: &Path, v: &Value, functional: bool) -> Result<La
                                 t.get(2).and_then(Value::as_u64).unwrap_or(0),
                             ))
                         });
+                        let kwargs = it.get(3).and_then(Value::as_object);
+                        for (key, v) in kwargs.into_iter().flatten() {
+                            let mut given = Vec::new();
+                            collect_keras2_tensors(v, &mut given);
+                            follow_kwarg(&name, &class, key, v, &given, &mut mask_from)?;
+                        }
                         match t {
                             Some(t) => tensors.push(t),
                             None => {
