@@ -388,6 +388,7 @@ fn write_seed_corpus() {
         "branches",
         "embedding",
         "layernorm",
+        "rmsnorm",
         "inception",
         "rnn",
         "gru",

@@ -10,7 +10,7 @@
 //! the row-major HWC order, Dropout is the identity; SimpleRNN, GRU (either `reset_after`) and
 //! LSTM run Keras' cell equations timestep by timestep from a zero state.
 
-use kerafold_step_circuits::spec::{nearest_source, Shape3, Window};
+use kerafold_step_circuits::spec::{nearest_source, NormKind, Shape3, Window};
 
 use super::graph::{
     transpose_geometry, Activation, Graph, LayerKind, Merge, Node, Padding, Recurrent,
@@ -499,6 +499,7 @@ fn eval(node: &Node, ins: &[(&[f64], &[usize])]) -> Result<Vec<f64>> {
             gamma,
             beta,
             epsilon,
+            ..
         }
         | LayerKind::GroupNorm {
             gamma,
@@ -512,7 +513,8 @@ fn eval(node: &Node, ins: &[(&[f64], &[usize])]) -> Result<Vec<f64>> {
             let eps = f64::from(*epsilon);
             let mut out = match node.kind {
                 LayerKind::GroupNorm { groups, .. } => group_norm(x, c, groups, eps),
-                _ => layer_norm(x, c, eps),
+                LayerKind::LayerNorm { kind, .. } => layer_norm(x, c, eps, kind),
+                _ => unreachable!("a layer or group normalization"),
             };
             for (i, v) in out.iter_mut().enumerate() {
                 *v = *v * f64::from(gamma[i % c]) + f64::from(beta[i % c]);
@@ -903,13 +905,16 @@ fn depthwise(
 
 /// `(x − mean)/√(variance + ε)` over each run of `n` consecutive values (a layer normalization
 /// without its scale and offset; the population variance, as Keras').
-pub(crate) fn layer_norm(x: &[f64], n: usize, epsilon: f64) -> Vec<f64> {
+pub(crate) fn layer_norm(x: &[f64], n: usize, epsilon: f64, kind: NormKind) -> Vec<f64> {
     let mut out = Vec::with_capacity(x.len());
     for g in x.chunks(n.max(1)) {
         let mean = g.iter().sum::<f64>() / g.len() as f64;
-        let var = g.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / g.len() as f64;
+        let about = |centered: bool| if centered { mean } else { 0.0 };
+        let m = about(kind.centers_variance());
+        let var = g.iter().map(|v| (v - m).powi(2)).sum::<f64>() / g.len() as f64;
         let inv = 1.0 / (var + epsilon).sqrt();
-        out.extend(g.iter().map(|v| (v - mean) * inv));
+        let m = about(kind.centers_output());
+        out.extend(g.iter().map(|v| (v - m) * inv));
     }
     out
 }
@@ -950,8 +955,8 @@ mod tests {
         // 2 positions × 4 channels, 2 groups: group 0 is channels 0, 1 at both positions
         let x = [1.0, 2.0, 10.0, 20.0, 3.0, 5.0, 30.0, 70.0];
         let y = group_norm(&x, 4, 2, 1e-3);
-        let g0 = layer_norm(&[1.0, 2.0, 3.0, 5.0], 4, 1e-3);
-        let g1 = layer_norm(&[10.0, 20.0, 30.0, 70.0], 4, 1e-3);
+        let g0 = layer_norm(&[1.0, 2.0, 3.0, 5.0], 4, 1e-3, NormKind::Standard);
+        let g1 = layer_norm(&[10.0, 20.0, 30.0, 70.0], 4, 1e-3, NormKind::Standard);
         let want = [g0[0], g0[1], g1[0], g1[1], g0[2], g0[3], g1[2], g1[3]];
         for (a, b) in y.iter().zip(want) {
             assert!((a - b).abs() < 1e-12, "{y:?} vs {want:?}");

@@ -263,14 +263,17 @@ pub enum LayerKind {
     },
     /// Layer normalization over the last axis: `γ·(x − mean)/√(variance + ε) + β`, the mean and
     /// variance of each position's last-axis values (`gamma` all ones without `scale`, `beta`
-    /// zeros without `center`).
+    /// zeros without `center`); or an uncentered form (`kind`: Keras' `rms_scaling`,
+    /// RMSNormalization), `β` zeros.
     LayerNorm {
         /// Scale `γ` per channel.
         gamma: Vec<f32>,
         /// Offset `β` per channel.
         beta: Vec<f32>,
-        /// `ε` added to the variance.
+        /// `ε` added to the variance (or mean square).
         epsilon: f32,
+        /// What the normalization centers.
+        kind: kerafold_step_circuits::spec::NormKind,
     },
     /// Group normalization over the last axis: its channels in `groups` runs of equal size,
     /// each normalized over every position and its channels, `γ·(x − mean)/√(variance + ε) + β`

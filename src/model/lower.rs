@@ -846,6 +846,7 @@ impl<'g> Lowering<'g> {
                 gamma,
                 beta,
                 epsilon,
+                kind,
             } => {
                 // the statistics of each position's channels
                 let input = self.current_input(at, node)?;
@@ -856,6 +857,7 @@ impl<'g> Lowering<'g> {
                     n: c,
                     eps: NormSpec::eps_fixed(f64::from(*epsilon))
                         .map_err(|e| shape_err(node, e))?,
+                    kind: *kind,
                 };
                 self.normalize(at, node, input, spec, None, gamma, beta)
             }
@@ -889,6 +891,7 @@ impl<'g> Lowering<'g> {
                     n: n / g,
                     eps: NormSpec::eps_fixed(f64::from(*epsilon))
                         .map_err(|e| shape_err(node, e))?,
+                    kind: Default::default(),
                 };
                 self.normalize(at, node, input, spec, back, gamma, beta)
             }

@@ -764,6 +764,7 @@ fn float_op(s: &FloatStep, x: &[f64], skip: Option<&[f64]>) -> Result<Vec<f64>> 
             x,
             l.n,
             l.eps as f64 / 2f64.powi(NormSpec::EPS_BITS as i32),
+            l.kind,
         ),
         Op::Swap { .. } => skip
             .ok_or_else(|| Error::Shape {

@@ -264,6 +264,7 @@ pub fn table(fp: &FixedPoint) -> Result<Vec<Row>, SynthesisError> {
             groups: 4,
             n,
             eps: NormSpec::eps_fixed(1e-3).map_err(SynthesisError::Unsatisfiable)?,
+            kind: Default::default(),
         };
         let k = spec.shift(fp).map_err(SynthesisError::Unsatisfiable)? as f64;
         let op = Op::LayerNorm(spec);

@@ -1,8 +1,10 @@
 //! Layer normalization over the last axis, without its scale and offset (which follow as an
 //! affine step): `(x − mean) / √(variance + ε)` in range-checked integer arithmetic
-//! ([`NormSpec`] states the integer form).
+//! ([`NormSpec`] states the integer form), or an uncentered form
+//! ([`NormKind`](crate::spec::NormKind): RMS).
 //!
-//! Per group `g` (namespace `grp{g}`), with `D_i = n·x_i − Σ x` linear in the inputs:
+//! Per group `g` (namespace `grp{g}`), with `D_i = n·x_i − Σ x` linear in the inputs (`n·x_i`
+//! where the kind does not center; the output's `D_i` likewise):
 //! - `square{i}`: `D_i·D_i = sq_i`, so `V = n·Σ sq_i + E` is linear;
 //! - `r`: `k + 1` bits; `r_squared`: `r·r = rr`; `r_squared_v`: `rr·V = rrv`; `r_v`: `r·V = rv`;
 //! - `below`: `2^(2k) − rrv` in `2k + 2` bits (`r²·V ≤ 2^(2k)`), and `above`:
@@ -56,7 +58,16 @@ pub fn layer_norm<F: Field, CS: ConstraintSystem<F>>(
         let sum = xs.iter().fold(LinearCombination::<F>::zero(), |lc, xi| {
             lc + xi.get_variable()
         });
-        let d = |i: usize| LinearCombination::zero() + (nf, xs[i].get_variable()) - &sum;
+        // n·x_i, about the mean or not
+        let about = |centered: bool, i: usize| {
+            let lc = LinearCombination::zero() + (nf, xs[i].get_variable());
+            if centered {
+                lc - &sum
+            } else {
+                lc
+            }
+        };
+        let d = |i: usize| about(spec.kind.centers_variance(), i);
         let mut v = LinearCombination::zero() + (F::from_u128(e), one());
         for i in 0..n {
             let sq = AllocatedNum::alloc(cs.namespace(|| format!("sq{i}")), || {
@@ -119,7 +130,8 @@ pub fn layer_norm<F: Field, CS: ConstraintSystem<F>>(
             )?;
             let rhs = LinearCombination::zero() + (pow2::<F>(s), &q.lc) + &bits_lc::<F>(&rem)
                 - (pow2::<F>(s - 1), one());
-            cs.enforce(|| "requant", |_| d(i), |_| nr.clone(), |_| rhs);
+            let m = about(spec.kind.centers_output(), i);
+            cs.enforce(|| "requant", |_| m, |_| nr.clone(), |_| rhs);
             outs.push(q);
         }
     }

@@ -80,7 +80,7 @@ pub fn one_hot(x: &[i64], vocab: usize, fp: &FixedPoint) -> Result<Vec<i64>, Nat
 /// E` and `r = ⌊2^k / √V⌋` ([`NormSpec`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NormGroup {
-    /// `D_i`.
+    /// `D_i` (`n·x_i` where the kind does not center the variance).
     pub d: Vec<i128>,
     /// `V`.
     pub v: u128,
@@ -117,11 +117,15 @@ pub fn layer_norm(spec: &NormSpec, x: &[i64], fp: &FixedPoint) -> Result<Normali
     };
     for (g, xs) in x.chunks(spec.n).enumerate() {
         let sum: i128 = xs.iter().map(|&v| v as i128).sum();
-        let d: Vec<i128> = xs.iter().map(|&v| n * v as i128 - sum).collect();
+        let about = |centered: bool| -> Vec<i128> {
+            let mean = if centered { sum } else { 0 };
+            xs.iter().map(|&v| n * v as i128 - mean).collect()
+        };
+        let d = about(spec.kind.centers_variance());
         let v = spec.n as u128 * d.iter().map(|&d| (d * d) as u128).sum::<u128>() + e;
         let r = ((1u128 << (2 * k)) / v).isqrt();
-        for (i, &di) in d.iter().enumerate() {
-            let (q, rem) = requantize(di * n * r as i128, s);
+        for (i, &mi) in about(spec.kind.centers_output()).iter().enumerate() {
+            let (q, rem) = requantize(mi * n * r as i128, s);
             out.q.push(range_check(fp, g * spec.n + i, q)?);
             out.rem.push(rem);
         }

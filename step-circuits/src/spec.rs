@@ -332,12 +332,15 @@ pub struct AffineSpec {
 
 /// Layer normalization without its scale and offset (Keras' LayerNormalization over the last
 /// axis; `γ`, `β` follow as a per-channel [`AffineSpec`] step): each of `groups` runs of `n`
-/// consecutive values becomes `(x − mean) / √(variance + ε)` at activation scale.
+/// consecutive values becomes `(x − mean) / √(variance + ε)` at activation scale, or one of the
+/// uncentered forms of [`NormKind`].
 ///
 /// Integer form (docs/DESIGN.md §3): with `S = Σ x`, `D_i = n·x_i − S = n·(x_i − mean)` and
 /// `V = n·Σ D_i² + E` (`E` = [`NormSpec::epsilon_term`], `ε` at the same scale), the output is
 /// `D_i·n / √V`: `r = ⌊2^k / √V⌋` (the largest `r` with `r²·V ≤ 2^(2k)`, `k` =
-/// [`NormSpec::shift`]) and `y_i = round(D_i·n·r / 2^(k − fa))`, half up.
+/// [`NormSpec::shift`]) and `y_i = round(D_i·n·r / 2^(k − fa))`, half up. An uncentered form
+/// takes `n·x_i` instead of `D_i` where it does not subtract the mean: in `V`
+/// ([`NormKind::centers_variance`]) and in the output ([`NormKind::centers_output`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct NormSpec {
     /// Number of groups (positions of the tensor).
@@ -346,6 +349,40 @@ pub struct NormSpec {
     pub n: usize,
     /// `ε` at scale `2^EPS_BITS`, rounded (exact in JSON, unlike a float).
     pub eps: u64,
+    /// What the normalization centers (absent in JSON: the standard form, so the specs, and the
+    /// architecture digests, of standard normalizations are as before the other forms).
+    #[serde(default, skip_serializing_if = "NormKind::is_standard")]
+    pub kind: NormKind,
+}
+
+/// Which of Keras' normalizations a [`NormSpec`] computes, by what it centers.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum NormKind {
+    /// `(x − mean) / √(variance + ε)`: LayerNormalization, GroupNormalization.
+    #[default]
+    Standard,
+    /// `x / √(variance + ε)`, the variance still about the mean: LayerNormalization with
+    /// `rms_scaling=True`, as Keras computes it.
+    RmsScaling,
+    /// `x / √(mean(x²) + ε)`: RMSNormalization.
+    Rms,
+}
+
+impl NormKind {
+    /// The standard form (serde's test for leaving the field out).
+    pub fn is_standard(&self) -> bool {
+        *self == NormKind::Standard
+    }
+
+    /// Whether `V` sums squares about the mean.
+    pub fn centers_variance(self) -> bool {
+        self != NormKind::Rms
+    }
+
+    /// Whether the output is taken about the mean.
+    pub fn centers_output(self) -> bool {
+        self == NormKind::Standard
+    }
 }
 
 impl NormSpec {
@@ -1265,7 +1302,11 @@ impl Op {
             Op::Concat(_) => "concatenate",
             Op::Swap { .. } => "swap",
             Op::OneHot { .. } => "one_hot",
-            Op::LayerNorm(_) => "layer_norm",
+            Op::LayerNorm(l) => match l.kind {
+                NormKind::Standard => "layer_norm",
+                NormKind::RmsScaling => "layer_norm_rms_scaling",
+                NormKind::Rms => "rms_norm",
+            },
             Op::Identity { .. } => "identity",
             Op::ArgMax { .. } => "argmax",
             Op::Recurrent(r) => match r.cell.kind {

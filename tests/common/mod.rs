@@ -55,6 +55,7 @@ pub const MODELS: &[&str] = &[
     "groupnorm",
     "masked_text",
     "masking",
+    "rmsnorm",
 ];
 
 /// The fixture models with recurrent layers (SimpleRNN, GRU, LSTM), among [`MODELS`].

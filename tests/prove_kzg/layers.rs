@@ -612,6 +612,31 @@ fn layer_normalizations_prove_and_verify() {
     proves_keras_class("layernorm", 3);
 }
 
+/// The uncentered normalizations (the `rmsnorm` fixture): LayerNormalization with
+/// `rms_scaling=True` (`γ·x/√(variance + ε)`, no `β`) and RMSNormalization (`x/√(mean(x²) + ε)`
+/// times its scale) lower to their own forms of the normalization step, each followed by its
+/// scale alone, and prove Keras' class.
+#[test]
+fn rms_normalizations_prove_and_verify() {
+    use kerafold_step_circuits::spec::{NormKind, Op};
+    let (q, _) = quantized_fixture("rmsnorm");
+    let kinds: Vec<NormKind> = q
+        .steps
+        .iter()
+        .filter_map(|s| match s.op {
+            Op::LayerNorm(l) => Some(l.kind),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(kinds, [NormKind::RmsScaling, NormKind::Rms]);
+    for name in ["ln_rms", "rms"] {
+        let scale = q.steps.iter().find(|s| s.name == name).unwrap();
+        assert!(matches!(scale.op, Op::Affine(_)), "{name}: {:?}", scale.op);
+        assert!(scale.weights.b.iter().all(|&b| b == 0), "{name}: no offset");
+    }
+    proves_keras_class("rmsnorm", 3);
+}
+
 /// A binary classifier (the `binary` fixture: one sigmoid unit) proves its class exactly as
 /// `[logit > 0]`: the sigmoid stays outside the proof, unapproximated, and samples of both classes
 /// prove Keras' class.

@@ -1162,10 +1162,10 @@ fn unsupported_layers_are_named() {
             vec!["embed", "Embedding", "LoRA"],
         ),
         (
-            "layernorm",
-            "rms_scaling",
-            Box::new(|c| layer_config(c, "ln1")["config"]["rms_scaling"] = true.into()),
-            vec!["ln1", "LayerNormalization", "rms_scaling"],
+            "rmsnorm",
+            "rms_axis",
+            Box::new(|c| layer_config(c, "rms")["config"]["axis"] = serde_json::json!([1])),
+            vec!["rms", "RMSNormalization", "axis", "last"],
         ),
         (
             "layernorm",

@@ -364,6 +364,7 @@ impl Ctx<'_> {
             "SeparableConv2D" => self.build_separable(input, 2),
             "BatchNormalization" => self.build_batchnorm(input),
             "LayerNormalization" => self.build_layer_norm(input),
+            "RMSNormalization" => self.build_rms_norm(input),
             "GroupNormalization" => self.build_group_norm(input),
             "Rescaling" => self.build_rescaling(input),
             "Normalization" => self.build_normalization(input),
@@ -978,23 +979,57 @@ impl Ctx<'_> {
     }
 
     /// LayerNormalization over the last axis (Keras' default): the statistics of each position's
-    /// channels, then the per-channel `γ` and `β`.
+    /// channels, then the per-channel `γ` and `β`. With `rms_scaling=True` Keras computes
+    /// `γ·x/√(variance + ε)`: the variance still about the mean, and no `β`.
     pub(super) fn build_layer_norm(&self, input: &[usize]) -> Result<(LayerKind, Vec<usize>)> {
         self.last_axis_only(input, "layer normalization")?;
-        if self.boolean("rms_scaling", false)? {
-            return Err(self.unsupported(
-                "rms_scaling=True is not supported; only the standard normalization (mean and \
-                 variance)",
-            ));
-        }
-        let epsilon = self.norm_epsilon()?;
-        let ScaleOffset { gamma, beta, .. } =
-            self.gamma_beta(*input.last().unwrap_or(&0), vec![])?;
+        let rms = self.boolean("rms_scaling", false)?;
+        let epsilon = self.norm_epsilon(1e-3)?;
+        let c = *input.last().unwrap_or(&0);
+        let (gamma, beta, kind) = if rms {
+            // Keras builds no β then, whatever `center` says
+            let gamma = match self.boolean("scale", true)? {
+                true => self.weights(&[Want {
+                    names: &["gamma"],
+                    shape: vec![c],
+                }])?,
+                false => vec![],
+            };
+            let gamma = gamma.into_iter().next().unwrap_or_else(|| vec![1.0; c]);
+            (gamma, vec![0.0; c], NormKind::RmsScaling)
+        } else {
+            let ScaleOffset { gamma, beta, .. } = self.gamma_beta(c, vec![])?;
+            (gamma, beta, NormKind::Standard)
+        };
         Ok((
             LayerKind::LayerNorm {
                 gamma,
                 beta,
                 epsilon: epsilon as f32,
+                kind,
+            },
+            input.to_vec(),
+        ))
+    }
+
+    /// RMSNormalization over the last axis (Keras' default): `x/√(mean(x²) + ε)` over each
+    /// position's channels, then the per-channel `scale`.
+    pub(super) fn build_rms_norm(&self, input: &[usize]) -> Result<(LayerKind, Vec<usize>)> {
+        self.last_axis_only(input, "RMS normalization")?;
+        let epsilon = self.norm_epsilon(1e-6)?;
+        let c = *input.last().unwrap_or(&0);
+        let mut w = self
+            .weights(&[Want {
+                names: &["scale"],
+                shape: vec![c],
+            }])?
+            .into_iter();
+        Ok((
+            LayerKind::LayerNorm {
+                gamma: w.next().unwrap_or_default(),
+                beta: vec![0.0; c],
+                epsilon: epsilon as f32,
+                kind: NormKind::Rms,
             },
             input.to_vec(),
         ))
@@ -1020,7 +1055,7 @@ impl Ctx<'_> {
         if !c.is_multiple_of(groups) {
             return Err(self.bad_config(format!("{groups} groups do not divide the {c} channels")));
         }
-        let epsilon = self.norm_epsilon()?;
+        let epsilon = self.norm_epsilon(1e-3)?;
         let ScaleOffset { gamma, beta, .. } = self.gamma_beta(c, vec![])?;
         Ok((
             LayerKind::GroupNorm {
@@ -1033,9 +1068,9 @@ impl Ctx<'_> {
         ))
     }
 
-    /// A layer or group normalization's `epsilon` (Keras' default 1e-3).
-    fn norm_epsilon(&self) -> Result<f64> {
-        let epsilon = self.number("epsilon")?.unwrap_or(1e-3);
+    /// A normalization's `epsilon` (`default`: Keras' for the layer).
+    fn norm_epsilon(&self, default: f64) -> Result<f64> {
+        let epsilon = self.number("epsilon")?.unwrap_or(default);
         if !(epsilon.is_finite() && epsilon >= 0.0) {
             return Err(self.bad_config(format!("epsilon {epsilon} is not a non-negative number")));
         }

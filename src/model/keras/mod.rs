@@ -16,7 +16,7 @@ use std::collections::HashMap;
 use std::io::{Cursor, Read};
 use std::path::Path;
 
-use kerafold_step_circuits::spec::{Shape3, Window};
+use kerafold_step_circuits::spec::{NormKind, Shape3, Window};
 use serde_json::{Map, Value};
 
 use super::float::activation_of;

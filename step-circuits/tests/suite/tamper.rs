@@ -937,12 +937,21 @@ fn a_value_that_is_not_a_token_id_has_no_one_hot_row() {
 // ---------------------------------------------------------------------------------------------
 // Layer normalization
 
-/// Two groups of four at `fa = 4`; the second is constant (its outputs are 0).
+/// The three forms of normalization.
+const NORM_KINDS: [NormKind; 3] = [NormKind::Standard, NormKind::RmsScaling, NormKind::Rms];
+
+/// Two groups of four at `fa = 4`; the second is constant (its standard outputs are 0).
 fn layer_norm_case() -> Case {
+    norm_case(NormKind::Standard)
+}
+
+/// [`layer_norm_case`] of another form.
+fn norm_case(kind: NormKind) -> Case {
     let spec = NormSpec {
         groups: 2,
         n: 4,
         eps: NormSpec::eps_fixed(1e-3).unwrap(),
+        kind,
     };
     Case::new(
         Op::LayerNorm(spec),
@@ -977,8 +986,12 @@ fn layer_norm_with_r(case: &Case, r: u128) -> Vec<(String, Fb)> {
     if above >= 0 {
         forged.extend(bits::<Fb>(&format!("{ns}/above"), above as u128, 2 * k + 2));
     }
-    for (i, &d) in g.d.iter().enumerate() {
-        let z = d * spec.n as i128 * r as i128 + (1i128 << (s - 1));
+    let n = spec.n as i128;
+    let sum: i128 = case.x[..spec.n].iter().map(|&v| v as i128).sum();
+    for i in 0..spec.n {
+        // the output's n·x_i, about the mean or not
+        let m = n * case.x[i] as i128 - if spec.kind.centers_output() { sum } else { 0 };
+        let z = m * n * r as i128 + (1i128 << (s - 1));
         let q = z >> s;
         forged.extend(bits::<Fb>(
             &format!("{ns}/out{i}/q"),
@@ -995,25 +1008,85 @@ fn layer_norm_with_r(case: &Case, r: u128) -> Vec<(String, Fb)> {
     forged
 }
 
+/// Every form is its float formula within a unit: `(x − mean)/√(var + ε)`, `x/√(var + ε)`
+/// (Keras' `rms_scaling`), `x/√(mean(x²) + ε)` (RMSNormalization).
 #[test]
 fn layer_normalization_is_the_normalized_group() {
-    let case = layer_norm_case();
-    let y = case.native().unwrap().y;
-    // (x − mean)/√(var + ε) at scale 16, within a unit of the real value
-    let x = [10.0, -3.0, 7.0, 0.0f64].map(|v| v / 16.0);
-    let mean = x.iter().sum::<f64>() / 4.0;
-    let var = x.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / 4.0;
-    for (i, v) in x.iter().enumerate() {
-        let want = (v - mean) / (var + 1e-3).sqrt() * 16.0;
-        assert!((y[i] as f64 - want).abs() <= 1.0, "{i}: {} vs {want}", y[i]);
+    for kind in NORM_KINDS {
+        let case = norm_case(kind);
+        let y = case.native().unwrap().y;
+        for (g, x) in case.x.chunks(4).enumerate() {
+            let x: Vec<f64> = x.iter().map(|&v| v as f64 / 16.0).collect();
+            let mean = x.iter().sum::<f64>() / 4.0;
+            let var = x.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / 4.0;
+            let mean_square = x.iter().map(|v| v * v).sum::<f64>() / 4.0;
+            for (i, v) in x.iter().enumerate() {
+                let want = 16.0
+                    * match kind {
+                        NormKind::Standard => (v - mean) / (var + 1e-3).sqrt(),
+                        NormKind::RmsScaling => v / (var + 1e-3).sqrt(),
+                        NormKind::Rms => v / (mean_square + 1e-3).sqrt(),
+                    };
+                let got = y[4 * g + i] as f64;
+                assert!(
+                    (got - want).abs() <= 1.0,
+                    "{kind:?} {g}/{i}: {got} vs {want}"
+                );
+            }
+        }
+        honest::<Fb>(&case);
     }
-    assert_eq!(y[4..], [0, 0, 0, 0]);
-    honest::<Fb>(&case);
+    assert_eq!(layer_norm_case().native().unwrap().y[4..], [0, 0, 0, 0]);
+}
+
+/// A form's outputs cannot be another's: the outputs of the standard form claimed for an RMS
+/// normalization of the same values (and the reverse) fail their requantization.
+#[test]
+fn a_normalization_cannot_take_another_forms_outputs() {
+    for (kind, other) in [
+        (NormKind::Rms, NormKind::Standard),
+        (NormKind::Standard, NormKind::RmsScaling),
+        (NormKind::RmsScaling, NormKind::Rms),
+    ] {
+        let case = norm_case(kind);
+        let Op::LayerNorm(spec) = case.op else {
+            unreachable!()
+        };
+        let theirs = kerafold_step_circuits::native::layer_norm(
+            &NormSpec {
+                kind: other,
+                ..spec
+            },
+            &case.x,
+            &FP,
+        )
+        .unwrap();
+        let q = theirs.q[0];
+        let forged = vec![("act/out0/y/num".to_string(), from_i64(q))]
+            .into_iter()
+            .chain(bits::<Fb>(
+                "op/grp0/out0/q",
+                (q + (1 << (B - 1))) as u128,
+                B,
+            ))
+            .chain(bits::<Fb>(
+                "op/grp0/out0/rem",
+                theirs.rem[0] as u128,
+                spec.shift(&FP).unwrap() - FP.fa,
+            ))
+            .collect();
+        assert_fails(&case, forged, &["op/grp0/out0/requant"]);
+    }
 }
 
 #[test]
 fn the_inverse_square_root_is_pinned_from_both_sides() {
-    let case = layer_norm_case();
+    for kind in NORM_KINDS {
+        inverse_square_root_pinned(norm_case(kind));
+    }
+}
+
+fn inverse_square_root_pinned(case: Case) {
     let cs = honest::<Fb>(&case);
     let Op::LayerNorm(spec) = case.op else {
         unreachable!()
@@ -1067,6 +1140,7 @@ fn layer_normalization_outside_its_limits_is_refused() {
         groups: 1,
         n: 1 << 20,
         eps: 0,
+        kind: NormKind::Standard,
     };
     let fp = FixedPoint {
         fa: 8,
