@@ -988,14 +988,7 @@ impl Ctx<'_> {
         let c = *input.last().unwrap_or(&0);
         let (gamma, beta, kind) = if rms {
             // Keras builds no β then, whatever `center` says
-            let gamma = match self.boolean("scale", true)? {
-                true => self.weights(&[Want {
-                    names: &["gamma"],
-                    shape: vec![c],
-                }])?,
-                false => vec![],
-            };
-            let gamma = gamma.into_iter().next().unwrap_or_else(|| vec![1.0; c]);
+            let gamma = self.channel_scale(&["gamma"], self.boolean("scale", true)?, c)?;
             (gamma, vec![0.0; c], NormKind::RmsScaling)
         } else {
             let ScaleOffset { gamma, beta, .. } = self.gamma_beta(c, vec![])?;
@@ -1018,15 +1011,9 @@ impl Ctx<'_> {
         self.last_axis_only(input, "RMS normalization")?;
         let epsilon = self.norm_epsilon(1e-6)?;
         let c = *input.last().unwrap_or(&0);
-        let mut w = self
-            .weights(&[Want {
-                names: &["scale"],
-                shape: vec![c],
-            }])?
-            .into_iter();
         Ok((
             LayerKind::LayerNorm {
-                gamma: w.next().unwrap_or_default(),
+                gamma: self.channel_scale(&["scale"], true, c)?,
                 beta: vec![0.0; c],
                 epsilon: epsilon as f32,
                 kind: NormKind::Rms,
@@ -1066,6 +1053,24 @@ impl Ctx<'_> {
             },
             input.to_vec(),
         ))
+    }
+
+    /// A normalization's one per-channel weight `names` (all ones if the layer has none:
+    /// `present` false).
+    fn channel_scale(
+        &self,
+        names: &'static [&'static str],
+        present: bool,
+        c: usize,
+    ) -> Result<Vec<f32>> {
+        if !present {
+            return Ok(vec![1.0; c]);
+        }
+        let w = self.weights(&[Want {
+            names,
+            shape: vec![c],
+        }])?;
+        Ok(w.into_iter().next().unwrap_or_default())
     }
 
     /// A normalization's `epsilon` (`default`: Keras' for the layer).
